@@ -1,0 +1,6 @@
+//! GET /payment/intents/registration/{registration_id}
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    payment_shared::runtime::serve(payment_shared::surfaces::payment_service::list_by_registration)
+        .await
+}

@@ -1,0 +1,408 @@
+//! Storage items: the table's shape of each domain type, kept apart from the domain.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::codec::{Item, corrupt, parse_opt_ts, parse_ts, ts};
+use crate::domain::intent::GatewayId;
+use crate::domain::otp::OtpState;
+use crate::domain::{
+    Currency, Email, IntentId, IntentStatus, LineItem, Money, OtpHash, Payable, PayableId,
+    PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentId, PaymentIntent,
+    PaymentMethod, PaymentStatus, UserId,
+};
+use crate::ports::StoreError;
+
+pub const INTENT_SK: &str = "INTENT";
+pub const PAYABLE_SK: &str = "PAYABLE";
+pub const PAYMENT_SK: &str = "PAYMENT";
+
+pub fn intent_pk(id: &IntentId) -> String {
+    format!("INTENT#{id}")
+}
+
+pub fn payable_pk(p: &PayableRef) -> String {
+    format!("PAYABLE#{}#{}", p.kind, p.id)
+}
+
+pub fn payment_pk(id: &PaymentId) -> String {
+    format!("PAYMENT#{id}")
+}
+
+pub fn user_partition(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// Sort-key prefixes inside the by-user and by-payable indexes.
+pub const INTENT_PREFIX: &str = "INTENT#";
+pub const PAYMENT_PREFIX: &str = "PAYMENT#";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LineItemItem {
+    pub name: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub quantity: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+}
+
+impl From<&LineItem> for LineItemItem {
+    fn from(l: &LineItem) -> Self {
+        Self {
+            name: l.name.clone(),
+            amount_minor: l.amount.minor(),
+            currency: l.amount.currency().code().to_owned(),
+            quantity: l.quantity,
+            description: l.description.clone(),
+        }
+    }
+}
+
+impl LineItemItem {
+    fn into_domain(self) -> Result<LineItem, StoreError> {
+        Ok(LineItem {
+            name: self.name,
+            amount: money(self.amount_minor, &self.currency)?,
+            quantity: self.quantity,
+            description: self.description,
+        })
+    }
+}
+
+fn money(minor: i64, currency: &str) -> Result<Money, StoreError> {
+    let currency = Currency::parse(currency).map_err(|e| corrupt("currency", e))?;
+    Money::from_minor(minor, currency).map_err(|e| corrupt("amount", e))
+}
+
+fn user(s: &str) -> Result<UserId, StoreError> {
+    UserId::parse(s).map_err(|e| corrupt("user id", e))
+}
+
+fn email(s: &str) -> Result<Email, StoreError> {
+    Email::parse(s).map_err(|e| corrupt("email", e))
+}
+
+fn payable_ref(kind: Option<&str>, id: Option<&str>) -> Result<Option<PayableRef>, StoreError> {
+    match (kind, id) {
+        (Some(kind), Some(id)) => Ok(Some(PayableRef {
+            kind: PayableKind::parse(kind).map_err(|e| corrupt("payable kind", e))?,
+            id: PayableId::parse(id).map_err(|e| corrupt("payable id", e))?,
+        })),
+        _ => Ok(None),
+    }
+}
+
+pub fn line_items(items: Vec<LineItemItem>) -> Result<Vec<LineItem>, StoreError> {
+    items.into_iter().map(LineItemItem::into_domain).collect()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PayableItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: String,
+    pub id: String,
+    pub owner_user_id: String,
+    pub owner_email: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub line_items: Vec<LineItemItem>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub business_id: Option<String>,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub open_intent_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl PayableItem {
+    pub fn into_domain(self) -> Result<Payable, StoreError> {
+        let amount = money(self.amount_minor, &self.currency)?;
+        Ok(Payable {
+            payable: payable_ref(Some(&self.kind), Some(&self.id))?
+                .ok_or_else(|| corrupt("payable", "no key"))?,
+            owner: Payer {
+                user_id: user(&self.owner_user_id)?,
+                email: email(&self.owner_email)?,
+            },
+            amount,
+            number: self.number,
+            description: self.description,
+            line_items: line_items(self.line_items)?,
+            business_id: self.business_id,
+            status: PayableStatus::parse(&self.status).map_err(|e| corrupt("payable status", e))?,
+            open_intent_id: self
+                .open_intent_id
+                .as_deref()
+                .map(IntentId::parse)
+                .transpose()
+                .map_err(|e| corrupt("open intent id", e))?,
+            created_at: parse_ts(&self.created_at)?,
+            updated_at: parse_ts(&self.updated_at)?,
+        })
+    }
+}
+
+pub fn payable_from_item(item: Item) -> Result<Payable, StoreError> {
+    let item: PayableItem = serde_dynamo::from_item(item).map_err(|e| corrupt("payable", e))?;
+    item.into_domain()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IntentItem {
+    pub pk: String,
+    pub sk: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi2pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi2sk: Option<String>,
+    pub gsi3pk: String,
+    pub gsi3sk: String,
+    pub id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub payer_user_id: String,
+    pub payer_email: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_id: Option<String>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: String,
+    pub gateway: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gateway_intent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub line_items: Vec<LineItemItem>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub business_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub return_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cancel_url: Option<String>,
+    /// Hex of HMAC-SHA256(pepper, intent id ‖ code); never the code itself.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub otp_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub otp_expires_at: Option<String>,
+    pub otp_attempts: u32,
+    pub otp_sends: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub otp_last_sent_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorized_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub captured_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub failed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub canceled_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub failure_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cancellation_reason: Option<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    pub version: u64,
+}
+
+impl IntentItem {
+    /// The item as it will be stored with `version`.
+    pub fn from_domain(i: &PaymentIntent, version: u64) -> Self {
+        let id = i.id.to_string();
+        let payable = i.payable.as_ref();
+        let month = i
+            .created_at
+            .format(time::macros::format_description!("[year]-[month]"));
+        Self {
+            pk: intent_pk(&i.id),
+            sk: INTENT_SK.to_owned(),
+            gsi1pk: user_partition(&i.payer.user_id),
+            gsi1sk: format!("{INTENT_PREFIX}{id}"),
+            gsi2pk: payable.map(payable_pk),
+            gsi2sk: payable.map(|_| format!("{INTENT_PREFIX}{id}")),
+            gsi3pk: format!("INTENTS#{}", month.unwrap_or_default()),
+            gsi3sk: id.clone(),
+            id,
+            created_at: ts(i.created_at),
+            updated_at: ts(i.updated_at),
+            payer_user_id: i.payer.user_id.to_string(),
+            payer_email: i.payer.email.to_string(),
+            payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
+            payable_id: payable.map(|p| p.id.to_string()),
+            amount_minor: i.amount.minor(),
+            currency: i.amount.currency().code().to_owned(),
+            status: i.status.as_str().to_owned(),
+            gateway: i.gateway.as_str().to_owned(),
+            gateway_intent_id: i.gateway_intent_id.clone(),
+            client_secret: i.client_secret.clone(),
+            description: i.description.clone(),
+            line_items: i.line_items.iter().map(LineItemItem::from).collect(),
+            business_id: i.business_id.clone(),
+            return_url: i.return_url.clone(),
+            cancel_url: i.cancel_url.clone(),
+            otp_hash: i.otp.as_ref().map(|o| hex::encode(o.hash.as_bytes())),
+            otp_expires_at: i.otp.as_ref().map(|o| ts(o.expires_at)),
+            otp_attempts: i.otp_attempts,
+            otp_sends: i.otp_sends,
+            otp_last_sent_at: i.otp_last_sent_at.map(ts),
+            authorized_at: i.authorized_at.map(ts),
+            captured_at: i.captured_at.map(ts),
+            failed_at: i.failed_at.map(ts),
+            canceled_at: i.canceled_at.map(ts),
+            failure_reason: i.failure_reason.clone(),
+            cancellation_reason: i.cancellation_reason.clone(),
+            metadata: i.metadata.clone(),
+            version,
+        }
+    }
+
+    pub fn into_domain(self) -> Result<PaymentIntent, StoreError> {
+        let otp = match (self.otp_hash, self.otp_expires_at) {
+            (Some(hash), Some(expires_at)) => Some(OtpState {
+                hash: hex::decode(&hash)
+                    .ok()
+                    .and_then(|b| OtpHash::from_bytes(&b))
+                    .ok_or_else(|| corrupt("otp hash", "not 32 hex bytes"))?,
+                expires_at: parse_ts(&expires_at)?,
+            }),
+            _ => None,
+        };
+        Ok(PaymentIntent {
+            id: IntentId::parse(&self.id).map_err(|e| corrupt("intent id", e))?,
+            created_at: parse_ts(&self.created_at)?,
+            updated_at: parse_ts(&self.updated_at)?,
+            payer: Payer {
+                user_id: user(&self.payer_user_id)?,
+                email: email(&self.payer_email)?,
+            },
+            payable: payable_ref(self.payable_kind.as_deref(), self.payable_id.as_deref())?,
+            amount: money(self.amount_minor, &self.currency)?,
+            status: IntentStatus::parse(&self.status).map_err(|e| corrupt("intent status", e))?,
+            gateway: GatewayId::parse(&self.gateway).map_err(|e| corrupt("gateway", e))?,
+            gateway_intent_id: self.gateway_intent_id,
+            client_secret: self.client_secret,
+            description: self.description,
+            line_items: line_items(self.line_items)?,
+            business_id: self.business_id,
+            return_url: self.return_url,
+            cancel_url: self.cancel_url,
+            otp,
+            otp_attempts: self.otp_attempts,
+            otp_sends: self.otp_sends,
+            otp_last_sent_at: parse_opt_ts(&self.otp_last_sent_at)?,
+            authorized_at: parse_opt_ts(&self.authorized_at)?,
+            captured_at: parse_opt_ts(&self.captured_at)?,
+            failed_at: parse_opt_ts(&self.failed_at)?,
+            canceled_at: parse_opt_ts(&self.canceled_at)?,
+            failure_reason: self.failure_reason,
+            cancellation_reason: self.cancellation_reason,
+            metadata: self.metadata,
+            version: self.version,
+        })
+    }
+}
+
+pub fn intent_to_item(i: &PaymentIntent, version: u64) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(IntentItem::from_domain(i, version)).map_err(|e| corrupt("intent", e))
+}
+
+pub fn intent_from_item(item: Item) -> Result<PaymentIntent, StoreError> {
+    let item: IntentItem = serde_dynamo::from_item(item).map_err(|e| corrupt("intent", e))?;
+    item.into_domain()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PaymentItem {
+    pub pk: String,
+    pub sk: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi2pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi2sk: Option<String>,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub intent_id: Option<String>,
+    pub payer_user_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub method: String,
+    pub status: String,
+    pub transaction_id: String,
+    pub fee_minor: i64,
+    pub net_minor: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub business_id: Option<String>,
+    pub created_at: String,
+}
+
+pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
+    let id = p.id.to_string();
+    let payable = p.payable.as_ref();
+    let item = PaymentItem {
+        pk: payment_pk(&p.id),
+        sk: PAYMENT_SK.to_owned(),
+        gsi1pk: user_partition(&p.payer_user_id),
+        gsi1sk: format!("{PAYMENT_PREFIX}{id}"),
+        gsi2pk: payable.map(payable_pk),
+        gsi2sk: payable.map(|_| format!("{PAYMENT_PREFIX}{id}")),
+        id,
+        payable_kind: payable.map(|r| r.kind.as_str().to_owned()),
+        payable_id: payable.map(|r| r.id.to_string()),
+        intent_id: p.intent_id.map(|i| i.to_string()),
+        payer_user_id: p.payer_user_id.to_string(),
+        amount_minor: p.amount.minor(),
+        currency: p.amount.currency().code().to_owned(),
+        method: p.method.as_str().to_owned(),
+        status: p.status.as_str().to_owned(),
+        transaction_id: p.transaction_id.clone(),
+        fee_minor: p.fee_minor,
+        net_minor: p.net_minor(),
+        business_id: p.business_id.clone(),
+        created_at: ts(p.created_at),
+    };
+    serde_dynamo::to_item(item).map_err(|e| corrupt("payment", e))
+}
+
+pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
+    let p: PaymentItem = serde_dynamo::from_item(item).map_err(|e| corrupt("payment", e))?;
+    Ok(Payment {
+        id: PaymentId::parse(&p.id).map_err(|e| corrupt("payment id", e))?,
+        payable: payable_ref(p.payable_kind.as_deref(), p.payable_id.as_deref())?,
+        intent_id: p
+            .intent_id
+            .as_deref()
+            .map(IntentId::parse)
+            .transpose()
+            .map_err(|e| corrupt("intent id", e))?,
+        payer_user_id: user(&p.payer_user_id)?,
+        amount: money(p.amount_minor, &p.currency)?,
+        method: PaymentMethod::parse(&p.method).map_err(|e| corrupt("method", e))?,
+        status: PaymentStatus::parse(&p.status).map_err(|e| corrupt("payment status", e))?,
+        transaction_id: p.transaction_id,
+        fee_minor: p.fee_minor,
+        business_id: p.business_id,
+        created_at: parse_ts(&p.created_at)?,
+    })
+}

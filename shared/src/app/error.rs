@@ -1,0 +1,41 @@
+use crate::domain::intent::OtpRequestError;
+use crate::domain::{IllegalTransition, PayableStatus};
+use crate::ports::{MailerError, SecretError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Absent, or not the caller's to see: both answer the same.
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Transition(#[from] IllegalTransition),
+    #[error("{noun} is {status} and cannot be paid")]
+    PayableNotOpen { noun: String, status: &'static str },
+    #[error("{0}")]
+    PayableLocked(String),
+    #[error(transparent)]
+    Otp(#[from] OtpRequestError),
+    #[error("wrong code, {remaining} attempts left")]
+    WrongOtp { remaining: u32 },
+    #[error("too many wrong codes")]
+    OtpAttemptsExceeded,
+    #[error(transparent)]
+    Mail(#[from] MailerError),
+    #[error(transparent)]
+    Secrets(#[from] SecretError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn payable_not_open(noun: &str, status: PayableStatus) -> Self {
+        Self::PayableNotOpen {
+            noun: noun.to_owned(),
+            status: status.as_str(),
+        }
+    }
+}

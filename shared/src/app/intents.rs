@@ -1,0 +1,323 @@
+//! Payment intent use cases shared by every surface.
+
+use std::collections::BTreeMap;
+
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+
+use super::AppError;
+use crate::auth::Caller;
+use crate::domain::intent::{NewIntent, OtpCheck};
+use crate::domain::{
+    GatewayId, IntentId, IntentStatus, OtpCode, OtpHash, OtpPolicy, PayableRef, PayableStatus,
+    Payer, Payment, PaymentId, PaymentIntent, PaymentMethod, PaymentStatus, UserId,
+};
+use crate::ports::store::OpenOutcome;
+use crate::ports::{Expected, OtpEmail, Page, StoreError};
+use crate::runtime::App;
+
+/// Lost races are retried this often before answering 409.
+const MAX_RETRIES: usize = 5;
+
+const INTENT: &str = "Payment intent";
+
+fn not_found() -> AppError {
+    AppError::NotFound(INTENT.into())
+}
+
+/// What a caller may do with someone's intent.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    /// Confirming is the payer's alone: only they receive the code.
+    PayerOnly,
+    /// Cancel and fail: the payer, or an Admin.
+    Manage,
+}
+
+fn allowed(intent: &PaymentIntent, caller: &Caller, access: Access) -> bool {
+    let own = intent.payer.user_id == caller.user_id;
+    match access {
+        Access::Read => own || caller.reads_all(),
+        Access::PayerOnly => own,
+        Access::Manage => own || caller.is_admin(),
+    }
+}
+
+async fn load(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    access: Access,
+) -> Result<PaymentIntent, AppError> {
+    let id = IntentId::parse(id).map_err(|_| not_found())?;
+    match app.store.get_intent(&id).await? {
+        Some(intent) if allowed(&intent, caller, access) => Ok(intent),
+        _ => Err(not_found()),
+    }
+}
+
+pub async fn get(app: &App, caller: &Caller, id: &str) -> Result<PaymentIntent, AppError> {
+    load(app, caller, id, Access::Read).await
+}
+
+/// Opens an intent for a payable the caller owns, or returns the one already open.
+/// The bool is true when this call created it.
+pub async fn open_for_payable(
+    app: &App,
+    caller: &Caller,
+    payable_ref: &PayableRef,
+    gateway: GatewayId,
+    noun: &str,
+) -> Result<(PaymentIntent, bool), AppError> {
+    for _ in 0..MAX_RETRIES {
+        let payable = match app.store.get_payable(payable_ref).await? {
+            Some(p) if p.is_owned_by(&caller.user_id) => p,
+            _ => return Err(AppError::NotFound(noun.into())),
+        };
+        if payable.status != PayableStatus::Open {
+            return Err(AppError::payable_not_open(noun, payable.status));
+        }
+        if let Some(open) = payable.open_intent_id {
+            if let Some(intent) = app.store.get_intent(&open).await? {
+                return Ok((intent, false));
+            }
+        }
+        let now = app.clock.now();
+        let mut intent = PaymentIntent::open(
+            NewIntent {
+                payer: Payer {
+                    user_id: caller.user_id.clone(),
+                    // The token's address when it has one; else the one the backend registered.
+                    email: caller
+                        .email
+                        .clone()
+                        .unwrap_or_else(|| payable.owner.email.clone()),
+                },
+                payable: Some(payable_ref.clone()),
+                amount: payable.amount,
+                gateway,
+                description: payable.description.clone(),
+                line_items: payable.line_items.clone(),
+                business_id: payable.business_id.clone(),
+                return_url: None,
+                cancel_url: None,
+                metadata: BTreeMap::new(),
+            },
+            now,
+        );
+        match app.store.open_intent(&intent).await? {
+            OpenOutcome::Created => {
+                intent.version = 1;
+                return Ok((intent, true));
+            }
+            OpenOutcome::PayableHasOpenIntent(id) => {
+                if let Some(existing) = app.store.get_intent(&id).await? {
+                    return Ok((existing, false));
+                }
+            }
+            OpenOutcome::PayableChanged => {}
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+fn purpose(intent: &PaymentIntent) -> String {
+    let what = match &intent.payable {
+        Some(p) => format!("{} {}", p.kind, p.id),
+        None => format!("payment {}", intent.id),
+    };
+    match &intent.description {
+        Some(d) => format!("{what} ({d})"),
+        None => what,
+    }
+}
+
+/// Mails a fresh code (replacing any earlier one) and returns when it expires.
+pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetDateTime, AppError> {
+    let pepper = app.secrets().await?.otp_pepper.clone();
+    let mut intent = load(app, caller, id, Access::PayerOnly).await?;
+    let expected = Expected::of(&intent);
+    let code = OtpCode::generate();
+    let hash = OtpHash::compute(pepper.expose_secret().as_bytes(), &intent.id, &code);
+    let now = app.clock.now();
+    let expires_at = intent.issue_otp(hash, now, &OtpPolicy::STANDARD)?;
+    // Stored before sending, so the code works the moment the email arrives.
+    app.store.save_intent(&intent, expected).await?;
+    app.mailer
+        .send_otp(&OtpEmail {
+            to: intent.payer.email.clone(),
+            code,
+            amount: intent.amount,
+            purpose: purpose(&intent),
+            expires_at,
+        })
+        .await?;
+    tracing::info!(intent = %intent.id, "otp sent");
+    Ok(expires_at)
+}
+
+/// Checks the code; a correct one collects the payment, exactly once.
+pub async fn confirm_otp(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    code: &OtpCode,
+) -> Result<(PaymentIntent, Payment), AppError> {
+    let pepper = app.secrets().await?.otp_pepper.clone();
+    let policy = OtpPolicy::STANDARD;
+    for _ in 0..MAX_RETRIES {
+        let mut intent = load(app, caller, id, Access::PayerOnly).await?;
+        let expected = Expected::of(&intent);
+        let now = app.clock.now();
+        match intent.check_otp(pepper.expose_secret().as_bytes(), code, now) {
+            OtpCheck::Rejected(e) if intent.status.is_terminal() => {
+                let _ = e;
+                return Err(terminal_reason(&intent));
+            }
+            OtpCheck::Rejected(e) => return Err(e.into()),
+            OtpCheck::Correct => {
+                intent.succeed_with_otp(now)?;
+                let payment = Payment {
+                    id: PaymentId::new(),
+                    payable: intent.payable.clone(),
+                    intent_id: Some(intent.id),
+                    payer_user_id: intent.payer.user_id.clone(),
+                    amount: intent.amount,
+                    method: PaymentMethod::EmailOtp,
+                    status: PaymentStatus::Completed,
+                    transaction_id: format!("otp_{}", intent.id.as_uuid().simple()),
+                    fee_minor: 0,
+                    business_id: intent.business_id.clone(),
+                    created_at: now,
+                };
+                match app
+                    .store
+                    .finish_intent(&intent, expected, Some(&payment))
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(intent = %intent.id, payment = %payment.id, "payment succeeded");
+                        return Ok((intent, payment));
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            OtpCheck::Wrong => {
+                if let Some(attempts) = app
+                    .store
+                    .count_wrong_otp(&intent.id, policy.max_attempts - 1, now)
+                    .await?
+                {
+                    return Err(AppError::WrongOtp {
+                        remaining: policy.max_attempts - attempts,
+                    });
+                }
+                // The count is at its last step (or the intent moved on): re-read and decide.
+                let mut current = load(app, caller, id, Access::PayerOnly).await?;
+                if current.status != IntentStatus::RequiresAction {
+                    return Err(terminal_reason(&current));
+                }
+                if current.otp_attempts + 1 < policy.max_attempts {
+                    continue;
+                }
+                let expected = Expected::of(&current);
+                current.exhaust_otp_attempts(&policy, now)?;
+                match app.store.finish_intent(&current, expected, None).await {
+                    Ok(()) => {
+                        tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
+                        return Err(AppError::OtpAttemptsExceeded);
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// Why a code can no longer be checked against this intent.
+fn terminal_reason(intent: &PaymentIntent) -> AppError {
+    if intent.failure_reason.as_deref() == Some(crate::domain::intent::OTP_ATTEMPTS_EXCEEDED) {
+        AppError::OtpAttemptsExceeded
+    } else {
+        crate::domain::IllegalTransition {
+            from: intent.status,
+            to: IntentStatus::Processing,
+        }
+        .into()
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum Ending {
+    Cancel,
+    Fail,
+}
+
+/// Cancels or fails an intent the caller may manage, and frees its payable.
+pub async fn end(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    ending: Ending,
+) -> Result<PaymentIntent, AppError> {
+    for _ in 0..MAX_RETRIES {
+        let mut intent = load(app, caller, id, Access::Manage).await?;
+        let expected = Expected::of(&intent);
+        let by = if intent.payer.user_id == caller.user_id {
+            "customer"
+        } else {
+            "admin"
+        };
+        let now = app.clock.now();
+        match ending {
+            Ending::Cancel => intent.cancel(&format!("requested_by_{by}"), now)?,
+            Ending::Fail => intent.fail(&format!("marked_failed_by_{by}"), now)?,
+        }
+        match app.store.finish_intent(&intent, expected, None).await {
+            Ok(()) => return Ok(intent),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+pub async fn list_for_user(
+    app: &App,
+    caller: &Caller,
+    user: &str,
+    status: Option<IntentStatus>,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<PaymentIntent>, AppError> {
+    let user = UserId::parse(user).map_err(|_| AppError::NotFound("User".into()))?;
+    if user != caller.user_id && !caller.reads_all() {
+        return Err(AppError::NotFound("User".into()));
+    }
+    Ok(app
+        .store
+        .list_intents_by_user(&user, status, limit, cursor)
+        .await?)
+}
+
+pub async fn list_for_payable(
+    app: &App,
+    caller: &Caller,
+    payable_ref: &PayableRef,
+    noun: &str,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<PaymentIntent>, AppError> {
+    match app.store.get_payable(payable_ref).await? {
+        Some(p) if p.is_owned_by(&caller.user_id) || caller.reads_all() => {}
+        _ => return Err(AppError::NotFound(noun.into())),
+    }
+    Ok(app
+        .store
+        .list_intents_by_payable(payable_ref, limit, cursor)
+        .await?)
+}

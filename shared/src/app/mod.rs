@@ -1,0 +1,7 @@
+//! Use cases: the domain's rules applied through the ports, independent of wire format.
+
+mod error;
+pub mod intents;
+pub mod payables;
+
+pub use error::AppError;

@@ -1,0 +1,33 @@
+//! Payables as the operator's backend registers them (surface F).
+
+use super::AppError;
+use crate::domain::{Payable, PayableRef, PayableStatus};
+use crate::ports::store::PayableWrite;
+use crate::runtime::App;
+
+/// Creates or replaces a payable. Status, open intent and creation time are the
+/// service's own and survive a replace.
+pub async fn upsert(app: &App, payable: Payable) -> Result<(Payable, bool), AppError> {
+    Payable::validate_line_items(&payable.amount, &payable.line_items)
+        .map_err(|e| AppError::Invalid(e.0))?;
+    let now = app.clock.now();
+    match app.store.upsert_payable(&payable, now).await? {
+        PayableWrite::Written { payable, created } => Ok((*payable, created)),
+        PayableWrite::AlreadyPaid => Err(AppError::PayableLocked(format!(
+            "{} is {} and cannot be changed",
+            payable.payable,
+            PayableStatus::Paid.as_str()
+        ))),
+        PayableWrite::OpenIntentAmountChange(intent) => Err(AppError::PayableLocked(format!(
+            "{} has an open payment intent ({intent}); its amount, currency and owner cannot change until it ends",
+            payable.payable
+        ))),
+    }
+}
+
+pub async fn get(app: &App, payable: &PayableRef) -> Result<Payable, AppError> {
+    app.store
+        .get_payable(payable)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Payable".into()))
+}

@@ -1,0 +1,257 @@
+use jsonwebtoken::{DecodingKey, Validation, decode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::config::JwtConfig;
+use crate::domain::{Email, UserId};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("Not authenticated")]
+    Missing,
+    #[error("Invalid or expired token")]
+    Invalid,
+    #[error("Invalid API key")]
+    BadApiKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Support,
+    Staff,
+}
+
+impl Role {
+    fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "admin" => Some(Self::Admin),
+            "support" => Some(Self::Support),
+            "staff" => Some(Self::Staff),
+            _ => None,
+        }
+    }
+}
+
+/// An authenticated person.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub email: Option<Email>,
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.has(Role::Admin)
+    }
+
+    /// Admin and Support read everything.
+    pub fn reads_all(&self) -> bool {
+        self.has(Role::Admin) || self.has(Role::Support)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    roles: Option<OneOrMany>,
+    #[serde(default)]
+    role: Option<OneOrMany>,
+}
+
+/// Verifies `Authorization: Bearer <jwt>` with the configured algorithm and key.
+pub fn verify_bearer(
+    header: Option<&str>,
+    key: &SecretString,
+    config: &JwtConfig,
+) -> Result<Caller, AuthError> {
+    let header = header.ok_or(AuthError::Missing)?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or(AuthError::Missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::Missing);
+    }
+    let secret = key.expose_secret().as_bytes();
+    let decoding_key = match config.algorithm {
+        jsonwebtoken::Algorithm::HS256 => DecodingKey::from_secret(secret),
+        jsonwebtoken::Algorithm::RS256 => {
+            DecodingKey::from_rsa_pem(secret).map_err(|_| AuthError::Invalid)?
+        }
+        _ => DecodingKey::from_ec_pem(secret).map_err(|_| AuthError::Invalid)?,
+    };
+    let mut validation = Validation::new(config.algorithm);
+    validation.leeway = 60;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    match &config.issuer {
+        Some(iss) => validation.set_issuer(&[iss]),
+        None => validation.iss = None,
+    }
+    match &config.audience {
+        Some(aud) => validation.set_audience(&[aud]),
+        None => validation.validate_aud = false,
+    }
+    let claims = decode::<Claims>(token.trim(), &decoding_key, &validation)
+        .map_err(|_| AuthError::Invalid)?
+        .claims;
+    let roles = [claims.roles, claims.role]
+        .into_iter()
+        .flatten()
+        .flat_map(|r| match r {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        })
+        .filter_map(|r| Role::parse(&r))
+        .collect();
+    Ok(Caller {
+        user_id: UserId::parse(&claims.sub).map_err(|_| AuthError::Invalid)?,
+        email: claims.email.as_deref().and_then(|e| Email::parse(e).ok()),
+        roles,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    use serde_json::json;
+
+    fn config() -> JwtConfig {
+        JwtConfig {
+            algorithm: Algorithm::HS256,
+            issuer: None,
+            audience: None,
+        }
+    }
+
+    fn key() -> SecretString {
+        SecretString::from("test-secret".to_owned())
+    }
+
+    fn token(alg: Algorithm, secret: &str, claims: serde_json::Value) -> String {
+        encode(
+            &Header::new(alg),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .expect("encodes")
+    }
+
+    fn exp(offset: i64) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp() + offset
+    }
+
+    #[test]
+    fn accepts_a_valid_token_with_roles() {
+        let t = token(
+            Algorithm::HS256,
+            "test-secret",
+            json!({"sub": "u1", "email": "u1@example.com", "roles": ["Admin", "nonsense"], "exp": exp(600)}),
+        );
+        let caller = verify_bearer(Some(&format!("Bearer {t}")), &key(), &config()).expect("valid");
+        assert_eq!(caller.user_id.as_str(), "u1");
+        assert_eq!(caller.email.expect("email").as_str(), "u1@example.com");
+        assert_eq!(caller.roles, vec![Role::Admin]);
+        let t = token(
+            Algorithm::HS256,
+            "test-secret",
+            json!({"sub": "u1", "role": "support", "exp": exp(600)}),
+        );
+        assert!(
+            verify_bearer(Some(&format!("bearer {t}")), &key(), &config())
+                .expect("valid")
+                .reads_all()
+        );
+    }
+
+    #[test]
+    fn refuses_missing_expired_forged_and_unexpiring_tokens() {
+        assert_eq!(
+            verify_bearer(None, &key(), &config()).err(),
+            Some(AuthError::Missing)
+        );
+        assert_eq!(
+            verify_bearer(Some("Basic abc"), &key(), &config()).err(),
+            Some(AuthError::Missing)
+        );
+        let expired = token(
+            Algorithm::HS256,
+            "test-secret",
+            json!({"sub": "u1", "exp": exp(-120)}),
+        );
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {expired}")), &key(), &config()).err(),
+            Some(AuthError::Invalid)
+        );
+        let within_leeway = token(
+            Algorithm::HS256,
+            "test-secret",
+            json!({"sub": "u1", "exp": exp(-30)}),
+        );
+        assert!(verify_bearer(Some(&format!("Bearer {within_leeway}")), &key(), &config()).is_ok());
+        let forged = token(
+            Algorithm::HS256,
+            "other",
+            json!({"sub": "u1", "exp": exp(600)}),
+        );
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {forged}")), &key(), &config()).err(),
+            Some(AuthError::Invalid)
+        );
+        let no_exp = token(Algorithm::HS256, "test-secret", json!({"sub": "u1"}));
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {no_exp}")), &key(), &config()).err(),
+            Some(AuthError::Invalid)
+        );
+        // The algorithm comes from configuration, never from the token.
+        let hs384 = token(
+            Algorithm::HS384,
+            "test-secret",
+            json!({"sub": "u1", "exp": exp(600)}),
+        );
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {hs384}")), &key(), &config()).err(),
+            Some(AuthError::Invalid)
+        );
+    }
+
+    #[test]
+    fn checks_issuer_and_audience_when_configured() {
+        let cfg = JwtConfig {
+            algorithm: Algorithm::HS256,
+            issuer: Some("iss".into()),
+            audience: Some("aud".into()),
+        };
+        let good = token(
+            Algorithm::HS256,
+            "test-secret",
+            json!({"sub": "u1", "iss": "iss", "aud": "aud", "exp": exp(600)}),
+        );
+        assert!(verify_bearer(Some(&format!("Bearer {good}")), &key(), &cfg).is_ok());
+        let bad = token(
+            Algorithm::HS256,
+            "test-secret",
+            json!({"sub": "u1", "iss": "x", "aud": "aud", "exp": exp(600)}),
+        );
+        assert!(verify_bearer(Some(&format!("Bearer {bad}")), &key(), &cfg).is_err());
+        let bad = token(
+            Algorithm::HS256,
+            "test-secret",
+            json!({"sub": "u1", "iss": "iss", "aud": "x", "exp": exp(600)}),
+        );
+        assert!(verify_bearer(Some(&format!("Bearer {bad}")), &key(), &cfg).is_err());
+    }
+}

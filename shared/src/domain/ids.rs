@@ -1,0 +1,239 @@
+//! Identifiers and contact data, each checked once at the edge.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use super::Invalid;
+
+const MAX_ID_LEN: usize = 128;
+
+fn id_chars_ok(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
+
+/// The authenticated user (JWT `sub`). Opaque to us, but bounded and printable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        if s.is_empty() || s.len() > 256 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Invalid::new("user id must be 1-256 printable characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An email address, syntactically plausible and at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim();
+        let bad = || Invalid::new("not a valid email address");
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+            return Err(bad());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PayableKind {
+    Registration,
+    Order,
+    Invoice,
+}
+
+impl PayableKind {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "registration" => Ok(Self::Registration),
+            "order" => Ok(Self::Order),
+            "invoice" => Ok(Self::Invoice),
+            _ => Err(Invalid::new(
+                "kind must be one of registration, order, invoice",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Registration => "registration",
+            Self::Order => "order",
+            Self::Invoice => "invoice",
+        }
+    }
+}
+
+impl fmt::Display for PayableKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A payable's id within its kind, chosen by the operator's backend.
+/// Limited to key-safe characters because it becomes part of storage keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PayableId(String);
+
+impl PayableId {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        if s.is_empty() || s.len() > MAX_ID_LEN || !id_chars_ok(s) {
+            return Err(Invalid::new(
+                "id must be 1-128 characters of letters, digits, '-', '_', '.', ':'",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PayableId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PayableRef {
+    pub kind: PayableKind,
+    pub id: PayableId,
+}
+
+impl fmt::Display for PayableRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.id)
+    }
+}
+
+macro_rules! uuid_id {
+    ($name:ident, $what:literal) => {
+        /// A UUIDv7: unique and sortable by creation time.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            pub fn parse(s: &str) -> Result<Self, Invalid> {
+                Uuid::try_parse(s)
+                    .map(Self)
+                    .map_err(|_| Invalid::new(concat!("not a valid ", $what, " id")))
+            }
+
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+    };
+}
+
+uuid_id!(IntentId, "payment intent");
+uuid_id!(PaymentId, "payment");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(Email::parse("a@b.co").is_ok());
+        assert_eq!(
+            Email::parse(" a@b.co ").expect("trimmed").as_str(),
+            "a@b.co"
+        );
+        for bad in [
+            "", "a", "@b.co", "a@", "a@b", "a@.b", "a@b.", "a b@c.d", "a@b..c", "a@b@c.d",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Email::parse(&format!("{}@b.co", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn payable_ids_are_key_safe() {
+        assert!(PayableId::parse("REG-2025_001.a:b").is_ok());
+        for bad in ["", "a#b", "a/b", "a b", "ä"] {
+            assert!(PayableId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(PayableId::parse(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in [
+            PayableKind::Registration,
+            PayableKind::Order,
+            PayableKind::Invoice,
+        ] {
+            assert_eq!(PayableKind::parse(k.as_str()), Ok(k));
+        }
+        assert!(PayableKind::parse("Order").is_err());
+    }
+
+    #[test]
+    fn uuid_ids_sort_by_creation() {
+        let a = IntentId::new();
+        let b = IntentId::new();
+        assert!(a.to_string() < b.to_string());
+        assert_eq!(IntentId::parse(&a.to_string()), Ok(a));
+        assert!(IntentId::parse("nope").is_err());
+    }
+
+    #[test]
+    fn user_ids() {
+        assert!(UserId::parse("auth0|123").is_ok());
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse("a b").is_err());
+    }
+}

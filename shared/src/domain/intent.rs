@@ -1,0 +1,573 @@
+//! Payment intents and their status machine (Stripe's names and rules).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use super::otp::{OtpError, OtpState};
+use super::{IntentId, Invalid, LineItem, Money, OtpCode, OtpHash, OtpPolicy, PayableRef, Payer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    RequiresAction,
+    Processing,
+    Succeeded,
+    Canceled,
+    Failed,
+}
+
+impl IntentStatus {
+    pub const ALL: [Self; 7] = [
+        Self::RequiresPaymentMethod,
+        Self::RequiresConfirmation,
+        Self::RequiresAction,
+        Self::Processing,
+        Self::Succeeded,
+        Self::Canceled,
+        Self::Failed,
+    ];
+
+    /// Canonical snake_case name (surfaces A and C, and storage).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::RequiresPaymentMethod => "requires_payment_method",
+            Self::RequiresConfirmation => "requires_confirmation",
+            Self::RequiresAction => "requires_action",
+            Self::Processing => "processing",
+            Self::Succeeded => "succeeded",
+            Self::Canceled => "canceled",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                Invalid::new(format!(
+                    "status must be one of {}",
+                    Self::ALL.map(|s| s.as_str()).join(", ")
+                ))
+            })
+    }
+
+    /// `succeeded` is terminal too: refunds are payments' business, not the intent's.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Succeeded | Self::Canceled | Self::Failed)
+    }
+
+    pub fn can_transition_to(&self, next: Self) -> bool {
+        use IntentStatus::*;
+        match self {
+            RequiresPaymentMethod => matches!(
+                next,
+                RequiresConfirmation | RequiresAction | Processing | Canceled | Failed
+            ),
+            RequiresConfirmation => matches!(
+                next,
+                RequiresPaymentMethod | RequiresAction | Processing | Canceled | Failed
+            ),
+            RequiresAction => {
+                matches!(next, RequiresPaymentMethod | Processing | Canceled | Failed)
+            }
+            // Once money is moving the payer can no longer cancel.
+            Processing => matches!(next, RequiresPaymentMethod | Succeeded | Failed),
+            Succeeded | Canceled | Failed => false,
+        }
+    }
+}
+
+impl fmt::Display for IntentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cannot move payment intent from {from} to {to}")]
+pub struct IllegalTransition {
+    pub from: IntentStatus,
+    pub to: IntentStatus,
+}
+
+/// Which connector collects the money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GatewayId {
+    /// Email one-time code (surface A).
+    Otp,
+    /// Deterministic simulated card gateway.
+    Test,
+}
+
+impl GatewayId {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Otp => "otp",
+            Self::Test => "test",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "otp" => Ok(Self::Otp),
+            "test" => Ok(Self::Test),
+            _ => Err(Invalid::new("payment_gateway_id must be one of otp, test")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OtpRequestError {
+    #[error(transparent)]
+    Transition(#[from] IllegalTransition),
+    #[error("payment intent is not confirmed by one-time code (gateway {0})")]
+    NotOtpGateway(&'static str),
+    #[error(transparent)]
+    Otp(#[from] OtpError),
+}
+
+/// Result of checking a code against an intent, before anything is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtpCheck {
+    Correct,
+    Wrong,
+    Rejected(OtpRequestError),
+}
+
+/// What a caller provides to open an intent; the rest is derived.
+#[derive(Debug, Clone)]
+pub struct NewIntent {
+    pub payer: Payer,
+    pub payable: Option<PayableRef>,
+    pub amount: Money,
+    pub gateway: GatewayId,
+    pub description: Option<String>,
+    pub line_items: Vec<LineItem>,
+    pub business_id: Option<String>,
+    pub return_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentIntent {
+    pub id: IntentId,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub payer: Payer,
+    pub payable: Option<PayableRef>,
+    pub amount: Money,
+    pub status: IntentStatus,
+    pub gateway: GatewayId,
+    pub gateway_intent_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub description: Option<String>,
+    pub line_items: Vec<LineItem>,
+    pub business_id: Option<String>,
+    pub return_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub otp: Option<OtpState>,
+    pub otp_attempts: u32,
+    pub otp_sends: u32,
+    pub otp_last_sent_at: Option<OffsetDateTime>,
+    pub authorized_at: Option<OffsetDateTime>,
+    pub captured_at: Option<OffsetDateTime>,
+    pub failed_at: Option<OffsetDateTime>,
+    pub canceled_at: Option<OffsetDateTime>,
+    pub failure_reason: Option<String>,
+    pub cancellation_reason: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// Bumped by every stored change; writes are conditional on it.
+    pub version: u64,
+}
+
+pub const OTP_ATTEMPTS_EXCEEDED: &str = "otp_attempts_exceeded";
+
+impl PaymentIntent {
+    pub fn open(new: NewIntent, now: OffsetDateTime) -> Self {
+        // The OTP connector is itself the payment method, so nothing is left to choose.
+        let status = match new.gateway {
+            GatewayId::Otp => IntentStatus::RequiresConfirmation,
+            GatewayId::Test => IntentStatus::RequiresPaymentMethod,
+        };
+        Self {
+            id: IntentId::new(),
+            created_at: now,
+            updated_at: now,
+            payer: new.payer,
+            payable: new.payable,
+            amount: new.amount,
+            status,
+            gateway: new.gateway,
+            gateway_intent_id: None,
+            client_secret: None,
+            description: new.description,
+            line_items: new.line_items,
+            business_id: new.business_id,
+            return_url: new.return_url,
+            cancel_url: new.cancel_url,
+            otp: None,
+            otp_attempts: 0,
+            otp_sends: 0,
+            otp_last_sent_at: None,
+            authorized_at: None,
+            captured_at: None,
+            failed_at: None,
+            canceled_at: None,
+            failure_reason: None,
+            cancellation_reason: None,
+            metadata: new.metadata,
+            version: 0,
+        }
+    }
+
+    pub fn transition(
+        &mut self,
+        to: IntentStatus,
+        now: OffsetDateTime,
+    ) -> Result<(), IllegalTransition> {
+        if !self.status.can_transition_to(to) {
+            return Err(IllegalTransition {
+                from: self.status,
+                to,
+            });
+        }
+        self.status = to;
+        self.updated_at = now;
+        match to {
+            IntentStatus::Processing => self.authorized_at = Some(now),
+            IntentStatus::Succeeded => self.captured_at = Some(now),
+            IntentStatus::Failed => self.failed_at = Some(now),
+            IntentStatus::Canceled => self.canceled_at = Some(now),
+            _ => {}
+        }
+        if to.is_terminal() {
+            // A finished intent keeps no usable code.
+            self.otp = None;
+        }
+        Ok(())
+    }
+
+    pub fn cancel(&mut self, reason: &str, now: OffsetDateTime) -> Result<(), IllegalTransition> {
+        self.transition(IntentStatus::Canceled, now)?;
+        self.cancellation_reason = Some(reason.to_owned());
+        Ok(())
+    }
+
+    pub fn fail(&mut self, reason: &str, now: OffsetDateTime) -> Result<(), IllegalTransition> {
+        self.transition(IntentStatus::Failed, now)?;
+        self.failure_reason = Some(reason.to_owned());
+        Ok(())
+    }
+
+    /// Records a freshly sent code (replacing any earlier one) and returns its expiry.
+    pub fn issue_otp(
+        &mut self,
+        hash: OtpHash,
+        now: OffsetDateTime,
+        policy: &OtpPolicy,
+    ) -> Result<OffsetDateTime, OtpRequestError> {
+        if self.gateway != GatewayId::Otp {
+            return Err(OtpRequestError::NotOtpGateway(self.gateway.as_str()));
+        }
+        if self.status != IntentStatus::RequiresAction {
+            self.status
+                .can_transition_to(IntentStatus::RequiresAction)
+                .then_some(())
+                .ok_or(IllegalTransition {
+                    from: self.status,
+                    to: IntentStatus::RequiresAction,
+                })?;
+        }
+        if self.otp_sends >= policy.max_sends {
+            return Err(OtpError::TooManySends(policy.max_sends).into());
+        }
+        if let Some(last) = self.otp_last_sent_at {
+            let ready_at = last + policy.resend_cooldown;
+            if now < ready_at {
+                let wait = (ready_at - now).whole_seconds().max(1);
+                return Err(
+                    OtpError::Cooldown(policy.resend_cooldown.whole_seconds(), wait).into(),
+                );
+            }
+        }
+        if self.status != IntentStatus::RequiresAction {
+            self.transition(IntentStatus::RequiresAction, now)?;
+        }
+        let expires_at = now + policy.ttl;
+        self.otp = Some(OtpState { hash, expires_at });
+        self.otp_sends += 1;
+        self.otp_last_sent_at = Some(now);
+        self.updated_at = now;
+        Ok(expires_at)
+    }
+
+    /// Checks a code without changing anything; the caller stores the outcome atomically.
+    pub fn check_otp(&self, pepper: &[u8], code: &OtpCode, now: OffsetDateTime) -> OtpCheck {
+        if self.gateway != GatewayId::Otp {
+            return OtpCheck::Rejected(OtpRequestError::NotOtpGateway(self.gateway.as_str()));
+        }
+        if self.status != IntentStatus::RequiresAction {
+            return OtpCheck::Rejected(
+                IllegalTransition {
+                    from: self.status,
+                    to: IntentStatus::Processing,
+                }
+                .into(),
+            );
+        }
+        let Some(otp) = &self.otp else {
+            return OtpCheck::Rejected(OtpError::NotRequested.into());
+        };
+        // Expiry is checked here, not left to storage TTL, which deletes late.
+        if now >= otp.expires_at {
+            return OtpCheck::Rejected(OtpError::Expired.into());
+        }
+        if otp.hash.matches(pepper, &self.id, code) {
+            OtpCheck::Correct
+        } else {
+            OtpCheck::Wrong
+        }
+    }
+
+    /// A correct code: requires_action → processing → succeeded.
+    pub fn succeed_with_otp(&mut self, now: OffsetDateTime) -> Result<(), IllegalTransition> {
+        self.transition(IntentStatus::Processing, now)?;
+        self.transition(IntentStatus::Succeeded, now)
+    }
+
+    /// The wrong code that uses up the last attempt fails the intent.
+    pub fn exhaust_otp_attempts(
+        &mut self,
+        policy: &OtpPolicy,
+        now: OffsetDateTime,
+    ) -> Result<(), IllegalTransition> {
+        self.fail(OTP_ATTEMPTS_EXCEEDED, now)?;
+        self.otp_attempts = policy.max_attempts;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Currency, Email, UserId};
+    use IntentStatus::*;
+    use time::Duration;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("valid")
+    }
+
+    fn intent(gateway: GatewayId) -> PaymentIntent {
+        let currency = Currency::parse("USD").expect("usd");
+        PaymentIntent::open(
+            NewIntent {
+                payer: Payer {
+                    user_id: UserId::parse("u1").expect("valid"),
+                    email: Email::parse("u1@example.com").expect("valid"),
+                },
+                payable: None,
+                amount: Money::from_minor(11200, currency).expect("valid"),
+                gateway,
+                description: None,
+                line_items: vec![],
+                business_id: None,
+                return_url: None,
+                cancel_url: None,
+                metadata: BTreeMap::new(),
+            },
+            now(),
+        )
+    }
+
+    #[test]
+    fn every_transition_is_legal_or_illegal_as_specified() {
+        let legal: &[(IntentStatus, IntentStatus)] = &[
+            (RequiresPaymentMethod, RequiresConfirmation),
+            (RequiresPaymentMethod, RequiresAction),
+            (RequiresPaymentMethod, Processing),
+            (RequiresPaymentMethod, Canceled),
+            (RequiresPaymentMethod, Failed),
+            (RequiresConfirmation, RequiresPaymentMethod),
+            (RequiresConfirmation, RequiresAction),
+            (RequiresConfirmation, Processing),
+            (RequiresConfirmation, Canceled),
+            (RequiresConfirmation, Failed),
+            (RequiresAction, RequiresPaymentMethod),
+            (RequiresAction, Processing),
+            (RequiresAction, Canceled),
+            (RequiresAction, Failed),
+            (Processing, RequiresPaymentMethod),
+            (Processing, Succeeded),
+            (Processing, Failed),
+        ];
+        for from in IntentStatus::ALL {
+            for to in IntentStatus::ALL {
+                let expected = legal.contains(&(from, to));
+                assert_eq!(from.can_transition_to(to), expected, "{from} -> {to}");
+                let mut i = intent(GatewayId::Test);
+                i.status = from;
+                let result = i.transition(to, now());
+                if expected {
+                    assert_eq!(i.status, to);
+                } else {
+                    let err = result.expect_err("illegal");
+                    assert_eq!(
+                        err.to_string(),
+                        format!("cannot move payment intent from {from} to {to}")
+                    );
+                    assert_eq!(i.status, from, "an illegal transition changes nothing");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_states() {
+        assert!(Succeeded.is_terminal() && Canceled.is_terminal() && Failed.is_terminal());
+        assert!(!Processing.is_terminal() && !RequiresAction.is_terminal());
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in IntentStatus::ALL {
+            assert_eq!(IntentStatus::parse(s.as_str()), Ok(s));
+        }
+        assert!(IntentStatus::parse("Succeeded").is_err());
+    }
+
+    #[test]
+    fn otp_intents_start_awaiting_confirmation() {
+        assert_eq!(intent(GatewayId::Otp).status, RequiresConfirmation);
+        assert_eq!(intent(GatewayId::Test).status, RequiresPaymentMethod);
+    }
+
+    fn hash(i: &PaymentIntent, code: &str) -> OtpHash {
+        OtpHash::compute(b"pepper", &i.id, &OtpCode::parse(code).expect("valid"))
+    }
+
+    #[test]
+    fn issuing_a_code_moves_to_requires_action_and_sets_expiry() {
+        let p = OtpPolicy::STANDARD;
+        let mut i = intent(GatewayId::Otp);
+        let h = hash(&i, "111111");
+        let exp = i.issue_otp(h, now(), &p).expect("issued");
+        assert_eq!(exp, now() + Duration::minutes(5));
+        assert_eq!(i.status, RequiresAction);
+        assert_eq!(i.otp_sends, 1);
+    }
+
+    #[test]
+    fn resend_respects_cooldown_and_max_sends_and_replaces_code() {
+        let p = OtpPolicy::STANDARD;
+        let mut i = intent(GatewayId::Otp);
+        i.issue_otp(hash(&i, "111111"), now(), &p).expect("first");
+        let early = i.issue_otp(hash(&i, "222222"), now() + Duration::seconds(29), &p);
+        assert_eq!(early, Err(OtpRequestError::Otp(OtpError::Cooldown(30, 1))));
+        let mut t = now();
+        for _ in 1..5 {
+            t += Duration::seconds(30);
+            i.issue_otp(hash(&i, "222222"), t, &p).expect("resend");
+        }
+        assert_eq!(i.otp_sends, 5);
+        let code = OtpCode::parse("222222").expect("valid");
+        assert_eq!(i.check_otp(b"pepper", &code, t), OtpCheck::Correct);
+        let old = OtpCode::parse("111111").expect("valid");
+        assert_eq!(
+            i.check_otp(b"pepper", &old, t),
+            OtpCheck::Wrong,
+            "a new code replaces the old"
+        );
+        let sixth = i.issue_otp(hash(&i, "333333"), t + Duration::minutes(1), &p);
+        assert_eq!(sixth, Err(OtpRequestError::Otp(OtpError::TooManySends(5))));
+    }
+
+    #[test]
+    fn codes_expire_after_five_minutes() {
+        let p = OtpPolicy::STANDARD;
+        let mut i = intent(GatewayId::Otp);
+        i.issue_otp(hash(&i, "123456"), now(), &p).expect("issued");
+        let code = OtpCode::parse("123456").expect("valid");
+        assert_eq!(
+            i.check_otp(b"pepper", &code, now() + Duration::seconds(299)),
+            OtpCheck::Correct
+        );
+        assert_eq!(
+            i.check_otp(b"pepper", &code, now() + Duration::seconds(300)),
+            OtpCheck::Rejected(OtpError::Expired.into())
+        );
+    }
+
+    #[test]
+    fn checking_before_a_code_was_sent_or_on_other_gateways_is_rejected() {
+        let i = intent(GatewayId::Otp);
+        let code = OtpCode::parse("123456").expect("valid");
+        assert_eq!(
+            i.check_otp(b"pepper", &code, now()),
+            OtpCheck::Rejected(
+                IllegalTransition {
+                    from: RequiresConfirmation,
+                    to: Processing
+                }
+                .into()
+            )
+        );
+        let mut t = intent(GatewayId::Test);
+        assert!(matches!(
+            t.check_otp(b"pepper", &code, now()),
+            OtpCheck::Rejected(OtpRequestError::NotOtpGateway(_))
+        ));
+        let h = hash(&t, "123456");
+        assert_eq!(
+            t.issue_otp(h, now(), &OtpPolicy::STANDARD),
+            Err(OtpRequestError::NotOtpGateway("test"))
+        );
+    }
+
+    #[test]
+    fn no_code_for_terminal_intents() {
+        let mut i = intent(GatewayId::Otp);
+        i.cancel("requested_by_customer", now()).expect("cancel");
+        let h = hash(&i, "123456");
+        assert_eq!(
+            i.issue_otp(h, now(), &OtpPolicy::STANDARD),
+            Err(IllegalTransition {
+                from: Canceled,
+                to: RequiresAction
+            }
+            .into())
+        );
+    }
+
+    #[test]
+    fn success_and_exhaustion() {
+        let p = OtpPolicy::STANDARD;
+        let mut i = intent(GatewayId::Otp);
+        i.issue_otp(hash(&i, "123456"), now(), &p).expect("issued");
+        let mut ok = i.clone();
+        ok.succeed_with_otp(now()).expect("succeeds");
+        assert_eq!(ok.status, Succeeded);
+        assert!(ok.captured_at.is_some() && ok.authorized_at.is_some() && ok.otp.is_none());
+        i.exhaust_otp_attempts(&p, now()).expect("fails");
+        assert_eq!(i.status, Failed);
+        assert_eq!(i.otp_attempts, 5);
+        assert_eq!(i.failure_reason.as_deref(), Some(OTP_ATTEMPTS_EXCEEDED));
+    }
+
+    #[test]
+    fn cancel_records_reason_and_time() {
+        let mut i = intent(GatewayId::Test);
+        i.cancel("requested_by_customer", now()).expect("cancel");
+        assert_eq!(
+            i.cancellation_reason.as_deref(),
+            Some("requested_by_customer")
+        );
+        assert_eq!(i.canceled_at, Some(now()));
+        assert!(i.cancel("again", now()).is_err());
+    }
+}

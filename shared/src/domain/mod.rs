@@ -1,0 +1,26 @@
+//! Pure domain: no AWS, no HTTP, no JSON. Every type here is valid by construction.
+
+pub mod ids;
+pub mod intent;
+pub mod money;
+pub mod otp;
+pub mod payable;
+pub mod payment;
+
+pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, UserId};
+pub use intent::{GatewayId, IllegalTransition, IntentStatus, PaymentIntent};
+pub use money::{Currency, Money, MoneyError};
+pub use otp::{OtpCode, OtpHash, OtpPolicy};
+pub use payable::{LineItem, Payable, PayableStatus, Payer};
+pub use payment::{Payment, PaymentMethod, PaymentStatus};
+
+/// Why a value was refused; the message is safe to show to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}

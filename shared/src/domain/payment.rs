@@ -1,0 +1,102 @@
+//! The money record: created once per successful collection.
+
+use time::OffsetDateTime;
+
+use super::{IntentId, Invalid, Money, PayableRef, PaymentId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    Pending,
+    Completed,
+    Failed,
+    Cancelled,
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+            Self::Cancelled => "CANCELLED",
+            Self::Refunded => "REFUNDED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "PENDING" => Ok(Self::Pending),
+            "COMPLETED" => Ok(Self::Completed),
+            "FAILED" => Ok(Self::Failed),
+            "CANCELLED" => Ok(Self::Cancelled),
+            "REFUNDED" => Ok(Self::Refunded),
+            _ => Err(Invalid::new(
+                "status must be one of PENDING, COMPLETED, FAILED, CANCELLED, REFUNDED",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMethod {
+    /// Confirmed by a one-time code mailed to the payer (surface A).
+    EmailOtp,
+    Card,
+    Cash,
+    BankTransfer,
+    Bkash,
+    Nagad,
+    Rocket,
+}
+
+impl PaymentMethod {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::EmailOtp => "email_otp",
+            Self::Card => "Card",
+            Self::Cash => "Cash",
+            Self::BankTransfer => "Bank Transfer",
+            Self::Bkash => "Bkash",
+            Self::Nagad => "Nagad",
+            Self::Rocket => "Rocket",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "email_otp" => Ok(Self::EmailOtp),
+            "Card" => Ok(Self::Card),
+            "Cash" => Ok(Self::Cash),
+            "Bank Transfer" => Ok(Self::BankTransfer),
+            "Bkash" => Ok(Self::Bkash),
+            "Nagad" => Ok(Self::Nagad),
+            "Rocket" => Ok(Self::Rocket),
+            _ => Err(Invalid::new(
+                "paymentMethod must be one of Bkash, Card, Cash, Bank Transfer, Nagad, Rocket",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub payable: Option<PayableRef>,
+    pub intent_id: Option<IntentId>,
+    pub payer_user_id: UserId,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub transaction_id: String,
+    /// Processing fee in minor units of `amount`'s currency.
+    pub fee_minor: i64,
+    pub business_id: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+impl Payment {
+    pub fn net_minor(&self) -> i64 {
+        self.amount.minor() - self.fee_minor
+    }
+}

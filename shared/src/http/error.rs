@@ -1,0 +1,180 @@
+use lambda_http::{Body, Response};
+
+use crate::app::AppError;
+use crate::auth::AuthError;
+use crate::ports::StoreError;
+
+/// One segment of where a bad value was: an object key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loc {
+    Key(String),
+    Index(usize),
+}
+
+/// One invalid input, described once and rendered by each surface in its own shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Where, FastAPI-style: `["body", "intent_id"]`, `["query", "status"]`.
+    pub loc: Vec<Loc>,
+    pub msg: String,
+    /// Machine-readable kind: `missing`, `string_type`, `value_error`, `json_invalid`.
+    pub kind: &'static str,
+}
+
+impl FieldError {
+    pub fn new(loc: &[&str], msg: impl Into<String>, kind: &'static str) -> Self {
+        Self {
+            loc: loc.iter().map(|s| Loc::Key((*s).to_owned())).collect(),
+            msg: msg.into(),
+            kind,
+        }
+    }
+
+    /// The dotted field path without the leading location ("body", "query", "path").
+    pub fn field(&self) -> String {
+        let parts: Vec<String> = self
+            .loc
+            .iter()
+            .skip(1)
+            .map(|l| match l {
+                Loc::Key(k) => k.clone(),
+                Loc::Index(i) => i.to_string(),
+            })
+            .collect();
+        if parts.is_empty() {
+            match self.loc.first() {
+                Some(Loc::Key(k)) => k.clone(),
+                _ => String::new(),
+            }
+        } else {
+            parts.join(".")
+        }
+    }
+}
+
+/// Every failure a handler can answer with, independent of wire format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    Unauthorized(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    BadRequest(String),
+    Validation(Vec<FieldError>),
+    /// Well-formed but refused, such as an Idempotency-Key reused with another body.
+    Unprocessable(String),
+    PayloadTooLarge(String),
+    TooManyRequests(String),
+    BadGateway(String),
+    Unavailable(String),
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Conflict(_) => 409,
+            Self::PayloadTooLarge(_) => 413,
+            Self::Validation(_) | Self::Unprocessable(_) => 422,
+            Self::TooManyRequests(_) => 429,
+            Self::Internal => 500,
+            Self::BadGateway(_) => 502,
+            Self::Unavailable(_) => 503,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthorized(m)
+            | Self::Forbidden(m)
+            | Self::NotFound(m)
+            | Self::Conflict(m)
+            | Self::BadRequest(m)
+            | Self::Unprocessable(m)
+            | Self::PayloadTooLarge(m)
+            | Self::TooManyRequests(m)
+            | Self::BadGateway(m)
+            | Self::Unavailable(m) => m.clone(),
+            Self::Validation(_) => "Validation failed".into(),
+            Self::Internal => "Internal server error".into(),
+        }
+    }
+}
+
+/// A surface's error body.
+pub trait ErrorFormat: Send + Sync {
+    fn render(&self, error: &ApiError) -> Response<Body>;
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        Self::Unauthorized(e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => {
+                Self::Conflict("The resource changed concurrently; retry the request".into())
+            }
+            StoreError::BadCursor => Self::BadRequest("Invalid pagination cursor".into()),
+            StoreError::Corrupt(detail) => {
+                tracing::error!(%detail, "corrupt item");
+                Self::Internal
+            }
+            StoreError::Unavailable(detail) => {
+                tracing::error!(%detail, "storage unavailable");
+                Self::Unavailable("Storage is temporarily unavailable; retry later".into())
+            }
+        }
+    }
+}
+
+/// The one mapping from application errors to HTTP.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        use crate::domain::intent::OtpRequestError;
+        use crate::domain::otp::OtpError;
+        match e {
+            AppError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            AppError::Forbidden(m) => Self::Forbidden(m),
+            AppError::Invalid(m) => Self::BadRequest(m),
+            AppError::Transition(t) => Self::Conflict(t.to_string()),
+            AppError::PayableNotOpen { noun, status } => {
+                Self::Conflict(format!("{noun} is {status} and cannot be paid"))
+            }
+            AppError::PayableLocked(m) => Self::Conflict(m),
+            AppError::Otp(OtpRequestError::Transition(t)) => Self::Conflict(t.to_string()),
+            AppError::Otp(e @ OtpRequestError::NotOtpGateway(_)) => Self::Conflict(e.to_string()),
+            AppError::Otp(OtpRequestError::Otp(
+                e @ (OtpError::Cooldown(..) | OtpError::TooManySends(_)),
+            )) => Self::TooManyRequests(e.to_string()),
+            AppError::Otp(OtpRequestError::Otp(e @ OtpError::NotRequested)) => {
+                Self::Conflict(e.to_string())
+            }
+            AppError::Otp(OtpRequestError::Otp(e @ OtpError::Expired)) => {
+                Self::BadRequest(e.to_string())
+            }
+            AppError::WrongOtp { remaining } => Self::BadRequest(format!(
+                "Invalid OTP code; {remaining} attempt(s) remaining"
+            )),
+            AppError::OtpAttemptsExceeded => Self::BadRequest(
+                "Invalid OTP code; too many wrong attempts, the payment intent has failed".into(),
+            ),
+            AppError::Mail(e) => {
+                tracing::error!(error = %e, "mail not sent");
+                Self::BadGateway("The code could not be sent; retry later".into())
+            }
+            AppError::Secrets(e) => {
+                tracing::error!(error = %e, "secrets unavailable");
+                Self::Internal
+            }
+            AppError::Store(e) => e.into(),
+        }
+    }
+}

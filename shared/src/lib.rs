@@ -1,0 +1,15 @@
+//! payment-service: one domain, many API dialects.
+//!
+//! Layers, each knowing only those below it:
+//! `domain` → `ports` → `adapters` → `app` (use cases) → `surfaces` (wire formats).
+
+pub mod adapters;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod ports;
+pub mod runtime;
+pub mod surfaces;
+pub mod telemetry;

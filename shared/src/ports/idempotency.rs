@@ -1,0 +1,45 @@
+use time::OffsetDateTime;
+
+/// A response as first sent, kept to replay it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// What claiming an Idempotency-Key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Idempotent {
+    /// First use: run the request, then `complete` or `release`.
+    Claimed,
+    /// Same key, same request, finished: send this again.
+    Replay(StoredResponse),
+    /// Same key, same request, still running.
+    InFlight,
+    /// Same key, different request.
+    Mismatch,
+}
+
+#[async_trait::async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// `scope` is the caller; `fingerprint` a digest of method, path and body.
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        now: OffsetDateTime,
+    ) -> Result<Idempotent, super::StoreError>;
+
+    async fn complete(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+        now: OffsetDateTime,
+    ) -> Result<(), super::StoreError>;
+
+    /// Forgets a claim whose request failed unexpectedly, so a retry may run.
+    async fn release(&self, scope: &str, key: &str) -> Result<(), super::StoreError>;
+}

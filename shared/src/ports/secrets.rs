@@ -1,0 +1,40 @@
+use std::collections::HashMap;
+
+use secrecy::SecretString;
+
+/// Every secret the service uses, loaded once per container.
+#[derive(Clone)]
+pub struct Secrets {
+    /// HS256 shared secret, or the PEM public key for RS256/ES256.
+    pub jwt_key: SecretString,
+    /// SHA-256 digests of the accepted service API keys.
+    pub api_key_hashes: Vec<[u8; 32]>,
+    /// Partner client id → HMAC secret (surface E).
+    pub partner_secrets: HashMap<String, SecretString>,
+    /// Gateway id → webhook signing secret.
+    pub webhook_secrets: HashMap<String, SecretString>,
+    pub otp_pepper: SecretString,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("api_keys", &self.api_key_hashes.len())
+            .field("partners", &self.partner_secrets.keys().collect::<Vec<_>>())
+            .field("webhooks", &self.webhook_secrets.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("secret store unavailable: {0}")]
+    Unavailable(String),
+    #[error("secret is malformed: {0}")]
+    Malformed(String),
+}
+
+#[async_trait::async_trait]
+pub trait SecretsProvider: Send + Sync {
+    async fn load(&self) -> Result<Secrets, SecretError>;
+}

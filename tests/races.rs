@@ -1,0 +1,121 @@
+//! Concurrency against DynamoDB Local: the invariants hold under real contention.
+
+use futures::future::join_all;
+use integration_tests::flows::*;
+use integration_tests::*;
+use lambda_http::http::Method;
+use payment_shared::domain::{PayableId, PayableKind, PayableRef};
+use payment_shared::surfaces::payment_service as a;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_confirms_collect_exactly_one_payment() {
+    let h = Harness::new().await;
+    let (user, reg, intent, code) = awaiting_code(&h).await;
+    let replies = join_all((0..50).map(|_| confirm(&h, &user, &intent, &code))).await;
+    let ok: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        ok.len(),
+        1,
+        "statuses: {:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(
+        replies.iter().all(|r| r.status == 200 || r.status == 409),
+        "losers see a conflict"
+    );
+
+    let payable = PayableRef {
+        kind: PayableKind::Registration,
+        id: PayableId::parse(&reg).expect("id"),
+    };
+    let payments = h
+        .dynamo
+        .query()
+        .table_name(h.store.table_name())
+        .index_name("gsi2")
+        .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :pay)")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                "PAYABLE#{}#{}",
+                payable.kind, payable.id
+            )),
+        )
+        .expression_attribute_values(
+            ":pay",
+            aws_sdk_dynamodb::types::AttributeValue::S("PAYMENT#".into()),
+        )
+        .send()
+        .await
+        .expect("query");
+    assert_eq!(payments.count(), 1, "exactly one payment record");
+    assert_eq!(get(&h, &user, &intent).await.body["status"], "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_wrong_codes_count_exactly_and_fail_at_five() {
+    let h = Harness::new().await;
+    let (user, reg, intent, code) = awaiting_code(&h).await;
+    let wrong = if code == "999999" { "888888" } else { "999999" };
+    let replies = join_all((0..20).map(|_| confirm(&h, &user, &intent, wrong))).await;
+    assert!(
+        replies.iter().all(|r| r.status == 400),
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| (r.status, r.body.to_string()))
+            .collect::<Vec<_>>()
+    );
+    let remaining: Vec<_> = replies
+        .iter()
+        .filter_map(|r| r.body["detail"].as_str())
+        .filter(|d| d.contains("remaining"))
+        .collect();
+    assert_eq!(
+        remaining.len(),
+        4,
+        "exactly four wrong codes are answered with attempts left"
+    );
+    let view = get(&h, &user, &intent).await.body;
+    assert_eq!(view["otp_attempts"], 5);
+    assert_eq!(view["status"], "failed");
+    assert_eq!(view["failure_reason"], "otp_attempts_exceeded");
+    // The registration is free again.
+    assert_eq!(
+        create(&h, &user, &reg).await.body["status"],
+        "requires_confirmation"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_creates_open_one_intent() {
+    let h = Harness::new().await;
+    let user = unique("payer");
+    let reg = unique("REG");
+    register(&h, "registration", &reg, &user, "99.99", "USD").await;
+    let replies = join_all((0..20).map(|_| create(&h, &user, &reg))).await;
+    assert!(
+        replies.iter().all(|r| r.status == 200),
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| r.body.to_string())
+            .collect::<Vec<_>>()
+    );
+    let first = &replies[0].body["intent_id"];
+    assert!(
+        replies.iter().all(|r| &r.body["intent_id"] == first),
+        "every caller gets the same intent"
+    );
+    let listed = invoke(
+        &h,
+        a::list_by_registration,
+        call(Method::GET, "/")
+            .as_user(&user)
+            .param("registration_id", &reg),
+    )
+    .await;
+    assert_eq!(listed.body.as_array().expect("array").len(), 1);
+    let _ = json!(null);
+}

@@ -1,0 +1,385 @@
+//! Test harness: a fresh table on DynamoDB Local, the SES emulator, and helpers
+//! to call handlers exactly as Lambda would. `scripts/test.sh` starts the stack.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use jsonwebtoken::{EncodingKey, Header};
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, RequestExt, Response};
+use payment_shared::adapters::dynamo::{DynamoStore, table};
+use payment_shared::adapters::ses::SesMailer;
+use payment_shared::config::{Config, JwtConfig};
+use payment_shared::ports::{Clock, SecretError, Secrets, SecretsProvider};
+use payment_shared::runtime::App;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+pub const JWT_SECRET: &str = "test-jwt-secret";
+pub const API_KEY: &str = "test-api-key";
+pub const PEPPER: &str = "test-pepper";
+pub const SENDER: &str = "payments@example.com";
+
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the integration tests through `make test`, which starts the local stack")
+    })
+}
+
+/// A clock the test moves by hand.
+pub struct TestClock(Mutex<OffsetDateTime>);
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        let mut t = self.0.lock().expect("clock lock");
+        *t += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+pub struct FixedSecrets;
+
+pub fn test_secrets() -> Secrets {
+    Secrets {
+        jwt_key: SecretString::from(JWT_SECRET.to_owned()),
+        api_key_hashes: vec![Sha256::digest(API_KEY.as_bytes()).into()],
+        partner_secrets: HashMap::new(),
+        webhook_secrets: HashMap::new(),
+        otp_pepper: SecretString::from(PEPPER.to_owned()),
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretsProvider for FixedSecrets {
+    async fn load(&self) -> Result<Secrets, SecretError> {
+        Ok(test_secrets())
+    }
+}
+
+pub async fn aws() -> aws_config::SdkConfig {
+    env("AWS_ENDPOINT_URL_DYNAMODB");
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+pub struct Harness {
+    pub app: Arc<App>,
+    pub store: Arc<DynamoStore>,
+    pub clock: Arc<TestClock>,
+    pub dynamo: aws_sdk_dynamodb::Client,
+}
+
+impl Harness {
+    /// A new, empty table for this test: tests never see each other's data.
+    pub async fn new() -> Self {
+        let aws = aws().await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+        let name = format!("test-{}", uuid::Uuid::now_v7().simple());
+        table::create_table(&dynamo, &name)
+            .await
+            .expect("create table on DynamoDB Local");
+        let store = Arc::new(DynamoStore::new(dynamo.clone(), &name));
+        let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
+        let mailer = Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&aws), SENDER));
+        let config = Config {
+            table_name: name,
+            sender_email: SENDER.into(),
+            secret_arn: None,
+            jwt: JwtConfig {
+                algorithm: jsonwebtoken::Algorithm::HS256,
+                issuer: None,
+                audience: None,
+            },
+        };
+        let app = Arc::new(App::new(
+            config,
+            store.clone(),
+            mailer,
+            Arc::new(FixedSecrets),
+            clock.clone(),
+        ));
+        Self {
+            app,
+            store,
+            clock,
+            dynamo,
+        }
+    }
+}
+
+/// A signed HS256 token for `sub`, valid for an hour.
+pub fn token(sub: &str, roles: &[&str]) -> String {
+    let claims = json!({
+        "sub": sub,
+        "email": format!("{sub}@example.com"),
+        "roles": roles,
+        "exp": OffsetDateTime::now_utc().unix_timestamp() + 3600,
+    });
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("token encodes")
+}
+
+/// A request as lambda_http hands it to a handler.
+pub struct Call {
+    method: Method,
+    path: String,
+    headers: Vec<(String, String)>,
+    path_params: HashMap<String, String>,
+    query: HashMap<String, String>,
+    body: Option<String>,
+}
+
+pub fn call(method: Method, path: &str) -> Call {
+    Call {
+        method,
+        path: path.to_owned(),
+        headers: Vec::new(),
+        path_params: HashMap::new(),
+        query: HashMap::new(),
+        body: None,
+    }
+}
+
+impl Call {
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.headers
+            .push(("authorization".into(), format!("Bearer {token}")));
+        self
+    }
+    pub fn as_user(self, sub: &str) -> Self {
+        self.bearer(&token(sub, &[]))
+    }
+    pub fn api_key(mut self, key: &str) -> Self {
+        self.headers.push(("x-api-key".into(), key.into()));
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    pub fn param(mut self, name: &str, value: &str) -> Self {
+        self.path_params.insert(name.into(), value.into());
+        self
+    }
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.insert(name.into(), value.into());
+        self
+    }
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body.to_string());
+        self
+    }
+    pub fn raw(mut self, body: &str) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+    pub fn build(self) -> Request {
+        let mut builder = lambda_http::http::Request::builder()
+            .method(self.method)
+            .uri(self.path);
+        for (k, v) in &self.headers {
+            builder = builder.header(k, v);
+        }
+        if self.body.is_some() {
+            builder = builder.header("content-type", "application/json");
+        }
+        let body = self.body.map(Body::Text).unwrap_or(Body::Empty);
+        builder
+            .body(body)
+            .expect("request builds")
+            .with_path_parameters(self.path_params)
+            .with_query_string_parameters(self.query)
+    }
+}
+
+/// Status, parsed JSON body and headers of a handler's response.
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: lambda_http::http::HeaderMap,
+}
+
+impl Reply {
+    pub fn from(response: Response<Body>) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes: &[u8] = response.body().as_ref();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(bytes).expect("JSON body")
+        };
+        Self {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Invokes `handler` with the request and returns its reply.
+pub async fn invoke<H, Fut>(h: &Harness, handler: H, call: Call) -> Reply
+where
+    H: FnOnce(Arc<App>, Request) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>>,
+{
+    Reply::from(handler(h.app.clone(), call.build()).await)
+}
+
+/// The newest OTP the SES emulator holds for `to`.
+pub async fn latest_otp(to: &str) -> String {
+    let url = format!("{}/store", env("SES_EMULATOR_URL"));
+    let store: Value = reqwest::get(&url)
+        .await
+        .expect("SES emulator answers")
+        .json()
+        .await
+        .expect("store is JSON");
+    let emails = store["emails"].as_array().cloned().unwrap_or_default();
+    let text = emails
+        .iter()
+        .rev()
+        .find(|m| m.to_string().contains(to))
+        .map(|m| m.to_string())
+        .unwrap_or_else(|| panic!("no email to {to} in {store}"));
+    let start = text.find("code is ").expect("email states the code") + "code is ".len();
+    text[start..start + 6].to_owned()
+}
+
+/// Every email the SES emulator holds for `to`, as JSON.
+pub async fn emails_to(to: &str) -> Vec<Value> {
+    let url = format!("{}/store", env("SES_EMULATOR_URL"));
+    let store: Value = reqwest::get(&url)
+        .await
+        .expect("SES emulator answers")
+        .json()
+        .await
+        .expect("store is JSON");
+    store["emails"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.to_string().contains(to))
+        .collect()
+}
+
+/// A unique id so tests sharing the SES emulator never read each other's mail.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Flows shared by several test files.
+pub mod flows {
+    use super::*;
+    use lambda_http::http::Method;
+    use payment_shared::surfaces::{payables, payment_service as a};
+
+    /// Registers a payable through surface F and returns its JSON.
+    pub async fn register(
+        h: &Harness,
+        kind: &str,
+        id: &str,
+        owner: &str,
+        amount: &str,
+        currency: &str,
+    ) -> Value {
+        let r = invoke(
+            h,
+            payables::put,
+            call(Method::PUT, &format!("/api/v1/payables/{kind}/{id}"))
+                .api_key(API_KEY)
+                .param("kind", kind)
+                .param("id", id)
+                .json(json!({
+                    "user_id": owner,
+                    "email": format!("{owner}@example.com"),
+                    "amount": amount,
+                    "currency": currency,
+                    "description": "Summer camp",
+                })),
+        )
+        .await;
+        assert!(
+            r.status == 201 || r.status == 200,
+            "register: {} {}",
+            r.status,
+            r.body
+        );
+        r.body
+    }
+
+    pub async fn create(h: &Harness, user: &str, registration: &str) -> Reply {
+        invoke(
+            h,
+            a::create_intent,
+            call(Method::POST, "/payment/intents")
+                .as_user(user)
+                .json(json!({"registration_id": registration})),
+        )
+        .await
+    }
+
+    pub async fn request_otp(h: &Harness, user: &str, intent: &str) -> Reply {
+        invoke(
+            h,
+            a::request_otp,
+            call(Method::POST, "/payment/intents/request-otp")
+                .as_user(user)
+                .json(json!({"intent_id": intent})),
+        )
+        .await
+    }
+
+    pub async fn confirm(h: &Harness, user: &str, intent: &str, code: &str) -> Reply {
+        invoke(
+            h,
+            a::confirm,
+            call(Method::POST, "/payment/intents/confirm")
+                .as_user(user)
+                .json(json!({"intent_id": intent, "otp_code": code})),
+        )
+        .await
+    }
+
+    pub async fn get(h: &Harness, user: &str, intent: &str) -> Reply {
+        invoke(
+            h,
+            a::get_intent,
+            call(Method::GET, &format!("/payment/intents/{intent}"))
+                .as_user(user)
+                .param("intent_id", intent),
+        )
+        .await
+    }
+
+    /// A registration owned by a fresh user, with an intent awaiting its code.
+    /// Returns (user, registration, intent id, code).
+    pub async fn awaiting_code(h: &Harness) -> (String, String, String, String) {
+        let user = unique("user");
+        let reg = unique("REG");
+        register(h, "registration", &reg, &user, "112.00", "USD").await;
+        let intent = create(h, &user, &reg).await.body["intent_id"]
+            .as_str()
+            .expect("intent id")
+            .to_owned();
+        let r = request_otp(h, &user, &intent).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let code = latest_otp(&format!("{user}@example.com")).await;
+        (user, reg, intent, code)
+    }
+}

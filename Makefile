@@ -1,0 +1,30 @@
+# The two commands: `make run` serves the whole API locally, `make test` runs
+# everything CI runs. The rest are conveniences.
+.PHONY: test run build lint fmt validate deploy clean
+
+test: ## fmt, clippy, cfn-lint, unit and integration tests on a private local stack
+	bash scripts/test.sh
+
+run: ## the whole API on http://127.0.0.1:3000 with DynamoDB Local and the SES emulator
+	bash scripts/run.sh
+
+build: ## release Lambda binaries for arm64 (needs cargo-lambda: pip install cargo-lambda)
+	sam build
+
+lint: ## formatting, clippy and the template linter, without tests
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cfn-lint template.yaml
+
+fmt:
+	cargo fmt --all
+
+validate: ## SAM's own template validation
+	sam validate --lint --region us-east-1
+
+deploy: build ## first deploy: sam deploy --guided
+	sam deploy
+
+clean:
+	cargo clean
+	rm -rf .stack .aws-sam

@@ -24,4 +24,10 @@ stack_up
 # Tests create their own tables; this is only a default for code that reads it.
 export TABLE_NAME="${TABLE_NAME:-payments-test}"
 echo "== cargo test"
-cargo test --workspace --locked --no-fail-fast
+log="$STACK_DIR/cargo-test.log"
+status=0
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

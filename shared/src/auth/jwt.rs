@@ -254,4 +254,34 @@ mod tests {
         );
         assert!(verify_bearer(Some(&format!("Bearer {bad}")), &key(), &cfg).is_err());
     }
+
+    // A throwaway P-256 key pair, made for this test only.
+    const EC_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgLwsGZujcG8Z6sEbb\nfKEtB3P0U7SZf2LkVvn2yDBwCvehRANCAASpEmcIEQk4A8stSe4H2eboSFFdS5Sd\nNzD4wCNLFmL2yg6qbyUyaPMXV59eWp/IkMo11wNNre8mOpY1WNo3sCzS\n-----END PRIVATE KEY-----";
+    const EC_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqRJnCBEJOAPLLUnuB9nm6EhRXUuU\nnTcw+MAjSxZi9soOqm8lMmjzF1efXlqfyJDKNdcDTa3vJjqWNVjaN7As0g==\n-----END PUBLIC KEY-----";
+
+    #[test]
+    fn verifies_es256_with_a_pem_public_key_and_refuses_hs256_then() {
+        let cfg = JwtConfig {
+            algorithm: Algorithm::ES256,
+            issuer: None,
+            audience: None,
+        };
+        let public = SecretString::from(EC_PUBLIC.to_owned());
+        let claims = json!({"sub": "u1", "exp": exp(600)});
+        let signing = EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes()).expect("private key");
+        let es = encode(&Header::new(Algorithm::ES256), &claims, &signing).expect("encodes");
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {es}")), &public, &cfg)
+                .expect("valid")
+                .user_id
+                .as_str(),
+            "u1"
+        );
+        // An HS256 token "signed" with the public key must not pass (algorithm confusion).
+        let hs = token(Algorithm::HS256, EC_PUBLIC, claims);
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {hs}")), &public, &cfg).err(),
+            Some(AuthError::Invalid)
+        );
+    }
 }

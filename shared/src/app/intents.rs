@@ -171,8 +171,7 @@ pub async fn confirm_otp(
         let expected = Expected::of(&intent);
         let now = app.clock.now();
         match intent.check_otp(pepper.expose_secret().as_bytes(), code, now) {
-            OtpCheck::Rejected(e) if intent.status.is_terminal() => {
-                let _ = e;
+            OtpCheck::Rejected(_) if intent.status.is_terminal() => {
                 return Err(terminal_reason(&intent));
             }
             OtpCheck::Rejected(e) => return Err(e.into()),

@@ -88,12 +88,12 @@ where
     .await
 }
 
-/// Reads the `intent_id` (and any other required string fields) of a JSON body.
-fn body_fields(req: &Request, names: &[&str]) -> Result<Vec<String>, ApiError> {
+/// The required string fields `names` of a JSON body, every problem reported at once.
+fn body_fields<const N: usize>(req: &Request, names: [&str; N]) -> Result<[String; N], ApiError> {
     let mut body = JsonBody::parse(req).map_err(|e| ApiError::Validation(vec![e]))?;
-    let values: Vec<Option<String>> = names.iter().map(|n| body.required_str(n)).collect();
+    let values = names.map(|n| body.required_str(n));
     body.finish().map_err(ApiError::Validation)?;
-    Ok(values.into_iter().flatten().collect())
+    Ok(values.map(Option::unwrap_or_default))
 }
 
 fn intent_view(i: &PaymentIntent) -> Value {
@@ -151,8 +151,7 @@ pub async fn root(_app: Arc<App>, _req: Request) -> Response<Body> {
 /// `POST /payment/intents`
 pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
     authed_post(app, req, |app, req, caller| async move {
-        let [registration_id] = <[String; 1]>::try_from(body_fields(&req, &["registration_id"])?)
-            .map_err(|_| ApiError::Internal)?;
+        let [registration_id] = body_fields(&req, ["registration_id"])?;
         let payable = registration(&registration_id, &["body", "registration_id"])?;
         let (intent, created) =
             intents::open_for_payable(&app, &caller, &payable, GatewayId::Otp, "Registration").await?;
@@ -169,8 +168,7 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
 /// `POST /payment/intents/request-otp`
 pub async fn request_otp(app: Arc<App>, req: Request) -> Response<Body> {
     authed_post(app, req, |app, req, caller| async move {
-        let [intent_id] = <[String; 1]>::try_from(body_fields(&req, &["intent_id"])?)
-            .map_err(|_| ApiError::Internal)?;
+        let [intent_id] = body_fields(&req, ["intent_id"])?;
         let expires_at = intents::request_otp(&app, &caller, &intent_id).await?;
         Ok(json(
             200,
@@ -183,8 +181,7 @@ pub async fn request_otp(app: Arc<App>, req: Request) -> Response<Body> {
 /// `POST /payment/intents/confirm`
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
     authed_post(app, req, |app, req, caller| async move {
-        let [intent_id, otp_code] =
-            <[String; 2]>::try_from(body_fields(&req, &["intent_id", "otp_code"])?).map_err(|_| ApiError::Internal)?;
+        let [intent_id, otp_code] = body_fields(&req, ["intent_id", "otp_code"])?;
         let code = OtpCode::parse(&otp_code)
             .map_err(|e| ApiError::Validation(vec![FieldError::new(&["body", "otp_code"], e.0, "value_error")]))?;
         let (_, payment) = intents::confirm_otp(&app, &caller, &intent_id, &code).await?;
@@ -208,7 +205,7 @@ pub async fn get_intent(app: Arc<App>, req: Request) -> Response<Body> {
 
 async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
     authed_post(app, req, move |app, req, caller| async move {
-        let [intent_id] = <[String; 1]>::try_from(body_fields(&req, &["intent_id"])?).map_err(|_| ApiError::Internal)?;
+        let [intent_id] = body_fields(&req, ["intent_id"])?;
         let intent = intents::end(&app, &caller, &intent_id, ending).await?;
         let message = match ending {
             Ending::Cancel => "Payment intent canceled",

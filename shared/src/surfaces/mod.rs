@@ -1,5 +1,6 @@
 //! One module per API dialect (SPEC §1): wire types and error bodies only.
 
+pub mod docs;
 pub mod payables;
 pub mod payment_service;
 

@@ -5,7 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::{iso_millis, service_caller};
 use crate::app::payables;
@@ -16,6 +18,123 @@ use crate::domain::{
 use crate::http::{ApiError, ErrorFormat, FieldError, JsonBody, idempotent, json, path_param};
 use crate::runtime::App;
 
+/// An error: `{"message": "…"}`.
+#[derive(Serialize, ToSchema)]
+pub struct MessageError {
+    #[schema(example = "Payable not found")]
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldMessage {
+    #[schema(example = "amount")]
+    pub field: String,
+    #[schema(example = "amount must be greater than zero")]
+    pub message: String,
+}
+
+/// 400: every invalid field at once.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationFailed {
+    #[schema(example = "Validation failed")]
+    pub message: String,
+    pub errors: Vec<FieldMessage>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LineItemBody {
+    #[schema(example = "Shirt")]
+    pub name: String,
+    /// Unit price in minor units.
+    #[schema(example = 5600)]
+    pub amount: i64,
+    #[schema(example = "usd")]
+    pub currency: String,
+    #[schema(example = 2)]
+    pub quantity: u32,
+    pub description: Option<String>,
+}
+
+/// Body of `PUT /api/v1/payables/{kind}/{id}`.
+#[derive(Serialize, ToSchema)]
+pub struct PayableRequest {
+    #[schema(example = "demo-user-2")]
+    pub user_id: String,
+    #[schema(example = "demo-user-2@example.com")]
+    pub email: String,
+    /// Decimal string in major units.
+    #[schema(example = "112.00")]
+    pub amount: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+    pub number: Option<String>,
+    pub description: Option<String>,
+    pub line_items: Option<Vec<LineItemBody>>,
+    /// The merchant; partners see only their business's payments.
+    pub business_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PayableResponse {
+    #[schema(example = "order")]
+    pub kind: String,
+    #[schema(example = "ORD-1001")]
+    pub id: String,
+    pub user_id: String,
+    pub email: String,
+    #[schema(example = "112.00")]
+    pub amount: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+    pub number: Option<String>,
+    pub description: Option<String>,
+    pub line_items: Vec<LineItemBody>,
+    pub business_id: Option<String>,
+    /// open, paid or canceled.
+    #[schema(example = "open")]
+    pub status: String,
+    pub open_intent_id: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<&Payable> for PayableResponse {
+    fn from(p: &Payable) -> Self {
+        Self {
+            kind: p.payable.kind.as_str().into(),
+            id: p.payable.id.to_string(),
+            user_id: p.owner.user_id.to_string(),
+            email: p.owner.email.to_string(),
+            amount: p.amount.to_string(),
+            currency: p.amount.currency().code().into(),
+            number: p.number.clone(),
+            description: p.description.clone(),
+            line_items: p
+                .line_items
+                .iter()
+                .map(|l| LineItemBody {
+                    name: l.name.clone(),
+                    amount: l.amount.minor(),
+                    currency: l.amount.currency().code().to_ascii_lowercase(),
+                    quantity: l.quantity,
+                    description: l.description.clone(),
+                })
+                .collect(),
+            business_id: p.business_id.clone(),
+            status: p.status.as_str().into(),
+            open_intent_id: p.open_intent_id.map(|i| i.to_string()),
+            created_at: iso_millis(p.created_at),
+            updated_at: iso_millis(p.updated_at),
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
 /// `{"message"}`; validation: 400 `{"message":"Validation failed","errors":[{"field","message"}]}`.
 pub struct MessageErrors;
 
@@ -24,12 +143,23 @@ impl ErrorFormat for MessageErrors {
         match error {
             ApiError::Validation(errors) => json(
                 400,
-                &json!({
-                    "message": "Validation failed",
-                    "errors": errors.iter().map(|e| json!({ "field": e.field(), "message": e.msg })).collect::<Vec<_>>(),
+                &to_json(&ValidationFailed {
+                    message: "Validation failed".into(),
+                    errors: errors
+                        .iter()
+                        .map(|e| FieldMessage {
+                            field: e.field(),
+                            message: e.msg.clone(),
+                        })
+                        .collect(),
                 }),
             ),
-            other => json(other.status(), &json!({ "message": other.message() })),
+            other => json(
+                other.status(),
+                &to_json(&MessageError {
+                    message: other.message(),
+                }),
+            ),
         }
     }
 }
@@ -83,31 +213,6 @@ fn payable_ref(req: &Request) -> Result<PayableRef, ApiError> {
                 .collect(),
         )),
     }
-}
-
-pub fn payable_view(p: &Payable) -> Value {
-    json!({
-        "kind": p.payable.kind.as_str(),
-        "id": p.payable.id.as_str(),
-        "user_id": p.owner.user_id.as_str(),
-        "email": p.owner.email.as_str(),
-        "amount": p.amount.to_string(),
-        "currency": p.amount.currency().code(),
-        "number": p.number,
-        "description": p.description,
-        "line_items": p.line_items.iter().map(|l| json!({
-            "name": l.name,
-            "amount": l.amount.minor(),
-            "currency": l.amount.currency().code().to_ascii_lowercase(),
-            "quantity": l.quantity,
-            "description": l.description,
-        })).collect::<Vec<_>>(),
-        "business_id": p.business_id,
-        "status": p.status.as_str(),
-        "open_intent_id": p.open_intent_id.map(|i| i.to_string()),
-        "created_at": iso_millis(p.created_at),
-        "updated_at": iso_millis(p.updated_at),
-    })
 }
 
 /// Line items: unit `amount` in minor units, `currency` defaulting to the payable's.
@@ -175,7 +280,21 @@ fn line_items(body: &mut JsonBody, currency: Option<Currency>) -> Vec<LineItem> 
     out
 }
 
-/// `PUT /api/v1/payables/{kind}/{id}`: 201 when created, 200 when replaced.
+/// Creates (201) or replaces (200) a payable. Paid payables are final; while an
+/// intent collects one, its amount, currency and owner cannot change.
+#[utoipa::path(put, path = "/api/v1/payables/{kind}/{id}", tag = "service", operation_id = "put_payable",
+    request_body = PayableRequest,
+    params(
+        ("kind" = String, Path, description = "registration, order or invoice"),
+        ("id" = String, Path, description = "The payable's id in your system"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses(
+        (status = 200, description = "Replaced", body = PayableResponse),
+        (status = 201, description = "Created", body = PayableResponse),
+        (status = 400, description = "Validation failed", body = ValidationFailed),
+        (status = 401, description = "Missing or invalid API key", body = MessageError),
+        (status = 409, description = "Paid, or pinned by an open intent", body = MessageError)),
+    security(("api_key" = [])))]
 pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     with_service(app, req, true, |app, req| async move {
         let payable_ref = payable_ref(&req)?;
@@ -233,17 +352,26 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
         .await?;
         Ok(json(
             if created { 201 } else { 200 },
-            &payable_view(&payable),
+            &to_json(&PayableResponse::from(&payable)),
         ))
     })
     .await
 }
 
-/// `GET /api/v1/payables/{kind}/{id}`
+#[utoipa::path(get, path = "/api/v1/payables/{kind}/{id}", tag = "service", operation_id = "get_payable",
+    params(
+        ("kind" = String, Path, description = "registration, order or invoice"),
+        ("id" = String, Path, description = "The payable's id in your system")),
+    responses(
+        (status = 200, description = "The payable", body = PayableResponse),
+        (status = 400, description = "Validation failed", body = ValidationFailed),
+        (status = 401, description = "Missing or invalid API key", body = MessageError),
+        (status = 404, description = "No such payable", body = MessageError)),
+    security(("api_key" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     with_service(app, req, false, |app, req| async move {
         let payable = payables::get(&app, &payable_ref(&req)?).await?;
-        Ok(json(200, &payable_view(&payable)))
+        Ok(json(200, &to_json(&PayableResponse::from(&payable))))
     })
     .await
 }

@@ -1,0 +1,64 @@
+//! Every Lambda binary (`functions/src/bin/<name>.rs`) and the handler its
+//! `main` serves, for tools that host several functions in one process (the
+//! local gateway). `template.yaml` stays the only route table: it maps routes
+//! to binary names; this maps binary names to handlers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+
+use crate::runtime::App;
+use crate::surfaces;
+
+/// What a handler returns.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+/// A handler, as `runtime::serve` runs it: the shared `App` and one request.
+pub type Handler = Box<dyn Fn(Arc<App>, Request) -> HandlerFuture + Send + Sync>;
+
+macro_rules! registry {
+    ($($binary:literal => $($segment:ident)::+),+ $(,)?) => {
+        /// The name of every binary in `functions/src/bin/`.
+        pub const BINARIES: &[&str] = &[$($binary),+];
+
+        /// The handler `functions/src/bin/<binary>.rs` serves.
+        pub fn handler(binary: &str) -> Option<Handler> {
+            match binary {
+                $($binary => {
+                    let handler: Handler = Box::new(|app: Arc<App>, req: Request| -> HandlerFuture {
+                        Box::pin($($segment)::+(app, req))
+                    });
+                    Some(handler)
+                })+
+                _ => None,
+            }
+        }
+
+        /// The handler's path as written here (`surfaces::payment_service::root`),
+        /// so a test can check it against the path the binary's `main` serves.
+        pub fn handler_path(binary: &str) -> Option<&'static str> {
+            match binary {
+                $($binary => Some(stringify!($($segment)::+)),)+
+                _ => None,
+            }
+        }
+    };
+}
+
+registry! {
+    "service-root" => surfaces::payment_service::root,
+    "docs-openapi" => surfaces::docs::openapi_json,
+    "docs-ui" => surfaces::docs::swagger_ui,
+    "intents-create" => surfaces::payment_service::create_intent,
+    "intents-request-otp" => surfaces::payment_service::request_otp,
+    "intents-confirm" => surfaces::payment_service::confirm,
+    "intents-get" => surfaces::payment_service::get_intent,
+    "intents-cancel" => surfaces::payment_service::cancel,
+    "intents-fail" => surfaces::payment_service::fail,
+    "intents-list-by-user" => surfaces::payment_service::list_by_user,
+    "intents-list-by-registration" => surfaces::payment_service::list_by_registration,
+    "payables-put" => surfaces::payables::put,
+    "payables-get" => surfaces::payables::get,
+}

@@ -1,0 +1,99 @@
+//! Surface G: the OpenAPI 3.1 document, generated from the handlers' own
+//! annotations and wire types, and a Swagger UI page for it.
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{payables, payment_service};
+use crate::http::json;
+use crate::runtime::App;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "payment-service", description = "Serverless payment intents on AWS: every public route."),
+    paths(
+        payment_service::root,
+        payment_service::create_intent,
+        payment_service::request_otp,
+        payment_service::confirm,
+        payment_service::get_intent,
+        payment_service::cancel,
+        payment_service::list_by_user,
+        payment_service::list_by_registration,
+        payment_service::fail,
+        payables::put,
+        payables::get,
+        openapi_json,
+        swagger_ui,
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "payment", description = "Payment Service: intents confirmed by an emailed one-time code"),
+        (name = "service", description = "Service API for trusted backends (X-API-Key)"),
+        (name = "docs", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON.
+pub fn document() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "docs", operation_id = "openapi",
+    responses((status = 200, description = "OpenAPI 3.1 document of every route", content_type = "application/json")))]
+pub async fn openapi_json(_app: Arc<App>, _req: Request) -> Response<Body> {
+    json(200, &document())
+}
+
+const SWAGGER_UI: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>payment-service - Swagger UI</title>
+  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true });
+  </script>
+</body>
+</html>
+"##;
+
+#[utoipa::path(get, path = "/docs", tag = "docs", operation_id = "docs",
+    responses((status = 200, description = "Swagger UI page for /openapi.json", content_type = "text/html")))]
+pub async fn swagger_ui(_app: Arc<App>, _req: Request) -> Response<Body> {
+    let mut response = Response::new(Body::Text(SWAGGER_UI.to_owned()));
+    response.headers_mut().insert(
+        "content-type",
+        lambda_http::http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,138 @@
+//! The OpenAPI document covers exactly the template's routes and is valid OpenAPI 3.1.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+fn template_routes() -> BTreeSet<(String, String)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+        .expect("template.yaml");
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("template parses");
+    let mut routes = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().expect("resources") {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        for (_, event) in resource["Properties"]["Events"]
+            .as_mapping()
+            .expect("events")
+        {
+            let props = &event["Properties"];
+            routes.insert((
+                props["Method"]
+                    .as_str()
+                    .expect("method")
+                    .to_ascii_lowercase(),
+                props["Path"].as_str().expect("path").to_owned(),
+            ));
+        }
+    }
+    routes
+}
+
+fn document_routes(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            routes.insert((method.clone(), path.clone()));
+        }
+    }
+    routes
+}
+
+#[test]
+fn paths_equal_the_template_routes() {
+    let doc = payment_shared::surfaces::docs::document();
+    assert_eq!(document_routes(&doc), template_routes());
+}
+
+#[test]
+fn every_operation_documents_responses_errors_and_security() {
+    let doc = payment_shared::surfaces::docs::document();
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
+    let schemes = doc["components"]["securitySchemes"]
+        .as_object()
+        .expect("security schemes");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["api_key"]["name"], "X-API-Key");
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path} has a success response"
+            );
+            if path.starts_with("/payment/intents") || path.starts_with("/api/") {
+                assert!(
+                    op["security"].is_array(),
+                    "{method} {path} declares its security"
+                );
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} documents 401"
+                );
+            }
+            if method == "post" {
+                assert!(
+                    op["requestBody"].is_object(),
+                    "{method} {path} has a request body schema"
+                );
+            }
+        }
+    }
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for name in [
+        "CreatePaymentIntentRequest",
+        "PaymentIntentResponse",
+        "HTTPValidationError",
+        "ValidationError",
+        "PayableRequest",
+        "ValidationFailed",
+    ] {
+        assert!(schemas.contains_key(name), "schema {name}");
+    }
+    assert_eq!(
+        schemas["ConfirmPaymentRequest"]["properties"]["otp_code"]["example"],
+        "123456"
+    );
+}
+
+#[test]
+fn a_real_validator_accepts_the_document() {
+    let doc = payment_shared::surfaces::docs::document();
+    let path = std::env::temp_dir().join(format!("openapi-{}.json", std::process::id()));
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).expect("json")).expect("write");
+    let out = std::process::Command::new("openapi-spec-validator")
+        .arg(&path)
+        .output()
+        .expect("openapi-spec-validator is installed by scripts/install-tools.sh");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "validator refused the document:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_docs_functions_serve_the_document_and_swagger_ui() {
+    let h = integration_tests::Harness::new().await;
+    let doc = integration_tests::invoke(
+        &h,
+        payment_shared::surfaces::docs::openapi_json,
+        integration_tests::call(lambda_http::http::Method::GET, "/openapi.json"),
+    )
+    .await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.body, payment_shared::surfaces::docs::document());
+    let page = payment_shared::surfaces::docs::swagger_ui(
+        h.app.clone(),
+        integration_tests::call(lambda_http::http::Method::GET, "/docs").build(),
+    )
+    .await;
+    assert_eq!(page.status(), 200);
+    let html: &[u8] = page.body().as_ref();
+    let html = String::from_utf8_lossy(html);
+    assert!(html.contains("SwaggerUIBundle") && html.contains("openapi.json"));
+}

@@ -1,0 +1,252 @@
+//! The sample events in events/ (the ones `cargo lambda invoke --data-file` takes)
+//! drive the handlers, parsed by lambda_http exactly as in Lambda.
+
+use integration_tests::*;
+use lambda_http::Request;
+use lambda_http::http::HeaderValue;
+use payment_shared::surfaces::{docs, payables, payment_service as a};
+use serde_json::json;
+
+/// Parses an event; swaps its placeholder credentials for ones this test's app accepts.
+fn event(json: &str, bearer_sub: Option<&str>) -> Request {
+    let mut req = lambda_http::request::from_str(json).expect("a valid API Gateway v2 event");
+    let headers = req.headers_mut();
+    if headers.contains_key("x-api-key") {
+        headers.insert("x-api-key", HeaderValue::from_static(API_KEY));
+    }
+    if let Some(sub) = bearer_sub {
+        let value = format!("Bearer {}", token(sub, &[]));
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&value).expect("header"),
+        );
+    }
+    req
+}
+
+async fn run<H, Fut>(h: &Harness, handler: H, req: Request) -> Reply
+where
+    H: FnOnce(std::sync::Arc<payment_shared::runtime::App>, Request) -> Fut,
+    Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>>,
+{
+    Reply::from(handler(h.app.clone(), req).await)
+}
+
+#[tokio::test]
+async fn valid_events_walk_the_demo_flow() {
+    let h = Harness::new().await;
+    let root = run(
+        &h,
+        a::root,
+        event(include_str!("../events/service-root.json"), None),
+    )
+    .await;
+    assert_eq!(root.status, 200);
+    let doc = run(
+        &h,
+        docs::openapi_json,
+        event(include_str!("../events/docs-openapi.json"), None),
+    )
+    .await;
+    assert_eq!(doc.status, 200);
+    let ui = docs::swagger_ui(
+        h.app.clone(),
+        event(include_str!("../events/docs-ui.json"), None),
+    )
+    .await;
+    assert_eq!(ui.status(), 200);
+
+    let put = run(
+        &h,
+        payables::put,
+        event(include_str!("../events/payables-put.json"), None),
+    )
+    .await;
+    assert_eq!(put.status, 201, "{}", put.body);
+    let order = run(
+        &h,
+        payables::put,
+        event(
+            include_str!("../events/payables-put-order-line-items.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let got = run(
+        &h,
+        payables::get,
+        event(include_str!("../events/payables-get.json"), None),
+    )
+    .await;
+    assert_eq!(got.body["amount"], "112.00");
+
+    let created = run(
+        &h,
+        a::create_intent,
+        event(
+            include_str!("../events/intents-create.json"),
+            Some("demo-user-1"),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let base64 = run(
+        &h,
+        a::create_intent,
+        event(
+            include_str!("../events/intents-create-base64-body.json"),
+            Some("demo-user-1"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        base64.status, 200,
+        "a base64 body is decoded: {}",
+        base64.body
+    );
+    assert_eq!(base64.body["intent_id"], created.body["intent_id"]);
+    let listed = run(
+        &h,
+        a::list_by_user,
+        event(
+            include_str!("../events/intents-list-by-user.json"),
+            Some("demo-user-1"),
+        ),
+    )
+    .await;
+    assert_eq!(listed.body.as_array().expect("list").len(), 1);
+    let by_reg = run(
+        &h,
+        a::list_by_registration,
+        event(
+            include_str!("../events/intents-list-by-registration.json"),
+            Some("demo-user-1"),
+        ),
+    )
+    .await;
+    assert_eq!(by_reg.status, 200, "{}", by_reg.body);
+
+    // The events name a fixed intent id that does not exist here.
+    for (handler_event, expected) in [
+        (include_str!("../events/intents-get.json"), 404),
+        (include_str!("../events/intents-request-otp.json"), 404),
+        (include_str!("../events/intents-confirm.json"), 404),
+        (include_str!("../events/intents-cancel.json"), 404),
+        (include_str!("../events/intents-fail.json"), 404),
+    ] {
+        let req = event(handler_event, Some("demo-user-1"));
+        let route = req.uri().path().to_owned();
+        let r = match route.as_str() {
+            "/payment/intents/request-otp" => run(&h, a::request_otp, req).await,
+            "/payment/intents/confirm" => run(&h, a::confirm, req).await,
+            "/payment/intents/cancel" => run(&h, a::cancel, req).await,
+            "/payment/intents/fail" => run(&h, a::fail, req).await,
+            _ => run(&h, a::get_intent, req).await,
+        };
+        assert_eq!(r.status, expected, "{route}: {}", r.body);
+        assert_eq!(r.body, json!({"detail": "Payment intent not found"}));
+    }
+}
+
+#[tokio::test]
+async fn error_events_get_each_surfaces_error_body() {
+    let h = Harness::new().await;
+    let r = run(
+        &h,
+        a::create_intent,
+        event(
+            include_str!("../events/intents-create-missing-token.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let r = run(
+        &h,
+        a::get_intent,
+        event(
+            include_str!("../events/intents-get-missing-token.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let r = run(
+        &h,
+        a::get_intent,
+        event(
+            include_str!("../events/intents-get-invalid-token.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.body, json!({"detail": "Invalid or expired token"}));
+    let r = run(
+        &h,
+        a::create_intent,
+        event(
+            include_str!("../events/intents-create-invalid-json.json"),
+            Some("u"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["detail"][0]["type"].as_str()),
+        (422, Some("json_invalid"))
+    );
+    let r = run(
+        &h,
+        a::request_otp,
+        event(
+            include_str!("../events/intents-request-otp-missing-intent-id.json"),
+            Some("u"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["detail"][0]["type"].as_str()),
+        (422, Some("missing"))
+    );
+    let r = run(
+        &h,
+        a::confirm,
+        event(
+            include_str!("../events/intents-confirm-malformed-code.json"),
+            Some("u"),
+        ),
+    )
+    .await;
+    assert_eq!(r.body["detail"][0]["loc"], json!(["body", "otp_code"]));
+    let r = run(
+        &h,
+        a::list_by_user,
+        event(
+            include_str!("../events/intents-list-by-user-bad-limit.json"),
+            Some("u"),
+        ),
+    )
+    .await;
+    assert_eq!(r.body["detail"][0]["loc"], json!(["query", "limit"]));
+    let r = run(
+        &h,
+        payables::put,
+        event(
+            include_str!("../events/payables-put-missing-api-key.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.body, json!({"message": "Invalid API key"}));
+    let r = run(
+        &h,
+        payables::put,
+        event(
+            include_str!("../events/payables-put-validation-error.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["message"], "Validation failed");
+}

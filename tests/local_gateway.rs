@@ -365,6 +365,27 @@ fn the_template_routes_every_endpoint() {
             "payables-get",
             vec![("id", "O-1"), ("kind", "order")],
         ),
+        ("POST", "/payment", "payments-create", vec![]),
+        ("GET", "/payment", "payments-list", vec![]),
+        ("GET", "/payment/p-1", "payments-get", vec![("id", "p-1")]),
+        (
+            "GET",
+            "/payment/order/O-1",
+            "payments-list-by-order",
+            vec![("orderId", "O-1")],
+        ),
+        (
+            "POST",
+            "/api/v1/shop/orders/O-1/payment-intent",
+            "shop-create-intent",
+            vec![("orderId", "O-1")],
+        ),
+        (
+            "POST",
+            "/api/v1/shop/orders/O-1/payment",
+            "shop-mark-paid",
+            vec![("orderId", "O-1")],
+        ),
     ];
     for (method, path, binary, params) in cases {
         let m = r
@@ -381,9 +402,9 @@ fn the_template_routes_every_endpoint() {
     }
     for (method, path) in [
         ("DELETE", "/payment/intents"),
-        ("GET", "/payment/intents"),
+        ("PATCH", "/payment/intents"),
         ("POST", "/payment/intents/0193"),
-        ("GET", "/payment"),
+        ("PUT", "/payment"),
         ("DELETE", "/api/v1/payables/order/O-1"),
         ("GET", "/api/v1/payables/order"),
     ] {

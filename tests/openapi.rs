@@ -72,7 +72,8 @@ fn every_operation_documents_responses_errors_and_security() {
                     "{method} {path} documents 401"
                 );
             }
-            if method == "post" {
+            // The shop's POSTs act on the order in the path and take no body.
+            if method == "post" && !path.starts_with("/api/v1/shop/") {
                 assert!(
                     op["requestBody"].is_object(),
                     "{method} {path} has a request body schema"

@@ -4,7 +4,7 @@
 use integration_tests::*;
 use lambda_http::Request;
 use lambda_http::http::HeaderValue;
-use payment_shared::surfaces::{docs, payables, payment_service as a};
+use payment_shared::surfaces::{docs, payables, payment_service as a, payments as b, shop};
 use serde_json::json;
 
 /// Parses an event; swaps its placeholder credentials for ones this test's app accepts.
@@ -249,4 +249,104 @@ async fn error_events_get_each_surfaces_error_body() {
     .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["message"], "Validation failed");
+}
+
+#[tokio::test]
+async fn payment_and_shop_events_settle_the_demo_order() {
+    let h = Harness::new().await;
+    let order = run(
+        &h,
+        payables::put,
+        event(
+            include_str!("../events/payables-put-order-line-items.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let user = Some("demo-user-2");
+
+    let no_key = run(
+        &h,
+        shop::create_intent,
+        event(
+            include_str!("../events/shop-create-intent-missing-api-key.json"),
+            user,
+        ),
+    )
+    .await;
+    assert_eq!(no_key.status, 401);
+    let bad = run(
+        &h,
+        b::create,
+        event(
+            include_str!("../events/payments-create-validation-error.json"),
+            user,
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.body["errors"].as_array().expect("errors").len(), 4);
+
+    let pending = run(
+        &h,
+        b::create,
+        event(include_str!("../events/payments-create.json"), user),
+    )
+    .await;
+    assert_eq!(pending.status, 201, "{}", pending.body);
+    assert_eq!(pending.body["amount"], json!(20));
+    let by_service = run(
+        &h,
+        b::create,
+        event(
+            include_str!("../events/payments-create-completed-by-service.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(by_service.status, 201, "{}", by_service.body);
+
+    let mine = run(
+        &h,
+        b::list_mine,
+        event(include_str!("../events/payments-list.json"), user),
+    )
+    .await;
+    assert_eq!(mine.body.as_array().expect("list").len(), 2);
+    let by_order = run(
+        &h,
+        b::list_for_order,
+        event(include_str!("../events/payments-list-by-order.json"), user),
+    )
+    .await;
+    assert_eq!(by_order.body.as_array().expect("list").len(), 2);
+    let one = run(
+        &h,
+        b::get,
+        event(include_str!("../events/payments-get.json"), user),
+    )
+    .await;
+    assert_eq!(
+        one.body,
+        json!({"message": "Payment not found"}),
+        "the event names a payment that does not exist here"
+    );
+
+    // Payments hold the order, so it takes no card intent; the payment system settles it.
+    let intent = run(
+        &h,
+        shop::create_intent,
+        event(include_str!("../events/shop-create-intent.json"), user),
+    )
+    .await;
+    assert_eq!(intent.status, 409, "{}", intent.body);
+    let paid = run(
+        &h,
+        shop::mark_paid,
+        event(include_str!("../events/shop-mark-paid.json"), None),
+    )
+    .await;
+    assert_eq!(paid.status, 200, "{}", paid.body);
+    assert_eq!(paid.body["data"]["order_status"], "paid");
 }

@@ -61,4 +61,10 @@ registry! {
     "intents-list-by-registration" => surfaces::payment_service::list_by_registration,
     "payables-put" => surfaces::payables::put,
     "payables-get" => surfaces::payables::get,
+    "payments-create" => surfaces::payments::create,
+    "payments-list" => surfaces::payments::list_mine,
+    "payments-get" => surfaces::payments::get,
+    "payments-list-by-order" => surfaces::payments::list_for_order,
+    "shop-create-intent" => surfaces::shop::create_intent,
+    "shop-mark-paid" => surfaces::shop::mark_paid,
 }

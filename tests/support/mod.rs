@@ -323,6 +323,34 @@ pub mod flows {
         r.body
     }
 
+    /// Registers an order with `body`'s fields (user_id, email, amount, currency, line_items...).
+    pub async fn register_order(h: &Harness, id: &str, body: Value) -> Value {
+        let r = invoke(
+            h,
+            payables::put,
+            call(Method::PUT, &format!("/api/v1/payables/order/{id}"))
+                .api_key(API_KEY)
+                .param("kind", "order")
+                .param("id", id)
+                .json(body),
+        )
+        .await;
+        assert!(
+            r.status == 201 || r.status == 200,
+            "register order: {} {}",
+            r.status,
+            r.body
+        );
+        r.body
+    }
+
+    /// An order of `amount` `currency` owned by `owner`.
+    pub async fn order(h: &Harness, owner: &str, amount: &str, currency: &str) -> String {
+        let id = unique("ORD");
+        register_order(h, &id, json!({"user_id": owner, "email": format!("{owner}@example.com"), "amount": amount, "currency": currency})).await;
+        id
+    }
+
     pub async fn create(h: &Harness, user: &str, registration: &str) -> Reply {
         invoke(
             h,

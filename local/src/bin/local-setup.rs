@@ -85,6 +85,8 @@ fn demo_payable(demo: &Demo, app: &App) -> Result<Payable, String> {
         business_id: None,
         status: PayableStatus::Open,
         open_intent_id: None,
+        allocated_minor: 0,
+        paid_minor: 0,
         created_at: now,
         updated_at: now,
     })

@@ -17,7 +17,7 @@ use crate::ports::{Expected, OtpEmail, Page, StoreError};
 use crate::runtime::App;
 
 /// Lost races are retried this often before answering 409.
-const MAX_RETRIES: usize = 5;
+pub(crate) const MAX_RETRIES: usize = 5;
 
 const INTENT: &str = "Payment intent";
 
@@ -77,6 +77,11 @@ pub async fn open_for_payable(
         };
         if payable.status != PayableStatus::Open {
             return Err(AppError::payable_not_open(noun, payable.status));
+        }
+        if payable.allocated_minor > 0 && payable.open_intent_id.is_none() {
+            return Err(AppError::PayableLocked(format!(
+                "{noun} already has payments recorded; settle it through its payments"
+            )));
         }
         if let Some(open) = payable.open_intent_id {
             if let Some(intent) = app.store.get_intent(&open).await? {
@@ -185,7 +190,7 @@ pub async fn confirm_otp(
                     amount: intent.amount,
                     method: PaymentMethod::EmailOtp,
                     status: PaymentStatus::Completed,
-                    transaction_id: format!("otp_{}", intent.id.as_uuid().simple()),
+                    transaction_id: Some(format!("otp_{}", intent.id.as_uuid().simple())),
                     fee_minor: 0,
                     business_id: intent.business_id.clone(),
                     created_at: now,

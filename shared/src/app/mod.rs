@@ -3,5 +3,6 @@
 mod error;
 pub mod intents;
 pub mod payables;
+pub mod payments;
 
 pub use error::AppError;

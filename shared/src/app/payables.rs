@@ -18,6 +18,10 @@ pub async fn upsert(app: &App, payable: Payable) -> Result<(Payable, bool), AppE
             payable.payable,
             PayableStatus::Paid.as_str()
         ))),
+        PayableWrite::PaymentsRecorded(allocated) => Err(AppError::PayableLocked(format!(
+            "{} already has payments of {allocated} minor units recorded; its total cannot drop below them or change currency",
+            payable.payable
+        ))),
         PayableWrite::OpenIntentAmountChange(intent) => Err(AppError::PayableLocked(format!(
             "{} has an open payment intent ({intent}); its amount, currency and owner cannot change until it ends",
             payable.payable

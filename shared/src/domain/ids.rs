@@ -142,6 +142,25 @@ impl fmt::Display for PayableRef {
     }
 }
 
+/// `len` random letters and digits from the OS CSPRNG (client secrets and the like).
+pub fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let mut buf = [0u8; 32];
+        #[allow(clippy::expect_used)] // no randomness is unrecoverable for a payment service
+        getrandom::fill(&mut buf).expect("operating system RNG unavailable");
+        // 248 = 4 * 62: rejecting above it keeps every symbol equally likely.
+        out.extend(
+            buf.iter()
+                .filter(|b| **b < 248)
+                .map(|b| ALPHABET[usize::from(*b % 62)] as char),
+        );
+    }
+    out.truncate(len);
+    out
+}
+
 macro_rules! uuid_id {
     ($name:ident, $what:literal) => {
         /// A UUIDv7: unique and sortable by creation time.
@@ -228,6 +247,14 @@ mod tests {
         assert!(a.to_string() < b.to_string());
         assert_eq!(IntentId::parse(&a.to_string()), Ok(a));
         assert!(IntentId::parse("nope").is_err());
+    }
+
+    #[test]
+    fn random_tokens_are_alphanumeric_and_distinct() {
+        let a = random_token(24);
+        assert_eq!(a.len(), 24);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, random_token(24));
     }
 
     #[test]

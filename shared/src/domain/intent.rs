@@ -194,8 +194,12 @@ impl PaymentIntent {
             GatewayId::Otp => IntentStatus::RequiresConfirmation,
             GatewayId::Test => IntentStatus::RequiresPaymentMethod,
         };
+        let id = IntentId::new();
+        // Card-style gateways hand the browser a secret to confirm with (Stripe's shape).
+        let client_secret = (new.gateway != GatewayId::Otp)
+            .then(|| format!("{id}_secret_{}", super::ids::random_token(24)));
         Self {
-            id: IntentId::new(),
+            id,
             created_at: now,
             updated_at: now,
             payer: new.payer,
@@ -204,7 +208,7 @@ impl PaymentIntent {
             status,
             gateway: new.gateway,
             gateway_intent_id: None,
-            client_secret: None,
+            client_secret,
             description: new.description,
             line_items: new.line_items,
             business_id: new.business_id,
@@ -445,6 +449,18 @@ mod tests {
     fn otp_intents_start_awaiting_confirmation() {
         assert_eq!(intent(GatewayId::Otp).status, RequiresConfirmation);
         assert_eq!(intent(GatewayId::Test).status, RequiresPaymentMethod);
+    }
+
+    #[test]
+    fn card_gateways_get_a_client_secret_bound_to_the_intent() {
+        assert_eq!(intent(GatewayId::Otp).client_secret, None);
+        let i = intent(GatewayId::Test);
+        let secret = i.client_secret.clone().expect("secret");
+        let prefix = format!("{}_secret_", i.id);
+        assert!(
+            secret.starts_with(&prefix) && secret.len() == prefix.len() + 24,
+            "{secret}"
+        );
     }
 
     fn hash(i: &PaymentIntent, code: &str) -> OtpHash {

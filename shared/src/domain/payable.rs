@@ -82,6 +82,10 @@ pub struct Payable {
     pub status: PayableStatus,
     /// The one intent that may still collect this payable, if any.
     pub open_intent_id: Option<IntentId>,
+    /// Sum of its PENDING and COMPLETED payments, in minor units.
+    pub allocated_minor: i64,
+    /// Sum of its COMPLETED payments, in minor units.
+    pub paid_minor: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -99,5 +103,74 @@ impl Payable {
 
     pub fn is_owned_by(&self, user: &UserId) -> bool {
         &self.owner.user_id == user
+    }
+
+    /// What no payment holds yet, in minor units.
+    pub fn unallocated_minor(&self) -> i64 {
+        self.amount.minor() - self.allocated_minor
+    }
+
+    /// Whether a new payment of `amount` fits: same currency, within what is unallocated.
+    pub fn accepts(&self, amount: &Money) -> Result<(), Invalid> {
+        amount
+            .ensure_currency(self.amount.currency())
+            .map_err(|e| Invalid::new(e.to_string()))?;
+        if amount.minor() > self.unallocated_minor() {
+            let left = Money::from_minor(self.unallocated_minor(), self.amount.currency())
+                .map(|m| format!("{m} {}", m.currency()))
+                .unwrap_or_else(|_| "nothing".into());
+            return Err(Invalid::new(format!(
+                "amount exceeds what is left to pay on this order ({left})"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Currency, PayableId, PayableKind};
+
+    fn usd(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("valid")
+    }
+
+    fn order(total: i64, allocated: i64) -> Payable {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        Payable {
+            payable: PayableRef {
+                kind: PayableKind::Order,
+                id: PayableId::parse("o1").expect("id"),
+            },
+            owner: Payer {
+                user_id: UserId::parse("u").expect("id"),
+                email: Email::parse("u@example.com").expect("email"),
+            },
+            amount: usd(total),
+            number: None,
+            description: None,
+            line_items: vec![],
+            business_id: None,
+            status: PayableStatus::Open,
+            open_intent_id: None,
+            allocated_minor: allocated,
+            paid_minor: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn accepts_payments_up_to_what_is_unallocated() {
+        assert!(order(10_000, 0).accepts(&usd(10_000)).is_ok());
+        assert!(order(10_000, 4_000).accepts(&usd(6_000)).is_ok());
+        let err = order(10_000, 4_000).accepts(&usd(6_001)).expect_err("over");
+        assert_eq!(
+            err.0,
+            "amount exceeds what is left to pay on this order (60.00 USD)"
+        );
+        let eur = Money::from_minor(100, Currency::parse("EUR").expect("eur")).expect("valid");
+        assert!(order(10_000, 0).accepts(&eur).is_err());
     }
 }

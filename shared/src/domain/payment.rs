@@ -88,7 +88,8 @@ pub struct Payment {
     pub amount: Money,
     pub method: PaymentMethod,
     pub status: PaymentStatus,
-    pub transaction_id: String,
+    /// The gateway's or bank's reference; none for an offline payment not yet reconciled.
+    pub transaction_id: Option<String>,
     /// Processing fee in minor units of `amount`'s currency.
     pub fee_minor: i64,
     pub business_id: Option<String>,
@@ -98,5 +99,13 @@ pub struct Payment {
 impl Payment {
     pub fn net_minor(&self) -> i64 {
         self.amount.minor() - self.fee_minor
+    }
+
+    /// Whether it holds part of its order's total (PENDING and COMPLETED do).
+    pub fn counts_toward_total(&self) -> bool {
+        matches!(
+            self.status,
+            PaymentStatus::Pending | PaymentStatus::Completed
+        )
     }
 }

@@ -51,6 +51,18 @@ pub enum PayableWrite {
     AlreadyPaid,
     /// The amount cannot change under an intent that is collecting it.
     OpenIntentAmountChange(IntentId),
+    /// Payments already hold this much (minor units): the total cannot drop below it
+    /// nor change currency.
+    PaymentsRecorded(i64),
+}
+
+/// What happened to an attempt to record a payment against its payable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Recorded,
+    /// The payable no longer matches what was read (paid, re-priced, filled up by
+    /// another payment, or held by an intent): re-read and decide.
+    PayableChanged,
 }
 
 /// What happened to an attempt to open an intent for a payable.
@@ -120,4 +132,46 @@ pub trait Store: Send + Sync {
     ) -> Result<Page<PaymentIntent>, StoreError>;
 
     async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError>;
+
+    /// Stores a payment. A PENDING or COMPLETED one also adds its amount to the
+    /// payable's allocated (and, if COMPLETED, paid) sums, in the same transaction,
+    /// only while the allocated sum stays within `payable`'s total and no intent holds it.
+    async fn record_payment(
+        &self,
+        payment: &Payment,
+        payable: &Payable,
+    ) -> Result<RecordOutcome, StoreError>;
+
+    /// Marks the payable paid if its COMPLETED payments cover it; true when it did.
+    async fn settle_if_covered(
+        &self,
+        payable: &PayableRef,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks `payable` paid, completes its `pending` payments and stores `extra`, in
+    /// one transaction; `Conflict` if the payable or a payment changed since read.
+    async fn complete_payable(
+        &self,
+        payable: &Payable,
+        pending: &[Payment],
+        extra: Option<&Payment>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The user's payments, newest first, skipping `offset`.
+    async fn list_payments_by_user(
+        &self,
+        user: &UserId,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Payment>, StoreError>;
+
+    /// The payable's payments, newest first.
+    async fn list_payments_by_payable(
+        &self,
+        payable: &PayableRef,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Payment>, StoreError>;
 }

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{payables, payment_service};
+use super::{payables, payment_service, payments, shop};
 use crate::http::json;
 use crate::runtime::App;
 
@@ -47,12 +47,20 @@ impl Modify for SecuritySchemes {
         payment_service::fail,
         payables::put,
         payables::get,
+        payments::create,
+        payments::list_mine,
+        payments::get,
+        payments::list_for_order,
+        shop::create_intent,
+        shop::mark_paid,
         openapi_json,
         swagger_ui,
     ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "payment", description = "Payment Service: intents confirmed by an emailed one-time code"),
+        (name = "payments", description = "Payments recorded against orders"),
+        (name = "shop", description = "Shop orders: card payment intents and the payment system's mark-paid"),
         (name = "service", description = "Service API for trusted backends (X-API-Key)"),
         (name = "docs", description = "This document"),
     )

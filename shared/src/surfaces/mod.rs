@@ -1,8 +1,11 @@
 //! One module per API dialect (SPEC §1): wire types and error bodies only.
 
 pub mod docs;
+pub mod message;
 pub mod payables;
 pub mod payment_service;
+pub mod payments;
+pub mod shop;
 
 use lambda_http::Request;
 use time::OffsetDateTime;

@@ -9,37 +9,15 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::message::{MessageError, MessageErrors, ValidationFailed};
 use super::{iso_millis, service_caller};
 use crate::app::payables;
 use crate::domain::{
     Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
     Payer, UserId,
 };
-use crate::http::{ApiError, ErrorFormat, FieldError, JsonBody, idempotent, json, path_param};
+use crate::http::{ApiError, ErrorFormat, FieldError, JsonBody, idempotent, json_of, path_param};
 use crate::runtime::App;
-
-/// An error: `{"message": "…"}`.
-#[derive(Serialize, ToSchema)]
-pub struct MessageError {
-    #[schema(example = "Payable not found")]
-    pub message: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct FieldMessage {
-    #[schema(example = "amount")]
-    pub field: String,
-    #[schema(example = "amount must be greater than zero")]
-    pub message: String,
-}
-
-/// 400: every invalid field at once.
-#[derive(Serialize, ToSchema)]
-pub struct ValidationFailed {
-    #[schema(example = "Validation failed")]
-    pub message: String,
-    pub errors: Vec<FieldMessage>,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct LineItemBody {
@@ -127,39 +105,6 @@ impl From<&Payable> for PayableResponse {
             open_intent_id: p.open_intent_id.map(|i| i.to_string()),
             created_at: iso_millis(p.created_at),
             updated_at: iso_millis(p.updated_at),
-        }
-    }
-}
-
-fn to_json<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-/// `{"message"}`; validation: 400 `{"message":"Validation failed","errors":[{"field","message"}]}`.
-pub struct MessageErrors;
-
-impl ErrorFormat for MessageErrors {
-    fn render(&self, error: &ApiError) -> Response<Body> {
-        match error {
-            ApiError::Validation(errors) => json(
-                400,
-                &to_json(&ValidationFailed {
-                    message: "Validation failed".into(),
-                    errors: errors
-                        .iter()
-                        .map(|e| FieldMessage {
-                            field: e.field(),
-                            message: e.msg.clone(),
-                        })
-                        .collect(),
-                }),
-            ),
-            other => json(
-                other.status(),
-                &to_json(&MessageError {
-                    message: other.message(),
-                }),
-            ),
         }
     }
 }
@@ -345,14 +290,16 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
                 business_id,
                 status: PayableStatus::Open,
                 open_intent_id: None,
+                allocated_minor: 0,
+                paid_minor: 0,
                 created_at: now,
                 updated_at: now,
             },
         )
         .await?;
-        Ok(json(
+        Ok(json_of(
             if created { 201 } else { 200 },
-            &to_json(&PayableResponse::from(&payable)),
+            &PayableResponse::from(&payable),
         ))
     })
     .await
@@ -371,7 +318,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     with_service(app, req, false, |app, req| async move {
         let payable = payables::get(&app, &payable_ref(&req)?).await?;
-        Ok(json(200, &to_json(&PayableResponse::from(&payable))))
+        Ok(json_of(200, &PayableResponse::from(&payable)))
     })
     .await
 }

@@ -119,6 +119,10 @@ pub struct PayableItem {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub open_intent_id: Option<String>,
+    #[serde(default)]
+    pub allocated_minor: i64,
+    #[serde(default)]
+    pub paid_minor: i64,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -145,6 +149,8 @@ impl PayableItem {
                 .map(IntentId::parse)
                 .transpose()
                 .map_err(|e| corrupt("open intent id", e))?,
+            allocated_minor: self.allocated_minor,
+            paid_minor: self.paid_minor,
             created_at: parse_ts(&self.created_at)?,
             updated_at: parse_ts(&self.updated_at)?,
         })
@@ -349,7 +355,8 @@ pub struct PaymentItem {
     pub currency: String,
     pub method: String,
     pub status: String,
-    pub transaction_id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub transaction_id: Option<String>,
     pub fee_minor: i64,
     pub net_minor: i64,
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -5,7 +5,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use time::OffsetDateTime;
 
@@ -13,17 +14,20 @@ use super::DynamoStore;
 use super::codec::{Item, corrupt, n, names, s, ts, unavailable, values};
 use super::cursor;
 use super::items::{
-    INTENT_PREFIX, INTENT_SK, LineItemItem, PAYABLE_SK, PAYMENT_SK, intent_from_item, intent_pk,
-    intent_to_item, payable_from_item, payable_pk, payment_from_item, payment_pk, payment_to_item,
-    user_partition,
+    INTENT_PREFIX, INTENT_SK, LineItemItem, PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK,
+    intent_from_item, intent_pk, intent_to_item, payable_from_item, payable_pk, payment_from_item,
+    payment_pk, payment_to_item, user_partition,
 };
 use super::table::{BY_PAYABLE, BY_USER, Index, PK, SK};
 use crate::domain::{
     IntentId, IntentStatus, Payable, PayableRef, PayableStatus, Payment, PaymentId, PaymentIntent,
-    UserId,
+    PaymentStatus, UserId,
 };
-use crate::ports::store::{OpenOutcome, PayableWrite};
+use crate::ports::store::{OpenOutcome, PayableWrite, RecordOutcome};
 use crate::ports::{Expected, Page, Store, StoreError};
+
+/// DynamoDB's limit on the items of one TransactWriteItems.
+const MAX_TRANSACTION_ITEMS: usize = 100;
 
 /// Most pages a filtered list reads before answering with what it has.
 const MAX_PAGES_PER_LIST: usize = 10;
@@ -222,9 +226,12 @@ impl Store for DynamoStore {
             .set_key(Some(key(payable_pk(&payable.payable), PAYABLE_SK)))
             .update_expression(expression)
             // Paid is final; an intent already collecting keeps its amount and payer.
+            // ... and payments already recorded stay within the total, in its currency.
             .condition_expression(
                 "attribute_not_exists(pk) OR (#status <> :paid AND (attribute_not_exists(open_intent_id) \
-                 OR (amount_minor = :amount AND currency = :currency AND owner_user_id = :owner)))",
+                 OR (amount_minor = :amount AND currency = :currency AND owner_user_id = :owner)) \
+                 AND (attribute_not_exists(allocated_minor) OR allocated_minor = :zero \
+                 OR (currency = :currency AND allocated_minor <= :amount)))",
             )
             .set_expression_attribute_names(Some(names(&[("#status", "status"), ("#number", "number")])))
             .set_expression_attribute_values(Some(values(vals)))
@@ -251,6 +258,9 @@ impl Store for DynamoStore {
                     match (old.status, old.open_intent_id) {
                         (PayableStatus::Paid, _) => Ok(PayableWrite::AlreadyPaid),
                         (_, Some(intent)) => Ok(PayableWrite::OpenIntentAmountChange(intent)),
+                        _ if old.allocated_minor > 0 => {
+                            Ok(PayableWrite::PaymentsRecorded(old.allocated_minor))
+                        }
                         _ => Err(StoreError::Conflict),
                     }
                 }
@@ -306,7 +316,8 @@ impl Store for DynamoStore {
                 .update_expression("SET open_intent_id = :intent, updated_at = :now")
                 .condition_expression(
                     "attribute_exists(pk) AND #status = :open AND attribute_not_exists(open_intent_id) \
-                     AND amount_minor = :amount AND currency = :currency AND owner_user_id = :owner",
+                     AND amount_minor = :amount AND currency = :currency AND owner_user_id = :owner \
+                     AND (attribute_not_exists(allocated_minor) OR allocated_minor = :zero)",
                 )
                 .set_expression_attribute_names(Some(names(&[("#status", "status")])))
                 .set_expression_attribute_values(Some(values(vec![
@@ -316,6 +327,7 @@ impl Store for DynamoStore {
                     (":amount", n(intent.amount.minor())),
                     (":currency", s(intent.amount.currency().code())),
                     (":owner", s(intent.payer.user_id.as_str())),
+                    (":zero", n(0)),
                 ])))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
@@ -409,7 +421,8 @@ impl Store for DynamoStore {
             // Only the intent holding the payable may free it, or mark it paid.
             let (update, mut vals) = match payment {
                 Some(_) => (
-                    "SET #status = :paid, paid_at = :now, updated_at = :now REMOVE open_intent_id",
+                    "SET #status = :paid, paid_at = :now, updated_at = :now, \
+                     allocated_minor = amount_minor, paid_minor = amount_minor REMOVE open_intent_id",
                     vec![(":paid", s(PayableStatus::Paid.as_str()))],
                 ),
                 None => ("SET updated_at = :now REMOVE open_intent_id", vec![]),
@@ -543,5 +556,246 @@ impl Store for DynamoStore {
             .await
             .map_err(unavailable)?;
         out.item.map(payment_from_item).transpose()
+    }
+    #[tracing::instrument(skip_all, fields(payment = %payment.id), err)]
+    async fn record_payment(
+        &self,
+        payment: &Payment,
+        payable: &Payable,
+    ) -> Result<RecordOutcome, StoreError> {
+        let key = key(payable_pk(&payable.payable), PAYABLE_SK);
+        let guard = if payment.counts_toward_total() {
+            let amount = payment.amount.minor();
+            let mut set = "SET allocated_minor = if_not_exists(allocated_minor, :zero) + :amount, updated_at = :now".to_owned();
+            if payment.status == PaymentStatus::Completed {
+                set.push_str(", paid_minor = if_not_exists(paid_minor, :zero) + :amount");
+            }
+            // The sum stays within the total even when payments race: each one is
+            // an increment that is only applied while it still fits.
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression(set)
+                .condition_expression(
+                    "#status = :open AND currency = :currency AND amount_minor = :total \
+                     AND attribute_not_exists(open_intent_id) \
+                     AND (attribute_not_exists(allocated_minor) OR allocated_minor <= :limit)",
+                )
+                .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":zero", n(0)),
+                    (":amount", n(amount)),
+                    (":now", s(ts(payment.created_at))),
+                    (":open", s(PayableStatus::Open.as_str())),
+                    (":currency", s(payable.amount.currency().code())),
+                    (":total", n(payable.amount.minor())),
+                    (":limit", n(payable.amount.minor() - amount)),
+                ])));
+            TransactWriteItem::builder()
+                .update(build(update.build())?)
+                .build()
+        } else {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression("attribute_exists(pk)");
+            TransactWriteItem::builder()
+                .condition_check(build(check.build())?)
+                .build()
+        };
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(payment_to_item(payment)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(guard)
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match result.map_err(transaction_error) {
+            Ok(_) => Ok(RecordOutcome::Recorded),
+            Err(StoreError::Conflict) => Ok(RecordOutcome::PayableChanged),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
+    async fn settle_if_covered(
+        &self,
+        payable: &PayableRef,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
+            .update_expression("SET #status = :paid, paid_at = :now, updated_at = :now")
+            .condition_expression("#status = :open AND paid_minor >= amount_minor")
+            .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":paid", s(PayableStatus::Paid.as_str())),
+                (":open", s(PayableStatus::Open.as_str())),
+                (":now", s(ts(now))),
+            ])))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable.payable, pending = pending.len()), err)]
+    async fn complete_payable(
+        &self,
+        payable: &Payable,
+        pending: &[Payment],
+        extra: Option<&Payment>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if pending.len() + 2 > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Unavailable(format!(
+                "{} pending payments exceed one transaction",
+                pending.len()
+            )));
+        }
+        // Exactly the sums that were read: a concurrent payment makes this lose.
+        let sum_is = |attr: &str, placeholder: &str, value: i64| {
+            if value == 0 {
+                format!("(attribute_not_exists({attr}) OR {attr} = {placeholder})")
+            } else {
+                format!("{attr} = {placeholder}")
+            }
+        };
+        let condition = format!(
+            "#status = :open AND attribute_not_exists(open_intent_id) AND amount_minor = :total AND {} AND {}",
+            sum_is("allocated_minor", ":allocated", payable.allocated_minor),
+            sum_is("paid_minor", ":paid_sum", payable.paid_minor),
+        );
+        let settle = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(payable_pk(&payable.payable), PAYABLE_SK)))
+            .update_expression(
+                "SET #status = :paid, paid_at = :now, updated_at = :now, \
+                 allocated_minor = amount_minor, paid_minor = amount_minor",
+            )
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":paid", s(PayableStatus::Paid.as_str())),
+                (":open", s(PayableStatus::Open.as_str())),
+                (":now", s(ts(now))),
+                (":total", n(payable.amount.minor())),
+                (":allocated", n(payable.allocated_minor)),
+                (":paid_sum", n(payable.paid_minor)),
+            ])));
+        let mut request = self.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .update(build(settle.build())?)
+                .build(),
+        );
+        for payment in pending {
+            let complete = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(payment_pk(&payment.id), PAYMENT_SK)))
+                .update_expression("SET #status = :completed, completed_at = :now")
+                .condition_expression("#status = :pending")
+                .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":completed", s(PaymentStatus::Completed.as_str())),
+                    (":pending", s(PaymentStatus::Pending.as_str())),
+                    (":now", s(ts(now))),
+                ])));
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .update(build(complete.build())?)
+                    .build(),
+            );
+        }
+        if let Some(extra) = extra {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(payment_to_item(extra)?))
+                .condition_expression("attribute_not_exists(pk)");
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .put(build(put.build())?)
+                    .build(),
+            );
+        }
+        request.send().await.map_err(transaction_error)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %user), err)]
+    async fn list_payments_by_user(
+        &self,
+        user: &UserId,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let wanted = offset + limit;
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        // Offsets walk the index; the surface bounds them so this stays a few pages.
+        loop {
+            let page = self
+                .query_newest_first(
+                    BY_USER,
+                    user_partition(user),
+                    PAYMENT_PREFIX,
+                    None,
+                    wanted - items.len(),
+                    cursor.as_deref(),
+                )
+                .await?;
+            items.extend(page.items);
+            cursor = page.next;
+            if items.len() >= wanted || cursor.is_none() {
+                break;
+            }
+        }
+        items
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(payment_from_item)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
+    async fn list_payments_by_payable(
+        &self,
+        payable: &PayableRef,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Payment>, StoreError> {
+        let page = self
+            .query_newest_first(
+                BY_PAYABLE,
+                payable_pk(payable),
+                PAYMENT_PREFIX,
+                None,
+                limit,
+                cursor,
+            )
+            .await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(payment_from_item)
+                .collect::<Result<_, _>>()?,
+            next: page.next,
+        })
     }
 }

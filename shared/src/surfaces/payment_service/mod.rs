@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{bearer_caller, iso_millis, parse_limit};
 use crate::app::intents::{self, Ending};
@@ -16,7 +16,7 @@ use crate::domain::{
     GatewayId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, PaymentIntent,
 };
 use crate::http::{
-    ApiError, ErrorFormat, FieldError, JsonBody, idempotent, json, path_param, query_param,
+    ApiError, ErrorFormat, FieldError, JsonBody, idempotent, json_of, path_param, query_param,
 };
 use crate::runtime::App;
 use wire::*;
@@ -26,15 +26,20 @@ pub struct FastApi;
 
 impl ErrorFormat for FastApi {
     fn render(&self, error: &ApiError) -> Response<Body> {
-        let body = match error {
-            ApiError::Validation(errors) => to_json(&HTTPValidationError {
-                detail: errors.iter().map(detail).collect(),
-            }),
-            other => to_json(&ErrorDetail {
-                detail: other.message(),
-            }),
+        let mut response = match error {
+            ApiError::Validation(errors) => json_of(
+                422,
+                &HTTPValidationError {
+                    detail: errors.iter().map(detail).collect(),
+                },
+            ),
+            other => json_of(
+                other.status(),
+                &ErrorDetail {
+                    detail: other.message(),
+                },
+            ),
         };
-        let mut response = json(error.status(), &body);
         if error.status() == 401 {
             response.headers_mut().insert(
                 "www-authenticate",
@@ -61,13 +66,8 @@ fn detail(e: &FieldError) -> ValidationError {
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> Value {
-    // Plain structs of strings and numbers always serialize.
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 fn ok<T: Serialize>(value: &T) -> Response<Body> {
-    json(200, &to_json(value))
+    json_of(200, value)
 }
 
 const LIST_DEFAULT: usize = 100;

@@ -1,0 +1,59 @@
+//! The `{"message"}` error dialect of surfaces B, C and F (seed 002's "Error Handling").
+
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::{ApiError, ErrorFormat, json_of};
+
+/// An error: `{"message": "…"}`.
+#[derive(Serialize, ToSchema)]
+pub struct MessageError {
+    #[schema(example = "Order not found")]
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldMessage {
+    #[schema(example = "amount")]
+    pub field: String,
+    #[schema(example = "amount must be greater than zero")]
+    pub message: String,
+}
+
+/// 400: every invalid field at once.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationFailed {
+    #[schema(example = "Validation failed")]
+    pub message: String,
+    pub errors: Vec<FieldMessage>,
+}
+
+/// `{"message"}`; validation: 400 `{"message":"Validation failed","errors":[{"field","message"}]}`.
+pub struct MessageErrors;
+
+impl ErrorFormat for MessageErrors {
+    fn render(&self, error: &ApiError) -> Response<Body> {
+        match error {
+            ApiError::Validation(errors) => json_of(
+                400,
+                &ValidationFailed {
+                    message: "Validation failed".into(),
+                    errors: errors
+                        .iter()
+                        .map(|e| FieldMessage {
+                            field: e.field(),
+                            message: e.msg.clone(),
+                        })
+                        .collect(),
+                },
+            ),
+            other => json_of(
+                other.status(),
+                &MessageError {
+                    message: other.message(),
+                },
+            ),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Surface C, shop orders (seed 003): the order's card payment intent, and the
+//! payment system's call that marks an order paid.
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::message::{MessageError, MessageErrors};
+use super::{bearer_caller, service_caller};
+use crate::app::payments::{self, Settled};
+use crate::domain::{LineItem, Money, PaymentIntent};
+use crate::http::{ApiError, ErrorFormat, idempotent, json_of, path_param};
+use crate::runtime::App;
+
+#[derive(Serialize, ToSchema)]
+pub struct ShopLineItem {
+    #[schema(example = "Main product 2")]
+    pub name: String,
+    /// Unit price in minor units.
+    #[schema(example = 5600)]
+    pub amount: i64,
+    #[schema(example = "usd")]
+    pub currency: String,
+    #[schema(example = 2)]
+    pub quantity: u32,
+    #[schema(example = "")]
+    pub description: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ShopPaymentIntent {
+    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10")]
+    pub id: String,
+    /// `{id}_secret_{random}`: what the browser confirms the intent with.
+    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10_secret_wWSgKgsyjo6WRpCf1aXJN3zR")]
+    pub client_secret: Option<String>,
+    #[schema(example = "112.00")]
+    pub amount: String,
+    #[schema(example = "usd")]
+    pub currency: String,
+    #[schema(example = "requires_payment_method")]
+    pub status: String,
+    pub line_items: Vec<ShopLineItem>,
+    /// After mark-paid: the order's status, `paid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "paid")]
+    pub order_status: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ShopPaymentIntentResponse {
+    #[schema(example = "Payment intent created successfully")]
+    pub message: String,
+    pub data: ShopPaymentIntent,
+}
+
+fn line_items(items: &[LineItem]) -> Vec<ShopLineItem> {
+    items
+        .iter()
+        .map(|l| ShopLineItem {
+            name: l.name.clone(),
+            amount: l.amount.minor(),
+            currency: l.amount.currency().code().to_ascii_lowercase(),
+            quantity: l.quantity,
+            description: l.description.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn intent_view(i: &PaymentIntent, order_status: Option<String>) -> ShopPaymentIntent {
+    ShopPaymentIntent {
+        id: i.id.to_string(),
+        client_secret: i.client_secret.clone(),
+        amount: i.amount.to_string(),
+        currency: i.amount.currency().code().to_ascii_lowercase(),
+        status: i.status.as_str().into(),
+        line_items: line_items(&i.line_items),
+        order_status,
+    }
+}
+
+fn amount_view(amount: &Money) -> (String, String) {
+    (
+        amount.to_string(),
+        amount.currency().code().to_ascii_lowercase(),
+    )
+}
+
+/// Creates the order's payment intent, or returns the open one (Bearer for the
+/// order's owner, and the shop's X-API-Key).
+#[utoipa::path(post, path = "/api/v1/shop/orders/{orderId}/payment-intent", tag = "shop",
+    operation_id = "create_order_payment_intent",
+    params(
+        ("orderId" = String, Path, description = "The order"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses(
+        (status = 200, description = "The new or already open intent", body = ShopPaymentIntentResponse),
+        (status = 401, description = "Missing or invalid token or API key", body = MessageError),
+        (status = 404, description = "No such order of the caller's", body = MessageError),
+        (status = 409, description = "Order paid, canceled, or being paid by recorded payments", body = MessageError)),
+    security(("bearer" = [], "api_key" = [])))]
+pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
+    let caller = match service_caller(&app, &req).await {
+        Ok(_) => match bearer_caller(&app, &req).await {
+            Ok(caller) => caller,
+            Err(e) => return MessageErrors.render(&e),
+        },
+        Err(e) => return MessageErrors.render(&e),
+    };
+    let scope = format!("user:{}", caller.user_id);
+    let app2 = app.clone();
+    idempotent(&app, req, &scope, &MessageErrors, |req| async move {
+        let run = async {
+            let order = payments::order_ref(&path_param(&req, "orderId").unwrap_or_default())?;
+            let (intent, created) = payments::shop_intent(&app2, &caller, &order).await?;
+            let message = if created {
+                "Payment intent created successfully"
+            } else {
+                "Payment intent already exists"
+            };
+            Ok::<_, ApiError>(json_of(
+                200,
+                &ShopPaymentIntentResponse {
+                    message: message.into(),
+                    data: intent_view(&intent, None),
+                },
+            ))
+        };
+        run.await.unwrap_or_else(|e| MessageErrors.render(&e))
+    })
+    .await
+}
+
+/// Marks the order paid (X-API-Key; called by the payment system): completes its
+/// open intent or PENDING payments, or records one COMPLETED payment for what is
+/// left. Calling it again changes nothing.
+#[utoipa::path(post, path = "/api/v1/shop/orders/{orderId}/payment", tag = "shop",
+    operation_id = "mark_order_paid",
+    params(
+        ("orderId" = String, Path, description = "The order"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses(
+        (status = 200, description = "The order is paid", body = ShopPaymentIntentResponse),
+        (status = 401, description = "Missing or invalid API key", body = MessageError),
+        (status = 404, description = "No such order", body = MessageError),
+        (status = 409, description = "Order canceled", body = MessageError)),
+    security(("api_key" = [])))]
+pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
+    let service = match service_caller(&app, &req).await {
+        Ok(s) => s,
+        Err(e) => return MessageErrors.render(&e),
+    };
+    let scope = format!("service:{}", service.key_id);
+    let app2 = app.clone();
+    idempotent(&app, req, &scope, &MessageErrors, |req| async move {
+        let run = async {
+            let order = payments::order_ref(&path_param(&req, "orderId").unwrap_or_default())?;
+            let Settled { order, intent } = payments::mark_paid(&app2, &order).await?;
+            let order_status = Some(order.status.as_str().to_owned());
+            let data = match &intent {
+                Some(i) => intent_view(i, order_status),
+                None => {
+                    let (amount, currency) = amount_view(&order.amount);
+                    ShopPaymentIntent {
+                        id: order.payable.id.to_string(),
+                        client_secret: None,
+                        amount,
+                        currency,
+                        status: "succeeded".into(),
+                        line_items: line_items(&order.line_items),
+                        order_status,
+                    }
+                }
+            };
+            Ok::<_, ApiError>(json_of(
+                200,
+                &ShopPaymentIntentResponse {
+                    message: "Order marked as paid".into(),
+                    data,
+                },
+            ))
+        };
+        run.await.unwrap_or_else(|e| MessageErrors.render(&e))
+    })
+    .await
+}

@@ -1,0 +1,262 @@
+//! Surface C (seed 003): shop order payment intents and mark-paid, on DynamoDB Local.
+
+use futures::future::join_all;
+use integration_tests::flows::*;
+use integration_tests::*;
+use lambda_http::http::Method;
+use payment_shared::surfaces::{payment_service as a, payments as b, shop};
+use serde_json::{Value, json};
+
+/// The seed's order: two of "Main product 2" at 56.00 USD.
+async fn seed_order(h: &Harness, owner: &str) -> String {
+    let id = unique("ORD");
+    register_order(
+        h,
+        &id,
+        json!({"user_id": owner, "email": format!("{owner}@example.com"), "amount": "112.00", "currency": "usd",
+               "number": "ORD-20250331-5XZF",
+               "line_items": [{"name": "Main product 2", "amount": 5600, "currency": "usd", "quantity": 2, "description": ""}]}),
+    )
+    .await;
+    id
+}
+
+async fn create_intent(h: &Harness, owner: &str, order: &str) -> Reply {
+    invoke(
+        h,
+        shop::create_intent,
+        call(Method::POST, "/")
+            .as_user(owner)
+            .api_key(API_KEY)
+            .param("orderId", order),
+    )
+    .await
+}
+
+async fn mark_paid(h: &Harness, order: &str) -> Reply {
+    invoke(
+        h,
+        shop::mark_paid,
+        call(Method::POST, "/")
+            .api_key(API_KEY)
+            .param("orderId", order),
+    )
+    .await
+}
+
+async fn payments_of(h: &Harness, owner: &str, order: &str) -> Vec<Value> {
+    let r = invoke(
+        h,
+        b::list_for_order,
+        call(Method::GET, "/")
+            .as_user(owner)
+            .param("orderId", order),
+    )
+    .await;
+    r.body.as_array().expect("list").clone()
+}
+
+#[tokio::test]
+async fn creates_the_documented_payment_intent_once() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = seed_order(&h, &owner).await;
+    let r = create_intent(&h, &owner, &order).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["message"], "Payment intent created successfully");
+    let data = &r.body["data"];
+    let id = data["id"].as_str().expect("id");
+    assert!(
+        data["client_secret"]
+            .as_str()
+            .expect("secret")
+            .starts_with(&format!("{id}_secret_"))
+    );
+    assert_eq!(data["amount"], "112.00");
+    assert_eq!(data["currency"], "usd");
+    assert_eq!(data["status"], "requires_payment_method");
+    assert_eq!(
+        data["line_items"],
+        json!([{"name": "Main product 2", "amount": 5600, "currency": "usd", "quantity": 2, "description": ""}])
+    );
+    assert!(data.get("order_status").is_none());
+
+    let again = create_intent(&h, &owner, &order).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body["data"]["id"], id);
+    assert_eq!(again.body["data"]["client_secret"], data["client_secret"]);
+}
+
+#[tokio::test]
+async fn create_intent_needs_both_the_api_key_and_the_owners_token() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = seed_order(&h, &owner).await;
+    let no_key = invoke(
+        &h,
+        shop::create_intent,
+        call(Method::POST, "/")
+            .as_user(&owner)
+            .param("orderId", &order),
+    )
+    .await;
+    assert_eq!(no_key.status, 401);
+    assert_eq!(no_key.body, json!({"message": "Invalid API key"}));
+    let bad_key = invoke(
+        &h,
+        shop::create_intent,
+        call(Method::POST, "/")
+            .as_user(&owner)
+            .api_key("x")
+            .param("orderId", &order),
+    )
+    .await;
+    assert_eq!(bad_key.status, 401);
+    let no_token = invoke(
+        &h,
+        shop::create_intent,
+        call(Method::POST, "/")
+            .api_key(API_KEY)
+            .param("orderId", &order),
+    )
+    .await;
+    assert_eq!(no_token.status, 401);
+    let stranger = create_intent(&h, &unique("stranger"), &order).await;
+    assert_eq!(stranger.status, 404);
+    assert_eq!(stranger.body, json!({"message": "Order not found"}));
+    assert_eq!(create_intent(&h, &owner, "missing-order").await.status, 404);
+}
+
+#[tokio::test]
+async fn mark_paid_completes_the_open_intent_once() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = seed_order(&h, &owner).await;
+    let intent = create_intent(&h, &owner, &order).await.body["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = mark_paid(&h, &order).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["id"], intent.as_str());
+    assert_eq!(r.body["data"]["status"], "succeeded");
+    assert_eq!(r.body["data"]["order_status"], "paid");
+    let view = invoke(
+        &h,
+        a::get_intent,
+        call(Method::GET, "/")
+            .as_user(&owner)
+            .param("intent_id", &intent),
+    )
+    .await;
+    assert_eq!(view.body["status"], "succeeded");
+    let payments = payments_of(&h, &owner, &order).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(
+        (
+            payments[0]["status"].as_str(),
+            payments[0]["paymentMethod"].as_str()
+        ),
+        (Some("COMPLETED"), Some("Card"))
+    );
+    assert_eq!(payments[0]["amount"], json!(112));
+
+    let again = mark_paid(&h, &order).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, r.body, "calling again changes nothing");
+    assert_eq!(payments_of(&h, &owner, &order).await.len(), 1);
+}
+
+#[tokio::test]
+async fn mark_paid_completes_pending_payments_and_records_the_rest() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = seed_order(&h, &owner).await;
+    let body =
+        json!({"amount": 40, "orderId": order, "paymentMethod": "Bkash", "status": "PENDING"});
+    let pending = invoke(
+        &h,
+        b::create,
+        call(Method::POST, "/payment").as_user(&owner).json(body),
+    )
+    .await;
+    assert_eq!(pending.status, 201);
+    let r = mark_paid(&h, &order).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["order_status"], "paid");
+    assert_eq!(r.body["data"]["amount"], "112.00");
+    let payments = payments_of(&h, &owner, &order).await;
+    assert_eq!(payments.len(), 2);
+    assert!(
+        payments.iter().all(|p| p["status"] == "COMPLETED"),
+        "{payments:?}"
+    );
+    let amounts: Vec<i64> = payments
+        .iter()
+        .map(|p| p["amount"].as_i64().expect("whole"))
+        .collect();
+    assert_eq!(
+        amounts,
+        vec![72, 40],
+        "the rest, then the completed pending one"
+    );
+    assert_eq!(mark_paid(&h, &order).await.status, 200);
+    assert_eq!(payments_of(&h, &owner, &order).await.len(), 2);
+}
+
+#[tokio::test]
+async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = seed_order(&h, &owner).await;
+    let r = mark_paid(&h, &order).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["id"], order.as_str());
+    assert!(r.body["data"]["client_secret"].is_null());
+    let payments = payments_of(&h, &owner, &order).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["amount"], json!(112));
+    // A paid order takes no new intent.
+    assert_eq!(create_intent(&h, &owner, &order).await.status, 409);
+}
+
+#[tokio::test]
+async fn mark_paid_needs_the_api_key() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = seed_order(&h, &owner).await;
+    let r = invoke(
+        &h,
+        shop::mark_paid,
+        call(Method::POST, "/")
+            .as_user(&owner)
+            .param("orderId", &order),
+    )
+    .await;
+    assert_eq!(r.status, 401, "a user's token is not the payment system");
+    assert_eq!(mark_paid(&h, "no-such-order").await.status, 404);
+    assert!(payments_of(&h, &owner, &order).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_concurrent_mark_paid_calls_record_one_payment() {
+    let h = Harness::new().await;
+    for with_intent in [true, false] {
+        let owner = unique("shopper");
+        let order = seed_order(&h, &owner).await;
+        if with_intent {
+            create_intent(&h, &owner, &order).await;
+        }
+        let replies = join_all((0..10).map(|_| mark_paid(&h, &order))).await;
+        assert!(
+            replies.iter().all(|r| r.status == 200),
+            "{:?}",
+            replies
+                .iter()
+                .map(|r| r.body.to_string())
+                .collect::<Vec<_>>()
+        );
+        let payments = payments_of(&h, &owner, &order).await;
+        assert_eq!(payments.len(), 1, "with_intent={with_intent}: {payments:?}");
+    }
+}

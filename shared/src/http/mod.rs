@@ -8,4 +8,4 @@ mod response;
 pub use error::{ApiError, ErrorFormat, FieldError, Loc};
 pub use idempotency::idempotent;
 pub use request::{JsonBody, header, path_param, query_param};
-pub use response::{JsonDecimal, json, json_of, replayed};
+pub use response::{JsonDecimal, json, json_of, json_page, replayed};

@@ -30,6 +30,15 @@ pub fn json_of<T: Serialize>(status: u16, value: &T) -> Response<Body> {
     response
 }
 
+/// A page of a list: the items as JSON, and an opaque `X-Next-Cursor` when more remain.
+pub fn json_page<T: Serialize>(items: &[T], next: Option<String>) -> Response<Body> {
+    let mut response = json_of(200, &items);
+    if let Some(next) = next.and_then(|n| lambda_http::http::HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert("x-next-cursor", next);
+    }
+    response
+}
+
 /// Money as a JSON number with exactly its decimal digits (`500`, `112.5`, `1.250`):
 /// never through a float.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use crate::app::payments::{self, Actor};
 use crate::domain::{Payment, PaymentMethod, PaymentStatus};
 use crate::http::{
     ApiError, ErrorFormat, FieldError, JsonBody, JsonDecimal, header, idempotent, json_of,
-    path_param, query_param,
+    json_page, path_param, query_param,
 };
 use crate::runtime::App;
 
@@ -284,14 +284,7 @@ pub async fn list_for_order(app: Arc<App>, req: Request) -> Response<Body> {
         let order = payments::order_ref(&path_param(&req, "orderId").unwrap_or_default())?;
         let cursor = query_param(&req, "cursor");
         let page = payments::list_for_order(&app, &actor, &order, limit, cursor.as_deref()).await?;
-        let mut response = json_of(200, &list(&page.items));
-        if let Some(next) = page
-            .next
-            .and_then(|n| lambda_http::http::HeaderValue::from_str(&n).ok())
-        {
-            response.headers_mut().insert("x-next-cursor", next);
-        }
-        Ok(response)
+        Ok(json_page(&list(&page.items), page.next))
     })
     .await
 }

@@ -16,7 +16,8 @@ use crate::domain::{
     GatewayId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, PaymentIntent,
 };
 use crate::http::{
-    ApiError, ErrorFormat, FieldError, JsonBody, idempotent, json_of, path_param, query_param,
+    ApiError, ErrorFormat, FieldError, JsonBody, idempotent, json_of, json_page, path_param,
+    query_param,
 };
 use crate::runtime::App;
 use wire::*;
@@ -118,14 +119,7 @@ fn body_fields<const N: usize>(req: &Request, names: [&str; N]) -> Result<[Strin
 fn list_response(page: crate::ports::Page<PaymentIntent>) -> Response<Body> {
     let items: Vec<PaymentIntentResponse> =
         page.items.iter().map(PaymentIntentResponse::from).collect();
-    let mut response = ok(&items);
-    if let Some(next) = page
-        .next
-        .and_then(|n| lambda_http::http::HeaderValue::from_str(&n).ok())
-    {
-        response.headers_mut().insert("x-next-cursor", next);
-    }
-    response
+    json_page(&items, page.next)
 }
 
 fn registration(id: &str, loc: &[&str]) -> Result<PayableRef, ApiError> {

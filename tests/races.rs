@@ -5,7 +5,7 @@ use integration_tests::flows::*;
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::{PayableId, PayableKind, PayableRef};
-use payment_shared::surfaces::payment_service as a;
+use payment_shared::surfaces::intents as a;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

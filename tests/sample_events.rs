@@ -4,7 +4,7 @@
 use integration_tests::*;
 use lambda_http::Request;
 use lambda_http::http::HeaderValue;
-use payment_shared::surfaces::{docs, payables, payment_service as a, payments as b, shop};
+use payment_shared::surfaces::{docs, intents as a, payables, payments as b, shop};
 use serde_json::json;
 
 /// Parses an event; swaps its placeholder credentials for ones this test's app accepts.

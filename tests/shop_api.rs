@@ -4,7 +4,7 @@ use futures::future::join_all;
 use integration_tests::flows::*;
 use integration_tests::*;
 use lambda_http::http::Method;
-use payment_shared::surfaces::{payment_service as a, payments as b, shop};
+use payment_shared::surfaces::{intents as a, payments as b, shop};
 use serde_json::{Value, json};
 
 /// The seed's order: two of "Main product 2" at 56.00 USD.

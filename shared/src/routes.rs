@@ -36,7 +36,7 @@ macro_rules! registry {
             }
         }
 
-        /// The handler's path as written here (`surfaces::payment_service::root`),
+        /// The handler's path as written here (`surfaces::intents::root`),
         /// so a test can check it against the path the binary's `main` serves.
         pub fn handler_path(binary: &str) -> Option<&'static str> {
             match binary {
@@ -48,17 +48,17 @@ macro_rules! registry {
 }
 
 registry! {
-    "service-root" => surfaces::payment_service::root,
+    "service-root" => surfaces::intents::root,
     "docs-openapi" => surfaces::docs::openapi_json,
     "docs-ui" => surfaces::docs::swagger_ui,
-    "intents-create" => surfaces::payment_service::create_intent,
-    "intents-request-otp" => surfaces::payment_service::request_otp,
-    "intents-confirm" => surfaces::payment_service::confirm,
-    "intents-get" => surfaces::payment_service::get_intent,
-    "intents-cancel" => surfaces::payment_service::cancel,
-    "intents-fail" => surfaces::payment_service::fail,
-    "intents-list-by-user" => surfaces::payment_service::list_by_user,
-    "intents-list-by-registration" => surfaces::payment_service::list_by_registration,
+    "intents-create" => surfaces::intents::create_intent,
+    "intents-request-otp" => surfaces::intents::request_otp,
+    "intents-confirm" => surfaces::intents::confirm,
+    "intents-get" => surfaces::intents::get_intent,
+    "intents-cancel" => surfaces::intents::cancel,
+    "intents-fail" => surfaces::intents::fail,
+    "intents-list-by-user" => surfaces::intents::list_by_user,
+    "intents-list-by-registration" => surfaces::intents::list_by_registration,
     "payables-put" => surfaces::payables::put,
     "payables-get" => surfaces::payables::get,
     "payments-create" => surfaces::payments::create,

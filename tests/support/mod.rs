@@ -287,7 +287,7 @@ pub fn unique(prefix: &str) -> String {
 pub mod flows {
     use super::*;
     use lambda_http::http::Method;
-    use payment_shared::surfaces::{payables, payment_service as a};
+    use payment_shared::surfaces::{intents as a, payables};
 
     /// Registers a payable through surface F and returns its JSON.
     pub async fn register(

@@ -1,5 +1,5 @@
 //! POST /payment/intents/request-otp
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::payment_service::request_otp).await
+    payment_shared::runtime::serve(payment_shared::surfaces::intents::request_otp).await
 }

@@ -110,6 +110,10 @@ impl fmt::Display for PayableKind {
 pub struct PayableId(String);
 
 impl PayableId {
+    pub const MAX_LEN: usize = MAX_ID_LEN;
+    /// What `parse` accepts, as a regular expression.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9._:-]{1,128}$";
+
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         if s.is_empty() || s.len() > MAX_ID_LEN || !id_chars_ok(s) {
             return Err(Invalid::new(

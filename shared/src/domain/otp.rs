@@ -48,6 +48,9 @@ impl OtpCode {
         }
     }
 
+    /// What `parse` accepts, as a regular expression (surrounding blanks aside).
+    pub const PATTERN: &'static str = "^[0-9]{6}$";
+
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         let s = s.trim();
         if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {

@@ -4,18 +4,11 @@ use crate::app::AppError;
 use crate::auth::AuthError;
 use crate::ports::StoreError;
 
-/// One segment of where a bad value was: an object key or an array index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Loc {
-    Key(String),
-    Index(usize),
-}
-
 /// One invalid input, described once and rendered by each surface in its own shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// Where, FastAPI-style: `["body", "intent_id"]`, `["query", "status"]`.
-    pub loc: Vec<Loc>,
+    pub loc: Vec<String>,
     pub msg: String,
     /// Machine-readable kind: `missing`, `string_type`, `value_error`, `json_invalid`.
     pub kind: &'static str,
@@ -24,7 +17,7 @@ pub struct FieldError {
 impl FieldError {
     pub fn new(loc: &[&str], msg: impl Into<String>, kind: &'static str) -> Self {
         Self {
-            loc: loc.iter().map(|s| Loc::Key((*s).to_owned())).collect(),
+            loc: loc.iter().map(|s| (*s).to_owned()).collect(),
             msg: msg.into(),
             kind,
         }
@@ -32,22 +25,10 @@ impl FieldError {
 
     /// The dotted field path without the leading location ("body", "query", "path").
     pub fn field(&self) -> String {
-        let parts: Vec<String> = self
-            .loc
-            .iter()
-            .skip(1)
-            .map(|l| match l {
-                Loc::Key(k) => k.clone(),
-                Loc::Index(i) => i.to_string(),
-            })
-            .collect();
-        if parts.is_empty() {
-            match self.loc.first() {
-                Some(Loc::Key(k)) => k.clone(),
-                _ => String::new(),
-            }
-        } else {
-            parts.join(".")
+        match self.loc.as_slice() {
+            [] => String::new(),
+            [only] => only.clone(),
+            [_, rest @ ..] => rest.join("."),
         }
     }
 }

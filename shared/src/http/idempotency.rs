@@ -1,15 +1,27 @@
-//! SPEC §4: the first response to an Idempotency-Key is kept 24 h and replayed.
-
-use std::future::Future;
+//! The first response to an Idempotency-Key is kept 24 h and replayed.
 
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 
-use super::{ApiError, ErrorFormat, header, replayed};
+use super::{ApiError, header, replayed};
 use crate::ports::{Idempotent, StoredResponse};
 use crate::runtime::App;
 
 const MAX_KEY_LEN: usize = 255;
+
+/// A key this request holds until its answer is settled.
+pub struct Claimed {
+    scope: String,
+    key: String,
+}
+
+/// What claiming found.
+pub enum Claim {
+    /// Run the request; with `Some`, settle the key with its answer.
+    Run(Option<Claimed>),
+    /// The first answer to this key and request, sent again.
+    Answered(Response<Body>),
+}
 
 fn fingerprint(req: &Request) -> String {
     let digest = Sha256::new()
@@ -22,72 +34,64 @@ fn fingerprint(req: &Request) -> String {
     hex::encode(digest)
 }
 
-/// Runs `handle` at most once per (scope, key). Without the header it just runs.
-/// `scope` is the authenticated caller, so keys never collide between callers.
-pub async fn idempotent<F, Fut>(
-    app: &App,
-    req: Request,
-    scope: &str,
-    format: &dyn ErrorFormat,
-    handle: F,
-) -> Response<Body>
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response<Body>>,
-{
-    let Some(key) = header(&req, "idempotency-key").map(str::to_owned) else {
-        return handle(req).await;
+/// Claims the request's Idempotency-Key for `scope` (the authenticated caller, so
+/// keys never collide between callers). Without the header the request just runs.
+pub async fn claim(app: &App, req: &Request, scope: &str) -> Result<Claim, ApiError> {
+    let Some(key) = header(req, "idempotency-key") else {
+        return Ok(Claim::Run(None));
     };
-    let key = key.as_str();
     if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return format.render(&ApiError::BadRequest(format!(
+        return Err(ApiError::BadRequest(format!(
             "Idempotency-Key must be 1 to {MAX_KEY_LEN} characters"
         )));
     }
-    let now = app.clock.now();
     match app
         .idempotency
-        .claim(scope, key, &fingerprint(&req), now)
-        .await
+        .claim(scope, key, &fingerprint(req), app.clock.now())
+        .await?
     {
-        Err(e) => format.render(&e.into()),
-        Ok(Idempotent::Replay(stored)) => replayed(&stored),
-        Ok(Idempotent::InFlight) => format.render(&ApiError::Conflict(
+        Idempotent::Claimed => Ok(Claim::Run(Some(Claimed {
+            scope: scope.to_owned(),
+            key: key.to_owned(),
+        }))),
+        Idempotent::Replay(stored) => Ok(Claim::Answered(replayed(&stored))),
+        Idempotent::InFlight => Err(ApiError::Conflict(
             "A request with this Idempotency-Key is still being processed".into(),
         )),
-        Ok(Idempotent::Mismatch) => format.render(&ApiError::Unprocessable(
+        Idempotent::Mismatch => Err(ApiError::Unprocessable(
             "This Idempotency-Key was already used with a different request".into(),
         )),
-        Ok(Idempotent::Claimed) => {
-            let response = handle(req).await;
-            let status = response.status().as_u16();
-            // A server-side failure is not an answer worth keeping: let the client retry.
-            let outcome = if status >= 500 {
-                app.idempotency.release(scope, key).await
-            } else {
-                let stored = StoredResponse {
-                    status,
-                    content_type: response
-                        .headers()
-                        .get("content-type")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("application/json")
-                        .to_owned(),
-                    body: match response.body() {
-                        Body::Text(t) => t.clone(),
-                        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
-                        Body::Empty => String::new(),
-                        _ => String::new(),
-                    },
-                };
-                app.idempotency
-                    .complete(scope, key, &stored, app.clock.now())
-                    .await
-            };
-            if let Err(e) = outcome {
-                tracing::error!(error = %e, "idempotency record not updated");
-            }
-            response
-        }
     }
+}
+
+/// Keeps `response` as the key's answer, or lets the key go when the answer is
+/// a server-side failure, so that a retry runs again.
+pub async fn settle(app: &App, claimed: Claimed, response: Response<Body>) -> Response<Body> {
+    let Claimed { scope, key } = claimed;
+    let status = response.status().as_u16();
+    let outcome = if status >= 500 {
+        app.idempotency.release(&scope, &key).await
+    } else {
+        let stored = StoredResponse {
+            status,
+            content_type: response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_owned(),
+            body: match response.body() {
+                Body::Text(t) => t.clone(),
+                Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            },
+        };
+        app.idempotency
+            .complete(&scope, &key, &stored, app.clock.now())
+            .await
+    };
+    if let Err(e) = outcome {
+        tracing::error!(error = %e, "idempotency record not updated");
+    }
+    response
 }

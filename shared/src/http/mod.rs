@@ -1,11 +1,23 @@
-//! HTTP plumbing shared by every surface: errors, request parsing, idempotency.
+//! HTTP plumbing shared by every API: the request pipeline, callers, input
+//! reading, idempotency, errors and replies.
 
+mod callers;
 mod error;
 mod idempotency;
-mod request;
+mod input;
+mod pipeline;
 mod response;
 
-pub use error::{ApiError, ErrorFormat, FieldError, Loc};
-pub use idempotency::idempotent;
-pub use request::{JsonBody, header, path_param, query_param};
+pub use callers::{Anonymous, Authenticate, ShopCustomer};
+pub use error::{ApiError, ErrorFormat, FieldError};
+pub use input::{
+    AllChecked, Checked, FromRequest, Sent, json_body, limit, path_param, problem, query_param,
+    schema,
+};
+pub use pipeline::{Endpoint, MAX_BODY_BYTES};
 pub use response::{JsonDecimal, json, json_of, json_page, replayed};
+
+/// A request header's value, when it is valid text.
+pub fn header<'a>(req: &'a lambda_http::Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}

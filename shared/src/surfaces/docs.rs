@@ -1,4 +1,4 @@
-//! Surface G: the OpenAPI 3.1 document, generated from the handlers' own
+//! The docs: the OpenAPI 3.1 document, generated from the handlers' own
 //! annotations and wire types, and a Swagger UI page for it.
 
 use std::sync::Arc;
@@ -7,8 +7,8 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{payables, payment_service, payments, shop};
-use crate::http::json;
+use super::{intents, payables, payments, shop};
+use crate::http::{Anonymous, Endpoint, json};
 use crate::runtime::App;
 
 struct SecuritySchemes;
@@ -36,15 +36,15 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(title = "payment-service", description = "Serverless payment intents on AWS: every public route."),
     paths(
-        payment_service::root,
-        payment_service::create_intent,
-        payment_service::request_otp,
-        payment_service::confirm,
-        payment_service::get_intent,
-        payment_service::cancel,
-        payment_service::list_by_user,
-        payment_service::list_by_registration,
-        payment_service::fail,
+        intents::root,
+        intents::create_intent,
+        intents::request_otp,
+        intents::confirm,
+        intents::get_intent,
+        intents::cancel,
+        intents::list_by_user,
+        intents::list_by_registration,
+        intents::fail,
         payables::put,
         payables::get,
         payments::create,
@@ -56,6 +56,15 @@ impl Modify for SecuritySchemes {
         openapi_json,
         swagger_ui,
     ),
+    components(schemas(
+        intents::wire::ErrorDetail,
+        intents::wire::HTTPValidationError,
+        intents::wire::ValidationError,
+        intents::wire::LocItem,
+        super::message::MessageError,
+        super::message::ValidationFailed,
+        super::message::FieldMessage,
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "payment", description = "Payment Service: intents confirmed by an emailed one-time code"),
@@ -74,9 +83,18 @@ pub fn document() -> serde_json::Value {
 
 #[utoipa::path(get, path = "/openapi.json", tag = "docs", operation_id = "openapi",
     responses((status = 200, description = "OpenAPI 3.1 document of every route", content_type = "application/json")))]
-pub async fn openapi_json(_app: Arc<App>, _req: Request) -> Response<Body> {
-    json(200, &document())
+pub async fn openapi_json(app: Arc<App>, req: Request) -> Response<Body> {
+    DOCS.run(app, req, |_, _: Anonymous, ()| async {
+        Ok(json(200, &document()))
+    })
+    .await
 }
+
+/// The docs answer every error as the other `{"message"}` APIs do.
+const DOCS: Endpoint = Endpoint {
+    errors: &super::message::MessageErrors,
+    idempotent: false,
+};
 
 const SWAGGER_UI: &str = r##"<!doctype html>
 <html lang="en">
@@ -97,11 +115,14 @@ const SWAGGER_UI: &str = r##"<!doctype html>
 
 #[utoipa::path(get, path = "/docs", tag = "docs", operation_id = "docs",
     responses((status = 200, description = "Swagger UI page for /openapi.json", content_type = "text/html")))]
-pub async fn swagger_ui(_app: Arc<App>, _req: Request) -> Response<Body> {
-    let mut response = Response::new(Body::Text(SWAGGER_UI.to_owned()));
-    response.headers_mut().insert(
-        "content-type",
-        lambda_http::http::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
+pub async fn swagger_ui(app: Arc<App>, req: Request) -> Response<Body> {
+    DOCS.run(app, req, |_, _: Anonymous, ()| async {
+        let mut response = Response::new(Body::Text(SWAGGER_UI.to_owned()));
+        response.headers_mut().insert(
+            "content-type",
+            lambda_http::http::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        Ok(response)
+    })
+    .await
 }

@@ -1,4 +1,4 @@
-//! The `{"message"}` error dialect of surfaces B, C and F (seed 002's "Error Handling").
+//! The `{"message"}` error dialect of the payments, shop and payables APIs.
 
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -57,3 +57,23 @@ impl ErrorFormat for MessageErrors {
         }
     }
 }
+
+/// Missing or invalid token.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401)]
+pub struct BadToken(#[to_schema] pub MessageError);
+
+/// Missing or invalid API key.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401)]
+pub struct BadApiKey(#[to_schema] pub MessageError);
+
+/// Missing or invalid token or API key.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401)]
+pub struct BadCredentials(#[to_schema] pub MessageError);
+
+/// The request body is over 64 KiB.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 413)]
+pub struct TooLarge(#[to_schema] pub MessageError);

@@ -1,24 +1,39 @@
-//! Surface F, the service API: trusted backends register what is owed (`X-API-Key`).
-//! Errors as surface B: `{"message"}`, validation 400 with `errors[{field, message}]`.
+//! The payables API: trusted backends register what is owed (`X-API-Key`).
+//! Errors as the payments API: `{"message"}`, validation 400 with `errors[{field, message}]`.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
-use super::message::{MessageError, MessageErrors, ValidationFailed};
-use super::{iso_millis, service_caller};
+use super::message::{BadApiKey, MessageError, MessageErrors, TooLarge, ValidationFailed};
+use super::{IdempotencyKey, iso_millis};
 use crate::app::payables;
+use crate::auth::ServiceCaller;
 use crate::domain::{
     Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
     Payer, UserId,
 };
-use crate::http::{ApiError, ErrorFormat, FieldError, JsonBody, idempotent, json_of, path_param};
+use crate::http::{
+    AllChecked, ApiError, Checked, Endpoint, FromRequest, Sent, json_body, json_of, path_param,
+    problem, schema,
+};
 use crate::runtime::App;
+use crate::wire_field;
 
+const READ: Endpoint = Endpoint {
+    errors: &MessageErrors,
+    idempotent: false,
+};
+
+const CHANGE: Endpoint = Endpoint {
+    errors: &MessageErrors,
+    idempotent: true,
+};
+
+/// A line item as the payables API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct LineItemBody {
     #[schema(example = "Shirt")]
@@ -33,23 +48,125 @@ pub struct LineItemBody {
     pub description: Option<String>,
 }
 
+wire_field!(
+    /// Free text.
+    TextField,
+    schema::text()
+);
+
+wire_field!(
+    /// The payer's user id (the `sub` of their tokens).
+    UserIdField,
+    schema::text().max_length(Some(256)).examples(["demo-user-2"])
+);
+
+wire_field!(
+    /// Where the payer's one-time codes are mailed.
+    EmailField,
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Email
+        )))
+        .max_length(Some(254))
+        .examples(["demo-user-2@example.com"])
+);
+
+wire_field!(
+    /// Decimal string in major units, with at most the currency's decimals.
+    AmountField,
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^[0-9]+(\.[0-9]+)?$"))
+        .examples(["112.00"])
+);
+
+wire_field!(
+    /// ISO 4217 code, any letter case.
+    CurrencyField,
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^[A-Za-z]{3}$"))
+        .examples(["USD"])
+);
+
+wire_field!(
+    /// Unit price in minor units of the item's currency.
+    MinorUnitsField,
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .examples([5600])
+);
+
+wire_field!(
+    /// How many; 1 when absent.
+    QuantityField,
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(MAX_QUANTITY))
+        .examples([2])
+);
+
+/// Largest quantity of one line item.
+const MAX_QUANTITY: u32 = 10_000;
+
+/// A line item as a backend registers it.
+#[derive(Deserialize, ToSchema)]
+pub struct LineItemRequest {
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub name: TextField,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub amount: MinorUnitsField,
+    /// The payable's currency when absent.
+    #[serde(default)]
+    #[schema(inline)]
+    pub currency: CurrencyField,
+    #[serde(default)]
+    #[schema(inline)]
+    pub quantity: QuantityField,
+    #[serde(default)]
+    #[schema(inline)]
+    pub description: TextField,
+}
+
+wire_field!(
+    /// What the payable is made of; their total must equal its amount.
+    LineItemsField,
+    ArrayBuilder::new().items(LineItemRequest::schema())
+);
+
 /// Body of `PUT /api/v1/payables/{kind}/{id}`.
-#[derive(Serialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct PayableRequest {
-    #[schema(example = "demo-user-2")]
-    pub user_id: String,
-    #[schema(example = "demo-user-2@example.com")]
-    pub email: String,
-    /// Decimal string in major units.
-    #[schema(example = "112.00")]
-    pub amount: String,
-    #[schema(example = "USD")]
-    pub currency: String,
-    pub number: Option<String>,
-    pub description: Option<String>,
-    pub line_items: Option<Vec<LineItemBody>>,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub user_id: UserIdField,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub email: EmailField,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub amount: AmountField,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub currency: CurrencyField,
+    #[serde(default)]
+    #[schema(inline)]
+    pub number: TextField,
+    #[serde(default)]
+    #[schema(inline)]
+    pub description: TextField,
+    #[serde(default)]
+    #[schema(inline)]
+    pub line_items: LineItemsField,
     /// The merchant; partners see only their business's payments.
-    pub business_id: Option<String>,
+    #[serde(default)]
+    #[schema(inline)]
+    pub business_id: TextField,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -109,120 +226,171 @@ impl From<&Payable> for PayableResponse {
     }
 }
 
-async fn with_service<F, Fut>(
-    app: Arc<App>,
-    req: Request,
-    idempotency: bool,
-    f: F,
-) -> Response<Body>
-where
-    F: FnOnce(Arc<App>, Request) -> Fut,
-    Fut: Future<Output = Result<Response<Body>, ApiError>>,
-{
-    let service = match service_caller(&app, &req).await {
-        Ok(s) => s,
-        Err(e) => return MessageErrors.render(&e),
-    };
-    let run = |req| {
-        let app = app.clone();
-        async move {
-            f(app, req)
-                .await
-                .unwrap_or_else(|e| MessageErrors.render(&e))
-        }
-    };
-    if idempotency {
-        idempotent(
-            &app,
-            req,
-            &format!("service:{}", service.key_id),
-            &MessageErrors,
-            run,
+fn parsed<T, E: std::fmt::Display>(r: Result<T, E>, loc: &[&str]) -> Checked<T> {
+    r.or_else(|e| problem(loc, e.to_string(), "value_error"))
+}
+
+/// The payable named in the path.
+pub struct PayablePath(PayableRef);
+
+impl FromRequest for PayablePath {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let (kind, id) = (
+            parsed(
+                PayableKind::parse(&path_param(req, "kind")),
+                &["path", "kind"],
+            ),
+            parsed(PayableId::parse(&path_param(req, "id")), &["path", "id"]),
         )
-        .await
-    } else {
-        run(req).await
+            .all()?;
+        Ok(Self(PayableRef { kind, id }))
     }
 }
 
-fn payable_ref(req: &Request) -> Result<PayableRef, ApiError> {
-    let kind = PayableKind::parse(&path_param(req, "kind").unwrap_or_default());
-    let id = PayableId::parse(&path_param(req, "id").unwrap_or_default());
-    match (kind, id) {
-        (Ok(kind), Ok(id)) => Ok(PayableRef { kind, id }),
-        (kind, id) => Err(ApiError::Validation(
-            [kind.err().map(|e| ("kind", e)), id.err().map(|e| ("id", e))]
-                .into_iter()
-                .flatten()
-                .map(|(f, e)| FieldError::new(&["path", f], e.0, "value_error"))
-                .collect(),
-        )),
-    }
-}
-
-/// Line items: unit `amount` in minor units, `currency` defaulting to the payable's.
-fn line_items(body: &mut JsonBody, currency: Option<Currency>) -> Vec<LineItem> {
-    let Some(value) = body.get("line_items").cloned() else {
-        return Vec::new();
+/// One line item, unit `amount` in minor units, `currency` defaulting to the payable's.
+fn line_item(item: &LineItemRequest, index: &str, currency: Option<Currency>) -> Checked<LineItem> {
+    let loc = |field: &'static str| ["body", "line_items", index, field];
+    let name = match item.name.optional_text(&loc("name")) {
+        Ok(Some(name)) => Ok(name),
+        _ => problem(&loc("name"), "name is required", "value_error"),
     };
-    let Value::Array(items) = value else {
-        body.invalid(&["body", "line_items"], "line_items must be an array");
-        return Vec::new();
+    let minor = item
+        .amount
+        .raw()
+        .and_then(|raw| raw.parse::<i64>().ok())
+        .map_or_else(
+            || {
+                problem(
+                    &loc("amount"),
+                    "amount must be an integer number of minor units",
+                    "value_error",
+                )
+            },
+            Ok,
+        );
+    let quantity = match item.quantity.raw() {
+        None => Ok(1),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|q| (1..=MAX_QUANTITY).contains(q))
+            .map_or_else(
+                || {
+                    problem(
+                        &loc("quantity"),
+                        format!("quantity must be an integer between 1 and {MAX_QUANTITY}"),
+                        "value_error",
+                    )
+                },
+                Ok,
+            ),
+    };
+    let item_currency = match item.currency.optional_text(&loc("currency")) {
+        Ok(Some(code)) => Currency::parse(&code).ok(),
+        _ => currency,
+    };
+    let currency = match (item_currency, currency) {
+        (Some(c), _) => Ok(Some(c)),
+        // The payable's own currency is wrong: reported there, not here.
+        (None, None) => Ok(None),
+        (None, Some(_)) => problem(
+            &loc("currency"),
+            "currency must be an ISO 4217 code",
+            "value_error",
+        ),
+    };
+    let description = item.description.optional_text(&loc("description"));
+    let (name, minor, quantity, currency, description) =
+        (name, minor, quantity, currency, description).checked()?;
+    let Some(currency) = currency else {
+        return Err(Vec::new());
+    };
+    let amount = parsed(Money::from_minor(minor, currency), &loc("amount"))?;
+    parsed(
+        LineItem::new(&name, amount, quantity, description),
+        &loc("name"),
+    )
+}
+
+fn line_items(sent: &Sent, currency: Option<Currency>) -> Checked<Vec<LineItem>> {
+    let loc = ["body", "line_items"];
+    let Some(items) =
+        sent.optional_json::<Vec<LineItemRequest>>(&loc, "line_items must be an array")?
+    else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let index = i.to_string();
-        let mut bad =
-            |field: &str, msg: String| body.invalid(&["body", "line_items", &index, field], msg);
-        let name = item
-            .get("name")
-            .and_then(Value::as_str)
-            .filter(|n| !n.trim().is_empty());
-        let minor = item.get("amount").and_then(Value::as_i64);
-        let quantity = item
-            .get("quantity")
-            .map_or(Some(1), |q| q.as_u64().and_then(|q| u32::try_from(q).ok()))
-            .filter(|q| (1..=10_000).contains(q));
-        let item_currency = match item.get("currency").and_then(Value::as_str) {
-            Some(code) => Currency::parse(code).ok(),
-            None => currency,
-        };
-        let money = match (minor, item_currency) {
-            (Some(m), Some(c)) => Money::from_minor(m, c)
-                .map_err(|e| bad("amount", e.to_string()))
-                .ok(),
-            _ => None,
-        };
-        if name.is_none() {
-            bad("name", "name is required".into());
-        }
-        if minor.is_none() {
-            bad(
-                "amount",
-                "amount must be an integer number of minor units".into(),
-            );
-        }
-        if quantity.is_none() {
-            bad(
-                "quantity",
-                "quantity must be an integer between 1 and 10000".into(),
-            );
-        }
-        if item_currency.is_none() && currency.is_some() {
-            bad("currency", "currency must be an ISO 4217 code".into());
-        }
-        let description = item
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        if let (Some(name), Some(money), Some(quantity)) = (name, money, quantity) {
-            match LineItem::new(name, money, quantity, description) {
-                Ok(line) => out.push(line),
-                Err(e) => bad("name", e.0),
-            }
+        match line_item(item, &i.to_string(), currency) {
+            Ok(line) => out.push(line),
+            Err(e) => errors.extend(e),
         }
     }
-    out
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A payable as the backend states it; the service's own fields come from storage.
+pub struct PayableInput {
+    payable: PayableRef,
+    owner: Payer,
+    amount: Money,
+    number: Option<String>,
+    description: Option<String>,
+    line_items: Vec<LineItem>,
+    business_id: Option<String>,
+}
+
+impl FromRequest for PayableInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let PayablePath(payable) = PayablePath::from_request(req)?;
+        let body: PayableRequest = json_body(req)?;
+        let user_id = body
+            .user_id
+            .text(&["body", "user_id"])
+            .and_then(|u| parsed(UserId::parse(&u), &["body", "user_id"]));
+        let email = body
+            .email
+            .text(&["body", "email"])
+            .and_then(|e| parsed(Email::parse(&e), &["body", "email"]));
+        let currency = body
+            .currency
+            .text(&["body", "currency"])
+            .and_then(|c| parsed(Currency::parse(&c), &["body", "currency"]));
+        let amount = body
+            .amount
+            .text(&["body", "amount"])
+            .and_then(|a| match &currency {
+                Ok(c) => parsed(Money::parse(&a, *c), &["body", "amount"]),
+                // Without a currency the amount cannot be judged; the currency's error says why.
+                Err(_) => Err(Vec::new()),
+            });
+        let items = line_items(&body.line_items, currency.as_ref().ok().copied());
+        let (user_id, email, _, amount, number, description, business_id, line_items) = (
+            user_id,
+            email,
+            currency,
+            amount,
+            body.number.optional_text(&["body", "number"]),
+            body.description.optional_text(&["body", "description"]),
+            body.business_id.optional_text(&["body", "business_id"]),
+            items,
+        )
+            .all()?;
+        Ok(Self {
+            payable,
+            owner: Payer { user_id, email },
+            amount,
+            number,
+            description,
+            line_items,
+            business_id,
+        })
+    }
 }
 
 /// Creates (201) or replaces (200) a payable. Paid payables are final; while an
@@ -232,77 +400,48 @@ fn line_items(body: &mut JsonBody, currency: Option<Currency>) -> Vec<LineItem> 
     params(
         ("kind" = String, Path, description = "registration, order or invoice"),
         ("id" = String, Path, description = "The payable's id in your system"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+        IdempotencyKey),
     responses(
         (status = 200, description = "Replaced", body = PayableResponse),
         (status = 201, description = "Created", body = PayableResponse),
         (status = 400, description = "Validation failed", body = ValidationFailed),
-        (status = 401, description = "Missing or invalid API key", body = MessageError),
-        (status = 409, description = "Paid, or pinned by an open intent", body = MessageError)),
+        BadApiKey,
+        (status = 409, description = "Paid, or pinned by an open intent", body = MessageError),
+        TooLarge),
     security(("api_key" = [])))]
 pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
-    with_service(app, req, true, |app, req| async move {
-        let payable_ref = payable_ref(&req)?;
-        let mut body = JsonBody::parse(&req).map_err(|e| ApiError::Validation(vec![e]))?;
-        let user = body.required_str("user_id");
-        let email = body.required_str("email");
-        let amount = body.required_str("amount");
-        let currency_code = body.required_str("currency");
-        let number = body.optional_str("number");
-        let description = body.optional_str("description");
-        let business_id = body.optional_str("business_id");
-        let user = user.and_then(|u| {
-            UserId::parse(&u)
-                .map_err(|e| body.invalid(&["body", "user_id"], e.0))
-                .ok()
-        });
-        let email = email.and_then(|e| {
-            Email::parse(&e)
-                .map_err(|e| body.invalid(&["body", "email"], e.0))
-                .ok()
-        });
-        let currency = currency_code.and_then(|c| {
-            Currency::parse(&c)
-                .map_err(|e| body.invalid(&["body", "currency"], e.to_string()))
-                .ok()
-        });
-        let amount = match (amount, currency) {
-            (Some(a), Some(c)) => Money::parse(&a, c)
-                .map_err(|e| body.invalid(&["body", "amount"], e.to_string()))
-                .ok(),
-            _ => None,
-        };
-        let items = line_items(&mut body, currency);
-        body.finish().map_err(ApiError::Validation)?;
-        let (Some(user_id), Some(email), Some(amount)) = (user, email, amount) else {
-            return Err(ApiError::Internal);
-        };
-        let now = app.clock.now();
-        let (payable, created) = payables::upsert(
-            &app,
-            Payable {
-                payable: payable_ref,
-                owner: Payer { user_id, email },
-                amount,
-                number,
-                description,
-                line_items: items,
-                business_id,
-                status: PayableStatus::Open,
-                open_intent_id: None,
-                allocated_minor: 0,
-                paid_minor: 0,
-                created_at: now,
-                updated_at: now,
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, _: ServiceCaller, input: PayableInput| async move {
+                let now = app.clock.now();
+                let (payable, created) = payables::upsert(
+                    &app,
+                    Payable {
+                        payable: input.payable,
+                        owner: input.owner,
+                        amount: input.amount,
+                        number: input.number,
+                        description: input.description,
+                        line_items: input.line_items,
+                        business_id: input.business_id,
+                        status: PayableStatus::Open,
+                        open_intent_id: None,
+                        allocated_minor: 0,
+                        paid_minor: 0,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )
+                .await?;
+                Ok(json_of(
+                    if created { 201 } else { 200 },
+                    &PayableResponse::from(&payable),
+                ))
             },
         )
-        .await?;
-        Ok(json_of(
-            if created { 201 } else { 200 },
-            &PayableResponse::from(&payable),
-        ))
-    })
-    .await
+        .await
 }
 
 #[utoipa::path(get, path = "/api/v1/payables/{kind}/{id}", tag = "service", operation_id = "get_payable",
@@ -312,13 +451,17 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     responses(
         (status = 200, description = "The payable", body = PayableResponse),
         (status = 400, description = "Validation failed", body = ValidationFailed),
-        (status = 401, description = "Missing or invalid API key", body = MessageError),
+        BadApiKey,
         (status = 404, description = "No such payable", body = MessageError)),
     security(("api_key" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
-    with_service(app, req, false, |app, req| async move {
-        let payable = payables::get(&app, &payable_ref(&req)?).await?;
-        Ok(json_of(200, &PayableResponse::from(&payable)))
-    })
+    READ.run(
+        app,
+        req,
+        |app, _: ServiceCaller, PayablePath(payable)| async move {
+            let payable = payables::get(&app, &payable).await?;
+            Ok(json_of(200, &PayableResponse::from(&payable)))
+        },
+    )
     .await
 }

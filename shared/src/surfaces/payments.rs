@@ -1,37 +1,85 @@
-//! Surface B, "Payments" (seed 002): offline payments recorded against orders.
+//! The payments API: offline payments recorded against orders.
 
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
-use super::message::{MessageError, MessageErrors, ValidationFailed};
-use super::{bearer_caller, iso_millis, parse_limit, service_caller};
+use super::message::{
+    BadCredentials, BadToken, MessageError, MessageErrors, TooLarge, ValidationFailed,
+};
+use super::{IdempotencyKey, iso_millis};
+use crate::app::AppError;
 use crate::app::payments::{self, Actor};
-use crate::domain::{Payment, PaymentMethod, PaymentStatus};
+use crate::auth::Caller;
+use crate::domain::{PayableRef, Payment, PaymentMethod, PaymentStatus};
 use crate::http::{
-    ApiError, ErrorFormat, FieldError, JsonBody, JsonDecimal, header, idempotent, json_of,
-    json_page, path_param, query_param,
+    AllChecked, ApiError, Endpoint, FieldError, FromRequest, JsonDecimal, json_body, json_of,
+    json_page, limit, path_param, problem, query_param, schema,
 };
 use crate::runtime::App;
+use crate::wire_field;
 
-/// Request body of `POST /payment` (read field by field; this documents it).
-#[derive(Serialize, ToSchema)]
+const READ: Endpoint = Endpoint {
+    errors: &MessageErrors,
+    idempotent: false,
+};
+
+const CHANGE: Endpoint = Endpoint {
+    errors: &MessageErrors,
+    idempotent: true,
+};
+
+/// The methods a payment may be recorded with.
+const METHODS: [&str; 6] = ["Bkash", "Card", "Cash", "Bank Transfer", "Nagad", "Rocket"];
+/// The statuses a payment may be recorded in.
+const RECORDED: [&str; 3] = ["PENDING", "COMPLETED", "FAILED"];
+
+wire_field!(
+    /// In the order's currency, major units, with at most its decimals: a JSON number, read exactly.
+    AmountNumber,
+    ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .exclusive_minimum(Some(0))
+        .examples([500])
+);
+
+wire_field!(
+    /// The order: a payable of kind `order`.
+    OrderIdField,
+    schema::text().examples(["7e49b2a1-fa0c-4aac-b996-91f2411f14b7"])
+);
+
+wire_field!(
+    /// How the money was paid.
+    MethodField,
+    schema::one_of(&METHODS).examples(["Bkash"])
+);
+
+wire_field!(
+    /// PENDING (anyone); COMPLETED or FAILED (Admin, Staff or an API key).
+    RecordedStatusField,
+    schema::one_of(&RECORDED).examples(["PENDING"])
+);
+
+/// Request body of `POST /payment`.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatePaymentRequest {
-    /// In the order's currency, major units.
-    #[schema(value_type = f64, example = 500)]
-    pub amount: JsonDecimal,
-    #[schema(example = "7e49b2a1-fa0c-4aac-b996-91f2411f14b7")]
-    pub order_id: String,
-    /// Bkash, Card, Cash, Bank Transfer, Nagad or Rocket.
-    #[schema(example = "Bkash")]
-    pub payment_method: String,
-    /// PENDING (anyone); COMPLETED or FAILED (Admin, Staff or an API key).
-    #[schema(example = "PENDING")]
-    pub status: String,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub amount: AmountNumber,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub order_id: OrderIdField,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub payment_method: MethodField,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub status: RecordedStatusField,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -75,17 +123,80 @@ fn list(payments: &[Payment]) -> Vec<PaymentResponse> {
     payments.iter().map(PaymentResponse::from).collect()
 }
 
-/// An API key when one is presented, else the bearer token.
-async fn actor(app: &App, req: &Request) -> Result<Actor, ApiError> {
-    if header(req, "x-api-key").is_some() {
-        Ok(Actor::Service(service_caller(app, req).await?))
-    } else {
-        Ok(Actor::Person(bearer_caller(app, req).await?))
-    }
-}
-
 fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
     ApiError::Validation(vec![FieldError::new(&["body", field], msg, "value_error")])
+}
+
+/// A payment as its recorder states it.
+pub struct RecordInput {
+    /// The number's own digits; the order's currency decides what is valid.
+    amount: String,
+    order_id: String,
+    method: PaymentMethod,
+    status: PaymentStatus,
+}
+
+impl FromRequest for RecordInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let body: CreatePaymentRequest = json_body(req)?;
+        let amount = match body.amount.raw() {
+            None => problem(&["body", "amount"], "amount is required", "missing"),
+            Some(raw) if raw.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
+                Ok(raw.to_owned())
+            }
+            Some(_) => problem(
+                &["body", "amount"],
+                "amount must be a number",
+                "value_error",
+            ),
+        };
+        let method = body
+            .payment_method
+            .text(&["body", "paymentMethod"])
+            .and_then(|m| {
+                PaymentMethod::parse(&m)
+                    .ok()
+                    .filter(|m| METHODS.contains(&m.as_str()))
+                    .map_or_else(
+                        || {
+                            problem(
+                                &["body", "paymentMethod"],
+                                format!("paymentMethod must be one of {}", METHODS.join(", ")),
+                                "value_error",
+                            )
+                        },
+                        Ok,
+                    )
+            });
+        let status = body.status.text(&["body", "status"]).and_then(|s| {
+            PaymentStatus::parse(&s)
+                .ok()
+                .filter(|s| RECORDED.contains(&s.as_str()))
+                .map_or_else(
+                    || {
+                        problem(
+                            &["body", "status"],
+                            format!("status must be one of {}", RECORDED.join(", ")),
+                            "value_error",
+                        )
+                    },
+                    Ok,
+                )
+        });
+        let (amount, order_id, method, status) = (
+            amount,
+            body.order_id.text(&["body", "orderId"]),
+            method,
+            status,
+        )
+            .all()?;
+        Ok(Self {
+            amount,
+            order_id,
+            method,
+            status,
+        })
+    }
 }
 
 /// Records a payment for an order: PENDING by its owner; COMPLETED or FAILED by
@@ -93,109 +204,41 @@ fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
 /// payments of an order never sum past its total.
 #[utoipa::path(post, path = "/payment", tag = "payments", operation_id = "create_payment",
     request_body = CreatePaymentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = PaymentResponse),
         (status = 400, description = "Validation failed, or more than is left to pay", body = ValidationFailed),
-        (status = 401, description = "Missing or invalid token or API key", body = MessageError),
+        BadCredentials,
         (status = 403, description = "Only staff or the payment system records COMPLETED or FAILED", body = MessageError),
         (status = 404, description = "No such order of the caller's", body = MessageError),
-        (status = 409, description = "Order paid, canceled or held by a payment intent", body = MessageError)),
+        (status = 409, description = "Order paid, canceled or held by a payment intent", body = MessageError),
+        TooLarge),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
-    let actor = match actor(&app, &req).await {
-        Ok(a) => a,
-        Err(e) => return MessageErrors.render(&e),
-    };
-    let scope = match &actor {
-        Actor::Person(c) => format!("user:{}", c.user_id),
-        Actor::Service(s) => format!("service:{}", s.key_id),
-    };
-    let app2 = app.clone();
-    idempotent(&app, req, &scope, &MessageErrors, |req| async move {
-        record(&app2, &actor, &req)
-            .await
-            .unwrap_or_else(|e| MessageErrors.render(&e))
-    })
-    .await
-}
-
-async fn record(app: &App, actor: &Actor, req: &Request) -> Result<Response<Body>, ApiError> {
-    let mut body = JsonBody::parse(req).map_err(|e| ApiError::Validation(vec![e]))?;
-    let amount = match body.get("amount") {
-        None => {
-            body.errors.push(FieldError::new(
-                &["body", "amount"],
-                "amount is required",
-                "missing",
-            ));
-            None
-        }
-        // The number's own digits; the order's currency decides what is valid.
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(_) => {
-            body.invalid(&["body", "amount"], "amount must be a number");
-            None
-        }
-    };
-    let order_id = body.required_str("orderId");
-    let method = body.required_str("paymentMethod").and_then(|m| {
-        PaymentMethod::parse(&m)
-            .ok()
-            .filter(|m| *m != PaymentMethod::EmailOtp)
-            .or_else(|| {
-                body.invalid(
-                    &["body", "paymentMethod"],
-                    "paymentMethod must be one of Bkash, Card, Cash, Bank Transfer, Nagad, Rocket",
-                );
-                None
-            })
-    });
-    let status = body.required_str("status").and_then(|s| {
-        PaymentStatus::parse(&s)
-            .ok()
-            .filter(|s| {
-                matches!(
-                    s,
-                    PaymentStatus::Pending | PaymentStatus::Completed | PaymentStatus::Failed
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, actor: Actor, input: RecordInput| async move {
+                let order = payments::order_ref(&input.order_id)?;
+                let payment = payments::record(
+                    &app,
+                    &actor,
+                    &order,
+                    &input.amount,
+                    input.method,
+                    input.status,
                 )
-            })
-            .or_else(|| {
-                body.invalid(
-                    &["body", "status"],
-                    "status must be one of PENDING, COMPLETED, FAILED",
-                );
-                None
-            })
-    });
-    body.finish().map_err(ApiError::Validation)?;
-    let (Some(amount), Some(order_id), Some(method), Some(status)) =
-        (amount, order_id, method, status)
-    else {
-        return Err(ApiError::Internal);
-    };
-    let order = payments::order_ref(&order_id)?;
-    let payment = payments::record(app, actor, &order, &amount, method, status)
+                .await
+                .map_err(|e| match e {
+                    // The amount's own faults are field errors, as the validation shape has them.
+                    AppError::Invalid(msg) => invalid("amount", msg),
+                    other => other.into(),
+                })?;
+                Ok(json_of(201, &PaymentResponse::from(&payment)))
+            },
+        )
         .await
-        .map_err(|e| match e {
-            // The amount's own faults are field errors, as the seed's validation shape has them.
-            crate::app::AppError::Invalid(msg) => invalid("amount", msg),
-            other => other.into(),
-        })?;
-    Ok(json_of(201, &PaymentResponse::from(&payment)))
-}
-
-async fn person<F, Fut>(app: Arc<App>, req: Request, f: F) -> Response<Body>
-where
-    F: FnOnce(Arc<App>, Request, Actor) -> Fut,
-    Fut: std::future::Future<Output = Result<Response<Body>, ApiError>>,
-{
-    match bearer_caller(&app, &req).await {
-        Ok(caller) => f(app, req, Actor::Person(caller))
-            .await
-            .unwrap_or_else(|e| MessageErrors.render(&e)),
-        Err(e) => MessageErrors.render(&e),
-    }
 }
 
 const LIST_DEFAULT: usize = 10;
@@ -203,15 +246,27 @@ const LIST_MAX: usize = 100;
 /// Offsets walk the index; beyond this, callers should narrow the question.
 const MAX_OFFSET: usize = 10_000;
 
-fn parse_offset(raw: Option<String>) -> Result<usize, String> {
-    match raw {
-        None => Ok(0),
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if n <= MAX_OFFSET => Ok(n),
-            _ => Err(format!(
-                "offset must be an integer between 0 and {MAX_OFFSET}"
-            )),
-        },
+/// A page of the caller's payments, by offset.
+pub struct MineInput {
+    limit: usize,
+    offset: usize,
+}
+
+impl FromRequest for MineInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let offset = match query_param(req, "offset") {
+            None => Ok(0),
+            Some(s) => match s.parse::<usize>() {
+                Ok(n) if n <= MAX_OFFSET => Ok(n),
+                _ => problem(
+                    &["query", "offset"],
+                    format!("offset must be an integer between 0 and {MAX_OFFSET}"),
+                    "value_error",
+                ),
+            },
+        };
+        let (limit, offset) = (limit(req, LIST_DEFAULT, LIST_MAX), offset).all()?;
+        Ok(Self { limit, offset })
     }
 }
 
@@ -223,45 +278,64 @@ fn parse_offset(raw: Option<String>) -> Result<usize, String> {
     responses(
         (status = 200, description = "Newest first", body = Vec<PaymentResponse>),
         (status = 400, description = "Validation failed", body = ValidationFailed),
-        (status = 401, description = "Missing or invalid token", body = MessageError)),
+        BadToken),
     security(("bearer" = [])))]
 pub async fn list_mine(app: Arc<App>, req: Request) -> Response<Body> {
-    person(app, req, |app, req, actor| async move {
-        let limit = parse_limit(query_param(&req, "limit"), LIST_DEFAULT, LIST_MAX);
-        let offset = parse_offset(query_param(&req, "offset"));
-        let errors: Vec<FieldError> = [
-            ("limit", limit.as_ref().err()),
-            ("offset", offset.as_ref().err()),
-        ]
-        .into_iter()
-        .filter_map(|(f, e)| e.map(|m| FieldError::new(&["query", f], m.clone(), "value_error")))
-        .collect();
-        let (Ok(limit), Ok(offset), true) = (limit, offset, errors.is_empty()) else {
-            return Err(ApiError::Validation(errors));
-        };
-        let Actor::Person(caller) = &actor else {
-            return Err(ApiError::Internal);
-        };
-        let mine = payments::list_mine(&app, caller, limit, offset).await?;
-        Ok(json_of(200, &list(&mine)))
-    })
+    READ.run(
+        app,
+        req,
+        |app, caller: Caller, input: MineInput| async move {
+            let mine = payments::list_mine(&app, &caller, input.limit, input.offset).await?;
+            Ok(json_of(200, &list(&mine)))
+        },
+    )
     .await
+}
+
+/// The payment named in the path.
+pub struct PaymentPath(String);
+
+impl FromRequest for PaymentPath {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        Ok(Self(path_param(req, "id")))
+    }
 }
 
 #[utoipa::path(get, path = "/payment/{id}", tag = "payments", operation_id = "get_payment",
     params(("id" = String, Path, description = "Unique identifier of the payment")),
     responses(
         (status = 200, description = "The payment", body = PaymentResponse),
-        (status = 401, description = "Missing or invalid token", body = MessageError),
+        BadToken,
         (status = 404, description = "No such payment visible to the caller", body = MessageError)),
     security(("bearer" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
-    person(app, req, |app, req, actor| async move {
-        let payment =
-            payments::get(&app, &actor, &path_param(&req, "id").unwrap_or_default()).await?;
-        Ok(json_of(200, &PaymentResponse::from(&payment)))
-    })
+    READ.run(
+        app,
+        req,
+        |app, caller: Caller, PaymentPath(id)| async move {
+            let payment = payments::get(&app, &Actor::Person(caller), &id).await?;
+            Ok(json_of(200, &PaymentResponse::from(&payment)))
+        },
+    )
     .await
+}
+
+/// Which order's payments, which page.
+pub struct OrderListInput {
+    order: PayableRef,
+    limit: usize,
+    cursor: Option<String>,
+}
+
+impl FromRequest for OrderListInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let (limit,) = (limit(req, LIST_MAX, LIST_MAX),).all()?;
+        Ok(Self {
+            order: payments::order_ref(&path_param(req, "orderId"))?,
+            limit,
+            cursor: query_param(req, "cursor"),
+        })
+    }
 }
 
 /// An order's payments, newest first: its owner, Admin, Staff or Support.
@@ -273,18 +347,24 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentResponse>),
         (status = 400, description = "Validation failed", body = ValidationFailed),
-        (status = 401, description = "Missing or invalid token", body = MessageError),
+        BadToken,
         (status = 404, description = "No such order visible to the caller", body = MessageError)),
     security(("bearer" = [])))]
 pub async fn list_for_order(app: Arc<App>, req: Request) -> Response<Body> {
-    person(app, req, |app, req, actor| async move {
-        let limit = parse_limit(query_param(&req, "limit"), LIST_MAX, LIST_MAX).map_err(|m| {
-            ApiError::Validation(vec![FieldError::new(&["query", "limit"], m, "value_error")])
-        })?;
-        let order = payments::order_ref(&path_param(&req, "orderId").unwrap_or_default())?;
-        let cursor = query_param(&req, "cursor");
-        let page = payments::list_for_order(&app, &actor, &order, limit, cursor.as_deref()).await?;
-        Ok(json_page(&list(&page.items), page.next))
-    })
+    READ.run(
+        app,
+        req,
+        |app, caller: Caller, input: OrderListInput| async move {
+            let page = payments::list_for_order(
+                &app,
+                &Actor::Person(caller),
+                &input.order,
+                input.limit,
+                input.cursor.as_deref(),
+            )
+            .await?;
+            Ok(json_page(&list(&page.items), page.next))
+        },
+    )
     .await
 }

@@ -1,5 +1,5 @@
-//! Surface C, shop orders (seed 003): the order's card payment intent, and the
-//! payment system's call that marks an order paid.
+//! The shop orders API: the order's card payment intent, and the payment
+//! system's call that marks an order paid.
 
 use std::sync::Arc;
 
@@ -7,12 +7,27 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::message::{MessageError, MessageErrors};
-use super::{bearer_caller, service_caller};
+use super::IdempotencyKey;
+use super::message::{BadApiKey, BadCredentials, MessageError, MessageErrors};
 use crate::app::payments::{self, Settled};
-use crate::domain::{LineItem, Money, PaymentIntent};
-use crate::http::{ApiError, ErrorFormat, idempotent, json_of, path_param};
+use crate::auth::ServiceCaller;
+use crate::domain::{LineItem, Money, PayableRef, PaymentIntent};
+use crate::http::{ApiError, Endpoint, FromRequest, ShopCustomer, json_of, path_param};
 use crate::runtime::App;
+
+const CHANGE: Endpoint = Endpoint {
+    errors: &MessageErrors,
+    idempotent: true,
+};
+
+/// The order named in the path.
+pub struct OrderPath(PayableRef);
+
+impl FromRequest for OrderPath {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        Ok(Self(payments::order_ref(&path_param(req, "orderId"))?))
+    }
+}
 
 #[derive(Serialize, ToSchema)]
 pub struct ShopLineItem {
@@ -94,43 +109,35 @@ fn amount_view(amount: &Money) -> (String, String) {
     operation_id = "create_order_payment_intent",
     params(
         ("orderId" = String, Path, description = "The order"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+        IdempotencyKey),
     responses(
         (status = 200, description = "The new or already open intent", body = ShopPaymentIntentResponse),
-        (status = 401, description = "Missing or invalid token or API key", body = MessageError),
+        BadCredentials,
         (status = 404, description = "No such order of the caller's", body = MessageError),
         (status = 409, description = "Order paid, canceled, or being paid by recorded payments", body = MessageError)),
     security(("bearer" = [], "api_key" = [])))]
 pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
-    let caller = match service_caller(&app, &req).await {
-        Ok(_) => match bearer_caller(&app, &req).await {
-            Ok(caller) => caller,
-            Err(e) => return MessageErrors.render(&e),
-        },
-        Err(e) => return MessageErrors.render(&e),
-    };
-    let scope = format!("user:{}", caller.user_id);
-    let app2 = app.clone();
-    idempotent(&app, req, &scope, &MessageErrors, |req| async move {
-        let run = async {
-            let order = payments::order_ref(&path_param(&req, "orderId").unwrap_or_default())?;
-            let (intent, created) = payments::shop_intent(&app2, &caller, &order).await?;
-            let message = if created {
-                "Payment intent created successfully"
-            } else {
-                "Payment intent already exists"
-            };
-            Ok::<_, ApiError>(json_of(
-                200,
-                &ShopPaymentIntentResponse {
-                    message: message.into(),
-                    data: intent_view(&intent, None),
-                },
-            ))
-        };
-        run.await.unwrap_or_else(|e| MessageErrors.render(&e))
-    })
-    .await
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, ShopCustomer(caller), OrderPath(order)| async move {
+                let (intent, created) = payments::shop_intent(&app, &caller, &order).await?;
+                let message = if created {
+                    "Payment intent created successfully"
+                } else {
+                    "Payment intent already exists"
+                };
+                Ok(json_of(
+                    200,
+                    &ShopPaymentIntentResponse {
+                        message: message.into(),
+                        data: intent_view(&intent, None),
+                    },
+                ))
+            },
+        )
+        .await
 }
 
 /// Marks the order paid (X-API-Key; called by the payment system): completes its
@@ -140,49 +147,44 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
     operation_id = "mark_order_paid",
     params(
         ("orderId" = String, Path, description = "The order"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+        IdempotencyKey),
     responses(
         (status = 200, description = "The order is paid", body = ShopPaymentIntentResponse),
-        (status = 401, description = "Missing or invalid API key", body = MessageError),
+        BadApiKey,
         (status = 404, description = "No such order", body = MessageError),
         (status = 409, description = "Order canceled", body = MessageError)),
     security(("api_key" = [])))]
 pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
-    let service = match service_caller(&app, &req).await {
-        Ok(s) => s,
-        Err(e) => return MessageErrors.render(&e),
-    };
-    let scope = format!("service:{}", service.key_id);
-    let app2 = app.clone();
-    idempotent(&app, req, &scope, &MessageErrors, |req| async move {
-        let run = async {
-            let order = payments::order_ref(&path_param(&req, "orderId").unwrap_or_default())?;
-            let Settled { order, intent } = payments::mark_paid(&app2, &order).await?;
-            let order_status = Some(order.status.as_str().to_owned());
-            let data = match &intent {
-                Some(i) => intent_view(i, order_status),
-                None => {
-                    let (amount, currency) = amount_view(&order.amount);
-                    ShopPaymentIntent {
-                        id: order.payable.id.to_string(),
-                        client_secret: None,
-                        amount,
-                        currency,
-                        status: "succeeded".into(),
-                        line_items: line_items(&order.line_items),
-                        order_status,
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, _: ServiceCaller, OrderPath(order)| async move {
+                let Settled { order, intent } = payments::mark_paid(&app, &order).await?;
+                let order_status = Some(order.status.as_str().to_owned());
+                let data = match &intent {
+                    Some(i) => intent_view(i, order_status),
+                    None => {
+                        let (amount, currency) = amount_view(&order.amount);
+                        ShopPaymentIntent {
+                            id: order.payable.id.to_string(),
+                            client_secret: None,
+                            amount,
+                            currency,
+                            status: "succeeded".into(),
+                            line_items: line_items(&order.line_items),
+                            order_status,
+                        }
                     }
-                }
-            };
-            Ok::<_, ApiError>(json_of(
-                200,
-                &ShopPaymentIntentResponse {
-                    message: "Order marked as paid".into(),
-                    data,
-                },
-            ))
-        };
-        run.await.unwrap_or_else(|e| MessageErrors.render(&e))
-    })
-    .await
+                };
+                Ok(json_of(
+                    200,
+                    &ShopPaymentIntentResponse {
+                        message: "Order marked as paid".into(),
+                        data,
+                    },
+                ))
+            },
+        )
+        .await
 }

@@ -1,16 +1,45 @@
-//! Surface A's wire shapes, named as seed 000 names them. Requests are read
-//! field by field (for FastAPI-style errors); these types document them.
+//! The OTP payment intents API's wire shapes, named as its clients know them.
+//! The request types are what the parser reads (see `http::input`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::ObjectBuilder;
 
-use crate::domain::PaymentIntent;
+use crate::domain::{OtpCode, PayableId, PaymentIntent};
+use crate::http::schema;
 use crate::surfaces::iso_millis;
+use crate::wire_field;
 
-#[derive(Serialize, ToSchema)]
+wire_field!(
+    /// A registration's id in the operator's system.
+    RegistrationIdField,
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(PayableId::PATTERN))
+        .max_length(Some(PayableId::MAX_LEN))
+        .examples(["REG-DEMO-1"])
+);
+
+wire_field!(
+    /// A payment intent's id; an unknown one is 404.
+    IntentIdField,
+    schema::text().examples(["0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10"])
+);
+
+wire_field!(
+    /// The 6-digit code mailed to the payer.
+    OtpCodeField,
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(OtpCode::PATTERN))
+        .examples(["123456"])
+);
+
+#[derive(Deserialize, ToSchema)]
 pub struct CreatePaymentIntentRequest {
-    #[schema(example = "REG-DEMO-1")]
-    pub registration_id: String,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub registration_id: RegistrationIdField,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -23,10 +52,11 @@ pub struct CreatePaymentIntentResponse {
     pub status: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RequestOTPRequest {
-    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10")]
-    pub intent_id: String,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub intent_id: IntentIdField,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -37,12 +67,14 @@ pub struct RequestOTPSuccessResponse {
     pub expires_at: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct ConfirmPaymentRequest {
-    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10")]
-    pub intent_id: String,
-    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
-    pub otp_code: String,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub intent_id: IntentIdField,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub otp_code: OtpCodeField,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -56,10 +88,12 @@ pub struct ConfirmPaymentResponse {
     pub amount: String,
 }
 
-#[derive(Serialize, ToSchema)]
+/// Body of cancel and fail.
+#[derive(Deserialize, ToSchema)]
 pub struct CancelPaymentIntentRequest {
-    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10")]
-    pub intent_id: String,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub intent_id: IntentIdField,
 }
 
 /// Answer of cancel and fail.
@@ -131,7 +165,7 @@ pub struct RootResponse {
 pub struct ValidationError {
     /// Where: `["body", "intent_id"]`, `["query", "status"]`.
     #[schema(value_type = Vec<LocItem>)]
-    pub loc: Vec<serde_json::Value>,
+    pub loc: Vec<String>,
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: String,

@@ -1,0 +1,98 @@
+//! Who may call an endpoint: each caller type authenticates itself from the
+//! request and names the scope its Idempotency-Keys live in.
+
+use lambda_http::Request;
+
+use super::{ApiError, header};
+use crate::app::payments::Actor;
+use crate::auth::{Caller, ServiceCaller, check_api_key, verify_bearer};
+use crate::runtime::App;
+
+#[async_trait::async_trait]
+pub trait Authenticate: Sized + Send {
+    async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError>;
+
+    /// Whose Idempotency-Keys these are: keys never collide between callers.
+    fn scope(&self) -> String;
+}
+
+/// No credentials asked for.
+pub struct Anonymous;
+
+#[async_trait::async_trait]
+impl Authenticate for Anonymous {
+    async fn authenticate(_app: &App, _req: &Request) -> Result<Self, ApiError> {
+        Ok(Self)
+    }
+
+    fn scope(&self) -> String {
+        "anonymous".into()
+    }
+}
+
+/// The person behind `Authorization: Bearer …`.
+#[async_trait::async_trait]
+impl Authenticate for Caller {
+    async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError> {
+        let secrets = app.secrets().await.map_err(crate::app::AppError::from)?;
+        Ok(verify_bearer(
+            header(req, "authorization"),
+            &secrets.jwt_key,
+            &app.config.jwt,
+        )?)
+    }
+
+    fn scope(&self) -> String {
+        format!("user:{}", self.user_id)
+    }
+}
+
+/// The operator's backend behind `X-API-Key`.
+#[async_trait::async_trait]
+impl Authenticate for ServiceCaller {
+    async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError> {
+        let secrets = app.secrets().await.map_err(crate::app::AppError::from)?;
+        Ok(check_api_key(
+            header(req, "x-api-key"),
+            &secrets.api_key_hashes,
+        )?)
+    }
+
+    fn scope(&self) -> String {
+        format!("service:{}", self.key_id)
+    }
+}
+
+/// A shop's customer: the shop's `X-API-Key` and the customer's bearer token, both required.
+pub struct ShopCustomer(pub Caller);
+
+#[async_trait::async_trait]
+impl Authenticate for ShopCustomer {
+    async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError> {
+        ServiceCaller::authenticate(app, req).await?;
+        Ok(Self(Caller::authenticate(app, req).await?))
+    }
+
+    fn scope(&self) -> String {
+        self.0.scope()
+    }
+}
+
+/// An API key when one is presented, else the bearer token.
+#[async_trait::async_trait]
+impl Authenticate for Actor {
+    async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError> {
+        if header(req, "x-api-key").is_some() {
+            Ok(Self::Service(ServiceCaller::authenticate(app, req).await?))
+        } else {
+            Ok(Self::Person(Caller::authenticate(app, req).await?))
+        }
+    }
+
+    fn scope(&self) -> String {
+        match self {
+            Self::Person(c) => c.scope(),
+            Self::Service(s) => s.scope(),
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! The OTP payment intents API ("Payment Service"): intents confirmed by a
+//! code mailed to the payer, in FastAPI's shapes and error bodies.
+
+pub mod errors;
+pub mod wire;
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+
+use super::{IdempotencyKey, iso_millis};
+use crate::app::intents::{self, Ending};
+use crate::auth::Caller;
+use crate::domain::{GatewayId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef};
+use crate::http::{
+    AllChecked, Anonymous, ApiError, Checked, Endpoint, FromRequest, json_body, json_of, json_page,
+    limit, path_param, problem, query_param,
+};
+use crate::runtime::App;
+use errors::{FastApi, Invalid, TooLarge, Unauthenticated};
+use wire::*;
+
+/// Reads answer with FastAPI's errors.
+const READ: Endpoint = Endpoint {
+    errors: &FastApi,
+    idempotent: false,
+};
+
+/// Changes honour Idempotency-Key.
+const CHANGE: Endpoint = Endpoint {
+    errors: &FastApi,
+    idempotent: true,
+};
+
+const LIST_DEFAULT: usize = 100;
+const LIST_MAX: usize = 100;
+
+fn registration(id: &str, loc: &[&str]) -> Checked<PayableRef> {
+    match PayableId::parse(id) {
+        Ok(id) => Ok(PayableRef {
+            kind: PayableKind::Registration,
+            id,
+        }),
+        Err(e) => problem(loc, e.0, "value_error"),
+    }
+}
+
+#[utoipa::path(get, path = "/", tag = "default", operation_id = "root",
+    responses((status = 200, description = "Service name and version", body = RootResponse)))]
+pub async fn root(app: Arc<App>, req: Request) -> Response<Body> {
+    READ.run(app, req, |_, _: Anonymous, ()| async {
+        Ok(json_of(
+            200,
+            &RootResponse {
+                message: "Payment Service is running".into(),
+                service: "payment-service".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+        ))
+    })
+    .await
+}
+
+/// The registration a new intent is for.
+pub struct CreateInput(PayableRef);
+
+impl FromRequest for CreateInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let body: CreatePaymentIntentRequest = json_body(req)?;
+        let loc = ["body", "registration_id"];
+        let (payable,) = (body
+            .registration_id
+            .text(&loc)
+            .and_then(|id| registration(&id, &loc)),)
+            .all()?;
+        Ok(Self(payable))
+    }
+}
+
+/// Creates a payment intent for a registration the caller owns, or returns the open one.
+#[utoipa::path(post, path = "/payment/intents", tag = "payment", operation_id = "create_payment_intent",
+    request_body = CreatePaymentIntentRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 200, description = "The new or already open intent", body = CreatePaymentIntentResponse),
+        Unauthenticated,
+        (status = 404, description = "No such registration of the caller's", body = ErrorDetail),
+        (status = 409, description = "Registration already paid or canceled", body = ErrorDetail),
+        TooLarge,
+        Invalid),
+    security(("bearer" = [])))]
+pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, caller: Caller, CreateInput(payable)| async move {
+                let (intent, created) = intents::open_for_payable(
+                    &app,
+                    &caller,
+                    &payable,
+                    GatewayId::Otp,
+                    "Registration",
+                )
+                .await?;
+                let message = if created {
+                    "Payment intent created"
+                } else {
+                    "An open payment intent already exists for this registration"
+                };
+                Ok(json_of(
+                    200,
+                    &CreatePaymentIntentResponse {
+                        message: message.into(),
+                        intent_id: intent.id.to_string(),
+                        status: intent.status.as_str().into(),
+                    },
+                ))
+            },
+        )
+        .await
+}
+
+/// The intent a request names in its body.
+pub struct IntentInput(String);
+
+impl FromRequest for IntentInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let body: RequestOTPRequest = json_body(req)?;
+        let (id,) = (body.intent_id.text(&["body", "intent_id"]),).all()?;
+        Ok(Self(id))
+    }
+}
+
+/// Mails the payer a fresh 6-digit code, valid 5 minutes (resend after 30 s, at most 5 sends).
+#[utoipa::path(post, path = "/payment/intents/request-otp", tag = "payment", operation_id = "request_otp",
+    request_body = RequestOTPRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 200, description = "Code sent", body = RequestOTPSuccessResponse),
+        Unauthenticated,
+        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
+        (status = 409, description = "Intent cannot take a code in its status", body = ErrorDetail),
+        TooLarge,
+        Invalid,
+        (status = 429, description = "Resend too soon, or 5 codes already sent", body = ErrorDetail),
+        (status = 502, description = "The email could not be sent", body = ErrorDetail)),
+    security(("bearer" = [])))]
+pub async fn request_otp(app: Arc<App>, req: Request) -> Response<Body> {
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, caller: Caller, IntentInput(id)| async move {
+                let expires_at = intents::request_otp(&app, &caller, &id).await?;
+                Ok(json_of(
+                    200,
+                    &RequestOTPSuccessResponse {
+                        message: "OTP sent to your email".into(),
+                        expires_at: iso_millis(expires_at),
+                    },
+                ))
+            },
+        )
+        .await
+}
+
+/// The intent and the code that confirms it.
+pub struct ConfirmInput {
+    intent_id: String,
+    code: OtpCode,
+}
+
+impl FromRequest for ConfirmInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let body: ConfirmPaymentRequest = json_body(req)?;
+        let loc = ["body", "otp_code"];
+        let (intent_id, code) = (
+            body.intent_id.text(&["body", "intent_id"]),
+            body.otp_code
+                .text(&loc)
+                .and_then(|c| OtpCode::parse(&c).or_else(|e| problem(&loc, e.0, "value_error"))),
+        )
+            .all()?;
+        Ok(Self { intent_id, code })
+    }
+}
+
+/// Confirms the payment with the mailed code; the fifth wrong code fails the intent.
+#[utoipa::path(post, path = "/payment/intents/confirm", tag = "payment", operation_id = "confirm_payment",
+    request_body = ConfirmPaymentRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 200, description = "Payment collected", body = ConfirmPaymentResponse),
+        (status = 400, description = "Wrong or expired code", body = ErrorDetail),
+        Unauthenticated,
+        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
+        (status = 409, description = "Intent is not awaiting a code", body = ErrorDetail),
+        TooLarge,
+        Invalid),
+    security(("bearer" = [])))]
+pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, caller: Caller, input: ConfirmInput| async move {
+                let (_, payment) =
+                    intents::confirm_otp(&app, &caller, &input.intent_id, &input.code).await?;
+                Ok(json_of(
+                    200,
+                    &ConfirmPaymentResponse {
+                        message: "Payment confirmed".into(),
+                        payment_id: payment.id.to_string(),
+                        amount: payment.amount.to_string(),
+                    },
+                ))
+            },
+        )
+        .await
+}
+
+/// The intent named in the path.
+pub struct IntentPath(String);
+
+impl FromRequest for IntentPath {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        Ok(Self(path_param(req, "intent_id")))
+    }
+}
+
+#[utoipa::path(get, path = "/payment/intents/{intent_id}", tag = "payment", operation_id = "get_payment_intent",
+    params(("intent_id" = String, Path, description = "intent_id")),
+    responses(
+        (status = 200, description = "The intent", body = PaymentIntentResponse),
+        Unauthenticated,
+        (status = 404, description = "No such intent visible to the caller", body = ErrorDetail)),
+    security(("bearer" = [])))]
+pub async fn get_intent(app: Arc<App>, req: Request) -> Response<Body> {
+    READ.run(app, req, |app, caller: Caller, IntentPath(id)| async move {
+        let intent = intents::get(&app, &caller, &id).await?;
+        Ok(json_of(200, &PaymentIntentResponse::from(&intent)))
+    })
+    .await
+}
+
+/// Cancel and fail read the same body.
+pub struct EndInput(String);
+
+impl FromRequest for EndInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let body: CancelPaymentIntentRequest = json_body(req)?;
+        let (id,) = (body.intent_id.text(&["body", "intent_id"]),).all()?;
+        Ok(Self(id))
+    }
+}
+
+async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
+    CHANGE
+        .run(
+            app,
+            req,
+            move |app, caller: Caller, EndInput(id)| async move {
+                let intent = intents::end(&app, &caller, &id, ending).await?;
+                let message = match ending {
+                    Ending::Cancel => "Payment intent canceled",
+                    Ending::Fail => "Payment intent marked as failed",
+                };
+                Ok(json_of(
+                    200,
+                    &PaymentIntentStatusResponse {
+                        message: message.into(),
+                        intent_id: intent.id.to_string(),
+                        status: intent.status.as_str().into(),
+                    },
+                ))
+            },
+        )
+        .await
+}
+
+/// Cancels an intent (the payer, or an Admin) and frees its registration.
+#[utoipa::path(post, path = "/payment/intents/cancel", tag = "payment", operation_id = "cancel_payment_intent",
+    request_body = CancelPaymentIntentRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 200, description = "Canceled", body = PaymentIntentStatusResponse),
+        Unauthenticated,
+        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
+        (status = 409, description = "Illegal transition", body = ErrorDetail),
+        TooLarge,
+        Invalid),
+    security(("bearer" = [])))]
+pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
+    end(app, req, Ending::Cancel).await
+}
+
+/// Marks an intent failed (the payer, or an Admin) and frees its registration.
+#[utoipa::path(post, path = "/payment/intents/fail", tag = "payment", operation_id = "fail_payment_intent",
+    request_body = CancelPaymentIntentRequest,
+    params(IdempotencyKey),
+    responses(
+        (status = 200, description = "Failed", body = PaymentIntentStatusResponse),
+        Unauthenticated,
+        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
+        (status = 409, description = "Illegal transition", body = ErrorDetail),
+        TooLarge,
+        Invalid),
+    security(("bearer" = [])))]
+pub async fn fail(app: Arc<App>, req: Request) -> Response<Body> {
+    end(app, req, Ending::Fail).await
+}
+
+/// A page of a list: how many, and from where.
+pub struct PageInput {
+    limit: usize,
+    cursor: Option<String>,
+}
+
+fn page(req: &Request) -> Checked<PageInput> {
+    Ok(PageInput {
+        limit: limit(req, LIST_DEFAULT, LIST_MAX)?,
+        cursor: query_param(req, "cursor"),
+    })
+}
+
+/// Whose intents, in which status, which page.
+pub struct UserListInput {
+    user: String,
+    status: Option<IntentStatus>,
+    page: PageInput,
+}
+
+impl FromRequest for UserListInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let status = match query_param(req, "status").filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => IntentStatus::parse(&s)
+                .map(Some)
+                .or_else(|e| problem(&["query", "status"], e.0, "enum")),
+        };
+        let (status, page) = (status, page(req)).all()?;
+        Ok(Self {
+            user: path_param(req, "user_id"),
+            status,
+            page,
+        })
+    }
+}
+
+/// A user's intents, newest first (another user's: Admin or Support only).
+#[utoipa::path(get, path = "/payment/intents/user/{user_id}", tag = "payment", operation_id = "list_user_payment_intents",
+    params(
+        ("user_id" = String, Path, description = "user_id"),
+        ("status" = Option<String>, Query, description = "Filter by status"),
+        ("limit" = Option<u32>, Query, description = "1-100, default 100"),
+        ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page")),
+    responses(
+        (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
+        Unauthenticated,
+        (status = 404, description = "Not the caller's", body = ErrorDetail),
+        Invalid),
+    security(("bearer" = [])))]
+pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
+    READ.run(
+        app,
+        req,
+        |app, caller: Caller, input: UserListInput| async move {
+            let page = intents::list_for_user(
+                &app,
+                &caller,
+                &input.user,
+                input.status,
+                input.page.limit,
+                input.page.cursor.as_deref(),
+            )
+            .await?;
+            let items: Vec<PaymentIntentResponse> =
+                page.items.iter().map(PaymentIntentResponse::from).collect();
+            Ok(json_page(&items, page.next))
+        },
+    )
+    .await
+}
+
+/// Which registration's intents, which page.
+pub struct RegistrationListInput {
+    registration: PayableRef,
+    page: PageInput,
+}
+
+impl FromRequest for RegistrationListInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let (page, registration) = (
+            page(req),
+            registration(
+                &path_param(req, "registration_id"),
+                &["path", "registration_id"],
+            ),
+        )
+            .all()?;
+        Ok(Self { registration, page })
+    }
+}
+
+/// A registration's intents, newest first.
+#[utoipa::path(get, path = "/payment/intents/registration/{registration_id}", tag = "payment",
+    operation_id = "list_registration_payment_intents",
+    params(
+        ("registration_id" = String, Path, description = "registration_id"),
+        ("limit" = Option<u32>, Query, description = "1-100, default 100"),
+        ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page")),
+    responses(
+        (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
+        Unauthenticated,
+        (status = 404, description = "No such registration visible to the caller", body = ErrorDetail),
+        Invalid),
+    security(("bearer" = [])))]
+pub async fn list_by_registration(app: Arc<App>, req: Request) -> Response<Body> {
+    READ.run(
+        app,
+        req,
+        |app, caller: Caller, input: RegistrationListInput| async move {
+            let page = intents::list_for_payable(
+                &app,
+                &caller,
+                &input.registration,
+                "Registration",
+                input.page.limit,
+                input.page.cursor.as_deref(),
+            )
+            .await?;
+            let items: Vec<PaymentIntentResponse> =
+                page.items.iter().map(PaymentIntentResponse::from).collect();
+            Ok(json_page(&items, page.next))
+        },
+    )
+    .await
+}

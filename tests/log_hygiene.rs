@@ -23,11 +23,7 @@ impl Write for Captured {
 async fn the_whole_flow_logs_no_code_token_or_secret() {
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = payment_shared::telemetry::subscriber("trace", move || writer.clone());
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let h = Harness::new().await;
@@ -40,6 +36,10 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     assert!(
         logs.contains("payment succeeded"),
         "the flow was logged at all"
+    );
+    assert!(
+        logs.contains(r#""status":200"#) && logs.contains("latency_ms"),
+        "one line per request: {logs}"
     );
     // A bare six-digit code could match a timestamp by chance; look for it where a leak would put it.
     let leaks = [

@@ -92,10 +92,11 @@ fn every_operation_documents_responses_errors_and_security() {
     ] {
         assert!(schemas.contains_key(name), "schema {name}");
     }
-    assert_eq!(
-        schemas["ConfirmPaymentRequest"]["properties"]["otp_code"]["example"],
-        "123456"
-    );
+    let otp_code = &schemas["ConfirmPaymentRequest"]["properties"]["otp_code"];
+    assert_eq!(otp_code["examples"][0], "123456", "{otp_code}");
+    assert_eq!(otp_code["pattern"], "^[0-9]{6}$", "{otp_code}");
+    let required = &schemas["ConfirmPaymentRequest"]["required"];
+    assert_eq!(required, &serde_json::json!(["intent_id", "otp_code"]));
 }
 
 #[test]

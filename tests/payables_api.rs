@@ -236,3 +236,22 @@ async fn put_honours_idempotency_keys() {
     assert_eq!(again.status, 201, "the first response is replayed");
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
 }
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_refused_in_the_message_shape() {
+    let h = Harness::new().await;
+    let big = format!(r#"{{"description": "{}"}}"#, "x".repeat(64 * 1024));
+    let r = invoke(&h, payables::put, put("order", "o-big").raw(&big)).await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body["message"].is_string(), "{}", r.body);
+    let absent = invoke(
+        &h,
+        payables::get,
+        call(Method::GET, "/api/v1/payables/order/o-big")
+            .api_key(API_KEY)
+            .param("kind", "order")
+            .param("id", "o-big"),
+    )
+    .await;
+    assert_eq!(absent.status, 404, "nothing was stored: {}", absent.body);
+}

@@ -693,3 +693,19 @@ async fn idempotency_keys_replay_refuse_mismatches_and_are_per_caller() {
     assert_eq!(two.body["payment_id"], one.body["payment_id"]);
     assert_eq!(two.header("idempotent-replayed"), Some("true"));
 }
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_refused_before_anything_else() {
+    let h = Harness::new().await;
+    let big = format!(r#"{{"registration_id": "{}"}}"#, "x".repeat(64 * 1024));
+    let r = invoke(
+        &h,
+        a::create_intent,
+        call(Method::POST, "/payment/intents")
+            .as_user("u")
+            .raw(&big),
+    )
+    .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body["detail"].is_string(), "{}", r.body);
+}

@@ -146,6 +146,16 @@ impl Sent {
         }
     }
 
+    /// Any string, blank included, if sent.
+    pub fn optional_string(&self, loc: &[&str]) -> Checked<Option<String>> {
+        match self.raw() {
+            None => Ok(None),
+            Some(raw) => serde_json::from_str::<String>(raw)
+                .map(Some)
+                .or_else(|_| problem(loc, "Input should be a valid string", "string_type")),
+        }
+    }
+
     /// A non-blank string that must be sent.
     pub fn text(&self, loc: &[&str]) -> Checked<String> {
         self.optional_text(loc)?

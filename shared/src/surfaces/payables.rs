@@ -130,8 +130,14 @@ pub struct LineItemRequest {
     pub quantity: QuantityField,
     #[serde(default)]
     #[schema(inline)]
-    pub description: TextField,
+    pub description: AnyTextField,
 }
+
+wire_field!(
+    /// Free text, possibly empty.
+    AnyTextField,
+    ObjectBuilder::new().schema_type(Type::String)
+);
 
 wire_field!(
     /// What the payable is made of; their total must equal its amount.
@@ -299,7 +305,7 @@ fn line_item(item: &LineItemRequest, index: &str, currency: Option<Currency>) ->
             "value_error",
         ),
     };
-    let description = item.description.optional_text(&loc("description"));
+    let description = item.description.optional_string(&loc("description"));
     let (name, minor, quantity, currency, description) =
         (name, minor, quantity, currency, description).checked()?;
     let Some(currency) = currency else {

@@ -4,7 +4,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::{ApiError, ErrorFormat, json_of};
+use crate::http::{ApiError, Endpoint, ErrorFormat, json_of};
 
 /// An error: `{"message": "…"}`.
 #[derive(Serialize, ToSchema)]
@@ -28,6 +28,18 @@ pub struct ValidationFailed {
     pub message: String,
     pub errors: Vec<FieldMessage>,
 }
+
+/// Reads that answer `{"message"}` errors.
+pub const READ: Endpoint = Endpoint {
+    errors: &MessageErrors,
+    idempotent: false,
+};
+
+/// Changes that answer `{"message"}` errors and honour Idempotency-Key.
+pub const CHANGE: Endpoint = Endpoint {
+    errors: &MessageErrors,
+    idempotent: true,
+};
 
 /// `{"message"}`; validation: 400 `{"message":"Validation failed","errors":[{"field","message"}]}`.
 pub struct MessageErrors;

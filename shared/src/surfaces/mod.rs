@@ -29,3 +29,15 @@ pub struct IdempotencyKey {
     #[allow(dead_code)] // read from the request by the pipeline; here it documents the header
     idempotency_key: Option<String>,
 }
+
+/// The query of a cursor-paged list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by the endpoints' inputs; here it documents the query
+pub struct PageQuery {
+    /// How many, newest first: 1-100, default 100.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// `X-Next-Cursor` of the previous page.
+    cursor: Option<String>,
+}

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
-use super::message::{BadApiKey, MessageError, MessageErrors, TooLarge, ValidationFailed};
+use super::message::{BadApiKey, CHANGE, MessageError, READ, TooLarge, ValidationFailed};
 use super::{IdempotencyKey, iso_millis};
 use crate::app::payables;
 use crate::auth::ServiceCaller;
@@ -17,21 +17,11 @@ use crate::domain::{
     Payer, UserId,
 };
 use crate::http::{
-    AllChecked, ApiError, Checked, Endpoint, FromRequest, Sent, json_body, json_of, path_param,
-    problem, schema,
+    AllChecked, ApiError, Checked, FromRequest, Sent, json_body, json_of, path_param, problem,
+    schema,
 };
 use crate::runtime::App;
 use crate::wire_field;
-
-const READ: Endpoint = Endpoint {
-    errors: &MessageErrors,
-    idempotent: false,
-};
-
-const CHANGE: Endpoint = Endpoint {
-    errors: &MessageErrors,
-    idempotent: true,
-};
 
 /// A line item as the payables API shows it.
 #[derive(Serialize, ToSchema)]

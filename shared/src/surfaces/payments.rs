@@ -8,29 +8,19 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::message::{
-    BadCredentials, BadToken, MessageError, MessageErrors, TooLarge, ValidationFailed,
+    BadCredentials, BadToken, CHANGE, MessageError, READ, TooLarge, ValidationFailed,
 };
-use super::{IdempotencyKey, iso_millis};
+use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::AppError;
 use crate::app::payments::{self, Actor};
 use crate::auth::Caller;
 use crate::domain::{PayableRef, Payment, PaymentMethod, PaymentStatus};
 use crate::http::{
-    AllChecked, ApiError, Endpoint, FieldError, FromRequest, JsonDecimal, json_body, json_of,
-    json_page, limit, path_param, problem, query_param, schema,
+    AllChecked, ApiError, FieldError, FromRequest, JsonDecimal, json_body, json_of, json_page,
+    limit, path_param, problem, query_param, schema,
 };
 use crate::runtime::App;
 use crate::wire_field;
-
-const READ: Endpoint = Endpoint {
-    errors: &MessageErrors,
-    idempotent: false,
-};
-
-const CHANGE: Endpoint = Endpoint {
-    errors: &MessageErrors,
-    idempotent: true,
-};
 
 /// The methods a payment may be recorded with.
 const METHODS: [&str; 6] = ["Bkash", "Card", "Cash", "Bank Transfer", "Nagad", "Rocket"];
@@ -342,8 +332,7 @@ impl FromRequest for OrderListInput {
 #[utoipa::path(get, path = "/payment/order/{orderId}", tag = "payments", operation_id = "list_order_payments",
     params(
         ("orderId" = String, Path, description = "The order"),
-        ("limit" = Option<u32>, Query, description = "1-100, default 100"),
-        ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page")),
+        PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentResponse>),
         (status = 400, description = "Validation failed", body = ValidationFailed),

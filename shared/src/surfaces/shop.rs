@@ -8,17 +8,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::IdempotencyKey;
-use super::message::{BadApiKey, BadCredentials, MessageError, MessageErrors};
+use super::message::{BadApiKey, BadCredentials, CHANGE, MessageError};
 use crate::app::payments::{self, Settled};
 use crate::auth::ServiceCaller;
 use crate::domain::{LineItem, Money, PayableRef, PaymentIntent};
-use crate::http::{ApiError, Endpoint, FromRequest, ShopCustomer, json_of, path_param};
+use crate::http::{ApiError, FromRequest, ShopCustomer, json_of, path_param};
 use crate::runtime::App;
-
-const CHANGE: Endpoint = Endpoint {
-    errors: &MessageErrors,
-    idempotent: true,
-};
 
 /// The order named in the path.
 pub struct OrderPath(PayableRef);

@@ -5,9 +5,21 @@ use lambda_http::{Body, Response};
 use utoipa::IntoResponses;
 
 use super::wire::{ErrorDetail, HTTPValidationError, ValidationError};
-use crate::http::{ApiError, ErrorFormat, FieldError, json_of};
+use crate::http::{ApiError, Endpoint, ErrorFormat, FieldError, json_of};
 
 pub struct FastApi;
+
+/// Reads answer with FastAPI's errors.
+pub const READ: Endpoint = Endpoint {
+    errors: &FastApi,
+    idempotent: false,
+};
+
+/// Changes honour Idempotency-Key.
+pub const CHANGE: Endpoint = Endpoint {
+    errors: &FastApi,
+    idempotent: true,
+};
 
 impl ErrorFormat for FastApi {
     fn render(&self, error: &ApiError) -> Response<Body> {

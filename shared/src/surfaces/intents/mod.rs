@@ -8,29 +8,20 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
-use super::{IdempotencyKey, iso_millis};
+use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::intents::{self, Ending};
 use crate::auth::Caller;
-use crate::domain::{GatewayId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef};
+use crate::domain::{
+    GatewayId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, PaymentIntent,
+};
 use crate::http::{
-    AllChecked, Anonymous, ApiError, Checked, Endpoint, FromRequest, json_body, json_of, json_page,
-    limit, path_param, problem, query_param,
+    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, json_page, limit,
+    path_param, problem, query_param,
 };
+use crate::ports::Page;
 use crate::runtime::App;
-use errors::{FastApi, Invalid, TooLarge, Unauthenticated};
+use errors::{CHANGE, Invalid, READ, TooLarge, Unauthenticated};
 use wire::*;
-
-/// Reads answer with FastAPI's errors.
-const READ: Endpoint = Endpoint {
-    errors: &FastApi,
-    idempotent: false,
-};
-
-/// Changes honour Idempotency-Key.
-const CHANGE: Endpoint = Endpoint {
-    errors: &FastApi,
-    idempotent: true,
-};
 
 const LIST_DEFAULT: usize = 100;
 const LIST_MAX: usize = 100;
@@ -311,6 +302,12 @@ pub async fn fail(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Fail).await
 }
 
+fn intent_page(page: Page<PaymentIntent>) -> Response<Body> {
+    let items: Vec<PaymentIntentResponse> =
+        page.items.iter().map(PaymentIntentResponse::from).collect();
+    json_page(&items, page.next)
+}
+
 /// A page of a list: how many, and from where.
 pub struct PageInput {
     limit: usize,
@@ -353,8 +350,7 @@ impl FromRequest for UserListInput {
     params(
         ("user_id" = String, Path, description = "user_id"),
         ("status" = Option<String>, Query, description = "Filter by status"),
-        ("limit" = Option<u32>, Query, description = "1-100, default 100"),
-        ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page")),
+        PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
         Unauthenticated,
@@ -375,9 +371,7 @@ pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
                 input.page.cursor.as_deref(),
             )
             .await?;
-            let items: Vec<PaymentIntentResponse> =
-                page.items.iter().map(PaymentIntentResponse::from).collect();
-            Ok(json_page(&items, page.next))
+            Ok(intent_page(page))
         },
     )
     .await
@@ -408,8 +402,7 @@ impl FromRequest for RegistrationListInput {
     operation_id = "list_registration_payment_intents",
     params(
         ("registration_id" = String, Path, description = "registration_id"),
-        ("limit" = Option<u32>, Query, description = "1-100, default 100"),
-        ("cursor" = Option<String>, Query, description = "X-Next-Cursor of the previous page")),
+        PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
         Unauthenticated,
@@ -430,9 +423,7 @@ pub async fn list_by_registration(app: Arc<App>, req: Request) -> Response<Body>
                 input.page.cursor.as_deref(),
             )
             .await?;
-            let items: Vec<PaymentIntentResponse> =
-                page.items.iter().map(PaymentIntentResponse::from).collect();
-            Ok(json_page(&items, page.next))
+            Ok(intent_page(page))
         },
     )
     .await

@@ -289,7 +289,7 @@ pub mod flows {
     use lambda_http::http::Method;
     use payment_shared::surfaces::{intents as a, payables};
 
-    /// Registers a payable through surface F and returns its JSON.
+    /// Registers a payable through the payables API and returns its JSON.
     pub async fn register(
         h: &Harness,
         kind: &str,

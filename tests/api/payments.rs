@@ -1,4 +1,4 @@
-//! Surface B (seed 002): payments recorded against orders, on DynamoDB Local.
+//! The payments API: payments recorded against orders, on DynamoDB Local.
 
 use futures::future::join_all;
 use integration_tests::flows::{self, *};

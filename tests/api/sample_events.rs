@@ -38,20 +38,20 @@ async fn valid_events_walk_the_demo_flow() {
     let root = run(
         &h,
         a::root,
-        event(include_str!("../events/service-root.json"), None),
+        event(include_str!("../../events/service-root.json"), None),
     )
     .await;
     assert_eq!(root.status, 200);
     let doc = run(
         &h,
         docs::openapi_json,
-        event(include_str!("../events/docs-openapi.json"), None),
+        event(include_str!("../../events/docs-openapi.json"), None),
     )
     .await;
     assert_eq!(doc.status, 200);
     let ui = docs::swagger_ui(
         h.app.clone(),
-        event(include_str!("../events/docs-ui.json"), None),
+        event(include_str!("../../events/docs-ui.json"), None),
     )
     .await;
     assert_eq!(ui.status(), 200);
@@ -59,7 +59,7 @@ async fn valid_events_walk_the_demo_flow() {
     let put = run(
         &h,
         payables::put,
-        event(include_str!("../events/payables-put.json"), None),
+        event(include_str!("../../events/payables-put.json"), None),
     )
     .await;
     assert_eq!(put.status, 201, "{}", put.body);
@@ -67,7 +67,7 @@ async fn valid_events_walk_the_demo_flow() {
         &h,
         payables::put,
         event(
-            include_str!("../events/payables-put-order-line-items.json"),
+            include_str!("../../events/payables-put-order-line-items.json"),
             None,
         ),
     )
@@ -76,7 +76,7 @@ async fn valid_events_walk_the_demo_flow() {
     let got = run(
         &h,
         payables::get,
-        event(include_str!("../events/payables-get.json"), None),
+        event(include_str!("../../events/payables-get.json"), None),
     )
     .await;
     assert_eq!(got.body["amount"], "112.00");
@@ -85,7 +85,7 @@ async fn valid_events_walk_the_demo_flow() {
         &h,
         a::create_intent,
         event(
-            include_str!("../events/intents-create.json"),
+            include_str!("../../events/intents-create.json"),
             Some("demo-user-1"),
         ),
     )
@@ -95,7 +95,7 @@ async fn valid_events_walk_the_demo_flow() {
         &h,
         a::create_intent,
         event(
-            include_str!("../events/intents-create-base64-body.json"),
+            include_str!("../../events/intents-create-base64-body.json"),
             Some("demo-user-1"),
         ),
     )
@@ -110,7 +110,7 @@ async fn valid_events_walk_the_demo_flow() {
         &h,
         a::list_by_user,
         event(
-            include_str!("../events/intents-list-by-user.json"),
+            include_str!("../../events/intents-list-by-user.json"),
             Some("demo-user-1"),
         ),
     )
@@ -120,7 +120,7 @@ async fn valid_events_walk_the_demo_flow() {
         &h,
         a::list_by_registration,
         event(
-            include_str!("../events/intents-list-by-registration.json"),
+            include_str!("../../events/intents-list-by-registration.json"),
             Some("demo-user-1"),
         ),
     )
@@ -129,11 +129,11 @@ async fn valid_events_walk_the_demo_flow() {
 
     // The events name a fixed intent id that does not exist here.
     for (handler_event, expected) in [
-        (include_str!("../events/intents-get.json"), 404),
-        (include_str!("../events/intents-request-otp.json"), 404),
-        (include_str!("../events/intents-confirm.json"), 404),
-        (include_str!("../events/intents-cancel.json"), 404),
-        (include_str!("../events/intents-fail.json"), 404),
+        (include_str!("../../events/intents-get.json"), 404),
+        (include_str!("../../events/intents-request-otp.json"), 404),
+        (include_str!("../../events/intents-confirm.json"), 404),
+        (include_str!("../../events/intents-cancel.json"), 404),
+        (include_str!("../../events/intents-fail.json"), 404),
     ] {
         let req = event(handler_event, Some("demo-user-1"));
         let route = req.uri().path().to_owned();
@@ -156,7 +156,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         a::create_intent,
         event(
-            include_str!("../events/intents-create-missing-token.json"),
+            include_str!("../../events/intents-create-missing-token.json"),
             None,
         ),
     )
@@ -166,7 +166,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         a::get_intent,
         event(
-            include_str!("../events/intents-get-missing-token.json"),
+            include_str!("../../events/intents-get-missing-token.json"),
             None,
         ),
     )
@@ -176,7 +176,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         a::get_intent,
         event(
-            include_str!("../events/intents-get-invalid-token.json"),
+            include_str!("../../events/intents-get-invalid-token.json"),
             None,
         ),
     )
@@ -186,7 +186,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         a::create_intent,
         event(
-            include_str!("../events/intents-create-invalid-json.json"),
+            include_str!("../../events/intents-create-invalid-json.json"),
             Some("u"),
         ),
     )
@@ -199,7 +199,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         a::request_otp,
         event(
-            include_str!("../events/intents-request-otp-missing-intent-id.json"),
+            include_str!("../../events/intents-request-otp-missing-intent-id.json"),
             Some("u"),
         ),
     )
@@ -212,7 +212,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         a::confirm,
         event(
-            include_str!("../events/intents-confirm-malformed-code.json"),
+            include_str!("../../events/intents-confirm-malformed-code.json"),
             Some("u"),
         ),
     )
@@ -222,7 +222,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         a::list_by_user,
         event(
-            include_str!("../events/intents-list-by-user-bad-limit.json"),
+            include_str!("../../events/intents-list-by-user-bad-limit.json"),
             Some("u"),
         ),
     )
@@ -232,7 +232,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         payables::put,
         event(
-            include_str!("../events/payables-put-missing-api-key.json"),
+            include_str!("../../events/payables-put-missing-api-key.json"),
             None,
         ),
     )
@@ -242,7 +242,7 @@ async fn error_events_get_each_surfaces_error_body() {
         &h,
         payables::put,
         event(
-            include_str!("../events/payables-put-validation-error.json"),
+            include_str!("../../events/payables-put-validation-error.json"),
             None,
         ),
     )
@@ -258,7 +258,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
         &h,
         payables::put,
         event(
-            include_str!("../events/payables-put-order-line-items.json"),
+            include_str!("../../events/payables-put-order-line-items.json"),
             None,
         ),
     )
@@ -270,7 +270,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
         &h,
         shop::create_intent,
         event(
-            include_str!("../events/shop-create-intent-missing-api-key.json"),
+            include_str!("../../events/shop-create-intent-missing-api-key.json"),
             user,
         ),
     )
@@ -280,7 +280,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
         &h,
         b::create,
         event(
-            include_str!("../events/payments-create-validation-error.json"),
+            include_str!("../../events/payments-create-validation-error.json"),
             user,
         ),
     )
@@ -291,7 +291,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
     let pending = run(
         &h,
         b::create,
-        event(include_str!("../events/payments-create.json"), user),
+        event(include_str!("../../events/payments-create.json"), user),
     )
     .await;
     assert_eq!(pending.status, 201, "{}", pending.body);
@@ -300,7 +300,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
         &h,
         b::create,
         event(
-            include_str!("../events/payments-create-completed-by-service.json"),
+            include_str!("../../events/payments-create-completed-by-service.json"),
             None,
         ),
     )
@@ -310,21 +310,24 @@ async fn payment_and_shop_events_settle_the_demo_order() {
     let mine = run(
         &h,
         b::list_mine,
-        event(include_str!("../events/payments-list.json"), user),
+        event(include_str!("../../events/payments-list.json"), user),
     )
     .await;
     assert_eq!(mine.body.as_array().expect("list").len(), 2);
     let by_order = run(
         &h,
         b::list_for_order,
-        event(include_str!("../events/payments-list-by-order.json"), user),
+        event(
+            include_str!("../../events/payments-list-by-order.json"),
+            user,
+        ),
     )
     .await;
     assert_eq!(by_order.body.as_array().expect("list").len(), 2);
     let one = run(
         &h,
         b::get,
-        event(include_str!("../events/payments-get.json"), user),
+        event(include_str!("../../events/payments-get.json"), user),
     )
     .await;
     assert_eq!(
@@ -337,14 +340,14 @@ async fn payment_and_shop_events_settle_the_demo_order() {
     let intent = run(
         &h,
         shop::create_intent,
-        event(include_str!("../events/shop-create-intent.json"), user),
+        event(include_str!("../../events/shop-create-intent.json"), user),
     )
     .await;
     assert_eq!(intent.status, 409, "{}", intent.body);
     let paid = run(
         &h,
         shop::mark_paid,
-        event(include_str!("../events/shop-mark-paid.json"), None),
+        event(include_str!("../../events/shop-mark-paid.json"), None),
     )
     .await;
     assert_eq!(paid.status, 200, "{}", paid.body);

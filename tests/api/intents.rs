@@ -1,4 +1,4 @@
-//! Surface A (seed 000) end to end against DynamoDB Local and the SES emulator.
+//! The OTP payment intents API end to end against DynamoDB Local and the SES emulator.
 
 use integration_tests::flows::*;
 use integration_tests::*;

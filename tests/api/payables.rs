@@ -1,4 +1,4 @@
-//! Surface F: the service API that registers payables.
+//! The payables API that registers what is owed.
 
 use integration_tests::flows::*;
 use integration_tests::*;
@@ -69,7 +69,7 @@ async fn put_creates_then_replaces_and_get_reads_back() {
 }
 
 #[tokio::test]
-async fn validation_lists_every_bad_field_in_surface_b_shape() {
+async fn validation_lists_every_bad_field_in_the_message_shape() {
     let h = Harness::new().await;
     let r = invoke(
         &h,

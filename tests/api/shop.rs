@@ -1,4 +1,4 @@
-//! Surface C (seed 003): shop order payment intents and mark-paid, on DynamoDB Local.
+//! The shop orders API: order payment intents and mark-paid, on DynamoDB Local.
 
 use futures::future::join_all;
 use integration_tests::flows::*;

@@ -1,0 +1,16 @@
+//! Every integration test in one binary (one link of the AWS SDK), a module
+//! per API and per concern, sharing the harness in `tests/support`.
+//! `make test` starts the local stack they talk to.
+
+mod docs;
+mod idempotency_store;
+mod intents;
+mod local_gateway;
+mod log_hygiene;
+mod payables;
+mod payments;
+mod races;
+mod sample_events;
+mod secrets;
+mod shop;
+mod table_definition;

@@ -95,7 +95,12 @@ pub fn verify_bearer(
     };
     let mut validation = Validation::new(config.algorithm);
     validation.leeway = 60;
-    validation.set_required_spec_claims(&["exp", "sub"]);
+    // A configured issuer or audience is a claim every token must carry: a token
+    // that simply leaves it out would otherwise skip the check.
+    let mut required = vec!["exp", "sub"];
+    required.extend(config.issuer.as_ref().map(|_| "iss"));
+    required.extend(config.audience.as_ref().map(|_| "aud"));
+    validation.set_required_spec_claims(&required);
     match &config.issuer {
         Some(iss) => validation.set_issuer(&[iss]),
         None => validation.iss = None,
@@ -253,6 +258,17 @@ mod tests {
             json!({"sub": "u1", "iss": "iss", "aud": "x", "exp": exp(600)}),
         );
         assert!(verify_bearer(Some(&format!("Bearer {bad}")), &key(), &cfg).is_err());
+        for claims in [
+            json!({"sub": "u1", "aud": "aud", "exp": exp(600)}),
+            json!({"sub": "u1", "iss": "iss", "exp": exp(600)}),
+        ] {
+            let silent = token(Algorithm::HS256, "test-secret", claims.clone());
+            assert_eq!(
+                verify_bearer(Some(&format!("Bearer {silent}")), &key(), &cfg).err(),
+                Some(AuthError::Invalid),
+                "a configured claim is required: {claims}"
+            );
+        }
     }
 
     // A throwaway P-256 key pair, made for this test only.

@@ -2,8 +2,28 @@
 //! Handlers never log bodies, headers, tokens or codes.
 
 use tracing::Subscriber;
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Libraries that log whole requests and responses below `info`: DynamoDB items
+/// with email addresses, the SES form with the one-time code, Lambda events
+/// with bearer tokens. They never log below `info`, whatever the level asked for.
+const CHATTY: [&str; 11] = [
+    "aws_config",
+    "aws_runtime",
+    "aws_sdk_dynamodb",
+    "aws_sdk_secretsmanager",
+    "aws_sdk_ses",
+    "aws_sigv4",
+    "aws_smithy",
+    "h2",
+    "hyper",
+    "lambda_http",
+    "lambda_runtime",
+];
 
 /// The service's log subscriber, writing JSON lines to `sink` at `filter`
 /// (a `RUST_LOG` directive). Tests build it with their own sink, so what they
@@ -19,6 +39,11 @@ where
         .without_time() // CloudWatch stamps every line.
         .with_writer(sink)
         .finish()
+        .with(
+            Targets::new()
+                .with_default(LevelFilter::TRACE)
+                .with_targets(CHATTY.map(|target| (target, LevelFilter::INFO))),
+        )
 }
 
 /// Installs the subscriber for this process: stdout, `RUST_LOG` (default `info`).

@@ -42,7 +42,13 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
         "one line per request: {logs}"
     );
     // A bare six-digit code could match a timestamp by chance; look for it where a leak would put it.
+    let email = format!("{user}@example.com");
     let leaks = [
+        email.clone(),
+        email.replace('@', "%40"),
+        format!("+{code}"),
+        format!("%20{code}"),
+        format!(" {code}"),
         "code is ".to_owned(),
         "otp_code".to_owned(),
         format!("\"{code}\""),

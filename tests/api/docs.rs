@@ -137,4 +137,16 @@ async fn the_docs_functions_serve_the_document_and_swagger_ui() {
     let html: &[u8] = page.body().as_ref();
     let html = String::from_utf8_lossy(html);
     assert!(html.contains("SwaggerUIBundle") && html.contains("openapi.json"));
+    // Every script and stylesheet is one pinned release, checked by its digest.
+    for tag in html.split('<').filter(|t| t.contains("cdn.jsdelivr.net")) {
+        assert!(tag.contains("swagger-ui-dist@5."), "pinned: {tag}");
+        assert!(!tag.contains("swagger-ui-dist@5/"), "a full version: {tag}");
+        assert!(tag.contains("integrity=\"sha384-"), "subresource integrity: {tag}");
+        assert!(tag.contains("crossorigin=\"anonymous\""), "{tag}");
+    }
+    assert_eq!(html.matches("integrity=").count(), 2);
+    assert!(
+        !html.contains("persistAuthorization"),
+        "pasted tokens stay out of localStorage"
+    );
 }

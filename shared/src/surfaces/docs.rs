@@ -96,18 +96,24 @@ const DOCS: Endpoint = Endpoint {
     idempotent: false,
 };
 
+/// Swagger UI, pinned to one release whose files the browser checks against
+/// their digests (subresource integrity), so a changed CDN file is never run
+/// next to a pasted token. Pasted tokens stay in the page: no
+/// `persistAuthorization`, nothing in localStorage.
 const SWAGGER_UI: &str = r##"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>payment-service - Swagger UI</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0/swagger-ui.css"
+        integrity="sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I" crossorigin="anonymous">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0/swagger-ui-bundle.js"
+          integrity="sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9" crossorigin="anonymous"></script>
   <script>
-    window.ui = SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true });
+    window.ui = SwaggerUIBundle({ url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true });
   </script>
 </body>
 </html>

@@ -141,7 +141,10 @@ async fn the_docs_functions_serve_the_document_and_swagger_ui() {
     for tag in html.split('<').filter(|t| t.contains("cdn.jsdelivr.net")) {
         assert!(tag.contains("swagger-ui-dist@5."), "pinned: {tag}");
         assert!(!tag.contains("swagger-ui-dist@5/"), "a full version: {tag}");
-        assert!(tag.contains("integrity=\"sha384-"), "subresource integrity: {tag}");
+        assert!(
+            tag.contains("integrity=\"sha384-"),
+            "subresource integrity: {tag}"
+        );
         assert!(tag.contains("crossorigin=\"anonymous\""), "{tag}");
     }
     assert_eq!(html.matches("integrity=").count(), 2);

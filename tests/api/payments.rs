@@ -72,6 +72,37 @@ async fn amounts_are_exact_json_numbers_in_the_orders_currency() {
         assert_eq!(r.body["message"], "Validation failed");
         assert_eq!(r.body["errors"][0]["field"], "amount", "{why}");
     }
+    // Numbers are read as their digits, never through a float that would round them.
+    for (amount, why) in [
+        ("10.0000000000000001", "rounds to 10 as a float"),
+        ("1e400", "overflows a float"),
+        ("1e1", "exponent notation"),
+        ("100000000", "over the maximum"),
+    ] {
+        let body = format!(
+            r#"{{"amount": {amount}, "orderId": "{order}", "paymentMethod": "Card", "status": "PENDING"}}"#
+        );
+        let r = invoke(
+            &h,
+            b::create,
+            call(Method::POST, "/payment").as_user(&owner).raw(&body),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{why}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], "amount", "{why}");
+    }
+    let mine = invoke(
+        &h,
+        b::list_mine,
+        call(Method::GET, "/payment").as_user(&owner),
+    )
+    .await;
+    assert_eq!(
+        mine.body.as_array().map(Vec::len),
+        Some(1),
+        "only the valid payment was recorded: {}",
+        mine.body
+    );
 }
 
 #[tokio::test]

@@ -255,3 +255,27 @@ async fn bodies_over_64_kib_are_refused_in_the_message_shape() {
     .await;
     assert_eq!(absent.status, 404, "nothing was stored: {}", absent.body);
 }
+
+#[tokio::test]
+async fn line_items_and_text_are_bounded() {
+    let h = Harness::new().await;
+    let item = json!({"name": "x", "amount": 1, "quantity": 1});
+    let base =
+        json!({"user_id": "u", "email": "u@example.com", "amount": "1.01", "currency": "USD"});
+    let mut too_many = base.clone();
+    too_many["line_items"] = json!(vec![item.clone(); 101]);
+    let r = invoke(&h, payables::put, put("order", "o-many").json(too_many)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "line_items");
+    let mut long = base.clone();
+    long["description"] = json!("d".repeat(1001));
+    let r = invoke(&h, payables::put, put("order", "o-long").json(long)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "description");
+    let mut at_limits = base;
+    at_limits["amount"] = json!("1.00");
+    at_limits["line_items"] = json!(vec![item; 100]);
+    at_limits["description"] = json!("d".repeat(1000));
+    let r = invoke(&h, payables::put, put("order", "o-limits").json(at_limits)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}

@@ -27,6 +27,9 @@ impl FromRequest for () {
     }
 }
 
+/// Longest text any field takes: bounded so one request cannot fill an item.
+pub const MAX_TEXT_CHARS: usize = 1000;
+
 /// One value read from the request, or every problem found with it.
 pub type Checked<T> = Result<T, Vec<FieldError>>;
 
@@ -136,6 +139,11 @@ impl Sent {
             return Ok(None);
         };
         match serde_json::from_str::<String>(raw) {
+            Ok(s) if s.chars().count() > MAX_TEXT_CHARS => problem(
+                loc,
+                format!("String should have at most {MAX_TEXT_CHARS} characters"),
+                "string_too_long",
+            ),
             Ok(s) if !s.trim().is_empty() => Ok(Some(s)),
             Ok(_) => problem(
                 loc,
@@ -148,11 +156,15 @@ impl Sent {
 
     /// Any string, blank included, if sent.
     pub fn optional_string(&self, loc: &[&str]) -> Checked<Option<String>> {
-        match self.raw() {
+        match self.raw().map(serde_json::from_str::<String>) {
             None => Ok(None),
-            Some(raw) => serde_json::from_str::<String>(raw)
-                .map(Some)
-                .or_else(|_| problem(loc, "Input should be a valid string", "string_type")),
+            Some(Ok(s)) if s.chars().count() > MAX_TEXT_CHARS => problem(
+                loc,
+                format!("String should have at most {MAX_TEXT_CHARS} characters"),
+                "string_too_long",
+            ),
+            Some(Ok(s)) => Ok(Some(s)),
+            Some(Err(_)) => problem(loc, "Input should be a valid string", "string_type"),
         }
     }
 
@@ -239,12 +251,18 @@ macro_rules! wire_field {
 pub mod schema {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
 
+    use super::MAX_TEXT_CHARS;
+
     /// A string with at least one non-blank character.
     pub fn text() -> ObjectBuilder {
+        any_text().min_length(Some(1)).pattern(Some(r"\S"))
+    }
+
+    /// A string, possibly empty.
+    pub fn any_text() -> ObjectBuilder {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .min_length(Some(1))
-            .pattern(Some(r"\S"))
+            .max_length(Some(MAX_TEXT_CHARS))
     }
 
     /// A string of exactly these values.
@@ -313,6 +331,27 @@ mod tests {
             let e = json_body::<Wire>(&request(body)).err().expect(body);
             assert_eq!(kinds(e), vec![("body".into(), kind)], "{body}");
         }
+    }
+
+    #[test]
+    fn text_is_bounded() {
+        let long = "é".repeat(MAX_TEXT_CHARS + 1);
+        let wire: Wire = json_body(&request(&format!(
+            r#"{{"name": "{long}", "other": "{}"}}"#,
+            &long[2..]
+        )))
+        .expect("object");
+        let e = wire.name.text(&["body", "name"]).expect_err("too long");
+        assert_eq!(e[0].kind, "string_too_long");
+        assert_eq!(
+            wire.other
+                .text(&["body", "other"])
+                .expect("at the limit")
+                .chars()
+                .count(),
+            MAX_TEXT_CHARS
+        );
+        assert!(wire.name.optional_string(&["body", "name"]).is_err());
     }
 
     #[test]

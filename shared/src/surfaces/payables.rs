@@ -99,6 +99,9 @@ wire_field!(
         .examples([2])
 );
 
+/// Most line items one payable has.
+const MAX_LINE_ITEMS: usize = 100;
+
 /// Largest quantity of one line item.
 const MAX_QUANTITY: u32 = 10_000;
 
@@ -126,13 +129,15 @@ pub struct LineItemRequest {
 wire_field!(
     /// Free text, possibly empty.
     AnyTextField,
-    ObjectBuilder::new().schema_type(Type::String)
+    schema::any_text()
 );
 
 wire_field!(
     /// What the payable is made of; their total must equal its amount.
     LineItemsField,
-    ArrayBuilder::new().items(LineItemRequest::schema())
+    ArrayBuilder::new()
+        .items(LineItemRequest::schema())
+        .max_items(Some(MAX_LINE_ITEMS))
 );
 
 /// Body of `PUT /api/v1/payables/{kind}/{id}`.
@@ -315,6 +320,13 @@ fn line_items(sent: &Sent, currency: Option<Currency>) -> Checked<Vec<LineItem>>
     else {
         return Ok(Vec::new());
     };
+    if items.len() > MAX_LINE_ITEMS {
+        return problem(
+            &loc,
+            format!("at most {MAX_LINE_ITEMS} line items"),
+            "value_error",
+        );
+    }
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (i, item) in items.iter().enumerate() {

@@ -4,5 +4,6 @@ mod error;
 pub mod intents;
 pub mod payables;
 pub mod payments;
+pub mod shop;
 
 pub use error::AppError;

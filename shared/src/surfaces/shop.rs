@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use super::message::{MessageError, MessageErrors};
 use super::{bearer_caller, service_caller};
-use crate::app::payments::{self, Settled};
+use crate::app::payments;
+use crate::app::shop::{self, Settled};
 use crate::domain::{LineItem, Money, PaymentIntent};
 use crate::http::{ApiError, ErrorFormat, idempotent, json_of, path_param};
 use crate::runtime::App;
@@ -114,7 +115,7 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
     idempotent(&app, req, &scope, &MessageErrors, |req| async move {
         let run = async {
             let order = payments::order_ref(&path_param(&req, "orderId").unwrap_or_default())?;
-            let (intent, created) = payments::shop_intent(&app2, &caller, &order).await?;
+            let (intent, created) = shop::shop_intent(&app2, &caller, &order).await?;
             let message = if created {
                 "Payment intent created successfully"
             } else {
@@ -157,7 +158,7 @@ pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
     idempotent(&app, req, &scope, &MessageErrors, |req| async move {
         let run = async {
             let order = payments::order_ref(&path_param(&req, "orderId").unwrap_or_default())?;
-            let Settled { order, intent } = payments::mark_paid(&app2, &order).await?;
+            let Settled { order, intent } = shop::mark_paid(&app2, &order).await?;
             let order_status = Some(order.status.as_str().to_owned());
             let data = match &intent {
                 Some(i) => intent_view(i, order_status),

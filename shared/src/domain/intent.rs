@@ -344,6 +344,18 @@ impl PaymentIntent {
         self.transition(IntentStatus::Succeeded, now)
     }
 
+    /// Counts one wrong code while a code is awaited and fewer than `limit` are
+    /// counted; the new count, or `None` (nothing changed) when that no longer holds.
+    pub fn count_wrong_otp(&mut self, limit: u32, now: OffsetDateTime) -> Option<u32> {
+        if self.status != IntentStatus::RequiresAction || self.otp_attempts >= limit {
+            return None;
+        }
+        self.otp_attempts += 1;
+        self.version += 1;
+        self.updated_at = now;
+        Some(self.otp_attempts)
+    }
+
     /// The wrong code that uses up the last attempt fails the intent.
     pub fn exhaust_otp_attempts(
         &mut self,

@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::domain::intent::{NewIntent, OtpCheck};
 use crate::domain::{
     GatewayId, IntentId, IntentStatus, OtpCode, OtpHash, OtpPolicy, PayableRef, PayableStatus,
-    Payer, Payment, PaymentId, PaymentIntent, PaymentMethod, PaymentStatus, UserId,
+    Payer, Payment, PaymentIntent, PaymentMethod, UserId,
 };
 use crate::ports::{Expected, OpenOutcome, OtpEmail, Page, StoreError};
 use crate::runtime::App;
@@ -181,19 +181,12 @@ pub async fn confirm_otp(
             OtpCheck::Rejected(e) => return Err(e.into()),
             OtpCheck::Correct => {
                 intent.succeed_with_otp(now)?;
-                let payment = Payment {
-                    id: PaymentId::new(),
-                    payable: intent.payable.clone(),
-                    intent_id: Some(intent.id),
-                    payer_user_id: intent.payer.user_id.clone(),
-                    amount: intent.amount,
-                    method: PaymentMethod::EmailOtp,
-                    status: PaymentStatus::Completed,
-                    transaction_id: Some(format!("otp_{}", intent.id.as_uuid().simple())),
-                    fee_minor: 0,
-                    business_id: intent.business_id.clone(),
-                    created_at: now,
-                };
+                let payment = Payment::for_intent(
+                    &intent,
+                    PaymentMethod::EmailOtp,
+                    format!("otp_{}", intent.id.as_uuid().simple()),
+                    now,
+                );
                 match app
                     .intents
                     .finish_intent(&intent, expected, Some(&payment))

@@ -86,19 +86,7 @@ pub async fn record(
         let payable = visible_order(app, actor, order).await?;
         let amount = Money::parse(amount, payable.amount.currency())
             .map_err(|e| AppError::Invalid(e.to_string()))?;
-        let payment = Payment {
-            id: PaymentId::new(),
-            payable: Some(order.clone()),
-            intent_id: None,
-            payer_user_id: payable.owner.user_id.clone(),
-            amount,
-            method,
-            status,
-            transaction_id: None,
-            fee_minor: 0,
-            business_id: payable.business_id.clone(),
-            created_at: app.clock.now(),
-        };
+        let payment = Payment::against(&payable, amount, method, status, app.clock.now());
         if payment.counts_toward_total() {
             ensure_collectable(&payable)?;
             payable

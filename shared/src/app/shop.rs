@@ -6,8 +6,8 @@ use super::intents::{self, MAX_RETRIES};
 use super::payments::ORDER;
 use crate::auth::Caller;
 use crate::domain::{
-    GatewayId, IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentId,
-    PaymentIntent, PaymentMethod, PaymentStatus,
+    GatewayId, IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent,
+    PaymentMethod, PaymentStatus,
 };
 use crate::ports::{Expected, StoreError};
 use crate::runtime::App;
@@ -62,24 +62,11 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
                 intent.transition(IntentStatus::Processing, now)?;
             }
             intent.transition(IntentStatus::Succeeded, now)?;
-            let payment = Payment {
-                id: PaymentId::new(),
-                payable: Some(order.clone()),
-                intent_id: Some(intent.id),
-                payer_user_id: intent.payer.user_id.clone(),
-                amount: intent.amount,
-                method: PaymentMethod::Card,
-                status: PaymentStatus::Completed,
-                transaction_id: Some(
-                    intent
-                        .gateway_intent_id
-                        .clone()
-                        .unwrap_or_else(|| intent.id.to_string()),
-                ),
-                fee_minor: 0,
-                business_id: intent.business_id.clone(),
-                created_at: now,
-            };
+            let transaction_id = intent
+                .gateway_intent_id
+                .clone()
+                .unwrap_or_else(|| intent.id.to_string());
+            let payment = Payment::for_intent(&intent, PaymentMethod::Card, transaction_id, now);
             app.intents
                 .finish_intent(&intent, expected, Some(&payment))
                 .await
@@ -95,20 +82,15 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
                 .collect();
             let rest = payable.unallocated_minor();
             let extra = if rest > 0 {
-                Some(Payment {
-                    id: PaymentId::new(),
-                    payable: Some(order.clone()),
-                    intent_id: None,
-                    payer_user_id: payable.owner.user_id.clone(),
-                    amount: Money::from_minor(rest, payable.amount.currency())
-                        .map_err(|e| AppError::Invalid(e.to_string()))?,
-                    method: PaymentMethod::Card,
-                    status: PaymentStatus::Completed,
-                    transaction_id: None,
-                    fee_minor: 0,
-                    business_id: payable.business_id.clone(),
-                    created_at: now,
-                })
+                let rest = Money::from_minor(rest, payable.amount.currency())
+                    .map_err(|e| AppError::Invalid(e.to_string()))?;
+                Some(Payment::against(
+                    &payable,
+                    rest,
+                    PaymentMethod::Card,
+                    PaymentStatus::Completed,
+                    now,
+                ))
             } else {
                 None
             };

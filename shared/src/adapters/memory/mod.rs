@@ -52,3 +52,13 @@ impl MemoryStore {
             .map_err(|_| StoreError::Unavailable("in-memory store poisoned".into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::MemoryStore;
+    use crate::ports::Stores;
+
+    crate::storage_contract!(Stores::sharing(Arc::new(MemoryStore::new())));
+}

@@ -6,4 +6,7 @@ pub mod payables;
 pub mod payments;
 pub mod shop;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::AppError;

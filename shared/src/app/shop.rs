@@ -23,6 +23,7 @@ pub async fn shop_intent(
 }
 
 /// How an order ended up paid.
+#[derive(Debug)]
 pub struct Settled {
     pub order: Payable,
     /// The intent that collected it, if one did.

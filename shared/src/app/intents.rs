@@ -1,4 +1,4 @@
-//! Payment intent use cases shared by every surface.
+//! Payment intent use cases shared by every API.
 
 use std::collections::BTreeMap;
 

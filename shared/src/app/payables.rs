@@ -1,4 +1,4 @@
-//! Payables as the operator's backend registers them (surface F).
+//! Payables as the operator's backend registers them (the payables API).
 
 use super::AppError;
 use crate::domain::{Payable, PayableRef, PayableStatus};

@@ -30,7 +30,7 @@ impl IntentStatus {
         Self::Failed,
     ];
 
-    /// Canonical snake_case name (surfaces A and C, and storage).
+    /// Canonical snake_case name (the OTP payment intents and shop APIs, and storage).
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::RequiresPaymentMethod => "requires_payment_method",
@@ -97,7 +97,7 @@ pub struct IllegalTransition {
 /// Which connector collects the money.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GatewayId {
-    /// Email one-time code (surface A).
+    /// Email one-time code (the OTP payment intents API).
     Otp,
     /// Deterministic simulated card gateway.
     Test,

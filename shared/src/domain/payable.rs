@@ -1,4 +1,4 @@
-//! What someone owes. Registered by the operator's backend (surface F).
+//! What someone owes. Registered by the operator's backend (the payables API).
 
 use time::OffsetDateTime;
 

@@ -40,7 +40,7 @@ impl PaymentStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentMethod {
-    /// Confirmed by a one-time code mailed to the payer (surface A).
+    /// Confirmed by a one-time code mailed to the payer.
     EmailOtp,
     Card,
     Cash,

@@ -107,7 +107,7 @@ impl PaymentStore for DynamoStore {
         let wanted = offset + limit;
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
-        // Offsets walk the index; the surface bounds them so this stays a few pages.
+        // Offsets walk the index; the payments API bounds them so this stays a few pages.
         loop {
             let page = self
                 .query_newest_first(

@@ -39,6 +39,11 @@ impl PaymentStore for DynamoStore {
         let key = key(payable_pk(&payable.payable), PAYABLE_SK);
         let guard = if payment.counts_toward_total() {
             let amount = payment.amount.minor();
+            // More than the whole total never fits; the condition below only
+            // sees a sum once a first payment has created it.
+            if amount > payable.amount.minor() {
+                return Ok(RecordOutcome::PayableChanged);
+            }
             let mut set = "SET allocated_minor = if_not_exists(allocated_minor, :zero) + :amount, updated_at = :now".to_owned();
             if payment.status == PaymentStatus::Completed {
                 set.push_str(", paid_minor = if_not_exists(paid_minor, :zero) + :amount");

@@ -268,6 +268,15 @@ pub async fn end(
         } else {
             "admin"
         };
+        // Money is moving: only the gateway (or an Admin) decides how it ends.
+        if matches!(ending, Ending::Fail)
+            && intent.status == IntentStatus::Processing
+            && !caller.is_admin()
+        {
+            return Err(AppError::Forbidden(
+                "a payment intent the gateway is processing cannot be failed by its payer".into(),
+            ));
+        }
         let now = app.clock.now();
         match ending {
             Ending::Cancel => intent.cancel(&format!("requested_by_{by}"), now)?,

@@ -387,3 +387,32 @@ async fn reads_are_the_payers_or_support_and_admin() {
         .is_ok()
     );
 }
+
+#[tokio::test]
+async fn a_payer_may_not_fail_an_intent_the_gateway_is_processing() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let (_, intent) = otp_intent(&t, &payer).await;
+    let mut processing = intent.clone();
+    processing
+        .transition(IntentStatus::Processing, t.clock_now())
+        .expect("processing");
+    t.app
+        .intents
+        .save_intent(&processing, crate::ports::Expected::of(&intent))
+        .await
+        .expect("saved");
+    let id = intent.id.to_string();
+    let err = intents::end(&t.app, &payer, &id, Ending::Fail)
+        .await
+        .expect_err("the gateway decides");
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    let err = intents::end(&t.app, &payer, &id, Ending::Cancel)
+        .await
+        .expect_err("money is moving");
+    assert!(matches!(err, AppError::Transition(_)), "{err:?}");
+    let failed = intents::end(&t.app, &person(&[Role::Admin]), &id, Ending::Fail)
+        .await
+        .expect("an admin may");
+    assert_eq!(failed.status, IntentStatus::Failed);
+}

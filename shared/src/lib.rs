@@ -7,6 +7,8 @@ pub mod adapters;
 pub mod app;
 pub mod auth;
 pub mod config;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod contract;
 pub mod domain;
 pub mod http;
 pub mod ports;

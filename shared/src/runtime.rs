@@ -12,13 +12,17 @@ use crate::adapters::secrets_manager::SecretsManagerSecrets;
 use crate::adapters::ses::SesMailer;
 use crate::config::Config;
 use crate::ports::{
-    Clock, IdempotencyStore, Mailer, SecretError, Secrets, SecretsProvider, Store, SystemClock,
+    Clock, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore, SecretError, Secrets,
+    SecretsProvider, Stores, SystemClock,
 };
 use crate::telemetry;
 
+/// Only ports: which adapters stand behind them is decided where the App is built.
 pub struct App {
     pub config: Config,
-    pub store: Arc<dyn Store>,
+    pub payables: Arc<dyn PayableStore>,
+    pub intents: Arc<dyn IntentStore>,
+    pub payments: Arc<dyn PaymentStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
@@ -29,15 +33,17 @@ pub struct App {
 impl App {
     pub fn new(
         config: Config,
-        store: Arc<DynamoStore>,
+        stores: Stores,
         mailer: Arc<dyn Mailer>,
         secrets_provider: Arc<dyn SecretsProvider>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             config,
-            store: store.clone(),
-            idempotency: store,
+            payables: stores.payables,
+            intents: stores.intents,
+            payments: stores.payments,
+            idempotency: stores.idempotency,
             mailer,
             clock,
             secrets_provider,
@@ -66,7 +72,7 @@ impl App {
         };
         Ok(Self::new(
             config,
-            store,
+            Stores::sharing(store),
             mailer,
             secrets,
             Arc::new(SystemClock),

@@ -101,7 +101,7 @@ async fn secrets_are_fetched_once_per_container() {
     let counting = Arc::new(Counting(AtomicUsize::new(0)));
     let app = payment_shared::runtime::App::new(
         h.app.config.clone(),
-        h.store.clone(),
+        payment_shared::ports::Stores::sharing(h.store.clone()),
         h.app.mailer.clone(),
         counting.clone(),
         h.clock.clone(),

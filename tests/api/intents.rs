@@ -4,7 +4,7 @@ use integration_tests::flows::*;
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::{IntentId, PaymentId};
-use payment_shared::ports::Store;
+use payment_shared::ports::PaymentStore;
 use payment_shared::surfaces::{intents as a, payables};
 use serde_json::json;
 use time::Duration;

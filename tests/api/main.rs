@@ -13,4 +13,5 @@ mod races;
 mod sample_events;
 mod secrets;
 mod shop;
+mod storage_contract;
 mod table_definition;

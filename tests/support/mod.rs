@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use payment_shared::adapters::dynamo::{DynamoStore, table};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::config::{Config, JwtConfig};
-use payment_shared::ports::{Clock, SecretError, Secrets, SecretsProvider};
+use payment_shared::ports::{Clock, SecretError, Secrets, SecretsProvider, Stores};
 use payment_shared::runtime::App;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -99,7 +99,7 @@ impl Harness {
         };
         let app = Arc::new(App::new(
             config,
-            store.clone(),
+            Stores::sharing(store.clone()),
             mailer,
             Arc::new(FixedSecrets),
             clock.clone(),

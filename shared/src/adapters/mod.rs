@@ -1,6 +1,8 @@
-//! Implementations of the ports on AWS: DynamoDB, SES, Secrets Manager, environment.
+//! Implementations of the ports: on AWS (DynamoDB, SES, Secrets Manager), the
+//! environment, and in memory.
 
 pub mod dynamo;
 pub mod env_secrets;
+pub mod memory;
 pub mod secrets_manager;
 pub mod ses;

@@ -1,4 +1,4 @@
-//! Payment intent use cases shared by every surface.
+//! Payment intent use cases shared by every API.
 
 use std::collections::BTreeMap;
 
@@ -10,10 +10,9 @@ use crate::auth::Caller;
 use crate::domain::intent::{NewIntent, OtpCheck};
 use crate::domain::{
     GatewayId, IntentId, IntentStatus, OtpCode, OtpHash, OtpPolicy, PayableRef, PayableStatus,
-    Payer, Payment, PaymentId, PaymentIntent, PaymentMethod, PaymentStatus, UserId,
+    Payer, Payment, PaymentIntent, PaymentMethod, UserId,
 };
-use crate::ports::store::OpenOutcome;
-use crate::ports::{Expected, OtpEmail, Page, StoreError};
+use crate::ports::{Expected, OpenOutcome, OtpEmail, Page, StoreError};
 use crate::runtime::App;
 
 /// Lost races are retried this often before answering 409.
@@ -51,7 +50,7 @@ async fn load(
     access: Access,
 ) -> Result<PaymentIntent, AppError> {
     let id = IntentId::parse(id).map_err(|_| not_found())?;
-    match app.store.get_intent(&id).await? {
+    match app.intents.get_intent(&id).await? {
         Some(intent) if allowed(&intent, caller, access) => Ok(intent),
         _ => Err(not_found()),
     }
@@ -71,7 +70,7 @@ pub async fn open_for_payable(
     noun: &str,
 ) -> Result<(PaymentIntent, bool), AppError> {
     for _ in 0..MAX_RETRIES {
-        let payable = match app.store.get_payable(payable_ref).await? {
+        let payable = match app.payables.get_payable(payable_ref).await? {
             Some(p) if p.is_owned_by(&caller.user_id) => p,
             _ => return Err(AppError::NotFound(noun.into())),
         };
@@ -84,7 +83,7 @@ pub async fn open_for_payable(
             )));
         }
         if let Some(open) = payable.open_intent_id {
-            if let Some(intent) = app.store.get_intent(&open).await? {
+            if let Some(intent) = app.intents.get_intent(&open).await? {
                 return Ok((intent, false));
             }
         }
@@ -111,13 +110,13 @@ pub async fn open_for_payable(
             },
             now,
         );
-        match app.store.open_intent(&intent).await? {
+        match app.intents.open_intent(&intent).await? {
             OpenOutcome::Created => {
                 intent.version = 1;
                 return Ok((intent, true));
             }
             OpenOutcome::PayableHasOpenIntent(id) => {
-                if let Some(existing) = app.store.get_intent(&id).await? {
+                if let Some(existing) = app.intents.get_intent(&id).await? {
                     return Ok((existing, false));
                 }
             }
@@ -148,7 +147,7 @@ pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetD
     let now = app.clock.now();
     let expires_at = intent.issue_otp(hash, now, &OtpPolicy::STANDARD)?;
     // Stored before sending, so the code works the moment the email arrives.
-    app.store.save_intent(&intent, expected).await?;
+    app.intents.save_intent(&intent, expected).await?;
     app.mailer
         .send_otp(&OtpEmail {
             to: intent.payer.email.clone(),
@@ -182,21 +181,14 @@ pub async fn confirm_otp(
             OtpCheck::Rejected(e) => return Err(e.into()),
             OtpCheck::Correct => {
                 intent.succeed_with_otp(now)?;
-                let payment = Payment {
-                    id: PaymentId::new(),
-                    payable: intent.payable.clone(),
-                    intent_id: Some(intent.id),
-                    payer_user_id: intent.payer.user_id.clone(),
-                    amount: intent.amount,
-                    method: PaymentMethod::EmailOtp,
-                    status: PaymentStatus::Completed,
-                    transaction_id: Some(format!("otp_{}", intent.id.as_uuid().simple())),
-                    fee_minor: 0,
-                    business_id: intent.business_id.clone(),
-                    created_at: now,
-                };
+                let payment = Payment::for_intent(
+                    &intent,
+                    PaymentMethod::EmailOtp,
+                    format!("otp_{}", intent.id.as_uuid().simple()),
+                    now,
+                );
                 match app
-                    .store
+                    .intents
                     .finish_intent(&intent, expected, Some(&payment))
                     .await
                 {
@@ -210,7 +202,7 @@ pub async fn confirm_otp(
             }
             OtpCheck::Wrong => {
                 if let Some(attempts) = app
-                    .store
+                    .intents
                     .count_wrong_otp(&intent.id, policy.max_attempts - 1, now)
                     .await?
                 {
@@ -228,7 +220,7 @@ pub async fn confirm_otp(
                 }
                 let expected = Expected::of(&current);
                 current.exhaust_otp_attempts(&policy, now)?;
-                match app.store.finish_intent(&current, expected, None).await {
+                match app.intents.finish_intent(&current, expected, None).await {
                     Ok(()) => {
                         tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
                         return Err(AppError::OtpAttemptsExceeded);
@@ -276,12 +268,21 @@ pub async fn end(
         } else {
             "admin"
         };
+        // Money is moving: only the gateway (or an Admin) decides how it ends.
+        if matches!(ending, Ending::Fail)
+            && intent.status == IntentStatus::Processing
+            && !caller.is_admin()
+        {
+            return Err(AppError::Forbidden(
+                "a payment intent the gateway is processing cannot be failed by its payer".into(),
+            ));
+        }
         let now = app.clock.now();
         match ending {
             Ending::Cancel => intent.cancel(&format!("requested_by_{by}"), now)?,
             Ending::Fail => intent.fail(&format!("marked_failed_by_{by}"), now)?,
         }
-        match app.store.finish_intent(&intent, expected, None).await {
+        match app.intents.finish_intent(&intent, expected, None).await {
             Ok(()) => return Ok(intent),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
@@ -303,7 +304,7 @@ pub async fn list_for_user(
         return Err(AppError::NotFound("User".into()));
     }
     Ok(app
-        .store
+        .intents
         .list_intents_by_user(&user, status, limit, cursor)
         .await?)
 }
@@ -316,12 +317,12 @@ pub async fn list_for_payable(
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<PaymentIntent>, AppError> {
-    match app.store.get_payable(payable_ref).await? {
+    match app.payables.get_payable(payable_ref).await? {
         Some(p) if p.is_owned_by(&caller.user_id) || caller.reads_all() => {}
         _ => return Err(AppError::NotFound(noun.into())),
     }
     Ok(app
-        .store
+        .intents
         .list_intents_by_payable(payable_ref, limit, cursor)
         .await?)
 }

@@ -4,5 +4,9 @@ mod error;
 pub mod intents;
 pub mod payables;
 pub mod payments;
+pub mod shop;
+
+#[cfg(test)]
+mod tests;
 
 pub use error::AppError;

@@ -1,8 +1,8 @@
-//! Payables as the operator's backend registers them (surface F).
+//! Payables as the operator's backend registers them (the payables API).
 
 use super::AppError;
 use crate::domain::{Payable, PayableRef, PayableStatus};
-use crate::ports::store::PayableWrite;
+use crate::ports::PayableWrite;
 use crate::runtime::App;
 
 /// Creates or replaces a payable. Status, open intent and creation time are the
@@ -11,7 +11,7 @@ pub async fn upsert(app: &App, payable: Payable) -> Result<(Payable, bool), AppE
     Payable::validate_line_items(&payable.amount, &payable.line_items)
         .map_err(|e| AppError::Invalid(e.0))?;
     let now = app.clock.now();
-    match app.store.upsert_payable(&payable, now).await? {
+    match app.payables.upsert_payable(&payable, now).await? {
         PayableWrite::Written { payable, created } => Ok((*payable, created)),
         PayableWrite::AlreadyPaid => Err(AppError::PayableLocked(format!(
             "{} is {} and cannot be changed",
@@ -30,7 +30,7 @@ pub async fn upsert(app: &App, payable: Payable) -> Result<(Payable, bool), AppE
 }
 
 pub async fn get(app: &App, payable: &PayableRef) -> Result<Payable, AppError> {
-    app.store
+    app.payables
         .get_payable(payable)
         .await?
         .ok_or_else(|| AppError::NotFound("Payable".into()))

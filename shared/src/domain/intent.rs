@@ -30,7 +30,7 @@ impl IntentStatus {
         Self::Failed,
     ];
 
-    /// Canonical snake_case name (surfaces A and C, and storage).
+    /// Canonical snake_case name (the OTP payment intents and shop APIs, and storage).
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::RequiresPaymentMethod => "requires_payment_method",
@@ -97,7 +97,7 @@ pub struct IllegalTransition {
 /// Which connector collects the money.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GatewayId {
-    /// Email one-time code (surface A).
+    /// Email one-time code (the OTP payment intents API).
     Otp,
     /// Deterministic simulated card gateway.
     Test,
@@ -342,6 +342,18 @@ impl PaymentIntent {
     pub fn succeed_with_otp(&mut self, now: OffsetDateTime) -> Result<(), IllegalTransition> {
         self.transition(IntentStatus::Processing, now)?;
         self.transition(IntentStatus::Succeeded, now)
+    }
+
+    /// Counts one wrong code while a code is awaited and fewer than `limit` are
+    /// counted; the new count, or `None` (nothing changed) when that no longer holds.
+    pub fn count_wrong_otp(&mut self, limit: u32, now: OffsetDateTime) -> Option<u32> {
+        if self.status != IntentStatus::RequiresAction || self.otp_attempts >= limit {
+            return None;
+        }
+        self.otp_attempts += 1;
+        self.version += 1;
+        self.updated_at = now;
+        Some(self.otp_attempts)
     }
 
     /// The wrong code that uses up the last attempt fails the intent.

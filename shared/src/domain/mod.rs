@@ -11,7 +11,7 @@ pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, Us
 pub use intent::{GatewayId, IllegalTransition, IntentStatus, PaymentIntent};
 pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
-pub use payable::{LineItem, Payable, PayableStatus, Payer};
+pub use payable::{ClaimRefused, LineItem, Payable, PayableStatus, Payer, RevisionRefused};
 pub use payment::{Payment, PaymentMethod, PaymentStatus};
 
 /// Why a value was refused; the message is safe to show to the caller.

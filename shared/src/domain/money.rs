@@ -158,7 +158,7 @@ impl Money {
 }
 
 impl fmt::Display for Money {
-    /// "112.00": the decimal string that surfaces A and C show.
+    /// "112.00": the decimal string that the OTP payment intents and shop APIs show.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_decimal())
     }

@@ -1,4 +1,4 @@
-//! One-time codes for surface A. A code is never stored: only its keyed hash.
+//! One-time codes that confirm a payment by email. A code is never stored: only its keyed hash.
 
 use std::fmt;
 
@@ -9,7 +9,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::{IntentId, Invalid};
 
-/// The rules of SPEC §2; one value so tests and handlers agree.
+/// Expiry, resend cooldown, send cap and wrong-code limit; one value so tests
+/// and handlers agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OtpPolicy {
     pub ttl: Duration,

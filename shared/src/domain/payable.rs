@@ -1,8 +1,10 @@
-//! What someone owes. Registered by the operator's backend (surface F).
+//! What someone owes. Registered by the operator's backend (the payables API).
 
 use time::OffsetDateTime;
 
-use super::{Email, IntentId, Invalid, Money, PayableRef, UserId};
+use super::{
+    Email, IntentId, Invalid, Money, PayableRef, Payment, PaymentIntent, PaymentStatus, UserId,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payer {
@@ -124,6 +126,140 @@ impl Payable {
             )));
         }
         Ok(())
+    }
+}
+
+/// Why a payable's details may not be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionRefused {
+    /// Paid payables are final.
+    AlreadyPaid,
+    /// An intent collecting it keeps its amount, currency and payer until it ends.
+    OpenIntent(IntentId),
+    /// Payments already hold this much (minor units): the total may not drop
+    /// below it nor change currency.
+    PaymentsRecorded(i64),
+}
+
+/// Why an intent may not take a payable's open-intent slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRefused {
+    /// Another intent holds it; that one is the payer's intent.
+    HeldBy(IntentId),
+    /// Not open, priced or owned otherwise than the intent, or holding payments.
+    Changed,
+}
+
+/// State changes: storage applies these, so every adapter keeps the same rules.
+impl Payable {
+    /// Whether `next` may replace this payable's details.
+    pub fn check_revision(&self, next: &Payable) -> Result<(), RevisionRefused> {
+        if self.status == PayableStatus::Paid {
+            return Err(RevisionRefused::AlreadyPaid);
+        }
+        if let Some(intent) = self.open_intent_id {
+            if self.amount != next.amount || self.owner.user_id != next.owner.user_id {
+                return Err(RevisionRefused::OpenIntent(intent));
+            }
+        }
+        if self.allocated_minor > 0
+            && (self.amount.currency() != next.amount.currency()
+                || self.allocated_minor > next.amount.minor())
+        {
+            return Err(RevisionRefused::PaymentsRecorded(self.allocated_minor));
+        }
+        Ok(())
+    }
+
+    /// Takes `next`'s details; status, open intent, payment sums and creation
+    /// time are the service's own and stay.
+    pub fn revise(&mut self, next: &Payable, now: OffsetDateTime) {
+        self.owner = next.owner.clone();
+        self.amount = next.amount;
+        self.number = next.number.clone();
+        self.description = next.description.clone();
+        self.line_items = next.line_items.clone();
+        self.business_id = next.business_id.clone();
+        self.updated_at = now;
+    }
+
+    /// Starts life open, with nothing paid and no intent.
+    pub fn register(mut self, now: OffsetDateTime) -> Self {
+        self.status = PayableStatus::Open;
+        self.open_intent_id = None;
+        self.allocated_minor = 0;
+        self.paid_minor = 0;
+        self.created_at = now;
+        self.updated_at = now;
+        self
+    }
+
+    /// One open intent per payable: `intent` takes the slot while the payable is
+    /// open, free, owned by the payer, priced as the intent and holds no payments.
+    pub fn claim_for(&mut self, intent: &PaymentIntent) -> Result<(), ClaimRefused> {
+        if let Some(holder) = self.open_intent_id {
+            return Err(ClaimRefused::HeldBy(holder));
+        }
+        if self.status != PayableStatus::Open
+            || self.amount != intent.amount
+            || self.owner.user_id != intent.payer.user_id
+            || self.allocated_minor != 0
+        {
+            return Err(ClaimRefused::Changed);
+        }
+        self.open_intent_id = Some(intent.id);
+        self.updated_at = intent.created_at;
+        Ok(())
+    }
+
+    /// Whether `intent` holds the open-intent slot (only it may free or pay it).
+    pub fn is_held_by(&self, intent: &IntentId) -> bool {
+        self.open_intent_id.as_ref() == Some(intent)
+    }
+
+    /// The intent holding it ended without collecting.
+    pub fn release(&mut self, now: OffsetDateTime) {
+        self.open_intent_id = None;
+        self.updated_at = now;
+    }
+
+    /// Paid in full, by its intent or its payments: the sums become the total.
+    pub fn mark_paid(&mut self, now: OffsetDateTime) {
+        self.status = PayableStatus::Paid;
+        self.open_intent_id = None;
+        self.allocated_minor = self.amount.minor();
+        self.paid_minor = self.amount.minor();
+        self.updated_at = now;
+    }
+
+    /// Adds a PENDING or COMPLETED payment to the sums, only while the payable is
+    /// open, held by no intent, and the payment fits what is unallocated. False
+    /// (and nothing changed) otherwise.
+    pub fn allocate(&mut self, payment: &Payment) -> bool {
+        let fits = self.status == PayableStatus::Open
+            && self.open_intent_id.is_none()
+            && payment.amount.currency() == self.amount.currency()
+            && payment.amount.minor() <= self.unallocated_minor();
+        if !fits || !payment.counts_toward_total() {
+            return false;
+        }
+        self.allocated_minor += payment.amount.minor();
+        if payment.status == PaymentStatus::Completed {
+            self.paid_minor += payment.amount.minor();
+        }
+        self.updated_at = payment.created_at;
+        true
+    }
+
+    /// Marks an open payable paid when its COMPLETED payments cover the total;
+    /// true when it did. The sums already say what was paid.
+    pub fn settle_if_covered(&mut self, now: OffsetDateTime) -> bool {
+        if self.status != PayableStatus::Open || self.paid_minor < self.amount.minor() {
+            return false;
+        }
+        self.status = PayableStatus::Paid;
+        self.updated_at = now;
+        true
     }
 }
 

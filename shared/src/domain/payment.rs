@@ -40,7 +40,7 @@ impl PaymentStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentMethod {
-    /// Confirmed by a one-time code mailed to the payer (surface A).
+    /// Confirmed by a one-time code mailed to the payer.
     EmailOtp,
     Card,
     Cash,
@@ -97,6 +97,63 @@ pub struct Payment {
 }
 
 impl Payment {
+    /// The payment a succeeded intent creates: the intent's amount, COMPLETED.
+    pub fn for_intent(
+        intent: &super::PaymentIntent,
+        method: PaymentMethod,
+        transaction_id: String,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: PaymentId::new(),
+            payable: intent.payable.clone(),
+            intent_id: Some(intent.id),
+            payer_user_id: intent.payer.user_id.clone(),
+            amount: intent.amount,
+            method,
+            status: PaymentStatus::Completed,
+            transaction_id: Some(transaction_id),
+            fee_minor: 0,
+            business_id: intent.business_id.clone(),
+            created_at: now,
+        }
+    }
+
+    /// A payment recorded directly against a payable, on behalf of its owner.
+    pub fn against(
+        payable: &super::Payable,
+        amount: Money,
+        method: PaymentMethod,
+        status: PaymentStatus,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: PaymentId::new(),
+            payable: Some(payable.payable.clone()),
+            intent_id: None,
+            payer_user_id: payable.owner.user_id.clone(),
+            amount,
+            method,
+            status,
+            transaction_id: None,
+            fee_minor: 0,
+            business_id: payable.business_id.clone(),
+            created_at: now,
+        }
+    }
+
+    /// A PENDING payment whose money arrived. Only a pending one may complete.
+    pub fn complete(&mut self) -> Result<(), Invalid> {
+        if self.status != PaymentStatus::Pending {
+            return Err(Invalid::new(format!(
+                "a {} payment cannot be completed",
+                self.status.as_str()
+            )));
+        }
+        self.status = PaymentStatus::Completed;
+        Ok(())
+    }
+
     pub fn net_minor(&self) -> i64 {
         self.amount.minor() - self.fee_minor
     }

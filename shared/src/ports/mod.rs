@@ -1,13 +1,52 @@
 //! What the application needs from the outside world, as traits.
+//!
+//! Storage is one small trait per aggregate. A write that spans aggregates
+//! belongs to the aggregate that drives it: an intent claims and frees its
+//! payable, a payment adds itself to its payable's sums, a payable settles
+//! its pending payments.
 
 pub mod clock;
 pub mod idempotency;
+pub mod intents;
 pub mod mailer;
+pub mod payables;
+pub mod payments;
 pub mod secrets;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use idempotency::{IdempotencyStore, Idempotent, StoredResponse};
+pub use intents::{IntentStore, OpenOutcome};
 pub use mailer::{Mailer, MailerError, OtpEmail};
+pub use payables::{PayableStore, PayableWrite};
+pub use payments::{PaymentStore, RecordOutcome};
 pub use secrets::{SecretError, Secrets, SecretsProvider};
-pub use store::{Expected, Page, Store, StoreError};
+pub use store::{Expected, Page, StoreError};
+
+use std::sync::Arc;
+
+/// Every storage port, as the application holds them.
+#[derive(Clone)]
+pub struct Stores {
+    pub payables: Arc<dyn PayableStore>,
+    pub intents: Arc<dyn IntentStore>,
+    pub payments: Arc<dyn PaymentStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+}
+
+impl Stores {
+    /// All four ports from one adapter that implements them over shared state
+    /// (one DynamoDB table, or one in-memory map), so their cross-aggregate
+    /// writes see each other.
+    pub fn sharing<S>(store: Arc<S>) -> Self
+    where
+        S: PayableStore + IntentStore + PaymentStore + IdempotencyStore + 'static,
+    {
+        Self {
+            payables: store.clone(),
+            intents: store.clone(),
+            payments: store.clone(),
+            idempotency: store,
+        }
+    }
+}

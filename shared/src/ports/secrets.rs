@@ -9,7 +9,7 @@ pub struct Secrets {
     pub jwt_key: SecretString,
     /// SHA-256 digests of the accepted service API keys.
     pub api_key_hashes: Vec<[u8; 32]>,
-    /// Partner client id → HMAC secret (surface E).
+    /// Partner client id → HMAC secret (the partner API).
     pub partner_secrets: HashMap<String, SecretString>,
     /// Gateway id → webhook signing secret.
     pub webhook_secrets: HashMap<String, SecretString>,

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use super::IdempotencyKey;
 use super::message::{BadApiKey, BadCredentials, CHANGE, MessageError};
-use crate::app::payments::{self, Settled};
+use crate::app::payments;
+use crate::app::shop::{self, Settled};
 use crate::auth::ServiceCaller;
 use crate::domain::{LineItem, Money, PayableRef, PaymentIntent};
 use crate::http::{ApiError, FromRequest, ShopCustomer, json_of, path_param};
@@ -117,7 +118,7 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
             app,
             req,
             |app, ShopCustomer(caller), OrderPath(order)| async move {
-                let (intent, created) = payments::shop_intent(&app, &caller, &order).await?;
+                let (intent, created) = shop::shop_intent(&app, &caller, &order).await?;
                 let message = if created {
                     "Payment intent created successfully"
                 } else {
@@ -155,7 +156,7 @@ pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
             app,
             req,
             |app, _: ServiceCaller, OrderPath(order)| async move {
-                let Settled { order, intent } = payments::mark_paid(&app, &order).await?;
+                let Settled { order, intent } = shop::mark_paid(&app, &order).await?;
                 let order_status = Some(order.status.as_str().to_owned());
                 let data = match &intent {
                     Some(i) => intent_view(i, order_status),

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::codec::{Item, corrupt, parse_opt_ts, parse_ts, ts};
+use super::keys::{
+    INTENT_PREFIX, INTENT_SK, PAYMENT_PREFIX, PAYMENT_SK, intent_pk, payable_pk, payment_pk,
+    user_partition,
+};
 use crate::domain::intent::GatewayId;
 use crate::domain::otp::OtpState;
 use crate::domain::{
@@ -13,30 +17,6 @@ use crate::domain::{
     PaymentMethod, PaymentStatus, UserId,
 };
 use crate::ports::StoreError;
-
-pub const INTENT_SK: &str = "INTENT";
-pub const PAYABLE_SK: &str = "PAYABLE";
-pub const PAYMENT_SK: &str = "PAYMENT";
-
-pub fn intent_pk(id: &IntentId) -> String {
-    format!("INTENT#{id}")
-}
-
-pub fn payable_pk(p: &PayableRef) -> String {
-    format!("PAYABLE#{}#{}", p.kind, p.id)
-}
-
-pub fn payment_pk(id: &PaymentId) -> String {
-    format!("PAYMENT#{id}")
-}
-
-pub fn user_partition(user: &UserId) -> String {
-    format!("USER#{user}")
-}
-
-/// Sort-key prefixes inside the by-user and by-payable indexes.
-pub const INTENT_PREFIX: &str = "INTENT#";
-pub const PAYMENT_PREFIX: &str = "PAYMENT#";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LineItemItem {
@@ -172,8 +152,6 @@ pub struct IntentItem {
     pub gsi2pk: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gsi2sk: Option<String>,
-    pub gsi3pk: String,
-    pub gsi3sk: String,
     pub id: String,
     pub created_at: String,
     pub updated_at: String,
@@ -232,9 +210,6 @@ impl IntentItem {
     pub fn from_domain(i: &PaymentIntent, version: u64) -> Self {
         let id = i.id.to_string();
         let payable = i.payable.as_ref();
-        let month = i
-            .created_at
-            .format(time::macros::format_description!("[year]-[month]"));
         Self {
             pk: intent_pk(&i.id),
             sk: INTENT_SK.to_owned(),
@@ -242,8 +217,6 @@ impl IntentItem {
             gsi1sk: format!("{INTENT_PREFIX}{id}"),
             gsi2pk: payable.map(payable_pk),
             gsi2sk: payable.map(|_| format!("{INTENT_PREFIX}{id}")),
-            gsi3pk: format!("INTENTS#{}", month.unwrap_or_default()),
-            gsi3sk: id.clone(),
             id,
             created_at: ts(i.created_at),
             updated_at: ts(i.updated_at),

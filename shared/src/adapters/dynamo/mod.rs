@@ -1,15 +1,22 @@
-//! The one DynamoDB table behind every port that stores something.
+//! The one DynamoDB table behind every storage port: one file per aggregate
+//! (payables, intents, payments, the idempotency ledger), sharing the item
+//! codec, keys, cursors and request helpers.
 
 mod codec;
 mod cursor;
 mod idempotency;
+mod intents;
 mod items;
-mod store;
+mod keys;
+mod payables;
+mod payments;
+mod query;
+mod request;
 pub mod table;
 
 use aws_sdk_dynamodb::Client;
 
-/// Store and idempotency ledger over one table.
+/// Every storage port over one table.
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,

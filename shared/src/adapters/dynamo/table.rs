@@ -31,14 +31,7 @@ pub const BY_PAYABLE: Index = Index {
     pk: "gsi2pk",
     sk: "gsi2sk",
 };
-/// Every intent newest first, one partition per month so no partition grows hot forever.
-pub const ALL_INTENTS: Index = Index {
-    name: "gsi3",
-    pk: "gsi3pk",
-    sk: "gsi3sk",
-};
-
-pub const INDEXES: [Index; 3] = [BY_USER, BY_PAYABLE, ALL_INTENTS];
+pub const INDEXES: [Index; 2] = [BY_USER, BY_PAYABLE];
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
     #[allow(clippy::expect_used)] // both required fields are set
@@ -49,7 +42,7 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
         .expect("key schema element")
 }
 
-/// Creates the table exactly as `template.yaml` declares it (on-demand, three GSIs, TTL).
+/// Creates the table exactly as `template.yaml` declares it (on-demand, its GSIs, TTL).
 pub async fn create_table(client: &Client, name: &str) -> Result<(), aws_sdk_dynamodb::Error> {
     let mut attributes = vec![PK, SK];
     for index in INDEXES {

@@ -1,0 +1,313 @@
+//! Payment intents on DynamoDB: conditional writes on status and version, and
+//! one transaction whenever an intent claims, frees or pays its payable.
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use time::OffsetDateTime;
+
+use super::DynamoStore;
+use super::codec::{Item, corrupt, n, names, s, ts, unavailable, values};
+use super::items::{intent_from_item, intent_to_item, payable_from_item, payment_to_item};
+use super::keys::{INTENT_PREFIX, INTENT_SK, PAYABLE_SK, intent_pk, payable_pk, user_partition};
+use super::request::{build, key, transaction_error};
+use super::table::{BY_PAYABLE, BY_USER};
+use crate::domain::{
+    IntentId, IntentStatus, PayableRef, PayableStatus, Payment, PaymentIntent, UserId,
+};
+use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
+
+impl DynamoStore {
+    fn put_intent_conditional(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+    ) -> Result<Put, StoreError> {
+        build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(intent_to_item(intent, expected.version + 1)?))
+                .condition_expression("#status = :expected_status AND version = :expected_version")
+                .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":expected_status", s(expected.status.as_str())),
+                    (":expected_version", n(expected.version)),
+                ])))
+                .build(),
+        )
+    }
+}
+
+fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(intent_from_item)
+            .collect::<Result<_, _>>()?,
+        next: page.next,
+    })
+}
+
+#[async_trait::async_trait]
+impl IntentStore for DynamoStore {
+    #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
+    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError> {
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(intent_to_item(intent, 1)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        let Some(payable) = &intent.payable else {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(put.item))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await
+                .map_err(|e| match e.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(_) => StoreError::Conflict,
+                    other => unavailable(other),
+                })?;
+            return Ok(OpenOutcome::Created);
+        };
+        // The payable's open_intent_id is the lock that keeps one open intent per payable.
+        let claim = build(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
+                .update_expression("SET open_intent_id = :intent, updated_at = :now")
+                .condition_expression(
+                    "attribute_exists(pk) AND #status = :open AND attribute_not_exists(open_intent_id) \
+                     AND amount_minor = :amount AND currency = :currency AND owner_user_id = :owner \
+                     AND (attribute_not_exists(allocated_minor) OR allocated_minor = :zero)",
+                )
+                .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":intent", s(intent.id.to_string())),
+                    (":now", s(ts(intent.created_at))),
+                    (":open", s(PayableStatus::Open.as_str())),
+                    (":amount", n(intent.amount.minor())),
+                    (":currency", s(intent.amount.currency().code())),
+                    (":owner", s(intent.payer.user_id.as_str())),
+                    (":zero", n(0)),
+                ])))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build(),
+        )?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(claim).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(OpenOutcome::Created),
+            Err(e) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                    e.as_service_error()
+                {
+                    let old = c
+                        .cancellation_reasons()
+                        .first()
+                        .and_then(|r| r.item.clone());
+                    if let Some(old) = old {
+                        let old = payable_from_item(old)?;
+                        return Ok(match old.open_intent_id {
+                            Some(id) => OpenOutcome::PayableHasOpenIntent(id),
+                            None => OpenOutcome::PayableChanged,
+                        });
+                    }
+                }
+                match transaction_error(e) {
+                    // Lost to a concurrent transaction on the same payable: the caller re-reads.
+                    StoreError::Conflict => Ok(OpenOutcome::PayableChanged),
+                    other => Err(other),
+                }
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(intent = %id), err)]
+    async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(intent_pk(id), INTENT_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(intent_from_item).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(intent = %intent.id, to = %intent.status), err)]
+    async fn save_intent(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+    ) -> Result<(), StoreError> {
+        let put = self.put_intent_conditional(intent, expected)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .send()
+            .await
+            .map_err(|e| match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => StoreError::Conflict,
+                other => unavailable(other),
+            })?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(intent = %intent.id, to = %intent.status), err)]
+    async fn finish_intent(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: Option<&Payment>,
+    ) -> Result<(), StoreError> {
+        let mut request = self.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .put(self.put_intent_conditional(intent, expected)?)
+                .build(),
+        );
+        if let Some(payable) = &intent.payable {
+            // Only the intent holding the payable may free it, or mark it paid.
+            let (update, mut vals) = match payment {
+                Some(_) => (
+                    "SET #status = :paid, paid_at = :now, updated_at = :now, \
+                     allocated_minor = amount_minor, paid_minor = amount_minor REMOVE open_intent_id",
+                    vec![(":paid", s(PayableStatus::Paid.as_str()))],
+                ),
+                None => ("SET updated_at = :now REMOVE open_intent_id", vec![]),
+            };
+            vals.push((":intent", s(intent.id.to_string())));
+            vals.push((":now", s(ts(intent.updated_at))));
+            let mut release = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
+                .update_expression(update)
+                .condition_expression("open_intent_id = :intent")
+                .set_expression_attribute_values(Some(values(vals)));
+            if payment.is_some() {
+                release =
+                    release.set_expression_attribute_names(Some(names(&[("#status", "status")])));
+            }
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .update(build(release.build())?)
+                    .build(),
+            );
+        }
+        if let Some(payment) = payment {
+            let put = build(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(payment_to_item(payment)?))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build(),
+            )?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        request.send().await.map_err(transaction_error)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(intent = %id), err)]
+    async fn count_wrong_otp(
+        &self,
+        id: &IntentId,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
+        // An atomic increment bounded by the limit, not a version check: concurrent
+        // wrong guesses then all count, exactly, without retries.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(intent_pk(id), INTENT_SK)))
+            .update_expression("SET otp_attempts = otp_attempts + :one, version = version + :one, updated_at = :now")
+            .condition_expression("#status = :awaiting AND otp_attempts < :limit")
+            .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":one", n(1)),
+                (":now", s(ts(now))),
+                (":awaiting", s(IntentStatus::RequiresAction.as_str())),
+                (":limit", n(limit)),
+            ])))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let attempts = out
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get("otp_attempts"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| corrupt("otp_attempts", "missing after update"))?;
+                Ok(Some(attempts))
+            }
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(None),
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %user), err)]
+    async fn list_intents_by_user(
+        &self,
+        user: &UserId,
+        status: Option<IntentStatus>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError> {
+        let page = self
+            .query_newest_first(
+                BY_USER,
+                user_partition(user),
+                INTENT_PREFIX,
+                status,
+                limit,
+                cursor,
+            )
+            .await?;
+        intents(page)
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
+    async fn list_intents_by_payable(
+        &self,
+        payable: &PayableRef,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError> {
+        let page = self
+            .query_newest_first(
+                BY_PAYABLE,
+                payable_pk(payable),
+                INTENT_PREFIX,
+                None,
+                limit,
+                cursor,
+            )
+            .await?;
+        intents(page)
+    }
+}

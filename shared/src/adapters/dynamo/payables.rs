@@ -1,0 +1,261 @@
+//! Payables on DynamoDB: one item per payable, holding its open-intent lock and
+//! the sums of its payments.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use time::OffsetDateTime;
+
+use super::DynamoStore;
+use super::codec::{corrupt, n, names, s, ts, unavailable, values};
+use super::items::{LineItemItem, payable_from_item, payment_to_item};
+use super::keys::{PAYABLE_SK, PAYMENT_SK, payable_pk, payment_pk};
+use super::request::{MAX_TRANSACTION_ITEMS, build, key, transaction_error};
+use crate::domain::{Payable, PayableRef, PayableStatus, Payment, PaymentStatus};
+use crate::ports::{PayableStore, PayableWrite, StoreError};
+
+#[async_trait::async_trait]
+impl PayableStore for DynamoStore {
+    #[tracing::instrument(skip_all, fields(payable = %payable.payable), err)]
+    async fn upsert_payable(
+        &self,
+        payable: &Payable,
+        now: OffsetDateTime,
+    ) -> Result<PayableWrite, StoreError> {
+        let line_items: Vec<LineItemItem> =
+            payable.line_items.iter().map(LineItemItem::from).collect();
+        let line_items =
+            serde_dynamo::to_attribute_value(line_items).map_err(|e| corrupt("line items", e))?;
+        let mut set = vec![
+            "kind = :kind",
+            "id = :id",
+            "owner_user_id = :owner",
+            "owner_email = :email",
+            "amount_minor = :amount",
+            "currency = :currency",
+            "line_items = :line_items",
+            "updated_at = :now",
+            "created_at = if_not_exists(created_at, :now)",
+            "#status = if_not_exists(#status, :open)",
+            "version = if_not_exists(version, :zero) + :one",
+        ];
+        let mut remove = Vec::new();
+        let mut vals = vec![
+            (":kind", s(payable.payable.kind.as_str())),
+            (":id", s(payable.payable.id.as_str())),
+            (":owner", s(payable.owner.user_id.as_str())),
+            (":email", s(payable.owner.email.as_str())),
+            (":amount", n(payable.amount.minor())),
+            (":currency", s(payable.amount.currency().code())),
+            (":line_items", line_items),
+            (":now", s(ts(now))),
+            (":open", s(PayableStatus::Open.as_str())),
+            (":paid", s(PayableStatus::Paid.as_str())),
+            (":zero", n(0)),
+            (":one", n(1)),
+        ];
+        // Optional fields absent from the request are removed, as a PUT replaces.
+        for (attr, clause, placeholder, value) in [
+            ("#number", "#number = :number", ":number", &payable.number),
+            (
+                "description",
+                "description = :description",
+                ":description",
+                &payable.description,
+            ),
+            (
+                "business_id",
+                "business_id = :business",
+                ":business",
+                &payable.business_id,
+            ),
+        ] {
+            match value {
+                Some(v) => {
+                    set.push(clause);
+                    vals.push((placeholder, s(v.clone())));
+                }
+                None => remove.push(attr),
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(payable_pk(&payable.payable), PAYABLE_SK)))
+            .update_expression(expression)
+            // Paid is final; an intent already collecting keeps its amount and payer.
+            // ... and payments already recorded stay within the total, in its currency.
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#status <> :paid AND (attribute_not_exists(open_intent_id) \
+                 OR (amount_minor = :amount AND currency = :currency AND owner_user_id = :owner)) \
+                 AND (attribute_not_exists(allocated_minor) OR allocated_minor = :zero \
+                 OR (currency = :currency AND allocated_minor <= :amount)))",
+            )
+            .set_expression_attribute_names(Some(names(&[("#status", "status"), ("#number", "number")])))
+            .set_expression_attribute_values(Some(values(vals)))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let created = item
+                    .get("version")
+                    .and_then(|v| v.as_n().ok())
+                    .map(String::as_str)
+                    == Some("1");
+                Ok(PayableWrite::Written {
+                    payable: Box::new(payable_from_item(item)?),
+                    created,
+                })
+            }
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(c) => {
+                    let old = payable_from_item(c.item.unwrap_or_default())?;
+                    match (old.status, old.open_intent_id) {
+                        (PayableStatus::Paid, _) => Ok(PayableWrite::AlreadyPaid),
+                        (_, Some(intent)) => Ok(PayableWrite::OpenIntentAmountChange(intent)),
+                        _ if old.allocated_minor > 0 => {
+                            Ok(PayableWrite::PaymentsRecorded(old.allocated_minor))
+                        }
+                        _ => Err(StoreError::Conflict),
+                    }
+                }
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
+    async fn get_payable(&self, payable: &PayableRef) -> Result<Option<Payable>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(payable_from_item).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
+    async fn settle_if_covered(
+        &self,
+        payable: &PayableRef,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
+            .update_expression("SET #status = :paid, paid_at = :now, updated_at = :now")
+            .condition_expression("#status = :open AND paid_minor >= amount_minor")
+            .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":paid", s(PayableStatus::Paid.as_str())),
+                (":open", s(PayableStatus::Open.as_str())),
+                (":now", s(ts(now))),
+            ])))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable.payable, pending = pending.len()), err)]
+    async fn complete_payable(
+        &self,
+        payable: &Payable,
+        pending: &[Payment],
+        extra: Option<&Payment>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if pending.len() + 2 > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Unavailable(format!(
+                "{} pending payments exceed one transaction",
+                pending.len()
+            )));
+        }
+        // Exactly the sums that were read: a concurrent payment makes this lose.
+        let sum_is = |attr: &str, placeholder: &str, value: i64| {
+            if value == 0 {
+                format!("(attribute_not_exists({attr}) OR {attr} = {placeholder})")
+            } else {
+                format!("{attr} = {placeholder}")
+            }
+        };
+        let condition = format!(
+            "#status = :open AND attribute_not_exists(open_intent_id) AND amount_minor = :total AND {} AND {}",
+            sum_is("allocated_minor", ":allocated", payable.allocated_minor),
+            sum_is("paid_minor", ":paid_sum", payable.paid_minor),
+        );
+        let settle = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(payable_pk(&payable.payable), PAYABLE_SK)))
+            .update_expression(
+                "SET #status = :paid, paid_at = :now, updated_at = :now, \
+                 allocated_minor = amount_minor, paid_minor = amount_minor",
+            )
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":paid", s(PayableStatus::Paid.as_str())),
+                (":open", s(PayableStatus::Open.as_str())),
+                (":now", s(ts(now))),
+                (":total", n(payable.amount.minor())),
+                (":allocated", n(payable.allocated_minor)),
+                (":paid_sum", n(payable.paid_minor)),
+            ])));
+        let mut request = self.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .update(build(settle.build())?)
+                .build(),
+        );
+        for payment in pending {
+            let complete = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(payment_pk(&payment.id), PAYMENT_SK)))
+                .update_expression("SET #status = :completed, completed_at = :now")
+                .condition_expression("#status = :pending")
+                .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":completed", s(PaymentStatus::Completed.as_str())),
+                    (":pending", s(PaymentStatus::Pending.as_str())),
+                    (":now", s(ts(now))),
+                ])));
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .update(build(complete.build())?)
+                    .build(),
+            );
+        }
+        if let Some(extra) = extra {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(payment_to_item(extra)?))
+                .condition_expression("attribute_not_exists(pk)");
+            request = request.transact_items(
+                TransactWriteItem::builder()
+                    .put(build(put.build())?)
+                    .build(),
+            );
+        }
+        request.send().await.map_err(transaction_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Payments on DynamoDB: each one created once, adding itself to its payable's
+//! sums in the same transaction.
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+
+use super::DynamoStore;
+use super::codec::{n, names, s, ts, unavailable, values};
+use super::items::{payment_from_item, payment_to_item};
+use super::keys::{PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition};
+use super::request::{build, key, transaction_error};
+use super::table::{BY_PAYABLE, BY_USER};
+use crate::domain::{
+    Payable, PayableRef, PayableStatus, Payment, PaymentId, PaymentStatus, UserId,
+};
+use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
+
+#[async_trait::async_trait]
+impl PaymentStore for DynamoStore {
+    #[tracing::instrument(skip_all, fields(payment = %id), err)]
+    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(payment_pk(id), PAYMENT_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(payment_from_item).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(payment = %payment.id), err)]
+    async fn record_payment(
+        &self,
+        payment: &Payment,
+        payable: &Payable,
+    ) -> Result<RecordOutcome, StoreError> {
+        let key = key(payable_pk(&payable.payable), PAYABLE_SK);
+        let guard = if payment.counts_toward_total() {
+            let amount = payment.amount.minor();
+            // More than the whole total never fits; the condition below only
+            // sees a sum once a first payment has created it.
+            if amount > payable.amount.minor() {
+                return Ok(RecordOutcome::PayableChanged);
+            }
+            let mut set = "SET allocated_minor = if_not_exists(allocated_minor, :zero) + :amount, updated_at = :now".to_owned();
+            if payment.status == PaymentStatus::Completed {
+                set.push_str(", paid_minor = if_not_exists(paid_minor, :zero) + :amount");
+            }
+            // The sum stays within the total even when payments race: each one is
+            // an increment that is only applied while it still fits.
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression(set)
+                .condition_expression(
+                    "#status = :open AND currency = :currency AND amount_minor = :total \
+                     AND attribute_not_exists(open_intent_id) \
+                     AND (attribute_not_exists(allocated_minor) OR allocated_minor <= :limit)",
+                )
+                .set_expression_attribute_names(Some(names(&[("#status", "status")])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":zero", n(0)),
+                    (":amount", n(amount)),
+                    (":now", s(ts(payment.created_at))),
+                    (":open", s(PayableStatus::Open.as_str())),
+                    (":currency", s(payable.amount.currency().code())),
+                    (":total", n(payable.amount.minor())),
+                    (":limit", n(payable.amount.minor() - amount)),
+                ])));
+            TransactWriteItem::builder()
+                .update(build(update.build())?)
+                .build()
+        } else {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression("attribute_exists(pk)");
+            TransactWriteItem::builder()
+                .condition_check(build(check.build())?)
+                .build()
+        };
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(payment_to_item(payment)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(guard)
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match result.map_err(transaction_error) {
+            Ok(_) => Ok(RecordOutcome::Recorded),
+            Err(StoreError::Conflict) => Ok(RecordOutcome::PayableChanged),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %user), err)]
+    async fn list_payments_by_user(
+        &self,
+        user: &UserId,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let wanted = offset + limit;
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        // Offsets walk the index; the payments API bounds them so this stays a few pages.
+        loop {
+            let page = self
+                .query_newest_first(
+                    BY_USER,
+                    user_partition(user),
+                    PAYMENT_PREFIX,
+                    None,
+                    wanted - items.len(),
+                    cursor.as_deref(),
+                )
+                .await?;
+            items.extend(page.items);
+            cursor = page.next;
+            if items.len() >= wanted || cursor.is_none() {
+                break;
+            }
+        }
+        items
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(payment_from_item)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
+    async fn list_payments_by_payable(
+        &self,
+        payable: &PayableRef,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Payment>, StoreError> {
+        let page = self
+            .query_newest_first(
+                BY_PAYABLE,
+                payable_pk(payable),
+                PAYMENT_PREFIX,
+                None,
+                limit,
+                cursor,
+            )
+            .await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(payment_from_item)
+                .collect::<Result<_, _>>()?,
+            next: page.next,
+        })
+    }
+}

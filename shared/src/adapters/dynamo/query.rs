@@ -1,0 +1,68 @@
+//! Newest-first reads of the by-user and by-payable indexes, a page at a time.
+
+use super::DynamoStore;
+use super::codec::{Item, names, s, unavailable, values};
+use super::cursor;
+use super::table::Index;
+use crate::domain::IntentStatus;
+use crate::ports::{Page, StoreError};
+
+/// Most pages a filtered list reads before answering with what it has.
+const MAX_PAGES_PER_LIST: usize = 10;
+
+impl DynamoStore {
+    pub(super) async fn query_newest_first(
+        &self,
+        index: Index,
+        partition: String,
+        prefix: &str,
+        status: Option<IntentStatus>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Item>, StoreError> {
+        let mut start = cursor
+            .map(|c| cursor::decode(c, index.pk, &partition))
+            .transpose()?;
+        let mut items = Vec::new();
+        for _ in 0..MAX_PAGES_PER_LIST {
+            let mut attr_names = names(&[("#pk", index.pk), ("#sk", index.sk)]);
+            let mut attr_values =
+                values(vec![(":pk", s(partition.clone())), (":prefix", s(prefix))]);
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index.name)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            if let Some(status) = status {
+                attr_names.insert("#status".into(), "status".into());
+                attr_values.insert(":status".into(), s(status.as_str()));
+                query = query.filter_expression("#status = :status");
+            }
+            let out = query
+                .set_expression_attribute_names(Some(attr_names))
+                .set_expression_attribute_values(Some(attr_values))
+                .send()
+                .await
+                .map_err(|e| {
+                    let e = e.into_service_error();
+                    // A forged start key that passed decoding is still refused here.
+                    if cursor.is_some() && e.meta().code() == Some("ValidationException") {
+                        StoreError::BadCursor
+                    } else {
+                        unavailable(e)
+                    }
+                })?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if items.len() >= limit || start.is_none() {
+                break;
+            }
+        }
+        let next = start.as_ref().and_then(cursor::encode);
+        Ok(Page { items, next })
+    }
+}

@@ -1,0 +1,44 @@
+//! Pieces every DynamoDB write shares: keys, request building, and reading a
+//! cancelled transaction.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
+use super::codec::{Item, s, unavailable};
+use super::table::{PK, SK};
+use crate::ports::StoreError;
+
+/// DynamoDB's limit on the items of one TransactWriteItems.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+pub fn key(pk: String, sk: &str) -> Item {
+    [(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))]
+        .into_iter()
+        .collect()
+}
+
+pub fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Unavailable(format!("request: {e}")))
+}
+
+/// Cancelled transactions whose reasons are only lost conditions or conflicts are
+/// ordinary concurrency, not failures.
+pub fn transaction_error(e: SdkError<TransactWriteItemsError>) -> StoreError {
+    match e.into_service_error() {
+        TransactWriteItemsError::TransactionCanceledException(c) => {
+            let benign = c.cancellation_reasons().iter().all(|r| {
+                matches!(
+                    r.code(),
+                    None | Some("None" | "ConditionalCheckFailed" | "TransactionConflict")
+                )
+            });
+            if benign {
+                StoreError::Conflict
+            } else {
+                unavailable(c)
+            }
+        }
+        TransactWriteItemsError::TransactionInProgressException(_) => StoreError::Conflict,
+        other => unavailable(other),
+    }
+}

@@ -1,0 +1,59 @@
+//! Opaque pagination tokens: the list they belong to and the last sort key
+//! returned, as base64url JSON.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::ports::{Page, StoreError};
+
+#[derive(Serialize, Deserialize)]
+struct Token {
+    list: String,
+    after: String,
+}
+
+fn encode(list: &str, after: &str) -> String {
+    let token = Token {
+        list: list.to_owned(),
+        after: after.to_owned(),
+    };
+    // A struct of two strings always serializes.
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
+}
+
+/// Accepts only a token for the list being read: a token cannot open another one.
+fn decode(token: &str, list: &str) -> Result<String, StoreError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| StoreError::BadCursor)?;
+    let token: Token = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
+    if token.list != list {
+        return Err(StoreError::BadCursor);
+    }
+    Ok(token.after)
+}
+
+/// A page of `items` (any order) newest first by `sort_key`, after `cursor`.
+pub fn page<T>(
+    mut items: Vec<T>,
+    sort_key: impl Fn(&T) -> String,
+    list: &str,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<T>, StoreError> {
+    let after = cursor.map(|c| decode(c, list)).transpose()?;
+    items.sort_by_key(|item| std::cmp::Reverse(sort_key(item)));
+    let mut rest: Vec<T> = items
+        .into_iter()
+        .filter(|item| after.as_ref().is_none_or(|a| sort_key(item) < *a))
+        .collect();
+    let more = rest.len() > limit;
+    rest.truncate(limit);
+    let next = if more {
+        rest.last().map(|last| encode(list, &sort_key(last)))
+    } else {
+        None
+    };
+    Ok(Page { items: rest, next })
+}

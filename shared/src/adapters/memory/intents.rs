@@ -1,0 +1,162 @@
+//! Payment intents in memory.
+
+use time::OffsetDateTime;
+
+use super::cursor::page;
+use super::{MemoryStore, payable_key};
+use crate::domain::{
+    ClaimRefused, IntentId, IntentStatus, PayableRef, Payment, PaymentIntent, UserId,
+};
+use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
+
+fn holds(stored: &PaymentIntent, expected: Expected) -> bool {
+    stored.status == expected.status && stored.version == expected.version
+}
+
+fn sort_key(i: &PaymentIntent) -> String {
+    i.id.to_string()
+}
+
+#[async_trait::async_trait]
+impl IntentStore for MemoryStore {
+    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError> {
+        let mut state = self.lock()?;
+        let mut stored = intent.clone();
+        stored.version = 1;
+        let Some(payable) = &intent.payable else {
+            if state.intents.contains_key(&intent.id) {
+                return Err(StoreError::Conflict);
+            }
+            state.intents.insert(intent.id, stored);
+            return Ok(OpenOutcome::Created);
+        };
+        let taken = state.intents.contains_key(&intent.id);
+        let Some(slot) = state.payables.get_mut(&payable_key(payable)) else {
+            return Ok(OpenOutcome::PayableChanged);
+        };
+        // Check the claim on a copy: nothing changes unless the intent is stored too.
+        let mut claimed = slot.payable.clone();
+        match claimed.claim_for(intent) {
+            Err(ClaimRefused::HeldBy(id)) => return Ok(OpenOutcome::PayableHasOpenIntent(id)),
+            Err(ClaimRefused::Changed) => return Ok(OpenOutcome::PayableChanged),
+            Ok(()) if taken => return Ok(OpenOutcome::PayableChanged),
+            Ok(()) => slot.payable = claimed,
+        }
+        state.intents.insert(intent.id, stored);
+        Ok(OpenOutcome::Created)
+    }
+
+    async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError> {
+        Ok(self.lock()?.intents.get(id).cloned())
+    }
+
+    async fn save_intent(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        match state.intents.get_mut(&intent.id) {
+            Some(stored) if holds(stored, expected) => {
+                *stored = intent.clone();
+                stored.version = expected.version + 1;
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn finish_intent(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: Option<&Payment>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        let intent_holds = state
+            .intents
+            .get(&intent.id)
+            .is_some_and(|s| holds(s, expected));
+        // Only the intent holding the payable may free it, or mark it paid.
+        let payable_holds = intent.payable.as_ref().is_none_or(|p| {
+            state
+                .payables
+                .get(&payable_key(p))
+                .is_some_and(|s| s.payable.is_held_by(&intent.id))
+        });
+        let payment_is_new = payment.is_none_or(|p| !state.payments.contains_key(&p.id));
+        if !(intent_holds && payable_holds && payment_is_new) {
+            return Err(StoreError::Conflict);
+        }
+        let mut stored = intent.clone();
+        stored.version = expected.version + 1;
+        state.intents.insert(intent.id, stored);
+        if let Some(slot) = intent
+            .payable
+            .as_ref()
+            .and_then(|p| state.payables.get_mut(&payable_key(p)))
+        {
+            match payment {
+                Some(_) => slot.payable.mark_paid(intent.updated_at),
+                None => slot.payable.release(intent.updated_at),
+            }
+        }
+        if let Some(payment) = payment {
+            state.payments.insert(payment.id, payment.clone());
+        }
+        Ok(())
+    }
+
+    async fn count_wrong_otp(
+        &self,
+        id: &IntentId,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut state = self.lock()?;
+        Ok(state
+            .intents
+            .get_mut(id)
+            .and_then(|i| i.count_wrong_otp(limit, now)))
+    }
+
+    async fn list_intents_by_user(
+        &self,
+        user: &UserId,
+        status: Option<IntentStatus>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError> {
+        let state = self.lock()?;
+        let items = state
+            .intents
+            .values()
+            .filter(|i| &i.payer.user_id == user && status.is_none_or(|s| i.status == s))
+            .cloned()
+            .collect();
+        page(
+            items,
+            sort_key,
+            &format!("intents/user/{user}"),
+            limit,
+            cursor,
+        )
+    }
+
+    async fn list_intents_by_payable(
+        &self,
+        payable: &PayableRef,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError> {
+        let state = self.lock()?;
+        let items = state
+            .intents
+            .values()
+            .filter(|i| i.payable.as_ref() == Some(payable))
+            .cloned()
+            .collect();
+        let list = format!("intents/payable/{}", payable_key(payable));
+        page(items, sort_key, &list, limit, cursor)
+    }
+}

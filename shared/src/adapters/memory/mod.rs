@@ -1,0 +1,64 @@
+//! Every storage port in memory, with the same rules as the DynamoDB adapter:
+//! conditional writes, one open intent per payable, all-or-nothing multi-item
+//! writes, newest-first lists with opaque cursors. For tests and local tools;
+//! nothing here survives the process.
+
+mod cursor;
+mod idempotency;
+mod intents;
+mod payables;
+mod payments;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::domain::{IntentId, Payable, PayableRef, Payment, PaymentId, PaymentIntent};
+use crate::ports::StoreError;
+
+/// One lock over all aggregates: holding it for a whole write is what makes a
+/// write that spans items all or nothing, as a DynamoDB transaction is.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    payables: BTreeMap<String, StoredPayable>,
+    intents: BTreeMap<IntentId, PaymentIntent>,
+    payments: BTreeMap<PaymentId, Payment>,
+    idempotency: BTreeMap<(String, String), idempotency::Record>,
+}
+
+struct StoredPayable {
+    payable: Payable,
+    /// Counts replaces, as the table's item does: the first write is version 1.
+    version: u64,
+}
+
+fn payable_key(p: &PayableRef) -> String {
+    format!("{}#{}", p.kind, p.id)
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        // A panic while holding the lock leaves the state half-written.
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Unavailable("in-memory store poisoned".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::MemoryStore;
+    use crate::ports::Stores;
+
+    crate::storage_contract!(Stores::sharing(Arc::new(MemoryStore::new())));
+}

@@ -1,0 +1,76 @@
+//! Payments in memory.
+
+use super::cursor::page;
+use super::{MemoryStore, payable_key};
+use crate::domain::{Payable, PayableRef, Payment, PaymentId, UserId};
+use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
+
+fn sort_key(p: &Payment) -> String {
+    p.id.to_string()
+}
+
+#[async_trait::async_trait]
+impl PaymentStore for MemoryStore {
+    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        Ok(self.lock()?.payments.get(id).cloned())
+    }
+
+    async fn record_payment(
+        &self,
+        payment: &Payment,
+        payable: &Payable,
+    ) -> Result<RecordOutcome, StoreError> {
+        let mut state = self.lock()?;
+        if state.payments.contains_key(&payment.id) {
+            return Ok(RecordOutcome::PayableChanged);
+        }
+        let Some(slot) = state.payables.get_mut(&payable_key(&payable.payable)) else {
+            return Ok(RecordOutcome::PayableChanged);
+        };
+        if payment.counts_toward_total() {
+            // Priced as it was read, and the payment still fits: racing payments
+            // can never hold more than the total.
+            let mut allocated = slot.payable.clone();
+            if allocated.amount != payable.amount || !allocated.allocate(payment) {
+                return Ok(RecordOutcome::PayableChanged);
+            }
+            slot.payable = allocated;
+        }
+        state.payments.insert(payment.id, payment.clone());
+        Ok(RecordOutcome::Recorded)
+    }
+
+    async fn list_payments_by_user(
+        &self,
+        user: &UserId,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let state = self.lock()?;
+        let mut items: Vec<Payment> = state
+            .payments
+            .values()
+            .filter(|p| &p.payer_user_id == user)
+            .cloned()
+            .collect();
+        items.sort_by_key(|p| std::cmp::Reverse(sort_key(p)));
+        Ok(items.into_iter().skip(offset).take(limit).collect())
+    }
+
+    async fn list_payments_by_payable(
+        &self,
+        payable: &PayableRef,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Payment>, StoreError> {
+        let state = self.lock()?;
+        let items = state
+            .payments
+            .values()
+            .filter(|p| p.payable.as_ref() == Some(payable))
+            .cloned()
+            .collect();
+        let list = format!("payments/payable/{}", payable_key(payable));
+        page(items, sort_key, &list, limit, cursor)
+    }
+}

@@ -1,0 +1,146 @@
+//! Use cases on the in-memory adapter: a mailer that keeps what it sends, a
+//! clock the test moves, and fixed secrets. No server runs.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod intents;
+mod payables;
+mod payments;
+mod shop;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use secrecy::SecretString;
+use time::{Duration, OffsetDateTime};
+
+use crate::adapters::memory::MemoryStore;
+use crate::auth::{Caller, Role};
+use crate::config::{Config, JwtConfig};
+use crate::contract::{new_order, new_user};
+use crate::domain::{OtpCode, Payable, PayableRef, UserId};
+use crate::ports::{
+    Clock, Mailer, MailerError, OtpEmail, PayableWrite, SecretError, Secrets, SecretsProvider,
+    Stores,
+};
+use crate::runtime::App;
+
+/// Keeps every mail instead of sending it.
+#[derive(Default)]
+pub struct Outbox(Mutex<Vec<OtpEmail>>);
+
+impl Outbox {
+    pub fn sent(&self) -> Vec<OtpEmail> {
+        self.0.lock().expect("outbox").clone()
+    }
+
+    pub fn last_code(&self) -> OtpCode {
+        self.sent().last().expect("a code was mailed").code.clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for Outbox {
+    async fn send_otp(&self, mail: &OtpEmail) -> Result<(), MailerError> {
+        self.0.lock().expect("outbox").push(mail.clone());
+        Ok(())
+    }
+}
+
+pub struct TestClock(Mutex<OffsetDateTime>);
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().expect("clock") += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().expect("clock")
+    }
+}
+
+struct FixedSecrets;
+
+#[async_trait::async_trait]
+impl SecretsProvider for FixedSecrets {
+    async fn load(&self) -> Result<Secrets, SecretError> {
+        Ok(Secrets {
+            jwt_key: SecretString::from("unit-test-jwt-key".to_owned()),
+            api_key_hashes: vec![],
+            partner_secrets: HashMap::new(),
+            webhook_secrets: HashMap::new(),
+            otp_pepper: SecretString::from("unit-test-pepper".to_owned()),
+        })
+    }
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub outbox: Arc<Outbox>,
+    pub clock: Arc<TestClock>,
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        let outbox = Arc::new(Outbox::default());
+        let start = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("time");
+        let clock = Arc::new(TestClock(Mutex::new(start)));
+        let config = Config {
+            table_name: "unused".into(),
+            sender_email: "payments@example.com".into(),
+            secret_arn: None,
+            jwt: JwtConfig {
+                algorithm: jsonwebtoken::Algorithm::HS256,
+                issuer: None,
+                audience: None,
+            },
+        };
+        let app = App::new(
+            config,
+            Stores::sharing(Arc::new(MemoryStore::new())),
+            outbox.clone(),
+            Arc::new(FixedSecrets),
+            clock.clone(),
+        );
+        Self { app, outbox, clock }
+    }
+
+    /// An order of `minor` US cents owned by `owner`, stored.
+    pub async fn order(&self, owner: &Caller, minor: i64) -> Payable {
+        let order = new_order(&owner.user_id, minor);
+        match self
+            .app
+            .payables
+            .upsert_payable(&order, self.clock.now())
+            .await
+            .expect("store")
+        {
+            PayableWrite::Written { payable, .. } => *payable,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    pub fn clock_now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub async fn payable(&self, p: &PayableRef) -> Payable {
+        self.app
+            .payables
+            .get_payable(p)
+            .await
+            .expect("read")
+            .expect("exists")
+    }
+}
+
+pub fn person(roles: &[Role]) -> Caller {
+    let user: UserId = new_user();
+    Caller {
+        email: Some(crate::domain::Email::parse(&format!("{user}@example.com")).expect("email")),
+        user_id: user,
+        roles: roles.to_vec(),
+    }
+}

@@ -1,0 +1,267 @@
+use super::{TestApp, person};
+use crate::app::AppError;
+use crate::app::intents;
+use crate::app::payments::{self, Actor};
+use crate::auth::{Role, ServiceCaller};
+use crate::domain::{GatewayId, PayableStatus, PaymentMethod, PaymentStatus};
+
+fn backend() -> Actor {
+    Actor::Service(ServiceCaller {
+        key_id: "0123abcd".into(),
+    })
+}
+
+#[tokio::test]
+async fn a_payer_records_pending_but_never_completed_payments() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 10_000).await;
+    let me = Actor::Person(payer.clone());
+    let pending = payments::record(
+        &t.app,
+        &me,
+        &order.payable,
+        "40.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect("pending");
+    assert_eq!(
+        (pending.status, pending.amount.minor()),
+        (PaymentStatus::Pending, 4_000)
+    );
+    assert_eq!(pending.payer_user_id, payer.user_id);
+    for status in [PaymentStatus::Completed, PaymentStatus::Failed] {
+        let err = payments::record(
+            &t.app,
+            &me,
+            &order.payable,
+            "10.00",
+            PaymentMethod::Cash,
+            status,
+        )
+        .await
+        .expect_err("only staff decide money arrived");
+        assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    }
+    let err = payments::record(
+        &t.app,
+        &me,
+        &order.payable,
+        "10.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Refunded,
+    )
+    .await
+    .expect_err("not a recordable status");
+    assert!(matches!(err, AppError::Invalid(_)), "{err:?}");
+    let p = t.payable(&order.payable).await;
+    assert_eq!((p.allocated_minor, p.paid_minor), (4_000, 0));
+}
+
+#[tokio::test]
+async fn staff_complete_payments_and_a_covered_order_is_paid() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 10_000).await;
+    let staff = Actor::Person(person(&[Role::Staff]));
+    payments::record(
+        &t.app,
+        &staff,
+        &order.payable,
+        "60.00",
+        PaymentMethod::BankTransfer,
+        PaymentStatus::Completed,
+    )
+    .await
+    .expect("completed");
+    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Open);
+    let failed = payments::record(
+        &t.app,
+        &backend(),
+        &order.payable,
+        "99.00",
+        PaymentMethod::Card,
+        PaymentStatus::Failed,
+    )
+    .await
+    .expect("failed payments hold nothing");
+    assert_eq!(failed.status, PaymentStatus::Failed);
+    payments::record(
+        &t.app,
+        &staff,
+        &order.payable,
+        "40.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Completed,
+    )
+    .await
+    .expect("rest");
+    let p = t.payable(&order.payable).await;
+    assert_eq!((p.status, p.paid_minor), (PayableStatus::Paid, 10_000));
+    let err = payments::record(
+        &t.app,
+        &staff,
+        &order.payable,
+        "1.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Completed,
+    )
+    .await
+    .expect_err("paid");
+    assert!(matches!(err, AppError::PayableNotOpen { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn payments_stay_within_the_total_and_away_from_open_intents() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let me = Actor::Person(payer.clone());
+    let order = t.order(&payer, 10_000).await;
+    payments::record(
+        &t.app,
+        &me,
+        &order.payable,
+        "70.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect("first");
+    let err = payments::record(
+        &t.app,
+        &me,
+        &order.payable,
+        "30.01",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect_err("over the total");
+    assert!(
+        matches!(err, AppError::Invalid(ref m) if m.contains("30.00 USD")),
+        "{err:?}"
+    );
+    let err = payments::record(
+        &t.app,
+        &me,
+        &order.payable,
+        "1.001",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect_err("more decimals than USD has");
+    assert!(matches!(err, AppError::Invalid(_)), "{err:?}");
+
+    let held = t.order(&payer, 5_000).await;
+    intents::open_for_payable(&t.app, &payer, &held.payable, GatewayId::Test, "Order")
+        .await
+        .expect("open");
+    let err = payments::record(
+        &t.app,
+        &me,
+        &held.payable,
+        "10.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect_err("an intent collects it");
+    assert!(matches!(err, AppError::PayableLocked(_)), "{err:?}");
+
+    let stranger = Actor::Person(person(&[]));
+    let err = payments::record(
+        &t.app,
+        &stranger,
+        &order.payable,
+        "1.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect_err("not theirs");
+    assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn payments_are_read_by_their_payer_and_staff_only() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let me = Actor::Person(payer.clone());
+    let order = t.order(&payer, 10_000).await;
+    let mut ids = Vec::new();
+    for amount in ["10.00", "20.00", "30.00"] {
+        let p = payments::record(
+            &t.app,
+            &me,
+            &order.payable,
+            amount,
+            PaymentMethod::Cash,
+            PaymentStatus::Pending,
+        )
+        .await
+        .expect("recorded");
+        ids.push(p.id);
+    }
+    let id = ids[0].to_string();
+    assert_eq!(
+        payments::get(&t.app, &me, &id).await.expect("own").id,
+        ids[0]
+    );
+    for reader in [
+        person(&[Role::Staff]),
+        person(&[Role::Support]),
+        person(&[Role::Admin]),
+    ] {
+        assert!(
+            payments::get(&t.app, &Actor::Person(reader), &id)
+                .await
+                .is_ok()
+        );
+    }
+    assert!(payments::get(&t.app, &backend(), &id).await.is_ok());
+    let err = payments::get(&t.app, &Actor::Person(person(&[])), &id)
+        .await
+        .expect_err("other");
+    assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+    let err = payments::get(&t.app, &me, "nope")
+        .await
+        .expect_err("bad id");
+    assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+
+    let newest_first: Vec<_> = ids.iter().rev().copied().collect();
+    let mine = payments::list_mine(&t.app, &payer, 10, 0)
+        .await
+        .expect("mine");
+    assert_eq!(mine.iter().map(|p| p.id).collect::<Vec<_>>(), newest_first);
+    let window = payments::list_mine(&t.app, &payer, 1, 1)
+        .await
+        .expect("offset");
+    assert_eq!(
+        window.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+
+    let page = payments::list_for_order(&t.app, &me, &order.payable, 2, None)
+        .await
+        .expect("order's");
+    assert_eq!(page.items.len(), 2);
+    let rest = payments::list_for_order(&t.app, &me, &order.payable, 2, page.next.as_deref())
+        .await
+        .expect("next page");
+    assert_eq!(rest.items.len(), 1);
+    let err =
+        payments::list_for_order(&t.app, &Actor::Person(person(&[])), &order.payable, 2, None)
+            .await
+            .expect_err("someone else's order");
+    assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+    let err = payments::list_for_order(&t.app, &me, &order.payable, 2, Some("garbage"))
+        .await
+        .expect_err("bad cursor");
+    assert!(
+        matches!(err, AppError::Store(crate::ports::StoreError::BadCursor)),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,125 @@
+//! The Idempotency-Key ledger: claim, replay, mismatch, in flight, expiry.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use super::*;
+
+fn response(body: &str) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        content_type: "application/json".into(),
+        body: body.into(),
+    }
+}
+
+pub async fn idempotency_claim_replay_mismatch_and_in_flight(s: &Stores) {
+    let scope = unique("caller");
+    let t = now();
+    let ledger = &s.idempotency;
+    assert_eq!(
+        ledger.claim(&scope, "k1", "fp", t).await.expect("claim"),
+        Idempotent::Claimed
+    );
+    assert_eq!(
+        ledger.claim(&scope, "k1", "fp", t).await.expect("claim"),
+        Idempotent::InFlight
+    );
+    assert_eq!(
+        ledger.claim(&scope, "k1", "other", t).await.expect("claim"),
+        Idempotent::Mismatch
+    );
+    ledger
+        .complete(&scope, "k1", &response("{\"id\":1}"), t)
+        .await
+        .expect("complete");
+    assert_eq!(
+        ledger.claim(&scope, "k1", "fp", t).await.expect("claim"),
+        Idempotent::Replay(response("{\"id\":1}"))
+    );
+    assert_eq!(
+        ledger.claim(&scope, "k1", "other", t).await.expect("claim"),
+        Idempotent::Mismatch
+    );
+    // Keys are the caller's own.
+    let other = unique("caller");
+    assert_eq!(
+        ledger.claim(&other, "k1", "fp", t).await.expect("claim"),
+        Idempotent::Claimed
+    );
+}
+
+pub async fn idempotency_records_expire_and_stale_claims_are_taken_over(s: &Stores) {
+    let scope = unique("caller");
+    let t = now();
+    let ledger = &s.idempotency;
+    assert_eq!(
+        ledger.claim(&scope, "run", "fp", t).await.expect("claim"),
+        Idempotent::Claimed
+    );
+    let later = t + Duration::minutes(4);
+    assert_eq!(
+        ledger
+            .claim(&scope, "run", "fp", later)
+            .await
+            .expect("claim"),
+        Idempotent::InFlight
+    );
+    // Its function died: after five minutes the claim is anyone's with the same key.
+    let stale = t + Duration::minutes(5) + Duration::seconds(2);
+    assert_eq!(
+        ledger
+            .claim(&scope, "run", "fp", stale)
+            .await
+            .expect("claim"),
+        Idempotent::Claimed
+    );
+    assert_eq!(
+        ledger
+            .claim(&scope, "run", "fp", stale)
+            .await
+            .expect("claim"),
+        Idempotent::InFlight
+    );
+
+    ledger
+        .complete(&scope, "run", &response("{}"), stale)
+        .await
+        .expect("complete");
+    let long_after = stale + Duration::hours(1);
+    assert_eq!(
+        ledger
+            .claim(&scope, "run", "fp", long_after)
+            .await
+            .expect("claim"),
+        Idempotent::Replay(response("{}")),
+        "a finished response is never stale"
+    );
+    // Kept 24 hours; storage may delete late, so an expired record counts as absent.
+    let expired = stale + Duration::hours(24) + Duration::seconds(2);
+    assert_eq!(
+        ledger
+            .claim(&scope, "run", "new", expired)
+            .await
+            .expect("claim"),
+        Idempotent::Claimed
+    );
+}
+
+pub async fn a_released_key_runs_again(s: &Stores) {
+    let scope = unique("caller");
+    let t = now();
+    let ledger = &s.idempotency;
+    assert_eq!(
+        ledger.claim(&scope, "k", "fp", t).await.expect("claim"),
+        Idempotent::Claimed
+    );
+    ledger.release(&scope, "k").await.expect("release");
+    assert_eq!(
+        ledger.claim(&scope, "k", "other", t).await.expect("claim"),
+        Idempotent::Claimed
+    );
+    ledger
+        .release(&scope, "never-claimed")
+        .await
+        .expect("release of nothing");
+}

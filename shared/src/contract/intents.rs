@@ -1,0 +1,403 @@
+//! Intents: one open per payable, conditional writes, all-or-nothing endings, lists.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use super::*;
+
+pub async fn one_open_intent_per_payable(s: &Stores) {
+    let order = stored_order(s, &new_user(), 5_000).await;
+    let first = open_on(s, &order).await;
+    let second = new_intent(&order.owner.user_id, Some(&order), GatewayId::Test);
+    let outcome = s.intents.open_intent(&second).await.expect("open");
+    assert!(
+        matches!(outcome, OpenOutcome::PayableHasOpenIntent(id) if id == first.id),
+        "{outcome:?}"
+    );
+    assert!(
+        s.intents
+            .get_intent(&second.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let stored = s
+        .intents
+        .get_intent(&first.id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.version, 1);
+    assert_eq!(payable(s, &order).await.open_intent_id, Some(first.id));
+}
+
+pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &Stores) {
+    let owner = new_user();
+    let missing = new_order(&owner, 5_000);
+    let intent = new_intent(&owner, Some(&missing), GatewayId::Test);
+    let outcome = s.intents.open_intent(&intent).await.expect("open");
+    assert!(
+        matches!(outcome, OpenOutcome::PayableChanged),
+        "{outcome:?}"
+    );
+
+    let order = stored_order(s, &owner, 5_000).await;
+    let stranger = new_intent(&new_user(), Some(&order), GatewayId::Test);
+    let outcome = s.intents.open_intent(&stranger).await.expect("open");
+    assert!(
+        matches!(outcome, OpenOutcome::PayableChanged),
+        "{outcome:?}"
+    );
+
+    let mut stale = order.clone();
+    stale.amount = usd(4_000);
+    let cheaper = new_intent(&owner, Some(&stale), GatewayId::Test);
+    let outcome = s.intents.open_intent(&cheaper).await.expect("open");
+    assert!(
+        matches!(outcome, OpenOutcome::PayableChanged),
+        "{outcome:?}"
+    );
+
+    s.payments
+        .record_payment(&record_of(&order, 100, PaymentStatus::Pending), &order)
+        .await
+        .expect("record");
+    let after_payment = new_intent(&owner, Some(&order), GatewayId::Test);
+    let outcome = s.intents.open_intent(&after_payment).await.expect("open");
+    assert!(
+        matches!(outcome, OpenOutcome::PayableChanged),
+        "{outcome:?}"
+    );
+
+    for id in [intent.id, stranger.id, cheaper.id, after_payment.id] {
+        assert!(s.intents.get_intent(&id).await.expect("read").is_none());
+    }
+    assert_eq!(payable(s, &order).await.open_intent_id, None);
+}
+
+pub async fn a_standalone_intent_id_is_stored_once(s: &Stores) {
+    let intent = new_intent(&new_user(), None, GatewayId::Test);
+    let outcome = s.intents.open_intent(&intent).await.expect("open");
+    assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
+    let again = s.intents.open_intent(&intent).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    let stored = s
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.amount, intent.amount);
+    assert_eq!(stored.client_secret, intent.client_secret);
+}
+
+pub async fn saving_an_intent_is_conditional_on_status_and_version(s: &Stores) {
+    let user = new_user();
+    let mut intent = new_intent(&user, None, GatewayId::Otp);
+    s.intents.open_intent(&intent).await.expect("open");
+    intent.version = 1;
+    let before = Expected::of(&intent);
+    let code = OtpCode::parse("123456").expect("code");
+    let hash = OtpHash::compute(b"pepper", &intent.id, &code);
+    intent
+        .issue_otp(hash, now(), &OtpPolicy::STANDARD)
+        .expect("issue");
+    s.intents.save_intent(&intent, before).await.expect("save");
+    let stored = s
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.status, IntentStatus::RequiresAction);
+    assert_eq!(stored.otp_sends, 1);
+    assert!(
+        stored
+            .otp
+            .as_ref()
+            .is_some_and(|o| o.hash.matches(b"pepper", &intent.id, &code))
+    );
+
+    // A writer that read the old version loses, whatever it changes.
+    let stale = s.intents.save_intent(&intent, before).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    let wrong_status = Expected {
+        status: IntentStatus::RequiresConfirmation,
+        version: 2,
+    };
+    let lost = s.intents.save_intent(&intent, wrong_status).await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    let missing = new_intent(&user, None, GatewayId::Otp);
+    let lost = s
+        .intents
+        .save_intent(&missing, Expected::of(&missing))
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+}
+
+pub async fn a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once(s: &Stores) {
+    let order = stored_order(s, &new_user(), 7_500).await;
+    let intent = open_on(s, &order).await;
+    let (done, payment) = succeed(&intent);
+    s.intents
+        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .await
+        .expect("finish");
+    let stored = s
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent");
+    assert_eq!(
+        (stored.status, stored.version),
+        (IntentStatus::Succeeded, 2)
+    );
+    let p = payable(s, &order).await;
+    assert_eq!(p.status, PayableStatus::Paid);
+    assert_eq!((p.allocated_minor, p.paid_minor), (7_500, 7_500));
+    assert_eq!(p.open_intent_id, None);
+    let recorded = s.payments.get_payment(&payment.id).await.expect("read");
+    assert_eq!(recorded, Some(payment.clone()));
+    // Exactly once: the same success again loses.
+    let again = s
+        .intents
+        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+}
+
+pub async fn an_ended_intent_frees_its_payable(s: &Stores) {
+    let order = stored_order(s, &new_user(), 5_000).await;
+    let intent = open_on(s, &order).await;
+    let mut canceled = intent.clone();
+    canceled
+        .cancel("requested_by_customer", now())
+        .expect("cancel");
+    s.intents
+        .finish_intent(&canceled, Expected::of(&intent), None)
+        .await
+        .expect("finish");
+    let p = payable(s, &order).await;
+    assert_eq!((p.status, p.open_intent_id), (PayableStatus::Open, None));
+    assert_eq!(p.paid_minor, 0);
+    let next = open_on(s, &order).await;
+    assert_eq!(payable(s, &order).await.open_intent_id, Some(next.id));
+}
+
+pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
+    let owner = new_user();
+    let order = stored_order(s, &owner, 5_000).await;
+    let intent = open_on(s, &order).await;
+    // A payment id already taken makes the whole write lose.
+    let other = stored_order(s, &owner, 100).await;
+    let taken = record_of(&other, 100, PaymentStatus::Failed);
+    s.payments
+        .record_payment(&taken, &other)
+        .await
+        .expect("record");
+    let (done, mut payment) = succeed(&intent);
+    payment.id = taken.id;
+    let lost = s
+        .intents
+        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    let stored = s
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent");
+    assert_eq!((stored.status, stored.version), (intent.status, 1));
+    let p = payable(s, &order).await;
+    assert_eq!(
+        (p.status, p.open_intent_id),
+        (PayableStatus::Open, Some(intent.id))
+    );
+
+    // An intent that does not hold its payable cannot free or pay it.
+    let mut stranger = new_intent(&owner, None, GatewayId::Test);
+    s.intents.open_intent(&stranger).await.expect("open");
+    stranger.version = 1;
+    let mut ended = stranger.clone();
+    ended.payable = Some(order.payable.clone());
+    ended
+        .cancel("requested_by_customer", now())
+        .expect("cancel");
+    let lost = s
+        .intents
+        .finish_intent(&ended, Expected::of(&stranger), None)
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    assert_eq!(payable(s, &order).await.open_intent_id, Some(intent.id));
+}
+
+pub async fn wrong_codes_are_counted_up_to_the_limit(s: &Stores) {
+    let mut intent = new_intent(&new_user(), None, GatewayId::Otp);
+    s.intents.open_intent(&intent).await.expect("open");
+    intent.version = 1;
+    assert_eq!(
+        s.intents
+            .count_wrong_otp(&intent.id, 4, now())
+            .await
+            .expect("count"),
+        None,
+        "no code is awaited yet"
+    );
+    let before = Expected::of(&intent);
+    let code = OtpCode::parse("123456").expect("code");
+    let hash = OtpHash::compute(b"pepper", &intent.id, &code);
+    intent
+        .issue_otp(hash, now(), &OtpPolicy::STANDARD)
+        .expect("issue");
+    s.intents.save_intent(&intent, before).await.expect("save");
+    for expected in 1..=4 {
+        let count = s
+            .intents
+            .count_wrong_otp(&intent.id, 4, now())
+            .await
+            .expect("count");
+        assert_eq!(count, Some(expected));
+    }
+    assert_eq!(
+        s.intents
+            .count_wrong_otp(&intent.id, 4, now())
+            .await
+            .expect("count"),
+        None
+    );
+    let stored = s
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent");
+    assert_eq!(
+        (stored.otp_attempts, stored.version),
+        (4, 6),
+        "each count is a change"
+    );
+    let missing = new_intent(&new_user(), None, GatewayId::Otp);
+    assert_eq!(
+        s.intents
+            .count_wrong_otp(&missing.id, 4, now())
+            .await
+            .expect("count"),
+        None
+    );
+}
+
+pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
+    let user = new_user();
+    let order = stored_order(s, &user, 5_000).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut intent = new_intent(&user, None, GatewayId::Test);
+        s.intents.open_intent(&intent).await.expect("open");
+        if i % 2 == 0 {
+            intent.version = 1;
+            let before = Expected::of(&intent);
+            intent
+                .cancel("requested_by_customer", now())
+                .expect("cancel");
+            s.intents
+                .finish_intent(&intent, before, None)
+                .await
+                .expect("cancel");
+        }
+        ids.push(intent.id);
+    }
+    let on_order = open_on(s, &order).await;
+    ids.push(on_order.id);
+    // Someone else's intents never show.
+    s.intents
+        .open_intent(&new_intent(&new_user(), None, GatewayId::Test))
+        .await
+        .expect("open");
+    ids.sort_by_key(|id| std::cmp::Reverse(id.to_string()));
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for _ in 0..10 {
+        let page = s
+            .intents
+            .list_intents_by_user(&user, None, 2, cursor.as_deref())
+            .await
+            .expect("page");
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|i| i.id));
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, ids, "every intent once, newest first");
+
+    let canceled = s
+        .intents
+        .list_intents_by_user(&user, Some(IntentStatus::Canceled), 10, None)
+        .await
+        .expect("filtered");
+    assert_eq!(canceled.items.len(), 3);
+    assert!(
+        canceled
+            .items
+            .iter()
+            .all(|i| i.status == IntentStatus::Canceled)
+    );
+
+    let by_order = s
+        .intents
+        .list_intents_by_payable(&order.payable, 10, None)
+        .await
+        .expect("by payable");
+    assert_eq!(
+        by_order.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![on_order.id]
+    );
+    assert!(by_order.next.is_none());
+}
+
+pub async fn a_bad_or_foreign_cursor_is_refused(s: &Stores) {
+    let user = new_user();
+    for _ in 0..3 {
+        s.intents
+            .open_intent(&new_intent(&user, None, GatewayId::Test))
+            .await
+            .expect("open");
+    }
+    let page = s
+        .intents
+        .list_intents_by_user(&user, None, 1, None)
+        .await
+        .expect("page");
+    let cursor = page.next.expect("more to read");
+    let other = s
+        .intents
+        .list_intents_by_user(&new_user(), None, 1, Some(&cursor))
+        .await;
+    assert!(matches!(other, Err(StoreError::BadCursor)), "{other:?}");
+    let order = stored_order(s, &user, 100).await;
+    let other = s
+        .intents
+        .list_intents_by_payable(&order.payable, 1, Some(&cursor))
+        .await;
+    assert!(matches!(other, Err(StoreError::BadCursor)), "{other:?}");
+    for garbage in ["not a cursor!", "e30", ""] {
+        let bad = s
+            .intents
+            .list_intents_by_user(&user, None, 1, Some(garbage))
+            .await;
+        assert!(
+            matches!(bad, Err(StoreError::BadCursor)),
+            "{garbage}: {bad:?}"
+        );
+    }
+    let bad = s
+        .payments
+        .list_payments_by_payable(&order.payable, 1, Some("not a cursor!"))
+        .await;
+    assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+}

@@ -1,0 +1,186 @@
+//! The storage contract: what every adapter of the storage ports must do, as
+//! one async function per case taking the ports. The in-memory adapter runs
+//! these in this crate's unit tests; the DynamoDB adapter runs the very same
+//! functions against DynamoDB Local from the integration tests, through
+//! [`storage_contract!`](crate::storage_contract). Both passing is what lets
+//! use cases be tested on the in-memory adapter alone.
+//!
+//! Every case makes its own users and payables, so cases never see each other.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod idempotency;
+mod intents;
+mod payables;
+mod payments;
+
+pub use idempotency::*;
+pub use intents::*;
+pub use payables::*;
+pub use payments::*;
+
+use std::collections::BTreeMap;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::domain::intent::NewIntent;
+use crate::domain::{
+    Currency, Email, GatewayId, IntentStatus, Money, OtpCode, OtpHash, OtpPolicy, Payable,
+    PayableId, PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentIntent,
+    PaymentMethod, PaymentStatus, UserId,
+};
+use crate::ports::{
+    Expected, Idempotent, OpenOutcome, PayableWrite, RecordOutcome, StoreError, StoredResponse,
+    Stores,
+};
+
+/// Declares one `#[tokio::test]` per contract case, each on fresh ports built
+/// by `$stores` (an expression, awaited inside the test when it needs to be).
+#[macro_export]
+macro_rules! storage_contract {
+    ($stores:expr) => {
+        $crate::storage_contract!(@cases $stores;
+            upsert_creates_then_replaces_keeping_the_services_fields,
+            a_paid_payable_is_final,
+            an_open_intent_keeps_its_payables_amount_and_payer,
+            recorded_payments_bound_the_payables_total,
+            one_open_intent_per_payable,
+            an_intent_claims_only_an_open_payable_priced_and_owned_as_read,
+            a_standalone_intent_id_is_stored_once,
+            saving_an_intent_is_conditional_on_status_and_version,
+            a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once,
+            an_ended_intent_frees_its_payable,
+            finishing_an_intent_is_all_or_nothing,
+            wrong_codes_are_counted_up_to_the_limit,
+            intent_lists_are_newest_first_with_cursors,
+            a_bad_or_foreign_cursor_is_refused,
+            payments_add_to_their_payables_sums,
+            payments_never_exceed_the_total,
+            concurrent_payments_stay_within_the_total,
+            completing_a_payable_settles_its_pending_payments_all_or_nothing,
+            payment_lists_are_newest_first,
+            idempotency_claim_replay_mismatch_and_in_flight,
+            idempotency_records_expire_and_stale_claims_are_taken_over,
+            a_released_key_runs_again,
+        );
+    };
+    (@cases $stores:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let stores: $crate::ports::Stores = $stores;
+                $crate::contract::$case(&stores).await;
+            }
+        )*
+    };
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}
+
+pub fn usd(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money")
+}
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+pub fn payer(user: &UserId) -> Payer {
+    Payer {
+        user_id: user.clone(),
+        email: Email::parse(&format!("{user}@example.com")).expect("email"),
+    }
+}
+
+/// A new user id, unseen by every other case.
+pub fn new_user() -> UserId {
+    UserId::parse(&unique("u")).expect("user id")
+}
+
+/// An order of `minor` US cents owned by `owner`, not yet stored.
+pub fn new_order(owner: &UserId, minor: i64) -> Payable {
+    let t = now();
+    Payable {
+        payable: PayableRef {
+            kind: PayableKind::Order,
+            id: PayableId::parse(&unique("o")).expect("payable id"),
+        },
+        owner: payer(owner),
+        amount: usd(minor),
+        number: Some("ORD-1".into()),
+        description: Some("Two tickets".into()),
+        line_items: vec![],
+        business_id: None,
+        status: PayableStatus::Open,
+        open_intent_id: None,
+        allocated_minor: 0,
+        paid_minor: 0,
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+/// A new intent collecting `payable` (or standalone), not yet stored.
+pub fn new_intent(user: &UserId, payable: Option<&Payable>, gateway: GatewayId) -> PaymentIntent {
+    PaymentIntent::open(
+        NewIntent {
+            payer: payer(user),
+            payable: payable.map(|p| p.payable.clone()),
+            amount: payable.map_or(usd(1500), |p| p.amount),
+            gateway,
+            description: None,
+            line_items: vec![],
+            business_id: None,
+            return_url: None,
+            cancel_url: None,
+            metadata: BTreeMap::new(),
+        },
+        now(),
+    )
+}
+
+pub async fn stored_order(s: &Stores, owner: &UserId, minor: i64) -> Payable {
+    match s
+        .payables
+        .upsert_payable(&new_order(owner, minor), now())
+        .await
+        .expect("upsert")
+    {
+        PayableWrite::Written { payable, .. } => *payable,
+        other => panic!("order not stored: {other:?}"),
+    }
+}
+
+pub async fn payable(s: &Stores, p: &Payable) -> Payable {
+    s.payables
+        .get_payable(&p.payable)
+        .await
+        .expect("read")
+        .expect("payable exists")
+}
+
+/// An intent stored and holding `p`.
+pub async fn open_on(s: &Stores, p: &Payable) -> PaymentIntent {
+    let mut intent = new_intent(&p.owner.user_id, Some(p), GatewayId::Test);
+    let outcome = s.intents.open_intent(&intent).await.expect("open");
+    assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
+    intent.version = 1;
+    intent
+}
+
+pub fn succeed(intent: &PaymentIntent) -> (PaymentIntent, Payment) {
+    let mut done = intent.clone();
+    let t = now();
+    done.transition(IntentStatus::Processing, t)
+        .expect("processing");
+    done.transition(IntentStatus::Succeeded, t)
+        .expect("succeeded");
+    let payment = Payment::for_intent(&done, PaymentMethod::Card, "pi_test_1".into(), t);
+    (done, payment)
+}
+
+pub fn record_of(p: &Payable, minor: i64, status: PaymentStatus) -> Payment {
+    Payment::against(p, usd(minor), PaymentMethod::Cash, status, now())
+}

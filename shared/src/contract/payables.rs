@@ -1,0 +1,170 @@
+//! Payables: upserts and what locks them.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use super::*;
+
+pub async fn upsert_creates_then_replaces_keeping_the_services_fields(s: &Stores) {
+    let owner = new_user();
+    let order = new_order(&owner, 10_000);
+    let first = s
+        .payables
+        .upsert_payable(&order, now())
+        .await
+        .expect("create");
+    let PayableWrite::Written {
+        payable: created,
+        created: true,
+    } = first
+    else {
+        panic!("first upsert creates: {first:?}");
+    };
+    assert_eq!(created.status, PayableStatus::Open);
+    assert_eq!(created.amount, usd(10_000));
+    assert_eq!(created.description.as_deref(), Some("Two tickets"));
+
+    let mut next = order.clone();
+    next.amount = usd(12_000);
+    next.description = None;
+    // The service's own fields are not the caller's to set.
+    next.status = PayableStatus::Paid;
+    next.paid_minor = 12_000;
+    let second = s
+        .payables
+        .upsert_payable(&next, now())
+        .await
+        .expect("replace");
+    let PayableWrite::Written {
+        payable: replaced,
+        created: false,
+    } = second
+    else {
+        panic!("second upsert replaces: {second:?}");
+    };
+    assert_eq!(replaced.amount, usd(12_000));
+    assert_eq!(
+        replaced.description, None,
+        "absent optional fields are removed"
+    );
+    assert_eq!(replaced.status, PayableStatus::Open);
+    assert_eq!(replaced.paid_minor, 0);
+    assert_eq!(replaced.created_at, created.created_at);
+    assert_eq!(payable(s, &order).await, *replaced);
+    assert!(
+        s.payables
+            .get_payable(&new_order(&owner, 1).payable)
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
+pub async fn a_paid_payable_is_final(s: &Stores) {
+    let order = stored_order(s, &new_user(), 5_000).await;
+    let intent = open_on(s, &order).await;
+    let (done, payment) = succeed(&intent);
+    s.intents
+        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .await
+        .expect("paid");
+    let mut next = order.clone();
+    next.description = Some("changed".into());
+    let write = s
+        .payables
+        .upsert_payable(&next, now())
+        .await
+        .expect("upsert");
+    assert!(matches!(write, PayableWrite::AlreadyPaid), "{write:?}");
+    assert_eq!(payable(s, &order).await.description, order.description);
+}
+
+pub async fn an_open_intent_keeps_its_payables_amount_and_payer(s: &Stores) {
+    let order = stored_order(s, &new_user(), 5_000).await;
+    let intent = open_on(s, &order).await;
+
+    let mut repriced = order.clone();
+    repriced.amount = usd(6_000);
+    let write = s
+        .payables
+        .upsert_payable(&repriced, now())
+        .await
+        .expect("upsert");
+    assert!(
+        matches!(write, PayableWrite::OpenIntentAmountChange(id) if id == intent.id),
+        "{write:?}"
+    );
+    let mut new_owner = order.clone();
+    new_owner.owner = payer(&new_user());
+    let write = s
+        .payables
+        .upsert_payable(&new_owner, now())
+        .await
+        .expect("upsert");
+    assert!(
+        matches!(write, PayableWrite::OpenIntentAmountChange(_)),
+        "{write:?}"
+    );
+
+    // Details that do not change what is collected may.
+    let mut described = order.clone();
+    described.description = Some("Three tickets".into());
+    let write = s
+        .payables
+        .upsert_payable(&described, now())
+        .await
+        .expect("upsert");
+    let PayableWrite::Written { payable: p, .. } = write else {
+        panic!("description may change: {write:?}");
+    };
+    assert_eq!(
+        p.open_intent_id,
+        Some(intent.id),
+        "the intent still holds it"
+    );
+}
+
+pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
+    let order = stored_order(s, &new_user(), 10_000).await;
+    let outcome = s
+        .payments
+        .record_payment(&record_of(&order, 4_000, PaymentStatus::Pending), &order)
+        .await
+        .expect("record");
+    assert_eq!(outcome, RecordOutcome::Recorded);
+
+    let mut lower = order.clone();
+    lower.amount = usd(3_999);
+    let write = s
+        .payables
+        .upsert_payable(&lower, now())
+        .await
+        .expect("upsert");
+    assert!(
+        matches!(write, PayableWrite::PaymentsRecorded(4_000)),
+        "{write:?}"
+    );
+
+    let mut euros = order.clone();
+    euros.amount = Money::from_minor(10_000, Currency::parse("EUR").expect("eur")).expect("eur");
+    let write = s
+        .payables
+        .upsert_payable(&euros, now())
+        .await
+        .expect("upsert");
+    assert!(
+        matches!(write, PayableWrite::PaymentsRecorded(4_000)),
+        "{write:?}"
+    );
+
+    let mut exact = order.clone();
+    exact.amount = usd(4_000);
+    let write = s
+        .payables
+        .upsert_payable(&exact, now())
+        .await
+        .expect("upsert");
+    let PayableWrite::Written { payable: p, .. } = write else {
+        panic!("down to what is recorded is allowed: {write:?}");
+    };
+    assert_eq!((p.amount, p.allocated_minor), (usd(4_000), 4_000));
+}

@@ -1,0 +1,273 @@
+//! Payments: sums within the total, settling, lists.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use super::*;
+
+pub async fn payments_add_to_their_payables_sums(s: &Stores) {
+    let order = stored_order(s, &new_user(), 10_000).await;
+    let pending = record_of(&order, 3_000, PaymentStatus::Pending);
+    let outcome = s
+        .payments
+        .record_payment(&pending, &order)
+        .await
+        .expect("record");
+    assert_eq!(outcome, RecordOutcome::Recorded);
+    let p = payable(s, &order).await;
+    assert_eq!((p.allocated_minor, p.paid_minor), (3_000, 0));
+    assert!(
+        !s.payables
+            .settle_if_covered(&order.payable, now())
+            .await
+            .expect("settle")
+    );
+
+    let failed = record_of(&p, 9_999, PaymentStatus::Failed);
+    let outcome = s
+        .payments
+        .record_payment(&failed, &p)
+        .await
+        .expect("record");
+    assert_eq!(
+        outcome,
+        RecordOutcome::Recorded,
+        "a failed payment holds nothing"
+    );
+    let completed = record_of(&p, 7_000, PaymentStatus::Completed);
+    let outcome = s
+        .payments
+        .record_payment(&completed, &p)
+        .await
+        .expect("record");
+    assert_eq!(outcome, RecordOutcome::Recorded);
+    let p = payable(s, &order).await;
+    assert_eq!((p.allocated_minor, p.paid_minor), (10_000, 7_000));
+    assert!(
+        !s.payables
+            .settle_if_covered(&order.payable, now())
+            .await
+            .expect("settle")
+    );
+    assert_eq!(payable(s, &order).await.status, PayableStatus::Open);
+
+    let other = stored_order(s, &new_user(), 2_000).await;
+    let full = record_of(&other, 2_000, PaymentStatus::Completed);
+    s.payments
+        .record_payment(&full, &other)
+        .await
+        .expect("record");
+    assert!(
+        s.payables
+            .settle_if_covered(&other.payable, now())
+            .await
+            .expect("settle")
+    );
+    assert_eq!(payable(s, &other).await.status, PayableStatus::Paid);
+    assert!(
+        !s.payables
+            .settle_if_covered(&other.payable, now())
+            .await
+            .expect("settle")
+    );
+    assert_eq!(
+        s.payments.get_payment(&full.id).await.expect("read"),
+        Some(full)
+    );
+}
+
+pub async fn payments_never_exceed_the_total(s: &Stores) {
+    let owner = new_user();
+    let order = stored_order(s, &owner, 10_000).await;
+    let too_much = record_of(&order, 10_001, PaymentStatus::Pending);
+    let outcome = s
+        .payments
+        .record_payment(&too_much, &order)
+        .await
+        .expect("record");
+    assert_eq!(outcome, RecordOutcome::PayableChanged);
+    assert_eq!(
+        s.payments.get_payment(&too_much.id).await.expect("read"),
+        None
+    );
+
+    let mut stale = order.clone();
+    stale.amount = usd(20_000);
+    let outcome = s
+        .payments
+        .record_payment(&record_of(&stale, 100, PaymentStatus::Pending), &stale)
+        .await
+        .expect("record");
+    assert_eq!(
+        outcome,
+        RecordOutcome::PayableChanged,
+        "priced otherwise than read"
+    );
+
+    let held = stored_order(s, &owner, 10_000).await;
+    open_on(s, &held).await;
+    let outcome = s
+        .payments
+        .record_payment(&record_of(&held, 100, PaymentStatus::Pending), &held)
+        .await
+        .expect("record");
+    assert_eq!(outcome, RecordOutcome::PayableChanged, "an intent holds it");
+
+    let missing = new_order(&owner, 100);
+    let outcome = s
+        .payments
+        .record_payment(&record_of(&missing, 100, PaymentStatus::Failed), &missing)
+        .await
+        .expect("record");
+    assert_eq!(outcome, RecordOutcome::PayableChanged);
+    assert_eq!(payable(s, &order).await.allocated_minor, 0);
+}
+
+pub async fn concurrent_payments_stay_within_the_total(s: &Stores) {
+    let order = stored_order(s, &new_user(), 10_000).await;
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let s = s.clone();
+            let order = order.clone();
+            tokio::spawn(async move {
+                let payment = record_of(&order, 4_000, PaymentStatus::Pending);
+                s.payments.record_payment(&payment, &order).await
+            })
+        })
+        .collect();
+    let mut recorded = 0;
+    for task in tasks {
+        if task.await.expect("task").expect("record") == RecordOutcome::Recorded {
+            recorded += 1;
+        }
+    }
+    // Racing writers may also all lose and retry; none may ever overfill.
+    assert!(
+        recorded <= 2,
+        "two of 40.00 fit in 100.00, a third never does"
+    );
+    assert_eq!(payable(s, &order).await.allocated_minor, 4_000 * recorded);
+}
+
+pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s: &Stores) {
+    let order = stored_order(s, &new_user(), 10_000).await;
+    let first = record_of(&order, 3_000, PaymentStatus::Pending);
+    s.payments
+        .record_payment(&first, &order)
+        .await
+        .expect("record");
+    let read = payable(s, &order).await;
+    let second = record_of(&read, 2_000, PaymentStatus::Pending);
+    s.payments
+        .record_payment(&second, &read)
+        .await
+        .expect("record");
+
+    // Read before the second payment: the sums no longer match, nothing changes.
+    let extra = record_of(&read, 7_000, PaymentStatus::Completed);
+    let lost = s
+        .payables
+        .complete_payable(&read, std::slice::from_ref(&first), Some(&extra), now())
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    let first_now = s
+        .payments
+        .get_payment(&first.id)
+        .await
+        .expect("read")
+        .expect("first");
+    assert_eq!(first_now.status, PaymentStatus::Pending);
+    assert_eq!(s.payments.get_payment(&extra.id).await.expect("read"), None);
+    assert_eq!(payable(s, &order).await.status, PayableStatus::Open);
+
+    let read = payable(s, &order).await;
+    let extra = record_of(&read, 5_000, PaymentStatus::Completed);
+    s.payables
+        .complete_payable(&read, &[first.clone(), second.clone()], Some(&extra), now())
+        .await
+        .expect("complete");
+    let p = payable(s, &order).await;
+    assert_eq!(p.status, PayableStatus::Paid);
+    assert_eq!((p.allocated_minor, p.paid_minor), (10_000, 10_000));
+    for id in [first.id, second.id, extra.id] {
+        let payment = s
+            .payments
+            .get_payment(&id)
+            .await
+            .expect("read")
+            .expect("payment");
+        assert_eq!(payment.status, PaymentStatus::Completed);
+    }
+    // Already paid: settling again loses.
+    let again = s.payables.complete_payable(&read, &[], None, now()).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+}
+
+pub async fn payment_lists_are_newest_first(s: &Stores) {
+    let owner = new_user();
+    let order = stored_order(s, &owner, 10_000).await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let read = payable(s, &order).await;
+        let payment = record_of(&read, 1_000, PaymentStatus::Pending);
+        s.payments
+            .record_payment(&payment, &read)
+            .await
+            .expect("record");
+        ids.push(payment.id);
+    }
+    let elsewhere = stored_order(s, &owner, 500).await;
+    let other = record_of(&elsewhere, 500, PaymentStatus::Pending);
+    s.payments
+        .record_payment(&other, &elsewhere)
+        .await
+        .expect("record");
+    ids.sort_by_key(|id| std::cmp::Reverse(id.to_string()));
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for _ in 0..10 {
+        let page = s
+            .payments
+            .list_payments_by_payable(&order.payable, 3, cursor.as_deref())
+            .await
+            .expect("page");
+        seen.extend(page.items.iter().map(|p| p.id));
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, ids);
+
+    let mut mine: Vec<_> = ids.clone();
+    mine.push(other.id);
+    mine.sort_by_key(|id| std::cmp::Reverse(id.to_string()));
+    let all = s
+        .payments
+        .list_payments_by_user(&owner, 10, 0)
+        .await
+        .expect("list");
+    assert_eq!(all.iter().map(|p| p.id).collect::<Vec<_>>(), mine);
+    let window = s
+        .payments
+        .list_payments_by_user(&owner, 2, 3)
+        .await
+        .expect("list");
+    assert_eq!(
+        window.iter().map(|p| p.id).collect::<Vec<_>>(),
+        mine[3..5].to_vec()
+    );
+    let past_end = s
+        .payments
+        .list_payments_by_user(&owner, 2, 9)
+        .await
+        .expect("list");
+    assert!(past_end.is_empty());
+    assert!(
+        s.payments
+            .list_payments_by_user(&new_user(), 10, 0)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}

@@ -1,0 +1,74 @@
+//! Payment intents. An intent drives the writes that span its payable and its
+//! payment: claiming the payable when it opens, and freeing it (or marking it
+//! paid with the new payment) when it ends.
+
+use time::OffsetDateTime;
+
+use super::{Expected, Page, StoreError};
+use crate::domain::{IntentId, IntentStatus, PayableRef, Payment, PaymentIntent, UserId};
+
+/// What happened to an attempt to open an intent for a payable.
+#[derive(Debug, Clone)]
+pub enum OpenOutcome {
+    Created,
+    /// Another intent holds the payable; callers return that one.
+    PayableHasOpenIntent(IntentId),
+    /// The payable changed (paid, canceled, re-priced, gone) since it was read.
+    PayableChanged,
+}
+
+#[async_trait::async_trait]
+pub trait IntentStore: Send + Sync {
+    /// Stores a new intent at version 1; when it collects a payable, also claims
+    /// that payable's single open-intent slot, all or nothing. The claim holds only
+    /// while the payable is open, unclaimed, owned by the payer, priced as the
+    /// intent and holds no payments. `Conflict` if an intent without a payable
+    /// already has this id.
+    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError>;
+
+    async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError>;
+
+    /// Writes a non-terminal change at `expected.version + 1`; `Conflict` if
+    /// `expected` no longer holds.
+    async fn save_intent(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+    ) -> Result<(), StoreError>;
+
+    /// Writes a terminal change and frees the payable (only if this intent holds
+    /// it), all or nothing; with a payment, also creates it and marks the payable
+    /// paid in full. `Conflict` if any of that no longer holds.
+    async fn finish_intent(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: Option<&Payment>,
+    ) -> Result<(), StoreError>;
+
+    /// Counts one wrong code while the intent awaits one and fewer than `limit`
+    /// attempts are counted. Returns the new count, or `None` when that no longer holds.
+    async fn count_wrong_otp(
+        &self,
+        id: &IntentId,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError>;
+
+    /// Newest first; a page may hold fewer than `limit` when filtering by status.
+    async fn list_intents_by_user(
+        &self,
+        user: &UserId,
+        status: Option<IntentStatus>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError>;
+
+    /// Newest first.
+    async fn list_intents_by_payable(
+        &self,
+        payable: &PayableRef,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError>;
+}

@@ -1,0 +1,55 @@
+//! Payables: what someone owes, and the sums its payments hold.
+
+use time::OffsetDateTime;
+
+use super::StoreError;
+use crate::domain::{IntentId, Payable, PayableRef, Payment};
+
+/// What happened to a payable upsert.
+#[derive(Debug, Clone)]
+pub enum PayableWrite {
+    Written {
+        payable: Box<Payable>,
+        created: bool,
+    },
+    /// Paid payables are final.
+    AlreadyPaid,
+    /// The amount cannot change under an intent that is collecting it.
+    OpenIntentAmountChange(IntentId),
+    /// Payments already hold this much (minor units): the total cannot drop below it
+    /// nor change currency.
+    PaymentsRecorded(i64),
+}
+
+#[async_trait::async_trait]
+pub trait PayableStore: Send + Sync {
+    /// Creates or replaces the payable's own fields. Status, open intent, payment
+    /// sums and creation time are the service's and survive a replace. Refused
+    /// when paid, when an open intent would see its amount, currency or payer
+    /// change, or when recorded payments would no longer fit the total.
+    async fn upsert_payable(
+        &self,
+        payable: &Payable,
+        now: OffsetDateTime,
+    ) -> Result<PayableWrite, StoreError>;
+
+    async fn get_payable(&self, payable: &PayableRef) -> Result<Option<Payable>, StoreError>;
+
+    /// Marks the payable paid if its COMPLETED payments cover it; true when it did.
+    async fn settle_if_covered(
+        &self,
+        payable: &PayableRef,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Settling is the payable's decision, so this write spans its payments too:
+    /// marks `payable` paid, completes its `pending` payments and stores `extra`,
+    /// all or nothing; `Conflict` if the payable or a payment changed since read.
+    async fn complete_payable(
+        &self,
+        payable: &Payable,
+        pending: &[Payment],
+        extra: Option<&Payment>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}

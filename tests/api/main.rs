@@ -15,3 +15,4 @@ mod secrets;
 mod shop;
 mod storage_contract;
 mod table_definition;
+mod template;

@@ -18,8 +18,14 @@ fn id_chars_ok(s: &str) -> bool {
 pub struct UserId(String);
 
 impl UserId {
+    /// What `parse` accepts, as a regular expression.
+    pub const PATTERN: &'static str = r"^[^\s\x00-\x1f\x7f-\x9f]{1,256}$";
+
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        if s.is_empty() || s.len() > 256 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if s.is_empty()
+            || s.chars().count() > 256
+            || s.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
             return Err(Invalid::new("user id must be 1-256 printable characters"));
         }
         Ok(Self(s.to_owned()))
@@ -78,6 +84,8 @@ pub enum PayableKind {
 }
 
 impl PayableKind {
+    pub const ALL: [Self; 3] = [Self::Registration, Self::Order, Self::Invoice];
+
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         match s {
             "registration" => Ok(Self::Registration),

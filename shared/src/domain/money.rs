@@ -52,6 +52,21 @@ impl Currency {
         })
     }
 
+    /// Every currency `parse` accepts, by code, in alphabetical order.
+    pub fn all() -> Vec<Self> {
+        let letters = b'A'..=b'Z';
+        letters
+            .clone()
+            .flat_map(|a| letters.clone().map(move |b| (a, b)))
+            .flat_map(|(a, b)| (b'A'..=b'Z').map(move |c| [a, b, c]))
+            .filter_map(|code| {
+                std::str::from_utf8(&code)
+                    .ok()
+                    .and_then(|c| Self::parse(c).ok())
+            })
+            .collect()
+    }
+
     pub fn code(&self) -> &'static str {
         self.code
     }
@@ -167,6 +182,18 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_parseable_currency_once() {
+        let all = Currency::all();
+        let codes: Vec<&str> = all.iter().map(Currency::code).collect();
+        assert!(codes.contains(&"USD") && codes.contains(&"JPY") && codes.contains(&"KWD"));
+        assert!(!codes.contains(&"XXX"), "no currency without minor units");
+        assert!(
+            codes.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
+    }
 
     fn cur(code: &str) -> Currency {
         Currency::parse(code).expect("known currency")

@@ -3,11 +3,19 @@
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 
-use super::{ApiError, header, replayed};
+use super::{ApiError, replayed};
 use crate::ports::{Idempotent, StoredResponse};
 use crate::runtime::App;
 
-const MAX_KEY_LEN: usize = 255;
+/// Longest Idempotency-Key accepted.
+pub const MAX_KEY_LEN: usize = 255;
+/// What a key may hold: visible ASCII, so it survives every HTTP hop unchanged
+/// (blanks after it are not part of a header's value).
+pub const KEY_PATTERN: &str = "^[!-~]+[ \\t]*$";
+
+fn key_is_valid(key: &str) -> bool {
+    (1..=MAX_KEY_LEN).contains(&key.len()) && key.bytes().all(|b| (b'!'..=b'~').contains(&b))
+}
 
 /// A key this request holds until its answer is settled.
 pub struct Claimed {
@@ -37,12 +45,14 @@ fn fingerprint(req: &Request) -> String {
 /// Claims the request's Idempotency-Key for `scope` (the authenticated caller, so
 /// keys never collide between callers). Without the header the request just runs.
 pub async fn claim(app: &App, req: &Request, scope: &str) -> Result<Claim, ApiError> {
-    let Some(key) = header(req, "idempotency-key") else {
+    let Some(sent) = req.headers().get("idempotency-key") else {
         return Ok(Claim::Run(None));
     };
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
+    // A key that is not text is refused, never taken as no key at all.
+    let key = sent.to_str().unwrap_or_default().trim_matches([' ', '\t']);
+    if !key_is_valid(key) {
         return Err(ApiError::BadRequest(format!(
-            "Idempotency-Key must be 1 to {MAX_KEY_LEN} characters"
+            "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
         )));
     }
     match app
@@ -94,4 +104,18 @@ pub async fn settle(app: &App, claimed: Claimed, response: Response<Body>) -> Re
         tracing::error!(error = %e, "idempotency record not updated");
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii_of_bounded_length() {
+        assert!(key_is_valid("0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10"));
+        assert!(key_is_valid(&"k".repeat(MAX_KEY_LEN)));
+        for bad in ["", " ", "a b", "é", "tab\t", &"k".repeat(MAX_KEY_LEN + 1)] {
+            assert!(!key_is_valid(bad), "{bad:?}");
+        }
+    }
 }

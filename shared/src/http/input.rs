@@ -204,6 +204,11 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The `cursor` of a paged list; an empty one is no cursor.
+pub fn cursor(req: &Request) -> Option<String> {
+    query_param(req, "cursor").filter(|c| !c.is_empty())
+}
+
 /// `limit` within 1..=max (default `default`).
 pub fn limit(req: &Request, default: usize, max: usize) -> Checked<usize> {
     match query_param(req, "limit") {
@@ -263,6 +268,17 @@ pub mod schema {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .max_length(Some(MAX_TEXT_CHARS))
+    }
+
+    /// A value matching any of `schemas`.
+    pub fn any_of<const N: usize>(
+        schemas: [utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>; N],
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut any = utoipa::openapi::schema::AnyOfBuilder::new();
+        for schema in schemas {
+            any = any.item(schema);
+        }
+        utoipa::openapi::schema::Schema::AnyOf(any.build()).into()
     }
 
     /// A string of exactly these values.

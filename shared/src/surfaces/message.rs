@@ -89,3 +89,29 @@ pub struct BadCredentials(#[to_schema] pub MessageError);
 #[derive(utoipa::IntoResponses)]
 #[response(status = 413)]
 pub struct TooLarge(#[to_schema] pub MessageError);
+
+/// A 400 body: every invalid field, or a single reason (a malformed
+/// Idempotency-Key, a cursor this API did not issue, more than is left to pay).
+pub struct BadRequestBody;
+
+/// Either shape may match a validation body (it has a `message` too): any of them.
+impl utoipa::PartialSchema for BadRequestBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::http::schema::any_of([
+            <ValidationFailed as utoipa::PartialSchema>::schema(),
+            <MessageError as utoipa::PartialSchema>::schema(),
+        ])
+    }
+}
+
+impl utoipa::ToSchema for BadRequestBody {}
+
+/// Validation failed, or the request cannot be taken as it is.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 400)]
+pub struct BadRequest(#[to_schema] pub BadRequestBody);
+
+/// This Idempotency-Key was already used with another request.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 422)]
+pub struct KeyReused(#[to_schema] pub MessageError);

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
-use super::message::{BadApiKey, CHANGE, MessageError, READ, TooLarge, ValidationFailed};
+use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
+use super::params::PayablePathParams;
 use super::{IdempotencyKey, iso_millis};
 use crate::app::payables;
 use crate::auth::ServiceCaller;
@@ -47,7 +48,10 @@ wire_field!(
 wire_field!(
     /// The payer's user id (the `sub` of their tokens).
     UserIdField,
-    schema::text().max_length(Some(256)).examples(["demo-user-2"])
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(UserId::PATTERN))
+        .examples(["demo-user-2"])
 );
 
 wire_field!(
@@ -72,11 +76,11 @@ wire_field!(
 );
 
 wire_field!(
-    /// ISO 4217 code, any letter case.
+    /// ISO 4217 code of a currency with minor units (lower case is taken too).
     CurrencyField,
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .pattern(Some("^[A-Za-z]{3}$"))
+        .enum_values(Some(Currency::all().iter().map(Currency::code)))
         .examples(["USD"])
 );
 
@@ -248,6 +252,16 @@ impl FromRequest for PayablePath {
     }
 }
 
+/// A JSON number that is a whole number, however written (`3`, `3.0`, `3e0`).
+fn json_integer(raw: &str) -> Option<i64> {
+    use rust_decimal::Decimal;
+    use rust_decimal::prelude::ToPrimitive;
+    let value = Decimal::from_str_exact(raw)
+        .or_else(|_| Decimal::from_scientific(raw))
+        .ok()?;
+    value.fract().is_zero().then(|| value.to_i64()).flatten()
+}
+
 /// One line item, unit `amount` in minor units, `currency` defaulting to the payable's.
 fn line_item(item: &LineItemRequest, index: &str, currency: Option<Currency>) -> Checked<LineItem> {
     let loc = |field: &'static str| ["body", "line_items", index, field];
@@ -255,25 +269,20 @@ fn line_item(item: &LineItemRequest, index: &str, currency: Option<Currency>) ->
         Ok(Some(name)) => Ok(name),
         _ => problem(&loc("name"), "name is required", "value_error"),
     };
-    let minor = item
-        .amount
-        .raw()
-        .and_then(|raw| raw.parse::<i64>().ok())
-        .map_or_else(
-            || {
-                problem(
-                    &loc("amount"),
-                    "amount must be an integer number of minor units",
-                    "value_error",
-                )
-            },
-            Ok,
-        );
+    let minor = item.amount.raw().and_then(json_integer).map_or_else(
+        || {
+            problem(
+                &loc("amount"),
+                "amount must be an integer number of minor units",
+                "value_error",
+            )
+        },
+        Ok,
+    );
     let quantity = match item.quantity.raw() {
         None => Ok(1),
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
+        Some(raw) => json_integer(raw)
+            .and_then(|q| u32::try_from(q).ok())
             .filter(|q| (1..=MAX_QUANTITY).contains(q))
             .map_or_else(
                 || {
@@ -403,19 +412,37 @@ impl FromRequest for PayableInput {
 
 /// Creates (201) or replaces (200) a payable. Paid payables are final; while an
 /// intent collects one, its amount, currency and owner cannot change.
+#[cfg(test)]
+mod tests {
+    use super::json_integer;
+
+    #[test]
+    fn whole_numbers_however_written() {
+        for (raw, want) in [
+            ("3", Some(3)),
+            ("3.0", Some(3)),
+            ("3e2", Some(300)),
+            ("-4", Some(-4)),
+        ] {
+            assert_eq!(json_integer(raw), want, "{raw}");
+        }
+        for raw in ["3.5", "1e400", "\"3\"", "true", "1e-2"] {
+            assert_eq!(json_integer(raw), None, "{raw}");
+        }
+    }
+}
+
 #[utoipa::path(put, path = "/api/v1/payables/{kind}/{id}", tag = "service", operation_id = "put_payable",
     request_body = PayableRequest,
-    params(
-        ("kind" = String, Path, description = "registration, order or invoice"),
-        ("id" = String, Path, description = "The payable's id in your system"),
-        IdempotencyKey),
+    params(PayablePathParams, IdempotencyKey),
     responses(
         (status = 200, description = "Replaced", body = PayableResponse),
         (status = 201, description = "Created", body = PayableResponse),
-        (status = 400, description = "Validation failed", body = ValidationFailed),
+        BadRequest,
         BadApiKey,
-        (status = 409, description = "Paid, or pinned by an open intent", body = MessageError),
-        TooLarge),
+        (status = 409, description = "Paid, pinned by an open intent, or this Idempotency-Key's first request is still running", body = MessageError),
+        TooLarge,
+        KeyReused),
     security(("api_key" = [])))]
 pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -453,12 +480,10 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 #[utoipa::path(get, path = "/api/v1/payables/{kind}/{id}", tag = "service", operation_id = "get_payable",
-    params(
-        ("kind" = String, Path, description = "registration, order or invoice"),
-        ("id" = String, Path, description = "The payable's id in your system")),
+    params(PayablePathParams),
     responses(
         (status = 200, description = "The payable", body = PayableResponse),
-        (status = 400, description = "Validation failed", body = ValidationFailed),
+        BadRequest,
         BadApiKey,
         (status = 404, description = "No such payable", body = MessageError)),
     security(("api_key" = [])))]

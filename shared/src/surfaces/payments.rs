@@ -8,8 +8,9 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::message::{
-    BadCredentials, BadToken, CHANGE, MessageError, READ, TooLarge, ValidationFailed,
+    BadCredentials, BadRequest, BadToken, CHANGE, KeyReused, MessageError, READ, TooLarge,
 };
+use super::params::{MAX_OFFSET, OffsetQuery, OrderPathParam};
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::AppError;
 use crate::app::payments::{self, Actor};
@@ -197,12 +198,13 @@ impl FromRequest for RecordInput {
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = PaymentResponse),
-        (status = 400, description = "Validation failed, or more than is left to pay", body = ValidationFailed),
+        BadRequest,
         BadCredentials,
         (status = 403, description = "Only staff or the payment system records COMPLETED or FAILED", body = MessageError),
         (status = 404, description = "No such order of the caller's", body = MessageError),
-        (status = 409, description = "Order paid, canceled or held by a payment intent", body = MessageError),
-        TooLarge),
+        (status = 409, description = "Order paid, canceled or held by a payment intent, or this Idempotency-Key's first request is still running", body = MessageError),
+        TooLarge,
+        KeyReused),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -233,8 +235,6 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
 
 const LIST_DEFAULT: usize = 10;
 const LIST_MAX: usize = 100;
-/// Offsets walk the index; beyond this, callers should narrow the question.
-const MAX_OFFSET: usize = 10_000;
 
 /// A page of the caller's payments, by offset.
 pub struct MineInput {
@@ -262,12 +262,10 @@ impl FromRequest for MineInput {
 
 /// The caller's payments, newest first.
 #[utoipa::path(get, path = "/payment", tag = "payments", operation_id = "list_payments",
-    params(
-        ("limit" = Option<u32>, Query, description = "Maximum number of payments to return (default 10, at most 100)"),
-        ("offset" = Option<u32>, Query, description = "Number of payments to skip")),
+    params(OffsetQuery),
     responses(
         (status = 200, description = "Newest first", body = Vec<PaymentResponse>),
-        (status = 400, description = "Validation failed", body = ValidationFailed),
+        BadRequest,
         BadToken),
     security(("bearer" = [])))]
 pub async fn list_mine(app: Arc<App>, req: Request) -> Response<Body> {
@@ -323,19 +321,17 @@ impl FromRequest for OrderListInput {
         Ok(Self {
             order: payments::order_ref(&path_param(req, "orderId"))?,
             limit,
-            cursor: query_param(req, "cursor"),
+            cursor: crate::http::cursor(req),
         })
     }
 }
 
 /// An order's payments, newest first: its owner, Admin, Staff or Support.
 #[utoipa::path(get, path = "/payment/order/{orderId}", tag = "payments", operation_id = "list_order_payments",
-    params(
-        ("orderId" = String, Path, description = "The order"),
-        PageQuery),
+    params(OrderPathParam, PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentResponse>),
-        (status = 400, description = "Validation failed", body = ValidationFailed),
+        BadRequest,
         BadToken,
         (status = 404, description = "No such order visible to the caller", body = MessageError)),
     security(("bearer" = [])))]

@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::IdempotencyKey;
-use super::message::{BadApiKey, BadCredentials, CHANGE, MessageError};
+use super::message::{BadApiKey, BadCredentials, BadRequest, CHANGE, KeyReused, MessageError};
+use super::params::OrderPathParam;
 use crate::app::payments;
 use crate::app::shop::{self, Settled};
 use crate::auth::ServiceCaller;
@@ -103,14 +104,14 @@ fn amount_view(amount: &Money) -> (String, String) {
 /// order's owner, and the shop's X-API-Key).
 #[utoipa::path(post, path = "/api/v1/shop/orders/{orderId}/payment-intent", tag = "shop",
     operation_id = "create_order_payment_intent",
-    params(
-        ("orderId" = String, Path, description = "The order"),
-        IdempotencyKey),
+    params(OrderPathParam, IdempotencyKey),
     responses(
         (status = 200, description = "The new or already open intent", body = ShopPaymentIntentResponse),
+        BadRequest,
         BadCredentials,
         (status = 404, description = "No such order of the caller's", body = MessageError),
-        (status = 409, description = "Order paid, canceled, or being paid by recorded payments", body = MessageError)),
+        (status = 409, description = "Order paid, canceled, or being paid by recorded payments; or this Idempotency-Key's first request is still running", body = MessageError),
+        KeyReused),
     security(("bearer" = [], "api_key" = [])))]
 pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -141,14 +142,14 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
 /// left. Calling it again changes nothing.
 #[utoipa::path(post, path = "/api/v1/shop/orders/{orderId}/payment", tag = "shop",
     operation_id = "mark_order_paid",
-    params(
-        ("orderId" = String, Path, description = "The order"),
-        IdempotencyKey),
+    params(OrderPathParam, IdempotencyKey),
     responses(
         (status = 200, description = "The order is paid", body = ShopPaymentIntentResponse),
+        BadRequest,
         BadApiKey,
         (status = 404, description = "No such order", body = MessageError),
-        (status = 409, description = "Order canceled", body = MessageError)),
+        (status = 409, description = "Order canceled, or this Idempotency-Key's first request is still running", body = MessageError),
+        KeyReused),
     security(("api_key" = [])))]
 pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

@@ -60,10 +60,34 @@ fn detail(e: &FieldError) -> ValidationError {
 #[response(status = 401)]
 pub struct Unauthenticated(#[to_schema] pub ErrorDetail);
 
-/// Validation Error
+/// A 422 body: every invalid field, or why an Idempotency-Key was refused.
+pub struct Unprocessable;
+
+impl utoipa::PartialSchema for Unprocessable {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::http::schema::any_of([
+            <HTTPValidationError as utoipa::PartialSchema>::schema(),
+            <ErrorDetail as utoipa::PartialSchema>::schema(),
+        ])
+    }
+}
+
+impl utoipa::ToSchema for Unprocessable {}
+
+/// Validation Error, or an Idempotency-Key already used with another request.
 #[derive(IntoResponses)]
 #[response(status = 422)]
-pub struct Invalid(#[to_schema] pub HTTPValidationError);
+pub struct Invalid(#[to_schema] pub Unprocessable);
+
+/// An Idempotency-Key that is not 1-255 visible ASCII characters.
+#[derive(IntoResponses)]
+#[response(status = 400)]
+pub struct BadKey(#[to_schema] pub ErrorDetail);
+
+/// A pagination cursor that this API did not issue.
+#[derive(IntoResponses)]
+#[response(status = 400)]
+pub struct BadCursor(#[to_schema] pub ErrorDetail);
 
 /// The request body is over 64 KiB.
 #[derive(IntoResponses)]

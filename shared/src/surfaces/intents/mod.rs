@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
+use super::params::{RegistrationPath, UserIntentsQuery};
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::intents::{self, Ending};
 use crate::auth::Caller;
@@ -20,7 +21,7 @@ use crate::http::{
 };
 use crate::ports::Page;
 use crate::runtime::App;
-use errors::{CHANGE, Invalid, READ, TooLarge, Unauthenticated};
+use errors::{BadCursor, BadKey, CHANGE, Invalid, READ, TooLarge, Unauthenticated};
 use wire::*;
 
 const LIST_DEFAULT: usize = 100;
@@ -74,6 +75,7 @@ impl FromRequest for CreateInput {
     params(IdempotencyKey),
     responses(
         (status = 200, description = "The new or already open intent", body = CreatePaymentIntentResponse),
+        BadKey,
         Unauthenticated,
         (status = 404, description = "No such registration of the caller's", body = ErrorDetail),
         (status = 409, description = "Registration already paid or canceled", body = ErrorDetail),
@@ -129,6 +131,7 @@ impl FromRequest for IntentInput {
     params(IdempotencyKey),
     responses(
         (status = 200, description = "Code sent", body = RequestOTPSuccessResponse),
+        BadKey,
         Unauthenticated,
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
         (status = 409, description = "Intent cannot take a code in its status", body = ErrorDetail),
@@ -183,7 +186,7 @@ impl FromRequest for ConfirmInput {
     params(IdempotencyKey),
     responses(
         (status = 200, description = "Payment collected", body = ConfirmPaymentResponse),
-        (status = 400, description = "Wrong or expired code", body = ErrorDetail),
+        (status = 400, description = "Wrong or expired code, or a malformed Idempotency-Key", body = ErrorDetail),
         Unauthenticated,
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
         (status = 409, description = "Intent is not awaiting a code", body = ErrorDetail),
@@ -276,6 +279,7 @@ async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
     params(IdempotencyKey),
     responses(
         (status = 200, description = "Canceled", body = PaymentIntentStatusResponse),
+        BadKey,
         Unauthenticated,
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
         (status = 409, description = "Illegal transition", body = ErrorDetail),
@@ -292,6 +296,7 @@ pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     params(IdempotencyKey),
     responses(
         (status = 200, description = "Failed", body = PaymentIntentStatusResponse),
+        BadKey,
         Unauthenticated,
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
         (status = 409, description = "Illegal transition", body = ErrorDetail),
@@ -317,7 +322,7 @@ pub struct PageInput {
 fn page(req: &Request) -> Checked<PageInput> {
     Ok(PageInput {
         limit: limit(req, LIST_DEFAULT, LIST_MAX)?,
-        cursor: query_param(req, "cursor"),
+        cursor: crate::http::cursor(req),
     })
 }
 
@@ -330,7 +335,7 @@ pub struct UserListInput {
 
 impl FromRequest for UserListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let status = match query_param(req, "status").filter(|s| !s.is_empty()) {
+        let status = match query_param(req, "status") {
             None => Ok(None),
             Some(s) => IntentStatus::parse(&s)
                 .map(Some)
@@ -347,12 +352,10 @@ impl FromRequest for UserListInput {
 
 /// A user's intents, newest first (another user's: Admin or Support only).
 #[utoipa::path(get, path = "/payment/intents/user/{user_id}", tag = "payment", operation_id = "list_user_payment_intents",
-    params(
-        ("user_id" = String, Path, description = "user_id"),
-        ("status" = Option<String>, Query, description = "Filter by status"),
-        PageQuery),
+    params(UserIntentsQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
+        BadCursor,
         Unauthenticated,
         (status = 404, description = "Not the caller's", body = ErrorDetail),
         Invalid),
@@ -400,11 +403,10 @@ impl FromRequest for RegistrationListInput {
 /// A registration's intents, newest first.
 #[utoipa::path(get, path = "/payment/intents/registration/{registration_id}", tag = "payment",
     operation_id = "list_registration_payment_intents",
-    params(
-        ("registration_id" = String, Path, description = "registration_id"),
-        PageQuery),
+    params(RegistrationPath, PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
+        BadCursor,
         Unauthenticated,
         (status = 404, description = "No such registration visible to the caller", body = ErrorDetail),
         Invalid),

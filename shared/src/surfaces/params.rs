@@ -1,0 +1,200 @@
+//! Documented parameters, built from the same constants the parsers check, so
+//! a request the document allows is never refused for its shape.
+
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Required, Schema};
+
+use crate::domain::{IntentStatus, PayableId, PayableKind};
+use crate::http::idempotency::{KEY_PATTERN, MAX_KEY_LEN};
+
+fn parameter(
+    name: &str,
+    place: ParameterIn,
+    required: bool,
+    description: &str,
+    schema: ObjectBuilder,
+) -> Parameter {
+    let schema: Schema = schema.into();
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(description))
+        .schema(Some(RefOr::T(schema)))
+        .build()
+}
+
+/// A payable's id as its kind's path segment or field carries it.
+fn payable_id() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(PayableId::PATTERN))
+        .max_length(Some(PayableId::MAX_LEN))
+}
+
+fn one_of(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+}
+
+/// The header every changing endpoint honours.
+pub struct IdempotencyKey;
+
+impl IntoParams for IdempotencyKey {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter(
+            "Idempotency-Key",
+            ParameterIn::Header,
+            false,
+            "Replays the first response for 24 h; the same key with another request is 422.",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(KEY_PATTERN))
+                .min_length(Some(1))
+                .max_length(Some(MAX_KEY_LEN)),
+        )]
+    }
+}
+
+fn limit(default: usize) -> Parameter {
+    parameter(
+        "limit",
+        ParameterIn::Query,
+        false,
+        &format!("How many, newest first: 1-100, default {default}."),
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(100)),
+    )
+}
+
+fn cursor() -> Parameter {
+    parameter(
+        "cursor",
+        ParameterIn::Query,
+        false,
+        "X-Next-Cursor of the previous page.",
+        ObjectBuilder::new().schema_type(Type::String),
+    )
+}
+
+/// The query of a cursor-paged list of at most 100, 100 by default.
+pub struct PageQuery;
+
+impl IntoParams for PageQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![limit(100), cursor()]
+    }
+}
+
+/// A user's intents, optionally in one status.
+pub struct UserIntentsQuery;
+
+impl IntoParams for UserIntentsQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            parameter(
+                "user_id",
+                ParameterIn::Path,
+                true,
+                "The payer.",
+                ObjectBuilder::new().schema_type(Type::String),
+            ),
+            parameter(
+                "status",
+                ParameterIn::Query,
+                false,
+                "Only intents in this status.",
+                one_of(IntentStatus::ALL.map(|s| s.as_str())),
+            ),
+            limit(100),
+            cursor(),
+        ]
+    }
+}
+
+/// An offset page of the caller's payments.
+pub struct OffsetQuery;
+
+/// Offsets walk an index; beyond this, callers should narrow the question.
+pub const MAX_OFFSET: usize = 10_000;
+
+impl IntoParams for OffsetQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            limit(10),
+            parameter(
+                "offset",
+                ParameterIn::Query,
+                false,
+                "How many to skip.",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(MAX_OFFSET)),
+            ),
+        ]
+    }
+}
+
+/// A payable by kind and id.
+pub struct PayablePathParams;
+
+impl IntoParams for PayablePathParams {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            parameter(
+                "kind",
+                ParameterIn::Path,
+                true,
+                "What is owed.",
+                one_of(PayableKind::ALL.map(|k| k.as_str())),
+            ),
+            parameter(
+                "id",
+                ParameterIn::Path,
+                true,
+                "The payable's id in your system.",
+                payable_id(),
+            ),
+        ]
+    }
+}
+
+/// A registration named in the path.
+pub struct RegistrationPath;
+
+impl IntoParams for RegistrationPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter(
+            "registration_id",
+            ParameterIn::Path,
+            true,
+            "The registration.",
+            payable_id(),
+        )]
+    }
+}
+
+/// An order named in the path.
+pub struct OrderPathParam;
+
+impl IntoParams for OrderPathParam {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter(
+            "orderId",
+            ParameterIn::Path,
+            true,
+            "The order.",
+            payable_id(),
+        )]
+    }
+}

@@ -1,7 +1,9 @@
 //! A local stand-in for API Gateway (HTTP API, payload format 2.0) in front of
 //! every function of `template.yaml`: `make run` serves the whole API on
 //! localhost, each request handled by the same handler its Lambda binary runs
-//! and seen by it exactly as in Lambda. A development tool; not deployed.
+//! and seen by it exactly as in Lambda; and the local AWS stack behind it
+//! (`stack`, driven by `make_run` and `make_test`). Development tools; not
+//! deployed.
 
 pub mod env_file;
 pub mod event;

@@ -138,7 +138,11 @@ enum Outcome {
 
 /// 128 + the signal's number, as a shell reports a process the signal ended.
 pub fn exit_code_for(signal: &str) -> u8 {
-    if signal == "SIGINT" { 130 } else { 143 }
+    match signal {
+        "SIGHUP" => 129,
+        "SIGINT" => 130,
+        _ => 143,
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! SIGINT (Ctrl-C) and SIGTERM as a request to stop, which both async code
+//! SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal closed) as a request to stop, which both async code
 //! (the gateway's shutdown) and blocking loops (waiting for the emulators, for
 //! `cargo test`) can see.
 
@@ -9,18 +9,21 @@ use tokio::sync::watch;
 pub struct Stop(watch::Receiver<Option<&'static str>>);
 
 impl Stop {
-    /// Catches SIGINT and SIGTERM from now on (their default action would end
-    /// us without stopping our children). Needs a Tokio runtime.
+    /// Catches SIGINT, SIGTERM and SIGHUP from now on (their default action
+    /// would end us without stopping our children). Needs a Tokio runtime.
     pub fn listen() -> Result<Self, String> {
         let mut int =
             signal(SignalKind::interrupt()).map_err(|e| format!("cannot catch SIGINT: {e}"))?;
         let mut term =
             signal(SignalKind::terminate()).map_err(|e| format!("cannot catch SIGTERM: {e}"))?;
+        let mut hup =
+            signal(SignalKind::hangup()).map_err(|e| format!("cannot catch SIGHUP: {e}"))?;
         let (tx, rx) = watch::channel(None);
         tokio::spawn(async move {
             let name = tokio::select! {
                 _ = int.recv() => "SIGINT",
                 _ = term.recv() => "SIGTERM",
+                _ = hup.recv() => "SIGHUP",
             };
             let _ = tx.send(Some(name));
             // Later signals are caught too, so a second Ctrl-C does not cut
@@ -29,6 +32,7 @@ impl Stop {
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
+                    _ = hup.recv() => {}
                 }
             }
         });

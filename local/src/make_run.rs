@@ -169,7 +169,7 @@ fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&
     curl -s $API/payment/intents/user/demo-user-1 -H "Authorization: Bearer $TOKEN"
 
   One function at a time: cargo lambda watch (reads .stack/lambda.env), then
-    cargo lambda invoke intents-get --data-file events/intents-get.json
+    cargo lambda invoke intents-create --data-file events/intents-create.json
 
   Ctrl-C stops the gateway, DynamoDB Local and the SES emulator.
 "#,

@@ -32,12 +32,12 @@ pub enum PortChoice {
 struct Running {
     service: &'static Service,
     port: u16,
+    group: ProcessGroup,
 }
 
 pub struct Stack {
     dir: PathBuf,
     running: Vec<Running>,
-    groups: Vec<ProcessGroup>,
 }
 
 /// Why a start did not complete.
@@ -83,7 +83,6 @@ impl Stack {
         let mut stack = Self {
             dir: dir.to_owned(),
             running: Vec::new(),
-            groups: Vec::new(),
         };
         // Pending: (index into services, attempt).
         let mut pending: Vec<(usize, u32)> = Vec::new();
@@ -99,7 +98,7 @@ impl Stack {
             for (i, attempt) in pending {
                 let (service, choice) = services[i];
                 let at = stack.index_of(service);
-                if let Some(status) = stack.groups[at].exited() {
+                if let Some(status) = stack.running[at].group.exited() {
                     if choice == PortChoice::Free && attempt < ATTEMPTS {
                         eprintln!(
                             "stack: {} exited ({status}) on port {}; retrying on another port",
@@ -113,8 +112,8 @@ impl Stack {
                     return Err(StartError::Failed(format!(
                         "{} exited during startup ({status}); the end of {}:\n{}",
                         service.label,
-                        stack.groups[at].log().display(),
-                        stack.groups[at].log_tail(20)
+                        stack.running[at].group.log().display(),
+                        stack.running[at].group.log_tail(20)
                     )));
                 }
                 if !(service.ready)(stack.running[at].port) {
@@ -130,7 +129,7 @@ impl Stack {
                     format!("timed out after {} s waiting for:", START_TIMEOUT.as_secs());
                 for (i, _) in &pending {
                     let at = stack.index_of(services[*i].0);
-                    let group = &stack.groups[at];
+                    let group = &stack.running[at].group;
                     message.push_str(&format!(
                         "\n{} (the end of {}):\n{}",
                         services[*i].0.label,
@@ -179,8 +178,11 @@ impl Stack {
         let mut command = command(&argv);
         command.current_dir(root);
         let group = ProcessGroup::spawn(service.name, command, &log).map_err(StartError::Failed)?;
-        self.running.push(Running { service, port });
-        self.groups.push(group);
+        self.running.push(Running {
+            service,
+            port,
+            group,
+        });
         Ok(())
     }
 
@@ -192,9 +194,8 @@ impl Stack {
     }
 
     fn forget(&mut self, at: usize) {
-        self.running.remove(at);
         // Dropping it stops whatever is left of its group.
-        drop(self.groups.remove(at));
+        drop(self.running.remove(at));
     }
 
     /// The port `service` listens on, if it runs.
@@ -266,11 +267,14 @@ fn command(argv: &[OsString]) -> Command {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        if self.groups.is_empty() {
+        if self.running.is_empty() {
             return;
         }
-        let names: Vec<&str> = self.groups.iter().map(ProcessGroup::name).collect();
+        let names: Vec<&str> = self.running.iter().map(|r| r.group.name()).collect();
         eprintln!("stack: stopping {}", names.join(", "));
-        process_group::stop_all(&mut self.groups, process_group::GRACE);
+        process_group::stop_all(
+            self.running.iter_mut().map(|r| &mut r.group),
+            process_group::GRACE,
+        );
     }
 }

@@ -135,8 +135,8 @@ impl ProcessGroup {
 /// SIGTERM to every group, up to `grace` for all of them to exit, then SIGKILL
 /// to what is left. Groups are signalled together so a slow one does not make
 /// the others wait.
-pub fn stop_all(groups: &mut [ProcessGroup], grace: Duration) {
-    let mut live: Vec<&mut ProcessGroup> = groups.iter_mut().filter(|g| !g.stopped).collect();
+pub fn stop_all<'a>(groups: impl IntoIterator<Item = &'a mut ProcessGroup>, grace: Duration) {
+    let mut live: Vec<&mut ProcessGroup> = groups.into_iter().filter(|g| !g.stopped).collect();
     for group in &live {
         group.signal(Signal::SIGTERM);
     }
@@ -163,6 +163,6 @@ pub fn stop_all(groups: &mut [ProcessGroup], grace: Duration) {
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        stop_all(std::slice::from_mut(self), GRACE);
+        stop_all([self], GRACE);
     }
 }

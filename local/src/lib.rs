@@ -1,21 +1,32 @@
 //! A local stand-in for API Gateway (HTTP API, payload format 2.0) in front of
 //! every function of `template.yaml`: `make run` serves the whole API on
 //! localhost, each request handled by the same handler its Lambda binary runs
-//! and seen by it exactly as in Lambda. A development tool; not deployed.
+//! and seen by it exactly as in Lambda; and the local AWS stack behind it
+//! (`stack`, driven by `make_run` and `make_test`). Development tools; not
+//! deployed.
 
+pub mod env_file;
 pub mod event;
 pub mod gateway;
+pub mod make_run;
+pub mod make_test;
 pub mod router;
+pub mod sample_events;
+pub mod setup;
+pub mod stack;
+pub mod stop;
 pub mod template;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+use payment_shared::runtime::App;
 use tokio::net::TcpListener;
 
 pub use gateway::Gateway;
@@ -69,21 +80,57 @@ pub async fn serve(
     }
 }
 
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        tracing::error!(target: "local_gateway", "cannot listen for SIGINT/SIGTERM");
-        return std::future::pending().await;
-    };
-    let name = tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
-    };
-    tracing::info!(target: "local_gateway", "{name}: shutting down");
+/// Every route of the template at `template_path` on 127.0.0.1:`port` (0: a
+/// free port), logged with the address, until `shutdown` completes.
+pub async fn serve_template(
+    template_path: &Path,
+    app: Arc<App>,
+    port: u16,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    let functions = template::load(template_path).map_err(|e| e.to_string())?;
+    if let Err(e) = app.secrets().await {
+        tracing::warn!(
+            target: "local_gateway",
+            "secrets do not load ({e}); authenticated routes will answer 500 (see .env.example)"
+        );
+    }
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "127.0.0.1:{port} is already in use (another `make run`?); set PORT to use another port"
+            ),
+            _ => format!("cannot listen on 127.0.0.1:{port}: {e}"),
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("listener address: {e}"))?;
+    let table = app.config.table_name.clone();
+    let gateway = Arc::new(Gateway::new(&functions, app, addr.port())?);
+    tracing::info!(
+        target: "local_gateway",
+        "routes from {} (table {table}):",
+        template_path.display(),
+    );
+    for (key, binary) in gateway.routes() {
+        tracing::info!(target: "local_gateway", "  {key:<52} {binary}");
+    }
+    tracing::info!(target: "local_gateway", "listening on http://{addr}");
+    serve(listener, gateway, shutdown).await;
+    tracing::info!(target: "local_gateway", "stopped");
+    Ok(())
+}
+
+/// `PORT`, or `default` when unset or empty.
+pub fn port_from_env(default: u16) -> Result<u16, String> {
+    match std::env::var("PORT") {
+        Ok(p) if !p.trim().is_empty() => p
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| format!("PORT must be a port number, not '{p}'")),
+        _ => Ok(default),
+    }
 }
 
 /// Human-readable logs (`LOG_FORMAT=json`: the JSON lines Lambda writes),

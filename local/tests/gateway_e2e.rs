@@ -15,9 +15,7 @@ const API_KEY: &str = "e2e-api-key";
 
 fn stack_var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run through `make test`, or `. scripts/stack.sh; stack_up` first"
-        )
+        panic!("{name} is not set: run through `make test`, which starts the local stack")
     })
 }
 

@@ -7,7 +7,8 @@ use lambda_http::http::HeaderValue;
 use payment_shared::surfaces::{docs, intents as a, payables, payments as b, shop};
 use serde_json::json;
 
-/// Parses an event; swaps its placeholder credentials for ones this test's app accepts.
+/// Parses an event; swaps its credentials (the local development ones, for
+/// `cargo lambda invoke`) for ones this test's app accepts.
 fn event(json: &str, bearer_sub: Option<&str>) -> Request {
     let mut req = lambda_http::request::from_str(json).expect("a valid API Gateway v2 event");
     let headers = req.headers_mut();

@@ -1,189 +1,53 @@
-//! `local-setup`: prepares the local stack for `make run` (and the gateway's
-//! end-to-end test). With the same environment the gateway gets
-//! (`TABLE_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`, `JWT_SECRET`, ...):
+//! `local-setup [--fresh]`: prepares the local stack for the API (see
+//! `local_gateway::setup`) with the configuration the gateway gets, and prints
+//! the demo tokens as shell `export` lines on stdout. `--fresh` drops the
+//! table first.
 //!
-//! 1. creates the table as `template.yaml` declares it (an existing one is kept);
-//! 2. upserts the demo payables: registration `REG-DEMO-1` (112.00 USD) of
-//!    `demo-user-1`, order `ORD-DEMO-1` (two line items) of `demo-user-2`;
-//! 3. prints demo bearer tokens (HS256, 12 h) as shell `export` lines on
-//!    stdout: `TOKEN_USER1`, `TOKEN_USER2`, `TOKEN_ADMIN` and `TOKEN` (= user 1).
-//!
-//! Progress goes to stderr.
+//! `local-setup --sign-events [DIR]`: puts the demo users' tokens (signed with
+//! the local development key) and the local API key into the sample events
+//! (default `events/`), so `cargo lambda invoke --data-file` works against
+//! `make run`'s stack. Needs no stack.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use jsonwebtoken::{EncodingKey, Header};
-use payment_shared::adapters::dynamo::table;
-use payment_shared::app::{AppError, payables};
-use payment_shared::domain::{
-    Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
-    Payer, UserId,
-};
+use local_gateway::{sample_events, setup};
 use payment_shared::runtime::App;
-use secrecy::ExposeSecret;
-use serde_json::json;
 
-const TOKEN_LIFETIME_SECS: i64 = 12 * 3600;
+const USAGE: &str = "usage: local-setup [--fresh] | --sign-events [DIR]";
 
-fn say(message: &str) {
-    eprintln!("local-setup: {message}");
-}
-
-struct Demo {
-    kind: &'static str,
-    id: &'static str,
-    user: &'static str,
-    amount: &'static str,
-    description: &'static str,
-    /// (name, unit amount in minor units, quantity)
-    items: &'static [(&'static str, i64, u32)],
-}
-
-const DEMOS: [Demo; 2] = [
-    Demo {
-        kind: "registration",
-        id: "REG-DEMO-1",
-        user: "demo-user-1",
-        amount: "112.00",
-        description: "Summer camp 2025 registration",
-        items: &[],
-    },
-    Demo {
-        kind: "order",
-        id: "ORD-DEMO-1",
-        user: "demo-user-2",
-        amount: "42.00",
-        description: "Camp shop order",
-        items: &[("Camp T-shirt", 1500, 2), ("Water bottle", 1200, 1)],
-    },
-];
-
-fn demo_payable(demo: &Demo, app: &App) -> Result<Payable, String> {
-    let usd = Currency::parse("USD").map_err(|e| e.to_string())?;
-    let items = demo
-        .items
-        .iter()
-        .map(|(name, minor, quantity)| {
-            let unit = Money::from_minor(*minor, usd).map_err(|e| e.to_string())?;
-            LineItem::new(name, unit, *quantity, None).map_err(|e| e.0)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let now = app.clock.now();
-    Ok(Payable {
-        payable: PayableRef {
-            kind: PayableKind::parse(demo.kind).map_err(|e| e.0)?,
-            id: PayableId::parse(demo.id).map_err(|e| e.0)?,
-        },
-        owner: Payer {
-            user_id: UserId::parse(demo.user).map_err(|e| e.0)?,
-            email: Email::parse(&format!("{}@example.com", demo.user)).map_err(|e| e.0)?,
-        },
-        amount: Money::parse(demo.amount, usd).map_err(|e| e.to_string())?,
-        number: Some(demo.id.to_owned()),
-        description: Some(demo.description.to_owned()),
-        line_items: items,
-        business_id: None,
-        status: PayableStatus::Open,
-        open_intent_id: None,
-        allocated_minor: 0,
-        paid_minor: 0,
-        created_at: now,
-        updated_at: now,
-    })
-}
-
-async fn create_table(app: &App) -> Result<(), String> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-    let name = &app.config.table_name;
-    match table::create_table(&dynamo, name).await {
-        Ok(()) => say(&format!("created table {name}")),
-        Err(aws_sdk_dynamodb::Error::ResourceInUseException(_)) => {
-            say(&format!("table {name} already exists"));
-        }
-        Err(e) => return Err(format!("cannot create table {name}: {e}")),
-    }
-    Ok(())
-}
-
-async fn seed(app: &App) -> Result<(), String> {
-    for demo in &DEMOS {
-        let payable = demo_payable(demo, app)?;
-        match payables::upsert(app, payable).await {
-            Ok((_, created)) => say(&format!(
-                "{} {}/{} ({} USD, owner {})",
-                if created { "seeded" } else { "refreshed" },
-                demo.kind,
-                demo.id,
-                demo.amount,
-                demo.user
-            )),
-            // Paid, or an intent is open: it is there already; leave it be.
-            Err(AppError::PayableLocked(why)) => say(&format!("kept {}: {why}", demo.id)),
-            Err(e) => return Err(format!("cannot seed {}: {e}", demo.id)),
-        }
-    }
-    Ok(())
-}
-
-async fn tokens(app: &App) -> Result<(), String> {
-    if app.config.jwt.algorithm != jsonwebtoken::Algorithm::HS256 {
-        say("JWT_ALGORITHM is not HS256: no demo tokens (sign your own)");
-        return Ok(());
-    }
-    let secrets = app
-        .secrets()
-        .await
-        .map_err(|e| format!("secrets: {e} (see .env.example)"))?;
-    let key = EncodingKey::from_secret(secrets.jwt_key.expose_secret().as_bytes());
-    let exp = app.clock.now().unix_timestamp() + TOKEN_LIFETIME_SECS;
-    for (var, sub, email, roles) in [
-        (
-            "TOKEN_USER1",
-            "demo-user-1",
-            "demo-user-1@example.com",
-            vec![],
-        ),
-        (
-            "TOKEN_USER2",
-            "demo-user-2",
-            "demo-user-2@example.com",
-            vec![],
-        ),
-        (
-            "TOKEN_ADMIN",
-            "demo-admin",
-            "admin@example.com",
-            vec!["Admin"],
-        ),
-    ] {
-        let mut claims = json!({ "sub": sub, "email": email, "roles": roles, "exp": exp });
-        if let Some(iss) = &app.config.jwt.issuer {
-            claims["iss"] = json!(iss);
-        }
-        if let Some(aud) = &app.config.jwt.audience {
-            claims["aud"] = json!(aud);
-        }
-        let token = jsonwebtoken::encode(&Header::default(), &claims, &key)
-            .map_err(|e| format!("cannot sign a token: {e}"))?;
-        println!("export {var}='{token}'");
-    }
-    println!("export TOKEN=\"$TOKEN_USER1\"");
-    Ok(())
-}
-
-async fn run() -> Result<(), String> {
+async fn prepare(fresh: bool) -> Result<(), String> {
     let app = App::from_env()
         .await
         .map_err(|e| format!("configuration: {e}"))?;
-    create_table(&app).await?;
-    seed(&app).await?;
-    tokens(&app).await
+    let tokens = setup::prepare(&app, fresh).await?;
+    print!("{}", setup::exports(&tokens));
+    Ok(())
+}
+
+fn sign_events(dir: PathBuf) -> Result<(), String> {
+    let changed = sample_events::sign_all(&dir)?;
+    if changed.is_empty() {
+        eprintln!("local-setup: the events in {} are current", dir.display());
+    }
+    for name in changed {
+        eprintln!("local-setup: signed {}/{name}.json", dir.display());
+    }
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let done = match args.as_slice() {
+        [] => prepare(false).await,
+        ["--fresh"] => prepare(true).await,
+        ["--sign-events"] => sign_events(PathBuf::from("events")),
+        ["--sign-events", dir] => sign_events(PathBuf::from(dir)),
+        _ => Err(USAGE.into()),
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("local-setup: error: {e}");

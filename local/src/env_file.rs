@@ -1,0 +1,76 @@
+//! Local configuration: variables already set in the environment win, then
+//! `.env` (your overrides, not committed), then `.env.example` (the defaults).
+
+use std::path::Path;
+
+/// In order of precedence, after the process environment.
+pub const FILES: [&str; 2] = [".env", ".env.example"];
+
+/// Loads the files under `root` into the process environment, each variable
+/// only if not set yet; returns every key the files name, in file order.
+///
+/// Setting the environment is only sound while the process has one thread
+/// (the reason `std::env::set_var` is unsafe), so call this first thing in
+/// `main`, before any runtime starts.
+pub fn load(root: &Path) -> Result<Vec<String>, String> {
+    let mut keys = Vec::new();
+    for file in FILES {
+        let path = root.join(file);
+        if !path.is_file() {
+            continue;
+        }
+        for item in
+            dotenvy::from_path_iter(&path).map_err(|e| format!("{}: {e}", path.display()))?
+        {
+            let (key, _) = item.map_err(|e| format!("{}: {e}", path.display()))?;
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        dotenvy::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(keys)
+}
+
+/// Sets `vars` in the process environment, replacing what is there. Same
+/// rule as `load`: only before any other thread starts.
+pub fn set(vars: &[(String, String)]) -> Result<(), String> {
+    let mut text = String::new();
+    for (key, value) in vars {
+        text.push_str(&line(key, value)?);
+    }
+    dotenvy::from_read_override(text.as_bytes()).map_err(|e| format!("cannot set {text}: {e}"))
+}
+
+/// `KEY=VALUE` (single-quoted when the value needs it), as `.env` files and
+/// cargo-lambda's `--env-file` read it.
+pub fn line(key: &str, value: &str) -> Result<String, String> {
+    if value.contains(['\n', '\r', '\'']) {
+        return Err(format!(
+            "{key}: a value with a newline or a quote cannot go in an env file"
+        ));
+    }
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.:/,@+=".contains(c));
+    Ok(if plain {
+        format!("{key}={value}\n")
+    } else {
+        format!("{key}='{value}'\n")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line;
+
+    #[test]
+    fn quotes_only_values_that_need_it() {
+        assert_eq!(
+            line("URL", "http://127.0.0.1:8000").as_deref(),
+            Ok("URL=http://127.0.0.1:8000\n")
+        );
+        assert_eq!(line("S", "a b#c").as_deref(), Ok("S='a b#c'\n"));
+        assert!(line("S", "it's").is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! `make run`: the whole API on http://127.0.0.1:$PORT (default 3000), as API
+//! Gateway serves it, in front of DynamoDB Local (8000) and the SES emulator
+//! (8005), all owned by this one process: Ctrl-C or SIGTERM stops the gateway,
+//! then the emulators.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use payment_shared::runtime::App;
+
+use crate::stack::{self, DYNAMODB, PortChoice, SES, Service, Stack, StartError};
+use crate::stop::Stop;
+use crate::{env_file, setup, template};
+
+/// Fixed, because the README, `.stack/lambda.env` and people's habits name them.
+pub const DYNAMODB_PORT: u16 = 8000;
+pub const SES_PORT: u16 = 8005;
+const DEFAULT_PORT: u16 = 3000;
+
+fn services() -> [(&'static Service, PortChoice); 2] {
+    [
+        (&DYNAMODB, PortChoice::Fixed(DYNAMODB_PORT)),
+        (&SES, PortChoice::Fixed(SES_PORT)),
+    ]
+}
+
+fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The first step, while the process has one thread: the configuration files
+/// into the environment, then the variables that point the functions at this
+/// stack (these win: the stack runs where they say). Returns the functions'
+/// configuration, which `run` hands to `cargo lambda watch` as an env file.
+pub fn configure(root: &Path) -> Result<Vec<(String, String)>, String> {
+    let keys = env_file::load(root)?;
+    let stack_env =
+        stack::env_for(
+            services()
+                .into_iter()
+                .filter_map(|(service, choice)| match choice {
+                    PortChoice::Fixed(port) => Some((service, url(port))),
+                    PortChoice::Free => None,
+                }),
+        );
+    let mut set = stack_env.clone();
+    // Secrets come from the variables above, not from Secrets Manager.
+    set.push(("SECRET_ARN".into(), String::new()));
+    for (key, value) in stack::default_credentials() {
+        if std::env::var_os(key).is_none() {
+            set.push((key.into(), value.into()));
+        }
+    }
+    env_file::set(&set)?;
+
+    let mut functions: Vec<(String, String)> = keys
+        .into_iter()
+        .filter_map(|k| std::env::var(&k).ok().map(|v| (k, v)))
+        .filter(|(k, _)| !stack_env.iter().any(|(s, _)| s == k))
+        .collect();
+    functions.extend(stack_env);
+    // Never your real credentials in a file: the emulators take any.
+    functions.extend(
+        stack::default_credentials()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Ok(functions)
+}
+
+/// The functions' configuration as an env file.
+pub fn env_file_text(functions: &[(String, String)]) -> Result<String, String> {
+    let mut text = String::from(
+        "# Written by `make run`: the configuration its functions get, for\n# `cargo lambda watch` (see [workspace.metadata.lambda.watch] in Cargo.toml).\n",
+    );
+    for (key, value) in functions {
+        text.push_str(&env_file::line(key, value)?);
+    }
+    Ok(text)
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Starts the stack, prepares the table, serves the API until a signal.
+/// `functions` is what `configure` returned. Must run on the main thread (see
+/// `stack::command`).
+pub async fn run(root: &Path, functions: &[(String, String)]) -> Result<(), String> {
+    let port = crate::port_from_env(DEFAULT_PORT)?;
+    if stack::port::is_busy(port) {
+        return Err(format!(
+            "port {port}, needed for the local gateway, is already in use. Another `make run`? (PORT=... picks another)"
+        ));
+    }
+    let stop = Stop::listen()?;
+    let dir = root.join(".stack");
+    let stack = match Stack::start(root, &dir, &services(), &|| stop.requested()) {
+        Ok(stack) => stack,
+        Err(StartError::Interrupted(signal)) => {
+            eprintln!("run: {signal}: stopped");
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    write(&dir.join("lambda.env"), &env_file_text(functions)?)?;
+
+    let app = Arc::new(
+        App::from_env()
+            .await
+            .map_err(|e| format!("configuration: {e}"))?,
+    );
+    let tokens = tokio::select! {
+        tokens = setup::prepare(&app, false) => tokens?,
+        signal = stop.clone().wait() => {
+            eprintln!("run: {signal}: stopped");
+            return Ok(());
+        }
+    };
+    let demo_env = dir.join("demo.env");
+    let api = url(port);
+    let inbox = format!("{}/", url(SES_PORT));
+    let api_key = std::env::var("SERVICE_API_KEY")
+        .unwrap_or_default()
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    write(
+        &demo_env,
+        &format!(
+            "# written by `make run`; in another shell: . .stack/demo.env\nexport API='{api}'\nexport API_KEY='{api_key}'\nexport INBOX='{inbox}'\n{}",
+            setup::exports(&tokens)
+        ),
+    )?;
+    print_banner(&api, &inbox, &api_key, &app.config.table_name, &tokens);
+
+    let served = crate::serve_template(&template::default_path(), app, port, async move {
+        let signal = stop.wait().await;
+        eprintln!("run: {signal}: stopping the gateway, DynamoDB Local and the SES emulator");
+    })
+    .await;
+    let _ = std::fs::remove_file(&demo_env);
+    drop(stack);
+    served
+}
+
+fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&str, String)]) {
+    let token = |var: &str| {
+        tokens
+            .iter()
+            .find(|(v, _)| *v == var)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or("(none: JWT_ALGORITHM is not HS256)")
+    };
+    println!(
+        r#"
+  payment-service on {api}  (table {table}; DynamoDB Local :{DYNAMODB_PORT}, SES emulator :{SES_PORT})
+
+  Demo tokens (HS256, valid 12 h), also in .stack/demo.env:
+    demo-user-1 (owns registration REG-DEMO-1, 112.00 USD)
+      {user1}
+    demo-user-2 (owns order ORD-DEMO-1, 2 line items)
+      {user2}
+    demo-admin (Admin)
+      {admin}
+  X-API-Key: {api_key}
+
+  OTP emails: {inbox}   (JSON: {inbox}store)
+
+  Try it from another terminal:
+    . .stack/demo.env
+    curl -s -X POST $API/payment/intents -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{"registration_id":"REG-DEMO-1"}}'
+    curl -s -X POST $API/payment/intents/request-otp -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{"intent_id":"<intent_id>"}}'
+    curl -s -X POST $API/payment/intents/confirm -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{"intent_id":"<intent_id>","otp_code":"<code from {inbox}>"}}'
+    curl -s $API/payment/intents/user/demo-user-1 -H "Authorization: Bearer $TOKEN"
+
+  One function at a time: cargo lambda watch (reads .stack/lambda.env), then
+    cargo lambda invoke intents-create --data-file events/intents-create.json
+
+  Ctrl-C stops the gateway, DynamoDB Local and the SES emulator.
+"#,
+        user1 = token("TOKEN_USER1"),
+        user2 = token("TOKEN_USER2"),
+        admin = token("TOKEN_ADMIN"),
+    );
+}

@@ -91,6 +91,7 @@ if bad:
 PY
   command -v moto_server >/dev/null 2>&1 || return 1
   command -v cfn-lint >/dev/null 2>&1 || return 1
+  command -v schemathesis >/dev/null 2>&1 || return 1
 }
 
 if ! pip_ok 2>/dev/null; then

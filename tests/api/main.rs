@@ -2,6 +2,7 @@
 //! per API and per concern, sharing the harness in `tests/support`.
 //! `make test` starts the local stack they talk to.
 
+mod contract;
 mod docs;
 mod idempotency_store;
 mod intents;

@@ -190,7 +190,7 @@ async fn surface_a_over_http() {
     let api = gateway.base.clone();
     let http = reqwest::Client::new();
 
-    // The seeded registration is there (surface F, X-API-Key).
+    // The seeded registration is there (payables API, X-API-Key).
     let (status, _, body) = send(
         http.get(format!("{api}/api/v1/payables/registration/REG-DEMO-1"))
             .header("x-api-key", API_KEY),

@@ -87,7 +87,40 @@ impl Mailer for SesMailer {
             .message(message)
             .send()
             .await
-            .map_err(|e| MailerError(aws_sdk_ses::Error::from(e).to_string()))?;
+            .map_err(|e| {
+                MailerError(without_addresses(&aws_sdk_ses::Error::from(e).to_string()))
+            })?;
         Ok(())
+    }
+}
+
+/// SES names the identities it refused ("… failed the check: a@b.example"): the
+/// error is logged, and no address may reach a log.
+fn without_addresses(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "<address>"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_addresses;
+
+    #[test]
+    fn errors_keep_no_address() {
+        let scrubbed = without_addresses(
+            "MessageRejected: Email address is not verified. The following identities failed \
+             the check in region US-EAST-1: payer@example.com, sender@example.com",
+        );
+        assert!(!scrubbed.contains('@'), "{scrubbed}");
+        assert!(scrubbed.starts_with("MessageRejected: Email address is not verified."));
     }
 }

@@ -3,6 +3,7 @@
 //! `make test` starts the local stack they talk to.
 
 mod docs;
+mod exactly_once;
 mod idempotency_store;
 mod intents;
 mod local_gateway;

@@ -101,7 +101,7 @@ pub async fn record_under(
     }
     for _ in 0..MAX_RETRIES {
         if let Some(existing) = already_recorded(app, named).await? {
-            return Ok(existing);
+            return same_request(existing, order, amount, method);
         }
         let payable = visible_order(app, actor, order).await?;
         let amount = Money::parse(amount, payable.amount.currency())
@@ -123,9 +123,10 @@ pub async fn record_under(
             }
             // An earlier run under this key won (a racing retry): answer with its payment.
             RecordOutcome::AlreadyRecorded => {
-                return already_recorded(app, Some(payment.id))
+                let existing = already_recorded(app, Some(payment.id))
                     .await?
-                    .ok_or_else(|| StoreError::Conflict.into());
+                    .ok_or(StoreError::Conflict)?;
+                return same_request(existing, order, &amount.to_string(), method);
             }
             // Another payment, an intent or a re-price got there first: look again.
             RecordOutcome::PayableChanged => continue,
@@ -147,6 +148,25 @@ async fn already_recorded(
         tracing::info!(payment = %p.id, "payment already recorded under this key");
     }
     Ok(existing)
+}
+
+/// The payment a key recorded answers only the request that recorded it: once
+/// the key's ledger entry has expired, the same key may come with another order
+/// or amount. Its status is not compared, as staff may have completed it since.
+fn same_request(
+    existing: Payment,
+    order: &PayableRef,
+    amount: &str,
+    method: PaymentMethod,
+) -> Result<Payment, AppError> {
+    let same = existing.payable.as_ref() == Some(order)
+        && existing.method == method
+        && Money::parse(amount, existing.amount.currency()).is_ok_and(|a| a == existing.amount);
+    if same {
+        Ok(existing)
+    } else {
+        Err(AppError::KeyReused)
+    }
 }
 
 fn ensure_collectable(payable: &Payable) -> Result<(), AppError> {

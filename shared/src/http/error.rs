@@ -161,6 +161,9 @@ impl From<AppError> for ApiError {
             AppError::OtpAttemptsExceeded => Self::BadRequest(
                 "Invalid OTP code; too many wrong attempts, the payment intent has failed".into(),
             ),
+            AppError::KeyReused => Self::Unprocessable(
+                "This Idempotency-Key was already used with a different request".into(),
+            ),
             AppError::Mail(e) => {
                 tracing::error!(error = %e, "mail not sent");
                 Self::BadGateway("The code could not be sent; retry later".into())

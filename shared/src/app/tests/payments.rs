@@ -306,6 +306,18 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
         .expect("list");
     assert_eq!(stored.items, vec![second], "one payment under one key");
     assert_eq!(t.payable(&order.payable).await.allocated_minor, 4_000);
+    // The key's payment answers only its own request.
+    let reused = payments::record_under(
+        &t.app,
+        &me,
+        Some(&key),
+        &order.payable,
+        "50.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await;
+    assert!(matches!(reused, Err(AppError::KeyReused)), "{reused:?}");
     // Another key is another payment.
     let other = RequestKey::new("user:payer", "another");
     let next = payments::record_under(

@@ -4,6 +4,11 @@ use integration_tests::Harness;
 use payment_shared::ports::{IdempotencyStore, Idempotent, StoredResponse};
 use time::{Duration, OffsetDateTime};
 
+/// A new run of a request: each claims with its own token.
+fn claimer() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 fn response() -> StoredResponse {
     StoredResponse {
         status: 201,
@@ -18,19 +23,31 @@ async fn claims_replays_conflicts_and_expires() {
     let store = h.store.clone();
     let now = OffsetDateTime::now_utc();
     assert_eq!(
-        store.claim("user:a", "k", "fp1", now).await.expect("claim"),
+        store
+            .claim("user:a", "k", "fp1", &claimer(), now)
+            .await
+            .expect("claim"),
         Idempotent::Claimed
     );
     assert_eq!(
-        store.claim("user:a", "k", "fp1", now).await.expect("claim"),
+        store
+            .claim("user:a", "k", "fp1", &claimer(), now)
+            .await
+            .expect("claim"),
         Idempotent::InFlight
     );
     assert_eq!(
-        store.claim("user:a", "k", "fp2", now).await.expect("claim"),
+        store
+            .claim("user:a", "k", "fp2", &claimer(), now)
+            .await
+            .expect("claim"),
         Idempotent::Mismatch
     );
     assert_eq!(
-        store.claim("user:b", "k", "fp1", now).await.expect("claim"),
+        store
+            .claim("user:b", "k", "fp1", &claimer(), now)
+            .await
+            .expect("claim"),
         Idempotent::Claimed,
         "scoped per caller"
     );
@@ -40,14 +57,17 @@ async fn claims_replays_conflicts_and_expires() {
         .await
         .expect("complete");
     assert_eq!(
-        store.claim("user:a", "k", "fp1", now).await.expect("claim"),
+        store
+            .claim("user:a", "k", "fp1", &claimer(), now)
+            .await
+            .expect("claim"),
         Idempotent::Replay(response())
     );
     // TTL deletion lags: a record past its 24 hours counts as gone even while it still exists.
     let later = now + Duration::hours(24) + Duration::seconds(1);
     assert_eq!(
         store
-            .claim("user:a", "k", "fp2", later)
+            .claim("user:a", "k", "fp2", &claimer(), later)
             .await
             .expect("claim"),
         Idempotent::Claimed
@@ -60,23 +80,35 @@ async fn a_crashed_claim_is_released_or_goes_stale() {
     let store = h.store.clone();
     let now = OffsetDateTime::now_utc();
     assert_eq!(
-        store.claim("s", "k1", "fp", now).await.expect("claim"),
+        store
+            .claim("s", "k1", "fp", &claimer(), now)
+            .await
+            .expect("claim"),
         Idempotent::Claimed
     );
     store.release("s", "k1").await.expect("release");
     assert_eq!(
-        store.claim("s", "k1", "fp", now).await.expect("claim"),
+        store
+            .claim("s", "k1", "fp", &claimer(), now)
+            .await
+            .expect("claim"),
         Idempotent::Claimed
     );
 
     let soon = now + Duration::minutes(4);
     assert_eq!(
-        store.claim("s", "k1", "fp", soon).await.expect("claim"),
+        store
+            .claim("s", "k1", "fp", &claimer(), soon)
+            .await
+            .expect("claim"),
         Idempotent::InFlight
     );
     let stale = now + Duration::minutes(6);
     assert_eq!(
-        store.claim("s", "k1", "fp", stale).await.expect("claim"),
+        store
+            .claim("s", "k1", "fp", &claimer(), stale)
+            .await
+            .expect("claim"),
         Idempotent::Claimed,
         "an abandoned claim can be taken over"
     );

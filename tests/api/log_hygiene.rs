@@ -25,6 +25,11 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     let writer = captured.clone();
     let subscriber = payment_shared::telemetry::subscriber("trace", move || writer.clone());
     let _guard = tracing::subscriber::set_default(subscriber);
+    // While only one subscriber exists, tracing decides whether a log line is
+    // wanted by asking the thread that reaches it first; other tests reach the
+    // pipeline's lines on threads without one, and would silence them here too.
+    // A second, silent subscriber makes it ask every subscriber instead.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
 
     let h = Harness::new().await;
     let (user, _, intent, code) = awaiting_code(&h).await;

@@ -4,6 +4,7 @@
 
 mod contract;
 mod docs;
+mod exactly_once;
 mod idempotency_store;
 mod intents;
 mod local_gateway;

@@ -8,6 +8,7 @@ use jsonwebtoken::{EncodingKey, Header};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use payment_shared::adapters::dynamo::{DynamoStore, table};
+use payment_shared::adapters::faulty::{Fault, FaultyStores};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::config::{Config, JwtConfig};
 use payment_shared::ports::{Clock, SecretError, Secrets, SecretsProvider, Stores};
@@ -78,6 +79,24 @@ pub struct Harness {
 impl Harness {
     /// A new, empty table for this test: tests never see each other's data.
     pub async fn new() -> Self {
+        Self::wrapping(|stores| stores).await
+    }
+
+    /// As [`Harness::new`], the App's storage failing as `faults` say (the
+    /// harness's own `store` stays direct, to look at what really was written).
+    pub async fn with_faults(faults: Vec<Fault>) -> (Self, Arc<FaultyStores>) {
+        let mut faulty = None;
+        let h = Self::wrapping(|stores| {
+            let f = FaultyStores::new(stores, faults);
+            let wrapped = f.stores();
+            faulty = Some(f);
+            wrapped
+        })
+        .await;
+        (h, faulty.expect("wrapped"))
+    }
+
+    async fn wrapping(wrap: impl FnOnce(Stores) -> Stores) -> Self {
         let aws = aws().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
         let name = format!("test-{}", uuid::Uuid::now_v7().simple());
@@ -99,7 +118,7 @@ impl Harness {
         };
         let app = Arc::new(App::new(
             config,
-            Stores::sharing(store.clone()),
+            wrap(Stores::sharing(store.clone())),
             mailer,
             Arc::new(FixedSecrets),
             clock.clone(),

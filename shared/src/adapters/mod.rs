@@ -1,8 +1,10 @@
 //! Implementations of the ports: on AWS (DynamoDB, SES, Secrets Manager), the
-//! environment, and in memory.
+//! environment, and in memory; and a decorator that fails any of them on
+//! purpose, for tests.
 
 pub mod dynamo;
 pub mod env_secrets;
+pub mod faulty;
 pub mod memory;
 pub mod secrets_manager;
 pub mod ses;

@@ -23,6 +23,9 @@ pub enum AppError {
     WrongOtp { remaining: u32 },
     #[error("too many wrong codes")]
     OtpAttemptsExceeded,
+    /// What this Idempotency-Key created belongs to another request.
+    #[error("this Idempotency-Key was already used with a different request")]
+    KeyReused,
     #[error(transparent)]
     Mail(#[from] MailerError),
     #[error(transparent)]

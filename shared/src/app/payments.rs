@@ -6,7 +6,7 @@ use super::intents::MAX_RETRIES;
 use crate::auth::{Caller, Role, ServiceCaller};
 use crate::domain::{
     Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus, Payment, PaymentId,
-    PaymentMethod, PaymentStatus,
+    PaymentMethod, PaymentStatus, RequestKey,
 };
 use crate::ports::{Page, RecordOutcome, StoreError};
 use crate::runtime::App;
@@ -67,6 +67,23 @@ pub async fn record(
     method: PaymentMethod,
     status: PaymentStatus,
 ) -> Result<Payment, AppError> {
+    record_under(app, actor, None, order, amount, method, status).await
+}
+
+/// [`record`], under the caller's Idempotency-Key when one was sent: the payment
+/// is named from the key, so however often the request runs (a retry after a
+/// lost answer, a takeover of a crashed run) there is one payment, and every
+/// run answers with it.
+pub async fn record_under(
+    app: &App,
+    actor: &Actor,
+    key: Option<&RequestKey>,
+    order: &PayableRef,
+    amount: &str,
+    method: PaymentMethod,
+    status: PaymentStatus,
+) -> Result<Payment, AppError> {
+    let named = key.map(RequestKey::payment_id);
     match status {
         PaymentStatus::Pending => {}
         PaymentStatus::Completed | PaymentStatus::Failed if actor.may_settle() => {}
@@ -83,10 +100,16 @@ pub async fn record(
         }
     }
     for _ in 0..MAX_RETRIES {
+        if let Some(existing) = already_recorded(app, named).await? {
+            return same_request(existing, order, amount, method);
+        }
         let payable = visible_order(app, actor, order).await?;
         let amount = Money::parse(amount, payable.amount.currency())
             .map_err(|e| AppError::Invalid(e.to_string()))?;
-        let payment = Payment::against(&payable, amount, method, status, app.clock.now());
+        let mut payment = Payment::against(&payable, amount, method, status, app.clock.now());
+        if let Some(id) = named {
+            payment.id = id;
+        }
         if payment.counts_toward_total() {
             ensure_collectable(&payable)?;
             payable
@@ -95,19 +118,55 @@ pub async fn record(
         }
         match app.payments.record_payment(&payment, &payable).await? {
             RecordOutcome::Recorded => {
-                if status == PaymentStatus::Completed {
-                    app.payables
-                        .settle_if_covered(order, payment.created_at)
-                        .await?;
-                }
                 tracing::info!(payment = %payment.id, status = status.as_str(), "payment recorded");
                 return Ok(payment);
+            }
+            // An earlier run under this key won (a racing retry): answer with its payment.
+            RecordOutcome::AlreadyRecorded => {
+                let existing = already_recorded(app, Some(payment.id))
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+                return same_request(existing, order, &amount.to_string(), method);
             }
             // Another payment, an intent or a re-price got there first: look again.
             RecordOutcome::PayableChanged => continue,
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// The payment an earlier run under the same Idempotency-Key recorded, if any.
+async fn already_recorded(
+    app: &App,
+    named: Option<PaymentId>,
+) -> Result<Option<Payment>, AppError> {
+    let Some(id) = named else {
+        return Ok(None);
+    };
+    let existing = app.payments.get_payment(&id).await?;
+    if let Some(p) = &existing {
+        tracing::info!(payment = %p.id, "payment already recorded under this key");
+    }
+    Ok(existing)
+}
+
+/// The payment a key recorded answers only the request that recorded it: once
+/// the key's ledger entry has expired, the same key may come with another order
+/// or amount. Its status is not compared, as staff may have completed it since.
+fn same_request(
+    existing: Payment,
+    order: &PayableRef,
+    amount: &str,
+    method: PaymentMethod,
+) -> Result<Payment, AppError> {
+    let same = existing.payable.as_ref() == Some(order)
+        && existing.method == method
+        && Money::parse(amount, existing.amount.currency()).is_ok_and(|a| a == existing.amount);
+    if same {
+        Ok(existing)
+    } else {
+        Err(AppError::KeyReused)
+    }
 }
 
 fn ensure_collectable(payable: &Payable) -> Result<(), AppError> {

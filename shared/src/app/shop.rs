@@ -12,6 +12,9 @@ use crate::domain::{
 use crate::ports::{Expected, StoreError};
 use crate::runtime::App;
 
+/// How long the payments-by-order index is given to catch up with its table.
+const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// The order's card payment intent (gateway `test` until a Stripe connector exists):
 /// the open one, or a new one. The bool is true when this call created it.
 pub async fn shop_intent(
@@ -34,7 +37,7 @@ pub struct Settled {
 /// or its PENDING payments (recording a COMPLETED payment for any rest), or records
 /// one COMPLETED payment for the whole. Calling it again changes nothing.
 pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppError> {
-    for _ in 0..MAX_RETRIES {
+    for attempt in 0..MAX_RETRIES {
         let payable = app
             .payables
             .get_payable(order)
@@ -72,15 +75,19 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
                 .finish_intent(&intent, expected, Some(&payment))
                 .await
         } else {
-            let page = app
-                .payments
-                .list_payments_by_payable(order, 100, None)
-                .await?;
-            let pending: Vec<Payment> = page
-                .items
-                .into_iter()
-                .filter(|p| p.status == PaymentStatus::Pending)
-                .collect();
+            let pending = pending_payments(app, order).await?;
+            // The list comes from an index that lags its table: a payment recorded
+            // a moment ago may be missing. Every PENDING payment is allocated, so
+            // only when they add up to exactly what the order has allocated beyond
+            // what is paid is the list complete; the write below is conditioned on
+            // those very sums, so none can slip in after this check.
+            let pending_sum: i64 = pending.iter().map(|p| p.amount.minor()).sum();
+            if pending_sum != payable.allocated_minor - payable.paid_minor {
+                tracing::info!(order = %order, "pending payments not all listed yet; reading again");
+                // The index catches up within moments; give it one before reading again.
+                tokio::time::sleep(INDEX_CATCH_UP * (attempt as u32 + 1)).await;
+                continue;
+            }
             let rest = payable.unallocated_minor();
             let extra = if rest > 0 {
                 let rest = Money::from_minor(rest, payable.amount.currency())
@@ -114,6 +121,27 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// Every PENDING payment of the order, however many pages the list takes.
+async fn pending_payments(app: &App, order: &PayableRef) -> Result<Vec<Payment>, StoreError> {
+    let mut pending = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = app
+            .payments
+            .list_payments_by_payable(order, 100, cursor.as_deref())
+            .await?;
+        pending.extend(
+            page.items
+                .into_iter()
+                .filter(|p| p.status == PaymentStatus::Pending),
+        );
+        cursor = page.next;
+        if cursor.is_none() {
+            return Ok(pending);
+        }
+    }
 }
 
 async fn settled(app: &App, order: Payable) -> Result<Settled, StoreError> {

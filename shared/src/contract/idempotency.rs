@@ -4,6 +4,11 @@
 
 use super::*;
 
+/// A new run of a request: each claims with its own token.
+fn claimer() -> String {
+    unique("run")
+}
+
 fn response(body: &str) -> StoredResponse {
     StoredResponse {
         status: 201,
@@ -17,15 +22,24 @@ pub async fn idempotency_claim_replay_mismatch_and_in_flight(s: &Stores) {
     let t = now();
     let ledger = &s.idempotency;
     assert_eq!(
-        ledger.claim(&scope, "k1", "fp", t).await.expect("claim"),
+        ledger
+            .claim(&scope, "k1", "fp", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::Claimed
     );
     assert_eq!(
-        ledger.claim(&scope, "k1", "fp", t).await.expect("claim"),
+        ledger
+            .claim(&scope, "k1", "fp", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::InFlight
     );
     assert_eq!(
-        ledger.claim(&scope, "k1", "other", t).await.expect("claim"),
+        ledger
+            .claim(&scope, "k1", "other", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::Mismatch
     );
     ledger
@@ -33,17 +47,26 @@ pub async fn idempotency_claim_replay_mismatch_and_in_flight(s: &Stores) {
         .await
         .expect("complete");
     assert_eq!(
-        ledger.claim(&scope, "k1", "fp", t).await.expect("claim"),
+        ledger
+            .claim(&scope, "k1", "fp", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::Replay(response("{\"id\":1}"))
     );
     assert_eq!(
-        ledger.claim(&scope, "k1", "other", t).await.expect("claim"),
+        ledger
+            .claim(&scope, "k1", "other", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::Mismatch
     );
     // Keys are the caller's own.
     let other = unique("caller");
     assert_eq!(
-        ledger.claim(&other, "k1", "fp", t).await.expect("claim"),
+        ledger
+            .claim(&other, "k1", "fp", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::Claimed
     );
 }
@@ -53,13 +76,16 @@ pub async fn idempotency_records_expire_and_stale_claims_are_taken_over(s: &Stor
     let t = now();
     let ledger = &s.idempotency;
     assert_eq!(
-        ledger.claim(&scope, "run", "fp", t).await.expect("claim"),
+        ledger
+            .claim(&scope, "run", "fp", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::Claimed
     );
     let later = t + Duration::minutes(4);
     assert_eq!(
         ledger
-            .claim(&scope, "run", "fp", later)
+            .claim(&scope, "run", "fp", &claimer(), later)
             .await
             .expect("claim"),
         Idempotent::InFlight
@@ -68,14 +94,14 @@ pub async fn idempotency_records_expire_and_stale_claims_are_taken_over(s: &Stor
     let stale = t + Duration::minutes(5) + Duration::seconds(2);
     assert_eq!(
         ledger
-            .claim(&scope, "run", "fp", stale)
+            .claim(&scope, "run", "fp", &claimer(), stale)
             .await
             .expect("claim"),
         Idempotent::Claimed
     );
     assert_eq!(
         ledger
-            .claim(&scope, "run", "fp", stale)
+            .claim(&scope, "run", "fp", &claimer(), stale)
             .await
             .expect("claim"),
         Idempotent::InFlight
@@ -88,7 +114,7 @@ pub async fn idempotency_records_expire_and_stale_claims_are_taken_over(s: &Stor
     let long_after = stale + Duration::hours(1);
     assert_eq!(
         ledger
-            .claim(&scope, "run", "fp", long_after)
+            .claim(&scope, "run", "fp", &claimer(), long_after)
             .await
             .expect("claim"),
         Idempotent::Replay(response("{}")),
@@ -98,7 +124,7 @@ pub async fn idempotency_records_expire_and_stale_claims_are_taken_over(s: &Stor
     let expired = stale + Duration::hours(24) + Duration::seconds(2);
     assert_eq!(
         ledger
-            .claim(&scope, "run", "new", expired)
+            .claim(&scope, "run", "new", &claimer(), expired)
             .await
             .expect("claim"),
         Idempotent::Claimed
@@ -110,16 +136,64 @@ pub async fn a_released_key_runs_again(s: &Stores) {
     let t = now();
     let ledger = &s.idempotency;
     assert_eq!(
-        ledger.claim(&scope, "k", "fp", t).await.expect("claim"),
+        ledger
+            .claim(&scope, "k", "fp", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::Claimed
     );
     ledger.release(&scope, "k").await.expect("release");
     assert_eq!(
-        ledger.claim(&scope, "k", "other", t).await.expect("claim"),
+        ledger
+            .claim(&scope, "k", "other", &claimer(), t)
+            .await
+            .expect("claim"),
         Idempotent::Claimed
     );
     ledger
         .release(&scope, "never-claimed")
         .await
         .expect("release of nothing");
+}
+
+/// A claim retried by the same run (its first answer lost on the way) is that
+/// run's own; any other run still finds it in flight.
+pub async fn a_claim_retried_by_its_own_run_is_its_own(s: &Stores) {
+    let scope = unique("caller");
+    let t = now();
+    let ledger = &s.idempotency;
+    let run = claimer();
+    assert_eq!(
+        ledger
+            .claim(&scope, "k", "fp", &run, t)
+            .await
+            .expect("claim"),
+        Idempotent::Claimed
+    );
+    assert_eq!(
+        ledger
+            .claim(&scope, "k", "fp", &run, t)
+            .await
+            .expect("claim"),
+        Idempotent::Claimed
+    );
+    assert_eq!(
+        ledger
+            .claim(&scope, "k", "fp", &claimer(), t)
+            .await
+            .expect("claim"),
+        Idempotent::InFlight
+    );
+    ledger
+        .complete(&scope, "k", &response("{}"), t)
+        .await
+        .expect("complete");
+    assert_eq!(
+        ledger
+            .claim(&scope, "k", "fp", &run, t)
+            .await
+            .expect("claim"),
+        Idempotent::Replay(response("{}")),
+        "a finished claim replays, even to its own run"
+    );
 }

@@ -62,6 +62,9 @@ macro_rules! storage_contract {
             idempotency_claim_replay_mismatch_and_in_flight,
             idempotency_records_expire_and_stale_claims_are_taken_over,
             a_released_key_runs_again,
+            a_claim_retried_by_its_own_run_is_its_own,
+            the_payment_that_completes_the_total_pays_the_payable,
+            a_payment_is_recorded_once_under_its_id,
         );
     };
     (@cases $stores:expr; $($case:ident),* $(,)?) => {

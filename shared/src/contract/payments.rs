@@ -15,12 +15,7 @@ pub async fn payments_add_to_their_payables_sums(s: &Stores) {
     assert_eq!(outcome, RecordOutcome::Recorded);
     let p = payable(s, &order).await;
     assert_eq!((p.allocated_minor, p.paid_minor), (3_000, 0));
-    assert!(
-        !s.payables
-            .settle_if_covered(&order.payable, now())
-            .await
-            .expect("settle")
-    );
+    assert_eq!(p.status, PayableStatus::Open);
 
     let failed = record_of(&p, 9_999, PaymentStatus::Failed);
     let outcome = s
@@ -42,13 +37,7 @@ pub async fn payments_add_to_their_payables_sums(s: &Stores) {
     assert_eq!(outcome, RecordOutcome::Recorded);
     let p = payable(s, &order).await;
     assert_eq!((p.allocated_minor, p.paid_minor), (10_000, 7_000));
-    assert!(
-        !s.payables
-            .settle_if_covered(&order.payable, now())
-            .await
-            .expect("settle")
-    );
-    assert_eq!(payable(s, &order).await.status, PayableStatus::Open);
+    assert_eq!(p.status, PayableStatus::Open, "allocated is not paid");
 
     let other = stored_order(s, &new_user(), 2_000).await;
     let full = record_of(&other, 2_000, PaymentStatus::Completed);
@@ -56,19 +45,8 @@ pub async fn payments_add_to_their_payables_sums(s: &Stores) {
         .record_payment(&full, &other)
         .await
         .expect("record");
-    assert!(
-        s.payables
-            .settle_if_covered(&other.payable, now())
-            .await
-            .expect("settle")
-    );
+    // The payment that completes the total pays the order in the same write.
     assert_eq!(payable(s, &other).await.status, PayableStatus::Paid);
-    assert!(
-        !s.payables
-            .settle_if_covered(&other.payable, now())
-            .await
-            .expect("settle")
-    );
     assert_eq!(
         s.payments.get_payment(&full.id).await.expect("read"),
         Some(full)
@@ -269,5 +247,75 @@ pub async fn payment_lists_are_newest_first(s: &Stores) {
             .await
             .expect("list")
             .is_empty()
+    );
+}
+
+/// The COMPLETED payment that completes the total pays its payable in the same
+/// write, whichever of several it is; one written against a stale paid sum
+/// loses rather than leaving a fully paid payable open.
+pub async fn the_payment_that_completes_the_total_pays_the_payable(s: &Stores) {
+    let order = stored_order(s, &new_user(), 10_000).await;
+    let first = record_of(&order, 4_000, PaymentStatus::Completed);
+    assert_eq!(
+        s.payments
+            .record_payment(&first, &order)
+            .await
+            .expect("record"),
+        RecordOutcome::Recorded
+    );
+    let p = payable(s, &order).await;
+    assert_eq!((p.status, p.paid_minor), (PayableStatus::Open, 4_000));
+    // Read before the first payment, so it believes 6,000 does not complete the
+    // total: it is refused, or it pays the payable; never recorded and left open.
+    let stale = record_of(&order, 6_000, PaymentStatus::Completed);
+    match s
+        .payments
+        .record_payment(&stale, &order)
+        .await
+        .expect("record")
+    {
+        RecordOutcome::PayableChanged => {
+            assert_eq!(payable(s, &order).await.status, PayableStatus::Open);
+            let rest = record_of(&p, 6_000, PaymentStatus::Completed);
+            assert_eq!(
+                s.payments.record_payment(&rest, &p).await.expect("record"),
+                RecordOutcome::Recorded
+            );
+        }
+        RecordOutcome::Recorded => {}
+        other => panic!("{other:?}"),
+    }
+    let p = payable(s, &order).await;
+    assert_eq!(
+        (p.status, p.allocated_minor, p.paid_minor),
+        (PayableStatus::Paid, 10_000, 10_000)
+    );
+}
+
+/// A payment whose id exists already is not written again: a run under the same
+/// Idempotency-Key finds what the first run recorded.
+pub async fn a_payment_is_recorded_once_under_its_id(s: &Stores) {
+    let order = stored_order(s, &new_user(), 10_000).await;
+    let pending = record_of(&order, 3_000, PaymentStatus::Pending);
+    assert_eq!(
+        s.payments
+            .record_payment(&pending, &order)
+            .await
+            .expect("record"),
+        RecordOutcome::Recorded
+    );
+    let p = payable(s, &order).await;
+    assert_eq!(
+        s.payments
+            .record_payment(&pending, &p)
+            .await
+            .expect("record"),
+        RecordOutcome::AlreadyRecorded
+    );
+    let p = payable(s, &order).await;
+    assert_eq!(
+        (p.allocated_minor, p.paid_minor),
+        (3_000, 0),
+        "counted once"
     );
 }

@@ -212,6 +212,52 @@ macro_rules! uuid_id {
 uuid_id!(IntentId, "payment intent");
 uuid_id!(PaymentId, "payment");
 
+/// A caller's Idempotency-Key within the caller's own scope. What a request
+/// creates under a key is named from it, so a run after a crash, a timeout or
+/// a lost response finds what the first run created instead of making a
+/// second one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    scope: String,
+    key: String,
+}
+
+impl RequestKey {
+    /// `scope` names the caller, so two callers' keys never name the same record.
+    pub fn new(scope: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            scope: scope.into(),
+            key: key.into(),
+        }
+    }
+
+    /// A UUIDv8 from SHA-256 of scope, key and what is being created: stable
+    /// for one request, and one key may create one record of each kind.
+    fn derive(&self, purpose: &str) -> Uuid {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(self.scope.as_bytes())
+            .chain_update([0u8])
+            .chain_update(self.key.as_bytes())
+            .chain_update([0u8])
+            .chain_update(purpose.as_bytes())
+            .finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Uuid::new_v8(bytes)
+    }
+
+    /// The payment this request records.
+    pub fn payment_id(&self) -> PaymentId {
+        PaymentId(self.derive("payment"))
+    }
+
+    /// The payment intent this request creates.
+    pub fn intent_id(&self) -> IntentId {
+        IntentId(self.derive("intent"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ pub mod otp;
 pub mod payable;
 pub mod payment;
 
-pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, UserId};
+pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId};
 pub use intent::{GatewayId, IllegalTransition, IntentStatus, PaymentIntent};
 pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};

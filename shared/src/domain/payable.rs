@@ -234,7 +234,8 @@ impl Payable {
 
     /// Adds a PENDING or COMPLETED payment to the sums, only while the payable is
     /// open, held by no intent, and the payment fits what is unallocated. False
-    /// (and nothing changed) otherwise.
+    /// (and nothing changed) otherwise. The COMPLETED payment that completes the
+    /// total pays the payable in the same step: a paid order never stays open.
     pub fn allocate(&mut self, payment: &Payment) -> bool {
         let fits = self.status == PayableStatus::Open
             && self.open_intent_id.is_none()
@@ -246,19 +247,11 @@ impl Payable {
         self.allocated_minor += payment.amount.minor();
         if payment.status == PaymentStatus::Completed {
             self.paid_minor += payment.amount.minor();
+            if self.paid_minor >= self.amount.minor() {
+                self.status = PayableStatus::Paid;
+            }
         }
         self.updated_at = payment.created_at;
-        true
-    }
-
-    /// Marks an open payable paid when its COMPLETED payments cover the total;
-    /// true when it did. The sums already say what was paid.
-    pub fn settle_if_covered(&mut self, now: OffsetDateTime) -> bool {
-        if self.status != PayableStatus::Open || self.paid_minor < self.amount.minor() {
-            return false;
-        }
-        self.status = PayableStatus::Paid;
-        self.updated_at = now;
         true
     }
 }

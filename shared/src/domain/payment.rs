@@ -154,6 +154,16 @@ impl Payment {
         Ok(())
     }
 
+    /// Orders payments newest first. Not the id alone: an id named from an
+    /// Idempotency-Key says nothing about when the payment was made.
+    pub fn list_key(&self) -> String {
+        format!(
+            "{:020}#{}",
+            self.created_at.unix_timestamp_nanos().max(0),
+            self.id
+        )
+    }
+
     pub fn net_minor(&self) -> i64 {
         self.amount.minor() - self.fee_minor
     }

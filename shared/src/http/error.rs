@@ -40,6 +40,9 @@ pub enum ApiError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// A conditional write lost to a concurrent one: the same request may succeed
+    /// when sent again, so its answer is never kept for the Idempotency-Key.
+    ChangedConcurrently(String),
     BadRequest(String),
     Validation(Vec<FieldError>),
     /// Well-formed but refused, such as an Idempotency-Key reused with another body.
@@ -58,7 +61,7 @@ impl ApiError {
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::ChangedConcurrently(_) => 409,
             Self::PayloadTooLarge(_) => 413,
             Self::Validation(_) | Self::Unprocessable(_) => 422,
             Self::TooManyRequests(_) => 429,
@@ -68,12 +71,23 @@ impl ApiError {
         }
     }
 
+    /// Whether sending the same request again may answer differently: a lost
+    /// race, a cooldown, a server-side failure. Such answers release the
+    /// Idempotency-Key instead of being replayed for a day.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::ChangedConcurrently(_) | Self::TooManyRequests(_)
+        ) || self.status() >= 500
+    }
+
     pub fn message(&self) -> String {
         match self {
             Self::Unauthorized(m)
             | Self::Forbidden(m)
             | Self::NotFound(m)
             | Self::Conflict(m)
+            | Self::ChangedConcurrently(m)
             | Self::BadRequest(m)
             | Self::Unprocessable(m)
             | Self::PayloadTooLarge(m)
@@ -100,9 +114,9 @@ impl From<AuthError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict => {
-                Self::Conflict("The resource changed concurrently; retry the request".into())
-            }
+            StoreError::Conflict => Self::ChangedConcurrently(
+                "The resource changed concurrently; retry the request".into(),
+            ),
             StoreError::BadCursor => Self::BadRequest("Invalid pagination cursor".into()),
             StoreError::Corrupt(detail) => {
                 tracing::error!(%detail, "corrupt item");
@@ -146,6 +160,9 @@ impl From<AppError> for ApiError {
             )),
             AppError::OtpAttemptsExceeded => Self::BadRequest(
                 "Invalid OTP code; too many wrong attempts, the payment intent has failed".into(),
+            ),
+            AppError::KeyReused => Self::Unprocessable(
+                "This Idempotency-Key was already used with a different request".into(),
             ),
             AppError::Mail(e) => {
                 tracing::error!(error = %e, "mail not sent");

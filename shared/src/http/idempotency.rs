@@ -55,9 +55,12 @@ pub async fn claim(app: &App, req: &Request, scope: &str) -> Result<Claim, ApiEr
             "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
         )));
     }
+    // One token per run of the request, sent unchanged on every retry of the
+    // claim: a claim that finds its own token is its own.
+    let owner = uuid::Uuid::now_v7().to_string();
     match app
         .idempotency
-        .claim(scope, key, &fingerprint(req), app.clock.now())
+        .claim(scope, key, &fingerprint(req), &owner, app.clock.now())
         .await?
     {
         Idempotent::Claimed => Ok(Claim::Run(Some(Claimed {
@@ -74,12 +77,19 @@ pub async fn claim(app: &App, req: &Request, scope: &str) -> Result<Claim, ApiEr
     }
 }
 
-/// Keeps `response` as the key's answer, or lets the key go when the answer is
-/// a server-side failure, so that a retry runs again.
-pub async fn settle(app: &App, claimed: Claimed, response: Response<Body>) -> Response<Body> {
+/// Keeps `response` as the key's answer when it is final, or lets the key go when
+/// it is `transient` (a lost race, a cooldown) or a server-side failure, so that
+/// a retry runs again. What the first run created is named from the key, so a
+/// run again finds it rather than creating it twice.
+pub async fn settle(
+    app: &App,
+    claimed: Claimed,
+    response: Response<Body>,
+    transient: bool,
+) -> Response<Body> {
     let Claimed { scope, key } = claimed;
     let status = response.status().as_u16();
-    let outcome = if status >= 500 {
+    let outcome = if transient || status >= 500 {
         app.idempotency.release(&scope, &key).await
     } else {
         let stored = StoredResponse {

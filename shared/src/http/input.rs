@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::{ApiError, FieldError};
+use crate::domain::RequestKey;
 
 /// The input an endpoint reads from its request.
 pub trait FromRequest: Sized + Send {
@@ -24,6 +25,35 @@ pub trait FromRequest: Sized + Send {
 impl FromRequest for () {
     fn from_request(_req: &Request) -> Result<Self, ApiError> {
         Ok(())
+    }
+}
+
+/// Two inputs read from one request, such as the body and the Idempotency-Key.
+impl<A: FromRequest, B: FromRequest> FromRequest for (A, B) {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        Ok((A::from_request(req)?, B::from_request(req)?))
+    }
+}
+
+/// The Idempotency-Key the request was sent with (the pipeline has claimed it
+/// and checked its length). An endpoint that creates something names it from
+/// the key, in the caller's scope, so that no run of the request creates it twice.
+pub struct SentIdempotencyKey(Option<String>);
+
+impl SentIdempotencyKey {
+    /// The key in `scope`, the caller's (see [`Authenticate::scope`](super::Authenticate::scope)).
+    pub fn in_scope(&self, scope: &str) -> Option<RequestKey> {
+        self.0.as_deref().map(|key| RequestKey::new(scope, key))
+    }
+}
+
+impl FromRequest for SentIdempotencyKey {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        Ok(Self(
+            // As the pipeline claimed it: blanks around a header's value are not part of it.
+            super::header(req, "idempotency-key")
+                .map(|key| key.trim_matches([' ', '\t']).to_owned()),
+        ))
     }
 }
 

@@ -11,8 +11,8 @@ mod response;
 pub use callers::{Anonymous, Authenticate, ShopCustomer};
 pub use error::{ApiError, ErrorFormat, FieldError};
 pub use input::{
-    AllChecked, Checked, FromRequest, Sent, cursor, json_body, limit, path_param, problem,
-    query_param, schema,
+    AllChecked, Checked, FromRequest, Sent, SentIdempotencyKey, cursor, json_body, limit,
+    path_param, problem, query_param, schema,
 };
 pub use pipeline::{Endpoint, MAX_BODY_BYTES};
 pub use response::{JsonDecimal, json, json_of, json_page, replayed};

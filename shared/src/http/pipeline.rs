@@ -83,9 +83,10 @@ impl Endpoint {
             Ok(input) => work(app.clone(), caller, input).await,
             Err(e) => Err(e),
         };
+        let transient = matches!(&outcome, Err(e) if e.is_transient());
         let response = outcome.unwrap_or_else(|e| self.errors.render(&e));
         match claimed {
-            Some(claimed) => settle(&app, claimed, response).await,
+            Some(claimed) => settle(&app, claimed, response, transient).await,
             None => response,
         }
     }

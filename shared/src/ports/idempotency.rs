@@ -23,12 +23,16 @@ pub enum Idempotent {
 
 #[async_trait::async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// `scope` is the caller; `fingerprint` a digest of method, path and body.
+    /// `scope` is the caller; `fingerprint` a digest of method, path and body;
+    /// `owner` names this run of the request. A claim found in flight under the
+    /// same owner is this run's own (its first attempt's answer was lost and the
+    /// call was retried): `Claimed`, not `InFlight`.
     async fn claim(
         &self,
         scope: &str,
         key: &str,
         fingerprint: &str,
+        owner: &str,
         now: OffsetDateTime,
     ) -> Result<Idempotent, super::StoreError>;
 

@@ -35,13 +35,6 @@ pub trait PayableStore: Send + Sync {
 
     async fn get_payable(&self, payable: &PayableRef) -> Result<Option<Payable>, StoreError>;
 
-    /// Marks the payable paid if its COMPLETED payments cover it; true when it did.
-    async fn settle_if_covered(
-        &self,
-        payable: &PayableRef,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-
     /// Settling is the payable's decision, so this write spans its payments too:
     /// marks `payable` paid, completes its `pending` payments and stores `extra`,
     /// all or nothing; `Conflict` if the payable or a payment changed since read.

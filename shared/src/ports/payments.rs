@@ -7,6 +7,9 @@ use crate::domain::{Payable, PayableRef, Payment, PaymentId, UserId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordOutcome {
     Recorded,
+    /// A payment with this id exists already: an earlier run under the same
+    /// Idempotency-Key recorded it. Nothing was written.
+    AlreadyRecorded,
     /// The payable no longer matches what was read (paid, re-priced, filled up by
     /// another payment, or held by an intent): re-read and decide.
     PayableChanged,
@@ -19,8 +22,9 @@ pub trait PaymentStore: Send + Sync {
     /// Stores a payment. A PENDING or COMPLETED one also adds its amount to the
     /// payable's allocated (and, if COMPLETED, paid) sums, all or nothing, only
     /// while the payable is open, priced as `payable`, held by no intent, and the
-    /// allocated sum stays within its total. Any other payment only needs the
-    /// payable to exist.
+    /// allocated sum stays within its total; the COMPLETED payment that completes
+    /// the total marks the payable paid in that same write. Any other payment
+    /// only needs the payable to exist.
     async fn record_payment(
         &self,
         payment: &Payment,

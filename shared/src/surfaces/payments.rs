@@ -17,8 +17,8 @@ use crate::app::payments::{self, Actor};
 use crate::auth::Caller;
 use crate::domain::{PayableRef, Payment, PaymentMethod, PaymentStatus};
 use crate::http::{
-    AllChecked, ApiError, FieldError, FromRequest, JsonDecimal, json_body, json_of, json_page,
-    limit, path_param, problem, query_param, schema,
+    AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
+    json_body, json_of, json_page, limit, path_param, problem, query_param, schema,
 };
 use crate::runtime::App;
 use crate::wire_field;
@@ -211,11 +211,13 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
         .run(
             app,
             req,
-            |app, actor: Actor, input: RecordInput| async move {
+            |app, actor: Actor, (input, key): (RecordInput, SentIdempotencyKey)| async move {
                 let order = payments::order_ref(&input.order_id)?;
-                let payment = payments::record(
+                let key = key.in_scope(&actor.scope());
+                let payment = payments::record_under(
                     &app,
                     &actor,
+                    key.as_ref(),
                     &order,
                     &input.amount,
                     input.method,

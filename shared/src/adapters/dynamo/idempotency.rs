@@ -47,10 +47,12 @@ impl IdempotencyStore for DynamoStore {
         scope: &str,
         key: &str,
         fingerprint: &str,
+        owner: &str,
         now: OffsetDateTime,
     ) -> Result<Idempotent, StoreError> {
         let mut item = key_item(scope, key);
         item.insert("fingerprint".into(), s(fingerprint));
+        item.insert("owner".into(), s(owner));
         item.insert("state".into(), s("in_flight"));
         item.insert("claimed_at".into(), n(now.unix_timestamp()));
         item.insert("created_at".into(), s(ts(now)));
@@ -84,6 +86,11 @@ impl IdempotencyStore for DynamoStore {
             return Ok(Idempotent::Mismatch);
         }
         if text(&old, "state").as_deref() != Some("done") {
+            // The SDK retries a put whose answer was lost; the retry then finds the
+            // claim its own first attempt wrote. That claim is this run's.
+            if text(&old, "owner").as_deref() == Some(owner) {
+                return Ok(Idempotent::Claimed);
+            }
             return Ok(Idempotent::InFlight);
         }
         let status = old

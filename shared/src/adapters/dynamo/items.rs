@@ -344,9 +344,11 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         pk: payment_pk(&p.id),
         sk: PAYMENT_SK.to_owned(),
         gsi1pk: user_partition(&p.payer_user_id),
-        gsi1sk: format!("{PAYMENT_PREFIX}{id}"),
+        // Newest first by creation time: an id named from an Idempotency-Key
+        // does not sort by time.
+        gsi1sk: format!("{PAYMENT_PREFIX}{}", p.list_key()),
         gsi2pk: payable.map(payable_pk),
-        gsi2sk: payable.map(|_| format!("{PAYMENT_PREFIX}{id}")),
+        gsi2sk: payable.map(|_| format!("{PAYMENT_PREFIX}{}", p.list_key())),
         id,
         payable_kind: payable.map(|r| r.kind.as_str().to_owned()),
         payable_id: payable.map(|r| r.id.to_string()),

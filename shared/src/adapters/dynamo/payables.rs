@@ -147,36 +147,6 @@ impl PayableStore for DynamoStore {
         out.item.map(payable_from_item).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
-    async fn settle_if_covered(
-        &self,
-        payable: &PayableRef,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
-            .update_expression("SET #status = :paid, paid_at = :now, updated_at = :now")
-            .condition_expression("#status = :open AND paid_minor >= amount_minor")
-            .set_expression_attribute_names(Some(names(&[("#status", "status")])))
-            .set_expression_attribute_values(Some(values(vec![
-                (":paid", s(PayableStatus::Paid.as_str())),
-                (":open", s(PayableStatus::Open.as_str())),
-                (":now", s(ts(now))),
-            ])))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(unavailable(other)),
-            },
-        }
-    }
-
     #[tracing::instrument(skip_all, fields(payable = %payable.payable, pending = pending.len()), err)]
     async fn complete_payable(
         &self,

@@ -45,30 +45,58 @@ impl PaymentStore for DynamoStore {
                 return Ok(RecordOutcome::PayableChanged);
             }
             let mut set = "SET allocated_minor = if_not_exists(allocated_minor, :zero) + :amount, updated_at = :now".to_owned();
-            if payment.status == PaymentStatus::Completed {
-                set.push_str(", paid_minor = if_not_exists(paid_minor, :zero) + :amount");
-            }
             // The sum stays within the total even when payments race: each one is
             // an increment that is only applied while it still fits.
+            let mut condition =
+                "#status = :open AND currency = :currency AND amount_minor = :total \
+                 AND attribute_not_exists(open_intent_id) \
+                 AND (attribute_not_exists(allocated_minor) OR allocated_minor <= :limit)"
+                    .to_owned();
+            let paid_before = payable.amount.minor() - amount;
+            let completes = payment.status == PaymentStatus::Completed
+                && payable.paid_minor + amount >= payable.amount.minor();
+            if payment.status == PaymentStatus::Completed {
+                set.push_str(", paid_minor = if_not_exists(paid_minor, :zero) + :amount");
+                // The payment that completes the total pays the payable in this
+                // same write, so no crash can leave a fully paid order open. Which
+                // one completes it is decided on the paid sum itself: exactly the
+                // rest of the total, or strictly less. A race that moved the sum
+                // across makes this write lose and the payment is read again.
+                if completes {
+                    set.push_str(", #status = :paid, paid_at = :now");
+                    condition.push_str(if paid_before == 0 {
+                        " AND (attribute_not_exists(paid_minor) OR paid_minor = :paid_before)"
+                    } else {
+                        " AND paid_minor = :paid_before"
+                    });
+                } else {
+                    condition.push_str(
+                        " AND (attribute_not_exists(paid_minor) OR paid_minor < :paid_before)",
+                    );
+                }
+            }
+            let mut vals = vec![
+                (":zero", n(0)),
+                (":amount", n(amount)),
+                (":now", s(ts(payment.created_at))),
+                (":open", s(PayableStatus::Open.as_str())),
+                (":currency", s(payable.amount.currency().code())),
+                (":total", n(payable.amount.minor())),
+                (":limit", n(payable.amount.minor() - amount)),
+            ];
+            if payment.status == PaymentStatus::Completed {
+                vals.push((":paid_before", n(paid_before)));
+                if completes {
+                    vals.push((":paid", s(PayableStatus::Paid.as_str())));
+                }
+            }
             let update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key))
                 .update_expression(set)
-                .condition_expression(
-                    "#status = :open AND currency = :currency AND amount_minor = :total \
-                     AND attribute_not_exists(open_intent_id) \
-                     AND (attribute_not_exists(allocated_minor) OR allocated_minor <= :limit)",
-                )
+                .condition_expression(condition)
                 .set_expression_attribute_names(Some(names(&[("#status", "status")])))
-                .set_expression_attribute_values(Some(values(vec![
-                    (":zero", n(0)),
-                    (":amount", n(amount)),
-                    (":now", s(ts(payment.created_at))),
-                    (":open", s(PayableStatus::Open.as_str())),
-                    (":currency", s(payable.amount.currency().code())),
-                    (":total", n(payable.amount.minor())),
-                    (":limit", n(payable.amount.minor() - amount)),
-                ])));
+                .set_expression_attribute_values(Some(values(vals)));
             TransactWriteItem::builder()
                 .update(build(update.build())?)
                 .build()
@@ -97,7 +125,13 @@ impl PaymentStore for DynamoStore {
             .await;
         match result.map_err(transaction_error) {
             Ok(_) => Ok(RecordOutcome::Recorded),
-            Err(StoreError::Conflict) => Ok(RecordOutcome::PayableChanged),
+            // Either the payable moved or this very payment exists: an earlier run
+            // under the same Idempotency-Key recorded it, and it must not be
+            // recorded twice. Only reading it tells which.
+            Err(StoreError::Conflict) => match self.get_payment(&payment.id).await? {
+                Some(_) => Ok(RecordOutcome::AlreadyRecorded),
+                None => Ok(RecordOutcome::PayableChanged),
+            },
             Err(e) => Err(e),
         }
     }

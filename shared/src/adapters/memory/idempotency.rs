@@ -12,6 +12,8 @@ const STALE_CLAIM: Duration = Duration::minutes(5);
 pub struct Record {
     /// None only when a response was stored without a claim.
     fingerprint: Option<String>,
+    /// The run that holds the claim.
+    owner: Option<String>,
     response: Option<StoredResponse>,
     /// Unix seconds, as the table keeps them.
     claimed_at: i64,
@@ -29,6 +31,7 @@ impl IdempotencyStore for MemoryStore {
         scope: &str,
         idempotency_key: &str,
         fingerprint: &str,
+        owner: &str,
         now: OffsetDateTime,
     ) -> Result<Idempotent, StoreError> {
         let mut state = self.lock()?;
@@ -39,11 +42,23 @@ impl IdempotencyStore for MemoryStore {
             // Expired records count as absent, as TTL deletion lags.
             Some(r) => r.expires_at < now_s || (r.response.is_none() && r.claimed_at < stale),
         };
+        let own = match state.idempotency.get(&ledger_key(scope, idempotency_key)) {
+            Some(r) => {
+                r.response.is_none()
+                    && r.owner.as_deref() == Some(owner)
+                    && r.fingerprint.as_deref() == Some(fingerprint)
+            }
+            None => false,
+        };
+        if own {
+            return Ok(Idempotent::Claimed);
+        }
         if free {
             state.idempotency.insert(
                 ledger_key(scope, idempotency_key),
                 Record {
                     fingerprint: Some(fingerprint.to_owned()),
+                    owner: Some(owner.to_owned()),
                     response: None,
                     claimed_at: now_s,
                     expires_at: (now + RETENTION).unix_timestamp(),
@@ -77,6 +92,7 @@ impl IdempotencyStore for MemoryStore {
             .entry(ledger_key(scope, idempotency_key))
             .or_insert_with(|| Record {
                 fingerprint: None,
+                owner: None,
                 response: None,
                 claimed_at: now.unix_timestamp(),
                 expires_at: 0,

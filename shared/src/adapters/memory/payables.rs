@@ -55,18 +55,6 @@ impl PayableStore for MemoryStore {
             .map(|s| s.payable.clone()))
     }
 
-    async fn settle_if_covered(
-        &self,
-        payable: &PayableRef,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let mut state = self.lock()?;
-        Ok(state
-            .payables
-            .get_mut(&payable_key(payable))
-            .is_some_and(|stored| stored.payable.settle_if_covered(now)))
-    }
-
     async fn complete_payable(
         &self,
         payable: &Payable,

@@ -6,7 +6,7 @@ use crate::domain::{Payable, PayableRef, Payment, PaymentId, UserId};
 use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
 
 fn sort_key(p: &Payment) -> String {
-    p.id.to_string()
+    p.list_key()
 }
 
 #[async_trait::async_trait]
@@ -22,7 +22,7 @@ impl PaymentStore for MemoryStore {
     ) -> Result<RecordOutcome, StoreError> {
         let mut state = self.lock()?;
         if state.payments.contains_key(&payment.id) {
-            return Ok(RecordOutcome::PayableChanged);
+            return Ok(RecordOutcome::AlreadyRecorded);
         }
         let Some(slot) = state.payables.get_mut(&payable_key(&payable.payable)) else {
             return Ok(RecordOutcome::PayableChanged);

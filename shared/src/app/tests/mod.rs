@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
 
+use crate::adapters::faulty::{Fault, FaultyStores};
 use crate::adapters::memory::MemoryStore;
 use crate::auth::{Caller, Role};
 use crate::config::{Config, JwtConfig};
@@ -80,10 +81,17 @@ pub struct TestApp {
     pub app: App,
     pub outbox: Arc<Outbox>,
     pub clock: Arc<TestClock>,
+    /// The ports without any injected fault: what really was stored.
+    pub direct: Stores,
 }
 
 impl TestApp {
     pub fn new() -> Self {
+        Self::with_faults(vec![])
+    }
+
+    /// The App's storage fails as `faults` say; `direct` still reads it plainly.
+    pub fn with_faults(faults: Vec<Fault>) -> Self {
         let outbox = Arc::new(Outbox::default());
         let start = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("time");
         let clock = Arc::new(TestClock(Mutex::new(start)));
@@ -97,14 +105,20 @@ impl TestApp {
                 audience: None,
             },
         };
+        let direct = Stores::sharing(Arc::new(MemoryStore::new()));
         let app = App::new(
             config,
-            Stores::sharing(Arc::new(MemoryStore::new())),
+            FaultyStores::new(direct.clone(), faults).stores(),
             outbox.clone(),
             Arc::new(FixedSecrets),
             clock.clone(),
         );
-        Self { app, outbox, clock }
+        Self {
+            app,
+            outbox,
+            clock,
+            direct,
+        }
     }
 
     /// An order of `minor` US cents owned by `owner`, stored.

@@ -1,9 +1,11 @@
 use super::{TestApp, person};
+use crate::adapters::faulty::Fault;
 use crate::app::AppError;
 use crate::app::intents;
 use crate::app::payments::{self, Actor};
 use crate::auth::{Role, ServiceCaller};
-use crate::domain::{GatewayId, PayableStatus, PaymentMethod, PaymentStatus};
+use crate::domain::{GatewayId, PayableStatus, PaymentMethod, PaymentStatus, RequestKey};
+use crate::ports::StoreError;
 
 fn backend() -> Actor {
     Actor::Service(ServiceCaller {
@@ -263,5 +265,103 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
     assert!(
         matches!(err, AppError::Store(crate::ports::StoreError::BadCursor)),
         "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recorded() {
+    // The first run's payment is written but its answer is lost on the way back.
+    let t = TestApp::with_faults(vec![Fault::LoseAnswer {
+        op: "record_payment",
+        nth: 1,
+    }]);
+    let payer = person(&[]);
+    let order = t.order(&payer, 10_000).await;
+    let me = Actor::Person(payer.clone());
+    let key = RequestKey::new("user:payer", "retry-me");
+    let run = || {
+        payments::record_under(
+            &t.app,
+            &me,
+            Some(&key),
+            &order.payable,
+            "40.00",
+            PaymentMethod::Cash,
+            PaymentStatus::Pending,
+        )
+    };
+    let first = run().await;
+    assert!(
+        matches!(first, Err(AppError::Store(StoreError::Unavailable(_)))),
+        "{first:?}"
+    );
+    let second = run().await.expect("the run again answers");
+    let third = run().await.expect("and again");
+    assert_eq!(second, third);
+    let stored = t
+        .direct
+        .payments
+        .list_payments_by_payable(&order.payable, 10, None)
+        .await
+        .expect("list");
+    assert_eq!(stored.items, vec![second], "one payment under one key");
+    assert_eq!(t.payable(&order.payable).await.allocated_minor, 4_000);
+    // The key's payment answers only its own request.
+    let reused = payments::record_under(
+        &t.app,
+        &me,
+        Some(&key),
+        &order.payable,
+        "50.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await;
+    assert!(matches!(reused, Err(AppError::KeyReused)), "{reused:?}");
+    // Another key is another payment.
+    let other = RequestKey::new("user:payer", "another");
+    let next = payments::record_under(
+        &t.app,
+        &me,
+        Some(&other),
+        &order.payable,
+        "40.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect("another payment");
+    assert_ne!(next.id, stored.items[0].id);
+}
+
+#[tokio::test]
+async fn the_completing_payment_pays_the_order_even_if_nothing_runs_after_it() {
+    let t = TestApp::with_faults(vec![Fault::CrashAfter {
+        op: "record_payment",
+        nth: 2,
+    }]);
+    let payer = person(&[]);
+    let order = t.order(&payer, 10_000).await;
+    for amount in ["30.00", "70.00"] {
+        let _ = payments::record(
+            &t.app,
+            &backend(),
+            &order.payable,
+            amount,
+            PaymentMethod::BankTransfer,
+            PaymentStatus::Completed,
+        )
+        .await;
+    }
+    let stored = t
+        .direct
+        .payables
+        .get_payable(&order.payable)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        (stored.status, stored.paid_minor),
+        (PayableStatus::Paid, 10_000)
     );
 }

@@ -1,7 +1,15 @@
 use super::{TestApp, person};
+use crate::adapters::faulty::Fault;
 use crate::app::AppError;
 use crate::app::payments::{self, Actor};
 use crate::app::shop;
+use crate::auth::ServiceCaller;
+
+fn backend() -> Actor {
+    Actor::Service(ServiceCaller {
+        key_id: "0123abcd".into(),
+    })
+}
 use crate::domain::{GatewayId, IntentStatus, PayableStatus, PaymentMethod, PaymentStatus};
 
 #[tokio::test]
@@ -109,4 +117,123 @@ async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
         .await
         .expect_err("missing");
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn mark_paid_completes_pending_payments_past_the_first_page() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 100_000).await;
+    let me = Actor::Person(payer.clone());
+    for _ in 0..2 {
+        payments::record(
+            &t.app,
+            &me,
+            &order.payable,
+            "10.00",
+            PaymentMethod::Cash,
+            PaymentStatus::Pending,
+        )
+        .await
+        .expect("pending");
+    }
+    // A hundred newer failed attempts push the pending ones off the first page.
+    for _ in 0..100 {
+        t.clock.advance(time::Duration::milliseconds(1));
+        payments::record(
+            &t.app,
+            &backend(),
+            &order.payable,
+            "1.00",
+            PaymentMethod::Bkash,
+            PaymentStatus::Failed,
+        )
+        .await
+        .expect("failed");
+    }
+    shop::mark_paid(&t.app, &order.payable).await.expect("paid");
+    let mut cursor = None;
+    let mut pending = 0;
+    loop {
+        let page = payments::list_for_order(&t.app, &me, &order.payable, 100, cursor.as_deref())
+            .await
+            .expect("list");
+        pending += page
+            .items
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Pending)
+            .count();
+        cursor = page.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pending, 0, "no payment stranded PENDING");
+    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
+}
+
+#[tokio::test]
+async fn mark_paid_waits_for_pending_payments_the_index_does_not_show_yet() {
+    let t = TestApp::with_faults(vec![Fault::Lagging {
+        op: "list_payments_by_payable",
+        nth: 1,
+    }]);
+    let payer = person(&[]);
+    let order = t.order(&payer, 5_000).await;
+    let me = Actor::Person(payer.clone());
+    for amount in ["10.00", "15.00"] {
+        t.clock.advance(time::Duration::milliseconds(1));
+        payments::record(
+            &t.app,
+            &me,
+            &order.payable,
+            amount,
+            PaymentMethod::Cash,
+            PaymentStatus::Pending,
+        )
+        .await
+        .expect("pending");
+    }
+    shop::mark_paid(&t.app, &order.payable).await.expect("paid");
+    let list = payments::list_for_order(&t.app, &me, &order.payable, 10, None)
+        .await
+        .expect("list");
+    assert!(
+        list.items
+            .iter()
+            .all(|p| p.status == PaymentStatus::Completed),
+        "{:?}",
+        list.items
+    );
+}
+
+#[tokio::test]
+async fn mark_paid_refuses_while_the_index_keeps_hiding_a_pending_payment() {
+    let faults = (1..=5)
+        .map(|nth| Fault::Lagging {
+            op: "list_payments_by_payable",
+            nth,
+        })
+        .collect();
+    let t = TestApp::with_faults(faults);
+    let payer = person(&[]);
+    let order = t.order(&payer, 5_000).await;
+    payments::record(
+        &t.app,
+        &Actor::Person(payer.clone()),
+        &order.payable,
+        "10.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect("pending");
+    let err = shop::mark_paid(&t.app, &order.payable)
+        .await
+        .expect_err("not while a payment is unseen");
+    assert!(
+        matches!(err, AppError::Store(crate::ports::StoreError::Conflict)),
+        "{err:?}"
+    );
+    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Open);
 }

@@ -44,6 +44,7 @@ macro_rules! storage_contract {
             a_paid_payable_is_final,
             an_open_intent_keeps_its_payables_amount_and_payer,
             recorded_payments_bound_the_payables_total,
+            a_payable_with_intents_or_payments_keeps_its_owner,
             one_open_intent_per_payable,
             an_intent_claims_only_an_open_payable_priced_and_owned_as_read,
             a_standalone_intent_id_is_stored_once,
@@ -117,6 +118,7 @@ pub fn new_order(owner: &UserId, minor: i64) -> Payable {
         open_intent_id: None,
         allocated_minor: 0,
         paid_minor: 0,
+        owner_fixed: false,
         created_at: t,
         updated_at: t,
     }

@@ -19,6 +19,8 @@ pub enum PayableWrite {
     /// Payments already hold this much (minor units): the total cannot drop below it
     /// nor change currency.
     PaymentsRecorded(i64),
+    /// Intents or payments were made for it: its owner cannot change.
+    OwnerFixed,
 }
 
 #[async_trait::async_trait]
@@ -26,7 +28,8 @@ pub trait PayableStore: Send + Sync {
     /// Creates or replaces the payable's own fields. Status, open intent, payment
     /// sums and creation time are the service's and survive a replace. Refused
     /// when paid, when an open intent would see its amount, currency or payer
-    /// change, or when recorded payments would no longer fit the total.
+    /// change, when recorded payments would no longer fit the total, or when
+    /// the owner would change after any intent or payment was made for it.
     async fn upsert_payable(
         &self,
         payable: &Payable,

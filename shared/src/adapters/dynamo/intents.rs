@@ -5,7 +5,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use time::OffsetDateTime;
 
@@ -82,7 +83,10 @@ impl IntentStore for DynamoStore {
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
-                .update_expression("SET open_intent_id = :intent, updated_at = :now")
+                // The intent carries the owner's email: from now on the owner stays.
+                .update_expression(
+                    "SET open_intent_id = :intent, owner_fixed = :fixed, updated_at = :now",
+                )
                 .condition_expression(
                     "attribute_exists(pk) AND #status = :open AND attribute_not_exists(open_intent_id) \
                      AND amount_minor = :amount AND currency = :currency AND owner_user_id = :owner \
@@ -97,6 +101,7 @@ impl IntentStore for DynamoStore {
                     (":currency", s(intent.amount.currency().code())),
                     (":owner", s(intent.payer.user_id.as_str())),
                     (":zero", n(0)),
+                    (":fixed", AttributeValue::Bool(true)),
                 ])))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),

@@ -103,6 +103,8 @@ pub struct PayableItem {
     pub allocated_minor: i64,
     #[serde(default)]
     pub paid_minor: i64,
+    #[serde(default)]
+    pub owner_fixed: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -131,6 +133,7 @@ impl PayableItem {
                 .map_err(|e| corrupt("open intent id", e))?,
             allocated_minor: self.allocated_minor,
             paid_minor: self.paid_minor,
+            owner_fixed: self.owner_fixed,
             created_at: parse_ts(&self.created_at)?,
             updated_at: parse_ts(&self.updated_at)?,
         })

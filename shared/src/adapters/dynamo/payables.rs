@@ -12,7 +12,7 @@ use super::codec::{corrupt, n, names, s, ts, unavailable, values};
 use super::items::{LineItemItem, payable_from_item, payment_to_item};
 use super::keys::{PAYABLE_SK, PAYMENT_SK, payable_pk, payment_pk};
 use super::request::{MAX_TRANSACTION_ITEMS, build, key, transaction_error};
-use crate::domain::{Payable, PayableRef, PayableStatus, Payment, PaymentStatus};
+use crate::domain::{Payable, PayableRef, PayableStatus, Payment, PaymentStatus, RevisionRefused};
 use crate::ports::{PayableStore, PayableWrite, StoreError};
 
 #[async_trait::async_trait]
@@ -91,11 +91,13 @@ impl PayableStore for DynamoStore {
             .update_expression(expression)
             // Paid is final; an intent already collecting keeps its amount and payer.
             // ... and payments already recorded stay within the total, in its currency.
+            // ... and once an intent or payment names the owner, the owner stays.
             .condition_expression(
                 "attribute_not_exists(pk) OR (#status <> :paid AND (attribute_not_exists(open_intent_id) \
                  OR (amount_minor = :amount AND currency = :currency AND owner_user_id = :owner)) \
                  AND (attribute_not_exists(allocated_minor) OR allocated_minor = :zero \
-                 OR (currency = :currency AND allocated_minor <= :amount)))",
+                 OR (currency = :currency AND allocated_minor <= :amount)) \
+                 AND (attribute_not_exists(owner_fixed) OR owner_user_id = :owner))",
             )
             .set_expression_attribute_names(Some(names(&[("#status", "status"), ("#number", "number")])))
             .set_expression_attribute_values(Some(values(vals)))
@@ -119,13 +121,17 @@ impl PayableStore for DynamoStore {
             Err(e) => match e.into_service_error() {
                 UpdateItemError::ConditionalCheckFailedException(c) => {
                     let old = payable_from_item(c.item.unwrap_or_default())?;
-                    match (old.status, old.open_intent_id) {
-                        (PayableStatus::Paid, _) => Ok(PayableWrite::AlreadyPaid),
-                        (_, Some(intent)) => Ok(PayableWrite::OpenIntentAmountChange(intent)),
-                        _ if old.allocated_minor > 0 => {
-                            Ok(PayableWrite::PaymentsRecorded(old.allocated_minor))
+                    // The same rules as the condition, to say which one refused.
+                    match old.check_revision(payable) {
+                        Err(RevisionRefused::AlreadyPaid) => Ok(PayableWrite::AlreadyPaid),
+                        Err(RevisionRefused::OpenIntent(intent)) => {
+                            Ok(PayableWrite::OpenIntentAmountChange(intent))
                         }
-                        _ => Err(StoreError::Conflict),
+                        Err(RevisionRefused::PaymentsRecorded(sum)) => {
+                            Ok(PayableWrite::PaymentsRecorded(sum))
+                        }
+                        Err(RevisionRefused::OwnerFixed) => Ok(PayableWrite::OwnerFixed),
+                        Ok(()) => Err(StoreError::Conflict),
                     }
                 }
                 other => Err(unavailable(other)),

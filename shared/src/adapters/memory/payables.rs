@@ -44,6 +44,7 @@ impl PayableStore for MemoryStore {
             Err(RevisionRefused::AlreadyPaid) => Ok(PayableWrite::AlreadyPaid),
             Err(RevisionRefused::OpenIntent(id)) => Ok(PayableWrite::OpenIntentAmountChange(id)),
             Err(RevisionRefused::PaymentsRecorded(sum)) => Ok(PayableWrite::PaymentsRecorded(sum)),
+            Err(RevisionRefused::OwnerFixed) => Ok(PayableWrite::OwnerFixed),
         }
     }
 

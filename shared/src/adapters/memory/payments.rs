@@ -36,6 +36,7 @@ impl PaymentStore for MemoryStore {
             }
             slot.payable = allocated;
         }
+        slot.payable.owner_fixed = true;
         state.payments.insert(payment.id, payment.clone());
         Ok(RecordOutcome::Recorded)
     }

@@ -53,6 +53,7 @@ pub fn test_secrets() -> Secrets {
         partner_secrets: HashMap::new(),
         webhook_secrets: HashMap::new(),
         otp_pepper: SecretString::from(PEPPER.to_owned()),
+        cursor_key: None,
     }
 }
 
@@ -91,6 +92,8 @@ impl Harness {
             table_name: name,
             sender_email: SENDER.into(),
             secret_arn: None,
+            local: true,
+            intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,

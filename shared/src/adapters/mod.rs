@@ -1,6 +1,7 @@
 //! Implementations of the ports: on AWS (DynamoDB, SES, Secrets Manager), the
 //! environment, and in memory.
 
+pub mod cursor_key;
 pub mod dynamo;
 pub mod env_secrets;
 pub mod memory;

@@ -401,3 +401,75 @@ pub async fn a_bad_or_foreign_cursor_is_refused(s: &Stores) {
         .await;
     assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
 }
+
+/// Cursors a caller made from one the service gave out: its position without
+/// the seal, and its position changed under the original seal.
+fn tampered(cursor: &str) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .expect("cursors are base64url");
+    let mut stream = serde_json::Deserializer::from_slice(&bytes).into_iter::<serde_json::Value>();
+    let position = stream
+        .next()
+        .expect("a position")
+        .expect("the position is JSON");
+    let seal = bytes[stream.byte_offset()..].to_vec();
+    let unsealed = serde_json::to_vec(&position).expect("json");
+    let mut moved = position.clone();
+    for value in moved.as_object_mut().expect("an object").values_mut() {
+        if let Some(s) = value.as_str() {
+            *value = serde_json::Value::String(format!("{s}0"));
+        }
+    }
+    let mut moved = serde_json::to_vec(&moved).expect("json");
+    moved.extend_from_slice(&seal);
+    vec![
+        URL_SAFE_NO_PAD.encode(unsealed),
+        URL_SAFE_NO_PAD.encode(moved),
+    ]
+}
+
+pub async fn a_tampered_cursor_is_refused(s: &Stores) {
+    let user = new_user();
+    let order = stored_order(s, &user, 10_000).await;
+    for _ in 0..3 {
+        s.intents
+            .open_intent(&new_intent(&user, None, GatewayId::Test))
+            .await
+            .expect("open");
+        s.payments
+            .record_payment(&record_of(&order, 100, PaymentStatus::Pending), &order)
+            .await
+            .expect("record");
+    }
+    let cursor = s
+        .intents
+        .list_intents_by_user(&user, None, 1, None)
+        .await
+        .expect("page")
+        .next
+        .expect("more to read");
+    for forged in tampered(&cursor) {
+        let bad = s
+            .intents
+            .list_intents_by_user(&user, None, 1, Some(&forged))
+            .await;
+        assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+    }
+    let cursor = s
+        .payments
+        .list_payments_by_payable(&order.payable, 1, None)
+        .await
+        .expect("page")
+        .next
+        .expect("more to read");
+    for forged in tampered(&cursor) {
+        let bad = s
+            .payments
+            .list_payments_by_payable(&order.payable, 1, Some(&forged))
+            .await;
+        assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+    }
+}

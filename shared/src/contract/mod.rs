@@ -55,6 +55,7 @@ macro_rules! storage_contract {
             wrong_codes_are_counted_up_to_the_limit,
             intent_lists_are_newest_first_with_cursors,
             a_bad_or_foreign_cursor_is_refused,
+            a_tampered_cursor_is_refused,
             payments_add_to_their_payables_sums,
             payments_never_exceed_the_total,
             concurrent_payments_stay_within_the_total,

@@ -135,6 +135,7 @@ impl IntentStore for MemoryStore {
             .cloned()
             .collect();
         page(
+            &self.cursor_key,
             items,
             sort_key,
             &format!("intents/user/{user}"),
@@ -157,6 +158,6 @@ impl IntentStore for MemoryStore {
             .cloned()
             .collect();
         let list = format!("intents/payable/{}", payable_key(payable));
-        page(items, sort_key, &list, limit, cursor)
+        page(&self.cursor_key, items, sort_key, &list, limit, cursor)
     }
 }

@@ -72,6 +72,6 @@ impl PaymentStore for MemoryStore {
             .cloned()
             .collect();
         let list = format!("payments/payable/{}", payable_key(payable));
-        page(items, sort_key, &list, limit, cursor)
+        page(&self.cursor_key, items, sort_key, &list, limit, cursor)
     }
 }

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::AppError;
 use crate::auth::Caller;
-use crate::domain::intent::{NewIntent, OtpCheck};
+use crate::domain::intent::NewIntent;
 use crate::domain::{
     GatewayId, IntentId, IntentStatus, OtpCode, OtpHash, OtpPolicy, PayableRef, PayableStatus,
     Payer, Payment, PaymentIntent, PaymentMethod, UserId,
@@ -162,6 +162,9 @@ pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetD
 }
 
 /// Checks the code; a correct one collects the payment, exactly once.
+///
+/// An attempt is reserved before the code is compared, so however many guesses
+/// arrive at once, at most five are ever compared.
 pub async fn confirm_otp(
     app: &App,
     caller: &Caller,
@@ -169,66 +172,103 @@ pub async fn confirm_otp(
     code: &OtpCode,
 ) -> Result<(PaymentIntent, Payment), AppError> {
     let pepper = app.secrets().await?.otp_pepper.clone();
+    let pepper = pepper.expose_secret().as_bytes();
     let policy = OtpPolicy::STANDARD;
     for _ in 0..MAX_RETRIES {
+        let intent = load(app, caller, id, Access::PayerOnly).await?;
+        let now = app.clock.now();
+        let awaited = match intent.awaited_code(now) {
+            Ok(otp) => otp.hash.clone(),
+            Err(_) if intent.status.is_terminal() => return Err(terminal_reason(&intent)),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(attempt) = app
+            .intents
+            .reserve_otp_attempt(&intent.id, &awaited, policy.max_attempts, now)
+            .await?
+        else {
+            let current = load(app, caller, id, Access::PayerOnly).await?;
+            if current.status.is_terminal() {
+                return Err(terminal_reason(&current));
+            }
+            if current.otp_attempts >= policy.max_attempts {
+                // Every attempt is taken; the last one decides how the intent ends.
+                return Err(AppError::OtpAttemptsExceeded);
+            }
+            // A new code was sent meanwhile: try against that one.
+            continue;
+        };
+        return if awaited.matches(pepper, &intent.id, code) {
+            collect_after_correct_code(app, caller, id).await
+        } else if attempt < policy.max_attempts {
+            Err(AppError::WrongOtp {
+                remaining: policy.max_attempts - attempt,
+            })
+        } else {
+            fail_after_last_wrong_code(app, caller, id, &policy).await
+        };
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// A correct code on a reserved attempt: other attempts may have changed the
+/// intent's version since, so only its status decides.
+async fn collect_after_correct_code(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+) -> Result<(PaymentIntent, Payment), AppError> {
+    for _ in 0..MAX_RETRIES {
         let mut intent = load(app, caller, id, Access::PayerOnly).await?;
+        if intent.status != IntentStatus::RequiresAction {
+            return Err(terminal_reason(&intent));
+        }
         let expected = Expected::of(&intent);
         let now = app.clock.now();
-        match intent.check_otp(pepper.expose_secret().as_bytes(), code, now) {
-            OtpCheck::Rejected(_) if intent.status.is_terminal() => {
-                return Err(terminal_reason(&intent));
+        intent.succeed_with_otp(now)?;
+        let payment = Payment::for_intent(
+            &intent,
+            PaymentMethod::EmailOtp,
+            format!("otp_{}", intent.id.as_uuid().simple()),
+            now,
+        );
+        match app
+            .intents
+            .finish_intent(&intent, expected, Some(&payment))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(intent = %intent.id, payment = %payment.id, "payment succeeded");
+                return Ok((intent, payment));
             }
-            OtpCheck::Rejected(e) => return Err(e.into()),
-            OtpCheck::Correct => {
-                intent.succeed_with_otp(now)?;
-                let payment = Payment::for_intent(
-                    &intent,
-                    PaymentMethod::EmailOtp,
-                    format!("otp_{}", intent.id.as_uuid().simple()),
-                    now,
-                );
-                match app
-                    .intents
-                    .finish_intent(&intent, expected, Some(&payment))
-                    .await
-                {
-                    Ok(()) => {
-                        tracing::info!(intent = %intent.id, payment = %payment.id, "payment succeeded");
-                        return Ok((intent, payment));
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
-                }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// The fifth wrong code fails the intent and frees its payable.
+async fn fail_after_last_wrong_code(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    policy: &OtpPolicy,
+) -> Result<(PaymentIntent, Payment), AppError> {
+    for _ in 0..MAX_RETRIES {
+        let mut current = load(app, caller, id, Access::PayerOnly).await?;
+        if current.status != IntentStatus::RequiresAction {
+            return Err(terminal_reason(&current));
+        }
+        let expected = Expected::of(&current);
+        current.exhaust_otp_attempts(policy, app.clock.now())?;
+        match app.intents.finish_intent(&current, expected, None).await {
+            Ok(()) => {
+                tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
+                return Err(AppError::OtpAttemptsExceeded);
             }
-            OtpCheck::Wrong => {
-                if let Some(attempts) = app
-                    .intents
-                    .count_wrong_otp(&intent.id, policy.max_attempts - 1, now)
-                    .await?
-                {
-                    return Err(AppError::WrongOtp {
-                        remaining: policy.max_attempts - attempts,
-                    });
-                }
-                // The count is at its last step (or the intent moved on): re-read and decide.
-                let mut current = load(app, caller, id, Access::PayerOnly).await?;
-                if current.status != IntentStatus::RequiresAction {
-                    return Err(terminal_reason(&current));
-                }
-                if current.otp_attempts + 1 < policy.max_attempts {
-                    continue;
-                }
-                let expected = Expected::of(&current);
-                current.exhaust_otp_attempts(&policy, now)?;
-                match app.intents.finish_intent(&current, expected, None).await {
-                    Ok(()) => {
-                        tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
-                        return Err(AppError::OtpAttemptsExceeded);
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
     Err(StoreError::Conflict.into())

@@ -234,38 +234,51 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
     assert_eq!(payable(s, &order).await.open_intent_id, Some(intent.id));
 }
 
-pub async fn wrong_codes_are_counted_up_to_the_limit(s: &Stores) {
+pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
     let mut intent = new_intent(&new_user(), None, GatewayId::Otp);
     s.intents.open_intent(&intent).await.expect("open");
     intent.version = 1;
+    let code = OtpCode::parse("123456").expect("code");
+    let hash = OtpHash::compute(b"pepper", &intent.id, &code);
     assert_eq!(
         s.intents
-            .count_wrong_otp(&intent.id, 4, now())
+            .reserve_otp_attempt(&intent.id, &hash, 5, now())
             .await
-            .expect("count"),
+            .expect("reserve"),
         None,
         "no code is awaited yet"
     );
     let before = Expected::of(&intent);
-    let code = OtpCode::parse("123456").expect("code");
-    let hash = OtpHash::compute(b"pepper", &intent.id, &code);
     intent
-        .issue_otp(hash, now(), &OtpPolicy::STANDARD)
+        .issue_otp(hash.clone(), now(), &OtpPolicy::STANDARD)
         .expect("issue");
     s.intents.save_intent(&intent, before).await.expect("save");
-    for expected in 1..=4 {
-        let count = s
-            .intents
-            .count_wrong_otp(&intent.id, 4, now())
+    let other = OtpHash::compute(
+        b"pepper",
+        &intent.id,
+        &OtpCode::parse("654321").expect("code"),
+    );
+    assert_eq!(
+        s.intents
+            .reserve_otp_attempt(&intent.id, &other, 5, now())
             .await
-            .expect("count");
-        assert_eq!(count, Some(expected));
+            .expect("reserve"),
+        None,
+        "an attempt is only at the code the intent awaits"
+    );
+    for expected in 1..=5 {
+        let attempt = s
+            .intents
+            .reserve_otp_attempt(&intent.id, &hash, 5, now())
+            .await
+            .expect("reserve");
+        assert_eq!(attempt, Some(expected));
     }
     assert_eq!(
         s.intents
-            .count_wrong_otp(&intent.id, 4, now())
+            .reserve_otp_attempt(&intent.id, &hash, 5, now())
             .await
-            .expect("count"),
+            .expect("reserve"),
         None
     );
     let stored = s
@@ -276,15 +289,15 @@ pub async fn wrong_codes_are_counted_up_to_the_limit(s: &Stores) {
         .expect("intent");
     assert_eq!(
         (stored.otp_attempts, stored.version),
-        (4, 6),
-        "each count is a change"
+        (5, 7),
+        "each attempt is a change"
     );
     let missing = new_intent(&new_user(), None, GatewayId::Otp);
     assert_eq!(
         s.intents
-            .count_wrong_otp(&missing.id, 4, now())
+            .reserve_otp_attempt(&missing.id, &hash, 5, now())
             .await
-            .expect("count"),
+            .expect("reserve"),
         None
     );
 }

@@ -310,31 +310,35 @@ impl PaymentIntent {
         Ok(expires_at)
     }
 
-    /// Checks a code without changing anything; the caller stores the outcome atomically.
-    pub fn check_otp(&self, pepper: &[u8], code: &OtpCode, now: OffsetDateTime) -> OtpCheck {
+    /// The code this intent awaits now, if any; why not otherwise. Nothing is
+    /// compared here: a guess is compared only once its attempt is reserved.
+    pub fn awaited_code(&self, now: OffsetDateTime) -> Result<&OtpState, OtpRequestError> {
         if self.gateway != GatewayId::Otp {
-            return OtpCheck::Rejected(OtpRequestError::NotOtpGateway(self.gateway.as_str()));
+            return Err(OtpRequestError::NotOtpGateway(self.gateway.as_str()));
         }
         if self.status != IntentStatus::RequiresAction {
-            return OtpCheck::Rejected(
-                IllegalTransition {
-                    from: self.status,
-                    to: IntentStatus::Processing,
-                }
-                .into(),
-            );
+            return Err(IllegalTransition {
+                from: self.status,
+                to: IntentStatus::Processing,
+            }
+            .into());
         }
         let Some(otp) = &self.otp else {
-            return OtpCheck::Rejected(OtpError::NotRequested.into());
+            return Err(OtpError::NotRequested.into());
         };
         // Expiry is checked here, not left to storage TTL, which deletes late.
         if now >= otp.expires_at {
-            return OtpCheck::Rejected(OtpError::Expired.into());
+            return Err(OtpError::Expired.into());
         }
-        if otp.hash.matches(pepper, &self.id, code) {
-            OtpCheck::Correct
-        } else {
-            OtpCheck::Wrong
+        Ok(otp)
+    }
+
+    /// Checks a code without changing anything; the caller stores the outcome atomically.
+    pub fn check_otp(&self, pepper: &[u8], code: &OtpCode, now: OffsetDateTime) -> OtpCheck {
+        match self.awaited_code(now) {
+            Err(e) => OtpCheck::Rejected(e),
+            Ok(otp) if otp.hash.matches(pepper, &self.id, code) => OtpCheck::Correct,
+            Ok(_) => OtpCheck::Wrong,
         }
     }
 
@@ -344,10 +348,19 @@ impl PaymentIntent {
         self.transition(IntentStatus::Succeeded, now)
     }
 
-    /// Counts one wrong code while a code is awaited and fewer than `limit` are
-    /// counted; the new count, or `None` (nothing changed) when that no longer holds.
-    pub fn count_wrong_otp(&mut self, limit: u32, now: OffsetDateTime) -> Option<u32> {
-        if self.status != IntentStatus::RequiresAction || self.otp_attempts >= limit {
+    /// Reserves one attempt at the awaited code `code` while fewer than `limit`
+    /// are reserved; the attempt's number, or `None` (nothing changed) when that
+    /// no longer holds (another code was sent meanwhile, or the intent moved on).
+    pub fn reserve_otp_attempt(
+        &mut self,
+        code: &OtpHash,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Option<u32> {
+        if self.status != IntentStatus::RequiresAction
+            || self.otp_attempts >= limit
+            || self.otp.as_ref().map(|o| &o.hash) != Some(code)
+        {
             return None;
         }
         self.otp_attempts += 1;

@@ -17,7 +17,7 @@ use super::keys::{INTENT_PREFIX, INTENT_SK, PAYABLE_SK, intent_pk, payable_pk, u
 use super::request::{build, key, transaction_error};
 use super::table::{BY_PAYABLE, BY_USER};
 use crate::domain::{
-    IntentId, IntentStatus, PayableRef, PayableStatus, Payment, PaymentIntent, UserId,
+    IntentId, IntentStatus, OtpHash, PayableRef, PayableStatus, Payment, PaymentIntent, UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
@@ -232,27 +232,33 @@ impl IntentStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(intent = %id), err)]
-    async fn count_wrong_otp(
+    async fn reserve_otp_attempt(
         &self,
         id: &IntentId,
+        code: &OtpHash,
         limit: u32,
         now: OffsetDateTime,
     ) -> Result<Option<u32>, StoreError> {
         // An atomic increment bounded by the limit, not a version check: concurrent
-        // wrong guesses then all count, exactly, without retries.
+        // guesses then all count, exactly, without retries, and each is compared
+        // only after its attempt is counted. The hash ties the attempt to the code
+        // the guess will be compared with: a code sent meanwhile takes no attempt.
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(intent_pk(id), INTENT_SK)))
             .update_expression("SET otp_attempts = otp_attempts + :one, version = version + :one, updated_at = :now")
-            .condition_expression("#status = :awaiting AND otp_attempts < :limit")
+            .condition_expression(
+                "#status = :awaiting AND otp_attempts < :limit AND otp_hash = :hash",
+            )
             .set_expression_attribute_names(Some(names(&[("#status", "status")])))
             .set_expression_attribute_values(Some(values(vec![
                 (":one", n(1)),
                 (":now", s(ts(now))),
                 (":awaiting", s(IntentStatus::RequiresAction.as_str())),
                 (":limit", n(limit)),
+                (":hash", s(hex::encode(code.as_bytes()))),
             ])))
             .return_values(ReturnValue::UpdatedNew)
             .send()

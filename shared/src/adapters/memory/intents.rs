@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use super::cursor::page;
 use super::{MemoryStore, payable_key};
 use crate::domain::{
-    ClaimRefused, IntentId, IntentStatus, PayableRef, Payment, PaymentIntent, UserId,
+    ClaimRefused, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
@@ -107,9 +107,10 @@ impl IntentStore for MemoryStore {
         Ok(())
     }
 
-    async fn count_wrong_otp(
+    async fn reserve_otp_attempt(
         &self,
         id: &IntentId,
+        code: &OtpHash,
         limit: u32,
         now: OffsetDateTime,
     ) -> Result<Option<u32>, StoreError> {
@@ -117,7 +118,7 @@ impl IntentStore for MemoryStore {
         Ok(state
             .intents
             .get_mut(id)
-            .and_then(|i| i.count_wrong_otp(limit, now)))
+            .and_then(|i| i.reserve_otp_attempt(code, limit, now)))
     }
 
     async fn list_intents_by_user(

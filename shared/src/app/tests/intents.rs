@@ -416,3 +416,63 @@ async fn a_payer_may_not_fail_an_intent_the_gateway_is_processing() {
         .expect("an admin may");
     assert_eq!(failed.status, IntentStatus::Failed);
 }
+
+#[tokio::test]
+async fn a_code_is_compared_only_on_a_reserved_attempt() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let (order, intent) = otp_intent(&t, &payer).await;
+    let id = intent.id.to_string();
+    let code = sent_code(&t, &payer, &intent).await;
+    // Four guesses are being compared right now, elsewhere: their attempts are taken.
+    let awaited = t
+        .app
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent")
+        .otp
+        .expect("a code is awaited")
+        .hash;
+    for _ in 0..4 {
+        t.app
+            .intents
+            .reserve_otp_attempt(&intent.id, &awaited, 5, t.clock_now())
+            .await
+            .expect("reserve")
+            .expect("an attempt");
+    }
+    // The fifth attempt, correct, still succeeds.
+    let fifth_reserved = intents::confirm_otp(&t.app, &payer, &id, &code).await;
+    assert!(fifth_reserved.is_ok(), "{fifth_reserved:?}");
+
+    // On another intent, every attempt is taken: even the right code is not compared.
+    let payer = person(&[]);
+    let (_, intent) = otp_intent(&t, &payer).await;
+    let id = intent.id.to_string();
+    let code = sent_code(&t, &payer, &intent).await;
+    let stored = t
+        .app
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent");
+    let awaited = stored.otp.expect("a code is awaited").hash;
+    for _ in 0..5 {
+        t.app
+            .intents
+            .reserve_otp_attempt(&intent.id, &awaited, 5, t.clock_now())
+            .await
+            .expect("reserve")
+            .expect("an attempt");
+    }
+    let err = intents::confirm_otp(&t.app, &payer, &id, &code)
+        .await
+        .expect_err("no attempt left to compare on");
+    assert!(matches!(err, AppError::OtpAttemptsExceeded), "{err:?}");
+    let current = intents::get(&t.app, &payer, &id).await.expect("read");
+    assert_ne!(current.status, IntentStatus::Succeeded);
+    let _ = order;
+}

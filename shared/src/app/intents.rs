@@ -51,9 +51,45 @@ async fn load(
 ) -> Result<PaymentIntent, AppError> {
     let id = IntentId::parse(id).map_err(|_| not_found())?;
     match app.intents.get_intent(&id).await? {
-        Some(intent) if allowed(&intent, caller, access) => Ok(intent),
+        Some(intent) if allowed(&intent, caller, access) => expire_if_due(app, intent).await,
         _ => Err(not_found()),
     }
+}
+
+/// An intent its payer abandoned counts as canceled from the first read or
+/// write after its time is up: stored so, with its payable freed, before
+/// anything else happens to it.
+async fn expire_if_due(app: &App, mut intent: PaymentIntent) -> Result<PaymentIntent, AppError> {
+    for _ in 0..MAX_RETRIES {
+        let expected = Expected::of(&intent);
+        if !intent.expire_if_due(app.clock.now(), app.config.intent_ttl) {
+            return Ok(intent);
+        }
+        match app.intents.finish_intent(&intent, expected, None).await {
+            Ok(()) => {
+                intent.version = expected.version + 1;
+                tracing::info!(intent = %intent.id, "intent expired; payable freed");
+                return Ok(intent);
+            }
+            // Someone moved it first: decide again on what they stored.
+            Err(StoreError::Conflict) => match app.intents.get_intent(&intent.id).await? {
+                Some(current) => intent = current,
+                None => return Err(not_found()),
+            },
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// Lists show an abandoned intent as the canceled one it has become; the
+/// stored item catches up on its next read or write.
+fn as_of_now(app: &App, mut page: Page<PaymentIntent>) -> Page<PaymentIntent> {
+    let now = app.clock.now();
+    for intent in &mut page.items {
+        intent.expire_if_due(now, app.config.intent_ttl);
+    }
+    page
 }
 
 pub async fn get(app: &App, caller: &Caller, id: &str) -> Result<PaymentIntent, AppError> {
@@ -84,7 +120,12 @@ pub async fn open_for_payable(
         }
         if let Some(open) = payable.open_intent_id {
             if let Some(intent) = app.intents.get_intent(&open).await? {
-                return Ok((intent, false));
+                let intent = expire_if_due(app, intent).await?;
+                if !intent.status.is_terminal() {
+                    return Ok((intent, false));
+                }
+                // It expired just now and freed the payable: open a new one.
+                continue;
             }
         }
         let now = app.clock.now();
@@ -117,7 +158,10 @@ pub async fn open_for_payable(
             }
             OpenOutcome::PayableHasOpenIntent(id) => {
                 if let Some(existing) = app.intents.get_intent(&id).await? {
-                    return Ok((existing, false));
+                    let existing = expire_if_due(app, existing).await?;
+                    if !existing.status.is_terminal() {
+                        return Ok((existing, false));
+                    }
                 }
             }
             OpenOutcome::PayableChanged => {}
@@ -161,6 +205,11 @@ pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetD
     Ok(expires_at)
 }
 
+/// How often, and how far apart, a guess that found every attempt taken looks
+/// again for the outcome of the guesses holding them.
+const UNDECIDED_READS: usize = 20;
+const UNDECIDED_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// Checks the code; a correct one collects the payment, exactly once.
 ///
 /// An attempt is reserved before the code is compared, so however many guesses
@@ -174,7 +223,8 @@ pub async fn confirm_otp(
     let pepper = app.secrets().await?.otp_pepper.clone();
     let pepper = pepper.expose_secret().as_bytes();
     let policy = OtpPolicy::STANDARD;
-    for _ in 0..MAX_RETRIES {
+    let mut undecided_reads = 0;
+    for _ in 0..MAX_RETRIES + UNDECIDED_READS {
         let intent = load(app, caller, id, Access::PayerOnly).await?;
         let now = app.clock.now();
         let awaited = match intent.awaited_code(now) {
@@ -192,8 +242,15 @@ pub async fn confirm_otp(
                 return Err(terminal_reason(&current));
             }
             if current.otp_attempts >= policy.max_attempts {
-                // Every attempt is taken; the last one decides how the intent ends.
-                return Err(AppError::OtpAttemptsExceeded);
+                // Every attempt is taken by guesses still being compared; the last
+                // of them decides how the intent ends. Answer with that outcome
+                // once it is stored, rather than guess it.
+                undecided_reads += 1;
+                if undecided_reads > UNDECIDED_READS {
+                    return Err(AppError::OtpAttemptsExceeded);
+                }
+                tokio::time::sleep(UNDECIDED_PAUSE).await;
+                continue;
             }
             // A new code was sent meanwhile: try against that one.
             continue;
@@ -225,7 +282,7 @@ async fn collect_after_correct_code(
         }
         let expected = Expected::of(&intent);
         let now = app.clock.now();
-        intent.succeed_with_otp(now)?;
+        intent.succeed_on_reserved_attempt(now)?;
         let payment = Payment::for_intent(
             &intent,
             PaymentMethod::EmailOtp,
@@ -343,10 +400,11 @@ pub async fn list_for_user(
     if user != caller.user_id && !caller.reads_all() {
         return Err(AppError::NotFound("User".into()));
     }
-    Ok(app
+    let page = app
         .intents
         .list_intents_by_user(&user, status, limit, cursor)
-        .await?)
+        .await?;
+    Ok(as_of_now(app, page))
 }
 
 pub async fn list_for_payable(
@@ -361,8 +419,9 @@ pub async fn list_for_payable(
         Some(p) if p.is_owned_by(&caller.user_id) || caller.reads_all() => {}
         _ => return Err(AppError::NotFound(noun.into())),
     }
-    Ok(app
+    let page = app
         .intents
         .list_intents_by_payable(payable_ref, limit, cursor)
-        .await?)
+        .await?;
+    Ok(as_of_now(app, page))
 }

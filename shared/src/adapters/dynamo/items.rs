@@ -205,6 +205,8 @@ pub struct IntentItem {
     pub cancellation_reason: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub review_reason: Option<String>,
     pub version: u64,
 }
 
@@ -250,6 +252,7 @@ impl IntentItem {
             failure_reason: i.failure_reason.clone(),
             cancellation_reason: i.cancellation_reason.clone(),
             metadata: i.metadata.clone(),
+            review_reason: i.review_reason.clone(),
             version,
         }
     }
@@ -295,6 +298,7 @@ impl IntentItem {
             failure_reason: self.failure_reason,
             cancellation_reason: self.cancellation_reason,
             metadata: self.metadata,
+            review_reason: self.review_reason,
             version: self.version,
         })
     }

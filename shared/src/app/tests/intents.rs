@@ -476,3 +476,69 @@ async fn a_code_is_compared_only_on_a_reserved_attempt() {
     assert_ne!(current.status, IntentStatus::Succeeded);
     let _ = order;
 }
+
+#[tokio::test]
+async fn an_abandoned_intent_expires_and_frees_its_payable() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let (order, intent) = otp_intent(&t, &payer).await;
+    let id = intent.id.to_string();
+    sent_code(&t, &payer, &intent).await;
+    t.clock.advance(Duration::hours(24) - Duration::seconds(1));
+    let (same, created) = intents::open_for_payable(
+        &t.app,
+        &payer,
+        &order.payable,
+        GatewayId::Otp,
+        "Registration",
+    )
+    .await
+    .expect("open");
+    assert!(!created && same.id == intent.id, "still within its time");
+    t.clock.advance(Duration::seconds(1));
+    let listed = intents::list_for_user(&t.app, &payer, payer.user_id.as_str(), None, 10, None)
+        .await
+        .expect("list");
+    assert_eq!(listed.items[0].status, IntentStatus::Canceled);
+    let expired = intents::get(&t.app, &payer, &id).await.expect("read");
+    assert_eq!(expired.status, IntentStatus::Canceled);
+    assert_eq!(expired.cancellation_reason.as_deref(), Some("expired"));
+    assert_eq!(t.payable(&order.payable).await.open_intent_id, None);
+    let (fresh, created) = intents::open_for_payable(
+        &t.app,
+        &payer,
+        &order.payable,
+        GatewayId::Otp,
+        "Registration",
+    )
+    .await
+    .expect("open again");
+    assert!(created && fresh.id != intent.id);
+}
+
+#[tokio::test]
+async fn creating_again_after_expiry_opens_a_new_intent() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let (order, intent) = otp_intent(&t, &payer).await;
+    t.clock.advance(Duration::days(2));
+    // Nobody read it since: the create itself finds it expired.
+    let (fresh, created) = intents::open_for_payable(
+        &t.app,
+        &payer,
+        &order.payable,
+        GatewayId::Otp,
+        "Registration",
+    )
+    .await
+    .expect("open");
+    assert!(created && fresh.id != intent.id);
+    let old = intents::get(&t.app, &payer, &intent.id.to_string())
+        .await
+        .expect("read");
+    assert_eq!(old.cancellation_reason.as_deref(), Some("expired"));
+    assert_eq!(
+        t.payable(&order.payable).await.open_intent_id,
+        Some(fresh.id)
+    );
+}

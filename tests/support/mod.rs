@@ -74,11 +74,39 @@ pub struct Harness {
     pub store: Arc<DynamoStore>,
     pub clock: Arc<TestClock>,
     pub dynamo: aws_sdk_dynamodb::Client,
+    _running: Option<tokio::sync::OwnedRwLockReadGuard<()>>,
 }
+
+/// Tests hold it shared while they run; a test that must run alone holds it
+/// exclusively (see [`Harness::alone`]).
+static RUNNING: std::sync::LazyLock<Arc<tokio::sync::RwLock<()>>> =
+    std::sync::LazyLock::new(|| Arc::new(tokio::sync::RwLock::new(())));
+
+/// Held by a test that must not overlap any other harness test.
+pub type Alone = tokio::sync::OwnedRwLockWriteGuard<()>;
 
 impl Harness {
     /// A new, empty table for this test: tests never see each other's data.
     pub async fn new() -> Self {
+        let running = RUNNING.clone().read_owned().await;
+        let mut h = Self::build().await;
+        h._running = Some(running);
+        h
+    }
+
+    /// Waits until no other harness test runs, and keeps them out while held.
+    /// For a test that installs its own log subscriber: a log callsite that
+    /// another thread registers at that moment can cache "nobody listens".
+    pub async fn alone() -> Alone {
+        RUNNING.clone().write_owned().await
+    }
+
+    /// A harness for the test holding [`Harness::alone`].
+    pub async fn while_alone(_alone: &Alone) -> Self {
+        Self::build().await
+    }
+
+    async fn build() -> Self {
         let aws = aws().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
         let name = format!("test-{}", uuid::Uuid::now_v7().simple());
@@ -112,6 +140,7 @@ impl Harness {
             store,
             clock,
             dynamo,
+            _running: None,
         }
     }
 }

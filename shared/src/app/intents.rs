@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 
 use super::AppError;
 use crate::auth::Caller;
-use crate::domain::intent::NewIntent;
+use crate::domain::intent::{NewIntent, OtpRequestError};
+use crate::domain::otp::OtpError;
 use crate::domain::{
     GatewayId, IntentId, IntentStatus, OtpCode, OtpHash, OtpPolicy, PayableRef, PayableStatus,
     Payer, Payment, PaymentIntent, PaymentMethod, UserId,
@@ -181,15 +182,49 @@ fn purpose(intent: &PaymentIntent) -> String {
     }
 }
 
+/// Each intent brings fresh attempts at a code, so a payable lets only a few
+/// intents a day have codes sent.
+async fn admit_to_payable(
+    app: &App,
+    payable: &PayableRef,
+    intent: &IntentId,
+    policy: &OtpPolicy,
+) -> Result<(), AppError> {
+    for _ in 0..MAX_RETRIES {
+        match app
+            .payables
+            .admit_otp_intent(payable, intent, app.clock.now(), policy)
+            .await
+        {
+            Ok(true) => return Ok(()),
+            Ok(false) => {
+                return Err(OtpRequestError::Otp(OtpError::TooManyIntentsForPayable(
+                    policy.max_intents_per_payable,
+                ))
+                .into());
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
 /// Mails a fresh code (replacing any earlier one) and returns when it expires.
 pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetDateTime, AppError> {
     let pepper = app.secrets().await?.otp_pepper.clone();
     let mut intent = load(app, caller, id, Access::PayerOnly).await?;
+    let policy = OtpPolicy::STANDARD;
+    if intent.otp_sends == 0 && intent.issue_otp_allowed() {
+        if let Some(payable) = &intent.payable {
+            admit_to_payable(app, payable, &intent.id, &policy).await?;
+        }
+    }
     let expected = Expected::of(&intent);
     let code = OtpCode::generate();
     let hash = OtpHash::compute(pepper.expose_secret().as_bytes(), &intent.id, &code);
     let now = app.clock.now();
-    let expires_at = intent.issue_otp(hash, now, &OtpPolicy::STANDARD)?;
+    let expires_at = intent.issue_otp(hash, now, &policy)?;
     // Stored before sending, so the code works the moment the email arrives.
     app.intents.save_intent(&intent, expected).await?;
     app.mailer

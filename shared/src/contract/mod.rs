@@ -45,6 +45,7 @@ macro_rules! storage_contract {
             an_open_intent_keeps_its_payables_amount_and_payer,
             recorded_payments_bound_the_payables_total,
             a_payable_with_intents_or_payments_keeps_its_owner,
+            five_intents_per_payable_may_send_codes_per_day,
             one_open_intent_per_payable,
             an_intent_claims_only_an_open_payable_priced_and_owned_as_read,
             a_standalone_intent_id_is_stored_once,

@@ -220,3 +220,52 @@ pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
         .expect("upsert");
     assert!(matches!(write, PayableWrite::Written { .. }), "{write:?}");
 }
+
+pub async fn five_intents_per_payable_may_send_codes_per_day(s: &Stores) {
+    let order = stored_order(s, &new_user(), 5_000).await;
+    let policy = OtpPolicy::STANDARD;
+    let t0 = now();
+    let intents: Vec<_> = (0..6).map(|_| crate::domain::IntentId::new()).collect();
+    for intent in &intents[..5] {
+        assert!(
+            s.payables
+                .admit_otp_intent(&order.payable, intent, t0, &policy)
+                .await
+                .expect("admit")
+        );
+    }
+    assert!(
+        !s.payables
+            .admit_otp_intent(&order.payable, &intents[5], t0, &policy)
+            .await
+            .expect("admit"),
+        "a sixth intent within the day"
+    );
+    assert!(
+        s.payables
+            .admit_otp_intent(&order.payable, &intents[0], t0, &policy)
+            .await
+            .expect("admit"),
+        "an admitted intent sends again"
+    );
+    let other = stored_order(s, &new_user(), 5_000).await;
+    assert!(
+        s.payables
+            .admit_otp_intent(&other.payable, &intents[5], t0, &policy)
+            .await
+            .expect("admit"),
+        "the cap is per payable"
+    );
+    assert!(
+        s.payables
+            .admit_otp_intent(
+                &order.payable,
+                &intents[5],
+                t0 + Duration::hours(24),
+                &policy
+            )
+            .await
+            .expect("admit"),
+        "a day later"
+    );
+}

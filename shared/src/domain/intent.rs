@@ -337,6 +337,14 @@ impl PaymentIntent {
         }
     }
 
+    /// Whether a code could be sent now as far as the status machine goes (an
+    /// OTP intent that is not finished); limits on sending are checked on issue.
+    pub fn issue_otp_allowed(&self) -> bool {
+        self.gateway == GatewayId::Otp
+            && (self.status == IntentStatus::RequiresAction
+                || self.status.can_transition_to(IntentStatus::RequiresAction))
+    }
+
     /// Records a freshly sent code (replacing any earlier one) and returns its expiry.
     pub fn issue_otp(
         &mut self,

@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use super::StoreError;
-use crate::domain::{IntentId, Payable, PayableRef, Payment};
+use crate::domain::{IntentId, OtpPolicy, Payable, PayableRef, Payment};
 
 /// What happened to a payable upsert.
 #[derive(Debug, Clone)]
@@ -37,6 +37,17 @@ pub trait PayableStore: Send + Sync {
     ) -> Result<PayableWrite, StoreError>;
 
     async fn get_payable(&self, payable: &PayableRef) -> Result<Option<Payable>, StoreError>;
+
+    /// Lets `intent` send codes for `payable` under the per-payable cap of
+    /// `policy` (an intent already admitted always is); false when the cap is
+    /// reached. `Conflict` when a concurrent admission changed the log.
+    async fn admit_otp_intent(
+        &self,
+        payable: &PayableRef,
+        intent: &IntentId,
+        now: OffsetDateTime,
+        policy: &OtpPolicy,
+    ) -> Result<bool, StoreError>;
 
     /// Marks the payable paid if its COMPLETED payments cover it; true when it did.
     async fn settle_if_covered(

@@ -1,6 +1,7 @@
 //! Payables on DynamoDB: one item per payable, holding its open-intent lock and
 //! the sums of its payments.
 
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -10,9 +11,14 @@ use time::OffsetDateTime;
 use super::DynamoStore;
 use super::codec::{corrupt, n, names, s, ts, unavailable, values};
 use super::items::{LineItemItem, payable_from_item, payment_to_item};
-use super::keys::{PAYABLE_SK, PAYMENT_SK, payable_pk, payment_pk};
+use super::keys::{OTP_SENDERS_SK, PAYABLE_SK, PAYMENT_SK, payable_pk, payment_pk};
 use super::request::{MAX_TRANSACTION_ITEMS, build, key, transaction_error};
-use crate::domain::{Payable, PayableRef, PayableStatus, Payment, PaymentStatus, RevisionRefused};
+use super::table::TTL_ATTRIBUTE;
+use crate::domain::otp::OtpSenders;
+use crate::domain::{
+    IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentStatus,
+    RevisionRefused,
+};
 use crate::ports::{PayableStore, PayableWrite, StoreError};
 
 #[async_trait::async_trait]
@@ -134,6 +140,65 @@ impl PayableStore for DynamoStore {
                         Ok(()) => Err(StoreError::Conflict),
                     }
                 }
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
+    async fn admit_otp_intent(
+        &self,
+        payable: &PayableRef,
+        intent: &IntentId,
+        now: OffsetDateTime,
+        policy: &OtpPolicy,
+    ) -> Result<bool, StoreError> {
+        let key = key(payable_pk(payable), OTP_SENDERS_SK);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.into_service_error()))?;
+        let stored = out
+            .item
+            .as_ref()
+            .and_then(|i| i.get("senders"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let log = match &stored {
+            Some(s) => OtpSenders::decode(s).ok_or_else(|| corrupt("otp senders", s))?,
+            None => OtpSenders::default(),
+        };
+        let Some(next) = log.admit(intent, now, policy) else {
+            return Ok(false);
+        };
+        let mut item = key;
+        item.insert("senders".into(), s(next.encode()));
+        // Nobody old enough to matter stays in the log, so it expires with its last entry.
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n((now + policy.payable_window).unix_timestamp()),
+        );
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        // Admissions race: each replaces exactly the log it read, so none is lost.
+        put = match stored {
+            Some(old) => put
+                .condition_expression("senders = :old")
+                .expression_attribute_values(":old", s(old)),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Err(StoreError::Conflict),
                 other => Err(unavailable(other)),
             },
         }

@@ -30,6 +30,7 @@ struct State {
     intents: BTreeMap<IntentId, PaymentIntent>,
     payments: BTreeMap<PaymentId, Payment>,
     idempotency: BTreeMap<(String, String), idempotency::Record>,
+    otp_senders: BTreeMap<String, crate::domain::otp::OtpSenders>,
 }
 
 struct StoredPayable {

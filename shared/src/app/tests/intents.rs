@@ -542,3 +542,41 @@ async fn creating_again_after_expiry_opens_a_new_intent() {
         Some(fresh.id)
     );
 }
+
+#[tokio::test]
+async fn a_payable_lets_five_intents_a_day_send_codes() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 11_200).await;
+    let open = || async {
+        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Otp, "Order")
+            .await
+            .expect("open")
+            .0
+    };
+    for _ in 0..5 {
+        let intent = open().await;
+        sent_code(&t, &payer, &intent).await;
+        intents::end(&t.app, &payer, &intent.id.to_string(), Ending::Cancel)
+            .await
+            .expect("cancel");
+    }
+    let sixth = open().await;
+    let err = intents::request_otp(&t.app, &payer, &sixth.id.to_string())
+        .await
+        .expect_err("sixth intent in a day");
+    assert!(
+        matches!(
+            err,
+            AppError::Otp(OtpRequestError::Otp(OtpError::TooManyIntentsForPayable(5)))
+        ),
+        "{err:?}"
+    );
+    // A day later the sixth intent has expired too; a new one may send codes.
+    t.clock.advance(Duration::hours(24));
+    let next = open().await;
+    assert_ne!(next.id, sixth.id);
+    intents::request_otp(&t.app, &payer, &next.id.to_string())
+        .await
+        .expect("a day later");
+}

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::AppError;
 use crate::auth::Caller;
-use crate::domain::intent::{NewIntent, OtpRequestError};
+use crate::domain::intent::{GatewaySuccess, NewIntent, OtpRequestError};
 use crate::domain::otp::OtpError;
 use crate::domain::{
     GatewayId, IntentId, IntentStatus, OtpCode, OtpHash, OtpPolicy, PayableRef, PayableStatus,
@@ -377,6 +377,52 @@ fn terminal_reason(intent: &PaymentIntent) -> AppError {
         }
         .into()
     }
+}
+
+/// What a gateway's webhook calls when the gateway reports it collected the
+/// money for intent `id`. Money that moved is never dropped: on an intent that
+/// had ended (canceled, expired, failed) the payment is recorded all the same
+/// and the intent flagged for review. The payment, if this call recorded one,
+/// is returned with the intent.
+pub async fn gateway_succeeded(
+    app: &App,
+    id: &IntentId,
+    method: PaymentMethod,
+    transaction_id: &str,
+) -> Result<(PaymentIntent, Option<Payment>), AppError> {
+    for _ in 0..MAX_RETRIES {
+        let intent = app.intents.get_intent(id).await?.ok_or_else(not_found)?;
+        let mut intent = expire_if_due(app, intent).await?;
+        let expected = Expected::of(&intent);
+        let now = app.clock.now();
+        let outcome = intent.on_gateway_succeeded(now)?;
+        let payment = Payment::for_intent(&intent, method, transaction_id.to_owned(), now);
+        let written = match outcome {
+            GatewaySuccess::AlreadyCollected => return Ok((intent, None)),
+            GatewaySuccess::Collect => {
+                app.intents
+                    .finish_intent(&intent, expected, Some(&payment))
+                    .await
+            }
+            GatewaySuccess::RecordForReview => {
+                app.intents
+                    .record_late_success(&intent, expected, &payment)
+                    .await
+            }
+        };
+        match written {
+            Ok(()) => {
+                if outcome == GatewaySuccess::RecordForReview {
+                    tracing::warn!(intent = %intent.id, payment = %payment.id, "gateway collected money for an ended intent; flagged for review");
+                }
+                intent.version = expected.version + 1;
+                return Ok((intent, Some(payment)));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
 }
 
 #[derive(Clone, Copy)]

@@ -486,3 +486,59 @@ pub async fn a_tampered_cursor_is_refused(s: &Stores) {
         assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
     }
 }
+
+pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
+    let order = stored_order(s, &new_user(), 5_000).await;
+    let intent = open_on(s, &order).await;
+    let mut canceled = intent.clone();
+    canceled.cancel("expired", now()).expect("cancel");
+    s.intents
+        .finish_intent(&canceled, Expected::of(&intent), None)
+        .await
+        .expect("finish");
+    canceled.version = intent.version + 1;
+    let expected = Expected::of(&canceled);
+    let mut flagged = canceled.clone();
+    flagged.on_gateway_succeeded(now()).expect("a report");
+    let payment = Payment::for_intent(&flagged, PaymentMethod::Card, "pi_late".into(), now());
+    s.intents
+        .record_late_success(&flagged, expected, &payment)
+        .await
+        .expect("recorded");
+    let stored = s
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent");
+    assert_eq!(stored.status, IntentStatus::Canceled);
+    assert!(stored.review_reason.is_some());
+    assert!(
+        s.payments
+            .get_payment(&payment.id)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    let payable = s
+        .payables
+        .get_payable(&order.payable)
+        .await
+        .expect("read")
+        .expect("payable");
+    assert_eq!(
+        (
+            payable.status,
+            payable.allocated_minor,
+            payable.open_intent_id
+        ),
+        (PayableStatus::Open, 0, None),
+        "the payable is left alone"
+    );
+    let again = Payment::for_intent(&flagged, PaymentMethod::Card, "pi_late".into(), now());
+    let stale = s
+        .intents
+        .record_late_success(&flagged, expected, &again)
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+}

@@ -53,6 +53,7 @@ macro_rules! storage_contract {
             a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once,
             an_ended_intent_frees_its_payable,
             finishing_an_intent_is_all_or_nothing,
+            late_money_is_recorded_beside_an_ended_intent,
             otp_attempts_are_reserved_up_to_the_limit,
             intent_lists_are_newest_first_with_cursors,
             a_bad_or_foreign_cursor_is_refused,

@@ -320,6 +320,10 @@ impl PaymentIntent {
     ) -> Result<GatewaySuccess, IllegalTransition> {
         match self.status {
             IntentStatus::Succeeded => Ok(GatewaySuccess::AlreadyCollected),
+            // Flagged already: that report's payment is recorded.
+            IntentStatus::Canceled | IntentStatus::Failed if self.review_reason.is_some() => {
+                Ok(GatewaySuccess::AlreadyCollected)
+            }
             IntentStatus::Canceled | IntentStatus::Failed => {
                 self.review_reason = Some(format!("gateway_succeeded_after_{}", self.status));
                 self.updated_at = now;
@@ -755,6 +759,11 @@ mod tests {
         assert_eq!(
             expired.review_reason.as_deref(),
             Some("gateway_succeeded_after_canceled")
+        );
+        assert_eq!(
+            expired.on_gateway_succeeded(now()),
+            Ok(GatewaySuccess::AlreadyCollected),
+            "a repeated report records nothing twice"
         );
     }
 }

@@ -46,6 +46,17 @@ pub trait IntentStore: Send + Sync {
         payment: Option<&Payment>,
     ) -> Result<(), StoreError>;
 
+    /// Money the gateway collected for an intent that had already ended: stores
+    /// the intent as given (flagged for review, still ended) and creates the
+    /// payment, all or nothing, leaving the payable alone (a person decides
+    /// whether to refund or apply it). `Conflict` if `expected` no longer holds.
+    async fn record_late_success(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: &Payment,
+    ) -> Result<(), StoreError>;
+
     /// Reserves one attempt at the code whose hash is `code`, while the intent
     /// awaits that very code and fewer than `limit` attempts are reserved. A code
     /// is compared only on a reserved attempt, so parallel guesses never exceed

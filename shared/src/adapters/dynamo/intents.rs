@@ -231,6 +231,33 @@ impl IntentStore for DynamoStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
+    async fn record_late_success(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: &Payment,
+    ) -> Result<(), StoreError> {
+        let flagged = self.put_intent_conditional(intent, expected)?;
+        // The payable is not touched: it may be paid or held by a newer intent,
+        // and this money is a person's to settle.
+        let payment = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(payment_to_item(payment)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(flagged).build())
+            .transact_items(TransactWriteItem::builder().put(payment).build())
+            .send()
+            .await
+            .map_err(transaction_error)?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all, fields(intent = %id), err)]
     async fn reserve_otp_attempt(
         &self,

@@ -107,6 +107,24 @@ impl IntentStore for MemoryStore {
         Ok(())
     }
 
+    async fn record_late_success(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: &Payment,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        let current = state.intents.get(&intent.id).ok_or(StoreError::Conflict)?;
+        if !holds(current, expected) || state.payments.contains_key(&payment.id) {
+            return Err(StoreError::Conflict);
+        }
+        let mut stored = intent.clone();
+        stored.version = expected.version + 1;
+        state.intents.insert(intent.id, stored);
+        state.payments.insert(payment.id, payment.clone());
+        Ok(())
+    }
+
     async fn reserve_otp_attempt(
         &self,
         id: &IntentId,

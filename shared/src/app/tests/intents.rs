@@ -580,3 +580,65 @@ async fn a_payable_lets_five_intents_a_day_send_codes() {
         .await
         .expect("a day later");
 }
+
+#[tokio::test]
+async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 11_200).await;
+    let (intent, _) =
+        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+            .await
+            .expect("open");
+    // Abandoned: it expires, and the order gets a new intent.
+    t.clock.advance(Duration::days(2));
+    let (newer, created) =
+        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+            .await
+            .expect("open again");
+    assert!(created);
+    // Then the gateway reports the first one collected after all.
+    let (flagged, payment) =
+        intents::gateway_succeeded(&t.app, &intent.id, PaymentMethod::Card, "pi_test_late")
+            .await
+            .expect("recorded");
+    let payment = payment.expect("the money is recorded");
+    assert_eq!(payment.intent_id, Some(intent.id));
+    assert_eq!(payment.status, PaymentStatus::Completed);
+    assert_eq!(flagged.status, IntentStatus::Canceled, "it stays ended");
+    assert_eq!(
+        flagged.review_reason.as_deref(),
+        Some("gateway_succeeded_after_canceled")
+    );
+    let stored = intents::get(&t.app, &payer, &intent.id.to_string())
+        .await
+        .expect("read");
+    assert!(stored.review_reason.is_some());
+    assert!(
+        t.app
+            .payments
+            .get_payment(&payment.id)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    // The payable is untouched: a person settles the late money.
+    assert_eq!(
+        t.payable(&order.payable).await.open_intent_id,
+        Some(newer.id)
+    );
+    // A repeated report records nothing more.
+    let (_, again) =
+        intents::gateway_succeeded(&t.app, &intent.id, PaymentMethod::Card, "pi_test_late")
+            .await
+            .expect("repeat");
+    assert!(again.is_none());
+    // On an open intent the same report collects as usual.
+    let (done, paid) =
+        intents::gateway_succeeded(&t.app, &newer.id, PaymentMethod::Card, "pi_test_ok")
+            .await
+            .expect("collected");
+    assert_eq!(done.status, IntentStatus::Succeeded);
+    assert!(paid.is_some());
+    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
+}

@@ -53,6 +53,8 @@ load_env_file() {
 }
 load_env_file .env
 load_env_file .env.example
+# This is a developer's machine: the short example secrets are accepted here only.
+export APP_ENV="${APP_ENV:-local}"
 
 PORT="${PORT:-3000}"
 export PORT

@@ -31,6 +31,8 @@ fn configure<'a>(cmd: &'a mut Command, table: &str) -> &'a mut Command {
         .env("SERVICE_API_KEY", API_KEY)
         .env("OTP_PEPPER", "e2e-pepper")
         .env("SENDER_EMAIL", "payments@example.com")
+        // A local run, as `make run` is: the short test secrets are accepted.
+        .env("APP_ENV", "local")
         .env_remove("SECRET_ARN")
         .env_remove("JWT_ISSUER")
         .env_remove("JWT_AUDIENCE")

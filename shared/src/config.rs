@@ -1,6 +1,7 @@
 //! Configuration from the environment, read once per container.
 
 use jsonwebtoken::Algorithm;
+use time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -21,6 +22,38 @@ pub struct Config {
     /// When set, secrets come from this Secrets Manager secret; otherwise from the environment.
     pub secret_arn: Option<String>,
     pub jwt: JwtConfig,
+    /// A developer's machine (`make run`): `APP_ENV=local` and no `SECRET_ARN`.
+    /// Only there are the short example secrets of `.env.example` accepted.
+    pub local: bool,
+    /// How long an intent may wait for its payer before it counts as canceled.
+    pub intent_ttl: Duration,
+}
+
+/// Abandoned intents free their payable after a day unless configured otherwise.
+pub const DEFAULT_INTENT_TTL: Duration = Duration::hours(24);
+
+/// `INTENT_TTL`: seconds, or a number with `s`, `m`, `h` or `d`.
+pub fn parse_duration(value: &str) -> Result<Duration, ConfigError> {
+    let value = value.trim();
+    let (digits, unit) = match value.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&value[..i], c),
+        _ => (value, 's'),
+    };
+    let n: i64 = digits
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ConfigError(format!("INTENT_TTL '{value}' is not a positive duration")))?;
+    match unit {
+        's' => Ok(Duration::seconds(n)),
+        'm' => Ok(Duration::minutes(n)),
+        'h' => Ok(Duration::hours(n)),
+        'd' => Ok(Duration::days(n)),
+        _ => Err(ConfigError(format!(
+            "INTENT_TTL '{value}' must end in s, m, h or d"
+        ))),
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -43,10 +76,18 @@ pub fn parse_algorithm(name: &str) -> Result<Algorithm, ConfigError> {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
+        let secret_arn = var("SECRET_ARN");
+        let local =
+            secret_arn.is_none() && var("APP_ENV").is_some_and(|e| e.eq_ignore_ascii_case("local"));
         Ok(Self {
+            local,
+            intent_ttl: var("INTENT_TTL")
+                .map(|v| parse_duration(&v))
+                .transpose()?
+                .unwrap_or(DEFAULT_INTENT_TTL),
             table_name: var("TABLE_NAME").unwrap_or_else(|| "payments".into()),
             sender_email: var("SENDER_EMAIL").unwrap_or_else(|| "payments@example.com".into()),
-            secret_arn: var("SECRET_ARN"),
+            secret_arn,
             jwt: JwtConfig {
                 algorithm: parse_algorithm(
                     &var("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into()),
@@ -55,5 +96,21 @@ impl Config {
                 audience: var("JWT_AUDIENCE"),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intent_ttl_takes_seconds_or_a_unit() {
+        assert_eq!(parse_duration("90").expect("secs"), Duration::seconds(90));
+        assert_eq!(parse_duration("15m").expect("mins"), Duration::minutes(15));
+        assert_eq!(parse_duration("24h").expect("hours"), Duration::hours(24));
+        assert_eq!(parse_duration("2d").expect("days"), Duration::days(2));
+        for bad in ["", "0", "-5", "h", "5w", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }

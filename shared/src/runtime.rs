@@ -6,6 +6,9 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response, service_fn};
 use tokio::sync::OnceCell;
 
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::adapters::cursor_key::CursorKey;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::env_secrets::EnvSecrets;
 use crate::adapters::secrets_manager::SecretsManagerSecrets;
@@ -52,13 +55,11 @@ impl App {
     }
 
     /// AWS clients from the standard chain; endpoints from `AWS_ENDPOINT_URL_*` when set.
+    /// Secrets are loaded here, once: outside a local run a missing or weak
+    /// secret stops the container before it serves anyone.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let store = Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            &config.table_name,
-        ));
         let mailer = Arc::new(SesMailer::new(
             aws_sdk_ses::Client::new(&aws),
             &config.sender_email,
@@ -70,13 +71,37 @@ impl App {
             )),
             None => Arc::new(EnvSecrets),
         };
-        Ok(Self::new(
+        let loaded = match secrets.load().await {
+            Ok(loaded) => {
+                refuse_weak_secrets(&config, &loaded)?;
+                Some(loaded)
+            }
+            // Locally the gateway still starts, and says what is missing.
+            Err(_) if config.local => None,
+            Err(e) => return Err(e.into()),
+        };
+        let cursor_key = loaded
+            .as_ref()
+            .and_then(|s| s.cursor_key.as_ref())
+            .map(|k| CursorKey::new(k.expose_secret().as_bytes()))
+            // Only a local run gets here without one: its cursors live as long as the process.
+            .unwrap_or_else(CursorKey::random);
+        let store = Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name)
+                .with_cursor_key(cursor_key),
+        );
+        let app = Self::new(
             config,
             Stores::sharing(store),
             mailer,
             secrets,
             Arc::new(SystemClock),
-        ))
+        );
+        if let Some(loaded) = loaded {
+            // Freshly built, so the cell is empty.
+            let _ = app.secrets.set(loaded);
+        }
+        Ok(app)
     }
 
     /// Fetched on first use, then cached for the container's life.
@@ -85,6 +110,29 @@ impl App {
             .get_or_try_init(|| self.secrets_provider.load())
             .await
     }
+}
+
+/// Shortest HMAC key accepted outside a local run: SHA-256's own output size.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// Short keys can be brute-forced offline from one token, one OTP hash or one
+/// cursor; only the example values of a developer's machine may be short.
+pub fn refuse_weak_secrets(config: &Config, secrets: &Secrets) -> Result<(), SecretError> {
+    if config.local {
+        return Ok(());
+    }
+    let short = |name: &str, value: Option<&SecretString>| match value {
+        Some(v) if v.expose_secret().len() >= MIN_KEY_BYTES => Ok(()),
+        Some(_) => Err(SecretError::Malformed(format!(
+            "{name} is shorter than {MIN_KEY_BYTES} bytes"
+        ))),
+        None => Err(SecretError::Malformed(format!("{name} is not set"))),
+    };
+    if config.jwt.algorithm == jsonwebtoken::Algorithm::HS256 {
+        short("the HS256 JWT key", Some(&secrets.jwt_key))?;
+    }
+    short("the OTP pepper", Some(&secrets.otp_pepper))?;
+    short("the cursor key", secrets.cursor_key.as_ref())
 }
 
 /// What every `functions/` main calls: build the App once, serve one handler.
@@ -102,4 +150,59 @@ where
         async move { Ok::<_, lambda_http::Error>(handler(app, req).await) }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::config::{DEFAULT_INTENT_TTL, JwtConfig};
+
+    fn config(local: bool, algorithm: jsonwebtoken::Algorithm) -> Config {
+        Config {
+            table_name: "t".into(),
+            sender_email: "payments@example.com".into(),
+            secret_arn: None,
+            jwt: JwtConfig {
+                algorithm,
+                issuer: None,
+                audience: None,
+            },
+            local,
+            intent_ttl: DEFAULT_INTENT_TTL,
+        }
+    }
+
+    fn secrets(jwt: &str, pepper: &str, cursor: Option<&str>) -> Secrets {
+        Secrets {
+            jwt_key: SecretString::from(jwt.to_owned()),
+            api_key_hashes: vec![],
+            partner_secrets: HashMap::new(),
+            webhook_secrets: HashMap::new(),
+            otp_pepper: SecretString::from(pepper.to_owned()),
+            cursor_key: cursor.map(|c| SecretString::from(c.to_owned())),
+        }
+    }
+
+    #[test]
+    fn short_keys_are_refused_outside_a_local_run() {
+        use jsonwebtoken::Algorithm::{ES256, HS256};
+        let long = "k".repeat(32);
+        let short = "local-dev-jwt-secret";
+        let strong = secrets(&long, &long, Some(&long));
+        assert!(refuse_weak_secrets(&config(false, HS256), &strong).is_ok());
+        for weak in [
+            secrets(short, &long, Some(&long)),
+            secrets(&long, "local-dev-pepper", Some(&long)),
+            secrets(&long, &long, Some("local-dev-cursor-secret")),
+            secrets(&long, &long, None),
+        ] {
+            assert!(refuse_weak_secrets(&config(false, HS256), &weak).is_err());
+            assert!(refuse_weak_secrets(&config(true, HS256), &weak).is_ok());
+        }
+        // A PEM public key is not an HMAC key: its length is not the point.
+        let pem = secrets("-----BEGIN PUBLIC KEY-----", &long, Some(&long));
+        assert!(refuse_weak_secrets(&config(false, ES256), &pem).is_ok());
+    }
 }

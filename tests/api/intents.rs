@@ -709,3 +709,39 @@ async fn bodies_over_64_kib_are_refused_before_anything_else() {
     assert_eq!(r.status, 413, "{}", r.body);
     assert!(r.body["detail"].is_string(), "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_tampered_cursor_is_refused() {
+    let h = Harness::new().await;
+    let user = unique("payer");
+    for _ in 0..2 {
+        let reg = unique("REG");
+        register(&h, "registration", &reg, &user, "20", "USD").await;
+        assert_eq!(create(&h, &user, &reg).await.status, 200);
+    }
+    let list = |cursor: Option<&str>| {
+        let mut c = call(Method::GET, "/")
+            .as_user(&user)
+            .param("user_id", &user)
+            .query("limit", "1");
+        if let Some(cursor) = cursor {
+            c = c.query("cursor", cursor);
+        }
+        invoke(&h, a::list_by_user, c)
+    };
+    let first = list(None).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let cursor = first
+        .header("x-next-cursor")
+        .expect("a next page")
+        .to_owned();
+    assert_eq!(list(Some(&cursor)).await.status, 200);
+    let last = cursor.chars().last().expect("not empty");
+    let forged = format!(
+        "{}{}",
+        &cursor[..cursor.len() - 1],
+        if last == 'A' { 'B' } else { 'A' }
+    );
+    let r = list(Some(&forged)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}

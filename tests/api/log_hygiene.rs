@@ -21,6 +21,7 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn the_whole_flow_logs_no_code_token_or_secret() {
+    let alone = Harness::alone().await;
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = payment_shared::telemetry::subscriber("trace", move || writer.clone());
@@ -31,7 +32,7 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     // A second, silent subscriber makes it ask every subscriber instead.
     let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
 
-    let h = Harness::new().await;
+    let h = Harness::while_alone(&alone).await;
     let (user, _, intent, code) = awaiting_code(&h).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     confirm(&h, &user, &intent, wrong).await;

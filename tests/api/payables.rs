@@ -279,3 +279,31 @@ async fn line_items_and_text_are_bounded() {
     let r = invoke(&h, payables::put, put("order", "o-limits").json(at_limits)).await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+#[tokio::test]
+async fn the_owner_stays_once_intents_exist() {
+    let h = Harness::new().await;
+    let (user, reg, intent, _) = awaiting_code(&h).await;
+    let canceled = invoke(
+        &h,
+        payment_shared::surfaces::intents::cancel,
+        call(Method::POST, "/")
+            .as_user(&user)
+            .json(json!({"intent_id": intent})),
+    )
+    .await;
+    // Ended, yet it still names the owner and their email.
+    assert_eq!(canceled.status, 200, "{}", canceled.body);
+    let stranger = unique("new-owner");
+    let moved = json!({"user_id": stranger, "email": format!("{stranger}@example.com"), "amount": "112.00", "currency": "USD"});
+    let r = invoke(&h, payables::put, put("registration", &reg).json(moved)).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .expect("message")
+            .contains("owner cannot change"),
+        "{}",
+        r.body
+    );
+}

@@ -477,3 +477,63 @@ async fn post_payment_honours_idempotency_keys() {
         "a replay records nothing"
     );
 }
+
+#[tokio::test]
+async fn support_reads_orders_but_records_no_payment_on_them() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order = order(&h, &owner, "100", "USD").await;
+    for status in ["PENDING", "COMPLETED"] {
+        let body =
+            json!({"amount": 10, "orderId": order, "paymentMethod": "Cash", "status": status});
+        let r = record(&h, as_role(pay(body), "support-1", "Support")).await;
+        assert_eq!(r.status, 403, "{status}: {}", r.body);
+    }
+    // Nothing holds the order: its owner still opens an intent and pays.
+    let listed = invoke(
+        &h,
+        b::list_for_order,
+        as_role(call(Method::GET, "/"), "support-1", "Support").param("orderId", &order),
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body, json!([]));
+    let body =
+        json!({"amount": 100, "orderId": order, "paymentMethod": "Cash", "status": "PENDING"});
+    assert_eq!(record(&h, pay(body).as_user(&owner)).await.status, 201);
+}
+
+#[tokio::test]
+async fn a_tampered_cursor_is_refused() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order = order(&h, &owner, "100", "USD").await;
+    for amount in [10, 20] {
+        let body = json!({"amount": amount, "orderId": order, "paymentMethod": "Cash", "status": "PENDING"});
+        assert_eq!(record(&h, pay(body).as_user(&owner)).await.status, 201);
+    }
+    let list = |cursor: Option<&str>| {
+        let mut c = call(Method::GET, "/")
+            .as_user(&owner)
+            .param("orderId", &order)
+            .query("limit", "1");
+        if let Some(cursor) = cursor {
+            c = c.query("cursor", cursor);
+        }
+        invoke(&h, b::list_for_order, c)
+    };
+    let first = list(None).await;
+    let cursor = first
+        .header("x-next-cursor")
+        .expect("a next page")
+        .to_owned();
+    assert_eq!(list(Some(&cursor)).await.status, 200);
+    let forged = format!("{}A", &cursor[..cursor.len() - 1]);
+    let forged = if forged == cursor {
+        format!("{}B", &cursor[..cursor.len() - 1])
+    } else {
+        forged
+    };
+    let r = list(Some(&forged)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}

@@ -119,3 +119,40 @@ async fn twenty_concurrent_creates_open_one_intent() {
     assert_eq!(listed.body.as_array().expect("array").len(), 1);
     let _ = json!(null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guesses_beyond_the_reserved_attempts_are_never_compared() {
+    use payment_shared::domain::IntentId;
+    use payment_shared::ports::IntentStore;
+    let h = Harness::new().await;
+    let (user, _reg, intent, code) = awaiting_code(&h).await;
+    let id = IntentId::parse(&intent).expect("intent id");
+    let awaited = h
+        .store
+        .get_intent(&id)
+        .await
+        .expect("read")
+        .expect("intent")
+        .otp
+        .expect("a code is awaited")
+        .hash;
+    // Five guesses hold every attempt (still being compared elsewhere).
+    let now = time::OffsetDateTime::now_utc();
+    let reserved =
+        join_all((0..20).map(|_| h.store.reserve_otp_attempt(&id, &awaited, 5, now))).await;
+    let taken: Vec<_> = reserved
+        .into_iter()
+        .filter_map(|r| r.expect("reserve"))
+        .collect();
+    assert_eq!(taken.len(), 5, "exactly five attempts: {taken:?}");
+    // Twenty more guesses, the right code among them, all arrive too late to be compared.
+    let replies = join_all((0..20).map(|_| confirm(&h, &user, &intent, &code))).await;
+    assert!(
+        replies.iter().all(|r| r.status == 400),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let view = get(&h, &user, &intent).await.body;
+    assert_eq!(view["otp_attempts"], 5);
+    assert_ne!(view["status"], "succeeded");
+}

@@ -54,6 +54,7 @@ pub fn test_secrets() -> Secrets {
         partner_secrets: HashMap::new(),
         webhook_secrets: HashMap::new(),
         otp_pepper: SecretString::from(PEPPER.to_owned()),
+        cursor_key: None,
     }
 }
 
@@ -74,19 +75,28 @@ pub struct Harness {
     pub store: Arc<DynamoStore>,
     pub clock: Arc<TestClock>,
     pub dynamo: aws_sdk_dynamodb::Client,
+    _running: Option<tokio::sync::OwnedRwLockReadGuard<()>>,
 }
+
+/// Tests hold it shared while they run; a test that must run alone holds it
+/// exclusively (see [`Harness::alone`]).
+static RUNNING: std::sync::LazyLock<Arc<tokio::sync::RwLock<()>>> =
+    std::sync::LazyLock::new(|| Arc::new(tokio::sync::RwLock::new(())));
+
+/// Held by a test that must not overlap any other harness test.
+pub type Alone = tokio::sync::OwnedRwLockWriteGuard<()>;
 
 impl Harness {
     /// A new, empty table for this test: tests never see each other's data.
     pub async fn new() -> Self {
-        Self::wrapping(|stores| stores).await
+        Self::shared(|stores| stores).await
     }
 
     /// As [`Harness::new`], the App's storage failing as `faults` say (the
     /// harness's own `store` stays direct, to look at what really was written).
     pub async fn with_faults(faults: Vec<Fault>) -> (Self, Arc<FaultyStores>) {
         let mut faulty = None;
-        let h = Self::wrapping(|stores| {
+        let h = Self::shared(|stores| {
             let f = FaultyStores::new(stores, faults);
             let wrapped = f.stores();
             faulty = Some(f);
@@ -94,6 +104,26 @@ impl Harness {
         })
         .await;
         (h, faulty.expect("wrapped"))
+    }
+
+    /// Waits until no other harness test runs, and keeps them out while held.
+    /// For a test that installs its own log subscriber: a log callsite that
+    /// another thread registers at that moment can cache "nobody listens".
+    pub async fn alone() -> Alone {
+        RUNNING.clone().write_owned().await
+    }
+
+    /// A harness for the test holding [`Harness::alone`].
+    pub async fn while_alone(_alone: &Alone) -> Self {
+        Self::wrapping(|stores| stores).await
+    }
+
+    /// A harness that runs beside other harness tests, never beside one that is alone.
+    async fn shared(wrap: impl FnOnce(Stores) -> Stores) -> Self {
+        let running = RUNNING.clone().read_owned().await;
+        let mut h = Self::wrapping(wrap).await;
+        h._running = Some(running);
+        h
     }
 
     async fn wrapping(wrap: impl FnOnce(Stores) -> Stores) -> Self {
@@ -110,6 +140,8 @@ impl Harness {
             table_name: name,
             sender_email: SENDER.into(),
             secret_arn: None,
+            local: true,
+            intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,
@@ -128,6 +160,7 @@ impl Harness {
             store,
             clock,
             dynamo,
+            _running: None,
         }
     }
 }

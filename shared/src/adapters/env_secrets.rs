@@ -9,7 +9,7 @@ use crate::ports::{SecretError, Secrets, SecretsProvider};
 
 /// Reads `JWT_SECRET` (or `JWT_PUBLIC_KEY`), `SERVICE_API_KEY` (comma-separated keys)
 /// or `SERVICE_API_KEY_SHA256` (comma-separated hex digests), `PARTNER_CLIENTS`
-/// (`id:secret,…`), `WEBHOOK_SECRET_<GATEWAY>` and `OTP_PEPPER`.
+/// (`id:secret,…`), `WEBHOOK_SECRET_<GATEWAY>`, `OTP_PEPPER` and `CURSOR_SECRET`.
 pub struct EnvSecrets;
 
 fn var(name: &str) -> Option<String> {
@@ -74,6 +74,7 @@ impl EnvSecrets {
             partner_secrets,
             webhook_secrets,
             otp_pepper: required("OTP_PEPPER")?,
+            cursor_key: var("CURSOR_SECRET").map(SecretString::from),
         })
     }
 }

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 use crate::domain::{
-    IntentId, IntentStatus, Payable, PayableRef, Payment, PaymentId, PaymentIntent, UserId,
+    IntentId, IntentStatus, OtpHash, OtpPolicy, Payable, PayableRef, Payment, PaymentId,
+    PaymentIntent, UserId,
 };
 use crate::ports::{
     Expected, IdempotencyStore, Idempotent, IntentStore, OpenOutcome, Page, PayableStore,
@@ -187,6 +188,21 @@ impl PayableStore for FaultyStores {
             .await
     }
 
+    async fn admit_otp_intent(
+        &self,
+        payable: &PayableRef,
+        intent: &IntentId,
+        now: OffsetDateTime,
+        policy: &OtpPolicy,
+    ) -> Result<bool, StoreError> {
+        self.call("admit_otp_intent", || {
+            self.inner
+                .payables
+                .admit_otp_intent(payable, intent, now, policy)
+        })
+        .await
+    }
+
     async fn complete_payable(
         &self,
         payable: &Payable,
@@ -238,14 +254,29 @@ impl IntentStore for FaultyStores {
         .await
     }
 
-    async fn count_wrong_otp(
+    async fn record_late_success(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: &Payment,
+    ) -> Result<(), StoreError> {
+        self.call("record_late_success", || {
+            self.inner
+                .intents
+                .record_late_success(intent, expected, payment)
+        })
+        .await
+    }
+
+    async fn reserve_otp_attempt(
         &self,
         id: &IntentId,
+        code: &OtpHash,
         limit: u32,
         now: OffsetDateTime,
     ) -> Result<Option<u32>, StoreError> {
-        self.call("count_wrong_otp", || {
-            self.inner.intents.count_wrong_otp(id, limit, now)
+        self.call("reserve_otp_attempt", || {
+            self.inner.intents.reserve_otp_attempt(id, code, limit, now)
         })
         .await
     }

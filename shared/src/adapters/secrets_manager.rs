@@ -1,6 +1,6 @@
 //! Secrets from one Secrets Manager secret holding JSON:
 //! `{"jwt_key", "api_key_sha256": [hex…], "partner_clients": {id: secret},
-//!   "webhook_secrets": {gateway: secret}, "otp_pepper"}`.
+//!   "webhook_secrets": {gateway: secret}, "otp_pepper", "cursor_key"}`.
 
 use std::collections::HashMap;
 
@@ -35,6 +35,8 @@ struct Document {
     #[serde(default)]
     webhook_secrets: HashMap<String, String>,
     otp_pepper: String,
+    #[serde(default)]
+    cursor_key: Option<String>,
 }
 
 /// Parses the secret's JSON. Errors never echo the document.
@@ -62,6 +64,7 @@ pub fn parse_document(json: &str) -> Result<Secrets, SecretError> {
         partner_secrets: secret_map(doc.partner_clients),
         webhook_secrets: secret_map(doc.webhook_secrets),
         otp_pepper: SecretString::from(doc.otp_pepper),
+        cursor_key: doc.cursor_key.map(SecretString::from),
     })
 }
 

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 
 use super::AppError;
 use crate::auth::Caller;
-use crate::domain::intent::{NewIntent, OtpCheck};
+use crate::domain::intent::{GatewaySuccess, NewIntent, OtpRequestError};
+use crate::domain::otp::OtpError;
 use crate::domain::{
     GatewayId, IntentId, IntentStatus, OtpCode, OtpHash, OtpPolicy, PayableRef, PayableStatus,
     Payer, Payment, PaymentIntent, PaymentMethod, UserId,
@@ -51,9 +52,45 @@ async fn load(
 ) -> Result<PaymentIntent, AppError> {
     let id = IntentId::parse(id).map_err(|_| not_found())?;
     match app.intents.get_intent(&id).await? {
-        Some(intent) if allowed(&intent, caller, access) => Ok(intent),
+        Some(intent) if allowed(&intent, caller, access) => expire_if_due(app, intent).await,
         _ => Err(not_found()),
     }
+}
+
+/// An intent its payer abandoned counts as canceled from the first read or
+/// write after its time is up: stored so, with its payable freed, before
+/// anything else happens to it.
+async fn expire_if_due(app: &App, mut intent: PaymentIntent) -> Result<PaymentIntent, AppError> {
+    for _ in 0..MAX_RETRIES {
+        let expected = Expected::of(&intent);
+        if !intent.expire_if_due(app.clock.now(), app.config.intent_ttl) {
+            return Ok(intent);
+        }
+        match app.intents.finish_intent(&intent, expected, None).await {
+            Ok(()) => {
+                intent.version = expected.version + 1;
+                tracing::info!(intent = %intent.id, "intent expired; payable freed");
+                return Ok(intent);
+            }
+            // Someone moved it first: decide again on what they stored.
+            Err(StoreError::Conflict) => match app.intents.get_intent(&intent.id).await? {
+                Some(current) => intent = current,
+                None => return Err(not_found()),
+            },
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// Lists show an abandoned intent as the canceled one it has become; the
+/// stored item catches up on its next read or write.
+fn as_of_now(app: &App, mut page: Page<PaymentIntent>) -> Page<PaymentIntent> {
+    let now = app.clock.now();
+    for intent in &mut page.items {
+        intent.expire_if_due(now, app.config.intent_ttl);
+    }
+    page
 }
 
 pub async fn get(app: &App, caller: &Caller, id: &str) -> Result<PaymentIntent, AppError> {
@@ -84,7 +121,12 @@ pub async fn open_for_payable(
         }
         if let Some(open) = payable.open_intent_id {
             if let Some(intent) = app.intents.get_intent(&open).await? {
-                return Ok((intent, false));
+                let intent = expire_if_due(app, intent).await?;
+                if !intent.status.is_terminal() {
+                    return Ok((intent, false));
+                }
+                // It expired just now and freed the payable: open a new one.
+                continue;
             }
         }
         let now = app.clock.now();
@@ -117,7 +159,10 @@ pub async fn open_for_payable(
             }
             OpenOutcome::PayableHasOpenIntent(id) => {
                 if let Some(existing) = app.intents.get_intent(&id).await? {
-                    return Ok((existing, false));
+                    let existing = expire_if_due(app, existing).await?;
+                    if !existing.status.is_terminal() {
+                        return Ok((existing, false));
+                    }
                 }
             }
             OpenOutcome::PayableChanged => {}
@@ -137,15 +182,49 @@ fn purpose(intent: &PaymentIntent) -> String {
     }
 }
 
+/// Each intent brings fresh attempts at a code, so a payable lets only a few
+/// intents a day have codes sent.
+async fn admit_to_payable(
+    app: &App,
+    payable: &PayableRef,
+    intent: &IntentId,
+    policy: &OtpPolicy,
+) -> Result<(), AppError> {
+    for _ in 0..MAX_RETRIES {
+        match app
+            .payables
+            .admit_otp_intent(payable, intent, app.clock.now(), policy)
+            .await
+        {
+            Ok(true) => return Ok(()),
+            Ok(false) => {
+                return Err(OtpRequestError::Otp(OtpError::TooManyIntentsForPayable(
+                    policy.max_intents_per_payable,
+                ))
+                .into());
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
 /// Mails a fresh code (replacing any earlier one) and returns when it expires.
 pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetDateTime, AppError> {
     let pepper = app.secrets().await?.otp_pepper.clone();
     let mut intent = load(app, caller, id, Access::PayerOnly).await?;
+    let policy = OtpPolicy::STANDARD;
+    if intent.otp_sends == 0 && intent.issue_otp_allowed() {
+        if let Some(payable) = &intent.payable {
+            admit_to_payable(app, payable, &intent.id, &policy).await?;
+        }
+    }
     let expected = Expected::of(&intent);
     let code = OtpCode::generate();
     let hash = OtpHash::compute(pepper.expose_secret().as_bytes(), &intent.id, &code);
     let now = app.clock.now();
-    let expires_at = intent.issue_otp(hash, now, &OtpPolicy::STANDARD)?;
+    let expires_at = intent.issue_otp(hash, now, &policy)?;
     // Stored before sending, so the code works the moment the email arrives.
     app.intents.save_intent(&intent, expected).await?;
     app.mailer
@@ -161,7 +240,15 @@ pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetD
     Ok(expires_at)
 }
 
+/// How often, and how far apart, a guess that found every attempt taken looks
+/// again for the outcome of the guesses holding them.
+const UNDECIDED_READS: usize = 20;
+const UNDECIDED_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// Checks the code; a correct one collects the payment, exactly once.
+///
+/// An attempt is reserved before the code is compared, so however many guesses
+/// arrive at once, at most five are ever compared.
 pub async fn confirm_otp(
     app: &App,
     caller: &Caller,
@@ -169,66 +256,111 @@ pub async fn confirm_otp(
     code: &OtpCode,
 ) -> Result<(PaymentIntent, Payment), AppError> {
     let pepper = app.secrets().await?.otp_pepper.clone();
+    let pepper = pepper.expose_secret().as_bytes();
     let policy = OtpPolicy::STANDARD;
+    let mut undecided_reads = 0;
+    for _ in 0..MAX_RETRIES + UNDECIDED_READS {
+        let intent = load(app, caller, id, Access::PayerOnly).await?;
+        let now = app.clock.now();
+        let awaited = match intent.awaited_code(now) {
+            Ok(otp) => otp.hash.clone(),
+            Err(_) if intent.status.is_terminal() => return Err(terminal_reason(&intent)),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(attempt) = app
+            .intents
+            .reserve_otp_attempt(&intent.id, &awaited, policy.max_attempts, now)
+            .await?
+        else {
+            let current = load(app, caller, id, Access::PayerOnly).await?;
+            if current.status.is_terminal() {
+                return Err(terminal_reason(&current));
+            }
+            if current.otp_attempts >= policy.max_attempts {
+                // Every attempt is taken by guesses still being compared; the last
+                // of them decides how the intent ends. Answer with that outcome
+                // once it is stored, rather than guess it.
+                undecided_reads += 1;
+                if undecided_reads > UNDECIDED_READS {
+                    return Err(AppError::OtpAttemptsExceeded);
+                }
+                tokio::time::sleep(UNDECIDED_PAUSE).await;
+                continue;
+            }
+            // A new code was sent meanwhile: try against that one.
+            continue;
+        };
+        return if awaited.matches(pepper, &intent.id, code) {
+            collect_after_correct_code(app, caller, id).await
+        } else if attempt < policy.max_attempts {
+            Err(AppError::WrongOtp {
+                remaining: policy.max_attempts - attempt,
+            })
+        } else {
+            fail_after_last_wrong_code(app, caller, id, &policy).await
+        };
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// A correct code on a reserved attempt: other attempts may have changed the
+/// intent's version since, so only its status decides.
+async fn collect_after_correct_code(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+) -> Result<(PaymentIntent, Payment), AppError> {
     for _ in 0..MAX_RETRIES {
         let mut intent = load(app, caller, id, Access::PayerOnly).await?;
+        if intent.status != IntentStatus::RequiresAction {
+            return Err(terminal_reason(&intent));
+        }
         let expected = Expected::of(&intent);
         let now = app.clock.now();
-        match intent.check_otp(pepper.expose_secret().as_bytes(), code, now) {
-            OtpCheck::Rejected(_) if intent.status.is_terminal() => {
-                return Err(terminal_reason(&intent));
+        intent.succeed_on_reserved_attempt(now)?;
+        let payment = Payment::for_intent(
+            &intent,
+            PaymentMethod::EmailOtp,
+            format!("otp_{}", intent.id.as_uuid().simple()),
+            now,
+        );
+        match app
+            .intents
+            .finish_intent(&intent, expected, Some(&payment))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(intent = %intent.id, payment = %payment.id, "payment succeeded");
+                return Ok((intent, payment));
             }
-            OtpCheck::Rejected(e) => return Err(e.into()),
-            OtpCheck::Correct => {
-                intent.succeed_with_otp(now)?;
-                let payment = Payment::for_intent(
-                    &intent,
-                    PaymentMethod::EmailOtp,
-                    format!("otp_{}", intent.id.as_uuid().simple()),
-                    now,
-                );
-                match app
-                    .intents
-                    .finish_intent(&intent, expected, Some(&payment))
-                    .await
-                {
-                    Ok(()) => {
-                        tracing::info!(intent = %intent.id, payment = %payment.id, "payment succeeded");
-                        return Ok((intent, payment));
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
-                }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// The fifth wrong code fails the intent and frees its payable.
+async fn fail_after_last_wrong_code(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    policy: &OtpPolicy,
+) -> Result<(PaymentIntent, Payment), AppError> {
+    for _ in 0..MAX_RETRIES {
+        let mut current = load(app, caller, id, Access::PayerOnly).await?;
+        if current.status != IntentStatus::RequiresAction {
+            return Err(terminal_reason(&current));
+        }
+        let expected = Expected::of(&current);
+        current.exhaust_otp_attempts(policy, app.clock.now())?;
+        match app.intents.finish_intent(&current, expected, None).await {
+            Ok(()) => {
+                tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
+                return Err(AppError::OtpAttemptsExceeded);
             }
-            OtpCheck::Wrong => {
-                if let Some(attempts) = app
-                    .intents
-                    .count_wrong_otp(&intent.id, policy.max_attempts - 1, now)
-                    .await?
-                {
-                    return Err(AppError::WrongOtp {
-                        remaining: policy.max_attempts - attempts,
-                    });
-                }
-                // The count is at its last step (or the intent moved on): re-read and decide.
-                let mut current = load(app, caller, id, Access::PayerOnly).await?;
-                if current.status != IntentStatus::RequiresAction {
-                    return Err(terminal_reason(&current));
-                }
-                if current.otp_attempts + 1 < policy.max_attempts {
-                    continue;
-                }
-                let expected = Expected::of(&current);
-                current.exhaust_otp_attempts(&policy, now)?;
-                match app.intents.finish_intent(&current, expected, None).await {
-                    Ok(()) => {
-                        tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
-                        return Err(AppError::OtpAttemptsExceeded);
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
     Err(StoreError::Conflict.into())
@@ -245,6 +377,52 @@ fn terminal_reason(intent: &PaymentIntent) -> AppError {
         }
         .into()
     }
+}
+
+/// What a gateway's webhook calls when the gateway reports it collected the
+/// money for intent `id`. Money that moved is never dropped: on an intent that
+/// had ended (canceled, expired, failed) the payment is recorded all the same
+/// and the intent flagged for review. The payment, if this call recorded one,
+/// is returned with the intent.
+pub async fn gateway_succeeded(
+    app: &App,
+    id: &IntentId,
+    method: PaymentMethod,
+    transaction_id: &str,
+) -> Result<(PaymentIntent, Option<Payment>), AppError> {
+    for _ in 0..MAX_RETRIES {
+        let intent = app.intents.get_intent(id).await?.ok_or_else(not_found)?;
+        let mut intent = expire_if_due(app, intent).await?;
+        let expected = Expected::of(&intent);
+        let now = app.clock.now();
+        let outcome = intent.on_gateway_succeeded(now)?;
+        let payment = Payment::for_intent(&intent, method, transaction_id.to_owned(), now);
+        let written = match outcome {
+            GatewaySuccess::AlreadyCollected => return Ok((intent, None)),
+            GatewaySuccess::Collect => {
+                app.intents
+                    .finish_intent(&intent, expected, Some(&payment))
+                    .await
+            }
+            GatewaySuccess::RecordForReview => {
+                app.intents
+                    .record_late_success(&intent, expected, &payment)
+                    .await
+            }
+        };
+        match written {
+            Ok(()) => {
+                if outcome == GatewaySuccess::RecordForReview {
+                    tracing::warn!(intent = %intent.id, payment = %payment.id, "gateway collected money for an ended intent; flagged for review");
+                }
+                intent.version = expected.version + 1;
+                return Ok((intent, Some(payment)));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
 }
 
 #[derive(Clone, Copy)]
@@ -303,10 +481,11 @@ pub async fn list_for_user(
     if user != caller.user_id && !caller.reads_all() {
         return Err(AppError::NotFound("User".into()));
     }
-    Ok(app
+    let page = app
         .intents
         .list_intents_by_user(&user, status, limit, cursor)
-        .await?)
+        .await?;
+    Ok(as_of_now(app, page))
 }
 
 pub async fn list_for_payable(
@@ -321,8 +500,9 @@ pub async fn list_for_payable(
         Some(p) if p.is_owned_by(&caller.user_id) || caller.reads_all() => {}
         _ => return Err(AppError::NotFound(noun.into())),
     }
-    Ok(app
+    let page = app
         .intents
         .list_intents_by_payable(payable_ref, limit, cursor)
-        .await?)
+        .await?;
+    Ok(as_of_now(app, page))
 }

@@ -22,6 +22,10 @@ pub async fn upsert(app: &App, payable: Payable) -> Result<(Payable, bool), AppE
             "{} already has payments of {allocated} minor units recorded; its total cannot drop below them or change currency",
             payable.payable
         ))),
+        PayableWrite::OwnerFixed => Err(AppError::PayableLocked(format!(
+            "{} already has payment intents or payments; its owner cannot change",
+            payable.payable
+        ))),
         PayableWrite::OpenIntentAmountChange(intent) => Err(AppError::PayableLocked(format!(
             "{} has an open payment intent ({intent}); its amount, currency and owner cannot change until it ends",
             payable.payable

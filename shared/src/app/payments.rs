@@ -36,6 +36,12 @@ impl Actor {
         }
     }
 
+    /// Recording writes against the order: its owner, staff or a backend may;
+    /// Support only reads, so a pending payment of theirs cannot lock someone's order.
+    fn may_record_on(&self, payable: &Payable) -> bool {
+        self.owns(payable) || self.may_settle()
+    }
+
     fn owns(&self, payable: &Payable) -> bool {
         matches!(self, Self::Person(c) if payable.is_owned_by(&c.user_id))
     }
@@ -104,6 +110,11 @@ pub async fn record_under(
             return same_request(existing, order, amount, method);
         }
         let payable = visible_order(app, actor, order).await?;
+        if !actor.may_record_on(&payable) {
+            return Err(AppError::Forbidden(
+                "Support may read payments but not record them".into(),
+            ));
+        }
         let amount = Money::parse(amount, payable.amount.currency())
             .map_err(|e| AppError::Invalid(e.to_string()))?;
         let mut payment = Payment::against(&payable, amount, method, status, app.clock.now());

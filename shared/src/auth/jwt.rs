@@ -72,6 +72,12 @@ struct Claims {
     roles: Option<OneOrMany>,
     #[serde(default)]
     role: Option<OneOrMany>,
+    /// Where ASP.NET identity providers put roles.
+    #[serde(
+        default,
+        rename = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+    )]
+    dotnet_role: Option<OneOrMany>,
 }
 
 /// Verifies `Authorization: Bearer <jwt>` with the configured algorithm and key.
@@ -112,7 +118,7 @@ pub fn verify_bearer(
     let claims = decode::<Claims>(token.trim(), &decoding_key, &validation)
         .map_err(|_| AuthError::Invalid)?
         .claims;
-    let roles = [claims.roles, claims.role]
+    let roles = [claims.roles, claims.role, claims.dotnet_role]
         .into_iter()
         .flatten()
         .flat_map(|r| match r {
@@ -180,6 +186,38 @@ mod tests {
                 .expect("valid")
                 .reads_all()
         );
+    }
+
+    #[test]
+    fn reads_roles_from_every_claim_an_issuer_may_use() {
+        const DOTNET: &str = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role";
+        let cases = [
+            (json!({"roles": ["Staff"]}), vec![Role::Staff]),
+            (json!({"role": "Staff"}), vec![Role::Staff]),
+            (
+                json!({"role": ["Staff", "Support"]}),
+                vec![Role::Staff, Role::Support],
+            ),
+            (json!({DOTNET: "Admin"}), vec![Role::Admin]),
+            (
+                json!({DOTNET: ["Support", "Staff"]}),
+                vec![Role::Support, Role::Staff],
+            ),
+            (
+                json!({"roles": ["Staff"], "role": "Support", DOTNET: "Admin"}),
+                vec![Role::Staff, Role::Support, Role::Admin],
+            ),
+        ];
+        for (role_claims, expected) in cases {
+            let mut claims = json!({"sub": "u1", "exp": exp(600)});
+            for (k, v) in role_claims.as_object().expect("object") {
+                claims[k] = v.clone();
+            }
+            let t = token(Algorithm::HS256, "test-secret", claims);
+            let caller =
+                verify_bearer(Some(&format!("Bearer {t}")), &key(), &config()).expect("valid");
+            assert_eq!(caller.roles, expected, "{role_claims}");
+        }
     }
 
     #[test]

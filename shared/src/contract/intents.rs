@@ -234,38 +234,51 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
     assert_eq!(payable(s, &order).await.open_intent_id, Some(intent.id));
 }
 
-pub async fn wrong_codes_are_counted_up_to_the_limit(s: &Stores) {
+pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
     let mut intent = new_intent(&new_user(), None, GatewayId::Otp);
     s.intents.open_intent(&intent).await.expect("open");
     intent.version = 1;
+    let code = OtpCode::parse("123456").expect("code");
+    let hash = OtpHash::compute(b"pepper", &intent.id, &code);
     assert_eq!(
         s.intents
-            .count_wrong_otp(&intent.id, 4, now())
+            .reserve_otp_attempt(&intent.id, &hash, 5, now())
             .await
-            .expect("count"),
+            .expect("reserve"),
         None,
         "no code is awaited yet"
     );
     let before = Expected::of(&intent);
-    let code = OtpCode::parse("123456").expect("code");
-    let hash = OtpHash::compute(b"pepper", &intent.id, &code);
     intent
-        .issue_otp(hash, now(), &OtpPolicy::STANDARD)
+        .issue_otp(hash.clone(), now(), &OtpPolicy::STANDARD)
         .expect("issue");
     s.intents.save_intent(&intent, before).await.expect("save");
-    for expected in 1..=4 {
-        let count = s
-            .intents
-            .count_wrong_otp(&intent.id, 4, now())
+    let other = OtpHash::compute(
+        b"pepper",
+        &intent.id,
+        &OtpCode::parse("654321").expect("code"),
+    );
+    assert_eq!(
+        s.intents
+            .reserve_otp_attempt(&intent.id, &other, 5, now())
             .await
-            .expect("count");
-        assert_eq!(count, Some(expected));
+            .expect("reserve"),
+        None,
+        "an attempt is only at the code the intent awaits"
+    );
+    for expected in 1..=5 {
+        let attempt = s
+            .intents
+            .reserve_otp_attempt(&intent.id, &hash, 5, now())
+            .await
+            .expect("reserve");
+        assert_eq!(attempt, Some(expected));
     }
     assert_eq!(
         s.intents
-            .count_wrong_otp(&intent.id, 4, now())
+            .reserve_otp_attempt(&intent.id, &hash, 5, now())
             .await
-            .expect("count"),
+            .expect("reserve"),
         None
     );
     let stored = s
@@ -276,15 +289,15 @@ pub async fn wrong_codes_are_counted_up_to_the_limit(s: &Stores) {
         .expect("intent");
     assert_eq!(
         (stored.otp_attempts, stored.version),
-        (4, 6),
-        "each count is a change"
+        (5, 7),
+        "each attempt is a change"
     );
     let missing = new_intent(&new_user(), None, GatewayId::Otp);
     assert_eq!(
         s.intents
-            .count_wrong_otp(&missing.id, 4, now())
+            .reserve_otp_attempt(&missing.id, &hash, 5, now())
             .await
-            .expect("count"),
+            .expect("reserve"),
         None
     );
 }
@@ -400,4 +413,132 @@ pub async fn a_bad_or_foreign_cursor_is_refused(s: &Stores) {
         .list_payments_by_payable(&order.payable, 1, Some("not a cursor!"))
         .await;
     assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+}
+
+/// Cursors a caller made from one the service gave out: its position without
+/// the seal, and its position changed under the original seal.
+fn tampered(cursor: &str) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .expect("cursors are base64url");
+    let mut stream = serde_json::Deserializer::from_slice(&bytes).into_iter::<serde_json::Value>();
+    let position = stream
+        .next()
+        .expect("a position")
+        .expect("the position is JSON");
+    let seal = bytes[stream.byte_offset()..].to_vec();
+    let unsealed = serde_json::to_vec(&position).expect("json");
+    let mut moved = position.clone();
+    for value in moved.as_object_mut().expect("an object").values_mut() {
+        if let Some(s) = value.as_str() {
+            *value = serde_json::Value::String(format!("{s}0"));
+        }
+    }
+    let mut moved = serde_json::to_vec(&moved).expect("json");
+    moved.extend_from_slice(&seal);
+    vec![
+        URL_SAFE_NO_PAD.encode(unsealed),
+        URL_SAFE_NO_PAD.encode(moved),
+    ]
+}
+
+pub async fn a_tampered_cursor_is_refused(s: &Stores) {
+    let user = new_user();
+    let order = stored_order(s, &user, 10_000).await;
+    for _ in 0..3 {
+        s.intents
+            .open_intent(&new_intent(&user, None, GatewayId::Test))
+            .await
+            .expect("open");
+        s.payments
+            .record_payment(&record_of(&order, 100, PaymentStatus::Pending), &order)
+            .await
+            .expect("record");
+    }
+    let cursor = s
+        .intents
+        .list_intents_by_user(&user, None, 1, None)
+        .await
+        .expect("page")
+        .next
+        .expect("more to read");
+    for forged in tampered(&cursor) {
+        let bad = s
+            .intents
+            .list_intents_by_user(&user, None, 1, Some(&forged))
+            .await;
+        assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+    }
+    let cursor = s
+        .payments
+        .list_payments_by_payable(&order.payable, 1, None)
+        .await
+        .expect("page")
+        .next
+        .expect("more to read");
+    for forged in tampered(&cursor) {
+        let bad = s
+            .payments
+            .list_payments_by_payable(&order.payable, 1, Some(&forged))
+            .await;
+        assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+    }
+}
+
+pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
+    let order = stored_order(s, &new_user(), 5_000).await;
+    let intent = open_on(s, &order).await;
+    let mut canceled = intent.clone();
+    canceled.cancel("expired", now()).expect("cancel");
+    s.intents
+        .finish_intent(&canceled, Expected::of(&intent), None)
+        .await
+        .expect("finish");
+    canceled.version = intent.version + 1;
+    let expected = Expected::of(&canceled);
+    let mut flagged = canceled.clone();
+    flagged.on_gateway_succeeded(now()).expect("a report");
+    let payment = Payment::for_intent(&flagged, PaymentMethod::Card, "pi_late".into(), now());
+    s.intents
+        .record_late_success(&flagged, expected, &payment)
+        .await
+        .expect("recorded");
+    let stored = s
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent");
+    assert_eq!(stored.status, IntentStatus::Canceled);
+    assert!(stored.review_reason.is_some());
+    assert!(
+        s.payments
+            .get_payment(&payment.id)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    let payable = s
+        .payables
+        .get_payable(&order.payable)
+        .await
+        .expect("read")
+        .expect("payable");
+    assert_eq!(
+        (
+            payable.status,
+            payable.allocated_minor,
+            payable.open_intent_id
+        ),
+        (PayableStatus::Open, 0, None),
+        "the payable is left alone"
+    );
+    let again = Payment::for_intent(&flagged, PaymentMethod::Card, "pi_late".into(), now());
+    let stale = s
+        .intents
+        .record_late_success(&flagged, expected, &again)
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
 }

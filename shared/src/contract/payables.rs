@@ -168,3 +168,104 @@ pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
     };
     assert_eq!((p.amount, p.allocated_minor), (usd(4_000), 4_000));
 }
+
+pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
+    let owner = new_user();
+    // An intent that ended still names the owner, with their email.
+    let order = stored_order(s, &owner, 5_000).await;
+    let intent = open_on(s, &order).await;
+    let mut canceled = intent.clone();
+    canceled
+        .cancel("requested_by_customer", now())
+        .expect("cancel");
+    s.intents
+        .finish_intent(&canceled, Expected::of(&intent), None)
+        .await
+        .expect("finish");
+    // A failed payment holds nothing of the total, and still names the owner.
+    let other = stored_order(s, &owner, 5_000).await;
+    let outcome = s
+        .payments
+        .record_payment(&record_of(&other, 1_000, PaymentStatus::Failed), &other)
+        .await
+        .expect("record");
+    assert_eq!(outcome, RecordOutcome::Recorded);
+    for payable in [&order, &other] {
+        let mut new_owner = payable.clone();
+        new_owner.owner = payer(&new_user());
+        let write = s
+            .payables
+            .upsert_payable(&new_owner, now())
+            .await
+            .expect("upsert");
+        assert!(matches!(write, PayableWrite::OwnerFixed), "{write:?}");
+        // The owner's own details may still change.
+        let mut described = payable.clone();
+        described.description = Some("Three tickets".into());
+        let write = s
+            .payables
+            .upsert_payable(&described, now())
+            .await
+            .expect("upsert");
+        assert!(matches!(write, PayableWrite::Written { .. }), "{write:?}");
+    }
+    // A payable nobody has paid towards may still change hands.
+    let fresh = stored_order(s, &owner, 5_000).await;
+    let mut new_owner = fresh.clone();
+    new_owner.owner = payer(&new_user());
+    let write = s
+        .payables
+        .upsert_payable(&new_owner, now())
+        .await
+        .expect("upsert");
+    assert!(matches!(write, PayableWrite::Written { .. }), "{write:?}");
+}
+
+pub async fn five_intents_per_payable_may_send_codes_per_day(s: &Stores) {
+    let order = stored_order(s, &new_user(), 5_000).await;
+    let policy = OtpPolicy::STANDARD;
+    let t0 = now();
+    let intents: Vec<_> = (0..6).map(|_| crate::domain::IntentId::new()).collect();
+    for intent in &intents[..5] {
+        assert!(
+            s.payables
+                .admit_otp_intent(&order.payable, intent, t0, &policy)
+                .await
+                .expect("admit")
+        );
+    }
+    assert!(
+        !s.payables
+            .admit_otp_intent(&order.payable, &intents[5], t0, &policy)
+            .await
+            .expect("admit"),
+        "a sixth intent within the day"
+    );
+    assert!(
+        s.payables
+            .admit_otp_intent(&order.payable, &intents[0], t0, &policy)
+            .await
+            .expect("admit"),
+        "an admitted intent sends again"
+    );
+    let other = stored_order(s, &new_user(), 5_000).await;
+    assert!(
+        s.payables
+            .admit_otp_intent(&other.payable, &intents[5], t0, &policy)
+            .await
+            .expect("admit"),
+        "the cap is per payable"
+    );
+    assert!(
+        s.payables
+            .admit_otp_intent(
+                &order.payable,
+                &intents[5],
+                t0 + Duration::hours(24),
+                &policy
+            )
+            .await
+            .expect("admit"),
+        "a day later"
+    );
+}

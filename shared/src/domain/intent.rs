@@ -181,11 +181,29 @@ pub struct PaymentIntent {
     pub failure_reason: Option<String>,
     pub cancellation_reason: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// Why a person must look at this intent (money arrived after it ended), if any.
+    pub review_reason: Option<String>,
     /// Bumped by every stored change; writes are conditional on it.
     pub version: u64,
 }
 
 pub const OTP_ATTEMPTS_EXCEEDED: &str = "otp_attempts_exceeded";
+
+/// The cancellation reason of an intent its payer abandoned.
+pub const EXPIRED: &str = "expired";
+
+/// What a gateway's report that it collected the money means for the intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewaySuccess {
+    /// The intent now succeeded: record the payment and mark the payable paid.
+    Collect,
+    /// The intent had already ended (canceled or failed) but the money moved
+    /// anyway: the payment is recorded all the same, never dropped, and the
+    /// intent is flagged for a person to settle (refund or apply).
+    RecordForReview,
+    /// Already succeeded: the payment exists; nothing to do.
+    AlreadyCollected,
+}
 
 impl PaymentIntent {
     pub fn open(new: NewIntent, now: OffsetDateTime) -> Self {
@@ -225,6 +243,7 @@ impl PaymentIntent {
             failure_reason: None,
             cancellation_reason: None,
             metadata: new.metadata,
+            review_reason: None,
             version: 0,
         }
     }
@@ -266,6 +285,68 @@ impl PaymentIntent {
         self.transition(IntentStatus::Failed, now)?;
         self.failure_reason = Some(reason.to_owned());
         Ok(())
+    }
+
+    /// Whether only the payer can move it on: no gateway is acting on it.
+    fn awaits_only_the_payer(&self) -> bool {
+        match self.status {
+            IntentStatus::RequiresPaymentMethod | IntentStatus::RequiresConfirmation => true,
+            // The emailed code is ours; a card gateway's action (3-D Secure) is not.
+            IntentStatus::RequiresAction => self.gateway == GatewayId::Otp,
+            _ => false,
+        }
+    }
+
+    /// An intent its payer left open for `ttl` counts as canceled (`expired`),
+    /// so that its payable is free again. True when it expired just now.
+    pub fn expire_if_due(&mut self, now: OffsetDateTime, ttl: time::Duration) -> bool {
+        if now < self.created_at + ttl || !self.awaits_only_the_payer() {
+            return false;
+        }
+        match self.gateway {
+            // Neither holds anything outside this service, so nothing to undo there.
+            GatewayId::Otp | GatewayId::Test => {} // A connector that keeps its own intent (Stripe) belongs here: cancel at
+                                                   // the gateway first, and expire only once it confirms, so money can
+                                                   // never be taken on an intent we consider ended.
+        }
+        self.cancel(EXPIRED, now).is_ok()
+    }
+
+    /// The gateway reports it collected the money. Money that moved is never
+    /// ignored: on an intent we already ended it is recorded for review.
+    pub fn on_gateway_succeeded(
+        &mut self,
+        now: OffsetDateTime,
+    ) -> Result<GatewaySuccess, IllegalTransition> {
+        match self.status {
+            IntentStatus::Succeeded => Ok(GatewaySuccess::AlreadyCollected),
+            // Flagged already: that report's payment is recorded.
+            IntentStatus::Canceled | IntentStatus::Failed if self.review_reason.is_some() => {
+                Ok(GatewaySuccess::AlreadyCollected)
+            }
+            IntentStatus::Canceled | IntentStatus::Failed => {
+                self.review_reason = Some(format!("gateway_succeeded_after_{}", self.status));
+                self.updated_at = now;
+                Ok(GatewaySuccess::RecordForReview)
+            }
+            IntentStatus::Processing => {
+                self.transition(IntentStatus::Succeeded, now)?;
+                Ok(GatewaySuccess::Collect)
+            }
+            _ => {
+                self.transition(IntentStatus::Processing, now)?;
+                self.transition(IntentStatus::Succeeded, now)?;
+                Ok(GatewaySuccess::Collect)
+            }
+        }
+    }
+
+    /// Whether a code could be sent now as far as the status machine goes (an
+    /// OTP intent that is not finished); limits on sending are checked on issue.
+    pub fn issue_otp_allowed(&self) -> bool {
+        self.gateway == GatewayId::Otp
+            && (self.status == IntentStatus::RequiresAction
+                || self.status.can_transition_to(IntentStatus::RequiresAction))
     }
 
     /// Records a freshly sent code (replacing any earlier one) and returns its expiry.
@@ -310,31 +391,35 @@ impl PaymentIntent {
         Ok(expires_at)
     }
 
-    /// Checks a code without changing anything; the caller stores the outcome atomically.
-    pub fn check_otp(&self, pepper: &[u8], code: &OtpCode, now: OffsetDateTime) -> OtpCheck {
+    /// The code this intent awaits now, if any; why not otherwise. Nothing is
+    /// compared here: a guess is compared only once its attempt is reserved.
+    pub fn awaited_code(&self, now: OffsetDateTime) -> Result<&OtpState, OtpRequestError> {
         if self.gateway != GatewayId::Otp {
-            return OtpCheck::Rejected(OtpRequestError::NotOtpGateway(self.gateway.as_str()));
+            return Err(OtpRequestError::NotOtpGateway(self.gateway.as_str()));
         }
         if self.status != IntentStatus::RequiresAction {
-            return OtpCheck::Rejected(
-                IllegalTransition {
-                    from: self.status,
-                    to: IntentStatus::Processing,
-                }
-                .into(),
-            );
+            return Err(IllegalTransition {
+                from: self.status,
+                to: IntentStatus::Processing,
+            }
+            .into());
         }
         let Some(otp) = &self.otp else {
-            return OtpCheck::Rejected(OtpError::NotRequested.into());
+            return Err(OtpError::NotRequested.into());
         };
         // Expiry is checked here, not left to storage TTL, which deletes late.
         if now >= otp.expires_at {
-            return OtpCheck::Rejected(OtpError::Expired.into());
+            return Err(OtpError::Expired.into());
         }
-        if otp.hash.matches(pepper, &self.id, code) {
-            OtpCheck::Correct
-        } else {
-            OtpCheck::Wrong
+        Ok(otp)
+    }
+
+    /// Checks a code without changing anything; the caller stores the outcome atomically.
+    pub fn check_otp(&self, pepper: &[u8], code: &OtpCode, now: OffsetDateTime) -> OtpCheck {
+        match self.awaited_code(now) {
+            Err(e) => OtpCheck::Rejected(e),
+            Ok(otp) if otp.hash.matches(pepper, &self.id, code) => OtpCheck::Correct,
+            Ok(_) => OtpCheck::Wrong,
         }
     }
 
@@ -344,10 +429,30 @@ impl PaymentIntent {
         self.transition(IntentStatus::Succeeded, now)
     }
 
-    /// Counts one wrong code while a code is awaited and fewer than `limit` are
-    /// counted; the new count, or `None` (nothing changed) when that no longer holds.
-    pub fn count_wrong_otp(&mut self, limit: u32, now: OffsetDateTime) -> Option<u32> {
-        if self.status != IntentStatus::RequiresAction || self.otp_attempts >= limit {
+    /// A correct code on a reserved attempt: the attempt is given back, so
+    /// `otp_attempts` keeps counting wrong codes (and guesses still in flight).
+    pub fn succeed_on_reserved_attempt(
+        &mut self,
+        now: OffsetDateTime,
+    ) -> Result<(), IllegalTransition> {
+        self.succeed_with_otp(now)?;
+        self.otp_attempts = self.otp_attempts.saturating_sub(1);
+        Ok(())
+    }
+
+    /// Reserves one attempt at the awaited code `code` while fewer than `limit`
+    /// are reserved; the attempt's number, or `None` (nothing changed) when that
+    /// no longer holds (another code was sent meanwhile, or the intent moved on).
+    pub fn reserve_otp_attempt(
+        &mut self,
+        code: &OtpHash,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Option<u32> {
+        if self.status != IntentStatus::RequiresAction
+            || self.otp_attempts >= limit
+            || self.otp.as_ref().map(|o| &o.hash) != Some(code)
+        {
             return None;
         }
         self.otp_attempts += 1;
@@ -597,5 +702,68 @@ mod tests {
         );
         assert_eq!(i.canceled_at, Some(now()));
         assert!(i.cancel("again", now()).is_err());
+    }
+
+    #[test]
+    fn only_intents_waiting_on_their_payer_expire() {
+        let ttl = Duration::hours(24);
+        let later = now() + ttl;
+        for (gateway, status, expires) in [
+            (GatewayId::Test, RequiresPaymentMethod, true),
+            (GatewayId::Otp, RequiresConfirmation, true),
+            (GatewayId::Otp, RequiresAction, true),
+            // A card gateway's pending action (3-D Secure) is not ours to end.
+            (GatewayId::Test, RequiresAction, false),
+            (GatewayId::Test, Processing, false),
+            (GatewayId::Otp, Succeeded, false),
+            (GatewayId::Otp, Failed, false),
+        ] {
+            let mut i = intent(gateway);
+            i.status = status;
+            let before = i.clone();
+            assert!(
+                !i.expire_if_due(later - Duration::seconds(1), ttl),
+                "not yet"
+            );
+            assert_eq!(i, before);
+            assert_eq!(i.expire_if_due(later, ttl), expires, "{gateway:?} {status}");
+            if expires {
+                assert_eq!(i.status, Canceled);
+                assert_eq!(i.cancellation_reason.as_deref(), Some(EXPIRED));
+                assert_eq!(i.canceled_at, Some(later));
+            } else {
+                assert_eq!(i.status, status);
+            }
+        }
+    }
+
+    #[test]
+    fn a_gateway_success_is_never_dropped() {
+        let mut open = intent(GatewayId::Test);
+        assert_eq!(
+            open.on_gateway_succeeded(now()),
+            Ok(GatewaySuccess::Collect)
+        );
+        assert_eq!(open.status, Succeeded);
+        assert_eq!(
+            open.on_gateway_succeeded(now()),
+            Ok(GatewaySuccess::AlreadyCollected)
+        );
+        let mut expired = intent(GatewayId::Test);
+        assert!(expired.expire_if_due(now() + Duration::days(2), Duration::hours(24)));
+        assert_eq!(
+            expired.on_gateway_succeeded(now()),
+            Ok(GatewaySuccess::RecordForReview)
+        );
+        assert_eq!(expired.status, Canceled, "an ended intent stays ended");
+        assert_eq!(
+            expired.review_reason.as_deref(),
+            Some("gateway_succeeded_after_canceled")
+        );
+        assert_eq!(
+            expired.on_gateway_succeeded(now()),
+            Ok(GatewaySuccess::AlreadyCollected),
+            "a repeated report records nothing twice"
+        );
     }
 }

@@ -17,6 +17,10 @@ pub struct OtpPolicy {
     pub resend_cooldown: Duration,
     pub max_sends: u32,
     pub max_attempts: u32,
+    /// Each intent brings five fresh attempts, so a payable caps how many
+    /// intents may have codes sent within `payable_window`.
+    pub max_intents_per_payable: u32,
+    pub payable_window: Duration,
 }
 
 impl OtpPolicy {
@@ -25,6 +29,8 @@ impl OtpPolicy {
         resend_cooldown: Duration::seconds(30),
         max_sends: 5,
         max_attempts: 5,
+        max_intents_per_payable: 5,
+        payable_window: Duration::hours(24),
     };
 }
 
@@ -126,6 +132,61 @@ pub enum OtpError {
     NotRequested,
     #[error("the code has expired; request a new one")]
     Expired,
+    #[error(
+        "codes were sent for {0} payment intents of this payable in the last 24 hours; try again later"
+    )]
+    TooManyIntentsForPayable(u32),
+}
+
+/// The intents of one payable that had codes sent, and when the first was sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OtpSenders(pub Vec<(OffsetDateTime, IntentId)>);
+
+impl OtpSenders {
+    /// Lets `intent` send codes if it already does, or if fewer than the cap
+    /// of intents sent any within the window: the log to store, or `None`.
+    pub fn admit(
+        &self,
+        intent: &IntentId,
+        now: OffsetDateTime,
+        policy: &OtpPolicy,
+    ) -> Option<Self> {
+        let mut recent: Vec<_> = self
+            .0
+            .iter()
+            .filter(|(at, _)| *at + policy.payable_window > now)
+            .cloned()
+            .collect();
+        if recent.iter().any(|(_, id)| id == intent) {
+            return Some(Self(recent));
+        }
+        if recent.len() >= policy.max_intents_per_payable as usize {
+            return None;
+        }
+        recent.push((now, *intent));
+        Some(Self(recent))
+    }
+
+    /// `unix:intent,…`: one string, so a write can be conditional on the whole log.
+    pub fn encode(&self) -> String {
+        self.0
+            .iter()
+            .map(|(at, id)| format!("{}:{id}", at.unix_timestamp()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        s.split(',')
+            .filter(|e| !e.is_empty())
+            .map(|entry| {
+                let (at, id) = entry.split_once(':')?;
+                let at = OffsetDateTime::from_unix_timestamp(at.parse().ok()?).ok()?;
+                Some((at, IntentId::parse(id).ok()?))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Self)
+    }
 }
 
 #[cfg(test)]
@@ -176,5 +237,28 @@ mod tests {
     fn debug_never_shows_the_code() {
         let code = OtpCode::parse("987654").expect("valid");
         assert!(!format!("{code:?}").contains("987654"));
+    }
+
+    #[test]
+    fn five_intents_per_payable_send_codes_per_day() {
+        let p = OtpPolicy::STANDARD;
+        let t0 = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("time");
+        let mut log = OtpSenders::default();
+        let ids: Vec<IntentId> = (0..6).map(|_| IntentId::new()).collect();
+        for id in &ids[..5] {
+            log = log.admit(id, t0, &p).expect("within the cap");
+        }
+        assert_eq!(log.admit(&ids[5], t0 + Duration::hours(23), &p), None);
+        assert!(
+            log.admit(&ids[0], t0, &p).is_some(),
+            "a resend is not a new intent"
+        );
+        let later = log
+            .admit(&ids[5], t0 + Duration::hours(24), &p)
+            .expect("the window moved on");
+        assert_eq!(later.0.len(), 1);
+        assert_eq!(OtpSenders::decode(&log.encode()), Some(log.clone()));
+        assert_eq!(OtpSenders::decode(""), Some(OtpSenders::default()));
+        assert_eq!(OtpSenders::decode("x:y"), None);
     }
 }

@@ -88,6 +88,9 @@ pub struct Payable {
     pub allocated_minor: i64,
     /// Sum of its COMPLETED payments, in minor units.
     pub paid_minor: i64,
+    /// Set once any intent or payment is made for it: those records carry the
+    /// owner's email and history, so the payable can no longer change hands.
+    pub owner_fixed: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -139,6 +142,8 @@ pub enum RevisionRefused {
     /// Payments already hold this much (minor units): the total may not drop
     /// below it nor change currency.
     PaymentsRecorded(i64),
+    /// Intents or payments were made for it: the owner stays who it is.
+    OwnerFixed,
 }
 
 /// Why an intent may not take a payable's open-intent slot.
@@ -168,6 +173,9 @@ impl Payable {
         {
             return Err(RevisionRefused::PaymentsRecorded(self.allocated_minor));
         }
+        if self.owner_fixed && self.owner.user_id != next.owner.user_id {
+            return Err(RevisionRefused::OwnerFixed);
+        }
         Ok(())
     }
 
@@ -189,6 +197,7 @@ impl Payable {
         self.open_intent_id = None;
         self.allocated_minor = 0;
         self.paid_minor = 0;
+        self.owner_fixed = false;
         self.created_at = now;
         self.updated_at = now;
         self
@@ -208,6 +217,7 @@ impl Payable {
             return Err(ClaimRefused::Changed);
         }
         self.open_intent_id = Some(intent.id);
+        self.owner_fixed = true;
         self.updated_at = intent.created_at;
         Ok(())
     }
@@ -284,6 +294,7 @@ mod tests {
             status: PayableStatus::Open,
             open_intent_id: None,
             allocated_minor: allocated,
+            owner_fixed: false,
             paid_minor: 0,
             created_at: now,
             updated_at: now,

@@ -147,7 +147,9 @@ impl From<AppError> for ApiError {
             AppError::Otp(OtpRequestError::Transition(t)) => Self::Conflict(t.to_string()),
             AppError::Otp(e @ OtpRequestError::NotOtpGateway(_)) => Self::Conflict(e.to_string()),
             AppError::Otp(OtpRequestError::Otp(
-                e @ (OtpError::Cooldown(..) | OtpError::TooManySends(_)),
+                e @ (OtpError::Cooldown(..)
+                | OtpError::TooManySends(_)
+                | OtpError::TooManyIntentsForPayable(_)),
             )) => Self::TooManyRequests(e.to_string()),
             AppError::Otp(OtpRequestError::Otp(e @ OtpError::NotRequested)) => {
                 Self::Conflict(e.to_string())

@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use super::{Expected, Page, StoreError};
-use crate::domain::{IntentId, IntentStatus, PayableRef, Payment, PaymentIntent, UserId};
+use crate::domain::{IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId};
 
 /// What happened to an attempt to open an intent for a payable.
 #[derive(Debug, Clone)]
@@ -46,11 +46,25 @@ pub trait IntentStore: Send + Sync {
         payment: Option<&Payment>,
     ) -> Result<(), StoreError>;
 
-    /// Counts one wrong code while the intent awaits one and fewer than `limit`
-    /// attempts are counted. Returns the new count, or `None` when that no longer holds.
-    async fn count_wrong_otp(
+    /// Money the gateway collected for an intent that had already ended: stores
+    /// the intent as given (flagged for review, still ended) and creates the
+    /// payment, all or nothing, leaving the payable alone (a person decides
+    /// whether to refund or apply it). `Conflict` if `expected` no longer holds.
+    async fn record_late_success(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: &Payment,
+    ) -> Result<(), StoreError>;
+
+    /// Reserves one attempt at the code whose hash is `code`, while the intent
+    /// awaits that very code and fewer than `limit` attempts are reserved. A code
+    /// is compared only on a reserved attempt, so parallel guesses never exceed
+    /// the limit. Returns the attempt's number, or `None` when that no longer holds.
+    async fn reserve_otp_attempt(
         &self,
         id: &IntentId,
+        code: &OtpHash,
         limit: u32,
         now: OffsetDateTime,
     ) -> Result<Option<u32>, StoreError>;

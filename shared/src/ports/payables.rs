@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use super::StoreError;
-use crate::domain::{IntentId, Payable, PayableRef, Payment};
+use crate::domain::{IntentId, OtpPolicy, Payable, PayableRef, Payment};
 
 /// What happened to a payable upsert.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub enum PayableWrite {
     /// Payments already hold this much (minor units): the total cannot drop below it
     /// nor change currency.
     PaymentsRecorded(i64),
+    /// Intents or payments were made for it: its owner cannot change.
+    OwnerFixed,
 }
 
 #[async_trait::async_trait]
@@ -26,7 +28,8 @@ pub trait PayableStore: Send + Sync {
     /// Creates or replaces the payable's own fields. Status, open intent, payment
     /// sums and creation time are the service's and survive a replace. Refused
     /// when paid, when an open intent would see its amount, currency or payer
-    /// change, or when recorded payments would no longer fit the total.
+    /// change, when recorded payments would no longer fit the total, or when
+    /// the owner would change after any intent or payment was made for it.
     async fn upsert_payable(
         &self,
         payable: &Payable,
@@ -34,6 +37,17 @@ pub trait PayableStore: Send + Sync {
     ) -> Result<PayableWrite, StoreError>;
 
     async fn get_payable(&self, payable: &PayableRef) -> Result<Option<Payable>, StoreError>;
+
+    /// Lets `intent` send codes for `payable` under the per-payable cap of
+    /// `policy` (an intent already admitted always is); false when the cap is
+    /// reached. `Conflict` when a concurrent admission changed the log.
+    async fn admit_otp_intent(
+        &self,
+        payable: &PayableRef,
+        intent: &IntentId,
+        now: OffsetDateTime,
+        policy: &OtpPolicy,
+    ) -> Result<bool, StoreError>;
 
     /// Settling is the payable's decision, so this write spans its payments too:
     /// marks `payable` paid, completes its `pending` payments and stores `extra`,

@@ -14,6 +14,8 @@ pub struct Secrets {
     /// Gateway id → webhook signing secret.
     pub webhook_secrets: HashMap<String, SecretString>,
     pub otp_pepper: SecretString,
+    /// Seals pagination cursors so that callers cannot forge a position.
+    pub cursor_key: Option<SecretString>,
 }
 
 impl std::fmt::Debug for Secrets {

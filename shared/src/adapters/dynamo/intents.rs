@@ -5,7 +5,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use time::OffsetDateTime;
 
@@ -16,7 +17,7 @@ use super::keys::{INTENT_PREFIX, INTENT_SK, PAYABLE_SK, intent_pk, payable_pk, u
 use super::request::{build, key, transaction_error};
 use super::table::{BY_PAYABLE, BY_USER};
 use crate::domain::{
-    IntentId, IntentStatus, PayableRef, PayableStatus, Payment, PaymentIntent, UserId,
+    IntentId, IntentStatus, OtpHash, PayableRef, PayableStatus, Payment, PaymentIntent, UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
@@ -82,7 +83,10 @@ impl IntentStore for DynamoStore {
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
-                .update_expression("SET open_intent_id = :intent, updated_at = :now")
+                // The intent carries the owner's email: from now on the owner stays.
+                .update_expression(
+                    "SET open_intent_id = :intent, owner_fixed = :fixed, updated_at = :now",
+                )
                 .condition_expression(
                     "attribute_exists(pk) AND #status = :open AND attribute_not_exists(open_intent_id) \
                      AND amount_minor = :amount AND currency = :currency AND owner_user_id = :owner \
@@ -97,6 +101,7 @@ impl IntentStore for DynamoStore {
                     (":currency", s(intent.amount.currency().code())),
                     (":owner", s(intent.payer.user_id.as_str())),
                     (":zero", n(0)),
+                    (":fixed", AttributeValue::Bool(true)),
                 ])))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
@@ -226,28 +231,61 @@ impl IntentStore for DynamoStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
+    async fn record_late_success(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: &Payment,
+    ) -> Result<(), StoreError> {
+        let flagged = self.put_intent_conditional(intent, expected)?;
+        // The payable is not touched: it may be paid or held by a newer intent,
+        // and this money is a person's to settle.
+        let payment = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(payment_to_item(payment)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(flagged).build())
+            .transact_items(TransactWriteItem::builder().put(payment).build())
+            .send()
+            .await
+            .map_err(transaction_error)?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all, fields(intent = %id), err)]
-    async fn count_wrong_otp(
+    async fn reserve_otp_attempt(
         &self,
         id: &IntentId,
+        code: &OtpHash,
         limit: u32,
         now: OffsetDateTime,
     ) -> Result<Option<u32>, StoreError> {
         // An atomic increment bounded by the limit, not a version check: concurrent
-        // wrong guesses then all count, exactly, without retries.
+        // guesses then all count, exactly, without retries, and each is compared
+        // only after its attempt is counted. The hash ties the attempt to the code
+        // the guess will be compared with: a code sent meanwhile takes no attempt.
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(intent_pk(id), INTENT_SK)))
             .update_expression("SET otp_attempts = otp_attempts + :one, version = version + :one, updated_at = :now")
-            .condition_expression("#status = :awaiting AND otp_attempts < :limit")
+            .condition_expression(
+                "#status = :awaiting AND otp_attempts < :limit AND otp_hash = :hash",
+            )
             .set_expression_attribute_names(Some(names(&[("#status", "status")])))
             .set_expression_attribute_values(Some(values(vec![
                 (":one", n(1)),
                 (":now", s(ts(now))),
                 (":awaiting", s(IntentStatus::RequiresAction.as_str())),
                 (":limit", n(limit)),
+                (":hash", s(hex::encode(code.as_bytes()))),
             ])))
             .return_values(ReturnValue::UpdatedNew)
             .send()

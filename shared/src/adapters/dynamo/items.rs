@@ -103,6 +103,8 @@ pub struct PayableItem {
     pub allocated_minor: i64,
     #[serde(default)]
     pub paid_minor: i64,
+    #[serde(default)]
+    pub owner_fixed: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -131,6 +133,7 @@ impl PayableItem {
                 .map_err(|e| corrupt("open intent id", e))?,
             allocated_minor: self.allocated_minor,
             paid_minor: self.paid_minor,
+            owner_fixed: self.owner_fixed,
             created_at: parse_ts(&self.created_at)?,
             updated_at: parse_ts(&self.updated_at)?,
         })
@@ -202,6 +205,8 @@ pub struct IntentItem {
     pub cancellation_reason: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub review_reason: Option<String>,
     pub version: u64,
 }
 
@@ -247,6 +252,7 @@ impl IntentItem {
             failure_reason: i.failure_reason.clone(),
             cancellation_reason: i.cancellation_reason.clone(),
             metadata: i.metadata.clone(),
+            review_reason: i.review_reason.clone(),
             version,
         }
     }
@@ -292,6 +298,7 @@ impl IntentItem {
             failure_reason: self.failure_reason,
             cancellation_reason: self.cancellation_reason,
             metadata: self.metadata,
+            review_reason: self.review_reason,
             version: self.version,
         })
     }

@@ -5,6 +5,8 @@ use crate::domain::{IntentId, PayableRef, PaymentId, UserId};
 
 pub const INTENT_SK: &str = "INTENT";
 pub const PAYABLE_SK: &str = "PAYABLE";
+/// Beside its payable: the intents that had codes sent for it lately.
+pub const OTP_SENDERS_SK: &str = "OTP_SENDERS";
 pub const PAYMENT_SK: &str = "PAYMENT";
 
 pub fn intent_pk(id: &IntentId) -> String {

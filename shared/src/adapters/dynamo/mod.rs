@@ -16,11 +16,14 @@ pub mod table;
 
 use aws_sdk_dynamodb::Client;
 
+use crate::adapters::cursor_key::CursorKey;
+
 /// Every storage port over one table.
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
+    cursor_key: CursorKey,
 }
 
 impl DynamoStore {
@@ -28,7 +31,14 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            cursor_key: CursorKey::random(),
         }
+    }
+
+    /// Cursors sealed with `key` hold across containers that share it.
+    pub fn with_cursor_key(mut self, key: CursorKey) -> Self {
+        self.cursor_key = key;
+        self
     }
 
     pub fn table_name(&self) -> &str {

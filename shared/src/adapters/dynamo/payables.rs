@@ -1,6 +1,7 @@
 //! Payables on DynamoDB: one item per payable, holding its open-intent lock and
 //! the sums of its payments.
 
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -10,9 +11,14 @@ use time::OffsetDateTime;
 use super::DynamoStore;
 use super::codec::{corrupt, n, names, s, ts, unavailable, values};
 use super::items::{LineItemItem, payable_from_item, payment_to_item};
-use super::keys::{PAYABLE_SK, PAYMENT_SK, payable_pk, payment_pk};
+use super::keys::{OTP_SENDERS_SK, PAYABLE_SK, PAYMENT_SK, payable_pk, payment_pk};
 use super::request::{MAX_TRANSACTION_ITEMS, build, key, transaction_error};
-use crate::domain::{Payable, PayableRef, PayableStatus, Payment, PaymentStatus};
+use super::table::TTL_ATTRIBUTE;
+use crate::domain::otp::OtpSenders;
+use crate::domain::{
+    IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentStatus,
+    RevisionRefused,
+};
 use crate::ports::{PayableStore, PayableWrite, StoreError};
 
 #[async_trait::async_trait]
@@ -91,11 +97,13 @@ impl PayableStore for DynamoStore {
             .update_expression(expression)
             // Paid is final; an intent already collecting keeps its amount and payer.
             // ... and payments already recorded stay within the total, in its currency.
+            // ... and once an intent or payment names the owner, the owner stays.
             .condition_expression(
                 "attribute_not_exists(pk) OR (#status <> :paid AND (attribute_not_exists(open_intent_id) \
                  OR (amount_minor = :amount AND currency = :currency AND owner_user_id = :owner)) \
                  AND (attribute_not_exists(allocated_minor) OR allocated_minor = :zero \
-                 OR (currency = :currency AND allocated_minor <= :amount)))",
+                 OR (currency = :currency AND allocated_minor <= :amount)) \
+                 AND (attribute_not_exists(owner_fixed) OR owner_user_id = :owner))",
             )
             .set_expression_attribute_names(Some(names(&[("#status", "status"), ("#number", "number")])))
             .set_expression_attribute_values(Some(values(vals)))
@@ -119,15 +127,78 @@ impl PayableStore for DynamoStore {
             Err(e) => match e.into_service_error() {
                 UpdateItemError::ConditionalCheckFailedException(c) => {
                     let old = payable_from_item(c.item.unwrap_or_default())?;
-                    match (old.status, old.open_intent_id) {
-                        (PayableStatus::Paid, _) => Ok(PayableWrite::AlreadyPaid),
-                        (_, Some(intent)) => Ok(PayableWrite::OpenIntentAmountChange(intent)),
-                        _ if old.allocated_minor > 0 => {
-                            Ok(PayableWrite::PaymentsRecorded(old.allocated_minor))
+                    // The same rules as the condition, to say which one refused.
+                    match old.check_revision(payable) {
+                        Err(RevisionRefused::AlreadyPaid) => Ok(PayableWrite::AlreadyPaid),
+                        Err(RevisionRefused::OpenIntent(intent)) => {
+                            Ok(PayableWrite::OpenIntentAmountChange(intent))
                         }
-                        _ => Err(StoreError::Conflict),
+                        Err(RevisionRefused::PaymentsRecorded(sum)) => {
+                            Ok(PayableWrite::PaymentsRecorded(sum))
+                        }
+                        Err(RevisionRefused::OwnerFixed) => Ok(PayableWrite::OwnerFixed),
+                        Ok(()) => Err(StoreError::Conflict),
                     }
                 }
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(payable = %payable), err)]
+    async fn admit_otp_intent(
+        &self,
+        payable: &PayableRef,
+        intent: &IntentId,
+        now: OffsetDateTime,
+        policy: &OtpPolicy,
+    ) -> Result<bool, StoreError> {
+        let key = key(payable_pk(payable), OTP_SENDERS_SK);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.into_service_error()))?;
+        let stored = out
+            .item
+            .as_ref()
+            .and_then(|i| i.get("senders"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let log = match &stored {
+            Some(s) => OtpSenders::decode(s).ok_or_else(|| corrupt("otp senders", s))?,
+            None => OtpSenders::default(),
+        };
+        let Some(next) = log.admit(intent, now, policy) else {
+            return Ok(false);
+        };
+        let mut item = key;
+        item.insert("senders".into(), s(next.encode()));
+        // Nobody old enough to matter stays in the log, so it expires with its last entry.
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n((now + policy.payable_window).unix_timestamp()),
+        );
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        // Admissions race: each replaces exactly the log it read, so none is lost.
+        put = match stored {
+            Some(old) => put
+                .condition_expression("senders = :old")
+                .expression_attribute_values(":old", s(old)),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Err(StoreError::Conflict),
                 other => Err(unavailable(other)),
             },
         }

@@ -1,7 +1,7 @@
 //! Payments on DynamoDB: each one created once, adding itself to its payable's
 //! sums in the same transaction.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::DynamoStore;
 use super::codec::{n, names, s, ts, unavailable, values};
@@ -44,7 +44,10 @@ impl PaymentStore for DynamoStore {
             if amount > payable.amount.minor() {
                 return Ok(RecordOutcome::PayableChanged);
             }
-            let mut set = "SET allocated_minor = if_not_exists(allocated_minor, :zero) + :amount, updated_at = :now".to_owned();
+            // The payment carries the owner's email: from now on the owner stays.
+            let mut set = "SET allocated_minor = if_not_exists(allocated_minor, :zero) + :amount, \
+                           owner_fixed = :fixed, updated_at = :now"
+                .to_owned();
             // The sum stays within the total even when payments race: each one is
             // an increment that is only applied while it still fits.
             let mut condition =
@@ -83,6 +86,7 @@ impl PaymentStore for DynamoStore {
                 (":currency", s(payable.amount.currency().code())),
                 (":total", n(payable.amount.minor())),
                 (":limit", n(payable.amount.minor() - amount)),
+                (":fixed", AttributeValue::Bool(true)),
             ];
             if payment.status == PaymentStatus::Completed {
                 vals.push((":paid_before", n(paid_before)));
@@ -101,12 +105,18 @@ impl PaymentStore for DynamoStore {
                 .update(build(update.build())?)
                 .build()
         } else {
-            let check = ConditionCheck::builder()
+            // A payment outside the sums still names the owner, who stays from now on.
+            let fix_owner = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key))
-                .condition_expression("attribute_exists(pk)");
+                .update_expression("SET owner_fixed = :fixed")
+                .condition_expression("attribute_exists(pk)")
+                .set_expression_attribute_values(Some(values(vec![(
+                    ":fixed",
+                    AttributeValue::Bool(true),
+                )])));
             TransactWriteItem::builder()
-                .condition_check(build(check.build())?)
+                .update(build(fix_owner.build())?)
                 .build()
         };
         let put = build(

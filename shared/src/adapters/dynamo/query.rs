@@ -21,7 +21,7 @@ impl DynamoStore {
         cursor: Option<&str>,
     ) -> Result<Page<Item>, StoreError> {
         let mut start = cursor
-            .map(|c| cursor::decode(c, index.pk, &partition))
+            .map(|c| cursor::decode(&self.cursor_key, c, index.pk, &partition))
             .transpose()?;
         let mut items = Vec::new();
         for _ in 0..MAX_PAGES_PER_LIST {
@@ -62,7 +62,9 @@ impl DynamoStore {
                 break;
             }
         }
-        let next = start.as_ref().and_then(cursor::encode);
+        let next = start
+            .as_ref()
+            .and_then(|k| cursor::encode(&self.cursor_key, k));
         Ok(Page { items, next })
     }
 }

@@ -1,10 +1,9 @@
 //! Opaque pagination tokens: the list they belong to and the last sort key
-//! returned, as base64url JSON.
+//! returned, as JSON sealed with the cursor key.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+use crate::adapters::cursor_key::CursorKey;
 use crate::ports::{Page, StoreError};
 
 #[derive(Serialize, Deserialize)]
@@ -13,20 +12,18 @@ struct Token {
     after: String,
 }
 
-fn encode(list: &str, after: &str) -> String {
+fn encode(sealer: &CursorKey, list: &str, after: &str) -> String {
     let token = Token {
         list: list.to_owned(),
         after: after.to_owned(),
     };
     // A struct of two strings always serializes.
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
+    sealer.seal(&serde_json::to_vec(&token).unwrap_or_default())
 }
 
 /// Accepts only a token for the list being read: a token cannot open another one.
-fn decode(token: &str, list: &str) -> Result<String, StoreError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| StoreError::BadCursor)?;
+fn decode(sealer: &CursorKey, token: &str, list: &str) -> Result<String, StoreError> {
+    let bytes = sealer.open(token)?;
     let token: Token = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
     if token.list != list {
         return Err(StoreError::BadCursor);
@@ -36,13 +33,14 @@ fn decode(token: &str, list: &str) -> Result<String, StoreError> {
 
 /// A page of `items` (any order) newest first by `sort_key`, after `cursor`.
 pub fn page<T>(
+    sealer: &CursorKey,
     mut items: Vec<T>,
     sort_key: impl Fn(&T) -> String,
     list: &str,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<T>, StoreError> {
-    let after = cursor.map(|c| decode(c, list)).transpose()?;
+    let after = cursor.map(|c| decode(sealer, c, list)).transpose()?;
     items.sort_by_key(|item| std::cmp::Reverse(sort_key(item)));
     let mut rest: Vec<T> = items
         .into_iter()
@@ -51,7 +49,8 @@ pub fn page<T>(
     let more = rest.len() > limit;
     rest.truncate(limit);
     let next = if more {
-        rest.last().map(|last| encode(list, &sort_key(last)))
+        rest.last()
+            .map(|last| encode(sealer, list, &sort_key(last)))
     } else {
         None
     };

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use super::cursor::page;
 use super::{MemoryStore, payable_key};
 use crate::domain::{
-    ClaimRefused, IntentId, IntentStatus, PayableRef, Payment, PaymentIntent, UserId,
+    ClaimRefused, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
@@ -107,9 +107,28 @@ impl IntentStore for MemoryStore {
         Ok(())
     }
 
-    async fn count_wrong_otp(
+    async fn record_late_success(
+        &self,
+        intent: &PaymentIntent,
+        expected: Expected,
+        payment: &Payment,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        let current = state.intents.get(&intent.id).ok_or(StoreError::Conflict)?;
+        if !holds(current, expected) || state.payments.contains_key(&payment.id) {
+            return Err(StoreError::Conflict);
+        }
+        let mut stored = intent.clone();
+        stored.version = expected.version + 1;
+        state.intents.insert(intent.id, stored);
+        state.payments.insert(payment.id, payment.clone());
+        Ok(())
+    }
+
+    async fn reserve_otp_attempt(
         &self,
         id: &IntentId,
+        code: &OtpHash,
         limit: u32,
         now: OffsetDateTime,
     ) -> Result<Option<u32>, StoreError> {
@@ -117,7 +136,7 @@ impl IntentStore for MemoryStore {
         Ok(state
             .intents
             .get_mut(id)
-            .and_then(|i| i.count_wrong_otp(limit, now)))
+            .and_then(|i| i.reserve_otp_attempt(code, limit, now)))
     }
 
     async fn list_intents_by_user(
@@ -135,6 +154,7 @@ impl IntentStore for MemoryStore {
             .cloned()
             .collect();
         page(
+            &self.cursor_key,
             items,
             sort_key,
             &format!("intents/user/{user}"),
@@ -157,6 +177,6 @@ impl IntentStore for MemoryStore {
             .cloned()
             .collect();
         let list = format!("intents/payable/{}", payable_key(payable));
-        page(items, sort_key, &list, limit, cursor)
+        page(&self.cursor_key, items, sort_key, &list, limit, cursor)
     }
 }

@@ -12,6 +12,7 @@ mod payments;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use crate::adapters::cursor_key::CursorKey;
 use crate::domain::{IntentId, Payable, PayableRef, Payment, PaymentId, PaymentIntent};
 use crate::ports::StoreError;
 
@@ -20,6 +21,7 @@ use crate::ports::StoreError;
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    cursor_key: CursorKey,
 }
 
 #[derive(Default)]
@@ -28,6 +30,7 @@ struct State {
     intents: BTreeMap<IntentId, PaymentIntent>,
     payments: BTreeMap<PaymentId, Payment>,
     idempotency: BTreeMap<(String, String), idempotency::Record>,
+    otp_senders: BTreeMap<String, crate::domain::otp::OtpSenders>,
 }
 
 struct StoredPayable {

@@ -3,7 +3,10 @@
 use time::OffsetDateTime;
 
 use super::{MemoryStore, StoredPayable, payable_key};
-use crate::domain::{Payable, PayableRef, PayableStatus, Payment, PaymentStatus, RevisionRefused};
+use crate::domain::{
+    IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentStatus,
+    RevisionRefused,
+};
 use crate::ports::{PayableStore, PayableWrite, StoreError};
 
 /// As many items as one DynamoDB transaction may write, so both adapters refuse alike.
@@ -44,6 +47,25 @@ impl PayableStore for MemoryStore {
             Err(RevisionRefused::AlreadyPaid) => Ok(PayableWrite::AlreadyPaid),
             Err(RevisionRefused::OpenIntent(id)) => Ok(PayableWrite::OpenIntentAmountChange(id)),
             Err(RevisionRefused::PaymentsRecorded(sum)) => Ok(PayableWrite::PaymentsRecorded(sum)),
+            Err(RevisionRefused::OwnerFixed) => Ok(PayableWrite::OwnerFixed),
+        }
+    }
+
+    async fn admit_otp_intent(
+        &self,
+        payable: &PayableRef,
+        intent: &IntentId,
+        now: OffsetDateTime,
+        policy: &OtpPolicy,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock()?;
+        let log = state.otp_senders.entry(payable_key(payable)).or_default();
+        match log.admit(intent, now, policy) {
+            Some(next) => {
+                *log = next;
+                Ok(true)
+            }
+            None => Ok(false),
         }
     }
 

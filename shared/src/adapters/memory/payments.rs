@@ -36,6 +36,7 @@ impl PaymentStore for MemoryStore {
             }
             slot.payable = allocated;
         }
+        slot.payable.owner_fixed = true;
         state.payments.insert(payment.id, payment.clone());
         Ok(RecordOutcome::Recorded)
     }
@@ -71,6 +72,6 @@ impl PaymentStore for MemoryStore {
             .cloned()
             .collect();
         let list = format!("payments/payable/{}", payable_key(payable));
-        page(items, sort_key, &list, limit, cursor)
+        page(&self.cursor_key, items, sort_key, &list, limit, cursor)
     }
 }

@@ -416,3 +416,229 @@ async fn a_payer_may_not_fail_an_intent_the_gateway_is_processing() {
         .expect("an admin may");
     assert_eq!(failed.status, IntentStatus::Failed);
 }
+
+#[tokio::test]
+async fn a_code_is_compared_only_on_a_reserved_attempt() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let (order, intent) = otp_intent(&t, &payer).await;
+    let id = intent.id.to_string();
+    let code = sent_code(&t, &payer, &intent).await;
+    // Four guesses are being compared right now, elsewhere: their attempts are taken.
+    let awaited = t
+        .app
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent")
+        .otp
+        .expect("a code is awaited")
+        .hash;
+    for _ in 0..4 {
+        t.app
+            .intents
+            .reserve_otp_attempt(&intent.id, &awaited, 5, t.clock_now())
+            .await
+            .expect("reserve")
+            .expect("an attempt");
+    }
+    // The fifth attempt, correct, still succeeds.
+    let fifth_reserved = intents::confirm_otp(&t.app, &payer, &id, &code).await;
+    assert!(fifth_reserved.is_ok(), "{fifth_reserved:?}");
+
+    // On another intent, every attempt is taken: even the right code is not compared.
+    let payer = person(&[]);
+    let (_, intent) = otp_intent(&t, &payer).await;
+    let id = intent.id.to_string();
+    let code = sent_code(&t, &payer, &intent).await;
+    let stored = t
+        .app
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent");
+    let awaited = stored.otp.expect("a code is awaited").hash;
+    for _ in 0..5 {
+        t.app
+            .intents
+            .reserve_otp_attempt(&intent.id, &awaited, 5, t.clock_now())
+            .await
+            .expect("reserve")
+            .expect("an attempt");
+    }
+    let err = intents::confirm_otp(&t.app, &payer, &id, &code)
+        .await
+        .expect_err("no attempt left to compare on");
+    assert!(matches!(err, AppError::OtpAttemptsExceeded), "{err:?}");
+    let current = intents::get(&t.app, &payer, &id).await.expect("read");
+    assert_ne!(current.status, IntentStatus::Succeeded);
+    let _ = order;
+}
+
+#[tokio::test]
+async fn an_abandoned_intent_expires_and_frees_its_payable() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let (order, intent) = otp_intent(&t, &payer).await;
+    let id = intent.id.to_string();
+    sent_code(&t, &payer, &intent).await;
+    t.clock.advance(Duration::hours(24) - Duration::seconds(1));
+    let (same, created) = intents::open_for_payable(
+        &t.app,
+        &payer,
+        &order.payable,
+        GatewayId::Otp,
+        "Registration",
+    )
+    .await
+    .expect("open");
+    assert!(!created && same.id == intent.id, "still within its time");
+    t.clock.advance(Duration::seconds(1));
+    let listed = intents::list_for_user(&t.app, &payer, payer.user_id.as_str(), None, 10, None)
+        .await
+        .expect("list");
+    assert_eq!(listed.items[0].status, IntentStatus::Canceled);
+    let expired = intents::get(&t.app, &payer, &id).await.expect("read");
+    assert_eq!(expired.status, IntentStatus::Canceled);
+    assert_eq!(expired.cancellation_reason.as_deref(), Some("expired"));
+    assert_eq!(t.payable(&order.payable).await.open_intent_id, None);
+    let (fresh, created) = intents::open_for_payable(
+        &t.app,
+        &payer,
+        &order.payable,
+        GatewayId::Otp,
+        "Registration",
+    )
+    .await
+    .expect("open again");
+    assert!(created && fresh.id != intent.id);
+}
+
+#[tokio::test]
+async fn creating_again_after_expiry_opens_a_new_intent() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let (order, intent) = otp_intent(&t, &payer).await;
+    t.clock.advance(Duration::days(2));
+    // Nobody read it since: the create itself finds it expired.
+    let (fresh, created) = intents::open_for_payable(
+        &t.app,
+        &payer,
+        &order.payable,
+        GatewayId::Otp,
+        "Registration",
+    )
+    .await
+    .expect("open");
+    assert!(created && fresh.id != intent.id);
+    let old = intents::get(&t.app, &payer, &intent.id.to_string())
+        .await
+        .expect("read");
+    assert_eq!(old.cancellation_reason.as_deref(), Some("expired"));
+    assert_eq!(
+        t.payable(&order.payable).await.open_intent_id,
+        Some(fresh.id)
+    );
+}
+
+#[tokio::test]
+async fn a_payable_lets_five_intents_a_day_send_codes() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 11_200).await;
+    let open = || async {
+        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Otp, "Order")
+            .await
+            .expect("open")
+            .0
+    };
+    for _ in 0..5 {
+        let intent = open().await;
+        sent_code(&t, &payer, &intent).await;
+        intents::end(&t.app, &payer, &intent.id.to_string(), Ending::Cancel)
+            .await
+            .expect("cancel");
+    }
+    let sixth = open().await;
+    let err = intents::request_otp(&t.app, &payer, &sixth.id.to_string())
+        .await
+        .expect_err("sixth intent in a day");
+    assert!(
+        matches!(
+            err,
+            AppError::Otp(OtpRequestError::Otp(OtpError::TooManyIntentsForPayable(5)))
+        ),
+        "{err:?}"
+    );
+    // A day later the sixth intent has expired too; a new one may send codes.
+    t.clock.advance(Duration::hours(24));
+    let next = open().await;
+    assert_ne!(next.id, sixth.id);
+    intents::request_otp(&t.app, &payer, &next.id.to_string())
+        .await
+        .expect("a day later");
+}
+
+#[tokio::test]
+async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 11_200).await;
+    let (intent, _) =
+        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+            .await
+            .expect("open");
+    // Abandoned: it expires, and the order gets a new intent.
+    t.clock.advance(Duration::days(2));
+    let (newer, created) =
+        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+            .await
+            .expect("open again");
+    assert!(created);
+    // Then the gateway reports the first one collected after all.
+    let (flagged, payment) =
+        intents::gateway_succeeded(&t.app, &intent.id, PaymentMethod::Card, "pi_test_late")
+            .await
+            .expect("recorded");
+    let payment = payment.expect("the money is recorded");
+    assert_eq!(payment.intent_id, Some(intent.id));
+    assert_eq!(payment.status, PaymentStatus::Completed);
+    assert_eq!(flagged.status, IntentStatus::Canceled, "it stays ended");
+    assert_eq!(
+        flagged.review_reason.as_deref(),
+        Some("gateway_succeeded_after_canceled")
+    );
+    let stored = intents::get(&t.app, &payer, &intent.id.to_string())
+        .await
+        .expect("read");
+    assert!(stored.review_reason.is_some());
+    assert!(
+        t.app
+            .payments
+            .get_payment(&payment.id)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    // The payable is untouched: a person settles the late money.
+    assert_eq!(
+        t.payable(&order.payable).await.open_intent_id,
+        Some(newer.id)
+    );
+    // A repeated report records nothing more.
+    let (_, again) =
+        intents::gateway_succeeded(&t.app, &intent.id, PaymentMethod::Card, "pi_test_late")
+            .await
+            .expect("repeat");
+    assert!(again.is_none());
+    // On an open intent the same report collects as usual.
+    let (done, paid) =
+        intents::gateway_succeeded(&t.app, &newer.id, PaymentMethod::Card, "pi_test_ok")
+            .await
+            .expect("collected");
+    assert_eq!(done.status, IntentStatus::Succeeded);
+    assert!(paid.is_some());
+    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
+}

@@ -73,6 +73,7 @@ impl SecretsProvider for FixedSecrets {
             partner_secrets: HashMap::new(),
             webhook_secrets: HashMap::new(),
             otp_pepper: SecretString::from("unit-test-pepper".to_owned()),
+            cursor_key: None,
         })
     }
 }
@@ -99,6 +100,8 @@ impl TestApp {
             table_name: "unused".into(),
             sender_email: "payments@example.com".into(),
             secret_arn: None,
+            local: true,
+            intent_ttl: crate::config::DEFAULT_INTENT_TTL,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,

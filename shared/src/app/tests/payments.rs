@@ -365,3 +365,39 @@ async fn the_completing_payment_pays_the_order_even_if_nothing_runs_after_it() {
         (PayableStatus::Paid, 10_000)
     );
 }
+
+#[tokio::test]
+async fn support_reads_an_order_but_records_nothing_on_it() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 10_000).await;
+    let support = Actor::Person(person(&[Role::Support]));
+    for status in [PaymentStatus::Pending, PaymentStatus::Completed] {
+        let err = payments::record(
+            &t.app,
+            &support,
+            &order.payable,
+            "10.00",
+            PaymentMethod::Cash,
+            status,
+        )
+        .await
+        .expect_err("support writes nothing");
+        assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    }
+    let page = payments::list_for_order(&t.app, &support, &order.payable, 10, None)
+        .await
+        .expect("support reads");
+    assert!(page.items.is_empty(), "nothing was recorded");
+    // The owner's order is still free for the owner.
+    payments::record(
+        &t.app,
+        &Actor::Person(payer),
+        &order.payable,
+        "10.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect("owner records");
+}

@@ -93,8 +93,18 @@ fn as_of_now(app: &App, mut page: Page<PaymentIntent>) -> Page<PaymentIntent> {
     page
 }
 
+/// Reading changes nothing: the functions that only read may not write (their
+/// permissions say so), so an abandoned intent is shown as it now stands and
+/// stored so by the next write that meets it.
 pub async fn get(app: &App, caller: &Caller, id: &str) -> Result<PaymentIntent, AppError> {
-    load(app, caller, id, Access::Read).await
+    let id = IntentId::parse(id).map_err(|_| not_found())?;
+    match app.intents.get_intent(&id).await? {
+        Some(mut intent) if allowed(&intent, caller, Access::Read) => {
+            intent.expire_if_due(app.clock.now(), app.config.intent_ttl);
+            Ok(intent)
+        }
+        _ => Err(not_found()),
+    }
 }
 
 /// Opens an intent for a payable the caller owns, or returns the one already open.

@@ -503,7 +503,11 @@ async fn an_abandoned_intent_expires_and_frees_its_payable() {
     let expired = intents::get(&t.app, &payer, &id).await.expect("read");
     assert_eq!(expired.status, IntentStatus::Canceled);
     assert_eq!(expired.cancellation_reason.as_deref(), Some("expired"));
-    assert_eq!(t.payable(&order.payable).await.open_intent_id, None);
+    assert_eq!(
+        t.payable(&order.payable).await.open_intent_id,
+        Some(intent.id),
+        "a read writes nothing: the functions that read may not write"
+    );
     let (fresh, created) = intents::open_for_payable(
         &t.app,
         &payer,

@@ -100,3 +100,49 @@ fn no_function_may_batch_read_the_table() {
         "a request path never scans"
     );
 }
+
+/// The partition key prefixes the DynamoDB adapter writes (`adapters/dynamo/keys.rs`,
+/// and the idempotency ledger).
+const PREFIXES: [&str; 4] = ["INTENT#*", "PAYABLE#*", "PAYMENT#*", "IDEMPOTENCY#*"];
+
+#[test]
+fn each_function_writes_only_the_partitions_it_needs() {
+    let template = template();
+    let mut writers = 0;
+    for (_, resource) in template["Resources"].as_mapping().expect("resources") {
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        let Some(policies) = resource["Properties"]["Policies"].as_sequence() else {
+            continue;
+        };
+        for statement in policies
+            .iter()
+            .filter_map(|p| p["Statement"].as_sequence())
+            .flatten()
+            .filter(|s| s["Sid"].as_str() == Some("TableWrite"))
+        {
+            writers += 1;
+            let keys: Vec<&str> =
+                statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                    .as_sequence()
+                    .unwrap_or_else(|| panic!("{binary}: writes are limited by partition"))
+                    .iter()
+                    .map(|k| k.as_str().expect("prefix"))
+                    .collect();
+            assert!(
+                keys.iter().all(|k| PREFIXES.contains(k)),
+                "{binary}: {keys:?}"
+            );
+            // Every write endpoint honours Idempotency-Key; only money paths write payments.
+            assert!(keys.contains(&"IDEMPOTENCY#*"), "{binary}");
+            let records_payments =
+                ["intents-confirm", "payments-create", "shop-mark-paid"].contains(&binary);
+            assert_eq!(keys.contains(&"PAYMENT#*"), records_payments, "{binary}");
+        }
+    }
+    assert_eq!(
+        writers, 9,
+        "every endpoint that changes something, and only those"
+    );
+}

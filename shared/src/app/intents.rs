@@ -83,6 +83,17 @@ async fn expire_if_due(app: &App, mut intent: PaymentIntent) -> Result<PaymentIn
     Err(StoreError::Conflict.into())
 }
 
+/// Expires the intent `id` if its payer abandoned it; true when it did (its
+/// payable is then free).
+pub(crate) async fn expire_abandoned(app: &App, id: IntentId) -> Result<bool, AppError> {
+    let Some(intent) = app.intents.get_intent(&id).await? else {
+        return Ok(false);
+    };
+    let before = intent.status;
+    let after = expire_if_due(app, intent).await?;
+    Ok(before != after.status)
+}
+
 /// Lists show an abandoned intent as the canceled one it has become; the
 /// stored item catches up on its next read or write.
 fn as_of_now(app: &App, mut page: Page<PaymentIntent>) -> Page<PaymentIntent> {

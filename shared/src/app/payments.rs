@@ -2,7 +2,7 @@
 //! staff or a trusted backend.
 
 use super::AppError;
-use super::intents::MAX_RETRIES;
+use super::intents::{self, MAX_RETRIES};
 use crate::auth::{Caller, Role, ServiceCaller};
 use crate::domain::{
     Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus, Payment, PaymentId,
@@ -122,6 +122,13 @@ pub async fn record_under(
             payment.id = id;
         }
         if payment.counts_toward_total() {
+            // An intent its payer abandoned no longer holds the order: this write
+            // is the one that meets it, so it stores it canceled and looks again.
+            if let Some(held_by) = payable.open_intent_id {
+                if intents::expire_abandoned(app, held_by).await? {
+                    continue;
+                }
+            }
             ensure_collectable(&payable)?;
             payable
                 .accepts(&amount)

@@ -401,3 +401,39 @@ async fn support_reads_an_order_but_records_nothing_on_it() {
     .await
     .expect("owner records");
 }
+
+#[tokio::test]
+async fn an_order_held_by_an_abandoned_intent_takes_payments_again() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 10_000).await;
+    let (held, _) =
+        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+            .await
+            .expect("an intent holds the order");
+    let staff = backend();
+    let record = || {
+        payments::record(
+            &t.app,
+            &staff,
+            &order.payable,
+            "10.00",
+            PaymentMethod::Cash,
+            PaymentStatus::Completed,
+        )
+    };
+    let refused = record().await.expect_err("held");
+    assert!(matches!(refused, AppError::PayableLocked(_)), "{refused:?}");
+    t.clock.advance(time::Duration::hours(24));
+    record()
+        .await
+        .expect("the abandoned intent no longer holds it");
+    let intent = t
+        .direct
+        .intents
+        .get_intent(&held.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(intent.cancellation_reason.as_deref(), Some("expired"));
+}

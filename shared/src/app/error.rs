@@ -21,6 +21,8 @@ pub enum AppError {
     Otp(#[from] OtpRequestError),
     #[error("wrong code, {remaining} attempts left")]
     WrongOtp { remaining: u32 },
+    #[error("a reason is required to fail a payment intent the gateway is processing")]
+    ReasonRequired,
     #[error("too many wrong codes")]
     OtpAttemptsExceeded,
     /// What this Idempotency-Key created belongs to another request.

@@ -452,12 +452,14 @@ pub enum Ending {
     Fail,
 }
 
-/// Cancels or fails an intent the caller may manage, and frees its payable.
+/// Cancels or fails an intent the caller may manage, and frees its payable;
+/// `reason` (when given) is stored as the failure reason.
 pub async fn end(
     app: &App,
     caller: &Caller,
     id: &str,
     ending: Ending,
+    reason: Option<&str>,
 ) -> Result<PaymentIntent, AppError> {
     for _ in 0..MAX_RETRIES {
         let mut intent = load(app, caller, id, Access::Manage).await?;
@@ -476,10 +478,20 @@ pub async fn end(
                 "a payment intent the gateway is processing cannot be failed by its payer".into(),
             ));
         }
+        // Overruling the gateway is never silent: the Admin says why.
+        if matches!(ending, Ending::Fail)
+            && intent.status == IntentStatus::Processing
+            && reason.is_none()
+        {
+            return Err(AppError::ReasonRequired);
+        }
         let now = app.clock.now();
         match ending {
             Ending::Cancel => intent.cancel(&format!("requested_by_{by}"), now)?,
-            Ending::Fail => intent.fail(&format!("marked_failed_by_{by}"), now)?,
+            Ending::Fail => {
+                let default = format!("marked_failed_by_{by}");
+                intent.fail(reason.unwrap_or(&default), now)?
+            }
         }
         match app.intents.finish_intent(&intent, expected, None).await {
             Ok(()) => return Ok(intent),

@@ -160,6 +160,11 @@ impl From<AppError> for ApiError {
             AppError::WrongOtp { remaining } => Self::BadRequest(format!(
                 "Invalid OTP code; {remaining} attempt(s) remaining"
             )),
+            AppError::ReasonRequired => Self::Validation(vec![FieldError::new(
+                &["body", "reason"],
+                "a reason is required to fail a payment intent the gateway is processing",
+                "missing",
+            )]),
             AppError::OtpAttemptsExceeded => Self::BadRequest(
                 "Invalid OTP code; too many wrong attempts, the payment intent has failed".into(),
             ),

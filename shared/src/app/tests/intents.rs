@@ -278,12 +278,12 @@ async fn payers_and_admins_cancel_others_do_not_see_the_intent() {
         person(&[Role::Support]),
         person(&[Role::Staff]),
     ] {
-        let err = intents::end(&t.app, &other, &id, Ending::Cancel)
+        let err = intents::end(&t.app, &other, &id, Ending::Cancel, None)
             .await
             .expect_err("not theirs");
         assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
     }
-    let canceled = intents::end(&t.app, &payer, &id, Ending::Cancel)
+    let canceled = intents::end(&t.app, &payer, &id, Ending::Cancel, None)
         .await
         .expect("cancel");
     assert_eq!(canceled.status, IntentStatus::Canceled);
@@ -292,7 +292,7 @@ async fn payers_and_admins_cancel_others_do_not_see_the_intent() {
         Some("requested_by_customer")
     );
     assert_eq!(t.payable(&order.payable).await.open_intent_id, None);
-    let err = intents::end(&t.app, &payer, &id, Ending::Fail)
+    let err = intents::end(&t.app, &payer, &id, Ending::Fail, None)
         .await
         .expect_err("terminal");
     assert!(matches!(err, AppError::Transition(_)), "{err:?}");
@@ -303,6 +303,7 @@ async fn payers_and_admins_cancel_others_do_not_see_the_intent() {
         &person(&[Role::Admin]),
         &second.id.to_string(),
         Ending::Fail,
+        None,
     )
     .await
     .expect("admin fails it");
@@ -403,18 +404,24 @@ async fn a_payer_may_not_fail_an_intent_the_gateway_is_processing() {
         .await
         .expect("saved");
     let id = intent.id.to_string();
-    let err = intents::end(&t.app, &payer, &id, Ending::Fail)
+    let err = intents::end(&t.app, &payer, &id, Ending::Fail, None)
         .await
         .expect_err("the gateway decides");
     assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
-    let err = intents::end(&t.app, &payer, &id, Ending::Cancel)
+    let err = intents::end(&t.app, &payer, &id, Ending::Cancel, None)
         .await
         .expect_err("money is moving");
     assert!(matches!(err, AppError::Transition(_)), "{err:?}");
-    let failed = intents::end(&t.app, &person(&[Role::Admin]), &id, Ending::Fail)
+    let admin = person(&[Role::Admin]);
+    let err = intents::end(&t.app, &admin, &id, Ending::Fail, None)
         .await
-        .expect("an admin may");
+        .expect_err("an admin says why");
+    assert!(matches!(err, AppError::ReasonRequired), "{err:?}");
+    let failed = intents::end(&t.app, &admin, &id, Ending::Fail, Some("gateway_timeout"))
+        .await
+        .expect("an admin may, with a reason");
     assert_eq!(failed.status, IntentStatus::Failed);
+    assert_eq!(failed.failure_reason.as_deref(), Some("gateway_timeout"));
 }
 
 #[tokio::test]
@@ -561,7 +568,7 @@ async fn a_payable_lets_five_intents_a_day_send_codes() {
     for _ in 0..5 {
         let intent = open().await;
         sent_code(&t, &payer, &intent).await;
-        intents::end(&t.app, &payer, &intent.id.to_string(), Ending::Cancel)
+        intents::end(&t.app, &payer, &intent.id.to_string(), Ending::Cancel, None)
             .await
             .expect("cancel");
     }

@@ -238,14 +238,22 @@ pub async fn get_intent(app: Arc<App>, req: Request) -> Response<Body> {
     .await
 }
 
-/// Cancel and fail read the same body.
-pub struct EndInput(String);
+/// The intent to end, and (to fail it) why.
+pub struct EndInput {
+    intent_id: String,
+    reason: Option<String>,
+}
 
 impl FromRequest for EndInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let body: CancelPaymentIntentRequest = json_body(req)?;
-        let (id,) = (body.intent_id.text(&["body", "intent_id"]),).all()?;
-        Ok(Self(id))
+        // Cancel's body is fail's without a reason.
+        let body: FailPaymentIntentRequest = json_body(req)?;
+        let (intent_id, reason) = (
+            body.intent_id.text(&["body", "intent_id"]),
+            body.reason.optional_text(&["body", "reason"]),
+        )
+            .all()?;
+        Ok(Self { intent_id, reason })
     }
 }
 
@@ -254,8 +262,12 @@ async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
         .run(
             app,
             req,
-            move |app, caller: Caller, EndInput(id)| async move {
-                let intent = intents::end(&app, &caller, &id, ending).await?;
+            move |app, caller: Caller, input: EndInput| async move {
+                let reason = match ending {
+                    Ending::Fail => input.reason.as_deref(),
+                    Ending::Cancel => None,
+                };
+                let intent = intents::end(&app, &caller, &input.intent_id, ending, reason).await?;
                 let message = match ending {
                     Ending::Cancel => "Payment intent canceled",
                     Ending::Fail => "Payment intent marked as failed",
@@ -292,12 +304,13 @@ pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// Marks an intent failed (the payer, or an Admin) and frees its registration.
 #[utoipa::path(post, path = "/payment/intents/fail", tag = "payment", operation_id = "fail_payment_intent",
-    request_body = CancelPaymentIntentRequest,
+    request_body = FailPaymentIntentRequest,
     params(IdempotencyKey),
     responses(
         (status = 200, description = "Failed", body = PaymentIntentStatusResponse),
         BadKey,
         Unauthenticated,
+        (status = 403, description = "A payer may not fail an intent the gateway is processing", body = ErrorDetail),
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
         (status = 409, description = "Illegal transition", body = ErrorDetail),
         TooLarge,

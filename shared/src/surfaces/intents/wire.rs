@@ -88,12 +88,29 @@ pub struct ConfirmPaymentResponse {
     pub amount: String,
 }
 
-/// Body of cancel and fail.
+/// Body of cancel.
 #[derive(Deserialize, ToSchema)]
 pub struct CancelPaymentIntentRequest {
     #[serde(default)]
     #[schema(inline, required = true)]
     pub intent_id: IntentIdField,
+}
+
+wire_field!(
+    /// Why; required of an Admin failing an intent the gateway is processing.
+    ReasonField,
+    schema::text().examples(["gateway_timeout"])
+);
+
+/// Body of fail.
+#[derive(Deserialize, ToSchema)]
+pub struct FailPaymentIntentRequest {
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub intent_id: IntentIdField,
+    #[serde(default)]
+    #[schema(inline)]
+    pub reason: ReasonField,
 }
 
 /// Answer of cancel and fail.

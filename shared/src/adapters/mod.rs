@@ -9,3 +9,4 @@ pub mod faulty;
 pub mod memory;
 pub mod secrets_manager;
 pub mod ses;
+pub mod test_gateway;

@@ -138,6 +138,28 @@ pub enum OtpCheck {
     Rejected(OtpRequestError),
 }
 
+/// What the payer must do at the gateway before it can collect (3-D Secure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextAction {
+    /// The gateway's name for the step (`redirect_to_url`, `use_stripe_sdk`).
+    pub kind: String,
+    /// Where the payer's browser goes to complete it, when the step is a redirect.
+    pub url: Option<String>,
+}
+
+/// What a gateway answered when asked to collect an intent with a payment method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The money is collected.
+    Succeeded,
+    /// The card was refused; the payer may try another.
+    Declined { reason: String },
+    /// The payer must act first; the outcome arrives later by webhook.
+    RequiresAction { next_action: NextAction },
+    /// Accepted; the outcome arrives later by webhook.
+    Processing,
+}
+
 /// What a caller provides to open an intent; the rest is derived.
 #[derive(Debug, Clone)]
 pub struct NewIntent {

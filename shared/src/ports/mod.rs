@@ -6,6 +6,7 @@
 //! its pending payments.
 
 pub mod clock;
+pub mod gateway;
 pub mod idempotency;
 pub mod intents;
 pub mod mailer;
@@ -15,6 +16,7 @@ pub mod secrets;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
+pub use gateway::{Gateway, GatewayError, GatewayIntent};
 pub use idempotency::{IdempotencyStore, Idempotent, StoredResponse};
 pub use intents::{IntentStore, OpenOutcome};
 pub use mailer::{Mailer, MailerError, OtpEmail};

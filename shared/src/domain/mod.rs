@@ -6,6 +6,7 @@ pub mod money;
 pub mod otp;
 pub mod payable;
 pub mod payment;
+pub mod webhook_signature;
 
 pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId};
 pub use intent::{GatewayId, IllegalTransition, IntentStatus, PaymentIntent};

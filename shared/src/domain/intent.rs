@@ -203,6 +203,8 @@ pub struct PaymentIntent {
     pub failure_reason: Option<String>,
     pub cancellation_reason: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// What the payer must do at the gateway; only while `requires_action`.
+    pub next_action: Option<NextAction>,
     /// Why a person must look at this intent (money arrived after it ended), if any.
     pub review_reason: Option<String>,
     /// Bumped by every stored change; writes are conditional on it.
@@ -265,6 +267,7 @@ impl PaymentIntent {
             failure_reason: None,
             cancellation_reason: None,
             metadata: new.metadata,
+            next_action: None,
             review_reason: None,
             version: 0,
         }
@@ -283,6 +286,10 @@ impl PaymentIntent {
         }
         self.status = to;
         self.updated_at = now;
+        if to != IntentStatus::RequiresAction {
+            // The gateway's step is done with once the intent moves on.
+            self.next_action = None;
+        }
         match to {
             IntentStatus::Processing => self.authorized_at = Some(now),
             IntentStatus::Succeeded => self.captured_at = Some(now),
@@ -361,6 +368,64 @@ impl PaymentIntent {
                 Ok(GatewaySuccess::Collect)
             }
         }
+    }
+
+    /// Applies what the gateway answered to a confirmation with a payment
+    /// method. Naming the method first takes a `requires_payment_method`
+    /// intent to `requires_confirmation`. A decline returns the intent to the
+    /// payer, who may try another card; the reason and time of the last
+    /// decline stay on the intent. All or nothing: a refused outcome changes
+    /// nothing.
+    pub fn apply_confirmation(
+        &mut self,
+        outcome: &Confirmation,
+        now: OffsetDateTime,
+    ) -> Result<(), IllegalTransition> {
+        let target = match outcome {
+            Confirmation::Succeeded => IntentStatus::Succeeded,
+            Confirmation::Declined { .. } => IntentStatus::RequiresPaymentMethod,
+            Confirmation::RequiresAction { .. } => IntentStatus::RequiresAction,
+            Confirmation::Processing => IntentStatus::Processing,
+        };
+        // Only the payer's turn can be confirmed: once the gateway holds the
+        // money (processing) or the intent ended, a new payment method is refused.
+        if !matches!(
+            self.status,
+            IntentStatus::RequiresPaymentMethod
+                | IntentStatus::RequiresConfirmation
+                | IntentStatus::RequiresAction
+        ) {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: target,
+            });
+        }
+        let mut next = self.clone();
+        if next.status == IntentStatus::RequiresPaymentMethod {
+            next.transition(IntentStatus::RequiresConfirmation, now)?;
+        }
+        match outcome {
+            Confirmation::Succeeded => {
+                next.transition(IntentStatus::Processing, now)?;
+                next.transition(IntentStatus::Succeeded, now)?;
+            }
+            Confirmation::Declined { reason } => {
+                next.transition(IntentStatus::RequiresPaymentMethod, now)?;
+                next.failure_reason = Some(reason.clone());
+                next.failed_at = Some(now);
+            }
+            Confirmation::RequiresAction { next_action } => {
+                // Already awaiting an action: the gateway asks for a new one.
+                if next.status != IntentStatus::RequiresAction {
+                    next.transition(IntentStatus::RequiresAction, now)?;
+                }
+                next.next_action = Some(next_action.clone());
+                next.updated_at = now;
+            }
+            Confirmation::Processing => next.transition(IntentStatus::Processing, now)?,
+        }
+        *self = next;
+        Ok(())
     }
 
     /// Whether a code could be sent now as far as the status machine goes (an
@@ -755,6 +820,97 @@ mod tests {
                 assert_eq!(i.canceled_at, Some(later));
             } else {
                 assert_eq!(i.status, status);
+            }
+        }
+    }
+
+    fn redirect() -> NextAction {
+        NextAction {
+            kind: "redirect_to_url".to_owned(),
+            url: Some("https://gateway.test/authenticate/pi_test_1".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_successful_confirmation_passes_through_processing() {
+        let later = now() + Duration::seconds(5);
+        for from in [RequiresPaymentMethod, RequiresConfirmation, RequiresAction] {
+            let mut i = intent(GatewayId::Test);
+            i.status = from;
+            i.apply_confirmation(&Confirmation::Succeeded, later)
+                .expect("succeeds");
+            assert_eq!(i.status, Succeeded, "from {from}");
+            assert_eq!(i.authorized_at, Some(later));
+            assert_eq!(i.captured_at, Some(later));
+            assert_eq!(i.updated_at, later);
+            assert_eq!(i.next_action, None);
+        }
+    }
+
+    #[test]
+    fn a_decline_returns_the_intent_to_the_payer_with_its_reason() {
+        let mut i = intent(GatewayId::Test);
+        let declined = Confirmation::Declined {
+            reason: "card_declined".to_owned(),
+        };
+        i.apply_confirmation(&declined, now()).expect("declined");
+        assert_eq!(i.status, RequiresPaymentMethod);
+        assert_eq!(i.failure_reason.as_deref(), Some("card_declined"));
+        assert_eq!(i.failed_at, Some(now()));
+        assert_eq!(i.authorized_at, None);
+        // The payer tries another card.
+        i.apply_confirmation(&Confirmation::Succeeded, now())
+            .expect("second card");
+        assert_eq!(i.status, Succeeded);
+    }
+
+    #[test]
+    fn an_action_keeps_the_gateways_next_step_until_the_intent_moves_on() {
+        let mut i = intent(GatewayId::Test);
+        let action = Confirmation::RequiresAction {
+            next_action: redirect(),
+        };
+        i.apply_confirmation(&action, now()).expect("action");
+        assert_eq!(i.status, RequiresAction);
+        assert_eq!(i.next_action, Some(redirect()));
+        i.apply_confirmation(&action, now()).expect("asked again");
+        assert_eq!(i.status, RequiresAction);
+        i.apply_confirmation(&Confirmation::Processing, now())
+            .expect("processing");
+        assert_eq!(i.status, Processing);
+        assert_eq!(i.authorized_at, Some(now()));
+        assert_eq!(i.next_action, None);
+    }
+
+    #[test]
+    fn confirming_outside_the_payers_turn_is_illegal_and_changes_nothing() {
+        let outcomes = [
+            (Confirmation::Succeeded, Succeeded),
+            (
+                Confirmation::Declined {
+                    reason: "card_declined".to_owned(),
+                },
+                RequiresPaymentMethod,
+            ),
+            (
+                Confirmation::RequiresAction {
+                    next_action: redirect(),
+                },
+                RequiresAction,
+            ),
+            (Confirmation::Processing, Processing),
+        ];
+        for from in [Processing, Succeeded, Canceled, Failed] {
+            for (outcome, to) in &outcomes {
+                let mut i = intent(GatewayId::Test);
+                i.status = from;
+                let before = i.clone();
+                assert_eq!(
+                    i.apply_confirmation(outcome, now()),
+                    Err(IllegalTransition { from, to: *to }),
+                    "{from} {outcome:?}"
+                );
+                assert_eq!(i, before);
             }
         }
     }

@@ -9,7 +9,9 @@ pub mod payment;
 pub mod webhook_signature;
 
 pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId};
-pub use intent::{GatewayId, IllegalTransition, IntentStatus, PaymentIntent};
+pub use intent::{
+    Confirmation, GatewayId, IllegalTransition, IntentStatus, NextAction, PaymentIntent,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
 pub use payable::{ClaimRefused, LineItem, Payable, PayableStatus, Payer, RevisionRefused};

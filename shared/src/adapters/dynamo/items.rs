@@ -9,7 +9,7 @@ use super::keys::{
     INTENT_PREFIX, INTENT_SK, PAYMENT_PREFIX, PAYMENT_SK, intent_pk, payable_pk, payment_pk,
     user_partition,
 };
-use crate::domain::intent::GatewayId;
+use crate::domain::intent::{GatewayId, NextAction};
 use crate::domain::otp::OtpState;
 use crate::domain::{
     Currency, Email, IntentId, IntentStatus, LineItem, Money, OtpHash, Payable, PayableId,
@@ -205,6 +205,12 @@ pub struct IntentItem {
     pub cancellation_reason: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// The gateway's step the payer must complete (`redirect_to_url`, …);
+    /// absent on items stored before intents kept one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_action_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_action_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub review_reason: Option<String>,
     pub version: u64,
@@ -252,6 +258,8 @@ impl IntentItem {
             failure_reason: i.failure_reason.clone(),
             cancellation_reason: i.cancellation_reason.clone(),
             metadata: i.metadata.clone(),
+            next_action_type: i.next_action.as_ref().map(|a| a.kind.clone()),
+            next_action_url: i.next_action.as_ref().and_then(|a| a.url.clone()),
             review_reason: i.review_reason.clone(),
             version,
         }
@@ -298,6 +306,10 @@ impl IntentItem {
             failure_reason: self.failure_reason,
             cancellation_reason: self.cancellation_reason,
             metadata: self.metadata,
+            next_action: self.next_action_type.map(|kind| NextAction {
+                kind,
+                url: self.next_action_url,
+            }),
             review_reason: self.review_reason,
             version: self.version,
         })

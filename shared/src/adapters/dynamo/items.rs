@@ -407,3 +407,55 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         created_at: parse_ts(&p.created_at)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::intent::{Confirmation, NewIntent};
+    use time::OffsetDateTime;
+
+    fn intent() -> PaymentIntent {
+        PaymentIntent::open(
+            NewIntent {
+                payer: Payer {
+                    user_id: UserId::parse("u1").expect("valid"),
+                    email: Email::parse("u1@example.com").expect("valid"),
+                },
+                payable: None,
+                amount: Money::from_minor(11200, Currency::parse("USD").expect("usd"))
+                    .expect("valid"),
+                gateway: GatewayId::Test,
+                description: None,
+                line_items: vec![],
+                business_id: None,
+                return_url: None,
+                cancel_url: None,
+                metadata: BTreeMap::new(),
+            },
+            OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("valid"),
+        )
+    }
+
+    #[test]
+    fn an_intents_next_action_is_stored_and_read_back() {
+        let mut i = intent();
+        let action = Confirmation::RequiresAction {
+            next_action: NextAction {
+                kind: "redirect_to_url".to_owned(),
+                url: Some("https://gateway.test/authenticate/pi_test_1".to_owned()),
+            },
+        };
+        i.apply_confirmation(&action, i.created_at).expect("action");
+        let read = intent_from_item(intent_to_item(&i, 0).expect("item")).expect("read");
+        assert_eq!(read, i);
+    }
+
+    #[test]
+    fn items_stored_before_intents_kept_an_action_still_read() {
+        let i = intent();
+        let mut item = intent_to_item(&i, 0).expect("item");
+        assert!(!item.contains_key("next_action_type"), "absent when none");
+        item.remove("next_action_url");
+        assert_eq!(intent_from_item(item).expect("read").next_action, None);
+    }
+}

@@ -2,9 +2,8 @@
 //! method ids give fixed outcomes, so every path of a card payment can be
 //! exercised without a network or an account.
 
-use crate::domain::PaymentIntent;
 use crate::domain::ids::random_token;
-use crate::domain::intent::{Confirmation, NextAction};
+use crate::domain::{Confirmation, NextAction, PaymentIntent};
 use crate::ports::{Gateway, GatewayError, GatewayIntent};
 
 /// The decline reason Stripe reports for a refused card.

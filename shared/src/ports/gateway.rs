@@ -1,8 +1,7 @@
 //! The connector that collects an intent's money (a card network, Stripe, a
 //! simulation): one intent there mirrors one intent here.
 
-use crate::domain::PaymentIntent;
-use crate::domain::intent::Confirmation;
+use crate::domain::{Confirmation, PaymentIntent};
 
 /// What the gateway assigned when it opened its side of an intent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,9 +13,10 @@ use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::env_secrets::EnvSecrets;
 use crate::adapters::secrets_manager::SecretsManagerSecrets;
 use crate::adapters::ses::SesMailer;
+use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
 use crate::ports::{
-    Clock, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore, SecretError, Secrets,
+    Clock, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore, SecretError, Secrets,
     SecretsProvider, Stores, SystemClock,
 };
 use crate::telemetry;
@@ -29,6 +30,7 @@ pub struct App {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
+    pub gateways: Gateways,
     secrets_provider: Arc<dyn SecretsProvider>,
     secrets: OnceCell<Secrets>,
 }
@@ -49,6 +51,7 @@ impl App {
             idempotency: stores.idempotency,
             mailer,
             clock,
+            gateways: Gateways::new(Arc::new(TestGateway)),
             secrets_provider,
             secrets: OnceCell::new(),
         }

@@ -53,7 +53,7 @@ async fn claims_replays_conflicts_and_expires() {
     );
 
     store
-        .complete("user:a", "k", &response(), now)
+        .complete("user:a", "k", &response(), now, time::Duration::hours(24))
         .await
         .expect("complete");
     assert_eq!(

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 use crate::domain::{
-    IntentId, IntentStatus, OtpHash, OtpPolicy, Payable, PayableRef, Payment, PaymentId,
+    GatewayId, IntentId, IntentStatus, OtpHash, OtpPolicy, Payable, PayableRef, Payment, PaymentId,
     PaymentIntent, UserId,
 };
 use crate::ports::{
@@ -231,6 +231,19 @@ impl IntentStore for FaultyStores {
             .await
     }
 
+    async fn find_intent_by_gateway_id(
+        &self,
+        gateway: GatewayId,
+        gateway_intent_id: &str,
+    ) -> Result<Option<PaymentIntent>, StoreError> {
+        self.call("find_intent_by_gateway_id", || {
+            self.inner
+                .intents
+                .find_intent_by_gateway_id(gateway, gateway_intent_id)
+        })
+        .await
+    }
+
     async fn save_intent(
         &self,
         intent: &PaymentIntent,
@@ -292,6 +305,17 @@ impl IntentStore for FaultyStores {
             self.inner
                 .intents
                 .list_intents_by_user(user, status, limit, cursor)
+        })
+        .await
+    }
+
+    async fn list_all_intents(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError> {
+        self.list("list_all_intents", || {
+            self.inner.intents.list_all_intents(limit, cursor)
         })
         .await
     }
@@ -382,9 +406,12 @@ impl IdempotencyStore for FaultyStores {
         key: &str,
         response: &StoredResponse,
         now: OffsetDateTime,
+        retain: time::Duration,
     ) -> Result<(), StoreError> {
         self.call("complete", || {
-            self.inner.idempotency.complete(scope, key, response, now)
+            self.inner
+                .idempotency
+                .complete(scope, key, response, now, retain)
         })
         .await
     }

@@ -9,4 +9,5 @@ pub mod faulty;
 pub mod memory;
 pub mod secrets_manager;
 pub mod ses;
+pub mod stripe_event;
 pub mod test_gateway;

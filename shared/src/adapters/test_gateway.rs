@@ -4,7 +4,7 @@
 
 use crate::domain::ids::random_token;
 use crate::domain::{Confirmation, NextAction, PaymentIntent};
-use crate::ports::{Gateway, GatewayError, GatewayIntent};
+use crate::ports::{Gateway, GatewayError, GatewayEvent, GatewayIntent, WebhookError};
 
 /// The decline reason Stripe reports for a refused card.
 pub const CARD_DECLINED: &str = "card_declined";
@@ -61,6 +61,11 @@ impl Gateway for TestGateway {
     async fn cancel(&self, _intent: &PaymentIntent) -> Result<(), GatewayError> {
         // Nothing is held outside this service, so there is nothing to undo.
         Ok(())
+    }
+
+    /// Its events are Stripe's, so that the same tools can send them.
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+        super::stripe_event::parse(body)
     }
 }
 

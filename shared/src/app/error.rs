@@ -1,6 +1,6 @@
 use crate::domain::intent::OtpRequestError;
 use crate::domain::{IllegalTransition, PayableStatus};
-use crate::ports::{MailerError, SecretError, StoreError};
+use crate::ports::{GatewayError, MailerError, SecretError, StoreError, WebhookError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -28,6 +28,11 @@ pub enum AppError {
     /// What this Idempotency-Key created belongs to another request.
     #[error("this Idempotency-Key was already used with a different request")]
     KeyReused,
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// A webhook delivery that is not signed, or not readable, as its gateway's.
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
     #[error(transparent)]
     Mail(#[from] MailerError),
     #[error(transparent)]

@@ -43,7 +43,7 @@ pub async fn idempotency_claim_replay_mismatch_and_in_flight(s: &Stores) {
         Idempotent::Mismatch
     );
     ledger
-        .complete(&scope, "k1", &response("{\"id\":1}"), t)
+        .complete(&scope, "k1", &response("{\"id\":1}"), t, time::Duration::hours(24))
         .await
         .expect("complete");
     assert_eq!(
@@ -108,7 +108,7 @@ pub async fn idempotency_records_expire_and_stale_claims_are_taken_over(s: &Stor
     );
 
     ledger
-        .complete(&scope, "run", &response("{}"), stale)
+        .complete(&scope, "run", &response("{}"), stale, time::Duration::hours(24))
         .await
         .expect("complete");
     let long_after = stale + Duration::hours(1);
@@ -185,7 +185,7 @@ pub async fn a_claim_retried_by_its_own_run_is_its_own(s: &Stores) {
         Idempotent::InFlight
     );
     ledger
-        .complete(&scope, "k", &response("{}"), t)
+        .complete(&scope, "k", &response("{}"), t, time::Duration::hours(24))
         .await
         .expect("complete");
     assert_eq!(

@@ -2,7 +2,7 @@ use lambda_http::{Body, Response};
 
 use crate::app::AppError;
 use crate::auth::AuthError;
-use crate::ports::StoreError;
+use crate::ports::{GatewayError, StoreError};
 
 /// One invalid input, described once and rendered by each surface in its own shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +171,14 @@ impl From<AppError> for ApiError {
             AppError::KeyReused => Self::Unprocessable(
                 "This Idempotency-Key was already used with a different request".into(),
             ),
+            AppError::Gateway(e @ GatewayError::UnknownPaymentMethod(_)) => {
+                Self::BadRequest(e.to_string())
+            }
+            AppError::Gateway(GatewayError::Unavailable(detail)) => {
+                tracing::error!(%detail, "payment gateway unavailable");
+                Self::BadGateway("The payment gateway is unavailable; retry later".into())
+            }
+            AppError::Webhook(e) => Self::BadRequest(e.to_string()),
             AppError::Mail(e) => {
                 tracing::error!(error = %e, "mail not sent");
                 Self::BadGateway("The code could not be sent; retry later".into())

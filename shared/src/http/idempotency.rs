@@ -9,6 +9,9 @@ use crate::runtime::App;
 
 /// Longest Idempotency-Key accepted.
 pub const MAX_KEY_LEN: usize = 255;
+
+/// How long a key's first answer is replayed.
+pub const KEY_RETENTION: time::Duration = time::Duration::hours(24);
 /// What a key may hold: visible ASCII, so it survives every HTTP hop unchanged
 /// (blanks after it are not part of a header's value).
 pub const KEY_PATTERN: &str = "^[!-~]+[ \\t]*$";
@@ -107,7 +110,7 @@ pub async fn settle(
             },
         };
         app.idempotency
-            .complete(&scope, &key, &stored, app.clock.now())
+            .complete(&scope, &key, &stored, app.clock.now(), KEY_RETENTION)
             .await
     };
     if let Err(e) = outcome {

@@ -1,7 +1,12 @@
 //! The connector that collects an intent's money (a card network, Stripe, a
 //! simulation): one intent there mirrors one intent here.
 
-use crate::domain::{Confirmation, PaymentIntent};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::domain::webhook_signature::{self, SignatureError};
+use crate::domain::{Confirmation, GatewayId, NextAction, PaymentIntent};
 
 /// What the gateway assigned when it opened its side of an intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +15,47 @@ pub struct GatewayIntent {
     pub gateway_intent_id: String,
     /// Handed to the payer's browser to confirm with; bound to this intent.
     pub client_secret: String,
+}
+
+/// What a gateway's event says happened to one of its intents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayEventKind {
+    Succeeded,
+    Processing,
+    /// Declined or failed: the payer may try again.
+    PaymentFailed,
+    Canceled,
+    RequiresAction,
+    /// A type this service does not act on; acknowledged and ignored.
+    Other(String),
+}
+
+/// One webhook event, verified and read; only `id`, `kind` and
+/// `gateway_intent_id` are always present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayEvent {
+    /// The gateway's event id: each is acted on once.
+    pub id: String,
+    pub kind: GatewayEventKind,
+    pub gateway_intent_id: String,
+    /// In minor units, as the gateway reports them.
+    pub amount_minor: Option<i64>,
+    /// As the gateway spells it (Stripe: lowercase).
+    pub currency: Option<String>,
+    /// Why a payment failed (`card_declined`, …).
+    pub failure_code: Option<String>,
+    pub next_action: Option<NextAction>,
+    /// Our intent id, when the gateway echoes it back in its metadata.
+    pub intent_id: Option<String>,
+}
+
+/// Why a webhook delivery is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error("invalid webhook payload: {0}")]
+    Payload(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +68,26 @@ pub enum GatewayError {
     /// known to have happened there.
     #[error("payment gateway unavailable: {0}")]
     Unavailable(String),
+}
+
+/// The connectors this deployment offers, by the gateway id intents name.
+#[derive(Clone)]
+pub struct Gateways {
+    test: Arc<dyn Gateway>,
+}
+
+impl Gateways {
+    pub fn new(test: Arc<dyn Gateway>) -> Self {
+        Self { test }
+    }
+
+    /// The connector behind `id`; the OTP gateway has none: its codes are ours.
+    pub fn get(&self, id: GatewayId) -> Option<&Arc<dyn Gateway>> {
+        match id {
+            GatewayId::Test => Some(&self.test),
+            GatewayId::Otp => None,
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -39,4 +105,20 @@ pub trait Gateway: Send + Sync {
 
     /// Ends the gateway's side, so it can never take money on an intent we ended.
     async fn cancel(&self, intent: &PaymentIntent) -> Result<(), GatewayError>;
+
+    /// Reads the raw body of a webhook delivery into an event.
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError>;
+
+    /// Checks that a delivery was signed with `secret` within the tolerance,
+    /// then reads it. Stripe's scheme unless a gateway signs otherwise.
+    fn verify_event(
+        &self,
+        secret: &[u8],
+        signature: Option<&str>,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<GatewayEvent, WebhookError> {
+        webhook_signature::verify(secret, signature, body, now)?;
+        self.parse_event(body)
+    }
 }

@@ -36,12 +36,15 @@ pub trait IdempotencyStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Idempotent, super::StoreError>;
 
+    /// Keeps `response` to replay for `retain` from `now` (a day for
+    /// Idempotency-Keys; a gateway's event ids for as long as it may redeliver).
     async fn complete(
         &self,
         scope: &str,
         key: &str,
         response: &StoredResponse,
         now: OffsetDateTime,
+        retain: time::Duration,
     ) -> Result<(), super::StoreError>;
 
     /// Forgets a claim whose request failed unexpectedly, so a retry may run.

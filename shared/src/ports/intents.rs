@@ -5,7 +5,9 @@
 use time::OffsetDateTime;
 
 use super::{Expected, Page, StoreError};
-use crate::domain::{IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId};
+use crate::domain::{
+    GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId,
+};
 
 /// What happened to an attempt to open an intent for a payable.
 #[derive(Debug, Clone)]
@@ -22,11 +24,20 @@ pub trait IntentStore: Send + Sync {
     /// Stores a new intent at version 1; when it collects a payable, also claims
     /// that payable's single open-intent slot, all or nothing. The claim holds only
     /// while the payable is open, unclaimed, owned by the payer, priced as the
-    /// intent and holds no payments. `Conflict` if an intent without a payable
-    /// already has this id.
+    /// intent and holds no payments. An intent with a gateway intent id is
+    /// findable by it from then on (`find_intent_by_gateway_id`). `Conflict`
+    /// if an intent without a payable already has this id.
     async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError>;
 
     async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError>;
+
+    /// The intent that `gateway` knows as `gateway_intent_id` (its webhooks
+    /// name intents so); read consistently, never by scanning.
+    async fn find_intent_by_gateway_id(
+        &self,
+        gateway: GatewayId,
+        gateway_intent_id: &str,
+    ) -> Result<Option<PaymentIntent>, StoreError>;
 
     /// Writes a non-terminal change at `expected.version + 1`; `Conflict` if
     /// `expected` no longer holds.
@@ -74,6 +85,14 @@ pub trait IntentStore: Send + Sync {
         &self,
         user: &UserId,
         status: Option<IntentStatus>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError>;
+
+    /// Every intent, newest first. Their index spreads each day's writes over
+    /// several partitions, merged here on read.
+    async fn list_all_intents(
+        &self,
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<PaymentIntent>, StoreError>;

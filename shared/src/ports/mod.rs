@@ -16,7 +16,9 @@ pub mod secrets;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
-pub use gateway::{Gateway, GatewayError, GatewayIntent};
+pub use gateway::{
+    Gateway, GatewayError, GatewayEvent, GatewayEventKind, GatewayIntent, Gateways, WebhookError,
+};
 pub use idempotency::{IdempotencyStore, Idempotent, StoredResponse};
 pub use intents::{IntentStore, OpenOutcome};
 pub use mailer::{Mailer, MailerError, OtpEmail};

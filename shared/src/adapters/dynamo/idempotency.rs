@@ -112,6 +112,7 @@ impl IdempotencyStore for DynamoStore {
         key: &str,
         response: &StoredResponse,
         now: OffsetDateTime,
+        retain: Duration,
     ) -> Result<(), StoreError> {
         self.client
             .update_item()
@@ -130,7 +131,7 @@ impl IdempotencyStore for DynamoStore {
                 (":status", n(response.status)),
                 (":ct", s(response.content_type.clone())),
                 (":body", s(response.body.clone())),
-                (":ttl", n((now + RETENTION).unix_timestamp())),
+                (":ttl", n((now + retain).unix_timestamp())),
             ])))
             .send()
             .await

@@ -17,7 +17,7 @@ use super::keys::{INTENT_PREFIX, INTENT_SK, PAYABLE_SK, intent_pk, payable_pk, u
 use super::request::{build, key, transaction_error};
 use super::table::{BY_PAYABLE, BY_USER};
 use crate::domain::{
-    IntentId, IntentStatus, OtpHash, PayableRef, PayableStatus, Payment, PaymentIntent, UserId,
+    GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, PayableStatus, Payment, PaymentIntent, UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
@@ -327,6 +327,22 @@ impl IntentStore for DynamoStore {
             )
             .await?;
         intents(page)
+    }
+
+    async fn find_intent_by_gateway_id(
+        &self,
+        _gateway: GatewayId,
+        _gateway_intent_id: &str,
+    ) -> Result<Option<PaymentIntent>, StoreError> {
+        Err(StoreError::Unavailable("not yet".into()))
+    }
+
+    async fn list_all_intents(
+        &self,
+        _limit: usize,
+        _cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError> {
+        Err(StoreError::Unavailable("not yet".into()))
     }
 
     #[tracing::instrument(skip_all, fields(payable = %payable), err)]

@@ -85,6 +85,7 @@ impl IdempotencyStore for MemoryStore {
         idempotency_key: &str,
         response: &StoredResponse,
         now: OffsetDateTime,
+        retain: Duration,
     ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
         let record = state
@@ -98,7 +99,7 @@ impl IdempotencyStore for MemoryStore {
                 expires_at: 0,
             });
         record.response = Some(response.clone());
-        record.expires_at = (now + RETENTION).unix_timestamp();
+        record.expires_at = (now + retain).unix_timestamp();
         Ok(())
     }
 

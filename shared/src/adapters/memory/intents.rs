@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use super::cursor::page;
 use super::{MemoryStore, payable_key};
 use crate::domain::{
-    ClaimRefused, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId,
+    ClaimRefused, GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
@@ -48,6 +48,19 @@ impl IntentStore for MemoryStore {
 
     async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError> {
         Ok(self.lock()?.intents.get(id).cloned())
+    }
+
+    async fn find_intent_by_gateway_id(
+        &self,
+        gateway: GatewayId,
+        gateway_intent_id: &str,
+    ) -> Result<Option<PaymentIntent>, StoreError> {
+        Ok(self
+            .lock()?
+            .intents
+            .values()
+            .find(|i| i.gateway == gateway && i.gateway_intent_id.as_deref() == Some(gateway_intent_id))
+            .cloned())
     }
 
     async fn save_intent(
@@ -161,6 +174,16 @@ impl IntentStore for MemoryStore {
             limit,
             cursor,
         )
+    }
+
+    async fn list_all_intents(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PaymentIntent>, StoreError> {
+        let state = self.lock()?;
+        let items = state.intents.values().cloned().collect();
+        page(&self.cursor_key, items, sort_key, "intents", limit, cursor)
     }
 
     async fn list_intents_by_payable(

@@ -67,4 +67,11 @@ registry! {
     "payments-list-by-order" => surfaces::payments::list_for_order,
     "shop-create-intent" => surfaces::shop::create_intent,
     "shop-mark-paid" => surfaces::shop::mark_paid,
+    "payment-intents-list" => surfaces::payment_intents::list,
+    "payment-intents-get" => surfaces::payment_intents::get,
+    "payment-intents-list-by-customer" => surfaces::payment_intents::list_by_customer,
+    "payment-intents-create" => surfaces::payment_intents::create,
+    "payment-intents-confirm" => surfaces::payment_intents::confirm,
+    "payment-intents-cancel" => surfaces::payment_intents::cancel,
+    "payment-intents-webhook" => surfaces::payment_intents::webhook,
 }

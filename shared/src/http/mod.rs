@@ -11,10 +11,10 @@ mod response;
 pub use callers::{Anonymous, Authenticate, ShopCustomer};
 pub use error::{ApiError, ErrorFormat, FieldError};
 pub use input::{
-    AllChecked, Checked, FromRequest, Sent, SentIdempotencyKey, cursor, json_body, limit,
-    path_param, problem, query_param, schema,
+    AllChecked, Checked, FromRequest, MAX_TEXT_CHARS, Sent, SentIdempotencyKey, cursor, json_body,
+    limit, path_param, problem, query_param, schema,
 };
-pub use pipeline::{Endpoint, MAX_BODY_BYTES};
+pub use pipeline::{Endpoint, MAX_BODY_BYTES, request_id};
 pub use response::{JsonDecimal, json, json_of, json_page, replayed};
 
 /// A request header's value, when it is valid text.

@@ -42,7 +42,7 @@ impl Endpoint {
         let started = Instant::now();
         let route = route(&req);
         let request_id = request_id(&req);
-        let response = self.answer(app, req, work).await;
+        let response = self.answer(app, req, &request_id, work).await;
         tracing::info!(
             route = %route,
             status = response.status().as_u16(),
@@ -53,7 +53,13 @@ impl Endpoint {
         response
     }
 
-    async fn answer<C, I, F, Fut>(&self, app: Arc<App>, req: Request, work: F) -> Response<Body>
+    async fn answer<C, I, F, Fut>(
+        &self,
+        app: Arc<App>,
+        req: Request,
+        request_id: &str,
+        work: F,
+    ) -> Response<Body>
     where
         C: Authenticate,
         I: FromRequest,
@@ -61,20 +67,23 @@ impl Endpoint {
         Fut: Future<Output = Result<Response<Body>, ApiError>>,
     {
         if req.body().len() > MAX_BODY_BYTES {
-            return self.errors.render(&ApiError::PayloadTooLarge(format!(
-                "Request body exceeds {} KiB",
-                MAX_BODY_BYTES / 1024
-            )));
+            return self.errors.render_for(
+                &ApiError::PayloadTooLarge(format!(
+                    "Request body exceeds {} KiB",
+                    MAX_BODY_BYTES / 1024
+                )),
+                request_id,
+            );
         }
         let caller = match C::authenticate(&app, &req).await {
             Ok(caller) => caller,
-            Err(e) => return self.errors.render(&e),
+            Err(e) => return self.errors.render_for(&e, request_id),
         };
         let claimed = if self.idempotent {
             match claim(&app, &req, &caller.scope()).await {
                 Ok(Claim::Run(claimed)) => claimed,
                 Ok(Claim::Answered(response)) => return response,
-                Err(e) => return self.errors.render(&e),
+                Err(e) => return self.errors.render_for(&e, request_id),
             }
         } else {
             None
@@ -84,7 +93,7 @@ impl Endpoint {
             Err(e) => Err(e),
         };
         let transient = matches!(&outcome, Err(e) if e.is_transient());
-        let response = outcome.unwrap_or_else(|e| self.errors.render(&e));
+        let response = outcome.unwrap_or_else(|e| self.errors.render_for(&e, request_id));
         match claimed {
             Some(claimed) => settle(&app, claimed, response, transient).await,
             None => response,
@@ -103,7 +112,8 @@ fn route(req: &Request) -> String {
     }
 }
 
-fn request_id(req: &Request) -> String {
+/// API Gateway's id of this request (empty outside API Gateway).
+pub fn request_id(req: &Request) -> String {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone().unwrap_or_default(),
         _ => String::new(),

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{intents, payables, payments, shop};
+use super::{intents, payables, payment_intents, payments, shop};
 use crate::http::{Anonymous, Endpoint, json};
 use crate::runtime::App;
 
@@ -53,6 +53,13 @@ impl Modify for SecuritySchemes {
         payments::list_for_order,
         shop::create_intent,
         shop::mark_paid,
+        payment_intents::list,
+        payment_intents::get,
+        payment_intents::list_by_customer,
+        payment_intents::create,
+        payment_intents::confirm,
+        payment_intents::cancel,
+        payment_intents::webhook,
         openapi_json,
         swagger_ui,
     ),
@@ -64,12 +71,15 @@ impl Modify for SecuritySchemes {
         super::message::MessageError,
         super::message::ValidationFailed,
         super::message::FieldMessage,
+        payment_intents::problems::ProblemDetails,
+        payment_intents::problems::ValidationProblemDetails,
     )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "payment", description = "Payment Service: intents confirmed by an emailed one-time code"),
         (name = "payments", description = "Payments recorded against orders"),
         (name = "shop", description = "Shop orders: card payment intents and the payment system's mark-paid"),
+        (name = "PaymentIntents", description = "PaymentIntents API: card payment intents through a gateway, staff reads and gateway webhooks"),
         (name = "service", description = "Service API for trusted backends (X-API-Key)"),
         (name = "docs", description = "This document"),
     )

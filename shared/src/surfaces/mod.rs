@@ -6,6 +6,7 @@ pub mod intents;
 pub mod message;
 pub mod params;
 pub mod payables;
+pub mod payment_intents;
 pub mod payments;
 pub mod shop;
 

@@ -6,7 +6,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Required, Schema};
 
-use crate::domain::{IntentStatus, PayableId, PayableKind};
+use crate::domain::{IntentStatus, PayableId, PayableKind, UserId};
 use crate::http::idempotency::{KEY_PATTERN, MAX_KEY_LEN};
 
 fn parameter(
@@ -195,6 +195,32 @@ impl IntoParams for OrderPathParam {
             true,
             "The order.",
             payable_id(),
+        )]
+    }
+}
+
+/// The query of a cursor-paged list of at most 100, 50 by default.
+pub struct PageQuery50;
+
+impl IntoParams for PageQuery50 {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![limit(50), cursor()]
+    }
+}
+
+/// A customer (a payer's user id) named in the path.
+pub struct CustomerPath;
+
+impl IntoParams for CustomerPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter(
+            "customerId",
+            ParameterIn::Path,
+            true,
+            "The customer: the payer's user id (the token's subject).",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(UserId::PATTERN)),
         )]
     }
 }

@@ -1,0 +1,5 @@
+//! POST /api/v1/PaymentIntents/{id}/confirm
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    payment_shared::runtime::serve(payment_shared::surfaces::payment_intents::confirm).await
+}

@@ -17,13 +17,19 @@ pub const LOCAL_API_KEY: &str = "local-dev-api-key";
 /// 2100-01-01T00:00:00Z: sample events should not expire.
 const EXPIRES: i64 = 4_102_444_800;
 
-/// Which demo user a sample event acts as, by its name: intents are for
-/// demo-user-1's registration REG-DEMO-1, payments and shop calls for
-/// demo-user-2's order ORD-DEMO-1.
-const ACTORS: [(&str, &str); 3] = [
-    ("intents-", "demo-user-1"),
-    ("payments-", "demo-user-2"),
-    ("shop-", "demo-user-2"),
+/// Which demo user (with which roles) a sample event acts as, by its name,
+/// the first prefix that matches: intents are for demo-user-1's registration
+/// REG-DEMO-1, payments and shop calls for demo-user-2's order ORD-DEMO-1;
+/// the PaymentIntents API's staff reads are demo-admin's (the `-forbidden`
+/// one role-less demo-user-2's), its other calls demo-user-2's.
+const ACTORS: [(&str, &str, &[&str]); 7] = [
+    ("intents-", "demo-user-1", &[]),
+    ("payments-", "demo-user-2", &[]),
+    ("shop-", "demo-user-2", &[]),
+    ("payment-intents-list-forbidden", "demo-user-2", &[]),
+    ("payment-intents-list", "demo-admin", &["Admin"]),
+    ("payment-intents-get", "demo-admin", &["Admin"]),
+    ("payment-intents-", "demo-user-2", &[]),
 ];
 
 /// Events that carry a broken token on purpose.
@@ -32,10 +38,15 @@ fn keeps_its_token(name: &str) -> bool {
 }
 
 pub fn demo_token(sub: &str) -> Result<String, String> {
+    demo_token_with_roles(sub, &[])
+}
+
+/// As [`demo_token`], the user holding `roles`.
+pub fn demo_token_with_roles(sub: &str, roles: &[&str]) -> Result<String, String> {
     let claims = json!({
         "sub": sub,
         "email": format!("{sub}@example.com"),
-        "roles": [],
+        "roles": roles,
         "exp": EXPIRES,
     });
     jsonwebtoken::encode(
@@ -54,14 +65,14 @@ pub fn signed(name: &str, text: &str) -> Result<String, String> {
     let mut out = text.to_owned();
     if let Some(old) = headers["authorization"].as_str() {
         if !keeps_its_token(name) {
-            let sub = ACTORS
+            let (sub, roles) = ACTORS
                 .iter()
-                .find(|(prefix, _)| name.starts_with(prefix))
-                .map(|(_, sub)| *sub)
+                .find(|(prefix, _, _)| name.starts_with(prefix))
+                .map(|(_, sub, roles)| (*sub, *roles))
                 .ok_or_else(|| {
                     format!("{name}.json has an Authorization header but no demo user (see ACTORS)")
                 })?;
-            let new = format!("Bearer {}", demo_token(sub)?);
+            let new = format!("Bearer {}", demo_token_with_roles(sub, roles)?);
             out = replace_value(&out, "authorization", old, &new)
                 .ok_or_else(|| format!("{name}.json: cannot find its authorization header text"))?;
         }

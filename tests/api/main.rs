@@ -10,6 +10,7 @@ mod intents;
 mod local_gateway;
 mod log_hygiene;
 mod payables;
+mod payment_intents;
 mod payments;
 mod races;
 mod sample_events;

@@ -4,7 +4,9 @@
 use integration_tests::*;
 use lambda_http::Request;
 use lambda_http::http::HeaderValue;
-use payment_shared::surfaces::{docs, intents as a, payables, payments as b, shop};
+use payment_shared::surfaces::{
+    docs, intents as a, payables, payment_intents as d, payments as b, shop,
+};
 use serde_json::json;
 
 /// Parses an event; swaps its credentials (the local development ones, for
@@ -353,4 +355,173 @@ async fn payment_and_shop_events_settle_the_demo_order() {
     .await;
     assert_eq!(paid.status, 200, "{}", paid.body);
     assert_eq!(paid.body["data"]["order_status"], "paid");
+}
+
+/// A PaymentIntents API event as `sub` holding `roles` (None: its credentials as they are).
+fn staff_event(json: &str, bearer: Option<(&str, &[&str])>) -> Request {
+    let mut req = event(json, None);
+    if let Some((sub, roles)) = bearer {
+        let value = format!("Bearer {}", token(sub, roles));
+        req.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&value).expect("header"),
+        );
+    }
+    req
+}
+
+#[tokio::test]
+async fn payment_intents_events_open_read_and_refuse() {
+    let h = Harness::new().await;
+    let order = run(
+        &h,
+        payables::put,
+        event(
+            include_str!("../../events/payables-put-order-line-items.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let payer: Option<(&str, &[&str])> = Some(("demo-user-2", &[]));
+    let admin: Option<(&str, &[&str])> = Some(("demo-admin", &["Admin"]));
+
+    let created = run(
+        &h,
+        d::create,
+        staff_event(
+            include_str!("../../events/payment-intents-create.json"),
+            payer,
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["orderId"], "ORD-DEMO-1");
+    let listed = run(
+        &h,
+        d::list,
+        staff_event(
+            include_str!("../../events/payment-intents-list.json"),
+            admin,
+        ),
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body[0]["id"], created.body["id"]);
+    let theirs = run(
+        &h,
+        d::list_by_customer,
+        staff_event(
+            include_str!("../../events/payment-intents-list-by-customer.json"),
+            admin,
+        ),
+    )
+    .await;
+    assert_eq!(theirs.body[0]["id"], created.body["id"]);
+    // These name an intent that does not exist here.
+    let missing = [
+        run(
+            &h,
+            d::get,
+            staff_event(include_str!("../../events/payment-intents-get.json"), admin),
+        )
+        .await,
+        run(
+            &h,
+            d::confirm,
+            staff_event(
+                include_str!("../../events/payment-intents-confirm.json"),
+                payer,
+            ),
+        )
+        .await,
+        run(
+            &h,
+            d::cancel,
+            staff_event(
+                include_str!("../../events/payment-intents-cancel.json"),
+                payer,
+            ),
+        )
+        .await,
+    ];
+    for r in missing {
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            r.body["traceId"], "Q1BBWUlOVEVOVFMx",
+            "the API Gateway request id"
+        );
+    }
+
+    let forbidden = run(
+        &h,
+        d::list,
+        staff_event(
+            include_str!("../../events/payment-intents-list-forbidden.json"),
+            payer,
+        ),
+    )
+    .await;
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+    let no_token = run(
+        &h,
+        d::create,
+        staff_event(
+            include_str!("../../events/payment-intents-create-missing-token.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(no_token.status, 401, "{}", no_token.body);
+    let invalid = run(
+        &h,
+        d::create,
+        staff_event(
+            include_str!("../../events/payment-intents-create-invalid-body.json"),
+            payer,
+        ),
+    )
+    .await;
+    assert_eq!(invalid.status, 400, "{}", invalid.body);
+    let fields: Vec<&String> = invalid.body["errors"]
+        .as_object()
+        .expect("errors")
+        .keys()
+        .collect();
+    assert_eq!(
+        fields,
+        ["amount", "paymentGatewayId", "returnUrl"],
+        "{}",
+        invalid.body
+    );
+
+    // The committed webhook sample is signed with the local secret at a fixed
+    // time; here it is signed again, now, with this app's.
+    let mut delivery = event(
+        include_str!("../../events/payment-intents-webhook.json"),
+        None,
+    );
+    let signature = payment_shared::domain::webhook_signature::sign(
+        WEBHOOK_SECRET.as_bytes(),
+        h.clock.now().unix_timestamp(),
+        delivery.body().as_ref(),
+    );
+    delivery.headers_mut().insert(
+        "stripe-signature",
+        HeaderValue::from_str(&signature).expect("header"),
+    );
+    let received = run(&h, d::webhook, delivery).await;
+    assert_eq!(received.status, 200, "{}", received.body);
+    assert_eq!(received.body, json!({"received": true}));
+    let forged = run(
+        &h,
+        d::webhook,
+        event(
+            include_str!("../../events/payment-intents-webhook-bad-signature.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, 400, "{}", forged.body);
 }

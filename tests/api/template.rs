@@ -34,7 +34,7 @@ fn every_function_logs_to_a_group_that_expires() {
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
         .map(|(name, _)| name.as_str().expect("name"))
         .collect();
-    assert!(functions.len() >= 19);
+    assert!(functions.len() >= 26);
     for function in functions {
         let group = resources
             .values()
@@ -102,8 +102,14 @@ fn no_function_may_batch_read_the_table() {
 }
 
 /// The partition key prefixes the DynamoDB adapter writes (`adapters/dynamo/keys.rs`,
-/// and the idempotency ledger).
-const PREFIXES: [&str; 4] = ["INTENT#*", "PAYABLE#*", "PAYMENT#*", "IDEMPOTENCY#*"];
+/// the gateway intent id lookup items, and the idempotency ledger).
+const PREFIXES: [&str; 5] = [
+    "INTENT#*",
+    "PAYABLE#*",
+    "PAYMENT#*",
+    "GATEWAY_INTENT#*",
+    "IDEMPOTENCY#*",
+];
 
 #[test]
 fn each_function_writes_only_the_partitions_it_needs() {
@@ -136,13 +142,27 @@ fn each_function_writes_only_the_partitions_it_needs() {
             );
             // Every write endpoint honours Idempotency-Key; only money paths write payments.
             assert!(keys.contains(&"IDEMPOTENCY#*"), "{binary}");
-            let records_payments =
-                ["intents-confirm", "payments-create", "shop-mark-paid"].contains(&binary);
+            let records_payments = [
+                "intents-confirm",
+                "payments-create",
+                "shop-mark-paid",
+                "payment-intents-confirm",
+                "payment-intents-webhook",
+            ]
+            .contains(&binary);
             assert_eq!(keys.contains(&"PAYMENT#*"), records_payments, "{binary}");
+            // Only what opens an intent at a gateway names it by the gateway's id.
+            let opens_at_gateway =
+                ["shop-create-intent", "payment-intents-create"].contains(&binary);
+            assert_eq!(
+                keys.contains(&"GATEWAY_INTENT#*"),
+                opens_at_gateway,
+                "{binary}"
+            );
         }
     }
     assert_eq!(
-        writers, 9,
+        writers, 13,
         "every endpoint that changes something, and only those"
     );
 }

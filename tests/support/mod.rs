@@ -22,6 +22,8 @@ pub const JWT_SECRET: &str = "test-jwt-secret";
 pub const API_KEY: &str = "test-api-key";
 pub const PEPPER: &str = "test-pepper";
 pub const SENDER: &str = "payments@example.com";
+/// The test gateway's webhook signing secret.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -52,7 +54,10 @@ pub fn test_secrets() -> Secrets {
         jwt_key: SecretString::from(JWT_SECRET.to_owned()),
         api_key_hashes: vec![Sha256::digest(API_KEY.as_bytes()).into()],
         partner_secrets: HashMap::new(),
-        webhook_secrets: HashMap::new(),
+        webhook_secrets: HashMap::from([(
+            "test".to_owned(),
+            SecretString::from(WEBHOOK_SECRET.to_owned()),
+        )]),
         otp_pepper: SecretString::from(PEPPER.to_owned()),
         cursor_key: None,
     }

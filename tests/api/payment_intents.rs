@@ -5,6 +5,7 @@ use integration_tests::flows::{order, register};
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::webhook_signature;
+use payment_shared::ports::Clock;
 use payment_shared::surfaces::{payables, payment_intents as d, payments as b};
 use serde_json::{Value, json};
 use time::Duration;

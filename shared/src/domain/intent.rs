@@ -229,14 +229,37 @@ pub enum GatewaySuccess {
     AlreadyCollected,
 }
 
+/// What a gateway reports by webhook about one of its intents, besides
+/// collecting the money (`on_gateway_succeeded`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayReport {
+    Processing,
+    /// The payment failed; the payer may try again with another method.
+    Declined {
+        reason: String,
+    },
+    Canceled,
+    RequiresAction {
+        next_action: Option<NextAction>,
+    },
+}
+
+/// The cancellation reason of an intent its gateway canceled.
+pub const CANCELED_BY_GATEWAY: &str = "canceled_by_gateway";
+
 impl PaymentIntent {
     pub fn open(new: NewIntent, now: OffsetDateTime) -> Self {
+        Self::open_as(IntentId::new(), new, now)
+    }
+
+    /// Opens an intent under an id fixed in advance, such as one derived from
+    /// the request's Idempotency-Key, so that a retried request finds it.
+    pub fn open_as(id: IntentId, new: NewIntent, now: OffsetDateTime) -> Self {
         // The OTP connector is itself the payment method, so nothing is left to choose.
         let status = match new.gateway {
             GatewayId::Otp => IntentStatus::RequiresConfirmation,
             GatewayId::Test => IntentStatus::RequiresPaymentMethod,
         };
-        let id = IntentId::new();
         // Card-style gateways hand the browser a secret to confirm with (Stripe's shape).
         let client_secret = (new.gateway != GatewayId::Otp)
             .then(|| format!("{id}_secret_{}", super::ids::random_token(24)));
@@ -271,6 +294,58 @@ impl PaymentIntent {
             review_reason: None,
             version: 0,
         }
+    }
+
+    /// The gateway's side of this intent exists: its id names the intent in
+    /// the gateway's webhooks, and its secret is what the payer's browser confirms with.
+    pub fn opened_at_gateway(&mut self, gateway_intent_id: String, client_secret: String) {
+        self.gateway_intent_id = Some(gateway_intent_id);
+        self.client_secret = Some(client_secret);
+    }
+
+    /// Whether a payment method may be tried on it now: it is the payer's turn.
+    pub fn takes_payment_method(&self) -> bool {
+        matches!(
+            self.status,
+            IntentStatus::RequiresPaymentMethod
+                | IntentStatus::RequiresConfirmation
+                | IntentStatus::RequiresAction
+        )
+    }
+
+    /// Applies a gateway's report. Webhooks arrive late, twice and out of
+    /// order: a report that would move the intent backwards (out of an ended
+    /// state, `processing` after it succeeded) or where it already is, is
+    /// stale, changes nothing and answers false.
+    pub fn apply_gateway_report(&mut self, report: &GatewayReport, now: OffsetDateTime) -> bool {
+        let target = match report {
+            GatewayReport::Processing => IntentStatus::Processing,
+            GatewayReport::Declined { .. } => IntentStatus::RequiresPaymentMethod,
+            GatewayReport::Canceled => IntentStatus::Canceled,
+            GatewayReport::RequiresAction { .. } => IntentStatus::RequiresAction,
+        };
+        if !self.status.can_transition_to(target) {
+            return false;
+        }
+        let mut next = self.clone();
+        let moved = match report {
+            GatewayReport::Processing => next.transition(target, now),
+            GatewayReport::Declined { reason } => next.transition(target, now).map(|()| {
+                next.failure_reason = Some(reason.clone());
+                next.failed_at = Some(now);
+            }),
+            GatewayReport::Canceled => next.cancel(CANCELED_BY_GATEWAY, now),
+            GatewayReport::RequiresAction { next_action } => {
+                next.transition(target, now).map(|()| {
+                    next.next_action = next_action.clone();
+                })
+            }
+        };
+        if moved.is_err() {
+            return false;
+        }
+        *self = next;
+        true
     }
 
     pub fn transition(
@@ -389,12 +464,7 @@ impl PaymentIntent {
         };
         // Only the payer's turn can be confirmed: once the gateway holds the
         // money (processing) or the intent ended, a new payment method is refused.
-        if !matches!(
-            self.status,
-            IntentStatus::RequiresPaymentMethod
-                | IntentStatus::RequiresConfirmation
-                | IntentStatus::RequiresAction
-        ) {
+        if !self.takes_payment_method() {
             return Err(IllegalTransition {
                 from: self.status,
                 to: target,

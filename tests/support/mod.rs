@@ -45,6 +45,9 @@ impl Clock for TestClock {
     }
 }
 
+/// The test gateway's webhook signing secret, as `.env.example` has it.
+pub const WEBHOOK_SECRET: &str = "local-dev-webhook-secret";
+
 pub struct FixedSecrets;
 
 pub fn test_secrets() -> Secrets {
@@ -52,7 +55,10 @@ pub fn test_secrets() -> Secrets {
         jwt_key: SecretString::from(JWT_SECRET.to_owned()),
         api_key_hashes: vec![Sha256::digest(API_KEY.as_bytes()).into()],
         partner_secrets: HashMap::new(),
-        webhook_secrets: HashMap::new(),
+        webhook_secrets: HashMap::from([(
+            "test".to_owned(),
+            SecretString::from(WEBHOOK_SECRET.to_owned()),
+        )]),
         otp_pepper: SecretString::from(PEPPER.to_owned()),
         cursor_key: None,
     }

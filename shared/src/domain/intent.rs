@@ -328,6 +328,8 @@ impl PaymentIntent {
             return false;
         }
         let mut next = self.clone();
+        // As on Stripe, the last decline's reason goes once the intent moves on.
+        next.failure_reason = None;
         let moved = match report {
             GatewayReport::Processing => next.transition(target, now),
             GatewayReport::Declined { reason } => next.transition(target, now).map(|()| {
@@ -435,11 +437,14 @@ impl PaymentIntent {
             }
             IntentStatus::Processing => {
                 self.transition(IntentStatus::Succeeded, now)?;
+                self.failure_reason = None;
                 Ok(GatewaySuccess::Collect)
             }
             _ => {
                 self.transition(IntentStatus::Processing, now)?;
                 self.transition(IntentStatus::Succeeded, now)?;
+                // An earlier decline is history once the money is collected.
+                self.failure_reason = None;
                 Ok(GatewaySuccess::Collect)
             }
         }
@@ -448,9 +453,9 @@ impl PaymentIntent {
     /// Applies what the gateway answered to a confirmation with a payment
     /// method. Naming the method first takes a `requires_payment_method`
     /// intent to `requires_confirmation`. A decline returns the intent to the
-    /// payer, who may try another card; the reason and time of the last
-    /// decline stay on the intent. All or nothing: a refused outcome changes
-    /// nothing.
+    /// payer, who may try another card; the time of the last decline stays
+    /// on the intent, its reason until the intent moves on. All or nothing: a
+    /// refused outcome changes nothing.
     pub fn apply_confirmation(
         &mut self,
         outcome: &Confirmation,
@@ -471,6 +476,8 @@ impl PaymentIntent {
             });
         }
         let mut next = self.clone();
+        // A new attempt: the last decline's reason no longer describes the intent.
+        next.failure_reason = None;
         if next.status == IntentStatus::RequiresPaymentMethod {
             next.transition(IntentStatus::RequiresConfirmation, now)?;
         }
@@ -932,6 +939,63 @@ mod tests {
         i.apply_confirmation(&Confirmation::Succeeded, now())
             .expect("second card");
         assert_eq!(i.status, Succeeded);
+        assert_eq!(i.failure_reason, None, "the decline no longer describes it");
+    }
+
+    fn declined(reason: &str) -> GatewayReport {
+        GatewayReport::Declined {
+            reason: reason.to_owned(),
+        }
+    }
+
+    #[test]
+    fn gateway_reports_move_the_intent_only_forward_or_back_to_the_payer() {
+        let mut i = intent(GatewayId::Test);
+        let action = GatewayReport::RequiresAction {
+            next_action: Some(redirect()),
+        };
+        assert!(i.apply_gateway_report(&action, now()));
+        assert_eq!(
+            (i.status, i.next_action.clone()),
+            (RequiresAction, Some(redirect()))
+        );
+        assert!(!i.apply_gateway_report(&action, now()), "already there");
+        assert!(i.apply_gateway_report(&declined("expired_card"), now()));
+        assert_eq!(i.status, RequiresPaymentMethod);
+        assert_eq!(i.failure_reason.as_deref(), Some("expired_card"));
+        assert_eq!((i.failed_at, i.next_action.clone()), (Some(now()), None));
+        assert!(
+            !i.apply_gateway_report(&declined("again"), now()),
+            "already the payer's"
+        );
+        assert!(i.apply_gateway_report(&GatewayReport::Processing, now()));
+        assert_eq!((i.status, i.failure_reason.clone()), (Processing, None));
+        assert!(
+            !i.apply_gateway_report(&GatewayReport::Canceled, now()),
+            "money is moving"
+        );
+        assert!(i.apply_gateway_report(&declined("insufficient_funds"), now()));
+        assert!(i.apply_gateway_report(&GatewayReport::Canceled, now()));
+        assert_eq!(i.status, Canceled);
+        assert_eq!(i.cancellation_reason.as_deref(), Some(CANCELED_BY_GATEWAY));
+    }
+
+    #[test]
+    fn late_gateway_reports_leave_an_ended_intent_as_it_is() {
+        for end in [Succeeded, Canceled, Failed] {
+            for report in [
+                GatewayReport::Processing,
+                declined("card_declined"),
+                GatewayReport::Canceled,
+                GatewayReport::RequiresAction { next_action: None },
+            ] {
+                let mut i = intent(GatewayId::Test);
+                i.status = end;
+                let before = i.clone();
+                assert!(!i.apply_gateway_report(&report, now()), "{end} {report:?}");
+                assert_eq!(i, before);
+            }
+        }
     }
 
     #[test]

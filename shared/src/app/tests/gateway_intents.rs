@@ -233,6 +233,7 @@ async fn a_declined_card_returns_the_intent_to_the_payer_who_may_try_another() {
         .await
         .expect("paid");
     assert_eq!(paid.status, IntentStatus::Succeeded);
+    assert_eq!(paid.failure_reason, None, "the decline is history");
     assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
 }
 

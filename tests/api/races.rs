@@ -156,3 +156,142 @@ async fn guesses_beyond_the_reserved_attempts_are_never_compared() {
     assert_eq!(view["otp_attempts"], 5);
     assert_ne!(view["status"], "succeeded");
 }
+
+/// Card payments through the test gateway, raced on DynamoDB Local.
+mod through_a_gateway {
+    use super::*;
+    use payment_shared::app::gateway_intents::{self, NewGatewayIntent};
+    use payment_shared::app::webhooks::{self, Delivery};
+    use payment_shared::auth::Caller;
+    use payment_shared::domain::webhook_signature::sign;
+    use payment_shared::domain::{Email, GatewayId, PaymentIntent, UserId};
+    use payment_shared::ports::{Clock, IntentStore, PayableStore, PaymentStore};
+
+    fn payer() -> Caller {
+        let user = unique("payer");
+        Caller {
+            email: Some(Email::parse(&format!("{user}@example.com")).expect("email")),
+            user_id: UserId::parse(&user).expect("user"),
+            roles: vec![],
+        }
+    }
+
+    async fn card_intent(h: &Harness, payer: &Caller) -> (PayableRef, PaymentIntent) {
+        let order = order(h, payer.user_id.as_str(), "50.00", "USD").await;
+        let payable = PayableRef {
+            kind: PayableKind::Order,
+            id: PayableId::parse(&order).expect("id"),
+        };
+        let new = NewGatewayIntent {
+            payable: Some(payable.clone()),
+            amount: None,
+            gateway: GatewayId::Test,
+            description: None,
+            return_url: None,
+            cancel_url: None,
+        };
+        let (intent, created) = gateway_intents::create(&h.app, payer, new, None)
+            .await
+            .expect("created");
+        assert!(created);
+        (payable, intent)
+    }
+
+    async fn payments_of(h: &Harness, payable: &PayableRef) -> usize {
+        h.store
+            .list_payments_by_payable(payable, 100, None)
+            .await
+            .expect("list")
+            .items
+            .len()
+    }
+
+    fn succeeded(event: &str, intent: &PaymentIntent) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "id": event, "object": "event", "type": "payment_intent.succeeded", "created": 1,
+            "data": {"object": {"id": intent.gateway_intent_id, "object": "payment_intent",
+                "status": "succeeded", "amount": 5000, "currency": "usd"}},
+        }))
+        .expect("json")
+    }
+
+    async fn deliver(h: &Harness, body: &[u8], delivery: &str) -> Result<Delivery, String> {
+        let signature = sign(
+            WEBHOOK_SECRET.as_bytes(),
+            h.clock.now().unix_timestamp(),
+            body,
+        );
+        webhooks::receive(&h.app, "test", Some(&signature), body, delivery)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn twenty_concurrent_confirms_with_a_good_card_record_one_payment() {
+        let h = Harness::new().await;
+        let payer = payer();
+        let (payable, intent) = card_intent(&h, &payer).await;
+        let id = intent.id.to_string();
+        let answers = join_all(
+            (0..20).map(|_| gateway_intents::confirm(&h.app, &payer, &id, "pm_card_visa")),
+        )
+        .await;
+        assert!(answers.iter().any(|a| a.is_ok()), "{answers:?}");
+        assert_eq!(payments_of(&h, &payable).await, 1);
+        let paid = h
+            .store
+            .get_payable(&payable)
+            .await
+            .expect("read")
+            .expect("order");
+        assert_eq!(paid.status.as_str(), "paid");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_confirm_and_a_succeeded_webhook_racing_record_one_payment() {
+        let h = Harness::new().await;
+        let payer = payer();
+        let (payable, intent) = card_intent(&h, &payer).await;
+        let id = intent.id.to_string();
+        let body = succeeded("evt_race", &intent);
+        let (confirmed, delivered) = tokio::join!(
+            gateway_intents::confirm(&h.app, &payer, &id, "pm_card_visa"),
+            deliver(&h, &body, "race")
+        );
+        confirmed.expect("confirmed");
+        delivered.expect("acknowledged");
+        assert_eq!(payments_of(&h, &payable).await, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
+        let h = Harness::new().await;
+        let payer = payer();
+        let (payable, intent) = card_intent(&h, &payer).await;
+        gateway_intents::confirm(
+            &h.app,
+            &payer,
+            &intent.id.to_string(),
+            "pm_card_authenticationRequired",
+        )
+        .await
+        .expect("awaits authentication");
+        let body = succeeded("evt_twenty", &intent);
+        let names: Vec<String> = (0..20).map(|n| format!("delivery-{n}")).collect();
+        let answers = join_all(names.iter().map(|d| deliver(&h, &body, d))).await;
+        let applied = answers
+            .iter()
+            .filter(|a| matches!(a, Ok(Delivery::Applied)))
+            .count();
+        assert_eq!(applied, 1, "{answers:?}");
+        assert!(answers.iter().all(|a| a.is_ok()), "{answers:?}");
+        assert_eq!(payments_of(&h, &payable).await, 1);
+        let stored = h
+            .store
+            .get_intent(&intent.id)
+            .await
+            .expect("read")
+            .expect("intent");
+        assert_eq!(stored.status.as_str(), "succeeded");
+    }
+}

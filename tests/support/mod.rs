@@ -47,6 +47,9 @@ impl Clock for TestClock {
     }
 }
 
+/// The test gateway's webhook signing secret, as `.env.example` has it.
+pub const WEBHOOK_SECRET: &str = "local-dev-webhook-secret";
+
 pub struct FixedSecrets;
 
 pub fn test_secrets() -> Secrets {

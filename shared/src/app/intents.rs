@@ -27,7 +27,7 @@ fn not_found() -> AppError {
 
 /// What a caller may do with someone's intent.
 #[derive(Clone, Copy)]
-enum Access {
+pub(crate) enum Access {
     Read,
     /// Confirming is the payer's alone: only they receive the code.
     PayerOnly,
@@ -44,7 +44,7 @@ fn allowed(intent: &PaymentIntent, caller: &Caller, access: Access) -> bool {
     }
 }
 
-async fn load(
+pub(crate) async fn load(
     app: &App,
     caller: &Caller,
     id: &str,
@@ -60,7 +60,10 @@ async fn load(
 /// An intent its payer abandoned counts as canceled from the first read or
 /// write after its time is up: stored so, with its payable freed, before
 /// anything else happens to it.
-async fn expire_if_due(app: &App, mut intent: PaymentIntent) -> Result<PaymentIntent, AppError> {
+pub(crate) async fn expire_if_due(
+    app: &App,
+    mut intent: PaymentIntent,
+) -> Result<PaymentIntent, AppError> {
     for _ in 0..MAX_RETRIES {
         let expected = Expected::of(&intent);
         if !intent.expire_if_due(app.clock.now(), app.config.intent_ttl) {
@@ -96,7 +99,7 @@ pub(crate) async fn expire_abandoned(app: &App, id: IntentId) -> Result<bool, Ap
 
 /// Lists show an abandoned intent as the canceled one it has become; the
 /// stored item catches up on its next read or write.
-fn as_of_now(app: &App, mut page: Page<PaymentIntent>) -> Page<PaymentIntent> {
+pub(crate) fn as_of_now(app: &App, mut page: Page<PaymentIntent>) -> Page<PaymentIntent> {
     let now = app.clock.now();
     for intent in &mut page.items {
         intent.expire_if_due(now, app.config.intent_ttl);
@@ -118,6 +121,15 @@ pub async fn get(app: &App, caller: &Caller, id: &str) -> Result<PaymentIntent, 
     }
 }
 
+/// What the payer may say about an intent besides what it pays.
+#[derive(Debug, Clone, Default)]
+pub struct IntentDetails {
+    /// Replaces the payable's description on the intent.
+    pub description: Option<String>,
+    pub return_url: Option<String>,
+    pub cancel_url: Option<String>,
+}
+
 /// Opens an intent for a payable the caller owns, or returns the one already open.
 /// The bool is true when this call created it.
 pub async fn open_for_payable(
@@ -126,6 +138,36 @@ pub async fn open_for_payable(
     payable_ref: &PayableRef,
     gateway: GatewayId,
     noun: &str,
+) -> Result<(PaymentIntent, bool), AppError> {
+    open_for_payable_with(
+        app,
+        caller,
+        payable_ref,
+        gateway,
+        noun,
+        &IntentDetails::default(),
+    )
+    .await
+}
+
+/// Opens the gateway's side of a new intent first, so that the intent is
+/// stored with the ids the gateway's webhooks will name it by.
+pub(crate) async fn open_at_gateway(app: &App, intent: &mut PaymentIntent) -> Result<(), AppError> {
+    if let Some(connector) = app.gateways.get(intent.gateway) {
+        let opened = connector.create(intent).await?;
+        intent.opened_at_gateway(opened.gateway_intent_id, opened.client_secret);
+    }
+    Ok(())
+}
+
+/// As `open_for_payable`, with the payer's details for a new intent.
+pub async fn open_for_payable_with(
+    app: &App,
+    caller: &Caller,
+    payable_ref: &PayableRef,
+    gateway: GatewayId,
+    noun: &str,
+    details: &IntentDetails,
 ) -> Result<(PaymentIntent, bool), AppError> {
     for _ in 0..MAX_RETRIES {
         let payable = match app.payables.get_payable(payable_ref).await? {
@@ -164,15 +206,19 @@ pub async fn open_for_payable(
                 payable: Some(payable_ref.clone()),
                 amount: payable.amount,
                 gateway,
-                description: payable.description.clone(),
+                description: details
+                    .description
+                    .clone()
+                    .or_else(|| payable.description.clone()),
                 line_items: payable.line_items.clone(),
                 business_id: payable.business_id.clone(),
-                return_url: None,
-                cancel_url: None,
+                return_url: details.return_url.clone(),
+                cancel_url: details.cancel_url.clone(),
                 metadata: BTreeMap::new(),
             },
             now,
         );
+        open_at_gateway(app, &mut intent).await?;
         match app.intents.open_intent(&intent).await? {
             OpenOutcome::Created => {
                 intent.version = 1;

@@ -1,10 +1,12 @@
 //! Use cases: the domain's rules applied through the ports, independent of wire format.
 
 mod error;
+pub mod gateway_intents;
 pub mod intents;
 pub mod payables;
 pub mod payments;
 pub mod shop;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;

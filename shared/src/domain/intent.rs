@@ -229,14 +229,37 @@ pub enum GatewaySuccess {
     AlreadyCollected,
 }
 
+/// What a gateway reports by webhook about one of its intents, besides
+/// collecting the money (`on_gateway_succeeded`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayReport {
+    Processing,
+    /// The payment failed; the payer may try again with another method.
+    Declined {
+        reason: String,
+    },
+    Canceled,
+    RequiresAction {
+        next_action: Option<NextAction>,
+    },
+}
+
+/// The cancellation reason of an intent its gateway canceled.
+pub const CANCELED_BY_GATEWAY: &str = "canceled_by_gateway";
+
 impl PaymentIntent {
     pub fn open(new: NewIntent, now: OffsetDateTime) -> Self {
+        Self::open_as(IntentId::new(), new, now)
+    }
+
+    /// Opens an intent under an id fixed in advance, such as one derived from
+    /// the request's Idempotency-Key, so that a retried request finds it.
+    pub fn open_as(id: IntentId, new: NewIntent, now: OffsetDateTime) -> Self {
         // The OTP connector is itself the payment method, so nothing is left to choose.
         let status = match new.gateway {
             GatewayId::Otp => IntentStatus::RequiresConfirmation,
             GatewayId::Test => IntentStatus::RequiresPaymentMethod,
         };
-        let id = IntentId::new();
         // Card-style gateways hand the browser a secret to confirm with (Stripe's shape).
         let client_secret = (new.gateway != GatewayId::Otp)
             .then(|| format!("{id}_secret_{}", super::ids::random_token(24)));
@@ -271,6 +294,60 @@ impl PaymentIntent {
             review_reason: None,
             version: 0,
         }
+    }
+
+    /// The gateway's side of this intent exists: its id names the intent in
+    /// the gateway's webhooks, and its secret is what the payer's browser confirms with.
+    pub fn opened_at_gateway(&mut self, gateway_intent_id: String, client_secret: String) {
+        self.gateway_intent_id = Some(gateway_intent_id);
+        self.client_secret = Some(client_secret);
+    }
+
+    /// Whether a payment method may be tried on it now: it is the payer's turn.
+    pub fn takes_payment_method(&self) -> bool {
+        matches!(
+            self.status,
+            IntentStatus::RequiresPaymentMethod
+                | IntentStatus::RequiresConfirmation
+                | IntentStatus::RequiresAction
+        )
+    }
+
+    /// Applies a gateway's report. Webhooks arrive late, twice and out of
+    /// order: a report that would move the intent backwards (out of an ended
+    /// state, `processing` after it succeeded) or where it already is, is
+    /// stale, changes nothing and answers false.
+    pub fn apply_gateway_report(&mut self, report: &GatewayReport, now: OffsetDateTime) -> bool {
+        let target = match report {
+            GatewayReport::Processing => IntentStatus::Processing,
+            GatewayReport::Declined { .. } => IntentStatus::RequiresPaymentMethod,
+            GatewayReport::Canceled => IntentStatus::Canceled,
+            GatewayReport::RequiresAction { .. } => IntentStatus::RequiresAction,
+        };
+        if !self.status.can_transition_to(target) {
+            return false;
+        }
+        let mut next = self.clone();
+        // As on Stripe, the last decline's reason goes once the intent moves on.
+        next.failure_reason = None;
+        let moved = match report {
+            GatewayReport::Processing => next.transition(target, now),
+            GatewayReport::Declined { reason } => next.transition(target, now).map(|()| {
+                next.failure_reason = Some(reason.clone());
+                next.failed_at = Some(now);
+            }),
+            GatewayReport::Canceled => next.cancel(CANCELED_BY_GATEWAY, now),
+            GatewayReport::RequiresAction { next_action } => {
+                next.transition(target, now).map(|()| {
+                    next.next_action = next_action.clone();
+                })
+            }
+        };
+        if moved.is_err() {
+            return false;
+        }
+        *self = next;
+        true
     }
 
     pub fn transition(
@@ -360,11 +437,14 @@ impl PaymentIntent {
             }
             IntentStatus::Processing => {
                 self.transition(IntentStatus::Succeeded, now)?;
+                self.failure_reason = None;
                 Ok(GatewaySuccess::Collect)
             }
             _ => {
                 self.transition(IntentStatus::Processing, now)?;
                 self.transition(IntentStatus::Succeeded, now)?;
+                // An earlier decline is history once the money is collected.
+                self.failure_reason = None;
                 Ok(GatewaySuccess::Collect)
             }
         }
@@ -373,9 +453,9 @@ impl PaymentIntent {
     /// Applies what the gateway answered to a confirmation with a payment
     /// method. Naming the method first takes a `requires_payment_method`
     /// intent to `requires_confirmation`. A decline returns the intent to the
-    /// payer, who may try another card; the reason and time of the last
-    /// decline stay on the intent. All or nothing: a refused outcome changes
-    /// nothing.
+    /// payer, who may try another card; the time of the last decline stays
+    /// on the intent, its reason until the intent moves on. All or nothing: a
+    /// refused outcome changes nothing.
     pub fn apply_confirmation(
         &mut self,
         outcome: &Confirmation,
@@ -389,18 +469,15 @@ impl PaymentIntent {
         };
         // Only the payer's turn can be confirmed: once the gateway holds the
         // money (processing) or the intent ended, a new payment method is refused.
-        if !matches!(
-            self.status,
-            IntentStatus::RequiresPaymentMethod
-                | IntentStatus::RequiresConfirmation
-                | IntentStatus::RequiresAction
-        ) {
+        if !self.takes_payment_method() {
             return Err(IllegalTransition {
                 from: self.status,
                 to: target,
             });
         }
         let mut next = self.clone();
+        // A new attempt: the last decline's reason no longer describes the intent.
+        next.failure_reason = None;
         if next.status == IntentStatus::RequiresPaymentMethod {
             next.transition(IntentStatus::RequiresConfirmation, now)?;
         }
@@ -862,6 +939,63 @@ mod tests {
         i.apply_confirmation(&Confirmation::Succeeded, now())
             .expect("second card");
         assert_eq!(i.status, Succeeded);
+        assert_eq!(i.failure_reason, None, "the decline no longer describes it");
+    }
+
+    fn declined(reason: &str) -> GatewayReport {
+        GatewayReport::Declined {
+            reason: reason.to_owned(),
+        }
+    }
+
+    #[test]
+    fn gateway_reports_move_the_intent_only_forward_or_back_to_the_payer() {
+        let mut i = intent(GatewayId::Test);
+        let action = GatewayReport::RequiresAction {
+            next_action: Some(redirect()),
+        };
+        assert!(i.apply_gateway_report(&action, now()));
+        assert_eq!(
+            (i.status, i.next_action.clone()),
+            (RequiresAction, Some(redirect()))
+        );
+        assert!(!i.apply_gateway_report(&action, now()), "already there");
+        assert!(i.apply_gateway_report(&declined("expired_card"), now()));
+        assert_eq!(i.status, RequiresPaymentMethod);
+        assert_eq!(i.failure_reason.as_deref(), Some("expired_card"));
+        assert_eq!((i.failed_at, i.next_action.clone()), (Some(now()), None));
+        assert!(
+            !i.apply_gateway_report(&declined("again"), now()),
+            "already the payer's"
+        );
+        assert!(i.apply_gateway_report(&GatewayReport::Processing, now()));
+        assert_eq!((i.status, i.failure_reason.clone()), (Processing, None));
+        assert!(
+            !i.apply_gateway_report(&GatewayReport::Canceled, now()),
+            "money is moving"
+        );
+        assert!(i.apply_gateway_report(&declined("insufficient_funds"), now()));
+        assert!(i.apply_gateway_report(&GatewayReport::Canceled, now()));
+        assert_eq!(i.status, Canceled);
+        assert_eq!(i.cancellation_reason.as_deref(), Some(CANCELED_BY_GATEWAY));
+    }
+
+    #[test]
+    fn late_gateway_reports_leave_an_ended_intent_as_it_is() {
+        for end in [Succeeded, Canceled, Failed] {
+            for report in [
+                GatewayReport::Processing,
+                declined("card_declined"),
+                GatewayReport::Canceled,
+                GatewayReport::RequiresAction { next_action: None },
+            ] {
+                let mut i = intent(GatewayId::Test);
+                i.status = end;
+                let before = i.clone();
+                assert!(!i.apply_gateway_report(&report, now()), "{end} {report:?}");
+                assert_eq!(i, before);
+            }
+        }
     }
 
     #[test]

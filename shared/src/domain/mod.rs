@@ -10,7 +10,8 @@ pub mod webhook_signature;
 
 pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId};
 pub use intent::{
-    Confirmation, GatewayId, IllegalTransition, IntentStatus, NextAction, PaymentIntent,
+    Confirmation, GatewayId, GatewayReport, IllegalTransition, IntentStatus, NextAction,
+    PaymentIntent,
 };
 pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};

@@ -3,10 +3,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod gateway_intents;
 mod intents;
 mod payables;
 mod payments;
 mod shop;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -62,6 +64,9 @@ impl Clock for TestClock {
     }
 }
 
+/// What the test gateway signs its webhook events with here.
+pub const WEBHOOK_SECRET: &str = "unit-test-webhook-secret";
+
 struct FixedSecrets;
 
 #[async_trait::async_trait]
@@ -71,7 +76,10 @@ impl SecretsProvider for FixedSecrets {
             jwt_key: SecretString::from("unit-test-jwt-key".to_owned()),
             api_key_hashes: vec![],
             partner_secrets: HashMap::new(),
-            webhook_secrets: HashMap::new(),
+            webhook_secrets: HashMap::from([(
+                "test".to_owned(),
+                SecretString::from(WEBHOOK_SECRET.to_owned()),
+            )]),
             otp_pepper: SecretString::from("unit-test-pepper".to_owned()),
             cursor_key: None,
         })
@@ -121,6 +129,24 @@ impl TestApp {
             outbox,
             clock,
             direct,
+        }
+    }
+
+    /// The same storage and clock without faults: a fresh container after
+    /// this one died.
+    pub fn restarted(&self) -> Self {
+        let app = App::new(
+            self.app.config.clone(),
+            self.direct.clone(),
+            self.outbox.clone(),
+            Arc::new(FixedSecrets),
+            self.clock.clone(),
+        );
+        Self {
+            app,
+            outbox: self.outbox.clone(),
+            clock: self.clock.clone(),
+            direct: self.direct.clone(),
         }
     }
 

@@ -1,0 +1,211 @@
+//! Webhook deliveries from payment gateways: verified, each event acted on
+//! once, and never allowed to move an intent backwards.
+
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+
+use super::AppError;
+use super::intents::{MAX_RETRIES, expire_if_due, gateway_succeeded};
+use crate::domain::{GatewayId, GatewayReport, PaymentIntent, PaymentMethod};
+use crate::ports::{
+    Expected, GatewayEvent, GatewayEventKind, Idempotent, StoreError, StoredResponse,
+};
+use crate::runtime::App;
+
+/// Gateways redeliver an event for days; its id is remembered for longer.
+pub const EVENT_RETENTION: time::Duration = time::Duration::days(30);
+
+/// How long a delivery waits for a concurrent delivery of the same event to
+/// finish before asking the gateway to send it again later.
+const CONCURRENT_POLLS: usize = 40;
+const CONCURRENT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// What became of a delivery; every one of them is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Applied,
+    /// This event was acted on already.
+    Duplicate,
+    /// Nothing to do: an unknown intent, a type not acted on, a stale or
+    /// mismatched report.
+    Ignored,
+}
+
+fn unknown_gateway() -> AppError {
+    AppError::NotFound("Payment gateway".into())
+}
+
+/// Verifies and acts on one delivery to `gateway`'s webhook. `delivery`
+/// names this run, so that a retried run takes over its own claim.
+pub async fn receive(
+    app: &App,
+    gateway: &str,
+    signature: Option<&str>,
+    body: &[u8],
+    delivery: &str,
+) -> Result<Delivery, AppError> {
+    let gateway_id = GatewayId::parse(gateway).map_err(|_| unknown_gateway())?;
+    let connector = app.gateways.get(gateway_id).ok_or_else(unknown_gateway)?;
+    let secrets = app.secrets().await?;
+    let Some(secret) = secrets.webhook_secrets.get(gateway_id.as_str()) else {
+        tracing::error!(gateway, "no webhook secret configured for this gateway");
+        return Err(unknown_gateway());
+    };
+    let event = connector.verify_event(
+        secret.expose_secret().as_bytes(),
+        signature,
+        body,
+        app.clock.now(),
+    )?;
+    let scope = format!("webhook:{}", gateway_id.as_str());
+    let fingerprint = hex::encode(Sha256::digest(body));
+    if let Some(done) = claim_event(app, &scope, &event.id, &fingerprint, delivery).await? {
+        return Ok(done);
+    }
+    match apply(app, gateway_id, &event).await {
+        Ok(outcome) => {
+            let acknowledged = StoredResponse {
+                status: 200,
+                content_type: "application/json".into(),
+                body: "{}".into(),
+            };
+            app.idempotency
+                .complete(
+                    &scope,
+                    &event.id,
+                    &acknowledged,
+                    app.clock.now(),
+                    EVENT_RETENTION,
+                )
+                .await?;
+            tracing::info!(event = %event.id, outcome = ?outcome, "webhook event handled");
+            Ok(outcome)
+        }
+        Err(e) => {
+            // Let the gateway's retry run it again.
+            if let Err(release) = app.idempotency.release(&scope, &event.id).await {
+                tracing::error!(error = %release, "webhook event claim not released");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Claims the event for this delivery: `None` to go on, or the answer when
+/// the event was handled already. A delivery of the same event still running
+/// elsewhere is waited for.
+async fn claim_event(
+    app: &App,
+    scope: &str,
+    event: &str,
+    fingerprint: &str,
+    delivery: &str,
+) -> Result<Option<Delivery>, AppError> {
+    for _ in 0..CONCURRENT_POLLS {
+        match app
+            .idempotency
+            .claim(scope, event, fingerprint, delivery, app.clock.now())
+            .await?
+        {
+            Idempotent::Claimed => return Ok(None),
+            // Gateways resend an event byte for byte; a changed body under a
+            // known id is still that event, and it was handled.
+            Idempotent::Replay(_) | Idempotent::Mismatch => return Ok(Some(Delivery::Duplicate)),
+            Idempotent::InFlight => tokio::time::sleep(CONCURRENT_PAUSE).await,
+        }
+    }
+    // Still running elsewhere: an error, so that the gateway sends it again.
+    Err(StoreError::Conflict.into())
+}
+
+/// What the event means for its intent, stored.
+async fn apply(app: &App, gateway: GatewayId, event: &GatewayEvent) -> Result<Delivery, AppError> {
+    let Some(intent) = app
+        .intents
+        .find_intent_by_gateway_id(gateway, &event.gateway_intent_id)
+        .await?
+    else {
+        // Answered all the same, so that the gateway stops sending it.
+        tracing::warn!(event = %event.id, "webhook event for an unknown gateway intent");
+        return Ok(Delivery::Ignored);
+    };
+    if !same_money(&intent, event) {
+        tracing::warn!(event = %event.id, intent = %intent.id, "webhook event amount or currency differs from the intent's; ignored");
+        return Ok(Delivery::Ignored);
+    }
+    let report = match &event.kind {
+        GatewayEventKind::Succeeded => {
+            let (_, payment) = gateway_succeeded(
+                app,
+                &intent.id,
+                PaymentMethod::Card,
+                &event.gateway_intent_id,
+            )
+            .await?;
+            return Ok(if payment.is_some() {
+                Delivery::Applied
+            } else {
+                Delivery::Ignored
+            });
+        }
+        GatewayEventKind::Processing => GatewayReport::Processing,
+        GatewayEventKind::PaymentFailed => GatewayReport::Declined {
+            reason: event
+                .failure_code
+                .clone()
+                .unwrap_or_else(|| "payment_failed".into()),
+        },
+        GatewayEventKind::Canceled => GatewayReport::Canceled,
+        GatewayEventKind::RequiresAction => GatewayReport::RequiresAction {
+            next_action: event.next_action.clone(),
+        },
+        GatewayEventKind::Other(_) => return Ok(Delivery::Ignored),
+    };
+    report_to(app, intent, &report).await
+}
+
+/// An event about other money than the intent's is not about this intent.
+fn same_money(intent: &PaymentIntent, event: &GatewayEvent) -> bool {
+    let amount = event
+        .amount_minor
+        .is_none_or(|minor| minor == intent.amount.minor());
+    let currency = event
+        .currency
+        .as_deref()
+        .is_none_or(|c| c.eq_ignore_ascii_case(intent.amount.currency().code()));
+    amount && currency
+}
+
+async fn report_to(
+    app: &App,
+    intent: PaymentIntent,
+    report: &GatewayReport,
+) -> Result<Delivery, AppError> {
+    let mut intent = expire_if_due(app, intent).await?;
+    for _ in 0..MAX_RETRIES {
+        let expected = Expected::of(&intent);
+        let mut next = intent.clone();
+        if !next.apply_gateway_report(report, app.clock.now()) {
+            tracing::info!(intent = %intent.id, status = %intent.status, "stale gateway report ignored");
+            return Ok(Delivery::Ignored);
+        }
+        // An ended intent frees its payable in the same write.
+        let written = if next.status.is_terminal() {
+            app.intents.finish_intent(&next, expected, None).await
+        } else {
+            app.intents.save_intent(&next, expected).await
+        };
+        match written {
+            Ok(()) => return Ok(Delivery::Applied),
+            Err(StoreError::Conflict) => {
+                intent = app
+                    .intents
+                    .get_intent(&intent.id)
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}

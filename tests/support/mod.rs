@@ -22,8 +22,6 @@ pub const JWT_SECRET: &str = "test-jwt-secret";
 pub const API_KEY: &str = "test-api-key";
 pub const PEPPER: &str = "test-pepper";
 pub const SENDER: &str = "payments@example.com";
-/// The test gateway's webhook signing secret.
-pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {

@@ -2,9 +2,9 @@
 //! drive the handlers, parsed by lambda_http exactly as in Lambda.
 
 use integration_tests::*;
-use payment_shared::ports::Clock;
 use lambda_http::Request;
 use lambda_http::http::HeaderValue;
+use payment_shared::ports::Clock;
 use payment_shared::surfaces::{
     docs, intents as a, payables, payment_intents as d, payments as b, shop,
 };

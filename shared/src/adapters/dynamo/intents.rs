@@ -17,7 +17,8 @@ use super::keys::{INTENT_PREFIX, INTENT_SK, PAYABLE_SK, intent_pk, payable_pk, u
 use super::request::{build, key, transaction_error};
 use super::table::{BY_PAYABLE, BY_USER};
 use crate::domain::{
-    GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, PayableStatus, Payment, PaymentIntent, UserId,
+    GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, PayableStatus, Payment, PaymentIntent,
+    UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 

@@ -5,7 +5,8 @@ use time::OffsetDateTime;
 use super::cursor::page;
 use super::{MemoryStore, payable_key};
 use crate::domain::{
-    ClaimRefused, GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId,
+    ClaimRefused, GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent,
+    UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
@@ -59,7 +60,9 @@ impl IntentStore for MemoryStore {
             .lock()?
             .intents
             .values()
-            .find(|i| i.gateway == gateway && i.gateway_intent_id.as_deref() == Some(gateway_intent_id))
+            .find(|i| {
+                i.gateway == gateway && i.gateway_intent_id.as_deref() == Some(gateway_intent_id)
+            })
             .cloned())
     }
 

@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the whole API locally, `make test` runs
 # everything CI runs. The rest are conveniences.
-.PHONY: test run build lint fmt validate deploy clean
+.PHONY: test run webhook build lint fmt validate deploy clean
 
 test: ## fmt, clippy, cfn-lint, unit and integration tests on a private local stack
 	bash scripts/test.sh
@@ -11,6 +11,12 @@ test: ## fmt, clippy, cfn-lint, unit and integration tests on a private local st
 run: ## the whole API on http://127.0.0.1:3000 with DynamoDB Local and the SES emulator
 	bash scripts/install-tools.sh
 	cargo run --quiet -p local-gateway --bin local-stack -- run
+
+# Like `stripe trigger`: signs a test-gateway event and posts it to the
+# service `make run` serves. ARGS takes the other options (see the README).
+webhook: ## sign and post a gateway webhook event: make webhook TYPE=succeeded INTENT=pi_test_… [ARGS="--amount 11200"]
+	@test -n "$(TYPE)" -a -n "$(INTENT)" || { echo 'usage: make webhook TYPE=succeeded|processing|payment_failed|canceled|requires_action INTENT=<gateway intent id> [ARGS="--amount 11200 --currency usd --event-id evt_… --print"]' >&2; exit 2; }
+	cargo run --quiet -p local-gateway --bin send-webhook -- $(TYPE) $(INTENT) $(ARGS)
 
 build: ## release Lambda binaries for arm64 (needs cargo-lambda: pip install cargo-lambda)
 	sam build

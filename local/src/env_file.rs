@@ -32,6 +32,27 @@ pub fn load(root: &Path) -> Result<Vec<String>, String> {
     Ok(keys)
 }
 
+/// The first non-empty value of `key` in `files` (under `root`, in order),
+/// read without touching the process environment; files that do not exist
+/// are skipped.
+pub fn find(root: &Path, files: &[&str], key: &str) -> Result<Option<String>, String> {
+    for file in files {
+        let path = root.join(file);
+        if !path.is_file() {
+            continue;
+        }
+        for item in
+            dotenvy::from_path_iter(&path).map_err(|e| format!("{}: {e}", path.display()))?
+        {
+            let (k, value) = item.map_err(|e| format!("{}: {e}", path.display()))?;
+            if k == key && !value.trim().is_empty() {
+                return Ok(Some(value));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Sets `vars` in the process environment, replacing what is there. Same
 /// rule as `load`: only before any other thread starts.
 pub fn set(vars: &[(String, String)]) -> Result<(), String> {

@@ -12,6 +12,7 @@ pub mod make_run;
 pub mod make_test;
 pub mod router;
 pub mod sample_events;
+pub mod send_webhook;
 pub mod setup;
 pub mod stack;
 pub mod stop;

@@ -59,11 +59,20 @@ fn event_tokens_are_the_demo_users_under_the_local_key() {
         let claims = jsonwebtoken::decode::<Value>(token, &key, &Validation::new(Algorithm::HS256))
             .unwrap_or_else(|e| panic!("{name}.json: {e}"))
             .claims;
+        // The PaymentIntents API's staff reads are an Admin's; its `-forbidden` read is not.
+        let staff_read = ["payment-intents-list", "payment-intents-get"]
+            .iter()
+            .any(|p| name.starts_with(p))
+            && !name.ends_with("-forbidden");
         let expected = if name.starts_with("intents-") {
             "demo-user-1"
+        } else if staff_read {
+            "demo-admin"
         } else {
             "demo-user-2"
         };
+        let roles = if staff_read { vec!["Admin"] } else { vec![] };
+        assert_eq!(claims["roles"], serde_json::json!(roles), "{name}.json");
         assert_eq!(claims["sub"], expected, "{name}.json");
         assert_eq!(
             claims["email"],

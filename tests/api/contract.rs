@@ -69,7 +69,7 @@ async fn schemathesis_finds_no_failure() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        report.contains("Tested: 18") || report.contains("Selected: 18/18"),
+        report.contains("Tested: 25") || report.contains("Selected: 25/25"),
         "{report}"
     );
 }

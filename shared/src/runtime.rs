@@ -16,8 +16,8 @@ use crate::adapters::ses::SesMailer;
 use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
 use crate::ports::{
-    Clock, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore, SecretError, Secrets,
-    SecretsProvider, Stores, SystemClock,
+    Clock, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
+    SecretError, Secrets, SecretsProvider, Stores, SystemClock,
 };
 use crate::telemetry;
 

@@ -149,7 +149,10 @@ mod tests {
         let e = parse(minimal.as_bytes()).expect("valid");
         assert_eq!(e.kind, GatewayEventKind::PaymentFailed);
         assert_eq!(e.failure_code.as_deref(), Some("card_declined"));
-        assert_eq!(e.next_action.and_then(|a| a.url).as_deref(), Some("https://x"));
+        assert_eq!(
+            e.next_action.and_then(|a| a.url).as_deref(),
+            Some("https://x")
+        );
         for bad in [
             r#"{"type":"payment_intent.succeeded","data":{"object":{"id":"pi_1"}}}"#,
             r#"{"id":"evt","data":{"object":{"id":"pi_1"}}}"#,

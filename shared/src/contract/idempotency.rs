@@ -43,7 +43,13 @@ pub async fn idempotency_claim_replay_mismatch_and_in_flight(s: &Stores) {
         Idempotent::Mismatch
     );
     ledger
-        .complete(&scope, "k1", &response("{\"id\":1}"), t, time::Duration::hours(24))
+        .complete(
+            &scope,
+            "k1",
+            &response("{\"id\":1}"),
+            t,
+            time::Duration::hours(24),
+        )
         .await
         .expect("complete");
     assert_eq!(
@@ -108,7 +114,13 @@ pub async fn idempotency_records_expire_and_stale_claims_are_taken_over(s: &Stor
     );
 
     ledger
-        .complete(&scope, "run", &response("{}"), stale, time::Duration::hours(24))
+        .complete(
+            &scope,
+            "run",
+            &response("{}"),
+            stale,
+            time::Duration::hours(24),
+        )
         .await
         .expect("complete");
     let long_after = stale + Duration::hours(1);

@@ -65,14 +65,18 @@ impl DynamoStore {
         wanted: usize,
         before: Option<String>,
     ) -> Result<Vec<Item>, StoreError> {
+        let mut attr_names = vec![("#pk", ALL_INTENTS.pk)];
         let mut attr_values = vec![(":pk", s(all_intents_partition(shard)))];
+        // DynamoDB refuses a name or value the condition does not use.
         let condition = match before {
             Some(before) => {
+                attr_names.push(("#sk", ALL_INTENTS.sk));
                 attr_values.push((":before", s(before)));
                 "#pk = :pk AND #sk < :before"
             }
             None => "#pk = :pk",
         };
+        let attr_names = names(&attr_names);
         let attr_values = values(attr_values);
         let mut items = Vec::new();
         let mut start = None;
@@ -83,10 +87,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .index_name(ALL_INTENTS.name)
                 .key_condition_expression(condition)
-                .set_expression_attribute_names(Some(names(&[
-                    ("#pk", ALL_INTENTS.pk),
-                    ("#sk", ALL_INTENTS.sk),
-                ])))
+                .set_expression_attribute_names(Some(attr_names.clone()))
                 .set_expression_attribute_values(Some(attr_values.clone()))
                 .scan_index_forward(false)
                 .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))

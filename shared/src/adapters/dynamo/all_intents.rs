@@ -24,7 +24,7 @@ impl DynamoStore {
         let mut items = self
             .read_every_shard(limit.saturating_add(1), before)
             .await?;
-        items.sort_by(|a, b| sort_key(b).cmp(&sort_key(a)));
+        items.sort_by(|a, b| sort_key(b).cmp(sort_key(a)));
         let more = items.len() > limit;
         items.truncate(limit);
         let next = if more {

@@ -713,3 +713,35 @@ pub async fn the_all_intents_list_refuses_other_cursors(s: &Stores) {
         );
     }
 }
+
+/// An id derived from an Idempotency-Key says nothing about time: lists
+/// order by when the intent was opened.
+pub async fn intents_named_from_keys_still_list_newest_first(s: &Stores) {
+    let user = new_user();
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let mut intent = new_intent(&user, None, GatewayId::Otp);
+        intent.id = crate::domain::RequestKey::new("user:contract", unique("key")).intent_id();
+        intent.created_at = now() + time::Duration::seconds(n);
+        s.intents.open_intent(&intent).await.expect("open");
+        ids.push(intent.id);
+    }
+    ids.reverse();
+    let by_user = s
+        .intents
+        .list_intents_by_user(&user, None, 10, None)
+        .await
+        .expect("list");
+    assert_eq!(by_user.items.iter().map(|i| i.id).collect::<Vec<_>>(), ids);
+    let all: Vec<_> = s
+        .intents
+        .list_all_intents(100, None)
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|i| i.id)
+        .filter(|id| ids.contains(id))
+        .collect();
+    assert_eq!(all, ids);
+}

@@ -62,6 +62,7 @@ macro_rules! storage_contract {
             a_gateways_id_names_one_intent,
             the_all_intents_list_is_newest_first_across_users,
             the_all_intents_list_refuses_other_cursors,
+            intents_named_from_keys_still_list_newest_first,
             payments_add_to_their_payables_sums,
             payments_never_exceed_the_total,
             concurrent_payments_stay_within_the_total,

@@ -15,7 +15,7 @@ fn holds(stored: &PaymentIntent, expected: Expected) -> bool {
 }
 
 fn sort_key(i: &PaymentIntent) -> String {
-    i.id.to_string()
+    i.list_key()
 }
 
 /// Gateways name intents by their own ids, which are unique only per gateway.

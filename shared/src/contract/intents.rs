@@ -542,3 +542,206 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
 }
+
+/// `intent` as the gateway named it when it was created there.
+fn named_by_gateway(mut intent: PaymentIntent, gateway_intent_id: &str) -> PaymentIntent {
+    intent.gateway_intent_id = Some(gateway_intent_id.to_owned());
+    intent
+}
+
+async fn found_by_gateway(s: &Stores, gateway: GatewayId, id: &str) -> Option<PaymentIntent> {
+    s.intents
+        .find_intent_by_gateway_id(gateway, id)
+        .await
+        .expect("find")
+}
+
+pub async fn an_intent_is_found_by_its_gateways_id(s: &Stores) {
+    let user = new_user();
+    let standalone_id = unique("pi_test");
+    let standalone = named_by_gateway(new_intent(&user, None, GatewayId::Test), &standalone_id);
+    let outcome = s.intents.open_intent(&standalone).await.expect("open");
+    assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
+
+    let order = stored_order(s, &user, 5_000).await;
+    let on_order_id = unique("pi_test");
+    let on_order = named_by_gateway(
+        new_intent(&user, Some(&order), GatewayId::Test),
+        &on_order_id,
+    );
+    let outcome = s.intents.open_intent(&on_order).await.expect("open");
+    assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
+    assert_eq!(payable(s, &order).await.open_intent_id, Some(on_order.id));
+
+    for (id, intent) in [(&standalone_id, &standalone), (&on_order_id, &on_order)] {
+        let found = found_by_gateway(s, GatewayId::Test, id)
+            .await
+            .expect("found by the gateway's id");
+        assert_eq!(found.id, intent.id);
+        assert_eq!(found.version, 1);
+        assert_eq!(found.gateway_intent_id.as_deref(), Some(id.as_str()));
+    }
+    // Gateways' ids are theirs alone: the same id at another gateway names nothing.
+    assert_eq!(
+        found_by_gateway(s, GatewayId::Otp, &standalone_id).await,
+        None
+    );
+    assert_eq!(
+        found_by_gateway(s, GatewayId::Test, &unique("pi_test")).await,
+        None
+    );
+}
+
+pub async fn a_gateways_id_names_one_intent(s: &Stores) {
+    let user = new_user();
+    let gateway_id = unique("pi_test");
+    let first = named_by_gateway(new_intent(&user, None, GatewayId::Test), &gateway_id);
+    s.intents.open_intent(&first).await.expect("open");
+
+    let standalone = named_by_gateway(new_intent(&user, None, GatewayId::Test), &gateway_id);
+    let again = s.intents.open_intent(&standalone).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+
+    let order = stored_order(s, &user, 5_000).await;
+    let on_order = named_by_gateway(
+        new_intent(&user, Some(&order), GatewayId::Test),
+        &gateway_id,
+    );
+    let again = s.intents.open_intent(&on_order).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+
+    // Nothing of the refused intents stays behind: no intent, no claim.
+    for refused in [&standalone, &on_order] {
+        assert_eq!(s.intents.get_intent(&refused.id).await.expect("read"), None);
+    }
+    assert_eq!(payable(s, &order).await.open_intent_id, None);
+    let found = found_by_gateway(s, GatewayId::Test, &gateway_id)
+        .await
+        .expect("still the first");
+    assert_eq!(found.id, first.id);
+
+    // The same id at another gateway is another name.
+    let elsewhere = named_by_gateway(new_intent(&user, None, GatewayId::Otp), &gateway_id);
+    let outcome = s.intents.open_intent(&elsewhere).await.expect("open");
+    assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
+}
+
+pub async fn the_all_intents_list_is_newest_first_across_users(s: &Stores) {
+    let users = [new_user(), new_user(), new_user()];
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let user = &users[i % users.len()];
+        let id = if i % 4 == 0 {
+            let order = stored_order(s, user, 1_000).await;
+            open_on(s, &order).await.id
+        } else {
+            let intent = new_intent(user, None, GatewayId::Test);
+            s.intents.open_intent(&intent).await.expect("open");
+            intent.id
+        };
+        ids.push(id);
+    }
+    ids.sort_by_key(|id| std::cmp::Reverse(id.to_string()));
+
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    let mut cursor = None;
+    loop {
+        let page = s
+            .intents
+            .list_all_intents(3, cursor.as_deref())
+            .await
+            .expect("page");
+        pages += 1;
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|i| i.id));
+        cursor = page.next;
+        if cursor.is_none() || pages > ids.len() {
+            break;
+        }
+    }
+    assert_eq!(seen, ids, "every intent once, newest first");
+    assert!(pages <= 5, "{pages} pages of 3 for 12 intents");
+
+    let all = s
+        .intents
+        .list_all_intents(ids.len() + 5, None)
+        .await
+        .expect("one page");
+    assert_eq!(all.items.iter().map(|i| i.id).collect::<Vec<_>>(), ids);
+    assert!(all.next.is_none(), "nothing more to read");
+}
+
+pub async fn the_all_intents_list_refuses_other_cursors(s: &Stores) {
+    let user = new_user();
+    for _ in 0..3 {
+        s.intents
+            .open_intent(&new_intent(&user, None, GatewayId::Test))
+            .await
+            .expect("open");
+    }
+    let by_user = s
+        .intents
+        .list_intents_by_user(&user, None, 1, None)
+        .await
+        .expect("page")
+        .next
+        .expect("more to read");
+    let bad = s.intents.list_all_intents(1, Some(&by_user)).await;
+    assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+
+    let all = s
+        .intents
+        .list_all_intents(1, None)
+        .await
+        .expect("page")
+        .next
+        .expect("more to read");
+    let bad = s
+        .intents
+        .list_intents_by_user(&user, None, 1, Some(&all))
+        .await;
+    assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+
+    let mut refused: Vec<String> = ["not a cursor!", "e30", ""].map(str::to_owned).into();
+    refused.extend(tampered(&all));
+    for garbage in refused {
+        let bad = s.intents.list_all_intents(1, Some(&garbage)).await;
+        assert!(
+            matches!(bad, Err(StoreError::BadCursor)),
+            "{garbage}: {bad:?}"
+        );
+    }
+}
+
+/// An id derived from an Idempotency-Key says nothing about time: lists
+/// order by when the intent was opened.
+pub async fn intents_named_from_keys_still_list_newest_first(s: &Stores) {
+    let user = new_user();
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let mut intent = new_intent(&user, None, GatewayId::Otp);
+        intent.id = crate::domain::RequestKey::new("user:contract", unique("key")).intent_id();
+        intent.created_at = now() + time::Duration::seconds(n);
+        s.intents.open_intent(&intent).await.expect("open");
+        ids.push(intent.id);
+    }
+    ids.reverse();
+    let by_user = s
+        .intents
+        .list_intents_by_user(&user, None, 10, None)
+        .await
+        .expect("list");
+    assert_eq!(by_user.items.iter().map(|i| i.id).collect::<Vec<_>>(), ids);
+    let all: Vec<_> = s
+        .intents
+        .list_all_intents(100, None)
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|i| i.id)
+        .filter(|id| ids.contains(id))
+        .collect();
+    assert_eq!(all, ids);
+}

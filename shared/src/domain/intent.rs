@@ -252,6 +252,16 @@ impl PaymentIntent {
         Self::open_as(IntentId::new(), new, now)
     }
 
+    /// Orders intents newest first. Not the id alone: an id named from an
+    /// Idempotency-Key says nothing about when the intent was opened.
+    pub fn list_key(&self) -> String {
+        format!(
+            "{:020}#{}",
+            self.created_at.unix_timestamp_nanos().max(0),
+            self.id
+        )
+    }
+
     /// Opens an intent under an id fixed in advance, such as one derived from
     /// the request's Idempotency-Key, so that a retried request finds it.
     pub fn open_as(id: IntentId, new: NewIntent, now: OffsetDateTime) -> Self {

@@ -25,8 +25,11 @@ pub trait IntentStore: Send + Sync {
     /// that payable's single open-intent slot, all or nothing. The claim holds only
     /// while the payable is open, unclaimed, owned by the payer, priced as the
     /// intent and holds no payments. An intent with a gateway intent id is
-    /// findable by it from then on (`find_intent_by_gateway_id`). `Conflict`
-    /// if an intent without a payable already has this id.
+    /// findable by it from then on (`find_intent_by_gateway_id`); the id is
+    /// recorded only here, so an intent must be opened already named by its
+    /// gateway to be findable. `Conflict` if an intent without a payable already
+    /// has this id, or if another intent already goes by this gateway intent id
+    /// (nothing is written then).
     async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError>;
 
     async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError>;
@@ -89,8 +92,8 @@ pub trait IntentStore: Send + Sync {
         cursor: Option<&str>,
     ) -> Result<Page<PaymentIntent>, StoreError>;
 
-    /// Every intent, newest first. Their index spreads each day's writes over
-    /// several partitions, merged here on read.
+    /// Every intent, newest first. Their index spreads new intents' writes
+    /// over several partitions, merged here on read.
     async fn list_all_intents(
         &self,
         limit: usize,

@@ -12,8 +12,14 @@ use time::OffsetDateTime;
 
 use super::DynamoStore;
 use super::codec::{Item, corrupt, n, names, s, ts, unavailable, values};
-use super::items::{intent_from_item, intent_to_item, payable_from_item, payment_to_item};
-use super::keys::{INTENT_PREFIX, INTENT_SK, PAYABLE_SK, intent_pk, payable_pk, user_partition};
+use super::items::{
+    gateway_intent_from_item, gateway_intent_to_item, intent_from_item, intent_to_item,
+    payable_from_item, payment_to_item,
+};
+use super::keys::{
+    GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, PAYABLE_SK, gateway_intent_pk, intent_pk,
+    payable_pk, user_partition,
+};
 use super::request::{build, key, transaction_error};
 use super::table::{BY_PAYABLE, BY_USER};
 use crate::domain::{
@@ -43,34 +49,41 @@ impl DynamoStore {
     }
 }
 
-fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(intent_from_item)
-            .collect::<Result<_, _>>()?,
-        next: page.next,
-    })
-}
+/// Where each write sits in the transaction that opens an intent for a payable:
+/// its cancellation reasons come back in the same order.
+const CLAIM: usize = 0;
+const LOOKUP: usize = 2;
 
-#[async_trait::async_trait]
-impl IntentStore for DynamoStore {
-    #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
-    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError> {
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(intent_to_item(intent, 1)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
-        let Some(payable) = &intent.payable else {
+impl DynamoStore {
+    /// The lookup item of an intent the gateway already named: a gateway's id
+    /// names one intent, so a second intent under it is refused.
+    fn put_gateway_lookup(&self, intent: &PaymentIntent) -> Result<Option<Put>, StoreError> {
+        gateway_intent_to_item(intent)?
+            .map(|item| {
+                build(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build(),
+                )
+            })
+            .transpose()
+    }
+
+    /// An intent that collects no payable: only its id (and its gateway's id
+    /// for it) must be new.
+    async fn open_standalone(
+        &self,
+        put: Put,
+        lookup: Option<Put>,
+    ) -> Result<OpenOutcome, StoreError> {
+        let Some(lookup) = lookup else {
             self.client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(put.item))
-                .condition_expression("attribute_not_exists(pk)")
+                .set_condition_expression(put.condition_expression)
                 .send()
                 .await
                 .map_err(|e| match e.into_service_error() {
@@ -79,6 +92,27 @@ impl IntentStore for DynamoStore {
                 })?;
             return Ok(OpenOutcome::Created);
         };
+        // Both or neither: an intent the gateway's webhooks could not find, or a
+        // lookup pointing at no intent, would strand the gateway's events.
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().put(lookup).build())
+            .send()
+            .await
+            .map_err(transaction_error)?;
+        Ok(OpenOutcome::Created)
+    }
+
+    /// An intent that claims its payable's single open-intent slot in the same
+    /// transaction that stores it.
+    async fn open_claiming(
+        &self,
+        intent: &PaymentIntent,
+        payable: &PayableRef,
+        put: Put,
+        lookup: Option<Put>,
+    ) -> Result<OpenOutcome, StoreError> {
         // The payable's open_intent_id is the lock that keeps one open intent per payable.
         let claim = build(
             Update::builder()
@@ -107,37 +141,70 @@ impl IntentStore for DynamoStore {
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
-        let result = self
+        let mut request = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(claim).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(OpenOutcome::Created),
-            Err(e) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-                    e.as_service_error()
-                {
-                    let old = c
-                        .cancellation_reasons()
-                        .first()
-                        .and_then(|r| r.item.clone());
-                    if let Some(old) = old {
-                        let old = payable_from_item(old)?;
-                        return Ok(match old.open_intent_id {
-                            Some(id) => OpenOutcome::PayableHasOpenIntent(id),
-                            None => OpenOutcome::PayableChanged,
-                        });
-                    }
-                }
-                match transaction_error(e) {
-                    // Lost to a concurrent transaction on the same payable: the caller re-reads.
-                    StoreError::Conflict => Ok(OpenOutcome::PayableChanged),
-                    other => Err(other),
-                }
+            .transact_items(TransactWriteItem::builder().put(put).build());
+        if let Some(lookup) = lookup {
+            request = request.transact_items(TransactWriteItem::builder().put(lookup).build());
+        }
+        let Err(e) = request.send().await else {
+            return Ok(OpenOutcome::Created);
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
+        {
+            let reasons = c.cancellation_reasons();
+            // Another intent already goes by this gateway id: not a payable's
+            // race to retry, the same conflict as a standalone intent meets.
+            if reasons
+                .get(LOOKUP)
+                .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+            {
+                return Err(StoreError::Conflict);
             }
+            if let Some(old) = reasons.get(CLAIM).and_then(|r| r.item.clone()) {
+                let old = payable_from_item(old)?;
+                return Ok(match old.open_intent_id {
+                    Some(id) => OpenOutcome::PayableHasOpenIntent(id),
+                    None => OpenOutcome::PayableChanged,
+                });
+            }
+        }
+        match transaction_error(e) {
+            // Lost to a concurrent transaction on the same payable: the caller re-reads.
+            StoreError::Conflict => Ok(OpenOutcome::PayableChanged),
+            other => Err(other),
+        }
+    }
+}
+
+fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(intent_from_item)
+            .collect::<Result<_, _>>()?,
+        next: page.next,
+    })
+}
+
+#[async_trait::async_trait]
+impl IntentStore for DynamoStore {
+    #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
+    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError> {
+        let put = build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(intent_to_item(intent, 1)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )?;
+        let lookup = self.put_gateway_lookup(intent)?;
+        match &intent.payable {
+            None => self.open_standalone(put, lookup).await,
+            Some(payable) => self.open_claiming(intent, payable, put, lookup).await,
         }
     }
 
@@ -330,20 +397,38 @@ impl IntentStore for DynamoStore {
         intents(page)
     }
 
+    #[tracing::instrument(skip_all, fields(gateway = gateway.as_str()), err)]
     async fn find_intent_by_gateway_id(
         &self,
-        _gateway: GatewayId,
-        _gateway_intent_id: &str,
+        gateway: GatewayId,
+        gateway_intent_id: &str,
     ) -> Result<Option<PaymentIntent>, StoreError> {
-        Err(StoreError::Unavailable("not yet".into()))
+        // Consistent: a webhook may arrive right after the intent was opened.
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                gateway_intent_pk(gateway, gateway_intent_id),
+                GATEWAY_INTENT_SK,
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match out.item {
+            Some(item) => self.get_intent(&gateway_intent_from_item(item)?).await,
+            None => Ok(None),
+        }
     }
 
+    #[tracing::instrument(skip_all, err)]
     async fn list_all_intents(
         &self,
-        _limit: usize,
-        _cursor: Option<&str>,
+        limit: usize,
+        cursor: Option<&str>,
     ) -> Result<Page<PaymentIntent>, StoreError> {
-        Err(StoreError::Unavailable("not yet".into()))
+        intents(self.query_all_intents(limit, cursor).await?)
     }
 
     #[tracing::instrument(skip_all, fields(payable = %payable), err)]

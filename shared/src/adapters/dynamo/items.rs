@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{Item, corrupt, parse_opt_ts, parse_ts, ts};
 use super::keys::{
-    INTENT_PREFIX, INTENT_SK, PAYMENT_PREFIX, PAYMENT_SK, intent_pk, payable_pk, payment_pk,
-    user_partition,
+    GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, PAYMENT_PREFIX, PAYMENT_SK, all_intents_partition,
+    all_intents_shard, gateway_intent_pk, intent_pk, payable_pk, payment_pk, user_partition,
 };
 use crate::domain::intent::{GatewayId, NextAction};
 use crate::domain::otp::OtpState;
@@ -155,6 +155,12 @@ pub struct IntentItem {
     pub gsi2pk: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gsi2sk: Option<String>,
+    /// Always written; absent on items stored before the all-intents index,
+    /// which join it when next written.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi3pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi3sk: Option<String>,
     pub id: String,
     pub created_at: String,
     pub updated_at: String,
@@ -225,9 +231,11 @@ impl IntentItem {
             pk: intent_pk(&i.id),
             sk: INTENT_SK.to_owned(),
             gsi1pk: user_partition(&i.payer.user_id),
-            gsi1sk: format!("{INTENT_PREFIX}{id}"),
+            gsi1sk: format!("{INTENT_PREFIX}{}", i.list_key()),
             gsi2pk: payable.map(payable_pk),
-            gsi2sk: payable.map(|_| format!("{INTENT_PREFIX}{id}")),
+            gsi2sk: payable.map(|_| format!("{INTENT_PREFIX}{}", i.list_key())),
+            gsi3pk: Some(all_intents_partition(all_intents_shard(&i.id))),
+            gsi3sk: Some(format!("{INTENT_PREFIX}{}", i.list_key())),
             id,
             created_at: ts(i.created_at),
             updated_at: ts(i.updated_at),
@@ -323,6 +331,36 @@ pub fn intent_to_item(i: &PaymentIntent, version: u64) -> Result<Item, StoreErro
 pub fn intent_from_item(item: Item) -> Result<PaymentIntent, StoreError> {
     let item: IntentItem = serde_dynamo::from_item(item).map_err(|e| corrupt("intent", e))?;
     item.into_domain()
+}
+
+/// Points from a gateway's id for an intent to the intent: its webhooks name
+/// intents only so.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GatewayIntentItem {
+    pub pk: String,
+    pub sk: String,
+    pub intent_id: String,
+}
+
+/// The lookup item of an intent the gateway already named, if it did.
+pub fn gateway_intent_to_item(i: &PaymentIntent) -> Result<Option<Item>, StoreError> {
+    let Some(gateway_intent_id) = &i.gateway_intent_id else {
+        return Ok(None);
+    };
+    let item = GatewayIntentItem {
+        pk: gateway_intent_pk(i.gateway, gateway_intent_id),
+        sk: GATEWAY_INTENT_SK.to_owned(),
+        intent_id: i.id.to_string(),
+    };
+    serde_dynamo::to_item(item)
+        .map(Some)
+        .map_err(|e| corrupt("gateway intent", e))
+}
+
+pub fn gateway_intent_from_item(item: Item) -> Result<IntentId, StoreError> {
+    let item: GatewayIntentItem =
+        serde_dynamo::from_item(item).map_err(|e| corrupt("gateway intent", e))?;
+    IntentId::parse(&item.intent_id).map_err(|e| corrupt("intent id", e))
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -448,6 +486,45 @@ mod tests {
         i.apply_confirmation(&action, i.created_at).expect("action");
         let read = intent_from_item(intent_to_item(&i, 0).expect("item")).expect("read");
         assert_eq!(read, i);
+    }
+
+    #[test]
+    fn every_intent_item_joins_the_all_intents_index_in_its_shard() {
+        let i = intent();
+        let item = intent_to_item(&i, 1).expect("item");
+        let shard = all_intents_shard(&i.id);
+        assert_eq!(
+            item.get("gsi3pk").and_then(|v| v.as_s().ok()),
+            Some(&format!("INTENTS#{shard}"))
+        );
+        assert_eq!(
+            item.get("gsi3sk"),
+            item.get("gsi1sk"),
+            "one order for every list"
+        );
+        let mut before_the_index = item;
+        before_the_index.remove("gsi3pk");
+        before_the_index.remove("gsi3sk");
+        assert_eq!(intent_from_item(before_the_index).expect("read"), {
+            let mut read = i.clone();
+            read.version = 1;
+            read
+        });
+    }
+
+    #[test]
+    fn a_gateway_named_intent_has_a_lookup_item() {
+        let mut i = intent();
+        assert!(gateway_intent_to_item(&i).expect("item").is_none());
+        i.gateway_intent_id = Some("pi_test_abc".to_owned());
+        let item = gateway_intent_to_item(&i).expect("item").expect("some");
+        assert_eq!(
+            item.get("pk")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str),
+            Some("GATEWAY_INTENT#test#pi_test_abc")
+        );
+        assert_eq!(gateway_intent_from_item(item).expect("read"), i.id);
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! Where each aggregate lives in the table: its key, and its sort key in the
-//! by-user and by-payable indexes.
+//! by-user, by-payable and all-intents indexes.
 
-use crate::domain::{IntentId, PayableRef, PaymentId, UserId};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{GatewayId, IntentId, PayableRef, PaymentId, UserId};
 
 pub const INTENT_SK: &str = "INTENT";
 pub const PAYABLE_SK: &str = "PAYABLE";
 /// Beside its payable: the intents that had codes sent for it lately.
 pub const OTP_SENDERS_SK: &str = "OTP_SENDERS";
 pub const PAYMENT_SK: &str = "PAYMENT";
+/// The item that turns a gateway's name for an intent into ours.
+pub const GATEWAY_INTENT_SK: &str = "GATEWAY_INTENT";
 
 pub fn intent_pk(id: &IntentId) -> String {
     format!("INTENT#{id}")
@@ -21,10 +25,51 @@ pub fn payment_pk(id: &PaymentId) -> String {
     format!("PAYMENT#{id}")
 }
 
+/// Gateways name intents by their own ids, which are unique only per gateway.
+pub fn gateway_intent_pk(gateway: GatewayId, gateway_intent_id: &str) -> String {
+    format!("GATEWAY_INTENT#{}#{gateway_intent_id}", gateway.as_str())
+}
+
 pub fn user_partition(user: &UserId) -> String {
     format!("USER#{user}")
+}
+
+/// Partitions of the all-intents index. Every new intent lands in one of them,
+/// so the intents of a busy day spread their writes instead of all hitting one
+/// partition; a read asks each and merges.
+pub const ALL_INTENTS_SHARDS: u8 = 8;
+
+/// Names the all-intents list in its cursors: one position serves every shard,
+/// since they all share one order.
+pub const ALL_INTENTS_LIST: &str = "INTENTS";
+
+/// The shard an intent always lands in: derived from its id alone, so a
+/// rewrite of the intent never moves it.
+pub fn all_intents_shard(id: &IntentId) -> u8 {
+    let digest = Sha256::digest(id.to_string().as_bytes());
+    digest[0] % ALL_INTENTS_SHARDS
+}
+
+pub fn all_intents_partition(shard: u8) -> String {
+    format!("{ALL_INTENTS_LIST}#{shard}")
 }
 
 /// Sort-key prefixes inside the by-user and by-payable indexes.
 pub const INTENT_PREFIX: &str = "INTENT#";
 pub const PAYMENT_PREFIX: &str = "PAYMENT#";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intents_spread_over_every_shard_and_stay_in_theirs() {
+        let ids: Vec<IntentId> = (0..200).map(|_| IntentId::new()).collect();
+        let shards: std::collections::BTreeSet<u8> = ids.iter().map(all_intents_shard).collect();
+        assert_eq!(shards.len(), usize::from(ALL_INTENTS_SHARDS));
+        for id in &ids {
+            assert_eq!(all_intents_shard(id), all_intents_shard(id));
+        }
+        assert_eq!(all_intents_partition(3), "INTENTS#3");
+    }
+}

@@ -2,6 +2,7 @@
 //! (payables, intents, payments, the idempotency ledger), sharing the item
 //! codec, keys, cursors and request helpers.
 
+mod all_intents;
 mod codec;
 mod cursor;
 mod idempotency;

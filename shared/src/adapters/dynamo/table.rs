@@ -31,7 +31,13 @@ pub const BY_PAYABLE: Index = Index {
     pk: "gsi2pk",
     sk: "gsi2sk",
 };
-pub const INDEXES: [Index; 2] = [BY_USER, BY_PAYABLE];
+/// Every intent, newest first, its partition sharded (see `keys::all_intents_partition`).
+pub const ALL_INTENTS: Index = Index {
+    name: "gsi3",
+    pk: "gsi3pk",
+    sk: "gsi3sk",
+};
+pub const INDEXES: [Index; 3] = [BY_USER, BY_PAYABLE, ALL_INTENTS];
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
     #[allow(clippy::expect_used)] // both required fields are set

@@ -15,7 +15,12 @@ fn holds(stored: &PaymentIntent, expected: Expected) -> bool {
 }
 
 fn sort_key(i: &PaymentIntent) -> String {
-    i.id.to_string()
+    i.list_key()
+}
+
+/// Gateways name intents by their own ids, which are unique only per gateway.
+fn gateway_key(gateway: GatewayId, gateway_intent_id: &str) -> String {
+    format!("{}#{gateway_intent_id}", gateway.as_str())
 }
 
 #[async_trait::async_trait]
@@ -24,11 +29,25 @@ impl IntentStore for MemoryStore {
         let mut state = self.lock()?;
         let mut stored = intent.clone();
         stored.version = 1;
+        let lookup = intent
+            .gateway_intent_id
+            .as_deref()
+            .map(|id| gateway_key(intent.gateway, id));
+        // A gateway's id names one intent: a second intent under it is refused.
+        if lookup
+            .as_ref()
+            .is_some_and(|l| state.gateway_intents.contains_key(l))
+        {
+            return Err(StoreError::Conflict);
+        }
         let Some(payable) = &intent.payable else {
             if state.intents.contains_key(&intent.id) {
                 return Err(StoreError::Conflict);
             }
             state.intents.insert(intent.id, stored);
+            if let Some(lookup) = lookup {
+                state.gateway_intents.insert(lookup, intent.id);
+            }
             return Ok(OpenOutcome::Created);
         };
         let taken = state.intents.contains_key(&intent.id);
@@ -44,6 +63,9 @@ impl IntentStore for MemoryStore {
             Ok(()) => slot.payable = claimed,
         }
         state.intents.insert(intent.id, stored);
+        if let Some(lookup) = lookup {
+            state.gateway_intents.insert(lookup, intent.id);
+        }
         Ok(OpenOutcome::Created)
     }
 
@@ -56,13 +78,11 @@ impl IntentStore for MemoryStore {
         gateway: GatewayId,
         gateway_intent_id: &str,
     ) -> Result<Option<PaymentIntent>, StoreError> {
-        Ok(self
-            .lock()?
-            .intents
-            .values()
-            .find(|i| {
-                i.gateway == gateway && i.gateway_intent_id.as_deref() == Some(gateway_intent_id)
-            })
+        let state = self.lock()?;
+        Ok(state
+            .gateway_intents
+            .get(&gateway_key(gateway, gateway_intent_id))
+            .and_then(|id| state.intents.get(id))
             .cloned())
     }
 

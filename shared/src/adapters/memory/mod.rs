@@ -31,6 +31,9 @@ struct State {
     payments: BTreeMap<PaymentId, Payment>,
     idempotency: BTreeMap<(String, String), idempotency::Record>,
     otp_senders: BTreeMap<String, crate::domain::otp::OtpSenders>,
+    /// The intent each gateway id names, set once when the intent opens, as
+    /// the table's lookup items are.
+    gateway_intents: BTreeMap<String, IntentId>,
 }
 
 struct StoredPayable {

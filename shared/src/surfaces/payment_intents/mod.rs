@@ -491,6 +491,7 @@ impl utoipa::ToSchema for WebhookBody {}
         (status = 200, description = "Received", body = WebhookReceived),
         (status = 400, description = "Missing, bad or stale signature, or an unreadable event", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No such gateway", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "Another delivery of this event is still being handled: send it again later", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = ProblemDetails, content_type = "application/problem+json")))]
 pub async fn webhook(app: Arc<App>, req: Request) -> Response<Body> {
     // Not Idempotency-Key based: gateways redeliver by event id, which the use case deduplicates.

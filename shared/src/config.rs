@@ -1,6 +1,10 @@
 //! Configuration from the environment, read once per container.
 
+use std::collections::BTreeMap;
+
 use jsonwebtoken::Algorithm;
+
+use crate::domain::{FeeRate, FeeSchedule};
 use time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +31,8 @@ pub struct Config {
     pub local: bool,
     /// How long an intent may wait for its payer before it counts as canceled.
     pub intent_ttl: Duration,
+    /// What each completed payment pays the operator (`FEE_SCHEDULE`).
+    pub fees: FeeSchedule,
 }
 
 /// Abandoned intents free their payable after a day unless configured otherwise.
@@ -63,6 +69,29 @@ fn var(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateDoc {
+    percent_bp: u32,
+    fixed_minor: i64,
+}
+
+/// `FEE_SCHEDULE`: `{"<payment method or gateway>": {"percent_bp": N, "fixed_minor": N}, …}`,
+/// replacing the standard schedule as a whole.
+pub fn parse_fee_schedule(value: &str) -> Result<FeeSchedule, ConfigError> {
+    let doc: BTreeMap<String, RateDoc> = serde_json::from_str(value)
+        .map_err(|e| ConfigError(format!("FEE_SCHEDULE is not a fee schedule: {e}")))?;
+    let rates = doc
+        .into_iter()
+        .map(|(method, rate)| {
+            FeeRate::new(rate.percent_bp, rate.fixed_minor)
+                .map(|r| (method.clone(), r))
+                .map_err(|e| ConfigError(format!("FEE_SCHEDULE {method}: {}", e.0)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(FeeSchedule::new(rates))
+}
+
 pub fn parse_algorithm(name: &str) -> Result<Algorithm, ConfigError> {
     match name {
         "HS256" => Ok(Algorithm::HS256),
@@ -85,6 +114,10 @@ impl Config {
                 .map(|v| parse_duration(&v))
                 .transpose()?
                 .unwrap_or(DEFAULT_INTENT_TTL),
+            fees: var("FEE_SCHEDULE")
+                .map(|v| parse_fee_schedule(&v))
+                .transpose()?
+                .unwrap_or_default(),
             table_name: var("TABLE_NAME").unwrap_or_else(|| "payments".into()),
             sender_email: var("SENDER_EMAIL").unwrap_or_else(|| "payments@example.com".into()),
             secret_arn,
@@ -102,6 +135,27 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fee_schedule_replaces_the_standard_one() {
+        use crate::domain::{Currency, Money};
+        let usd =
+            |minor| Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money");
+        let s = parse_fee_schedule(r#"{"Cash": {"percent_bp": 100, "fixed_minor": 5}}"#)
+            .expect("schedule");
+        assert_eq!(s.fee("cash", usd(10_000)), 105);
+        assert_eq!(s.fee("Card", usd(10_000)), 0, "only what it names");
+        for bad in [
+            "",
+            "[]",
+            r#"{"Cash": {"percent_bp": 10001, "fixed_minor": 0}}"#,
+            r#"{"Cash": {"percent_bp": 1, "fixed_minor": -1}}"#,
+            r#"{"Cash": {"percent_bp": 1.5, "fixed_minor": 0}}"#,
+            r#"{"Cash": {"percent": 1, "fixed_minor": 0}}"#,
+        ] {
+            assert!(parse_fee_schedule(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn intent_ttl_takes_seconds_or_a_unit() {

@@ -173,6 +173,7 @@ mod tests {
                 audience: None,
             },
             local,
+            fees: crate::domain::FeeSchedule::standard(),
             intent_ttl: DEFAULT_INTENT_TTL,
         }
     }

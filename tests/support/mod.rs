@@ -147,6 +147,7 @@ impl Harness {
             sender_email: SENDER.into(),
             secret_arn: None,
             local: true,
+            fees: payment_shared::domain::FeeSchedule::standard(),
             intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,

@@ -389,6 +389,7 @@ async fn collect_after_correct_code(
             &intent,
             PaymentMethod::EmailOtp,
             format!("otp_{}", intent.id.as_uuid().simple()),
+            &app.config.fees,
             now,
         );
         match app
@@ -463,7 +464,13 @@ pub async fn gateway_succeeded(
         let expected = Expected::of(&intent);
         let now = app.clock.now();
         let outcome = intent.on_gateway_succeeded(now)?;
-        let payment = Payment::for_intent(&intent, method, transaction_id.to_owned(), now);
+        let payment = Payment::for_intent(
+            &intent,
+            method,
+            transaction_id.to_owned(),
+            &app.config.fees,
+            now,
+        );
         let written = match outcome {
             GatewaySuccess::AlreadyCollected => return Ok((intent, None)),
             GatewaySuccess::Collect => {

@@ -117,7 +117,14 @@ pub async fn record_under(
         }
         let amount = Money::parse(amount, payable.amount.currency())
             .map_err(|e| AppError::Invalid(e.to_string()))?;
-        let mut payment = Payment::against(&payable, amount, method, status, app.clock.now());
+        let mut payment = Payment::against(
+            &payable,
+            amount,
+            method,
+            status,
+            &app.config.fees,
+            app.clock.now(),
+        );
         if let Some(id) = named {
             payment.id = id;
         }

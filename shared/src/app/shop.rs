@@ -70,7 +70,13 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
                 .gateway_intent_id
                 .clone()
                 .unwrap_or_else(|| intent.id.to_string());
-            let payment = Payment::for_intent(&intent, PaymentMethod::Card, transaction_id, now);
+            let payment = Payment::for_intent(
+                &intent,
+                PaymentMethod::Card,
+                transaction_id,
+                &app.config.fees,
+                now,
+            );
             app.intents
                 .finish_intent(&intent, expected, Some(&payment))
                 .await
@@ -97,13 +103,19 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
                     rest,
                     PaymentMethod::Card,
                     PaymentStatus::Completed,
+                    &app.config.fees,
                     now,
                 ))
             } else {
                 None
             };
+            let completed = pending
+                .into_iter()
+                .map(|mut p| p.complete(&app.config.fees).map(|()| p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| AppError::Invalid(e.to_string()))?;
             app.payables
-                .complete_payable(&payable, &pending, extra.as_ref(), now)
+                .complete_payable(&payable, &completed, extra.as_ref(), now)
                 .await
         };
         match outcome {

@@ -500,7 +500,13 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
     let expected = Expected::of(&canceled);
     let mut flagged = canceled.clone();
     flagged.on_gateway_succeeded(now()).expect("a report");
-    let payment = Payment::for_intent(&flagged, PaymentMethod::Card, "pi_late".into(), now());
+    let payment = Payment::for_intent(
+        &flagged,
+        PaymentMethod::Card,
+        "pi_late".into(),
+        &FeeSchedule::standard(),
+        now(),
+    );
     s.intents
         .record_late_success(&flagged, expected, &payment)
         .await
@@ -535,7 +541,13 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
         (PayableStatus::Open, 0, None),
         "the payable is left alone"
     );
-    let again = Payment::for_intent(&flagged, PaymentMethod::Card, "pi_late".into(), now());
+    let again = Payment::for_intent(
+        &flagged,
+        PaymentMethod::Card,
+        "pi_late".into(),
+        &FeeSchedule::standard(),
+        now(),
+    );
     let stale = s
         .intents
         .record_late_success(&flagged, expected, &again)

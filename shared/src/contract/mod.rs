@@ -25,8 +25,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::domain::intent::NewIntent;
 use crate::domain::{
-    Currency, Email, GatewayId, IntentStatus, Money, OtpCode, OtpHash, OtpPolicy, Payable,
-    PayableId, PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentIntent,
+    Currency, Email, FeeSchedule, GatewayId, IntentStatus, Money, OtpCode, OtpHash, OtpPolicy,
+    Payable, PayableId, PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentIntent,
     PaymentMethod, PaymentStatus, UserId,
 };
 use crate::ports::{
@@ -190,10 +190,23 @@ pub fn succeed(intent: &PaymentIntent) -> (PaymentIntent, Payment) {
         .expect("processing");
     done.transition(IntentStatus::Succeeded, t)
         .expect("succeeded");
-    let payment = Payment::for_intent(&done, PaymentMethod::Card, "pi_test_1".into(), t);
+    let payment = Payment::for_intent(
+        &done,
+        PaymentMethod::Card,
+        "pi_test_1".into(),
+        &FeeSchedule::standard(),
+        t,
+    );
     (done, payment)
 }
 
 pub fn record_of(p: &Payable, minor: i64, status: PaymentStatus) -> Payment {
-    Payment::against(p, usd(minor), PaymentMethod::Cash, status, now())
+    Payment::against(
+        p,
+        usd(minor),
+        PaymentMethod::Cash,
+        status,
+        &FeeSchedule::standard(),
+        now(),
+    )
 }

@@ -159,10 +159,28 @@ pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s:
 
     let read = payable(s, &order).await;
     let extra = record_of(&read, 5_000, PaymentStatus::Completed);
+    // Completed as the application completes them: each with its fee fixed.
+    let cash = crate::domain::FeeSchedule::new([(
+        "Cash".to_owned(),
+        crate::domain::FeeRate::new(100, 5).expect("rate"),
+    )]);
+    let completing: Vec<_> = [first.clone(), second.clone()]
+        .into_iter()
+        .map(|mut p| {
+            p.complete(&cash).expect("pending");
+            p
+        })
+        .collect();
     s.payables
-        .complete_payable(&read, &[first.clone(), second.clone()], Some(&extra), now())
+        .complete_payable(&read, &completing, Some(&extra), now())
         .await
         .expect("complete");
+    let fees: Vec<i64> = stored_fees(s, &[first.id, second.id]).await;
+    assert_eq!(
+        fees,
+        vec![35, 25],
+        "1 % + 0.05 of 30.00 and 20.00, stored as completed"
+    );
     let p = payable(s, &order).await;
     assert_eq!(p.status, PayableStatus::Paid);
     assert_eq!((p.allocated_minor, p.paid_minor), (10_000, 10_000));
@@ -318,4 +336,18 @@ pub async fn a_payment_is_recorded_once_under_its_id(s: &Stores) {
         (3_000, 0),
         "counted once"
     );
+}
+
+async fn stored_fees(s: &Stores, ids: &[crate::domain::PaymentId]) -> Vec<i64> {
+    let mut fees = Vec::new();
+    for id in ids {
+        let p = s
+            .payments
+            .get_payment(id)
+            .await
+            .expect("read")
+            .expect("payment");
+        fees.push(p.fee_minor);
+    }
+    fees
 }

@@ -1,5 +1,6 @@
 //! Pure domain: no AWS, no HTTP, no JSON. Every type here is valid by construction.
 
+pub mod fees;
 pub mod ids;
 pub mod intent;
 pub mod money;
@@ -8,6 +9,7 @@ pub mod payable;
 pub mod payment;
 pub mod webhook_signature;
 
+pub use fees::{FeeRate, FeeSchedule};
 pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId};
 pub use intent::{
     Confirmation, GatewayId, GatewayReport, IllegalTransition, IntentStatus, NextAction,

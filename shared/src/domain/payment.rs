@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::{IntentId, Invalid, Money, PayableRef, PaymentId, UserId};
+use super::{FeeSchedule, IntentId, Invalid, Money, PayableRef, PaymentId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentStatus {
@@ -97,14 +97,16 @@ pub struct Payment {
 }
 
 impl Payment {
-    /// The payment a succeeded intent creates: the intent's amount, COMPLETED.
+    /// The payment a succeeded intent creates: the intent's amount, COMPLETED,
+    /// its fee fixed from `fees`.
     pub fn for_intent(
         intent: &super::PaymentIntent,
         method: PaymentMethod,
         transaction_id: String,
+        fees: &FeeSchedule,
         now: OffsetDateTime,
     ) -> Self {
-        Self {
+        let mut payment = Self {
             id: PaymentId::new(),
             payable: intent.payable.clone(),
             intent_id: Some(intent.id),
@@ -116,18 +118,22 @@ impl Payment {
             fee_minor: 0,
             business_id: intent.business_id.clone(),
             created_at: now,
-        }
+        };
+        payment.fix_fee(fees);
+        payment
     }
 
-    /// A payment recorded directly against a payable, on behalf of its owner.
+    /// A payment recorded directly against a payable, on behalf of its owner;
+    /// a COMPLETED one with its fee fixed from `fees`.
     pub fn against(
         payable: &super::Payable,
         amount: Money,
         method: PaymentMethod,
         status: PaymentStatus,
+        fees: &FeeSchedule,
         now: OffsetDateTime,
     ) -> Self {
-        Self {
+        let mut payment = Self {
             id: PaymentId::new(),
             payable: Some(payable.payable.clone()),
             intent_id: None,
@@ -139,11 +145,14 @@ impl Payment {
             fee_minor: 0,
             business_id: payable.business_id.clone(),
             created_at: now,
-        }
+        };
+        payment.fix_fee(fees);
+        payment
     }
 
-    /// A PENDING payment whose money arrived. Only a pending one may complete.
-    pub fn complete(&mut self) -> Result<(), Invalid> {
+    /// A PENDING payment whose money arrived, its fee fixed as it completes.
+    /// Only a pending one may complete.
+    pub fn complete(&mut self, fees: &FeeSchedule) -> Result<(), Invalid> {
         if self.status != PaymentStatus::Pending {
             return Err(Invalid::new(format!(
                 "a {} payment cannot be completed",
@@ -151,7 +160,17 @@ impl Payment {
             )));
         }
         self.status = PaymentStatus::Completed;
+        self.fix_fee(fees);
         Ok(())
+    }
+
+    /// Fixes the fee of a COMPLETED payment from the schedule; one that has
+    /// not completed owes none yet.
+    pub fn fix_fee(&mut self, fees: &FeeSchedule) {
+        self.fee_minor = match self.status {
+            PaymentStatus::Completed => fees.fee(self.method.as_str(), self.amount),
+            _ => 0,
+        };
     }
 
     /// Orders payments newest first. Not the id alone: an id named from an

@@ -50,8 +50,10 @@ pub trait PayableStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Settling is the payable's decision, so this write spans its payments too:
-    /// marks `payable` paid, completes its `pending` payments and stores `extra`,
+    /// marks `payable` paid, completes its pending payments and stores `extra`,
     /// all or nothing; `Conflict` if the payable or a payment changed since read.
+    /// `pending` are given as they complete (COMPLETED, their fee fixed); each
+    /// must still be PENDING in storage.
     async fn complete_payable(
         &self,
         payable: &Payable,

@@ -271,13 +271,16 @@ impl PayableStore for DynamoStore {
             let complete = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(payment_pk(&payment.id), PAYMENT_SK)))
-                .update_expression("SET #status = :completed, completed_at = :now")
+                .update_expression(
+                    "SET #status = :completed, completed_at = :now, fee_minor = :fee",
+                )
                 .condition_expression("#status = :pending")
                 .set_expression_attribute_names(Some(names(&[("#status", "status")])))
                 .set_expression_attribute_values(Some(values(vec![
                     (":completed", s(PaymentStatus::Completed.as_str())),
                     (":pending", s(PaymentStatus::Pending.as_str())),
                     (":now", s(ts(now))),
+                    (":fee", n(payment.fee_minor)),
                 ])));
             request = request.transact_items(
                 TransactWriteItem::builder()

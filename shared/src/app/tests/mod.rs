@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod fees;
 mod gateway_intents;
 mod intents;
 mod payables;
@@ -109,6 +110,7 @@ impl TestApp {
             sender_email: "payments@example.com".into(),
             secret_arn: None,
             local: true,
+            fees: crate::domain::FeeSchedule::standard(),
             intent_ttl: crate::config::DEFAULT_INTENT_TTL,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,

@@ -13,14 +13,17 @@ use jsonwebtoken::{EncodingKey, Header};
 use payment_shared::adapters::dynamo::table;
 use payment_shared::app::{AppError, payables};
 use payment_shared::domain::{
-    Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
-    Payer, UserId,
+    BusinessId, Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef,
+    PayableStatus, Payer, UserId,
 };
 use payment_shared::runtime::App;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 const TOKEN_LIFETIME_SECS: i64 = 12 * 3600;
+
+/// The business of the local partner client (`PARTNER_CLIENTS` in `.env.example`).
+const DEMO_BUSINESS: u64 = 123_456;
 
 fn say(message: &str) {
     eprintln!("setup: {message}");
@@ -79,7 +82,8 @@ fn demo_payable(demo: &Demo, app: &App) -> Result<Payable, String> {
         number: Some(demo.id.to_owned()),
         description: Some(demo.description.to_owned()),
         line_items: items,
-        business_id: None,
+        // The local partner client's business, so that partners can read the demo's payments.
+        business_id: Some(BusinessId::new(DEMO_BUSINESS)),
         status: PayableStatus::Open,
         open_intent_id: None,
         allocated_minor: 0,

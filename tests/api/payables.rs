@@ -19,7 +19,7 @@ async fn put_creates_then_replaces_and_get_reads_back() {
     let id = unique("ORD");
     let body = json!({
         "user_id": "u-1", "email": "u-1@example.com", "amount": "112", "currency": "usd",
-        "number": "ORD-1001", "description": "Two shirts", "business_id": "biz-1",
+        "number": "ORD-1001", "description": "Two shirts", "business_id": 18446744073709551615u64,
         "line_items": [{"name": "Shirt", "amount": 5600, "currency": "usd", "quantity": 2, "description": "Blue"}]
     });
     let created = invoke(&h, payables::put, put("order", &id).json(body.clone())).await;
@@ -27,6 +27,11 @@ async fn put_creates_then_replaces_and_get_reads_back() {
     assert_eq!(created.body["amount"], "112.00");
     assert_eq!(created.body["currency"], "USD");
     assert_eq!(created.body["status"], "open");
+    assert_eq!(
+        created.body["business_id"].as_u64(),
+        Some(u64::MAX),
+        "an unsigned 64-bit integer, exactly"
+    );
     assert_eq!(
         created.body["line_items"][0],
         json!({"name": "Shirt", "amount": 5600, "currency": "usd", "quantity": 2, "description": "Blue"})
@@ -306,4 +311,33 @@ async fn the_owner_stays_once_intents_exist() {
         "{}",
         r.body
     );
+}
+
+#[tokio::test]
+async fn a_business_id_is_an_unsigned_64_bit_integer_and_nothing_else() {
+    let h = Harness::new().await;
+    let id = unique("ORD");
+    for bad in [
+        json!("123456"),
+        json!(-1),
+        json!(1.5),
+        json!(true),
+        serde_json::from_str::<serde_json::Value>("18446744073709551616").expect("json"),
+        serde_json::from_str::<serde_json::Value>("1e3").expect("json"),
+    ] {
+        let body = json!({
+            "user_id": "u-1", "email": "u-1@example.com", "amount": "10", "currency": "USD",
+            "business_id": bad,
+        });
+        let r = invoke(&h, payables::put, put("order", &id).json(body)).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], "business_id", "{}", r.body);
+    }
+    let body = json!({
+        "user_id": "u-1", "email": "u-1@example.com", "amount": "10", "currency": "USD",
+        "business_id": 0,
+    });
+    let r = invoke(&h, payables::put, put("order", &id).json(body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["business_id"], 0);
 }

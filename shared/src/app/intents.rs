@@ -211,7 +211,7 @@ pub async fn open_for_payable_with(
                     .clone()
                     .or_else(|| payable.description.clone()),
                 line_items: payable.line_items.clone(),
-                business_id: payable.business_id.clone(),
+                business_id: payable.business_id,
                 return_url: details.return_url.clone(),
                 cancel_url: details.cancel_url.clone(),
                 metadata: BTreeMap::new(),

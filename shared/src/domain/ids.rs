@@ -142,6 +142,27 @@ impl fmt::Display for PayableId {
     }
 }
 
+/// The merchant a payable is owed to: partners see only their own business's
+/// payments. Any unsigned 64-bit integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BusinessId(u64);
+
+impl BusinessId {
+    pub fn new(id: u64) -> Self {
+        Self(id)
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for BusinessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PayableRef {
     pub kind: PayableKind,

@@ -10,7 +10,9 @@ pub mod payment;
 pub mod webhook_signature;
 
 pub use fees::{FeeRate, FeeSchedule};
-pub use ids::{Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId};
+pub use ids::{
+    BusinessId, Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId,
+};
 pub use intent::{
     Confirmation, GatewayId, GatewayReport, IllegalTransition, IntentStatus, NextAction,
     PaymentIntent,

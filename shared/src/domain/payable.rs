@@ -80,7 +80,7 @@ pub struct Payable {
     pub number: Option<String>,
     pub description: Option<String>,
     pub line_items: Vec<LineItem>,
-    pub business_id: Option<String>,
+    pub business_id: Option<super::BusinessId>,
     pub status: PayableStatus,
     /// The one intent that may still collect this payable, if any.
     pub open_intent_id: Option<IntentId>,
@@ -187,7 +187,7 @@ impl Payable {
         self.number = next.number.clone();
         self.description = next.description.clone();
         self.line_items = next.line_items.clone();
-        self.business_id = next.business_id.clone();
+        self.business_id = next.business_id;
         self.updated_at = now;
     }
 

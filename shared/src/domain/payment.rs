@@ -92,7 +92,7 @@ pub struct Payment {
     pub transaction_id: Option<String>,
     /// Processing fee in minor units of `amount`'s currency.
     pub fee_minor: i64,
-    pub business_id: Option<String>,
+    pub business_id: Option<super::BusinessId>,
     pub created_at: OffsetDateTime,
 }
 
@@ -116,7 +116,7 @@ impl Payment {
             status: PaymentStatus::Completed,
             transaction_id: Some(transaction_id),
             fee_minor: 0,
-            business_id: intent.business_id.clone(),
+            business_id: intent.business_id,
             created_at: now,
         };
         payment.fix_fee(fees);
@@ -143,7 +143,7 @@ impl Payment {
             status,
             transaction_id: None,
             fee_minor: 0,
-            business_id: payable.business_id.clone(),
+            business_id: payable.business_id,
             created_at: now,
         };
         payment.fix_fee(fees);

@@ -14,8 +14,8 @@ use super::{IdempotencyKey, iso_millis};
 use crate::app::payables;
 use crate::auth::ServiceCaller;
 use crate::domain::{
-    Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
-    Payer, UserId,
+    BusinessId, Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef,
+    PayableStatus, Payer, UserId,
 };
 use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, Sent, json_body, json_of, path_param, problem,
@@ -44,6 +44,37 @@ wire_field!(
     TextField,
     schema::text()
 );
+
+wire_field!(
+    /// The merchant, an unsigned 64-bit integer.
+    BusinessIdField,
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::Custom("uint64".into())))
+        .minimum(Some(0))
+        .maximum(Some(u64::MAX as f64))
+        .examples([123456])
+);
+
+/// A business id: a JSON integer from 0 to 2^64 − 1, nothing else.
+fn business_id(sent: &Sent) -> Checked<Option<BusinessId>> {
+    let Some(raw) = sent.raw() else {
+        return Ok(None);
+    };
+    // Digits only: no sign, fraction, exponent or string.
+    match raw
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| raw.parse::<u64>())
+    {
+        Some(Ok(id)) => Ok(Some(BusinessId::new(id))),
+        _ => problem(
+            &["body", "business_id"],
+            "business_id must be an integer from 0 to 18446744073709551615",
+            "value_error",
+        ),
+    }
+}
 
 wire_field!(
     /// The payer's user id (the `sub` of their tokens).
@@ -171,7 +202,7 @@ pub struct PayableRequest {
     /// The merchant; partners see only their business's payments.
     #[serde(default)]
     #[schema(inline)]
-    pub business_id: TextField,
+    pub business_id: BusinessIdField,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -189,7 +220,9 @@ pub struct PayableResponse {
     pub number: Option<String>,
     pub description: Option<String>,
     pub line_items: Vec<LineItemBody>,
-    pub business_id: Option<String>,
+    /// The merchant: an unsigned 64-bit integer.
+    #[schema(example = 123456)]
+    pub business_id: Option<u64>,
     /// open, paid or canceled.
     #[schema(example = "open")]
     pub status: String,
@@ -222,7 +255,7 @@ impl From<&Payable> for PayableResponse {
                     description: l.description.clone(),
                 })
                 .collect(),
-            business_id: p.business_id.clone(),
+            business_id: p.business_id.map(|b| b.get()),
             status: p.status.as_str().into(),
             open_intent_id: p.open_intent_id.map(|i| i.to_string()),
             created_at: iso_millis(p.created_at),
@@ -359,7 +392,7 @@ pub struct PayableInput {
     number: Option<String>,
     description: Option<String>,
     line_items: Vec<LineItem>,
-    business_id: Option<String>,
+    business_id: Option<BusinessId>,
 }
 
 impl FromRequest for PayableInput {
@@ -394,7 +427,7 @@ impl FromRequest for PayableInput {
             amount,
             body.number.optional_text(&["body", "number"]),
             body.description.optional_text(&["body", "description"]),
-            body.business_id.optional_text(&["body", "business_id"]),
+            business_id(&body.business_id),
             items,
         )
             .all()?;

@@ -12,11 +12,27 @@ use super::keys::{
 use crate::domain::intent::{GatewayId, NextAction};
 use crate::domain::otp::OtpState;
 use crate::domain::{
-    Currency, Email, IntentId, IntentStatus, LineItem, Money, OtpHash, Payable, PayableId,
-    PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentId, PaymentIntent,
+    BusinessId, Currency, Email, IntentId, IntentStatus, LineItem, Money, OtpHash, Payable,
+    PayableId, PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentId, PaymentIntent,
     PaymentMethod, PaymentStatus, UserId,
 };
 use crate::ports::StoreError;
+
+/// Business ids are numbers; items written while they were strings of digits
+/// still read.
+fn business_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<Stored>::deserialize(d)? {
+        None => Ok(None),
+        Some(Stored::Number(n)) => Ok(Some(n)),
+        Some(Stored::Text(t)) => t.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LineItemItem {
@@ -94,8 +110,12 @@ pub struct PayableItem {
     pub description: Option<String>,
     #[serde(default)]
     pub line_items: Vec<LineItemItem>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub business_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "business_id"
+    )]
+    pub business_id: Option<u64>,
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub open_intent_id: Option<String>,
@@ -123,7 +143,7 @@ impl PayableItem {
             number: self.number,
             description: self.description,
             line_items: line_items(self.line_items)?,
-            business_id: self.business_id,
+            business_id: self.business_id.map(BusinessId::new),
             status: PayableStatus::parse(&self.status).map_err(|e| corrupt("payable status", e))?,
             open_intent_id: self
                 .open_intent_id
@@ -182,8 +202,12 @@ pub struct IntentItem {
     pub description: Option<String>,
     #[serde(default)]
     pub line_items: Vec<LineItemItem>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub business_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "business_id"
+    )]
+    pub business_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub return_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -251,7 +275,7 @@ impl IntentItem {
             client_secret: i.client_secret.clone(),
             description: i.description.clone(),
             line_items: i.line_items.iter().map(LineItemItem::from).collect(),
-            business_id: i.business_id.clone(),
+            business_id: i.business_id.map(|b| b.get()),
             return_url: i.return_url.clone(),
             cancel_url: i.cancel_url.clone(),
             otp_hash: i.otp.as_ref().map(|o| hex::encode(o.hash.as_bytes())),
@@ -300,7 +324,7 @@ impl IntentItem {
             client_secret: self.client_secret,
             description: self.description,
             line_items: line_items(self.line_items)?,
-            business_id: self.business_id,
+            business_id: self.business_id.map(BusinessId::new),
             return_url: self.return_url,
             cancel_url: self.cancel_url,
             otp,
@@ -389,8 +413,12 @@ pub struct PaymentItem {
     pub transaction_id: Option<String>,
     pub fee_minor: i64,
     pub net_minor: i64,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub business_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "business_id"
+    )]
+    pub business_id: Option<u64>,
     pub created_at: String,
 }
 
@@ -418,7 +446,7 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         transaction_id: p.transaction_id.clone(),
         fee_minor: p.fee_minor,
         net_minor: p.net_minor(),
-        business_id: p.business_id.clone(),
+        business_id: p.business_id.map(|b| b.get()),
         created_at: ts(p.created_at),
     };
     serde_dynamo::to_item(item).map_err(|e| corrupt("payment", e))
@@ -441,7 +469,7 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         status: PaymentStatus::parse(&p.status).map_err(|e| corrupt("payment status", e))?,
         transaction_id: p.transaction_id,
         fee_minor: p.fee_minor,
-        business_id: p.business_id,
+        business_id: p.business_id.map(BusinessId::new),
         created_at: parse_ts(&p.created_at)?,
     })
 }
@@ -534,5 +562,28 @@ mod tests {
         assert!(!item.contains_key("next_action_type"), "absent when none");
         item.remove("next_action_url");
         assert_eq!(intent_from_item(item).expect("read").next_action, None);
+    }
+
+    #[test]
+    fn business_ids_are_numbers_and_old_digit_strings_still_read() {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let mut i = intent();
+        i.business_id = Some(BusinessId::new(u64::MAX));
+        let mut item = intent_to_item(&i, 1).expect("item");
+        assert_eq!(
+            item.get("business_id"),
+            Some(&AttributeValue::N(u64::MAX.to_string()))
+        );
+        assert_eq!(
+            intent_from_item(item.clone()).expect("read").business_id,
+            i.business_id
+        );
+        item.insert("business_id".into(), AttributeValue::S("123456".into()));
+        assert_eq!(
+            intent_from_item(item.clone()).expect("read").business_id,
+            Some(BusinessId::new(123_456))
+        );
+        item.insert("business_id".into(), AttributeValue::S("biz-1".into()));
+        assert!(intent_from_item(item).is_err(), "not a business id");
     }
 }

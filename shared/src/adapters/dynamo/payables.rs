@@ -63,24 +63,29 @@ impl PayableStore for DynamoStore {
         ];
         // Optional fields absent from the request are removed, as a PUT replaces.
         for (attr, clause, placeholder, value) in [
-            ("#number", "#number = :number", ":number", &payable.number),
+            (
+                "#number",
+                "#number = :number",
+                ":number",
+                payable.number.clone().map(s),
+            ),
             (
                 "description",
                 "description = :description",
                 ":description",
-                &payable.description,
+                payable.description.clone().map(s),
             ),
             (
                 "business_id",
                 "business_id = :business",
                 ":business",
-                &payable.business_id,
+                payable.business_id.map(|b| n(b.get())),
             ),
         ] {
             match value {
                 Some(v) => {
                     set.push(clause);
-                    vals.push((placeholder, s(v.clone())));
+                    vals.push((placeholder, v));
                 }
                 None => remove.push(attr),
             }

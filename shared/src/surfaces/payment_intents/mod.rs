@@ -26,7 +26,9 @@ use crate::http::{
 };
 use crate::ports::Page;
 use crate::runtime::App;
-use problems::{BadRequestBody, CHANGE, ProblemDetails, READ};
+use problems::{
+    BadRequestBody, CHANGE, GatewayDown, KeyReused, ProblemDetails, READ, TooLarge, Unauthenticated,
+};
 use wire::*;
 
 const LIST_DEFAULT: usize = 50;
@@ -60,7 +62,7 @@ impl FromRequest for PageInput {
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentDto>),
         (status = 400, description = "limit out of range, or a cursor this API did not issue", body = BadRequestBody, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = ProblemDetails, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "Not Admin or Support", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
@@ -92,7 +94,7 @@ impl FromRequest for IntentPath {
     params(("id" = String, Path, description = "The payment intent's id")),
     responses(
         (status = 200, description = "The payment intent", body = PaymentIntentDto),
-        (status = 401, description = "Missing or invalid token", body = ProblemDetails, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "Not Admin or Support", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No such payment intent", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -126,7 +128,7 @@ impl FromRequest for CustomerListInput {
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentDto>),
         (status = 400, description = "limit out of range, or a cursor this API did not issue", body = BadRequestBody, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = ProblemDetails, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "Not Admin or Support", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
@@ -293,12 +295,12 @@ impl FromRequest for NewGatewayIntent {
         (status = 200, description = "The payable's open payment intent, already created", body = PaymentIntentDto),
         (status = 201, description = "Created", body = PaymentIntentDto),
         (status = 400, description = "Invalid fields; an amount or currency other than the payable's; a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = ProblemDetails, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "No such invoice or order of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "Invoice or order paid or canceled, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key already used with another request", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 502, description = "The payment gateway is unavailable", body = ProblemDetails, content_type = "application/problem+json")),
+        TooLarge,
+        KeyReused,
+        GatewayDown),
     security(("bearer" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -373,12 +375,12 @@ impl FromRequest for ConfirmInput {
     responses(
         (status = 200, description = "The intent as the gateway left it", body = PaymentIntentDto),
         (status = 400, description = "Not a payment method id, no such payment method, or a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = ProblemDetails, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "No such payment intent of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The intent cannot be confirmed in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key already used with another request", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 502, description = "The payment gateway is unavailable", body = ProblemDetails, content_type = "application/problem+json")),
+        TooLarge,
+        KeyReused,
+        GatewayDown),
     security(("bearer" = [])))]
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -415,12 +417,12 @@ impl FromRequest for CancelInput {
     responses(
         (status = 200, description = "Canceled", body = PaymentIntentDto),
         (status = 400, description = "A body that is not a JSON object, or a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = ProblemDetails, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "No such payment intent of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The intent cannot be canceled in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key already used with another request", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 502, description = "The payment gateway is unavailable", body = ProblemDetails, content_type = "application/problem+json")),
+        TooLarge,
+        KeyReused,
+        GatewayDown),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -492,7 +494,7 @@ impl utoipa::ToSchema for WebhookBody {}
         (status = 400, description = "Missing, bad or stale signature, or an unreadable event", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No such gateway", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "Another delivery of this event is still being handled: send it again later", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = ProblemDetails, content_type = "application/problem+json")))]
+        TooLarge))]
 pub async fn webhook(app: Arc<App>, req: Request) -> Response<Body> {
     // Not Idempotency-Key based: gateways redeliver by event id, which the use case deduplicates.
     READ.run(

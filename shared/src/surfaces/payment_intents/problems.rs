@@ -245,3 +245,23 @@ mod tests {
         );
     }
 }
+
+/// Missing or invalid token.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401, content_type = "application/problem+json")]
+pub struct Unauthenticated(#[to_schema] pub ProblemDetails);
+
+/// The request body is over 64 KiB.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 413, content_type = "application/problem+json")]
+pub struct TooLarge(#[to_schema] pub ProblemDetails);
+
+/// This Idempotency-Key was already used with another request.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 422, content_type = "application/problem+json")]
+pub struct KeyReused(#[to_schema] pub ProblemDetails);
+
+/// The payment gateway could not be reached; nothing happened there that is known.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 502, content_type = "application/problem+json")]
+pub struct GatewayDown(#[to_schema] pub ProblemDetails);

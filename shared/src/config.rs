@@ -27,6 +27,8 @@ pub struct Config {
     pub local: bool,
     /// How long an intent may wait for its payer before it counts as canceled.
     pub intent_ttl: Duration,
+    /// Where Stripe's API is (a local emulator in development and tests).
+    pub stripe_api_base: String,
 }
 
 /// Abandoned intents free their payable after a day unless configured otherwise.
@@ -85,6 +87,8 @@ impl Config {
                 .map(|v| parse_duration(&v))
                 .transpose()?
                 .unwrap_or(DEFAULT_INTENT_TTL),
+            stripe_api_base: var("STRIPE_API_BASE")
+                .unwrap_or_else(|| crate::adapters::stripe::DEFAULT_API_BASE.into()),
             table_name: var("TABLE_NAME").unwrap_or_else(|| "payments".into()),
             sender_email: var("SENDER_EMAIL").unwrap_or_else(|| "payments@example.com".into()),
             secret_arn,

@@ -148,6 +148,7 @@ impl Harness {
             secret_arn: None,
             local: true,
             intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
+            stripe_api_base: payment_shared::adapters::stripe::DEFAULT_API_BASE.into(),
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,

@@ -82,6 +82,7 @@ impl SecretsProvider for FixedSecrets {
             )]),
             otp_pepper: SecretString::from("unit-test-pepper".to_owned()),
             cursor_key: None,
+            stripe_secret_key: None,
         })
     }
 }
@@ -110,6 +111,7 @@ impl TestApp {
             secret_arn: None,
             local: true,
             intent_ttl: crate::config::DEFAULT_INTENT_TTL,
+            stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,

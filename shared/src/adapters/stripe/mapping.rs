@@ -121,29 +121,38 @@ pub fn confirmation(intent: &StripeIntent) -> Result<Confirmation, GatewayError>
     }
 }
 
-/// A refused confirm: a decline the payer can act on, or an error.
-pub fn confirm_refused(status: u16, body: &[u8]) -> Result<Confirmation, GatewayError> {
+/// A refused confirm: a decline the payer can act on, or an error. The
+/// emulator attaches any payment method id and reports an unknown one only
+/// when confirming, as a bare 404.
+pub fn confirm_refused(
+    status: u16,
+    body: &[u8],
+    payment_method: &str,
+) -> Result<Confirmation, GatewayError> {
     let e = error(body);
     match e.code.as_deref() {
         Some(code) if DECLINES.contains(&code) => Ok(Confirmation::Declined {
             reason: code.to_owned(),
         }),
-        _ => Err(refused(status, &e)),
+        _ => Err(missing_payment_method(status, &e, payment_method)),
     }
 }
 
-/// A refused attach of `payment_method` to the intent. Stripe answers a
-/// payment method it does not know with `resource_missing` on that
-/// parameter; the emulator with a bare 404 (the intent itself is ours and
-/// was opened there, so the missing resource is the payment method).
+/// A refused attach of `payment_method` to the intent.
 pub fn attach_refused(status: u16, body: &[u8], payment_method: &str) -> GatewayError {
-    let e = error(body);
+    missing_payment_method(status, &error(body), payment_method)
+}
+
+/// Stripe answers a payment method it does not know with `resource_missing`
+/// on that parameter; the emulator with a bare 404 (the intent itself is
+/// ours and was opened there, so the missing resource is the payment method).
+fn missing_payment_method(status: u16, e: &StripeError, payment_method: &str) -> GatewayError {
     let missing = e.code.as_deref() == Some("resource_missing")
         && e.param.as_deref().is_none_or(|p| p == "payment_method");
     if missing || (status == 404 && e.code.is_none()) {
         GatewayError::UnknownPaymentMethod(payment_method.to_owned())
     } else {
-        refused(status, &e)
+        refused(status, e)
     }
 }
 
@@ -261,7 +270,7 @@ mod tests {
             // The emulator's type; Stripe's would be card_error.
             let b = body(json!({"type": "invalid_request_error", "code": code, "message": "no"}));
             assert_eq!(
-                confirm_refused(402, &b),
+                confirm_refused(402, &b, "pm_1"),
                 Ok(Confirmation::Declined {
                     reason: code.into()
                 }),
@@ -280,7 +289,7 @@ mod tests {
             b"not json".to_vec(),
         ] {
             assert!(matches!(
-                confirm_refused(400, &b),
+                confirm_refused(400, &b, "pm_1"),
                 Err(GatewayError::Unavailable(_))
             ));
         }
@@ -297,6 +306,10 @@ mod tests {
             assert_eq!(
                 attach_refused(status, &b, "pm_x"),
                 GatewayError::UnknownPaymentMethod("pm_x".into())
+            );
+            assert_eq!(
+                confirm_refused(status, &b, "pm_x"),
+                Err(GatewayError::UnknownPaymentMethod("pm_x".into()))
             );
         }
         let other = body(

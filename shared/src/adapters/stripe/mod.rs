@@ -191,7 +191,9 @@ impl Gateway for StripeGateway {
         };
         match self.post(confirm).await? {
             Answer::Ok(body) => mapping::confirmation(&mapping::intent(&body)?),
-            Answer::Refused { status, body } => mapping::confirm_refused(status, &body),
+            Answer::Refused { status, body } => {
+                mapping::confirm_refused(status, &body, payment_method)
+            }
         }
     }
 

@@ -3,6 +3,8 @@
 use jsonwebtoken::Algorithm;
 use time::Duration;
 
+use crate::domain::GatewayId;
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
@@ -29,6 +31,8 @@ pub struct Config {
     pub intent_ttl: Duration,
     /// Where Stripe's API is (a local emulator in development and tests).
     pub stripe_api_base: String,
+    /// The gateway that collects shop orders (`SHOP_GATEWAY`).
+    pub shop_gateway: GatewayId,
 }
 
 /// Abandoned intents free their payable after a day unless configured otherwise.
@@ -87,6 +91,7 @@ impl Config {
                 .map(|v| parse_duration(&v))
                 .transpose()?
                 .unwrap_or(DEFAULT_INTENT_TTL),
+            shop_gateway: parse_shop_gateway(var("SHOP_GATEWAY").as_deref())?,
             stripe_api_base: var("STRIPE_API_BASE")
                 .unwrap_or_else(|| crate::adapters::stripe::DEFAULT_API_BASE.into()),
             table_name: var("TABLE_NAME").unwrap_or_else(|| "payments".into()),
@@ -103,9 +108,33 @@ impl Config {
     }
 }
 
+/// `SHOP_GATEWAY`: a card gateway, `test` when unset.
+pub fn parse_shop_gateway(value: Option<&str>) -> Result<GatewayId, ConfigError> {
+    match value.map(GatewayId::parse) {
+        None => Ok(GatewayId::Test),
+        Some(Ok(GatewayId::Otp)) | Some(Err(_)) => Err(ConfigError(format!(
+            "SHOP_GATEWAY '{}' is not a card gateway (test or stripe)",
+            value.unwrap_or_default()
+        ))),
+        Some(Ok(gateway)) => Ok(gateway),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shop_orders_go_to_a_card_gateway_test_unless_configured() {
+        assert_eq!(parse_shop_gateway(None).expect("default"), GatewayId::Test);
+        assert_eq!(
+            parse_shop_gateway(Some("stripe")).expect("stripe"),
+            GatewayId::Stripe
+        );
+        for bad in ["otp", "", "Stripe", "paypal"] {
+            assert!(parse_shop_gateway(Some(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn intent_ttl_takes_seconds_or_a_unit() {

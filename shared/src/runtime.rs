@@ -185,6 +185,7 @@ mod tests {
             local,
             intent_ttl: DEFAULT_INTENT_TTL,
             stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
+            shop_gateway: crate::domain::GatewayId::Test,
         }
     }
 

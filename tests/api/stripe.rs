@@ -14,9 +14,10 @@ use lambda_http::http::Method;
 use payment_shared::adapters::stripe::{
     StripeGateway, StripeRequest, StripeResponse, StripeTransport, TransportError,
 };
+use payment_shared::domain::GatewayId;
 use payment_shared::domain::webhook_signature;
-use payment_shared::ports::Clock;
-use payment_shared::surfaces::{payables, payment_intents as d, payments as b};
+use payment_shared::ports::{Clock, IntentStore};
+use payment_shared::surfaces::{payables, payment_intents as d, payments as b, shop};
 use serde_json::{Value, json};
 
 const ROOT: &str = "/api/v1/PaymentIntents";
@@ -526,4 +527,62 @@ async fn stripe_answering_500_on_confirm_changes_nothing_and_the_retry_reuses_th
 async fn a_confirm_that_times_out_changes_nothing_and_the_retry_reuses_the_key() {
     // An unanswered request may have acted: it is not resent by the connector.
     a_failed_confirm_is_retried_safely(vec![("/confirm", Fault::Hang)], 1).await;
+}
+
+#[tokio::test]
+async fn a_shop_order_through_stripe_is_completed_by_stripes_webhook() {
+    let h = Harness::configured(Box::new(|c| c.shop_gateway = GatewayId::Stripe)).await;
+    let stop = receive_webhooks(&h).await;
+    let owner = unique("shopper");
+    let order_id = order(&h, &owner, "112.00", "USD").await;
+    let r = invoke(
+        &h,
+        shop::create_intent,
+        call(Method::POST, "/")
+            .as_user(&owner)
+            .api_key(API_KEY)
+            .param("orderId", &order_id),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Stripe's own intent id and client secret, for the browser's Stripe.js.
+    let gateway_id = r.body["data"]["id"].as_str().expect("id").to_owned();
+    assert!(gateway_id.starts_with("pi_"), "{}", r.body);
+    let secret = r.body["data"]["client_secret"].as_str().expect("secret");
+    assert!(
+        secret.starts_with(&format!("{gateway_id}_secret_")),
+        "{secret}"
+    );
+    let theirs = at_localstripe(&gateway_id).await;
+    assert_eq!(theirs["amount"], 11200, "{theirs}");
+    assert_eq!(theirs["currency"], "usd", "{theirs}");
+
+    // The browser pays at Stripe directly; only Stripe's webhook tells us.
+    let stripe = |path: String, form: Vec<(&'static str, String)>| async move {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", localstripe()))
+            .basic_auth(STRIPE_SECRET_KEY, Some(""))
+            .form(&form)
+            .send()
+            .await
+            .expect("localstripe answers");
+        assert_eq!(r.status(), 200);
+    };
+    stripe(
+        format!("/v1/payment_intents/{gateway_id}"),
+        vec![("payment_method", card(VISA).await)],
+    )
+    .await;
+    stripe(format!("/v1/payment_intents/{gateway_id}/confirm"), vec![]).await;
+
+    let intent = h
+        .store
+        .find_intent_by_gateway_id(GatewayId::Stripe, &gateway_id)
+        .await
+        .expect("read")
+        .expect("the order's intent");
+    eventually(&h, &intent.id.to_string(), "Succeeded").await;
+    assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
+    assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
+    let _ = stop.send(());
 }

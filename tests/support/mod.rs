@@ -56,6 +56,9 @@ pub const STRIPE_SECRET_KEY: &str = "sk_test_local";
 /// Builds the Stripe connector around the real HTTP client to localstripe.
 pub type StripeSetup = Box<dyn FnOnce(Arc<dyn StripeTransport>) -> StripeGateway + Send>;
 
+/// Changes the App's configuration before it is built.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
 pub struct FixedSecrets;
 
 pub fn test_secrets() -> Secrets {
@@ -110,13 +113,23 @@ pub type Alone = tokio::sync::OwnedRwLockWriteGuard<()>;
 impl Harness {
     /// A new, empty table for this test: tests never see each other's data.
     pub async fn new() -> Self {
-        Self::shared(|stores| stores, Box::new(StripeGateway::new)).await
+        Self::shared(
+            |stores| stores,
+            Box::new(StripeGateway::new),
+            Box::new(|_| {}),
+        )
+        .await
     }
 
     /// As [`Harness::new`], its Stripe connector built by `stripe` around the
     /// real client (to record what is sent, or to fail on purpose).
     pub async fn with_stripe(stripe: StripeSetup) -> Self {
-        Self::shared(|stores| stores, stripe).await
+        Self::shared(|stores| stores, stripe, Box::new(|_| {})).await
+    }
+
+    /// As [`Harness::new`], its configuration changed by `configure`.
+    pub async fn configured(configure: Configure) -> Self {
+        Self::shared(|stores| stores, Box::new(StripeGateway::new), configure).await
     }
 
     /// As [`Harness::new`], the App's storage failing as `faults` say (the
@@ -131,6 +144,7 @@ impl Harness {
                 wrapped
             },
             Box::new(StripeGateway::new),
+            Box::new(|_| {}),
         )
         .await;
         (h, faulty.expect("wrapped"))
@@ -145,18 +159,31 @@ impl Harness {
 
     /// A harness for the test holding [`Harness::alone`].
     pub async fn while_alone(_alone: &Alone) -> Self {
-        Self::wrapping(|stores| stores, Box::new(StripeGateway::new)).await
+        Self::wrapping(
+            |stores| stores,
+            Box::new(StripeGateway::new),
+            Box::new(|_| {}),
+        )
+        .await
     }
 
     /// A harness that runs beside other harness tests, never beside one that is alone.
-    async fn shared(wrap: impl FnOnce(Stores) -> Stores, stripe: StripeSetup) -> Self {
+    async fn shared(
+        wrap: impl FnOnce(Stores) -> Stores,
+        stripe: StripeSetup,
+        configure: Configure,
+    ) -> Self {
         let running = RUNNING.clone().read_owned().await;
-        let mut h = Self::wrapping(wrap, stripe).await;
+        let mut h = Self::wrapping(wrap, stripe, configure).await;
         h._running = Some(running);
         h
     }
 
-    async fn wrapping(wrap: impl FnOnce(Stores) -> Stores, stripe: StripeSetup) -> Self {
+    async fn wrapping(
+        wrap: impl FnOnce(Stores) -> Stores,
+        stripe: StripeSetup,
+        configure: Configure,
+    ) -> Self {
         let aws = aws().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
         let name = format!("test-{}", uuid::Uuid::now_v7().simple());
@@ -173,12 +200,15 @@ impl Harness {
             local: true,
             intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
             stripe_api_base: payment_shared::adapters::stripe::DEFAULT_API_BASE.into(),
+            shop_gateway: payment_shared::domain::GatewayId::Test,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,
                 audience: None,
             },
         };
+        let mut config = config;
+        configure(&mut config);
         let mut app = App::new(
             config,
             wrap(Stores::sharing(store.clone())),

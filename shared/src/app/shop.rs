@@ -6,23 +6,31 @@ use super::intents::{self, MAX_RETRIES};
 use super::payments::ORDER;
 use crate::auth::Caller;
 use crate::domain::{
-    GatewayId, IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent,
-    PaymentMethod, PaymentStatus,
+    IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent, PaymentMethod,
+    PaymentStatus,
 };
-use crate::ports::{Expected, StoreError};
+use crate::ports::{Expected, GatewayError, StoreError};
 use crate::runtime::App;
 
 /// How long the payments-by-order index is given to catch up with its table.
 const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// The order's card payment intent (gateway `test` until a Stripe connector exists):
-/// the open one, or a new one. The bool is true when this call created it.
+/// The order's card payment intent, at the configured shop gateway: the
+/// open one, or a new one. The bool is true when this call created it.
 pub async fn shop_intent(
     app: &App,
     caller: &Caller,
     order: &PayableRef,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    intents::open_for_payable(app, caller, order, GatewayId::Test, ORDER).await
+    let gateway = app.config.shop_gateway;
+    if app.gateways.get(gateway).is_none() {
+        // A deployment mistake (no Stripe key), not the shopper's.
+        return Err(AppError::Gateway(GatewayError::Unavailable(format!(
+            "the shop's gateway {} is not configured",
+            gateway.as_str()
+        ))));
+    }
+    intents::open_for_payable(app, caller, order, gateway, ORDER).await
 }
 
 /// How an order ended up paid.

@@ -43,10 +43,14 @@ pub struct ShopLineItem {
 
 #[derive(Serialize, ToSchema)]
 pub struct ShopPaymentIntent {
-    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10")]
+    /// The gateway's intent id (Stripe's `pi_…`), by which the browser and
+    /// the gateway's webhooks name it; the order's id after a mark-paid
+    /// that no intent collected.
+    #[schema(example = "pi_3MtwBwLkdIwHu7ix28a3tqPa")]
     pub id: String,
-    /// `{id}_secret_{random}`: what the browser confirms the intent with.
-    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10_secret_wWSgKgsyjo6WRpCf1aXJN3zR")]
+    /// The gateway's `{id}_secret_{random}`: what the browser (Stripe.js)
+    /// confirms the intent with.
+    #[schema(example = "pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH")]
     pub client_secret: Option<String>,
     #[schema(example = "112.00")]
     pub amount: String,
@@ -83,7 +87,10 @@ fn line_items(items: &[LineItem]) -> Vec<ShopLineItem> {
 
 fn intent_view(i: &PaymentIntent, order_status: Option<String>) -> ShopPaymentIntent {
     ShopPaymentIntent {
-        id: i.id.to_string(),
+        id: i
+            .gateway_intent_id
+            .clone()
+            .unwrap_or_else(|| i.id.to_string()),
         client_secret: i.client_secret.clone(),
         amount: i.amount.to_string(),
         currency: i.amount.currency().code().to_ascii_lowercase(),

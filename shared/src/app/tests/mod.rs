@@ -112,6 +112,7 @@ impl TestApp {
             local: true,
             intent_ttl: crate::config::DEFAULT_INTENT_TTL,
             stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
+            shop_gateway: crate::domain::GatewayId::Test,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,

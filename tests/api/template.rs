@@ -179,4 +179,6 @@ fn every_function_is_told_where_stripe_is() {
         template["Parameters"]["StripeApiBase"]["Default"],
         "https://api.stripe.com"
     );
+    assert!(is_ref(&variables["SHOP_GATEWAY"], "ShopGateway"));
+    assert_eq!(template["Parameters"]["ShopGateway"]["Default"], "test");
 }

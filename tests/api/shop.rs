@@ -268,3 +268,48 @@ async fn ten_concurrent_mark_paid_calls_record_one_payment() {
         assert_eq!(payments.len(), 1, "with_intent={with_intent}: {payments:?}");
     }
 }
+
+async fn mark_paid_with(h: &Harness, order: &str, body: Value) -> Reply {
+    invoke(
+        h,
+        shop::mark_paid,
+        call(Method::POST, "/")
+            .api_key(API_KEY)
+            .param("orderId", order)
+            .json(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn mark_paid_records_the_reference_and_method_it_is_given() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = seed_order(&h, &owner).await;
+    create_intent(&h, &owner, &order).await;
+    for body in [
+        json!({"amount": "111.99"}),
+        json!({"amount": true}),
+        json!({"payment_method": "Cheque"}),
+        json!({"gateway_reference": " "}),
+        json!([]),
+    ] {
+        let r = mark_paid_with(&h, &order, body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+    }
+    assert!(payments_of(&h, &owner, &order).await.is_empty());
+
+    let r = mark_paid_with(
+        &h,
+        &order,
+        json!({"gateway_reference": "BT-2025-0042", "amount": 112, "payment_method": "Bank Transfer"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["order_status"], "paid");
+    let payments = payments_of(&h, &owner, &order).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["paymentMethod"], "Bank Transfer");
+    assert_eq!(payments[0]["transactionId"], "BT-2025-0042");
+    assert_eq!(payments[0]["status"], "COMPLETED");
+}

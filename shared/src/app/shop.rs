@@ -41,16 +41,42 @@ pub struct Settled {
     pub intent: Option<PaymentIntent>,
 }
 
+/// What the payment system says about the money it collected, when it says
+/// anything: recorded on the payment instead of assuming a card.
+#[derive(Debug, Clone, Default)]
+pub struct PaidWith {
+    /// The payment system's (or gateway's) reference for the money.
+    pub reference: Option<String>,
+    /// As stated, in the order's currency: it must be the order's total.
+    pub amount: Option<String>,
+    pub method: Option<PaymentMethod>,
+}
+
 /// Marks an order paid for the shop's payment system: completes its open intent,
 /// or its PENDING payments (recording a COMPLETED payment for any rest), or records
 /// one COMPLETED payment for the whole. Calling it again changes nothing.
-pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppError> {
+pub async fn mark_paid(
+    app: &App,
+    order: &PayableRef,
+    paid: &PaidWith,
+) -> Result<Settled, AppError> {
+    let method = paid.method.unwrap_or(PaymentMethod::Card);
     for attempt in 0..MAX_RETRIES {
         let payable = app
             .payables
             .get_payable(order)
             .await?
             .ok_or_else(|| AppError::NotFound(ORDER.into()))?;
+        if let Some(stated) = &paid.amount {
+            let currency = payable.amount.currency();
+            if Money::parse(stated, currency).ok() != Some(payable.amount) {
+                return Err(AppError::Invalid(format!(
+                    "amount must be the order's total: {} {}",
+                    payable.amount,
+                    currency.code()
+                )));
+            }
+        }
         match payable.status {
             PayableStatus::Paid => return Ok(settled(app, payable).await?),
             PayableStatus::Canceled => {
@@ -74,11 +100,12 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
                 intent.transition(IntentStatus::Processing, now)?;
             }
             intent.transition(IntentStatus::Succeeded, now)?;
-            let transaction_id = intent
-                .gateway_intent_id
+            let transaction_id = paid
+                .reference
                 .clone()
+                .or_else(|| intent.gateway_intent_id.clone())
                 .unwrap_or_else(|| intent.id.to_string());
-            let payment = Payment::for_intent(&intent, PaymentMethod::Card, transaction_id, now);
+            let payment = Payment::for_intent(&intent, method, transaction_id, now);
             app.intents
                 .finish_intent(&intent, expected, Some(&payment))
                 .await
@@ -100,13 +127,10 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
             let extra = if rest > 0 {
                 let rest = Money::from_minor(rest, payable.amount.currency())
                     .map_err(|e| AppError::Invalid(e.to_string()))?;
-                Some(Payment::against(
-                    &payable,
-                    rest,
-                    PaymentMethod::Card,
-                    PaymentStatus::Completed,
-                    now,
-                ))
+                let mut payment =
+                    Payment::against(&payable, rest, method, PaymentStatus::Completed, now);
+                payment.transaction_id = paid.reference.clone();
+                Some(payment)
             } else {
                 None
             };

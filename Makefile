@@ -8,7 +8,7 @@ test: ## fmt, clippy, cfn-lint, unit and integration tests on a private local st
 # One process (local-stack) owns DynamoDB Local, the SES emulator and the
 # gateway: Ctrl-C or SIGTERM to it stops them all. `cargo run` execs it, so
 # make's signals reach it directly.
-run: ## the whole API on http://127.0.0.1:3000 with DynamoDB Local and the SES emulator
+run: ## the whole API on http://127.0.0.1:3000 with DynamoDB Local, the SES emulator and localstripe
 	bash scripts/install-tools.sh
 	cargo run --quiet -p local-gateway --bin local-stack -- run
 

@@ -7,6 +7,7 @@
 #   * Python packages pinned in requirements-dev.txt
 #       moto[server]     -> moto_server (Secrets Manager emulator)
 #       cfn-lint         -> lints template.yaml
+#       localstripe      -> fake Stripe API (port 8420 under `make run`)
 #
 # Idempotent and silent when everything is already installed; only package
 # registries are needed (no other downloads). Java (17+) must already be present.
@@ -92,6 +93,7 @@ PY
   command -v moto_server >/dev/null 2>&1 || return 1
   command -v cfn-lint >/dev/null 2>&1 || return 1
   command -v schemathesis >/dev/null 2>&1 || return 1
+  command -v localstripe >/dev/null 2>&1 || return 1
 }
 
 if ! pip_ok 2>/dev/null; then

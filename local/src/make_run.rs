@@ -1,27 +1,36 @@
 //! `make run`: the whole API on http://127.0.0.1:$PORT (default 3000), as API
-//! Gateway serves it, in front of DynamoDB Local (8000) and the SES emulator
-//! (8005), all owned by this one process: Ctrl-C or SIGTERM stops the gateway,
-//! then the emulators.
+//! Gateway serves it, in front of DynamoDB Local (8000), the SES emulator
+//! (8005) and localstripe (8420), all owned by this one process: Ctrl-C or
+//! SIGTERM stops the gateway, then the emulators.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use payment_shared::runtime::App;
 
-use crate::stack::{self, DYNAMODB, PortChoice, SES, Service, Stack, StartError};
+use crate::stack::{self, DYNAMODB, LOCALSTRIPE, PortChoice, SES, Service, Stack, StartError};
 use crate::stop::Stop;
 use crate::{env_file, setup, template};
 
 /// Fixed, because the README, `.stack/lambda.env` and people's habits name them.
 pub const DYNAMODB_PORT: u16 = 8000;
 pub const SES_PORT: u16 = 8005;
+pub const LOCALSTRIPE_PORT: u16 = 8420;
 const DEFAULT_PORT: u16 = 3000;
+/// The Stripe webhook secret when neither `.env` nor the shell sets one.
+pub const DEFAULT_STRIPE_WEBHOOK_SECRET: &str = "local-dev-stripe-webhook-secret";
 
-fn services() -> [(&'static Service, PortChoice); 2] {
+fn services() -> [(&'static Service, PortChoice); 3] {
     [
         (&DYNAMODB, PortChoice::Fixed(DYNAMODB_PORT)),
         (&SES, PortChoice::Fixed(SES_PORT)),
+        (&LOCALSTRIPE, PortChoice::Fixed(LOCALSTRIPE_PORT)),
     ]
+}
+
+/// Where localstripe delivers its events: this gateway's Stripe webhook route.
+pub fn stripe_webhook_url(port: u16) -> String {
+    format!("{}/api/v1/PaymentIntents/webhook/stripe", url(port))
 }
 
 fn url(port: u16) -> String {
@@ -104,6 +113,16 @@ pub async fn run(root: &Path, functions: &[(String, String)]) -> Result<(), Stri
         Err(e) => return Err(e.to_string()),
     };
     write(&dir.join("lambda.env"), &env_file_text(functions)?)?;
+    let webhook_secret = std::env::var("WEBHOOK_SECRET_STRIPE")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_STRIPE_WEBHOOK_SECRET.to_owned());
+    stack::localstripe_webhook(
+        LOCALSTRIPE_PORT,
+        "payment-service",
+        &stripe_webhook_url(port),
+        &webhook_secret,
+    )?;
 
     let app = Arc::new(
         App::from_env()
@@ -138,7 +157,9 @@ pub async fn run(root: &Path, functions: &[(String, String)]) -> Result<(), Stri
 
     let served = crate::serve_template(&template::default_path(), app, port, async move {
         let signal = stop.wait().await;
-        eprintln!("run: {signal}: stopping the gateway, DynamoDB Local and the SES emulator");
+        eprintln!(
+            "run: {signal}: stopping the gateway, DynamoDB Local, the SES emulator and localstripe"
+        );
     })
     .await;
     let _ = std::fs::remove_file(&demo_env);
@@ -156,7 +177,7 @@ fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&
     };
     println!(
         r#"
-  payment-service on {api}  (table {table}; DynamoDB Local :{DYNAMODB_PORT}, SES emulator :{SES_PORT})
+  payment-service on {api}  (table {table}; DynamoDB Local :{DYNAMODB_PORT}, SES emulator :{SES_PORT}, localstripe :{LOCALSTRIPE_PORT})
 
   Demo tokens (HS256, valid 12 h), also in .stack/demo.env:
     demo-user-1 (owns registration REG-DEMO-1, 112.00 USD)
@@ -179,7 +200,9 @@ fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&
   One function at a time: cargo lambda watch (reads .stack/lambda.env), then
     cargo lambda invoke intents-create --data-file events/intents-create.json
 
-  Ctrl-C stops the gateway, DynamoDB Local and the SES emulator.
+  Stripe (localstripe; its webhooks arrive at {api}/api/v1/PaymentIntents/webhook/stripe): see the README's Stripe walk-through.
+
+  Ctrl-C stops the gateway, DynamoDB Local, the SES emulator and localstripe.
 "#,
         user1 = token("TOKEN_USER1"),
         user2 = token("TOKEN_USER2"),

@@ -1,5 +1,5 @@
 //! The test run of `make test`: a private stack (DynamoDB Local, the SES
-//! emulator and moto) on free ports, so tests never touch a running `make run`;
+//! emulator, moto and localstripe) on free ports, so tests never touch a running `make run`;
 //! `cargo test` for the whole workspace against it; one closing line with the
 //! totals, which CI reads; cargo's exit status.
 
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::stack::{self, DYNAMODB, MOTO, PortChoice, SES, Stack, StartError};
+use crate::stack::{self, DYNAMODB, LOCALSTRIPE, MOTO, PortChoice, SES, Stack, StartError};
 use crate::stop::Stop;
 
 /// Tests create their own tables; this is only a default for code that reads it.
@@ -58,6 +58,8 @@ pub fn run(root: &Path, cargo_args: &[String], stop: &Stop) -> Result<u8, String
         (&DYNAMODB, PortChoice::Free),
         (&SES, PortChoice::Free),
         (&MOTO, PortChoice::Free),
+        // Tests point its webhooks at servers of their own (STRIPE_API_BASE says where it is).
+        (&LOCALSTRIPE, PortChoice::Free),
     ];
     let stack = match Stack::start(root, &root.join(".stack/test"), &services, &|| {
         stop.requested()

@@ -180,6 +180,8 @@ fn configuration_precedence() {
         "D=from-shell",
         "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000",
         "AWS_ENDPOINT_URL_SES=http://127.0.0.1:8005",
+        // localstripe, which `make run` starts beside them.
+        "STRIPE_API_BASE=http://127.0.0.1:8420",
     ] {
         assert!(lines.contains(&expected), "{expected} in {lines:?}");
     }

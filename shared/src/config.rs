@@ -7,6 +7,8 @@ use jsonwebtoken::Algorithm;
 use crate::domain::{FeeRate, FeeSchedule};
 use time::Duration;
 
+use crate::domain::GatewayId;
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
@@ -33,6 +35,10 @@ pub struct Config {
     pub intent_ttl: Duration,
     /// What each completed payment pays the operator (`FEE_SCHEDULE`).
     pub fees: FeeSchedule,
+    /// Where Stripe's API is (a local emulator in development and tests).
+    pub stripe_api_base: String,
+    /// The gateway that collects shop orders (`SHOP_GATEWAY`).
+    pub shop_gateway: GatewayId,
 }
 
 /// Abandoned intents free their payable after a day unless configured otherwise.
@@ -118,6 +124,9 @@ impl Config {
                 .map(|v| parse_fee_schedule(&v))
                 .transpose()?
                 .unwrap_or_default(),
+            shop_gateway: parse_shop_gateway(var("SHOP_GATEWAY").as_deref())?,
+            stripe_api_base: var("STRIPE_API_BASE")
+                .unwrap_or_else(|| crate::adapters::stripe::DEFAULT_API_BASE.into()),
             table_name: var("TABLE_NAME").unwrap_or_else(|| "payments".into()),
             sender_email: var("SENDER_EMAIL").unwrap_or_else(|| "payments@example.com".into()),
             secret_arn,
@@ -129,6 +138,18 @@ impl Config {
                 audience: var("JWT_AUDIENCE"),
             },
         })
+    }
+}
+
+/// `SHOP_GATEWAY`: a card gateway, `test` when unset.
+pub fn parse_shop_gateway(value: Option<&str>) -> Result<GatewayId, ConfigError> {
+    match value.map(GatewayId::parse) {
+        None => Ok(GatewayId::Test),
+        Some(Ok(GatewayId::Otp)) | Some(Err(_)) => Err(ConfigError(format!(
+            "SHOP_GATEWAY '{}' is not a card gateway (test or stripe)",
+            value.unwrap_or_default()
+        ))),
+        Some(Ok(gateway)) => Ok(gateway),
     }
 }
 
@@ -154,6 +175,18 @@ mod tests {
             r#"{"Cash": {"percent": 1, "fixed_minor": 0}}"#,
         ] {
             assert!(parse_fee_schedule(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shop_orders_go_to_a_card_gateway_test_unless_configured() {
+        assert_eq!(parse_shop_gateway(None).expect("default"), GatewayId::Test);
+        assert_eq!(
+            parse_shop_gateway(Some("stripe")).expect("stripe"),
+            GatewayId::Stripe
+        );
+        for bad in ["otp", "", "Stripe", "paypal"] {
+            assert!(parse_shop_gateway(Some(bad)).is_err(), "{bad}");
         }
     }
 

@@ -13,6 +13,7 @@ use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::env_secrets::EnvSecrets;
 use crate::adapters::secrets_manager::SecretsManagerSecrets;
 use crate::adapters::ses::SesMailer;
+use crate::adapters::stripe::{HttpTransport, StripeGateway};
 use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
 use crate::ports::{
@@ -93,13 +94,22 @@ impl App {
             DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name)
                 .with_cursor_key(cursor_key),
         );
-        let app = Self::new(
+        let stripe_key = loaded.as_ref().and_then(|s| s.stripe_secret_key.clone());
+        let stripe_base = config.stripe_api_base.clone();
+        let mut app = Self::new(
             config,
             Stores::sharing(store),
             mailer,
             secrets,
             Arc::new(SystemClock),
         );
+        // Without a key, intents cannot name `stripe`: creating one is a 400.
+        if let Some(key) = stripe_key {
+            let transport = HttpTransport::new(&stripe_base, key)?;
+            app.gateways = app
+                .gateways
+                .with_stripe(Arc::new(StripeGateway::new(Arc::new(transport))));
+        }
         if let Some(loaded) = loaded {
             // Freshly built, so the cell is empty.
             let _ = app.secrets.set(loaded);
@@ -175,6 +185,8 @@ mod tests {
             local,
             fees: crate::domain::FeeSchedule::standard(),
             intent_ttl: DEFAULT_INTENT_TTL,
+            stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
+            shop_gateway: crate::domain::GatewayId::Test,
         }
     }
 
@@ -186,6 +198,7 @@ mod tests {
             webhook_secrets: HashMap::new(),
             otp_pepper: SecretString::from(pepper.to_owned()),
             cursor_key: cursor.map(|c| SecretString::from(c.to_owned())),
+            stripe_secret_key: None,
         }
     }
 

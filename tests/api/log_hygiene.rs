@@ -37,6 +37,7 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     confirm(&h, &user, &intent, wrong).await;
     assert_eq!(confirm(&h, &user, &intent, &code).await.status, 200);
+    stripe_payment(&h).await;
 
     let logs = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("utf-8");
     assert!(
@@ -63,9 +64,58 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
         JWT_SECRET.to_owned(),
         API_KEY.to_owned(),
         PEPPER.to_owned(),
+        STRIPE_SECRET_KEY.to_owned(),
         "Bearer ".to_owned(),
     ];
     for leak in leaks {
         assert!(!logs.contains(&leak), "log contains {leak}");
     }
+}
+
+/// A card payment through the Stripe connector (localstripe), which sends the
+/// Stripe secret key with every call.
+async fn stripe_payment(h: &Harness) {
+    use lambda_http::http::Method;
+    use payment_shared::surfaces::payment_intents as d;
+    use serde_json::{Value, json};
+
+    let base = env("STRIPE_API_BASE");
+    let pm: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/payment_methods"))
+        .basic_auth(STRIPE_SECRET_KEY, Some(""))
+        .form(&[
+            ("type", "card"),
+            ("card[number]", "4242424242424242"),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2030"),
+            ("card[cvc]", "123"),
+        ])
+        .send()
+        .await
+        .expect("localstripe answers")
+        .json()
+        .await
+        .expect("a payment method");
+    let payer = unique("payer");
+    let root = "/api/v1/PaymentIntents";
+    let created = invoke(
+        h,
+        d::create,
+        call(Method::POST, root)
+            .as_user(&payer)
+            .json(json!({"amount": 5, "currency": "USD", "paymentGatewayId": "stripe"})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().expect("id");
+    let confirmed = invoke(
+        h,
+        d::confirm,
+        call(Method::POST, &format!("{root}/{id}/confirm"))
+            .param("id", id)
+            .raw(&format!("\"{}\"", pm["id"].as_str().expect("pm id")))
+            .as_user(&payer),
+    )
+    .await;
+    assert_eq!(confirmed.body["status"], "Succeeded", "{}", confirmed.body);
 }

@@ -17,5 +17,6 @@ mod sample_events;
 mod secrets;
 mod shop;
 mod storage_contract;
+mod stripe;
 mod table_definition;
 mod template;

@@ -4,6 +4,8 @@ use futures::future::join_all;
 use integration_tests::flows::*;
 use integration_tests::*;
 use lambda_http::http::Method;
+use payment_shared::domain::GatewayId;
+use payment_shared::ports::IntentStore;
 use payment_shared::surfaces::{intents as a, payments as b, shop};
 use serde_json::{Value, json};
 
@@ -65,13 +67,11 @@ async fn creates_the_documented_payment_intent_once() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["message"], "Payment intent created successfully");
     let data = &r.body["data"];
+    // The id and client secret are the gateway's (the test gateway's, as Stripe's: `pi_…`).
     let id = data["id"].as_str().expect("id");
-    // The client secret is the gateway's (the test gateway's, as Stripe's: `pi_…_secret_…`).
+    assert!(id.starts_with("pi_test_"), "{id}");
     let secret = data["client_secret"].as_str().expect("secret");
-    assert!(
-        secret.starts_with("pi_test_") && secret.contains("_secret_"),
-        "{secret}"
-    );
+    assert!(secret.starts_with(&format!("{id}_secret_")), "{secret}");
     assert_eq!(data["amount"], "112.00");
     assert_eq!(data["currency"], "usd");
     assert_eq!(data["status"], "requires_payment_method");
@@ -132,13 +132,21 @@ async fn mark_paid_completes_the_open_intent_once() {
     let h = Harness::new().await;
     let owner = unique("shopper");
     let order = seed_order(&h, &owner).await;
-    let intent = create_intent(&h, &owner, &order).await.body["data"]["id"]
+    let gateway_intent = create_intent(&h, &owner, &order).await.body["data"]["id"]
         .as_str()
         .expect("id")
         .to_owned();
+    let intent = h
+        .store
+        .find_intent_by_gateway_id(GatewayId::Test, &gateway_intent)
+        .await
+        .expect("read")
+        .expect("the shop's intent")
+        .id
+        .to_string();
     let r = mark_paid(&h, &order).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["data"]["id"], intent.as_str());
+    assert_eq!(r.body["data"]["id"], gateway_intent.as_str());
     assert_eq!(r.body["data"]["status"], "succeeded");
     assert_eq!(r.body["data"]["order_status"], "paid");
     let view = invoke(
@@ -259,4 +267,49 @@ async fn ten_concurrent_mark_paid_calls_record_one_payment() {
         let payments = payments_of(&h, &owner, &order).await;
         assert_eq!(payments.len(), 1, "with_intent={with_intent}: {payments:?}");
     }
+}
+
+async fn mark_paid_with(h: &Harness, order: &str, body: Value) -> Reply {
+    invoke(
+        h,
+        shop::mark_paid,
+        call(Method::POST, "/")
+            .api_key(API_KEY)
+            .param("orderId", order)
+            .json(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn mark_paid_records_the_reference_and_method_it_is_given() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = seed_order(&h, &owner).await;
+    create_intent(&h, &owner, &order).await;
+    for body in [
+        json!({"amount": "111.99"}),
+        json!({"amount": true}),
+        json!({"payment_method": "Cheque"}),
+        json!({"gateway_reference": " "}),
+        json!([]),
+    ] {
+        let r = mark_paid_with(&h, &order, body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+    }
+    assert!(payments_of(&h, &owner, &order).await.is_empty());
+
+    let r = mark_paid_with(
+        &h,
+        &order,
+        json!({"gateway_reference": "BT-2025-0042", "amount": 112, "payment_method": "Bank Transfer"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["order_status"], "paid");
+    let payments = payments_of(&h, &owner, &order).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["paymentMethod"], "Bank Transfer");
+    assert_eq!(payments[0]["transactionId"], "BT-2025-0042");
+    assert_eq!(payments[0]["status"], "COMPLETED");
 }

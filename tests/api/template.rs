@@ -166,3 +166,19 @@ fn each_function_writes_only_the_partitions_it_needs() {
         "every endpoint that changes something, and only those"
     );
 }
+
+#[test]
+fn every_function_is_told_where_stripe_is() {
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(
+        is_ref(&variables["STRIPE_API_BASE"], "StripeApiBase"),
+        "{variables:?}"
+    );
+    assert_eq!(
+        template["Parameters"]["StripeApiBase"]["Default"],
+        "https://api.stripe.com"
+    );
+    assert!(is_ref(&variables["SHOP_GATEWAY"], "ShopGateway"));
+    assert_eq!(template["Parameters"]["ShopGateway"]["Default"], "test");
+}

@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use payment_shared::adapters::dynamo::{DynamoStore, table};
 use payment_shared::adapters::faulty::{Fault, FaultyStores};
 use payment_shared::adapters::ses::SesMailer;
+use payment_shared::adapters::stripe::{HttpTransport, StripeGateway, StripeTransport};
 use payment_shared::config::{Config, JwtConfig};
 use payment_shared::ports::{Clock, SecretError, Secrets, SecretsProvider, Stores};
 use payment_shared::runtime::App;
@@ -48,6 +49,16 @@ impl Clock for TestClock {
 /// The test gateway's webhook signing secret, as `.env.example` has it.
 pub const WEBHOOK_SECRET: &str = "local-dev-webhook-secret";
 
+/// localstripe's webhook signing secret and API key, as `.env.example` has them.
+pub const STRIPE_WEBHOOK_SECRET: &str = "local-dev-stripe-webhook-secret";
+pub const STRIPE_SECRET_KEY: &str = "sk_test_local";
+
+/// Builds the Stripe connector around the real HTTP client to localstripe.
+pub type StripeSetup = Box<dyn FnOnce(Arc<dyn StripeTransport>) -> StripeGateway + Send>;
+
+/// Changes the App's configuration before it is built.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
 pub struct FixedSecrets;
 
 pub fn test_secrets() -> Secrets {
@@ -55,12 +66,19 @@ pub fn test_secrets() -> Secrets {
         jwt_key: SecretString::from(JWT_SECRET.to_owned()),
         api_key_hashes: vec![Sha256::digest(API_KEY.as_bytes()).into()],
         partner_secrets: HashMap::new(),
-        webhook_secrets: HashMap::from([(
-            "test".to_owned(),
-            SecretString::from(WEBHOOK_SECRET.to_owned()),
-        )]),
+        webhook_secrets: HashMap::from([
+            (
+                "test".to_owned(),
+                SecretString::from(WEBHOOK_SECRET.to_owned()),
+            ),
+            (
+                "stripe".to_owned(),
+                SecretString::from(STRIPE_WEBHOOK_SECRET.to_owned()),
+            ),
+        ]),
         otp_pepper: SecretString::from(PEPPER.to_owned()),
         cursor_key: None,
+        stripe_secret_key: Some(SecretString::from(STRIPE_SECRET_KEY.to_owned())),
     }
 }
 
@@ -95,19 +113,39 @@ pub type Alone = tokio::sync::OwnedRwLockWriteGuard<()>;
 impl Harness {
     /// A new, empty table for this test: tests never see each other's data.
     pub async fn new() -> Self {
-        Self::shared(|stores| stores).await
+        Self::shared(
+            |stores| stores,
+            Box::new(StripeGateway::new),
+            Box::new(|_| {}),
+        )
+        .await
+    }
+
+    /// As [`Harness::new`], its Stripe connector built by `stripe` around the
+    /// real client (to record what is sent, or to fail on purpose).
+    pub async fn with_stripe(stripe: StripeSetup) -> Self {
+        Self::shared(|stores| stores, stripe, Box::new(|_| {})).await
+    }
+
+    /// As [`Harness::new`], its configuration changed by `configure`.
+    pub async fn configured(configure: Configure) -> Self {
+        Self::shared(|stores| stores, Box::new(StripeGateway::new), configure).await
     }
 
     /// As [`Harness::new`], the App's storage failing as `faults` say (the
     /// harness's own `store` stays direct, to look at what really was written).
     pub async fn with_faults(faults: Vec<Fault>) -> (Self, Arc<FaultyStores>) {
         let mut faulty = None;
-        let h = Self::shared(|stores| {
-            let f = FaultyStores::new(stores, faults);
-            let wrapped = f.stores();
-            faulty = Some(f);
-            wrapped
-        })
+        let h = Self::shared(
+            |stores| {
+                let f = FaultyStores::new(stores, faults);
+                let wrapped = f.stores();
+                faulty = Some(f);
+                wrapped
+            },
+            Box::new(StripeGateway::new),
+            Box::new(|_| {}),
+        )
         .await;
         (h, faulty.expect("wrapped"))
     }
@@ -121,18 +159,31 @@ impl Harness {
 
     /// A harness for the test holding [`Harness::alone`].
     pub async fn while_alone(_alone: &Alone) -> Self {
-        Self::wrapping(|stores| stores).await
+        Self::wrapping(
+            |stores| stores,
+            Box::new(StripeGateway::new),
+            Box::new(|_| {}),
+        )
+        .await
     }
 
     /// A harness that runs beside other harness tests, never beside one that is alone.
-    async fn shared(wrap: impl FnOnce(Stores) -> Stores) -> Self {
+    async fn shared(
+        wrap: impl FnOnce(Stores) -> Stores,
+        stripe: StripeSetup,
+        configure: Configure,
+    ) -> Self {
         let running = RUNNING.clone().read_owned().await;
-        let mut h = Self::wrapping(wrap).await;
+        let mut h = Self::wrapping(wrap, stripe, configure).await;
         h._running = Some(running);
         h
     }
 
-    async fn wrapping(wrap: impl FnOnce(Stores) -> Stores) -> Self {
+    async fn wrapping(
+        wrap: impl FnOnce(Stores) -> Stores,
+        stripe: StripeSetup,
+        configure: Configure,
+    ) -> Self {
         let aws = aws().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
         let name = format!("test-{}", uuid::Uuid::now_v7().simple());
@@ -149,19 +200,33 @@ impl Harness {
             local: true,
             fees: payment_shared::domain::FeeSchedule::standard(),
             intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
+            stripe_api_base: payment_shared::adapters::stripe::DEFAULT_API_BASE.into(),
+            shop_gateway: payment_shared::domain::GatewayId::Test,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,
                 audience: None,
             },
         };
-        let app = Arc::new(App::new(
+        let mut config = config;
+        configure(&mut config);
+        let mut app = App::new(
             config,
             wrap(Stores::sharing(store.clone())),
             mailer,
             Arc::new(FixedSecrets),
             clock.clone(),
-        ));
+        );
+        // localstripe, when the stack runs it.
+        if let Ok(base) = std::env::var("STRIPE_API_BASE") {
+            let transport = HttpTransport::new(&base, STRIPE_SECRET_KEY.to_owned().into())
+                .expect("an HTTP client for localstripe");
+            app.gateways = app
+                .gateways
+                .clone()
+                .with_stripe(Arc::new(stripe(Arc::new(transport))));
+        }
+        let app = Arc::new(app);
         Self {
             app,
             store,

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use process_group::ProcessGroup;
-pub use service::{DYNAMODB, MOTO, SES, Service};
+pub use service::{DYNAMODB, LOCALSTRIPE, MOTO, SES, Service, localstripe_webhook};
 
 /// How long the emulators get to come up (DynamoDB Local's JVM is the slow one).
 pub const START_TIMEOUT: Duration = Duration::from_secs(90);

@@ -81,6 +81,44 @@ pub static MOTO: Service = Service {
     env: |url| vec![("AWS_ENDPOINT_URL_SECRETS_MANAGER", url.to_owned())],
 };
 
+pub static LOCALSTRIPE: Service = Service {
+    name: "localstripe",
+    label: "localstripe (Stripe)",
+    // Its state lives in memory only: every run starts with no customers or intents.
+    command: |_, port| {
+        let port = port.to_string();
+        let rest = ["--port", port.as_str(), "--from-scratch"];
+        if on_path("localstripe") {
+            Ok(args(Path::new("localstripe"), &rest))
+        } else {
+            // pip may put the console script outside PATH; the module still runs.
+            let mut argv = args(Path::new("python3"), &["-m", "localstripe"]);
+            argv.extend(rest.iter().map(OsString::from));
+            Ok(argv)
+        }
+    },
+    // Stripe's error object for a call without a key.
+    ready: |port| {
+        http_probe::get(port, "/v1/payment_intents")
+            .is_some_and(|a| a.status == 401 && a.body.contains("invalid_request_error"))
+    },
+    env: |url| vec![("STRIPE_API_BASE", url.to_owned())],
+};
+
+/// Points localstripe's webhooks (all event types) at `url`, signed with
+/// `secret`; `id` names the registration, so registering again replaces it.
+pub fn localstripe_webhook(port: u16, id: &str, url: &str, secret: &str) -> Result<(), String> {
+    let body = serde_json::json!({ "url": url, "secret": secret }).to_string();
+    match http_probe::request(port, "POST", &format!("/_config/webhooks/{id}"), &body) {
+        Some(a) if a.status == 200 => Ok(()),
+        Some(a) => Err(format!(
+            "localstripe refused the webhook configuration ({}): {}",
+            a.status, a.body
+        )),
+        None => Err(format!("localstripe does not answer on port {port}")),
+    }
+}
+
 fn args(program: &Path, rest: &[&str]) -> Vec<OsString> {
     std::iter::once(program.as_os_str().to_owned())
         .chain(rest.iter().map(OsString::from))

@@ -9,7 +9,8 @@ use crate::ports::{SecretError, Secrets, SecretsProvider};
 
 /// Reads `JWT_SECRET` (or `JWT_PUBLIC_KEY`), `SERVICE_API_KEY` (comma-separated keys)
 /// or `SERVICE_API_KEY_SHA256` (comma-separated hex digests), `PARTNER_CLIENTS`
-/// (`id:secret,…`), `WEBHOOK_SECRET_<GATEWAY>`, `OTP_PEPPER` and `CURSOR_SECRET`.
+/// (`id:secret,…`), `WEBHOOK_SECRET_<GATEWAY>`, `OTP_PEPPER`, `CURSOR_SECRET` and
+/// `STRIPE_SECRET_KEY`.
 pub struct EnvSecrets;
 
 fn var(name: &str) -> Option<String> {
@@ -75,6 +76,7 @@ impl EnvSecrets {
             webhook_secrets,
             otp_pepper: required("OTP_PEPPER")?,
             cursor_key: var("CURSOR_SECRET").map(SecretString::from),
+            stripe_secret_key: var("STRIPE_SECRET_KEY").map(SecretString::from),
         })
     }
 }

@@ -9,5 +9,6 @@ pub mod faulty;
 pub mod memory;
 pub mod secrets_manager;
 pub mod ses;
+pub mod stripe;
 pub mod stripe_event;
 pub mod test_gateway;

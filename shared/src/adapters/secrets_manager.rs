@@ -1,6 +1,7 @@
 //! Secrets from one Secrets Manager secret holding JSON:
 //! `{"jwt_key", "api_key_sha256": [hex…], "partner_clients": {id: secret},
-//!   "webhook_secrets": {gateway: secret}, "otp_pepper", "cursor_key"}`.
+//!   "webhook_secrets": {gateway: secret}, "otp_pepper", "cursor_key",
+//!   "stripe_secret_key"}`.
 
 use std::collections::HashMap;
 
@@ -37,6 +38,8 @@ struct Document {
     otp_pepper: String,
     #[serde(default)]
     cursor_key: Option<String>,
+    #[serde(default)]
+    stripe_secret_key: Option<String>,
 }
 
 /// Parses the secret's JSON. Errors never echo the document.
@@ -65,6 +68,7 @@ pub fn parse_document(json: &str) -> Result<Secrets, SecretError> {
         webhook_secrets: secret_map(doc.webhook_secrets),
         otp_pepper: SecretString::from(doc.otp_pepper),
         cursor_key: doc.cursor_key.map(SecretString::from),
+        stripe_secret_key: doc.stripe_secret_key.map(SecretString::from),
     })
 }
 

@@ -6,23 +6,31 @@ use super::intents::{self, MAX_RETRIES};
 use super::payments::ORDER;
 use crate::auth::Caller;
 use crate::domain::{
-    GatewayId, IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent,
-    PaymentMethod, PaymentStatus,
+    IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent, PaymentMethod,
+    PaymentStatus,
 };
-use crate::ports::{Expected, StoreError};
+use crate::ports::{Expected, GatewayError, StoreError};
 use crate::runtime::App;
 
 /// How long the payments-by-order index is given to catch up with its table.
 const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// The order's card payment intent (gateway `test` until a Stripe connector exists):
-/// the open one, or a new one. The bool is true when this call created it.
+/// The order's card payment intent, at the configured shop gateway: the
+/// open one, or a new one. The bool is true when this call created it.
 pub async fn shop_intent(
     app: &App,
     caller: &Caller,
     order: &PayableRef,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    intents::open_for_payable(app, caller, order, GatewayId::Test, ORDER).await
+    let gateway = app.config.shop_gateway;
+    if app.gateways.get(gateway).is_none() {
+        // A deployment mistake (no Stripe key), not the shopper's.
+        return Err(AppError::Gateway(GatewayError::Unavailable(format!(
+            "the shop's gateway {} is not configured",
+            gateway.as_str()
+        ))));
+    }
+    intents::open_for_payable(app, caller, order, gateway, ORDER).await
 }
 
 /// How an order ended up paid.
@@ -33,16 +41,42 @@ pub struct Settled {
     pub intent: Option<PaymentIntent>,
 }
 
+/// What the payment system says about the money it collected, when it says
+/// anything: recorded on the payment instead of assuming a card.
+#[derive(Debug, Clone, Default)]
+pub struct PaidWith {
+    /// The payment system's (or gateway's) reference for the money.
+    pub reference: Option<String>,
+    /// As stated, in the order's currency: it must be the order's total.
+    pub amount: Option<String>,
+    pub method: Option<PaymentMethod>,
+}
+
 /// Marks an order paid for the shop's payment system: completes its open intent,
 /// or its PENDING payments (recording a COMPLETED payment for any rest), or records
 /// one COMPLETED payment for the whole. Calling it again changes nothing.
-pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppError> {
+pub async fn mark_paid(
+    app: &App,
+    order: &PayableRef,
+    paid: &PaidWith,
+) -> Result<Settled, AppError> {
+    let method = paid.method.unwrap_or(PaymentMethod::Card);
     for attempt in 0..MAX_RETRIES {
         let payable = app
             .payables
             .get_payable(order)
             .await?
             .ok_or_else(|| AppError::NotFound(ORDER.into()))?;
+        if let Some(stated) = &paid.amount {
+            let currency = payable.amount.currency();
+            if Money::parse(stated, currency).ok() != Some(payable.amount) {
+                return Err(AppError::Invalid(format!(
+                    "amount must be the order's total: {} {}",
+                    payable.amount,
+                    currency.code()
+                )));
+            }
+        }
         match payable.status {
             PayableStatus::Paid => return Ok(settled(app, payable).await?),
             PayableStatus::Canceled => {
@@ -66,17 +100,13 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
                 intent.transition(IntentStatus::Processing, now)?;
             }
             intent.transition(IntentStatus::Succeeded, now)?;
-            let transaction_id = intent
-                .gateway_intent_id
+            let transaction_id = paid
+                .reference
                 .clone()
+                .or_else(|| intent.gateway_intent_id.clone())
                 .unwrap_or_else(|| intent.id.to_string());
-            let payment = Payment::for_intent(
-                &intent,
-                PaymentMethod::Card,
-                transaction_id,
-                &app.config.fees,
-                now,
-            );
+            let payment =
+                Payment::for_intent(&intent, method, transaction_id, &app.config.fees, now);
             app.intents
                 .finish_intent(&intent, expected, Some(&payment))
                 .await
@@ -98,14 +128,16 @@ pub async fn mark_paid(app: &App, order: &PayableRef) -> Result<Settled, AppErro
             let extra = if rest > 0 {
                 let rest = Money::from_minor(rest, payable.amount.currency())
                     .map_err(|e| AppError::Invalid(e.to_string()))?;
-                Some(Payment::against(
+                let mut payment = Payment::against(
                     &payable,
                     rest,
-                    PaymentMethod::Card,
+                    method,
                     PaymentStatus::Completed,
                     &app.config.fees,
                     now,
-                ))
+                );
+                payment.transaction_id = paid.reference.clone();
+                Some(payment)
             } else {
                 None
             };

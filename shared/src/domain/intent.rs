@@ -101,6 +101,8 @@ pub enum GatewayId {
     Otp,
     /// Deterministic simulated card gateway.
     Test,
+    /// Stripe's PaymentIntents API, which keeps its own intent for each of ours.
+    Stripe,
 }
 
 impl GatewayId {
@@ -108,6 +110,7 @@ impl GatewayId {
         match self {
             Self::Otp => "otp",
             Self::Test => "test",
+            Self::Stripe => "stripe",
         }
     }
 
@@ -115,7 +118,10 @@ impl GatewayId {
         match s {
             "otp" => Ok(Self::Otp),
             "test" => Ok(Self::Test),
-            _ => Err(Invalid::new("payment_gateway_id must be one of otp, test")),
+            "stripe" => Ok(Self::Stripe),
+            _ => Err(Invalid::new(
+                "payment_gateway_id must be one of otp, test, stripe",
+            )),
         }
     }
 }
@@ -268,7 +274,7 @@ impl PaymentIntent {
         // The OTP connector is itself the payment method, so nothing is left to choose.
         let status = match new.gateway {
             GatewayId::Otp => IntentStatus::RequiresConfirmation,
-            GatewayId::Test => IntentStatus::RequiresPaymentMethod,
+            GatewayId::Test | GatewayId::Stripe => IntentStatus::RequiresPaymentMethod,
         };
         // Card-style gateways hand the browser a secret to confirm with (Stripe's shape).
         let client_secret = (new.gateway != GatewayId::Otp)
@@ -421,9 +427,12 @@ impl PaymentIntent {
         }
         match self.gateway {
             // Neither holds anything outside this service, so nothing to undo there.
-            GatewayId::Otp | GatewayId::Test => {} // A connector that keeps its own intent (Stripe) belongs here: cancel at
-                                                   // the gateway first, and expire only once it confirms, so money can
-                                                   // never be taken on an intent we consider ended.
+            GatewayId::Otp | GatewayId::Test => {}
+            // Stripe keeps its own intent, which the payer's browser can still
+            // confirm with the client secret: ending ours silently could let
+            // money arrive on an intent we consider ended. Such an intent ends
+            // only when it is canceled, which cancels it at Stripe first.
+            GatewayId::Stripe => return false,
         }
         self.cancel(EXPIRED, now).is_ok()
     }
@@ -889,6 +898,9 @@ mod tests {
             // A card gateway's pending action (3-D Secure) is not ours to end.
             (GatewayId::Test, RequiresAction, false),
             (GatewayId::Test, Processing, false),
+            // Stripe's own intent stays confirmable: only an explicit cancel ends it.
+            (GatewayId::Stripe, RequiresPaymentMethod, false),
+            (GatewayId::Stripe, RequiresConfirmation, false),
             (GatewayId::Otp, Succeeded, false),
             (GatewayId::Otp, Failed, false),
         ] {

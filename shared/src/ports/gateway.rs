@@ -74,17 +74,26 @@ pub enum GatewayError {
 #[derive(Clone)]
 pub struct Gateways {
     test: Arc<dyn Gateway>,
+    /// Offered only where a Stripe secret key is configured.
+    stripe: Option<Arc<dyn Gateway>>,
 }
 
 impl Gateways {
     pub fn new(test: Arc<dyn Gateway>) -> Self {
-        Self { test }
+        Self { test, stripe: None }
+    }
+
+    /// The same, also offering `stripe`.
+    pub fn with_stripe(mut self, stripe: Arc<dyn Gateway>) -> Self {
+        self.stripe = Some(stripe);
+        self
     }
 
     /// The connector behind `id`; the OTP gateway has none: its codes are ours.
     pub fn get(&self, id: GatewayId) -> Option<&Arc<dyn Gateway>> {
         match id {
             GatewayId::Test => Some(&self.test),
+            GatewayId::Stripe => self.stripe.as_ref(),
             GatewayId::Otp => None,
         }
     }

@@ -16,6 +16,8 @@ pub struct Secrets {
     pub otp_pepper: SecretString,
     /// Seals pagination cursors so that callers cannot forge a position.
     pub cursor_key: Option<SecretString>,
+    /// Authenticates calls to Stripe; without it the `stripe` gateway is not offered.
+    pub stripe_secret_key: Option<SecretString>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -24,6 +26,7 @@ impl std::fmt::Debug for Secrets {
             .field("api_keys", &self.api_key_hashes.len())
             .field("partners", &self.partner_secrets.keys().collect::<Vec<_>>())
             .field("webhooks", &self.webhook_secrets.keys().collect::<Vec<_>>())
+            .field("stripe", &self.stripe_secret_key.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -4,17 +4,19 @@
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::IdempotencyKey;
 use super::message::{BadApiKey, BadCredentials, BadRequest, CHANGE, KeyReused, MessageError};
 use super::params::OrderPathParam;
 use crate::app::payments;
-use crate::app::shop::{self, Settled};
+use crate::app::shop::{self, PaidWith, Settled};
 use crate::auth::ServiceCaller;
-use crate::domain::{LineItem, Money, PayableRef, PaymentIntent};
-use crate::http::{ApiError, FromRequest, ShopCustomer, json_of, path_param};
+use crate::domain::{LineItem, Money, PayableRef, PaymentIntent, PaymentMethod};
+use crate::http::{
+    ApiError, FieldError, FromRequest, MAX_TEXT_CHARS, ShopCustomer, json_body, json_of, path_param,
+};
 use crate::runtime::App;
 
 /// The order named in the path.
@@ -23,6 +25,72 @@ pub struct OrderPath(PayableRef);
 impl FromRequest for OrderPath {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         Ok(Self(payments::order_ref(&path_param(req, "orderId"))?))
+    }
+}
+
+/// What the payment system may state about the money (every field optional;
+/// without a body the payment is recorded as a card payment).
+#[derive(Deserialize, ToSchema, Default)]
+pub struct MarkPaidRequest {
+    /// Its reference for the money, stored as the payment's transaction id.
+    #[schema(example = "pi_3R8f5yQ9LjHruSyq1ofjdVY5")]
+    pub gateway_reference: Option<String>,
+    /// Must be the order's total (a string or a number, in major units).
+    #[schema(value_type = Option<String>, example = "112.00")]
+    pub amount: Option<serde_json::Value>,
+    /// Card (default), Cash, Bank Transfer, Bkash, Nagad or Rocket.
+    #[schema(example = "Card")]
+    pub payment_method: Option<String>,
+}
+
+/// The order in the path and what the optional body states.
+pub struct MarkPaidInput {
+    order: PayableRef,
+    paid: PaidWith,
+}
+
+fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
+    ApiError::Validation(vec![FieldError::new(&["body", field], msg, "value_error")])
+}
+
+impl FromRequest for MarkPaidInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let OrderPath(order) = OrderPath::from_request(req)?;
+        let bytes: &[u8] = req.body().as_ref();
+        let body: MarkPaidRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+            MarkPaidRequest::default()
+        } else {
+            json_body(req)?
+        };
+        let amount = match body.amount {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            Some(_) => return Err(invalid("amount", "amount must be a number")),
+        };
+        let method = match body.payment_method.as_deref() {
+            None => None,
+            Some(m) => Some(
+                PaymentMethod::parse(m).map_err(|e| invalid("payment_method", e.to_string()))?,
+            ),
+        };
+        let reference = match body.gateway_reference {
+            Some(r) if r.trim().is_empty() || r.chars().count() > MAX_TEXT_CHARS => {
+                return Err(invalid(
+                    "gateway_reference",
+                    format!("gateway_reference must be 1 to {MAX_TEXT_CHARS} characters"),
+                ));
+            }
+            other => other,
+        };
+        Ok(Self {
+            order,
+            paid: PaidWith {
+                reference,
+                amount,
+                method,
+            },
+        })
     }
 }
 
@@ -43,10 +111,14 @@ pub struct ShopLineItem {
 
 #[derive(Serialize, ToSchema)]
 pub struct ShopPaymentIntent {
-    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10")]
+    /// The gateway's intent id (Stripe's `pi_…`), by which the browser and
+    /// the gateway's webhooks name it; the order's id after a mark-paid
+    /// that no intent collected.
+    #[schema(example = "pi_3MtwBwLkdIwHu7ix28a3tqPa")]
     pub id: String,
-    /// `{id}_secret_{random}`: what the browser confirms the intent with.
-    #[schema(example = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10_secret_wWSgKgsyjo6WRpCf1aXJN3zR")]
+    /// The gateway's `{id}_secret_{random}`: what the browser (Stripe.js)
+    /// confirms the intent with.
+    #[schema(example = "pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH")]
     pub client_secret: Option<String>,
     #[schema(example = "112.00")]
     pub amount: String,
@@ -83,7 +155,10 @@ fn line_items(items: &[LineItem]) -> Vec<ShopLineItem> {
 
 fn intent_view(i: &PaymentIntent, order_status: Option<String>) -> ShopPaymentIntent {
     ShopPaymentIntent {
-        id: i.id.to_string(),
+        id: i
+            .gateway_intent_id
+            .clone()
+            .unwrap_or_else(|| i.id.to_string()),
         client_secret: i.client_secret.clone(),
         amount: i.amount.to_string(),
         currency: i.amount.currency().code().to_ascii_lowercase(),
@@ -139,9 +214,11 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// Marks the order paid (X-API-Key; called by the payment system): completes its
 /// open intent or PENDING payments, or records one COMPLETED payment for what is
-/// left. Calling it again changes nothing.
+/// left, with the reference, amount and method the optional body states.
+/// Calling it again changes nothing.
 #[utoipa::path(post, path = "/api/v1/shop/orders/{orderId}/payment", tag = "shop",
     operation_id = "mark_order_paid",
+    request_body(content = Option<MarkPaidRequest>, description = "Optional: what the payment system knows about the money"),
     params(OrderPathParam, IdempotencyKey),
     responses(
         (status = 200, description = "The order is paid", body = ShopPaymentIntentResponse),
@@ -156,8 +233,8 @@ pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
         .run(
             app,
             req,
-            |app, _: ServiceCaller, OrderPath(order)| async move {
-                let Settled { order, intent } = shop::mark_paid(&app, &order).await?;
+            |app, _: ServiceCaller, MarkPaidInput { order, paid }| async move {
+                let Settled { order, intent } = shop::mark_paid(&app, &order, &paid).await?;
                 let order_status = Some(order.status.as_str().to_owned());
                 let data = match &intent {
                     Some(i) => intent_view(i, order_status),

@@ -68,7 +68,9 @@ async fn a_pending_payment_owes_its_fee_only_once_it_completes() {
     .await
     .expect("pending");
     assert_eq!(pending.fee_minor, 0);
-    shop::mark_paid(&t.app, &order.payable).await.expect("paid");
+    shop::mark_paid(&t.app, &order.payable, &shop::PaidWith::default())
+        .await
+        .expect("paid");
     let completed = &payments_of(&t, &order.payable).await[0];
     assert_eq!(completed.status, PaymentStatus::Completed);
     assert_eq!(completed.fee_minor, 10_000);

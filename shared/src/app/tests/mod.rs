@@ -83,6 +83,7 @@ impl SecretsProvider for FixedSecrets {
             )]),
             otp_pepper: SecretString::from("unit-test-pepper".to_owned()),
             cursor_key: None,
+            stripe_secret_key: None,
         })
     }
 }
@@ -112,6 +113,8 @@ impl TestApp {
             local: true,
             fees: crate::domain::FeeSchedule::standard(),
             intent_ttl: crate::config::DEFAULT_INTENT_TTL,
+            stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
+            shop_gateway: crate::domain::GatewayId::Test,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,

@@ -69,7 +69,7 @@ async fn an_open_intent_or_payment_locks_what_it_collects() {
         Err(AppError::PayableLocked(_))
     ));
 
-    crate::app::shop::mark_paid(&t.app, &order.payable)
+    crate::app::shop::mark_paid(&t.app, &order.payable, &Default::default())
         .await
         .expect("paid");
     let err = payables::upsert(&t.app, order.clone())

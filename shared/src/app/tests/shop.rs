@@ -2,7 +2,7 @@ use super::{TestApp, person};
 use crate::adapters::faulty::Fault;
 use crate::app::AppError;
 use crate::app::payments::{self, Actor};
-use crate::app::shop;
+use crate::app::shop::{self, PaidWith};
 use crate::auth::ServiceCaller;
 
 fn backend() -> Actor {
@@ -38,14 +38,16 @@ async fn mark_paid_completes_the_open_intent_once() {
     let (intent, _) = shop::shop_intent(&t.app, &payer, &order.payable)
         .await
         .expect("open");
-    let settled = shop::mark_paid(&t.app, &order.payable).await.expect("paid");
+    let settled = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+        .await
+        .expect("paid");
     assert_eq!(settled.order.status, PayableStatus::Paid);
     let collected = settled.intent.expect("the intent collected it");
     assert_eq!(
         (collected.id, collected.status),
         (intent.id, IntentStatus::Succeeded)
     );
-    let again = shop::mark_paid(&t.app, &order.payable)
+    let again = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
         .await
         .expect("again");
     assert_eq!(again.intent.map(|i| i.id), Some(intent.id));
@@ -77,7 +79,9 @@ async fn mark_paid_completes_pending_payments_and_records_the_rest() {
     )
     .await
     .expect("pending");
-    let settled = shop::mark_paid(&t.app, &order.payable).await.expect("paid");
+    let settled = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+        .await
+        .expect("paid");
     assert!(settled.intent.is_none());
     assert_eq!(
         (settled.order.status, settled.order.paid_minor),
@@ -105,7 +109,9 @@ async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
     let t = TestApp::new();
     let payer = person(&[]);
     let order = t.order(&payer, 2_500).await;
-    shop::mark_paid(&t.app, &order.payable).await.expect("paid");
+    shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+        .await
+        .expect("paid");
     let list = payments::list_for_order(&t.app, &Actor::Person(payer), &order.payable, 10, None)
         .await
         .expect("payments");
@@ -113,7 +119,7 @@ async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
     assert_eq!(list.items[0].amount.minor(), 2_500);
     assert_eq!(list.items[0].status, PaymentStatus::Completed);
     let missing = payments::order_ref("no-such-order").expect("ref");
-    let err = shop::mark_paid(&t.app, &missing)
+    let err = shop::mark_paid(&t.app, &missing, &PaidWith::default())
         .await
         .expect_err("missing");
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
@@ -151,7 +157,9 @@ async fn mark_paid_completes_pending_payments_past_the_first_page() {
         .await
         .expect("failed");
     }
-    shop::mark_paid(&t.app, &order.payable).await.expect("paid");
+    shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+        .await
+        .expect("paid");
     let mut cursor = None;
     let mut pending = 0;
     loop {
@@ -194,7 +202,9 @@ async fn mark_paid_waits_for_pending_payments_the_index_does_not_show_yet() {
         .await
         .expect("pending");
     }
-    shop::mark_paid(&t.app, &order.payable).await.expect("paid");
+    shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+        .await
+        .expect("paid");
     let list = payments::list_for_order(&t.app, &me, &order.payable, 10, None)
         .await
         .expect("list");
@@ -228,7 +238,7 @@ async fn mark_paid_refuses_while_the_index_keeps_hiding_a_pending_payment() {
     )
     .await
     .expect("pending");
-    let err = shop::mark_paid(&t.app, &order.payable)
+    let err = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
         .await
         .expect_err("not while a payment is unseen");
     assert!(
@@ -236,4 +246,66 @@ async fn mark_paid_refuses_while_the_index_keeps_hiding_a_pending_payment() {
         "{err:?}"
     );
     assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Open);
+}
+
+#[tokio::test]
+async fn mark_paid_records_what_the_payment_system_states() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    for with_intent in [true, false] {
+        let order = t.order(&payer, 2_500).await;
+        if with_intent {
+            shop::shop_intent(&t.app, &payer, &order.payable)
+                .await
+                .expect("open");
+        }
+        let total = order.amount.to_string();
+        let stated = PaidWith {
+            reference: Some("TXN-778".into()),
+            amount: Some(total),
+            method: Some(PaymentMethod::BankTransfer),
+        };
+        shop::mark_paid(&t.app, &order.payable, &stated)
+            .await
+            .expect("paid");
+        let list = payments::list_for_order(
+            &t.app,
+            &Actor::Person(payer.clone()),
+            &order.payable,
+            10,
+            None,
+        )
+        .await
+        .expect("payments");
+        assert_eq!(list.items.len(), 1, "{with_intent}");
+        let p = &list.items[0];
+        assert_eq!(p.method, PaymentMethod::BankTransfer, "{with_intent}");
+        assert_eq!(
+            p.transaction_id.as_deref(),
+            Some("TXN-778"),
+            "{with_intent}"
+        );
+        assert_eq!(p.intent_id.is_some(), with_intent);
+    }
+}
+
+#[tokio::test]
+async fn mark_paid_refuses_an_amount_that_is_not_the_orders_and_records_nothing() {
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let order = t.order(&payer, 2_500).await;
+    for wrong in ["24.99", "2500", "abc", "25.001"] {
+        let stated = PaidWith {
+            amount: Some(wrong.into()),
+            ..PaidWith::default()
+        };
+        let err = shop::mark_paid(&t.app, &order.payable, &stated)
+            .await
+            .expect_err(wrong);
+        assert!(matches!(err, AppError::Invalid(_)), "{wrong}: {err:?}");
+    }
+    let list = payments::list_for_order(&t.app, &Actor::Person(payer), &order.payable, 10, None)
+        .await
+        .expect("payments");
+    assert!(list.items.is_empty());
 }

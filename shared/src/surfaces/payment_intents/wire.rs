@@ -13,7 +13,7 @@ use crate::wire_field;
 
 /// The gateways a payer may choose here (the one-time-code gateway belongs to
 /// the OTP payment intents API).
-pub const GATEWAYS: [&str; 1] = ["test"];
+pub const GATEWAYS: [&str; 2] = ["test", "stripe"];
 
 /// What a redirect URL must look like: absolute http(s), no blanks.
 pub const URL_PATTERN: &str = r"^https?://[^\s/?#]+[^\s]*$";

@@ -1,0 +1,323 @@
+//! What Stripe's answers mean here: its PaymentIntent statuses as our
+//! confirmation outcomes, its error object as a decline or an error.
+
+use serde::Deserialize;
+
+use crate::domain::{Confirmation, NextAction};
+use crate::ports::GatewayError;
+
+/// The fields of a Stripe PaymentIntent this service reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeIntent {
+    pub id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub next_action: Option<StripeNextAction>,
+    #[serde(default)]
+    pub last_payment_error: Option<StripeError>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeNextAction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub redirect_to_url: Option<RedirectToUrl>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedirectToUrl {
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Stripe's error object. Its `type` is not used: the emulator reports
+/// declines as `invalid_request_error`, so `code` is what says what happened.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StripeError {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub param: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: StripeError,
+}
+
+/// Reason stored when Stripe reports a failed payment without a code.
+pub const PAYMENT_FAILED: &str = "payment_failed";
+
+/// Error codes by which Stripe says the payer's card (or its authentication)
+/// refused the payment: outcomes the payer can act on, not faults.
+const DECLINES: &[&str] = &[
+    "authentication_required",
+    "card_decline_rate_limit_exceeded",
+    "card_declined",
+    "expired_card",
+    "incorrect_cvc",
+    "incorrect_number",
+    "incorrect_zip",
+    "insufficient_funds",
+    "invalid_cvc",
+    "invalid_expiry_month",
+    "invalid_expiry_year",
+    "invalid_number",
+    "payment_intent_authentication_failure",
+    "payment_method_not_available",
+    "processing_error",
+];
+
+/// Reads an answer body as a PaymentIntent.
+pub fn intent(body: &[u8]) -> Result<StripeIntent, GatewayError> {
+    serde_json::from_slice(body).map_err(|e| {
+        GatewayError::Unavailable(format!("Stripe answered with an unreadable intent: {e}"))
+    })
+}
+
+/// The error object of a refused request, or an empty one.
+pub fn error(body: &[u8]) -> StripeError {
+    serde_json::from_slice::<ErrorBody>(body)
+        .map(|b| b.error)
+        .unwrap_or_default()
+}
+
+/// What a confirmed PaymentIntent's status means for our intent.
+pub fn confirmation(intent: &StripeIntent) -> Result<Confirmation, GatewayError> {
+    match intent.status.as_str() {
+        "succeeded" => Ok(Confirmation::Succeeded),
+        // Authorized, not yet collected: its outcome arrives by webhook.
+        "processing" | "requires_capture" => Ok(Confirmation::Processing),
+        "requires_action" => {
+            let next_action = intent
+                .next_action
+                .as_ref()
+                .map(|a| NextAction {
+                    kind: a.kind.clone(),
+                    url: a.redirect_to_url.as_ref().and_then(|r| r.url.clone()),
+                })
+                .unwrap_or_else(|| NextAction {
+                    kind: "use_stripe_sdk".to_owned(),
+                    url: None,
+                });
+            Ok(Confirmation::RequiresAction { next_action })
+        }
+        // Confirmed and back to the payer: the attempt failed.
+        "requires_payment_method" => Ok(Confirmation::Declined {
+            reason: intent
+                .last_payment_error
+                .as_ref()
+                .and_then(|e| e.code.clone())
+                .unwrap_or_else(|| PAYMENT_FAILED.to_owned()),
+        }),
+        other => Err(GatewayError::Unavailable(format!(
+            "Stripe left the intent {other} after confirming it"
+        ))),
+    }
+}
+
+/// A refused confirm: a decline the payer can act on, or an error. The
+/// emulator attaches any payment method id and reports an unknown one only
+/// when confirming, as a bare 404.
+pub fn confirm_refused(
+    status: u16,
+    body: &[u8],
+    payment_method: &str,
+) -> Result<Confirmation, GatewayError> {
+    let e = error(body);
+    match e.code.as_deref() {
+        Some(code) if DECLINES.contains(&code) => Ok(Confirmation::Declined {
+            reason: code.to_owned(),
+        }),
+        _ => Err(missing_payment_method(status, &e, payment_method)),
+    }
+}
+
+/// A refused attach of `payment_method` to the intent.
+pub fn attach_refused(status: u16, body: &[u8], payment_method: &str) -> GatewayError {
+    missing_payment_method(status, &error(body), payment_method)
+}
+
+/// Stripe answers a payment method it does not know with `resource_missing`
+/// on that parameter; the emulator with a bare 404 (the intent itself is
+/// ours and was opened there, so the missing resource is the payment method).
+fn missing_payment_method(status: u16, e: &StripeError, payment_method: &str) -> GatewayError {
+    let missing = e.code.as_deref() == Some("resource_missing")
+        && e.param.as_deref().is_none_or(|p| p == "payment_method");
+    if missing || (status == 404 && e.code.is_none()) {
+        GatewayError::UnknownPaymentMethod(payment_method.to_owned())
+    } else {
+        refused(status, e)
+    }
+}
+
+/// Any other refusal: nothing happened at Stripe that the payer can act on.
+pub fn refused(status: u16, e: &StripeError) -> GatewayError {
+    GatewayError::Unavailable(format!(
+        "Stripe refused the request ({status} {}): {}",
+        e.code.as_deref().unwrap_or("no code"),
+        e.message.as_deref().unwrap_or("no message")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(v: serde_json::Value) -> StripeIntent {
+        intent(v.to_string().as_bytes()).expect("an intent")
+    }
+
+    fn with_status(status: &str) -> StripeIntent {
+        read(json!({"id": "pi_1", "status": status}))
+    }
+
+    #[test]
+    fn a_succeeded_intent_is_collected() {
+        assert_eq!(
+            confirmation(&with_status("succeeded")),
+            Ok(Confirmation::Succeeded)
+        );
+    }
+
+    #[test]
+    fn processing_and_uncaptured_intents_wait_for_the_webhook() {
+        for status in ["processing", "requires_capture"] {
+            assert_eq!(
+                confirmation(&with_status(status)),
+                Ok(Confirmation::Processing),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_action_keeps_stripes_next_action() {
+        let sdk = read(json!({"id": "pi_1", "status": "requires_action",
+            "next_action": {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}}));
+        assert_eq!(
+            confirmation(&sdk),
+            Ok(Confirmation::RequiresAction {
+                next_action: NextAction {
+                    kind: "use_stripe_sdk".into(),
+                    url: None
+                }
+            })
+        );
+        let redirect = read(json!({"id": "pi_1", "status": "requires_action",
+            "next_action": {"type": "redirect_to_url", "redirect_to_url": {"url": "https://hooks.stripe.com/3ds"}}}));
+        assert_eq!(
+            confirmation(&redirect),
+            Ok(Confirmation::RequiresAction {
+                next_action: NextAction {
+                    kind: "redirect_to_url".into(),
+                    url: Some("https://hooks.stripe.com/3ds".into())
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn back_to_the_payer_after_confirming_is_a_decline_with_stripes_code() {
+        let declined = read(json!({"id": "pi_1", "status": "requires_payment_method",
+            "last_payment_error": {"code": "expired_card", "message": "Your card has expired."}}));
+        assert_eq!(
+            confirmation(&declined),
+            Ok(Confirmation::Declined {
+                reason: "expired_card".into()
+            })
+        );
+        assert_eq!(
+            confirmation(&with_status("requires_payment_method")),
+            Ok(Confirmation::Declined {
+                reason: PAYMENT_FAILED.into()
+            })
+        );
+    }
+
+    #[test]
+    fn other_statuses_after_confirming_are_faults() {
+        for status in ["canceled", "requires_confirmation", "whatever"] {
+            assert!(
+                matches!(
+                    confirmation(&with_status(status)),
+                    Err(GatewayError::Unavailable(_))
+                ),
+                "{status}"
+            );
+        }
+    }
+
+    fn body(error: serde_json::Value) -> Vec<u8> {
+        json!({ "error": error }).to_string().into_bytes()
+    }
+
+    #[test]
+    fn declines_are_read_by_code_not_by_type() {
+        for code in [
+            "card_declined",
+            "authentication_required",
+            "expired_card",
+            "incorrect_cvc",
+            "insufficient_funds",
+        ] {
+            // The emulator's type; Stripe's would be card_error.
+            let b = body(json!({"type": "invalid_request_error", "code": code, "message": "no"}));
+            assert_eq!(
+                confirm_refused(402, &b, "pm_1"),
+                Ok(Confirmation::Declined {
+                    reason: code.into()
+                }),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_refusals_of_a_confirm_are_errors() {
+        for b in [
+            body(json!({"type": "invalid_request_error", "message": "Bad request"})),
+            body(
+                json!({"type": "invalid_request_error", "code": "payment_intent_unexpected_state"}),
+            ),
+            b"not json".to_vec(),
+        ] {
+            assert!(matches!(
+                confirm_refused(400, &b, "pm_1"),
+                Err(GatewayError::Unavailable(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_missing_payment_method_is_the_payers_mistake() {
+        let stripe = body(
+            json!({"type": "invalid_request_error", "code": "resource_missing",
+            "param": "payment_method", "message": "No such PaymentMethod: 'pm_x'"}),
+        );
+        let emulator = body(json!({"type": "invalid_request_error", "message": "Not found"}));
+        for (status, b) in [(400, stripe), (404, emulator)] {
+            assert_eq!(
+                attach_refused(status, &b, "pm_x"),
+                GatewayError::UnknownPaymentMethod("pm_x".into())
+            );
+            assert_eq!(
+                confirm_refused(status, &b, "pm_x"),
+                Err(GatewayError::UnknownPaymentMethod("pm_x".into()))
+            );
+        }
+        let other = body(
+            json!({"type": "invalid_request_error", "code": "parameter_unknown", "param": "x"}),
+        );
+        assert!(matches!(
+            attach_refused(400, &other, "pm_x"),
+            GatewayError::Unavailable(_)
+        ));
+    }
+}

@@ -1,0 +1,390 @@
+//! The Stripe connector: one Stripe PaymentIntent mirrors each of ours.
+//!
+//! Every POST carries an `Idempotency-Key` derived from our intent and the
+//! operation, so that a retried call (ours, or the payer's retry of the same
+//! confirm) can never act twice at Stripe. Only what cannot have acted, or
+//! what Stripe says may be retried (429, 5xx), is sent again here, a couple
+//! of times with backoff; a timeout is not, since the Lambda's time is short:
+//! the payer's retry sends the same key.
+
+pub mod mapping;
+pub mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::{Confirmation, PaymentIntent};
+use crate::ports::{Gateway, GatewayError, GatewayEvent, GatewayIntent, WebhookError};
+pub use transport::{
+    HttpTransport, StripeRequest, StripeResponse, StripeTransport, TransportError,
+};
+
+/// Where Stripe's API is unless `STRIPE_API_BASE` says otherwise.
+pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+/// How long one attempt may take, answer included.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Sends of one request, the first included.
+const ATTEMPTS: u32 = 3;
+/// The wait before the first resend; doubled before each next one.
+const BACKOFF: Duration = Duration::from_millis(200);
+
+pub struct StripeGateway {
+    transport: Arc<dyn StripeTransport>,
+    attempt_timeout: Duration,
+}
+
+/// What one POST came to, once retries are spent.
+enum Answer {
+    Ok(Vec<u8>),
+    /// Stripe refused it (4xx other than 429).
+    Refused {
+        status: u16,
+        body: Vec<u8>,
+    },
+}
+
+impl StripeGateway {
+    pub fn new(transport: Arc<dyn StripeTransport>) -> Self {
+        Self {
+            transport,
+            attempt_timeout: ATTEMPT_TIMEOUT,
+        }
+    }
+
+    /// The same, giving up on an attempt after `timeout`.
+    pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    async fn post(&self, request: StripeRequest) -> Result<Answer, GatewayError> {
+        let mut wait = BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let sent = tokio::time::timeout(self.attempt_timeout, self.transport.post(&request))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(TransportError::NoAnswer(format!(
+                        "no answer within {} ms",
+                        self.attempt_timeout.as_millis()
+                    )))
+                });
+            let retry_why = match sent {
+                Ok(r) if (200..300).contains(&r.status) => return Ok(Answer::Ok(r.body)),
+                Ok(r) if r.status == 429 || r.status >= 500 => {
+                    format!("Stripe answered {}", r.status)
+                }
+                Ok(r) => {
+                    return Ok(Answer::Refused {
+                        status: r.status,
+                        body: r.body,
+                    });
+                }
+                Err(e @ TransportError::NotSent(_)) => e.to_string(),
+                // It may have acted: only the same request, later, may find out.
+                Err(e @ TransportError::NoAnswer(_)) => {
+                    return Err(GatewayError::Unavailable(e.to_string()));
+                }
+            };
+            if attempt >= ATTEMPTS {
+                return Err(GatewayError::Unavailable(retry_why));
+            }
+            tracing::warn!(
+                path = %request.path,
+                attempt,
+                "Stripe call retried: {retry_why}"
+            );
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+            attempt += 1;
+        }
+    }
+
+    fn gateway_intent_id(intent: &PaymentIntent) -> Result<&str, GatewayError> {
+        intent.gateway_intent_id.as_deref().ok_or_else(|| {
+            GatewayError::Unavailable("the intent was never opened at Stripe".into())
+        })
+    }
+}
+
+/// The Idempotency-Key of `operation` on our intent. A confirm is one
+/// attempt per stored version of the intent and payment method: the payer's
+/// retry after a fault sends the same key (nothing was stored meanwhile),
+/// while a new attempt after a stored decline gets a new one.
+pub fn idempotency_key(intent: &PaymentIntent, operation: &str) -> String {
+    format!("payment-service:{}:{operation}", intent.id)
+}
+
+fn confirm_operation(intent: &PaymentIntent, step: &str, payment_method: &str) -> String {
+    format!("v{}:{step}:{payment_method}", intent.version)
+}
+
+fn fields(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+#[async_trait::async_trait]
+impl Gateway for StripeGateway {
+    /// Exactly the parameters both Stripe and its local emulator accept.
+    async fn create(&self, intent: &PaymentIntent) -> Result<GatewayIntent, GatewayError> {
+        let request = StripeRequest {
+            path: "/v1/payment_intents".into(),
+            form: fields(&[
+                ("amount", intent.amount.minor().to_string()),
+                (
+                    "currency",
+                    intent.amount.currency().code().to_ascii_lowercase(),
+                ),
+                ("metadata[intent_id]", intent.id.to_string()),
+                ("payment_method_types[]", "card".into()),
+            ]),
+            idempotency_key: idempotency_key(intent, "create"),
+        };
+        match self.post(request).await? {
+            Answer::Ok(body) => {
+                let opened = mapping::intent(&body)?;
+                let client_secret = opened.client_secret.ok_or_else(|| {
+                    GatewayError::Unavailable(
+                        "Stripe opened an intent without a client secret".into(),
+                    )
+                })?;
+                Ok(GatewayIntent {
+                    gateway_intent_id: opened.id,
+                    client_secret,
+                })
+            }
+            Answer::Refused { status, body } => {
+                Err(mapping::refused(status, &mapping::error(&body)))
+            }
+        }
+    }
+
+    /// Attaches the payment method, then confirms with no parameters (the
+    /// emulator refuses a payment method on confirm).
+    async fn confirm(
+        &self,
+        intent: &PaymentIntent,
+        payment_method: &str,
+    ) -> Result<Confirmation, GatewayError> {
+        let id = Self::gateway_intent_id(intent)?;
+        let attach = StripeRequest {
+            path: format!("/v1/payment_intents/{id}"),
+            form: fields(&[("payment_method", payment_method.to_owned())]),
+            idempotency_key: idempotency_key(
+                intent,
+                &confirm_operation(intent, "attach", payment_method),
+            ),
+        };
+        if let Answer::Refused { status, body } = self.post(attach).await? {
+            return Err(mapping::attach_refused(status, &body, payment_method));
+        }
+        let confirm = StripeRequest {
+            path: format!("/v1/payment_intents/{id}/confirm"),
+            form: vec![],
+            idempotency_key: idempotency_key(
+                intent,
+                &confirm_operation(intent, "confirm", payment_method),
+            ),
+        };
+        match self.post(confirm).await? {
+            Answer::Ok(body) => mapping::confirmation(&mapping::intent(&body)?),
+            Answer::Refused { status, body } => {
+                mapping::confirm_refused(status, &body, payment_method)
+            }
+        }
+    }
+
+    async fn cancel(&self, intent: &PaymentIntent) -> Result<(), GatewayError> {
+        let Some(id) = intent.gateway_intent_id.as_deref() else {
+            // Never opened there: nothing to end.
+            return Ok(());
+        };
+        let request = StripeRequest {
+            path: format!("/v1/payment_intents/{id}/cancel"),
+            form: vec![],
+            idempotency_key: idempotency_key(intent, "cancel"),
+        };
+        match self.post(request).await? {
+            Answer::Ok(_) => Ok(()),
+            Answer::Refused { status, body } => {
+                Err(mapping::refused(status, &mapping::error(&body)))
+            }
+        }
+    }
+
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+        super::stripe_event::parse(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::intent::NewIntent;
+    use crate::domain::{Currency, Email, GatewayId, Money, Payer, UserId};
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    use time::OffsetDateTime;
+
+    fn intent() -> PaymentIntent {
+        let mut i = PaymentIntent::open(
+            NewIntent {
+                payer: Payer {
+                    user_id: UserId::parse("u1").expect("valid"),
+                    email: Email::parse("u1@example.com").expect("valid"),
+                },
+                payable: None,
+                amount: Money::from_minor(11200, Currency::parse("USD").expect("usd"))
+                    .expect("valid"),
+                gateway: GatewayId::Stripe,
+                description: None,
+                line_items: vec![],
+                business_id: None,
+                return_url: None,
+                cancel_url: None,
+                metadata: BTreeMap::new(),
+            },
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        i.gateway_intent_id = Some("pi_1".to_owned());
+        i
+    }
+
+    /// Answers from a script, recording what was sent.
+    struct Scripted {
+        answers: Mutex<Vec<Result<StripeResponse, TransportError>>>,
+        sent: Mutex<Vec<StripeRequest>>,
+    }
+
+    impl Scripted {
+        fn new(mut answers: Vec<Result<StripeResponse, TransportError>>) -> Arc<Self> {
+            answers.reverse();
+            Arc::new(Self {
+                answers: Mutex::new(answers),
+                sent: Mutex::new(vec![]),
+            })
+        }
+        fn sent(&self) -> Vec<StripeRequest> {
+            self.sent.lock().expect("lock").clone()
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl StripeTransport for Scripted {
+        async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError> {
+            self.sent.lock().expect("lock").push(request.clone());
+            self.answers
+                .lock()
+                .expect("lock")
+                .pop()
+                .expect("an answer scripted")
+        }
+    }
+
+    fn ok(body: serde_json::Value) -> Result<StripeResponse, TransportError> {
+        Ok(StripeResponse {
+            status: 200,
+            body: body.to_string().into_bytes(),
+        })
+    }
+
+    fn status(code: u16) -> Result<StripeResponse, TransportError> {
+        Ok(StripeResponse {
+            status: code,
+            body: b"{}".to_vec(),
+        })
+    }
+
+    #[tokio::test]
+    async fn create_sends_exactly_the_parameters_the_emulator_accepts() {
+        let t = Scripted::new(vec![ok(
+            serde_json::json!({"id": "pi_9", "client_secret": "pi_9_secret_x", "status": "requires_payment_method"}),
+        )]);
+        let i = intent();
+        let opened = StripeGateway::new(t.clone()).create(&i).await;
+        assert_eq!(
+            opened,
+            Ok(GatewayIntent {
+                gateway_intent_id: "pi_9".into(),
+                client_secret: "pi_9_secret_x".into()
+            })
+        );
+        let sent = t.sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].path, "/v1/payment_intents");
+        assert_eq!(
+            sent[0].form,
+            fields(&[
+                ("amount", "11200".into()),
+                ("currency", "usd".into()),
+                ("metadata[intent_id]", i.id.to_string()),
+                ("payment_method_types[]", "card".into()),
+            ])
+        );
+        assert_eq!(sent[0].idempotency_key, idempotency_key(&i, "create"));
+    }
+
+    #[tokio::test]
+    async fn faults_are_resent_with_the_same_key_a_couple_of_times() {
+        let succeeded = serde_json::json!({"id": "pi_1", "status": "succeeded"});
+        let t = Scripted::new(vec![
+            ok(serde_json::json!({"id": "pi_1", "status": "requires_confirmation"})),
+            Err(TransportError::NotSent("refused".into())),
+            status(503),
+            ok(succeeded),
+        ]);
+        let outcome = StripeGateway::new(t.clone())
+            .confirm(&intent(), "pm_1")
+            .await;
+        assert_eq!(outcome, Ok(Confirmation::Succeeded));
+        let sent = t.sent();
+        assert_eq!(sent.len(), 4);
+        assert_eq!(sent[0].path, "/v1/payment_intents/pi_1");
+        assert_eq!(sent[0].form, fields(&[("payment_method", "pm_1".into())]));
+        for resend in &sent[1..] {
+            assert_eq!(resend.path, "/v1/payment_intents/pi_1/confirm");
+            assert!(resend.form.is_empty());
+            assert_eq!(resend.idempotency_key, sent[1].idempotency_key);
+        }
+        assert_ne!(sent[0].idempotency_key, sent[1].idempotency_key);
+    }
+
+    #[tokio::test]
+    async fn a_fault_that_persists_is_unavailable_after_three_sends() {
+        let t = Scripted::new(vec![status(500), status(429), status(502)]);
+        let err = StripeGateway::new(t.clone()).cancel(&intent()).await;
+        assert!(matches!(err, Err(GatewayError::Unavailable(_))), "{err:?}");
+        assert_eq!(t.sent().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_request_is_not_resent() {
+        let t = Scripted::new(vec![Err(TransportError::NoAnswer("reset".into()))]);
+        let err = StripeGateway::new(t.clone()).cancel(&intent()).await;
+        assert!(matches!(err, Err(GatewayError::Unavailable(_))), "{err:?}");
+        assert_eq!(t.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_not_resent() {
+        let t = Scripted::new(vec![status(400)]);
+        let err = StripeGateway::new(t.clone()).cancel(&intent()).await;
+        assert!(matches!(err, Err(GatewayError::Unavailable(_))), "{err:?}");
+        assert_eq!(t.sent().len(), 1);
+    }
+
+    #[test]
+    fn a_confirm_after_a_stored_change_is_a_new_attempt() {
+        let first = intent();
+        let mut later = first.clone();
+        later.version += 1;
+        let key =
+            |i: &PaymentIntent, pm: &str| idempotency_key(i, &confirm_operation(i, "confirm", pm));
+        assert_eq!(key(&first, "pm_1"), key(&first.clone(), "pm_1"));
+        assert_ne!(key(&first, "pm_1"), key(&first, "pm_2"));
+        assert_ne!(key(&first, "pm_1"), key(&later, "pm_1"));
+    }
+}

@@ -1,0 +1,123 @@
+//! How requests reach Stripe: one form-encoded POST, answered with a status
+//! and a body. The connector decides what to send and what an answer means;
+//! a transport only carries it (tests wrap the real one to record or to fail).
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use secrecy::{ExposeSecret, SecretString};
+
+/// One POST to Stripe's API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeRequest {
+    /// Below the API base, e.g. `/v1/payment_intents`.
+    pub path: String,
+    /// Form fields, in order, before encoding.
+    pub form: Vec<(String, String)>,
+    /// Stripe acts on a key once: a retry with the same key cannot act twice.
+    pub idempotency_key: String,
+}
+
+/// Stripe's answer, whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Why no answer came back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The request never left (connection refused, no route): sending it
+    /// again cannot act twice.
+    #[error("Stripe not reached: {0}")]
+    NotSent(String),
+    /// Sent, but the answer did not arrive in time or the connection broke:
+    /// Stripe may have acted on it.
+    #[error("no answer from Stripe: {0}")]
+    NoAnswer(String),
+}
+
+#[async_trait::async_trait]
+pub trait StripeTransport: Send + Sync {
+    async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError>;
+}
+
+/// How long opening a connection to Stripe may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Stripe over HTTPS (or plain HTTP, for a local emulator) with the secret key.
+pub struct HttpTransport {
+    base: String,
+    secret_key: SecretString,
+    client: HttpsClient,
+}
+
+impl HttpTransport {
+    /// A client of the API at `base` (`https://api.stripe.com`). Fails only
+    /// when the machine has no trusted root certificates.
+    pub fn new(base: &str, secret_key: SecretString) -> Result<Self, String> {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        // The TLS layer above decides which schemes are allowed.
+        http.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .map_err(|e| format!("no trusted root certificates for Stripe: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            secret_key,
+            client: Client::builder(TokioExecutor::new()).build(https),
+        })
+    }
+}
+
+fn not_sent(e: impl std::fmt::Display) -> TransportError {
+    TransportError::NotSent(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl StripeTransport for HttpTransport {
+    async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&request.form)
+            .finish();
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", self.secret_key.expose_secret()))
+                .map_err(|_| not_sent("the Stripe secret key is not a valid header value"))?;
+        // Kept out of any debug output of the request.
+        authorization.set_sensitive(true);
+        let http_request = hyper::Request::post(format!("{}{}", self.base, request.path))
+            .header(AUTHORIZATION, authorization)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("Idempotency-Key", request.idempotency_key.as_str())
+            .body(Full::new(Bytes::from(body)))
+            .map_err(not_sent)?;
+        let response = self.client.request(http_request).await.map_err(|e| {
+            if e.is_connect() {
+                TransportError::NotSent(e.to_string())
+            } else {
+                TransportError::NoAnswer(e.to_string())
+            }
+        })?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| TransportError::NoAnswer(e.to_string()))?
+            .to_bytes()
+            .to_vec();
+        Ok(StripeResponse { status, body })
+    }
+}

@@ -1,0 +1,588 @@
+//! The `stripe` gateway of the PaymentIntents API against localstripe (a
+//! stateful fake Stripe server the test stack runs; `STRIPE_API_BASE`). Where
+//! localstripe cannot help (a 500, a timeout, seeing the Idempotency-Key), a
+//! decorator around the connector's real HTTP client records and fails.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use integration_tests::flows::order;
+use integration_tests::*;
+use lambda_http::http::Method;
+use payment_shared::adapters::stripe::{
+    StripeGateway, StripeRequest, StripeResponse, StripeTransport, TransportError,
+};
+use payment_shared::domain::GatewayId;
+use payment_shared::domain::webhook_signature;
+use payment_shared::ports::{Clock, IntentStore};
+use payment_shared::surfaces::{payables, payment_intents as d, payments as b, shop};
+use serde_json::{Value, json};
+
+const ROOT: &str = "/api/v1/PaymentIntents";
+const VISA: &str = "4242424242424242";
+const DECLINED_WHEN_CHARGED: &str = "4000000000000341";
+const AUTHENTICATION_REQUIRED: &str = "4000002760003184";
+
+fn localstripe() -> String {
+    env("STRIPE_API_BASE")
+}
+
+/// A card payment method created at localstripe, as a browser's Stripe.js would.
+async fn card(number: &str) -> String {
+    let r: Value = reqwest::Client::new()
+        .post(format!("{}/v1/payment_methods", localstripe()))
+        .basic_auth(STRIPE_SECRET_KEY, Some(""))
+        .form(&[
+            ("type", "card"),
+            ("card[number]", number),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2030"),
+            ("card[cvc]", "123"),
+        ])
+        .send()
+        .await
+        .expect("localstripe answers")
+        .json()
+        .await
+        .expect("a payment method");
+    r["id"].as_str().expect("pm id").to_owned()
+}
+
+/// localstripe's own view of one of its intents.
+async fn at_localstripe(gateway_intent: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!(
+            "{}/v1/payment_intents/{gateway_intent}",
+            localstripe()
+        ))
+        .basic_auth(STRIPE_SECRET_KEY, Some(""))
+        .send()
+        .await
+        .expect("localstripe answers")
+        .json()
+        .await
+        .expect("an intent")
+}
+
+async fn create(h: &Harness, user: &str, body: Value) -> Reply {
+    invoke(
+        h,
+        d::create,
+        call(Method::POST, ROOT).as_user(user).json(body),
+    )
+    .await
+}
+
+/// A Stripe intent for the payer's order, checked to be Stripe's.
+async fn stripe_intent(h: &Harness, owner: &str, order_id: &str) -> Value {
+    let r = create(
+        h,
+        owner,
+        json!({"orderId": order_id, "paymentGatewayId": "stripe"}),
+    )
+    .await;
+    assert!(r.status == 201 || r.status == 200, "{}", r.body);
+    let gateway_id = r.body["gatewayIntentId"].as_str().expect("gateway id");
+    assert!(gateway_id.starts_with("pi_"), "{}", r.body);
+    assert!(
+        r.body["clientSecret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(&format!("{gateway_id}_secret_"))),
+        "Stripe's own client secret: {}",
+        r.body
+    );
+    let theirs = at_localstripe(gateway_id).await;
+    assert_eq!(theirs["status"], "requires_payment_method", "{theirs}");
+    assert_eq!(theirs["metadata"]["intent_id"], r.body["id"], "{theirs}");
+    r.body
+}
+
+async fn confirm(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
+    invoke(
+        h,
+        d::confirm,
+        call(Method::POST, &format!("{ROOT}/{id}/confirm"))
+            .param("id", id)
+            .raw(&format!("\"{method}\""))
+            .as_user(user),
+    )
+    .await
+}
+
+async fn staff_get(h: &Harness, id: &str) -> Value {
+    let r = invoke(
+        h,
+        d::get,
+        call(Method::GET, &format!("{ROOT}/{id}"))
+            .param("id", id)
+            .bearer(&token("staff-admin", &["Admin"])),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+async fn order_payments(h: &Harness, owner: &str, order: &str) -> Vec<Value> {
+    let r = invoke(
+        h,
+        b::list_for_order,
+        call(Method::GET, &format!("/payment/order/{order}"))
+            .as_user(owner)
+            .param("orderId", order),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body.as_array().expect("list").clone()
+}
+
+async fn payable_status(h: &Harness, kind: &str, id: &str) -> Value {
+    invoke(
+        h,
+        payables::get,
+        call(Method::GET, "/")
+            .api_key(API_KEY)
+            .param("kind", kind)
+            .param("id", id),
+    )
+    .await
+    .body["status"]
+        .clone()
+}
+
+fn webhook(body: &str, signature: Option<&str>) -> Call {
+    let c = call(Method::POST, &format!("{ROOT}/webhook/stripe"))
+        .param("gatewayId", "stripe")
+        .raw(body);
+    match signature {
+        Some(s) => c.header("stripe-signature", s),
+        None => c,
+    }
+}
+
+/// Serves the harness's App over HTTP, as `make run` does, and points
+/// localstripe's webhooks at its `webhook/stripe` route. localstripe sends
+/// every event to every registered URL: another test's events reach this
+/// one's table, where their intents are unknown (acknowledged, no effect).
+async fn receive_webhooks(h: &Harness) -> tokio::sync::oneshot::Sender<()> {
+    let functions = local_gateway::template::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
+    )
+    .expect("template.yaml");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let port = listener.local_addr().expect("bound").port();
+    let gateway =
+        local_gateway::gateway::Gateway::new(&functions, h.app.clone(), port).expect("routes");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(local_gateway::serve(
+        listener,
+        Arc::new(gateway),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/_config/webhooks/{}",
+            localstripe(),
+            unique("t")
+        ))
+        .form(&[
+            (
+                "url",
+                format!("http://127.0.0.1:{port}{ROOT}/webhook/stripe"),
+            ),
+            ("secret", STRIPE_WEBHOOK_SECRET.to_owned()),
+        ])
+        .send()
+        .await
+        .expect("localstripe answers");
+    assert_eq!(r.status(), 200);
+    stop
+}
+
+/// Waits until the intent reaches `status` (a webhook is on its way).
+async fn eventually(h: &Harness, id: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let seen = staff_get(h, id).await;
+        if seen["status"] == status {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{id} never became {status}: {}", staff_get(h, id).await);
+}
+
+#[tokio::test]
+async fn a_good_card_is_collected_once_even_when_the_webhook_says_so_too() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "50.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
+
+    let r = confirm(&h, &owner, id, &card(VISA).await).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "Succeeded", "{}", r.body);
+    assert_eq!(at_localstripe(gateway_id).await["status"], "succeeded");
+    assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
+    let payments = order_payments(&h, &owner, &order_id).await;
+    assert_eq!(payments.len(), 1, "{payments:?}");
+    assert_eq!(payments[0]["status"], "COMPLETED");
+    assert_eq!(payments[0]["amount"], json!(50));
+
+    // localstripe's own succeeded event for this intent, as it signs and sends it.
+    let mut event = None;
+    for _ in 0..50 {
+        let events: Value = reqwest::Client::new()
+            .get(format!(
+                "{}/v1/events?type=payment_intent.succeeded",
+                localstripe()
+            ))
+            .basic_auth(STRIPE_SECRET_KEY, Some(""))
+            .send()
+            .await
+            .expect("localstripe answers")
+            .json()
+            .await
+            .expect("events");
+        event = events["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["data"]["object"]["id"] == gateway_id)
+            .cloned();
+        if event.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = event.expect("localstripe recorded the event").to_string();
+    let t = h.clock.now().unix_timestamp();
+    let signature = webhook_signature::sign(STRIPE_WEBHOOK_SECRET.as_bytes(), t, body.as_bytes());
+    let delivered = invoke(&h, d::webhook, webhook(&body, Some(&signature))).await;
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+    assert_eq!(staff_get(&h, id).await["status"], "Succeeded");
+    assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_card_declined_when_charged_leaves_the_intent_to_the_payer() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "12.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+
+    let r = confirm(&h, &owner, id, &card(DECLINED_WHEN_CHARGED).await).await;
+    assert_eq!(r.status, 200, "a decline is an outcome: {}", r.body);
+    assert_eq!(r.body["status"], "RequiresPaymentMethod", "{}", r.body);
+    assert_eq!(r.body["failureReason"], "card_declined", "{}", r.body);
+    assert!(r.body["failedAt"].is_string(), "{}", r.body);
+    assert_eq!(payable_status(&h, "order", &order_id).await, "open");
+    assert!(order_payments(&h, &owner, &order_id).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_payment_method_is_the_payers_mistake() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "12.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let r = confirm(&h, &owner, id, "pm_nothing_here").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("No such PaymentMethod")),
+        "{}",
+        r.body
+    );
+    assert_eq!(staff_get(&h, id).await["status"], "RequiresPaymentMethod");
+}
+
+#[tokio::test]
+async fn three_d_secure_completes_by_localstripes_signed_webhook() {
+    let h = Harness::new().await;
+    let stop = receive_webhooks(&h).await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "30.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
+
+    let r = confirm(&h, &owner, id, &card(AUTHENTICATION_REQUIRED).await).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "RequiresAction", "{}", r.body);
+    assert_eq!(r.body["nextAction"]["type"], "use_stripe_sdk", "{}", r.body);
+    assert!(order_payments(&h, &owner, &order_id).await.is_empty());
+
+    // What Stripe.js does in the payer's browser once they pass 3-D Secure.
+    let authenticated = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/payment_intents/{gateway_id}/_authenticate",
+            localstripe()
+        ))
+        .basic_auth(STRIPE_SECRET_KEY, Some(""))
+        .form(&[
+            (
+                "client_secret",
+                intent["clientSecret"].as_str().expect("secret"),
+            ),
+            ("success", "true"),
+        ])
+        .send()
+        .await
+        .expect("localstripe answers");
+    assert_eq!(authenticated.status(), 200);
+
+    let seen = eventually(&h, id, "Succeeded").await;
+    assert!(seen.get("nextAction").is_none(), "{seen}");
+    assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
+    assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn only_deliveries_signed_with_the_stripe_secret_are_read() {
+    let h = Harness::new().await;
+    let body = json!({"id": unique("evt"), "type": "payment_intent.succeeded",
+        "data": {"object": {"id": "pi_unknown", "object": "payment_intent"}}})
+    .to_string();
+    let t = h.clock.now().unix_timestamp();
+    let with = |secret: &str| webhook_signature::sign(secret.as_bytes(), t, body.as_bytes());
+    for signature in [
+        None,
+        Some("t=1,v1=00".to_owned()),
+        // The test gateway's secret does not sign Stripe's events.
+        Some(with(WEBHOOK_SECRET)),
+    ] {
+        let r = invoke(&h, d::webhook, webhook(&body, signature.as_deref())).await;
+        assert_eq!(r.status, 400, "{signature:?}: {}", r.body);
+    }
+    let r = invoke(
+        &h,
+        d::webhook,
+        webhook(&body, Some(&with(STRIPE_WEBHOOK_SECRET))),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn canceling_ends_the_intent_at_stripe_too() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "12.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
+    let r = invoke(
+        &h,
+        d::cancel,
+        call(Method::POST, &format!("{ROOT}/{id}/cancel"))
+            .param("id", id)
+            .as_user(&owner),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "Canceled", "{}", r.body);
+    assert_eq!(at_localstripe(gateway_id).await["status"], "canceled");
+}
+
+/// What the decorator does to a request to a path ending in its suffix.
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Answers 500 without passing it on: Stripe failed before acting.
+    ServerError,
+    /// Never answers (the connector's timeout gives up first).
+    Hang,
+}
+
+/// Wraps the connector's real HTTP client to localstripe: records every
+/// request, and fails the next ones to a path as told.
+struct Recording {
+    inner: Arc<dyn StripeTransport>,
+    sent: Mutex<Vec<StripeRequest>>,
+    faults: Mutex<VecDeque<(&'static str, Fault)>>,
+}
+
+impl Recording {
+    fn sent_to(&self, suffix: &str) -> Vec<StripeRequest> {
+        self.sent
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| r.path.ends_with(suffix))
+            .cloned()
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl StripeTransport for Recording {
+    async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError> {
+        self.sent.lock().expect("lock").push(request.clone());
+        let fault = {
+            let mut faults = self.faults.lock().expect("lock");
+            match faults.front() {
+                Some((suffix, fault)) if request.path.ends_with(suffix) => {
+                    let fault = *fault;
+                    faults.pop_front();
+                    Some(fault)
+                }
+                _ => None,
+            }
+        };
+        match fault {
+            Some(Fault::ServerError) => Ok(StripeResponse {
+                status: 500,
+                body: br#"{"error":{"type":"api_error","message":"injected"}}"#.to_vec(),
+            }),
+            Some(Fault::Hang) => {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Err(TransportError::NoAnswer("hung".into()))
+            }
+            None => self.inner.post(request).await,
+        }
+    }
+}
+
+async fn faulty_harness(
+    faults: Vec<(&'static str, Fault)>,
+) -> (Harness, Arc<Mutex<Option<Arc<Recording>>>>) {
+    let slot: Arc<Mutex<Option<Arc<Recording>>>> = Arc::new(Mutex::new(None));
+    let keep = slot.clone();
+    let h = Harness::with_stripe(Box::new(move |inner| {
+        let recording = Arc::new(Recording {
+            inner,
+            sent: Mutex::new(vec![]),
+            faults: Mutex::new(faults.into()),
+        });
+        *keep.lock().expect("lock") = Some(recording.clone());
+        StripeGateway::new(recording).with_attempt_timeout(Duration::from_millis(500))
+    }))
+    .await;
+    (h, slot)
+}
+
+/// After a failed confirm, nothing is stored: no payment, the payer's turn
+/// still; the payer's retry sends Stripe the same keys and is collected once.
+async fn a_failed_confirm_is_retried_safely(
+    faults: Vec<(&'static str, Fault)>,
+    confirm_sends: usize,
+) {
+    let (h, slot) = faulty_harness(faults).await;
+    let recording = slot.lock().expect("lock").clone().expect("built");
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "20.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let pm = card(VISA).await;
+
+    let failed = confirm(&h, &owner, id, &pm).await;
+    assert_eq!(failed.status, 502, "{}", failed.body);
+    let seen = staff_get(&h, id).await;
+    assert_eq!(seen["status"], "RequiresPaymentMethod", "{seen}");
+    assert!(order_payments(&h, &owner, &order_id).await.is_empty());
+    assert_eq!(payable_status(&h, "order", &order_id).await, "open");
+    assert_eq!(recording.sent_to("/confirm").len(), confirm_sends);
+
+    let paid = confirm(&h, &owner, id, &pm).await;
+    assert_eq!(paid.status, 200, "{}", paid.body);
+    assert_eq!(paid.body["status"], "Succeeded", "{}", paid.body);
+    assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
+
+    let confirms = recording.sent_to("/confirm");
+    assert_eq!(confirms.len(), confirm_sends + 1);
+    assert!(
+        confirms
+            .iter()
+            .all(|r| r.idempotency_key == confirms[0].idempotency_key && r.form.is_empty()),
+        "{confirms:?}"
+    );
+    let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
+    let attaches = recording.sent_to(gateway_id);
+    assert_eq!(attaches.len(), 2, "{attaches:?}");
+    assert_eq!(attaches[0], attaches[1], "the same attach, the same key");
+    assert_eq!(
+        attaches[0].form,
+        vec![("payment_method".to_owned(), pm.clone())]
+    );
+}
+
+#[tokio::test]
+async fn stripe_answering_500_on_confirm_changes_nothing_and_the_retry_reuses_the_key() {
+    // Each send of the confirm fails: the connector's own resends, then its error.
+    let faults = vec![("/confirm", Fault::ServerError); 3];
+    a_failed_confirm_is_retried_safely(faults, 3).await;
+}
+
+#[tokio::test]
+async fn a_confirm_that_times_out_changes_nothing_and_the_retry_reuses_the_key() {
+    // An unanswered request may have acted: it is not resent by the connector.
+    a_failed_confirm_is_retried_safely(vec![("/confirm", Fault::Hang)], 1).await;
+}
+
+#[tokio::test]
+async fn a_shop_order_through_stripe_is_completed_by_stripes_webhook() {
+    let h = Harness::configured(Box::new(|c| c.shop_gateway = GatewayId::Stripe)).await;
+    let stop = receive_webhooks(&h).await;
+    let owner = unique("shopper");
+    let order_id = order(&h, &owner, "112.00", "USD").await;
+    let r = invoke(
+        &h,
+        shop::create_intent,
+        call(Method::POST, "/")
+            .as_user(&owner)
+            .api_key(API_KEY)
+            .param("orderId", &order_id),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Stripe's own intent id and client secret, for the browser's Stripe.js.
+    let gateway_id = r.body["data"]["id"].as_str().expect("id").to_owned();
+    assert!(gateway_id.starts_with("pi_"), "{}", r.body);
+    let secret = r.body["data"]["client_secret"].as_str().expect("secret");
+    assert!(
+        secret.starts_with(&format!("{gateway_id}_secret_")),
+        "{secret}"
+    );
+    let theirs = at_localstripe(&gateway_id).await;
+    assert_eq!(theirs["amount"], 11200, "{theirs}");
+    assert_eq!(theirs["currency"], "usd", "{theirs}");
+
+    // The browser pays at Stripe directly; only Stripe's webhook tells us.
+    let stripe = |path: String, form: Vec<(&'static str, String)>| async move {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", localstripe()))
+            .basic_auth(STRIPE_SECRET_KEY, Some(""))
+            .form(&form)
+            .send()
+            .await
+            .expect("localstripe answers");
+        assert_eq!(r.status(), 200);
+    };
+    stripe(
+        format!("/v1/payment_intents/{gateway_id}"),
+        vec![("payment_method", card(VISA).await)],
+    )
+    .await;
+    stripe(format!("/v1/payment_intents/{gateway_id}/confirm"), vec![]).await;
+
+    let intent = h
+        .store
+        .find_intent_by_gateway_id(GatewayId::Stripe, &gateway_id)
+        .await
+        .expect("read")
+        .expect("the order's intent");
+    eventually(&h, &intent.id.to_string(), "Succeeded").await;
+    assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
+    assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
+    let _ = stop.send(());
+}

@@ -33,13 +33,20 @@ impl FromRequest for OrderPath {
 #[derive(Deserialize, ToSchema, Default)]
 pub struct MarkPaidRequest {
     /// Its reference for the money, stored as the payment's transaction id.
-    #[schema(example = "pi_3R8f5yQ9LjHruSyq1ofjdVY5")]
+    #[schema(
+        example = "pi_3R8f5yQ9LjHruSyq1ofjdVY5",
+        max_length = 1000,
+        pattern = r"\S"
+    )]
     pub gateway_reference: Option<String>,
     /// Must be the order's total (a string or a number, in major units).
-    #[schema(value_type = Option<String>, example = "112.00")]
+    #[schema(value_type = Option<String>, example = "112.00", pattern = r"^[0-9]+(\.[0-9]+)?$")]
     pub amount: Option<serde_json::Value>,
     /// Card (default), Cash, Bank Transfer, Bkash, Nagad or Rocket.
-    #[schema(example = "Card")]
+    #[schema(
+        example = "Card",
+        pattern = "^(Card|Cash|Bank Transfer|Bkash|Nagad|Rocket)$"
+    )]
     pub payment_method: Option<String>,
 }
 
@@ -57,7 +64,9 @@ impl FromRequest for MarkPaidInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         let OrderPath(order) = OrderPath::from_request(req)?;
         let bytes: &[u8] = req.body().as_ref();
-        let body: MarkPaidRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        // No body, or JSON's null, states nothing: the defaults apply. Anything
+        // else must be the JSON object.
+        let body: MarkPaidRequest = if bytes.is_empty() || bytes.trim_ascii() == b"null" {
             MarkPaidRequest::default()
         } else {
             json_body(req)?

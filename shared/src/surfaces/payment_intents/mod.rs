@@ -27,7 +27,8 @@ use crate::http::{
 use crate::ports::Page;
 use crate::runtime::App;
 use problems::{
-    BadRequestBody, CHANGE, GatewayDown, KeyReused, ProblemDetails, READ, TooLarge, Unauthenticated,
+    BadPage, BadRequestBody, CHANGE, GatewayDown, KeyReused, NotStaff, ProblemDetails, READ,
+    TooLarge, Unauthenticated,
 };
 use wire::*;
 
@@ -61,9 +62,9 @@ impl FromRequest for PageInput {
     params(PageQuery50),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentDto>),
-        (status = 400, description = "limit out of range, or a cursor this API did not issue", body = BadRequestBody, content_type = "application/problem+json"),
+        BadPage,
         Unauthenticated,
-        (status = 403, description = "Not Admin or Support", body = ProblemDetails, content_type = "application/problem+json")),
+        NotStaff),
     security(("bearer" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -95,7 +96,7 @@ impl FromRequest for IntentPath {
     responses(
         (status = 200, description = "The payment intent", body = PaymentIntentDto),
         Unauthenticated,
-        (status = 403, description = "Not Admin or Support", body = ProblemDetails, content_type = "application/problem+json"),
+        NotStaff,
         (status = 404, description = "No such payment intent", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
@@ -127,9 +128,9 @@ impl FromRequest for CustomerListInput {
     params(CustomerPath, PageQuery50),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentDto>),
-        (status = 400, description = "limit out of range, or a cursor this API did not issue", body = BadRequestBody, content_type = "application/problem+json"),
+        BadPage,
         Unauthenticated,
-        (status = 403, description = "Not Admin or Support", body = ProblemDetails, content_type = "application/problem+json")),
+        NotStaff),
     security(("bearer" = [])))]
 pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(

@@ -265,3 +265,13 @@ pub struct KeyReused(#[to_schema] pub ProblemDetails);
 #[derive(utoipa::IntoResponses)]
 #[response(status = 502, content_type = "application/problem+json")]
 pub struct GatewayDown(#[to_schema] pub ProblemDetails);
+
+/// Not Admin or Support: only they read here, the payer included.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 403, content_type = "application/problem+json")]
+pub struct NotStaff(#[to_schema] pub ProblemDetails);
+
+/// `limit` out of range, or a cursor this API did not issue.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 400, content_type = "application/problem+json")]
+pub struct BadPage(#[to_schema] pub BadRequestBody);

@@ -74,4 +74,5 @@ registry! {
     "payment-intents-confirm" => surfaces::payment_intents::confirm,
     "payment-intents-cancel" => surfaces::payment_intents::cancel,
     "payment-intents-webhook" => surfaces::payment_intents::webhook,
+    "partner-payment-detail" => surfaces::partner::payment_detail,
 }

@@ -18,7 +18,7 @@ use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
 use crate::ports::{
     Clock, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
-    SecretError, Secrets, SecretsProvider, Stores, SystemClock,
+    ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock,
 };
 use crate::telemetry;
 
@@ -29,6 +29,7 @@ pub struct App {
     pub intents: Arc<dyn IntentStore>,
     pub payments: Arc<dyn PaymentStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub replay: Arc<dyn ReplayGuard>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub gateways: Gateways,
@@ -50,6 +51,7 @@ impl App {
             intents: stores.intents,
             payments: stores.payments,
             idempotency: stores.idempotency,
+            replay: stores.replay,
             mailer,
             clock,
             gateways: Gateways::new(Arc::new(TestGateway)),
@@ -60,8 +62,25 @@ impl App {
 
     /// AWS clients from the standard chain; endpoints from `AWS_ENDPOINT_URL_*` when set.
     /// Secrets are loaded here, once: outside a local run a missing or weak
-    /// secret stops the container before it serves anyone.
+    /// secret stops the container before it serves anyone. Every gateway
+    /// whose secret is configured is connected.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
+        let mut app = Self::from_env_without_gateways().await?;
+        // Without a key, intents cannot name `stripe`: creating one is a 400.
+        if let Some(key) = app.secrets.get().and_then(|s| s.stripe_secret_key.clone()) {
+            let transport = HttpTransport::new(&app.config.stripe_api_base, key)?;
+            app.gateways = app
+                .gateways
+                .clone()
+                .with_stripe(Arc::new(StripeGateway::new(Arc::new(transport))));
+        }
+        Ok(app)
+    }
+
+    /// As [`from_env`](Self::from_env), connected to no external gateway:
+    /// for functions that never reach one, which then do not carry a
+    /// gateway's HTTP client at all.
+    pub async fn from_env_without_gateways() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let mailer = Arc::new(SesMailer::new(
@@ -94,22 +113,13 @@ impl App {
             DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name)
                 .with_cursor_key(cursor_key),
         );
-        let stripe_key = loaded.as_ref().and_then(|s| s.stripe_secret_key.clone());
-        let stripe_base = config.stripe_api_base.clone();
-        let mut app = Self::new(
+        let app = Self::new(
             config,
             Stores::sharing(store),
             mailer,
             secrets,
             Arc::new(SystemClock),
         );
-        // Without a key, intents cannot name `stripe`: creating one is a 400.
-        if let Some(key) = stripe_key {
-            let transport = HttpTransport::new(&stripe_base, key)?;
-            app.gateways = app
-                .gateways
-                .with_stripe(Arc::new(StripeGateway::new(Arc::new(transport))));
-        }
         if let Some(loaded) = loaded {
             // Freshly built, so the cell is empty.
             let _ = app.secrets.set(loaded);
@@ -148,14 +158,36 @@ pub fn refuse_weak_secrets(config: &Config, secrets: &Secrets) -> Result<(), Sec
     short("the cursor key", secrets.cursor_key.as_ref())
 }
 
-/// What every `functions/` main calls: build the App once, serve one handler.
+/// What a function that may reach a payment gateway calls from its `main`:
+/// build the App once, connected to every configured gateway, and serve one
+/// handler.
 pub async fn serve<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send,
 {
     telemetry::init();
-    let app = Arc::new(App::from_env().await?);
+    run(App::from_env().await?, handler).await
+}
+
+/// As [`serve`], for a function that never reaches a payment gateway (reads,
+/// the payables and payments APIs, the docs): the gateways' HTTP clients are
+/// then not linked into its binary.
+pub async fn serve_without_gateways<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    telemetry::init();
+    run(App::from_env_without_gateways().await?, handler).await
+}
+
+async fn run<H, Fut>(app: App, handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    let app = Arc::new(app);
     let handler = Arc::new(handler);
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();
@@ -194,7 +226,7 @@ mod tests {
         Secrets {
             jwt_key: SecretString::from(jwt.to_owned()),
             api_key_hashes: vec![],
-            partner_secrets: HashMap::new(),
+            partner_clients: HashMap::new(),
             webhook_secrets: HashMap::new(),
             otp_pepper: SecretString::from(pepper.to_owned()),
             cursor_key: cursor.map(|c| SecretString::from(c.to_owned())),

@@ -9,6 +9,7 @@ mod idempotency_store;
 mod intents;
 mod local_gateway;
 mod log_hygiene;
+mod partner;
 mod payables;
 mod payment_intents;
 mod payments;

@@ -30,7 +30,7 @@ async fn loads_every_secret_from_one_json_document() {
     let arn = secret(
         &client,
         &format!(
-            r#"{{"jwt_key": "jwt", "api_key_sha256": ["{digest}"], "partner_clients": {{"demo": "p-secret"}},
+            r#"{{"jwt_key": "jwt", "api_key_sha256": ["{digest}"], "partner_clients": {{"demo": {{"secret": "p-secret", "business_id": 123456}}}},
                 "webhook_secrets": {{"test": "w-secret"}}, "otp_pepper": "pepper"}}"#
         ),
     )
@@ -45,7 +45,11 @@ async fn loads_every_secret_from_one_json_document() {
         secrets.api_key_hashes,
         vec![<[u8; 32]>::from(Sha256::digest(b"svc-key"))]
     );
-    assert_eq!(secrets.partner_secrets["demo"].expose_secret(), "p-secret");
+    assert_eq!(
+        secrets.partner_clients["demo"].secret.expose_secret(),
+        "p-secret"
+    );
+    assert_eq!(secrets.partner_clients["demo"].business_id.get(), 123456);
     assert_eq!(secrets.webhook_secrets["test"].expose_secret(), "w-secret");
     assert!(
         !format!("{secrets:?}").contains("pepper"),

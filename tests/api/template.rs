@@ -102,13 +102,14 @@ fn no_function_may_batch_read_the_table() {
 }
 
 /// The partition key prefixes the DynamoDB adapter writes (`adapters/dynamo/keys.rs`,
-/// the gateway intent id lookup items, and the idempotency ledger).
-const PREFIXES: [&str; 5] = [
+/// the gateway intent id lookup items, the idempotency ledger and the replay guard).
+const PREFIXES: [&str; 6] = [
     "INTENT#*",
     "PAYABLE#*",
     "PAYMENT#*",
     "GATEWAY_INTENT#*",
     "IDEMPOTENCY#*",
+    "REPLAY#*",
 ];
 
 #[test]
@@ -140,6 +141,12 @@ fn each_function_writes_only_the_partitions_it_needs() {
                 keys.iter().all(|k| PREFIXES.contains(k)),
                 "{binary}: {keys:?}"
             );
+            // The partner API reads; the one item it writes is a used signature.
+            if binary == "partner-payment-detail" {
+                assert_eq!(keys, ["REPLAY#*"], "{binary}");
+                continue;
+            }
+            assert!(!keys.contains(&"REPLAY#*"), "{binary}");
             // Every write endpoint honours Idempotency-Key; only money paths write payments.
             assert!(keys.contains(&"IDEMPOTENCY#*"), "{binary}");
             let records_payments = [
@@ -162,8 +169,8 @@ fn each_function_writes_only_the_partitions_it_needs() {
         }
     }
     assert_eq!(
-        writers, 13,
-        "every endpoint that changes something, and only those"
+        writers, 14,
+        "every endpoint that changes something, the partner API's replay guard, and only those"
     );
 }
 

@@ -12,7 +12,7 @@ use payment_shared::adapters::faulty::{Fault, FaultyStores};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::adapters::stripe::{HttpTransport, StripeGateway, StripeTransport};
 use payment_shared::config::{Config, JwtConfig};
-use payment_shared::ports::{Clock, SecretError, Secrets, SecretsProvider, Stores};
+use payment_shared::ports::{Clock, PartnerClient, SecretError, Secrets, SecretsProvider, Stores};
 use payment_shared::runtime::App;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -46,6 +46,10 @@ impl Clock for TestClock {
     }
 }
 
+/// The partner clients the test App knows: (client id, secret, business).
+pub const PARTNER: (&str, &str, u64) = ("demo-client", "test-partner-secret", 123_456);
+pub const OTHER_PARTNER: (&str, &str, u64) = ("other-client", "other-partner-secret", 777);
+
 /// The test gateway's webhook signing secret, as `.env.example` has it.
 pub const WEBHOOK_SECRET: &str = "local-dev-webhook-secret";
 
@@ -65,7 +69,18 @@ pub fn test_secrets() -> Secrets {
     Secrets {
         jwt_key: SecretString::from(JWT_SECRET.to_owned()),
         api_key_hashes: vec![Sha256::digest(API_KEY.as_bytes()).into()],
-        partner_secrets: HashMap::new(),
+        partner_clients: [PARTNER, OTHER_PARTNER]
+            .into_iter()
+            .map(|(id, secret, business)| {
+                (
+                    id.to_owned(),
+                    PartnerClient {
+                        secret: SecretString::from(secret.to_owned()),
+                        business_id: payment_shared::domain::BusinessId::new(business),
+                    },
+                )
+            })
+            .collect(),
         webhook_secrets: HashMap::from([
             (
                 "test".to_owned(),

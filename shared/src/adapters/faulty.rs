@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::ports::{
     Expected, IdempotencyStore, Idempotent, IntentStore, OpenOutcome, Page, PayableStore,
-    PayableWrite, PaymentStore, RecordOutcome, StoreError, StoredResponse, Stores,
+    PayableWrite, PaymentStore, RecordOutcome, ReplayGuard, StoreError, StoredResponse, Stores,
 };
 
 /// What goes wrong, and at which call: `nth` counts calls of the operation
@@ -419,5 +419,21 @@ impl IdempotencyStore for FaultyStores {
     async fn release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
         self.call("release", || self.inner.idempotency.release(scope, key))
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl ReplayGuard for FaultyStores {
+    async fn first_use(
+        &self,
+        scope: &str,
+        token: &str,
+        now: OffsetDateTime,
+        keep: time::Duration,
+    ) -> Result<bool, StoreError> {
+        self.call("first_use", || {
+            self.inner.replay.first_use(scope, token, now, keep)
+        })
+        .await
     }
 }

@@ -1,5 +1,6 @@
 //! Secrets from one Secrets Manager secret holding JSON:
-//! `{"jwt_key", "api_key_sha256": [hex…], "partner_clients": {id: secret},
+//! `{"jwt_key", "api_key_sha256": [hex…],
+//!   "partner_clients": {id: {"secret", "business_id"}},
 //!   "webhook_secrets": {gateway: secret}, "otp_pepper", "cursor_key",
 //!   "stripe_secret_key"}`.
 
@@ -10,7 +11,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::env_secrets::parse_hex_digest;
-use crate::ports::{SecretError, Secrets, SecretsProvider};
+use crate::domain::BusinessId;
+use crate::ports::{PartnerClient, SecretError, Secrets, SecretsProvider};
 
 pub struct SecretsManagerSecrets {
     client: Client,
@@ -32,7 +34,7 @@ struct Document {
     #[serde(default)]
     api_key_sha256: Vec<String>,
     #[serde(default)]
-    partner_clients: HashMap<String, String>,
+    partner_clients: HashMap<String, PartnerClientDocument>,
     #[serde(default)]
     webhook_secrets: HashMap<String, String>,
     otp_pepper: String,
@@ -40,6 +42,13 @@ struct Document {
     cursor_key: Option<String>,
     #[serde(default)]
     stripe_secret_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartnerClientDocument {
+    secret: String,
+    business_id: u64,
 }
 
 /// Parses the secret's JSON. Errors never echo the document.
@@ -64,7 +73,17 @@ pub fn parse_document(json: &str) -> Result<Secrets, SecretError> {
             .iter()
             .map(|h| parse_hex_digest(h))
             .collect::<Result<_, _>>()?,
-        partner_secrets: secret_map(doc.partner_clients),
+        partner_clients: doc
+            .partner_clients
+            .into_iter()
+            .map(|(id, client)| {
+                let client = PartnerClient {
+                    secret: SecretString::from(client.secret),
+                    business_id: BusinessId::new(client.business_id),
+                };
+                (id, client)
+            })
+            .collect(),
         webhook_secrets: secret_map(doc.webhook_secrets),
         otp_pepper: SecretString::from(doc.otp_pepper),
         cursor_key: doc.cursor_key.map(SecretString::from),

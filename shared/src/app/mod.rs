@@ -3,6 +3,7 @@
 mod error;
 pub mod gateway_intents;
 pub mod intents;
+pub mod partner;
 pub mod payables;
 pub mod payments;
 pub mod shop;

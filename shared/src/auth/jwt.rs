@@ -13,6 +13,16 @@ pub enum AuthError {
     Invalid,
     #[error("Invalid API key")]
     BadApiKey,
+    #[error("Missing x-client-id, x-timestamp or x-signature header")]
+    UnsignedRequest,
+    /// An unknown client and a wrong signature answer alike: which client
+    /// ids exist is not the caller's to learn.
+    #[error("Invalid client or signature")]
+    BadSignature,
+    #[error("x-timestamp must be unix seconds within 300 seconds of now")]
+    StaleTimestamp,
+    #[error("This signature was already used")]
+    ReplayedSignature,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

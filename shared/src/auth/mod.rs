@@ -1,7 +1,13 @@
-//! Who is calling: bearer JWTs for people, API keys for services.
+//! Who is calling: bearer JWTs for people, API keys for services, signed
+//! requests for partners.
 
 mod api_key;
 mod jwt;
+mod partner;
 
 pub use api_key::{ServiceCaller, check_api_key};
 pub use jwt::{AuthError, Caller, Role, verify_bearer};
+pub use partner::{
+    PartnerCaller, SIGNATURE_TOLERANCE, SignedRequest, sign_partner_request, string_to_sign,
+    verify_partner,
+};

@@ -13,11 +13,13 @@ mod idempotency;
 mod intents;
 mod payables;
 mod payments;
+mod replay;
 
 pub use idempotency::*;
 pub use intents::*;
 pub use payables::*;
 pub use payments::*;
+pub use replay::*;
 
 use std::collections::BTreeMap;
 
@@ -74,6 +76,8 @@ macro_rules! storage_contract {
             a_claim_retried_by_its_own_run_is_its_own,
             the_payment_that_completes_the_total_pays_the_payable,
             a_payment_is_recorded_once_under_its_id,
+            a_token_is_accepted_once_until_it_expires,
+            concurrent_first_uses_of_a_token_let_one_through,
         );
     };
     (@cases $stores:expr; $($case:ident),* $(,)?) => {

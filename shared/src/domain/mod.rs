@@ -7,6 +7,7 @@ pub mod money;
 pub mod otp;
 pub mod payable;
 pub mod payment;
+pub mod settlement;
 pub mod webhook_signature;
 
 pub use fees::{FeeRate, FeeSchedule};
@@ -21,6 +22,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
 pub use payable::{ClaimRefused, LineItem, Payable, PayableStatus, Payer, RevisionRefused};
 pub use payment::{Payment, PaymentMethod, PaymentStatus};
+pub use settlement::{Totals, settlement_account};
 
 /// Why a value was refused; the message is safe to show to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

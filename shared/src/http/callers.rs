@@ -1,11 +1,14 @@
 //! Who may call an endpoint: each caller type authenticates itself from the
 //! request and names the scope its Idempotency-Keys live in.
 
-use lambda_http::Request;
+use lambda_http::{Request, RequestExt};
 
 use super::{ApiError, header};
 use crate::app::payments::Actor;
-use crate::auth::{Caller, ServiceCaller, check_api_key, verify_bearer};
+use crate::auth::{
+    AuthError, Caller, PartnerCaller, SIGNATURE_TOLERANCE, ServiceCaller, SignedRequest,
+    check_api_key, verify_bearer, verify_partner,
+};
 use crate::runtime::App;
 
 #[async_trait::async_trait]
@@ -94,5 +97,53 @@ impl Authenticate for Actor {
             Self::Person(c) => c.scope(),
             Self::Service(s) => s.scope(),
         }
+    }
+}
+
+/// A partner whose request is signed with its client secret. Each signature
+/// works once: remembered for twice the timestamp tolerance, longer than any
+/// copy of it could still pass the timestamp check.
+#[async_trait::async_trait]
+impl Authenticate for PartnerCaller {
+    async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError> {
+        let secrets = app.secrets().await.map_err(crate::app::AppError::from)?;
+        // The path as the partner sent it: API Gateway's raw path, else the URI's.
+        let raw = req.raw_http_path();
+        let path = if raw.is_empty() {
+            req.uri().path()
+        } else {
+            raw
+        };
+        let path = match req.uri().query() {
+            Some(query) if !query.is_empty() => format!("{path}?{query}"),
+            _ => path.to_owned(),
+        };
+        let signed = SignedRequest {
+            client_id: header(req, "x-client-id"),
+            timestamp: header(req, "x-timestamp"),
+            signature: header(req, "x-signature"),
+            method: req.method().as_str(),
+            path: &path,
+            body: req.body().as_ref(),
+        };
+        let now = app.clock.now();
+        let partner = verify_partner(&signed, &secrets.partner_clients, now)?;
+        let first = app
+            .replay
+            .first_use(
+                &partner.scope(),
+                &partner.signature,
+                now,
+                SIGNATURE_TOLERANCE * 2,
+            )
+            .await?;
+        if !first {
+            return Err(AuthError::ReplayedSignature.into());
+        }
+        Ok(partner)
+    }
+
+    fn scope(&self) -> String {
+        format!("partner:{}", self.client_id)
     }
 }

@@ -12,6 +12,7 @@ pub mod intents;
 pub mod mailer;
 pub mod payables;
 pub mod payments;
+pub mod replay;
 pub mod secrets;
 pub mod store;
 
@@ -24,7 +25,8 @@ pub use intents::{IntentStore, OpenOutcome};
 pub use mailer::{Mailer, MailerError, OtpEmail};
 pub use payables::{PayableStore, PayableWrite};
 pub use payments::{PaymentStore, RecordOutcome};
-pub use secrets::{SecretError, Secrets, SecretsProvider};
+pub use replay::ReplayGuard;
+pub use secrets::{PartnerClient, SecretError, Secrets, SecretsProvider};
 pub use store::{Expected, Page, StoreError};
 
 use std::sync::Arc;
@@ -36,6 +38,7 @@ pub struct Stores {
     pub intents: Arc<dyn IntentStore>,
     pub payments: Arc<dyn PaymentStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub replay: Arc<dyn ReplayGuard>,
 }
 
 impl Stores {
@@ -44,13 +47,14 @@ impl Stores {
     /// writes see each other.
     pub fn sharing<S>(store: Arc<S>) -> Self
     where
-        S: PayableStore + IntentStore + PaymentStore + IdempotencyStore + 'static,
+        S: PayableStore + IntentStore + PaymentStore + IdempotencyStore + ReplayGuard + 'static,
     {
         Self {
             payables: store.clone(),
             intents: store.clone(),
             payments: store.clone(),
-            idempotency: store,
+            idempotency: store.clone(),
+            replay: store,
         }
     }
 }

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{intents, payables, payment_intents, payments, shop};
+use super::{intents, partner, payables, payment_intents, payments, shop};
 use crate::http::{Anonymous, Endpoint, json};
 use crate::runtime::App;
 
@@ -29,6 +29,33 @@ impl Modify for SecuritySchemes {
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
         );
+        // A partner sends all three; x-signature is hex HMAC-SHA256(client
+        // secret, METHOD\nPATH\nTIMESTAMP\nhex(SHA-256(body))).
+        for (name, header, description) in [
+            (
+                "partner_client_id",
+                "x-client-id",
+                "The partner's client id",
+            ),
+            (
+                "partner_timestamp",
+                "x-timestamp",
+                "Unix seconds, within 300 s of the service's clock",
+            ),
+            (
+                "partner_signature",
+                "x-signature",
+                "Hex HMAC-SHA256 with the client secret of METHOD\\nPATH\\nTIMESTAMP\\nhex(SHA-256(body)); PATH as sent, with ?query; each signature is accepted once",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    header,
+                    description,
+                ))),
+            );
+        }
     }
 }
 
@@ -60,6 +87,7 @@ impl Modify for SecuritySchemes {
         payment_intents::confirm,
         payment_intents::cancel,
         payment_intents::webhook,
+        partner::payment_detail,
         openapi_json,
         swagger_ui,
     ),
@@ -73,6 +101,7 @@ impl Modify for SecuritySchemes {
         super::message::FieldMessage,
         payment_intents::problems::ProblemDetails,
         payment_intents::problems::ValidationProblemDetails,
+        partner::PartnerError,
     )),
     modifiers(&SecuritySchemes),
     tags(
@@ -80,6 +109,7 @@ impl Modify for SecuritySchemes {
         (name = "payments", description = "Payments recorded against orders"),
         (name = "shop", description = "Shop orders: card payment intents and the payment system's mark-paid"),
         (name = "PaymentIntents", description = "PaymentIntents API: card payment intents through a gateway, staff reads and gateway webhooks"),
+        (name = "partner", description = "Partner API: a business's payments with fees and settlement, over signed requests"),
         (name = "service", description = "Service API for trusted backends (X-API-Key)"),
         (name = "docs", description = "This document"),
     )

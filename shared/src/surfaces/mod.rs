@@ -5,6 +5,7 @@ pub mod docs;
 pub mod intents;
 pub mod message;
 pub mod params;
+pub mod partner;
 pub mod payables;
 pub mod payment_intents;
 pub mod payments;

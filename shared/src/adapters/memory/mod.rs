@@ -8,6 +8,7 @@ mod idempotency;
 mod intents;
 mod payables;
 mod payments;
+mod replay;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -34,6 +35,8 @@ struct State {
     /// The intent each gateway id names, set once when the intent opens, as
     /// the table's lookup items are.
     gateway_intents: BTreeMap<String, IntentId>,
+    /// (scope, token) → until when (unix seconds) it stays used.
+    used_tokens: BTreeMap<(String, String), i64>,
 }
 
 struct StoredPayable {

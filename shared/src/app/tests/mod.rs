@@ -76,7 +76,7 @@ impl SecretsProvider for FixedSecrets {
         Ok(Secrets {
             jwt_key: SecretString::from("unit-test-jwt-key".to_owned()),
             api_key_hashes: vec![],
-            partner_secrets: HashMap::new(),
+            partner_clients: HashMap::new(),
             webhook_secrets: HashMap::from([(
                 "test".to_owned(),
                 SecretString::from(WEBHOOK_SECRET.to_owned()),

@@ -1,0 +1,64 @@
+//! The replay guard: one item per used token, kept until it can no longer be
+//! accepted anyway. Its own key prefix, so a function that may only write
+//! here is granted exactly that.
+
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+
+use super::DynamoStore;
+use super::codec::{n, names, s, unavailable, values};
+use super::table::{PK, SK, TTL_ATTRIBUTE};
+use crate::ports::{ReplayGuard, StoreError};
+
+/// The prefix of every replay guard item's partition key.
+pub const REPLAY_PREFIX: &str = "REPLAY#";
+
+fn pk(scope: &str, token: &str) -> String {
+    // Hashing keeps the key bounded and the token itself out of the table.
+    let digest = Sha256::new()
+        .chain_update(scope.as_bytes())
+        .chain_update([0u8])
+        .chain_update(token.as_bytes())
+        .finalize();
+    format!("{REPLAY_PREFIX}{}", hex::encode(digest))
+}
+
+#[async_trait::async_trait]
+impl ReplayGuard for DynamoStore {
+    #[tracing::instrument(skip_all, err)]
+    async fn first_use(
+        &self,
+        scope: &str,
+        token: &str,
+        now: OffsetDateTime,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        let item = [
+            (PK.to_owned(), s(pk(scope, token))),
+            (SK.to_owned(), s("REPLAY")),
+            (TTL_ATTRIBUTE.to_owned(), n((now + keep).unix_timestamp())),
+        ]
+        .into_iter()
+        .collect();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // TTL deletes late, so an expired item counts as absent.
+            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+            .set_expression_attribute_names(Some(names(&[("#ttl", TTL_ATTRIBUTE)])))
+            .set_expression_attribute_values(Some(values(vec![(":now", n(now.unix_timestamp()))])))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Partners read the payments of their own business, with what each one
+//! settles to the business.
+
+use super::AppError;
+use crate::auth::PartnerCaller;
+use crate::domain::{Payable, Payment, PaymentId};
+use crate::runtime::App;
+
+const PAYMENT: &str = "Payment";
+/// Payments read per page when summing a payable's account.
+const PAGE: usize = 100;
+
+/// A payment as a partner sees it: with its payable and every payment of
+/// that payable, which together make the account it settles into.
+#[derive(Debug, Clone)]
+pub struct PaymentDetail {
+    pub payment: Payment,
+    pub payable: Payable,
+    /// Every payment of the payable, this one included.
+    pub account_payments: Vec<Payment>,
+}
+
+/// The payment `id` if its payable belongs to the partner's business; any
+/// other payment (another business's, or one of no business) answers 404.
+pub async fn payment_detail(
+    app: &App,
+    partner: &PartnerCaller,
+    id: &str,
+) -> Result<PaymentDetail, AppError> {
+    let not_found = || AppError::NotFound(PAYMENT.into());
+    let id = PaymentId::parse(id).map_err(|_| not_found())?;
+    let payment = app.payments.get_payment(&id).await?.ok_or_else(not_found)?;
+    let payable_ref = payment.payable.clone().ok_or_else(not_found)?;
+    let payable = app
+        .payables
+        .get_payable(&payable_ref)
+        .await?
+        .filter(|p| p.business_id == Some(partner.business_id))
+        .ok_or_else(not_found)?;
+    let mut account_payments = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .payments
+            .list_payments_by_payable(&payable_ref, PAGE, cursor.as_deref())
+            .await?;
+        account_payments.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    // The by-payable index lags its table: the payment just read counts as it is now.
+    account_payments.retain(|p| p.id != payment.id);
+    account_payments.push(payment.clone());
+    Ok(PaymentDetail {
+        payment,
+        payable,
+        account_payments,
+    })
+}

@@ -201,6 +201,7 @@ fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&
     cargo lambda invoke intents-create --data-file events/intents-create.json
 
   Stripe (localstripe; its webhooks arrive at {api}/api/v1/PaymentIntents/webhook/stripe): see the README's Stripe walk-through.
+  Partner API (client demo-client, secret local-dev-partner-secret, business 123456): see the README for signing.
 
   Ctrl-C stops the gateway, DynamoDB Local, the SES emulator and localstripe.
 "#,

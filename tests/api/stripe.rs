@@ -14,9 +14,9 @@ use lambda_http::http::Method;
 use payment_shared::adapters::stripe::{
     StripeGateway, StripeRequest, StripeResponse, StripeTransport, TransportError,
 };
-use payment_shared::domain::GatewayId;
 use payment_shared::domain::webhook_signature;
-use payment_shared::ports::{Clock, IntentStore};
+use payment_shared::domain::{GatewayId, PaymentId};
+use payment_shared::ports::{Clock, IntentStore, PaymentStore};
 use payment_shared::surfaces::{payables, payment_intents as d, payments as b, shop};
 use serde_json::{Value, json};
 
@@ -410,6 +410,11 @@ struct Recording {
     inner: Arc<dyn StripeTransport>,
     sent: Mutex<Vec<StripeRequest>>,
     faults: Mutex<VecDeque<(&'static str, Fault)>>,
+    /// Reads made, by path and query.
+    reads: Mutex<Vec<String>>,
+    /// The fee the charge's balance transaction reports instead of
+    /// localstripe's (which is always 0).
+    charge_fee: Option<i64>,
 }
 
 impl Recording {
@@ -451,10 +456,31 @@ impl StripeTransport for Recording {
             None => self.inner.post(request).await,
         }
     }
+
+    async fn get(&self, path_and_query: &str) -> Result<StripeResponse, TransportError> {
+        self.reads
+            .lock()
+            .expect("lock")
+            .push(path_and_query.to_owned());
+        let mut answer = self.inner.get(path_and_query).await?;
+        if let Some(fee) = self.charge_fee {
+            let mut body: Value = serde_json::from_slice(&answer.body).expect("JSON");
+            body["latest_charge"]["balance_transaction"]["fee"] = json!(fee);
+            answer.body = body.to_string().into_bytes();
+        }
+        Ok(answer)
+    }
 }
 
 async fn faulty_harness(
     faults: Vec<(&'static str, Fault)>,
+) -> (Harness, Arc<Mutex<Option<Arc<Recording>>>>) {
+    recording_harness(faults, None).await
+}
+
+async fn recording_harness(
+    faults: Vec<(&'static str, Fault)>,
+    charge_fee: Option<i64>,
 ) -> (Harness, Arc<Mutex<Option<Arc<Recording>>>>) {
     let slot: Arc<Mutex<Option<Arc<Recording>>>> = Arc::new(Mutex::new(None));
     let keep = slot.clone();
@@ -463,6 +489,8 @@ async fn faulty_harness(
             inner,
             sent: Mutex::new(vec![]),
             faults: Mutex::new(faults.into()),
+            reads: Mutex::new(vec![]),
+            charge_fee,
         });
         *keep.lock().expect("lock") = Some(recording.clone());
         StripeGateway::new(recording).with_attempt_timeout(Duration::from_millis(500))
@@ -527,6 +555,46 @@ async fn stripe_answering_500_on_confirm_changes_nothing_and_the_retry_reuses_th
 async fn a_confirm_that_times_out_changes_nothing_and_the_retry_reuses_the_key() {
     // An unanswered request may have acted: it is not resent by the connector.
     a_failed_confirm_is_retried_safely(vec![("/confirm", Fault::Hang)], 1).await;
+}
+
+/// The fee stored with a card payment of 20.00 USD collected through Stripe,
+/// its balance transaction reporting `charge_fee` (localstripe's own: 0).
+async fn fee_of_a_stripe_payment(charge_fee: Option<i64>) -> i64 {
+    let (h, slot) = recording_harness(vec![], charge_fee).await;
+    let recording = slot.lock().expect("lock").clone().expect("built");
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "20.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
+    let r = confirm(&h, &owner, id, &card(VISA).await).await;
+    assert_eq!(r.body["status"], "Succeeded", "{}", r.body);
+    assert_eq!(
+        recording.reads.lock().expect("lock").clone(),
+        vec![format!(
+            "/v1/payment_intents/{gateway_id}?expand%5B%5D=latest_charge.balance_transaction"
+        )]
+    );
+    let payments = order_payments(&h, &owner, &order_id).await;
+    assert_eq!(payments.len(), 1, "{payments:?}");
+    let payment_id = PaymentId::parse(payments[0]["id"].as_str().expect("id")).expect("uuid");
+    h.store
+        .get_payment(&payment_id)
+        .await
+        .expect("read")
+        .expect("stored")
+        .fee_minor
+}
+
+#[tokio::test]
+async fn stripes_own_fee_wins_when_it_reports_one() {
+    assert_eq!(fee_of_a_stripe_payment(Some(123)).await, 123);
+}
+
+#[tokio::test]
+async fn without_a_fee_from_stripe_the_schedule_applies() {
+    // localstripe's balance transactions have fee 0: card, 2.9 % of 20.00 + 0.30.
+    assert_eq!(fee_of_a_stripe_payment(None).await, 88);
 }
 
 #[tokio::test]

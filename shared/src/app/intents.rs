@@ -458,19 +458,29 @@ pub async fn gateway_succeeded(
     method: PaymentMethod,
     transaction_id: &str,
 ) -> Result<(PaymentIntent, Option<Payment>), AppError> {
+    // Asked once, only when a payment is to be recorded.
+    let mut gateway_fee = None;
     for _ in 0..MAX_RETRIES {
         let intent = app.intents.get_intent(id).await?.ok_or_else(not_found)?;
         let mut intent = expire_if_due(app, intent).await?;
         let expected = Expected::of(&intent);
         let now = app.clock.now();
         let outcome = intent.on_gateway_succeeded(now)?;
-        let payment = Payment::for_intent(
+        let mut payment = Payment::for_intent(
             &intent,
             method,
             transaction_id.to_owned(),
             &app.config.fees,
             now,
         );
+        if outcome != GatewaySuccess::AlreadyCollected {
+            if gateway_fee.is_none() {
+                gateway_fee = Some(fee_at_gateway(app, &intent).await);
+            }
+            if let Some(Some(fee)) = gateway_fee {
+                payment.take_gateway_fee(fee);
+            }
+        }
         let written = match outcome {
             GatewaySuccess::AlreadyCollected => return Ok((intent, None)),
             GatewaySuccess::Collect => {
@@ -497,6 +507,20 @@ pub async fn gateway_succeeded(
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// What the intent's gateway says it charged, if it says. Its silence or
+/// absence leaves the schedule's fee: the money moved either way, and
+/// recording it must not wait on a read.
+async fn fee_at_gateway(app: &App, intent: &PaymentIntent) -> Option<i64> {
+    let connector = app.gateways.get(intent.gateway)?;
+    match connector.collected_fee(intent).await {
+        Ok(fee) => fee,
+        Err(e) => {
+            tracing::warn!(intent = %intent.id, error = %e, "gateway fee unknown; the fee schedule applies");
+            None
+        }
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -173,6 +173,14 @@ impl Payment {
         };
     }
 
+    /// The fee a gateway reports it took wins over the schedule's, when it
+    /// reports one above zero; never more than the payment itself.
+    pub fn take_gateway_fee(&mut self, fee_minor: i64) {
+        if self.status == PaymentStatus::Completed && fee_minor > 0 {
+            self.fee_minor = fee_minor.min(self.amount.minor());
+        }
+    }
+
     /// Orders payments newest first. Not the id alone: an id named from an
     /// Idempotency-Key says nothing about when the payment was made.
     pub fn list_key(&self) -> String {

@@ -115,6 +115,14 @@ pub trait Gateway: Send + Sync {
     /// Ends the gateway's side, so it can never take money on an intent we ended.
     async fn cancel(&self, intent: &PaymentIntent) -> Result<(), GatewayError>;
 
+    /// The fee the gateway itself took for collecting `intent`, in minor
+    /// units of its currency, when it reports one; none for a gateway that
+    /// leaves fees to the fee schedule.
+    async fn collected_fee(&self, intent: &PaymentIntent) -> Result<Option<i64>, GatewayError> {
+        let _ = intent;
+        Ok(None)
+    }
+
     /// Reads the raw body of a webhook delivery into an event.
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError>;
 

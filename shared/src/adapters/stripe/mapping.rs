@@ -321,3 +321,36 @@ mod tests {
         ));
     }
 }
+
+/// A PaymentIntent read with `expand[]=latest_charge.balance_transaction`.
+#[derive(Debug, Deserialize)]
+struct ChargedIntent {
+    #[serde(default)]
+    latest_charge: Option<ExpandedCharge>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExpandedCharge {
+    #[serde(default)]
+    balance_transaction: Option<BalanceTransaction>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BalanceTransaction {
+    fee: i64,
+    currency: String,
+}
+
+/// The fee Stripe took for the intent's charge, in minor units of `currency`
+/// (as we spell it): none until the charge's balance transaction exists, and
+/// none when it is in another currency (a converted settlement).
+pub fn charge_fee(body: &[u8], currency: &str) -> Result<Option<i64>, GatewayError> {
+    let intent: ChargedIntent = serde_json::from_slice(body).map_err(|e| {
+        GatewayError::Unavailable(format!("Stripe answered with an unreadable charge: {e}"))
+    })?;
+    Ok(intent
+        .latest_charge
+        .and_then(|c| c.balance_transaction)
+        .filter(|t| t.currency.eq_ignore_ascii_case(currency))
+        .map(|t| t.fee))
+}

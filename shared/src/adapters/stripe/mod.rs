@@ -215,6 +215,25 @@ impl Gateway for StripeGateway {
         }
     }
 
+    /// The fee of the charge's balance transaction. A read: tried once,
+    /// within the attempt timeout.
+    async fn collected_fee(&self, intent: &PaymentIntent) -> Result<Option<i64>, GatewayError> {
+        let id = Self::gateway_intent_id(intent)?;
+        let path =
+            format!("/v1/payment_intents/{id}?expand%5B%5D=latest_charge.balance_transaction");
+        let answer = tokio::time::timeout(self.attempt_timeout, self.transport.get(&path))
+            .await
+            .map_err(|_| GatewayError::Unavailable("no answer from Stripe in time".into()))?
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        if !(200..300).contains(&answer.status) {
+            return Err(GatewayError::Unavailable(format!(
+                "Stripe answered {} to reading the charge",
+                answer.status
+            )));
+        }
+        mapping::charge_fee(&answer.body, intent.amount.currency().code())
+    }
+
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
         super::stripe_event::parse(body)
     }
@@ -276,6 +295,19 @@ mod tests {
     impl StripeTransport for Scripted {
         async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError> {
             self.sent.lock().expect("lock").push(request.clone());
+            self.answers
+                .lock()
+                .expect("lock")
+                .pop()
+                .expect("an answer scripted")
+        }
+
+        async fn get(&self, path_and_query: &str) -> Result<StripeResponse, TransportError> {
+            self.sent.lock().expect("lock").push(StripeRequest {
+                path: path_and_query.to_owned(),
+                form: vec![],
+                idempotency_key: String::new(),
+            });
             self.answers
                 .lock()
                 .expect("lock")
@@ -374,6 +406,39 @@ mod tests {
         let err = StripeGateway::new(t.clone()).cancel(&intent()).await;
         assert!(matches!(err, Err(GatewayError::Unavailable(_))), "{err:?}");
         assert_eq!(t.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_collected_fee_is_the_charges_balance_transaction_fee() {
+        let charged = |fee: i64, currency: &str| {
+            ok(
+                serde_json::json!({"id": "pi_1", "status": "succeeded", "latest_charge": {
+                "id": "ch_1", "balance_transaction": {"id": "txn_1", "fee": fee, "currency": currency}}}),
+            )
+        };
+        let t = Scripted::new(vec![
+            charged(355, "usd"),
+            charged(0, "usd"),
+            charged(355, "eur"),
+            ok(serde_json::json!({"id": "pi_1", "status": "succeeded", "latest_charge": null})),
+            status(500),
+        ]);
+        let stripe = StripeGateway::new(t.clone());
+        let i = intent();
+        assert_eq!(stripe.collected_fee(&i).await, Ok(Some(355)));
+        assert_eq!(stripe.collected_fee(&i).await, Ok(Some(0)));
+        // Settled in another currency: not a fee in the payment's.
+        assert_eq!(stripe.collected_fee(&i).await, Ok(None));
+        assert_eq!(stripe.collected_fee(&i).await, Ok(None));
+        assert!(matches!(
+            stripe.collected_fee(&i).await,
+            Err(GatewayError::Unavailable(_))
+        ));
+        let sent = t.sent();
+        assert_eq!(
+            sent[0].path,
+            "/v1/payment_intents/pi_1?expand%5B%5D=latest_charge.balance_transaction"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! How requests reach Stripe: one form-encoded POST, answered with a status
-//! and a body. The connector decides what to send and what an answer means;
+//! How requests reach Stripe: a form-encoded POST or a GET, answered with a
+//! status and a body. The connector decides what to send and what an answer means;
 //! a transport only carries it (tests wrap the real one to record or to fail).
 
 use std::time::Duration;
@@ -46,6 +46,9 @@ pub enum TransportError {
 #[async_trait::async_trait]
 pub trait StripeTransport: Send + Sync {
     async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError>;
+
+    /// Reads `path_and_query` (below the API base); a read never acts.
+    async fn get(&self, path_and_query: &str) -> Result<StripeResponse, TransportError>;
 }
 
 /// How long opening a connection to Stripe may take.
@@ -86,24 +89,21 @@ fn not_sent(e: impl std::fmt::Display) -> TransportError {
     TransportError::NotSent(e.to_string())
 }
 
-#[async_trait::async_trait]
-impl StripeTransport for HttpTransport {
-    async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError> {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&request.form)
-            .finish();
+impl HttpTransport {
+    fn authorization(&self) -> Result<HeaderValue, TransportError> {
         let mut authorization =
             HeaderValue::try_from(format!("Bearer {}", self.secret_key.expose_secret()))
                 .map_err(|_| not_sent("the Stripe secret key is not a valid header value"))?;
         // Kept out of any debug output of the request.
         authorization.set_sensitive(true);
-        let http_request = hyper::Request::post(format!("{}{}", self.base, request.path))
-            .header(AUTHORIZATION, authorization)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header("Idempotency-Key", request.idempotency_key.as_str())
-            .body(Full::new(Bytes::from(body)))
-            .map_err(not_sent)?;
-        let response = self.client.request(http_request).await.map_err(|e| {
+        Ok(authorization)
+    }
+
+    async fn send(
+        &self,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> Result<StripeResponse, TransportError> {
+        let response = self.client.request(request).await.map_err(|e| {
             if e.is_connect() {
                 TransportError::NotSent(e.to_string())
             } else {
@@ -119,5 +119,29 @@ impl StripeTransport for HttpTransport {
             .to_bytes()
             .to_vec();
         Ok(StripeResponse { status, body })
+    }
+}
+
+#[async_trait::async_trait]
+impl StripeTransport for HttpTransport {
+    async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&request.form)
+            .finish();
+        let http_request = hyper::Request::post(format!("{}{}", self.base, request.path))
+            .header(AUTHORIZATION, self.authorization()?)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("Idempotency-Key", request.idempotency_key.as_str())
+            .body(Full::new(Bytes::from(body)))
+            .map_err(not_sent)?;
+        self.send(http_request).await
+    }
+
+    async fn get(&self, path_and_query: &str) -> Result<StripeResponse, TransportError> {
+        let http_request = hyper::Request::get(format!("{}{path_and_query}", self.base))
+            .header(AUTHORIZATION, self.authorization()?)
+            .body(Full::new(Bytes::new()))
+            .map_err(not_sent)?;
+        self.send(http_request).await
     }
 }

@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the whole API locally, `make test` runs
 # everything CI runs. The rest are conveniences.
-.PHONY: test run webhook build lint fmt validate deploy clean
+.PHONY: test run bench webhook build lint fmt validate deploy clean
 
 test: ## fmt, clippy, cfn-lint, unit and integration tests on a private local stack
 	bash scripts/test.sh
@@ -11,6 +11,11 @@ test: ## fmt, clippy, cfn-lint, unit and integration tests on a private local st
 run: ## the whole API on http://127.0.0.1:3000 with DynamoDB Local, the SES emulator and localstripe
 	bash scripts/install-tools.sh
 	cargo run --quiet -p local-gateway --bin local-stack -- run
+
+# Measures, never asserts: cold starts, memory and sizes of every function
+# against their budgets, and a Python peer of create-intent, into BENCHMARKS.md.
+bench: ## cold starts, peak memory and sizes of every function (and a Python peer) into BENCHMARKS.md
+	bash scripts/bench.sh
 
 # Like `stripe trigger`: signs a test-gateway event and posts it to the
 # service `make run` serves. ARGS takes the other options (see the README).

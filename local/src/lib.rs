@@ -5,9 +5,11 @@
 //! (`stack`, driven by `make_run` and `make_test`). Development tools; not
 //! deployed.
 
+pub mod bench;
 pub mod env_file;
 pub mod event;
 pub mod gateway;
+pub mod make_bench;
 pub mod make_run;
 pub mod make_test;
 pub mod router;

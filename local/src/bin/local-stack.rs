@@ -3,6 +3,8 @@
 //! - `local-stack run`: `make run` (see `local_gateway::make_run`);
 //! - `local-stack test [-- ARGS]`: `make test`'s test run on a private stack
 //!   (see `local_gateway::make_test`); ARGS go to `cargo test`;
+//! - `local-stack bench`: `make bench`'s measurements on a private stack (see
+//!   `local_gateway::make_bench`);
 //! - `local-stack env`: the configuration `make run` gives the functions (and
 //!   writes to `.stack/lambda.env` for `cargo lambda watch`).
 
@@ -10,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use local_gateway::stop::Stop;
-use local_gateway::{make_run, make_test};
+use local_gateway::{make_bench, make_run, make_test};
 
-const USAGE: &str = "usage: local-stack run | test [-- CARGO TEST ARGS] | env";
+const USAGE: &str = "usage: local-stack run | test [-- CARGO TEST ARGS] | bench | env";
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
@@ -39,6 +41,12 @@ fn run(root: &Path, args: &[String]) -> Result<u8, String> {
             let _guard = runtime.enter();
             let stop = Stop::listen()?;
             make_test::run(root, rest, &stop)
+        }
+        Some("bench") if args.len() == 1 => {
+            let runtime = runtime()?;
+            let _guard = runtime.enter();
+            let stop = Stop::listen()?;
+            make_bench::run(root, &stop)
         }
         Some("env") if args.len() == 1 => {
             let functions = make_run::configure(root)?;

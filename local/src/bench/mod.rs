@@ -1,0 +1,161 @@
+//! `make bench`: cold starts, memory and size of every function, and a
+//! Python peer of create-intent for comparison, written to `BENCHMARKS.md`.
+//! Runs inside the stack `local-stack bench` starts (DynamoDB Local and the
+//! SES emulator), with the configuration of `.env.example`.
+
+pub mod report;
+pub mod runtime_api;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use payment_shared::auth::sign_partner_request;
+use payment_shared::routes;
+use payment_shared::runtime::App;
+
+use crate::{setup, template};
+use report::{Machine, Row};
+
+/// Cold starts per function.
+pub const RUNS: usize = 20;
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| format!("{program}: unknown"))
+}
+
+fn machine() -> Machine {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    Machine {
+        cpu,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        arch: std::env::consts::ARCH.into(),
+        kernel: format!("Linux {}", command_line("uname", &["-r"])),
+        rustc: command_line("rustc", &["-V"]),
+        python: command_line("python3", &["-V"]),
+        date: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    }
+}
+
+/// The sample event a function is measured with. The partner API's is
+/// signed again now: its signature is only good for five minutes, and once.
+fn event(root: &Path, binary: &str, run: usize) -> Result<String, String> {
+    let path = root.join("events").join(format!("{binary}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if binary != "partner-payment-detail" {
+        return Ok(text);
+    }
+    let mut event: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let raw_path = event["rawPath"].as_str().unwrap_or_default().to_owned();
+    // One second apart in what is signed, so no two runs share a signature.
+    let t = (time::OffsetDateTime::now_utc().unix_timestamp() - 200 + run as i64).to_string();
+    let secret = std::env::var("PARTNER_CLIENTS")
+        .ok()
+        .and_then(|v| v.split(':').nth(1).map(str::to_owned))
+        .unwrap_or_default();
+    event["headers"]["x-timestamp"] = serde_json::json!(t);
+    event["headers"]["x-signature"] =
+        serde_json::json!(sign_partner_request(&secret, "GET", &raw_path, &t, b""));
+    Ok(event.to_string())
+}
+
+fn size(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+/// The arm64 bootstrap of `binary`: `sam build`'s, else cargo-lambda's.
+fn arm64_bootstrap(root: &Path, logical_id: Option<&str>, binary: &str) -> Option<u64> {
+    logical_id
+        .and_then(|id| size(&root.join(".aws-sam/build").join(id).join("bootstrap")))
+        .or_else(|| size(&root.join("target/lambda").join(binary).join("bootstrap")))
+}
+
+async fn measure(
+    name: &str,
+    program: &Path,
+    args: &[&str],
+    dir: &Path,
+    events: impl Fn(usize) -> Result<String, String>,
+) -> Row {
+    let mut row = Row {
+        name: name.to_owned(),
+        arm64_bytes: None,
+        native_bytes: None,
+        starts: Vec::new(),
+        failures: Vec::new(),
+    };
+    for run in 0..RUNS {
+        let outcome = match events(run) {
+            Ok(event) => runtime_api::cold_start(program, args, dir, &[], &event).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(start) => row.starts.push(start),
+            Err(e) => {
+                row.failures.push(e);
+                break;
+            }
+        }
+    }
+    row
+}
+
+/// Measures every function, then the Python peer, and writes `BENCHMARKS.md`.
+pub async fn run(root: &Path) -> Result<(), String> {
+    let app = App::from_env()
+        .await
+        .map_err(|e| format!("configuration: {e}"))?;
+    setup::prepare(&app, true).await?;
+    let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
+    let release = root.join("target/release");
+    let mut rows = Vec::new();
+    for binary in routes::BINARIES {
+        let program = release.join(binary);
+        if !program.is_file() {
+            return Err(format!(
+                "{} is missing: build the functions first (cargo build --release -p functions)",
+                program.display()
+            ));
+        }
+        eprintln!("bench: {binary}");
+        let mut row = measure(binary, &program, &[], root, |run| event(root, binary, run)).await;
+        let logical_id = functions
+            .iter()
+            .find(|f| f.binary == *binary)
+            .map(|f| f.logical_id.as_str());
+        row.arm64_bytes = arm64_bootstrap(root, logical_id, binary);
+        row.native_bytes = size(&program);
+        rows.push(row);
+    }
+    eprintln!("bench: the Python peer of intents-create");
+    let peer_dir: PathBuf = root.join("bench/python-peer");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let peer = measure(
+        "python peer of intents-create",
+        Path::new(&python),
+        &["-m", "awslambdaric", "create_intent.handler"],
+        &peer_dir,
+        |run| event(root, "intents-create", run),
+    )
+    .await;
+    let text = report::render(&machine(), &rows, Some(&peer), RUNS);
+    let out = root.join("BENCHMARKS.md");
+    std::fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!("bench: wrote {}", out.display());
+    Ok(())
+}

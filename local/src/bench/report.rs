@@ -1,0 +1,238 @@
+//! `BENCHMARKS.md`: every function's row against its budget.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::runtime_api::ColdStart;
+
+/// What each function must stay within.
+pub const SIZE_BUDGET_BYTES: u64 = 5 * 1024 * 1024;
+pub const INIT_BUDGET: Duration = Duration::from_millis(5);
+pub const FIRST_INVOKE_BUDGET: Duration = Duration::from_millis(10);
+pub const RSS_BUDGET_KIB: u64 = 12 * 1024;
+
+/// Median and maximum of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spread<T> {
+    pub median: T,
+    pub max: T,
+}
+
+/// Median (the lower middle one of an even count) and maximum.
+pub fn spread<T: Ord + Copy>(values: &[T]) -> Option<Spread<T>> {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let max = *sorted.last()?;
+    Some(Spread {
+        median: sorted[(sorted.len() - 1) / 2],
+        max,
+    })
+}
+
+/// One function's measurements.
+pub struct Row {
+    pub name: String,
+    /// The arm64 bootstrap `make build` produced, if it exists.
+    pub arm64_bytes: Option<u64>,
+    /// This machine's native release binary.
+    pub native_bytes: Option<u64>,
+    pub starts: Vec<ColdStart>,
+    /// Why some cold starts failed, if any did.
+    pub failures: Vec<String>,
+}
+
+impl Row {
+    fn init(&self) -> Option<Spread<Duration>> {
+        spread(&self.starts.iter().map(|s| s.init).collect::<Vec<_>>())
+    }
+    fn first_invoke(&self) -> Option<Spread<Duration>> {
+        spread(
+            &self
+                .starts
+                .iter()
+                .map(|s| s.first_invoke)
+                .collect::<Vec<_>>(),
+        )
+    }
+    fn peak_rss_kib(&self) -> Option<u64> {
+        self.starts.iter().map(|s| s.peak_rss_kib).max()
+    }
+    fn statuses(&self) -> String {
+        let mut statuses: Vec<u16> = self.starts.iter().map(|s| s.status).collect();
+        statuses.sort();
+        statuses.dedup();
+        statuses
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Milliseconds with one decimal.
+fn ms(d: Duration) -> String {
+    let tenths = d.as_micros() / 100;
+    format!("{}.{}", tenths / 10, tenths % 10)
+}
+
+/// MiB with two decimals.
+fn mib(bytes: u64) -> String {
+    let hundredths = bytes * 100 / (1024 * 1024);
+    format!("{}.{:02}", hundredths / 100, hundredths % 100)
+}
+
+/// `a / b` with one decimal.
+fn times(a: u128, b: u128) -> String {
+    if b == 0 {
+        return "—".into();
+    }
+    let tenths = a * 10 / b;
+    format!("{}.{}×", tenths / 10, tenths % 10)
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "✅" } else { "❌" }
+}
+
+/// The machine and toolchain the numbers come from.
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    pub arch: String,
+    pub kernel: String,
+    pub rustc: String,
+    pub python: String,
+    pub date: String,
+}
+
+pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Benchmarks\n\nWritten by `make bench` on {}: {runs} cold starts of every function, each a new process \
+         against a local Lambda Runtime API with the function's sample event (`events/<function>.json`) \
+         and DynamoDB Local. Timings and memory come from this machine's native release build; sizes from the \
+         arm64 bootstraps `make build` produces (native sizes beside them).\n",
+        machine.date
+    );
+    let _ = writeln!(
+        md,
+        "Machine: {} ({} cores, {}), {}; {}; {}.\n",
+        machine.cpu, machine.cores, machine.arch, machine.kernel, machine.rustc, machine.python
+    );
+    let _ = writeln!(
+        md,
+        "Budgets: arm64 bootstrap ≤ {} MiB; init ≤ {} ms and first invoke ≤ {} ms (medians); peak RSS ≤ {} MiB.\n",
+        SIZE_BUDGET_BYTES / (1024 * 1024),
+        INIT_BUDGET.as_millis(),
+        FIRST_INVOKE_BUDGET.as_millis(),
+        RSS_BUDGET_KIB / 1024
+    );
+    let _ = writeln!(
+        md,
+        "| function | arm64 MiB | native MiB | init ms (median / max) | first invoke ms (median / max) | peak RSS MiB | answered |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for row in rows.iter().chain(peer) {
+        let arm64 = match row.arm64_bytes {
+            Some(b) => format!("{} {}", mib(b), mark(b <= SIZE_BUDGET_BYTES)),
+            None => "not built".into(),
+        };
+        let native = row.native_bytes.map(mib).unwrap_or_else(|| "—".into());
+        let init = row
+            .init()
+            .map(|s| {
+                format!(
+                    "{} / {} {}",
+                    ms(s.median),
+                    ms(s.max),
+                    mark(s.median <= INIT_BUDGET)
+                )
+            })
+            .unwrap_or_else(|| "—".into());
+        let invoke = row
+            .first_invoke()
+            .map(|s| {
+                format!(
+                    "{} / {} {}",
+                    ms(s.median),
+                    ms(s.max),
+                    mark(s.median <= FIRST_INVOKE_BUDGET)
+                )
+            })
+            .unwrap_or_else(|| "—".into());
+        let rss = row
+            .peak_rss_kib()
+            .map(|k| {
+                let tenths = k * 10 / 1024;
+                format!(
+                    "{}.{} {}",
+                    tenths / 10,
+                    tenths % 10,
+                    mark(k <= RSS_BUDGET_KIB)
+                )
+            })
+            .unwrap_or_else(|| "—".into());
+        let _ = writeln!(
+            md,
+            "| {} | {arm64} | {native} | {init} | {invoke} | {rss} | {} |",
+            row.name,
+            row.statuses()
+        );
+    }
+    if let (Some(peer), Some(rust)) = (peer, rows.iter().find(|r| r.name == "intents-create")) {
+        let ratio = |a: Option<Spread<Duration>>, b: Option<Spread<Duration>>| match (a, b) {
+            (Some(a), Some(b)) => times(a.median.as_micros(), b.median.as_micros()),
+            _ => "—".into(),
+        };
+        let rss = match (peer.peak_rss_kib(), rust.peak_rss_kib()) {
+            (Some(p), Some(r)) => times(u128::from(p), u128::from(r)),
+            _ => "—".into(),
+        };
+        let _ = writeln!(
+            md,
+            "\nThe Python peer (`bench/python-peer`: the same create-intent path with boto3 under `awslambdaric`) \
+             against `intents-create`: init {}, first invoke {}, peak RSS {} the Rust function's.",
+            ratio(peer.init(), rust.init()),
+            ratio(peer.first_invoke(), rust.first_invoke()),
+            rss
+        );
+    }
+    let failures: Vec<String> = rows
+        .iter()
+        .chain(peer)
+        .flat_map(|r| r.failures.iter().cloned())
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(md, "\nFailed cold starts (not in the numbers above):\n");
+        for f in failures {
+            let _ = writeln!(md, "- {f}");
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n\"answered\" is the HTTP status each function gave its sample event (the error samples answer \
+         4xx by design). A budget marked ❌ is not met yet; see the open benchmark issue for the work on it."
+    );
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_shown_without_floats() {
+        assert_eq!(ms(Duration::from_micros(8_460)), "8.4");
+        assert_eq!(mib(7_233_248), "6.89");
+        assert_eq!(times(152_000, 5_000), "30.4×");
+        assert_eq!(times(1, 0), "—");
+    }
+
+    #[test]
+    fn the_median_of_an_even_sample_is_its_lower_middle() {
+        assert_eq!(spread(&[5, 1, 3, 9]), Some(Spread { median: 3, max: 9 }));
+        assert_eq!(spread(&[2]), Some(Spread { median: 2, max: 2 }));
+        assert_eq!(spread::<u32>(&[]), None);
+    }
+}

@@ -1,6 +1,6 @@
 # The two commands: `make run` serves the whole API locally, `make test` runs
 # everything CI runs. The rest are conveniences.
-.PHONY: test run bench webhook build lint fmt validate deploy clean
+.PHONY: test run bench webhook build lambda-binaries lint fmt validate deploy clean
 
 test: ## fmt, clippy, cfn-lint, unit and integration tests on a private local stack
 	bash scripts/test.sh
@@ -23,8 +23,24 @@ webhook: ## sign and post a gateway webhook event: make webhook TYPE=succeeded I
 	@test -n "$(TYPE)" -a -n "$(INTENT)" || { echo 'usage: make webhook TYPE=succeeded|processing|payment_failed|canceled|requires_action INTENT=<gateway intent id> [ARGS="--amount 11200 --currency usd --event-id evt_… --print"]' >&2; exit 2; }
 	cargo run --quiet -p local-gateway --bin send-webhook -- $(TYPE) $(INTENT) $(ARGS)
 
-build: ## release Lambda binaries for arm64 (needs cargo-lambda: pip install cargo-lambda)
+build: lambda-binaries ## release Lambda binaries for arm64, then sam build (needs cargo-lambda and the SAM CLI: pip install cargo-lambda aws-sam-cli)
 	sam build
+
+# Every function's arm64 bootstrap in one cargo invocation (target/lambda/<binary>/bootstrap):
+# the dependencies are compiled once, and cargo links the binaries side by side.
+lambda-binaries:
+	cargo lambda build --release --arm64 --locked -p functions
+
+# What `sam build` runs for each function (BuildMethod: makefile, built in
+# source, in parallel): a copy of its bootstrap from the build above, which
+# `make build` runs first (parallel cargo-lambda runs would race on
+# target/lambda). The binary is the logical id in kebab case, less "Function"
+# (PaymentIntentsGetFunction is payment-intents-get; tests/api/template.rs
+# checks every function).
+build-%Function:
+	@bootstrap=target/lambda/$$(echo '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')/bootstrap; \
+	test -f "$$bootstrap" || { echo "$$bootstrap is missing: run make build (or make lambda-binaries) first" >&2; exit 1; }; \
+	cp "$$bootstrap" "$(ARTIFACTS_DIR)/bootstrap"
 
 lint: ## formatting, clippy and the template linter, without tests
 	cargo fmt --all -- --check

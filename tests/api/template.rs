@@ -189,3 +189,44 @@ fn every_function_is_told_where_stripe_is() {
     assert!(is_ref(&variables["SHOP_GATEWAY"], "ShopGateway"));
     assert_eq!(template["Parameters"]["ShopGateway"]["Default"], "test");
 }
+
+/// `sam build` copies each function's bootstrap out of the one cargo-lambda
+/// build of every binary: the Makefile's `build-<LogicalId>` finds the binary
+/// by turning the logical id into kebab case.
+#[test]
+fn sam_builds_each_function_from_the_binary_its_logical_id_names() {
+    let template = template();
+    let mut functions = 0;
+    for (id, resource) in template["Resources"].as_mapping().expect("resources") {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        functions += 1;
+        let id = id.as_str().expect("logical id");
+        let stem = id
+            .strip_suffix("Function")
+            .expect("logical ids end in Function");
+        let mut kebab = String::new();
+        let mut previous: Option<char> = None;
+        for c in stem.chars() {
+            if c.is_ascii_uppercase()
+                && previous.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+            {
+                kebab.push('-');
+            }
+            kebab.push(c.to_ascii_lowercase());
+            previous = Some(c);
+        }
+        assert_eq!(
+            resource["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(kebab.as_str()),
+            "{id}"
+        );
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("makefile"),
+            "{id}"
+        );
+    }
+    assert_eq!(functions, payment_shared::routes::BINARIES.len());
+}

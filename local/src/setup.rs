@@ -95,7 +95,7 @@ fn demo_payable(demo: &Demo, app: &App) -> Result<Payable, String> {
 }
 
 async fn create_table(app: &App, fresh: bool) -> Result<(), String> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = payment_shared::runtime::aws_sdk_config().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
     let name = &app.config.table_name;
     if fresh {

@@ -82,7 +82,7 @@ impl App {
     /// gateway's HTTP client at all.
     pub async fn from_env_without_gateways() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let aws = aws_sdk_config().await;
         let mailer = Arc::new(SesMailer::new(
             aws_sdk_ses::Client::new(&aws),
             &config.sender_email,
@@ -133,6 +133,21 @@ impl App {
             .get_or_try_init(|| self.secrets_provider.load())
             .await
     }
+}
+
+/// The AWS SDK's configuration from the standard chain (endpoints from
+/// `AWS_ENDPOINT_URL_*` when set), its HTTPS client on rustls with ring: the
+/// same TLS the Stripe connector and the JWT checks use, so one crypto
+/// library is linked, not two.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await
 }
 
 /// Shortest HMAC key accepted outside a local run: SHA-256's own output size.

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 async fn client() -> Client {
     env("AWS_ENDPOINT_URL_SECRETS_MANAGER");
-    Client::new(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+    Client::new(&payment_shared::runtime::aws_sdk_config().await)
 }
 
 async fn secret(client: &Client, value: &str) -> String {

@@ -106,7 +106,7 @@ impl SecretsProvider for FixedSecrets {
 
 pub async fn aws() -> aws_config::SdkConfig {
     env("AWS_ENDPOINT_URL_DYNAMODB");
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    payment_shared::runtime::aws_sdk_config().await
 }
 
 pub struct Harness {

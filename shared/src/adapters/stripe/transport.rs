@@ -72,7 +72,7 @@ impl HttpTransport {
         // The TLS layer above decides which schemes are allowed.
         http.enforce_http(false);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| format!("no trusted root certificates for Stripe: {e}"))?
             .https_or_http()
             .enable_http1()

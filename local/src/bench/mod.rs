@@ -5,6 +5,7 @@
 
 pub mod report;
 pub mod runtime_api;
+pub mod warm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -120,7 +121,7 @@ pub async fn run(root: &Path) -> Result<(), String> {
     let app = App::from_env()
         .await
         .map_err(|e| format!("configuration: {e}"))?;
-    setup::prepare(&app, true).await?;
+    let tokens = setup::prepare(&app, true).await?;
     let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
     let release = root.join("target/release");
     let mut rows = Vec::new();
@@ -153,7 +154,10 @@ pub async fn run(root: &Path) -> Result<(), String> {
         |run| event(root, "intents-create", run),
     )
     .await;
-    let text = report::render(&machine(), &rows, Some(&peer), RUNS);
+    eprintln!("bench: warm latency of the main flows");
+    let warm = warm::run(root, &tokens).await?;
+    let mut text = report::render(&machine(), &rows, Some(&peer), RUNS);
+    text.push_str(&report::render_warm(&warm));
     let out = root.join("BENCHMARKS.md");
     std::fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     eprintln!("bench: wrote {}", out.display());

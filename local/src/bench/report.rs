@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::runtime_api::ColdStart;
+use super::warm::Warm;
 
 /// What each function must stay within.
 pub const SIZE_BUDGET_BYTES: u64 = 5 * 1024 * 1024;
@@ -217,6 +218,62 @@ pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) 
     md
 }
 
+/// The value below which `percent` % of the sample lies (nearest rank).
+pub fn percentile(values: &[Duration], percent: usize) -> Option<Duration> {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let rank = (sorted.len() * percent).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// The warm flows, each against the floor of its DynamoDB round trips.
+pub fn render_warm(warm: &Warm) -> String {
+    let mut md = String::new();
+    let raw = percentile(&warm.raw_round_trip, 50).unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "\n## Warm requests\n\n{} requests per flow through the local gateway (the same handlers, one \
+         keep-alive connection). \"calls\" are the DynamoDB round trips of one \
+         request, counted by an SDK interceptor; the floor is that many raw GetItem round trips to the same \
+         DynamoDB Local (median {} ms, measured in this run).\n",
+        super::warm::REQUESTS,
+        ms(raw)
+    );
+    let _ = writeln!(
+        md,
+        "| flow | route | p50 ms | p99 ms | DynamoDB calls | floor ms | answered |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for flow in &warm.flows {
+        let p50 = percentile(&flow.latencies, 50).unwrap_or_default();
+        let p99 = percentile(&flow.latencies, 99).unwrap_or_default();
+        let floor = raw * u32::try_from(flow.calls.len()).unwrap_or(u32::MAX);
+        let mut statuses = flow.statuses.clone();
+        statuses.sort();
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} | {}: {} | {} | {} |",
+            flow.name,
+            flow.route,
+            ms(p50),
+            ms(p99),
+            flow.calls.len(),
+            flow.calls.join(", "),
+            ms(floor),
+            statuses
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nWhy each call is needed, endpoint by endpoint: [bench/dynamodb-calls.md](bench/dynamodb-calls.md)."
+    );
+    md
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +284,18 @@ mod tests {
         assert_eq!(mib(7_233_248), "6.89");
         assert_eq!(times(152_000, 5_000), "30.4×");
         assert_eq!(times(1, 0), "—");
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let sample: Vec<Duration> = (1..=200).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&sample, 50), Some(Duration::from_millis(100)));
+        assert_eq!(percentile(&sample, 99), Some(Duration::from_millis(198)));
+        assert_eq!(
+            percentile(&[Duration::from_millis(7)], 99),
+            Some(Duration::from_millis(7))
+        );
+        assert_eq!(percentile(&[], 50), None);
     }
 
     #[test]

@@ -1,0 +1,374 @@
+//! Warm latency of the main flows through the local gateway (the handlers as
+//! Lambda runs them, on one keep-alive connection), with the DynamoDB round
+//! trips each request makes, against the floor: that many raw round trips
+//! to the same DynamoDB Local, measured in the same run.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use payment_shared::adapters::cursor_key::CursorKey;
+use payment_shared::adapters::dynamo::DynamoStore;
+use payment_shared::adapters::env_secrets::EnvSecrets;
+use payment_shared::adapters::ses::SesMailer;
+use payment_shared::config::Config;
+use payment_shared::domain::webhook_signature;
+use payment_shared::ports::{Stores, SystemClock};
+use payment_shared::runtime::{App, aws_sdk_config};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::{Gateway, template};
+
+/// Requests per flow.
+pub const REQUESTS: usize = 200;
+
+/// Counts DynamoDB round trips (retries included) by operation.
+#[derive(Debug)]
+struct CountCalls(Arc<Mutex<Vec<String>>>);
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "bench-dynamodb-calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
+            .unwrap_or_else(|| "?".into());
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(operation);
+        Ok(())
+    }
+}
+
+/// One flow's measurements.
+pub struct Flow {
+    pub name: &'static str,
+    pub route: &'static str,
+    pub latencies: Vec<Duration>,
+    /// The operations of its first request, in order.
+    pub calls: Vec<String>,
+    /// Statuses answered.
+    pub statuses: Vec<u16>,
+}
+
+/// The warm flows and the raw round trip's median.
+pub struct Warm {
+    pub flows: Vec<Flow>,
+    pub raw_round_trip: Vec<Duration>,
+}
+
+struct Client {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    took: Duration,
+    calls: Vec<String>,
+}
+
+impl Client {
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, String> {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| e.to_string())?;
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let started = Instant::now();
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?
+            .to_bytes();
+        let took = started.elapsed();
+        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(Answer {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            took,
+            calls,
+        })
+    }
+}
+
+fn flow(name: &'static str, route: &'static str) -> Flow {
+    Flow {
+        name,
+        route,
+        latencies: Vec::with_capacity(REQUESTS),
+        calls: Vec::new(),
+        statuses: Vec::new(),
+    }
+}
+
+fn record(flow: &mut Flow, answer: &Answer) {
+    if flow.latencies.is_empty() {
+        flow.calls = answer.calls.clone();
+    }
+    flow.latencies.push(answer.took);
+    if !flow.statuses.contains(&answer.status) {
+        flow.statuses.push(answer.status);
+    }
+}
+
+fn token(tokens: &[(&str, String)], name: &str) -> Result<String, String> {
+    tokens
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| format!("Bearer {t}"))
+        .ok_or_else(|| format!("no {name} from the demo setup"))
+}
+
+/// Serves the template on a free port with an App whose DynamoDB client
+/// counts its calls, and sends each flow's requests in turn.
+pub async fn run(root: &std::path::Path, tokens: &[(&str, String)]) -> Result<Warm, String> {
+    let sdk = aws_sdk_config().await;
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let counted = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(CountCalls(calls.clone()))
+        .build();
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let cursor = std::env::var("CURSOR_SECRET").unwrap_or_default();
+    let table = config.table_name.clone();
+    let store = Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(counted), &table)
+            .with_cursor_key(CursorKey::new(cursor.as_bytes())),
+    );
+    let mailer = Arc::new(SesMailer::new(
+        aws_sdk_ses::Client::new(&sdk),
+        &config.sender_email,
+    ));
+    let app = Arc::new(App::new(
+        config,
+        Stores::sharing(store),
+        mailer,
+        Arc::new(EnvSecrets),
+        Arc::new(SystemClock),
+    ));
+    let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let gateway = Arc::new(Gateway::new(&functions, app, port)?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::serve(listener, gateway, async {
+        let _ = stopped.await;
+    }));
+    let stream = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let mut client = Client { sender, calls };
+    let flows = flows(&mut client, tokens).await;
+    let _ = stop.send(());
+    let _ = server.await;
+    let raw_round_trip = raw_round_trips(&sdk, &table).await?;
+    Ok(Warm {
+        flows: flows?,
+        raw_round_trip,
+    })
+}
+
+async fn flows(client: &mut Client, tokens: &[(&str, String)]) -> Result<Vec<Flow>, String> {
+    let payer = token(tokens, "TOKEN_USER1")?;
+    let auth = [("authorization", payer.as_str())];
+    let api_key = std::env::var("SERVICE_API_KEY")
+        .unwrap_or_default()
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let service = [("x-api-key", api_key.as_str())];
+    let webhook_secret = std::env::var("WEBHOOK_SECRET_TEST").unwrap_or_default();
+
+    let mut create = flow(
+        "create intent (OTP API; the open one after the first)",
+        "POST /payment/intents",
+    );
+    let mut intent_id = String::new();
+    for _ in 0..REQUESTS {
+        let a = client
+            .send(
+                "POST",
+                "/payment/intents",
+                &auth,
+                Some(json!({"registration_id": "REG-DEMO-1"}).to_string()),
+            )
+            .await?;
+        intent_id = a.body["intent_id"].as_str().unwrap_or_default().to_owned();
+        record(&mut create, &a);
+    }
+    let mut get = flow("get intent", "GET /payment/intents/{intent_id}");
+    let mut list = flow(
+        "list a user's intents",
+        "GET /payment/intents/user/{user_id}",
+    );
+    for _ in 0..REQUESTS {
+        let a = client
+            .send("GET", &format!("/payment/intents/{intent_id}"), &auth, None)
+            .await?;
+        record(&mut get, &a);
+        let a = client
+            .send("GET", "/payment/intents/user/demo-user-1", &auth, None)
+            .await?;
+        record(&mut list, &a);
+    }
+    let mut open = flow(
+        "create intent (PaymentIntents API, test gateway)",
+        "POST /api/v1/PaymentIntents",
+    );
+    let mut opened = Vec::with_capacity(REQUESTS);
+    for _ in 0..REQUESTS {
+        let a = client
+            .send(
+                "POST",
+                "/api/v1/PaymentIntents",
+                &auth,
+                Some(json!({"amount": 12.5, "currency": "USD"}).to_string()),
+            )
+            .await?;
+        opened.push((
+            a.body["id"].as_str().unwrap_or_default().to_owned(),
+            a.body["gatewayIntentId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ));
+        record(&mut open, &a);
+    }
+    let mut confirm = flow(
+        "confirm (card succeeds: intent, payment and index in one transaction)",
+        "POST /api/v1/PaymentIntents/{id}/confirm",
+    );
+    for (id, _) in &opened {
+        let a = client
+            .send(
+                "POST",
+                &format!("/api/v1/PaymentIntents/{id}/confirm"),
+                &auth,
+                Some("\"pm_card_visa\"".into()),
+            )
+            .await?;
+        record(&mut confirm, &a);
+    }
+    let mut webhook = flow(
+        "webhook (a success already recorded)",
+        "POST /api/v1/PaymentIntents/webhook/{gatewayId}",
+    );
+    for (n, (_, gateway_intent)) in opened.iter().enumerate() {
+        let body = json!({"id": format!("evt_bench_{n}_{}", std::process::id()), "type": "payment_intent.succeeded",
+            "data": {"object": {"id": gateway_intent, "object": "payment_intent", "status": "succeeded"}}})
+        .to_string();
+        let t = time::OffsetDateTime::now_utc().unix_timestamp();
+        let signature = webhook_signature::sign(webhook_secret.as_bytes(), t, body.as_bytes());
+        let a = client
+            .send(
+                "POST",
+                "/api/v1/PaymentIntents/webhook/test",
+                &[("stripe-signature", signature.as_str())],
+                Some(body),
+            )
+            .await?;
+        record(&mut webhook, &a);
+    }
+    let mut pay = flow("record a COMPLETED payment (API key)", "POST /payment");
+    for n in 0..REQUESTS {
+        let order = format!("ORD-BENCH-{n}");
+        client
+            .send(
+                "PUT",
+                &format!("/api/v1/payables/order/{order}"),
+                &service,
+                Some(
+                    json!({
+                "user_id": "demo-user-2", "email": "demo-user-2@example.com",
+                "amount": "10.00", "currency": "USD", "business_id": 123456})
+                    .to_string(),
+                ),
+            )
+            .await?;
+        let a = client
+            .send(
+                "POST",
+                "/payment",
+                &service,
+                Some(
+                    json!({
+                "amount": 10, "orderId": order, "paymentMethod": "Cash", "status": "COMPLETED"})
+                    .to_string(),
+                ),
+            )
+            .await?;
+        record(&mut pay, &a);
+    }
+    Ok(vec![create, get, list, open, confirm, webhook, pay])
+}
+
+/// Raw GetItem round trips to the same table: the floor of one call.
+async fn raw_round_trips(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+) -> Result<Vec<Duration>, String> {
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let mut took = Vec::with_capacity(REQUESTS);
+    for _ in 0..REQUESTS {
+        let started = Instant::now();
+        client
+            .get_item()
+            .table_name(table)
+            .key(
+                "pk",
+                AttributeValue::S("PAYABLE#registration#REG-DEMO-1".into()),
+            )
+            .key("sk", AttributeValue::S("PAYABLE".into()))
+            .send()
+            .await
+            .map_err(|e| format!("raw GetItem: {e}"))?;
+        took.push(started.elapsed());
+    }
+    Ok(took)
+}

@@ -232,8 +232,8 @@ pub fn render_warm(warm: &Warm) -> String {
     let raw = percentile(&warm.raw_round_trip, 50).unwrap_or_default();
     let _ = writeln!(
         md,
-        "\n## Warm requests\n\n{} requests per flow through the local gateway (the same handlers, one \
-         keep-alive connection). \"calls\" are the DynamoDB round trips of one \
+        "\n## Warm requests\n\n{} requests per flow through the local gateway (the same handlers, over keep-alive \
+         connections). \"calls\" are the DynamoDB round trips of one \
          request, counted by an SDK interceptor; the floor is that many raw GetItem round trips to the same \
          DynamoDB Local (median {} ms, measured in this run).\n",
         super::warm::REQUESTS,

@@ -76,7 +76,8 @@ pub struct Warm {
 }
 
 struct Client {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    port: u16,
+    sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
     calls: Arc<Mutex<Vec<String>>>,
 }
 
@@ -88,6 +89,26 @@ struct Answer {
 }
 
 impl Client {
+    /// The open connection, or a new one when the gateway closed the last.
+    async fn connection(
+        &mut self,
+    ) -> Result<&mut hyper::client::conn::http1::SendRequest<Full<Bytes>>, String> {
+        let open = self.sender.as_ref().is_some_and(|s| !s.is_closed());
+        if !open {
+            let stream = TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .map_err(|e| e.to_string())?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(connection);
+            self.sender = Some(sender);
+        }
+        self.sender
+            .as_mut()
+            .ok_or_else(|| "no connection".to_owned())
+    }
+
     async fn send(
         &mut self,
         method: &str,
@@ -95,24 +116,40 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<String>,
     ) -> Result<Answer, String> {
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "127.0.0.1")
-            .header("content-type", "application/json");
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| e.to_string())?;
-        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        let started = Instant::now();
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let body = body.unwrap_or_default();
+        let mut attempt = 0;
+        let (response, started) = loop {
+            attempt += 1;
+            let mut request = hyper::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", "127.0.0.1")
+                .header("content-type", "application/json");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let request = request
+                .body(Full::new(Bytes::from(body.clone())))
+                .map_err(|e| e.to_string())?;
+            self.calls.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            let sender = self.connection().await?;
+            let started = Instant::now();
+            let sent = match sender.ready().await {
+                Ok(()) => sender.send_request(request).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(response) => break (response, started),
+                // The gateway closed the connection under us: once more on a new one.
+                Err(e) if e.is_canceled() || e.is_closed() => {
+                    self.sender = None;
+                    if attempt >= 2 {
+                        return Err(format!("{method} {path}: {e}"));
+                    }
+                }
+                Err(e) => return Err(format!("{method} {path}: {e}")),
+            }
+        };
         let status = response.status().as_u16();
         let bytes = response
             .into_body()
@@ -195,14 +232,11 @@ pub async fn run(root: &std::path::Path, tokens: &[(&str, String)]) -> Result<Wa
     let server = tokio::spawn(crate::serve(listener, gateway, async {
         let _ = stopped.await;
     }));
-    let stream = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    let mut client = Client { sender, calls };
+    let mut client = Client {
+        port,
+        sender: None,
+        calls,
+    };
     let flows = flows(&mut client, tokens).await;
     let _ = stop.send(());
     let _ = server.await;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::stack::{self, DYNAMODB, PortChoice, SES, Stack, StartError};
+use crate::stack::{DYNAMODB, PortChoice, SES, Stack, StartError};
 use crate::stop::Stop;
 
 /// The bench's own table, never `make run`'s.
@@ -47,13 +47,7 @@ pub fn run(root: &Path, stop: &Stop) -> Result<u8, String> {
         Err(StartError::Interrupted(_)) => return Ok(130),
         Err(e) => return Err(e.to_string()),
     };
-    let mut env = stack.env();
-    for (key, value) in stack::default_credentials() {
-        if std::env::var_os(key).is_none() {
-            env.push((key.into(), value.into()));
-        }
-    }
-    env.push(("TABLE_NAME".into(), TABLE_NAME.into()));
+    let mut env = stack.client_env(TABLE_NAME);
     // Secrets from the local variables, never from Secrets Manager.
     env.push(("SECRET_ARN".into(), String::new()));
     env.push(("PYTHON".into(), python()));

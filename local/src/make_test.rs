@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::stack::{self, DYNAMODB, LOCALSTRIPE, MOTO, PortChoice, SES, Stack, StartError};
+use crate::stack::{DYNAMODB, LOCALSTRIPE, MOTO, PortChoice, SES, Stack, StartError};
 use crate::stop::Stop;
 
 /// Tests create their own tables; this is only a default for code that reads it.
@@ -68,13 +68,7 @@ pub fn run(root: &Path, cargo_args: &[String], stop: &Stop) -> Result<u8, String
         Err(StartError::Interrupted(signal)) => return Ok(exit_code_for(signal)),
         Err(e) => return Err(e.to_string()),
     };
-    let mut env = stack.env();
-    for (key, value) in stack::default_credentials() {
-        if std::env::var_os(key).is_none() {
-            env.push((key.into(), value.into()));
-        }
-    }
-    env.push(("TABLE_NAME".into(), TABLE_NAME.into()));
+    let env = stack.client_env(TABLE_NAME);
 
     eprintln!("== cargo test");
     // Under `cargo run`, CARGO is the cargo that started us.

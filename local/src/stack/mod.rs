@@ -221,6 +221,21 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// What a process run against this stack needs: [`env`](Self::env), the
+    /// credentials the emulators accept unless the shell has its own, and `table`.
+    pub fn client_env(&self, table: &str) -> Vec<(String, String)> {
+        let mut env = self.env();
+        for (key, value) in default_credentials() {
+            if std::env::var_os(key).is_none() {
+                env.push((key.into(), value.into()));
+            }
+        }
+        env.push(("TABLE_NAME".into(), table.into()));
+        env
+    }
+}
+
 /// The variables pointing AWS clients at `services` (each with its base URL).
 pub fn env_for<'a>(
     services: impl IntoIterator<Item = (&'a Service, String)>,

@@ -3,7 +3,7 @@
 
 use super::AppError;
 use crate::auth::PartnerCaller;
-use crate::domain::{Payable, Payment, PaymentId};
+use crate::domain::{BusinessId, Payable, Payment, PaymentId};
 use crate::runtime::App;
 
 const PAYMENT: &str = "Payment";
@@ -14,6 +14,8 @@ const PAGE: usize = 100;
 /// that payable, which together make the account it settles into.
 #[derive(Debug, Clone)]
 pub struct PaymentDetail {
+    /// The partner's business, which the payment's payable belongs to.
+    pub business_id: BusinessId,
     pub payment: Payment,
     pub payable: Payable,
     /// Every payment of the payable, this one included.
@@ -54,6 +56,7 @@ pub async fn payment_detail(
     account_payments.retain(|p| p.id != payment.id);
     account_payments.push(payment.clone());
     Ok(PaymentDetail {
+        business_id: partner.business_id,
         payment,
         payable,
         account_payments,

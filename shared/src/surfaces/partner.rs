@@ -155,15 +155,13 @@ fn major(minor: i64, currency: Currency) -> JsonDecimal {
 impl PaymentDetailData {
     pub fn from(detail: &PaymentDetail) -> Self {
         let PaymentDetail {
+            business_id: business,
             payment,
             payable,
             account_payments,
         } = detail;
+        let business = *business;
         let currency = payment.amount.currency();
-        let business = payable.business_id.unwrap_or_else(|| {
-            // The partner's business matched it, so it has one.
-            crate::domain::BusinessId::new(0)
-        });
         let account_id = settlement_account(business).to_string();
         let own = Totals::of(payment);
         let all = Totals::sum(account_payments);

@@ -68,7 +68,7 @@ impl App {
         let mut app = Self::from_env_without_gateways().await?;
         // Without a key, intents cannot name `stripe`: creating one is a 400.
         if let Some(key) = app.secrets.get().and_then(|s| s.stripe_secret_key.clone()) {
-            let transport = HttpTransport::new(&app.config.stripe_api_base, key)?;
+            let transport = HttpTransport::new(&app.config.stripe_api_base, key);
             app.gateways = app
                 .gateways
                 .clone()
@@ -140,12 +140,8 @@ impl App {
 /// same TLS the Stripe connector and the JWT checks use, so one crypto
 /// library is linked, not two.
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(crate::adapters::aws_http::https_client())
         .load()
         .await
 }

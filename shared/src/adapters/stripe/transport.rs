@@ -2,6 +2,7 @@
 //! status and a body. The connector decides what to send and what an answer means;
 //! a transport only carries it (tests wrap the real one to record or to fail).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -60,28 +61,40 @@ type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Byte
 pub struct HttpTransport {
     base: String,
     secret_key: SecretString,
-    client: HttpsClient,
+    /// Built by the first request: reading and parsing the machine's root
+    /// certificates at start would lengthen the cold start of every function
+    /// that may reach Stripe, most of whose requests never do.
+    client: OnceLock<Result<HttpsClient, String>>,
 }
 
 impl HttpTransport {
-    /// A client of the API at `base` (`https://api.stripe.com`). Fails only
-    /// when the machine has no trusted root certificates.
-    pub fn new(base: &str, secret_key: SecretString) -> Result<Self, String> {
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        // The TLS layer above decides which schemes are allowed.
-        http.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| format!("no trusted root certificates for Stripe: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        Ok(Self {
+    /// A client of the API at `base` (`https://api.stripe.com`).
+    pub fn new(base: &str, secret_key: SecretString) -> Self {
+        Self {
             base: base.trim_end_matches('/').to_owned(),
             secret_key,
-            client: Client::builder(TokioExecutor::new()).build(https),
-        })
+            client: OnceLock::new(),
+        }
+    }
+
+    /// Fails only when the machine has no trusted root certificates.
+    fn client(&self) -> Result<&HttpsClient, TransportError> {
+        self.client
+            .get_or_init(|| {
+                let mut http = HttpConnector::new();
+                http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+                // The TLS layer above decides which schemes are allowed.
+                http.enforce_http(false);
+                let https = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+                    .map_err(|e| format!("no trusted root certificates for Stripe: {e}"))?
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(http);
+                Ok(Client::builder(TokioExecutor::new()).build(https))
+            })
+            .as_ref()
+            .map_err(not_sent)
     }
 }
 
@@ -103,7 +116,7 @@ impl HttpTransport {
         &self,
         request: hyper::Request<Full<Bytes>>,
     ) -> Result<StripeResponse, TransportError> {
-        let response = self.client.request(request).await.map_err(|e| {
+        let response = self.client()?.request(request).await.map_err(|e| {
             if e.is_connect() {
                 TransportError::NotSent(e.to_string())
             } else {

@@ -22,6 +22,9 @@ use crate::ports::{
 };
 use crate::telemetry;
 
+/// The AWS SDK's configuration of a function (see [`aws_sdk_config`]).
+pub use aws_types::SdkConfig;
+
 /// Only ports: which adapters stand behind them is decided where the App is built.
 pub struct App {
     pub config: Config,
@@ -60,36 +63,28 @@ impl App {
         }
     }
 
-    /// AWS clients from the standard chain; endpoints from `AWS_ENDPOINT_URL_*` when set.
-    /// Secrets are loaded here, once: outside a local run a missing or weak
-    /// secret stops the container before it serves anyone. Every gateway
-    /// whose secret is configured is connected.
+    /// Everything a function may reach: the table, the secrets, the mail
+    /// service and every gateway whose secret is configured. The local stack
+    /// serves every route from one such App.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
-        let mut app = Self::from_env_without_gateways().await?;
-        // Without a key, intents cannot name `stripe`: creating one is a 400.
-        if let Some(key) = app.secrets.get().and_then(|s| s.stripe_secret_key.clone()) {
-            let transport = HttpTransport::new(&app.config.stripe_api_base, key);
-            app.gateways = app
-                .gateways
-                .clone()
-                .with_stripe(Arc::new(StripeGateway::new(Arc::new(transport))));
-        }
-        Ok(app)
+        let aws = aws_sdk_config().await;
+        Ok(Self::storage_from_env(&aws)
+            .await?
+            .with_mail(&aws)
+            .with_gateways())
     }
 
-    /// As [`from_env`](Self::from_env), connected to no external gateway:
-    /// for functions that never reach one, which then do not carry a
-    /// gateway's HTTP client at all.
-    pub async fn from_env_without_gateways() -> Result<Self, lambda_http::Error> {
+    /// The table and the secrets, no more. Secrets are loaded here, once:
+    /// outside a local run a missing or weak secret stops the container
+    /// before it serves anyone. A function built on it never reaches the
+    /// mail service or a gateway, whose clients are then not linked into
+    /// its binary (see [`with_mail`](Self::with_mail) and
+    /// [`with_gateways`](Self::with_gateways)).
+    pub async fn storage_from_env(aws: &SdkConfig) -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
-        let aws = aws_sdk_config().await;
-        let mailer = Arc::new(SesMailer::new(
-            aws_sdk_ses::Client::new(&aws),
-            &config.sender_email,
-        ));
         let secrets: Arc<dyn SecretsProvider> = match &config.secret_arn {
             Some(arn) => Arc::new(SecretsManagerSecrets::new(
-                aws_sdk_secretsmanager::Client::new(&aws),
+                aws_sdk_secretsmanager::Client::new(aws),
                 arn,
             )),
             None => Arc::new(EnvSecrets),
@@ -110,13 +105,13 @@ impl App {
             // Only a local run gets here without one: its cursors live as long as the process.
             .unwrap_or_else(CursorKey::random);
         let store = Arc::new(
-            DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name)
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name)
                 .with_cursor_key(cursor_key),
         );
         let app = Self::new(
             config,
             Stores::sharing(store),
-            mailer,
+            Arc::new(NoMailService),
             secrets,
             Arc::new(SystemClock),
         );
@@ -127,6 +122,29 @@ impl App {
         Ok(app)
     }
 
+    /// Sends mail through SES from the configured sender.
+    pub fn with_mail(mut self, aws: &SdkConfig) -> Self {
+        self.mailer = Arc::new(SesMailer::new(
+            aws_sdk_ses::Client::new(aws),
+            &self.config.sender_email,
+        ));
+        self
+    }
+
+    /// Connects every gateway whose secret is configured (the `test`
+    /// gateway needs none and is always there).
+    pub fn with_gateways(mut self) -> Self {
+        // Without a key, intents cannot name `stripe`: creating one is a 400.
+        if let Some(key) = self.secrets.get().and_then(|s| s.stripe_secret_key.clone()) {
+            let transport = HttpTransport::new(&self.config.stripe_api_base, key);
+            self.gateways = self
+                .gateways
+                .clone()
+                .with_stripe(Arc::new(StripeGateway::new(Arc::new(transport))));
+        }
+        self
+    }
+
     /// Fetched on first use, then cached for the container's life.
     pub async fn secrets(&self) -> Result<&Secrets, SecretError> {
         self.secrets
@@ -135,15 +153,10 @@ impl App {
     }
 }
 
-/// The AWS SDK's configuration from the standard chain (endpoints from
-/// `AWS_ENDPOINT_URL_*` when set), its HTTPS client on rustls with ring: the
-/// same TLS the Stripe connector and the JWT checks use, so one crypto
-/// library is linked, not two.
-pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::adapters::aws_http::https_client())
-        .load()
-        .await
+/// The AWS SDK's configuration, from the environment Lambda sets (endpoints
+/// from `AWS_ENDPOINT_URL_*` when set).
+pub async fn aws_sdk_config() -> SdkConfig {
+    crate::adapters::aws_http::sdk_config()
 }
 
 /// Shortest HMAC key accepted outside a local run: SHA-256's own output size.
@@ -169,28 +182,53 @@ pub fn refuse_weak_secrets(config: &Config, secrets: &Secrets) -> Result<(), Sec
     short("the cursor key", secrets.cursor_key.as_ref())
 }
 
-/// What a function that may reach a payment gateway calls from its `main`:
-/// build the App once, connected to every configured gateway, and serve one
-/// handler.
+/// What most functions call from their `main`: build the App once (the
+/// table and the secrets) and serve one handler.
 pub async fn serve<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send,
 {
     telemetry::init();
-    run(App::from_env().await?, handler).await
+    let aws = aws_sdk_config().await;
+    run(App::storage_from_env(&aws).await?, handler).await
 }
 
-/// As [`serve`], for a function that never reaches a payment gateway (reads,
-/// the payables and payments APIs, the docs): the gateways' HTTP clients are
-/// then not linked into its binary.
-pub async fn serve_without_gateways<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
+/// As [`serve`], for the function that sends one-time codes by email.
+pub async fn serve_with_mail<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send,
 {
     telemetry::init();
-    run(App::from_env_without_gateways().await?, handler).await
+    let aws = aws_sdk_config().await;
+    run(App::storage_from_env(&aws).await?.with_mail(&aws), handler).await
+}
+
+/// As [`serve`], for the functions that reach a payment gateway, connected
+/// to every configured one.
+pub async fn serve_with_gateways<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    telemetry::init();
+    let aws = aws_sdk_config().await;
+    run(App::storage_from_env(&aws).await?.with_gateways(), handler).await
+}
+
+/// The mail port of a function that sends none: reaching it is a wiring
+/// mistake (a handler that mails served without `serve_with_mail`), which
+/// fails that request instead of linking SES into every function.
+struct NoMailService;
+
+#[async_trait::async_trait]
+impl Mailer for NoMailService {
+    async fn send_otp(&self, _: &crate::ports::OtpEmail) -> Result<(), crate::ports::MailerError> {
+        Err(crate::ports::MailerError(
+            "this function is not connected to the mail service".into(),
+        ))
+    }
 }
 
 async fn run<H, Fut>(app: App, handler: H) -> Result<(), lambda_http::Error>

@@ -3,7 +3,6 @@
 
 use tracing::Subscriber;
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -11,8 +10,7 @@ use tracing_subscriber::layer::SubscriberExt;
 /// Libraries that log whole requests and responses below `info`: DynamoDB items
 /// with email addresses, the SES form with the one-time code, Lambda events
 /// with bearer tokens. They never log below `info`, whatever the level asked for.
-const CHATTY: [&str; 11] = [
-    "aws_config",
+const CHATTY: [&str; 10] = [
     "aws_runtime",
     "aws_sdk_dynamodb",
     "aws_sdk_secretsmanager",
@@ -26,19 +24,25 @@ const CHATTY: [&str; 11] = [
 ];
 
 /// The service's log subscriber, writing JSON lines to `sink` at `filter`
-/// (a `RUST_LOG` directive). Tests build it with their own sink, so what they
-/// check is what Lambda writes.
+/// (`RUST_LOG`'s target-and-level directives, e.g. `info` or
+/// `warn,payment_shared=debug`; anything else means `info`). Tests build it
+/// with their own sink, so what they check is what Lambda writes.
 pub fn subscriber<W>(filter: &str, sink: W) -> impl Subscriber + Send + Sync + 'static
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(EnvFilter::new(filter))
+        .with_max_level(LevelFilter::TRACE)
         .with_current_span(false)
         .without_time() // CloudWatch stamps every line.
         .with_writer(sink)
         .finish()
+        .with(
+            filter
+                .parse::<Targets>()
+                .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO)),
+        )
         .with(
             Targets::new()
                 .with_default(LevelFilter::TRACE)

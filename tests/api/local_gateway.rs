@@ -102,6 +102,8 @@ const REACH_GATEWAYS: [&str; 5] = [
     "payment-intents-webhook",
 ];
 
+const SEND_MAIL: [&str; 1] = ["intents-request-otp"];
+
 #[test]
 fn the_registry_names_the_handler_each_binary_serves() {
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
@@ -114,12 +116,19 @@ fn the_registry_names_the_handler_each_binary_serves() {
             .expect("main calls runtime::serve");
         let start = call + source[call..].find('(').expect("opening paren") + 1;
         let served = &source[start..start + source[start..].find(')').expect("closing paren")];
-        // Only the functions that talk to a payment gateway carry its client.
-        let with_gateways = source[call..start].ends_with("runtime::serve(");
+        // Only the functions that talk to a payment gateway carry its
+        // client, only the one that mails carries SES.
+        let entry = &source[call..start - 1];
+        let expected = if REACH_GATEWAYS.contains(binary) {
+            "runtime::serve_with_gateways"
+        } else if SEND_MAIL.contains(binary) {
+            "runtime::serve_with_mail"
+        } else {
+            "runtime::serve"
+        };
         assert_eq!(
-            with_gateways,
-            REACH_GATEWAYS.contains(binary),
-            "functions/src/bin/{binary}.rs: runtime::serve for the functions that reach a gateway, serve_without_gateways for the rest"
+            entry, expected,
+            "functions/src/bin/{binary}.rs: serve_with_gateways for the functions that reach a gateway, serve_with_mail for the one that mails, serve for the rest"
         );
         let registered = squash(routes::handler_path(binary).expect("registered"));
         assert_eq!(

@@ -104,7 +104,7 @@ impl SecretsProvider for FixedSecrets {
     }
 }
 
-pub async fn aws() -> aws_config::SdkConfig {
+pub async fn aws() -> payment_shared::runtime::SdkConfig {
     env("AWS_ENDPOINT_URL_DYNAMODB");
     payment_shared::runtime::aws_sdk_config().await
 }

@@ -1,6 +1,5 @@
 //! POST /payment/intents/confirm
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve_without_gateways(payment_shared::surfaces::intents::confirm)
-        .await
+    payment_shared::runtime::serve(payment_shared::surfaces::intents::confirm).await
 }

@@ -1,8 +1,5 @@
 //! GET /api/v1/payment/detail/{id}
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve_without_gateways(
-        payment_shared::surfaces::partner::payment_detail,
-    )
-    .await
+    payment_shared::runtime::serve(payment_shared::surfaces::partner::payment_detail).await
 }

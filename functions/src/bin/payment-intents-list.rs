@@ -1,6 +1,5 @@
 //! GET /api/v1/PaymentIntents
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve_without_gateways(payment_shared::surfaces::payment_intents::list)
-        .await
+    payment_shared::runtime::serve(payment_shared::surfaces::payment_intents::list).await
 }

@@ -1,6 +1,5 @@
 //! POST /payment
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve_without_gateways(payment_shared::surfaces::payments::create)
-        .await
+    payment_shared::runtime::serve(payment_shared::surfaces::payments::create).await
 }

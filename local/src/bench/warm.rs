@@ -384,7 +384,7 @@ async fn flows(client: &mut Client, tokens: &[(&str, String)]) -> Result<Vec<Flo
 
 /// Raw GetItem round trips to the same table: the floor of one call.
 async fn raw_round_trips(
-    sdk: &aws_config::SdkConfig,
+    sdk: &payment_shared::runtime::SdkConfig,
     table: &str,
 ) -> Result<Vec<Duration>, String> {
     let client = aws_sdk_dynamodb::Client::new(sdk);

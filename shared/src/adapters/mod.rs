@@ -7,6 +7,7 @@ pub mod cursor_key;
 pub mod dynamo;
 pub mod env_secrets;
 pub mod faulty;
+pub mod https;
 pub mod memory;
 pub mod secrets_manager;
 pub mod ses;

@@ -3,13 +3,12 @@
 //! a transport only carries it (tests wrap the real one to record or to fail).
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
+use crate::adapters::https::HttpConnector;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -52,18 +51,14 @@ pub trait StripeTransport: Send + Sync {
     async fn get(&self, path_and_query: &str) -> Result<StripeResponse, TransportError>;
 }
 
-/// How long opening a connection to Stripe may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Stripe over HTTPS (or plain HTTP, for a local emulator) with the secret key.
 pub struct HttpTransport {
     base: String,
     secret_key: SecretString,
-    /// Built by the first request: reading and parsing the machine's root
-    /// certificates at start would lengthen the cold start of every function
-    /// that may reach Stripe, most of whose requests never do.
+    /// Built by the first request: most requests of a function that may
+    /// reach Stripe never do.
     client: OnceLock<Result<HttpsClient, String>>,
 }
 
@@ -81,16 +76,7 @@ impl HttpTransport {
     fn client(&self) -> Result<&HttpsClient, TransportError> {
         self.client
             .get_or_init(|| {
-                let mut http = HttpConnector::new();
-                http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-                // The TLS layer above decides which schemes are allowed.
-                http.enforce_http(false);
-                let https = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-                    .map_err(|e| format!("no trusted root certificates for Stripe: {e}"))?
-                    .https_or_http()
-                    .enable_http1()
-                    .wrap_connector(http);
+                let https = crate::adapters::https::connector()?;
                 Ok(Client::builder(TokioExecutor::new()).build(https))
             })
             .as_ref()

@@ -86,6 +86,43 @@ fn arm64_bootstrap(root: &Path, logical_id: Option<&str>, binary: &str) -> Optio
         .or_else(|| size(&root.join("target/lambda").join(binary).join("bootstrap")))
 }
 
+fn tree_bytes(path: &Path) -> u64 {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| tree_bytes(&e.path()))
+                    .sum()
+            })
+            .unwrap_or(0),
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    }
+}
+
+/// The peer's handler plus what it imports, as installed in its virtualenv:
+/// everything in site-packages but the installer's own tools.
+fn python_peer_bytes(python: &str, peer_dir: &Path) -> Option<u64> {
+    let site = command_line(
+        python,
+        &["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    );
+    let entries = std::fs::read_dir(&site).ok()?;
+    let installer = ["pip", "setuptools", "_distutils_hack", "pkg_resources", "wheel"];
+    let packages: u64 = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().to_lowercase();
+            !installer
+                .iter()
+                .any(|tool| name == *tool || name.starts_with(&format!("{tool}-")))
+        })
+        .map(|e| tree_bytes(&e.path()))
+        .sum();
+    Some(packages + tree_bytes(&peer_dir.join("create_intent.py")))
+}
+
 async fn measure(
     name: &str,
     program: &Path,
@@ -146,7 +183,7 @@ pub async fn run(root: &Path) -> Result<(), String> {
     eprintln!("bench: the Python peer of intents-create");
     let peer_dir: PathBuf = root.join("bench/python-peer");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let peer = measure(
+    let mut peer = measure(
         "python peer of intents-create",
         Path::new(&python),
         &["-m", "awslambdaric", "create_intent.handler"],
@@ -154,6 +191,7 @@ pub async fn run(root: &Path) -> Result<(), String> {
         |run| event(root, "intents-create", run),
     )
     .await;
+    peer.native_bytes = python_peer_bytes(&python, &peer_dir);
     eprintln!("bench: warm latency of the main flows");
     let warm = warm::run(root, &tokens).await?;
     let mut text = report::render(&machine(), &rows, Some(&peer), RUNS);

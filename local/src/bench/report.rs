@@ -137,6 +137,9 @@ pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) 
     for row in rows.iter().chain(peer) {
         let arm64 = match row.arm64_bytes {
             Some(b) => format!("{} {}", mib(b), mark(b <= SIZE_BUDGET_BYTES)),
+            None if row.native_bytes.is_some() && peer.is_some_and(|p| p.name == row.name) => {
+                "(runtime's)".into()
+            }
             None => "not built".into(),
         };
         let native = row.native_bytes.map(mib).unwrap_or_else(|| "—".into());
@@ -190,13 +193,21 @@ pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) 
             (Some(p), Some(r)) => times(u128::from(p), u128::from(r)),
             _ => "—".into(),
         };
+        let size = match (peer.native_bytes, rust.native_bytes) {
+            (Some(p), Some(r)) => times(u128::from(p), u128::from(r)),
+            _ => "—".into(),
+        };
         let _ = writeln!(
             md,
             "\nThe Python peer (`bench/python-peer`: the same create-intent path with boto3 under `awslambdaric`) \
-             against `intents-create`: init {}, first invoke {}, peak RSS {} the Rust function's.",
+             against `intents-create`: init {}, first invoke {}, peak RSS {}, size {} the Rust function's. \
+             Its size is its handler plus the packages it imports (boto3, botocore, awslambdaric and their \
+             dependencies) as installed; on Lambda's managed Python runtime those come with the runtime, \
+             so there is no arm64 package of its own to weigh.",
             ratio(peer.init(), rust.init()),
             ratio(peer.first_invoke(), rust.first_invoke()),
-            rss
+            rss,
+            size
         );
     }
     let failures: Vec<String> = rows

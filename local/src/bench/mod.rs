@@ -3,6 +3,7 @@
 //! Runs inside the stack `local-stack bench` starts (DynamoDB Local and the
 //! SES emulator), with the configuration of `.env.example`.
 
+pub mod fixtures;
 pub mod report;
 pub mod runtime_api;
 pub mod warm;
@@ -10,7 +11,6 @@ pub mod warm;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use payment_shared::auth::sign_partner_request;
 use payment_shared::routes;
 use payment_shared::runtime::App;
 
@@ -52,27 +52,10 @@ fn machine() -> Machine {
     }
 }
 
-/// The sample event a function is measured with. The partner API's is
-/// signed again now: its signature is only good for five minutes, and once.
-fn event(root: &Path, binary: &str, run: usize) -> Result<String, String> {
+/// The sample event of `binary`, as `events/<binary>.json` holds it.
+fn sample(root: &Path, binary: &str) -> Result<String, String> {
     let path = root.join("events").join(format!("{binary}.json"));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if binary != "partner-payment-detail" {
-        return Ok(text);
-    }
-    let mut event: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let raw_path = event["rawPath"].as_str().unwrap_or_default().to_owned();
-    // One second apart in what is signed, so no two runs share a signature.
-    let t = (time::OffsetDateTime::now_utc().unix_timestamp() - 200 + run as i64).to_string();
-    let secret = std::env::var("PARTNER_CLIENTS")
-        .ok()
-        .and_then(|v| v.split(':').nth(1).map(str::to_owned))
-        .unwrap_or_default();
-    event["headers"]["x-timestamp"] = serde_json::json!(t);
-    event["headers"]["x-signature"] =
-        serde_json::json!(sign_partner_request(&secret, "GET", &raw_path, &t, b""));
-    Ok(event.to_string())
+    std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn size(path: &Path) -> Option<u64> {
@@ -106,10 +89,19 @@ fn tree_bytes(path: &Path) -> u64 {
 fn python_peer_bytes(python: &str, peer_dir: &Path) -> Option<u64> {
     let site = command_line(
         python,
-        &["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        &[
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
     );
     let entries = std::fs::read_dir(&site).ok()?;
-    let installer = ["pip", "setuptools", "_distutils_hack", "pkg_resources", "wheel"];
+    let installer = [
+        "pip",
+        "setuptools",
+        "_distutils_hack",
+        "pkg_resources",
+        "wheel",
+    ];
     let packages: u64 = entries
         .filter_map(Result::ok)
         .filter(|e| {
@@ -161,6 +153,7 @@ pub async fn run(root: &Path) -> Result<(), String> {
     let tokens = setup::prepare(&app, true).await?;
     let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
     let release = root.join("target/release");
+    let mut api = warm::LocalApi::start(root).await?;
     let mut rows = Vec::new();
     for binary in routes::BINARIES {
         let program = release.join(binary);
@@ -171,7 +164,21 @@ pub async fn run(root: &Path) -> Result<(), String> {
             ));
         }
         eprintln!("bench: {binary}");
-        let mut row = measure(binary, &program, &[], root, |run| event(root, binary, run)).await;
+        let events = fixtures::events(
+            &mut api.client,
+            &tokens,
+            binary,
+            &sample(root, binary)?,
+            RUNS,
+        )
+        .await?;
+        let mut row = measure(binary, &program, &[], root, |run| {
+            events
+                .get(run)
+                .cloned()
+                .ok_or_else(|| format!("no event for run {run}"))
+        })
+        .await;
         let logical_id = functions
             .iter()
             .find(|f| f.binary == *binary)
@@ -188,12 +195,14 @@ pub async fn run(root: &Path) -> Result<(), String> {
         Path::new(&python),
         &["-m", "awslambdaric", "create_intent.handler"],
         &peer_dir,
-        |run| event(root, "intents-create", run),
+        |_| sample(root, "intents-create"),
     )
     .await;
     peer.native_bytes = python_peer_bytes(&python, &peer_dir);
     eprintln!("bench: warm latency of the main flows");
-    let warm = warm::run(root, &tokens).await?;
+    let warm = warm::run(&mut api, &tokens).await;
+    api.stop().await;
+    let warm = warm?;
     let mut text = report::render(&machine(), &rows, Some(&peer), RUNS);
     text.push_str(&report::render_warm(&warm));
     let out = root.join("BENCHMARKS.md");

@@ -75,15 +75,15 @@ pub struct Warm {
     pub raw_round_trip: Vec<Duration>,
 }
 
-struct Client {
+pub struct Client {
     port: u16,
     sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
     calls: Arc<Mutex<Vec<String>>>,
 }
 
-struct Answer {
-    status: u16,
-    body: Value,
+pub struct Answer {
+    pub(super) status: u16,
+    pub(super) body: Value,
     took: Duration,
     calls: Vec<String>,
 }
@@ -109,7 +109,7 @@ impl Client {
             .ok_or_else(|| "no connection".to_owned())
     }
 
-    async fn send(
+    pub(super) async fn send(
         &mut self,
         method: &str,
         path: &str,
@@ -188,7 +188,7 @@ fn record(flow: &mut Flow, answer: &Answer) {
     }
 }
 
-fn token(tokens: &[(&str, String)], name: &str) -> Result<String, String> {
+pub(super) fn token(tokens: &[(&str, String)], name: &str) -> Result<String, String> {
     tokens
         .iter()
         .find(|(n, _)| *n == name)
@@ -196,53 +196,78 @@ fn token(tokens: &[(&str, String)], name: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no {name} from the demo setup"))
 }
 
-/// Serves the template on a free port with an App whose DynamoDB client
-/// counts its calls, and sends each flow's requests in turn.
-pub async fn run(root: &std::path::Path, tokens: &[(&str, String)]) -> Result<Warm, String> {
-    let sdk = aws_sdk_config().await;
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let counted = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .interceptor(CountCalls(calls.clone()))
-        .build();
-    let config = Config::from_env().map_err(|e| e.to_string())?;
-    let cursor = std::env::var("CURSOR_SECRET").unwrap_or_default();
-    let table = config.table_name.clone();
-    let store = Arc::new(
-        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(counted), &table)
-            .with_cursor_key(CursorKey::new(cursor.as_bytes())),
-    );
-    let mailer = Arc::new(SesMailer::new(
-        aws_sdk_ses::Client::new(&sdk),
-        &config.sender_email,
-    ));
-    let app = Arc::new(App::new(
-        config,
-        Stores::sharing(store),
-        mailer,
-        Arc::new(EnvSecrets),
-        Arc::new(SystemClock),
-    ));
-    let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .map_err(|e| e.to_string())?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let gateway = Arc::new(Gateway::new(&functions, app, port)?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(listener, gateway, async {
-        let _ = stopped.await;
-    }));
-    let mut client = Client {
-        port,
-        sender: None,
-        calls,
-    };
-    let flows = flows(&mut client, tokens).await;
-    let _ = stop.send(());
-    let _ = server.await;
-    let raw_round_trip = raw_round_trips(&sdk, &table).await?;
+/// The template served on a free port by an App whose DynamoDB client
+/// counts its calls: the warm flows measure through it, and the cold starts'
+/// fixtures are created through it.
+pub struct LocalApi {
+    pub(super) client: Client,
+    sdk: payment_shared::runtime::SdkConfig,
+    table: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl LocalApi {
+    pub async fn start(root: &std::path::Path) -> Result<Self, String> {
+        let sdk = aws_sdk_config().await;
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let counted = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(CountCalls(calls.clone()))
+            .build();
+        let config = Config::from_env().map_err(|e| e.to_string())?;
+        let cursor = std::env::var("CURSOR_SECRET").unwrap_or_default();
+        let table = config.table_name.clone();
+        let store = Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(counted), &table)
+                .with_cursor_key(CursorKey::new(cursor.as_bytes())),
+        );
+        let mailer = Arc::new(SesMailer::new(
+            aws_sdk_ses::Client::new(&sdk),
+            &config.sender_email,
+        ));
+        let app = App::new(
+            config,
+            Stores::sharing(store),
+            mailer,
+            Arc::new(EnvSecrets),
+            Arc::new(SystemClock),
+        );
+        let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| e.to_string())?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let gateway = Arc::new(Gateway::new(&functions, Arc::new(app), port)?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(crate::serve(listener, gateway, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            client: Client {
+                port,
+                sender: None,
+                calls,
+            },
+            sdk,
+            table,
+            stop,
+            server,
+        })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
+/// Sends each flow's requests in turn through `api`, then measures the
+/// floor on the same table.
+pub async fn run(api: &mut LocalApi, tokens: &[(&str, String)]) -> Result<Warm, String> {
+    let flows = flows(&mut api.client, tokens).await?;
+    let raw_round_trip = raw_round_trips(&api.sdk, &api.table).await?;
     Ok(Warm {
-        flows: flows?,
+        flows,
         raw_round_trip,
     })
 }

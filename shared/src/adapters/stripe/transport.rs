@@ -72,7 +72,7 @@ impl HttpTransport {
         }
     }
 
-    /// Fails only when the machine has no trusted root certificates.
+    /// Fails only if rustls refuses its own defaults.
     fn client(&self) -> Result<&HttpsClient, TransportError> {
         self.client
             .get_or_init(|| {

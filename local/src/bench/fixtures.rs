@@ -1,0 +1,277 @@
+//! What each cold start is handed: the function's sample event, pointed at
+//! data that exists. A sample event names ids from the documentation (an
+//! intent, a payment, an order) that a fresh table does not hold, so as it
+//! is it would only measure a 404. Before a function's runs, the data each
+//! run needs is created through the local API (a new intent per run where
+//! the run ends or changes it) and the event's ids are replaced by the new
+//! ones; the partner request and the gateway's webhook are signed anew.
+
+use payment_shared::auth::sign_partner_request;
+use payment_shared::domain::webhook_signature;
+use serde_json::{Value, json};
+
+use super::warm::{Client, token};
+
+/// The ids the sample events use, as they appear in `events/*.json`.
+const SAMPLE_INTENT: &str = "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b";
+const SAMPLE_GATEWAY_INTENT: &str = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10";
+const SAMPLE_PAYMENT: &str = "4b68917d-4452-4d18-9012-47e843f05c15";
+const SAMPLE_PARTNER_PAYMENT: &str = "0193a0c4-4f1c-7b52-9e1a-4c0f6a1d2e3f";
+const SAMPLE_ORDER: &str = "ORD-DEMO-1";
+const SAMPLE_OTP: &str = "123456";
+
+/// One event per run for `binary`, from its sample `text`.
+pub async fn events(
+    client: &mut Client,
+    tokens: &[(&str, String)],
+    binary: &str,
+    text: &str,
+    runs: usize,
+) -> Result<Vec<String>, String> {
+    let mut events = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let name = format!("{binary}-{run}-{}", std::process::id());
+        let event = match binary {
+            "intents-get" | "intents-cancel" | "intents-fail" | "intents-request-otp" => {
+                let intent = otp_intent(client, tokens, &name).await?;
+                text.replace(SAMPLE_INTENT, &intent)
+            }
+            "intents-confirm" => {
+                let intent = otp_intent(client, tokens, &name).await?;
+                let code = otp_sent_for(client, tokens, &intent).await?;
+                text.replace(SAMPLE_INTENT, &intent)
+                    .replace(SAMPLE_OTP, &code)
+            }
+            "payment-intents-get" | "payment-intents-confirm" | "payment-intents-cancel" => {
+                let (intent, _) = card_intent(client, tokens).await?;
+                text.replace(SAMPLE_GATEWAY_INTENT, &intent)
+                    .replace("confirm-1", &name)
+            }
+            "payment-intents-create" => {
+                let order = order(client, &name).await?;
+                text.replace(SAMPLE_ORDER, &order)
+                    .replace("pi-ORD-DEMO-1-1", &name)
+            }
+            "shop-create-intent" => {
+                let order = order(client, &name).await?;
+                text.replace(SAMPLE_ORDER, &order)
+            }
+            "payments-get" => {
+                let payment = payment(client, &name).await?;
+                text.replace(SAMPLE_PAYMENT, &payment)
+            }
+            "partner-payment-detail" => {
+                let payment = payment(client, &name).await?;
+                signed_partner_request(&text.replace(SAMPLE_PARTNER_PAYMENT, &payment), run)?
+            }
+            "payment-intents-webhook" => {
+                let (_, gateway_intent) = card_intent(client, tokens).await?;
+                signed_webhook(text, &gateway_intent, &name)?
+            }
+            _ => text.to_owned(),
+        };
+        events.push(event);
+    }
+    Ok(events)
+}
+
+fn service_key() -> String {
+    std::env::var("SERVICE_API_KEY")
+        .unwrap_or_default()
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn created(what: &str, answer: &super::warm::Answer, field: &str) -> Result<String, String> {
+    answer.body[field]
+        .as_str()
+        .map(str::to_owned)
+        .filter(|_| (200..300).contains(&answer.status))
+        .ok_or_else(|| format!("{what}: {} {}", answer.status, answer.body))
+}
+
+/// A registration of demo-user-1 with an open OTP intent.
+async fn otp_intent(
+    client: &mut Client,
+    tokens: &[(&str, String)],
+    name: &str,
+) -> Result<String, String> {
+    let key = service_key();
+    let registration = format!("REG-{name}");
+    let put = client
+        .send(
+            "PUT",
+            &format!("/api/v1/payables/registration/{registration}"),
+            &[("x-api-key", key.as_str())],
+            Some(
+                json!({"user_id": "demo-user-1", "email": "demo-user-1@example.com",
+                    "amount": "112.00", "currency": "USD", "description": "Bench registration"})
+                .to_string(),
+            ),
+        )
+        .await?;
+    if !(200..300).contains(&put.status) {
+        return Err(format!("registration: {} {}", put.status, put.body));
+    }
+    let payer = token(tokens, "TOKEN_USER1")?;
+    let answer = client
+        .send(
+            "POST",
+            "/payment/intents",
+            &[("authorization", payer.as_str())],
+            Some(json!({"registration_id": registration}).to_string()),
+        )
+        .await?;
+    created("OTP intent", &answer, "intent_id")
+}
+
+/// Sends the intent's code and reads it back from the SES emulator.
+async fn otp_sent_for(
+    client: &mut Client,
+    tokens: &[(&str, String)],
+    intent: &str,
+) -> Result<String, String> {
+    let payer = token(tokens, "TOKEN_USER1")?;
+    let answer = client
+        .send(
+            "POST",
+            "/payment/intents/request-otp",
+            &[("authorization", payer.as_str())],
+            Some(json!({"intent_id": intent}).to_string()),
+        )
+        .await?;
+    if !(200..300).contains(&answer.status) {
+        return Err(format!("request-otp: {} {}", answer.status, answer.body));
+    }
+    let url = std::env::var("SES_EMULATOR_URL").map_err(|_| "SES_EMULATOR_URL is not set")?;
+    let port = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .ok_or_else(|| format!("no port in SES_EMULATOR_URL {url}"))?;
+    let answer = crate::stack::http_probe::get(port, "/store")
+        .ok_or_else(|| format!("the SES emulator at {url} does not answer"))?;
+    let store: Value =
+        serde_json::from_str(&answer.body).map_err(|e| format!("{url}/store: {e}"))?;
+    let text = store["emails"]
+        .as_array()
+        .and_then(|emails| {
+            emails
+                .iter()
+                .rev()
+                .map(Value::to_string)
+                .find(|m| m.contains("demo-user-1@example.com"))
+        })
+        .ok_or("no OTP email for demo-user-1")?;
+    let start = text.find("code is ").ok_or("the email states no code")? + "code is ".len();
+    text.get(start..start + 6)
+        .map(str::to_owned)
+        .ok_or_else(|| "a short code".to_owned())
+}
+
+/// A standalone test-gateway intent of demo-user-2: its id and the
+/// gateway's id for it.
+async fn card_intent(
+    client: &mut Client,
+    tokens: &[(&str, String)],
+) -> Result<(String, String), String> {
+    let payer = token(tokens, "TOKEN_USER2")?;
+    let answer = client
+        .send(
+            "POST",
+            "/api/v1/PaymentIntents",
+            &[("authorization", payer.as_str())],
+            Some(json!({"amount": 25.5, "currency": "USD"}).to_string()),
+        )
+        .await?;
+    Ok((
+        created("card intent", &answer, "id")?,
+        created("card intent", &answer, "gatewayIntentId")?,
+    ))
+}
+
+/// An open order of demo-user-2 (business 123456).
+async fn order(client: &mut Client, name: &str) -> Result<String, String> {
+    let key = service_key();
+    let order = format!("ORD-{name}");
+    let answer = client
+        .send(
+            "PUT",
+            &format!("/api/v1/payables/order/{order}"),
+            &[("x-api-key", key.as_str())],
+            Some(
+                json!({"user_id": "demo-user-2", "email": "demo-user-2@example.com",
+                    "amount": "50.00", "currency": "USD", "business_id": 123456,
+                    "description": "Bench order"})
+                .to_string(),
+            ),
+        )
+        .await?;
+    if (200..300).contains(&answer.status) {
+        Ok(order)
+    } else {
+        Err(format!("order: {} {}", answer.status, answer.body))
+    }
+}
+
+/// A COMPLETED payment of demo-user-2 on a new order of business 123456.
+async fn payment(client: &mut Client, name: &str) -> Result<String, String> {
+    let order = order(client, name).await?;
+    let key = service_key();
+    let answer = client
+        .send(
+            "POST",
+            "/payment",
+            &[("x-api-key", key.as_str())],
+            Some(
+                json!({"amount": 50, "orderId": order, "paymentMethod": "Bank Transfer",
+                    "status": "COMPLETED"})
+                .to_string(),
+            ),
+        )
+        .await?;
+    created("payment", &answer, "id")
+}
+
+/// The partner request signed now: a signature is good for five minutes,
+/// and once. One second apart per run, so no two runs share one.
+fn signed_partner_request(text: &str, run: usize) -> Result<String, String> {
+    let mut event: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let raw_path = event["rawPath"].as_str().unwrap_or_default().to_owned();
+    let t = (time::OffsetDateTime::now_utc().unix_timestamp() - 200 + run as i64).to_string();
+    let secret = std::env::var("PARTNER_CLIENTS")
+        .ok()
+        .and_then(|v| v.split(':').nth(1).map(str::to_owned))
+        .unwrap_or_default();
+    event["headers"]["x-timestamp"] = json!(t);
+    event["headers"]["x-signature"] =
+        json!(sign_partner_request(&secret, "GET", &raw_path, &t, b""));
+    Ok(event.to_string())
+}
+
+/// The sample `payment_intent.succeeded`, about `gateway_intent`, with a
+/// new event id, signed now.
+fn signed_webhook(text: &str, gateway_intent: &str, name: &str) -> Result<String, String> {
+    let mut event: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap_or_default())
+        .map_err(|e| format!("the webhook sample's body: {e}"))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    body["id"] = json!(format!("evt_{}", name.replace('-', "_")));
+    body["created"] = json!(now);
+    body["data"]["object"]["id"] = json!(gateway_intent);
+    // The amount and currency of the intent it reports on, or none.
+    if let Some(object) = body["data"]["object"].as_object_mut() {
+        object.remove("amount");
+        object.remove("currency");
+        object.remove("metadata");
+    }
+    let body = body.to_string();
+    let secret = std::env::var("WEBHOOK_SECRET_TEST").unwrap_or_default();
+    let signature = webhook_signature::sign(secret.as_bytes(), now, body.as_bytes());
+    event["headers"]["stripe-signature"] = json!(signature);
+    event["headers"]["content-length"] = json!(body.len().to_string());
+    event["body"] = json!(body);
+    Ok(event.to_string())
+}

@@ -111,7 +111,8 @@ pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) 
     let _ = writeln!(
         md,
         "# Benchmarks\n\nWritten by `make bench` on {}: {runs} cold starts of every function, each a new process \
-         against a local Lambda Runtime API with the function's sample event (`events/<function>.json`) \
+         against a local Lambda Runtime API with the function's sample event (`events/<function>.json`, its ids \
+         replaced by data created for each run, so every run takes the success path) \
          and DynamoDB Local. Timings and memory come from this machine's native release build; sizes from the \
          arm64 bootstraps `make build` produces (native sizes beside them).\n",
         machine.date
@@ -223,8 +224,8 @@ pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) 
     }
     let _ = writeln!(
         md,
-        "\n\"answered\" is the HTTP status each function gave its sample event (the error samples answer \
-         4xx by design). A budget marked ❌ is not met yet; see the open benchmark issue for the work on it."
+        "\n\"answered\" is the HTTP status each function gave. A budget marked ❌ is not met; why, as \
+         measured, is under \"Where a budget is not met\" at the end."
     );
     md
 }

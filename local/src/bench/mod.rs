@@ -205,6 +205,17 @@ pub async fn run(root: &Path) -> Result<(), String> {
     let warm = warm?;
     let mut text = report::render(&machine(), &rows, Some(&peer), RUNS);
     text.push_str(&report::render_warm(&warm));
+    // Each endpoint's DynamoDB calls and why, one heading level down.
+    if let Ok(calls) = std::fs::read_to_string(root.join("bench/dynamodb-calls.md")) {
+        text.push('\n');
+        for line in calls.lines() {
+            if line.starts_with('#') {
+                text.push('#');
+            }
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
     // What a person found out about the rows still over budget, kept with
     // the code (bench/budgets.md) and carried into every report.
     if let Ok(notes) = std::fs::read_to_string(root.join("bench/budgets.md")) {

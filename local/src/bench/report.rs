@@ -281,7 +281,8 @@ pub fn render_warm(warm: &Warm) -> String {
     }
     let _ = writeln!(
         md,
-        "\nWhy each call is needed, endpoint by endpoint: [bench/dynamodb-calls.md](bench/dynamodb-calls.md)."
+        "\nEvery endpoint's calls, and why each is needed, follow (from \
+         [bench/dynamodb-calls.md](bench/dynamodb-calls.md), which a test keeps true for the main flows)."
     );
     md
 }

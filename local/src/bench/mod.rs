@@ -106,10 +106,19 @@ fn tree_bytes(path: &Path) -> u64 {
 fn python_peer_bytes(python: &str, peer_dir: &Path) -> Option<u64> {
     let site = command_line(
         python,
-        &["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        &[
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
     );
     let entries = std::fs::read_dir(&site).ok()?;
-    let installer = ["pip", "setuptools", "_distutils_hack", "pkg_resources", "wheel"];
+    let installer = [
+        "pip",
+        "setuptools",
+        "_distutils_hack",
+        "pkg_resources",
+        "wheel",
+    ];
     let packages: u64 = entries
         .filter_map(Result::ok)
         .filter(|e| {

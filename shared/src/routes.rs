@@ -75,4 +75,5 @@ registry! {
     "payment-intents-cancel" => surfaces::payment_intents::cancel,
     "payment-intents-webhook" => surfaces::payment_intents::webhook,
     "partner-payment-detail" => surfaces::partner::payment_detail,
+    "events-list" => surfaces::events::list,
 }

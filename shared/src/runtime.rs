@@ -17,7 +17,7 @@ use crate::adapters::stripe::{HttpTransport, StripeGateway};
 use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
 use crate::ports::{
-    Clock, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
+    Clock, EventStore, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
     ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock,
 };
 use crate::telemetry;
@@ -33,6 +33,7 @@ pub struct App {
     pub payments: Arc<dyn PaymentStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub replay: Arc<dyn ReplayGuard>,
+    pub events: Arc<dyn EventStore>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub gateways: Gateways,
@@ -55,6 +56,7 @@ impl App {
             payments: stores.payments,
             idempotency: stores.idempotency,
             replay: stores.replay,
+            events: stores.events,
             mailer,
             clock,
             gateways: Gateways::new(Arc::new(TestGateway)),

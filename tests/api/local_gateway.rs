@@ -416,6 +416,7 @@ fn the_template_routes_every_endpoint() {
             "shop-mark-paid",
             vec![("orderId", "O-1")],
         ),
+        ("GET", "/api/v1/events", "events-list", vec![]),
     ];
     for (method, path, binary, params) in cases {
         let m = r
@@ -437,6 +438,7 @@ fn the_template_routes_every_endpoint() {
         ("PUT", "/payment"),
         ("DELETE", "/api/v1/payables/order/O-1"),
         ("GET", "/api/v1/payables/order"),
+        ("POST", "/api/v1/events"),
     ] {
         assert!(r.find(method, path).is_none(), "{method} {path} routed");
     }

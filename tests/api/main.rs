@@ -4,6 +4,7 @@
 
 mod contract;
 mod docs;
+mod events;
 mod exactly_once;
 mod idempotency_store;
 mod intents;

@@ -6,7 +6,7 @@ use lambda_http::Request;
 use lambda_http::http::HeaderValue;
 use payment_shared::ports::Clock;
 use payment_shared::surfaces::{
-    docs, intents as a, payables, payment_intents as d, payments as b, shop,
+    docs, events, intents as a, payables, payment_intents as d, payments as b, shop,
 };
 use serde_json::json;
 
@@ -356,6 +356,20 @@ async fn payment_and_shop_events_settle_the_demo_order() {
     .await;
     assert_eq!(paid.status, 200, "{}", paid.body);
     assert_eq!(paid.body["data"]["order_status"], "paid");
+
+    // The operator's backend reads what happened: the order paid.
+    let listed = run(
+        &h,
+        events::list,
+        event(include_str!("../../events/events-list.json"), None),
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let data = listed.body["data"].as_array().expect("data");
+    assert_eq!(data.len(), 1, "{}", listed.body);
+    assert_eq!(data[0]["type"], "payable.paid");
+    assert_eq!(data[0]["data"]["object"]["id"], "ORD-DEMO-1");
+    assert_eq!(listed.body["has_more"], false);
 }
 
 /// A PaymentIntents API event as `sub` holding `roles` (None: its credentials as they are).

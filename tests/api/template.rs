@@ -34,7 +34,7 @@ fn every_function_logs_to_a_group_that_expires() {
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
         .map(|(name, _)| name.as_str().expect("name"))
         .collect();
-    assert!(functions.len() >= 26);
+    assert!(functions.len() >= 28);
     for function in functions {
         let group = resources
             .values()
@@ -102,11 +102,12 @@ fn no_function_may_batch_read_the_table() {
 }
 
 /// The partition key prefixes the DynamoDB adapter writes (`adapters/dynamo/keys.rs`,
-/// the gateway intent id lookup items, the idempotency ledger and the replay guard).
-const PREFIXES: [&str; 6] = [
+/// the gateway intent id lookup items, events, the idempotency ledger and the replay guard).
+const PREFIXES: [&str; 7] = [
     "INTENT#*",
     "PAYABLE#*",
     "PAYMENT#*",
+    "EVENT#*",
     "GATEWAY_INTENT#*",
     "IDEMPOTENCY#*",
     "REPLAY#*",
@@ -158,6 +159,13 @@ fn each_function_writes_only_the_partitions_it_needs() {
             ]
             .contains(&binary);
             assert_eq!(keys.contains(&"PAYMENT#*"), records_payments, "{binary}");
+            // Every change of an intent or a payment writes its events in the
+            // same transaction: whatever writes those writes events.
+            assert_eq!(
+                keys.contains(&"EVENT#*"),
+                keys.contains(&"INTENT#*") || keys.contains(&"PAYMENT#*"),
+                "{binary}"
+            );
             // Only what opens an intent at a gateway names it by the gateway's id.
             let opens_at_gateway =
                 ["shop-create-intent", "payment-intents-create"].contains(&binary);
@@ -172,6 +180,45 @@ fn each_function_writes_only_the_partitions_it_needs() {
         writers, 14,
         "every endpoint that changes something, the partner API's replay guard, and only those"
     );
+}
+
+/// The partition prefixes a function's statement `sid` is limited to, if it is.
+fn leading_keys<'a>(resource: &'a Value, sid: &str) -> Option<Vec<&'a str>> {
+    resource["Properties"]["Policies"]
+        .as_sequence()?
+        .iter()
+        .filter_map(|p| p["Statement"].as_sequence())
+        .flatten()
+        .find(|s| s["Sid"].as_str() == Some(sid))?["Condition"]["ForAllValues:StringLike"]
+        ["dynamodb:LeadingKeys"]
+        .as_sequence()
+        .map(|keys| keys.iter().filter_map(Value::as_str).collect())
+}
+
+/// A function whose reads are limited by partition still reads what its
+/// writes need: a write that pays a payable reads it first, since its
+/// `payable.paid` event shows the payable as paid.
+#[test]
+fn limited_reads_cover_the_payables_that_payments_pay() {
+    let template = template();
+    let mut limited = 0;
+    for (_, resource) in template["Resources"].as_mapping().expect("resources") {
+        let (Some(reads), Some(writes)) = (
+            leading_keys(resource, "TableRead"),
+            leading_keys(resource, "TableWrite"),
+        ) else {
+            continue;
+        };
+        limited += 1;
+        if writes.contains(&"PAYMENT#*") {
+            assert!(
+                reads.contains(&"PAYABLE#*"),
+                "{:?}: {reads:?}",
+                resource["Metadata"]["BuildProperties"]["Binary"]
+            );
+        }
+    }
+    assert!(limited >= 1, "the webhook's reads are limited");
 }
 
 #[test]

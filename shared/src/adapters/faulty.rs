@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 use crate::domain::{
-    GatewayId, IntentId, IntentStatus, OtpHash, OtpPolicy, Payable, PayableRef, Payment, PaymentId,
-    PaymentIntent, UserId,
+    Event, EventId, GatewayId, IntentId, IntentStatus, OtpHash, OtpPolicy, Payable, PayableRef,
+    Payment, PaymentId, PaymentIntent, UserId,
 };
 use crate::ports::{
-    Expected, IdempotencyStore, Idempotent, IntentStore, OpenOutcome, Page, PayableStore,
-    PayableWrite, PaymentStore, RecordOutcome, ReplayGuard, StoreError, StoredResponse, Stores,
+    EventFilter, EventStore, Expected, IdempotencyStore, Idempotent, IntentStore, OpenOutcome,
+    Page, PayableStore, PayableWrite, PaymentStore, RecordOutcome, ReplayGuard, StoreError,
+    StoredResponse, Stores,
 };
 
 /// What goes wrong, and at which call: `nth` counts calls of the operation
@@ -91,7 +92,7 @@ impl FaultyStores {
         })
     }
 
-    /// All four ports through this decorator.
+    /// Every port through this decorator.
     pub fn stores(self: &Arc<Self>) -> Stores {
         Stores::sharing(self.clone())
     }
@@ -433,6 +434,31 @@ impl ReplayGuard for FaultyStores {
     ) -> Result<bool, StoreError> {
         self.call("first_use", || {
             self.inner.replay.first_use(scope, token, now, keep)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl EventStore for FaultyStores {
+    async fn get_event(
+        &self,
+        id: &EventId,
+        now: OffsetDateTime,
+    ) -> Result<Option<Event>, StoreError> {
+        self.call("get_event", || self.inner.events.get_event(id, now))
+            .await
+    }
+
+    async fn list_events(
+        &self,
+        filter: &EventFilter,
+        limit: usize,
+        cursor: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Page<Event>, StoreError> {
+        self.list("list_events", || {
+            self.inner.events.list_events(filter, limit, cursor, now)
         })
         .await
     }

@@ -1,6 +1,7 @@
 //! Use cases: the domain's rules applied through the ports, independent of wire format.
 
 mod error;
+pub mod events;
 pub mod gateway_intents;
 pub mod intents;
 pub mod partner;

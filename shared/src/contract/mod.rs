@@ -9,12 +9,14 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod events;
 mod idempotency;
 mod intents;
 mod payables;
 mod payments;
 mod replay;
 
+pub use events::*;
 pub use idempotency::*;
 pub use intents::*;
 pub use payables::*;
@@ -78,6 +80,13 @@ macro_rules! storage_contract {
             a_payment_is_recorded_once_under_its_id,
             a_token_is_accepted_once_until_it_expires,
             concurrent_first_uses_of_a_token_let_one_through,
+            every_change_of_an_intent_writes_its_events_with_it,
+            ended_intents_and_late_money_write_their_events,
+            a_save_that_enters_no_announced_status_writes_no_event,
+            payments_and_settling_write_their_events,
+            a_write_that_loses_writes_no_event,
+            event_lists_are_newest_first_by_type_and_object_with_cursors,
+            events_expire_thirty_days_after_they_happened,
         );
     };
     (@cases $stores:expr; $($case:ident),* $(,)?) => {

@@ -1,5 +1,6 @@
 //! Pure domain: no AWS, no HTTP, no JSON. Every type here is valid by construction.
 
+pub mod event;
 pub mod fees;
 pub mod ids;
 pub mod intent;
@@ -10,6 +11,7 @@ pub mod payment;
 pub mod settlement;
 pub mod webhook_signature;
 
+pub use event::{EVENT_RETENTION, Event, EventId, EventObject, EventType};
 pub use fees::{FeeRate, FeeSchedule};
 pub use ids::{
     BusinessId, Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId,

@@ -1,6 +1,11 @@
 //! Payment intents. An intent drives the writes that span its payable and its
 //! payment: claiming the payable when it opens, and freeing it (or marking it
 //! paid with the new payment) when it ends.
+//!
+//! Every write here also stores the events its change produces
+//! (`Event::for_intent_change`, and for a payment and a paid payable theirs),
+//! in the same all-or-nothing write: a write that refuses, or answers
+//! `Conflict`, stores none.
 
 use time::OffsetDateTime;
 

@@ -6,6 +6,7 @@
 //! its pending payments.
 
 pub mod clock;
+pub mod events;
 pub mod gateway;
 pub mod idempotency;
 pub mod intents;
@@ -17,6 +18,7 @@ pub mod secrets;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
+pub use events::{EventFilter, EventStore};
 pub use gateway::{
     Gateway, GatewayError, GatewayEvent, GatewayEventKind, GatewayIntent, Gateways, WebhookError,
 };
@@ -39,22 +41,30 @@ pub struct Stores {
     pub payments: Arc<dyn PaymentStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub replay: Arc<dyn ReplayGuard>,
+    pub events: Arc<dyn EventStore>,
 }
 
 impl Stores {
-    /// All four ports from one adapter that implements them over shared state
+    /// Every port from one adapter that implements them over shared state
     /// (one DynamoDB table, or one in-memory map), so their cross-aggregate
     /// writes see each other.
     pub fn sharing<S>(store: Arc<S>) -> Self
     where
-        S: PayableStore + IntentStore + PaymentStore + IdempotencyStore + ReplayGuard + 'static,
+        S: PayableStore
+            + IntentStore
+            + PaymentStore
+            + IdempotencyStore
+            + ReplayGuard
+            + EventStore
+            + 'static,
     {
         Self {
             payables: store.clone(),
             intents: store.clone(),
             payments: store.clone(),
             idempotency: store.clone(),
-            replay: store,
+            replay: store.clone(),
+            events: store,
         }
     }
 }

@@ -53,7 +53,9 @@ pub trait PayableStore: Send + Sync {
     /// marks `payable` paid, completes its pending payments and stores `extra`,
     /// all or nothing; `Conflict` if the payable or a payment changed since read.
     /// `pending` are given as they complete (COMPLETED, their fee fixed); each
-    /// must still be PENDING in storage.
+    /// must still be PENDING in storage. Each payment's events and `payable.paid`
+    /// are stored in the same write, the payable shown as read: `Conflict` too
+    /// if anything changed it since.
     async fn complete_payable(
         &self,
         payable: &Payable,

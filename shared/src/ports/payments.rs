@@ -24,7 +24,9 @@ pub trait PaymentStore: Send + Sync {
     /// while the payable is open, priced as `payable`, held by no intent, and the
     /// allocated sum stays within its total; the COMPLETED payment that completes
     /// the total marks the payable paid in that same write. Any other payment
-    /// only needs the payable to exist.
+    /// only needs the payable to exist. The payment's events (and `payable.paid`
+    /// when it pays the payable, which it then does only while the payable is
+    /// as read) are stored in the same write.
     async fn record_payment(
         &self,
         payment: &Payment,

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{intents, partner, payables, payment_intents, payments, shop};
+use super::{events, intents, partner, payables, payment_intents, payments, shop};
 use crate::http::{Anonymous, Endpoint, json};
 use crate::runtime::App;
 
@@ -88,6 +88,7 @@ impl Modify for SecuritySchemes {
         payment_intents::cancel,
         payment_intents::webhook,
         partner::payment_detail,
+        events::list,
         openapi_json,
         swagger_ui,
     ),
@@ -111,6 +112,7 @@ impl Modify for SecuritySchemes {
         (name = "PaymentIntents", description = "PaymentIntents API: card payment intents through a gateway, staff reads and gateway webhooks"),
         (name = "partner", description = "Partner API: a business's payments with fees and settlement, over signed requests"),
         (name = "service", description = "Service API for trusted backends (X-API-Key)"),
+        (name = "events", description = "Events API: what changed, newest first, in Stripe's event shape (X-API-Key)"),
         (name = "docs", description = "This document"),
     )
 )]

@@ -2,6 +2,7 @@
 //! the endpoints that map between them and the use cases.
 
 pub mod docs;
+pub mod events;
 pub mod intents;
 pub mod message;
 pub mod params;

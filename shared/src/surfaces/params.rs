@@ -6,7 +6,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Required, Schema};
 
-use crate::domain::{IntentStatus, PayableId, PayableKind, UserId};
+use crate::domain::{EventType, IntentStatus, PayableId, PayableKind, UserId};
 use crate::http::idempotency::{KEY_PATTERN, MAX_KEY_LEN};
 
 fn parameter(
@@ -222,5 +222,39 @@ impl IntoParams for CustomerPath {
                 .schema_type(Type::String)
                 .pattern(Some(UserId::PATTERN)),
         )]
+    }
+}
+
+/// The events API's filters and page.
+pub struct EventsQuery;
+
+impl IntoParams for EventsQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            parameter(
+                "type",
+                ParameterIn::Query,
+                false,
+                "Only events of this type.",
+                one_of(EventType::ALL.map(|t| t.as_str())),
+            ),
+            parameter(
+                "object_id",
+                ParameterIn::Query,
+                false,
+                "Only events about this object: an intent's or a payment's id, or a payable's `kind/id` (`order/ORD-1001`).",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(super::events::OBJECT_ID_PATTERN)),
+            ),
+            limit(super::events::LIST_DEFAULT),
+            parameter(
+                "cursor",
+                ParameterIn::Query,
+                false,
+                "`next_cursor` of the previous page.",
+                ObjectBuilder::new().schema_type(Type::String),
+            ),
+        ]
     }
 }

@@ -1,5 +1,6 @@
 //! Payment intents on DynamoDB: conditional writes on status and version, and
-//! one transaction whenever an intent claims, frees or pays its payable.
+//! one transaction whenever an intent claims, frees or pays its payable, or
+//! its change has events to record (each in the same transaction).
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -16,17 +17,19 @@ use super::items::{
     gateway_intent_from_item, gateway_intent_to_item, intent_from_item, intent_to_item,
     payable_from_item, payment_to_item,
 };
+use super::keys::{ALL_INTENTS_LIST, ALL_INTENTS_SHARDS};
 use super::keys::{
     GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, PAYABLE_SK, gateway_intent_pk, intent_pk,
     payable_pk, user_partition,
 };
 use super::request::{build, key, transaction_error};
-use super::table::{BY_PAYABLE, BY_USER};
+use super::sharded::ShardedList;
+use super::table::{ALL_INTENTS, BY_PAYABLE, BY_USER};
 use crate::domain::{
-    GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, PayableStatus, Payment, PaymentIntent,
-    UserId,
+    Event, GatewayId, IntentId, IntentStatus, OtpHash, Payable, PayableRef, PayableStatus, Payment,
+    PaymentIntent, UserId,
 };
-use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
+use crate::ports::{Expected, IntentStore, OpenOutcome, Page, PayableStore, StoreError};
 
 impl DynamoStore {
     fn put_intent_conditional(
@@ -77,27 +80,18 @@ impl DynamoStore {
         &self,
         put: Put,
         lookup: Option<Put>,
+        events: Vec<TransactWriteItem>,
     ) -> Result<OpenOutcome, StoreError> {
-        let Some(lookup) = lookup else {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(put.item))
-                .set_condition_expression(put.condition_expression)
-                .send()
-                .await
-                .map_err(|e| match e.into_service_error() {
-                    PutItemError::ConditionalCheckFailedException(_) => StoreError::Conflict,
-                    other => unavailable(other),
-                })?;
-            return Ok(OpenOutcome::Created);
-        };
-        // Both or neither: an intent the gateway's webhooks could not find, or a
-        // lookup pointing at no intent, would strand the gateway's events.
+        // All or nothing: an intent the gateway's webhooks could not find, or a
+        // lookup pointing at no intent, would strand the gateway's events; an
+        // intent without its created event, or the event of no intent, would
+        // tell the operator something else than what happened.
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(lookup.map(|l| TransactWriteItem::builder().put(l).build()));
+        items.extend(events);
         self.client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().put(lookup).build())
+            .set_transact_items(Some(items))
             .send()
             .await
             .map_err(transaction_error)?;
@@ -105,13 +99,14 @@ impl DynamoStore {
     }
 
     /// An intent that claims its payable's single open-intent slot in the same
-    /// transaction that stores it.
+    /// transaction that stores it (and its events).
     async fn open_claiming(
         &self,
         intent: &PaymentIntent,
         payable: &PayableRef,
         put: Put,
         lookup: Option<Put>,
+        events: Vec<TransactWriteItem>,
     ) -> Result<OpenOutcome, StoreError> {
         // The payable's open_intent_id is the lock that keeps one open intent per payable.
         let claim = build(
@@ -141,15 +136,20 @@ impl DynamoStore {
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build(),
         )?;
-        let mut request = self
+        let has_lookup = lookup.is_some();
+        let mut items = vec![
+            TransactWriteItem::builder().update(claim).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        items.extend(lookup.map(|l| TransactWriteItem::builder().put(l).build()));
+        items.extend(events);
+        let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(claim).build())
-            .transact_items(TransactWriteItem::builder().put(put).build());
-        if let Some(lookup) = lookup {
-            request = request.transact_items(TransactWriteItem::builder().put(lookup).build());
-        }
-        let Err(e) = request.send().await else {
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let Err(e) = result else {
             return Ok(OpenOutcome::Created);
         };
         if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
@@ -157,9 +157,10 @@ impl DynamoStore {
             let reasons = c.cancellation_reasons();
             // Another intent already goes by this gateway id: not a payable's
             // race to retry, the same conflict as a standalone intent meets.
-            if reasons
-                .get(LOOKUP)
-                .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+            if has_lookup
+                && reasons
+                    .get(LOOKUP)
+                    .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
             {
                 return Err(StoreError::Conflict);
             }
@@ -177,6 +178,33 @@ impl DynamoStore {
             other => Err(other),
         }
     }
+
+    /// The payable that `intent`, which holds it, is about to pay, as it will
+    /// stand paid (what its `payable.paid` event shows), and when it was last
+    /// written before. `None` when the intent no longer holds it (the write
+    /// would lose anyway).
+    async fn payable_paid_by(
+        &self,
+        intent: &PaymentIntent,
+        payable: &PayableRef,
+    ) -> Result<Option<(Payable, OffsetDateTime)>, StoreError> {
+        let Some(mut paid) = self.get_payable(payable).await? else {
+            return Ok(None);
+        };
+        if !paid.is_held_by(&intent.id) {
+            return Ok(None);
+        }
+        let read_at = paid.updated_at;
+        paid.mark_paid(intent.updated_at);
+        Ok(Some((paid, read_at)))
+    }
+}
+
+/// The intent as a write stores it: at the version after `expected`.
+fn as_stored(intent: &PaymentIntent, expected: Expected) -> PaymentIntent {
+    let mut stored = intent.clone();
+    stored.version = expected.version + 1;
+    stored
 }
 
 fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
@@ -202,9 +230,16 @@ impl IntentStore for DynamoStore {
                 .build(),
         )?;
         let lookup = self.put_gateway_lookup(intent)?;
+        let mut opened = intent.clone();
+        opened.version = 1;
+        let events =
+            self.put_events(&Event::for_intent_change(None, &opened, intent.created_at))?;
         match &intent.payable {
-            None => self.open_standalone(put, lookup).await,
-            Some(payable) => self.open_claiming(intent, payable, put, lookup).await,
+            None => self.open_standalone(put, lookup, events).await,
+            Some(payable) => {
+                self.open_claiming(intent, payable, put, lookup, events)
+                    .await
+            }
         }
     }
 
@@ -229,6 +264,23 @@ impl IntentStore for DynamoStore {
         expected: Expected,
     ) -> Result<(), StoreError> {
         let put = self.put_intent_conditional(intent, expected)?;
+        let events = Event::for_intent_change(
+            Some(expected.status),
+            &as_stored(intent, expected),
+            intent.updated_at,
+        );
+        if !events.is_empty() {
+            // The change and what it announces, together or not at all.
+            let mut items = vec![TransactWriteItem::builder().put(put).build()];
+            items.extend(self.put_events(&events)?);
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+                .map_err(transaction_error)?;
+            return Ok(());
+        }
         self.client
             .put_item()
             .table_name(&self.table)
@@ -252,11 +304,31 @@ impl IntentStore for DynamoStore {
         expected: Expected,
         payment: Option<&Payment>,
     ) -> Result<(), StoreError> {
-        let mut request = self.client.transact_write_items().transact_items(
+        let now = intent.updated_at;
+        let mut events =
+            Event::for_intent_change(Some(expected.status), &as_stored(intent, expected), now);
+        if let Some(payment) = payment {
+            events.extend(Event::for_new_payment(payment, now));
+        }
+        // A payable marked paid shows in its event as the write leaves it,
+        // which needs the fields this write does not set: read it first, and
+        // write only if nothing changed it since (`updated_at`, which every
+        // write of a payable sets).
+        let paid = match (&intent.payable, payment) {
+            (Some(payable), Some(_)) => match self.payable_paid_by(intent, payable).await? {
+                Some(paid) => Some(paid),
+                None => return Err(StoreError::Conflict),
+            },
+            _ => None,
+        };
+        if let Some((paid, _)) = &paid {
+            events.extend(Event::for_paid_payable(paid, now));
+        }
+        let mut items = vec![
             TransactWriteItem::builder()
                 .put(self.put_intent_conditional(intent, expected)?)
                 .build(),
-        );
+        ];
         if let Some(payable) = &intent.payable {
             // Only the intent holding the payable may free it, or mark it paid.
             let (update, mut vals) = match payment {
@@ -267,19 +339,24 @@ impl IntentStore for DynamoStore {
                 ),
                 None => ("SET updated_at = :now REMOVE open_intent_id", vec![]),
             };
+            let mut condition = "open_intent_id = :intent".to_owned();
+            if let Some((_, read_at)) = &paid {
+                condition.push_str(" AND updated_at = :read_at");
+                vals.push((":read_at", s(ts(*read_at))));
+            }
             vals.push((":intent", s(intent.id.to_string())));
-            vals.push((":now", s(ts(intent.updated_at))));
+            vals.push((":now", s(ts(now))));
             let mut release = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
                 .update_expression(update)
-                .condition_expression("open_intent_id = :intent")
+                .condition_expression(condition)
                 .set_expression_attribute_values(Some(values(vals)));
             if payment.is_some() {
                 release =
                     release.set_expression_attribute_names(Some(names(&[("#status", "status")])));
             }
-            request = request.transact_items(
+            items.push(
                 TransactWriteItem::builder()
                     .update(build(release.build())?)
                     .build(),
@@ -293,9 +370,15 @@ impl IntentStore for DynamoStore {
                     .condition_expression("attribute_not_exists(pk)")
                     .build(),
             )?;
-            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+            items.push(TransactWriteItem::builder().put(put).build());
         }
-        request.send().await.map_err(transaction_error)?;
+        items.extend(self.put_events(&events)?);
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(transaction_error)?;
         Ok(())
     }
 
@@ -309,17 +392,25 @@ impl IntentStore for DynamoStore {
         let flagged = self.put_intent_conditional(intent, expected)?;
         // The payable is not touched: it may be paid or held by a newer intent,
         // and this money is a person's to settle.
-        let payment = build(
+        let payment_put = build(
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(payment_to_item(payment)?))
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?;
+        let now = intent.updated_at;
+        let mut events =
+            Event::for_intent_change(Some(expected.status), &as_stored(intent, expected), now);
+        events.extend(Event::for_new_payment(payment, now));
+        let mut items = vec![
+            TransactWriteItem::builder().put(flagged).build(),
+            TransactWriteItem::builder().put(payment_put).build(),
+        ];
+        items.extend(self.put_events(&events)?);
         self.client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(flagged).build())
-            .transact_items(TransactWriteItem::builder().put(payment).build())
+            .set_transact_items(Some(items))
             .send()
             .await
             .map_err(transaction_error)?;
@@ -389,7 +480,7 @@ impl IntentStore for DynamoStore {
                 BY_USER,
                 user_partition(user),
                 INTENT_PREFIX,
-                status,
+                status.map(|s| ("status", s.as_str())),
                 limit,
                 cursor,
             )
@@ -428,7 +519,12 @@ impl IntentStore for DynamoStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<PaymentIntent>, StoreError> {
-        intents(self.query_all_intents(limit, cursor).await?)
+        let list = ShardedList {
+            index: ALL_INTENTS,
+            list: ALL_INTENTS_LIST.to_owned(),
+            shards: ALL_INTENTS_SHARDS,
+        };
+        intents(self.query_sharded(&list, limit, cursor).await?)
     }
 
     #[tracing::instrument(skip_all, fields(payable = %payable), err)]

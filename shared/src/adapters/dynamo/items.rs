@@ -4,17 +4,22 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::codec::{Item, corrupt, parse_opt_ts, parse_ts, ts};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::codec::{Item, corrupt, n, parse_opt_ts, parse_ts, s, ts};
 use super::keys::{
-    GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, PAYMENT_PREFIX, PAYMENT_SK, all_intents_partition,
-    all_intents_shard, gateway_intent_pk, intent_pk, payable_pk, payment_pk, user_partition,
+    ALL_EVENTS_LIST, EVENT_PREFIX, EVENT_SK, GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK,
+    PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, all_intents_partition, all_intents_shard, event_pk,
+    event_shard, gateway_intent_pk, intent_pk, object_events_partition, payable_pk, payment_pk,
+    shard_partition, typed_events_list, user_partition,
 };
+use super::table::{ALL_INTENTS, BY_PAYABLE, BY_USER, PK, SK, TTL_ATTRIBUTE};
 use crate::domain::intent::{GatewayId, NextAction};
 use crate::domain::otp::OtpState;
 use crate::domain::{
-    BusinessId, Currency, Email, IntentId, IntentStatus, LineItem, Money, OtpHash, Payable,
-    PayableId, PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentId, PaymentIntent,
-    PaymentMethod, PaymentStatus, UserId,
+    BusinessId, Currency, Email, Event, EventId, EventObject, EventType, IntentId, IntentStatus,
+    LineItem, Money, OtpHash, Payable, PayableId, PayableKind, PayableRef, PayableStatus, Payer,
+    Payment, PaymentId, PaymentIntent, PaymentMethod, PaymentStatus, UserId,
 };
 use crate::ports::StoreError;
 
@@ -158,6 +163,37 @@ impl PayableItem {
             updated_at: parse_ts(&self.updated_at)?,
         })
     }
+}
+
+impl PayableItem {
+    /// The item as the payables' writes leave it (they write fields, not items).
+    pub fn from_domain(p: &Payable) -> Self {
+        Self {
+            pk: payable_pk(&p.payable),
+            sk: PAYABLE_SK.to_owned(),
+            kind: p.payable.kind.as_str().to_owned(),
+            id: p.payable.id.to_string(),
+            owner_user_id: p.owner.user_id.to_string(),
+            owner_email: p.owner.email.to_string(),
+            amount_minor: p.amount.minor(),
+            currency: p.amount.currency().code().to_owned(),
+            number: p.number.clone(),
+            description: p.description.clone(),
+            line_items: p.line_items.iter().map(LineItemItem::from).collect(),
+            business_id: p.business_id.map(|b| b.get()),
+            status: p.status.as_str().to_owned(),
+            open_intent_id: p.open_intent_id.map(|i| i.to_string()),
+            allocated_minor: p.allocated_minor,
+            paid_minor: p.paid_minor,
+            owner_fixed: p.owner_fixed,
+            created_at: ts(p.created_at),
+            updated_at: ts(p.updated_at),
+        }
+    }
+}
+
+pub fn payable_to_item(p: &Payable) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(PayableItem::from_domain(p)).map_err(|e| corrupt("payable", e))
 }
 
 pub fn payable_from_item(item: Item) -> Result<Payable, StoreError> {
@@ -474,6 +510,76 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
     })
 }
 
+/// An event's item: what happened, when, and the object as its own item was
+/// stored by the change (a map inside this one). It sits in three lists, one
+/// per index: every event (sharded), the events of its type (sharded), the
+/// events of its object. It expires `EVENT_RETENTION` after it happened.
+pub fn event_to_item(event: &Event, position: usize) -> Result<Item, StoreError> {
+    let object = match &event.object {
+        EventObject::Intent(i) => intent_to_item(i, i.version)?,
+        EventObject::Payment(p) => payment_to_item(p)?,
+        EventObject::Payable(p) => payable_to_item(p)?,
+    };
+    let object_id = event.object.id();
+    let shard = event_shard(&event.id);
+    let sort_key = format!("{EVENT_PREFIX}{}", event.list_key(position));
+    let indexed = [
+        (BY_USER, object_events_partition(&object_id)),
+        (
+            BY_PAYABLE,
+            shard_partition(&typed_events_list(event.kind), shard),
+        ),
+        (ALL_INTENTS, shard_partition(ALL_EVENTS_LIST, shard)),
+    ];
+    let mut item: Item = [
+        (PK, s(event_pk(&event.id))),
+        (SK, s(EVENT_SK)),
+        ("id", s(event.id.as_str())),
+        ("type", s(event.kind.as_str())),
+        ("object_kind", s(event.object.kind())),
+        ("object_id", s(object_id.as_str())),
+        ("created", s(ts(event.created))),
+        ("object", AttributeValue::M(object)),
+        (TTL_ATTRIBUTE, n(event.expires_at().unix_timestamp())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (index, partition) in indexed {
+        item.insert(index.pk.to_owned(), s(partition));
+        item.insert(index.sk.to_owned(), s(sort_key.clone()));
+    }
+    Ok(item)
+}
+
+pub fn event_from_item(mut item: Item) -> Result<Event, StoreError> {
+    let text = |item: &Item, name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| corrupt("event", format!("no {name}")))
+    };
+    let id = EventId::parse(&text(&item, "id")?).map_err(|e| corrupt("event id", e))?;
+    let kind = EventType::parse(&text(&item, "type")?).map_err(|e| corrupt("event type", e))?;
+    let created = parse_ts(&text(&item, "created")?)?;
+    let object_kind = text(&item, "object_kind")?;
+    let Some(AttributeValue::M(object)) = item.remove("object") else {
+        return Err(corrupt("event", "no object"));
+    };
+    let object = match object_kind.as_str() {
+        "payment_intent" => EventObject::Intent(intent_from_item(object)?),
+        "payment" => EventObject::Payment(payment_from_item(object)?),
+        "payable" => EventObject::Payable(payable_from_item(object)?),
+        other => return Err(corrupt("event object kind", other)),
+    };
+    Ok(Event {
+        id,
+        kind,
+        created,
+        object,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,6 +668,78 @@ mod tests {
         assert!(!item.contains_key("next_action_type"), "absent when none");
         item.remove("next_action_url");
         assert_eq!(intent_from_item(item).expect("read").next_action, None);
+    }
+
+    #[test]
+    fn an_event_carries_its_objects_item_and_reads_back() {
+        let mut i = intent();
+        i.version = 3;
+        let events = Event::for_intent_change(None, &i, i.created_at);
+        let item = event_to_item(&events[0], 0).expect("item");
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        assert_eq!(text("pk"), Some(format!("EVENT#{}", events[0].id)));
+        assert_eq!(text("type").as_deref(), Some("payment_intent.created"));
+        assert_eq!(text("object_id"), Some(i.id.to_string()));
+        assert_eq!(text("gsi1pk"), Some(format!("EVENTS_OF#{}", i.id)));
+        let shard = event_shard(&events[0].id);
+        assert_eq!(
+            text("gsi2pk"),
+            Some(format!("EVENTS_TYPED#payment_intent.created#{shard}"))
+        );
+        assert_eq!(text("gsi3pk"), Some(format!("EVENTS#{shard}")));
+        assert!(text("gsi3sk").is_some_and(|k| k.starts_with("EVENT#")));
+        assert_eq!(text("gsi1sk"), text("gsi3sk"), "one order for every list");
+        assert_eq!(
+            item.get("ttl").and_then(|v| v.as_n().ok()),
+            Some(
+                &(i.created_at + crate::domain::EVENT_RETENTION)
+                    .unix_timestamp()
+                    .to_string()
+            )
+        );
+        let object = item
+            .get("object")
+            .and_then(|v| v.as_m().ok())
+            .expect("a map");
+        assert_eq!(
+            object
+                .get("version")
+                .and_then(|v| v.as_n().ok())
+                .map(String::as_str),
+            Some("3")
+        );
+        assert_eq!(event_from_item(item).expect("reads"), events[0]);
+    }
+
+    #[test]
+    fn a_payable_item_reads_back_as_the_payable() {
+        let t = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("valid");
+        let p = Payable {
+            payable: PayableRef {
+                kind: PayableKind::Order,
+                id: PayableId::parse("O-1").expect("id"),
+            },
+            owner: Payer {
+                user_id: UserId::parse("u1").expect("valid"),
+                email: Email::parse("u1@example.com").expect("valid"),
+            },
+            amount: Money::from_minor(500, Currency::parse("USD").expect("usd")).expect("valid"),
+            number: Some("7".into()),
+            description: None,
+            line_items: vec![],
+            business_id: Some(BusinessId::new(9)),
+            status: PayableStatus::Paid,
+            open_intent_id: None,
+            allocated_minor: 500,
+            paid_minor: 500,
+            owner_fixed: true,
+            created_at: t,
+            updated_at: t,
+        };
+        assert_eq!(
+            payable_from_item(payable_to_item(&p).expect("item")).expect("read"),
+            p
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Where each aggregate lives in the table: its key, and its sort key in the
-//! by-user, by-payable and all-intents indexes.
+//! by-user, by-payable and all-intents indexes; and where events live, in
+//! partitions of their own in those same three indexes.
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{GatewayId, IntentId, PayableRef, PaymentId, UserId};
+use crate::domain::{EventId, EventType, GatewayId, IntentId, PayableRef, PaymentId, UserId};
 
 pub const INTENT_SK: &str = "INTENT";
 pub const PAYABLE_SK: &str = "PAYABLE";
@@ -12,6 +13,7 @@ pub const OTP_SENDERS_SK: &str = "OTP_SENDERS";
 pub const PAYMENT_SK: &str = "PAYMENT";
 /// The item that turns a gateway's name for an intent into ours.
 pub const GATEWAY_INTENT_SK: &str = "GATEWAY_INTENT";
+pub const EVENT_SK: &str = "EVENT";
 
 pub fn intent_pk(id: &IntentId) -> String {
     format!("INTENT#{id}")
@@ -23,6 +25,10 @@ pub fn payable_pk(p: &PayableRef) -> String {
 
 pub fn payment_pk(id: &PaymentId) -> String {
     format!("PAYMENT#{id}")
+}
+
+pub fn event_pk(id: &EventId) -> String {
+    format!("EVENT#{id}")
 }
 
 /// Gateways name intents by their own ids, which are unique only per gateway.
@@ -43,20 +49,50 @@ pub const ALL_INTENTS_SHARDS: u8 = 8;
 /// since they all share one order.
 pub const ALL_INTENTS_LIST: &str = "INTENTS";
 
-/// The shard an intent always lands in: derived from its id alone, so a
-/// rewrite of the intent never moves it.
+/// The shard an item always lands in among `shards`: derived from its id
+/// alone, so a rewrite never moves it.
+fn shard_of(id: &str, shards: u8) -> u8 {
+    Sha256::digest(id.as_bytes())[0] % shards
+}
+
+/// A sharded list's partition: the list's name and the shard.
+pub fn shard_partition(list: &str, shard: u8) -> String {
+    format!("{list}#{shard}")
+}
+
 pub fn all_intents_shard(id: &IntentId) -> u8 {
-    let digest = Sha256::digest(id.to_string().as_bytes());
-    digest[0] % ALL_INTENTS_SHARDS
+    shard_of(&id.to_string(), ALL_INTENTS_SHARDS)
 }
 
 pub fn all_intents_partition(shard: u8) -> String {
-    format!("{ALL_INTENTS_LIST}#{shard}")
+    shard_partition(ALL_INTENTS_LIST, shard)
+}
+
+/// Every event, newest first, in the all-intents index's table of shards:
+/// events are written as often as intents change, so they spread the same way.
+pub const EVENT_SHARDS: u8 = 8;
+pub const ALL_EVENTS_LIST: &str = "EVENTS";
+
+pub fn event_shard(id: &EventId) -> u8 {
+    shard_of(id.as_str(), EVENT_SHARDS)
+}
+
+/// The events of one type: as busy as every event of a busy type, so sharded too.
+pub fn typed_events_list(kind: EventType) -> String {
+    format!("EVENTS_TYPED#{kind}")
+}
+
+/// The events of one object (an intent, a payment, a payable's `kind/id`):
+/// a handful each, one partition.
+pub fn object_events_partition(object_id: &str) -> String {
+    format!("EVENTS_OF#{object_id}")
 }
 
 /// Sort-key prefixes inside the by-user and by-payable indexes.
 pub const INTENT_PREFIX: &str = "INTENT#";
 pub const PAYMENT_PREFIX: &str = "PAYMENT#";
+/// Sort-key prefix of events in every index.
+pub const EVENT_PREFIX: &str = "EVENT#";
 
 #[cfg(test)]
 mod tests {
@@ -71,5 +107,17 @@ mod tests {
             assert_eq!(all_intents_shard(id), all_intents_shard(id));
         }
         assert_eq!(all_intents_partition(3), "INTENTS#3");
+    }
+
+    #[test]
+    fn events_spread_over_every_shard() {
+        let ids: Vec<EventId> = (0..200).map(|_| EventId::new()).collect();
+        let shards: std::collections::BTreeSet<u8> = ids.iter().map(event_shard).collect();
+        assert_eq!(shards.len(), usize::from(EVENT_SHARDS));
+        assert_eq!(
+            shard_partition(&typed_events_list(EventType::PayablePaid), 2),
+            "EVENTS_TYPED#payable.paid#2"
+        );
+        assert_eq!(object_events_partition("order/O-1"), "EVENTS_OF#order/O-1");
     }
 }

@@ -1,10 +1,10 @@
 //! The one DynamoDB table behind every storage port: one file per aggregate
-//! (payables, intents, payments, the idempotency ledger, the replay guard), sharing the item
-//! codec, keys, cursors and request helpers.
+//! (payables, intents, payments, events, the idempotency ledger, the replay
+//! guard), sharing the item codec, keys, cursors and request helpers.
 
-mod all_intents;
 mod codec;
 mod cursor;
+mod events;
 mod idempotency;
 mod intents;
 mod items;
@@ -14,6 +14,7 @@ mod payments;
 mod query;
 pub mod replay;
 mod request;
+mod sharded;
 pub mod table;
 
 use aws_sdk_dynamodb::Client;

@@ -16,7 +16,7 @@ use super::request::{MAX_TRANSACTION_ITEMS, build, key, transaction_error};
 use super::table::TTL_ATTRIBUTE;
 use crate::domain::otp::OtpSenders;
 use crate::domain::{
-    IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentStatus,
+    Event, IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentStatus,
     RevisionRefused,
 };
 use crate::ports::{PayableStore, PayableWrite, StoreError};
@@ -231,7 +231,19 @@ impl PayableStore for DynamoStore {
         extra: Option<&Payment>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        if pending.len() + 2 > MAX_TRANSACTION_ITEMS {
+        // What the settling announces: each payment completing (a new one
+        // created first), then the payable paid, as it was read and now stands.
+        let mut events: Vec<Event> = pending
+            .iter()
+            .filter_map(|p| Event::for_completed_payment(p, now))
+            .collect();
+        if let Some(extra) = extra {
+            events.extend(Event::for_new_payment(extra, now));
+        }
+        let mut paid = payable.clone();
+        paid.mark_paid(now);
+        events.extend(Event::for_paid_payable(&paid, now));
+        if 1 + pending.len() + usize::from(extra.is_some()) + events.len() > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::Unavailable(format!(
                 "{} pending payments exceed one transaction",
                 pending.len()
@@ -245,8 +257,11 @@ impl PayableStore for DynamoStore {
                 format!("{attr} = {placeholder}")
             }
         };
+        // ... and nothing else wrote it since (every write sets `updated_at`):
+        // its event shows it as read.
         let condition = format!(
-            "#status = :open AND attribute_not_exists(open_intent_id) AND amount_minor = :total AND {} AND {}",
+            "#status = :open AND attribute_not_exists(open_intent_id) AND amount_minor = :total \
+             AND updated_at = :read_at AND {} AND {}",
             sum_is("allocated_minor", ":allocated", payable.allocated_minor),
             sum_is("paid_minor", ":paid_sum", payable.paid_minor),
         );
@@ -266,6 +281,7 @@ impl PayableStore for DynamoStore {
                 (":total", n(payable.amount.minor())),
                 (":allocated", n(payable.allocated_minor)),
                 (":paid_sum", n(payable.paid_minor)),
+                (":read_at", s(ts(payable.updated_at))),
             ])));
         let mut request = self.client.transact_write_items().transact_items(
             TransactWriteItem::builder()
@@ -277,7 +293,7 @@ impl PayableStore for DynamoStore {
                 .table_name(&self.table)
                 .set_key(Some(key(payment_pk(&payment.id), PAYMENT_SK)))
                 .update_expression(
-                    "SET #status = :completed, completed_at = :now, fee_minor = :fee",
+                    "SET #status = :completed, completed_at = :now, fee_minor = :fee, net_minor = :net",
                 )
                 .condition_expression("#status = :pending")
                 .set_expression_attribute_names(Some(names(&[("#status", "status")])))
@@ -286,6 +302,7 @@ impl PayableStore for DynamoStore {
                     (":pending", s(PaymentStatus::Pending.as_str())),
                     (":now", s(ts(now))),
                     (":fee", n(payment.fee_minor)),
+                    (":net", n(payment.net_minor())),
                 ])));
             request = request.transact_items(
                 TransactWriteItem::builder()
@@ -303,6 +320,9 @@ impl PayableStore for DynamoStore {
                     .put(build(put.build())?)
                     .build(),
             );
+        }
+        for event in self.put_events(&events)? {
+            request = request.transact_items(event);
         }
         request.send().await.map_err(transaction_error)?;
         Ok(())

@@ -1,5 +1,5 @@
 //! Payments on DynamoDB: each one created once, adding itself to its payable's
-//! sums in the same transaction.
+//! sums (and its events) in the same transaction.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
@@ -10,7 +10,7 @@ use super::keys::{PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk
 use super::request::{build, key, transaction_error};
 use super::table::{BY_PAYABLE, BY_USER};
 use crate::domain::{
-    Payable, PayableRef, PayableStatus, Payment, PaymentId, PaymentStatus, UserId,
+    Event, Payable, PayableRef, PayableStatus, Payment, PaymentId, PaymentStatus, UserId,
 };
 use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
 
@@ -37,6 +37,8 @@ impl PaymentStore for DynamoStore {
         payable: &Payable,
     ) -> Result<RecordOutcome, StoreError> {
         let key = key(payable_pk(&payable.payable), PAYABLE_SK);
+        let now = payment.created_at;
+        let mut events = Event::for_new_payment(payment, now);
         let guard = if payment.counts_toward_total() {
             let amount = payment.amount.minor();
             // More than the whole total never fits; the condition below only
@@ -72,6 +74,13 @@ impl PaymentStore for DynamoStore {
                     } else {
                         " AND paid_minor = :paid_before"
                     });
+                    // Its `payable.paid` event shows the payable as read, paid:
+                    // only while nothing wrote it since (every write sets `updated_at`).
+                    condition.push_str(" AND updated_at = :read_at");
+                    let mut paid = payable.clone();
+                    paid.owner_fixed = true;
+                    paid.mark_paid(now);
+                    events.extend(Event::for_paid_payable(&paid, now));
                 } else {
                     condition.push_str(
                         " AND (attribute_not_exists(paid_minor) OR paid_minor < :paid_before)",
@@ -92,6 +101,7 @@ impl PaymentStore for DynamoStore {
                 vals.push((":paid_before", n(paid_before)));
                 if completes {
                     vals.push((":paid", s(PayableStatus::Paid.as_str())));
+                    vals.push((":read_at", s(ts(payable.updated_at))));
                 }
             }
             let update = Update::builder()
@@ -126,11 +136,13 @@ impl PaymentStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build(),
         )?;
+        // The payment, its payable's sums and their events: all or nothing.
+        let mut items = vec![guard, TransactWriteItem::builder().put(put).build()];
+        items.extend(self.put_events(&events)?);
         let result = self
             .client
             .transact_write_items()
-            .transact_items(guard)
-            .transact_items(TransactWriteItem::builder().put(put).build())
+            .set_transact_items(Some(items))
             .send()
             .await;
         match result.map_err(transaction_error) {

@@ -1,10 +1,10 @@
-//! Newest-first reads of the by-user and by-payable indexes, a page at a time.
+//! Newest-first reads of one partition of an index (a user's, a payable's,
+//! an object's events), a page at a time.
 
 use super::DynamoStore;
 use super::codec::{Item, names, s, unavailable, values};
 use super::cursor;
 use super::table::Index;
-use crate::domain::IntentStatus;
 use crate::ports::{Page, StoreError};
 
 /// Most pages a filtered list reads before answering with what it has.
@@ -16,7 +16,8 @@ impl DynamoStore {
         index: Index,
         partition: String,
         prefix: &str,
-        status: Option<IntentStatus>,
+        // Only items whose attribute (`status`, `type`) has this value.
+        only: Option<(&str, &str)>,
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Item>, StoreError> {
@@ -37,10 +38,10 @@ impl DynamoStore {
                 .scan_index_forward(false)
                 .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
-            if let Some(status) = status {
-                attr_names.insert("#status".into(), "status".into());
-                attr_values.insert(":status".into(), s(status.as_str()));
-                query = query.filter_expression("#status = :status");
+            if let Some((attribute, value)) = only {
+                attr_names.insert("#only".into(), attribute.into());
+                attr_values.insert(":only".into(), s(value));
+                query = query.filter_expression("#only = :only");
             }
             let out = query
                 .set_expression_attribute_names(Some(attr_names))

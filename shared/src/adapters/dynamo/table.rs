@@ -19,19 +19,22 @@ pub struct Index {
     pub sk: &'static str,
 }
 
-/// By user (payer/customer), newest first.
+/// By user (payer/customer), newest first; and the events of one object
+/// (partitions `EVENTS_OF#…`, see `keys`).
 pub const BY_USER: Index = Index {
     name: "gsi1",
     pk: "gsi1pk",
     sk: "gsi1sk",
 };
-/// By payable (registration, order, invoice), newest first.
+/// By payable (registration, order, invoice), newest first; and the events
+/// of one type (partitions `EVENTS_TYPED#…`, sharded).
 pub const BY_PAYABLE: Index = Index {
     name: "gsi2",
     pk: "gsi2pk",
     sk: "gsi2sk",
 };
-/// Every intent, newest first, its partition sharded (see `keys::all_intents_partition`).
+/// Every intent, newest first, its partition sharded (see `keys::all_intents_partition`);
+/// and every event, sharded alike (partitions `EVENTS#…`).
 pub const ALL_INTENTS: Index = Index {
     name: "gsi3",
     pk: "gsi3pk",

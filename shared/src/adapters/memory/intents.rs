@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 use super::cursor::page;
 use super::{MemoryStore, payable_key};
 use crate::domain::{
-    ClaimRefused, GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent,
-    UserId,
+    ClaimRefused, Event, GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, Payment,
+    PaymentIntent, UserId,
 };
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
@@ -44,10 +44,12 @@ impl IntentStore for MemoryStore {
             if state.intents.contains_key(&intent.id) {
                 return Err(StoreError::Conflict);
             }
+            let events = Event::for_intent_change(None, &stored, intent.created_at);
             state.intents.insert(intent.id, stored);
             if let Some(lookup) = lookup {
                 state.gateway_intents.insert(lookup, intent.id);
             }
+            state.record_events(events);
             return Ok(OpenOutcome::Created);
         };
         let taken = state.intents.contains_key(&intent.id);
@@ -62,10 +64,12 @@ impl IntentStore for MemoryStore {
             Ok(()) if taken => return Ok(OpenOutcome::PayableChanged),
             Ok(()) => slot.payable = claimed,
         }
+        let events = Event::for_intent_change(None, &stored, intent.created_at);
         state.intents.insert(intent.id, stored);
         if let Some(lookup) = lookup {
             state.gateway_intents.insert(lookup, intent.id);
         }
+        state.record_events(events);
         Ok(OpenOutcome::Created)
     }
 
@@ -96,6 +100,9 @@ impl IntentStore for MemoryStore {
             Some(stored) if holds(stored, expected) => {
                 *stored = intent.clone();
                 stored.version = expected.version + 1;
+                let events =
+                    Event::for_intent_change(Some(expected.status), stored, intent.updated_at);
+                state.record_events(events);
                 Ok(())
             }
             _ => Err(StoreError::Conflict),
@@ -124,22 +131,31 @@ impl IntentStore for MemoryStore {
         if !(intent_holds && payable_holds && payment_is_new) {
             return Err(StoreError::Conflict);
         }
+        let now = intent.updated_at;
         let mut stored = intent.clone();
         stored.version = expected.version + 1;
+        let mut events = Event::for_intent_change(Some(expected.status), &stored, now);
         state.intents.insert(intent.id, stored);
+        if let Some(payment) = payment {
+            events.extend(Event::for_new_payment(payment, now));
+        }
         if let Some(slot) = intent
             .payable
             .as_ref()
             .and_then(|p| state.payables.get_mut(&payable_key(p)))
         {
             match payment {
-                Some(_) => slot.payable.mark_paid(intent.updated_at),
-                None => slot.payable.release(intent.updated_at),
+                Some(_) => {
+                    slot.payable.mark_paid(now);
+                    events.extend(Event::for_paid_payable(&slot.payable, now));
+                }
+                None => slot.payable.release(now),
             }
         }
         if let Some(payment) = payment {
             state.payments.insert(payment.id, payment.clone());
         }
+        state.record_events(events);
         Ok(())
     }
 
@@ -154,10 +170,14 @@ impl IntentStore for MemoryStore {
         if !holds(current, expected) || state.payments.contains_key(&payment.id) {
             return Err(StoreError::Conflict);
         }
+        let now = intent.updated_at;
         let mut stored = intent.clone();
         stored.version = expected.version + 1;
+        let mut events = Event::for_intent_change(Some(expected.status), &stored, now);
+        events.extend(Event::for_new_payment(payment, now));
         state.intents.insert(intent.id, stored);
         state.payments.insert(payment.id, payment.clone());
+        state.record_events(events);
         Ok(())
     }
 

@@ -1,9 +1,11 @@
 //! Every storage port in memory, with the same rules as the DynamoDB adapter:
 //! conditional writes, one open intent per payable, all-or-nothing multi-item
-//! writes, newest-first lists with opaque cursors. For tests and local tools;
-//! nothing here survives the process.
+//! writes, newest-first lists with opaque cursors, each change's events
+//! written with it. For tests and local tools; nothing here survives the
+//! process.
 
 mod cursor;
+mod events;
 mod idempotency;
 mod intents;
 mod payables;
@@ -14,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::adapters::cursor_key::CursorKey;
-use crate::domain::{IntentId, Payable, PayableRef, Payment, PaymentId, PaymentIntent};
+use crate::domain::{EventId, IntentId, Payable, PayableRef, Payment, PaymentId, PaymentIntent};
 use crate::ports::StoreError;
 
 /// One lock over all aggregates: holding it for a whole write is what makes a
@@ -37,6 +39,8 @@ struct State {
     gateway_intents: BTreeMap<String, IntentId>,
     /// (scope, token) → until when (unix seconds) it stays used.
     used_tokens: BTreeMap<(String, String), i64>,
+    /// Written by the same writes as the changes they describe.
+    events: BTreeMap<EventId, events::StoredEvent>,
 }
 
 struct StoredPayable {

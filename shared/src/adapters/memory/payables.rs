@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::{MemoryStore, StoredPayable, payable_key};
 use crate::domain::{
-    IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentStatus,
+    Event, IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentStatus,
     RevisionRefused,
 };
 use crate::ports::{PayableStore, PayableWrite, StoreError};
@@ -84,7 +84,9 @@ impl PayableStore for MemoryStore {
         extra: Option<&Payment>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        if pending.len() + 2 > MAX_TRANSACTION_ITEMS {
+        // The payable, each payment and each of their events, as the table writes them.
+        let events = pending.len() + extra.map_or(0, |e| Event::for_new_payment(e, now).len()) + 1;
+        if 1 + pending.len() + usize::from(extra.is_some()) + events > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::Unavailable(format!(
                 "{} pending payments exceed one transaction",
                 pending.len()
@@ -100,6 +102,8 @@ impl PayableStore for MemoryStore {
                 && p.amount.minor() == payable.amount.minor()
                 && p.allocated_minor == payable.allocated_minor
                 && p.paid_minor == payable.paid_minor
+                // The paid event shows the payable as read.
+                && p.updated_at == payable.updated_at
         });
         let all_pending = pending.iter().all(|p| {
             state
@@ -111,18 +115,23 @@ impl PayableStore for MemoryStore {
         if !(unchanged && all_pending && extra_is_new) {
             return Err(StoreError::Conflict);
         }
-        if let Some(stored) = state.payables.get_mut(&key) {
-            stored.payable.mark_paid(now);
-        }
+        let mut events = Vec::new();
         for p in pending {
             if let Some(stored) = state.payments.get_mut(&p.id) {
                 stored.status = PaymentStatus::Completed;
                 stored.fee_minor = p.fee_minor;
+                events.extend(Event::for_completed_payment(stored, now));
             }
         }
         if let Some(extra) = extra {
             state.payments.insert(extra.id, extra.clone());
+            events.extend(Event::for_new_payment(extra, now));
         }
+        if let Some(stored) = state.payables.get_mut(&key) {
+            stored.payable.mark_paid(now);
+            events.extend(Event::for_paid_payable(&stored.payable, now));
+        }
+        state.record_events(events);
         Ok(())
     }
 }

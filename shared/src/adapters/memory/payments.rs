@@ -2,7 +2,7 @@
 
 use super::cursor::page;
 use super::{MemoryStore, payable_key};
-use crate::domain::{Payable, PayableRef, Payment, PaymentId, UserId};
+use crate::domain::{Event, Payable, PayableRef, PayableStatus, Payment, PaymentId, UserId};
 use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
 
 fn sort_key(p: &Payment) -> String {
@@ -27,6 +27,8 @@ impl PaymentStore for MemoryStore {
         let Some(slot) = state.payables.get_mut(&payable_key(&payable.payable)) else {
             return Ok(RecordOutcome::PayableChanged);
         };
+        let now = payment.created_at;
+        let mut events = Event::for_new_payment(payment, now);
         if payment.counts_toward_total() {
             // Priced as it was read, and the payment still fits: racing payments
             // can never hold more than the total.
@@ -34,10 +36,21 @@ impl PaymentStore for MemoryStore {
             if allocated.amount != payable.amount || !allocated.allocate(payment) {
                 return Ok(RecordOutcome::PayableChanged);
             }
+            allocated.owner_fixed = true;
+            // The payment that completes the total pays the payable in this
+            // write, and its event shows the payable as read: only if nothing
+            // changed it since, as on the table.
+            if allocated.status == PayableStatus::Paid {
+                if slot.payable.updated_at != payable.updated_at {
+                    return Ok(RecordOutcome::PayableChanged);
+                }
+                events.extend(Event::for_paid_payable(&allocated, now));
+            }
             slot.payable = allocated;
         }
         slot.payable.owner_fixed = true;
         state.payments.insert(payment.id, payment.clone());
+        state.record_events(events);
         Ok(RecordOutcome::Recorded)
     }
 

@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod events;
 mod fees;
 mod gateway_intents;
 mod intents;

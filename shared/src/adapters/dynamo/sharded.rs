@@ -1,7 +1,8 @@
-//! The all-intents list: its index spreads new intents over several partitions,
-//! so a page reads every shard newest first and merges them. All shards share
-//! one order (the intents' sort key), so one position — the sort key of the
-//! last intent returned — resumes every shard at once.
+//! Sharded lists (every intent, every event, the events of one type): their
+//! index spreads new items over several partitions, so a page reads every
+//! shard newest first and merges them. All shards of a list share one order
+//! (the items' sort key), so one position — the sort key of the last item
+//! returned — resumes every shard at once.
 
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -9,26 +10,38 @@ use tracing::Instrument;
 use super::DynamoStore;
 use super::codec::{Item, names, s, unavailable, values};
 use super::cursor;
-use super::keys::{ALL_INTENTS_LIST, ALL_INTENTS_SHARDS, all_intents_partition};
-use super::table::ALL_INTENTS;
+use super::keys::shard_partition;
+use super::table::Index;
 use crate::ports::{Page, StoreError};
 
+/// A list whose items sit in `shards` partitions `<list>#<shard>` of `index`.
+#[derive(Debug, Clone)]
+pub(super) struct ShardedList {
+    pub index: Index,
+    /// Names the list in its partitions and its cursors: a cursor of one list
+    /// opens no other.
+    pub list: String,
+    pub shards: u8,
+}
+
 impl DynamoStore {
-    /// Up to `limit` intent items newest first, after `cursor`'s position.
-    pub(super) async fn query_all_intents(
+    /// Up to `limit` items of `list` newest first, after `cursor`'s position.
+    pub(super) async fn query_sharded(
         &self,
+        list: &ShardedList,
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Item>, StoreError> {
-        let before = cursor.map(|c| self.open_position(c)).transpose()?;
+        let index = list.index;
+        let before = cursor.map(|c| self.open_position(list, c)).transpose()?;
         let mut items = self
-            .read_every_shard(limit.saturating_add(1), before)
+            .read_every_shard(list, limit.saturating_add(1), before)
             .await?;
-        items.sort_by(|a, b| sort_key(b).cmp(sort_key(a)));
+        items.sort_by(|a, b| sort_key(index, b).cmp(sort_key(index, a)));
         let more = items.len() > limit;
         items.truncate(limit);
         let next = if more {
-            items.last().and_then(|last| self.seal_position(last))
+            items.last().and_then(|last| self.seal_position(list, last))
         } else {
             None
         };
@@ -38,15 +51,18 @@ impl DynamoStore {
     /// Asks every shard at once for its newest `wanted` items before `before`.
     async fn read_every_shard(
         &self,
+        list: &ShardedList,
         wanted: usize,
         before: Option<String>,
     ) -> Result<Vec<Item>, StoreError> {
         let mut shards = JoinSet::new();
-        for shard in 0..ALL_INTENTS_SHARDS {
+        for shard in 0..list.shards {
             let store = self.clone();
+            let index = list.index;
+            let partition = shard_partition(&list.list, shard);
             let before = before.clone();
             shards.spawn(
-                async move { store.read_shard(shard, wanted, before).await }
+                async move { store.read_shard(index, partition, wanted, before).await }
                     .instrument(tracing::Span::current()),
             );
         }
@@ -61,16 +77,17 @@ impl DynamoStore {
     /// page stops at 1 MB, whatever its limit.
     async fn read_shard(
         &self,
-        shard: u8,
+        index: Index,
+        partition: String,
         wanted: usize,
         before: Option<String>,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut attr_names = vec![("#pk", ALL_INTENTS.pk)];
-        let mut attr_values = vec![(":pk", s(all_intents_partition(shard)))];
+        let mut attr_names = vec![("#pk", index.pk)];
+        let mut attr_values = vec![(":pk", s(partition))];
         // DynamoDB refuses a name or value the condition does not use.
         let condition = match before {
             Some(before) => {
-                attr_names.push(("#sk", ALL_INTENTS.sk));
+                attr_names.push(("#sk", index.sk));
                 attr_values.push((":before", s(before)));
                 "#pk = :pk AND #sk < :before"
             }
@@ -85,7 +102,7 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(ALL_INTENTS.name)
+                .index_name(index.name)
                 .key_condition_expression(condition)
                 .set_expression_attribute_names(Some(attr_names.clone()))
                 .set_expression_attribute_values(Some(attr_values.clone()))
@@ -105,10 +122,11 @@ impl DynamoStore {
 
     /// The position after `last`, sealed so that callers can neither forge nor
     /// move it.
-    fn seal_position(&self, last: &Item) -> Option<String> {
+    fn seal_position(&self, list: &ShardedList, last: &Item) -> Option<String> {
+        let index = list.index;
         let position: Item = [
-            (ALL_INTENTS.pk.to_owned(), s(ALL_INTENTS_LIST)),
-            (ALL_INTENTS.sk.to_owned(), last.get(ALL_INTENTS.sk)?.clone()),
+            (index.pk.to_owned(), s(list.list.clone())),
+            (index.sk.to_owned(), last.get(index.sk)?.clone()),
         ]
         .into_iter()
         .collect();
@@ -116,10 +134,11 @@ impl DynamoStore {
     }
 
     /// Accepts only a position this list gave out.
-    fn open_position(&self, token: &str) -> Result<String, StoreError> {
-        let position = cursor::decode(&self.cursor_key, token, ALL_INTENTS.pk, ALL_INTENTS_LIST)?;
+    fn open_position(&self, list: &ShardedList, token: &str) -> Result<String, StoreError> {
+        let index = list.index;
+        let position = cursor::decode(&self.cursor_key, token, index.pk, &list.list)?;
         position
-            .get(ALL_INTENTS.sk)
+            .get(index.sk)
             .and_then(|v| v.as_s().ok())
             .cloned()
             .ok_or(StoreError::BadCursor)
@@ -127,8 +146,8 @@ impl DynamoStore {
 }
 
 /// Every item the index returns has the index's sort key.
-fn sort_key(item: &Item) -> &str {
-    item.get(ALL_INTENTS.sk)
+fn sort_key(index: Index, item: &Item) -> &str {
+    item.get(index.sk)
         .and_then(|v| v.as_s().ok())
         .map_or("", String::as_str)
 }

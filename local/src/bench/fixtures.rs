@@ -20,7 +20,8 @@ const SAMPLE_PARTNER_PAYMENT: &str = "0193a0c4-4f1c-7b52-9e1a-4c0f6a1d2e3f";
 const SAMPLE_ORDER: &str = "ORD-DEMO-1";
 const SAMPLE_OTP: &str = "123456";
 
-/// One event per run for `binary`, from its sample `text`.
+/// One event per run for `binary`, from its sample `text` (pass one run
+/// more than the cold starts to keep one for counting the DynamoDB calls).
 pub async fn events(
     client: &mut Client,
     tokens: &[(&str, String)],

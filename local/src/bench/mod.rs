@@ -128,6 +128,7 @@ async fn measure(
         native_bytes: None,
         starts: Vec::new(),
         failures: Vec::new(),
+        calls: None,
     };
     for run in 0..RUNS {
         let outcome = match events(run) {
@@ -164,14 +165,20 @@ pub async fn run(root: &Path) -> Result<(), String> {
             ));
         }
         eprintln!("bench: {binary}");
-        let events = fixtures::events(
+        let mut events = fixtures::events(
             &mut api.client,
             &tokens,
             binary,
             &sample(root, binary)?,
-            RUNS,
+            RUNS + 1,
         )
         .await?;
+        // The same request once more through the local API, whose DynamoDB
+        // client counts the calls.
+        let counted = match events.pop() {
+            Some(event) => api.client.replay(&event).await?,
+            None => return Err(format!("no event for {binary}")),
+        };
         let mut row = measure(binary, &program, &[], root, |run| {
             events
                 .get(run)
@@ -185,6 +192,7 @@ pub async fn run(root: &Path) -> Result<(), String> {
             .map(|f| f.logical_id.as_str());
         row.arm64_bytes = arm64_bootstrap(root, logical_id, binary);
         row.native_bytes = size(&program);
+        row.calls = Some(counted.calls);
         rows.push(row);
     }
     eprintln!("bench: the Python peer of intents-create");
@@ -203,7 +211,8 @@ pub async fn run(root: &Path) -> Result<(), String> {
     let warm = warm::run(&mut api, &tokens).await;
     api.stop().await;
     let warm = warm?;
-    let mut text = report::render(&machine(), &rows, Some(&peer), RUNS);
+    let floor = report::percentile(&warm.raw_round_trip, 50).unwrap_or_default();
+    let mut text = report::render(&machine(), &rows, Some(&peer), RUNS, floor);
     text.push_str(&report::render_warm(&warm));
     // Each endpoint's DynamoDB calls and why, one heading level down.
     if let Ok(calls) = std::fs::read_to_string(root.join("bench/dynamodb-calls.md")) {

@@ -40,6 +40,8 @@ pub struct Row {
     pub starts: Vec<ColdStart>,
     /// Why some cold starts failed, if any did.
     pub failures: Vec<String>,
+    /// The DynamoDB calls the same request makes, in order, when counted.
+    pub calls: Option<Vec<String>>,
 }
 
 impl Row {
@@ -106,14 +108,22 @@ pub struct Machine {
     pub date: String,
 }
 
-pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) -> String {
+pub fn render(
+    machine: &Machine,
+    rows: &[Row],
+    peer: Option<&Row>,
+    runs: usize,
+    floor: Duration,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
         "# Benchmarks\n\nWritten by `make bench` on {}: {runs} cold starts of every function, each a new process \
          against a local Lambda Runtime API with the function's sample event (`events/<function>.json`, its ids \
          replaced by data created for each run, so every run takes the success path) \
-         and DynamoDB Local. Timings and memory come from this machine's native release build; sizes from the \
+         and DynamoDB Local. \"DynamoDB calls\" are those the same request makes (counted once more through the \
+         local API); the floor beside them is that many raw GetItem round trips to this DynamoDB Local, \
+         the part of a first invoke no code of ours can remove. Timings and memory come from this machine's native release build; sizes from the \
          arm64 bootstraps `make build` produces (native sizes beside them).\n",
         machine.date
     );
@@ -132,10 +142,18 @@ pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) 
     );
     let _ = writeln!(
         md,
-        "| function | arm64 MiB | native MiB | init ms (median / max) | first invoke ms (median / max) | peak RSS MiB | answered |"
+        "| function | arm64 MiB | native MiB | init ms (median / max) | first invoke ms (median / max) | DynamoDB calls (floor ms) | peak RSS MiB | answered |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
     for row in rows.iter().chain(peer) {
+        let calls = row
+            .calls
+            .as_ref()
+            .map(|c| {
+                let floor = floor * u32::try_from(c.len()).unwrap_or(u32::MAX);
+                format!("{} ({})", c.len(), ms(floor))
+            })
+            .unwrap_or_else(|| "—".into());
         let arm64 = match row.arm64_bytes {
             Some(b) => format!("{} {}", mib(b), mark(b <= SIZE_BUDGET_BYTES)),
             None if row.native_bytes.is_some() && peer.is_some_and(|p| p.name == row.name) => {
@@ -180,7 +198,7 @@ pub fn render(machine: &Machine, rows: &[Row], peer: Option<&Row>, runs: usize) 
             .unwrap_or_else(|| "—".into());
         let _ = writeln!(
             md,
-            "| {} | {arm64} | {native} | {init} | {invoke} | {rss} | {} |",
+            "| {} | {arm64} | {native} | {init} | {invoke} | {calls} | {rss} | {} |",
             row.name,
             row.statuses()
         );

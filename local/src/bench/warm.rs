@@ -85,10 +85,49 @@ pub struct Answer {
     pub(super) status: u16,
     pub(super) body: Value,
     took: Duration,
-    calls: Vec<String>,
+    pub(super) calls: Vec<String>,
 }
 
 impl Client {
+    /// Sends what an API Gateway v2 event describes (method, raw path and
+    /// query, headers, body) through the local gateway.
+    pub(super) async fn replay(&mut self, event: &str) -> Result<Answer, String> {
+        let event: Value = serde_json::from_str(event).map_err(|e| e.to_string())?;
+        let http = &event["requestContext"]["http"];
+        let method = http["method"].as_str().unwrap_or("GET").to_owned();
+        let mut path = event["rawPath"].as_str().unwrap_or("/").to_owned();
+        if let Some(query) = event["rawQueryString"].as_str().filter(|q| !q.is_empty()) {
+            path = format!("{path}?{query}");
+        }
+        let headers: Vec<(String, String)> = event["headers"]
+            .as_object()
+            .map(|h| {
+                h.iter()
+                    .filter(|(name, _)| {
+                        !matches!(name.as_str(), "host" | "content-length" | "content-type")
+                    })
+                    .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let body = match (event["body"].as_str(), event["isBase64Encoded"].as_bool()) {
+            (Some(b), Some(true)) => Some(
+                String::from_utf8(
+                    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b)
+                        .map_err(|e| e.to_string())?,
+                )
+                .map_err(|e| e.to_string())?,
+            ),
+            (Some(b), _) => Some(b.to_owned()),
+            (None, _) => None,
+        };
+        self.send(&method, &path, &headers, body).await
+    }
+
     /// The open connection, or a new one when the gateway closed the last.
     async fn connection(
         &mut self,

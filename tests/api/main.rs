@@ -4,6 +4,7 @@
 
 mod contract;
 mod docs;
+mod dynamodb_calls;
 mod events;
 mod exactly_once;
 mod idempotency_store;

@@ -109,6 +109,47 @@ pub async fn aws() -> payment_shared::runtime::SdkConfig {
     payment_shared::runtime::aws_sdk_config().await
 }
 
+/// The DynamoDB operations a counting harness's App sent, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Calls(Arc<Mutex<Vec<String>>>);
+
+impl Calls {
+    /// The operations since the last call.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+#[derive(Debug)]
+struct CountCalls(Calls);
+
+impl aws_sdk_dynamodb::config::Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "count-dynamodb-calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let operation = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("?")
+            .to_owned();
+        self.0
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(operation);
+        Ok(())
+    }
+}
+
 pub struct Harness {
     pub app: Arc<App>,
     pub store: Arc<DynamoStore>,
@@ -163,6 +204,28 @@ impl Harness {
         )
         .await;
         (h, faulty.expect("wrapped"))
+    }
+
+    /// As [`Harness::new`], its App's DynamoDB client noting the operation
+    /// of every call it sends (`GetItem`, `TransactWriteItems`, …), in order.
+    pub async fn counting_calls() -> (Self, Calls) {
+        let mut h = Self::new().await;
+        let calls = Calls::default();
+        let counted = aws_sdk_dynamodb::config::Builder::from(&aws().await)
+            .interceptor(CountCalls(calls.clone()))
+            .build();
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::from_conf(counted),
+            h.store.table_name(),
+        ));
+        h.app = Arc::new(App::new(
+            h.app.config.clone(),
+            Stores::sharing(store),
+            h.app.mailer.clone(),
+            Arc::new(FixedSecrets),
+            h.clock.clone(),
+        ));
+        (h, calls)
     }
 
     /// Waits until no other harness test runs, and keeps them out while held.

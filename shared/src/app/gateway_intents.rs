@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::AppError;
 use super::intents::{
-    Access, Ending, IntentDetails, MAX_RETRIES, as_of_now, end, gateway_succeeded, load,
+    Access, Ending, IntentDetails, MAX_RETRIES, as_of_now, end_read, gateway_succeeded, load,
     open_at_gateway, open_for_payable_with,
 };
 use crate::auth::Caller;
@@ -86,7 +86,16 @@ pub async fn create(
                     )));
                 }
             }
-            open_for_payable_with(app, caller, payable_ref, new.gateway, what, &details).await
+            open_for_payable_with(
+                app,
+                caller,
+                payable_ref,
+                new.gateway,
+                what,
+                &details,
+                Some(payable),
+            )
+            .await
         }
         None => standalone(app, caller, &new, details, key).await,
     }
@@ -195,7 +204,7 @@ pub async fn confirm(
             .clone()
             .unwrap_or_else(|| intent.id.to_string());
         let (collected, _) =
-            gateway_succeeded(app, &intent.id, PaymentMethod::Card, &reference).await?;
+            gateway_succeeded(app, intent, PaymentMethod::Card, &reference).await?;
         return Ok(collected);
     }
     store_outcome(app, caller, id, intent, &outcome).await
@@ -242,7 +251,7 @@ pub async fn cancel(app: &App, caller: &Caller, id: &str) -> Result<PaymentInten
     if let Some(connector) = app.gateways.get(intent.gateway) {
         connector.cancel(&intent).await?;
     }
-    end(app, caller, id, Ending::Cancel, None).await
+    end_read(app, caller, id, Ending::Cancel, None, Some(intent)).await
 }
 
 /// Any intent, for Admin and Support.

@@ -146,6 +146,7 @@ pub async fn open_for_payable(
         gateway,
         noun,
         &IntentDetails::default(),
+        None,
     )
     .await
 }
@@ -161,6 +162,8 @@ pub(crate) async fn open_at_gateway(app: &App, intent: &mut PaymentIntent) -> Re
 }
 
 /// As `open_for_payable`, with the payer's details for a new intent.
+/// `read` is the payable as the caller just read it, if it did: the first
+/// attempt starts from it, and only a lost race reads it again.
 pub async fn open_for_payable_with(
     app: &App,
     caller: &Caller,
@@ -168,9 +171,14 @@ pub async fn open_for_payable_with(
     gateway: GatewayId,
     noun: &str,
     details: &IntentDetails,
+    mut read: Option<crate::domain::Payable>,
 ) -> Result<(PaymentIntent, bool), AppError> {
     for _ in 0..MAX_RETRIES {
-        let payable = match app.payables.get_payable(payable_ref).await? {
+        let payable = match read.take() {
+            Some(p) => Some(p),
+            None => app.payables.get_payable(payable_ref).await?,
+        };
+        let payable = match payable {
             Some(p) if p.is_owned_by(&caller.user_id) => p,
             _ => return Err(AppError::NotFound(noun.into())),
         };
@@ -357,28 +365,41 @@ pub async fn confirm_otp(
             // A new code was sent meanwhile: try against that one.
             continue;
         };
+        // The intent as the reservation left it, when no other attempt came
+        // between the read and the reservation (the attempt numbers agree);
+        // else it is read again.
+        let mut reserved = intent.clone();
+        let reserved = (reserved.reserve_otp_attempt(&awaited, policy.max_attempts, now)
+            == Some(attempt))
+        .then_some(reserved);
         return if awaited.matches(pepper, &intent.id, code) {
-            collect_after_correct_code(app, caller, id).await
+            collect_after_correct_code(app, caller, id, reserved).await
         } else if attempt < policy.max_attempts {
             Err(AppError::WrongOtp {
                 remaining: policy.max_attempts - attempt,
             })
         } else {
-            fail_after_last_wrong_code(app, caller, id, &policy).await
+            fail_after_last_wrong_code(app, caller, id, &policy, reserved).await
         };
     }
     Err(StoreError::Conflict.into())
 }
 
 /// A correct code on a reserved attempt: other attempts may have changed the
-/// intent's version since, so only its status decides.
+/// intent's version since, so only its status decides. `read` is the intent
+/// as the reservation left it, if known: the write is conditional on its
+/// version, so a later attempt makes it lose and the intent is read again.
 async fn collect_after_correct_code(
     app: &App,
     caller: &Caller,
     id: &str,
+    mut read: Option<PaymentIntent>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
     for _ in 0..MAX_RETRIES {
-        let mut intent = load(app, caller, id, Access::PayerOnly).await?;
+        let mut intent = match read.take() {
+            Some(intent) => intent,
+            None => load(app, caller, id, Access::PayerOnly).await?,
+        };
         if intent.status != IntentStatus::RequiresAction {
             return Err(terminal_reason(&intent));
         }
@@ -414,9 +435,13 @@ async fn fail_after_last_wrong_code(
     caller: &Caller,
     id: &str,
     policy: &OtpPolicy,
+    mut read: Option<PaymentIntent>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
     for _ in 0..MAX_RETRIES {
-        let mut current = load(app, caller, id, Access::PayerOnly).await?;
+        let mut current = match read.take() {
+            Some(intent) => intent,
+            None => load(app, caller, id, Access::PayerOnly).await?,
+        };
         if current.status != IntentStatus::RequiresAction {
             return Err(terminal_reason(&current));
         }
@@ -452,16 +477,25 @@ fn terminal_reason(intent: &PaymentIntent) -> AppError {
 /// had ended (canceled, expired, failed) the payment is recorded all the same
 /// and the intent flagged for review. The payment, if this call recorded one,
 /// is returned with the intent.
+///
+/// `read` is the intent as the caller just read it: the first attempt writes
+/// on it (conditional on its status and version), and only a lost race
+/// reads it again.
 pub async fn gateway_succeeded(
     app: &App,
-    id: &IntentId,
+    read: PaymentIntent,
     method: PaymentMethod,
     transaction_id: &str,
 ) -> Result<(PaymentIntent, Option<Payment>), AppError> {
+    let id = read.id;
+    let mut read = Some(read);
     // Asked once, only when a payment is to be recorded.
     let mut gateway_fee = None;
     for _ in 0..MAX_RETRIES {
-        let intent = app.intents.get_intent(id).await?.ok_or_else(not_found)?;
+        let intent = match read.take() {
+            Some(intent) => intent,
+            None => app.intents.get_intent(&id).await?.ok_or_else(not_found)?,
+        };
         let mut intent = expire_if_due(app, intent).await?;
         let expected = Expected::of(&intent);
         let now = app.clock.now();
@@ -538,8 +572,24 @@ pub async fn end(
     ending: Ending,
     reason: Option<&str>,
 ) -> Result<PaymentIntent, AppError> {
+    end_read(app, caller, id, ending, reason, None).await
+}
+
+/// As [`end`], starting from the intent as the caller just loaded it for
+/// managing (`read`): only a lost race reads it again.
+pub(crate) async fn end_read(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    ending: Ending,
+    reason: Option<&str>,
+    mut read: Option<PaymentIntent>,
+) -> Result<PaymentIntent, AppError> {
     for _ in 0..MAX_RETRIES {
-        let mut intent = load(app, caller, id, Access::Manage).await?;
+        let mut intent = match read.take() {
+            Some(intent) => intent,
+            None => load(app, caller, id, Access::Manage).await?,
+        };
         let expected = Expected::of(&intent);
         let by = if intent.payer.user_id == caller.user_id {
             "customer"

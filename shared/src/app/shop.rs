@@ -110,6 +110,10 @@ pub async fn mark_paid(
             app.intents
                 .finish_intent(&intent, expected, Some(&payment))
                 .await
+                .map(|()| {
+                    intent.version = expected.version + 1;
+                    Some(intent)
+                })
         } else {
             let pending = pending_payments(app, order).await?;
             // The list comes from an index that lags its table: a payment recorded
@@ -146,19 +150,23 @@ pub async fn mark_paid(
                 .map(|mut p| p.complete(&app.config.fees).map(|()| p))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
+            // No intent can have succeeded here: one that succeeds pays
+            // its order in the same write.
             app.payables
                 .complete_payable(&payable, &completed, extra.as_ref(), now)
                 .await
+                .map(|()| None)
         };
         match outcome {
-            Ok(()) => {
+            Ok(intent) => {
                 tracing::info!(order = %order, "order marked paid");
-                let payable = app
-                    .payables
-                    .get_payable(order)
-                    .await?
-                    .ok_or_else(|| AppError::NotFound(ORDER.into()))?;
-                return Ok(settled(app, payable).await?);
+                // The write succeeded only on the order as read, so how it
+                // leaves the order is known: no need to read it back (nor to
+                // look for its intent in an index that lags).
+                let mut order = payable;
+                order.mark_paid(now);
+                order.owner_fixed = true;
+                return Ok(Settled { order, intent });
             }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),

@@ -135,13 +135,9 @@ async fn apply(app: &App, gateway: GatewayId, event: &GatewayEvent) -> Result<De
     }
     let report = match &event.kind {
         GatewayEventKind::Succeeded => {
-            let (_, payment) = gateway_succeeded(
-                app,
-                &intent.id,
-                PaymentMethod::Card,
-                &event.gateway_intent_id,
-            )
-            .await?;
+            let (_, payment) =
+                gateway_succeeded(app, intent, PaymentMethod::Card, &event.gateway_intent_id)
+                    .await?;
             return Ok(if payment.is_some() {
                 Delivery::Applied
             } else {

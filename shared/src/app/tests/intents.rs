@@ -610,7 +610,7 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
     assert!(created);
     // Then the gateway reports the first one collected after all.
     let (flagged, payment) =
-        intents::gateway_succeeded(&t.app, &intent.id, PaymentMethod::Card, "pi_test_late")
+        intents::gateway_succeeded(&t.app, intent.clone(), PaymentMethod::Card, "pi_test_late")
             .await
             .expect("recorded");
     let payment = payment.expect("the money is recorded");
@@ -640,13 +640,13 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
     );
     // A repeated report records nothing more.
     let (_, again) =
-        intents::gateway_succeeded(&t.app, &intent.id, PaymentMethod::Card, "pi_test_late")
+        intents::gateway_succeeded(&t.app, intent.clone(), PaymentMethod::Card, "pi_test_late")
             .await
             .expect("repeat");
     assert!(again.is_none());
     // On an open intent the same report collects as usual.
     let (done, paid) =
-        intents::gateway_succeeded(&t.app, &newer.id, PaymentMethod::Card, "pi_test_ok")
+        intents::gateway_succeeded(&t.app, newer.clone(), PaymentMethod::Card, "pi_test_ok")
             .await
             .expect("collected");
     assert_eq!(done.status, IntentStatus::Succeeded);

@@ -1,0 +1,212 @@
+//! The DynamoDB calls of the main requests, counted against DynamoDB Local:
+//! each endpoint reads what it needs once and writes once (the counts and
+//! their reasons are in bench/dynamodb-calls.md). A read that comes back, a
+//! re-read after a write, fails here.
+
+use integration_tests::flows::*;
+use integration_tests::*;
+use lambda_http::http::Method;
+use payment_shared::domain::GatewayId;
+use payment_shared::domain::webhook_signature;
+use payment_shared::ports::{Clock, IntentStore};
+use payment_shared::surfaces::{payment_intents as d, payments as b, shop};
+use serde_json::json;
+
+const ROOT: &str = "/api/v1/PaymentIntents";
+
+fn ops(calls: &[&str]) -> Vec<String> {
+    calls.iter().map(|c| (*c).to_owned()).collect()
+}
+
+async fn create(h: &Harness, user: &str, body: serde_json::Value) -> Reply {
+    invoke(
+        h,
+        d::create,
+        call(Method::POST, ROOT).as_user(user).json(body),
+    )
+    .await
+}
+
+async fn confirm(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
+    invoke(
+        h,
+        d::confirm,
+        call(Method::POST, &format!("{ROOT}/{id}/confirm"))
+            .param("id", id)
+            .raw(&format!("\"{method}\""))
+            .as_user(user),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_card_intent_for_an_order_reads_the_order_once() {
+    let (h, calls) = Harness::counting_calls().await;
+    let user = unique("payer");
+    let order = order(&h, &user, "40.00", "USD").await;
+    calls.take();
+    let r = create(
+        &h,
+        &user,
+        json!({"orderId": order, "amount": 40, "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(calls.take(), ops(&["GetItem", "TransactWriteItems"]));
+}
+
+#[tokio::test]
+async fn confirming_a_card_reads_the_intent_once() {
+    let (h, calls) = Harness::counting_calls().await;
+    let user = unique("payer");
+    let standalone = create(&h, &user, json!({"amount": 12.5, "currency": "USD"})).await;
+    let id = standalone.body["id"].as_str().expect("id").to_owned();
+    calls.take();
+    let r = confirm(&h, &user, &id, "pm_card_visa").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "Succeeded");
+    assert_eq!(calls.take(), ops(&["GetItem", "TransactWriteItems"]));
+
+    // Paying an order also reads the order, for its `payable.paid` event.
+    let order = order(&h, &user, "40.00", "USD").await;
+    let opened = create(&h, &user, json!({"orderId": order})).await;
+    let id = opened.body["id"].as_str().expect("id").to_owned();
+    calls.take();
+    let r = confirm(&h, &user, &id, "pm_card_visa").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        calls.take(),
+        ops(&["GetItem", "GetItem", "TransactWriteItems"])
+    );
+}
+
+#[tokio::test]
+async fn canceling_a_card_intent_reads_it_once() {
+    let (h, calls) = Harness::counting_calls().await;
+    let user = unique("payer");
+    let order = order(&h, &user, "40.00", "USD").await;
+    let opened = create(&h, &user, json!({"orderId": order})).await;
+    let id = opened.body["id"].as_str().expect("id").to_owned();
+    calls.take();
+    let r = invoke(
+        &h,
+        d::cancel,
+        call(Method::POST, &format!("{ROOT}/{id}/cancel"))
+            .param("id", &id)
+            .as_user(&user),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(calls.take(), ops(&["GetItem", "TransactWriteItems"]));
+}
+
+#[tokio::test]
+async fn a_success_webhook_reads_the_intent_once() {
+    let (h, calls) = Harness::counting_calls().await;
+    let user = unique("payer");
+    let standalone = create(&h, &user, json!({"amount": 12.5, "currency": "USD"})).await;
+    let gateway_intent = standalone.body["gatewayIntentId"]
+        .as_str()
+        .expect("gateway id")
+        .to_owned();
+    let body = json!({"id": unique("evt"), "type": "payment_intent.succeeded",
+        "data": {"object": {"id": gateway_intent, "object": "payment_intent", "status": "succeeded"}}})
+    .to_string();
+    let t = h.clock.now().unix_timestamp();
+    let signature = webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), t, body.as_bytes());
+    calls.take();
+    let r = invoke(
+        &h,
+        d::webhook,
+        call(Method::POST, &format!("{ROOT}/webhook/test"))
+            .param("gatewayId", "test")
+            .raw(&body)
+            .header("stripe-signature", &signature),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Claim the event, find the intent by the gateway's id, record, done.
+    assert_eq!(
+        calls.take(),
+        ops(&[
+            "PutItem",
+            "GetItem",
+            "GetItem",
+            "TransactWriteItems",
+            "UpdateItem"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn the_right_code_reads_the_intent_once() {
+    let (h, calls) = Harness::counting_calls().await;
+    let (user, _, intent, code) = awaiting_code(&h).await;
+    calls.take();
+    let r = integration_tests::flows::confirm(&h, &user, &intent, &code).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Read, reserve an attempt, read the registration for its event, pay.
+    assert_eq!(
+        calls.take(),
+        ops(&["GetItem", "UpdateItem", "GetItem", "TransactWriteItems"])
+    );
+}
+
+#[tokio::test]
+async fn mark_paid_reads_nothing_after_its_write() {
+    let (h, calls) = Harness::counting_calls().await;
+    let owner = unique("shopper");
+    let order = order(&h, &owner, "112.00", "USD").await;
+    let created = invoke(
+        &h,
+        shop::create_intent,
+        call(Method::POST, "/")
+            .as_user(&owner)
+            .api_key(API_KEY)
+            .param("orderId", &order),
+    )
+    .await;
+    let gateway_intent = created.body["data"]["id"].as_str().expect("id").to_owned();
+    calls.take();
+    let r = invoke(
+        &h,
+        shop::mark_paid,
+        call(Method::POST, "/")
+            .api_key(API_KEY)
+            .param("orderId", &order),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The answer names the intent that collected it, found without an index.
+    assert_eq!(r.body["data"]["id"], gateway_intent.as_str());
+    assert_eq!(r.body["data"]["status"], "succeeded");
+    assert_eq!(
+        calls.take(),
+        ops(&["GetItem", "GetItem", "GetItem", "TransactWriteItems"])
+    );
+    let stored = h
+        .store
+        .find_intent_by_gateway_id(GatewayId::Test, &gateway_intent)
+        .await
+        .expect("read")
+        .expect("intent");
+    assert_eq!(stored.status.as_str(), "succeeded");
+}
+
+#[tokio::test]
+async fn recording_a_payment_reads_its_order_once() {
+    let (h, calls) = Harness::counting_calls().await;
+    let owner = unique("payer");
+    let order = order(&h, &owner, "10.00", "USD").await;
+    calls.take();
+    let r = invoke(
+        &h,
+        b::create,
+        call(Method::POST, "/payment").api_key(API_KEY).json(
+            json!({"amount": 10, "orderId": order, "paymentMethod": "Cash", "status": "COMPLETED"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(calls.take(), ops(&["GetItem", "TransactWriteItems"]));
+}

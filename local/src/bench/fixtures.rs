@@ -18,6 +18,7 @@ const SAMPLE_GATEWAY_INTENT: &str = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10";
 const SAMPLE_PAYMENT: &str = "4b68917d-4452-4d18-9012-47e843f05c15";
 const SAMPLE_PARTNER_PAYMENT: &str = "0193a0c4-4f1c-7b52-9e1a-4c0f6a1d2e3f";
 const SAMPLE_ORDER: &str = "ORD-DEMO-1";
+const SAMPLE_REGISTRATION: &str = "REG-DEMO-1";
 const SAMPLE_OTP: &str = "123456";
 
 /// One event per run for `binary`, from its sample `text` (pass one run
@@ -48,6 +49,19 @@ pub async fn events(
                 text.replace(SAMPLE_GATEWAY_INTENT, &intent)
                     .replace("confirm-1", &name)
             }
+            "intents-create" => {
+                let registration = registration(client, &name).await?;
+                text.replace(SAMPLE_REGISTRATION, &registration)
+            }
+            "payments-create" => {
+                let order = order(client, &name).await?;
+                text.replace(SAMPLE_ORDER, &order)
+            }
+            "shop-mark-paid" => {
+                let order = order(client, &name).await?;
+                shop_intent(client, tokens, &order).await?;
+                text.replace(SAMPLE_ORDER, &order)
+            }
             "payment-intents-create" => {
                 let order = order(client, &name).await?;
                 text.replace(SAMPLE_ORDER, &order)
@@ -71,9 +85,22 @@ pub async fn events(
             }
             _ => text.to_owned(),
         };
-        events.push(event);
+        events.push(fresh_idempotency_key(&event, &name)?);
     }
     Ok(events)
+}
+
+/// A sample's Idempotency-Key, new for each run: the same key again would
+/// measure the replay of the first run's answer, not the request.
+fn fresh_idempotency_key(text: &str, name: &str) -> Result<String, String> {
+    let mut event: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    match event["headers"].get_mut("idempotency-key") {
+        Some(key) => {
+            *key = json!(format!("bench-{name}"));
+            Ok(event.to_string())
+        }
+        None => Ok(text.to_owned()),
+    }
 }
 
 fn service_key() -> String {
@@ -93,12 +120,27 @@ fn created(what: &str, answer: &super::warm::Answer, field: &str) -> Result<Stri
         .ok_or_else(|| format!("{what}: {} {}", answer.status, answer.body))
 }
 
-/// A registration of demo-user-1 with an open OTP intent.
+/// A new registration of demo-user-1 with an open OTP intent.
 async fn otp_intent(
     client: &mut Client,
     tokens: &[(&str, String)],
     name: &str,
 ) -> Result<String, String> {
+    let registration = registration(client, name).await?;
+    let payer = token(tokens, "TOKEN_USER1")?;
+    let answer = client
+        .send(
+            "POST",
+            "/payment/intents",
+            &[("authorization", payer.as_str())],
+            Some(json!({"registration_id": registration}).to_string()),
+        )
+        .await?;
+    created("OTP intent", &answer, "intent_id")
+}
+
+/// A new open registration of demo-user-1.
+async fn registration(client: &mut Client, name: &str) -> Result<String, String> {
     let key = service_key();
     let registration = format!("REG-{name}");
     let put = client
@@ -116,16 +158,29 @@ async fn otp_intent(
     if !(200..300).contains(&put.status) {
         return Err(format!("registration: {} {}", put.status, put.body));
     }
-    let payer = token(tokens, "TOKEN_USER1")?;
+    Ok(registration)
+}
+
+/// The shop's card intent for demo-user-2's `order`.
+async fn shop_intent(
+    client: &mut Client,
+    tokens: &[(&str, String)],
+    order: &str,
+) -> Result<(), String> {
+    let payer = token(tokens, "TOKEN_USER2")?;
+    let key = service_key();
     let answer = client
         .send(
             "POST",
-            "/payment/intents",
-            &[("authorization", payer.as_str())],
-            Some(json!({"registration_id": registration}).to_string()),
+            &format!("/api/v1/shop/orders/{order}/payment-intent"),
+            &[
+                ("authorization", payer.as_str()),
+                ("x-api-key", key.as_str()),
+            ],
+            None,
         )
         .await?;
-    created("OTP intent", &answer, "intent_id")
+    created("shop intent", &answer, "message").map(|_| ())
 }
 
 /// Sends the intent's code and reads it back from the SES emulator.

@@ -15,6 +15,7 @@ pub mod payments;
 pub mod replay;
 pub mod secrets;
 pub mod store;
+pub mod webhooks;
 
 pub use clock::{Clock, SystemClock};
 pub use gateway::{
@@ -28,6 +29,10 @@ pub use payments::{PaymentStore, RecordOutcome};
 pub use replay::ReplayGuard;
 pub use secrets::{PartnerClient, SecretError, Secrets, SecretsProvider};
 pub use store::{Expected, Page, StoreError};
+pub use webhooks::{
+    DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent, SendError,
+    WebhookEndpointStore, WebhookPost, WebhookSender, Webhooks,
+};
 
 use std::sync::Arc;
 

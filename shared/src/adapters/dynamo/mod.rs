@@ -5,6 +5,8 @@
 mod all_intents;
 mod codec;
 mod cursor;
+pub mod deliveries;
+pub mod events_to_deliver;
 mod idempotency;
 mod intents;
 mod items;
@@ -15,6 +17,7 @@ mod query;
 pub mod replay;
 mod request;
 pub mod table;
+pub mod webhook_endpoints;
 
 use aws_sdk_dynamodb::Client;
 

@@ -9,6 +9,9 @@ mod intents;
 mod payables;
 mod payments;
 mod replay;
+mod webhooks;
+
+pub use webhooks::MemoryWebhooks;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};

@@ -217,6 +217,7 @@ impl Harness {
             intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
             stripe_api_base: payment_shared::adapters::stripe::DEFAULT_API_BASE.into(),
             shop_gateway: payment_shared::domain::GatewayId::Test,
+            webhook_retry_base: payment_shared::config::LOCAL_WEBHOOK_RETRY_BASE,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,

@@ -1,5 +1,6 @@
 //! Use cases: the domain's rules applied through the ports, independent of wire format.
 
+pub mod deliveries;
 mod error;
 pub mod gateway_intents;
 pub mod intents;
@@ -7,6 +8,7 @@ pub mod partner;
 pub mod payables;
 pub mod payments;
 pub mod shop;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 #[cfg(test)]

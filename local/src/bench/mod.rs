@@ -52,10 +52,19 @@ fn machine() -> Machine {
     }
 }
 
-/// The sample event a function is measured with. The partner API's is
+/// The sample event a function is measured with (`events/background/` for
+/// the functions AWS feeds rather than API Gateway). The partner API's is
 /// signed again now: its signature is only good for five minutes, and once.
 fn event(root: &Path, binary: &str, run: usize) -> Result<String, String> {
-    let path = root.join("events").join(format!("{binary}.json"));
+    let dir = if routes::BACKGROUND_BINARIES
+        .iter()
+        .any(|(b, _)| *b == binary)
+    {
+        root.join("events/background")
+    } else {
+        root.join("events")
+    };
+    let path = dir.join(format!("{binary}.json"));
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     if binary != "partner-payment-detail" {
         return Ok(text);
@@ -106,10 +115,19 @@ fn tree_bytes(path: &Path) -> u64 {
 fn python_peer_bytes(python: &str, peer_dir: &Path) -> Option<u64> {
     let site = command_line(
         python,
-        &["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        &[
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
     );
     let entries = std::fs::read_dir(&site).ok()?;
-    let installer = ["pip", "setuptools", "_distutils_hack", "pkg_resources", "wheel"];
+    let installer = [
+        "pip",
+        "setuptools",
+        "_distutils_hack",
+        "pkg_resources",
+        "wheel",
+    ];
     let packages: u64 = entries
         .filter_map(Result::ok)
         .filter(|e| {
@@ -162,7 +180,8 @@ pub async fn run(root: &Path) -> Result<(), String> {
     let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
     let release = root.join("target/release");
     let mut rows = Vec::new();
-    for binary in routes::BINARIES {
+    let background = routes::BACKGROUND_BINARIES.iter().map(|(b, _)| b);
+    for binary in routes::BINARIES.iter().chain(background) {
         let program = release.join(binary);
         if !program.is_file() {
             return Err(format!(

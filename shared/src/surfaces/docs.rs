@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{intents, partner, payables, payment_intents, payments, shop};
+use super::{intents, partner, payables, payment_intents, payments, shop, webhook_endpoints};
 use crate::http::{Anonymous, Endpoint, json};
 use crate::runtime::App;
 
@@ -88,6 +88,10 @@ impl Modify for SecuritySchemes {
         payment_intents::cancel,
         payment_intents::webhook,
         partner::payment_detail,
+        webhook_endpoints::put,
+        webhook_endpoints::get,
+        webhook_endpoints::delete,
+        webhook_endpoints::deliveries,
         openapi_json,
         swagger_ui,
     ),
@@ -111,6 +115,7 @@ impl Modify for SecuritySchemes {
         (name = "PaymentIntents", description = "PaymentIntents API: card payment intents through a gateway, staff reads and gateway webhooks"),
         (name = "partner", description = "Partner API: a business's payments with fees and settlement, over signed requests"),
         (name = "service", description = "Service API for trusted backends (X-API-Key)"),
+        (name = "webhooks", description = "Webhook endpoints for trusted backends (X-API-Key): every event POSTed, signed (Stripe-Signature), retried with backoff for 3 days, in order per object"),
         (name = "docs", description = "This document"),
     )
 )]

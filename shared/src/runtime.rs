@@ -69,14 +69,16 @@ impl App {
     }
 
     /// Everything a function may reach: the table, the secrets, the mail
-    /// service and every gateway whose secret is configured. The local stack
-    /// serves every route from one such App.
+    /// service, every gateway whose secret is configured and the webhook
+    /// endpoints' HTTP client. The local stack serves every route, and
+    /// delivers webhooks, from one such App.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let aws = aws_sdk_config().await;
         Ok(Self::storage_from_env(&aws)
             .await?
             .with_mail(&aws)
-            .with_gateways())
+            .with_gateways()
+            .with_webhook_sender())
     }
 
     /// The table and the secrets, no more. Secrets are loaded here, once:

@@ -3,9 +3,7 @@
 use std::collections::BTreeSet;
 
 use integration_tests::aws;
-use payment_shared::adapters::dynamo::table::{
-    self, INDEXES, PK, SK, STREAM_VIEW, TTL_ATTRIBUTE,
-};
+use payment_shared::adapters::dynamo::table::{self, INDEXES, PK, SK, STREAM_VIEW, TTL_ATTRIBUTE};
 use serde_yaml::Value;
 
 fn template() -> Value {

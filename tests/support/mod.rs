@@ -11,8 +11,11 @@ use payment_shared::adapters::dynamo::{DynamoStore, table};
 use payment_shared::adapters::faulty::{Fault, FaultyStores};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::adapters::stripe::{HttpTransport, StripeGateway, StripeTransport};
+use payment_shared::adapters::webhook_sender::HttpWebhookSender;
 use payment_shared::config::{Config, JwtConfig};
-use payment_shared::ports::{Clock, PartnerClient, SecretError, Secrets, SecretsProvider, Stores};
+use payment_shared::ports::{
+    Clock, PartnerClient, SecretError, Secrets, SecretsProvider, Stores, Webhooks,
+};
 use payment_shared::runtime::App;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -233,6 +236,8 @@ impl Harness {
             Arc::new(FixedSecrets),
             clock.clone(),
         );
+        // Webhooks on the table, sent over HTTP to receivers the tests run.
+        app.webhooks = Webhooks::sharing(store.clone(), Arc::new(HttpWebhookSender::new()));
         // localstripe, when the stack runs it.
         if let Ok(base) = std::env::var("STRIPE_API_BASE") {
             let transport = HttpTransport::new(&base, STRIPE_SECRET_KEY.to_owned().into());

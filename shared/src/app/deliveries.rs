@@ -28,6 +28,11 @@ pub const CLAIM: Duration = Duration::seconds(30);
 /// Most due deliveries one retry pass takes on.
 pub const RETRY_BATCH: usize = 100;
 
+/// How long a run keeps handing a lane over to its next delivery: within a
+/// function's minute, with room for the last send. What is left waits for
+/// the next retry pass.
+pub const HANDOVER_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn policy(app: &App) -> RetryPolicy {
     RetryPolicy::new(app.config.webhook_retry_base)
 }
@@ -80,13 +85,14 @@ pub async fn deliver(app: Arc<App>, deliveries: Vec<Delivery>) -> usize {
             .push(d);
     }
     let mut tasks = tokio::task::JoinSet::new();
+    let until = Instant::now() + HANDOVER_BUDGET;
     for (_, mut lane) in lanes {
         lane.sort_by_key(Delivery::order_key);
         let app = app.clone();
         tasks.spawn(async move {
             let mut attempts = 0;
             for d in lane {
-                match drive_lane(&app, d).await {
+                match drive_lane(&app, d, until).await {
                     Ok(n) => attempts += n,
                     Err(e) => tracing::warn!(error = %e, "delivery left to the retry pass"),
                 }
@@ -127,8 +133,9 @@ enum Step {
 }
 
 /// Sends `first` if it is due and nothing earlier in its lane is pending;
-/// each time one finishes, the next of its lane follows at once.
-async fn drive_lane(app: &App, first: Delivery) -> Result<usize, AppError> {
+/// each time one finishes, the next of its lane follows at once (until
+/// `until`).
+async fn drive_lane(app: &App, first: Delivery, until: Instant) -> Result<usize, AppError> {
     let mut attempts = 0;
     let mut step = attempt(app, &first).await?;
     let mut current = first;
@@ -136,7 +143,9 @@ async fn drive_lane(app: &App, first: Delivery) -> Result<usize, AppError> {
         if matches!(step, Step::Sent { .. }) {
             attempts += 1;
         }
-        if !matches!(step, Step::Sent { finished: true } | Step::Abandoned) {
+        if !matches!(step, Step::Sent { finished: true } | Step::Abandoned)
+            || Instant::now() >= until
+        {
             return Ok(attempts);
         }
         // The next one was waiting for this one: it goes now, unless it has
@@ -196,12 +205,15 @@ async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
         finish(app, claimed.postponed(until)).await?;
         return Ok(Step::Waiting);
     }
-    let Some(endpoint) = app
+    // An endpoint deleted and made again under the same id is another
+    // endpoint: what was meant for the old one is not sent to it.
+    let endpoint = app
         .webhooks
         .endpoints
         .get_endpoint(&claimed.endpoint_id)
         .await?
-    else {
+        .filter(|e| claimed.belongs_to_endpoint_created(e.created));
+    let Some(endpoint) = endpoint else {
         finish(app, claimed.abandoned("the endpoint was deleted")).await?;
         return Ok(Step::Abandoned);
     };

@@ -44,19 +44,26 @@ pub async fn delete(app: &App, id: &EndpointId) -> Result<(), AppError> {
     }
 }
 
-/// The endpoint's deliveries, newest first; an endpoint that does not exist has none to show.
+/// The endpoint's deliveries, newest first; an endpoint that does not exist
+/// has none to show, one made again under a deleted one's id does not show
+/// the old one's, and none is shown past its retention (storage deletes it
+/// late).
 pub async fn deliveries(
     app: &App,
     id: &EndpointId,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<Delivery>, AppError> {
-    get(app, id).await?;
-    Ok(app
+    let endpoint = get(app, id).await?;
+    let mut page = app
         .webhooks
         .deliveries
         .list_deliveries(id, limit, cursor)
-        .await?)
+        .await?;
+    let now = app.clock.now();
+    page.items
+        .retain(|d| d.belongs_to_endpoint_created(endpoint.created) && !d.expired(now));
+    Ok(page)
 }
 
 fn not_found() -> AppError {

@@ -23,6 +23,13 @@ pub const RETRY_WINDOW: Duration = Duration::days(3);
 /// long as the one before.
 pub const DEFAULT_RETRY_BASE: Duration = Duration::seconds(60);
 
+/// How long a delivery stays readable after it was made (as its event):
+/// long after its last retry.
+pub const RETENTION: Duration = Duration::days(30);
+
+/// How far two functions' clocks may be apart.
+pub const CLOCK_SKEW: Duration = Duration::seconds(1);
+
 /// How long an endpoint has to answer one delivery.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -230,6 +237,19 @@ impl Delivery {
     /// then the event id (only to make the order total).
     pub fn order_key(&self) -> String {
         order_key(&self.event)
+    }
+
+    /// Whether it was made for an endpoint created at `endpoint_created`, or
+    /// for an earlier one deleted since under the same id. Functions' clocks
+    /// may differ by a little: a delivery made just before the endpoint (by
+    /// another clock) is still its own.
+    pub fn belongs_to_endpoint_created(&self, endpoint_created: OffsetDateTime) -> bool {
+        endpoint_created <= self.created + CLOCK_SKEW
+    }
+
+    /// Past its retention at `now` (storage deletes it some time later).
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        self.created + RETENTION <= now
     }
 
     pub fn is_pending(&self) -> bool {

@@ -126,8 +126,8 @@ impl EnabledEvents {
     }
 }
 
-/// Longest URL an endpoint takes.
-pub const MAX_URL_LEN: usize = 2048;
+/// Longest URL an endpoint takes: the bound of every text field.
+pub const MAX_URL_LEN: usize = 1000;
 
 /// An `https://` URL; `http://` only to this machine, and only on a
 /// developer's machine. No credentials in it, no fragment: what is sent is
@@ -350,7 +350,7 @@ mod tests {
         ] {
             assert!(EndpointUrl::parse(bad, true).is_err(), "{bad}");
         }
-        assert!(EndpointUrl::parse(&format!("https://e.com/{}", "a".repeat(2100)), false).is_err());
+        assert!(EndpointUrl::parse(&format!("https://e.com/{}", "a".repeat(1000)), false).is_err());
     }
 
     #[test]

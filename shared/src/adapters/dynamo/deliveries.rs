@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::DynamoStore;
 use super::codec::{Item, corrupt, n, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
 use super::table::{ALL_INTENTS, BY_USER, Index, PK, SK};
-use crate::domain::delivery::EventRef;
+use crate::domain::delivery::{EventRef, RETENTION};
 use crate::domain::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
 use crate::ports::{DeliveryCreate, DeliveryStore, Page, StoreError};
 
@@ -90,6 +90,8 @@ struct DeliveryItem {
     sending: bool,
     created: String,
     version: u64,
+    /// Epoch seconds after which DynamoDB deletes it (its retention).
+    ttl: i64,
     gsi1pk: String,
     gsi1sk: String,
     /// Only while pending: the due list holds work, nothing else.
@@ -126,6 +128,7 @@ fn delivery_to_item(d: &Delivery) -> Result<Item, StoreError> {
         sending: d.sending,
         created: ts(d.created),
         version: d.version,
+        ttl: (d.created + RETENTION).unix_timestamp(),
         gsi1pk: endpoint_partition(&d.endpoint_id),
         gsi1sk: format!("{DELIVERY_PREFIX}{}#{}", sortable(d.created), d.id),
         gsi3pk: due.map(|_| due_partition(due_shard(&d.id))),

@@ -391,3 +391,57 @@ async fn replacing_an_endpoint_keeps_its_secret() {
         "https://elsewhere.example.com/"
     );
 }
+
+#[tokio::test]
+async fn an_endpoint_made_again_under_a_deleted_ones_id_gets_nothing_of_the_old_one() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.receiver
+        .answer("https://ops.example.com/hooks", vec![Ok(500)]);
+    s.event("evt_old", "payment.created", "pay_1", s.now());
+    s.dispatch("evt_old").await;
+    let id = EndpointId::parse("ops").expect("id");
+    webhook_endpoints::delete(&s.app, &id)
+        .await
+        .expect("deleted");
+    // Later than any clock skew between functions.
+    s.t.clock.advance(Duration::seconds(2));
+    s.endpoint("ops", &["*"]).await;
+    s.t.clock.advance(Duration::seconds(1));
+
+    assert_eq!(s.retry().await, 0);
+    assert_eq!(
+        s.receiver.posts().len(),
+        1,
+        "only the old endpoint's first attempt"
+    );
+    assert_eq!(s.delivery("ops", "evt_old").status, DeliveryStatus::Failed);
+    let listed = webhook_endpoints::deliveries(&s.app, &id, 10, None)
+        .await
+        .expect("listed");
+    assert!(listed.items.is_empty(), "{:?}", listed.items);
+}
+
+#[tokio::test]
+async fn deliveries_are_shown_for_thirty_days() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.event("evt_1", "payment.created", "pay_1", s.now());
+    s.dispatch("evt_1").await;
+    let id = EndpointId::parse("ops").expect("id");
+    let shown = |s: &Setup| {
+        let app = s.app.clone();
+        let id = id.clone();
+        async move {
+            webhook_endpoints::deliveries(&app, &id, 10, None)
+                .await
+                .expect("listed")
+                .items
+                .len()
+        }
+    };
+    s.t.clock.advance(Duration::days(30) - Duration::seconds(1));
+    assert_eq!(shown(&s).await, 1);
+    s.t.clock.advance(Duration::seconds(1));
+    assert_eq!(shown(&s).await, 0);
+}

@@ -14,12 +14,14 @@ mod intents;
 mod payables;
 mod payments;
 mod replay;
+mod webhooks;
 
 pub use idempotency::*;
 pub use intents::*;
 pub use payables::*;
 pub use payments::*;
 pub use replay::*;
+pub use webhooks::*;
 
 use std::collections::BTreeMap;
 

@@ -74,3 +74,17 @@ mod tests {
 
     crate::storage_contract!(Stores::sharing(Arc::new(MemoryStore::new())));
 }
+
+#[cfg(test)]
+mod webhook_tests {
+    use std::sync::Arc;
+
+    use super::MemoryWebhooks;
+    use crate::contract::NoSender;
+    use crate::ports::Webhooks;
+
+    crate::webhook_storage_contract!(Webhooks::sharing(
+        Arc::new(MemoryWebhooks::new()),
+        Arc::new(NoSender)
+    ));
+}

@@ -162,7 +162,7 @@ pub async fn run(root: &Path, functions: &[(String, String)]) -> Result<(), Stri
     let served = crate::serve_template(&template::default_path(), app, port, async move {
         let signal = stop.wait().await;
         eprintln!(
-            "run: {signal}: stopping the gateway, DynamoDB Local, the SES emulator and localstripe"
+            "run: {signal}: stopping the gateway, the webhook dispatcher and receiver, DynamoDB Local, the SES emulator and localstripe"
         );
     })
     .await;

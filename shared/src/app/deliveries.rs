@@ -17,7 +17,7 @@ use time::Duration;
 
 use super::AppError;
 use crate::domain::delivery::EventRef;
-use crate::domain::{Attempt, Delivery, EndpointId, RetryPolicy};
+use crate::domain::{Attempt, Delivery, EndpointId, RetryPolicy, WebhookEndpoint};
 use crate::ports::{DeliveryCreate, StoreError, WebhookPost};
 use crate::runtime::App;
 
@@ -42,13 +42,22 @@ fn policy(app: &App) -> RetryPolicy {
 /// before) is returned as stored. Fails only when the deliveries cannot be
 /// written: then nothing of this event is lost, it can be dispatched again.
 pub async fn fan_out(app: &App, event_id: &str) -> Result<Vec<Delivery>, AppError> {
+    let endpoints = app.webhooks.endpoints.list_endpoints().await?;
+    fan_out_to(app, event_id, &endpoints).await
+}
+
+/// As [`fan_out`], to `endpoints` as read once for a whole batch.
+pub async fn fan_out_to(
+    app: &App,
+    event_id: &str,
+    endpoints: &[WebhookEndpoint],
+) -> Result<Vec<Delivery>, AppError> {
     let event = app
         .webhooks
         .events
         .event(event_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("Event {event_id}")))?;
-    let endpoints = app.webhooks.endpoints.list_endpoints().await?;
     let now = app.clock.now();
     let mut deliveries = Vec::new();
     for endpoint in endpoints

@@ -82,11 +82,32 @@ pub async fn dispatch(
 ) -> Result<BatchResponse, lambda_http::Error> {
     let mut failures = Vec::new();
     let mut to_send = Vec::new();
-    for record in &batch.records {
-        let Some(event_id) = record.new_event_id() else {
-            continue;
-        };
-        match deliveries::fan_out(&app, event_id).await {
+    let new_events: Vec<(&StreamRecord, &str)> = batch
+        .records
+        .iter()
+        .filter_map(|r| r.new_event_id().map(|id| (r, id)))
+        .collect();
+    // One read of the endpoints for the whole batch; without it no record is done.
+    let endpoints = if new_events.is_empty() {
+        Vec::new()
+    } else {
+        match app.webhooks.endpoints.list_endpoints().await {
+            Ok(endpoints) => endpoints,
+            Err(e) => {
+                tracing::error!(error = %e, "webhook endpoints unreadable: batch not dispatched");
+                return Ok(BatchResponse {
+                    batch_item_failures: new_events
+                        .iter()
+                        .map(|(r, _)| ItemFailure {
+                            item_identifier: r.dynamodb.sequence_number.clone(),
+                        })
+                        .collect(),
+                });
+            }
+        }
+    };
+    for (record, event_id) in new_events {
+        match deliveries::fan_out_to(&app, event_id, &endpoints).await {
             Ok(deliveries) => to_send.extend(deliveries),
             Err(e) => {
                 tracing::error!(event = %event_id, error = %e, "event not dispatched");

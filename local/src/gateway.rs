@@ -209,9 +209,15 @@ pub fn render(lambda_response: &Value) -> Option<Reply> {
 
 impl Gateway {
     /// Every route of every function, each with the handler its binary serves.
+    /// A function no route reaches (the webhook dispatcher and retry pass,
+    /// fed by a stream and a schedule) is not the gateway's: the local stack
+    /// runs those on its own (`deliveries`).
     pub fn new(functions: &[Function], app: Arc<App>, port: u16) -> Result<Self, String> {
         let mut routes = Vec::new();
         for function in functions {
+            if function.routes.is_empty() {
+                continue;
+            }
             let handler = routes::handler(&function.binary).ok_or_else(|| {
                 format!(
                     "{}: binary '{}' has no handler in payment_shared::routes",

@@ -6,12 +6,14 @@
 //! deployed.
 
 pub mod bench;
+pub mod deliveries;
 pub mod env_file;
 pub mod event;
 pub mod gateway;
 pub mod make_bench;
 pub mod make_run;
 pub mod make_test;
+pub mod receiver;
 pub mod router;
 pub mod sample_events;
 pub mod send_webhook;

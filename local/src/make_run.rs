@@ -1,7 +1,9 @@
 //! `make run`: the whole API on http://127.0.0.1:$PORT (default 3000), as API
 //! Gateway serves it, in front of DynamoDB Local (8000), the SES emulator
 //! (8005) and localstripe (8420), all owned by this one process: Ctrl-C or
-//! SIGTERM stops the gateway, then the emulators.
+//! SIGTERM stops the gateway, then the emulators. The webhook dispatcher
+//! reads the table's stream and the retry pass runs every second; a
+//! receiver on 4242 prints what the demo endpoint is sent.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use payment_shared::runtime::App;
 
 use crate::stack::{self, DYNAMODB, LOCALSTRIPE, PortChoice, SES, Service, Stack, StartError};
 use crate::stop::Stop;
-use crate::{env_file, setup, template};
+use crate::{deliveries, env_file, receiver, setup, template};
 
 /// Fixed, because the README, `.stack/lambda.env` and people's habits name them.
 pub const DYNAMODB_PORT: u16 = 8000;
@@ -153,18 +155,57 @@ pub async fn run(root: &Path, functions: &[(String, String)]) -> Result<(), Stri
             setup::exports(&tokens)
         ),
     )?;
+    let receiving = start_receiver(&app).await;
+    let delivering = tokio::spawn(deliveries::run(app.clone()));
     print_banner(&api, &inbox, &api_key, &app.config.table_name, &tokens);
 
     let served = crate::serve_template(&template::default_path(), app, port, async move {
         let signal = stop.wait().await;
         eprintln!(
-            "run: {signal}: stopping the gateway, DynamoDB Local, the SES emulator and localstripe"
+            "run: {signal}: stopping the gateway, the webhook dispatcher and receiver, DynamoDB Local, the SES emulator and localstripe"
         );
     })
     .await;
+    delivering.abort();
+    if let Some(receiving) = receiving {
+        receiving.abort();
+    }
     let _ = std::fs::remove_file(&demo_env);
     drop(stack);
     served
+}
+
+/// The receiver on 4242 and the demo endpoint that points at it (every
+/// event type); without the port, deliveries still go wherever endpoints say.
+async fn start_receiver(app: &Arc<App>) -> Option<tokio::task::JoinHandle<()>> {
+    let (listener, _) = match receiver::bind(receiver::RECEIVER_PORT).await {
+        Ok(bound) => bound,
+        Err(e) => {
+            eprintln!("run: {e}; the demo webhook endpoint is not registered");
+            return None;
+        }
+    };
+    let registered = async {
+        let id = payment_shared::domain::EndpointId::parse(receiver::DEMO_ENDPOINT)
+            .map_err(|e| e.to_string())?;
+        let url = payment_shared::domain::EndpointUrl::parse(
+            &receiver::url(receiver::RECEIVER_PORT, receiver::DEMO_ENDPOINT),
+            true,
+        )
+        .map_err(|e| e.to_string())?;
+        payment_shared::app::webhook_endpoints::put(
+            app,
+            id,
+            url,
+            payment_shared::domain::EnabledEvents::All,
+        )
+        .await
+        .map_err(|e| e.to_string())
+    };
+    if let Err(e) = registered.await {
+        eprintln!("run: the demo webhook endpoint is not registered: {e}");
+    }
+    Some(tokio::spawn(receiver::serve(listener, app.clone())))
 }
 
 fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&str, String)]) {
@@ -202,11 +243,14 @@ fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&
 
   Stripe (localstripe; its webhooks arrive at {api}/api/v1/PaymentIntents/webhook/stripe): see the README's Stripe walk-through.
   Partner API (client demo-client, secret local-dev-partner-secret, business 123456): see the README for signing.
+  Webhooks: every event is POSTed to the demo endpoint {receiver_url}, printed here as it arrives:
+    curl -s $API/api/v1/webhook-endpoints/demo-receiver/deliveries -H "X-API-Key: $API_KEY"
 
-  Ctrl-C stops the gateway, DynamoDB Local, the SES emulator and localstripe.
+  Ctrl-C stops the gateway, the webhook dispatcher and receiver, DynamoDB Local, the SES emulator and localstripe.
 "#,
         user1 = token("TOKEN_USER1"),
         user2 = token("TOKEN_USER2"),
         admin = token("TOKEN_ADMIN"),
+        receiver_url = receiver::url(receiver::RECEIVER_PORT, receiver::DEMO_ENDPOINT),
     );
 }

@@ -39,6 +39,9 @@ pub struct Config {
     pub stripe_api_base: String,
     /// The gateway that collects shop orders (`SHOP_GATEWAY`).
     pub shop_gateway: GatewayId,
+    /// The wait before a failed webhook delivery's first retry
+    /// (`WEBHOOK_RETRY_BASE_SECONDS`); each later one waits twice as long.
+    pub webhook_retry_base: Duration,
 }
 
 /// Abandoned intents free their payable after a day unless configured otherwise.
@@ -125,6 +128,10 @@ impl Config {
                 .transpose()?
                 .unwrap_or_default(),
             shop_gateway: parse_shop_gateway(var("SHOP_GATEWAY").as_deref())?,
+            webhook_retry_base: parse_retry_base(
+                var("WEBHOOK_RETRY_BASE_SECONDS").as_deref(),
+                local,
+            )?,
             stripe_api_base: var("STRIPE_API_BASE")
                 .unwrap_or_else(|| crate::adapters::stripe::DEFAULT_API_BASE.into()),
             table_name: var("TABLE_NAME").unwrap_or_else(|| "payments".into()),
@@ -138,6 +145,28 @@ impl Config {
                 audience: var("JWT_AUDIENCE"),
             },
         })
+    }
+}
+
+/// A developer watching deliveries retry should not wait minutes.
+pub const LOCAL_WEBHOOK_RETRY_BASE: Duration = Duration::seconds(1);
+
+/// `WEBHOOK_RETRY_BASE_SECONDS`: whole seconds from 1 to a day; when unset,
+/// a minute (a second on a developer's machine).
+pub fn parse_retry_base(value: Option<&str>, local: bool) -> Result<Duration, ConfigError> {
+    match value {
+        None if local => Ok(LOCAL_WEBHOOK_RETRY_BASE),
+        None => Ok(crate::domain::delivery::DEFAULT_RETRY_BASE),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|s| (1..=86_400).contains(s))
+            .map(Duration::seconds)
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "WEBHOOK_RETRY_BASE_SECONDS '{v}' is not a whole number of seconds from 1 to 86400"
+                ))
+            }),
     }
 }
 
@@ -187,6 +216,25 @@ mod tests {
         );
         for bad in ["otp", "", "Stripe", "paypal"] {
             assert!(parse_shop_gateway(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn webhook_retries_start_after_a_minute_or_a_second_locally() {
+        assert_eq!(
+            parse_retry_base(None, false).expect("default"),
+            Duration::seconds(60)
+        );
+        assert_eq!(
+            parse_retry_base(None, true).expect("local"),
+            Duration::seconds(1)
+        );
+        assert_eq!(
+            parse_retry_base(Some("5"), false).expect("set"),
+            Duration::seconds(5)
+        );
+        for bad in ["0", "-1", "1.5", "1m", "86401"] {
+            assert!(parse_retry_base(Some(bad), true).is_err(), "{bad}");
         }
     }
 

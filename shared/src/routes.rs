@@ -2,6 +2,10 @@
 //! `main` serves, for tools that host several functions in one process (the
 //! local gateway). `template.yaml` stays the only route table: it maps routes
 //! to binary names; this maps binary names to handlers.
+//!
+//! Two lists: [`BINARIES`] behind API Gateway (an HTTP request in, a
+//! response out), and [`BACKGROUND_BINARIES`], fed by AWS itself (the
+//! table's stream, a schedule), which the local stack runs on its own.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -76,4 +80,16 @@ registry! {
     "payment-intents-webhook" => surfaces::payment_intents::webhook,
     "partner-payment-detail" => surfaces::partner::payment_detail,
     "events-list" => surfaces::events::list,
+    "webhook-endpoints-put" => surfaces::webhook_endpoints::put,
+    "webhook-endpoints-get" => surfaces::webhook_endpoints::get,
+    "webhook-endpoints-delete" => surfaces::webhook_endpoints::delete,
+    "webhook-endpoints-deliveries" => surfaces::webhook_endpoints::deliveries,
 }
+
+/// The binaries no HTTP request reaches, each with the handler its `main`
+/// serves through `runtime::serve_deliveries`: the webhook dispatcher (the
+/// table's DynamoDB Stream) and the retry pass (a schedule).
+pub const BACKGROUND_BINARIES: &[(&str, &str)] = &[
+    ("webhook-dispatch", "surfaces::webhook_delivery::dispatch"),
+    ("webhook-retry", "surfaces::webhook_delivery::retry"),
+];

@@ -15,10 +15,11 @@ use crate::adapters::secrets_manager::SecretsManagerSecrets;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::stripe::{HttpTransport, StripeGateway};
 use crate::adapters::test_gateway::TestGateway;
+use crate::adapters::webhook_sender::HttpWebhookSender;
 use crate::config::Config;
 use crate::ports::{
     Clock, EventStore, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
-    ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock,
+    ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock, Webhooks,
 };
 use crate::telemetry;
 
@@ -37,6 +38,9 @@ pub struct App {
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub gateways: Gateways,
+    /// Outgoing webhooks: endpoints, deliveries, the events they carry, and
+    /// (only in the functions that deliver) the HTTP client that sends them.
+    pub webhooks: Webhooks,
     secrets_provider: Arc<dyn SecretsProvider>,
     secrets: OnceCell<Secrets>,
 }
@@ -60,20 +64,23 @@ impl App {
             mailer,
             clock,
             gateways: Gateways::new(Arc::new(TestGateway)),
+            webhooks: Webhooks::sharing(Arc::new(NoWebhooks), Arc::new(NoWebhooks)),
             secrets_provider,
             secrets: OnceCell::new(),
         }
     }
 
     /// Everything a function may reach: the table, the secrets, the mail
-    /// service and every gateway whose secret is configured. The local stack
-    /// serves every route from one such App.
+    /// service, every gateway whose secret is configured and the webhook
+    /// endpoints' HTTP client. The local stack serves every route, and
+    /// delivers webhooks, from one such App.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let aws = aws_sdk_config().await;
         Ok(Self::storage_from_env(&aws)
             .await?
             .with_mail(&aws)
-            .with_gateways())
+            .with_gateways()
+            .with_webhook_sender())
     }
 
     /// The table and the secrets, no more. Secrets are loaded here, once:
@@ -110,13 +117,19 @@ impl App {
             DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), &config.table_name)
                 .with_cursor_key(cursor_key),
         );
-        let app = Self::new(
+        let mut app = Self::new(
             config,
-            Stores::sharing(store),
+            Stores::sharing(store.clone()),
             Arc::new(NoMailService),
             secrets,
             Arc::new(SystemClock),
         );
+        app.webhooks = Webhooks::sharing(store, Arc::new(NoWebhooks));
+        // Deliveries carry each event as the events API renders it.
+        app.webhooks.events = Arc::new(crate::surfaces::events::DeliverableEvents::new(
+            app.events.clone(),
+            app.clock.clone(),
+        ));
         if let Some(loaded) = loaded {
             // Freshly built, so the cell is empty.
             let _ = app.secrets.set(loaded);
@@ -144,6 +157,13 @@ impl App {
                 .clone()
                 .with_stripe(Arc::new(StripeGateway::new(Arc::new(transport))));
         }
+        self
+    }
+
+    /// Sends webhook deliveries over HTTPS (only the functions that deliver
+    /// carry the client).
+    pub fn with_webhook_sender(mut self) -> Self {
+        self.webhooks.sender = Arc::new(HttpWebhookSender::new());
         self
     }
 
@@ -219,6 +239,130 @@ where
     run(App::storage_from_env(&aws).await?.with_gateways(), handler).await
 }
 
+/// What the functions that deliver webhooks call from their `main`: they
+/// are fed by AWS (the table's stream, a schedule) rather than API Gateway,
+/// so `handler` takes the event Lambda hands over, as `E`, and answers `R`.
+/// Built with the table, the secrets and the deliveries' HTTP client.
+pub async fn serve_deliveries<E, R, H, Fut>(handler: H) -> Result<(), lambda_http::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    H: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, lambda_http::Error>> + Send,
+{
+    use lambda_http::lambda_runtime::{self, LambdaEvent};
+    telemetry::init();
+    let aws = aws_sdk_config().await;
+    let app = Arc::new(App::storage_from_env(&aws).await?.with_webhook_sender());
+    let handler = Arc::new(handler);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<E>| {
+        let app = app.clone();
+        let handler = handler.clone();
+        async move { handler(app, event.payload).await }
+    }))
+    .await
+}
+
+/// What the functions that are not about webhooks, and those that only
+/// manage endpoints, have of the deliveries' HTTP client: reaching it is a
+/// wiring mistake that fails that delivery's attempt. (`App::new` starts
+/// with it for every webhook port; the table's are connected by
+/// [`App::storage_from_env`].)
+struct NoWebhooks;
+
+fn not_connected() -> crate::ports::StoreError {
+    crate::ports::StoreError::Unavailable("this function is not connected to webhooks".into())
+}
+
+#[async_trait::async_trait]
+impl crate::ports::WebhookSender for NoWebhooks {
+    async fn post(&self, _: &crate::ports::WebhookPost) -> Result<u16, crate::ports::SendError> {
+        Err(crate::ports::SendError(
+            "this function is not connected to the webhook sender".into(),
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ports::WebhookEndpointStore for NoWebhooks {
+    async fn put_endpoint(
+        &self,
+        _: &crate::domain::WebhookEndpoint,
+    ) -> Result<crate::ports::EndpointWrite, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn get_endpoint(
+        &self,
+        _: &crate::domain::EndpointId,
+    ) -> Result<Option<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn delete_endpoint(
+        &self,
+        _: &crate::domain::EndpointId,
+    ) -> Result<bool, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn list_endpoints(
+        &self,
+    ) -> Result<Vec<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ports::DeliveryStore for NoWebhooks {
+    async fn create_delivery(
+        &self,
+        _: &crate::domain::Delivery,
+    ) -> Result<crate::ports::DeliveryCreate, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn save_delivery(
+        &self,
+        _: &crate::domain::Delivery,
+    ) -> Result<(), crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn earlier_pending(
+        &self,
+        _: &crate::domain::Delivery,
+    ) -> Result<Option<crate::domain::Delivery>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn next_pending(
+        &self,
+        _: &crate::domain::Delivery,
+    ) -> Result<Option<crate::domain::Delivery>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn due_deliveries(
+        &self,
+        _: time::OffsetDateTime,
+        _: usize,
+    ) -> Result<Vec<crate::domain::Delivery>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn list_deliveries(
+        &self,
+        _: &crate::domain::EndpointId,
+        _: usize,
+        _: Option<&str>,
+    ) -> Result<crate::ports::Page<crate::domain::Delivery>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ports::EventsToDeliver for NoWebhooks {
+    async fn event(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::ports::OutgoingEvent>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+}
+
 /// The mail port of a function that sends none: reaching it is a wiring
 /// mistake (a handler that mails served without `serve_with_mail`), which
 /// fails that request instead of linking SES into every function.
@@ -270,6 +414,7 @@ mod tests {
             intent_ttl: DEFAULT_INTENT_TTL,
             stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
             shop_gateway: crate::domain::GatewayId::Test,
+            webhook_retry_base: crate::config::LOCAL_WEBHOOK_RETRY_BASE,
         }
     }
 

@@ -17,6 +17,10 @@ fn template_routes() -> BTreeSet<(String, String)> {
             .as_mapping()
             .expect("events")
         {
+            // The stream and the schedule feeding the webhook deliverers are no routes.
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
             let props = &event["Properties"];
             routes.insert((
                 props["Method"]

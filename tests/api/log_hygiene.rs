@@ -38,12 +38,14 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     confirm(&h, &user, &intent, wrong).await;
     assert_eq!(confirm(&h, &user, &intent, &code).await.status, 200);
     stripe_payment(&h).await;
+    let webhook_secret = webhook_delivery(&h).await;
 
     let logs = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("utf-8");
     assert!(
         logs.contains("payment succeeded"),
         "the flow was logged at all"
     );
+    assert!(logs.contains("webhook attempt"), "the delivery was logged");
     assert!(
         logs.contains(r#""status":200"#) && logs.contains("latency_ms"),
         "one line per request: {logs}"
@@ -66,10 +68,67 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
         PEPPER.to_owned(),
         STRIPE_SECRET_KEY.to_owned(),
         "Bearer ".to_owned(),
+        webhook_secret,
+        "whsec_".to_owned(),
     ];
     for leak in leaks {
         assert!(!logs.contains(&leak), "log contains {leak}");
     }
+}
+
+/// A webhook endpoint created (its secret in the answer) and an event
+/// delivered to it, signed with that secret; returns the secret.
+async fn webhook_delivery(h: &Harness) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use lambda_http::http::Method;
+    use payment_shared::surfaces::webhook_delivery::{
+        StreamBatch, StreamChange, StreamRecord, StreamValue, dispatch,
+    };
+    use serde_json::json;
+
+    let created = invoke(
+        h,
+        payment_shared::surfaces::webhook_endpoints::put,
+        call(Method::PUT, "/api/v1/webhook-endpoints/hygiene")
+            .api_key(API_KEY)
+            .param("id", "hygiene")
+            // Nothing listens there: the attempt fails, and is logged.
+            .json(json!({"url": "http://127.0.0.1:9/hooks", "enabled_events": ["*"]})),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let event = "evt_hygiene000000000000000";
+    h.dynamo
+        .put_item()
+        .table_name(&h.app.config.table_name)
+        .item("pk", AttributeValue::S(format!("EVENT#{event}")))
+        .item("sk", AttributeValue::S("EVENT".into()))
+        .item("type", AttributeValue::S("payment.created".into()))
+        .item("object_id", AttributeValue::S("pay_hygiene".into()))
+        .item("created", AttributeValue::N("1764000000".into()))
+        .send()
+        .await
+        .expect("event written");
+    let record = StreamRecord {
+        event_name: "INSERT".into(),
+        dynamodb: StreamChange {
+            keys: [("pk", format!("EVENT#{event}")), ("sk", "EVENT".into())]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), StreamValue { s: Some(v) }))
+                .collect(),
+            sequence_number: "1".into(),
+        },
+    };
+    let answer = dispatch(
+        h.app.clone(),
+        StreamBatch {
+            records: vec![record],
+        },
+    )
+    .await
+    .expect("dispatched");
+    assert!(answer.batch_item_failures.is_empty());
+    created.body["secret"].as_str().expect("secret").to_owned()
 }
 
 /// A card payment through the Stripe connector (localstripe), which sends the

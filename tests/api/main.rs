@@ -23,3 +23,4 @@ mod storage_contract;
 mod stripe;
 mod table_definition;
 mod template;
+mod webhook_endpoints;

@@ -540,3 +540,67 @@ async fn payment_intents_events_open_read_and_refuse() {
     .await;
     assert_eq!(forged.status, 400, "{}", forged.body);
 }
+
+#[tokio::test]
+async fn webhook_endpoint_events_create_read_list_and_delete() {
+    use payment_shared::surfaces::webhook_endpoints as w;
+    let h = Harness::new().await;
+    let put = run(
+        &h,
+        w::put,
+        event(
+            include_str!("../../events/webhook-endpoints-put.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(put.status, 201, "{}", put.body);
+    assert!(
+        put.body["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_"))
+    );
+    let invalid = run(
+        &h,
+        w::put,
+        event(
+            include_str!("../../events/webhook-endpoints-put-validation-error.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(invalid.status, 400, "{}", invalid.body);
+    assert_eq!(invalid.body["errors"].as_array().map(Vec::len), Some(2));
+    let got = run(
+        &h,
+        w::get,
+        event(
+            include_str!("../../events/webhook-endpoints-get.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let listed = run(
+        &h,
+        w::deliveries,
+        event(
+            include_str!("../../events/webhook-endpoints-deliveries.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["data"], json!([]));
+    let deleted = run(
+        &h,
+        w::delete,
+        event(
+            include_str!("../../events/webhook-endpoints-delete.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.body["deleted"], true);
+}

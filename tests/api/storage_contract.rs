@@ -5,3 +5,17 @@ use integration_tests::Harness;
 use payment_shared::ports::Stores;
 
 payment_shared::storage_contract!(Stores::sharing(Harness::new().await.store));
+
+/// Webhook endpoints and deliveries: the same cases the in-memory adapter passes.
+mod webhooks {
+    use std::sync::Arc;
+
+    use integration_tests::Harness;
+    use payment_shared::contract::NoSender;
+    use payment_shared::ports::Webhooks;
+
+    payment_shared::webhook_storage_contract!(Webhooks::sharing(
+        Harness::new().await.store,
+        Arc::new(NoSender)
+    ));
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use integration_tests::aws;
-use payment_shared::adapters::dynamo::table::{self, INDEXES, PK, SK, TTL_ATTRIBUTE};
+use payment_shared::adapters::dynamo::table::{self, INDEXES, PK, SK, STREAM_VIEW, TTL_ATTRIBUTE};
 use serde_yaml::Value;
 
 fn template() -> Value {
@@ -83,6 +83,10 @@ fn template_declares_the_table_the_code_uses() {
         props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
         Some(true)
     );
+    assert_eq!(
+        props["StreamSpecification"]["StreamViewType"].as_str(),
+        Some(STREAM_VIEW.as_str())
+    );
 }
 
 #[tokio::test]
@@ -119,6 +123,9 @@ async fn the_local_table_matches_the_code() {
         })
         .collect();
     assert_eq!(gsis, code_indexes());
+    let stream = t.stream_specification().expect("a stream");
+    assert!(stream.stream_enabled());
+    assert_eq!(stream.stream_view_type(), Some(&STREAM_VIEW));
     let ttl = client
         .describe_time_to_live()
         .table_name(&name)

@@ -34,7 +34,7 @@ fn every_function_logs_to_a_group_that_expires() {
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
         .map(|(name, _)| name.as_str().expect("name"))
         .collect();
-    assert!(functions.len() >= 28);
+    assert!(functions.len() >= 34);
     for function in functions {
         let group = resources
             .values()
@@ -102,8 +102,9 @@ fn no_function_may_batch_read_the_table() {
 }
 
 /// The partition key prefixes the DynamoDB adapter writes (`adapters/dynamo/keys.rs`,
-/// the gateway intent id lookup items, events, the idempotency ledger and the replay guard).
-const PREFIXES: [&str; 7] = [
+/// the gateway intent id lookup items, events, the idempotency ledger, the
+/// replay guard, the webhook endpoints' one partition and the deliveries' lanes).
+const PREFIXES: [&str; 9] = [
     "INTENT#*",
     "PAYABLE#*",
     "PAYMENT#*",
@@ -111,7 +112,17 @@ const PREFIXES: [&str; 7] = [
     "GATEWAY_INTENT#*",
     "IDEMPOTENCY#*",
     "REPLAY#*",
+    "WEBHOOK_ENDPOINTS",
+    "WEBHOOK_LANE#*",
 ];
+
+/// The functions AWS feeds (the table's stream, a schedule): they answer no
+/// request, so there is no Idempotency-Key to honour.
+fn background(binary: &str) -> bool {
+    payment_shared::routes::BACKGROUND_BINARIES
+        .iter()
+        .any(|(b, _)| *b == binary)
+}
 
 #[test]
 fn each_function_writes_only_the_partitions_it_needs() {
@@ -148,6 +159,18 @@ fn each_function_writes_only_the_partitions_it_needs() {
                 continue;
             }
             assert!(!keys.contains(&"REPLAY#*"), "{binary}");
+            // Only the webhook endpoint functions write endpoints; only the
+            // delivering ones write deliveries, and nothing else.
+            assert_eq!(
+                keys.contains(&"WEBHOOK_ENDPOINTS"),
+                binary.starts_with("webhook-endpoints-"),
+                "{binary}"
+            );
+            if background(binary) {
+                assert_eq!(keys, ["WEBHOOK_LANE#*"], "{binary}");
+                continue;
+            }
+            assert!(!keys.contains(&"WEBHOOK_LANE#*"), "{binary}");
             // Every write endpoint honours Idempotency-Key; only money paths write payments.
             assert!(keys.contains(&"IDEMPOTENCY#*"), "{binary}");
             let records_payments = [
@@ -177,8 +200,8 @@ fn each_function_writes_only_the_partitions_it_needs() {
         }
     }
     assert_eq!(
-        writers, 14,
-        "every endpoint that changes something, the partner API's replay guard, and only those"
+        writers, 18,
+        "every endpoint that changes something, the partner API's replay guard, the webhook deliverers, and only those"
     );
 }
 
@@ -275,5 +298,54 @@ fn sam_builds_each_function_from_the_binary_its_logical_id_names() {
             "{id}"
         );
     }
-    assert_eq!(functions, payment_shared::routes::BINARIES.len());
+    assert_eq!(
+        functions,
+        payment_shared::routes::BINARIES.len() + payment_shared::routes::BACKGROUND_BINARIES.len()
+    );
+}
+
+/// New event items reach the dispatcher through the table's stream, in
+/// batches that are split on error, report their failed records alone, and
+/// leave what still fails in a dead-letter queue; the retry pass runs on a
+/// schedule.
+#[test]
+fn the_webhook_dispatcher_reads_the_stream_and_parks_what_fails() {
+    let template = template();
+    let resources = &template["Resources"];
+    assert_eq!(
+        resources["Table"]["Properties"]["StreamSpecification"]["StreamViewType"],
+        "NEW_IMAGE"
+    );
+    let events = &resources["WebhookDispatchFunction"]["Properties"]["Events"];
+    let stream = &events["Stream"];
+    assert_eq!(stream["Type"], "DynamoDB");
+    let p = &stream["Properties"];
+    assert_eq!(p["StartingPosition"], "LATEST");
+    assert_eq!(p["BisectBatchOnFunctionError"], true);
+    assert!(p["BatchSize"].as_u64().is_some_and(|n| n >= 1));
+    assert!(p["MaximumRetryAttempts"].as_u64().is_some());
+    assert_eq!(p["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert_eq!(p["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        resources["WebhookDispatchDeadLetters"]["Type"],
+        "AWS::SQS::Queue"
+    );
+    let pattern: serde_json::Value = serde_json::from_str(
+        p["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .expect("a pattern"),
+    )
+    .expect("JSON");
+    assert_eq!(pattern["eventName"][0], "INSERT");
+    assert_eq!(
+        pattern["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"],
+        "EVENT#"
+    );
+    let schedule = &resources["WebhookRetryFunction"]["Properties"]["Events"]["Schedule"];
+    assert_eq!(schedule["Type"], "Schedule");
+    assert!(
+        schedule["Properties"]["Schedule"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("rate("))
+    );
 }

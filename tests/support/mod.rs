@@ -11,8 +11,11 @@ use payment_shared::adapters::dynamo::{DynamoStore, table};
 use payment_shared::adapters::faulty::{Fault, FaultyStores};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::adapters::stripe::{HttpTransport, StripeGateway, StripeTransport};
+use payment_shared::adapters::webhook_sender::HttpWebhookSender;
 use payment_shared::config::{Config, JwtConfig};
-use payment_shared::ports::{Clock, PartnerClient, SecretError, Secrets, SecretsProvider, Stores};
+use payment_shared::ports::{
+    Clock, PartnerClient, SecretError, Secrets, SecretsProvider, Stores, Webhooks,
+};
 use payment_shared::runtime::App;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -280,6 +283,7 @@ impl Harness {
             intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
             stripe_api_base: payment_shared::adapters::stripe::DEFAULT_API_BASE.into(),
             shop_gateway: payment_shared::domain::GatewayId::Test,
+            webhook_retry_base: payment_shared::config::LOCAL_WEBHOOK_RETRY_BASE,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,
@@ -295,6 +299,12 @@ impl Harness {
             Arc::new(FixedSecrets),
             clock.clone(),
         );
+        // Webhooks on the table, sent over HTTP to receivers the tests run.
+        app.webhooks = Webhooks::sharing(store.clone(), Arc::new(HttpWebhookSender::new()));
+        app.webhooks.events = Arc::new(payment_shared::surfaces::events::DeliverableEvents::new(
+            app.events.clone(),
+            app.clock.clone(),
+        ));
         // localstripe, when the stack runs it.
         if let Ok(base) = std::env::var("STRIPE_API_BASE") {
             let transport = HttpTransport::new(&base, STRIPE_SECRET_KEY.to_owned().into());

@@ -25,7 +25,13 @@ pub static DYNAMODB: Service = Service {
     command: dynamodb_command,
     // An unsigned request gets a 400 from DynamoDB: any HTTP answer means up.
     ready: |port| http_probe::request(port, "POST", "/", "{}").is_some(),
-    env: |url| vec![("AWS_ENDPOINT_URL_DYNAMODB", url.to_owned())],
+    // Its stream answers on the same port (the local webhook dispatcher reads it).
+    env: |url| {
+        vec![
+            ("AWS_ENDPOINT_URL_DYNAMODB", url.to_owned()),
+            ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", url.to_owned()),
+        ]
+    },
 };
 
 pub static SES: Service = Service {

@@ -14,3 +14,4 @@ pub mod ses;
 pub mod stripe;
 pub mod stripe_event;
 pub mod test_gateway;
+pub mod webhook_sender;

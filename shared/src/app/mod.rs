@@ -1,5 +1,6 @@
 //! Use cases: the domain's rules applied through the ports, independent of wire format.
 
+pub mod deliveries;
 mod error;
 pub mod events;
 pub mod gateway_intents;
@@ -8,6 +9,7 @@ pub mod partner;
 pub mod payables;
 pub mod payments;
 pub mod shop;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod intents;
 mod payables;
 mod payments;
 mod replay;
+mod webhooks;
 
 pub use events::*;
 pub use idempotency::*;
@@ -22,6 +23,7 @@ pub use intents::*;
 pub use payables::*;
 pub use payments::*;
 pub use replay::*;
+pub use webhooks::*;
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,6 @@
 //! Pure domain: no AWS, no HTTP, no JSON. Every type here is valid by construction.
 
+pub mod delivery;
 pub mod event;
 pub mod fees;
 pub mod ids;
@@ -9,8 +10,10 @@ pub mod otp;
 pub mod payable;
 pub mod payment;
 pub mod settlement;
+pub mod webhook_endpoint;
 pub mod webhook_signature;
 
+pub use delivery::{Attempt, Delivery, DeliveryId, DeliveryStatus, EventRef, RetryPolicy};
 pub use event::{EVENT_RETENTION, Event, EventId, EventObject, EventType};
 pub use fees::{FeeRate, FeeSchedule};
 pub use ids::{
@@ -25,6 +28,7 @@ pub use otp::{OtpCode, OtpHash, OtpPolicy};
 pub use payable::{ClaimRefused, LineItem, Payable, PayableStatus, Payer, RevisionRefused};
 pub use payment::{Payment, PaymentMethod, PaymentStatus};
 pub use settlement::{Totals, settlement_account};
+pub use webhook_endpoint::{EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint};
 
 /// Why a value was refused; the message is safe to show to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -16,6 +16,7 @@ pub mod payments;
 pub mod replay;
 pub mod secrets;
 pub mod store;
+pub mod webhooks;
 
 pub use clock::{Clock, SystemClock};
 pub use events::{EventFilter, EventStore};
@@ -30,6 +31,10 @@ pub use payments::{PaymentStore, RecordOutcome};
 pub use replay::ReplayGuard;
 pub use secrets::{PartnerClient, SecretError, Secrets, SecretsProvider};
 pub use store::{Expected, Page, StoreError};
+pub use webhooks::{
+    DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent, SendError,
+    WebhookEndpointStore, WebhookPost, WebhookSender, Webhooks,
+};
 
 use std::sync::Arc;
 

@@ -7,7 +7,9 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, intents, partner, payables, payment_intents, payments, shop};
+use super::{
+    events, intents, partner, payables, payment_intents, payments, shop, webhook_endpoints,
+};
 use crate::http::{Anonymous, Endpoint, json};
 use crate::runtime::App;
 
@@ -89,6 +91,10 @@ impl Modify for SecuritySchemes {
         payment_intents::webhook,
         partner::payment_detail,
         events::list,
+        webhook_endpoints::put,
+        webhook_endpoints::get,
+        webhook_endpoints::delete,
+        webhook_endpoints::deliveries,
         openapi_json,
         swagger_ui,
     ),
@@ -113,6 +119,7 @@ impl Modify for SecuritySchemes {
         (name = "partner", description = "Partner API: a business's payments with fees and settlement, over signed requests"),
         (name = "service", description = "Service API for trusted backends (X-API-Key)"),
         (name = "events", description = "Events API: what changed, newest first, in Stripe's event shape (X-API-Key)"),
+        (name = "webhooks", description = "Webhook endpoints for trusted backends (X-API-Key): every event POSTed, signed (Stripe-Signature), retried with backoff for 3 days, in order per object"),
         (name = "docs", description = "This document"),
     )
 )]

@@ -413,6 +413,43 @@ pub fn event_body(event: &Event) -> Vec<u8> {
     event_json(event).to_string().into_bytes()
 }
 
+/// The events the webhook deliverers send, each rendered as this API lists
+/// it: an endpoint receives exactly the event `GET /api/v1/events` shows.
+pub struct DeliverableEvents {
+    events: Arc<dyn crate::ports::EventStore>,
+    clock: Arc<dyn crate::ports::Clock>,
+}
+
+impl DeliverableEvents {
+    pub fn new(
+        events: Arc<dyn crate::ports::EventStore>,
+        clock: Arc<dyn crate::ports::Clock>,
+    ) -> Self {
+        Self { events, clock }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::ports::EventsToDeliver for DeliverableEvents {
+    async fn event(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::ports::OutgoingEvent>, crate::ports::StoreError> {
+        // Not one of our event ids: no such event (the record is reported).
+        let Ok(id) = crate::domain::EventId::parse(id) else {
+            return Ok(None);
+        };
+        let event = self.events.get_event(&id, self.clock.now()).await?;
+        Ok(event.map(|e| crate::ports::OutgoingEvent {
+            id: e.id.to_string(),
+            event_type: e.kind.as_str().to_owned(),
+            object_id: e.object.id(),
+            created: e.created,
+            body: event_body(&e),
+        }))
+    }
+}
+
 /// Which events, which page.
 pub struct EventsInput {
     filter: EventFilter,

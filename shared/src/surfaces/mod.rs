@@ -11,6 +11,8 @@ pub mod payables;
 pub mod payment_intents;
 pub mod payments;
 pub mod shop;
+pub mod webhook_delivery;
+pub mod webhook_endpoints;
 
 use time::OffsetDateTime;
 

@@ -4,7 +4,9 @@
 
 mod codec;
 mod cursor;
+pub mod deliveries;
 mod events;
+pub mod events_to_deliver;
 mod idempotency;
 mod intents;
 mod items;
@@ -16,6 +18,7 @@ pub mod replay;
 mod request;
 mod sharded;
 pub mod table;
+pub mod webhook_endpoints;
 
 use aws_sdk_dynamodb::Client;
 

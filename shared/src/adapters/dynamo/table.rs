@@ -4,7 +4,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 pub const PK: &str = "pk";
@@ -42,6 +43,10 @@ pub const ALL_INTENTS: Index = Index {
 };
 pub const INDEXES: [Index; 3] = [BY_USER, BY_PAYABLE, ALL_INTENTS];
 
+/// What the table's stream carries of a changed item: the new item, which
+/// is all the webhook dispatcher reads (an event item is only ever added).
+pub const STREAM_VIEW: StreamViewType = StreamViewType::NewImage;
+
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
     #[allow(clippy::expect_used)] // both required fields are set
     KeySchemaElement::builder()
@@ -51,7 +56,8 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
         .expect("key schema element")
 }
 
-/// Creates the table exactly as `template.yaml` declares it (on-demand, its GSIs, TTL).
+/// Creates the table exactly as `template.yaml` declares it (on-demand, its
+/// GSIs, its stream, TTL).
 pub async fn create_table(client: &Client, name: &str) -> Result<(), aws_sdk_dynamodb::Error> {
     let mut attributes = vec![PK, SK];
     for index in INDEXES {
@@ -62,7 +68,14 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), aws_sdk_dyn
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(PK, KeyType::Hash))
-        .key_schema(key(SK, KeyType::Range));
+        .key_schema(key(SK, KeyType::Range))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(STREAM_VIEW)
+                .build()
+                .map_err(aws_sdk_dynamodb::Error::from)?,
+        );
     for attribute in attributes {
         #[allow(clippy::expect_used)] // both required fields are set
         let definition = AttributeDefinition::builder()

@@ -11,6 +11,9 @@ mod intents;
 mod payables;
 mod payments;
 mod replay;
+mod webhooks;
+
+pub use webhooks::MemoryWebhooks;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -74,4 +77,18 @@ mod tests {
     use crate::ports::Stores;
 
     crate::storage_contract!(Stores::sharing(Arc::new(MemoryStore::new())));
+}
+
+#[cfg(test)]
+mod webhook_tests {
+    use std::sync::Arc;
+
+    use super::MemoryWebhooks;
+    use crate::contract::NoSender;
+    use crate::ports::Webhooks;
+
+    crate::webhook_storage_contract!(Webhooks::sharing(
+        Arc::new(MemoryWebhooks::new()),
+        Arc::new(NoSender)
+    ));
 }

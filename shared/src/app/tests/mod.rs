@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod deliveries;
 mod events;
 mod fees;
 mod gateway_intents;
@@ -116,6 +117,7 @@ impl TestApp {
             intent_ttl: crate::config::DEFAULT_INTENT_TTL,
             stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
             shop_gateway: crate::domain::GatewayId::Test,
+            webhook_retry_base: crate::config::LOCAL_WEBHOOK_RETRY_BASE,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,
                 issuer: None,

@@ -1,0 +1,6 @@
+//! Every minute: the webhook deliveries that are due again
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    payment_shared::runtime::serve_deliveries(payment_shared::surfaces::webhook_delivery::retry)
+        .await
+}

@@ -1,0 +1,350 @@
+//! Webhook deliveries on DynamoDB.
+//!
+//! A delivery lives in its lane's partition (`WEBHOOK_LANE#<endpoint>#<object>`),
+//! sorted in delivery order, so "is an earlier one still pending?" is one
+//! consistent query, never an index that may lag. Two of the table's generic
+//! indexes carry it besides: its endpoint's list (newest first) and, while it
+//! is pending, the due list the retry function reads (sharded, sorted by the
+//! time it is due; finished deliveries leave it, so it only holds work).
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::DynamoStore;
+use super::codec::{Item, corrupt, n, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
+use super::table::{ALL_INTENTS, BY_USER, Index, PK, SK};
+use crate::domain::delivery::{EventRef, RETENTION};
+use crate::domain::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
+use crate::ports::{DeliveryCreate, DeliveryStore, Page, StoreError};
+
+/// The prefix of every lane's partition key.
+pub const LANE_PREFIX: &str = "WEBHOOK_LANE#";
+const DELIVERY_PREFIX: &str = "DELIVERY#";
+
+/// An endpoint's deliveries, newest first (the generic index of user lists).
+const BY_ENDPOINT: Index = BY_USER;
+/// Pending deliveries by the time they are due (the generic index the
+/// all-intents list shards the same way).
+const DUE: Index = ALL_INTENTS;
+
+/// Partitions of the due list: new deliveries spread their writes over
+/// them, and the retry function reads each.
+pub const DUE_SHARDS: u8 = 4;
+
+fn lane_pk(endpoint: &EndpointId, object_id: &str) -> String {
+    // Endpoint ids never hold '#', so the object id cannot be mistaken for part of it.
+    format!("{LANE_PREFIX}{endpoint}#{object_id}")
+}
+
+fn lane_sk(d: &Delivery) -> String {
+    format!("{DELIVERY_PREFIX}{}", d.order_key())
+}
+
+fn endpoint_partition(endpoint: &EndpointId) -> String {
+    format!("WEBHOOK_DELIVERIES#{endpoint}")
+}
+
+/// Nanoseconds since 1970, as text that sorts as the times do.
+fn sortable(t: OffsetDateTime) -> String {
+    format!("{:020}", t.unix_timestamp_nanos().max(0))
+}
+
+fn due_shard(id: &DeliveryId) -> u8 {
+    Sha256::digest(id.as_str().as_bytes())[0] % DUE_SHARDS
+}
+
+fn due_partition(shard: u8) -> String {
+    format!("DELIVERIES_DUE#{shard}")
+}
+
+#[derive(Serialize, Deserialize)]
+struct AttemptItem {
+    at: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    status_code: Option<u16>,
+    latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    error: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DeliveryItem {
+    pk: String,
+    sk: String,
+    id: String,
+    endpoint_id: String,
+    event_id: String,
+    event_type: String,
+    object_id: String,
+    event_created: String,
+    status: String,
+    attempts: Vec<AttemptItem>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    next_attempt_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    failure: Option<String>,
+    #[serde(default)]
+    sending: bool,
+    created: String,
+    version: u64,
+    /// Epoch seconds after which DynamoDB deletes it (its retention).
+    ttl: i64,
+    gsi1pk: String,
+    gsi1sk: String,
+    /// Only while pending: the due list holds work, nothing else.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    gsi3pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    gsi3sk: Option<String>,
+}
+
+fn delivery_to_item(d: &Delivery) -> Result<Item, StoreError> {
+    let due = d.next_attempt_at.filter(|_| d.is_pending());
+    let item = DeliveryItem {
+        pk: lane_pk(&d.endpoint_id, &d.event.object_id),
+        sk: lane_sk(d),
+        id: d.id.to_string(),
+        endpoint_id: d.endpoint_id.to_string(),
+        event_id: d.event.id.clone(),
+        event_type: d.event.event_type.clone(),
+        object_id: d.event.object_id.clone(),
+        event_created: ts(d.event.created),
+        status: d.status.as_str().to_owned(),
+        attempts: d
+            .attempts
+            .iter()
+            .map(|a| AttemptItem {
+                at: ts(a.at),
+                status_code: a.status_code,
+                latency_ms: a.latency_ms,
+                error: a.error.clone(),
+            })
+            .collect(),
+        next_attempt_at: d.next_attempt_at.map(ts),
+        failure: d.failure.clone(),
+        sending: d.sending,
+        created: ts(d.created),
+        version: d.version,
+        ttl: (d.created + RETENTION).unix_timestamp(),
+        gsi1pk: endpoint_partition(&d.endpoint_id),
+        gsi1sk: format!("{DELIVERY_PREFIX}{}#{}", sortable(d.created), d.id),
+        gsi3pk: due.map(|_| due_partition(due_shard(&d.id))),
+        gsi3sk: due.map(|t| format!("{}#{}", sortable(t), d.id)),
+    };
+    serde_dynamo::to_item(item).map_err(|e| corrupt("delivery", e))
+}
+
+fn delivery_from_item(item: Item) -> Result<Delivery, StoreError> {
+    let d: DeliveryItem = serde_dynamo::from_item(item).map_err(|e| corrupt("delivery", e))?;
+    Ok(Delivery {
+        id: DeliveryId::parse(&d.id).map_err(|e| corrupt("delivery id", e))?,
+        endpoint_id: EndpointId::parse(&d.endpoint_id).map_err(|e| corrupt("endpoint id", e))?,
+        event: EventRef {
+            id: d.event_id,
+            event_type: d.event_type,
+            object_id: d.object_id,
+            created: parse_ts(&d.event_created)?,
+        },
+        status: DeliveryStatus::parse(&d.status).map_err(|e| corrupt("delivery status", e))?,
+        attempts: d
+            .attempts
+            .into_iter()
+            .map(|a| {
+                Ok(Attempt {
+                    at: parse_ts(&a.at)?,
+                    status_code: a.status_code,
+                    latency_ms: a.latency_ms,
+                    error: a.error,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?,
+        next_attempt_at: parse_opt_ts(&d.next_attempt_at)?,
+        failure: d.failure,
+        sending: d.sending,
+        created: parse_ts(&d.created)?,
+        version: d.version,
+    })
+}
+
+/// Which way from a delivery a lane is read.
+#[derive(Clone, Copy)]
+enum Side {
+    Before,
+    After,
+}
+
+impl DynamoStore {
+    /// The pending delivery of `d`'s lane nearest to it on `side`.
+    async fn pending_beside(
+        &self,
+        d: &Delivery,
+        side: Side,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let condition = match side {
+            // The earliest first: whichever it is, this one waits for it.
+            Side::Before => "#pk = :pk AND #sk < :me",
+            Side::After => "#pk = :pk AND #sk > :me",
+        };
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(condition)
+                .filter_expression("#status = :pending")
+                .set_expression_attribute_names(Some(names(&[
+                    ("#pk", PK),
+                    ("#sk", SK),
+                    ("#status", "status"),
+                ])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":pk", s(lane_pk(&d.endpoint_id, &d.event.object_id))),
+                    (":me", s(lane_sk(d))),
+                    (":pending", s(DeliveryStatus::Pending.as_str())),
+                ])))
+                .scan_index_forward(true)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(item) = out.items.unwrap_or_default().into_iter().next() {
+                return delivery_from_item(item).map(Some);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl DeliveryStore for DynamoStore {
+    #[tracing::instrument(skip_all, fields(delivery = %delivery.id), err)]
+    async fn create_delivery(&self, delivery: &Delivery) -> Result<DeliveryCreate, StoreError> {
+        // The delivery's key follows from the endpoint and the event alone: a
+        // stream record handed over twice finds the first one's delivery.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(delivery_to_item(delivery)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(DeliveryCreate::Created),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(failed) => match failed.item {
+                    Some(item) => Ok(DeliveryCreate::Exists(Box::new(delivery_from_item(item)?))),
+                    None => Err(StoreError::Conflict),
+                },
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(delivery = %delivery.id, version = delivery.version), err)]
+    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        // Every write expects the version it read: a claim, an attempt's
+        // outcome or a postponement made by anyone else in between wins, and
+        // this one is dropped.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(delivery_to_item(delivery)?))
+            .condition_expression("version = :expected")
+            .set_expression_attribute_values(Some(values(vec![(
+                ":expected",
+                n(delivery.version.saturating_sub(1)),
+            )])))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => Err(StoreError::Conflict),
+                other => Err(unavailable(other)),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(delivery = %delivery.id), err)]
+    async fn earlier_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError> {
+        self.pending_beside(delivery, Side::Before).await
+    }
+
+    #[tracing::instrument(skip_all, fields(delivery = %delivery.id), err)]
+    async fn next_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError> {
+        self.pending_beside(delivery, Side::After).await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn due_deliveries(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        // '~' sorts after every delivery id: all that is due by `now`, inclusive.
+        let bound = format!("{}#~", sortable(now));
+        let mut due = Vec::new();
+        for shard in 0..DUE_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DUE.name)
+                .key_condition_expression("#pk = :pk AND #sk <= :bound")
+                .set_expression_attribute_names(Some(names(&[("#pk", DUE.pk), ("#sk", DUE.sk)])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":pk", s(due_partition(shard))),
+                    (":bound", s(bound.clone())),
+                ])))
+                .scan_index_forward(true)
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                due.push(delivery_from_item(item)?);
+            }
+        }
+        due.sort_by_key(|d| d.next_attempt_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    #[tracing::instrument(skip_all, fields(endpoint = %endpoint), err)]
+    async fn list_deliveries(
+        &self,
+        endpoint: &EndpointId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Delivery>, StoreError> {
+        let page = self
+            .query_newest_first(
+                BY_ENDPOINT,
+                endpoint_partition(endpoint),
+                DELIVERY_PREFIX,
+                None,
+                limit,
+                cursor,
+            )
+            .await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(delivery_from_item)
+                .collect::<Result<_, _>>()?,
+            next: page.next,
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! Webhook endpoints, their deliveries and the events to deliver, in memory,
+//! with the table's rules: conditional writes on the delivery's version,
+//! one delivery per endpoint and event, lanes in delivery order.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use time::OffsetDateTime;
+
+use super::cursor::page;
+use crate::adapters::cursor_key::CursorKey;
+use crate::domain::{Delivery, DeliveryId, EndpointId, WebhookEndpoint};
+use crate::ports::{
+    DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent, Page, StoreError,
+    WebhookEndpointStore,
+};
+
+#[derive(Default)]
+pub struct MemoryWebhooks {
+    state: Mutex<State>,
+    cursor_key: CursorKey,
+}
+
+#[derive(Default)]
+struct State {
+    endpoints: BTreeMap<EndpointId, WebhookEndpoint>,
+    deliveries: BTreeMap<DeliveryId, Delivery>,
+    events: BTreeMap<String, OutgoingEvent>,
+}
+
+impl MemoryWebhooks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Unavailable("in-memory store poisoned".into()))
+    }
+
+    /// Stores an event as the outbox would have written it.
+    pub fn add_event(&self, event: OutgoingEvent) {
+        if let Ok(mut state) = self.lock() {
+            state.events.insert(event.id.clone(), event);
+        }
+    }
+
+    /// Every delivery, in no particular order (for tests).
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.lock()
+            .map(|s| s.deliveries.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+fn same_lane(a: &Delivery, b: &Delivery) -> bool {
+    a.lane() == b.lane()
+}
+
+#[async_trait::async_trait]
+impl WebhookEndpointStore for MemoryWebhooks {
+    async fn put_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<EndpointWrite, StoreError> {
+        let mut state = self.lock()?;
+        let (stored, created) = match state.endpoints.get(&endpoint.id) {
+            Some(old) => {
+                let mut replaced = endpoint.clone();
+                replaced.secret = old.secret.clone();
+                replaced.created = old.created;
+                (replaced, false)
+            }
+            None => (endpoint.clone(), true),
+        };
+        state.endpoints.insert(stored.id.clone(), stored.clone());
+        Ok(EndpointWrite {
+            endpoint: stored,
+            created,
+        })
+    }
+
+    async fn get_endpoint(&self, id: &EndpointId) -> Result<Option<WebhookEndpoint>, StoreError> {
+        Ok(self.lock()?.endpoints.get(id).cloned())
+    }
+
+    async fn delete_endpoint(&self, id: &EndpointId) -> Result<bool, StoreError> {
+        Ok(self.lock()?.endpoints.remove(id).is_some())
+    }
+
+    async fn list_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        Ok(self.lock()?.endpoints.values().cloned().collect())
+    }
+}
+
+#[async_trait::async_trait]
+impl DeliveryStore for MemoryWebhooks {
+    async fn create_delivery(&self, delivery: &Delivery) -> Result<DeliveryCreate, StoreError> {
+        let mut state = self.lock()?;
+        if let Some(existing) = state.deliveries.get(&delivery.id) {
+            return Ok(DeliveryCreate::Exists(Box::new(existing.clone())));
+        }
+        state
+            .deliveries
+            .insert(delivery.id.clone(), delivery.clone());
+        Ok(DeliveryCreate::Created)
+    }
+
+    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        match state.deliveries.get_mut(&delivery.id) {
+            Some(stored) if stored.version + 1 == delivery.version => {
+                *stored = delivery.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn earlier_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError> {
+        let state = self.lock()?;
+        let key = delivery.order_key();
+        Ok(state
+            .deliveries
+            .values()
+            .filter(|d| same_lane(d, delivery) && d.is_pending() && d.order_key() < key)
+            .min_by_key(|d| d.order_key())
+            .cloned())
+    }
+
+    async fn next_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError> {
+        let state = self.lock()?;
+        let key = delivery.order_key();
+        Ok(state
+            .deliveries
+            .values()
+            .filter(|d| same_lane(d, delivery) && d.is_pending() && d.order_key() > key)
+            .min_by_key(|d| d.order_key())
+            .cloned())
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let state = self.lock()?;
+        let mut due: Vec<Delivery> = state
+            .deliveries
+            .values()
+            .filter(|d| d.is_due(now))
+            .cloned()
+            .collect();
+        due.sort_by_key(|d| d.next_attempt_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn list_deliveries(
+        &self,
+        endpoint: &EndpointId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Delivery>, StoreError> {
+        let items: Vec<Delivery> = self
+            .lock()?
+            .deliveries
+            .values()
+            .filter(|d| &d.endpoint_id == endpoint)
+            .cloned()
+            .collect();
+        page(
+            &self.cursor_key,
+            items,
+            |d| format!("{:020}#{}", d.created.unix_timestamp_nanos(), d.id),
+            &format!("DELIVERIES#{endpoint}"),
+            limit,
+            cursor,
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl EventsToDeliver for MemoryWebhooks {
+    async fn event(&self, id: &str) -> Result<Option<OutgoingEvent>, StoreError> {
+        Ok(self.lock()?.events.get(id).cloned())
+    }
+}

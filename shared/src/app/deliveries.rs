@@ -1,0 +1,271 @@
+//! Delivering events to webhook endpoints: one delivery per subscribed
+//! endpoint and event, sent signed, retried with backoff, in order per
+//! endpoint and object.
+//!
+//! At least once: a delivery exists (pending, due at once) before anything
+//! is sent, so whatever stops a sender half-way, the retry pass finds it
+//! due again. Each send is preceded by a claim (a conditional write that
+//! moves its due time past the send's timeout), so two senders never post
+//! the same attempt; and followed by the outcome, written only over that
+//! claim.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use time::Duration;
+
+use super::AppError;
+use crate::domain::delivery::EventRef;
+use crate::domain::{Attempt, Delivery, EndpointId, RetryPolicy, WebhookEndpoint};
+use crate::ports::{DeliveryCreate, StoreError, WebhookPost};
+use crate::runtime::App;
+
+/// How long a claim holds a delivery: past the send's timeout, with room
+/// for writing the outcome. A sender that dies leaves it due again then.
+pub const CLAIM: Duration = Duration::seconds(30);
+
+/// Most due deliveries one retry pass takes on.
+pub const RETRY_BATCH: usize = 100;
+
+/// How long a run keeps handing a lane over to its next delivery: within a
+/// function's minute, with room for the last send. What is left waits for
+/// the next retry pass.
+pub const HANDOVER_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn policy(app: &App) -> RetryPolicy {
+    RetryPolicy::new(app.config.webhook_retry_base)
+}
+
+/// Creates the deliveries of event `event_id`: one per endpoint subscribed
+/// to its type. A delivery that exists already (the event was dispatched
+/// before) is returned as stored. Fails only when the deliveries cannot be
+/// written: then nothing of this event is lost, it can be dispatched again.
+pub async fn fan_out(app: &App, event_id: &str) -> Result<Vec<Delivery>, AppError> {
+    let endpoints = app.webhooks.endpoints.list_endpoints().await?;
+    fan_out_to(app, event_id, &endpoints).await
+}
+
+/// As [`fan_out`], to `endpoints` as read once for a whole batch.
+pub async fn fan_out_to(
+    app: &App,
+    event_id: &str,
+    endpoints: &[WebhookEndpoint],
+) -> Result<Vec<Delivery>, AppError> {
+    let event = app
+        .webhooks
+        .events
+        .event(event_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("Event {event_id}")))?;
+    let now = app.clock.now();
+    let mut deliveries = Vec::new();
+    for endpoint in endpoints
+        .iter()
+        .filter(|e| e.subscribes_to(&event.event_type))
+    {
+        let delivery = Delivery::new(
+            &endpoint.id,
+            EventRef {
+                id: event.id.clone(),
+                event_type: event.event_type.clone(),
+                object_id: event.object_id.clone(),
+                created: event.created,
+            },
+            now,
+        );
+        match app.webhooks.deliveries.create_delivery(&delivery).await? {
+            DeliveryCreate::Created => deliveries.push(delivery),
+            DeliveryCreate::Exists(existing) => deliveries.push(*existing),
+        }
+    }
+    Ok(deliveries)
+}
+
+/// Sends `deliveries` that are due: each lane in order, one after the
+/// other; lanes side by side. Returns how many attempts were made. A
+/// delivery that cannot be handled now is left to the retry pass.
+pub async fn deliver(app: Arc<App>, deliveries: Vec<Delivery>) -> usize {
+    let mut lanes: BTreeMap<(EndpointId, String), Vec<Delivery>> = BTreeMap::new();
+    for d in deliveries {
+        lanes
+            .entry((d.endpoint_id.clone(), d.event.object_id.clone()))
+            .or_default()
+            .push(d);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    let until = Instant::now() + HANDOVER_BUDGET;
+    for (_, mut lane) in lanes {
+        lane.sort_by_key(Delivery::order_key);
+        let app = app.clone();
+        tasks.spawn(async move {
+            let mut attempts = 0;
+            for d in lane {
+                match drive_lane(&app, d, until).await {
+                    Ok(n) => attempts += n,
+                    Err(e) => tracing::warn!(error = %e, "delivery left to the retry pass"),
+                }
+            }
+            attempts
+        });
+    }
+    let mut attempts = 0;
+    while let Some(done) = tasks.join_next().await {
+        attempts += done.unwrap_or_default();
+    }
+    attempts
+}
+
+/// One retry pass: every delivery due now (at most [`RETRY_BATCH`]).
+/// Returns how many attempts were made.
+pub async fn retry_due(app: Arc<App>) -> Result<usize, AppError> {
+    let now = app.clock.now();
+    let due = app
+        .webhooks
+        .deliveries
+        .due_deliveries(now, RETRY_BATCH)
+        .await?;
+    Ok(deliver(app, due).await)
+}
+
+/// What became of one delivery.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Sent; finished (succeeded or failed for good) or not.
+    Sent { finished: bool },
+    /// Finished without a send: its endpoint or its event is gone.
+    Abandoned,
+    /// Waits behind an earlier delivery of its lane.
+    Waiting,
+    /// Not this sender's to send: finished, not due, or claimed by another.
+    NotMine,
+}
+
+/// Sends `first` if it is due and nothing earlier in its lane is pending;
+/// each time one finishes, the next of its lane follows at once (until
+/// `until`).
+async fn drive_lane(app: &App, first: Delivery, until: Instant) -> Result<usize, AppError> {
+    let mut attempts = 0;
+    let mut step = attempt(app, &first).await?;
+    let mut current = first;
+    loop {
+        if matches!(step, Step::Sent { .. }) {
+            attempts += 1;
+        }
+        if !matches!(step, Step::Sent { finished: true } | Step::Abandoned)
+            || Instant::now() >= until
+        {
+            return Ok(attempts);
+        }
+        // The next one was waiting for this one: it goes now, unless it has
+        // failed before and waits for its own retry. Its own sender may be
+        // writing it at this moment (putting it back to wait): then it is
+        // read again.
+        let mut handed_over = None;
+        for _ in 0..HANDOVER_TRIES {
+            let Some(next) = app.webhooks.deliveries.next_pending(&current).await? else {
+                return Ok(attempts);
+            };
+            if !next.attempts.is_empty() {
+                return Ok(attempts);
+            }
+            let next_step = attempt(app, &next).await?;
+            if next_step != Step::NotMine {
+                handed_over = Some((next, next_step));
+                break;
+            }
+        }
+        let Some((next, next_step)) = handed_over else {
+            return Ok(attempts);
+        };
+        current = next;
+        step = next_step;
+    }
+}
+
+/// How often a finished delivery's sender tries to take the next one of its lane.
+const HANDOVER_TRIES: usize = 3;
+
+/// One step of one delivery (see [`Step`]).
+async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
+    let now = app.clock.now();
+    // One that has never been sent is taken early: it was waiting for an
+    // earlier one of its lane, and the claim below decides who sends it.
+    if !delivery.is_pending()
+        || delivery.in_flight(now)
+        || (!delivery.is_due(now) && !delivery.attempts.is_empty())
+    {
+        return Ok(Step::NotMine);
+    }
+    let claimed = delivery.claimed(now + CLAIM);
+    match app.webhooks.deliveries.save_delivery(&claimed).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => return Ok(Step::NotMine),
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(earlier) = app.webhooks.deliveries.earlier_pending(&claimed).await? {
+        // Looked at again when the earlier one is next tried (or the retry
+        // base from now, if sooner is already past); the earlier one's
+        // sender hands over at once when it finishes.
+        let until = earlier
+            .next_attempt_at
+            .unwrap_or(now)
+            .max(now + policy(app).base);
+        finish(app, claimed.postponed(until)).await?;
+        return Ok(Step::Waiting);
+    }
+    // An endpoint deleted and made again under the same id is another
+    // endpoint: what was meant for the old one is not sent to it.
+    let endpoint = app
+        .webhooks
+        .endpoints
+        .get_endpoint(&claimed.endpoint_id)
+        .await?
+        .filter(|e| claimed.belongs_to_endpoint_created(e.created));
+    let Some(endpoint) = endpoint else {
+        finish(app, claimed.abandoned("the endpoint was deleted")).await?;
+        return Ok(Step::Abandoned);
+    };
+    let Some(event) = app.webhooks.events.event(&claimed.event.id).await? else {
+        finish(app, claimed.abandoned("the event no longer exists")).await?;
+        return Ok(Step::Abandoned);
+    };
+    let sent_at = app.clock.now();
+    let post = WebhookPost {
+        url: endpoint.url.as_str().to_owned(),
+        signature: endpoint.signature(sent_at.unix_timestamp(), &event.body),
+        body: event.body,
+    };
+    let started = Instant::now();
+    let answer = app.webhooks.sender.post(&post).await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let outcome = match answer {
+        Ok(status) => Attempt::answered(sent_at, status, latency_ms),
+        Err(e) => Attempt::unanswered(sent_at, latency_ms, &e.0),
+    };
+    tracing::info!(
+        delivery = %claimed.id,
+        endpoint = %claimed.endpoint_id,
+        event = %claimed.event.id,
+        status_code = outcome.status_code,
+        latency_ms,
+        "webhook attempt"
+    );
+    let after = claimed.after(outcome, &policy(app));
+    let finished = !after.is_pending();
+    finish(app, after).await?;
+    Ok(Step::Sent { finished })
+}
+
+/// Writes a delivery's outcome over its claim. Losing that race means the
+/// claim ran out and another sender took the delivery: its outcome stands.
+async fn finish(app: &App, delivery: Delivery) -> Result<(), AppError> {
+    match app.webhooks.deliveries.save_delivery(&delivery).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict) => {
+            tracing::warn!(delivery = %delivery.id, "claim lost: another sender took this delivery");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,447 @@
+//! Webhook deliveries on the in-memory adapter, to a receiver the test
+//! scripts: fan-out, dedupe, signatures, backoff, order per object.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use secrecy::ExposeSecret;
+use time::{Duration, OffsetDateTime};
+
+use super::TestApp;
+use crate::adapters::memory::MemoryWebhooks;
+use crate::app::{deliveries, webhook_endpoints};
+use crate::domain::delivery::RETRY_WINDOW;
+use crate::domain::{
+    Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint,
+    webhook_signature,
+};
+use crate::ports::{OutgoingEvent, SendError, WebhookPost, WebhookSender, Webhooks};
+use crate::runtime::App;
+
+/// Answers each URL as scripted (then 200), and keeps every post.
+#[derive(Default)]
+struct Receiver {
+    script: Mutex<HashMap<String, VecDeque<Result<u16, SendError>>>>,
+    posts: Mutex<Vec<WebhookPost>>,
+}
+
+impl Receiver {
+    fn answer(&self, url: &str, answers: Vec<Result<u16, SendError>>) {
+        self.script
+            .lock()
+            .expect("script")
+            .insert(url.to_owned(), answers.into());
+    }
+
+    fn posts(&self) -> Vec<WebhookPost> {
+        self.posts.lock().expect("posts").clone()
+    }
+
+    /// The event ids posted, in order.
+    fn events(&self) -> Vec<String> {
+        self.posts()
+            .iter()
+            .map(|p| {
+                let body: serde_json::Value = serde_json::from_slice(&p.body).expect("json");
+                body["id"].as_str().expect("id").to_owned()
+            })
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl WebhookSender for Receiver {
+    async fn post(&self, post: &WebhookPost) -> Result<u16, SendError> {
+        self.posts.lock().expect("posts").push(post.clone());
+        self.script
+            .lock()
+            .expect("script")
+            .get_mut(&post.url)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(Ok(200))
+    }
+}
+
+struct Setup {
+    t: TestApp,
+    app: Arc<App>,
+    store: Arc<MemoryWebhooks>,
+    receiver: Arc<Receiver>,
+}
+
+fn setup() -> Setup {
+    let t = TestApp::new();
+    let store = Arc::new(MemoryWebhooks::new());
+    let receiver = Arc::new(Receiver::default());
+    let mut app = t.restarted().app;
+    app.webhooks = Webhooks::sharing(store.clone(), receiver.clone());
+    Setup {
+        app: Arc::new(app),
+        t,
+        store,
+        receiver,
+    }
+}
+
+impl Setup {
+    fn now(&self) -> OffsetDateTime {
+        self.t.clock_now()
+    }
+
+    async fn endpoint(&self, id: &str, events: &[&str]) -> WebhookEndpoint {
+        let events: Vec<String> = events.iter().map(|e| (*e).to_owned()).collect();
+        webhook_endpoints::put(
+            &self.app,
+            EndpointId::parse(id).expect("id"),
+            EndpointUrl::parse(&format!("https://{id}.example.com/hooks"), false).expect("url"),
+            EnabledEvents::parse(&events).expect("events"),
+        )
+        .await
+        .expect("stored")
+        .endpoint
+    }
+
+    fn event(&self, id: &str, event_type: &str, object: &str, created: OffsetDateTime) {
+        let body = serde_json::json!({
+            "id": id, "object": "event", "type": event_type,
+            "created": created.unix_timestamp(), "data": {"object": {"id": object}},
+        });
+        self.store.add_event(OutgoingEvent {
+            id: id.into(),
+            event_type: event_type.into(),
+            object_id: object.into(),
+            created,
+            body: body.to_string().into_bytes(),
+        });
+    }
+
+    /// What the dispatcher does with one stream record.
+    async fn dispatch(&self, event_id: &str) -> usize {
+        let created = deliveries::fan_out(&self.app, event_id)
+            .await
+            .expect("fanned out");
+        deliveries::deliver(self.app.clone(), created).await
+    }
+
+    async fn retry(&self) -> usize {
+        deliveries::retry_due(self.app.clone())
+            .await
+            .expect("retry pass")
+    }
+
+    fn delivery(&self, endpoint: &str, event_id: &str) -> Delivery {
+        self.store
+            .deliveries()
+            .into_iter()
+            .find(|d| d.endpoint_id.as_str() == endpoint && d.event.id == event_id)
+            .expect("a delivery")
+    }
+}
+
+#[tokio::test]
+async fn each_subscribed_endpoint_gets_the_event_signed_with_its_secret() {
+    let s = setup();
+    let all = s.endpoint("all", &["*"]).await;
+    let intents = s.endpoint("intents", &["payment_intent.succeeded"]).await;
+    s.endpoint("refunds", &["refund.succeeded"]).await;
+    s.event("evt_1", "payment_intent.succeeded", "pi_1", s.now());
+
+    assert_eq!(s.dispatch("evt_1").await, 2);
+
+    let posts = s.receiver.posts();
+    let mut urls: Vec<&str> = posts.iter().map(|p| p.url.as_str()).collect();
+    urls.sort();
+    assert_eq!(
+        urls,
+        [
+            "https://all.example.com/hooks",
+            "https://intents.example.com/hooks"
+        ]
+    );
+    for post in &posts {
+        let endpoint = if post.url.contains("//all.") {
+            &all
+        } else {
+            &intents
+        };
+        let secret = endpoint.secret.expose_secret().as_bytes().to_vec();
+        assert_eq!(
+            webhook_signature::verify(&secret, Some(&post.signature), &post.body, s.now()),
+            Ok(()),
+            "{}",
+            post.url
+        );
+        assert!(
+            post.signature
+                .starts_with(&format!("t={},v1=", s.now().unix_timestamp()))
+        );
+    }
+    let d = s.delivery("all", "evt_1");
+    assert_eq!(d.status, DeliveryStatus::Succeeded);
+    assert_eq!(d.attempts.len(), 1);
+    assert_eq!(d.attempts[0].status_code, Some(200));
+    assert_eq!(d.next_attempt_at, None);
+}
+
+#[tokio::test]
+async fn a_record_dispatched_twice_makes_one_delivery_and_one_post() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.event("evt_1", "payment.created", "pay_1", s.now());
+    assert_eq!(s.dispatch("evt_1").await, 1);
+    // The stream hands the same record over again (a retried batch).
+    assert_eq!(s.dispatch("evt_1").await, 0);
+    assert_eq!(s.retry().await, 0);
+    assert_eq!(s.store.deliveries().len(), 1);
+    assert_eq!(s.receiver.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn failures_are_retried_with_backoff_until_one_succeeds() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.receiver.answer(
+        "https://ops.example.com/hooks",
+        vec![Ok(500), Err(SendError("no answer within 10 s".into()))],
+    );
+    s.event("evt_1", "payment.completed", "pay_1", s.now());
+    let start = s.now();
+
+    assert_eq!(s.dispatch("evt_1").await, 1);
+    let d = s.delivery("ops", "evt_1");
+    assert_eq!(d.status, DeliveryStatus::Pending);
+    assert_eq!(d.next_attempt_at, Some(start + Duration::seconds(1)));
+    // Not due yet: nothing is sent.
+    assert_eq!(s.retry().await, 0);
+
+    s.t.clock.advance(Duration::seconds(1));
+    assert_eq!(s.retry().await, 1);
+    let d = s.delivery("ops", "evt_1");
+    assert_eq!(d.attempts[1].status_code, None);
+    assert_eq!(
+        d.attempts[1].error.as_deref(),
+        Some("no answer within 10 s")
+    );
+    assert_eq!(d.next_attempt_at, Some(s.now() + Duration::seconds(2)));
+
+    s.t.clock.advance(Duration::seconds(2));
+    assert_eq!(s.retry().await, 1);
+    let d = s.delivery("ops", "evt_1");
+    assert_eq!(d.status, DeliveryStatus::Succeeded);
+    let codes: Vec<Option<u16>> = d.attempts.iter().map(|a| a.status_code).collect();
+    assert_eq!(codes, [Some(500), None, Some(200)]);
+    assert_eq!(
+        d.attempts[0].error.as_deref(),
+        Some("the endpoint answered 500")
+    );
+    assert_eq!(s.receiver.events(), ["evt_1", "evt_1", "evt_1"]);
+}
+
+#[tokio::test]
+async fn a_later_event_about_the_same_object_waits_behind_a_failing_one() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.receiver
+        .answer("https://ops.example.com/hooks", vec![Ok(503)]);
+    let t0 = s.now();
+    s.event("evt_created", "payment_intent.created", "pi_1", t0);
+    s.event(
+        "evt_succeeded",
+        "payment_intent.succeeded",
+        "pi_1",
+        t0 + Duration::seconds(1),
+    );
+    s.event(
+        "evt_other",
+        "payment_intent.created",
+        "pi_2",
+        t0 + Duration::seconds(1),
+    );
+
+    s.dispatch("evt_created").await;
+    s.dispatch("evt_succeeded").await;
+    s.dispatch("evt_other").await;
+    // The first failed; the second waits for it; another object does not.
+    assert_eq!(s.receiver.events(), ["evt_created", "evt_other"]);
+    let waiting = s.delivery("ops", "evt_succeeded");
+    assert_eq!(waiting.status, DeliveryStatus::Pending);
+    assert!(waiting.attempts.is_empty());
+
+    // When the first goes through, the second follows at once.
+    s.t.clock.advance(Duration::seconds(1));
+    s.retry().await;
+    assert_eq!(
+        s.receiver.events(),
+        ["evt_created", "evt_other", "evt_created", "evt_succeeded"]
+    );
+    assert_eq!(
+        s.delivery("ops", "evt_succeeded").status,
+        DeliveryStatus::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn events_of_one_batch_go_out_in_the_order_they_happened() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    let t0 = s.now();
+    // Same instant: the object's life decides; the stream's order does not.
+    s.event("evt_b", "payment_intent.succeeded", "pi_1", t0);
+    s.event("evt_a", "payment_intent.created", "pi_1", t0);
+    let mut batch = deliveries::fan_out(&s.app, "evt_b").await.expect("b");
+    batch.extend(deliveries::fan_out(&s.app, "evt_a").await.expect("a"));
+    assert_eq!(deliveries::deliver(s.app.clone(), batch).await, 2);
+    assert_eq!(s.receiver.events(), ["evt_a", "evt_b"]);
+}
+
+#[tokio::test]
+async fn after_three_days_of_failures_a_delivery_fails_and_the_next_goes() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.receiver
+        .answer("https://ops.example.com/hooks", vec![Ok(500); 40]);
+    let t0 = s.now();
+    s.event("evt_1", "refund.created", "re_1", t0);
+    s.event(
+        "evt_2",
+        "refund.succeeded",
+        "re_1",
+        t0 + Duration::seconds(1),
+    );
+    s.dispatch("evt_1").await;
+    s.dispatch("evt_2").await;
+    let mut passes = 0;
+    while s.delivery("ops", "evt_1").status == DeliveryStatus::Pending {
+        let next = s.delivery("ops", "evt_1").next_attempt_at.expect("due");
+        s.t.clock.advance((next - s.now()).max(Duration::ZERO));
+        s.retry().await;
+        passes += 1;
+        assert!(passes < 40, "never gave up");
+    }
+    let first = s.delivery("ops", "evt_1");
+    assert_eq!(first.status, DeliveryStatus::Failed);
+    let last = first.attempts.last().expect("attempts").at;
+    assert_eq!(last - first.attempts[0].at, RETRY_WINDOW);
+    // It waited the whole time and went as soon as the first was given up.
+    let second = s.delivery("ops", "evt_2");
+    assert_eq!(second.attempts.len(), 1);
+    assert_eq!(second.attempts[0].at, last);
+}
+
+#[tokio::test]
+async fn nothing_is_sent_to_a_deleted_endpoint() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.receiver
+        .answer("https://ops.example.com/hooks", vec![Ok(500)]);
+    s.event("evt_1", "payable.paid", "order:1", s.now());
+    s.dispatch("evt_1").await;
+    webhook_endpoints::delete(&s.app, &EndpointId::parse("ops").expect("id"))
+        .await
+        .expect("deleted");
+    s.t.clock.advance(Duration::seconds(5));
+    assert_eq!(s.retry().await, 0);
+    let d = s.delivery("ops", "evt_1");
+    assert_eq!(d.status, DeliveryStatus::Failed);
+    assert_eq!(d.failure.as_deref(), Some("the endpoint was deleted"));
+    assert_eq!(s.receiver.posts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_delivery_being_sent_is_not_sent_again_until_its_claim_runs_out() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.event("evt_1", "payment.created", "pay_1", s.now());
+    let created = deliveries::fan_out(&s.app, "evt_1").await.expect("fan out");
+    // Another sender took it and is still sending.
+    let taken = created[0].claimed(s.now() + deliveries::CLAIM);
+    s.app
+        .webhooks
+        .deliveries
+        .save_delivery(&taken)
+        .await
+        .expect("claimed");
+    assert_eq!(deliveries::deliver(s.app.clone(), created).await, 0);
+    assert_eq!(s.retry().await, 0);
+    // That sender died: when its claim runs out, the delivery is due again.
+    s.t.clock.advance(deliveries::CLAIM);
+    assert_eq!(s.retry().await, 1);
+    assert_eq!(s.delivery("ops", "evt_1").status, DeliveryStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn replacing_an_endpoint_keeps_its_secret() {
+    let s = setup();
+    let first = s.endpoint("ops", &["*"]).await;
+    let replaced = webhook_endpoints::put(
+        &s.app,
+        first.id.clone(),
+        EndpointUrl::parse("https://elsewhere.example.com/", false).expect("url"),
+        EnabledEvents::All,
+    )
+    .await
+    .expect("replaced");
+    assert!(!replaced.created);
+    assert_eq!(
+        replaced.endpoint.secret.expose_secret(),
+        first.secret.expose_secret()
+    );
+    assert_eq!(
+        replaced.endpoint.url.as_str(),
+        "https://elsewhere.example.com/"
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_made_again_under_a_deleted_ones_id_gets_nothing_of_the_old_one() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.receiver
+        .answer("https://ops.example.com/hooks", vec![Ok(500)]);
+    s.event("evt_old", "payment.created", "pay_1", s.now());
+    s.dispatch("evt_old").await;
+    let id = EndpointId::parse("ops").expect("id");
+    webhook_endpoints::delete(&s.app, &id)
+        .await
+        .expect("deleted");
+    // Later than any clock skew between functions.
+    s.t.clock.advance(Duration::seconds(2));
+    s.endpoint("ops", &["*"]).await;
+    s.t.clock.advance(Duration::seconds(1));
+
+    assert_eq!(s.retry().await, 0);
+    assert_eq!(
+        s.receiver.posts().len(),
+        1,
+        "only the old endpoint's first attempt"
+    );
+    assert_eq!(s.delivery("ops", "evt_old").status, DeliveryStatus::Failed);
+    let listed = webhook_endpoints::deliveries(&s.app, &id, 10, None)
+        .await
+        .expect("listed");
+    assert!(listed.items.is_empty(), "{:?}", listed.items);
+}
+
+#[tokio::test]
+async fn deliveries_are_shown_for_thirty_days() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    s.event("evt_1", "payment.created", "pay_1", s.now());
+    s.dispatch("evt_1").await;
+    let id = EndpointId::parse("ops").expect("id");
+    let shown = |s: &Setup| {
+        let app = s.app.clone();
+        let id = id.clone();
+        async move {
+            webhook_endpoints::deliveries(&app, &id, 10, None)
+                .await
+                .expect("listed")
+                .items
+                .len()
+        }
+    };
+    s.t.clock.advance(Duration::days(30) - Duration::seconds(1));
+    assert_eq!(shown(&s).await, 1);
+    s.t.clock.advance(Duration::seconds(1));
+    assert_eq!(shown(&s).await, 0);
+}

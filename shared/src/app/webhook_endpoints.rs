@@ -1,0 +1,71 @@
+//! Webhook endpoints as operators manage them, and the deliveries they can read.
+
+use super::AppError;
+use crate::domain::webhook_endpoint::new_signing_secret;
+use crate::domain::{Delivery, EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint};
+use crate::ports::{EndpointWrite, Page};
+use crate::runtime::App;
+
+/// Creates the endpoint with a new signing secret, or replaces its URL and
+/// event types (the stored secret stays: the operator's receiver holds it).
+pub async fn put(
+    app: &App,
+    id: EndpointId,
+    url: EndpointUrl,
+    enabled_events: EnabledEvents,
+) -> Result<EndpointWrite, AppError> {
+    let now = app.clock.now();
+    let endpoint = WebhookEndpoint {
+        id,
+        url,
+        enabled_events,
+        secret: new_signing_secret(),
+        created: now,
+        updated: now,
+    };
+    Ok(app.webhooks.endpoints.put_endpoint(&endpoint).await?)
+}
+
+pub async fn get(app: &App, id: &EndpointId) -> Result<WebhookEndpoint, AppError> {
+    app.webhooks
+        .endpoints
+        .get_endpoint(id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// Its pending deliveries fail when they are next due: nothing is sent to
+/// an endpoint once it is deleted.
+pub async fn delete(app: &App, id: &EndpointId) -> Result<(), AppError> {
+    if app.webhooks.endpoints.delete_endpoint(id).await? {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
+/// The endpoint's deliveries, newest first; an endpoint that does not exist
+/// has none to show, one made again under a deleted one's id does not show
+/// the old one's, and none is shown past its retention (storage deletes it
+/// late).
+pub async fn deliveries(
+    app: &App,
+    id: &EndpointId,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<Delivery>, AppError> {
+    let endpoint = get(app, id).await?;
+    let mut page = app
+        .webhooks
+        .deliveries
+        .list_deliveries(id, limit, cursor)
+        .await?;
+    let now = app.clock.now();
+    page.items
+        .retain(|d| d.belongs_to_endpoint_created(endpoint.created) && !d.expired(now));
+    Ok(page)
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("Webhook endpoint".into())
+}

@@ -1,0 +1,305 @@
+//! Webhook endpoints and deliveries: what both adapters do alike. Each case
+//! runs on fresh ports (a fresh table, or a fresh memory), through
+//! [`webhook_storage_contract!`](crate::webhook_storage_contract).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::*;
+use crate::domain::delivery::EventRef;
+use crate::domain::{
+    Attempt, Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, RetryPolicy,
+    WebhookEndpoint,
+};
+use crate::ports::{DeliveryCreate, SendError, WebhookPost, WebhookSender, Webhooks};
+
+/// Declares one `#[tokio::test]` per webhook contract case, each on fresh
+/// ports built by `$webhooks` (an expression, awaited inside the test when
+/// it needs to be).
+#[macro_export]
+macro_rules! webhook_storage_contract {
+    ($webhooks:expr) => {
+        $crate::webhook_storage_contract!(@cases $webhooks;
+            an_endpoint_is_created_then_replaced_keeping_its_secret,
+            endpoints_are_listed_and_deleted,
+            a_delivery_is_created_once_per_endpoint_and_event,
+            saving_a_delivery_expects_the_version_it_read,
+            a_lane_gives_the_pending_deliveries_around_one_in_order,
+            only_pending_deliveries_that_are_due_are_due,
+            an_endpoints_deliveries_list_newest_first_with_cursors,
+        );
+    };
+    (@cases $webhooks:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let webhooks: $crate::ports::Webhooks = $webhooks;
+                $crate::contract::$case(&webhooks).await;
+            }
+        )*
+    };
+}
+
+/// The sender of ports that only store: the contract sends nothing.
+pub struct NoSender;
+
+#[async_trait::async_trait]
+impl WebhookSender for NoSender {
+    async fn post(&self, _: &WebhookPost) -> Result<u16, SendError> {
+        Err(SendError("the storage contract sends nothing".into()))
+    }
+}
+
+fn endpoint(id: &str, url: &str, t: OffsetDateTime) -> WebhookEndpoint {
+    WebhookEndpoint {
+        id: EndpointId::parse(id).expect("id"),
+        url: EndpointUrl::parse(url, false).expect("url"),
+        enabled_events: EnabledEvents::All,
+        secret: SecretString::from(format!("whsec_{}", unique("s"))),
+        created: t,
+        updated: t,
+    }
+}
+
+fn delivery(endpoint: &str, event: &str, object: &str, created: OffsetDateTime) -> Delivery {
+    Delivery::new(
+        &EndpointId::parse(endpoint).expect("id"),
+        EventRef {
+            id: event.into(),
+            event_type: "payment_intent.succeeded".into(),
+            object_id: object.into(),
+            created,
+        },
+        created,
+    )
+}
+
+pub async fn an_endpoint_is_created_then_replaced_keeping_its_secret(w: &Webhooks) {
+    let t = now();
+    let first = endpoint("ops", "https://a.example.com/h", t);
+    let written = w.endpoints.put_endpoint(&first).await.expect("put");
+    assert!(written.created);
+    let mut again = endpoint("ops", "https://b.example.com/h", t + Duration::seconds(5));
+    again.enabled_events = EnabledEvents::parse(&["refund.created".to_owned()]).expect("events");
+    let replaced = w.endpoints.put_endpoint(&again).await.expect("put");
+    assert!(!replaced.created);
+    assert_eq!(
+        replaced.endpoint.secret.expose_secret(),
+        first.secret.expose_secret()
+    );
+    assert_eq!(replaced.endpoint.created, t);
+    let read = w
+        .endpoints
+        .get_endpoint(&first.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(read.url.as_str(), "https://b.example.com/h");
+    assert_eq!(read.enabled_events, again.enabled_events);
+    assert_eq!(read.secret.expose_secret(), first.secret.expose_secret());
+    assert_eq!((read.created, read.updated), (t, t + Duration::seconds(5)));
+}
+
+pub async fn endpoints_are_listed_and_deleted(w: &Webhooks) {
+    let t = now();
+    for id in ["a", "b", "c"] {
+        w.endpoints
+            .put_endpoint(&endpoint(id, "https://example.com", t))
+            .await
+            .expect("put");
+    }
+    let mut ids: Vec<String> = w
+        .endpoints
+        .list_endpoints()
+        .await
+        .expect("list")
+        .iter()
+        .map(|e| e.id.to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["a", "b", "c"]);
+    let b = EndpointId::parse("b").expect("id");
+    assert!(w.endpoints.delete_endpoint(&b).await.expect("delete"));
+    assert!(!w.endpoints.delete_endpoint(&b).await.expect("again"));
+    assert!(w.endpoints.get_endpoint(&b).await.expect("get").is_none());
+    assert_eq!(w.endpoints.list_endpoints().await.expect("list").len(), 2);
+}
+
+pub async fn a_delivery_is_created_once_per_endpoint_and_event(w: &Webhooks) {
+    let d = delivery("ops", "evt_1", "pi_1", now());
+    assert!(matches!(
+        w.deliveries.create_delivery(&d).await.expect("create"),
+        DeliveryCreate::Created
+    ));
+    let sent = d.claimed(now() + Duration::seconds(30));
+    w.deliveries.save_delivery(&sent).await.expect("claimed");
+    match w.deliveries.create_delivery(&d).await.expect("again") {
+        DeliveryCreate::Exists(existing) => assert_eq!(*existing, sent),
+        DeliveryCreate::Created => panic!("created twice"),
+    }
+    // The same event to another endpoint is another delivery.
+    assert!(matches!(
+        w.deliveries
+            .create_delivery(&delivery("other", "evt_1", "pi_1", now()))
+            .await
+            .expect("create"),
+        DeliveryCreate::Created
+    ));
+}
+
+pub async fn saving_a_delivery_expects_the_version_it_read(w: &Webhooks) {
+    let d = delivery("ops", "evt_1", "pi_1", now());
+    w.deliveries.create_delivery(&d).await.expect("create");
+    let policy = RetryPolicy::new(Duration::seconds(1));
+    let claimed = d.claimed(now() + Duration::seconds(30));
+    w.deliveries.save_delivery(&claimed).await.expect("claim");
+    // Another sender that read the first version loses.
+    assert!(matches!(
+        w.deliveries
+            .save_delivery(&d.claimed(now() + Duration::seconds(30)))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    let failed = claimed.after(Attempt::answered(now(), 500, 12), &policy);
+    w.deliveries.save_delivery(&failed).await.expect("outcome");
+    let done = failed.after(Attempt::unanswered(now(), 10_000, "no answer"), &policy);
+    w.deliveries.save_delivery(&done).await.expect("outcome");
+    match w.deliveries.create_delivery(&d).await.expect("read back") {
+        DeliveryCreate::Exists(stored) => assert_eq!(*stored, done),
+        DeliveryCreate::Created => panic!("lost"),
+    }
+}
+
+pub async fn a_lane_gives_the_pending_deliveries_around_one_in_order(w: &Webhooks) {
+    let t = now();
+    let first = delivery("ops", "evt_a", "pi_1", t);
+    let second = delivery("ops", "evt_b", "pi_1", t + Duration::seconds(1));
+    let third = delivery("ops", "evt_c", "pi_1", t + Duration::seconds(2));
+    let elsewhere = delivery("ops", "evt_d", "pi_2", t);
+    let other_endpoint = delivery("other", "evt_e", "pi_1", t);
+    for d in [&third, &first, &second, &elsewhere, &other_endpoint] {
+        w.deliveries.create_delivery(d).await.expect("create");
+    }
+    let earlier =
+        |d: Delivery| async move { w.deliveries.earlier_pending(&d).await.expect("read") };
+    let next = |d: Delivery| async move { w.deliveries.next_pending(&d).await.expect("read") };
+    assert_eq!(earlier(first.clone()).await, None);
+    assert_eq!(
+        earlier(third.clone()).await.map(|d| d.id),
+        Some(first.id.clone())
+    );
+    assert_eq!(
+        next(first.clone()).await.map(|d| d.id),
+        Some(second.id.clone())
+    );
+    assert_eq!(next(third.clone()).await, None);
+    // Finished deliveries no longer hold their lane.
+    let done = first.claimed(t).after(
+        Attempt::answered(t, 200, 3),
+        &RetryPolicy::new(Duration::seconds(1)),
+    );
+    w.deliveries
+        .save_delivery(&first.claimed(t))
+        .await
+        .expect("claim");
+    w.deliveries.save_delivery(&done).await.expect("done");
+    assert_eq!(done.status, DeliveryStatus::Succeeded);
+    assert_eq!(
+        earlier(third.clone()).await.map(|d| d.id),
+        Some(second.id.clone())
+    );
+    assert_eq!(earlier(second.clone()).await, None);
+    assert_eq!(
+        next(first.clone()).await.map(|d| d.id),
+        Some(second.id.clone())
+    );
+}
+
+pub async fn only_pending_deliveries_that_are_due_are_due(w: &Webhooks) {
+    let t = now();
+    let due = delivery("ops", "evt_due", "pi_1", t - Duration::seconds(5));
+    let later = delivery("ops", "evt_later", "pi_2", t + Duration::seconds(60));
+    let finished = delivery("ops", "evt_done", "pi_3", t - Duration::seconds(10));
+    for d in [&due, &later, &finished] {
+        w.deliveries.create_delivery(d).await.expect("create");
+    }
+    let claimed = finished.claimed(t);
+    w.deliveries.save_delivery(&claimed).await.expect("claim");
+    w.deliveries
+        .save_delivery(&claimed.abandoned("gone"))
+        .await
+        .expect("abandoned");
+    let ids = |ds: Vec<Delivery>| ds.into_iter().map(|d| d.event.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(w.deliveries.due_deliveries(t, 10).await.expect("due")),
+        ["evt_due"]
+    );
+    assert_eq!(
+        ids(w
+            .deliveries
+            .due_deliveries(t + Duration::seconds(60), 10)
+            .await
+            .expect("due")),
+        ["evt_due", "evt_later"],
+        "soonest first, due at the very instant included"
+    );
+    assert_eq!(
+        ids(w
+            .deliveries
+            .due_deliveries(t + Duration::seconds(60), 1)
+            .await
+            .expect("due")),
+        ["evt_due"]
+    );
+}
+
+pub async fn an_endpoints_deliveries_list_newest_first_with_cursors(w: &Webhooks) {
+    let t = now();
+    let ops = EndpointId::parse("ops").expect("id");
+    for n in 0..5 {
+        let d = delivery(
+            "ops",
+            &format!("evt_{n}"),
+            &format!("pi_{n}"),
+            t + Duration::seconds(n),
+        );
+        w.deliveries.create_delivery(&d).await.expect("create");
+    }
+    w.deliveries
+        .create_delivery(&delivery("other", "evt_x", "pi_x", t))
+        .await
+        .expect("create");
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = w
+            .deliveries
+            .list_deliveries(&ops, 2, cursor.as_deref())
+            .await
+            .expect("page");
+        seen.extend(page.items.into_iter().map(|d| d.event.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["evt_4", "evt_3", "evt_2", "evt_1", "evt_0"]);
+    let other = EndpointId::parse("other").expect("id");
+    let first = w
+        .deliveries
+        .list_deliveries(&ops, 2, None)
+        .await
+        .expect("page");
+    let foreign = first.next.expect("more");
+    assert!(matches!(
+        w.deliveries
+            .list_deliveries(&other, 2, Some(&foreign))
+            .await,
+        Err(StoreError::BadCursor)
+    ));
+    assert!(matches!(
+        w.deliveries.list_deliveries(&ops, 2, Some("forged")).await,
+        Err(StoreError::BadCursor)
+    ));
+}

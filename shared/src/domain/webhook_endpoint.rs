@@ -1,0 +1,395 @@
+//! Where an operator wants to hear about what happened: a URL, the event
+//! types it subscribes to, and the secret every delivery to it is signed with.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+
+use super::Invalid;
+use super::ids::random_token;
+
+/// Every event type the service emits, each object's in the order of its
+/// life: an event that happened at the same instant as another of the same
+/// object is delivered after it when it comes later here.
+pub const EVENT_TYPES: [&str; 10] = [
+    "payment_intent.created",
+    "payment_intent.requires_action",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment.created",
+    "payment.completed",
+    "refund.created",
+    "refund.succeeded",
+    "payable.paid",
+];
+
+/// What `enabled_events` takes besides the types: every type, present and future.
+pub const ALL_EVENTS: &str = "*";
+
+/// Where `event_type` stands among the events of one object (see [`EVENT_TYPES`]).
+pub fn event_type_rank(event_type: &str) -> usize {
+    EVENT_TYPES
+        .iter()
+        .position(|t| *t == event_type)
+        .unwrap_or(EVENT_TYPES.len())
+}
+
+/// An endpoint's id, chosen by the operator (the path's `{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EndpointId(String);
+
+impl EndpointId {
+    pub const PATTERN: &'static str = "^[A-Za-z0-9._:-]{1,128}$";
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let ok = !s.is_empty()
+            && s.len() <= Self::MAX_LEN
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Invalid::new(
+                "id must be 1-128 characters of letters, digits, '.', '_', ':' or '-'",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EndpointId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The event types an endpoint hears about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnabledEvents {
+    All,
+    /// Known types, each once, in the order given.
+    Only(Vec<String>),
+}
+
+impl EnabledEvents {
+    /// A non-empty list of known types, or `["*"]` alone.
+    pub fn parse(list: &[String]) -> Result<Self, Invalid> {
+        if list.is_empty() {
+            return Err(Invalid::new(
+                "enabled_events must name at least one event type, or \"*\"",
+            ));
+        }
+        if list.iter().any(|t| t == ALL_EVENTS) {
+            return if list.iter().all(|t| t == ALL_EVENTS) {
+                Ok(Self::All)
+            } else {
+                Err(Invalid::new(
+                    "\"*\" already names every event type: send it alone",
+                ))
+            };
+        }
+        let mut types: Vec<String> = Vec::new();
+        for t in list {
+            if !EVENT_TYPES.contains(&t.as_str()) {
+                return Err(Invalid::new(format!(
+                    "unknown event type '{}'; known types: {}",
+                    t.chars().take(64).collect::<String>(),
+                    EVENT_TYPES.join(", ")
+                )));
+            }
+            if !types.contains(t) {
+                types.push(t.clone());
+            }
+        }
+        Ok(Self::Only(types))
+    }
+
+    pub fn includes(&self, event_type: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(types) => types.iter().any(|t| t == event_type),
+        }
+    }
+
+    /// As the API shows and stores it.
+    pub fn to_list(&self) -> Vec<String> {
+        match self {
+            Self::All => vec![ALL_EVENTS.to_owned()],
+            Self::Only(types) => types.clone(),
+        }
+    }
+}
+
+/// Longest URL an endpoint takes: the bound of every text field.
+pub const MAX_URL_LEN: usize = 1000;
+
+/// An `https://` URL; `http://` only to this machine, and only on a
+/// developer's machine. No credentials in it, no fragment: what is sent is
+/// exactly what the operator sees in the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointUrl(String);
+
+/// Ports 1-65535, as a regular expression.
+const PORT: &str =
+    "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})";
+/// What may follow the host and port besides letters and digits: a path and
+/// query of URL characters.
+const REST_SYMBOLS: &str = "-._~!$&'()*+,;=:@%/?";
+
+fn rest_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || REST_SYMBOLS.contains(c)
+}
+
+impl EndpointUrl {
+    /// The hosts a local run may reach over plain HTTP.
+    pub const LOOPBACK: [&'static str; 3] = ["127.0.0.1", "localhost", "[::1]"];
+
+    /// What `parse` accepts, as a regular expression (`http://` passes
+    /// only on a developer's machine).
+    pub fn pattern() -> String {
+        format!(
+            r"^(https://([A-Za-z0-9.-]{{1,253}}|\[[0-9A-Fa-f:.]{{2,45}}\])|http://(127\.0\.0\.1|localhost|\[::1\]))(:{PORT})?([/?][-A-Za-z0-9._~!$&'()*+,;=:@%/?]*)?$"
+        )
+    }
+
+    /// `local`: the service runs on a developer's machine, where plain HTTP
+    /// to this machine is how a receiver is reached.
+    pub fn parse(s: &str, local: bool) -> Result<Self, Invalid> {
+        if s.len() > MAX_URL_LEN {
+            return Err(Invalid::new(format!(
+                "url must be at most {MAX_URL_LEN} characters"
+            )));
+        }
+        let (rest, plain) = if let Some(rest) = s.strip_prefix("https://") {
+            (rest, false)
+        } else if let Some(rest) = s.strip_prefix("http://") {
+            (rest, true)
+        } else {
+            return Err(Invalid::new("url must start with https://"));
+        };
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (host, port) = split_port(authority)
+            .ok_or_else(|| Invalid::new("url must have a host and at most a port after it"))?;
+        if plain {
+            if !local {
+                return Err(Invalid::new("url must start with https://"));
+            }
+            if !Self::LOOPBACK.contains(&host) {
+                return Err(Invalid::new(
+                    "a plain http:// url may only name this machine (127.0.0.1, localhost or [::1])",
+                ));
+            }
+        }
+        let host_ok = match host.strip_prefix('[') {
+            Some(v6) => v6.strip_suffix(']').is_some_and(|inner| {
+                (2..=45).contains(&inner.len())
+                    && inner
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+            }),
+            None => {
+                (1..=253).contains(&host.len())
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            }
+        };
+        if !host_ok {
+            return Err(Invalid::new("url must have a host name or address"));
+        }
+        if let Some(port) = port {
+            let valid = !port.is_empty()
+                && !port.starts_with('0')
+                && port.len() <= 5
+                && port.chars().all(|c| c.is_ascii_digit())
+                && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p));
+            if !valid {
+                return Err(Invalid::new("url's port must be 1-65535"));
+            }
+        }
+        if !tail.chars().all(rest_char) {
+            return Err(Invalid::new(
+                "url's path and query may only hold URL characters (no spaces, no fragment)",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `host[:port]`, the port as written (checked by the caller).
+fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    if authority.starts_with('[') {
+        let close = authority.find(']')?;
+        let (host, after) = authority.split_at(close + 1);
+        match after {
+            "" => Some((host, None)),
+            _ => after.strip_prefix(':').map(|p| (host, Some(p))),
+        }
+    } else {
+        match authority.split_once(':') {
+            None => Some((authority, None)),
+            Some((host, port)) => Some((host, Some(port))),
+        }
+    }
+}
+
+/// The secret deliveries are signed with: `whsec_` and 32 random letters and digits.
+pub fn new_signing_secret() -> SecretString {
+    SecretString::from(format!("whsec_{}", random_token(32)))
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookEndpoint {
+    pub id: EndpointId,
+    pub url: EndpointUrl,
+    pub enabled_events: EnabledEvents,
+    /// Chosen by the service when the endpoint is created; a replace keeps it.
+    pub secret: SecretString,
+    pub created: OffsetDateTime,
+    pub updated: OffsetDateTime,
+}
+
+impl WebhookEndpoint {
+    pub fn subscribes_to(&self, event_type: &str) -> bool {
+        self.enabled_events.includes(event_type)
+    }
+
+    /// The `Stripe-Signature` header of `body` sent at `timestamp` (unix seconds).
+    pub fn signature(&self, timestamp: i64, body: &[u8]) -> String {
+        super::webhook_signature::sign(self.secret.expose_secret().as_bytes(), timestamp, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_id_rules() {
+        assert!(EndpointId::parse("ops-1.main:v2_x").is_ok());
+        for bad in ["", "a b", "a/b", "é", &"x".repeat(129)] {
+            assert!(EndpointId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(EndpointId::parse(&"x".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn enabled_events_are_known_types_or_the_wildcard_alone() {
+        let list = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            EnabledEvents::parse(&list(&["*"])).expect("all"),
+            EnabledEvents::All
+        );
+        let only = EnabledEvents::parse(&list(&[
+            "payment_intent.succeeded",
+            "refund.created",
+            "payment_intent.succeeded",
+        ]))
+        .expect("known");
+        assert_eq!(
+            only.to_list(),
+            ["payment_intent.succeeded", "refund.created"]
+        );
+        assert!(only.includes("refund.created"));
+        assert!(!only.includes("payment.created"));
+        assert!(EnabledEvents::All.includes("payable.paid"));
+        for bad in [
+            list(&[]),
+            list(&["charge.succeeded"]),
+            list(&["*", "refund.created"]),
+            list(&[""]),
+        ] {
+            assert!(EnabledEvents::parse(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn urls_are_https_or_loopback_http_on_a_developer_machine() {
+        for good in [
+            "https://example.com/hooks",
+            "https://example.com",
+            "https://api.example.com:8443/a/b?x=1&y=%20",
+            "https://[2001:db8::1]/h",
+            "https://10.0.0.1?x",
+        ] {
+            assert!(EndpointUrl::parse(good, false).is_ok(), "{good}");
+            assert!(EndpointUrl::parse(good, true).is_ok(), "{good}");
+        }
+        for local in [
+            "http://127.0.0.1:4000/hooks",
+            "http://localhost/x",
+            "http://[::1]:9/",
+        ] {
+            assert!(EndpointUrl::parse(local, true).is_ok(), "{local}");
+            assert!(EndpointUrl::parse(local, false).is_err(), "{local}");
+        }
+        for bad in [
+            "ftp://example.com",
+            "https://",
+            "https://user:pw@example.com/",
+            "https://example.com/a b",
+            "https://example.com/#frag",
+            "https://example.com:0/",
+            "https://example.com:65536/",
+            "https://example.com:/",
+            "http://example.com/",
+            "http://127.0.0.2/",
+            "HTTPS://example.com",
+            "https://[::1/",
+        ] {
+            assert!(EndpointUrl::parse(bad, true).is_err(), "{bad}");
+        }
+        assert!(EndpointUrl::parse(&format!("https://e.com/{}", "a".repeat(1000)), false).is_err());
+    }
+
+    #[test]
+    fn every_accepted_url_is_one_the_http_client_takes() {
+        for good in [
+            "https://api.example.com:8443/a/b?x=1&y=%20",
+            "https://[2001:db8::1]/h",
+            "http://[::1]:9/",
+            "https://e.com/~!$&'()*+,;=:@%/?",
+        ] {
+            let url = EndpointUrl::parse(good, true).expect(good);
+            assert!(
+                url.as_str().parse::<hyper::Uri>().is_ok(),
+                "{good} is not a URI to hyper"
+            );
+        }
+    }
+
+    #[test]
+    fn the_secret_is_random_and_marked() {
+        use secrecy::ExposeSecret;
+        let (a, b) = (new_signing_secret(), new_signing_secret());
+        assert!(a.expose_secret().starts_with("whsec_"));
+        assert_eq!(a.expose_secret().len(), 6 + 32);
+        assert_ne!(a.expose_secret(), b.expose_secret());
+    }
+
+    #[test]
+    fn ranks_follow_each_objects_life() {
+        assert!(
+            event_type_rank("payment_intent.created")
+                < event_type_rank("payment_intent.requires_action")
+        );
+        assert!(
+            event_type_rank("payment_intent.requires_action")
+                < event_type_rank("payment_intent.succeeded")
+        );
+        assert!(event_type_rank("payment.created") < event_type_rank("payment.completed"));
+        assert!(event_type_rank("refund.created") < event_type_rank("refund.succeeded"));
+        assert_eq!(event_type_rank("other"), EVENT_TYPES.len());
+    }
+}

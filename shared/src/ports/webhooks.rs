@@ -1,0 +1,136 @@
+//! Outgoing webhooks: the endpoints operators register, the deliveries of
+//! events to them, the events themselves as sent, and the HTTP client that
+//! sends them.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::{Page, StoreError};
+use crate::domain::{Delivery, EndpointId, WebhookEndpoint};
+
+/// What happened to an endpoint upsert.
+#[derive(Debug, Clone)]
+pub struct EndpointWrite {
+    /// As stored: a replace keeps the secret and the creation time.
+    pub endpoint: WebhookEndpoint,
+    pub created: bool,
+}
+
+#[async_trait::async_trait]
+pub trait WebhookEndpointStore: Send + Sync {
+    /// Creates the endpoint, or replaces its URL and event types (its secret
+    /// and creation time stay).
+    async fn put_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<EndpointWrite, StoreError>;
+
+    async fn get_endpoint(&self, id: &EndpointId) -> Result<Option<WebhookEndpoint>, StoreError>;
+
+    /// False when there was none.
+    async fn delete_endpoint(&self, id: &EndpointId) -> Result<bool, StoreError>;
+
+    /// Every endpoint (an operator has a handful), read consistently: an
+    /// endpoint created before an event hears about it.
+    async fn list_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError>;
+}
+
+/// What creating a delivery found.
+#[derive(Debug, Clone)]
+pub enum DeliveryCreate {
+    Created,
+    /// This event already has its delivery to this endpoint (a dispatch ran
+    /// before): that one, as stored.
+    Exists(Box<Delivery>),
+}
+
+#[async_trait::async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Creates the delivery unless its id exists (one per endpoint and event).
+    async fn create_delivery(&self, delivery: &Delivery) -> Result<DeliveryCreate, StoreError>;
+
+    /// Writes `delivery` (its `version` one above the stored one's) if the
+    /// stored one is still at `delivery.version − 1`; `Conflict` otherwise.
+    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+
+    /// The first pending delivery of `delivery`'s lane that comes before it, read consistently.
+    async fn earlier_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError>;
+
+    /// The first pending delivery of `delivery`'s lane that comes after it, read consistently.
+    async fn next_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError>;
+
+    /// Pending deliveries due at `now`, soonest first, at most `limit`.
+    async fn due_deliveries(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// An endpoint's deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        endpoint: &EndpointId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Delivery>, StoreError>;
+}
+
+/// An event as it is delivered: its body is exactly the bytes signed and sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEvent {
+    pub id: String,
+    pub event_type: String,
+    pub object_id: String,
+    pub created: OffsetDateTime,
+    /// The event's JSON, `{"id","object":"event","type","created","data":{"object"}}`.
+    pub body: Vec<u8>,
+}
+
+/// The events to deliver, by id.
+#[async_trait::async_trait]
+pub trait EventsToDeliver: Send + Sync {
+    async fn event(&self, id: &str) -> Result<Option<OutgoingEvent>, StoreError>;
+}
+
+/// One signed POST to an endpoint.
+#[derive(Debug, Clone)]
+pub struct WebhookPost {
+    pub url: String,
+    /// `Stripe-Signature`: `t=<unix>,v1=<hex HMAC-SHA256>`.
+    pub signature: String,
+    pub body: Vec<u8>,
+}
+
+/// Why no answer came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SendError(pub String);
+
+/// Sends a delivery: the endpoint's status code, whatever it is, or why
+/// none came within [`SEND_TIMEOUT`](crate::domain::delivery::SEND_TIMEOUT).
+#[async_trait::async_trait]
+pub trait WebhookSender: Send + Sync {
+    async fn post(&self, post: &WebhookPost) -> Result<u16, SendError>;
+}
+
+/// The webhook ports, as the application holds them.
+#[derive(Clone)]
+pub struct Webhooks {
+    pub endpoints: Arc<dyn WebhookEndpointStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
+    pub events: Arc<dyn EventsToDeliver>,
+    pub sender: Arc<dyn WebhookSender>,
+}
+
+impl Webhooks {
+    /// The three storage ports from one adapter (one table, or one memory).
+    pub fn sharing<S>(store: Arc<S>, sender: Arc<dyn WebhookSender>) -> Self
+    where
+        S: WebhookEndpointStore + DeliveryStore + EventsToDeliver + 'static,
+    {
+        Self {
+            endpoints: store.clone(),
+            deliveries: store.clone(),
+            events: store,
+            sender,
+        }
+    }
+}

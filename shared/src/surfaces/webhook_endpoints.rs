@@ -1,0 +1,468 @@
+//! The webhook endpoints API: operators' backends (`X-API-Key`) register
+//! where events are POSTed, and read what became of each delivery.
+//! Stripe's field names; errors `{"message"}`, validation 400 with
+//! `errors[{field, message}]`; times in unix seconds, as Stripe's.
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Required, Schema};
+use utoipa::{IntoParams, ToSchema};
+
+use super::IdempotencyKey;
+use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
+use crate::app::webhook_endpoints;
+use crate::auth::ServiceCaller;
+use crate::domain::webhook_endpoint::{ALL_EVENTS, EVENT_TYPES, MAX_URL_LEN};
+use crate::domain::{Attempt, Delivery, EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint};
+use crate::http::{
+    AllChecked, ApiError, Checked, FromRequest, json_body, json_of, limit, path_param, problem,
+};
+use crate::runtime::App;
+use crate::wire_field;
+
+/// Most entries `enabled_events` takes.
+pub const MAX_ENABLED_EVENTS: usize = 50;
+
+wire_field!(
+    /// Where deliveries are POSTed: `https://`, or on a developer's machine
+    /// (`APP_ENV=local`) also `http://` to 127.0.0.1, localhost or [::1].
+    /// No credentials, no fragment.
+    UrlField,
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(EndpointUrl::pattern()))
+        .max_length(Some(MAX_URL_LEN))
+        .examples(["https://example.com/hooks/payments"])
+);
+
+wire_field!(
+    /// The event types to deliver, or `["*"]` for every type.
+    EnabledEventsField,
+    crate::http::schema::any_of([
+        ArrayBuilder::new()
+            .items(crate::http::schema::one_of(&EVENT_TYPES))
+            .min_items(Some(1))
+            .max_items(Some(MAX_ENABLED_EVENTS))
+            .into(),
+        ArrayBuilder::new()
+            .items(crate::http::schema::one_of(&[ALL_EVENTS]))
+            .min_items(Some(1))
+            .max_items(Some(MAX_ENABLED_EVENTS))
+            .into(),
+    ])
+);
+
+/// Body of `PUT /api/v1/webhook-endpoints/{id}`.
+#[derive(Deserialize, ToSchema)]
+pub struct WebhookEndpointRequest {
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub url: UrlField,
+    #[serde(default)]
+    #[schema(inline, required = true)]
+    pub enabled_events: EnabledEventsField,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookEndpointBody {
+    #[schema(example = "ops-main")]
+    pub id: String,
+    /// Always `webhook_endpoint`.
+    #[schema(example = "webhook_endpoint")]
+    pub object: &'static str,
+    #[schema(example = "https://example.com/hooks/payments")]
+    pub url: String,
+    #[schema(example = json!(["payment_intent.succeeded", "refund.succeeded"]))]
+    pub enabled_events: Vec<String>,
+    /// Unix seconds.
+    #[schema(example = 1760000000)]
+    pub created: i64,
+    /// Unix seconds of the last replace.
+    #[schema(example = 1760000000)]
+    pub updated: i64,
+    /// The signing secret (`whsec_…`): only in the answer that created the
+    /// endpoint. Every delivery carries `Stripe-Signature: t=<unix>,v1=<hex
+    /// HMAC-SHA256(secret, "<t>." + body)>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "whsec_2kVn8Qx0aT5LmR3pZ7cY1bN6dW4eH9fJ")]
+    pub secret: Option<String>,
+}
+
+impl WebhookEndpointBody {
+    fn of(e: &WebhookEndpoint, with_secret: bool) -> Self {
+        Self {
+            id: e.id.to_string(),
+            object: "webhook_endpoint",
+            url: e.url.as_str().to_owned(),
+            enabled_events: e.enabled_events.to_list(),
+            created: e.created.unix_timestamp(),
+            updated: e.updated.unix_timestamp(),
+            secret: with_secret.then(|| e.secret.expose_secret().to_owned()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeletedWebhookEndpoint {
+    #[schema(example = "ops-main")]
+    pub id: String,
+    #[schema(example = "webhook_endpoint")]
+    pub object: &'static str,
+    #[schema(example = true)]
+    pub deleted: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptBody {
+    /// Unix seconds.
+    #[schema(example = 1760000003)]
+    pub at: i64,
+    /// The endpoint's HTTP status; null when no answer came (refused, timed out).
+    #[schema(example = 200)]
+    pub status_code: Option<u16>,
+    #[schema(example = 84)]
+    pub latency_ms: u64,
+    /// Why the attempt failed; null when it succeeded (a 2xx).
+    pub error: Option<String>,
+}
+
+impl From<&Attempt> for AttemptBody {
+    fn from(a: &Attempt) -> Self {
+        Self {
+            at: a.at.unix_timestamp(),
+            status_code: a.status_code,
+            latency_ms: a.latency_ms,
+            error: a.error.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryBody {
+    #[schema(example = "whd_6f1c2d9a0b8e4f7a9c3d5e1f2a4b6c8d")]
+    pub id: String,
+    /// Always `webhook_delivery`.
+    #[schema(example = "webhook_delivery")]
+    pub object: &'static str,
+    #[schema(example = "ops-main")]
+    pub endpoint_id: String,
+    #[schema(example = "evt_3kTz8Rm2Qp7Lx9Wv4Nc6Hs1B")]
+    pub event_id: String,
+    #[schema(example = "payment_intent.succeeded")]
+    pub event_type: String,
+    /// pending (not yet sent, waiting behind an earlier delivery about the
+    /// same object, or being retried), succeeded, or failed (given up).
+    #[schema(example = "succeeded")]
+    pub status: &'static str,
+    pub attempts: Vec<AttemptBody>,
+    /// Unix seconds; null once the delivery has succeeded or failed.
+    #[schema(example = json!(null))]
+    pub next_attempt_at: Option<i64>,
+    /// Why it failed without a last attempt (the endpoint was deleted, the event expired).
+    pub failure_reason: Option<String>,
+    /// Unix seconds.
+    #[schema(example = 1760000002)]
+    pub created: i64,
+}
+
+impl From<&Delivery> for DeliveryBody {
+    fn from(d: &Delivery) -> Self {
+        Self {
+            id: d.id.to_string(),
+            object: "webhook_delivery",
+            endpoint_id: d.endpoint_id.to_string(),
+            event_id: d.event.id.clone(),
+            event_type: d.event.event_type.clone(),
+            status: d.status.as_str(),
+            attempts: d.attempts.iter().map(AttemptBody::from).collect(),
+            next_attempt_at: d.next_attempt_at.map(|t| t.unix_timestamp()),
+            failure_reason: d.failure.clone(),
+            created: d.created.unix_timestamp(),
+        }
+    }
+}
+
+/// A page of an endpoint's deliveries, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub data: Vec<DeliveryBody>,
+    pub has_more: bool,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The endpoint named in the path.
+pub struct EndpointPath(EndpointId);
+
+impl FromRequest for EndpointPath {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let (id,) = (endpoint_id(req),).all()?;
+        Ok(Self(id))
+    }
+}
+
+fn endpoint_id(req: &Request) -> Checked<EndpointId> {
+    EndpointId::parse(&path_param(req, "id"))
+        .or_else(|e| problem(&["path", "id"], e.to_string(), "value_error"))
+}
+
+/// An endpoint as the operator states it.
+pub struct EndpointInput {
+    id: EndpointId,
+    /// Checked as on a developer's machine; the work checks what a deployed
+    /// service refuses besides (plain HTTP).
+    url: EndpointUrl,
+    enabled_events: EnabledEvents,
+}
+
+impl FromRequest for EndpointInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let id = endpoint_id(req);
+        let body: WebhookEndpointRequest = json_body(req)?;
+        let url = body.url.text(&["body", "url"]).and_then(|u| url(&u, true));
+        let events = enabled_events(&body.enabled_events);
+        let (id, url, enabled_events) = (id, url, events).all()?;
+        Ok(Self {
+            id,
+            url,
+            enabled_events,
+        })
+    }
+}
+
+fn url(text: &str, local: bool) -> Checked<EndpointUrl> {
+    EndpointUrl::parse(text, local)
+        .or_else(|e| problem(&["body", "url"], e.to_string(), "value_error"))
+}
+
+fn enabled_events(sent: &EnabledEventsField) -> Checked<EnabledEvents> {
+    let loc = ["body", "enabled_events"];
+    let Some(list) =
+        sent.optional_json::<Vec<String>>(&loc, "enabled_events must be an array of event types")?
+    else {
+        return problem(&loc, "Field required", "missing");
+    };
+    if list.len() > MAX_ENABLED_EVENTS {
+        return problem(
+            &loc,
+            format!("at most {MAX_ENABLED_EVENTS} entries"),
+            "value_error",
+        );
+    }
+    EnabledEvents::parse(&list).or_else(|e| problem(&loc, e.to_string(), "value_error"))
+}
+
+/// An endpoint in the path.
+pub struct EndpointPathParam;
+
+impl IntoParams for EndpointPathParam {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![param(
+            "id",
+            ParameterIn::Path,
+            true,
+            "The endpoint's id, chosen by you.",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(EndpointId::PATTERN))
+                .max_length(Some(EndpointId::MAX_LEN)),
+        )]
+    }
+}
+
+fn param(
+    name: &str,
+    place: ParameterIn,
+    required: bool,
+    description: &str,
+    schema: ObjectBuilder,
+) -> Parameter {
+    let schema: Schema = schema.into();
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(description))
+        .schema(Some(RefOr::T(schema)))
+        .build()
+}
+
+/// Deliveries are listed 10 at a time unless `limit` says otherwise (1-100).
+pub const DELIVERIES_DEFAULT_LIMIT: usize = 10;
+pub const DELIVERIES_MAX_LIMIT: usize = 100;
+
+/// The endpoint and the page of its deliveries.
+pub struct DeliveriesQuery;
+
+impl IntoParams for DeliveriesQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut params = EndpointPathParam::into_params(|| None);
+        params.push(param(
+            "limit",
+            ParameterIn::Query,
+            false,
+            &format!(
+                "How many, newest first: 1-{DELIVERIES_MAX_LIMIT}, default {DELIVERIES_DEFAULT_LIMIT}."
+            ),
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(DELIVERIES_MAX_LIMIT)),
+        ));
+        params.push(param(
+            "cursor",
+            ParameterIn::Query,
+            false,
+            "next_cursor of the previous page.",
+            ObjectBuilder::new().schema_type(Type::String),
+        ));
+        params
+    }
+}
+
+pub struct DeliveriesInput {
+    endpoint: EndpointId,
+    limit: usize,
+    cursor: Option<String>,
+}
+
+impl FromRequest for DeliveriesInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let (endpoint, limit) = (
+            endpoint_id(req),
+            limit(req, DELIVERIES_DEFAULT_LIMIT, DELIVERIES_MAX_LIMIT),
+        )
+            .all()?;
+        Ok(Self {
+            endpoint,
+            limit,
+            cursor: crate::http::cursor(req),
+        })
+    }
+}
+
+/// Creates an endpoint (201, with its signing secret) or replaces its URL
+/// and event types (200; the secret stays and is not shown again).
+#[utoipa::path(put, path = "/api/v1/webhook-endpoints/{id}", tag = "webhooks", operation_id = "put_webhook_endpoint",
+    request_body = WebhookEndpointRequest,
+    params(EndpointPathParam, IdempotencyKey),
+    responses(
+        (status = 200, description = "Replaced; the secret is not shown again", body = WebhookEndpointBody),
+        (status = 201, description = "Created, with its signing secret", body = WebhookEndpointBody),
+        BadRequest,
+        BadApiKey,
+        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
+        TooLarge,
+        KeyReused),
+    security(("api_key" = [])))]
+pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, _: ServiceCaller, input: EndpointInput| async move {
+                let (url,) = (url(input.url.as_str(), app.config.local),).all()?;
+                let written =
+                    webhook_endpoints::put(&app, input.id, url, input.enabled_events).await?;
+                Ok(json_of(
+                    if written.created { 201 } else { 200 },
+                    &WebhookEndpointBody::of(&written.endpoint, written.created),
+                ))
+            },
+        )
+        .await
+}
+
+#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{id}", tag = "webhooks", operation_id = "get_webhook_endpoint",
+    params(EndpointPathParam),
+    responses(
+        (status = 200, description = "The endpoint, without its secret", body = WebhookEndpointBody),
+        BadRequest,
+        BadApiKey,
+        (status = 404, description = "No such endpoint", body = MessageError)),
+    security(("api_key" = [])))]
+pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
+    READ.run(
+        app,
+        req,
+        |app, _: ServiceCaller, EndpointPath(id)| async move {
+            let endpoint = webhook_endpoints::get(&app, &id).await?;
+            Ok(json_of(200, &WebhookEndpointBody::of(&endpoint, false)))
+        },
+    )
+    .await
+}
+
+/// Deletes an endpoint: nothing more is sent to it (its pending deliveries fail).
+#[utoipa::path(delete, path = "/api/v1/webhook-endpoints/{id}", tag = "webhooks", operation_id = "delete_webhook_endpoint",
+    params(EndpointPathParam, IdempotencyKey),
+    responses(
+        (status = 200, description = "Deleted", body = DeletedWebhookEndpoint),
+        BadRequest,
+        BadApiKey,
+        (status = 404, description = "No such endpoint", body = MessageError),
+        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
+        KeyReused),
+    security(("api_key" = [])))]
+pub async fn delete(app: Arc<App>, req: Request) -> Response<Body> {
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, _: ServiceCaller, EndpointPath(id)| async move {
+                webhook_endpoints::delete(&app, &id).await?;
+                Ok(json_of(
+                    200,
+                    &DeletedWebhookEndpoint {
+                        id: id.to_string(),
+                        object: "webhook_endpoint",
+                        deleted: true,
+                    },
+                ))
+            },
+        )
+        .await
+}
+
+/// What was sent to an endpoint, and what came of it, newest first.
+#[utoipa::path(get, path = "/api/v1/webhook-endpoints/{id}/deliveries", tag = "webhooks", operation_id = "list_webhook_deliveries",
+    params(DeliveriesQuery),
+    responses(
+        (status = 200, description = "A page of the endpoint's deliveries", body = DeliveryList),
+        BadRequest,
+        BadApiKey,
+        (status = 404, description = "No such endpoint", body = MessageError)),
+    security(("api_key" = [])))]
+pub async fn deliveries(app: Arc<App>, req: Request) -> Response<Body> {
+    READ.run(
+        app,
+        req,
+        |app, _: ServiceCaller, input: DeliveriesInput| async move {
+            let page = webhook_endpoints::deliveries(
+                &app,
+                &input.endpoint,
+                input.limit,
+                input.cursor.as_deref(),
+            )
+            .await?;
+            Ok(json_of(
+                200,
+                &DeliveryList {
+                    data: page.items.iter().map(DeliveryBody::from).collect(),
+                    has_more: page.next.is_some(),
+                    next_cursor: page.next,
+                },
+            ))
+        },
+    )
+    .await
+}

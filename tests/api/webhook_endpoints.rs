@@ -1,0 +1,645 @@
+//! The webhook endpoints API and the deliveries behind it, on DynamoDB
+//! Local: endpoints managed over HTTP, events delivered to receivers run by
+//! the test (signed, retried, in order), the dispatcher's stream batches.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use integration_tests::*;
+use lambda_http::http::Method;
+use payment_shared::app::deliveries;
+use payment_shared::domain::webhook_signature;
+use payment_shared::ports::Clock;
+use payment_shared::surfaces::webhook_delivery::{
+    self, BatchResponse, ItemFailure, StreamBatch, StreamChange, StreamRecord, StreamValue,
+};
+use payment_shared::surfaces::webhook_endpoints as w;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use tokio::net::TcpListener;
+
+/// One request a receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    content_type: Option<String>,
+    content_length: Option<String>,
+    signature: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn event(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+}
+
+/// A receiver on 127.0.0.1: answers as scripted (then 200), keeps what it got.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start(script: Vec<u16>) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("a port");
+        let url = format!(
+            "http://127.0.0.1:{}/hooks",
+            listener.local_addr().expect("address").port()
+        );
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(VecDeque::from(script)));
+        let (kept, answers) = (got.clone(), script.clone());
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (kept, answers) = (kept.clone(), answers.clone());
+                let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                    let (kept, answers) = (kept.clone(), answers.clone());
+                    async move {
+                        let header = |name: &str| {
+                            req.headers()
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        };
+                        let (content_type, content_length, signature) = (
+                            header("content-type"),
+                            header("content-length"),
+                            header("stripe-signature"),
+                        );
+                        let body: hyper::body::Incoming = req.into_body();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        kept.lock().expect("kept").push(Received {
+                            content_type,
+                            content_length,
+                            signature,
+                            body: body.to_vec(),
+                        });
+                        let status = answers.lock().expect("script").pop_front().unwrap_or(200);
+                        let mut response =
+                            hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
+                        *response.status_mut() =
+                            hyper::StatusCode::from_u16(status).expect("a status");
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, got, server }
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().expect("got").clone()
+    }
+
+    /// Waits up to `within` for `n` requests.
+    async fn wait_for(&self, n: usize, within: StdDuration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.got().len() < n && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        self.got()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn put(h: &Harness, id: &str, body: Value) -> Reply {
+    invoke(
+        h,
+        w::put,
+        call(Method::PUT, &format!("/api/v1/webhook-endpoints/{id}"))
+            .api_key(API_KEY)
+            .param("id", id)
+            .json(body),
+    )
+    .await
+}
+
+async fn get(h: &Harness, id: &str) -> Reply {
+    invoke(
+        h,
+        w::get,
+        call(Method::GET, &format!("/api/v1/webhook-endpoints/{id}"))
+            .api_key(API_KEY)
+            .param("id", id),
+    )
+    .await
+}
+
+async fn delete(h: &Harness, id: &str) -> Reply {
+    invoke(
+        h,
+        w::delete,
+        call(Method::DELETE, &format!("/api/v1/webhook-endpoints/{id}"))
+            .api_key(API_KEY)
+            .param("id", id),
+    )
+    .await
+}
+
+async fn deliveries_of(h: &Harness, id: &str, query: &[(&str, &str)]) -> Reply {
+    let mut c = call(
+        Method::GET,
+        &format!("/api/v1/webhook-endpoints/{id}/deliveries"),
+    )
+    .api_key(API_KEY)
+    .param("id", id);
+    for (k, v) in query {
+        c = c.query(k, v);
+    }
+    invoke(h, w::deliveries, c).await
+}
+
+/// Registers endpoint `id` for `events`; returns its signing secret.
+async fn endpoint(h: &Harness, id: &str, url: &str, events: &[&str]) -> String {
+    let r = put(h, id, json!({"url": url, "enabled_events": events})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["secret"].as_str().expect("secret").to_owned()
+}
+
+/// Writes an event item as the outbox does (`EVENT#<id>` / `EVENT`).
+async fn write_event(h: &Harness, id: &str, event_type: &str, object: &str, created: i64) {
+    h.dynamo
+        .put_item()
+        .table_name(&h.app.config.table_name)
+        .item("pk", AttributeValue::S(format!("EVENT#{id}")))
+        .item("sk", AttributeValue::S("EVENT".into()))
+        .item("id", AttributeValue::S(id.into()))
+        .item("type", AttributeValue::S(event_type.into()))
+        .item("object_id", AttributeValue::S(object.into()))
+        .item("created", AttributeValue::N(created.to_string()))
+        .send()
+        .await
+        .expect("event written");
+}
+
+fn event_id() -> String {
+    format!("evt_{}", &uuid::Uuid::now_v7().simple().to_string()[..24])
+}
+
+/// A stream record as Lambda hands it over: the insert of an event item.
+fn record(event_id: &str, sequence: &str) -> StreamRecord {
+    StreamRecord {
+        event_name: "INSERT".into(),
+        dynamodb: StreamChange {
+            keys: [
+                ("pk".to_owned(), format!("EVENT#{event_id}")),
+                ("sk".to_owned(), "EVENT".to_owned()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k, StreamValue { s: Some(v) }))
+            .collect(),
+            sequence_number: sequence.into(),
+        },
+    }
+}
+
+async fn dispatch(h: &Harness, records: Vec<StreamRecord>) -> BatchResponse {
+    webhook_delivery::dispatch(h.app.clone(), StreamBatch { records })
+        .await
+        .expect("the dispatcher answers")
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[tokio::test]
+async fn endpoints_are_created_read_replaced_and_deleted() {
+    let h = Harness::new().await;
+    let id = unique("ops");
+    let r = put(
+        &h,
+        &id,
+        json!({"url": "https://example.com/hooks", "enabled_events": ["payment_intent.succeeded", "refund.succeeded"]}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], id.as_str());
+    assert_eq!(r.body["object"], "webhook_endpoint");
+    let secret = r.body["secret"].as_str().expect("the secret, once");
+    assert!(
+        secret.starts_with("whsec_") && secret.len() > 20,
+        "{secret}"
+    );
+    assert!(r.body["created"].as_i64().is_some());
+
+    let got = get(&h, &id).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body["url"], "https://example.com/hooks");
+    assert_eq!(
+        got.body["enabled_events"],
+        json!(["payment_intent.succeeded", "refund.succeeded"])
+    );
+    assert!(got.body.get("secret").is_none(), "{}", got.body);
+
+    let replaced = put(
+        &h,
+        &id,
+        json!({"url": "https://example.org/other", "enabled_events": ["*"]}),
+    )
+    .await;
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    assert!(replaced.body.get("secret").is_none());
+    assert_eq!(replaced.body["created"], r.body["created"]);
+    assert_eq!(get(&h, &id).await.body["enabled_events"], json!(["*"]));
+    // The secret survived the replace.
+    let stored = h
+        .app
+        .webhooks
+        .endpoints
+        .get_endpoint(&payment_shared::domain::EndpointId::parse(&id).expect("id"))
+        .await
+        .expect("read")
+        .expect("exists");
+    use secrecy::ExposeSecret;
+    assert_eq!(stored.secret.expose_secret(), secret);
+
+    let deleted = delete(&h, &id).await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(
+        deleted.body,
+        json!({"id": id, "object": "webhook_endpoint", "deleted": true})
+    );
+    assert_eq!(delete(&h, &id).await.status, 404);
+    assert_eq!(get(&h, &id).await.status, 404);
+    assert_eq!(deliveries_of(&h, &id, &[]).await.status, 404);
+}
+
+#[tokio::test]
+async fn endpoints_need_the_api_key() {
+    let h = Harness::new().await;
+    let body = json!({"url": "https://example.com/hooks", "enabled_events": ["*"]});
+    for c in [
+        call(Method::PUT, "/api/v1/webhook-endpoints/x")
+            .param("id", "x")
+            .json(body.clone()),
+        call(Method::PUT, "/api/v1/webhook-endpoints/x")
+            .param("id", "x")
+            .api_key("wrong-key")
+            .json(body.clone()),
+        call(Method::PUT, "/api/v1/webhook-endpoints/x")
+            .param("id", "x")
+            .as_user("someone")
+            .json(body.clone()),
+    ] {
+        let r = invoke(&h, w::put, c).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.body["message"].is_string());
+    }
+    let anonymous = || call(Method::GET, "/api/v1/webhook-endpoints/x").param("id", "x");
+    assert_eq!(invoke(&h, w::get, anonymous()).await.status, 401);
+    assert_eq!(invoke(&h, w::delete, anonymous()).await.status, 401);
+    assert_eq!(invoke(&h, w::deliveries, anonymous()).await.status, 401);
+}
+
+#[tokio::test]
+async fn invalid_endpoints_are_refused_with_every_field_named() {
+    let h = Harness::new().await;
+    for (body, fields) in [
+        (
+            json!({"url": "ftp://example.com", "enabled_events": ["charge.succeeded"]}),
+            vec!["url", "enabled_events"],
+        ),
+        (json!({}), vec!["url", "enabled_events"]),
+        (
+            json!({"url": "https://example.com", "enabled_events": []}),
+            vec!["enabled_events"],
+        ),
+        (
+            json!({"url": "https://example.com", "enabled_events": ["*", "refund.created"]}),
+            vec!["enabled_events"],
+        ),
+        (
+            json!({"url": "https://example.com", "enabled_events": "*"}),
+            vec!["enabled_events"],
+        ),
+        (
+            json!({"url": "https://user:pw@example.com/", "enabled_events": ["*"]}),
+            vec!["url"],
+        ),
+        (
+            json!({"url": "http://example.com/", "enabled_events": ["*"]}),
+            vec!["url"],
+        ),
+    ] {
+        let r = put(&h, "ops", body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(r.body["message"], "Validation failed");
+        let named: Vec<&str> = r.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| e["field"].as_str().expect("field"))
+            .collect();
+        assert_eq!(named, fields, "{body}");
+    }
+    let bad_id = invoke(
+        &h,
+        w::put,
+        call(Method::PUT, "/api/v1/webhook-endpoints/a%20b")
+            .api_key(API_KEY)
+            .param("id", "a b")
+            .json(json!({"url": "https://example.com", "enabled_events": ["*"]})),
+    )
+    .await;
+    assert_eq!(bad_id.status, 400);
+    assert_eq!(bad_id.body["errors"][0]["field"], "id");
+    // Loopback over plain HTTP is for a developer's machine only.
+    assert_eq!(
+        put(
+            &h,
+            "local",
+            json!({"url": "http://127.0.0.1:9/hooks", "enabled_events": ["*"]})
+        )
+        .await
+        .status,
+        201
+    );
+    let deployed = Harness::configured(Box::new(|c| c.local = false)).await;
+    let r = put(
+        &deployed,
+        "local",
+        json!({"url": "http://127.0.0.1:9/hooks", "enabled_events": ["*"]}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "url");
+}
+
+/// The whole way, as `make run` runs it: an event item written to the
+/// table reaches the receiver through the table's stream, signed with the
+/// endpoint's secret, within 5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_reaches_a_local_receiver_through_the_stream_signed() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![]).await;
+    let secret = endpoint(&h, "ops", &receiver.url, &["payment_intent.succeeded"]).await;
+    endpoint(&h, "refunds-only", &receiver.url, &["refund.succeeded"]).await;
+    let reader = tokio::spawn(local_gateway::deliveries::read_stream(h.app.clone()));
+
+    let id = event_id();
+    write_event(&h, &id, "payment_intent.succeeded", "pi_1", now()).await;
+    let got = receiver.wait_for(1, StdDuration::from_secs(5)).await;
+    reader.abort();
+
+    assert_eq!(got.len(), 1, "one subscribed endpoint, one delivery");
+    let delivery = &got[0];
+    assert_eq!(delivery.content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        delivery.content_length.as_deref(),
+        Some(delivery.body.len().to_string().as_str())
+    );
+    assert_eq!(
+        webhook_signature::verify(
+            secret.as_bytes(),
+            delivery.signature.as_deref(),
+            &delivery.body,
+            OffsetDateTime::now_utc()
+        ),
+        Ok(())
+    );
+    let event = delivery.event();
+    assert_eq!(event["id"], id.as_str());
+    assert_eq!(event["object"], "event");
+    assert_eq!(event["type"], "payment_intent.succeeded");
+    assert_eq!(event["data"]["object"]["id"], "pi_1");
+
+    let listed = deliveries_of(&h, "ops", &[]).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["has_more"], false);
+    assert_eq!(listed.body["next_cursor"], Value::Null);
+    let d = &listed.body["data"][0];
+    assert_eq!(d["object"], "webhook_delivery");
+    assert_eq!(d["endpoint_id"], "ops");
+    assert_eq!(d["event_id"], id.as_str());
+    assert_eq!(d["event_type"], "payment_intent.succeeded");
+    assert_eq!(d["status"], "succeeded");
+    assert_eq!(d["next_attempt_at"], Value::Null);
+    assert_eq!(d["attempts"][0]["status_code"], 200);
+    assert_eq!(d["attempts"][0]["error"], Value::Null);
+    assert!(d["attempts"][0]["latency_ms"].as_u64().is_some());
+    assert_eq!(
+        deliveries_of(&h, "refunds-only", &[]).await.body["data"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_that_fails_twice_gets_the_event_once_as_a_success() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![500, 503]).await;
+    endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let id = event_id();
+    write_event(&h, &id, "payment.completed", "pay_1", now()).await;
+
+    let response = dispatch(&h, vec![record(&id, "100")]).await;
+    assert_eq!(response.batch_item_failures, vec![]);
+    assert_eq!(receiver.got().len(), 1);
+    let first = deliveries_of(&h, "ops", &[]).await;
+    assert_eq!(first.body["data"][0]["status"], "pending");
+    assert_eq!(first.body["data"][0]["attempts"][0]["status_code"], 500);
+    let due = first.body["data"][0]["next_attempt_at"]
+        .as_i64()
+        .expect("a retry is due");
+    assert_eq!(due, h.clock.now().unix_timestamp() + 1, "the base, 1 s");
+
+    // Nothing is due before its time.
+    assert_eq!(deliveries::retry_due(h.app.clone()).await.expect("pass"), 0);
+    // The retry pass at the first retry's time, then at the second's (2 s later).
+    for wait in [1, 2] {
+        h.clock.advance(Duration::seconds(wait));
+        let mut sent = 0;
+        // The due list is an index: it may lag its table for a moment.
+        for _ in 0..50 {
+            sent = deliveries::retry_due(h.app.clone()).await.expect("pass");
+            if sent > 0 {
+                break;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        assert_eq!(sent, 1, "retry after {wait} s");
+    }
+    // Once succeeded, it is never sent again.
+    h.clock.advance(Duration::seconds(60));
+    assert_eq!(deliveries::retry_due(h.app.clone()).await.expect("pass"), 0);
+    assert_eq!(
+        dispatch(&h, vec![record(&id, "101")])
+            .await
+            .batch_item_failures,
+        vec![]
+    );
+
+    let got = receiver.got();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|r| r.event()["id"] == id.as_str()));
+    let listed = deliveries_of(&h, "ops", &[]).await;
+    let d = &listed.body["data"][0];
+    assert_eq!(listed.body["data"].as_array().expect("data").len(), 1);
+    assert_eq!(d["status"], "succeeded");
+    let codes: Vec<Value> = d["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| a["status_code"].clone())
+        .collect();
+    assert_eq!(codes, [json!(500), json!(503), json!(200)]);
+    assert_eq!(d["attempts"][0]["error"], "the endpoint answered 500");
+    assert_eq!(d["next_attempt_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_poison_record_does_not_hold_up_the_rest_of_its_batch() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![]).await;
+    endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let (a, b) = (event_id(), event_id());
+    write_event(&h, &a, "payment_intent.created", "pi_a", now()).await;
+    write_event(&h, &b, "payment_intent.created", "pi_b", now()).await;
+    // An event item the dispatcher cannot read: no type.
+    let poison = event_id();
+    h.dynamo
+        .put_item()
+        .table_name(&h.app.config.table_name)
+        .item("pk", AttributeValue::S(format!("EVENT#{poison}")))
+        .item("sk", AttributeValue::S("EVENT".into()))
+        .item("created", AttributeValue::N(now().to_string()))
+        .send()
+        .await
+        .expect("written");
+
+    let response = dispatch(
+        &h,
+        vec![
+            record(&a, "1"),
+            record(&poison, "2"),
+            record(&event_id(), "3"),
+            record(&b, "4"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        response.batch_item_failures,
+        vec![
+            ItemFailure {
+                item_identifier: "2".into()
+            },
+            ItemFailure {
+                item_identifier: "3".into()
+            },
+        ],
+        "the unreadable event and the one that does not exist, only"
+    );
+    let mut sent: Vec<String> = receiver
+        .got()
+        .iter()
+        .map(|r| r.event()["id"].as_str().expect("id").to_owned())
+        .collect();
+    sent.sort();
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(sent, expected);
+}
+
+#[tokio::test]
+async fn a_record_handed_over_twice_makes_no_second_delivery() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![]).await;
+    endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let id = event_id();
+    write_event(&h, &id, "refund.created", "re_1", now()).await;
+    let batch = || vec![record(&id, "7")];
+    assert_eq!(dispatch(&h, batch()).await.batch_item_failures, vec![]);
+    // The same record again, as a retried or bisected batch brings it, and
+    // twice at once, as two overlapping invocations would.
+    let (x, y) = tokio::join!(dispatch(&h, batch()), dispatch(&h, batch()));
+    assert_eq!(x.batch_item_failures, vec![]);
+    assert_eq!(y.batch_item_failures, vec![]);
+    let listed = deliveries_of(&h, "ops", &[]).await;
+    assert_eq!(listed.body["data"].as_array().expect("data").len(), 1);
+    assert_eq!(receiver.got().len(), 1);
+}
+
+#[tokio::test]
+async fn deliveries_are_listed_newest_first_a_page_at_a_time() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![]).await;
+    endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let id = event_id();
+        write_event(&h, &id, "payment.created", &format!("pay_{n}"), now()).await;
+        dispatch(&h, vec![record(&id, &n.to_string())]).await;
+        h.clock.advance(Duration::seconds(1));
+        ids.push(id);
+    }
+    let first = deliveries_of(&h, "ops", &[("limit", "2")]).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let page: Vec<&str> = first.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|d| d["event_id"].as_str().expect("event id"))
+        .collect();
+    assert_eq!(page, [ids[2].as_str(), ids[1].as_str()]);
+    assert_eq!(first.body["has_more"], true);
+    let cursor = first.body["next_cursor"].as_str().expect("a cursor");
+    let second = deliveries_of(&h, "ops", &[("limit", "2"), ("cursor", cursor)]).await;
+    assert_eq!(second.body["data"][0]["event_id"], ids[0].as_str());
+    for bad in [("limit", "0"), ("limit", "101"), ("cursor", "forged")] {
+        let r = deliveries_of(&h, "ops", &[bad]).await;
+        assert_eq!(r.status, 400, "{bad:?}: {}", r.body);
+    }
+}
+
+/// A later event about the same object waits behind a failing earlier one,
+/// on the table's lanes too.
+#[tokio::test]
+async fn a_later_event_about_an_object_waits_for_the_earlier_one() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![500]).await;
+    endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let (first, second) = (event_id(), event_id());
+    let t = now();
+    write_event(&h, &first, "payment_intent.created", "pi_1", t).await;
+    write_event(&h, &second, "payment_intent.succeeded", "pi_1", t + 1).await;
+    dispatch(&h, vec![record(&first, "1")]).await;
+    dispatch(&h, vec![record(&second, "2")]).await;
+    assert_eq!(receiver.got().len(), 1, "the second waits");
+
+    h.clock.advance(Duration::seconds(1));
+    for _ in 0..50 {
+        if deliveries::retry_due(h.app.clone()).await.expect("pass") > 0 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    let order: Vec<String> = receiver
+        .got()
+        .iter()
+        .map(|r| r.event()["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(order, [first.clone(), first, second]);
+}

@@ -79,7 +79,6 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
 /// A webhook endpoint created (its secret in the answer) and an event
 /// delivered to it, signed with that secret; returns the secret.
 async fn webhook_delivery(h: &Harness) -> String {
-    use aws_sdk_dynamodb::types::AttributeValue;
     use lambda_http::http::Method;
     use payment_shared::surfaces::webhook_delivery::{
         StreamBatch, StreamChange, StreamRecord, StreamValue, dispatch,
@@ -97,18 +96,9 @@ async fn webhook_delivery(h: &Harness) -> String {
     )
     .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let event = "evt_hygiene000000000000000";
-    h.dynamo
-        .put_item()
-        .table_name(&h.app.config.table_name)
-        .item("pk", AttributeValue::S(format!("EVENT#{event}")))
-        .item("sk", AttributeValue::S("EVENT".into()))
-        .item("type", AttributeValue::S("payment.created".into()))
-        .item("object_id", AttributeValue::S("pay_hygiene".into()))
-        .item("created", AttributeValue::N("1764000000".into()))
-        .send()
-        .await
-        .expect("event written");
+    let event = "evt_hygiene00000000000000000";
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    record_order_event(h, event, "payment.created", "pay_hygiene", now).await;
     let record = StreamRecord {
         event_name: "INSERT".into(),
         dynamodb: StreamChange {

@@ -179,22 +179,6 @@ async fn endpoint(h: &Harness, id: &str, url: &str, events: &[&str]) -> String {
     r.body["secret"].as_str().expect("secret").to_owned()
 }
 
-/// Writes an event item as the outbox does (`EVENT#<id>` / `EVENT`).
-async fn write_event(h: &Harness, id: &str, event_type: &str, object: &str, created: i64) {
-    h.dynamo
-        .put_item()
-        .table_name(&h.app.config.table_name)
-        .item("pk", AttributeValue::S(format!("EVENT#{id}")))
-        .item("sk", AttributeValue::S("EVENT".into()))
-        .item("id", AttributeValue::S(id.into()))
-        .item("type", AttributeValue::S(event_type.into()))
-        .item("object_id", AttributeValue::S(object.into()))
-        .item("created", AttributeValue::N(created.to_string()))
-        .send()
-        .await
-        .expect("event written");
-}
-
 fn event_id() -> String {
     format!("evt_{}", &uuid::Uuid::now_v7().simple().to_string()[..24])
 }
@@ -401,7 +385,7 @@ async fn an_event_reaches_a_local_receiver_through_the_stream_signed() {
     let reader = tokio::spawn(local_gateway::deliveries::read_stream(h.app.clone()));
 
     let id = event_id();
-    write_event(&h, &id, "payment_intent.succeeded", "pi_1", now()).await;
+    record_order_event(&h, &id, "payment_intent.succeeded", "pi_1", now()).await;
     let got = receiver.wait_for(1, StdDuration::from_secs(5)).await;
     reader.abort();
 
@@ -453,7 +437,7 @@ async fn a_receiver_that_fails_twice_gets_the_event_once_as_a_success() {
     let receiver = Receiver::start(vec![500, 503]).await;
     endpoint(&h, "ops", &receiver.url, &["*"]).await;
     let id = event_id();
-    write_event(&h, &id, "payment.completed", "pay_1", now()).await;
+    record_order_event(&h, &id, "payment.completed", "pay_1", now()).await;
 
     let response = dispatch(&h, vec![record(&id, "100")]).await;
     assert_eq!(response.batch_item_failures, vec![]);
@@ -516,8 +500,8 @@ async fn a_poison_record_does_not_hold_up_the_rest_of_its_batch() {
     let receiver = Receiver::start(vec![]).await;
     endpoint(&h, "ops", &receiver.url, &["*"]).await;
     let (a, b) = (event_id(), event_id());
-    write_event(&h, &a, "payment_intent.created", "pi_a", now()).await;
-    write_event(&h, &b, "payment_intent.created", "pi_b", now()).await;
+    record_order_event(&h, &a, "payment_intent.created", "pi_a", now()).await;
+    record_order_event(&h, &b, "payment_intent.created", "pi_b", now()).await;
     // An event item the dispatcher cannot read: no type.
     let poison = event_id();
     h.dynamo
@@ -569,7 +553,7 @@ async fn a_record_handed_over_twice_makes_no_second_delivery() {
     let receiver = Receiver::start(vec![]).await;
     endpoint(&h, "ops", &receiver.url, &["*"]).await;
     let id = event_id();
-    write_event(&h, &id, "refund.created", "re_1", now()).await;
+    record_order_event(&h, &id, "refund.created", "re_1", now()).await;
     let batch = || vec![record(&id, "7")];
     assert_eq!(dispatch(&h, batch()).await.batch_item_failures, vec![]);
     // The same record again, as a retried or bisected batch brings it, and
@@ -590,7 +574,7 @@ async fn deliveries_are_listed_newest_first_a_page_at_a_time() {
     let mut ids = Vec::new();
     for n in 0..3 {
         let id = event_id();
-        write_event(&h, &id, "payment.created", &format!("pay_{n}"), now()).await;
+        record_order_event(&h, &id, "payment.created", &format!("pay_{n}"), now()).await;
         dispatch(&h, vec![record(&id, &n.to_string())]).await;
         h.clock.advance(Duration::seconds(1));
         ids.push(id);
@@ -623,8 +607,8 @@ async fn a_later_event_about_an_object_waits_for_the_earlier_one() {
     endpoint(&h, "ops", &receiver.url, &["*"]).await;
     let (first, second) = (event_id(), event_id());
     let t = now();
-    write_event(&h, &first, "payment_intent.created", "pi_1", t).await;
-    write_event(&h, &second, "payment_intent.succeeded", "pi_1", t + 1).await;
+    record_order_event(&h, &first, "payment_intent.created", "pi_1", t).await;
+    record_order_event(&h, &second, "payment_intent.succeeded", "pi_1", t + 1).await;
     dispatch(&h, vec![record(&first, "1")]).await;
     dispatch(&h, vec![record(&second, "2")]).await;
     assert_eq!(receiver.got().len(), 1, "the second waits");

@@ -324,6 +324,52 @@ impl Harness {
     }
 }
 
+/// An event about `object` (an order of that id), stored as the outbox
+/// stores events.
+pub async fn record_order_event(
+    h: &Harness,
+    id: &str,
+    event_type: &str,
+    object: &str,
+    created: i64,
+) {
+    use payment_shared::domain::{
+        Currency, Email, Event, EventId, EventObject, EventType, Money, Payable, PayableId,
+        PayableKind, PayableRef, PayableStatus, Payer, UserId,
+    };
+    let at = OffsetDateTime::from_unix_timestamp(created).expect("a time");
+    let usd = Currency::parse("USD").expect("USD");
+    let payable = Payable {
+        payable: PayableRef {
+            kind: PayableKind::Order,
+            id: PayableId::parse(object).expect("an id"),
+        },
+        owner: Payer {
+            user_id: UserId::parse("webhook-owner").expect("a user"),
+            email: Email::parse("webhook-owner@example.com").expect("an email"),
+        },
+        amount: Money::parse("10.00", usd).expect("money"),
+        number: None,
+        description: None,
+        line_items: vec![],
+        business_id: None,
+        status: PayableStatus::Open,
+        open_intent_id: None,
+        allocated_minor: 0,
+        paid_minor: 0,
+        owner_fixed: false,
+        created_at: at,
+        updated_at: at,
+    };
+    let event = Event {
+        id: EventId::parse(id).expect("an event id"),
+        kind: EventType::parse(event_type).expect("a type"),
+        created: at,
+        object: EventObject::Payable(payable),
+    };
+    h.store.record_event(&event).await.expect("event written");
+}
+
 /// A signed HS256 token for `sub`, valid for an hour.
 pub fn token(sub: &str, roles: &[&str]) -> String {
     let claims = json!({

@@ -21,6 +21,19 @@ use crate::domain::{Event, EventId};
 use crate::ports::{EventFilter, EventStore, Page, StoreError};
 
 impl DynamoStore {
+    /// Stores one event by itself, as a change's transaction would: for
+    /// tools and tests that feed the webhook deliverers an event directly.
+    pub async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
+        let items = self.put_events(std::slice::from_ref(event))?;
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(super::request::transaction_error)?;
+        Ok(())
+    }
+
     /// The transaction items that store `events`, the events of one change in
     /// the order they happened. Each is a new item: an event id names one
     /// event, ever.

@@ -327,6 +327,21 @@ async fn flows(client: &mut Client, tokens: &[(&str, String)]) -> Result<Vec<Flo
         "create intent (OTP API; the open one after the first)",
         "POST /payment/intents",
     );
+    // A registration of its own: the demo ones are the Python peer's too,
+    // whose intents are not this service's items.
+    let registration = format!("REG-WARM-{}", std::process::id());
+    client
+        .send(
+            "PUT",
+            &format!("/api/v1/payables/registration/{registration}"),
+            &service,
+            Some(
+                json!({"user_id": "demo-user-1", "email": "demo-user-1@example.com",
+                    "amount": "112.00", "currency": "USD"})
+                .to_string(),
+            ),
+        )
+        .await?;
     let mut intent_id = String::new();
     for _ in 0..REQUESTS {
         let a = client
@@ -334,7 +349,7 @@ async fn flows(client: &mut Client, tokens: &[(&str, String)]) -> Result<Vec<Flo
                 "POST",
                 "/payment/intents",
                 &auth,
-                Some(json!({"registration_id": "REG-DEMO-1"}).to_string()),
+                Some(json!({"registration_id": registration}).to_string()),
             )
             .await?;
         intent_id = a.body["intent_id"].as_str().unwrap_or_default().to_owned();

@@ -9,7 +9,8 @@ use utoipa::openapi::{RefOr, Required, Schema};
 use crate::domain::{EventType, IntentStatus, PayableId, PayableKind, UserId};
 use crate::http::idempotency::{KEY_PATTERN, MAX_KEY_LEN};
 
-fn parameter(
+/// One documented parameter: where it goes, whether it must be there, and its schema.
+pub(crate) fn parameter(
     name: &str,
     place: ParameterIn,
     required: bool,

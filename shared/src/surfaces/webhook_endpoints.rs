@@ -3,14 +3,14 @@
 //! Stripe's field names; errors `{"message"}`, validation 400 with
 //! `errors[{field, message}]`; times in unix seconds, as Stripe's.
 
+use super::params::parameter as param;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-use utoipa::openapi::{RefOr, Required, Schema};
 use utoipa::{IntoParams, ToSchema};
 
 use super::IdempotencyKey;
@@ -273,27 +273,6 @@ impl IntoParams for EndpointPathParam {
                 .max_length(Some(EndpointId::MAX_LEN)),
         )]
     }
-}
-
-fn param(
-    name: &str,
-    place: ParameterIn,
-    required: bool,
-    description: &str,
-    schema: ObjectBuilder,
-) -> Parameter {
-    let schema: Schema = schema.into();
-    ParameterBuilder::new()
-        .name(name)
-        .parameter_in(place)
-        .required(if required {
-            Required::True
-        } else {
-            Required::False
-        })
-        .description(Some(description))
-        .schema(Some(RefOr::T(schema)))
-        .build()
 }
 
 /// Deliveries are listed 10 at a time unless `limit` says otherwise (1-100).

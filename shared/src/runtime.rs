@@ -18,7 +18,7 @@ use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
 use crate::ports::{
     Clock, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
-    ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock,
+    RefundStore, ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock,
 };
 use crate::telemetry;
 
@@ -31,6 +31,7 @@ pub struct App {
     pub payables: Arc<dyn PayableStore>,
     pub intents: Arc<dyn IntentStore>,
     pub payments: Arc<dyn PaymentStore>,
+    pub refunds: Arc<dyn RefundStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub replay: Arc<dyn ReplayGuard>,
     pub mailer: Arc<dyn Mailer>,
@@ -53,6 +54,7 @@ impl App {
             payables: stores.payables,
             intents: stores.intents,
             payments: stores.payments,
+            refunds: stores.refunds,
             idempotency: stores.idempotency,
             replay: stores.replay,
             mailer,

@@ -13,12 +13,14 @@ mod idempotency;
 mod intents;
 mod payables;
 mod payments;
+mod refunds;
 mod replay;
 
 pub use idempotency::*;
 pub use intents::*;
 pub use payables::*;
 pub use payments::*;
+pub use refunds::*;
 pub use replay::*;
 
 use std::collections::BTreeMap;
@@ -78,6 +80,14 @@ macro_rules! storage_contract {
             a_payment_is_recorded_once_under_its_id,
             a_token_is_accepted_once_until_it_expires,
             concurrent_first_uses_of_a_token_let_one_through,
+            a_refund_takes_from_its_payment_and_payable_at_once,
+            refunds_never_exceed_the_payment,
+            concurrent_refunds_stay_within_the_payment,
+            a_refund_is_made_once_under_its_id,
+            a_failed_refund_gives_its_amount_back,
+            updating_a_refund_is_conditional_on_its_status,
+            a_refund_is_found_by_its_gateways_id,
+            refund_lists_are_newest_first_with_cursors,
         );
     };
     (@cases $stores:expr; $($case:ident),* $(,)?) => {
@@ -133,6 +143,7 @@ pub fn new_order(owner: &UserId, minor: i64) -> Payable {
         open_intent_id: None,
         allocated_minor: 0,
         paid_minor: 0,
+        refunded_minor: 0,
         owner_fixed: false,
         created_at: t,
         updated_at: t,

@@ -7,12 +7,14 @@ pub mod money;
 pub mod otp;
 pub mod payable;
 pub mod payment;
+pub mod refund;
 pub mod settlement;
 pub mod webhook_signature;
 
 pub use fees::{FeeRate, FeeSchedule};
 pub use ids::{
-    BusinessId, Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId,
+    BusinessId, Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RefundId,
+    RequestKey, UserId,
 };
 pub use intent::{
     Confirmation, GatewayId, GatewayReport, IllegalTransition, IntentStatus, NextAction,
@@ -22,6 +24,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
 pub use payable::{ClaimRefused, LineItem, Payable, PayableStatus, Payer, RevisionRefused};
 pub use payment::{Payment, PaymentMethod, PaymentStatus};
+pub use refund::{Refund, RefundRefused, RefundStatus};
 pub use settlement::{Totals, settlement_account};
 
 /// Why a value was refused; the message is safe to show to the caller.

@@ -498,6 +498,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
                         open_intent_id: None,
                         allocated_minor: 0,
                         paid_minor: 0,
+                        refunded_minor: 0,
                         owner_fixed: false,
                         created_at: now,
                         updated_at: now,

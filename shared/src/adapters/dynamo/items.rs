@@ -6,15 +6,17 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{Item, corrupt, parse_opt_ts, parse_ts, ts};
 use super::keys::{
-    GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, PAYMENT_PREFIX, PAYMENT_SK, all_intents_partition,
-    all_intents_shard, gateway_intent_pk, intent_pk, payable_pk, payment_pk, user_partition,
+    GATEWAY_INTENT_SK, GATEWAY_REFUND_SK, INTENT_PREFIX, INTENT_SK, PAYMENT_PREFIX, PAYMENT_SK,
+    REFUND_PREFIX, REFUND_SK, all_intents_partition, all_intents_shard, gateway_intent_pk,
+    gateway_refund_pk, intent_pk, payable_pk, payment_pk, refund_pk, refunds_of_partition,
+    user_partition,
 };
 use crate::domain::intent::{GatewayId, NextAction};
 use crate::domain::otp::OtpState;
 use crate::domain::{
     BusinessId, Currency, Email, IntentId, IntentStatus, LineItem, Money, OtpHash, Payable,
     PayableId, PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentId, PaymentIntent,
-    PaymentMethod, PaymentStatus, UserId,
+    PaymentMethod, PaymentStatus, Refund, RefundId, RefundStatus, UserId,
 };
 use crate::ports::StoreError;
 
@@ -123,6 +125,9 @@ pub struct PayableItem {
     pub allocated_minor: i64,
     #[serde(default)]
     pub paid_minor: i64,
+    /// Absent until its first refund.
+    #[serde(default)]
+    pub refunded_minor: i64,
     #[serde(default)]
     pub owner_fixed: bool,
     pub created_at: String,
@@ -153,6 +158,7 @@ impl PayableItem {
                 .map_err(|e| corrupt("open intent id", e))?,
             allocated_minor: self.allocated_minor,
             paid_minor: self.paid_minor,
+            refunded_minor: self.refunded_minor,
             owner_fixed: self.owner_fixed,
             created_at: parse_ts(&self.created_at)?,
             updated_at: parse_ts(&self.updated_at)?,
@@ -413,6 +419,9 @@ pub struct PaymentItem {
     pub transaction_id: Option<String>,
     pub fee_minor: i64,
     pub net_minor: i64,
+    /// Absent on payments stored before refunds existed.
+    #[serde(default)]
+    pub refunded_minor: i64,
     #[serde(
         skip_serializing_if = "Option::is_none",
         default,
@@ -446,6 +455,7 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         transaction_id: p.transaction_id.clone(),
         fee_minor: p.fee_minor,
         net_minor: p.net_minor(),
+        refunded_minor: p.refunded_minor,
         business_id: p.business_id.map(|b| b.get()),
         created_at: ts(p.created_at),
     };
@@ -469,9 +479,110 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         status: PaymentStatus::parse(&p.status).map_err(|e| corrupt("payment status", e))?,
         transaction_id: p.transaction_id,
         fee_minor: p.fee_minor,
+        refunded_minor: p.refunded_minor,
         business_id: p.business_id.map(BusinessId::new),
         created_at: parse_ts(&p.created_at)?,
     })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefundItem {
+    pub pk: String,
+    pub sk: String,
+    /// The payment's refunds, newest first, in the by-payable index.
+    pub gsi2pk: String,
+    pub gsi2sk: String,
+    pub id: String,
+    pub payment_id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_id: Option<String>,
+    pub amount_minor: i64,
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gateway_refund_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub fn refund_to_item(r: &Refund) -> Result<Item, StoreError> {
+    let payable = r.payable.as_ref();
+    let item = RefundItem {
+        pk: refund_pk(&r.id),
+        sk: REFUND_SK.to_owned(),
+        gsi2pk: refunds_of_partition(&r.payment_id),
+        gsi2sk: format!("{REFUND_PREFIX}{}", r.list_key()),
+        id: r.id.to_string(),
+        payment_id: r.payment_id.to_string(),
+        payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
+        payable_id: payable.map(|p| p.id.to_string()),
+        amount_minor: r.amount.minor(),
+        currency: r.amount.currency().code().to_owned(),
+        reason: r.reason.clone(),
+        status: r.status.as_str().to_owned(),
+        gateway: r.gateway.map(|g| g.as_str().to_owned()),
+        gateway_refund_id: r.gateway_refund_id.clone(),
+        created_at: ts(r.created),
+        updated_at: ts(r.updated),
+    };
+    serde_dynamo::to_item(item).map_err(|e| corrupt("refund", e))
+}
+
+pub fn refund_from_item(item: Item) -> Result<Refund, StoreError> {
+    let r: RefundItem = serde_dynamo::from_item(item).map_err(|e| corrupt("refund", e))?;
+    Ok(Refund {
+        id: RefundId::parse(&r.id).map_err(|e| corrupt("refund id", e))?,
+        payment_id: PaymentId::parse(&r.payment_id).map_err(|e| corrupt("payment id", e))?,
+        payable: payable_ref(r.payable_kind.as_deref(), r.payable_id.as_deref())?,
+        amount: money(r.amount_minor, &r.currency)?,
+        reason: r.reason,
+        status: RefundStatus::parse(&r.status).map_err(|e| corrupt("refund status", e))?,
+        gateway: r
+            .gateway
+            .as_deref()
+            .map(GatewayId::parse)
+            .transpose()
+            .map_err(|e| corrupt("gateway", e))?,
+        gateway_refund_id: r.gateway_refund_id,
+        created: parse_ts(&r.created_at)?,
+        updated: parse_ts(&r.updated_at)?,
+    })
+}
+
+/// Points from a gateway's id for a refund to the refund: its webhooks name
+/// refunds only so.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GatewayRefundItem {
+    pub pk: String,
+    pub sk: String,
+    pub refund_id: String,
+}
+
+/// The lookup item of a refund the gateway named, if it did.
+pub fn gateway_refund_to_item(r: &Refund) -> Result<Option<Item>, StoreError> {
+    let (Some(gateway), Some(gateway_refund_id)) = (r.gateway, &r.gateway_refund_id) else {
+        return Ok(None);
+    };
+    let item = GatewayRefundItem {
+        pk: gateway_refund_pk(gateway, gateway_refund_id),
+        sk: GATEWAY_REFUND_SK.to_owned(),
+        refund_id: r.id.to_string(),
+    };
+    serde_dynamo::to_item(item)
+        .map(Some)
+        .map_err(|e| corrupt("gateway refund", e))
+}
+
+pub fn gateway_refund_from_item(item: Item) -> Result<RefundId, StoreError> {
+    let item: GatewayRefundItem =
+        serde_dynamo::from_item(item).map_err(|e| corrupt("gateway refund", e))?;
+    RefundId::parse(&item.refund_id).map_err(|e| corrupt("refund id", e))
 }
 
 #[cfg(test)]

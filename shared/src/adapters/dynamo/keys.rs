@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{GatewayId, IntentId, PayableRef, PaymentId, UserId};
+use crate::domain::{GatewayId, IntentId, PayableRef, PaymentId, RefundId, UserId};
 
 pub const INTENT_SK: &str = "INTENT";
 pub const PAYABLE_SK: &str = "PAYABLE";
@@ -12,6 +12,9 @@ pub const OTP_SENDERS_SK: &str = "OTP_SENDERS";
 pub const PAYMENT_SK: &str = "PAYMENT";
 /// The item that turns a gateway's name for an intent into ours.
 pub const GATEWAY_INTENT_SK: &str = "GATEWAY_INTENT";
+pub const REFUND_SK: &str = "REFUND";
+/// The item that turns a gateway's name for a refund into ours.
+pub const GATEWAY_REFUND_SK: &str = "GATEWAY_REFUND";
 
 pub fn intent_pk(id: &IntentId) -> String {
     format!("INTENT#{id}")
@@ -23,6 +26,21 @@ pub fn payable_pk(p: &PayableRef) -> String {
 
 pub fn payment_pk(id: &PaymentId) -> String {
     format!("PAYMENT#{id}")
+}
+
+pub fn refund_pk(id: &RefundId) -> String {
+    format!("REFUND#{id}")
+}
+
+/// A payment's refunds, newest first, in the by-payable index: a list of
+/// the payment's own, beside the payable lists it shares that index with.
+pub fn refunds_of_partition(payment: &PaymentId) -> String {
+    format!("REFUNDS_OF#{payment}")
+}
+
+/// Gateways name refunds by their own ids, which are unique only per gateway.
+pub fn gateway_refund_pk(gateway: GatewayId, gateway_refund_id: &str) -> String {
+    format!("GATEWAY_REFUND#{}#{gateway_refund_id}", gateway.as_str())
 }
 
 /// Gateways name intents by their own ids, which are unique only per gateway.
@@ -57,6 +75,7 @@ pub fn all_intents_partition(shard: u8) -> String {
 /// Sort-key prefixes inside the by-user and by-payable indexes.
 pub const INTENT_PREFIX: &str = "INTENT#";
 pub const PAYMENT_PREFIX: &str = "PAYMENT#";
+pub const REFUND_PREFIX: &str = "REFUND#";
 
 #[cfg(test)]
 mod tests {

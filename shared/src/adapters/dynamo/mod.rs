@@ -1,5 +1,5 @@
 //! The one DynamoDB table behind every storage port: one file per aggregate
-//! (payables, intents, payments, the idempotency ledger, the replay guard), sharing the item
+//! (payables, intents, payments, refunds, the idempotency ledger, the replay guard), sharing the item
 //! codec, keys, cursors and request helpers.
 
 mod all_intents;
@@ -12,6 +12,7 @@ mod keys;
 mod payables;
 mod payments;
 mod query;
+mod refunds;
 pub mod replay;
 mod request;
 pub mod table;

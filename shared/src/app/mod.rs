@@ -6,6 +6,7 @@ pub mod intents;
 pub mod partner;
 pub mod payables;
 pub mod payments;
+pub mod refunds;
 pub mod shop;
 pub mod webhooks;
 

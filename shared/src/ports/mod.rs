@@ -19,7 +19,8 @@ pub mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use gateway::{
-    Gateway, GatewayError, GatewayEvent, GatewayEventKind, GatewayIntent, Gateways, WebhookError,
+    Gateway, GatewayError, GatewayEvent, GatewayEventKind, GatewayIntent, GatewayRefund, Gateways,
+    WebhookError,
 };
 pub use idempotency::{IdempotencyStore, Idempotent, StoredResponse};
 pub use intents::{IntentStore, OpenOutcome};

@@ -8,6 +8,7 @@ mod gateway_intents;
 mod intents;
 mod payables;
 mod payments;
+mod refunds;
 mod shop;
 mod webhooks;
 

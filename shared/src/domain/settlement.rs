@@ -48,6 +48,20 @@ impl Totals {
         }
     }
 
+    /// What the payment credited to its business when it completed: its
+    /// refunds are debits of their own, never a smaller credit.
+    pub fn credit(payment: &Payment) -> Self {
+        let mut totals = Self::of(payment);
+        if matches!(
+            payment.status,
+            PaymentStatus::Completed | PaymentStatus::Refunded
+        ) {
+            totals.paid_minor += payment.refunded_minor;
+            totals.net_minor += payment.refunded_minor;
+        }
+        totals
+    }
+
     pub fn sum<'a>(payments: impl IntoIterator<Item = &'a Payment>) -> Self {
         payments
             .into_iter()

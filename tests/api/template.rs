@@ -102,12 +102,14 @@ fn no_function_may_batch_read_the_table() {
 }
 
 /// The partition key prefixes the DynamoDB adapter writes (`adapters/dynamo/keys.rs`,
-/// the gateway intent id lookup items, the idempotency ledger and the replay guard).
-const PREFIXES: [&str; 6] = [
+/// the gateway intent and refund id lookup items, the idempotency ledger and the replay guard).
+const PREFIXES: [&str; 8] = [
     "INTENT#*",
     "PAYABLE#*",
     "PAYMENT#*",
+    "REFUND#*",
     "GATEWAY_INTENT#*",
+    "GATEWAY_REFUND#*",
     "IDEMPOTENCY#*",
     "REPLAY#*",
 ];
@@ -152,12 +154,17 @@ fn each_function_writes_only_the_partitions_it_needs() {
             let records_payments = [
                 "intents-confirm",
                 "payments-create",
+                "refunds-create",
                 "shop-mark-paid",
                 "payment-intents-confirm",
                 "payment-intents-webhook",
             ]
             .contains(&binary);
             assert_eq!(keys.contains(&"PAYMENT#*"), records_payments, "{binary}");
+            // Only refunds are written by what makes them and what hears of them.
+            let refunds = ["refunds-create", "payment-intents-webhook"].contains(&binary);
+            assert_eq!(keys.contains(&"REFUND#*"), refunds, "{binary}");
+            assert_eq!(keys.contains(&"GATEWAY_REFUND#*"), refunds, "{binary}");
             // Only what opens an intent at a gateway names it by the gateway's id.
             let opens_at_gateway =
                 ["shop-create-intent", "payment-intents-create"].contains(&binary);
@@ -169,7 +176,7 @@ fn each_function_writes_only_the_partitions_it_needs() {
         }
     }
     assert_eq!(
-        writers, 14,
+        writers, 15,
         "every endpoint that changes something, the partner API's replay guard, and only those"
     );
 }

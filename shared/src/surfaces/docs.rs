@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{intents, partner, payables, payment_intents, payments, shop};
+use super::{intents, partner, payables, payment_intents, payments, refunds, shop};
 use crate::http::{Anonymous, Endpoint, json};
 use crate::runtime::App;
 
@@ -78,6 +78,8 @@ impl Modify for SecuritySchemes {
         payments::list_mine,
         payments::get,
         payments::list_for_order,
+        refunds::create,
+        refunds::list,
         shop::create_intent,
         shop::mark_paid,
         payment_intents::list,
@@ -107,6 +109,7 @@ impl Modify for SecuritySchemes {
     tags(
         (name = "payment", description = "Payment Service: intents confirmed by an emailed one-time code"),
         (name = "payments", description = "Payments recorded against orders"),
+        (name = "refunds", description = "Refunds: money given back on a completed payment, through its gateway or recorded by staff"),
         (name = "shop", description = "Shop orders: card payment intents and the payment system's mark-paid"),
         (name = "PaymentIntents", description = "PaymentIntents API: card payment intents through a gateway, staff reads and gateway webhooks"),
         (name = "partner", description = "Partner API: a business's payments with fees and settlement, over signed requests"),

@@ -9,6 +9,7 @@ pub mod partner;
 pub mod payables;
 pub mod payment_intents;
 pub mod payments;
+pub mod refunds;
 pub mod shop;
 
 use time::OffsetDateTime;

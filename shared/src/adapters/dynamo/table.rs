@@ -25,7 +25,8 @@ pub const BY_USER: Index = Index {
     pk: "gsi1pk",
     sk: "gsi1sk",
 };
-/// By payable (registration, order, invoice), newest first.
+/// By payable (registration, order, invoice), newest first; also a
+/// payment's refunds, in partitions of their own (`keys::refunds_of_partition`).
 pub const BY_PAYABLE: Index = Index {
     name: "gsi2",
     pk: "gsi2pk",

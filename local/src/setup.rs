@@ -88,6 +88,7 @@ fn demo_payable(demo: &Demo, app: &App) -> Result<Payable, String> {
         open_intent_id: None,
         allocated_minor: 0,
         paid_minor: 0,
+        refunded_minor: 0,
         owner_fixed: false,
         created_at: now,
         updated_at: now,

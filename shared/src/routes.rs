@@ -69,6 +69,8 @@ registry! {
     "payments-list" => surfaces::payments::list_mine,
     "payments-get" => surfaces::payments::get,
     "payments-list-by-order" => surfaces::payments::list_for_order,
+    "refunds-create" => surfaces::refunds::create,
+    "refunds-list" => surfaces::refunds::list,
     "shop-create-intent" => surfaces::shop::create_intent,
     "shop-mark-paid" => surfaces::shop::mark_paid,
     "payment-intents-list" => surfaces::payment_intents::list,

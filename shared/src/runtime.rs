@@ -19,7 +19,7 @@ use crate::adapters::webhook_sender::HttpWebhookSender;
 use crate::config::Config;
 use crate::ports::{
     Clock, EventStore, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
-    ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock, Webhooks,
+    RefundStore, ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock, Webhooks,
 };
 use crate::telemetry;
 
@@ -32,6 +32,7 @@ pub struct App {
     pub payables: Arc<dyn PayableStore>,
     pub intents: Arc<dyn IntentStore>,
     pub payments: Arc<dyn PaymentStore>,
+    pub refunds: Arc<dyn RefundStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub replay: Arc<dyn ReplayGuard>,
     pub events: Arc<dyn EventStore>,
@@ -58,6 +59,7 @@ impl App {
             payables: stores.payables,
             intents: stores.intents,
             payments: stores.payments,
+            refunds: stores.refunds,
             idempotency: stores.idempotency,
             replay: stores.replay,
             events: stores.events,

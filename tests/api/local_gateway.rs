@@ -106,7 +106,8 @@ fn every_function_has_a_binary_and_a_handler_and_every_binary_a_function() {
 }
 
 /// The functions that open, confirm or cancel intents at a gateway, or take its webhooks.
-const REACH_GATEWAYS: [&str; 5] = [
+const REACH_GATEWAYS: [&str; 6] = [
+    "refunds-create",
     "shop-create-intent",
     "payment-intents-create",
     "payment-intents-confirm",
@@ -431,6 +432,18 @@ fn the_template_routes_every_endpoint() {
             "/payment/order/O-1",
             "payments-list-by-order",
             vec![("orderId", "O-1")],
+        ),
+        (
+            "POST",
+            "/api/v1/payments/p-1/refunds",
+            "refunds-create",
+            vec![("id", "p-1")],
+        ),
+        (
+            "GET",
+            "/api/v1/payments/p-1/refunds",
+            "refunds-list",
+            vec![("id", "p-1")],
         ),
         (
             "POST",

@@ -16,6 +16,7 @@ mod payables;
 mod payment_intents;
 mod payments;
 mod races;
+mod refunds;
 mod sample_events;
 mod secrets;
 mod shop;

@@ -6,7 +6,7 @@ use lambda_http::Request;
 use lambda_http::http::HeaderValue;
 use payment_shared::ports::Clock;
 use payment_shared::surfaces::{
-    docs, events, intents as a, payables, payment_intents as d, payments as b, shop,
+    docs, events, intents as a, payables, payment_intents as d, payments as b, refunds, shop,
 };
 use serde_json::json;
 
@@ -603,4 +603,70 @@ async fn webhook_endpoint_events_create_read_list_and_delete() {
     .await;
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_eq!(deleted.body["deleted"], true);
+}
+
+#[tokio::test]
+async fn refund_events_refund_a_recorded_payment() {
+    let h = Harness::new().await;
+    let order = run(
+        &h,
+        payables::put,
+        event(
+            include_str!("../../events/payables-put-order-line-items.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let paid = run(
+        &h,
+        b::create,
+        event(
+            include_str!("../../events/payments-create-completed-by-service.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    // The events name a fixed payment: here, the one just recorded.
+    let fixed = "0193a0c4-1d2e-7b52-9e1a-4c0f6a1d2e3f";
+    let payment = paid.body["id"].as_str().expect("id");
+    let at = |json: &str| event(&json.replace(fixed, payment), None);
+
+    let refunded = run(
+        &h,
+        refunds::create,
+        at(include_str!("../../events/refunds-create.json")),
+    )
+    .await;
+    assert_eq!(refunded.status, 201, "{}", refunded.body);
+    assert_eq!(refunded.body["amount"], 1000);
+    assert_eq!(
+        refunded.body["status"], "succeeded",
+        "cash goes back at once"
+    );
+    let listed = run(
+        &h,
+        refunds::list,
+        at(include_str!("../../events/refunds-list.json")),
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["data"][0]["id"], refunded.body["id"]);
+    let no_key = run(
+        &h,
+        refunds::create,
+        at(include_str!(
+            "../../events/refunds-create-missing-api-key.json"
+        )),
+    )
+    .await;
+    assert_eq!(no_key.status, 401, "{}", no_key.body);
+    let unknown = run(
+        &h,
+        refunds::list,
+        event(include_str!("../../events/refunds-list.json"), None),
+    )
+    .await;
+    assert_eq!(unknown.body, json!({"message": "Payment not found"}));
 }

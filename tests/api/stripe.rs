@@ -20,17 +20,17 @@ use payment_shared::ports::{Clock, IntentStore, PaymentStore};
 use payment_shared::surfaces::{payables, payment_intents as d, payments as b, shop};
 use serde_json::{Value, json};
 
-const ROOT: &str = "/api/v1/PaymentIntents";
-const VISA: &str = "4242424242424242";
+pub(crate) const ROOT: &str = "/api/v1/PaymentIntents";
+pub(crate) const VISA: &str = "4242424242424242";
 const DECLINED_WHEN_CHARGED: &str = "4000000000000341";
 const AUTHENTICATION_REQUIRED: &str = "4000002760003184";
 
-fn localstripe() -> String {
+pub(crate) fn localstripe() -> String {
     env("STRIPE_API_BASE")
 }
 
 /// A card payment method created at localstripe, as a browser's Stripe.js would.
-async fn card(number: &str) -> String {
+pub(crate) async fn card(number: &str) -> String {
     let r: Value = reqwest::Client::new()
         .post(format!("{}/v1/payment_methods", localstripe()))
         .basic_auth(STRIPE_SECRET_KEY, Some(""))
@@ -76,7 +76,7 @@ async fn create(h: &Harness, user: &str, body: Value) -> Reply {
 }
 
 /// A Stripe intent for the payer's order, checked to be Stripe's.
-async fn stripe_intent(h: &Harness, owner: &str, order_id: &str) -> Value {
+pub(crate) async fn stripe_intent(h: &Harness, owner: &str, order_id: &str) -> Value {
     let r = create(
         h,
         owner,
@@ -99,7 +99,7 @@ async fn stripe_intent(h: &Harness, owner: &str, order_id: &str) -> Value {
     r.body
 }
 
-async fn confirm(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
+pub(crate) async fn confirm(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
     invoke(
         h,
         d::confirm,
@@ -151,7 +151,7 @@ async fn payable_status(h: &Harness, kind: &str, id: &str) -> Value {
         .clone()
 }
 
-fn webhook(body: &str, signature: Option<&str>) -> Call {
+pub(crate) fn webhook(body: &str, signature: Option<&str>) -> Call {
     let c = call(Method::POST, &format!("{ROOT}/webhook/stripe"))
         .param("gatewayId", "stripe")
         .raw(body);

@@ -102,14 +102,17 @@ fn no_function_may_batch_read_the_table() {
 }
 
 /// The partition key prefixes the DynamoDB adapter writes (`adapters/dynamo/keys.rs`,
-/// the gateway intent id lookup items, events, the idempotency ledger, the
-/// replay guard, the webhook endpoints' one partition and the deliveries' lanes).
-const PREFIXES: [&str; 9] = [
+/// the gateway intent and refund id lookup items, events, the idempotency
+/// ledger, the replay guard, the webhook endpoints' one partition and the
+/// deliveries' lanes).
+const PREFIXES: [&str; 11] = [
     "INTENT#*",
     "PAYABLE#*",
     "PAYMENT#*",
+    "REFUND#*",
     "EVENT#*",
     "GATEWAY_INTENT#*",
+    "GATEWAY_REFUND#*",
     "IDEMPOTENCY#*",
     "REPLAY#*",
     "WEBHOOK_ENDPOINTS",
@@ -176,19 +179,26 @@ fn each_function_writes_only_the_partitions_it_needs() {
             let records_payments = [
                 "intents-confirm",
                 "payments-create",
+                "refunds-create",
                 "shop-mark-paid",
                 "payment-intents-confirm",
                 "payment-intents-webhook",
             ]
             .contains(&binary);
             assert_eq!(keys.contains(&"PAYMENT#*"), records_payments, "{binary}");
-            // Every change of an intent or a payment writes its events in the
-            // same transaction: whatever writes those writes events.
+            // Every change of an intent, a payment or a refund writes its
+            // events in the same transaction: whatever writes those writes events.
             assert_eq!(
                 keys.contains(&"EVENT#*"),
-                keys.contains(&"INTENT#*") || keys.contains(&"PAYMENT#*"),
+                keys.contains(&"INTENT#*")
+                    || keys.contains(&"PAYMENT#*")
+                    || keys.contains(&"REFUND#*"),
                 "{binary}"
             );
+            // Only refunds are written by what makes them and what hears of them.
+            let refunds = ["refunds-create", "payment-intents-webhook"].contains(&binary);
+            assert_eq!(keys.contains(&"REFUND#*"), refunds, "{binary}");
+            assert_eq!(keys.contains(&"GATEWAY_REFUND#*"), refunds, "{binary}");
             // Only what opens an intent at a gateway names it by the gateway's id.
             let opens_at_gateway =
                 ["shop-create-intent", "payment-intents-create"].contains(&binary);
@@ -200,7 +210,7 @@ fn each_function_writes_only_the_partitions_it_needs() {
         }
     }
     assert_eq!(
-        writers, 18,
+        writers, 19,
         "every endpoint that changes something, the partner API's replay guard, the webhook deliverers, and only those"
     );
 }

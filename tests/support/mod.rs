@@ -357,6 +357,7 @@ pub async fn record_order_event(
         open_intent_id: None,
         allocated_minor: 0,
         paid_minor: 0,
+        refunded_minor: 0,
         owner_fixed: false,
         created_at: at,
         updated_at: at,

@@ -12,12 +12,12 @@ use time::OffsetDateTime;
 
 use crate::domain::{
     Event, EventId, GatewayId, IntentId, IntentStatus, OtpHash, OtpPolicy, Payable, PayableRef,
-    Payment, PaymentId, PaymentIntent, UserId,
+    Payment, PaymentId, PaymentIntent, Refund, RefundId, UserId,
 };
 use crate::ports::{
     EventFilter, EventStore, Expected, IdempotencyStore, Idempotent, IntentStore, OpenOutcome,
-    Page, PayableStore, PayableWrite, PaymentStore, RecordOutcome, ReplayGuard, StoreError,
-    StoredResponse, Stores,
+    Page, PayableStore, PayableWrite, PaymentStore, RecordOutcome, RefundOutcome, RefundStore,
+    ReplayGuard, StoreError, StoredResponse, Stores,
 };
 
 /// What goes wrong, and at which call: `nth` counts calls of the operation
@@ -378,6 +378,57 @@ impl PaymentStore for FaultyStores {
             self.inner
                 .payments
                 .list_payments_by_payable(payable, limit, cursor)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl RefundStore for FaultyStores {
+    async fn get_refund(&self, id: &RefundId) -> Result<Option<Refund>, StoreError> {
+        self.call("get_refund", || self.inner.refunds.get_refund(id))
+            .await
+    }
+
+    async fn create_refund(
+        &self,
+        refund: &Refund,
+        payment: &Payment,
+    ) -> Result<RefundOutcome, StoreError> {
+        self.call("create_refund", || {
+            self.inner.refunds.create_refund(refund, payment)
+        })
+        .await
+    }
+
+    async fn update_refund(&self, before: &Refund, after: &Refund) -> Result<(), StoreError> {
+        self.call("update_refund", || {
+            self.inner.refunds.update_refund(before, after)
+        })
+        .await
+    }
+
+    async fn find_refund_by_gateway_id(
+        &self,
+        gateway: GatewayId,
+        gateway_refund_id: &str,
+    ) -> Result<Option<Refund>, StoreError> {
+        self.call("find_refund_by_gateway_id", || {
+            self.inner
+                .refunds
+                .find_refund_by_gateway_id(gateway, gateway_refund_id)
+        })
+        .await
+    }
+
+    async fn list_refunds(
+        &self,
+        payment: &PaymentId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Refund>, StoreError> {
+        self.list("list_refunds", || {
+            self.inner.refunds.list_refunds(payment, limit, cursor)
         })
         .await
     }

@@ -1,12 +1,15 @@
 //! Webhook events in Stripe's shape, which the test gateway shares:
 //! `{"id","type","data":{"object":{"id","amount","currency",
 //! "last_payment_error":{"code"},"next_action","metadata":{"intent_id"}}}}`.
+//! Refund events carry a refund (`{"id","object":"refund","status",
+//! "payment_intent","metadata":{"refund_id"}}`), `charge.refunded` a charge
+//! with its refunds (`"refunds":{"data":[…]}`).
 //! The body may also arrive as a JSON string holding that JSON.
 
 use serde::Deserialize;
 
-use crate::domain::NextAction;
-use crate::ports::{GatewayEvent, GatewayEventKind, WebhookError};
+use crate::domain::{NextAction, RefundStatus};
+use crate::ports::{GatewayEvent, GatewayEventKind, GatewayRefund, WebhookError};
 
 #[derive(Deserialize)]
 struct Event {
@@ -32,6 +35,30 @@ struct Object {
     last_payment_error: Option<PaymentError>,
     #[serde(default)]
     next_action: Option<Action>,
+    #[serde(default)]
+    metadata: Option<Metadata>,
+    /// A refund's or a charge's: the intent whose money it is.
+    #[serde(default)]
+    payment_intent: Option<String>,
+    /// A refund's.
+    #[serde(default)]
+    status: Option<String>,
+    /// A charge's refunds, when the event carries them.
+    #[serde(default)]
+    refunds: Option<RefundList>,
+}
+
+#[derive(Deserialize)]
+struct RefundList {
+    #[serde(default)]
+    data: Vec<RefundObject>,
+}
+
+#[derive(Deserialize)]
+struct RefundObject {
+    id: String,
+    #[serde(default)]
+    status: Option<String>,
     #[serde(default)]
     metadata: Option<Metadata>,
 }
@@ -60,6 +87,39 @@ struct Redirect {
 struct Metadata {
     #[serde(default)]
     intent_id: Option<String>,
+    #[serde(default)]
+    refund_id: Option<String>,
+}
+
+/// Stripe's refund status as ours: `requires_action` waits like `pending`, a
+/// `canceled` refund gave nothing back, as a `failed` one; a status Stripe
+/// may add later counts as pending until it says more.
+pub fn refund_status(stripe: &str) -> RefundStatus {
+    match stripe {
+        "succeeded" => RefundStatus::Succeeded,
+        "failed" | "canceled" => RefundStatus::Failed,
+        _ => RefundStatus::Pending,
+    }
+}
+
+/// The event types whose object is one refund.
+const REFUND_EVENTS: [&str; 4] = [
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+    "charge.refund.updated",
+];
+
+fn reported(
+    id: String,
+    status: Option<String>,
+    metadata: Option<Metadata>,
+) -> Option<GatewayRefund> {
+    Some(GatewayRefund {
+        id,
+        status: refund_status(status.as_deref()?),
+        refund_id: metadata.and_then(|m| m.refund_id),
+    })
 }
 
 fn kind(name: &str) -> GatewayEventKind {
@@ -96,11 +156,40 @@ pub fn parse(body: &[u8]) -> Result<GatewayEvent, WebhookError> {
     required("id", &event.id)?;
     required("type", &event.kind)?;
     required("data.object.id", &event.data.object.id)?;
-    let object = event.data.object;
+    let mut object = event.data.object;
+    let kind = if REFUND_EVENTS.contains(&event.kind.as_str()) {
+        GatewayEventKind::Refunds(
+            reported(
+                object.id.clone(),
+                object.status.take(),
+                object.metadata.take(),
+            )
+            .into_iter()
+            .collect(),
+        )
+    } else if event.kind == "charge.refunded" {
+        GatewayEventKind::Refunds(
+            object
+                .refunds
+                .take()
+                .map(|list| list.data)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| reported(r.id, r.status, r.metadata))
+                .collect(),
+        )
+    } else {
+        kind(&event.kind)
+    };
+    let refunds = matches!(kind, GatewayEventKind::Refunds(_));
     Ok(GatewayEvent {
         id: event.id,
-        kind: kind(&event.kind),
-        gateway_intent_id: object.id,
+        kind,
+        // A refund or a charge names its intent in a field of its own.
+        gateway_intent_id: match object.payment_intent {
+            Some(intent) if refunds => intent,
+            _ => object.id,
+        },
         amount_minor: object.amount,
         currency: object.currency,
         failure_code: object.last_payment_error.and_then(|e| e.code),
@@ -169,10 +258,64 @@ mod tests {
 
     #[test]
     fn unhandled_types_are_kept_by_name() {
-        let other = r#"{"id":"evt","type":"charge.refunded","data":{"object":{"id":"ch_1"}}}"#;
+        let other = r#"{"id":"evt","type":"charge.captured","data":{"object":{"id":"ch_1"}}}"#;
         assert_eq!(
             parse(other.as_bytes()).expect("valid").kind,
-            GatewayEventKind::Other("charge.refunded".into())
+            GatewayEventKind::Other("charge.captured".into())
+        );
+    }
+
+    #[test]
+    fn a_refund_event_reports_its_refund() {
+        let updated = r#"{"id":"evt_r","type":"refund.updated","data":{"object":{"id":"re_1",
+            "object":"refund","amount":500,"currency":"usd","status":"failed",
+            "payment_intent":"pi_1","metadata":{"refund_id":"ours"}}}}"#;
+        let e = parse(updated.as_bytes()).expect("valid");
+        assert_eq!(
+            e.kind,
+            GatewayEventKind::Refunds(vec![GatewayRefund {
+                id: "re_1".into(),
+                status: RefundStatus::Failed,
+                refund_id: Some("ours".into()),
+            }])
+        );
+        assert_eq!(e.gateway_intent_id, "pi_1");
+        let no_status = r#"{"id":"evt_r","type":"refund.updated","data":{"object":{"id":"re_1"}}}"#;
+        assert_eq!(
+            parse(no_status.as_bytes()).expect("valid").kind,
+            GatewayEventKind::Refunds(vec![])
+        );
+    }
+
+    #[test]
+    fn charge_refunded_reports_every_refund_of_the_charge() {
+        let charge = r#"{"id":"evt_c","type":"charge.refunded","data":{"object":{"id":"ch_1",
+            "object":"charge","amount":1000,"amount_refunded":700,"payment_intent":"pi_1",
+            "refunds":{"object":"list","data":[
+              {"id":"re_1","object":"refund","status":"succeeded","metadata":{}},
+              {"id":"re_2","object":"refund","status":"canceled"}]}}}}"#;
+        let e = parse(charge.as_bytes()).expect("valid");
+        assert_eq!(
+            e.kind,
+            GatewayEventKind::Refunds(vec![
+                GatewayRefund {
+                    id: "re_1".into(),
+                    status: RefundStatus::Succeeded,
+                    refund_id: None,
+                },
+                GatewayRefund {
+                    id: "re_2".into(),
+                    status: RefundStatus::Failed,
+                    refund_id: None,
+                },
+            ])
+        );
+        assert_eq!(e.gateway_intent_id, "pi_1");
+        // Newer API versions leave a charge's refunds out: nothing to act on.
+        let bare = r#"{"id":"evt_c","type":"charge.refunded","data":{"object":{"id":"ch_1"}}}"#;
+        assert_eq!(
+            parse(bare.as_bytes()).expect("valid").kind,
+            GatewayEventKind::Refunds(vec![])
         );
     }
 }

@@ -2,9 +2,13 @@
 //! method ids give fixed outcomes, so every path of a card payment can be
 //! exercised without a network or an account.
 
+use sha2::{Digest, Sha256};
+
 use crate::domain::ids::random_token;
-use crate::domain::{Confirmation, NextAction, PaymentIntent};
-use crate::ports::{Gateway, GatewayError, GatewayEvent, GatewayIntent, WebhookError};
+use crate::domain::{Confirmation, NextAction, PaymentIntent, Refund, RefundStatus};
+use crate::ports::{
+    Gateway, GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, WebhookError,
+};
 
 /// The decline reason Stripe reports for a refused card.
 pub const CARD_DECLINED: &str = "card_declined";
@@ -61,6 +65,22 @@ impl Gateway for TestGateway {
     async fn cancel(&self, _intent: &PaymentIntent) -> Result<(), GatewayError> {
         // Nothing is held outside this service, so there is nothing to undo.
         Ok(())
+    }
+
+    /// Refunds at once. Its id for the refund is derived from ours, so that
+    /// asking again for the same refund names the same one, as a real
+    /// gateway's idempotency does.
+    async fn refund(
+        &self,
+        _intent: &PaymentIntent,
+        refund: &Refund,
+    ) -> Result<GatewayRefund, GatewayError> {
+        let digest = Sha256::digest(format!("test-gateway-refund:{}", refund.id).as_bytes());
+        Ok(GatewayRefund {
+            id: format!("re_test_{}", &hex::encode(digest)[..24]),
+            status: RefundStatus::Succeeded,
+            refund_id: Some(refund.id.to_string()),
+        })
     }
 
     /// Its events are Stripe's, so that the same tools can send them.
@@ -173,5 +193,35 @@ mod tests {
     #[tokio::test]
     async fn cancel_always_succeeds() {
         assert_eq!(TestGateway.cancel(&intent()).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_refund_succeeds_at_once_under_one_id_per_refund() {
+        use crate::domain::{PaymentId, Refund, RefundId};
+        let i = intent();
+        let refund = |id: RefundId| Refund {
+            id,
+            payment_id: PaymentId::new(),
+            payable: None,
+            amount: i.amount,
+            reason: None,
+            status: RefundStatus::Pending,
+            gateway: Some(GatewayId::Test),
+            gateway_refund_id: None,
+            created: OffsetDateTime::UNIX_EPOCH,
+            updated: OffsetDateTime::UNIX_EPOCH,
+        };
+        let one = refund(RefundId::new());
+        let done = TestGateway.refund(&i, &one).await.expect("refunded");
+        assert_eq!(done.status, RefundStatus::Succeeded);
+        let suffix = done.id.strip_prefix("re_test_").expect("prefix");
+        assert!(alphanumeric(suffix, 24), "{}", done.id);
+        let again = TestGateway.refund(&i, &one).await.expect("refunded");
+        assert_eq!(again, done, "the same refund asked twice");
+        let other = TestGateway
+            .refund(&i, &refund(RefundId::new()))
+            .await
+            .expect("refunded");
+        assert_ne!(other.id, done.id);
     }
 }

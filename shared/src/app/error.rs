@@ -1,5 +1,5 @@
 use crate::domain::intent::OtpRequestError;
-use crate::domain::{IllegalTransition, PayableStatus};
+use crate::domain::{IllegalTransition, PayableStatus, RefundRefused};
 use crate::ports::{GatewayError, MailerError, SecretError, StoreError, WebhookError};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,9 @@ pub enum AppError {
     /// What this Idempotency-Key created belongs to another request.
     #[error("this Idempotency-Key was already used with a different request")]
     KeyReused,
+    /// A refund the payment does not allow.
+    #[error(transparent)]
+    Refund(#[from] RefundRefused),
     #[error(transparent)]
     Gateway(#[from] GatewayError),
     /// A webhook delivery that is not signed, or not readable, as its gateway's.

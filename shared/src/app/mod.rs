@@ -8,6 +8,7 @@ pub mod intents;
 pub mod partner;
 pub mod payables;
 pub mod payments;
+pub mod refunds;
 pub mod shop;
 pub mod webhook_endpoints;
 pub mod webhooks;

@@ -6,9 +6,9 @@ use sha2::{Digest, Sha256};
 
 use super::AppError;
 use super::intents::{MAX_RETRIES, expire_if_due, gateway_succeeded};
-use crate::domain::{GatewayId, GatewayReport, PaymentIntent, PaymentMethod};
+use crate::domain::{GatewayId, GatewayReport, PaymentIntent, PaymentMethod, Refund, RefundId};
 use crate::ports::{
-    Expected, GatewayEvent, GatewayEventKind, Idempotent, StoreError, StoredResponse,
+    Expected, GatewayEvent, GatewayEventKind, GatewayRefund, Idempotent, StoreError, StoredResponse,
 };
 use crate::runtime::App;
 
@@ -118,8 +118,11 @@ async fn claim_event(
     Err(StoreError::Conflict.into())
 }
 
-/// What the event means for its intent, stored.
+/// What the event means for its intent (or its refunds), stored.
 async fn apply(app: &App, gateway: GatewayId, event: &GatewayEvent) -> Result<Delivery, AppError> {
+    if let GatewayEventKind::Refunds(reported) = &event.kind {
+        return refunds_reported(app, gateway, &event.id, reported).await;
+    }
     let Some(intent) = app
         .intents
         .find_intent_by_gateway_id(gateway, &event.gateway_intent_id)
@@ -155,9 +158,66 @@ async fn apply(app: &App, gateway: GatewayId, event: &GatewayEvent) -> Result<De
         GatewayEventKind::RequiresAction => GatewayReport::RequiresAction {
             next_action: event.next_action.clone(),
         },
-        GatewayEventKind::Other(_) => return Ok(Delivery::Ignored),
+        // Handled before the intent is looked for.
+        GatewayEventKind::Refunds(_) | GatewayEventKind::Other(_) => {
+            return Ok(Delivery::Ignored);
+        }
     };
     report_to(app, intent, &report).await
+}
+
+/// What the gateway says became of refunds it made: each one it names that
+/// is ours moves forward (a failed one gives its amount back); any other is
+/// acknowledged, so that the gateway stops sending it.
+async fn refunds_reported(
+    app: &App,
+    gateway: GatewayId,
+    event: &str,
+    reported: &[GatewayRefund],
+) -> Result<Delivery, AppError> {
+    let mut outcome = Delivery::Ignored;
+    for report in reported {
+        let Some(refund) = reported_refund(app, gateway, report).await? else {
+            tracing::warn!(event, "webhook event for an unknown refund");
+            continue;
+        };
+        let (_, changed) =
+            super::refunds::settle(app, refund, report.status, Some(&report.id)).await?;
+        if changed {
+            outcome = Delivery::Applied;
+        }
+    }
+    Ok(outcome)
+}
+
+/// The refund a report is about: by the gateway's id for it, or, when the
+/// gateway's report outran our record of that id, by our own id the gateway
+/// echoes back (only a refund of this gateway not yet named otherwise).
+async fn reported_refund(
+    app: &App,
+    gateway: GatewayId,
+    report: &GatewayRefund,
+) -> Result<Option<Refund>, AppError> {
+    if let Some(refund) = app
+        .refunds
+        .find_refund_by_gateway_id(gateway, &report.id)
+        .await?
+    {
+        return Ok(Some(refund));
+    }
+    let Some(ours) = report
+        .refund_id
+        .as_deref()
+        .and_then(|id| RefundId::parse(id).ok())
+    else {
+        return Ok(None);
+    };
+    Ok(app.refunds.get_refund(&ours).await?.filter(|r| {
+        r.gateway == Some(gateway)
+            && r.gateway_refund_id
+                .as_deref()
+                .is_none_or(|named| named == report.id)
+    }))
 }
 
 /// An event about other money than the intent's is not about this intent.

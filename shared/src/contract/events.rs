@@ -28,13 +28,16 @@ pub async fn all_events(s: &Stores, filter: &EventFilter) -> Vec<Event> {
     panic!("more than 100 pages of events");
 }
 
-/// The types of `object_id`'s events, newest first.
-pub async fn types_of(s: &Stores, object_id: &str) -> Vec<&'static str> {
-    let filter = EventFilter {
+fn of_object(object_id: &str) -> EventFilter {
+    EventFilter {
         kind: None,
         object_id: Some(object_id.to_owned()),
-    };
-    all_events(s, &filter)
+    }
+}
+
+/// The types of `object_id`'s events, newest first.
+pub async fn types_of(s: &Stores, object_id: &str) -> Vec<&'static str> {
+    all_events(s, &of_object(object_id))
         .await
         .iter()
         .map(|e| e.kind.as_str())
@@ -554,4 +557,84 @@ pub async fn events_expire_thirty_days_after_they_happened(s: &Stores) {
         s.events.get_event(&unknown, now()).await.expect("read"),
         None
     );
+}
+
+pub async fn refunds_write_their_events_with_them(s: &Stores) {
+    use super::refunds::{completed_payment, payment_of, refund_of};
+    use crate::domain::RefundStatus;
+    use crate::ports::RefundOutcome;
+
+    let (_, payment) = completed_payment(s, 10_000).await;
+    // Cash goes back at once: created and succeeded in one write.
+    let cash = refund_of(&payment, 3_000, None);
+    let made = s.refunds.create_refund(&cash, &payment).await;
+    assert_eq!(made.expect("refund"), RefundOutcome::Created);
+    let cash_id = cash.id.to_string();
+    assert_eq!(
+        types_of(s, &cash_id).await,
+        ["refund.succeeded", "refund.created"]
+    );
+    let events = all_events(s, &of_object(&cash_id)).await;
+    assert_eq!(events[0].object, EventObject::Refund(cash.clone()));
+    assert_eq!(events[0].created, cash.created);
+    // Made again under its id, or against the payment as it was: nothing new.
+    let again = s.refunds.create_refund(&cash, &payment).await;
+    assert_eq!(again.expect("refund"), RefundOutcome::AlreadyExists);
+    let stale = refund_of(&payment, 8_000, None);
+    let lost = s.refunds.create_refund(&stale, &payment).await;
+    assert_eq!(lost.expect("refund"), RefundOutcome::PaymentChanged);
+    assert!(types_of(s, &stale.id.to_string()).await.is_empty());
+    assert_eq!(types_of(s, &cash_id).await.len(), 2);
+
+    // Through a gateway: pending first, then what the gateway reports.
+    let read = payment_of(s, &payment.id).await;
+    let by_card = refund_of(&read, 4_000, Some(GatewayId::Stripe));
+    s.refunds
+        .create_refund(&by_card, &read)
+        .await
+        .expect("refund");
+    let card_id = by_card.id.to_string();
+    assert_eq!(types_of(s, &card_id).await, ["refund.created"]);
+    let mut succeeded = by_card.clone();
+    assert!(succeeded.report(RefundStatus::Succeeded, Some("re_evt_1"), now()));
+    s.refunds
+        .update_refund(&by_card, &succeeded)
+        .await
+        .expect("update");
+    // A writer that read it pending loses, and says nothing.
+    let mut failed = by_card.clone();
+    assert!(failed.report(RefundStatus::Failed, Some("re_evt_1"), now()));
+    let r = s.refunds.update_refund(&by_card, &failed).await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+    assert_eq!(
+        types_of(s, &card_id).await,
+        ["refund.succeeded", "refund.created"]
+    );
+    let events = all_events(s, &of_object(&card_id)).await;
+    let EventObject::Refund(shown) = &events[0].object else {
+        panic!("a refund's event shows the refund: {:?}", events[0]);
+    };
+    assert_eq!(shown.status, RefundStatus::Succeeded);
+    assert_eq!(shown.gateway_refund_id.as_deref(), Some("re_evt_1"));
+
+    // The card network returns it later: failed, and its amount is back.
+    let mut returned = succeeded.clone();
+    assert!(returned.report(RefundStatus::Failed, None, now()));
+    s.refunds
+        .update_refund(&succeeded, &returned)
+        .await
+        .expect("update");
+    assert_eq!(
+        types_of(s, &card_id).await,
+        ["refund.failed", "refund.succeeded", "refund.created"]
+    );
+    let typed = all_events(
+        s,
+        &EventFilter {
+            kind: Some(EventType::RefundFailed),
+            object_id: None,
+        },
+    )
+    .await;
+    assert!(typed.iter().any(|e| e.object.id() == card_id));
 }

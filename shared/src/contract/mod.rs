@@ -14,6 +14,7 @@ mod idempotency;
 mod intents;
 mod payables;
 mod payments;
+mod refunds;
 mod replay;
 mod webhooks;
 
@@ -22,6 +23,7 @@ pub use idempotency::*;
 pub use intents::*;
 pub use payables::*;
 pub use payments::*;
+pub use refunds::*;
 pub use replay::*;
 pub use webhooks::*;
 
@@ -89,6 +91,15 @@ macro_rules! storage_contract {
             a_write_that_loses_writes_no_event,
             event_lists_are_newest_first_by_type_and_object_with_cursors,
             events_expire_thirty_days_after_they_happened,
+            refunds_write_their_events_with_them,
+            a_refund_takes_from_its_payment_and_payable_at_once,
+            refunds_never_exceed_the_payment,
+            concurrent_refunds_stay_within_the_payment,
+            a_refund_is_made_once_under_its_id,
+            a_failed_refund_gives_its_amount_back,
+            updating_a_refund_is_conditional_on_its_status,
+            a_refund_is_found_by_its_gateways_id,
+            refund_lists_are_newest_first_with_cursors,
         );
     };
     (@cases $stores:expr; $($case:ident),* $(,)?) => {
@@ -144,6 +155,7 @@ pub fn new_order(owner: &UserId, minor: i64) -> Payable {
         open_intent_id: None,
         allocated_minor: 0,
         paid_minor: 0,
+        refunded_minor: 0,
         owner_fixed: false,
         created_at: t,
         updated_at: t,

@@ -8,7 +8,9 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 use super::ids::random_token;
-use super::{IntentStatus, Invalid, Payable, Payment, PaymentIntent, PaymentStatus};
+use super::{
+    IntentStatus, Invalid, Payable, Payment, PaymentIntent, PaymentStatus, Refund, RefundStatus,
+};
 
 /// How long an event stays readable after it happened.
 pub const EVENT_RETENTION: Duration = Duration::days(30);
@@ -72,11 +74,12 @@ pub enum EventType {
     PaymentCompleted,
     RefundCreated,
     RefundSucceeded,
+    RefundFailed,
     PayablePaid,
 }
 
 impl EventType {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::IntentCreated,
         Self::IntentRequiresAction,
         Self::IntentSucceeded,
@@ -86,6 +89,7 @@ impl EventType {
         Self::PaymentCompleted,
         Self::RefundCreated,
         Self::RefundSucceeded,
+        Self::RefundFailed,
         Self::PayablePaid,
     ];
 
@@ -100,6 +104,7 @@ impl EventType {
             Self::PaymentCompleted => "payment.completed",
             Self::RefundCreated => "refund.created",
             Self::RefundSucceeded => "refund.succeeded",
+            Self::RefundFailed => "refund.failed",
             Self::PayablePaid => "payable.paid",
         }
     }
@@ -132,6 +137,7 @@ pub enum EventObject {
     Intent(PaymentIntent),
     Payment(Payment),
     Payable(Payable),
+    Refund(Refund),
 }
 
 impl EventObject {
@@ -143,6 +149,7 @@ impl EventObject {
             Self::Intent(i) => i.id.to_string(),
             Self::Payment(p) => p.id.to_string(),
             Self::Payable(p) => p.payable.to_string(),
+            Self::Refund(r) => r.id.to_string(),
         }
     }
 
@@ -152,6 +159,7 @@ impl EventObject {
             Self::Intent(_) => "payment_intent",
             Self::Payment(_) => "payment",
             Self::Payable(_) => "payable",
+            Self::Refund(_) => "refund",
         }
     }
 }
@@ -270,6 +278,34 @@ impl Event {
     }
 }
 
+impl Event {
+    /// What a refund's change says: `before` is its status before the change
+    /// (`None`: it is new), `after` the refund as stored. A refund made
+    /// succeeded at once (cash, recorded by staff) is created and succeeded.
+    pub fn for_refund_change(
+        before: Option<RefundStatus>,
+        after: &Refund,
+        now: OffsetDateTime,
+    ) -> Vec<Self> {
+        let entered = |status: RefundStatus| after.status == status && before != Some(status);
+        let mut kinds = Vec::new();
+        if before.is_none() {
+            kinds.push(EventType::RefundCreated);
+        }
+        if entered(RefundStatus::Succeeded) {
+            kinds.push(EventType::RefundSucceeded);
+        }
+        if entered(RefundStatus::Failed) {
+            kinds.push(EventType::RefundFailed);
+        }
+        let object = EventObject::Refund(after.clone());
+        kinds
+            .into_iter()
+            .map(|kind| Self::new(kind, object.clone(), now))
+            .collect()
+    }
+}
+
 /// The intent as an event carries it: nothing that lets its reader act as
 /// the payer (the client secret) or guess a code (the code's hash).
 fn snapshot(intent: &PaymentIntent) -> PaymentIntent {
@@ -287,7 +323,7 @@ mod tests {
     use crate::domain::intent::{Confirmation, GatewayReport, NewIntent};
     use crate::domain::{
         Currency, Email, FeeSchedule, GatewayId, Money, OtpCode, OtpHash, OtpPolicy, PayableId,
-        PayableKind, PayableRef, PayableStatus, Payer, PaymentMethod, UserId,
+        PayableKind, PayableRef, PayableStatus, Payer, PaymentMethod, RefundId, UserId,
     };
     use IntentStatus::*;
 
@@ -340,6 +376,7 @@ mod tests {
             open_intent_id: None,
             allocated_minor: 0,
             paid_minor: 0,
+            refunded_minor: 0,
             owner_fixed: false,
             created_at: now(),
             updated_at: now(),
@@ -597,6 +634,55 @@ mod tests {
         assert_eq!(paid.kind.as_str(), "payable.paid");
         assert_eq!(paid.object.id(), "order/ORD-1");
         assert_eq!(paid.object.kind(), "payable");
+    }
+
+    #[test]
+    fn a_refund_is_created_then_succeeds_or_fails() {
+        let fees = FeeSchedule::standard();
+        let payment = Payment::against(
+            &order(),
+            usd(100),
+            PaymentMethod::Cash,
+            PaymentStatus::Completed,
+            &fees,
+            now(),
+        );
+        let by_gateway = Refund::of(
+            RefundId::new(),
+            &payment,
+            usd(40),
+            None,
+            Some(GatewayId::Stripe),
+            now(),
+        );
+        let created = Event::for_refund_change(None, &by_gateway, now());
+        assert_eq!(kinds(&created), ["refund.created"]);
+        assert_eq!(created[0].object.kind(), "refund");
+        assert_eq!(created[0].object.id(), by_gateway.id.to_string());
+        let mut succeeded = by_gateway.clone();
+        assert!(succeeded.report(RefundStatus::Succeeded, Some("re_1"), later()));
+        let events = Event::for_refund_change(Some(RefundStatus::Pending), &succeeded, later());
+        assert_eq!(kinds(&events), ["refund.succeeded"]);
+        assert_eq!(events[0].object, EventObject::Refund(succeeded.clone()));
+        let mut failed = succeeded.clone();
+        assert!(failed.report(RefundStatus::Failed, None, later()));
+        assert_eq!(
+            kinds(&Event::for_refund_change(
+                Some(RefundStatus::Succeeded),
+                &failed,
+                later()
+            )),
+            ["refund.failed"]
+        );
+        // A report that changes only the gateway's name for it says nothing.
+        assert!(
+            Event::for_refund_change(Some(RefundStatus::Succeeded), &succeeded, later()).is_empty()
+        );
+        let cash = Refund::of(RefundId::new(), &payment, usd(40), None, None, now());
+        assert_eq!(
+            kinds(&Event::for_refund_change(None, &cash, now())),
+            ["refund.created", "refund.succeeded"]
+        );
     }
 
     #[test]

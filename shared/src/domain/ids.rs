@@ -232,6 +232,7 @@ macro_rules! uuid_id {
 
 uuid_id!(IntentId, "payment intent");
 uuid_id!(PaymentId, "payment");
+uuid_id!(RefundId, "refund");
 
 /// A caller's Idempotency-Key within the caller's own scope. What a request
 /// creates under a key is named from it, so a run after a crash, a timeout or
@@ -276,6 +277,11 @@ impl RequestKey {
     /// The payment intent this request creates.
     pub fn intent_id(&self) -> IntentId {
         IntentId(self.derive("intent"))
+    }
+
+    /// The refund this request makes.
+    pub fn refund_id(&self) -> RefundId {
+        RefundId(self.derive("refund"))
     }
 }
 

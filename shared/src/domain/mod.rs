@@ -9,6 +9,7 @@ pub mod money;
 pub mod otp;
 pub mod payable;
 pub mod payment;
+pub mod refund;
 pub mod settlement;
 pub mod webhook_endpoint;
 pub mod webhook_signature;
@@ -17,7 +18,8 @@ pub use delivery::{Attempt, Delivery, DeliveryId, DeliveryStatus, EventRef, Retr
 pub use event::{EVENT_RETENTION, Event, EventId, EventObject, EventType};
 pub use fees::{FeeRate, FeeSchedule};
 pub use ids::{
-    BusinessId, Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RequestKey, UserId,
+    BusinessId, Email, IntentId, PayableId, PayableKind, PayableRef, PaymentId, RefundId,
+    RequestKey, UserId,
 };
 pub use intent::{
     Confirmation, GatewayId, GatewayReport, IllegalTransition, IntentStatus, NextAction,
@@ -27,6 +29,7 @@ pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
 pub use payable::{ClaimRefused, LineItem, Payable, PayableStatus, Payer, RevisionRefused};
 pub use payment::{Payment, PaymentMethod, PaymentStatus};
+pub use refund::{Refund, RefundRefused, RefundStatus};
 pub use settlement::{Totals, settlement_account};
 pub use webhook_endpoint::{EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint};
 

@@ -88,6 +88,9 @@ pub struct Payable {
     pub allocated_minor: i64,
     /// Sum of its COMPLETED payments, in minor units.
     pub paid_minor: i64,
+    /// What refunds of its payments gave back, in minor units. A refunded
+    /// payable stays paid: it was paid, and the refunds say what went back.
+    pub refunded_minor: i64,
     /// Set once any intent or payment is made for it: those records carry the
     /// owner's email and history, so the payable can no longer change hands.
     pub owner_fixed: bool,
@@ -197,6 +200,7 @@ impl Payable {
         self.open_intent_id = None;
         self.allocated_minor = 0;
         self.paid_minor = 0;
+        self.refunded_minor = 0;
         self.owner_fixed = false;
         self.created_at = now;
         self.updated_at = now;
@@ -296,6 +300,7 @@ mod tests {
             allocated_minor: allocated,
             owner_fixed: false,
             paid_minor: 0,
+            refunded_minor: 0,
             created_at: now,
             updated_at: now,
         }

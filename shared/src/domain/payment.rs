@@ -92,6 +92,9 @@ pub struct Payment {
     pub transaction_id: Option<String>,
     /// Processing fee in minor units of `amount`'s currency.
     pub fee_minor: i64,
+    /// What its refunds (pending or succeeded) gave back, in minor units; it
+    /// never exceeds `amount`.
+    pub refunded_minor: i64,
     pub business_id: Option<super::BusinessId>,
     pub created_at: OffsetDateTime,
 }
@@ -116,6 +119,7 @@ impl Payment {
             status: PaymentStatus::Completed,
             transaction_id: Some(transaction_id),
             fee_minor: 0,
+            refunded_minor: 0,
             business_id: intent.business_id,
             created_at: now,
         };
@@ -143,6 +147,7 @@ impl Payment {
             status,
             transaction_id: None,
             fee_minor: 0,
+            refunded_minor: 0,
             business_id: payable.business_id,
             created_at: now,
         };

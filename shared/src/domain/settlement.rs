@@ -28,23 +28,38 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// A payment's own totals. Refunds take back from what was paid and from
+    /// what reaches the business; the fee was spent collecting the money and
+    /// stays spent (as card processors keep theirs), so net + fee = paid holds.
     pub fn of(payment: &Payment) -> Self {
         match payment.status {
-            PaymentStatus::Completed => Self {
-                paid_minor: payment.amount.minor(),
+            PaymentStatus::Completed | PaymentStatus::Refunded => Self {
+                paid_minor: payment.amount.minor() - payment.refunded_minor,
                 collecting_minor: 0,
                 fee_minor: payment.fee_minor,
-                net_minor: payment.net_minor(),
+                net_minor: payment.net_minor() - payment.refunded_minor,
             },
             PaymentStatus::Pending => Self {
                 collecting_minor: payment.amount.minor(),
                 ..Self::default()
             },
             // Failed and cancelled payments moved no money.
-            PaymentStatus::Failed | PaymentStatus::Cancelled | PaymentStatus::Refunded => {
-                Self::default()
-            }
+            PaymentStatus::Failed | PaymentStatus::Cancelled => Self::default(),
         }
+    }
+
+    /// What the payment credited to its business when it completed: its
+    /// refunds are debits of their own, never a smaller credit.
+    pub fn credit(payment: &Payment) -> Self {
+        let mut totals = Self::of(payment);
+        if matches!(
+            payment.status,
+            PaymentStatus::Completed | PaymentStatus::Refunded
+        ) {
+            totals.paid_minor += payment.refunded_minor;
+            totals.net_minor += payment.refunded_minor;
+        }
+        totals
     }
 
     pub fn sum<'a>(payments: impl IntoIterator<Item = &'a Payment>) -> Self {
@@ -107,6 +122,7 @@ mod tests {
             status,
             transaction_id: None,
             fee_minor: 0,
+            refunded_minor: 0,
             business_id: Some(BusinessId::new(123456)),
             created_at: OffsetDateTime::UNIX_EPOCH,
         };
@@ -166,6 +182,31 @@ mod tests {
         assert_eq!(t.paid_minor, 510_000);
         assert_eq!(t.collecting_minor, 20_000);
         assert_eq!(t.fee_minor, 10_000 + 320);
+        assert_eq!(t.net_minor + t.fee_minor, t.paid_minor);
+    }
+
+    #[test]
+    fn refunds_take_back_from_paid_and_net_never_from_the_fee() {
+        let usd =
+            |minor| Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money");
+        let mut p = payment(
+            500_000,
+            PaymentMethod::BankTransfer,
+            PaymentStatus::Completed,
+        );
+        p.add_refund(&usd(100_000));
+        let t = Totals::of(&p);
+        assert_eq!(
+            (t.paid_minor, t.fee_minor, t.net_minor),
+            (400_000, 10_000, 390_000)
+        );
+        p.add_refund(&usd(400_000));
+        assert_eq!(p.status, PaymentStatus::Refunded);
+        let t = Totals::of(&p);
+        assert_eq!(
+            (t.paid_minor, t.fee_minor, t.net_minor),
+            (0, 10_000, -10_000)
+        );
         assert_eq!(t.net_minor + t.fee_minor, t.paid_minor);
     }
 

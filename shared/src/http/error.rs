@@ -141,6 +141,7 @@ impl From<StoreError> for ApiError {
 /// The one mapping from application errors to HTTP.
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
+        use crate::domain::RefundRefused;
         use crate::domain::intent::OtpRequestError;
         use crate::domain::otp::OtpError;
         match e {
@@ -186,6 +187,21 @@ impl From<AppError> for ApiError {
                 tracing::error!(%detail, "payment gateway unavailable");
                 Self::BadGateway("The payment gateway is unavailable; retry later".into())
             }
+            AppError::Gateway(GatewayError::Refused(detail)) => {
+                tracing::error!(%detail, "payment gateway refused the request");
+                Self::BadGateway("The payment gateway refused the request".into())
+            }
+            AppError::Refund(
+                e @ (RefundRefused::NotCompleted(_) | RefundRefused::FullyRefunded),
+            ) => Self::Conflict(e.to_string()),
+            // What the amount asks for is the field's fault, as the validation shape says.
+            AppError::Refund(
+                e @ (RefundRefused::NotPositive | RefundRefused::MoreThanRemains(_)),
+            ) => Self::Validation(vec![FieldError::new(
+                &["body", "amount"],
+                e.to_string(),
+                "value_error",
+            )]),
             AppError::Webhook(e) => Self::BadRequest(e.to_string()),
             AppError::Mail(e) => {
                 tracing::error!(error = %e, "mail not sent");

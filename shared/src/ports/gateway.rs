@@ -6,7 +6,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::domain::webhook_signature::{self, SignatureError};
-use crate::domain::{Confirmation, GatewayId, NextAction, PaymentIntent};
+use crate::domain::{Confirmation, GatewayId, NextAction, PaymentIntent, Refund, RefundStatus};
 
 /// What the gateway assigned when it opened its side of an intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,16 @@ pub struct GatewayIntent {
     pub gateway_intent_id: String,
     /// Handed to the payer's browser to confirm with; bound to this intent.
     pub client_secret: String,
+}
+
+/// What the gateway made of a refund it was asked for, or reports later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRefund {
+    /// The gateway's own id for the refund.
+    pub id: String,
+    pub status: RefundStatus,
+    /// Our refund id, when the gateway echoes it back in its metadata.
+    pub refund_id: Option<String>,
 }
 
 /// What a gateway's event says happened to one of its intents.
@@ -26,12 +36,16 @@ pub enum GatewayEventKind {
     PaymentFailed,
     Canceled,
     RequiresAction,
+    /// Refunds of a payment moved (Stripe's `refund.updated`, or
+    /// `charge.refunded` with every refund of the charge).
+    Refunds(Vec<GatewayRefund>),
     /// A type this service does not act on; acknowledged and ignored.
     Other(String),
 }
 
 /// One webhook event, verified and read; only `id`, `kind` and
-/// `gateway_intent_id` are always present.
+/// `gateway_intent_id` are always present (for refund events, the intent the
+/// refunded payment was collected by, when the event names it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayEvent {
     /// The gateway's event id: each is acted on once.
@@ -68,6 +82,10 @@ pub enum GatewayError {
     /// known to have happened there.
     #[error("payment gateway unavailable: {0}")]
     Unavailable(String),
+    /// The gateway refused the request for good and did nothing: sending it
+    /// again would be refused again.
+    #[error("payment gateway refused the request: {0}")]
+    Refused(String),
 }
 
 /// The connectors this deployment offers, by the gateway id intents name.
@@ -114,6 +132,15 @@ pub trait Gateway: Send + Sync {
 
     /// Ends the gateway's side, so it can never take money on an intent we ended.
     async fn cancel(&self, intent: &PaymentIntent) -> Result<(), GatewayError>;
+
+    /// Gives `refund`'s amount back on the money `intent` collected. The
+    /// gateway acts on one refund id once, however often it is asked: a
+    /// retry after a lost answer gets the same refund.
+    async fn refund(
+        &self,
+        intent: &PaymentIntent,
+        refund: &Refund,
+    ) -> Result<GatewayRefund, GatewayError>;
 
     /// The fee the gateway itself took for collecting `intent`, in minor
     /// units of its currency, when it reports one; none for a gateway that

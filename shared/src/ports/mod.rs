@@ -3,7 +3,7 @@
 //! Storage is one small trait per aggregate. A write that spans aggregates
 //! belongs to the aggregate that drives it: an intent claims and frees its
 //! payable, a payment adds itself to its payable's sums, a payable settles
-//! its pending payments.
+//! its pending payments, a refund takes back from its payment and payable.
 
 pub mod clock;
 pub mod events;
@@ -13,6 +13,7 @@ pub mod intents;
 pub mod mailer;
 pub mod payables;
 pub mod payments;
+pub mod refunds;
 pub mod replay;
 pub mod secrets;
 pub mod store;
@@ -21,13 +22,15 @@ pub mod webhooks;
 pub use clock::{Clock, SystemClock};
 pub use events::{EventFilter, EventStore};
 pub use gateway::{
-    Gateway, GatewayError, GatewayEvent, GatewayEventKind, GatewayIntent, Gateways, WebhookError,
+    Gateway, GatewayError, GatewayEvent, GatewayEventKind, GatewayIntent, GatewayRefund, Gateways,
+    WebhookError,
 };
 pub use idempotency::{IdempotencyStore, Idempotent, StoredResponse};
 pub use intents::{IntentStore, OpenOutcome};
 pub use mailer::{Mailer, MailerError, OtpEmail};
 pub use payables::{PayableStore, PayableWrite};
 pub use payments::{PaymentStore, RecordOutcome};
+pub use refunds::{RefundOutcome, RefundStore};
 pub use replay::ReplayGuard;
 pub use secrets::{PartnerClient, SecretError, Secrets, SecretsProvider};
 pub use store::{Expected, Page, StoreError};
@@ -44,6 +47,7 @@ pub struct Stores {
     pub payables: Arc<dyn PayableStore>,
     pub intents: Arc<dyn IntentStore>,
     pub payments: Arc<dyn PaymentStore>,
+    pub refunds: Arc<dyn RefundStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub replay: Arc<dyn ReplayGuard>,
     pub events: Arc<dyn EventStore>,
@@ -58,6 +62,7 @@ impl Stores {
         S: PayableStore
             + IntentStore
             + PaymentStore
+            + RefundStore
             + IdempotencyStore
             + ReplayGuard
             + EventStore
@@ -67,6 +72,7 @@ impl Stores {
             payables: store.clone(),
             intents: store.clone(),
             payments: store.clone(),
+            refunds: store.clone(),
             idempotency: store.clone(),
             replay: store.clone(),
             events: store,

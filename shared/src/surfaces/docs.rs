@@ -8,7 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    events, intents, partner, payables, payment_intents, payments, shop, webhook_endpoints,
+    events, intents, partner, payables, payment_intents, payments, refunds, shop, webhook_endpoints,
 };
 use crate::http::{Anonymous, Endpoint, json};
 use crate::runtime::App;
@@ -80,6 +80,8 @@ impl Modify for SecuritySchemes {
         payments::list_mine,
         payments::get,
         payments::list_for_order,
+        refunds::create,
+        refunds::list,
         shop::create_intent,
         shop::mark_paid,
         payment_intents::list,
@@ -114,6 +116,7 @@ impl Modify for SecuritySchemes {
     tags(
         (name = "payment", description = "Payment Service: intents confirmed by an emailed one-time code"),
         (name = "payments", description = "Payments recorded against orders"),
+        (name = "refunds", description = "Refunds: money given back on a completed payment, through its gateway or recorded by staff"),
         (name = "shop", description = "Shop orders: card payment intents and the payment system's mark-paid"),
         (name = "PaymentIntents", description = "PaymentIntents API: card payment intents through a gateway, staff reads and gateway webhooks"),
         (name = "partner", description = "Partner API: a business's payments with fees and settlement, over signed requests"),

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use super::message::{BadApiKey, BadRequest, READ};
 use super::params::EventsQuery;
+use super::refunds::RefundResponse;
 use crate::app::events;
 use crate::auth::ServiceCaller;
 use crate::domain::{Event, EventObject, EventType, Payable, PayableRef, Payment, PaymentIntent};
@@ -197,6 +198,9 @@ pub struct PaymentObject {
     /// `amount` less `fee`, in minor units.
     #[schema(example = 10845)]
     pub net: i64,
+    /// What its refunds gave back so far, in minor units.
+    #[schema(example = 0)]
+    pub amount_refunded: i64,
     pub business_id: Option<u64>,
     #[schema(example = 1764000024)]
     pub created: i64,
@@ -217,6 +221,7 @@ impl From<&Payment> for PaymentObject {
             transaction_id: p.transaction_id.clone(),
             fee: p.fee_minor,
             net: p.net_minor(),
+            amount_refunded: p.refunded_minor,
             business_id: p.business_id.map(|b| b.get()),
             created: unix(p.created_at),
         }
@@ -267,6 +272,9 @@ pub struct PayableObject {
     /// What its COMPLETED payments hold, in minor units.
     #[schema(example = 11200)]
     pub amount_paid: i64,
+    /// What refunds of its payments gave back, in minor units; it stays paid.
+    #[schema(example = 0)]
+    pub amount_refunded: i64,
     pub open_intent_id: Option<String>,
     #[schema(example = 1764000024)]
     pub created: i64,
@@ -300,6 +308,7 @@ impl From<&Payable> for PayableObject {
                 .collect(),
             business_id: p.business_id.map(|b| b.get()),
             amount_paid: p.paid_minor,
+            amount_refunded: p.refunded_minor,
             open_intent_id: p.open_intent_id.map(|i| i.to_string()),
             created: unix(p.created_at),
             updated: unix(p.updated_at),
@@ -315,6 +324,7 @@ pub enum DataObject {
     Intent(IntentObject),
     Payment(PaymentObject),
     Payable(PayableObject),
+    Refund(RefundResponse),
 }
 
 impl utoipa::PartialSchema for DataObject {
@@ -323,6 +333,7 @@ impl utoipa::PartialSchema for DataObject {
             <IntentObject as utoipa::PartialSchema>::schema(),
             <PaymentObject as utoipa::PartialSchema>::schema(),
             <PayableObject as utoipa::PartialSchema>::schema(),
+            <RefundResponse as utoipa::PartialSchema>::schema(),
         ])
     }
 }
@@ -335,6 +346,7 @@ impl From<&EventObject> for DataObject {
             EventObject::Intent(i) => Self::Intent(i.into()),
             EventObject::Payment(p) => Self::Payment(p.into()),
             EventObject::Payable(p) => Self::Payable(p.into()),
+            EventObject::Refund(r) => Self::Refund(r.into()),
         }
     }
 }
@@ -544,7 +556,7 @@ mod tests {
     use crate::domain::intent::NewIntent;
     use crate::domain::{
         Currency, Email, FeeSchedule, GatewayId, Money, PayableId, PayableKind, PayableStatus,
-        Payer, PaymentMethod, PaymentStatus, UserId,
+        Payer, PaymentMethod, PaymentStatus, Refund, RefundId, UserId,
     };
 
     fn at() -> OffsetDateTime {
@@ -579,6 +591,7 @@ mod tests {
             open_intent_id: None,
             allocated_minor: 0,
             paid_minor: 0,
+            refunded_minor: 0,
             owner_fixed: false,
             created_at: at(),
             updated_at: at(),
@@ -676,6 +689,7 @@ mod tests {
                 "transaction_id": "pi_test_1",
                 "fee": 355,
                 "net": 10845,
+                "amount_refunded": 0,
                 "business_id": 123456,
                 "created": 1_764_000_024,
             })
@@ -700,6 +714,7 @@ mod tests {
                 "line_items": [{"name": "Shirt", "amount": 5600, "currency": "USD", "quantity": 2, "description": null}],
                 "business_id": 123456,
                 "amount_paid": 11200,
+                "amount_refunded": 0,
                 "open_intent_id": null,
                 "created": 1_764_000_024,
                 "updated": 1_764_000_024,
@@ -723,6 +738,41 @@ mod tests {
             "minor units of the payment's own currency"
         );
         assert_eq!(body["data"]["object"]["status"], "PENDING");
+    }
+
+    #[test]
+    fn refund_events_show_the_refund_as_the_refunds_api_does() {
+        let payment = Payment::for_intent(
+            &intent(),
+            PaymentMethod::Card,
+            "pi_test_1".into(),
+            &FeeSchedule::standard(),
+            at(),
+        );
+        let refund = Refund::of(
+            RefundId::new(),
+            &payment,
+            Money::from_minor(1500, Currency::parse("USD").expect("usd")).expect("money"),
+            Some("requested_by_customer".into()),
+            Some(GatewayId::Stripe),
+            at(),
+        );
+        let created = Event::for_refund_change(None, &refund, at());
+        let body = event_json(&created[0]);
+        assert_eq!(body["type"], "refund.created");
+        assert_eq!(
+            body["data"]["object"],
+            json!({
+                "id": refund.id.to_string(),
+                "object": "refund",
+                "payment_id": payment.id.to_string(),
+                "amount": 1500,
+                "currency": "USD",
+                "reason": "requested_by_customer",
+                "status": "pending",
+                "created": 1_764_000_024,
+            })
+        );
     }
 
     #[test]

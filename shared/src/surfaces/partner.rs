@@ -74,12 +74,14 @@ pub struct PaymentDetailData {
     /// The payable's description.
     #[schema(example = "Payment for services rendered")]
     pub note: String,
+    /// Paid less the fee (and so less its refunds too: below 0 when all of
+    /// it went back, as the fee stays spent).
     #[schema(value_type = f64, example = 4900)]
     pub total_net_settled_amount: JsonDecimal,
     /// The amount while the payment is pending, else 0.
     #[schema(value_type = f64, example = 0)]
     pub total_collecting_amount: JsonDecimal,
-    /// The amount once the payment completed, else 0.
+    /// The amount once the payment completed, less its refunds; else 0.
     #[schema(value_type = f64, example = 5000)]
     pub total_paid_amount: JsonDecimal,
     #[schema(value_type = f64, example = 100)]
@@ -95,7 +97,8 @@ pub struct PaymentDetailData {
     pub account: SettlementAccount,
 }
 
-/// The credit this payment makes to the business's settlement account.
+/// The credit this payment makes to the business's settlement account (its
+/// refunds do not change it).
 #[derive(Serialize, ToSchema)]
 pub struct SettlementTransaction {
     #[schema(example = "8d64c7e3-9273-4a3c-9c8b-3e138979e8ea")]
@@ -164,6 +167,7 @@ impl PaymentDetailData {
         let currency = payment.amount.currency();
         let account_id = settlement_account(business).to_string();
         let own = Totals::of(payment);
+        let credit = Totals::credit(payment);
         let all = Totals::sum(account_payments);
         let note = payable.description.clone().unwrap_or_default();
         Self {
@@ -182,8 +186,8 @@ impl PaymentDetailData {
             transaction: SettlementTransaction {
                 id: payment.credit_id().to_string(),
                 account_id: account_id.clone(),
-                net_amount: major(own.net_minor, currency),
-                fee_amount: major(own.fee_minor, currency),
+                net_amount: major(credit.net_minor, currency),
+                fee_amount: major(credit.fee_minor, currency),
                 currency_code: currency.code().into(),
                 kind: "Credit".into(),
                 txn_number: payment.transaction_id.clone().unwrap_or_default(),

@@ -223,9 +223,12 @@ pub struct PayableResponse {
     /// The merchant: an unsigned 64-bit integer.
     #[schema(example = 123456)]
     pub business_id: Option<u64>,
-    /// open, paid or canceled.
+    /// open, paid or canceled: a refunded payable stays paid.
     #[schema(example = "open")]
     pub status: String,
+    /// What refunds of its payments gave back, as `amount` is written.
+    #[schema(example = "0.00")]
+    pub refunded_amount: String,
     pub open_intent_id: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -257,6 +260,11 @@ impl From<&Payable> for PayableResponse {
                 .collect(),
             business_id: p.business_id.map(|b| b.get()),
             status: p.status.as_str().into(),
+            refunded_amount: rust_decimal::Decimal::new(
+                p.refunded_minor,
+                p.amount.currency().exponent(),
+            )
+            .to_string(),
             open_intent_id: p.open_intent_id.map(|i| i.to_string()),
             created_at: iso_millis(p.created_at),
             updated_at: iso_millis(p.updated_at),
@@ -498,6 +506,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
                         open_intent_id: None,
                         allocated_minor: 0,
                         paid_minor: 0,
+                        refunded_minor: 0,
                         owner_fixed: false,
                         created_at: now,
                         updated_at: now,

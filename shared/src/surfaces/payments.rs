@@ -84,13 +84,16 @@ pub struct PaymentResponse {
     pub amount: JsonDecimal,
     #[schema(example = "BDT")]
     pub currency: String,
-    /// PENDING, COMPLETED, FAILED, CANCELLED or REFUNDED.
+    /// PENDING, COMPLETED, FAILED, CANCELLED or REFUNDED (refunded in full).
     #[schema(example = "COMPLETED")]
     pub status: String,
     #[schema(example = "Bkash")]
     pub payment_method: String,
     #[schema(example = "TXN123456")]
     pub transaction_id: Option<String>,
+    /// What its refunds gave back, in the same units as `amount` (0 when none).
+    #[schema(value_type = f64, example = 0)]
+    pub refunded_amount: JsonDecimal,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -105,6 +108,10 @@ impl From<&Payment> for PaymentResponse {
             status: p.status.as_str().into(),
             payment_method: p.method.as_str().into(),
             transaction_id: p.transaction_id.clone(),
+            refunded_amount: JsonDecimal(rust_decimal::Decimal::new(
+                p.refunded_minor,
+                p.amount.currency().exponent(),
+            )),
             created_at: iso_millis(p.created_at),
         }
     }

@@ -8,10 +8,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::codec::{Item, corrupt, n, parse_opt_ts, parse_ts, s, ts};
 use super::keys::{
-    ALL_EVENTS_LIST, EVENT_PREFIX, EVENT_SK, GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK,
-    PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, all_intents_partition, all_intents_shard, event_pk,
-    event_shard, gateway_intent_pk, intent_pk, object_events_partition, payable_pk, payment_pk,
-    shard_partition, typed_events_list, user_partition,
+    ALL_EVENTS_LIST, EVENT_PREFIX, EVENT_SK, GATEWAY_INTENT_SK, GATEWAY_REFUND_SK, INTENT_PREFIX,
+    INTENT_SK, PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, REFUND_PREFIX, REFUND_SK,
+    all_intents_partition, all_intents_shard, event_pk, event_shard, gateway_intent_pk,
+    gateway_refund_pk, intent_pk, object_events_partition, payable_pk, payment_pk, refund_pk,
+    refunds_of_partition, shard_partition, typed_events_list, user_partition,
 };
 use super::table::{ALL_INTENTS, BY_PAYABLE, BY_USER, PK, SK, TTL_ATTRIBUTE};
 use crate::domain::intent::{GatewayId, NextAction};
@@ -19,7 +20,8 @@ use crate::domain::otp::OtpState;
 use crate::domain::{
     BusinessId, Currency, Email, Event, EventId, EventObject, EventType, IntentId, IntentStatus,
     LineItem, Money, OtpHash, Payable, PayableId, PayableKind, PayableRef, PayableStatus, Payer,
-    Payment, PaymentId, PaymentIntent, PaymentMethod, PaymentStatus, UserId,
+    Payment, PaymentId, PaymentIntent, PaymentMethod, PaymentStatus, Refund, RefundId,
+    RefundStatus, UserId,
 };
 use crate::ports::StoreError;
 
@@ -128,6 +130,9 @@ pub struct PayableItem {
     pub allocated_minor: i64,
     #[serde(default)]
     pub paid_minor: i64,
+    /// Absent until its first refund.
+    #[serde(default)]
+    pub refunded_minor: i64,
     #[serde(default)]
     pub owner_fixed: bool,
     pub created_at: String,
@@ -158,6 +163,7 @@ impl PayableItem {
                 .map_err(|e| corrupt("open intent id", e))?,
             allocated_minor: self.allocated_minor,
             paid_minor: self.paid_minor,
+            refunded_minor: self.refunded_minor,
             owner_fixed: self.owner_fixed,
             created_at: parse_ts(&self.created_at)?,
             updated_at: parse_ts(&self.updated_at)?,
@@ -185,6 +191,7 @@ impl PayableItem {
             open_intent_id: p.open_intent_id.map(|i| i.to_string()),
             allocated_minor: p.allocated_minor,
             paid_minor: p.paid_minor,
+            refunded_minor: p.refunded_minor,
             owner_fixed: p.owner_fixed,
             created_at: ts(p.created_at),
             updated_at: ts(p.updated_at),
@@ -449,6 +456,9 @@ pub struct PaymentItem {
     pub transaction_id: Option<String>,
     pub fee_minor: i64,
     pub net_minor: i64,
+    /// Absent on payments stored before refunds existed.
+    #[serde(default)]
+    pub refunded_minor: i64,
     #[serde(
         skip_serializing_if = "Option::is_none",
         default,
@@ -482,6 +492,7 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         transaction_id: p.transaction_id.clone(),
         fee_minor: p.fee_minor,
         net_minor: p.net_minor(),
+        refunded_minor: p.refunded_minor,
         business_id: p.business_id.map(|b| b.get()),
         created_at: ts(p.created_at),
     };
@@ -505,6 +516,7 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         status: PaymentStatus::parse(&p.status).map_err(|e| corrupt("payment status", e))?,
         transaction_id: p.transaction_id,
         fee_minor: p.fee_minor,
+        refunded_minor: p.refunded_minor,
         business_id: p.business_id.map(BusinessId::new),
         created_at: parse_ts(&p.created_at)?,
     })
@@ -519,6 +531,7 @@ pub fn event_to_item(event: &Event, position: usize) -> Result<Item, StoreError>
         EventObject::Intent(i) => intent_to_item(i, i.version)?,
         EventObject::Payment(p) => payment_to_item(p)?,
         EventObject::Payable(p) => payable_to_item(p)?,
+        EventObject::Refund(r) => refund_to_item(r)?,
     };
     let object_id = event.object.id();
     let shard = event_shard(&event.id);
@@ -570,6 +583,7 @@ pub fn event_from_item(mut item: Item) -> Result<Event, StoreError> {
         "payment_intent" => EventObject::Intent(intent_from_item(object)?),
         "payment" => EventObject::Payment(payment_from_item(object)?),
         "payable" => EventObject::Payable(payable_from_item(object)?),
+        "refund" => EventObject::Refund(refund_from_item(object)?),
         other => return Err(corrupt("event object kind", other)),
     };
     Ok(Event {
@@ -578,6 +592,106 @@ pub fn event_from_item(mut item: Item) -> Result<Event, StoreError> {
         created,
         object,
     })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefundItem {
+    pub pk: String,
+    pub sk: String,
+    /// The payment's refunds, newest first, in the by-payable index.
+    pub gsi2pk: String,
+    pub gsi2sk: String,
+    pub id: String,
+    pub payment_id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_id: Option<String>,
+    pub amount_minor: i64,
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gateway_refund_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub fn refund_to_item(r: &Refund) -> Result<Item, StoreError> {
+    let payable = r.payable.as_ref();
+    let item = RefundItem {
+        pk: refund_pk(&r.id),
+        sk: REFUND_SK.to_owned(),
+        gsi2pk: refunds_of_partition(&r.payment_id),
+        gsi2sk: format!("{REFUND_PREFIX}{}", r.list_key()),
+        id: r.id.to_string(),
+        payment_id: r.payment_id.to_string(),
+        payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
+        payable_id: payable.map(|p| p.id.to_string()),
+        amount_minor: r.amount.minor(),
+        currency: r.amount.currency().code().to_owned(),
+        reason: r.reason.clone(),
+        status: r.status.as_str().to_owned(),
+        gateway: r.gateway.map(|g| g.as_str().to_owned()),
+        gateway_refund_id: r.gateway_refund_id.clone(),
+        created_at: ts(r.created),
+        updated_at: ts(r.updated),
+    };
+    serde_dynamo::to_item(item).map_err(|e| corrupt("refund", e))
+}
+
+pub fn refund_from_item(item: Item) -> Result<Refund, StoreError> {
+    let r: RefundItem = serde_dynamo::from_item(item).map_err(|e| corrupt("refund", e))?;
+    Ok(Refund {
+        id: RefundId::parse(&r.id).map_err(|e| corrupt("refund id", e))?,
+        payment_id: PaymentId::parse(&r.payment_id).map_err(|e| corrupt("payment id", e))?,
+        payable: payable_ref(r.payable_kind.as_deref(), r.payable_id.as_deref())?,
+        amount: money(r.amount_minor, &r.currency)?,
+        reason: r.reason,
+        status: RefundStatus::parse(&r.status).map_err(|e| corrupt("refund status", e))?,
+        gateway: r
+            .gateway
+            .as_deref()
+            .map(GatewayId::parse)
+            .transpose()
+            .map_err(|e| corrupt("gateway", e))?,
+        gateway_refund_id: r.gateway_refund_id,
+        created: parse_ts(&r.created_at)?,
+        updated: parse_ts(&r.updated_at)?,
+    })
+}
+
+/// Points from a gateway's id for a refund to the refund: its webhooks name
+/// refunds only so.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GatewayRefundItem {
+    pub pk: String,
+    pub sk: String,
+    pub refund_id: String,
+}
+
+/// The lookup item of a refund the gateway named, if it did.
+pub fn gateway_refund_to_item(r: &Refund) -> Result<Option<Item>, StoreError> {
+    let (Some(gateway), Some(gateway_refund_id)) = (r.gateway, &r.gateway_refund_id) else {
+        return Ok(None);
+    };
+    let item = GatewayRefundItem {
+        pk: gateway_refund_pk(gateway, gateway_refund_id),
+        sk: GATEWAY_REFUND_SK.to_owned(),
+        refund_id: r.id.to_string(),
+    };
+    serde_dynamo::to_item(item)
+        .map(Some)
+        .map_err(|e| corrupt("gateway refund", e))
+}
+
+pub fn gateway_refund_from_item(item: Item) -> Result<RefundId, StoreError> {
+    let item: GatewayRefundItem =
+        serde_dynamo::from_item(item).map_err(|e| corrupt("gateway refund", e))?;
+    RefundId::parse(&item.refund_id).map_err(|e| corrupt("refund id", e))
 }
 
 #[cfg(test)]
@@ -732,6 +846,7 @@ mod tests {
             open_intent_id: None,
             allocated_minor: 500,
             paid_minor: 500,
+            refunded_minor: 0,
             owner_fixed: true,
             created_at: t,
             updated_at: t,

@@ -4,7 +4,9 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{EventId, EventType, GatewayId, IntentId, PayableRef, PaymentId, UserId};
+use crate::domain::{
+    EventId, EventType, GatewayId, IntentId, PayableRef, PaymentId, RefundId, UserId,
+};
 
 pub const INTENT_SK: &str = "INTENT";
 pub const PAYABLE_SK: &str = "PAYABLE";
@@ -14,6 +16,9 @@ pub const PAYMENT_SK: &str = "PAYMENT";
 /// The item that turns a gateway's name for an intent into ours.
 pub const GATEWAY_INTENT_SK: &str = "GATEWAY_INTENT";
 pub const EVENT_SK: &str = "EVENT";
+pub const REFUND_SK: &str = "REFUND";
+/// The item that turns a gateway's name for a refund into ours.
+pub const GATEWAY_REFUND_SK: &str = "GATEWAY_REFUND";
 
 pub fn intent_pk(id: &IntentId) -> String {
     format!("INTENT#{id}")
@@ -29,6 +34,21 @@ pub fn payment_pk(id: &PaymentId) -> String {
 
 pub fn event_pk(id: &EventId) -> String {
     format!("EVENT#{id}")
+}
+
+pub fn refund_pk(id: &RefundId) -> String {
+    format!("REFUND#{id}")
+}
+
+/// A payment's refunds, newest first, in the by-payable index: a list of
+/// the payment's own, beside the payable lists it shares that index with.
+pub fn refunds_of_partition(payment: &PaymentId) -> String {
+    format!("REFUNDS_OF#{payment}")
+}
+
+/// Gateways name refunds by their own ids, which are unique only per gateway.
+pub fn gateway_refund_pk(gateway: GatewayId, gateway_refund_id: &str) -> String {
+    format!("GATEWAY_REFUND#{}#{gateway_refund_id}", gateway.as_str())
 }
 
 /// Gateways name intents by their own ids, which are unique only per gateway.
@@ -93,6 +113,7 @@ pub const INTENT_PREFIX: &str = "INTENT#";
 pub const PAYMENT_PREFIX: &str = "PAYMENT#";
 /// Sort-key prefix of events in every index.
 pub const EVENT_PREFIX: &str = "EVENT#";
+pub const REFUND_PREFIX: &str = "REFUND#";
 
 #[cfg(test)]
 mod tests {

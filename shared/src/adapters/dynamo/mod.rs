@@ -1,6 +1,6 @@
 //! The one DynamoDB table behind every storage port: one file per aggregate
-//! (payables, intents, payments, events, the idempotency ledger, the replay
-//! guard), sharing the item codec, keys, cursors and request helpers.
+//! (payables, intents, payments, refunds, events, the idempotency ledger, the
+//! replay guard), sharing the item codec, keys, cursors and request helpers.
 
 mod codec;
 mod cursor;
@@ -14,6 +14,7 @@ mod keys;
 mod payables;
 mod payments;
 mod query;
+mod refunds;
 pub mod replay;
 mod request;
 mod sharded;

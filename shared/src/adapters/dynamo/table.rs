@@ -27,8 +27,9 @@ pub const BY_USER: Index = Index {
     pk: "gsi1pk",
     sk: "gsi1sk",
 };
-/// By payable (registration, order, invoice), newest first; and the events
-/// of one type (partitions `EVENTS_TYPED#…`, sharded).
+/// By payable (registration, order, invoice), newest first; a payment's
+/// refunds, in partitions of their own (`keys::refunds_of_partition`); and the
+/// events of one type (partitions `EVENTS_TYPED#…`, sharded).
 pub const BY_PAYABLE: Index = Index {
     name: "gsi2",
     pk: "gsi2pk",

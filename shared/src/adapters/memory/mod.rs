@@ -10,6 +10,7 @@ mod idempotency;
 mod intents;
 mod payables;
 mod payments;
+mod refunds;
 mod replay;
 mod webhooks;
 
@@ -19,7 +20,9 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::adapters::cursor_key::CursorKey;
-use crate::domain::{EventId, IntentId, Payable, PayableRef, Payment, PaymentId, PaymentIntent};
+use crate::domain::{
+    EventId, IntentId, Payable, PayableRef, Payment, PaymentId, PaymentIntent, Refund, RefundId,
+};
 use crate::ports::StoreError;
 
 /// One lock over all aggregates: holding it for a whole write is what makes a
@@ -35,6 +38,9 @@ struct State {
     payables: BTreeMap<String, StoredPayable>,
     intents: BTreeMap<IntentId, PaymentIntent>,
     payments: BTreeMap<PaymentId, Payment>,
+    refunds: BTreeMap<RefundId, Refund>,
+    /// The refund each gateway id names, set once, as the table's lookup items are.
+    gateway_refunds: BTreeMap<String, RefundId>,
     idempotency: BTreeMap<(String, String), idempotency::Record>,
     otp_senders: BTreeMap<String, crate::domain::otp::OtpSenders>,
     /// The intent each gateway id names, set once when the intent opens, as

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::domain::{Confirmation, NextAction};
-use crate::ports::GatewayError;
+use crate::ports::{GatewayError, GatewayRefund};
 
 /// The fields of a Stripe PaymentIntent this service reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +156,40 @@ fn missing_payment_method(status: u16, e: &StripeError, payment_method: &str) ->
     }
 }
 
+/// The fields of a Stripe Refund this service reads.
+#[derive(Debug, Clone, Deserialize)]
+struct StripeRefund {
+    id: String,
+    status: String,
+}
+
+/// Reads an answer body as a Refund, its status as ours.
+pub fn refund(body: &[u8], refund_id: &str) -> Result<GatewayRefund, GatewayError> {
+    let refund: StripeRefund = serde_json::from_slice(body).map_err(|e| {
+        GatewayError::Unavailable(format!("Stripe answered with an unreadable refund: {e}"))
+    })?;
+    Ok(GatewayRefund {
+        status: crate::adapters::stripe_event::refund_status(&refund.status),
+        id: refund.id,
+        refund_id: Some(refund_id.to_owned()),
+    })
+}
+
+/// A refused refund: Stripe did nothing and will do nothing for this
+/// request (already refunded, more than the charge, no such intent); a
+/// refusal of our credentials or of a concurrent use of the key says nothing
+/// about the refund, which then waits for a retry.
+pub fn refund_refused(status: u16, e: &StripeError) -> GatewayError {
+    match status {
+        400 | 402 | 404 => GatewayError::Refused(format!(
+            "Stripe refused the refund ({status} {}): {}",
+            e.code.as_deref().unwrap_or("no code"),
+            e.message.as_deref().unwrap_or("no message")
+        )),
+        _ => refused(status, e),
+    }
+}
+
 /// Any other refusal: nothing happened at Stripe that the payer can act on.
 pub fn refused(status: u16, e: &StripeError) -> GatewayError {
     GatewayError::Unavailable(format!(
@@ -292,6 +326,52 @@ mod tests {
                 confirm_refused(400, &b, "pm_1"),
                 Err(GatewayError::Unavailable(_))
             ));
+        }
+    }
+
+    #[test]
+    fn refunds_are_read_with_stripes_status_as_ours() {
+        use crate::domain::RefundStatus;
+        for (stripe, ours) in [
+            ("succeeded", RefundStatus::Succeeded),
+            ("pending", RefundStatus::Pending),
+            ("requires_action", RefundStatus::Pending),
+            ("failed", RefundStatus::Failed),
+            ("canceled", RefundStatus::Failed),
+        ] {
+            let body = json!({"id": "re_1", "object": "refund", "status": stripe}).to_string();
+            assert_eq!(
+                refund(body.as_bytes(), "ours"),
+                Ok(GatewayRefund {
+                    id: "re_1".into(),
+                    status: ours,
+                    refund_id: Some("ours".into())
+                }),
+                "{stripe}"
+            );
+        }
+        assert!(matches!(
+            refund(b"{}", "ours"),
+            Err(GatewayError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn a_refused_refund_is_final_unless_the_refusal_is_about_us() {
+        let e = error(&body(
+            json!({"type": "invalid_request_error", "code": "charge_already_refunded"}),
+        ));
+        for status in [400, 402, 404] {
+            assert!(
+                matches!(refund_refused(status, &e), GatewayError::Refused(_)),
+                "{status}"
+            );
+        }
+        for status in [401, 403, 409] {
+            assert!(
+                matches!(refund_refused(status, &e), GatewayError::Unavailable(_)),
+                "{status}"
+            );
         }
     }
 

@@ -13,8 +13,10 @@ pub mod transport;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::{Confirmation, PaymentIntent};
-use crate::ports::{Gateway, GatewayError, GatewayEvent, GatewayIntent, WebhookError};
+use crate::domain::{Confirmation, PaymentIntent, Refund};
+use crate::ports::{
+    Gateway, GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, WebhookError,
+};
 pub use transport::{
     HttpTransport, StripeRequest, StripeResponse, StripeTransport, TransportError,
 };
@@ -215,6 +217,34 @@ impl Gateway for StripeGateway {
         }
     }
 
+    /// A refund of the intent's charge. Sends exactly what the local
+    /// emulator accepts (it refuses `reason`, which is ours to keep); our
+    /// refund id in its metadata lets a webhook that outruns our own record
+    /// of Stripe's id still find the refund. Its key is the refund's own: a
+    /// retry of the same refund can never give the money back twice.
+    async fn refund(
+        &self,
+        intent: &PaymentIntent,
+        refund: &Refund,
+    ) -> Result<GatewayRefund, GatewayError> {
+        let id = Self::gateway_intent_id(intent)?;
+        let request = StripeRequest {
+            path: "/v1/refunds".into(),
+            form: fields(&[
+                ("payment_intent", id.to_owned()),
+                ("amount", refund.amount.minor().to_string()),
+                ("metadata[refund_id]", refund.id.to_string()),
+            ]),
+            idempotency_key: idempotency_key(intent, &format!("refund:{}", refund.id)),
+        };
+        match self.post(request).await? {
+            Answer::Ok(body) => mapping::refund(&body, &refund.id.to_string()),
+            Answer::Refused { status, body } => {
+                Err(mapping::refund_refused(status, &mapping::error(&body)))
+            }
+        }
+    }
+
     /// The fee of the charge's balance transaction. A read: tried once,
     /// within the attempt timeout.
     async fn collected_fee(&self, intent: &PaymentIntent) -> Result<Option<i64>, GatewayError> {
@@ -406,6 +436,64 @@ mod tests {
         let err = StripeGateway::new(t.clone()).cancel(&intent()).await;
         assert!(matches!(err, Err(GatewayError::Unavailable(_))), "{err:?}");
         assert_eq!(t.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refund_sends_the_intent_the_amount_and_our_id_under_its_own_key() {
+        use crate::domain::{PaymentId, RefundId, RefundStatus};
+        let i = intent();
+        let refund = Refund {
+            id: RefundId::new(),
+            payment_id: PaymentId::new(),
+            payable: None,
+            amount: Money::from_minor(500, Currency::parse("USD").expect("usd")).expect("money"),
+            reason: Some("not sent".into()),
+            status: RefundStatus::Pending,
+            gateway: Some(GatewayId::Stripe),
+            gateway_refund_id: None,
+            created: OffsetDateTime::UNIX_EPOCH,
+            updated: OffsetDateTime::UNIX_EPOCH,
+        };
+        let t = Scripted::new(vec![
+            status(503),
+            ok(serde_json::json!({"id": "re_1", "object": "refund", "status": "pending"})),
+            Ok(StripeResponse {
+                status: 400,
+                body: br#"{"error":{"type":"invalid_request_error","code":"charge_already_refunded"}}"#
+                    .to_vec(),
+            }),
+        ]);
+        let stripe = StripeGateway::new(t.clone());
+        assert_eq!(
+            stripe.refund(&i, &refund).await,
+            Ok(GatewayRefund {
+                id: "re_1".into(),
+                status: RefundStatus::Pending,
+                refund_id: Some(refund.id.to_string()),
+            })
+        );
+        assert!(matches!(
+            stripe.refund(&i, &refund).await,
+            Err(GatewayError::Refused(_))
+        ));
+        let sent = t.sent();
+        assert_eq!(sent.len(), 3);
+        assert_eq!(sent[0], sent[1], "a fault resends the same request");
+        assert_eq!(sent[0].path, "/v1/refunds");
+        assert_eq!(
+            sent[0].form,
+            fields(&[
+                ("payment_intent", "pi_1".into()),
+                ("amount", "500".into()),
+                ("metadata[refund_id]", refund.id.to_string()),
+            ])
+        );
+        assert_eq!(sent[2].idempotency_key, sent[0].idempotency_key);
+        assert!(
+            sent[0].idempotency_key.contains(&refund.id.to_string()),
+            "{}",
+            sent[0].idempotency_key
+        );
     }
 
     #[tokio::test]

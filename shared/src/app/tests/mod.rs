@@ -10,6 +10,7 @@ mod gateway_intents;
 mod intents;
 mod payables;
 mod payments;
+mod refunds;
 mod shop;
 mod webhooks;
 

@@ -1,0 +1,258 @@
+//! Refunds: money given back on a completed payment, through the gateway that
+//! collected it, or recorded as given back by staff when the money moved
+//! outside any gateway (cash, a bank transfer, a code confirmed by email).
+//!
+//! A refund is reserved first (its amount taken from what the payment may
+//! still give back), then asked of the gateway, then its outcome stored. A
+//! crash or a gateway fault in between leaves it pending and the request
+//! answers with an error: the retry under the same Idempotency-Key names the
+//! same refund, which the gateway acts on once.
+
+use super::AppError;
+use super::intents::MAX_RETRIES;
+use super::payments::Actor;
+use crate::auth::Role;
+use crate::domain::{
+    GatewayId, Payment, PaymentId, PaymentIntent, Refund, RefundId, RefundStatus, RequestKey,
+};
+use crate::ports::{GatewayError, Page, RefundOutcome, StoreError};
+use crate::runtime::App;
+
+const PAYMENT: &str = "Payment";
+
+fn not_found() -> AppError {
+    AppError::NotFound(PAYMENT.into())
+}
+
+/// What the caller asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundRequest {
+    /// In minor units of the payment's currency; all that remains when none.
+    pub amount_minor: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// Only staff who handle money and the operator's backend give it back.
+fn may_refund(actor: &Actor) -> bool {
+    match actor {
+        Actor::Service(_) => true,
+        Actor::Person(c) => c.has(Role::Admin) || c.has(Role::Staff),
+    }
+}
+
+fn may_read(actor: &Actor) -> bool {
+    match actor {
+        Actor::Service(_) => true,
+        Actor::Person(c) => c.has(Role::Admin) || c.has(Role::Staff) || c.has(Role::Support),
+    }
+}
+
+fn payment_id(id: &str) -> Result<PaymentId, AppError> {
+    PaymentId::parse(id).map_err(|_| not_found())
+}
+
+/// Refunds the payment `payment` as `request` asks, under the caller's
+/// Idempotency-Key when one was sent: the refund is named from the key, so
+/// however often the request runs there is one refund, and the gateway is
+/// asked for it under one key of its own.
+pub async fn create(
+    app: &App,
+    actor: &Actor,
+    key: Option<&RequestKey>,
+    payment: &str,
+    request: &RefundRequest,
+) -> Result<Refund, AppError> {
+    if !may_refund(actor) {
+        return Err(AppError::Forbidden(
+            "Only Admin or Staff, or the payment system, may refund a payment".into(),
+        ));
+    }
+    let payment_id = payment_id(payment)?;
+    let named = key.map(RequestKey::refund_id);
+    let mut made = None;
+    for _ in 0..MAX_RETRIES {
+        if let Some(existing) = already_made(app, named).await? {
+            made = Some((same_request(existing, payment_id, request)?, None));
+            break;
+        }
+        let payment = app
+            .payments
+            .get_payment(&payment_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let amount = payment.refundable(request.amount_minor)?;
+        let collector = collecting_intent(app, &payment).await?;
+        let refund = Refund::of(
+            named.unwrap_or_default(),
+            &payment,
+            amount,
+            request.reason.clone(),
+            collector.as_ref().map(|i| i.gateway),
+            app.clock.now(),
+        );
+        match app.refunds.create_refund(&refund, &payment).await? {
+            RefundOutcome::Created => {
+                tracing::info!(refund = %refund.id, payment = %payment.id, status = refund.status.as_str(), "refund made");
+                made = Some((refund, collector));
+                break;
+            }
+            // Another refund or this very one (a racing retry) got there
+            // first: look again.
+            RefundOutcome::AlreadyExists | RefundOutcome::PaymentChanged => continue,
+        }
+    }
+    let (refund, collector) = made.ok_or(StoreError::Conflict)?;
+    // Once the gateway has named the refund it is the gateway's to report
+    // on: asking again, after its own idempotency has lapsed, could refund twice.
+    if refund.status != RefundStatus::Pending || refund.gateway_refund_id.is_some() {
+        return Ok(refund);
+    }
+    let intent = match collector {
+        Some(intent) => intent,
+        None => intent_of(app, &refund).await?,
+    };
+    at_gateway(app, refund, &intent).await
+}
+
+/// The refund an earlier run under the same Idempotency-Key made, if any.
+async fn already_made(app: &App, named: Option<RefundId>) -> Result<Option<Refund>, AppError> {
+    let Some(id) = named else {
+        return Ok(None);
+    };
+    let existing = app.refunds.get_refund(&id).await?;
+    if let Some(r) = &existing {
+        tracing::info!(refund = %r.id, "refund already made under this key");
+    }
+    Ok(existing)
+}
+
+/// The refund a key made answers only the request that made it: once the
+/// key's ledger entry has expired, the same key may come with another
+/// payment or amount.
+fn same_request(
+    existing: Refund,
+    payment: PaymentId,
+    request: &RefundRequest,
+) -> Result<Refund, AppError> {
+    let same = existing.payment_id == payment
+        && request
+            .amount_minor
+            .is_none_or(|a| a == existing.amount.minor())
+        && request.reason == existing.reason;
+    if same {
+        Ok(existing)
+    } else {
+        Err(AppError::KeyReused)
+    }
+}
+
+/// The intent whose gateway collected `payment`, which gives the money back;
+/// none when the money moved outside any gateway.
+async fn collecting_intent(
+    app: &App,
+    payment: &Payment,
+) -> Result<Option<PaymentIntent>, AppError> {
+    let Some(intent_id) = payment.intent_id else {
+        return Ok(None);
+    };
+    Ok(app
+        .intents
+        .get_intent(&intent_id)
+        .await?
+        // A code mailed to the payer confirms a payment; the money itself moved elsewhere.
+        .filter(|i| i.gateway != GatewayId::Otp && payment.collected_by(i)))
+}
+
+/// The intent a pending refund is to be asked of the gateway for.
+async fn intent_of(app: &App, refund: &Refund) -> Result<PaymentIntent, AppError> {
+    let payment = app
+        .payments
+        .get_payment(&refund.payment_id)
+        .await?
+        .ok_or(StoreError::Conflict)?;
+    collecting_intent(app, &payment).await?.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "refund {} waits for a gateway, but its payment was not collected by one",
+            refund.id
+        ))
+        .into()
+    })
+}
+
+/// Asks the gateway to give `refund` back, and stores what it answered. A
+/// refusal is an outcome (the refund failed, its amount refundable again);
+/// a fault leaves it pending for the retry.
+async fn at_gateway(app: &App, refund: Refund, intent: &PaymentIntent) -> Result<Refund, AppError> {
+    let connector = app.gateways.get(intent.gateway).ok_or_else(|| {
+        GatewayError::Unavailable(format!(
+            "the {} gateway is not configured here",
+            intent.gateway.as_str()
+        ))
+    })?;
+    let (status, gateway_refund_id) = match connector.refund(intent, &refund).await {
+        Ok(done) => (done.status, Some(done.id)),
+        Err(GatewayError::Refused(why)) => {
+            tracing::warn!(refund = %refund.id, %why, "the gateway refused the refund");
+            (RefundStatus::Failed, None)
+        }
+        Err(e) => {
+            tracing::warn!(refund = %refund.id, error = %e, "refund left pending");
+            return Err(e.into());
+        }
+    };
+    let (refund, _) = settle(app, refund, status, gateway_refund_id.as_deref()).await?;
+    Ok(refund)
+}
+
+/// Stores what the gateway reports of `refund`: its status and its own id
+/// for it. A report that moves nothing forward changes nothing; one that
+/// lost a race is decided again on what is stored. True when it changed.
+pub(crate) async fn settle(
+    app: &App,
+    mut refund: Refund,
+    status: RefundStatus,
+    gateway_refund_id: Option<&str>,
+) -> Result<(Refund, bool), AppError> {
+    for _ in 0..MAX_RETRIES {
+        let before = refund.clone();
+        if !refund.report(status, gateway_refund_id, app.clock.now()) {
+            return Ok((refund, false));
+        }
+        match app.refunds.update_refund(&before, &refund).await {
+            Ok(()) => {
+                tracing::info!(refund = %refund.id, status = refund.status.as_str(), given_back = refund.gives_back(&before), "refund settled");
+                return Ok((refund, true));
+            }
+            Err(StoreError::Conflict) => {
+                refund = app
+                    .refunds
+                    .get_refund(&before.id)
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// The payment's refunds, newest first: staff and the operator's backend.
+pub async fn list(
+    app: &App,
+    actor: &Actor,
+    payment: &str,
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<Page<Refund>, AppError> {
+    if !may_read(actor) {
+        return Err(AppError::Forbidden(
+            "Only Admin, Support or Staff, or the payment system, may read refunds".into(),
+        ));
+    }
+    let payment = app
+        .payments
+        .get_payment(&payment_id(payment)?)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(app.refunds.list_refunds(&payment.id, limit, cursor).await?)
+}

@@ -1,0 +1,375 @@
+//! Money given back: part or all of a completed payment, through the gateway
+//! that collected it, or recorded by staff for money that moved offline.
+
+use time::OffsetDateTime;
+
+use super::{
+    GatewayId, Invalid, Money, PayableRef, Payment, PaymentId, PaymentIntent, PaymentStatus,
+    RefundId,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefundStatus {
+    /// Reserved here, not yet confirmed by the gateway.
+    Pending,
+    Succeeded,
+    /// Never happened: its amount is refundable again.
+    Failed,
+}
+
+impl RefundStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Succeeded, Self::Failed];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Invalid::new("refund status must be pending, succeeded or failed"))
+    }
+
+    /// Whether a refund in this status may move to `next`. A gateway may
+    /// still fail a refund it reported succeeded (the card network returns
+    /// it); a failed refund is final, its amount already given back.
+    pub fn may_become(&self, next: Self) -> bool {
+        use RefundStatus::*;
+        matches!(
+            (self, next),
+            (Pending, Succeeded) | (Pending, Failed) | (Succeeded, Failed)
+        )
+    }
+}
+
+/// Why a payment cannot be refunded as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefundRefused {
+    /// Only money that arrived can go back.
+    #[error("a {0} payment cannot be refunded")]
+    NotCompleted(&'static str),
+    #[error("the payment is already fully refunded")]
+    FullyRefunded,
+    #[error("amount must be greater than zero")]
+    NotPositive,
+    /// More than what remains to refund; the money that remains is carried.
+    #[error("amount exceeds what remains to refund ({0} {cur})", cur = .0.currency())]
+    MoreThanRemains(Money),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: RefundId,
+    pub payment_id: PaymentId,
+    /// The payment's payable, whose refunded sum this refund is part of.
+    pub payable: Option<PayableRef>,
+    /// In the payment's currency.
+    pub amount: Money,
+    pub reason: Option<String>,
+    pub status: RefundStatus,
+    /// The gateway that gives the money back; none for a payment collected
+    /// outside any gateway, which staff refund themselves.
+    pub gateway: Option<GatewayId>,
+    /// The gateway's own id, by which its webhooks name the refund.
+    pub gateway_refund_id: Option<String>,
+    pub created: OffsetDateTime,
+    pub updated: OffsetDateTime,
+}
+
+impl Refund {
+    /// A refund of `amount` of `payment`: pending until `gateway` confirms it;
+    /// without a gateway the caller says the money went back, so it has.
+    pub fn of(
+        id: RefundId,
+        payment: &Payment,
+        amount: Money,
+        reason: Option<String>,
+        gateway: Option<GatewayId>,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            payment_id: payment.id,
+            payable: payment.payable.clone(),
+            amount,
+            reason,
+            status: if gateway.is_some() {
+                RefundStatus::Pending
+            } else {
+                RefundStatus::Succeeded
+            },
+            gateway,
+            gateway_refund_id: None,
+            created: now,
+            updated: now,
+        }
+    }
+
+    /// Takes what the gateway reports: its id for the refund (kept once
+    /// known) and a status, when it moves this one forward. True when
+    /// anything changed; a stale or backwards report changes nothing.
+    pub fn report(
+        &mut self,
+        status: RefundStatus,
+        gateway_refund_id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> bool {
+        let mut changed = false;
+        if self.gateway_refund_id.is_none() {
+            if let Some(id) = gateway_refund_id {
+                self.gateway_refund_id = Some(id.to_owned());
+                changed = true;
+            }
+        }
+        if self.status.may_become(status) {
+            self.status = status;
+            changed = true;
+        }
+        if changed {
+            self.updated = now;
+        }
+        changed
+    }
+
+    /// Whether this refund, changed from `before`, gives its amount back to
+    /// its payment: it failed just now.
+    pub fn gives_back(&self, before: &Refund) -> bool {
+        self.status == RefundStatus::Failed && before.status != RefundStatus::Failed
+    }
+
+    /// This refund as a change of `before` stores it: its status and time,
+    /// and the gateway's id only where `before` had none (a refund is named
+    /// once).
+    pub fn as_stored_over(&self, before: &Refund) -> Refund {
+        Refund {
+            status: self.status,
+            updated: self.updated,
+            gateway_refund_id: before
+                .gateway_refund_id
+                .clone()
+                .or_else(|| self.gateway_refund_id.clone()),
+            ..before.clone()
+        }
+    }
+
+    /// Orders a payment's refunds newest first. Not the id alone: an id
+    /// named from an Idempotency-Key says nothing about when it was made.
+    pub fn list_key(&self) -> String {
+        format!(
+            "{:020}#{}",
+            self.created.unix_timestamp_nanos().max(0),
+            self.id
+        )
+    }
+}
+
+/// What a payment allows to be refunded; state changes of its refunded sum.
+impl Payment {
+    /// What has not been refunded yet, in minor units.
+    pub fn refundable_minor(&self) -> i64 {
+        self.amount.minor() - self.refunded_minor
+    }
+
+    /// The amount a refund of `requested` minor units (all that remains when
+    /// none) may give back: only of a COMPLETED payment not yet fully
+    /// refunded, more than zero and at most what remains.
+    pub fn refundable(&self, requested: Option<i64>) -> Result<Money, RefundRefused> {
+        match self.status {
+            PaymentStatus::Completed => {}
+            PaymentStatus::Refunded => return Err(RefundRefused::FullyRefunded),
+            other => return Err(RefundRefused::NotCompleted(other.as_str())),
+        }
+        let currency = self.amount.currency();
+        let remaining = Money::from_minor(self.refundable_minor(), currency)
+            .map_err(|_| RefundRefused::FullyRefunded)?;
+        match requested {
+            None => Ok(remaining),
+            Some(minor) if minor <= 0 => Err(RefundRefused::NotPositive),
+            Some(minor) if minor > remaining.minor() => {
+                Err(RefundRefused::MoreThanRemains(remaining))
+            }
+            Some(minor) => {
+                Money::from_minor(minor, currency).map_err(|_| RefundRefused::NotPositive)
+            }
+        }
+    }
+
+    /// Whether `intent`'s gateway collected this payment, so that the money
+    /// goes back through it: the payment of that intent recorded under the
+    /// gateway's own id for it. Staff who mark an order paid with their own
+    /// reference took the money outside the gateway.
+    pub fn collected_by(&self, intent: &PaymentIntent) -> bool {
+        self.intent_id == Some(intent.id)
+            && intent.gateway_intent_id.is_some()
+            && self.transaction_id == intent.gateway_intent_id
+    }
+
+    /// A refund of `amount` is made: the payment that is refunded in full
+    /// becomes REFUNDED.
+    pub fn add_refund(&mut self, amount: &Money) {
+        self.refunded_minor += amount.minor();
+        if self.refunded_minor >= self.amount.minor() {
+            self.status = PaymentStatus::Refunded;
+        }
+    }
+
+    /// A refund of `amount` failed: the money never went back, so the
+    /// payment holds it again (and is COMPLETED again if it was REFUNDED).
+    pub fn give_back_refund(&mut self, amount: &Money) {
+        self.refunded_minor = (self.refunded_minor - amount.minor()).max(0);
+        if self.status == PaymentStatus::Refunded {
+            self.status = PaymentStatus::Completed;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Currency, FeeSchedule, PaymentMethod, UserId};
+
+    fn usd(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money")
+    }
+
+    fn payment(minor: i64, status: PaymentStatus) -> Payment {
+        Payment {
+            id: PaymentId::new(),
+            payable: None,
+            intent_id: None,
+            payer_user_id: UserId::parse("u1").expect("user"),
+            amount: usd(minor),
+            method: PaymentMethod::Cash,
+            status,
+            transaction_id: None,
+            fee_minor: 0,
+            refunded_minor: 0,
+            business_id: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn by_default_a_refund_gives_back_all_that_remains() {
+        let mut p = payment(10_000, PaymentStatus::Completed);
+        assert_eq!(p.refundable(None), Ok(usd(10_000)));
+        p.add_refund(&usd(3_000));
+        assert_eq!(p.refundable(None), Ok(usd(7_000)));
+        assert_eq!(p.refundable(Some(7_000)), Ok(usd(7_000)));
+        assert_eq!(p.status, PaymentStatus::Completed);
+    }
+
+    #[test]
+    fn never_more_than_remains_nor_nothing() {
+        let mut p = payment(10_000, PaymentStatus::Completed);
+        p.add_refund(&usd(4_000));
+        let err = p.refundable(Some(6_001)).expect_err("too much");
+        assert_eq!(err, RefundRefused::MoreThanRemains(usd(6_000)));
+        assert_eq!(
+            err.to_string(),
+            "amount exceeds what remains to refund (60.00 USD)"
+        );
+        for nothing in [0, -1] {
+            assert_eq!(p.refundable(Some(nothing)), Err(RefundRefused::NotPositive));
+        }
+    }
+
+    #[test]
+    fn only_a_completed_payment_not_fully_refunded_is_refundable() {
+        for status in [
+            PaymentStatus::Pending,
+            PaymentStatus::Failed,
+            PaymentStatus::Cancelled,
+        ] {
+            assert_eq!(
+                payment(100, status).refundable(None),
+                Err(RefundRefused::NotCompleted(status.as_str()))
+            );
+        }
+        let mut p = payment(100, PaymentStatus::Completed);
+        p.add_refund(&usd(100));
+        assert_eq!(p.status, PaymentStatus::Refunded, "refunded in full");
+        assert_eq!(p.refundable(None), Err(RefundRefused::FullyRefunded));
+        assert_eq!(p.refundable(Some(1)), Err(RefundRefused::FullyRefunded));
+    }
+
+    #[test]
+    fn a_failed_refund_gives_its_amount_back() {
+        let mut p = payment(100, PaymentStatus::Completed);
+        p.add_refund(&usd(60));
+        p.add_refund(&usd(40));
+        assert_eq!(p.status, PaymentStatus::Refunded);
+        p.give_back_refund(&usd(40));
+        assert_eq!((p.status, p.refunded_minor), (PaymentStatus::Completed, 60));
+        assert_eq!(p.refundable(None), Ok(usd(40)));
+    }
+
+    #[test]
+    fn offline_refunds_succeed_at_once_gateway_refunds_wait() {
+        let p = payment(100, PaymentStatus::Completed);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let offline = Refund::of(RefundId::new(), &p, usd(10), None, None, now);
+        assert_eq!(offline.status, RefundStatus::Succeeded);
+        let card = Refund::of(
+            RefundId::new(),
+            &p,
+            usd(10),
+            Some("requested by the customer".into()),
+            Some(GatewayId::Stripe),
+            now,
+        );
+        assert_eq!(card.status, RefundStatus::Pending);
+        assert_eq!(card.payment_id, p.id);
+    }
+
+    #[test]
+    fn reports_move_a_refund_forward_only() {
+        let p = payment(100, PaymentStatus::Completed);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut r = Refund::of(
+            RefundId::new(),
+            &p,
+            usd(10),
+            None,
+            Some(GatewayId::Test),
+            now,
+        );
+        let before = r.clone();
+        assert!(r.report(RefundStatus::Pending, Some("re_1"), now), "named");
+        assert!(!r.report(RefundStatus::Pending, Some("re_2"), now), "once");
+        assert_eq!(r.gateway_refund_id.as_deref(), Some("re_1"));
+        assert!(r.report(RefundStatus::Succeeded, None, now));
+        assert!(!r.gives_back(&before));
+        assert!(!r.report(RefundStatus::Pending, None, now), "not backwards");
+        let succeeded = r.clone();
+        assert!(r.report(RefundStatus::Failed, None, now), "returned later");
+        assert!(r.gives_back(&succeeded));
+        let failed = r.clone();
+        for status in RefundStatus::ALL {
+            assert!(!r.report(status, None, now), "failed is final");
+        }
+        assert!(!r.gives_back(&failed), "given back once");
+    }
+
+    #[test]
+    fn fees_stay_with_a_refunded_payment() {
+        let mut p = payment(10_000, PaymentStatus::Completed);
+        p.method = PaymentMethod::BankTransfer;
+        p.fix_fee(&FeeSchedule::standard());
+        p.add_refund(&usd(10_000));
+        assert_eq!(p.fee_minor, 200, "2 % of 100.00, kept by the processor");
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in RefundStatus::ALL {
+            assert_eq!(RefundStatus::parse(s.as_str()), Ok(s));
+        }
+        assert!(RefundStatus::parse("canceled").is_err());
+    }
+}

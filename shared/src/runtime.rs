@@ -66,7 +66,11 @@ impl App {
             mailer,
             clock,
             gateways: Gateways::new(Arc::new(TestGateway)),
-            webhooks: Webhooks::sharing(Arc::new(NoWebhooks), Arc::new(NoWebhooks)),
+            webhooks: Webhooks::sharing(
+                Arc::new(NoWebhooks),
+                Arc::new(NoWebhooks),
+                Arc::new(NoWebhooks),
+            ),
             secrets_provider,
             secrets: OnceCell::new(),
         }
@@ -126,12 +130,10 @@ impl App {
             secrets,
             Arc::new(SystemClock),
         );
-        app.webhooks = Webhooks::sharing(store, Arc::new(NoWebhooks));
         // Deliveries carry each event as the events API renders it.
-        app.webhooks.events = Arc::new(crate::surfaces::events::DeliverableEvents::new(
-            app.events.clone(),
-            app.clock.clone(),
-        ));
+        let events =
+            crate::surfaces::events::DeliverableEvents::new(app.events.clone(), app.clock.clone());
+        app.webhooks = Webhooks::sharing(store, Arc::new(events), Arc::new(NoWebhooks));
         if let Some(loaded) = loaded {
             // Freshly built, so the cell is empty.
             let _ = app.secrets.set(loaded);

@@ -12,10 +12,12 @@ mod webhooks {
 
     use integration_tests::Harness;
     use payment_shared::contract::NoSender;
-    use payment_shared::ports::Webhooks;
+    use payment_shared::ports::{SystemClock, Webhooks};
+    use payment_shared::surfaces::events::DeliverableEvents;
 
-    payment_shared::webhook_storage_contract!(Webhooks::sharing(
-        Harness::new().await.store,
-        Arc::new(NoSender)
-    ));
+    payment_shared::webhook_storage_contract!({
+        let store = Harness::new().await.store;
+        let events = DeliverableEvents::new(store.clone(), Arc::new(SystemClock));
+        Webhooks::sharing(store, Arc::new(events), Arc::new(NoSender))
+    });
 }

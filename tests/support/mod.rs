@@ -300,11 +300,16 @@ impl Harness {
             clock.clone(),
         );
         // Webhooks on the table, sent over HTTP to receivers the tests run.
-        app.webhooks = Webhooks::sharing(store.clone(), Arc::new(HttpWebhookSender::new()));
-        app.webhooks.events = Arc::new(payment_shared::surfaces::events::DeliverableEvents::new(
+        // Deliveries carry each event as the events API renders it.
+        let events = payment_shared::surfaces::events::DeliverableEvents::new(
             app.events.clone(),
             app.clock.clone(),
-        ));
+        );
+        app.webhooks = Webhooks::sharing(
+            store.clone(),
+            Arc::new(events),
+            Arc::new(HttpWebhookSender::new()),
+        );
         // localstripe, when the stack runs it.
         if let Ok(base) = std::env::var("STRIPE_API_BASE") {
             let transport = HttpTransport::new(&base, STRIPE_SECRET_KEY.to_owned().into());

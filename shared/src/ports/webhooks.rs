@@ -121,15 +121,20 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
-    /// The three storage ports from one adapter (one table, or one memory).
-    pub fn sharing<S>(store: Arc<S>, sender: Arc<dyn WebhookSender>) -> Self
+    /// Endpoints and deliveries from one adapter (one table, or one memory),
+    /// the events they carry from `events`.
+    pub fn sharing<S>(
+        store: Arc<S>,
+        events: Arc<dyn EventsToDeliver>,
+        sender: Arc<dyn WebhookSender>,
+    ) -> Self
     where
-        S: WebhookEndpointStore + DeliveryStore + EventsToDeliver + 'static,
+        S: WebhookEndpointStore + DeliveryStore + 'static,
     {
         Self {
             endpoints: store.clone(),
-            deliveries: store.clone(),
-            events: store,
+            deliveries: store,
+            events,
             sender,
         }
     }

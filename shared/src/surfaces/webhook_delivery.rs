@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::dynamo::events_to_deliver::{EVENT_PREFIX, EVENT_SK};
+use crate::adapters::dynamo::event_id_in_key;
 use crate::app::deliveries;
 use crate::runtime::App;
 
@@ -66,10 +66,7 @@ impl StreamRecord {
             return None;
         }
         let key = |name: &str| self.dynamodb.keys.get(name).and_then(|v| v.s.as_deref());
-        if key("sk") != Some(EVENT_SK) {
-            return None;
-        }
-        key("pk")?.strip_prefix(EVENT_PREFIX)
+        event_id_in_key(key("pk")?, key("sk")?)
     }
 }
 

@@ -36,6 +36,14 @@ pub fn event_pk(id: &EventId) -> String {
     format!("EVENT#{id}")
 }
 
+/// The id of the event an item's key names, if it is an event's item (the
+/// table's stream names items by their keys alone).
+pub fn event_id_in_key<'k>(pk: &'k str, sk: &str) -> Option<&'k str> {
+    (sk == EVENT_SK)
+        .then(|| pk.strip_prefix("EVENT#"))
+        .flatten()
+}
+
 pub fn refund_pk(id: &RefundId) -> String {
     format!("REFUND#{id}")
 }
@@ -128,6 +136,14 @@ mod tests {
             assert_eq!(all_intents_shard(id), all_intents_shard(id));
         }
         assert_eq!(all_intents_partition(3), "INTENTS#3");
+    }
+
+    #[test]
+    fn an_event_item_is_named_by_its_key_and_nothing_else_is() {
+        let id = EventId::new();
+        assert_eq!(event_id_in_key(&event_pk(&id), EVENT_SK), Some(id.as_str()));
+        assert_eq!(event_id_in_key(&event_pk(&id), PAYMENT_SK), None);
+        assert_eq!(event_id_in_key("PAYMENT#x", EVENT_SK), None);
     }
 
     #[test]

@@ -6,7 +6,6 @@ mod codec;
 mod cursor;
 pub mod deliveries;
 mod events;
-pub mod events_to_deliver;
 mod idempotency;
 mod intents;
 mod items;
@@ -22,6 +21,8 @@ pub mod table;
 pub mod webhook_endpoints;
 
 use aws_sdk_dynamodb::Client;
+
+pub use keys::event_id_in_key;
 
 use crate::adapters::cursor_key::CursorKey;
 

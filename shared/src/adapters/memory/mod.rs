@@ -93,8 +93,8 @@ mod webhook_tests {
     use crate::contract::NoSender;
     use crate::ports::Webhooks;
 
-    crate::webhook_storage_contract!(Webhooks::sharing(
-        Arc::new(MemoryWebhooks::new()),
-        Arc::new(NoSender)
-    ));
+    crate::webhook_storage_contract!({
+        let store = Arc::new(MemoryWebhooks::new());
+        Webhooks::sharing(store.clone(), store, Arc::new(NoSender))
+    });
 }

@@ -74,7 +74,7 @@ fn setup() -> Setup {
     let store = Arc::new(MemoryWebhooks::new());
     let receiver = Arc::new(Receiver::default());
     let mut app = t.restarted().app;
-    app.webhooks = Webhooks::sharing(store.clone(), receiver.clone());
+    app.webhooks = Webhooks::sharing(store.clone(), store.clone(), receiver.clone());
     Setup {
         app: Arc::new(app),
         t,

@@ -243,12 +243,12 @@ fn limited_reads_cover_the_payables_that_payments_pay() {
             continue;
         };
         limited += 1;
-        if writes.contains(&"PAYMENT#*") {
-            assert!(
-                reads.contains(&"PAYABLE#*"),
-                "{:?}: {reads:?}",
-                resource["Metadata"]["BuildProperties"]["Binary"]
-            );
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        // Making a refund changes its payment's refunded sum; it pays nothing.
+        if writes.contains(&"PAYMENT#*") && binary != "refunds-create" {
+            assert!(reads.contains(&"PAYABLE#*"), "{binary}: {reads:?}");
         }
     }
     assert!(limited >= 1, "the webhook's reads are limited");

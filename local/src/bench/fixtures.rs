@@ -17,6 +17,9 @@ const SAMPLE_INTENT: &str = "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b";
 const SAMPLE_GATEWAY_INTENT: &str = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10";
 const SAMPLE_PAYMENT: &str = "4b68917d-4452-4d18-9012-47e843f05c15";
 const SAMPLE_PARTNER_PAYMENT: &str = "0193a0c4-4f1c-7b52-9e1a-4c0f6a1d2e3f";
+const SAMPLE_REFUNDED_PAYMENT: &str = "0193a0c4-1d2e-7b52-9e1a-4c0f6a1d2e3f";
+const SAMPLE_ENDPOINT: &str = "demo-receiver";
+const SAMPLE_EVENT: &str = "evt_DemoSample0000000000000001";
 const SAMPLE_ORDER: &str = "ORD-DEMO-1";
 const SAMPLE_REGISTRATION: &str = "REG-DEMO-1";
 const SAMPLE_OTP: &str = "123456";
@@ -82,6 +85,29 @@ pub async fn events(
             "payment-intents-webhook" => {
                 let (_, gateway_intent) = card_intent(client, tokens).await?;
                 signed_webhook(text, &gateway_intent, &name)?
+            }
+            "refunds-create" | "refunds-list" => {
+                let payment = payment(client, &name).await?;
+                if binary == "refunds-list" {
+                    refund(client, &payment).await?;
+                }
+                text.replace(SAMPLE_REFUNDED_PAYMENT, &payment)
+            }
+            // A new endpoint's id: the sample's first run would create it,
+            // every later one replace it.
+            "webhook-endpoints-put" => text.replace(SAMPLE_ENDPOINT, &name),
+            "webhook-endpoints-get"
+            | "webhook-endpoints-delete"
+            | "webhook-endpoints-deliveries" => {
+                let endpoint = webhook_endpoint(client, &name).await?;
+                text.replace(SAMPLE_ENDPOINT, &endpoint)
+            }
+            // The newest event of a new payment, with an endpoint to send it to.
+            "webhook-dispatch" => {
+                webhook_endpoint(client, &name).await?;
+                let payment = payment(client, &name).await?;
+                let event = newest_event_of(client, &payment).await?;
+                text.replace(SAMPLE_EVENT, &event)
             }
             _ => text.to_owned(),
         };
@@ -289,6 +315,53 @@ async fn payment(client: &mut Client, name: &str) -> Result<String, String> {
         )
         .await?;
     created("payment", &answer, "id")
+}
+
+/// A refund of 10.00 of `payment` (recorded without a gateway).
+async fn refund(client: &mut Client, payment: &str) -> Result<String, String> {
+    let key = service_key();
+    let answer = client
+        .send(
+            "POST",
+            &format!("/api/v1/payments/{payment}/refunds"),
+            &[("x-api-key", key.as_str())],
+            Some(json!({"amount": 1000}).to_string()),
+        )
+        .await?;
+    created("refund", &answer, "id")
+}
+
+/// A webhook endpoint for every event type, on a local URL nothing listens
+/// at: the dispatcher's run records a failed attempt, as it would for an
+/// endpoint that is down.
+async fn webhook_endpoint(client: &mut Client, name: &str) -> Result<String, String> {
+    let key = service_key();
+    let answer = client
+        .send(
+            "PUT",
+            &format!("/api/v1/webhook-endpoints/{name}"),
+            &[("x-api-key", key.as_str())],
+            Some(json!({"url": "http://127.0.0.1:9/bench", "enabled_events": ["*"]}).to_string()),
+        )
+        .await?;
+    created("webhook endpoint", &answer, "id")
+}
+
+/// The id of the newest event of `object_id`.
+async fn newest_event_of(client: &mut Client, object_id: &str) -> Result<String, String> {
+    let key = service_key();
+    let answer = client
+        .send(
+            "GET",
+            &format!("/api/v1/events?object_id={object_id}&limit=1"),
+            &[("x-api-key", key.as_str())],
+            None,
+        )
+        .await?;
+    answer.body["data"][0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("events of {object_id}: {} {}", answer.status, answer.body))
 }
 
 /// The partner request signed now: a signature is good for five minutes,

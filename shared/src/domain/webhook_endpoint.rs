@@ -151,10 +151,11 @@ impl EndpointUrl {
     pub const LOOPBACK: [&'static str; 3] = ["127.0.0.1", "localhost", "[::1]"];
 
     /// What `parse` accepts, as a regular expression (`http://` passes
-    /// only on a developer's machine).
+    /// only on a developer's machine). An IPv6 address is shown in its full
+    /// eight groups; `parse` takes its shortened forms too.
     pub fn pattern() -> String {
         format!(
-            r"^(https://([A-Za-z0-9.-]{{1,253}}|\[[0-9A-Fa-f:.]{{2,45}}\])|http://(127\.0\.0\.1|localhost|\[::1\]))(:{PORT})?([/?][-A-Za-z0-9._~!$&'()*+,;=:@%/?]*)?$"
+            r"^(https://([A-Za-z0-9.-]{{1,253}}|\[([0-9A-Fa-f]{{1,4}}:){{7}}[0-9A-Fa-f]{{1,4}}\])|http://(127\.0\.0\.1|localhost|\[::1\]))(:{PORT})?([/?][-A-Za-z0-9._~!$&'()*+,;=:@%/?]*)?$"
         )
     }
 
@@ -188,12 +189,10 @@ impl EndpointUrl {
             }
         }
         let host_ok = match host.strip_prefix('[') {
-            Some(v6) => v6.strip_suffix(']').is_some_and(|inner| {
-                (2..=45).contains(&inner.len())
-                    && inner
-                        .chars()
-                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-            }),
+            // Only an IPv6 address goes in brackets: `[abB]` is no host.
+            Some(v6) => v6
+                .strip_suffix(']')
+                .is_some_and(|inner| inner.parse::<std::net::Ipv6Addr>().is_ok()),
             None => {
                 (1..=253).contains(&host.len())
                     && host
@@ -347,6 +346,8 @@ mod tests {
             "http://127.0.0.2/",
             "HTTPS://example.com",
             "https://[::1/",
+            "https://[abB]/",
+            "https://[1:2]/",
         ] {
             assert!(EndpointUrl::parse(bad, true).is_err(), "{bad}");
         }

@@ -16,7 +16,9 @@ use payment_shared::auth::sign_partner_request;
 use payment_shared::domain::webhook_signature;
 use payment_shared::domain::{PaymentId, RefundId};
 use payment_shared::ports::{Clock, PaymentStore, RefundStore};
-use payment_shared::surfaces::{partner, payables, payment_intents as d, payments as b, refunds};
+use payment_shared::surfaces::{
+    events, partner, payables, payment_intents as d, payments as b, refunds,
+};
 use serde_json::{Value, json};
 
 use crate::stripe::{ROOT, VISA, card, confirm, localstripe, stripe_intent, webhook};
@@ -567,6 +569,75 @@ async fn a_test_gateway_payment_is_refunded_there_and_a_signed_event_may_fail_it
     assert_eq!(seen["status"], "COMPLETED", "the money is back on it");
     assert_eq!(seen["refundedAmount"], json!(0));
     assert_eq!(order_view(&h, &order_id).await["refunded_amount"], "0.00");
+}
+
+/// The types and objects of `refund`'s events, as the events API lists
+/// them, newest first.
+async fn refund_events(h: &Harness, refund: &str) -> (Vec<String>, Vec<Value>) {
+    let r = invoke(
+        h,
+        events::list,
+        call(Method::GET, "/api/v1/events")
+            .api_key(API_KEY)
+            .query("object_id", refund),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let data = r.body["data"].as_array().expect("data").clone();
+    let types = data
+        .iter()
+        .map(|e| e["type"].as_str().expect("type").to_owned())
+        .collect();
+    let objects = data.iter().map(|e| e["data"]["object"].clone()).collect();
+    (types, objects)
+}
+
+#[tokio::test]
+async fn refunds_are_announced_as_the_refunds_api_shows_them() {
+    let h = Harness::new().await;
+    let (_, payment, _) = test_gateway_payment(&h).await;
+    h.clock.advance(time::Duration::seconds(1));
+    let r = refund(&h, &payment, Some(json!({"amount": 2000}))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    let (types, objects) = refund_events(&h, &id).await;
+    assert_eq!(types, ["refund.succeeded", "refund.created"]);
+    assert_eq!(
+        objects[0], r.body,
+        "the refund as the refunds API answered it"
+    );
+    assert_eq!(
+        objects[1]["status"], "pending",
+        "made before the gateway was asked"
+    );
+
+    // Failed later at the gateway: announced, and only once however often
+    // the gateway says so.
+    let gateway_refund = stored_refund(&h, &r.body["id"])
+        .await
+        .gateway_refund_id
+        .expect("named by the gateway");
+    for _ in 0..2 {
+        h.clock.advance(time::Duration::seconds(1));
+        let failed = json!({"id": unique("evt"), "type": "refund.updated", "data": {"object": {
+            "id": gateway_refund, "object": "refund", "status": "failed"}}});
+        deliver(&h, "test", WEBHOOK_SECRET, failed).await;
+    }
+    let (types, objects) = refund_events(&h, &id).await;
+    assert_eq!(
+        types,
+        ["refund.failed", "refund.succeeded", "refund.created"]
+    );
+    assert_eq!(objects[0]["status"], "failed");
+    assert_eq!(objects[0]["payment_id"], payment.as_str());
+
+    // A refund recorded without a gateway is made and succeeds in one write.
+    let (_, cash) = completed(&h, &unique("payer"), "30.00", "Cash").await;
+    let r = refund(&h, &cash, None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (types, objects) = refund_events(&h, r.body["id"].as_str().expect("id")).await;
+    assert_eq!(types, ["refund.succeeded", "refund.created"]);
+    assert_eq!(objects[0], r.body);
 }
 
 /// localstripe answers every refund `succeeded` at once; Stripe may answer

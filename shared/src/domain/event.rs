@@ -279,14 +279,15 @@ impl Event {
 }
 
 impl Event {
-    /// What a refund's change says: `before` is its status before the change
+    /// What a refund's change says: `before` is the refund before the change
     /// (`None`: it is new), `after` the refund as stored. A refund made
     /// succeeded at once (cash, recorded by staff) is created and succeeded.
     pub fn for_refund_change(
-        before: Option<RefundStatus>,
+        before: Option<&Refund>,
         after: &Refund,
         now: OffsetDateTime,
     ) -> Vec<Self> {
+        let before = before.map(|b| b.status);
         let entered = |status: RefundStatus| after.status == status && before != Some(status);
         let mut kinds = Vec::new();
         if before.is_none() {
@@ -661,23 +662,27 @@ mod tests {
         assert_eq!(created[0].object.id(), by_gateway.id.to_string());
         let mut succeeded = by_gateway.clone();
         assert!(succeeded.report(RefundStatus::Succeeded, Some("re_1"), later()));
-        let events = Event::for_refund_change(Some(RefundStatus::Pending), &succeeded, later());
+        let events = Event::for_refund_change(Some(&by_gateway), &succeeded, later());
         assert_eq!(kinds(&events), ["refund.succeeded"]);
         assert_eq!(events[0].object, EventObject::Refund(succeeded.clone()));
+        assert_eq!(events[0].created, later());
         let mut failed = succeeded.clone();
         assert!(failed.report(RefundStatus::Failed, None, later()));
         assert_eq!(
             kinds(&Event::for_refund_change(
-                Some(RefundStatus::Succeeded),
+                Some(&succeeded),
                 &failed,
                 later()
             )),
             ["refund.failed"]
         );
         // A report that changes only the gateway's name for it says nothing.
-        assert!(
-            Event::for_refund_change(Some(RefundStatus::Succeeded), &succeeded, later()).is_empty()
-        );
+        assert!(Event::for_refund_change(Some(&succeeded), &succeeded, later()).is_empty());
+        // Settled within the clock's resolution of its creation: still after it.
+        let mut at_once = by_gateway.clone();
+        assert!(at_once.report(RefundStatus::Succeeded, Some("re_2"), now()));
+        let settled = Event::for_refund_change(Some(&by_gateway), &at_once, at_once.updated);
+        assert!(settled[0].list_key(0) > created[0].list_key(0));
         let cash = Refund::of(RefundId::new(), &payment, usd(40), None, None, now());
         assert_eq!(
             kinds(&Event::for_refund_change(None, &cash, now())),

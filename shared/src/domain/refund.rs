@@ -131,7 +131,10 @@ impl Refund {
             changed = true;
         }
         if changed {
-            self.updated = now;
+            // Each change is dated after the one before, even within the
+            // clock's resolution (a gateway answering at once): the refund's
+            // events list in the order they happened.
+            self.updated = now.max(self.updated + time::Duration::nanoseconds(1));
         }
         changed
     }
@@ -252,6 +255,45 @@ mod tests {
             business_id: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn each_change_of_a_refund_is_dated_after_the_one_before() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let p = payment(10_000, PaymentStatus::Completed);
+        let mut r = Refund::of(
+            RefundId::new(),
+            &p,
+            usd(100),
+            None,
+            Some(GatewayId::Test),
+            at,
+        );
+        // The gateway answers within the clock's resolution, twice.
+        assert!(r.report(RefundStatus::Succeeded, Some("re_1"), at));
+        let succeeded = r.updated;
+        assert!(succeeded > r.created);
+        assert!(r.report(RefundStatus::Failed, None, at));
+        assert!(r.updated > succeeded);
+        // A later clock is taken as it is.
+        let later = at + time::Duration::seconds(5);
+        let mut r = Refund::of(
+            RefundId::new(),
+            &p,
+            usd(100),
+            None,
+            Some(GatewayId::Test),
+            at,
+        );
+        assert!(r.report(RefundStatus::Succeeded, None, later));
+        assert_eq!(r.updated, later);
+        // A report that changes nothing leaves its date.
+        assert!(!r.report(
+            RefundStatus::Succeeded,
+            None,
+            later + time::Duration::seconds(1)
+        ));
+        assert_eq!(r.updated, later);
     }
 
     #[test]

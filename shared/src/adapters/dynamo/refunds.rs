@@ -252,7 +252,7 @@ impl RefundStore for DynamoStore {
         }
         let stored = after.as_stored_over(before);
         for event in self.put_events(&Event::for_refund_change(
-            Some(before.status),
+            Some(before),
             &stored,
             after.updated,
         ))? {

@@ -119,7 +119,7 @@ impl RefundStore for MemoryStore {
         // it is named now.
         let stored = after.as_stored_over(before);
         state.record_events(Event::for_refund_change(
-            Some(before.status),
+            Some(before),
             &stored,
             after.updated,
         ));

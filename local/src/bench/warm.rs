@@ -17,10 +17,12 @@ use payment_shared::adapters::cursor_key::CursorKey;
 use payment_shared::adapters::dynamo::DynamoStore;
 use payment_shared::adapters::env_secrets::EnvSecrets;
 use payment_shared::adapters::ses::SesMailer;
+use payment_shared::adapters::webhook_sender::HttpWebhookSender;
 use payment_shared::config::Config;
 use payment_shared::domain::webhook_signature;
-use payment_shared::ports::{Stores, SystemClock};
+use payment_shared::ports::{Stores, SystemClock, Webhooks};
 use payment_shared::runtime::{App, aws_sdk_config};
+use payment_shared::surfaces::events::DeliverableEvents;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -264,13 +266,17 @@ impl LocalApi {
             aws_sdk_ses::Client::new(&sdk),
             &config.sender_email,
         ));
-        let app = App::new(
+        let mut app = App::new(
             config,
-            Stores::sharing(store),
+            Stores::sharing(store.clone()),
             mailer,
             Arc::new(EnvSecrets),
             Arc::new(SystemClock),
         );
+        // Webhook endpoints on the same table, deliveries sent over HTTP.
+        let events = DeliverableEvents::new(app.events.clone(), app.clock.clone());
+        app.webhooks =
+            Webhooks::sharing(store, Arc::new(events), Arc::new(HttpWebhookSender::new()));
         let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await

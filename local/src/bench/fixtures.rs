@@ -102,9 +102,14 @@ pub async fn events(
                 let endpoint = webhook_endpoint(client, &name).await?;
                 text.replace(SAMPLE_ENDPOINT, &endpoint)
             }
-            // The newest event of a new payment, with an endpoint to send it to.
+            // The newest event of a new payment, sent to one endpoint: the
+            // endpoints the other rows made are deleted first, else each
+            // event would go to every one of them.
             "webhook-dispatch" => {
-                webhook_endpoint(client, &name).await?;
+                if run == 0 {
+                    delete_endpoints_of_other_rows(client).await?;
+                    webhook_endpoint(client, &format!("{binary}-{}", std::process::id())).await?;
+                }
                 let payment = payment(client, &name).await?;
                 let event = newest_event_of(client, &payment).await?;
                 text.replace(SAMPLE_EVENT, &event)
@@ -345,6 +350,33 @@ async fn webhook_endpoint(client: &mut Client, name: &str) -> Result<String, Str
         )
         .await?;
     created("webhook endpoint", &answer, "id")
+}
+
+/// Deletes the endpoints the webhook endpoint rows' fixtures made (their
+/// runs' names, as `events` gives them).
+async fn delete_endpoints_of_other_rows(client: &mut Client) -> Result<(), String> {
+    let key = service_key();
+    for binary in [
+        "webhook-endpoints-put",
+        "webhook-endpoints-get",
+        "webhook-endpoints-deliveries",
+    ] {
+        for run in 0..=super::RUNS + 1 {
+            let name = format!("{binary}-{run}-{}", std::process::id());
+            let answer = client
+                .send(
+                    "DELETE",
+                    &format!("/api/v1/webhook-endpoints/{name}"),
+                    &[("x-api-key", key.as_str())],
+                    None,
+                )
+                .await?;
+            if !matches!(answer.status, 200 | 404) {
+                return Err(format!("delete {name}: {} {}", answer.status, answer.body));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The id of the newest event of `object_id`.

@@ -38,3 +38,14 @@ pub struct Page<T> {
     /// Opaque; pass back to get the next page.
     pub next: Option<String>,
 }
+
+impl<T> Page<T> {
+    /// The same page, each item turned into another; the first that cannot
+    /// be is the answer.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
+            next: self.next,
+        })
+    }
+}

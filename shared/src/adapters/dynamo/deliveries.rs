@@ -338,13 +338,6 @@ impl DeliveryStore for DynamoStore {
                 cursor,
             )
             .await?;
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(delivery_from_item)
-                .collect::<Result<_, _>>()?,
-            next: page.next,
-        })
+        page.try_map(delivery_from_item)
     }
 }

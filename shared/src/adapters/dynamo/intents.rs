@@ -208,14 +208,7 @@ fn as_stored(intent: &PaymentIntent, expected: Expected) -> PaymentIntent {
 }
 
 fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(intent_from_item)
-            .collect::<Result<_, _>>()?,
-        next: page.next,
-    })
+    page.try_map(intent_from_item)
 }
 
 #[async_trait::async_trait]

@@ -211,13 +211,6 @@ impl PaymentStore for DynamoStore {
                 cursor,
             )
             .await?;
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(payment_from_item)
-                .collect::<Result<_, _>>()?,
-            next: page.next,
-        })
+        page.try_map(payment_from_item)
     }
 }

@@ -304,13 +304,6 @@ impl RefundStore for DynamoStore {
                 cursor,
             )
             .await?;
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(refund_from_item)
-                .collect::<Result<_, _>>()?,
-            next: page.next,
-        })
+        page.try_map(refund_from_item)
     }
 }

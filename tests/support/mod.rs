@@ -372,6 +372,7 @@ pub async fn record_order_event(
         kind: EventType::parse(event_type).expect("a type"),
         created: at,
         object: EventObject::Payable(payable),
+        follows: Vec::new(),
     };
     h.store.record_event(&event).await.expect("event written");
 }

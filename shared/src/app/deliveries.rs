@@ -18,7 +18,7 @@ use time::Duration;
 use super::AppError;
 use crate::domain::delivery::EventRef;
 use crate::domain::{Attempt, Delivery, EndpointId, RetryPolicy, WebhookEndpoint};
-use crate::ports::{DeliveryCreate, StoreError, WebhookPost};
+use crate::ports::{DeliveryCreate, OutgoingEvent, StoreError, WebhookPost};
 use crate::runtime::App;
 
 /// How long a claim holds a delivery: past the send's timeout, with room
@@ -46,18 +46,40 @@ pub async fn fan_out(app: &App, event_id: &str) -> Result<Vec<Delivery>, AppErro
     fan_out_to(app, event_id, &endpoints).await
 }
 
-/// As [`fan_out`], to `endpoints` as read once for a whole batch.
+/// As [`fan_out`], to `endpoints` as read once for a whole batch. The
+/// events its change wrote before it about the same object get their
+/// deliveries first: their own stream records may come later (another
+/// shard), and a delivery waits behind the earlier ones of its lane that
+/// exist.
 pub async fn fan_out_to(
     app: &App,
     event_id: &str,
     endpoints: &[WebhookEndpoint],
 ) -> Result<Vec<Delivery>, AppError> {
-    let event = app
-        .webhooks
+    let event = read_event(app, event_id).await?;
+    let mut deliveries = Vec::new();
+    for earlier in &event.follows {
+        deliveries.extend(deliveries_of(app, &read_event(app, earlier).await?, endpoints).await?);
+    }
+    deliveries.extend(deliveries_of(app, &event, endpoints).await?);
+    Ok(deliveries)
+}
+
+async fn read_event(app: &App, id: &str) -> Result<OutgoingEvent, AppError> {
+    app.webhooks
         .events
-        .event(event_id)
+        .event(id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("Event {event_id}")))?;
+        .ok_or_else(|| AppError::NotFound(format!("Event {id}")))
+}
+
+/// The deliveries of `event` to the endpoints subscribed to its type, as
+/// stored (a delivery made before is returned as it is).
+async fn deliveries_of(
+    app: &App,
+    event: &OutgoingEvent,
+    endpoints: &[WebhookEndpoint],
+) -> Result<Vec<Delivery>, AppError> {
     let now = app.clock.now();
     let mut deliveries = Vec::new();
     for endpoint in endpoints
@@ -97,6 +119,8 @@ pub async fn deliver(app: Arc<App>, deliveries: Vec<Delivery>) -> usize {
     let until = Instant::now() + HANDOVER_BUDGET;
     for (_, mut lane) in lanes {
         lane.sort_by_key(Delivery::order_key);
+        // An event and one it follows may both be in the batch: each once.
+        lane.dedup_by(|a, b| a.event.id == b.event.id);
         let app = app.clone();
         tasks.spawn(async move {
             let mut attempts = 0;

@@ -577,6 +577,14 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     let events = all_events(s, &of_object(&cash_id)).await;
     assert_eq!(events[0].object, EventObject::Refund(cash.clone()));
     assert_eq!(events[0].created, cash.created);
+    // Written by one change: the later names the earlier, for the deliverers.
+    assert_eq!(events[0].follows, [events[1].id.clone()]);
+    assert!(events[1].follows.is_empty());
+    let read = s.events.get_event(&events[0].id, now()).await;
+    assert_eq!(
+        read.expect("read").expect("event").follows,
+        events[0].follows
+    );
     // Made again under its id, or against the payment as it was: nothing new.
     let again = s.refunds.create_refund(&cash, &payment).await;
     assert_eq!(again.expect("refund"), RefundOutcome::AlreadyExists);

@@ -170,6 +170,9 @@ pub struct Event {
     pub kind: EventType,
     pub created: OffsetDateTime,
     pub object: EventObject,
+    /// The events about the same object that the same change wrote before
+    /// this one (see [`Event::in_sequence`]).
+    pub follows: Vec<EventId>,
 }
 
 impl Event {
@@ -179,7 +182,26 @@ impl Event {
             kind,
             created: now,
             object,
+            follows: Vec::new(),
         }
+    }
+
+    /// The events of one change, in the order they happened, each naming
+    /// the earlier ones about its object. Stored items reach whoever reads
+    /// them in any order (a table's stream splits them over shards): from
+    /// any one of them, the ones it follows are known, and an endpoint hears
+    /// of a payment's creation before its completion.
+    pub fn in_sequence(mut events: Vec<Self>) -> Vec<Self> {
+        for i in 0..events.len() {
+            let object = events[i].object.id();
+            let follows = events[..i]
+                .iter()
+                .filter(|e| e.object.id() == object)
+                .map(|e| e.id.clone())
+                .collect();
+            events[i].follows = follows;
+        }
+        events
     }
 
     /// When it stops being readable (storage deletes it some time after).
@@ -688,6 +710,31 @@ mod tests {
             kinds(&Event::for_refund_change(None, &cash, now())),
             ["refund.created", "refund.succeeded"]
         );
+    }
+
+    #[test]
+    fn the_events_of_one_change_name_the_earlier_ones_about_their_object() {
+        let fees = FeeSchedule::standard();
+        let mut p = order();
+        let payment = Payment::against(
+            &p,
+            usd(11200),
+            PaymentMethod::Cash,
+            PaymentStatus::Completed,
+            &fees,
+            now(),
+        );
+        p.mark_paid(now());
+        let mut change = Event::for_new_payment(&payment, now());
+        change.extend(Event::for_paid_payable(&p, now()));
+        let change = Event::in_sequence(change);
+        assert_eq!(
+            kinds(&change),
+            ["payment.created", "payment.completed", "payable.paid"]
+        );
+        assert!(change[0].follows.is_empty());
+        assert_eq!(change[1].follows, [change[0].id.clone()]);
+        assert!(change[2].follows.is_empty(), "another object");
     }
 
     #[test]

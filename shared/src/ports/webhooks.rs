@@ -82,6 +82,9 @@ pub struct OutgoingEvent {
     pub created: OffsetDateTime,
     /// The event's JSON, `{"id","object":"event","type","created","data":{"object"}}`.
     pub body: Vec<u8>,
+    /// The events about the same object that its change wrote before it:
+    /// they are delivered first.
+    pub follows: Vec<String>,
 }
 
 /// The events to deliver, by id.

@@ -458,6 +458,7 @@ impl crate::ports::EventsToDeliver for DeliverableEvents {
             object_id: e.object.id(),
             created: e.created,
             body: event_body(&e),
+            follows: e.follows.iter().map(ToString::to_string).collect(),
         }))
     }
 }

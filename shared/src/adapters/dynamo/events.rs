@@ -41,7 +41,7 @@ impl DynamoStore {
         &self,
         events: &[Event],
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        events
+        Event::in_sequence(events.to_vec())
             .iter()
             .enumerate()
             .map(|(position, event)| {

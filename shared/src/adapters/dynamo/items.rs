@@ -558,6 +558,10 @@ pub fn event_to_item(event: &Event, position: usize) -> Result<Item, StoreError>
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    if !event.follows.is_empty() {
+        let follows = event.follows.iter().map(|id| s(id.as_str())).collect();
+        item.insert("follows".to_owned(), AttributeValue::L(follows));
+    }
     for (index, partition) in indexed {
         item.insert(index.pk.to_owned(), s(partition));
         item.insert(index.sk.to_owned(), s(sort_key.clone()));
@@ -586,11 +590,24 @@ pub fn event_from_item(mut item: Item) -> Result<Event, StoreError> {
         "refund" => EventObject::Refund(refund_from_item(object)?),
         other => return Err(corrupt("event object kind", other)),
     };
+    // Absent on events written before events named the ones they follow.
+    let follows = match item.get("follows") {
+        Some(AttributeValue::L(ids)) => ids
+            .iter()
+            .map(|v| {
+                v.as_s()
+                    .map_err(|_| corrupt("event follows", "not a string"))
+                    .and_then(|id| EventId::parse(id).map_err(|e| corrupt("event follows", e)))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
     Ok(Event {
         id,
         kind,
         created,
         object,
+        follows,
     })
 }
 

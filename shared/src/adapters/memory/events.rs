@@ -18,7 +18,7 @@ impl State {
     /// Stores the events of one change, in the order they happened; a write
     /// calls this only once everything else it does is sure to happen.
     pub(super) fn record_events(&mut self, events: Vec<Event>) {
-        for (position, event) in events.into_iter().enumerate() {
+        for (position, event) in Event::in_sequence(events).into_iter().enumerate() {
             let list_key = event.list_key(position);
             self.events
                 .insert(event.id.clone(), StoredEvent { event, list_key });

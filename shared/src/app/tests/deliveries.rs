@@ -102,6 +102,18 @@ impl Setup {
     }
 
     fn event(&self, id: &str, event_type: &str, object: &str, created: OffsetDateTime) {
+        self.event_following(id, event_type, object, created, &[]);
+    }
+
+    /// An event its change wrote after `follows` (about the same object).
+    fn event_following(
+        &self,
+        id: &str,
+        event_type: &str,
+        object: &str,
+        created: OffsetDateTime,
+        follows: &[&str],
+    ) {
         let body = serde_json::json!({
             "id": id, "object": "event", "type": event_type,
             "created": created.unix_timestamp(), "data": {"object": {"id": object}},
@@ -112,6 +124,7 @@ impl Setup {
             object_id: object.into(),
             created,
             body: body.to_string().into_bytes(),
+            follows: follows.iter().map(|f| (*f).to_owned()).collect(),
         });
     }
 
@@ -281,6 +294,29 @@ async fn a_later_event_about_the_same_object_waits_behind_a_failing_one() {
 }
 
 #[tokio::test]
+async fn an_event_whose_record_comes_first_waits_for_the_one_its_change_wrote_before() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    let t0 = s.now();
+    // One change wrote both; the stream hands over the later one alone
+    // (the earlier one's record is on another shard, not read yet).
+    s.event("evt_created", "payment.created", "pay_1", t0);
+    s.event_following(
+        "evt_completed",
+        "payment.completed",
+        "pay_1",
+        t0,
+        &["evt_created"],
+    );
+    assert_eq!(s.dispatch("evt_completed").await, 2);
+    assert_eq!(s.receiver.events(), ["evt_created", "evt_completed"]);
+    // The earlier record, read at last, finds its delivery made and sent.
+    assert_eq!(s.dispatch("evt_created").await, 0);
+    assert_eq!(s.receiver.events(), ["evt_created", "evt_completed"]);
+    assert_eq!(s.store.deliveries().len(), 2);
+}
+
+#[tokio::test]
 async fn events_of_one_batch_go_out_in_the_order_they_happened() {
     let s = setup();
     s.endpoint("ops", &["*"]).await;
@@ -290,6 +326,20 @@ async fn events_of_one_batch_go_out_in_the_order_they_happened() {
     s.event("evt_a", "payment_intent.created", "pi_1", t0);
     let mut batch = deliveries::fan_out(&s.app, "evt_b").await.expect("b");
     batch.extend(deliveries::fan_out(&s.app, "evt_a").await.expect("a"));
+    assert_eq!(deliveries::deliver(s.app.clone(), batch).await, 2);
+    assert_eq!(s.receiver.events(), ["evt_a", "evt_b"]);
+}
+
+#[tokio::test]
+async fn a_batch_holding_an_event_and_the_one_it_follows_sends_each_once() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    let t0 = s.now();
+    s.event("evt_a", "payment.created", "pay_1", t0);
+    s.event_following("evt_b", "payment.completed", "pay_1", t0, &["evt_a"]);
+    let mut batch = deliveries::fan_out(&s.app, "evt_b").await.expect("b");
+    batch.extend(deliveries::fan_out(&s.app, "evt_a").await.expect("a"));
+    assert_eq!(batch.len(), 3, "evt_a's delivery twice: made, then found");
     assert_eq!(deliveries::deliver(s.app.clone(), batch).await, 2);
     assert_eq!(s.receiver.events(), ["evt_a", "evt_b"]);
 }

@@ -22,9 +22,10 @@ async fn claims_replays_conflicts_and_expires() {
     let h = Harness::new().await;
     let store = h.store.clone();
     let now = OffsetDateTime::now_utc();
+    let first = claimer();
     assert_eq!(
         store
-            .claim("user:a", "k", "fp1", &claimer(), now)
+            .claim("user:a", "k", "fp1", &first, now)
             .await
             .expect("claim"),
         Idempotent::Claimed
@@ -53,7 +54,14 @@ async fn claims_replays_conflicts_and_expires() {
     );
 
     store
-        .complete("user:a", "k", &response(), now, time::Duration::hours(24))
+        .complete(
+            "user:a",
+            "k",
+            &first,
+            &response(),
+            now,
+            time::Duration::hours(24),
+        )
         .await
         .expect("complete");
     assert_eq!(
@@ -79,14 +87,15 @@ async fn a_crashed_claim_is_released_or_goes_stale() {
     let h = Harness::new().await;
     let store = h.store.clone();
     let now = OffsetDateTime::now_utc();
+    let crashed = claimer();
     assert_eq!(
         store
-            .claim("s", "k1", "fp", &claimer(), now)
+            .claim("s", "k1", "fp", &crashed, now)
             .await
             .expect("claim"),
         Idempotent::Claimed
     );
-    store.release("s", "k1").await.expect("release");
+    store.release("s", "k1", &crashed).await.expect("release");
     assert_eq!(
         store
             .claim("s", "k1", "fp", &claimer(), now)

@@ -456,6 +456,7 @@ impl IdempotencyStore for FaultyStores {
         &self,
         scope: &str,
         key: &str,
+        owner: &str,
         response: &StoredResponse,
         now: OffsetDateTime,
         retain: time::Duration,
@@ -463,14 +464,16 @@ impl IdempotencyStore for FaultyStores {
         self.call("complete", || {
             self.inner
                 .idempotency
-                .complete(scope, key, response, now, retain)
+                .complete(scope, key, owner, response, now, retain)
         })
         .await
     }
 
-    async fn release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
-        self.call("release", || self.inner.idempotency.release(scope, key))
-            .await
+    async fn release(&self, scope: &str, key: &str, owner: &str) -> Result<(), StoreError> {
+        self.call("release", || {
+            self.inner.idempotency.release(scope, key, owner)
+        })
+        .await
     }
 }
 

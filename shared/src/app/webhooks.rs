@@ -69,21 +69,29 @@ pub async fn receive(
                 content_type: "application/json".into(),
                 body: "{}".into(),
             };
-            app.idempotency
+            let kept = app
+                .idempotency
                 .complete(
                     &scope,
                     &event.id,
+                    delivery,
                     &acknowledged,
                     app.clock.now(),
                     EVENT_RETENTION,
                 )
-                .await?;
+                .await;
+            match kept {
+                // A later delivery took the event over after this one's claim
+                // went stale: it records the event as handled.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
             tracing::info!(event = %event.id, outcome = ?outcome, "webhook event handled");
             Ok(outcome)
         }
         Err(e) => {
             // Let the gateway's retry run it again.
-            if let Err(release) = app.idempotency.release(&scope, &event.id).await {
+            if let Err(release) = app.idempotency.release(&scope, &event.id, delivery).await {
                 tracing::error!(error = %release, "webhook event claim not released");
             }
             Err(e)

@@ -80,6 +80,7 @@ macro_rules! storage_contract {
             idempotency_records_expire_and_stale_claims_are_taken_over,
             a_released_key_runs_again,
             a_claim_retried_by_its_own_run_is_its_own,
+            a_run_whose_claim_was_taken_over_keeps_nothing_and_frees_nothing,
             the_payment_that_completes_the_total_pays_the_payable,
             a_payment_is_recorded_once_under_its_id,
             a_token_is_accepted_once_until_it_expires,

@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 
 use super::{ApiError, replayed};
-use crate::ports::{Idempotent, StoredResponse};
+use crate::ports::{Idempotent, StoreError, StoredResponse};
 use crate::runtime::App;
 
 /// Longest Idempotency-Key accepted.
@@ -24,6 +24,8 @@ fn key_is_valid(key: &str) -> bool {
 pub struct Claimed {
     scope: String,
     key: String,
+    /// This run's token: only its own claim is completed or let go.
+    owner: String,
 }
 
 /// What claiming found.
@@ -69,6 +71,7 @@ pub async fn claim(app: &App, req: &Request, scope: &str) -> Result<Claim, ApiEr
         Idempotent::Claimed => Ok(Claim::Run(Some(Claimed {
             scope: scope.to_owned(),
             key: key.to_owned(),
+            owner,
         }))),
         Idempotent::Replay(stored) => Ok(Claim::Answered(replayed(&stored))),
         Idempotent::InFlight => Err(ApiError::Conflict(
@@ -90,10 +93,10 @@ pub async fn settle(
     response: Response<Body>,
     transient: bool,
 ) -> Response<Body> {
-    let Claimed { scope, key } = claimed;
+    let Claimed { scope, key, owner } = claimed;
     let status = response.status().as_u16();
     let outcome = if transient || status >= 500 {
-        app.idempotency.release(&scope, &key).await
+        app.idempotency.release(&scope, &key, &owner).await
     } else {
         let stored = StoredResponse {
             status,
@@ -110,11 +113,24 @@ pub async fn settle(
             },
         };
         app.idempotency
-            .complete(&scope, &key, &stored, app.clock.now(), KEY_RETENTION)
+            .complete(
+                &scope,
+                &key,
+                &owner,
+                &stored,
+                app.clock.now(),
+                KEY_RETENTION,
+            )
             .await
     };
-    if let Err(e) = outcome {
-        tracing::error!(error = %e, "idempotency record not updated");
+    match outcome {
+        Ok(()) => {}
+        // This run outlived its claim and another run took the key over:
+        // that run's answer is the one kept.
+        Err(StoreError::Conflict) => {
+            tracing::warn!("idempotency claim taken over by another run; this answer not kept");
+        }
+        Err(e) => tracing::error!(error = %e, "idempotency record not updated"),
     }
     response
 }

@@ -37,16 +37,22 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<Idempotent, super::StoreError>;
 
     /// Keeps `response` to replay for `retain` from `now` (a day for
-    /// Idempotency-Keys; a gateway's event ids for as long as it may redeliver).
+    /// Idempotency-Keys; a gateway's event ids for as long as it may
+    /// redeliver), only while the claim is still `owner`'s: a run whose
+    /// claim went stale and was taken over by another keeps nothing
+    /// (`Conflict`), and the other run's answer stands.
     async fn complete(
         &self,
         scope: &str,
         key: &str,
+        owner: &str,
         response: &StoredResponse,
         now: OffsetDateTime,
         retain: time::Duration,
     ) -> Result<(), super::StoreError>;
 
-    /// Forgets a claim whose request failed unexpectedly, so a retry may run.
-    async fn release(&self, scope: &str, key: &str) -> Result<(), super::StoreError>;
+    /// Forgets `owner`'s claim, its request having failed unexpectedly, so
+    /// a retry may run. A claim that is no longer `owner`'s (taken over, or
+    /// finished) stays as it is.
+    async fn release(&self, scope: &str, key: &str, owner: &str) -> Result<(), super::StoreError>;
 }

@@ -3,7 +3,9 @@
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::DynamoStore;
@@ -110,21 +112,27 @@ impl IdempotencyStore for DynamoStore {
         &self,
         scope: &str,
         key: &str,
+        owner: &str,
         response: &StoredResponse,
         now: OffsetDateTime,
         retain: Duration,
     ) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(scope, key)))
             .update_expression(
                 "SET #state = :done, #status = :status, content_type = :ct, body = :body, #ttl = :ttl",
             )
+            // Only this run's claim: one taken over is the other run's to answer.
+            // Written again by this run (a retried call), it is still its own.
+            .condition_expression("#owner = :owner")
             .set_expression_attribute_names(Some(names(&[
                 ("#state", "state"),
                 ("#status", "status"),
                 ("#ttl", TTL_ATTRIBUTE),
+                ("#owner", "owner"),
             ])))
             .set_expression_attribute_values(Some(values(vec![
                 (":done", s("done")),
@@ -132,22 +140,39 @@ impl IdempotencyStore for DynamoStore {
                 (":ct", s(response.content_type.clone())),
                 (":body", s(response.body.clone())),
                 (":ttl", n((now + retain).unix_timestamp())),
+                (":owner", s(owner)),
             ])))
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        match result.map_err(|e| e.into_service_error()) {
+            Ok(_) => Ok(()),
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => Err(StoreError::Conflict),
+            Err(other) => Err(unavailable(other)),
+        }
     }
 
     #[tracing::instrument(skip_all, err)]
-    async fn release(&self, scope: &str, key: &str) -> Result<(), StoreError> {
-        self.client
+    async fn release(&self, scope: &str, key: &str, owner: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_item(scope, key)))
+            .condition_expression("#owner = :owner AND #state = :in_flight")
+            .set_expression_attribute_names(Some(names(&[
+                ("#owner", "owner"),
+                ("#state", "state"),
+            ])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":owner", s(owner)),
+                (":in_flight", s("in_flight")),
+            ])))
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        match result.map_err(|e| e.into_service_error()) {
+            // Not this run's claim to let go (any more), or already gone.
+            Ok(_) | Err(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(()),
+            Err(other) => Err(unavailable(other)),
+        }
     }
 }

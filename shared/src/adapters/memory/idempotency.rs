@@ -10,7 +10,6 @@ const RETENTION: Duration = Duration::hours(24);
 const STALE_CLAIM: Duration = Duration::minutes(5);
 
 pub struct Record {
-    /// None only when a response was stored without a claim.
     fingerprint: Option<String>,
     /// The run that holds the claim.
     owner: Option<String>,
@@ -83,30 +82,39 @@ impl IdempotencyStore for MemoryStore {
         &self,
         scope: &str,
         idempotency_key: &str,
+        owner: &str,
         response: &StoredResponse,
         now: OffsetDateTime,
         retain: Duration,
     ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
-        let record = state
+        let Some(record) = state
             .idempotency
-            .entry(ledger_key(scope, idempotency_key))
-            .or_insert_with(|| Record {
-                fingerprint: None,
-                owner: None,
-                response: None,
-                claimed_at: now.unix_timestamp(),
-                expires_at: 0,
-            });
+            .get_mut(&ledger_key(scope, idempotency_key))
+            .filter(|r| r.owner.as_deref() == Some(owner))
+        else {
+            return Err(StoreError::Conflict);
+        };
         record.response = Some(response.clone());
         record.expires_at = (now + retain).unix_timestamp();
         Ok(())
     }
 
-    async fn release(&self, scope: &str, idempotency_key: &str) -> Result<(), StoreError> {
-        self.lock()?
+    async fn release(
+        &self,
+        scope: &str,
+        idempotency_key: &str,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        let key = ledger_key(scope, idempotency_key);
+        let own_in_flight = state
             .idempotency
-            .remove(&ledger_key(scope, idempotency_key));
+            .get(&key)
+            .is_some_and(|r| r.response.is_none() && r.owner.as_deref() == Some(owner));
+        if own_in_flight {
+            state.idempotency.remove(&key);
+        }
         Ok(())
     }
 }

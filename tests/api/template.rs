@@ -270,6 +270,23 @@ fn every_function_is_told_where_stripe_is() {
     assert_eq!(template["Parameters"]["ShopGateway"]["Default"], "test");
 }
 
+#[test]
+fn operators_set_how_long_an_open_intent_waits() {
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(
+        is_ref(&variables["INTENT_TTL"], "IntentTtl"),
+        "{variables:?}"
+    );
+    let default = template["Parameters"]["IntentTtl"]["Default"]
+        .as_str()
+        .expect("a default");
+    assert_eq!(
+        payment_shared::config::parse_duration(default).expect("the service reads it"),
+        payment_shared::config::DEFAULT_INTENT_TTL
+    );
+}
+
 /// `sam build` copies each function's bootstrap out of the one cargo-lambda
 /// build of every binary: the Makefile's `build-<LogicalId>` finds the binary
 /// by turning the logical id into kebab case.

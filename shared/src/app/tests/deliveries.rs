@@ -379,6 +379,16 @@ async fn after_three_days_of_failures_a_delivery_fails_and_the_next_goes() {
 }
 
 #[tokio::test]
+async fn without_endpoints_an_event_is_not_even_read() {
+    let s = setup();
+    // Never stored: reading it would fail the record.
+    let none = deliveries::fan_out(&s.app, "evt_unknown").await;
+    assert!(none.expect("nothing to do").is_empty());
+    s.endpoint("ops", &["*"]).await;
+    assert!(deliveries::fan_out(&s.app, "evt_unknown").await.is_err());
+}
+
+#[tokio::test]
 async fn nothing_is_sent_to_a_deleted_endpoint() {
     let s = setup();
     s.endpoint("ops", &["*"]).await;

@@ -4,6 +4,9 @@
 //! re-read after a write, fails here.
 
 use integration_tests::flows::*;
+use integration_tests::flows::{
+    confirm_payment_intent as confirm, create_payment_intent as create,
+};
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::GatewayId;
@@ -16,27 +19,6 @@ const ROOT: &str = "/api/v1/PaymentIntents";
 
 fn ops(calls: &[&str]) -> Vec<String> {
     calls.iter().map(|c| (*c).to_owned()).collect()
-}
-
-async fn create(h: &Harness, user: &str, body: serde_json::Value) -> Reply {
-    invoke(
-        h,
-        d::create,
-        call(Method::POST, ROOT).as_user(user).json(body),
-    )
-    .await
-}
-
-async fn confirm(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
-    invoke(
-        h,
-        d::confirm,
-        call(Method::POST, &format!("{ROOT}/{id}/confirm"))
-            .param("id", id)
-            .raw(&format!("\"{method}\""))
-            .as_user(user),
-    )
-    .await
 }
 
 #[tokio::test]

@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use integration_tests::flows::{confirm as confirm_otp, register, request_otp};
+use integration_tests::flows::{
+    confirm as confirm_otp, confirm_payment_intent as confirm, create_payment_intent as create,
+    register, request_otp,
+};
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::adapters::dynamo::DynamoStore;
@@ -76,27 +79,6 @@ fn well_formed(event: &Value, object: &str) {
     assert_eq!(event["object"], "event");
     assert!(event["created"].is_i64(), "{event}");
     assert_eq!(event["data"]["object"]["object"], object, "{event}");
-}
-
-async fn create(h: &Harness, user: &str, body: Value) -> Reply {
-    invoke(
-        h,
-        d::create,
-        call(Method::POST, ROOT).as_user(user).json(body),
-    )
-    .await
-}
-
-async fn confirm(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
-    invoke(
-        h,
-        d::confirm,
-        call(Method::POST, &format!("{ROOT}/{id}/confirm"))
-            .param("id", id)
-            .raw(&format!("\"{method}\""))
-            .as_user(user),
-    )
-    .await
 }
 
 async fn deliver_succeeded(h: &Harness, gateway_intent: &str) -> Reply {

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use integration_tests::flows::order;
+pub(crate) use integration_tests::flows::confirm_payment_intent as confirm;
+use integration_tests::flows::{create_payment_intent as create, order};
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::adapters::stripe::{
@@ -66,15 +67,6 @@ async fn at_localstripe(gateway_intent: &str) -> Value {
         .expect("an intent")
 }
 
-async fn create(h: &Harness, user: &str, body: Value) -> Reply {
-    invoke(
-        h,
-        d::create,
-        call(Method::POST, ROOT).as_user(user).json(body),
-    )
-    .await
-}
-
 /// A Stripe intent for the payer's order, checked to be Stripe's.
 pub(crate) async fn stripe_intent(h: &Harness, owner: &str, order_id: &str) -> Value {
     let r = create(
@@ -97,18 +89,6 @@ pub(crate) async fn stripe_intent(h: &Harness, owner: &str, order_id: &str) -> V
     assert_eq!(theirs["status"], "requires_payment_method", "{theirs}");
     assert_eq!(theirs["metadata"]["intent_id"], r.body["id"], "{theirs}");
     r.body
-}
-
-pub(crate) async fn confirm(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
-    invoke(
-        h,
-        d::confirm,
-        call(Method::POST, &format!("{ROOT}/{id}/confirm"))
-            .param("id", id)
-            .raw(&format!("\"{method}\""))
-            .as_user(user),
-    )
-    .await
 }
 
 async fn staff_get(h: &Harness, id: &str) -> Value {

@@ -648,6 +648,35 @@ pub mod flows {
         .await
     }
 
+    /// Creates an intent through the PaymentIntents API as `user`.
+    pub async fn create_payment_intent(h: &Harness, user: &str, body: Value) -> Reply {
+        invoke(
+            h,
+            payment_shared::surfaces::payment_intents::create,
+            call(Method::POST, "/api/v1/PaymentIntents")
+                .as_user(user)
+                .json(body),
+        )
+        .await
+    }
+
+    /// Confirms a PaymentIntents API intent as `user` with a payment method
+    /// (the body is the method's JSON string, as the API takes it).
+    pub async fn confirm_payment_intent(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
+        invoke(
+            h,
+            payment_shared::surfaces::payment_intents::confirm,
+            call(
+                Method::POST,
+                &format!("/api/v1/PaymentIntents/{id}/confirm"),
+            )
+            .param("id", id)
+            .raw(&format!("\"{method}\""))
+            .as_user(user),
+        )
+        .await
+    }
+
     pub async fn get(h: &Harness, user: &str, intent: &str) -> Reply {
         invoke(
             h,

@@ -68,7 +68,9 @@ pub fn run(root: &Path, cargo_args: &[String], stop: &Stop) -> Result<u8, String
         Err(StartError::Interrupted(signal)) => return Ok(exit_code_for(signal)),
         Err(e) => return Err(e.to_string()),
     };
-    let env = stack.client_env(TABLE_NAME);
+    let mut env = stack.client_env(TABLE_NAME);
+    // Tests pay with the test gateway's cards (a deployment has no such gateway).
+    env.push(("ENABLE_TEST_GATEWAY".into(), "true".into()));
 
     eprintln!("== cargo test");
     // Under `cargo run`, CARGO is the cargo that started us.

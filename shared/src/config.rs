@@ -37,8 +37,13 @@ pub struct Config {
     pub fees: FeeSchedule,
     /// Where Stripe's API is (a local emulator in development and tests).
     pub stripe_api_base: String,
-    /// The gateway that collects shop orders (`SHOP_GATEWAY`).
-    pub shop_gateway: GatewayId,
+    /// Whether the `test` gateway exists here (`ENABLE_TEST_GATEWAY=true`):
+    /// it "collects" money that never moves, so only local stacks, tests and
+    /// the bench switch it on.
+    pub enable_test_gateway: bool,
+    /// The gateway that collects shop orders and the PaymentIntents API's
+    /// intents that name none (`DEFAULT_GATEWAY`).
+    pub default_gateway: GatewayId,
     /// The wait before a failed webhook delivery's first retry
     /// (`WEBHOOK_RETRY_BASE_SECONDS`); each later one waits twice as long.
     pub webhook_retry_base: Duration,
@@ -69,13 +74,6 @@ pub fn parse_duration(value: &str) -> Result<Duration, ConfigError> {
             "INTENT_TTL '{value}' must end in s, m, h or d"
         ))),
     }
-}
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
 }
 
 #[derive(serde::Deserialize)]
@@ -114,9 +112,36 @@ pub fn parse_algorithm(name: &str) -> Result<Algorithm, ConfigError> {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The configuration the variables `var` looks up describe (trimmed, an
+    /// empty value counting as unset).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let secret_arn = var("SECRET_ARN");
         let local =
             secret_arn.is_none() && var("APP_ENV").is_some_and(|e| e.eq_ignore_ascii_case("local"));
+        let jwt = JwtConfig {
+            algorithm: parse_algorithm(&var("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into()))?,
+            issuer: var("JWT_ISSUER"),
+            audience: var("JWT_AUDIENCE"),
+        };
+        // A token minted for another application of the same identity
+        // provider (or signed with a key shared between two of them) must
+        // not pay here: only a developer's machine may leave both unset.
+        if !local && (jwt.issuer.is_none() || jwt.audience.is_none()) {
+            return Err(ConfigError(
+                "JWT_ISSUER and JWT_AUDIENCE must both be set: every bearer token must name \
+                 this deployment's issuer and audience (only a local run, APP_ENV=local \
+                 without SECRET_ARN, may leave them unset)"
+                    .into(),
+            ));
+        }
         Ok(Self {
             local,
             intent_ttl: var("INTENT_TTL")
@@ -127,7 +152,11 @@ impl Config {
                 .map(|v| parse_fee_schedule(&v))
                 .transpose()?
                 .unwrap_or_default(),
-            shop_gateway: parse_shop_gateway(var("SHOP_GATEWAY").as_deref())?,
+            enable_test_gateway: parse_switch(
+                "ENABLE_TEST_GATEWAY",
+                var("ENABLE_TEST_GATEWAY").as_deref(),
+            )?,
+            default_gateway: parse_default_gateway(var("DEFAULT_GATEWAY").as_deref())?,
             webhook_retry_base: parse_retry_base(
                 var("WEBHOOK_RETRY_BASE_SECONDS").as_deref(),
                 local,
@@ -137,13 +166,7 @@ impl Config {
             table_name: var("TABLE_NAME").unwrap_or_else(|| "payments".into()),
             sender_email: var("SENDER_EMAIL").unwrap_or_else(|| "payments@example.com".into()),
             secret_arn,
-            jwt: JwtConfig {
-                algorithm: parse_algorithm(
-                    &var("JWT_ALGORITHM").unwrap_or_else(|| "HS256".into()),
-                )?,
-                issuer: var("JWT_ISSUER"),
-                audience: var("JWT_AUDIENCE"),
-            },
+            jwt,
         })
     }
 }
@@ -170,15 +193,33 @@ pub fn parse_retry_base(value: Option<&str>, local: bool) -> Result<Duration, Co
     }
 }
 
-/// `SHOP_GATEWAY`: a card gateway, `test` when unset.
-pub fn parse_shop_gateway(value: Option<&str>) -> Result<GatewayId, ConfigError> {
+/// A deployment takes real money unless told otherwise.
+pub const DEFAULT_GATEWAY: GatewayId = GatewayId::Stripe;
+
+/// `DEFAULT_GATEWAY`: a card gateway, `stripe` when unset. Whether it is
+/// configured is known only once the secrets are read; a default that is not
+/// answers 503 where it is needed, never falling back to another.
+pub fn parse_default_gateway(value: Option<&str>) -> Result<GatewayId, ConfigError> {
     match value.map(GatewayId::parse) {
-        None => Ok(GatewayId::Test),
+        None => Ok(DEFAULT_GATEWAY),
         Some(Ok(GatewayId::Otp)) | Some(Err(_)) => Err(ConfigError(format!(
-            "SHOP_GATEWAY '{}' is not a card gateway (test or stripe)",
+            "DEFAULT_GATEWAY '{}' is not a card gateway (stripe or test)",
             value.unwrap_or_default()
         ))),
         Some(Ok(gateway)) => Ok(gateway),
+    }
+}
+
+/// An on/off setting: `true` or `false` (any case), off when unset. Anything
+/// else stops the function rather than guessing which was meant.
+pub fn parse_switch(name: &str, value: Option<&str>) -> Result<bool, ConfigError> {
+    match value {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ConfigError(format!(
+            "{name} '{v}' is neither true nor false"
+        ))),
     }
 }
 
@@ -208,15 +249,91 @@ mod tests {
     }
 
     #[test]
-    fn shop_orders_go_to_a_card_gateway_test_unless_configured() {
-        assert_eq!(parse_shop_gateway(None).expect("default"), GatewayId::Test);
+    fn the_default_gateway_is_a_card_gateway_stripe_unless_configured() {
         assert_eq!(
-            parse_shop_gateway(Some("stripe")).expect("stripe"),
+            parse_default_gateway(None).expect("default"),
             GatewayId::Stripe
         );
+        assert_eq!(
+            parse_default_gateway(Some("test")).expect("test"),
+            GatewayId::Test
+        );
         for bad in ["otp", "", "Stripe", "paypal"] {
-            assert!(parse_shop_gateway(Some(bad)).is_err(), "{bad}");
+            assert!(parse_default_gateway(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_switch_is_off_unless_set_to_true() {
+        assert!(!parse_switch("S", None).expect("unset"));
+        assert!(parse_switch("S", Some("true")).expect("true"));
+        assert!(parse_switch("S", Some("TRUE")).expect("TRUE"));
+        assert!(!parse_switch("S", Some("false")).expect("false"));
+        for bad in ["1", "yes", "on", "ture"] {
+            assert!(parse_switch("S", Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn outside_a_local_run_tokens_must_name_an_issuer_and_an_audience() {
+        let deployed = [
+            ("SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:s"),
+            ("JWT_ISSUER", "https://id.example.com"),
+            ("JWT_AUDIENCE", "payments"),
+        ];
+        let config = Config::from_vars(vars(&deployed)).expect("deployed");
+        assert!(!config.local);
+        assert_eq!(config.jwt.issuer.as_deref(), Some("https://id.example.com"));
+        assert_eq!(config.jwt.audience.as_deref(), Some("payments"));
+        for missing in ["JWT_ISSUER", "JWT_AUDIENCE"] {
+            let without: Vec<_> = deployed
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let refused = Config::from_vars(vars(&without)).expect_err(missing);
+            assert!(refused.0.contains(missing), "{refused}");
+            // Blank counts as unset.
+            let blank: Vec<_> = deployed
+                .iter()
+                .map(|&(k, v)| (k, if k == missing { " " } else { v }))
+                .collect();
+            assert!(Config::from_vars(vars(&blank)).is_err(), "{missing} blank");
+            // APP_ENV=local does not make a deployment (it has SECRET_ARN) local.
+            let mut claimed_local = without.clone();
+            claimed_local.push(("APP_ENV", "local"));
+            assert!(
+                Config::from_vars(vars(&claimed_local)).is_err(),
+                "{missing}"
+            );
+        }
+        // No APP_ENV=local and no secret: still not a developer's machine.
+        assert!(Config::from_vars(vars(&[])).is_err());
+        let local = Config::from_vars(vars(&[("APP_ENV", "local")])).expect("local");
+        assert!(local.local && local.jwt.issuer.is_none() && local.jwt.audience.is_none());
+    }
+
+    #[test]
+    fn a_deployment_gets_no_test_gateway_and_stripe_by_default() {
+        let config = Config::from_vars(vars(&[("APP_ENV", "local")])).expect("defaults");
+        assert!(!config.enable_test_gateway);
+        assert_eq!(config.default_gateway, GatewayId::Stripe);
+        let switched = Config::from_vars(vars(&[
+            ("APP_ENV", "local"),
+            ("ENABLE_TEST_GATEWAY", "true"),
+            ("DEFAULT_GATEWAY", "test"),
+        ]))
+        .expect("switched on");
+        assert!(switched.enable_test_gateway);
+        assert_eq!(switched.default_gateway, GatewayId::Test);
     }
 
     #[test]

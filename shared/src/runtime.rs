@@ -55,7 +55,6 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            config,
             payables: stores.payables,
             intents: stores.intents,
             payments: stores.payments,
@@ -65,12 +64,16 @@ impl App {
             events: stores.events,
             mailer,
             clock,
-            gateways: Gateways::new(Arc::new(TestGateway)),
+            gateways: match config.enable_test_gateway {
+                true => Gateways::none().with_test(Arc::new(TestGateway)),
+                false => Gateways::none(),
+            },
             webhooks: Webhooks::sharing(
                 Arc::new(NoWebhooks),
                 Arc::new(NoWebhooks),
                 Arc::new(NoWebhooks),
             ),
+            config,
             secrets_provider,
             secrets: OnceCell::new(),
         }
@@ -96,7 +99,12 @@ impl App {
     /// its binary (see [`with_mail`](Self::with_mail) and
     /// [`with_gateways`](Self::with_gateways)).
     pub async fn storage_from_env(aws: &SdkConfig) -> Result<Self, lambda_http::Error> {
-        let config = Config::from_env()?;
+        Self::storage(Config::from_env()?, aws).await
+    }
+
+    /// As [`storage_from_env`](Self::storage_from_env), from a configuration
+    /// already read.
+    pub async fn storage(config: Config, aws: &SdkConfig) -> Result<Self, lambda_http::Error> {
         let secrets: Arc<dyn SecretsProvider> = match &config.secret_arn {
             Some(arn) => Arc::new(SecretsManagerSecrets::new(
                 aws_sdk_secretsmanager::Client::new(aws),
@@ -151,7 +159,7 @@ impl App {
     }
 
     /// Connects every gateway whose secret is configured (the `test`
-    /// gateway needs none and is always there).
+    /// gateway needs none: it is there when the configuration switches it on).
     pub fn with_gateways(mut self) -> Self {
         // Without a key, intents cannot name `stripe`: creating one is a 400.
         if let Some(key) = self.secrets.get().and_then(|s| s.stripe_secret_key.clone()) {
@@ -417,7 +425,8 @@ mod tests {
             fees: crate::domain::FeeSchedule::standard(),
             intent_ttl: DEFAULT_INTENT_TTL,
             stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
-            shop_gateway: crate::domain::GatewayId::Test,
+            enable_test_gateway: false,
+            default_gateway: crate::config::DEFAULT_GATEWAY,
             webhook_retry_base: crate::config::LOCAL_WEBHOOK_RETRY_BASE,
         }
     }

@@ -3,6 +3,7 @@
 //! `make test` starts the local stack they talk to.
 
 mod contract;
+mod deployed_defaults;
 mod docs;
 mod dynamodb_calls;
 mod events;

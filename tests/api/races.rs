@@ -185,7 +185,7 @@ mod through_a_gateway {
         let new = NewGatewayIntent {
             payable: Some(payable.clone()),
             amount: None,
-            gateway: GatewayId::Test,
+            gateway: Some(GatewayId::Test),
             description: None,
             return_url: None,
             cancel_url: None,

@@ -579,7 +579,7 @@ async fn without_a_fee_from_stripe_the_schedule_applies() {
 
 #[tokio::test]
 async fn a_shop_order_through_stripe_is_completed_by_stripes_webhook() {
-    let h = Harness::configured(Box::new(|c| c.shop_gateway = GatewayId::Stripe)).await;
+    let h = Harness::configured(Box::new(|c| c.default_gateway = GatewayId::Stripe)).await;
     let stop = receive_webhooks(&h).await;
     let owner = unique("shopper");
     let order_id = order(&h, &owner, "112.00", "USD").await;

@@ -266,8 +266,45 @@ fn every_function_is_told_where_stripe_is() {
         template["Parameters"]["StripeApiBase"]["Default"],
         "https://api.stripe.com"
     );
-    assert!(is_ref(&variables["SHOP_GATEWAY"], "ShopGateway"));
-    assert_eq!(template["Parameters"]["ShopGateway"]["Default"], "test");
+}
+
+/// What a deployment made with the defaults gets: no `test` gateway (it
+/// approves cards without moving money), `stripe` as the one default, and
+/// bearer tokens that must name the deployment's issuer and audience.
+#[test]
+fn the_defaults_are_safe_to_take_money_with() {
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let parameters = &template["Parameters"];
+    assert!(is_ref(
+        &variables["ENABLE_TEST_GATEWAY"],
+        "EnableTestGateway"
+    ));
+    assert_eq!(parameters["EnableTestGateway"]["Default"], "false");
+    assert!(is_ref(&variables["DEFAULT_GATEWAY"], "DefaultGateway"));
+    assert_eq!(parameters["DefaultGateway"]["Default"], "stripe");
+    assert_eq!(
+        payment_shared::config::parse_default_gateway(Some("stripe")).expect("read"),
+        payment_shared::config::DEFAULT_GATEWAY,
+        "the template's default is the service's own"
+    );
+    assert!(
+        variables.get("SHOP_GATEWAY").is_none(),
+        "one default gateway"
+    );
+    assert!(parameters.get("ShopGateway").is_none());
+    for (variable, parameter) in [("JWT_ISSUER", "JwtIssuer"), ("JWT_AUDIENCE", "JwtAudience")] {
+        assert!(is_ref(&variables[variable], parameter), "{variable}");
+        assert!(
+            parameters[parameter].get("Default").is_none(),
+            "{parameter}"
+        );
+        assert_eq!(parameters[parameter]["MinLength"], 1, "{parameter}");
+    }
+    assert!(
+        variables.get("APP_ENV").is_none(),
+        "a deployment is never local"
+    );
 }
 
 #[test]

@@ -282,7 +282,9 @@ impl Harness {
             fees: payment_shared::domain::FeeSchedule::standard(),
             intent_ttl: payment_shared::config::DEFAULT_INTENT_TTL,
             stripe_api_base: payment_shared::adapters::stripe::DEFAULT_API_BASE.into(),
-            shop_gateway: payment_shared::domain::GatewayId::Test,
+            // The test suite switches the test gateway on, and opens at it by default.
+            enable_test_gateway: true,
+            default_gateway: payment_shared::domain::GatewayId::Test,
             webhook_retry_base: payment_shared::config::LOCAL_WEBHOOK_RETRY_BASE,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,

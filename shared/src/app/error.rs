@@ -1,5 +1,5 @@
 use crate::domain::intent::OtpRequestError;
-use crate::domain::{IllegalTransition, PayableStatus, RefundRefused};
+use crate::domain::{GatewayId, IllegalTransition, PayableStatus, RefundRefused};
 use crate::ports::{GatewayError, MailerError, SecretError, StoreError, WebhookError};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,14 @@ pub enum AppError {
     /// A refund the payment does not allow.
     #[error(transparent)]
     Refund(#[from] RefundRefused),
+    /// The payer named a gateway this deployment does not offer: to them it
+    /// does not exist, whether it is unknown, switched off or unconfigured.
+    #[error("paymentGatewayId is not a payment gateway this deployment offers")]
+    GatewayNotOffered,
+    /// The deployment's default gateway is not configured here: an
+    /// operator's mistake, never answered by another gateway.
+    #[error("the default payment gateway {} is not configured in this deployment", .0.as_str())]
+    DefaultGatewayMissing(GatewayId),
     #[error(transparent)]
     Gateway(#[from] GatewayError),
     /// A webhook delivery that is not signed, or not readable, as its gateway's.

@@ -25,7 +25,8 @@ pub struct NewGatewayIntent {
     pub payable: Option<PayableRef>,
     /// Required without a payable; with one, it must be the payable's own.
     pub amount: Option<Money>,
-    pub gateway: GatewayId,
+    /// The gateway the payer names; none for the deployment's default.
+    pub gateway: Option<GatewayId>,
     pub description: Option<String>,
     pub return_url: Option<String>,
     pub cancel_url: Option<String>,
@@ -49,6 +50,24 @@ fn staff_only(caller: &Caller) -> Result<(), AppError> {
     }
 }
 
+/// The card gateway an intent opens at: the one the payer names, if this
+/// deployment offers it, else the deployment's default, if it is configured.
+/// Neither falls back to another gateway.
+pub fn card_gateway(app: &App, named: Option<GatewayId>) -> Result<GatewayId, AppError> {
+    match named {
+        // `otp` has no connector: its intents are the OTP payment intents API's.
+        Some(gateway) if app.gateways.get(gateway).is_some() => Ok(gateway),
+        Some(_) => Err(AppError::GatewayNotOffered),
+        None => {
+            let gateway = app.config.default_gateway;
+            match app.gateways.get(gateway) {
+                Some(_) => Ok(gateway),
+                None => Err(AppError::DefaultGatewayMissing(gateway)),
+            }
+        }
+    }
+}
+
 /// Opens an intent at its gateway and here. For a payable the caller owns,
 /// the payable's open intent is returned instead when it has one (the bool
 /// is false then); the amount always comes from the payable.
@@ -58,12 +77,7 @@ pub async fn create(
     new: NewGatewayIntent,
     key: Option<&RequestKey>,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    if app.gateways.get(new.gateway).is_none() {
-        return Err(AppError::Invalid(format!(
-            "paymentGatewayId {} is not offered for card payments",
-            new.gateway.as_str()
-        )));
-    }
+    let gateway = card_gateway(app, new.gateway)?;
     let details = IntentDetails {
         description: new.description.clone(),
         return_url: new.return_url.clone(),
@@ -90,14 +104,14 @@ pub async fn create(
                 app,
                 caller,
                 payable_ref,
-                new.gateway,
+                gateway,
                 what,
                 &details,
                 Some(payable),
             )
             .await
         }
-        None => standalone(app, caller, &new, details, key).await,
+        None => standalone(app, caller, &new, gateway, details, key).await,
     }
 }
 
@@ -108,6 +122,7 @@ async fn standalone(
     app: &App,
     caller: &Caller,
     new: &NewGatewayIntent,
+    gateway: GatewayId,
     details: IntentDetails,
     key: Option<&RequestKey>,
 ) -> Result<(PaymentIntent, bool), AppError> {
@@ -132,7 +147,7 @@ async fn standalone(
         payer,
         payable: None,
         amount,
-        gateway: new.gateway,
+        gateway,
         description: details.description,
         line_items: vec![],
         business_id: None,

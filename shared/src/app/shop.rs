@@ -9,27 +9,20 @@ use crate::domain::{
     IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent, PaymentMethod,
     PaymentStatus,
 };
-use crate::ports::{Expected, GatewayError, StoreError};
+use crate::ports::{Expected, StoreError};
 use crate::runtime::App;
 
 /// How long the payments-by-order index is given to catch up with its table.
 const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// The order's card payment intent, at the configured shop gateway: the
+/// The order's card payment intent, at the deployment's default gateway: the
 /// open one, or a new one. The bool is true when this call created it.
 pub async fn shop_intent(
     app: &App,
     caller: &Caller,
     order: &PayableRef,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    let gateway = app.config.shop_gateway;
-    if app.gateways.get(gateway).is_none() {
-        // A deployment mistake (no Stripe key), not the shopper's.
-        return Err(AppError::Gateway(GatewayError::Unavailable(format!(
-            "the shop's gateway {} is not configured",
-            gateway.as_str()
-        ))));
-    }
+    let gateway = super::gateway_intents::card_gateway(app, None)?;
     intents::open_for_payable(app, caller, order, gateway, ORDER).await
 }
 

@@ -110,7 +110,11 @@ pub fn verify_bearer(
         _ => DecodingKey::from_ec_pem(secret).map_err(|_| AuthError::Invalid)?,
     };
     let mut validation = Validation::new(config.algorithm);
+    // Clocks of issuers and of Lambda drift a little; a minute either way.
     validation.leeway = 60;
+    // A token issued for later (a pre-minted link, a clock far ahead) is not
+    // good yet.
+    validation.validate_nbf = true;
     // A configured issuer or audience is a claim every token must carry: a token
     // that simply leaves it out would otherwise skip the check.
     let mut required = vec!["exp", "sub"];
@@ -196,6 +200,22 @@ mod tests {
                 .expect("valid")
                 .reads_all()
         );
+    }
+
+    #[test]
+    fn a_token_is_not_good_before_its_nbf_give_or_take_a_minute() {
+        let with_nbf = |offset| {
+            let t = token(
+                Algorithm::HS256,
+                "test-secret",
+                json!({"sub": "u1", "exp": exp(3_600), "nbf": exp(offset)}),
+            );
+            verify_bearer(Some(&format!("Bearer {t}")), &key(), &config())
+        };
+        assert_eq!(with_nbf(300).err(), Some(AuthError::Invalid));
+        assert_eq!(with_nbf(90).err(), Some(AuthError::Invalid));
+        assert!(with_nbf(30).is_ok(), "within the leeway");
+        assert!(with_nbf(-60).is_ok());
     }
 
     #[test]

@@ -180,6 +180,17 @@ impl From<AppError> for ApiError {
             AppError::KeyReused => Self::Unprocessable(
                 "This Idempotency-Key was already used with a different request".into(),
             ),
+            // Only the PaymentIntents API lets a payer name a gateway.
+            AppError::GatewayNotOffered => Self::Validation(vec![FieldError::new(
+                &["body", "paymentGatewayId"],
+                AppError::GatewayNotOffered.to_string(),
+                "value_error",
+            )]),
+            AppError::DefaultGatewayMissing(gateway) => Self::Unavailable(format!(
+                "The default payment gateway {} is not configured in this deployment; \
+                 an operator must configure it or choose another DEFAULT_GATEWAY",
+                gateway.as_str()
+            )),
             AppError::Gateway(e @ GatewayError::UnknownPaymentMethod(_)) => {
                 Self::BadRequest(e.to_string())
             }

@@ -89,16 +89,26 @@ pub enum GatewayError {
 }
 
 /// The connectors this deployment offers, by the gateway id intents name.
-#[derive(Clone)]
+/// A gateway it does not offer does not exist here: intents cannot name it
+/// and its webhooks are not heard.
+#[derive(Clone, Default)]
 pub struct Gateways {
-    test: Arc<dyn Gateway>,
+    /// Offered only where switched on: it approves cards without moving money.
+    test: Option<Arc<dyn Gateway>>,
     /// Offered only where a Stripe secret key is configured.
     stripe: Option<Arc<dyn Gateway>>,
 }
 
 impl Gateways {
-    pub fn new(test: Arc<dyn Gateway>) -> Self {
-        Self { test, stripe: None }
+    /// No card gateway at all (the OTP gateway needs no connector).
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The same, also offering `test`.
+    pub fn with_test(mut self, test: Arc<dyn Gateway>) -> Self {
+        self.test = Some(test);
+        self
     }
 
     /// The same, also offering `stripe`.
@@ -110,7 +120,7 @@ impl Gateways {
     /// The connector behind `id`; the OTP gateway has none: its codes are ours.
     pub fn get(&self, id: GatewayId) -> Option<&Arc<dyn Gateway>> {
         match id {
-            GatewayId::Test => Some(&self.test),
+            GatewayId::Test => self.test.as_ref(),
             GatewayId::Stripe => self.stripe.as_ref(),
             GatewayId::Otp => None,
         }

@@ -45,7 +45,7 @@ async fn card_intent(t: &TestApp, payer: &Caller) -> (PayableRef, PaymentIntent)
     let new = NewGatewayIntent {
         payable: Some(order.payable.clone()),
         amount: None,
-        gateway: GatewayId::Test,
+        gateway: Some(GatewayId::Test),
         description: None,
         return_url: None,
         cancel_url: None,

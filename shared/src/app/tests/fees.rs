@@ -16,7 +16,7 @@ async fn a_card_payment_through_a_gateway_pays_the_card_fee() {
     let new = NewGatewayIntent {
         payable: Some(order.payable.clone()),
         amount: None,
-        gateway: GatewayId::Test,
+        gateway: Some(GatewayId::Test),
         description: None,
         return_url: None,
         cancel_url: None,

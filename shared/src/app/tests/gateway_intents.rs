@@ -14,7 +14,7 @@ fn for_payable(payable: &PayableRef) -> NewGatewayIntent {
     NewGatewayIntent {
         payable: Some(payable.clone()),
         amount: None,
-        gateway: GatewayId::Test,
+        gateway: Some(GatewayId::Test),
         description: None,
         return_url: None,
         cancel_url: None,
@@ -122,10 +122,10 @@ async fn a_payable_is_paid_at_its_own_price_by_its_owner_only() {
         Err(AppError::NotFound(_))
     ));
     let mut otp = for_payable(&order.payable);
-    otp.gateway = GatewayId::Otp;
+    otp.gateway = Some(GatewayId::Otp);
     assert!(matches!(
         gateway_intents::create(&t.app, &payer, otp, None).await,
-        Err(AppError::Invalid(_))
+        Err(AppError::GatewayNotOffered)
     ));
     assert_eq!(
         t.payable(&order.payable).await.open_intent_id,
@@ -407,4 +407,81 @@ async fn only_admin_and_support_read_here_newest_first() {
         gateway_intents::get_for_staff(&t.app, &person(&[Role::Admin]), "nope").await,
         Err(AppError::NotFound(_))
     ));
+}
+
+/// A deployment as its template's defaults make it: no `test` gateway, and
+/// `stripe` the default, here without a key.
+fn deployed_without_stripe() -> TestApp {
+    let mut t = TestApp::new();
+    t.app.config.enable_test_gateway = false;
+    t.app.config.default_gateway = GatewayId::Stripe;
+    t.app = crate::runtime::App::new(
+        t.app.config.clone(),
+        t.direct.clone(),
+        t.outbox.clone(),
+        std::sync::Arc::new(super::FixedSecrets),
+        t.clock.clone(),
+    );
+    t
+}
+
+#[tokio::test]
+async fn the_test_gateway_does_not_exist_unless_switched_on() {
+    let t = deployed_without_stripe();
+    assert!(t.app.gateways.get(GatewayId::Test).is_none());
+    let payer = person(&[]);
+    let order = t.order(&payer, 5_000).await;
+    let mut unnamed = for_payable(&order.payable);
+    unnamed.gateway = None;
+    assert!(matches!(
+        gateway_intents::create(&t.app, &payer, unnamed, None).await,
+        Err(AppError::DefaultGatewayMissing(GatewayId::Stripe))
+    ));
+    // Named, it is refused as a gateway nobody knows is.
+    assert!(matches!(
+        gateway_intents::create(&t.app, &payer, standalone(1_000), None).await,
+        Err(AppError::GatewayNotOffered)
+    ));
+    assert!(matches!(
+        crate::app::shop::shop_intent(&t.app, &payer, &order.payable).await,
+        Err(AppError::DefaultGatewayMissing(GatewayId::Stripe))
+    ));
+    // Its webhook is not heard, however well signed.
+    assert!(matches!(
+        crate::app::webhooks::receive(&t.app, "test", None, b"{}", "delivery").await,
+        Err(AppError::NotFound(_))
+    ));
+    assert_eq!(
+        t.payable(&order.payable).await.open_intent_id,
+        None,
+        "nothing claimed"
+    );
+    assert!(
+        t.direct
+            .intents
+            .list_all_intents(10, None)
+            .await
+            .expect("list")
+            .items
+            .is_empty(),
+        "nothing opened"
+    );
+}
+
+#[tokio::test]
+async fn intents_that_name_no_gateway_open_at_the_default_one() {
+    let t = TestApp::new();
+    assert_eq!(t.app.config.default_gateway, GatewayId::Test);
+    let payer = person(&[]);
+    let mut unnamed = standalone(1_000);
+    unnamed.gateway = None;
+    let (intent, _) = gateway_intents::create(&t.app, &payer, unnamed, None)
+        .await
+        .expect("opened");
+    assert_eq!(intent.gateway, GatewayId::Test);
+    let order = t.order(&payer, 5_000).await;
+    let (shop, _) = crate::app::shop::shop_intent(&t.app, &payer, &order.payable)
+        .await
+        .expect("opened");
+    assert_eq!(shop.gateway, GatewayId::Test);
 }

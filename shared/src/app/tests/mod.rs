@@ -71,7 +71,7 @@ impl Clock for TestClock {
 /// What the test gateway signs its webhook events with here.
 pub const WEBHOOK_SECRET: &str = "unit-test-webhook-secret";
 
-struct FixedSecrets;
+pub(super) struct FixedSecrets;
 
 #[async_trait::async_trait]
 impl SecretsProvider for FixedSecrets {
@@ -117,7 +117,8 @@ impl TestApp {
             fees: crate::domain::FeeSchedule::standard(),
             intent_ttl: crate::config::DEFAULT_INTENT_TTL,
             stripe_api_base: crate::adapters::stripe::DEFAULT_API_BASE.into(),
-            shop_gateway: crate::domain::GatewayId::Test,
+            enable_test_gateway: true,
+            default_gateway: crate::domain::GatewayId::Test,
             webhook_retry_base: crate::config::LOCAL_WEBHOOK_RETRY_BASE,
             jwt: JwtConfig {
                 algorithm: jsonwebtoken::Algorithm::HS256,

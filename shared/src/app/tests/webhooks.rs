@@ -16,7 +16,7 @@ async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let new = NewGatewayIntent {
         payable: Some(order.payable.clone()),
         amount: None,
-        gateway: GatewayId::Test,
+        gateway: Some(GatewayId::Test),
         description: None,
         return_url: None,
         cancel_url: None,
@@ -314,7 +314,7 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
     let new = NewGatewayIntent {
         payable: Some(order.payable.clone()),
         amount: None,
-        gateway: GatewayId::Test,
+        gateway: Some(GatewayId::Test),
         description: None,
         return_url: None,
         cancel_url: None,

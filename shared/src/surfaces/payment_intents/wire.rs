@@ -72,7 +72,10 @@ wire_field!(
 );
 
 wire_field!(
-    /// The gateway's name; `test` when absent.
+    /// The gateway's name; when absent, the deployment's default gateway
+    /// (`stripe` unless its operator chose another). `test` approves cards
+    /// without moving money and exists only where switched on: naming a
+    /// gateway this deployment does not offer is a 400.
     GatewayField,
     ObjectBuilder::new()
         .schema_type(nullable(Type::String))
@@ -83,8 +86,7 @@ wire_field!(
                 .chain([None])
                 .collect::<Vec<_>>(),
         ))
-        .default(Some("test".into()))
-        .examples(["test"])
+        .examples(["stripe"])
 );
 
 wire_field!(

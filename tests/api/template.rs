@@ -1,6 +1,10 @@
 //! What the deployment template promises operators: a throttled, access-logged
-//! API and logs that expire, for every function.
+//! API and logs that expire, for every function; and each function's access
+//! to the table, no wider than what its code does.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use payment_shared::adapters::dynamo::table::{ALL_INTENTS, BY_PAYABLE, BY_USER};
 use serde_yaml::Value;
 
 fn template() -> Value {
@@ -162,11 +166,12 @@ fn each_function_writes_only_the_partitions_it_needs() {
                 continue;
             }
             assert!(!keys.contains(&"REPLAY#*"), "{binary}");
-            // Only the webhook endpoint functions write endpoints; only the
+            // Only the function that makes and changes endpoints writes them
+            // (the one that deletes them may only delete them); only the
             // delivering ones write deliveries, and nothing else.
             assert_eq!(
                 keys.contains(&"WEBHOOK_ENDPOINTS"),
-                binary.starts_with("webhook-endpoints-"),
+                binary == "webhook-endpoints-put",
                 "{binary}"
             );
             if background(binary) {
@@ -252,6 +257,344 @@ fn limited_reads_cover_the_payables_that_payments_pay() {
         }
     }
     assert!(limited >= 1, "the webhook's reads are limited");
+}
+
+/// Every IAM statement in `value` (a resource, or the whole template), however
+/// deep it sits.
+fn statements_in<'a>(value: &'a Value, found: &mut Vec<&'a Value>) {
+    match value {
+        Value::Mapping(m) if m.contains_key("Effect") => found.push(value),
+        Value::Mapping(m) => m.values().for_each(|v| statements_in(v, found)),
+        Value::Sequence(s) => s.iter().for_each(|v| statements_in(v, found)),
+        Value::Tagged(t) => statements_in(&t.value, found),
+        _ => {}
+    }
+}
+
+/// One or many, as IAM takes them (`Action`, `Resource`, a condition's values).
+fn one_or_many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Sequence(many) => many.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+/// IAM's matching of an action pattern (`*` and `?`, any case) against an action.
+fn action_matches(pattern: &str, action: &str) -> bool {
+    fn go(p: &[u8], a: &[u8]) -> bool {
+        match (p.first(), a.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], a) || (!a.is_empty() && go(p, &a[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &a[1..]),
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => go(&p[1..], &a[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), action.as_bytes())
+}
+
+/// Whether `statement` lets its holder call `action`, whatever it names it.
+fn grants(statement: &Value, action: &str) -> bool {
+    let named = |key: &str| {
+        one_or_many(&statement[key])
+            .iter()
+            .filter_map(|a| a.as_str())
+            .any(|pattern| action_matches(pattern, action))
+    };
+    statement["Effect"] == "Allow"
+        && if statement["NotAction"].is_null() {
+            named("Action")
+        } else {
+            !named("NotAction")
+        }
+}
+
+/// The partitions a statement is limited to (`dynamodb:LeadingKeys`), if it is.
+fn limited_to(statement: &Value) -> Option<BTreeSet<&str>> {
+    statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        .as_sequence()
+        .map(|keys| keys.iter().filter_map(Value::as_str).collect())
+}
+
+/// The indexes a statement names (`*` for a resource that would take any).
+fn indexes_named(statement: &Value) -> BTreeSet<&str> {
+    one_or_many(&statement["Resource"])
+        .into_iter()
+        .filter_map(|r| {
+            let arn = r.as_str().or_else(|| sub(r))?;
+            match arn.split_once("/index/") {
+                Some((_, index)) => Some(index),
+                None => arn.contains('*').then_some("*"),
+            }
+        })
+        .collect()
+}
+
+/// `!GetAtt Table.Arn`: the table itself, none of its indexes.
+fn is_the_table(resource: &Value) -> bool {
+    matches!(resource, Value::Tagged(t) if t.tag == "!GetAtt" && t.value.as_str() == Some("Table.Arn"))
+}
+
+fn binary_of(resource: &Value) -> &str {
+    resource["Metadata"]["BuildProperties"]["Binary"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Who may delete what in the table, traced from the code. Only two kinds of
+/// item are ever deleted (`delete_item` in `adapters/dynamo`; no transaction
+/// deletes, no batch write exists):
+/// - an Idempotency-Key's claim (`IdempotencyStore::release`, `IDEMPOTENCY#…`),
+///   let go when the answer is transient (a lost race, a cooldown, any 5xx) so
+///   that a retry runs again. Every endpoint that honours Idempotency-Key (the
+///   pipeline's `settle`, for each API's `CHANGE` endpoint) can let one go; so
+///   can the gateways' webhook, which claims each event id in the same ledger
+///   and lets the claim go when acting on the event failed, so that the
+///   gateway's redelivery runs it again.
+/// - a webhook endpoint (`WebhookEndpointStore::delete_endpoint`, in the one
+///   partition of every endpoint), by the function that deletes endpoints.
+///
+/// Payments, intents, payables, refunds and events are never deleted by a
+/// function: what expires, TTL removes.
+const DELETES: [(&str, &[&str]); 16] = [
+    ("intents-create", &["IDEMPOTENCY#*"]),
+    ("intents-request-otp", &["IDEMPOTENCY#*"]),
+    ("intents-confirm", &["IDEMPOTENCY#*"]),
+    ("intents-cancel", &["IDEMPOTENCY#*"]),
+    ("intents-fail", &["IDEMPOTENCY#*"]),
+    ("payables-put", &["IDEMPOTENCY#*"]),
+    ("payments-create", &["IDEMPOTENCY#*"]),
+    ("refunds-create", &["IDEMPOTENCY#*"]),
+    ("shop-create-intent", &["IDEMPOTENCY#*"]),
+    ("shop-mark-paid", &["IDEMPOTENCY#*"]),
+    ("payment-intents-create", &["IDEMPOTENCY#*"]),
+    ("payment-intents-confirm", &["IDEMPOTENCY#*"]),
+    ("payment-intents-cancel", &["IDEMPOTENCY#*"]),
+    ("payment-intents-webhook", &["IDEMPOTENCY#*"]),
+    ("webhook-endpoints-put", &["IDEMPOTENCY#*"]),
+    (
+        "webhook-endpoints-delete",
+        &["IDEMPOTENCY#*", "WEBHOOK_ENDPOINTS"],
+    ),
+];
+
+/// The binaries whose route the API document says honours Idempotency-Key,
+/// and the binaries whose route deletes (HTTP DELETE).
+fn idempotent_and_deleting_routes(template: &Value) -> (BTreeSet<&str>, BTreeSet<&str>) {
+    let doc = payment_shared::surfaces::docs::document();
+    let (mut idempotent, mut deleting) = (BTreeSet::new(), BTreeSet::new());
+    for (_, resource) in template["Resources"].as_mapping().expect("resources") {
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for event in events.values().filter(|e| e["Type"] == "HttpApi") {
+            let method = event["Properties"]["Method"].as_str().expect("method");
+            let path = event["Properties"]["Path"].as_str().expect("path");
+            let operation = &doc["paths"][path][method.to_ascii_lowercase()];
+            let parameters = operation["parameters"].as_array().cloned();
+            if parameters
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p["in"] == "header" && p["name"].as_str() == Some("Idempotency-Key"))
+            {
+                idempotent.insert(binary_of(resource));
+            }
+            if method.eq_ignore_ascii_case("DELETE") {
+                deleting.insert(binary_of(resource));
+            }
+        }
+    }
+    (idempotent, deleting)
+}
+
+/// DeleteItem is granted apart from every other write, to the functions that
+/// delete and on only the partitions they delete: a function that can only
+/// put and update a partition cannot empty it.
+#[test]
+fn only_what_deletes_may_delete_and_only_what_it_deletes() {
+    let template = template();
+    let mut granted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (id, resource) in template["Resources"].as_mapping().expect("resources") {
+        let id = id.as_str().expect("logical id");
+        // A SAM policy template or a managed policy would grant DeleteItem
+        // where no statement here shows it.
+        for policy in one_or_many(&resource["Properties"]["Policies"]) {
+            assert!(
+                policy["Statement"].is_sequence(),
+                "{id}: inline statements only"
+            );
+        }
+        let mut statements = Vec::new();
+        statements_in(resource, &mut statements);
+        for statement in statements
+            .into_iter()
+            .filter(|s| grants(s, "dynamodb:DeleteItem"))
+        {
+            assert_eq!(statement["Sid"], "TableDelete", "{id}");
+            let only_deletes = one_or_many(&statement["Action"]).len() == 1
+                && statement["NotAction"].is_null()
+                && !grants(statement, "dynamodb:PutItem")
+                && !grants(statement, "dynamodb:GetItem");
+            assert!(only_deletes, "{id}: DeleteItem and nothing else");
+            let resources = one_or_many(&statement["Resource"]);
+            assert!(
+                resources.len() == 1 && is_the_table(resources[0]),
+                "{id}: {resources:?}"
+            );
+            let keys = limited_to(statement)
+                .unwrap_or_else(|| panic!("{id}: deletes are limited by partition"));
+            assert!(
+                granted.insert(binary_of(resource), keys).is_none(),
+                "{id}: one TableDelete"
+            );
+        }
+    }
+    let pinned: BTreeMap<&str, BTreeSet<&str>> = DELETES
+        .iter()
+        .map(|(binary, keys)| (*binary, keys.iter().copied().collect()))
+        .collect();
+    assert_eq!(granted, pinned);
+
+    // The pinned list, against what the API document says of each route:
+    // every route that honours Idempotency-Key, and the gateways' webhook,
+    // may let a key go; the one route that deletes deletes endpoints.
+    let (idempotent, deleting) = idempotent_and_deleting_routes(&template);
+    let releasing: BTreeSet<&str> = pinned
+        .iter()
+        .filter(|(_, keys)| keys.contains("IDEMPOTENCY#*"))
+        .map(|(binary, _)| *binary)
+        .filter(|binary| *binary != "payment-intents-webhook")
+        .collect();
+    assert_eq!(releasing, idempotent);
+    let deleting_endpoints: BTreeSet<&str> = pinned
+        .iter()
+        .filter(|(_, keys)| keys.contains("WEBHOOK_ENDPOINTS"))
+        .map(|(binary, _)| *binary)
+        .collect();
+    assert_eq!(deleting_endpoints, deleting);
+    for binary in pinned.keys() {
+        assert!(
+            payment_shared::routes::BINARIES.contains(binary),
+            "{binary}"
+        );
+    }
+}
+
+/// Every list the table's indexes hold, by its partition key's prefix, as
+/// the DynamoDB adapter writes them (`adapters/dynamo`: `keys.rs`, the
+/// deliveries' and the events' items). Every one begins with a fixed
+/// prefix, so every index read can be limited to the lists it reads; no
+/// list is keyed by a bare id or value.
+const INDEX_LISTS: [(&str, &str); 9] = [
+    // A payer's intents and payments (`user_partition`).
+    (BY_USER.name, "USER#*"),
+    // An object's events (`object_events_partition`).
+    (BY_USER.name, "EVENTS_OF#*"),
+    // An endpoint's deliveries, newest first.
+    (BY_USER.name, "WEBHOOK_DELIVERIES#*"),
+    // A payable's intents and payments (`payable_pk`).
+    (BY_PAYABLE.name, "PAYABLE#*"),
+    // A payment's refunds (`refunds_of_partition`).
+    (BY_PAYABLE.name, "REFUNDS_OF#*"),
+    // One type's events, sharded (`typed_events_list`).
+    (BY_PAYABLE.name, "EVENTS_TYPED#*"),
+    // Every intent, sharded (`all_intents_partition`).
+    (ALL_INTENTS.name, "INTENTS#*"),
+    // Every event, sharded (`ALL_EVENTS_LIST`).
+    (ALL_INTENTS.name, "EVENTS#*"),
+    // The deliveries due, sharded (the retry pass's work).
+    (ALL_INTENTS.name, "DELIVERIES_DUE#*"),
+];
+
+/// What each function reads from an index, traced from the code (handler,
+/// use case, store method). Every other function lists nothing and gets no
+/// index at all; table reads (GetItem, a lane's or the endpoints' Query) are
+/// not index reads.
+const INDEX_READS: [(&str, &[&str]); 12] = [
+    // list_for_user → list_intents_by_user.
+    ("intents-list-by-user", &["USER#*"]),
+    // list_for_payable → list_intents_by_payable.
+    ("intents-list-by-registration", &["PAYABLE#*"]),
+    // list_mine → list_payments_by_user.
+    ("payments-list", &["USER#*"]),
+    // list_for_order → list_payments_by_payable.
+    ("payments-list-by-order", &["PAYABLE#*"]),
+    // refunds::list → list_refunds.
+    ("refunds-list", &["REFUNDS_OF#*"]),
+    // mark_paid: the order's PENDING payments (list_payments_by_payable), and
+    // for an order paid already, the intent that paid it (list_intents_by_payable).
+    ("shop-mark-paid", &["PAYABLE#*"]),
+    // list_all → list_all_intents.
+    ("payment-intents-list", &["INTENTS#*"]),
+    // list_for_customer → list_intents_by_user.
+    ("payment-intents-list-by-customer", &["USER#*"]),
+    // payment_detail: every payment of the payment's payable.
+    ("partner-payment-detail", &["PAYABLE#*"]),
+    // list_events: by object, by type, or every event.
+    (
+        "events-list",
+        &["EVENTS_OF#*", "EVENTS_TYPED#*", "EVENTS#*"],
+    ),
+    // webhook_endpoints::deliveries → list_deliveries.
+    ("webhook-endpoints-deliveries", &["WEBHOOK_DELIVERIES#*"]),
+    // retry_due → due_deliveries.
+    ("webhook-retry", &["DELIVERIES_DUE#*"]),
+];
+
+/// A function reads from an index only the lists it shows. The indexes are
+/// shared: beside payers' intents and payments, the by-user index holds every
+/// object's events and every endpoint's deliveries, which a function listing
+/// a payer's intents has no business reading. On an index,
+/// `dynamodb:LeadingKeys` is the index's own partition key. One statement may
+/// name several indexes and prefixes: each prefix is one index's, so together
+/// they grant no list besides.
+#[test]
+fn each_index_read_is_limited_to_the_lists_its_function_reads() {
+    let template = template();
+    let lists: BTreeMap<&str, &str> = INDEX_LISTS
+        .iter()
+        .map(|(index, prefix)| (*prefix, *index))
+        .collect();
+    assert_eq!(lists.len(), INDEX_LISTS.len(), "each prefix in one index");
+    let mut granted: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    for (id, resource) in template["Resources"].as_mapping().expect("resources") {
+        let id = id.as_str().expect("logical id");
+        let mut statements = Vec::new();
+        statements_in(resource, &mut statements);
+        for statement in statements {
+            let indexes = indexes_named(statement);
+            let reads = grants(statement, "dynamodb:Query") || grants(statement, "dynamodb:Scan");
+            if indexes.is_empty() || !reads {
+                continue;
+            }
+            let keys = limited_to(statement)
+                .unwrap_or_else(|| panic!("{id}: {indexes:?} read without a partition limit"));
+            assert_eq!(statement["Sid"], "IndexRead", "{id}");
+            assert!(
+                !grants(statement, "dynamodb:GetItem") && !grants(statement, "dynamodb:Scan"),
+                "{id}: an index is only ever queried"
+            );
+            let (all_indexes, all_keys) = granted.entry(binary_of(resource)).or_default();
+            all_indexes.extend(indexes);
+            all_keys.extend(keys);
+        }
+    }
+    let pinned: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = INDEX_READS
+        .iter()
+        .map(|(binary, keys)| {
+            let indexes = keys
+                .iter()
+                .map(|k| {
+                    *lists
+                        .get(k)
+                        .unwrap_or_else(|| panic!("{binary}: {k} is no list"))
+                })
+                .collect();
+            (*binary, (indexes, keys.iter().copied().collect()))
+        })
+        .collect();
+    assert_eq!(granted, pinned);
 }
 
 #[test]

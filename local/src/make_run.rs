@@ -157,7 +157,7 @@ pub async fn run(root: &Path, functions: &[(String, String)]) -> Result<(), Stri
     )?;
     let receiving = start_receiver(&app).await;
     let delivering = tokio::spawn(deliveries::run(app.clone()));
-    print_banner(&api, &inbox, &api_key, &app.config.table_name, &tokens);
+    print_banner(&api, &inbox, &api_key, &app, &tokens);
 
     let served = crate::serve_template(&template::default_path(), app, port, async move {
         let signal = stop.wait().await;
@@ -208,7 +208,32 @@ async fn start_receiver(app: &Arc<App>) -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(receiver::serve(listener, app.clone())))
 }
 
-fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&str, String)]) {
+/// Which card gateways this run offers, as a deployment with the same
+/// settings would: `test` only while switched on.
+fn card_gateways(app: &App) -> String {
+    use payment_shared::domain::GatewayId;
+    let offered: Vec<&str> = [GatewayId::Stripe, GatewayId::Test]
+        .into_iter()
+        .filter(|g| app.gateways.get(*g).is_some())
+        .map(|g| g.as_str())
+        .collect();
+    let default = app.config.default_gateway.as_str();
+    match offered.is_empty() {
+        true => format!("none (default {default}: not configured, its requests answer 503)"),
+        false if app.config.enable_test_gateway => format!(
+            "{} (default {default}; ENABLE_TEST_GATEWAY=false runs without test, as deployed)",
+            offered.join(", ")
+        ),
+        false => format!(
+            "{} (default {default}; test is off: ENABLE_TEST_GATEWAY=true offers it)",
+            offered.join(", ")
+        ),
+    }
+}
+
+fn print_banner(api: &str, inbox: &str, api_key: &str, app: &App, tokens: &[(&str, String)]) {
+    let table = &app.config.table_name;
+    let gateways = card_gateways(app);
     let token = |var: &str| {
         tokens
             .iter()
@@ -219,6 +244,7 @@ fn print_banner(api: &str, inbox: &str, api_key: &str, table: &str, tokens: &[(&
     println!(
         r#"
   payment-service on {api}  (table {table}; DynamoDB Local :{DYNAMODB_PORT}, SES emulator :{SES_PORT}, localstripe :{LOCALSTRIPE_PORT})
+  Card gateways: {gateways}
 
   Demo tokens (HS256, valid 12 h), also in .stack/demo.env:
     demo-user-1 (owns registration REG-DEMO-1, 112.00 USD)

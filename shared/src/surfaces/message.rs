@@ -115,3 +115,15 @@ pub struct BadRequest(#[to_schema] pub BadRequestBody);
 #[derive(utoipa::IntoResponses)]
 #[response(status = 422)]
 pub struct KeyReused(#[to_schema] pub MessageError);
+
+/// The payment gateway could not be reached, or refused; nothing is known to
+/// have happened there.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 502)]
+pub struct GatewayDown(#[to_schema] pub MessageError);
+
+/// The deployment's default payment gateway is not configured (an
+/// operator's mistake): nothing falls back to another gateway.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 503)]
+pub struct GatewayNotConfigured(#[to_schema] pub MessageError);

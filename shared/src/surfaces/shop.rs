@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::IdempotencyKey;
-use super::message::{BadApiKey, BadCredentials, BadRequest, CHANGE, KeyReused, MessageError};
+use super::message::{
+    BadApiKey, BadCredentials, BadRequest, CHANGE, GatewayDown, GatewayNotConfigured, KeyReused,
+    MessageError,
+};
 use super::params::OrderPathParam;
 use crate::app::payments;
 use crate::app::shop::{self, PaidWith, Settled};
@@ -195,7 +198,9 @@ fn amount_view(amount: &Money) -> (String, String) {
         BadCredentials,
         (status = 404, description = "No such order of the caller's", body = MessageError),
         (status = 409, description = "Order paid, canceled, or being paid by recorded payments; or this Idempotency-Key's first request is still running", body = MessageError),
-        KeyReused),
+        KeyReused,
+        GatewayDown,
+        GatewayNotConfigured),
     security(("bearer" = [], "api_key" = [])))]
 pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

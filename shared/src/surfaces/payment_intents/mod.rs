@@ -27,8 +27,8 @@ use crate::http::{
 use crate::ports::Page;
 use crate::runtime::App;
 use problems::{
-    BadPage, BadRequestBody, CHANGE, GatewayDown, KeyReused, NotStaff, ProblemDetails, READ,
-    TooLarge, Unauthenticated,
+    BadPage, BadRequestBody, CHANGE, GatewayDown, GatewayNotConfigured, KeyReused, NotStaff,
+    ProblemDetails, READ, TooLarge, Unauthenticated,
 };
 use wire::*;
 
@@ -297,13 +297,14 @@ impl FromRequest for NewGatewayIntent {
     responses(
         (status = 200, description = "The payable's open payment intent, already created", body = PaymentIntentDto),
         (status = 201, description = "Created", body = PaymentIntentDto),
-        (status = 400, description = "Invalid fields; an amount or currency other than the payable's; a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid fields; a paymentGatewayId this deployment does not offer; an amount or currency other than the payable's; a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
         Unauthenticated,
         (status = 404, description = "No such invoice or order of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "Invoice or order paid or canceled, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
         TooLarge,
         KeyReused,
-        GatewayDown),
+        GatewayDown,
+        GatewayNotConfigured),
     security(("bearer" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

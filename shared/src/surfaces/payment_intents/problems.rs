@@ -266,6 +266,12 @@ pub struct KeyReused(#[to_schema] pub ProblemDetails);
 #[response(status = 502, content_type = "application/problem+json")]
 pub struct GatewayDown(#[to_schema] pub ProblemDetails);
 
+/// No `paymentGatewayId` was given and the deployment's default gateway is
+/// not configured (an operator's mistake): nothing falls back to another.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 503, content_type = "application/problem+json")]
+pub struct GatewayNotConfigured(#[to_schema] pub ProblemDetails);
+
 /// Not Admin or Support: only they read here, the payer included.
 #[derive(utoipa::IntoResponses)]
 #[response(status = 403, content_type = "application/problem+json")]

@@ -263,9 +263,7 @@ pub async fn cancel(app: &App, caller: &Caller, id: &str) -> Result<PaymentInten
         }
         .into());
     }
-    if let Some(connector) = app.gateways.get(intent.gateway) {
-        connector.cancel(&intent).await?;
-    }
+    // Ended at its gateway first (see `end_read`).
     end_read(app, caller, id, Ending::Cancel, None, Some(intent)).await
 }
 

@@ -507,6 +507,9 @@ pub async fn gateway_succeeded(
             &app.config.fees,
             now,
         );
+        if outcome == GatewaySuccess::RecordForReview {
+            payment.review_reason = intent.review_reason.clone();
+        }
         if outcome != GatewaySuccess::AlreadyCollected {
             if gateway_fee.is_none() {
                 gateway_fee = Some(fee_at_gateway(app, &intent).await);
@@ -585,6 +588,7 @@ pub(crate) async fn end_read(
     reason: Option<&str>,
     mut read: Option<PaymentIntent>,
 ) -> Result<PaymentIntent, AppError> {
+    let mut ended_at_gateway = false;
     for _ in 0..MAX_RETRIES {
         let mut intent = match read.take() {
             Some(intent) => intent,
@@ -612,6 +616,14 @@ pub(crate) async fn end_read(
         {
             return Err(AppError::ReasonRequired);
         }
+        let target = match ending {
+            Ending::Cancel => IntentStatus::Canceled,
+            Ending::Fail => IntentStatus::Failed,
+        };
+        if !ended_at_gateway && intent.status.can_transition_to(target) {
+            end_at_gateway(app, &intent).await?;
+            ended_at_gateway = true;
+        }
         let now = app.clock.now();
         match ending {
             Ending::Cancel => intent.cancel(&format!("requested_by_{by}"), now)?,
@@ -627,6 +639,26 @@ pub(crate) async fn end_read(
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// Ends a card intent at its gateway before it ends here, so that the
+/// gateway can never take money on an intent this service has closed. A
+/// gateway that has collected, or is collecting, refuses
+/// ([`GatewayError::Collecting`](crate::ports::GatewayError::Collecting)):
+/// then nothing changes here either, and its webhook records the payment.
+/// One-time codes are this service's own, and the test gateway's intents
+/// live only here: nothing is held elsewhere for them.
+pub(crate) async fn end_at_gateway(app: &App, intent: &PaymentIntent) -> Result<(), AppError> {
+    match app.gateways.get(intent.gateway) {
+        Some(connector) => Ok(connector.cancel(intent).await?),
+        None if matches!(intent.gateway, GatewayId::Otp | GatewayId::Test) => Ok(()),
+        // A gateway this deployment no longer offers may still hold the intent.
+        None => Err(crate::ports::GatewayError::Unavailable(format!(
+            "the {} gateway is not configured here, so the intent cannot be ended there",
+            intent.gateway.as_str()
+        ))
+        .into()),
+    }
 }
 
 pub async fn list_for_user(

@@ -6,8 +6,8 @@ use super::intents::{self, MAX_RETRIES};
 use super::payments::ORDER;
 use crate::auth::Caller;
 use crate::domain::{
-    IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent, PaymentMethod,
-    PaymentStatus,
+    GatewayId, IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent,
+    PaymentMethod, PaymentStatus,
 };
 use crate::ports::{Expected, StoreError};
 use crate::runtime::App;
@@ -25,6 +25,9 @@ pub async fn shop_intent(
     let gateway = super::gateway_intents::card_gateway(app, None)?;
     intents::open_for_payable(app, caller, order, gateway, ORDER).await
 }
+
+/// Why a card intent ended when its order was marked paid another way.
+pub const PAID_OFFLINE: &str = "paid_offline";
 
 /// How an order ended up paid.
 #[derive(Debug)]
@@ -89,6 +92,19 @@ pub async fn mark_paid(
                 continue;
             };
             let expected = Expected::of(&intent);
+            if intent.gateway != GatewayId::Otp {
+                // The money came another way: the card intent ends at its
+                // gateway first (a gateway that has collected, or is
+                // collecting, refuses, and its payment is the one recorded),
+                // then here, freeing the order for an offline payment of its
+                // own, never attached to the gateway's intent.
+                intents::end_at_gateway(app, &intent).await?;
+                intent.cancel(PAID_OFFLINE, now)?;
+                match app.intents.finish_intent(&intent, expected, None).await {
+                    Ok(()) | Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
             if intent.status != IntentStatus::Processing {
                 intent.transition(IntentStatus::Processing, now)?;
             }

@@ -96,6 +96,10 @@ pub struct Payment {
     /// never exceeds `amount`.
     pub refunded_minor: i64,
     pub business_id: Option<super::BusinessId>,
+    /// Why staff must look at it: money a gateway collected for an intent
+    /// that had already ended another way (canceled, failed, or its order
+    /// paid offline), so the payer may have paid twice.
+    pub review_reason: Option<String>,
     pub created_at: OffsetDateTime,
 }
 
@@ -120,6 +124,7 @@ impl Payment {
             transaction_id: Some(transaction_id),
             fee_minor: 0,
             refunded_minor: 0,
+            review_reason: None,
             business_id: intent.business_id,
             created_at: now,
         };
@@ -148,6 +153,7 @@ impl Payment {
             transaction_id: None,
             fee_minor: 0,
             refunded_minor: 0,
+            review_reason: None,
             business_id: payable.business_id,
             created_at: now,
         };

@@ -253,6 +253,7 @@ mod tests {
             fee_minor: 0,
             refunded_minor: 0,
             business_id: None,
+            review_reason: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
     }

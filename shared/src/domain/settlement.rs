@@ -124,6 +124,7 @@ mod tests {
             fee_minor: 0,
             refunded_minor: 0,
             business_id: Some(BusinessId::new(123456)),
+            review_reason: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
         };
         p.fix_fee(&FeeSchedule::standard());

@@ -194,6 +194,12 @@ impl From<AppError> for ApiError {
             AppError::Gateway(e @ GatewayError::UnknownPaymentMethod(_)) => {
                 Self::BadRequest(e.to_string())
             }
+            // The card payment is recorded when the gateway reports it; ending
+            // the intent now would lose it.
+            AppError::Gateway(e @ GatewayError::Collecting(_)) => Self::Conflict(format!(
+                "{}; it is recorded when the gateway confirms it, so the payment intent was left as it is",
+                capitalize(&e.to_string())
+            )),
             AppError::Gateway(GatewayError::Unavailable(detail)) => {
                 tracing::error!(%detail, "payment gateway unavailable");
                 Self::BadGateway("The payment gateway is unavailable; retry later".into())
@@ -225,4 +231,12 @@ impl From<AppError> for ApiError {
             AppError::Store(e) => e.into(),
         }
     }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -86,6 +86,12 @@ pub enum GatewayError {
     /// again would be refused again.
     #[error("payment gateway refused the request: {0}")]
     Refused(String),
+    /// Asked to end an intent, the gateway answered that it has already
+    /// collected the money, or is collecting it (`succeeded` or
+    /// `processing` there): ending it here would lose a payment that its
+    /// webhook is about to record.
+    #[error("the payment gateway has {0} this payment")]
+    Collecting(&'static str),
 }
 
 /// The connectors this deployment offers, by the gateway id intents name.
@@ -140,7 +146,9 @@ pub trait Gateway: Send + Sync {
         payment_method: &str,
     ) -> Result<Confirmation, GatewayError>;
 
-    /// Ends the gateway's side, so it can never take money on an intent we ended.
+    /// Ends the gateway's side, so it can never take money on an intent we
+    /// ended. An intent already canceled there is fine; one the gateway has
+    /// collected or is collecting is [`GatewayError::Collecting`].
     async fn cancel(&self, intent: &PaymentIntent) -> Result<(), GatewayError>;
 
     /// Gives `refund`'s amount back on the money `intent` collected. The

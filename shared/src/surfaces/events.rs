@@ -202,6 +202,10 @@ pub struct PaymentObject {
     #[schema(example = 0)]
     pub amount_refunded: i64,
     pub business_id: Option<u64>,
+    /// Why staff must look at it: a gateway collected it for an intent that
+    /// had already ended another way (the payer may have paid twice).
+    #[schema(example = json!(null))]
+    pub review_reason: Option<String>,
     #[schema(example = 1764000024)]
     pub created: i64,
 }
@@ -223,6 +227,7 @@ impl From<&Payment> for PaymentObject {
             net: p.net_minor(),
             amount_refunded: p.refunded_minor,
             business_id: p.business_id.map(|b| b.get()),
+            review_reason: p.review_reason.clone(),
             created: unix(p.created_at),
         }
     }
@@ -687,6 +692,7 @@ mod tests {
                 "payable": {"kind": "order", "id": "ORD-1"},
                 "intent_id": payment.intent_id.map(|i| i.to_string()),
                 "customer": "u1",
+                "review_reason": null,
                 "transaction_id": "pi_test_1",
                 "fee": 355,
                 "net": 10845,

@@ -94,6 +94,10 @@ pub struct PaymentResponse {
     /// What its refunds gave back, in the same units as `amount` (0 when none).
     #[schema(value_type = f64, example = 0)]
     pub refunded_amount: JsonDecimal,
+    /// Set when staff must look at it: a gateway collected it for an intent
+    /// that had already ended another way (the payer may have paid twice).
+    #[schema(example = json!(null))]
+    pub review_reason: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -112,6 +116,7 @@ impl From<&Payment> for PaymentResponse {
                 p.refunded_minor,
                 p.amount.currency().exponent(),
             )),
+            review_reason: p.review_reason.clone(),
             created_at: iso_millis(p.created_at),
         }
     }

@@ -465,6 +465,8 @@ pub struct PaymentItem {
         deserialize_with = "business_id"
     )]
     pub business_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub review_reason: Option<String>,
     pub created_at: String,
 }
 
@@ -494,6 +496,7 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         net_minor: p.net_minor(),
         refunded_minor: p.refunded_minor,
         business_id: p.business_id.map(|b| b.get()),
+        review_reason: p.review_reason.clone(),
         created_at: ts(p.created_at),
     };
     serde_dynamo::to_item(item).map_err(|e| corrupt("payment", e))
@@ -518,6 +521,7 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         fee_minor: p.fee_minor,
         refunded_minor: p.refunded_minor,
         business_id: p.business_id.map(BusinessId::new),
+        review_reason: p.review_reason,
         created_at: parse_ts(&p.created_at)?,
     })
 }

@@ -87,6 +87,18 @@ pub fn error(body: &[u8]) -> StripeError {
         .unwrap_or_default()
 }
 
+/// What a refused cancel means, given the status Stripe holds for the
+/// intent; none when that status does not explain the refusal.
+pub fn cancel_refused(status: &str) -> Option<Result<(), GatewayError>> {
+    match status {
+        // Ended there already (a retry, or canceled from Stripe's side).
+        "canceled" => Some(Ok(())),
+        "succeeded" => Some(Err(GatewayError::Collecting("already collected"))),
+        "processing" => Some(Err(GatewayError::Collecting("started collecting"))),
+        _ => None,
+    }
+}
+
 /// What a confirmed PaymentIntent's status means for our intent.
 pub fn confirmation(intent: &StripeIntent) -> Result<Confirmation, GatewayError> {
     match intent.status.as_str() {

@@ -211,9 +211,15 @@ impl Gateway for StripeGateway {
         };
         match self.post(request).await? {
             Answer::Ok(_) => Ok(()),
-            Answer::Refused { status, body } => {
-                Err(mapping::refused(status, &mapping::error(&body)))
-            }
+            // Stripe refuses to cancel an intent in a state that cannot be
+            // canceled (its `payment_intent_unexpected_state`; the emulator
+            // answers a bare 400): what state that is decides between
+            // "nothing to do" and "the money is moving".
+            Answer::Refused { status, body } => match self.status_of(id).await {
+                Ok(state) => mapping::cancel_refused(&state)
+                    .unwrap_or_else(|| Err(mapping::refused(status, &mapping::error(&body)))),
+                Err(_) => Err(mapping::refused(status, &mapping::error(&body))),
+            },
         }
     }
 
@@ -266,6 +272,25 @@ impl Gateway for StripeGateway {
 
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
         super::stripe_event::parse(body)
+    }
+}
+
+impl StripeGateway {
+    /// The status Stripe holds for its intent `id`. A read: tried once,
+    /// within the attempt timeout.
+    async fn status_of(&self, id: &str) -> Result<String, GatewayError> {
+        let path = format!("/v1/payment_intents/{id}");
+        let answer = tokio::time::timeout(self.attempt_timeout, self.transport.get(&path))
+            .await
+            .map_err(|_| GatewayError::Unavailable("no answer from Stripe in time".into()))?
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        if !(200..300).contains(&answer.status) {
+            return Err(GatewayError::Unavailable(format!(
+                "Stripe answered {} to reading the intent",
+                answer.status
+            )));
+        }
+        Ok(mapping::intent(&answer.body)?.status)
     }
 }
 
@@ -432,10 +457,38 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_is_not_resent() {
-        let t = Scripted::new(vec![status(400)]);
+        let t = Scripted::new(vec![
+            status(400),
+            ok(serde_json::json!({"id": "pi_1", "status": "requires_action"})),
+        ]);
         let err = StripeGateway::new(t.clone()).cancel(&intent()).await;
         assert!(matches!(err, Err(GatewayError::Unavailable(_))), "{err:?}");
-        assert_eq!(t.sent().len(), 1);
+        let sent = t.sent();
+        assert_eq!(sent.len(), 2, "the cancel once, then a read of the intent");
+        assert!(sent[0].path.ends_with("/cancel"));
+        assert_eq!(sent[1].path, "/v1/payment_intents/pi_1");
+    }
+
+    #[tokio::test]
+    async fn a_refused_cancel_says_whether_the_money_is_moving() {
+        for (state, expected) in [
+            (
+                "succeeded",
+                Err(GatewayError::Collecting("already collected")),
+            ),
+            (
+                "processing",
+                Err(GatewayError::Collecting("started collecting")),
+            ),
+            ("canceled", Ok(())),
+        ] {
+            let t = Scripted::new(vec![
+                status(400),
+                ok(serde_json::json!({"id": "pi_1", "status": state})),
+            ]);
+            let answer = StripeGateway::new(t.clone()).cancel(&intent()).await;
+            assert_eq!(answer, expected, "{state}");
+        }
     }
 
     #[tokio::test]

@@ -31,26 +31,39 @@ async fn the_shop_intent_is_a_card_intent_opened_once() {
 }
 
 #[tokio::test]
-async fn mark_paid_completes_the_open_intent_once() {
+async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
     let t = TestApp::new();
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
     let (intent, _) = shop::shop_intent(&t.app, &payer, &order.payable)
         .await
         .expect("open");
-    let settled = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+    let paid = PaidWith {
+        // Staff's own reference: it names the money, never the gateway.
+        reference: intent.gateway_intent_id.clone(),
+        ..PaidWith::default()
+    };
+    let settled = shop::mark_paid(&t.app, &order.payable, &paid)
         .await
         .expect("paid");
     assert_eq!(settled.order.status, PayableStatus::Paid);
-    let collected = settled.intent.expect("the intent collected it");
+    assert!(settled.intent.is_none(), "no intent collected it");
+    let ended = t
+        .direct
+        .intents
+        .get_intent(&intent.id)
+        .await
+        .expect("read")
+        .expect("intent");
+    assert_eq!(ended.status, IntentStatus::Canceled);
     assert_eq!(
-        (collected.id, collected.status),
-        (intent.id, IntentStatus::Succeeded)
+        ended.cancellation_reason.as_deref(),
+        Some(shop::PAID_OFFLINE)
     );
-    let again = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+    let again = shop::mark_paid(&t.app, &order.payable, &paid)
         .await
         .expect("again");
-    assert_eq!(again.intent.map(|i| i.id), Some(intent.id));
+    assert_eq!(again.order.status, PayableStatus::Paid);
     let list = payments::list_for_order(&t.app, &Actor::Person(payer), &order.payable, 10, None)
         .await
         .expect("payments");
@@ -59,8 +72,10 @@ async fn mark_paid_completes_the_open_intent_once() {
         1,
         "one payment, however often it is called"
     );
-    assert_eq!(list.items[0].method, PaymentMethod::Card);
-    assert_eq!(list.items[0].intent_id, Some(intent.id));
+    let payment = &list.items[0];
+    assert_eq!(payment.status, PaymentStatus::Completed);
+    assert_eq!(payment.intent_id, None, "an offline payment, of no gateway");
+    assert_eq!(payment.transaction_id, intent.gateway_intent_id);
 }
 
 #[tokio::test]
@@ -285,7 +300,8 @@ async fn mark_paid_records_what_the_payment_system_states() {
             Some("TXN-778"),
             "{with_intent}"
         );
-        assert_eq!(p.intent_id.is_some(), with_intent);
+        // The card intent was ended: the money came another way.
+        assert_eq!(p.intent_id, None, "{with_intent}");
     }
 }
 

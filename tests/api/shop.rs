@@ -128,7 +128,7 @@ async fn create_intent_needs_both_the_api_key_and_the_owners_token() {
 }
 
 #[tokio::test]
-async fn mark_paid_completes_the_open_intent_once() {
+async fn mark_paid_ends_the_open_card_intent_and_records_the_order_paid_once() {
     let h = Harness::new().await;
     let owner = unique("shopper");
     let order = seed_order(&h, &owner).await;
@@ -146,7 +146,8 @@ async fn mark_paid_completes_the_open_intent_once() {
         .to_string();
     let r = mark_paid(&h, &order).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["data"]["id"], gateway_intent.as_str());
+    // The money came another way: the order is paid, not the card intent.
+    assert_eq!(r.body["data"]["id"], order.as_str());
     assert_eq!(r.body["data"]["status"], "succeeded");
     assert_eq!(r.body["data"]["order_status"], "paid");
     let view = invoke(
@@ -157,7 +158,14 @@ async fn mark_paid_completes_the_open_intent_once() {
             .param("intent_id", &intent),
     )
     .await;
-    assert_eq!(view.body["status"], "succeeded");
+    assert_eq!(view.body["status"], "canceled", "{}", view.body);
+    let stored = h
+        .store
+        .find_intent_by_gateway_id(GatewayId::Test, &gateway_intent)
+        .await
+        .expect("read")
+        .expect("the shop's intent");
+    assert_eq!(stored.cancellation_reason.as_deref(), Some("paid_offline"));
     let payments = payments_of(&h, &owner, &order).await;
     assert_eq!(payments.len(), 1);
     assert_eq!(

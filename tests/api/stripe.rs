@@ -634,3 +634,98 @@ async fn a_shop_order_through_stripe_is_completed_by_stripes_webhook() {
     assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
     let _ = stop.send(());
 }
+
+async fn mark_paid(h: &Harness, order_id: &str) -> Reply {
+    invoke(
+        h,
+        shop::mark_paid,
+        call(Method::POST, "/")
+            .api_key(API_KEY)
+            .param("orderId", order_id),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn mark_paid_cancels_a_card_intent_at_stripe_before_recording_the_offline_payment() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "30.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
+    // The payer's 3-D Secure page is still open when the money arrives another way.
+    let r = confirm(&h, &owner, id, &card(AUTHENTICATION_REQUIRED).await).await;
+    assert_eq!(r.body["status"], "RequiresAction", "{}", r.body);
+
+    let r = mark_paid(&h, &order_id).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(at_localstripe(gateway_id).await["status"], "canceled");
+    let ours = staff_get(&h, id).await;
+    assert_eq!(ours["status"], "Canceled", "{ours}");
+    assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
+    let payments = order_payments(&h, &owner, &order_id).await;
+    assert_eq!(payments.len(), 1, "{payments:?}");
+    let stored = h
+        .store
+        .get_payment(&PaymentId::parse(payments[0]["id"].as_str().expect("id")).expect("uuid"))
+        .await
+        .expect("read")
+        .expect("payment");
+    assert_eq!(stored.intent_id, None, "an offline payment, of no gateway");
+}
+
+#[tokio::test]
+async fn mark_paid_leaves_a_card_payment_stripe_has_collected_to_its_webhook() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "30.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
+    // The browser pays at Stripe; Stripe's webhook has not reached us yet.
+    for (path, form) in [
+        (
+            format!("/v1/payment_intents/{gateway_id}"),
+            vec![("payment_method", card(VISA).await)],
+        ),
+        (format!("/v1/payment_intents/{gateway_id}/confirm"), vec![]),
+    ] {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", localstripe()))
+            .basic_auth(STRIPE_SECRET_KEY, Some(""))
+            .form(&form)
+            .send()
+            .await
+            .expect("localstripe answers");
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(at_localstripe(gateway_id).await["status"], "succeeded");
+
+    let r = mark_paid(&h, &order_id).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("already collected")),
+        "{}",
+        r.body
+    );
+    assert_eq!(staff_get(&h, id).await["status"], "RequiresPaymentMethod");
+    assert_eq!(payable_status(&h, "order", &order_id).await, "open");
+    assert!(order_payments(&h, &owner, &order_id).await.is_empty());
+
+    // Stripe's webhook arrives: the card payment is the one recorded.
+    let body = json!({"id": unique("evt"), "type": "payment_intent.succeeded",
+        "data": {"object": {"id": gateway_id, "object": "payment_intent",
+            "amount": 3000, "currency": "usd"}}})
+    .to_string();
+    let t = h.clock.now().unix_timestamp();
+    let signature = webhook_signature::sign(STRIPE_WEBHOOK_SECRET.as_bytes(), t, body.as_bytes());
+    let r = invoke(&h, d::webhook, webhook(&body, Some(&signature))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
+    let r = mark_paid(&h, &order_id).await;
+    assert_eq!(r.status, 200, "already paid: {}", r.body);
+    assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
+}

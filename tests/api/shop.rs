@@ -35,7 +35,7 @@ async fn create_intent(h: &Harness, owner: &str, order: &str) -> Reply {
     .await
 }
 
-async fn mark_paid(h: &Harness, order: &str) -> Reply {
+pub(crate) async fn mark_paid(h: &Harness, order: &str) -> Reply {
     invoke(
         h,
         shop::mark_paid,

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::shop::mark_paid;
 pub(crate) use integration_tests::flows::confirm_payment_intent as confirm;
 use integration_tests::flows::{create_payment_intent as create, order};
 use integration_tests::*;
@@ -65,6 +66,31 @@ async fn at_localstripe(gateway_intent: &str) -> Value {
         .json()
         .await
         .expect("an intent")
+}
+
+/// What Stripe.js does in the payer's browser: the card attached to Stripe's
+/// intent, then the intent confirmed, at Stripe directly (we learn of it only
+/// by webhook).
+async fn paid_in_the_browser(gateway_intent: &str, number: &str) {
+    for (path, form) in [
+        (
+            format!("/v1/payment_intents/{gateway_intent}"),
+            vec![("payment_method", card(number).await)],
+        ),
+        (
+            format!("/v1/payment_intents/{gateway_intent}/confirm"),
+            vec![],
+        ),
+    ] {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", localstripe()))
+            .basic_auth(STRIPE_SECRET_KEY, Some(""))
+            .form(&form)
+            .send()
+            .await
+            .expect("localstripe answers");
+        assert_eq!(r.status(), 200);
+    }
 }
 
 /// A Stripe intent for the payer's order, checked to be Stripe's.
@@ -606,22 +632,7 @@ async fn a_shop_order_through_stripe_is_completed_by_stripes_webhook() {
     assert_eq!(theirs["currency"], "usd", "{theirs}");
 
     // The browser pays at Stripe directly; only Stripe's webhook tells us.
-    let stripe = |path: String, form: Vec<(&'static str, String)>| async move {
-        let r = reqwest::Client::new()
-            .post(format!("{}{path}", localstripe()))
-            .basic_auth(STRIPE_SECRET_KEY, Some(""))
-            .form(&form)
-            .send()
-            .await
-            .expect("localstripe answers");
-        assert_eq!(r.status(), 200);
-    };
-    stripe(
-        format!("/v1/payment_intents/{gateway_id}"),
-        vec![("payment_method", card(VISA).await)],
-    )
-    .await;
-    stripe(format!("/v1/payment_intents/{gateway_id}/confirm"), vec![]).await;
+    paid_in_the_browser(&gateway_id, VISA).await;
 
     let intent = h
         .store
@@ -633,17 +644,6 @@ async fn a_shop_order_through_stripe_is_completed_by_stripes_webhook() {
     assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
     assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
     let _ = stop.send(());
-}
-
-async fn mark_paid(h: &Harness, order_id: &str) -> Reply {
-    invoke(
-        h,
-        shop::mark_paid,
-        call(Method::POST, "/")
-            .api_key(API_KEY)
-            .param("orderId", order_id),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -684,22 +684,7 @@ async fn mark_paid_leaves_a_card_payment_stripe_has_collected_to_its_webhook() {
     let id = intent["id"].as_str().expect("id");
     let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
     // The browser pays at Stripe; Stripe's webhook has not reached us yet.
-    for (path, form) in [
-        (
-            format!("/v1/payment_intents/{gateway_id}"),
-            vec![("payment_method", card(VISA).await)],
-        ),
-        (format!("/v1/payment_intents/{gateway_id}/confirm"), vec![]),
-    ] {
-        let r = reqwest::Client::new()
-            .post(format!("{}{path}", localstripe()))
-            .basic_auth(STRIPE_SECRET_KEY, Some(""))
-            .form(&form)
-            .send()
-            .await
-            .expect("localstripe answers");
-        assert_eq!(r.status(), 200);
-    }
+    paid_in_the_browser(gateway_id, VISA).await;
     assert_eq!(at_localstripe(gateway_id).await["status"], "succeeded");
 
     let r = mark_paid(&h, &order_id).await;

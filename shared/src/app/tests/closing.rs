@@ -7,20 +7,19 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
+use super::webhooks::card_intent;
 use super::{TestApp, WEBHOOK_SECRET, person};
 use crate::adapters::test_gateway::TestGateway;
 use crate::app::AppError;
-use crate::app::gateway_intents::{self, NewGatewayIntent};
+use crate::app::gateway_intents;
 use crate::app::intents::{self, Ending};
 use crate::app::payments::{self, Actor};
 use crate::app::refunds::{self, RefundRequest};
 use crate::app::shop::{self, PaidWith};
 use crate::app::webhooks;
-use crate::auth::{Caller, Role, ServiceCaller};
+use crate::auth::{Role, ServiceCaller};
 use crate::domain::webhook_signature::sign;
-use crate::domain::{
-    Confirmation, GatewayId, IntentStatus, Payable, PayableStatus, PaymentIntent, Refund,
-};
+use crate::domain::{Confirmation, GatewayId, IntentStatus, PayableStatus, PaymentIntent, Refund};
 use crate::ports::{
     GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, Gateways, WebhookError,
 };
@@ -76,22 +75,6 @@ impl crate::ports::Gateway for Holding {
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
         TestGateway.parse_event(body)
     }
-}
-
-async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
-    let order = t.order(payer, 5_000).await;
-    let new = NewGatewayIntent {
-        payable: Some(order.payable.clone()),
-        amount: None,
-        gateway: Some(GatewayId::Test),
-        description: None,
-        return_url: None,
-        cancel_url: None,
-    };
-    let (intent, _) = gateway_intents::create(&t.app, payer, new, None)
-        .await
-        .expect("created");
-    (order, intent)
 }
 
 async fn stored(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {

@@ -11,7 +11,7 @@ use crate::domain::webhook_signature::sign;
 use crate::domain::{GatewayId, IntentStatus, Payable, PayableStatus, PaymentIntent};
 use crate::ports::WebhookError;
 
-async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
+pub(super) async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let order = t.order(payer, 5_000).await;
     let new = NewGatewayIntent {
         payable: Some(order.payable.clone()),

@@ -534,6 +534,117 @@ async fn a_payment_by_code_and_its_refund_reach_a_local_receiver_through_the_str
     assert_eq!(refunded["data"]["object"]["payment_id"], payment.as_str());
 }
 
+/// A stream record the reader cannot read (DynamoDB Local renders an empty
+/// map in an item's image as `{}`, which the DynamoDB Streams client refuses
+/// with the whole answer) is skipped after a few tries, its sequence number
+/// logged and nothing of the answer; so is a record the dispatcher keeps
+/// failing on; the records before and after them in the shard are still
+/// delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_cannot_be_read_or_dispatched_are_skipped_and_their_shard_goes_on() {
+    use tracing::instrument::WithSubscriber;
+    // The reader's lines, and only them: its subscriber is the reader's alone.
+    let captured = crate::log_hygiene::Captured::default();
+    let writer = captured.clone();
+    let subscriber =
+        tracing::Dispatch::new(payment_shared::telemetry::subscriber("trace", move || {
+            writer.clone()
+        }));
+    // With one subscriber, a log line another test's reader reaches first
+    // (with none) would be silenced for this one too; with two, tracing asks
+    // each one of them.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let h = Harness::new().await;
+    let table = h.app.config.table_name.clone();
+    // Images in the stream again, as the table's stream once carried them.
+    for enabled in [false, true] {
+        let spec = aws_sdk_dynamodb::types::StreamSpecification::builder()
+            .stream_enabled(enabled)
+            .set_stream_view_type(
+                enabled.then_some(aws_sdk_dynamodb::types::StreamViewType::NewImage),
+            )
+            .build()
+            .expect("a stream specification");
+        h.dynamo
+            .update_table()
+            .table_name(&table)
+            .stream_specification(spec)
+            .send()
+            .await
+            .expect("stream changed");
+    }
+    let receiver = Receiver::start(vec![]).await;
+    let secret = endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let (before, after) = (event_id(), event_id());
+    record_order_event(&h, &before, "payment.created", "pay_1", now()).await;
+    h.dynamo
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("UNREADABLE#1".into()))
+        .item("sk", AttributeValue::S("UNREADABLE".into()))
+        .item("metadata", AttributeValue::M(Default::default()))
+        .send()
+        .await
+        .expect("written");
+    // An event item the dispatcher cannot read: no type.
+    h.dynamo
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S(format!("EVENT#{}", event_id())))
+        .item("sk", AttributeValue::S("EVENT".into()))
+        .item("created", AttributeValue::N(now().to_string()))
+        .send()
+        .await
+        .expect("written");
+    record_order_event(&h, &after, "payment.created", "pay_2", now()).await;
+    let reader = tokio::spawn(
+        local_gateway::deliveries::read_stream(h.app.clone()).with_subscriber(subscriber),
+    );
+    let got = receiver.wait_for(2, StdDuration::from_secs(20)).await;
+    reader.abort();
+
+    let sent: Vec<String> = got
+        .iter()
+        .map(|r| r.event()["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(sent, [before, after]);
+    let logs = captured.text();
+    let skipped: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("skipped records"))
+        .collect();
+    assert_eq!(skipped.len(), 1, "{logs}");
+    assert!(
+        skipped[0].contains("Union did not contain a valid variant"),
+        "the cause: {logs}"
+    );
+    let named = skipped[0]
+        .split("skipped records [")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .expect("the records named");
+    assert!(
+        !named.is_empty() && !named.contains(','),
+        "the culprit alone, by its sequence number: {named}"
+    );
+    assert_eq!(
+        logs.lines()
+            .filter(|line| line.contains("gave up on records"))
+            .count(),
+        1,
+        "the event without a type: {logs}"
+    );
+    // The images the answers held: the endpoint's secret, the payer's email.
+    for leak in [
+        secret.as_str(),
+        "whsec_",
+        "webhook-owner@example.com",
+        "NewImage",
+    ] {
+        assert!(!logs.contains(leak), "log contains {leak}");
+    }
+}
+
 #[tokio::test]
 async fn a_receiver_that_fails_twice_gets_the_event_once_as_a_success() {
     let h = Harness::new().await;

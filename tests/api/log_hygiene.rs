@@ -6,8 +6,15 @@ use std::sync::{Arc, Mutex};
 use integration_tests::flows::*;
 use integration_tests::*;
 
+/// What a log subscriber wrote.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("log buffer").clone()).expect("utf-8")
+    }
+}
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -40,7 +47,7 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     stripe_payment(&h).await;
     let webhook_secret = webhook_delivery(&h).await;
 
-    let logs = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("utf-8");
+    let logs = captured.text();
     assert!(
         logs.contains("payment succeeded"),
         "the flow was logged at all"

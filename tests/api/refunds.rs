@@ -36,7 +36,7 @@ fn list_call(payment: &str) -> Call {
 }
 
 /// A refund asked for with the API key; `body` as sent (none: no body).
-async fn refund(h: &Harness, payment: &str, body: Option<Value>) -> Reply {
+pub(crate) async fn refund(h: &Harness, payment: &str, body: Option<Value>) -> Reply {
     let c = create_call(payment).api_key(API_KEY);
     let c = match body {
         Some(body) => c.json(body),

@@ -711,8 +711,9 @@ fn sam_builds_each_function_from_the_binary_its_logical_id_names() {
     );
 }
 
-/// New event items reach the dispatcher through the table's stream, in
-/// batches that are split on error, report their failed records alone, and
+/// New event items reach the dispatcher through the table's stream, as
+/// their keys only (no image of an item leaves the table), in batches that
+/// are split on error, report their failed records alone, and
 /// leave what still fails in a dead-letter queue; the retry pass runs on a
 /// schedule.
 #[test]
@@ -721,7 +722,7 @@ fn the_webhook_dispatcher_reads_the_stream_and_parks_what_fails() {
     let resources = &template["Resources"];
     assert_eq!(
         resources["Table"]["Properties"]["StreamSpecification"]["StreamViewType"],
-        "NEW_IMAGE"
+        "KEYS_ONLY"
     );
     let events = &resources["WebhookDispatchFunction"]["Properties"]["Events"];
     let stream = &events["Stream"];

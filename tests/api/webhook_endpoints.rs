@@ -373,19 +373,72 @@ async fn invalid_endpoints_are_refused_with_every_field_named() {
     assert_eq!(r.body["errors"][0]["field"], "url");
 }
 
+/// What the functions write while a payer pays an intent by the code
+/// emailed to them and an operator then refunds it in full: the intent (its
+/// `metadata` an empty map), its payment, the paid registration, the refund
+/// and the events of each. Returns (intent, payment, refund).
+async fn paid_by_code_then_refunded(h: &Harness) -> (String, String, String) {
+    let (payer, _, intent, code) = flows::awaiting_code(h).await;
+    let paid = flows::confirm(h, &payer, &intent, &code).await;
+    assert_eq!(paid.status, 200, "{}", paid.body);
+    let payment = paid.body["payment_id"]
+        .as_str()
+        .expect("payment id")
+        .to_owned();
+    let refunded = crate::refunds::refund(h, &payment, None).await;
+    assert_eq!(refunded.status, 201, "{}", refunded.body);
+    assert_eq!(refunded.body["status"], "succeeded", "{}", refunded.body);
+    let refund = refunded.body["id"].as_str().expect("refund id").to_owned();
+    (intent, payment, refund)
+}
+
+/// The delivery carries one `v1` signature, the endpoint's secret's over
+/// its time and the exact bytes sent, made within the tolerance.
+fn assert_signed(delivery: &Received, secret: &str) {
+    let header = delivery.signature.as_deref().expect("Stripe-Signature");
+    let t: i64 = header
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("a signing time in {header}"));
+    assert_eq!(
+        header,
+        webhook_signature::sign(secret.as_bytes(), t, &delivery.body)
+    );
+    assert_eq!(
+        webhook_signature::verify(
+            secret.as_bytes(),
+            Some(header),
+            &delivery.body,
+            OffsetDateTime::now_utc()
+        ),
+        Ok(())
+    );
+}
+
 /// The whole way, as `make run` runs it: an event item written to the
 /// table reaches the receiver through the table's stream, signed with the
-/// endpoint's secret, within 5 s.
+/// endpoint's secret, within 5 s, behind what the functions wrote before it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_reaches_a_local_receiver_through_the_stream_signed() {
     let h = Harness::new().await;
     let receiver = Receiver::start(vec![]).await;
-    let secret = endpoint(&h, "ops", &receiver.url, &["payment_intent.succeeded"]).await;
-    endpoint(&h, "refunds-only", &receiver.url, &["refund.succeeded"]).await;
+    // Types that a payment by code and its refund never announce: the one
+    // delivery expected is the event written below.
+    let secret = endpoint(&h, "ops", &receiver.url, &["payment_intent.canceled"]).await;
+    endpoint(
+        &h,
+        "failures-only",
+        &receiver.url,
+        &["payment_intent.payment_failed"],
+    )
+    .await;
     let reader = tokio::spawn(local_gateway::deliveries::read_stream(h.app.clone()));
 
+    // The stream holds these records before the event's.
+    paid_by_code_then_refunded(&h).await;
     let id = event_id();
-    record_order_event(&h, &id, "payment_intent.succeeded", "pi_1", now()).await;
+    record_order_event(&h, &id, "payment_intent.canceled", "pi_1", now()).await;
     let got = receiver.wait_for(1, StdDuration::from_secs(5)).await;
     reader.abort();
 
@@ -396,19 +449,11 @@ async fn an_event_reaches_a_local_receiver_through_the_stream_signed() {
         delivery.content_length.as_deref(),
         Some(delivery.body.len().to_string().as_str())
     );
-    assert_eq!(
-        webhook_signature::verify(
-            secret.as_bytes(),
-            delivery.signature.as_deref(),
-            &delivery.body,
-            OffsetDateTime::now_utc()
-        ),
-        Ok(())
-    );
+    assert_signed(delivery, &secret);
     let event = delivery.event();
     assert_eq!(event["id"], id.as_str());
     assert_eq!(event["object"], "event");
-    assert_eq!(event["type"], "payment_intent.succeeded");
+    assert_eq!(event["type"], "payment_intent.canceled");
     assert_eq!(event["data"]["object"]["id"], "pi_1");
 
     let listed = deliveries_of(&h, "ops", &[]).await;
@@ -419,16 +464,185 @@ async fn an_event_reaches_a_local_receiver_through_the_stream_signed() {
     assert_eq!(d["object"], "webhook_delivery");
     assert_eq!(d["endpoint_id"], "ops");
     assert_eq!(d["event_id"], id.as_str());
-    assert_eq!(d["event_type"], "payment_intent.succeeded");
+    assert_eq!(d["event_type"], "payment_intent.canceled");
     assert_eq!(d["status"], "succeeded");
     assert_eq!(d["next_attempt_at"], Value::Null);
     assert_eq!(d["attempts"][0]["status_code"], 200);
     assert_eq!(d["attempts"][0]["error"], Value::Null);
     assert!(d["attempts"][0]["latency_ms"].as_u64().is_some());
     assert_eq!(
-        deliveries_of(&h, "refunds-only", &[]).await.body["data"],
+        deliveries_of(&h, "failures-only", &[]).await.body["data"],
         json!([])
     );
+}
+
+/// A payer's payment by emailed code and its refund reach an operator's
+/// endpoint as `make run` delivers them: through the table's stream on
+/// DynamoDB Local, read by the local stack's reader, each signed with the
+/// endpoint's secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_by_code_and_its_refund_reach_a_local_receiver_through_the_stream_signed() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![]).await;
+    let announced = [
+        "payment_intent.succeeded",
+        "payment.completed",
+        "refund.succeeded",
+    ];
+    let secret = endpoint(&h, "ops", &receiver.url, &announced).await;
+    let reader = tokio::spawn(local_gateway::deliveries::read_stream(h.app.clone()));
+
+    let (intent, payment, refund) = paid_by_code_then_refunded(&h).await;
+    // A bound on the test, not on the service: the first attempt's 5 s is
+    // the test above's.
+    let got = receiver
+        .wait_for(announced.len(), StdDuration::from_secs(15))
+        .await;
+    reader.abort();
+
+    for delivery in &got {
+        assert_signed(delivery, &secret);
+    }
+    let mut events: Vec<(String, String)> = got
+        .iter()
+        .map(|d| {
+            let event = d.event();
+            (
+                event["type"].as_str().expect("type").to_owned(),
+                event["data"]["object"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            ("payment.completed".to_owned(), payment.clone()),
+            ("payment_intent.succeeded".to_owned(), intent),
+            ("refund.succeeded".to_owned(), refund),
+        ],
+        "each announced change once"
+    );
+    let refunded = got
+        .iter()
+        .map(Received::event)
+        .find(|e| e["type"] == "refund.succeeded")
+        .expect("the refund's event");
+    assert_eq!(refunded["data"]["object"]["payment_id"], payment.as_str());
+}
+
+/// A stream record the reader cannot read (DynamoDB Local renders an empty
+/// map in an item's image as `{}`, which the DynamoDB Streams client refuses
+/// with the whole answer) is skipped after a few tries, its sequence number
+/// logged and nothing of the answer; so is a record the dispatcher keeps
+/// failing on; the records before and after them in the shard are still
+/// delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_cannot_be_read_or_dispatched_are_skipped_and_their_shard_goes_on() {
+    use tracing::instrument::WithSubscriber;
+    // The reader's lines, and only them: its subscriber is the reader's alone.
+    let captured = crate::log_hygiene::Captured::default();
+    let writer = captured.clone();
+    let subscriber =
+        tracing::Dispatch::new(payment_shared::telemetry::subscriber("trace", move || {
+            writer.clone()
+        }));
+    // With one subscriber, a log line another test's reader reaches first
+    // (with none) would be silenced for this one too; with two, tracing asks
+    // each one of them.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let h = Harness::new().await;
+    let table = h.app.config.table_name.clone();
+    // Images in the stream again, as the table's stream once carried them.
+    for enabled in [false, true] {
+        let spec = aws_sdk_dynamodb::types::StreamSpecification::builder()
+            .stream_enabled(enabled)
+            .set_stream_view_type(
+                enabled.then_some(aws_sdk_dynamodb::types::StreamViewType::NewImage),
+            )
+            .build()
+            .expect("a stream specification");
+        h.dynamo
+            .update_table()
+            .table_name(&table)
+            .stream_specification(spec)
+            .send()
+            .await
+            .expect("stream changed");
+    }
+    let receiver = Receiver::start(vec![]).await;
+    let secret = endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let (before, after) = (event_id(), event_id());
+    record_order_event(&h, &before, "payment.created", "pay_1", now()).await;
+    h.dynamo
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("UNREADABLE#1".into()))
+        .item("sk", AttributeValue::S("UNREADABLE".into()))
+        .item("metadata", AttributeValue::M(Default::default()))
+        .send()
+        .await
+        .expect("written");
+    // An event item the dispatcher cannot read: no type.
+    h.dynamo
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S(format!("EVENT#{}", event_id())))
+        .item("sk", AttributeValue::S("EVENT".into()))
+        .item("created", AttributeValue::N(now().to_string()))
+        .send()
+        .await
+        .expect("written");
+    record_order_event(&h, &after, "payment.created", "pay_2", now()).await;
+    let reader = tokio::spawn(
+        local_gateway::deliveries::read_stream(h.app.clone()).with_subscriber(subscriber),
+    );
+    let got = receiver.wait_for(2, StdDuration::from_secs(20)).await;
+    reader.abort();
+
+    let sent: Vec<String> = got
+        .iter()
+        .map(|r| r.event()["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(sent, [before, after]);
+    let logs = captured.text();
+    let skipped: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("skipped records"))
+        .collect();
+    assert_eq!(skipped.len(), 1, "{logs}");
+    assert!(
+        skipped[0].contains("Union did not contain a valid variant"),
+        "the cause: {logs}"
+    );
+    let named = skipped[0]
+        .split("skipped records [")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .expect("the records named");
+    assert!(
+        !named.is_empty() && !named.contains(','),
+        "the culprit alone, by its sequence number: {named}"
+    );
+    assert_eq!(
+        logs.lines()
+            .filter(|line| line.contains("gave up on records"))
+            .count(),
+        1,
+        "the event without a type: {logs}"
+    );
+    // The images the answers held: the endpoint's secret, the payer's email.
+    for leak in [
+        secret.as_str(),
+        "whsec_",
+        "webhook-owner@example.com",
+        "NewImage",
+    ] {
+        assert!(!logs.contains(leak), "log contains {leak}");
+    }
 }
 
 #[tokio::test]

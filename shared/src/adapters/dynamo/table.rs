@@ -44,9 +44,11 @@ pub const ALL_INTENTS: Index = Index {
 };
 pub const INDEXES: [Index; 3] = [BY_USER, BY_PAYABLE, ALL_INTENTS];
 
-/// What the table's stream carries of a changed item: the new item, which
-/// is all the webhook dispatcher reads (an event item is only ever added).
-pub const STREAM_VIEW: StreamViewType = StreamViewType::NewImage;
+/// What the table's stream carries of a changed item: its keys only. The
+/// webhook dispatcher needs no more (an event's keys name it, and it reads
+/// the event by them), and so no intent, payment, webhook secret, OTP hash
+/// or email leaves the table through the stream and whatever reads it.
+pub const STREAM_VIEW: StreamViewType = StreamViewType::KeysOnly;
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
     #[allow(clippy::expect_used)] // both required fields are set

@@ -391,6 +391,8 @@ impl Gateway {
             "arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{}",
             target.binary
         );
+        // As Lambda's: the function's Timeout from now. The request's
+        // gateway calls end by it, with time kept to store their outcome.
         context.deadline = u64::try_from(
             (now.unix_timestamp_nanos() / 1_000_000)
                 .saturating_add(i128::try_from(target.timeout.as_millis()).unwrap_or(i128::MAX)),

@@ -270,7 +270,10 @@ where
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<E>| {
         let app = app.clone();
         let handler = handler.clone();
-        async move { handler(app, event.payload).await }
+        // Bounded like a request: a pass that reaches a gateway must still
+        // have time to store what it learned before Lambda stops it.
+        let ends = event.context.deadline;
+        async move { crate::ports::deadline::within(Some(ends), handler(app, event.payload)).await }
     }))
     .await
 }

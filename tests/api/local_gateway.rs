@@ -185,6 +185,13 @@ fn template_routes_are_read_with_methods_paths_and_timeouts() {
         .find(|f| f.binary == "intents-get")
         .expect("intents-get");
     assert_eq!(get.routes, ["GET /payment/intents/{intent_id}"]);
+    // A function's own Timeout wins over Globals: the local stack gives a
+    // function that waits on a gateway the deadline Lambda would.
+    let confirm = functions
+        .iter()
+        .find(|f| f.binary == "payment-intents-confirm")
+        .expect("payment-intents-confirm");
+    assert_eq!(confirm.timeout, std::time::Duration::from_secs(28));
 }
 
 #[test]

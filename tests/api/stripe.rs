@@ -1,12 +1,14 @@
 //! The `stripe` gateway of the PaymentIntents API against localstripe (a
 //! stateful fake Stripe server the test stack runs; `STRIPE_API_BASE`). Where
 //! localstripe cannot help (a 500, a timeout, seeing the Idempotency-Key), a
-//! decorator around the connector's real HTTP client records and fails.
+//! decorator around the connector's real HTTP client records and fails; a
+//! Stripe that never answers is a local server that accepts and stays silent.
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::shop::mark_paid;
 pub(crate) use integration_tests::flows::confirm_payment_intent as confirm;
@@ -14,10 +16,12 @@ use integration_tests::flows::{create_payment_intent as create, order};
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::adapters::stripe::{
-    StripeGateway, StripeRequest, StripeResponse, StripeTransport, TransportError,
+    ATTEMPT_TIMEOUT, HttpTransport, StripeGateway, StripeRequest, StripeResponse, StripeTransport,
+    TransportError,
 };
 use payment_shared::domain::webhook_signature;
 use payment_shared::domain::{GatewayId, PaymentId};
+use payment_shared::ports::deadline::STORING_MARGIN;
 use payment_shared::ports::{Clock, IntentStore, PaymentStore};
 use payment_shared::surfaces::{payables, payment_intents as d, payments as b, shop};
 use serde_json::{Value, json};
@@ -172,24 +176,7 @@ pub(crate) fn webhook(body: &str, signature: Option<&str>) -> Call {
 /// every event to every registered URL: another test's events reach this
 /// one's table, where their intents are unknown (acknowledged, no effect).
 async fn receive_webhooks(h: &Harness) -> tokio::sync::oneshot::Sender<()> {
-    let functions = local_gateway::template::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
-    )
-    .expect("template.yaml");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let port = listener.local_addr().expect("bound").port();
-    let gateway =
-        local_gateway::gateway::Gateway::new(&functions, h.app.clone(), port).expect("routes");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(local_gateway::serve(
-        listener,
-        Arc::new(gateway),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let (port, stop) = serve_locally(h, template_functions()).await;
     let r = reqwest::Client::new()
         .post(format!(
             "{}/_config/webhooks/{}",
@@ -208,6 +195,34 @@ async fn receive_webhooks(h: &Harness) -> tokio::sync::oneshot::Sender<()> {
         .expect("localstripe answers");
     assert_eq!(r.status(), 200);
     stop
+}
+
+fn template_functions() -> Vec<local_gateway::template::Function> {
+    local_gateway::template::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
+        .expect("template.yaml")
+}
+
+/// Serves the harness's App over HTTP as `make run` does, each route by
+/// its function in `functions`; stops when the sender is used or dropped.
+async fn serve_locally(
+    h: &Harness,
+    functions: Vec<local_gateway::template::Function>,
+) -> (u16, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let port = listener.local_addr().expect("bound").port();
+    let gateway =
+        local_gateway::gateway::Gateway::new(&functions, h.app.clone(), port).expect("routes");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(local_gateway::serve(
+        listener,
+        Arc::new(gateway),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (port, stop)
 }
 
 /// Waits until the intent reaches `status` (a webhook is on its way).
@@ -510,6 +525,7 @@ async fn recording_harness(
 async fn a_failed_confirm_is_retried_safely(
     faults: Vec<(&'static str, Fault)>,
     confirm_sends: usize,
+    answered: u16,
 ) {
     let (h, slot) = faulty_harness(faults).await;
     let recording = slot.lock().expect("lock").clone().expect("built");
@@ -520,7 +536,7 @@ async fn a_failed_confirm_is_retried_safely(
     let pm = card(VISA).await;
 
     let failed = confirm(&h, &owner, id, &pm).await;
-    assert_eq!(failed.status, 502, "{}", failed.body);
+    assert_eq!(failed.status, answered, "{}", failed.body);
     let seen = staff_get(&h, id).await;
     assert_eq!(seen["status"], "RequiresPaymentMethod", "{seen}");
     assert!(order_payments(&h, &owner, &order_id).await.is_empty());
@@ -554,13 +570,185 @@ async fn a_failed_confirm_is_retried_safely(
 async fn stripe_answering_500_on_confirm_changes_nothing_and_the_retry_reuses_the_key() {
     // Each send of the confirm fails: the connector's own resends, then its error.
     let faults = vec![("/confirm", Fault::ServerError); 3];
-    a_failed_confirm_is_retried_safely(faults, 3).await;
+    a_failed_confirm_is_retried_safely(faults, 3, 502).await;
 }
 
 #[tokio::test]
 async fn a_confirm_that_times_out_changes_nothing_and_the_retry_reuses_the_key() {
-    // An unanswered request may have acted: it is not resent by the connector.
-    a_failed_confirm_is_retried_safely(vec![("/confirm", Fault::Hang)], 1).await;
+    // An unanswered request may have acted: it is not resent by the connector,
+    // and the payer is told the gateway timed out.
+    a_failed_confirm_is_retried_safely(vec![("/confirm", Fault::Hang)], 1, 504).await;
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers them:
+/// a Stripe that hangs. It stops when dropped.
+pub(crate) struct SilentStripe {
+    pub(crate) base: String,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SilentStripe {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+pub(crate) async fn silent_stripe() -> SilentStripe {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let base = format!("http://{}", listener.local_addr().expect("bound"));
+    let accepting = tokio::spawn(async move {
+        // Held open, never read from or written to.
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    SilentStripe { base, accepting }
+}
+
+/// The connector's real HTTP client: to localstripe, or while `silent` is
+/// set, to a Stripe that never answers.
+struct Hanging {
+    live: Arc<dyn StripeTransport>,
+    hung: HttpTransport,
+    silent: AtomicBool,
+}
+
+impl Hanging {
+    fn to(&self) -> &dyn StripeTransport {
+        if self.silent.load(Ordering::SeqCst) {
+            &self.hung
+        } else {
+            self.live.as_ref()
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl StripeTransport for Hanging {
+    async fn post(&self, request: &StripeRequest) -> Result<StripeResponse, TransportError> {
+        self.to().post(request).await
+    }
+
+    async fn get(&self, path_and_query: &str) -> Result<StripeResponse, TransportError> {
+        self.to().get(path_and_query).await
+    }
+}
+
+/// A harness whose Stripe hangs while the returned switch is set; its
+/// connector keeps its own attempt timeout, so only a request's deadline
+/// can cut a call sooner.
+async fn hanging_harness(silent: &SilentStripe) -> (Harness, Arc<Hanging>) {
+    let slot: Arc<Mutex<Option<Arc<Hanging>>>> = Arc::new(Mutex::new(None));
+    let keep = slot.clone();
+    let hung = HttpTransport::new(&silent.base, STRIPE_SECRET_KEY.to_owned().into());
+    let h = Harness::with_stripe(Box::new(move |live| {
+        let hanging = Arc::new(Hanging {
+            live,
+            hung,
+            silent: AtomicBool::new(false),
+        });
+        *keep.lock().expect("lock") = Some(hanging.clone());
+        StripeGateway::new(hanging)
+    }))
+    .await;
+    let hanging = slot.lock().expect("lock").clone().expect("built");
+    (h, hanging)
+}
+
+/// Invoked as Lambda would with one second left for the gateway once the
+/// time to store the outcome is kept back.
+fn with_a_second_for_stripe(c: Call) -> Call {
+    c.deadline_in(STORING_MARGIN + Duration::from_secs(1))
+}
+
+/// A 504 that came from the request's deadline, not from the connector's
+/// own timeout (which it returned well before).
+fn assert_cut_by_the_deadline(r: &Reply, started: Instant) {
+    assert_eq!(r.status, 504, "{}", r.body);
+    assert_eq!(r.body["title"], "Gateway Timeout", "{}", r.body);
+    assert!(
+        started.elapsed() < ATTEMPT_TIMEOUT,
+        "cut by the request's deadline after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_confirm_cut_by_the_requests_deadline_is_a_504_that_lets_its_key_go() {
+    let silent = silent_stripe().await;
+    let (h, stripe) = hanging_harness(&silent).await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "25.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let pm = card(VISA).await;
+    let key = unique("confirm");
+    let confirming = || {
+        call(Method::POST, &format!("{ROOT}/{id}/confirm"))
+            .param("id", id)
+            .raw(&format!("\"{pm}\""))
+            .as_user(&owner)
+            .header("Idempotency-Key", &key)
+    };
+
+    stripe.silent.store(true, Ordering::SeqCst);
+    // Twice: the second run is the same key's, run again rather than
+    // refused as still in flight (409).
+    for _ in 0..2 {
+        let started = Instant::now();
+        let r = invoke(&h, d::confirm, with_a_second_for_stripe(confirming())).await;
+        assert_cut_by_the_deadline(&r, started);
+        assert_eq!(r.header("idempotent-replayed"), None);
+    }
+    let seen = staff_get(&h, id).await;
+    assert_eq!(seen["status"], "RequiresPaymentMethod", "{seen}");
+    assert!(order_payments(&h, &owner, &order_id).await.is_empty());
+    assert_eq!(payable_status(&h, "order", &order_id).await, "open");
+
+    // Stripe answers again: the same key runs, collects once, and is kept.
+    stripe.silent.store(false, Ordering::SeqCst);
+    let paid = invoke(&h, d::confirm, confirming()).await;
+    assert_eq!(paid.status, 200, "{}", paid.body);
+    assert_eq!(paid.body["status"], "Succeeded", "{}", paid.body);
+    let replayed = invoke(&h, d::confirm, confirming()).await;
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_create_cut_by_the_requests_deadline_opens_nothing_and_lets_its_key_go() {
+    let silent = silent_stripe().await;
+    let (h, stripe) = hanging_harness(&silent).await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "25.00", "USD").await;
+    let key = unique("create");
+    let creating = || {
+        call(Method::POST, ROOT)
+            .as_user(&owner)
+            .header("Idempotency-Key", &key)
+            .json(json!({"orderId": order_id, "paymentGatewayId": "stripe"}))
+    };
+
+    stripe.silent.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let r = invoke(&h, d::create, with_a_second_for_stripe(creating())).await;
+    assert_cut_by_the_deadline(&r, started);
+
+    stripe.silent.store(false, Ordering::SeqCst);
+    let created = invoke(&h, d::create, creating()).await;
+    // Created now (201), not the order's open intent (200): the cut run
+    // stored none, and its key ran again.
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(
+        created.body["gatewayIntentId"]
+            .as_str()
+            .is_some_and(|g| g.starts_with("pi_")),
+        "{}",
+        created.body
+    );
 }
 
 /// The fee stored with a card payment of 20.00 USD collected through Stripe,
@@ -713,4 +901,48 @@ async fn mark_paid_leaves_a_card_payment_stripe_has_collected_to_its_webhook() {
     let r = mark_paid(&h, &order_id).await;
     assert_eq!(r.status, 200, "already paid: {}", r.body);
     assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
+}
+
+/// The local stack invokes a function as Lambda does, its deadline its
+/// template Timeout from now: a confirm whose Stripe hangs is cut in time to
+/// answer 504 itself, rather than run past its Timeout (which the local
+/// gateway, like API Gateway in front of a stopped function, answers 500).
+#[tokio::test]
+async fn the_local_gateway_gives_a_function_its_timeout_as_deadline() {
+    let silent = silent_stripe().await;
+    let (h, stripe) = hanging_harness(&silent).await;
+    let owner = unique("buyer");
+    let order_id = order(&h, &owner, "25.00", "USD").await;
+    let intent = stripe_intent(&h, &owner, &order_id).await;
+    let id = intent["id"].as_str().expect("id");
+    let pm = card(VISA).await;
+    // Shorter than the connector's own attempt timeout: only the deadline
+    // can end the call before the function's time is up.
+    let timeout = STORING_MARGIN + Duration::from_secs(1);
+    assert!(timeout < ATTEMPT_TIMEOUT);
+    let mut functions = template_functions();
+    let confirm_function = functions
+        .iter_mut()
+        .find(|f| f.binary == "payment-intents-confirm")
+        .expect("the confirm function");
+    assert_eq!(confirm_function.timeout, Duration::from_secs(28));
+    confirm_function.timeout = timeout;
+    let (port, stop) = serve_locally(&h, functions).await;
+
+    stripe.silent.store(true, Ordering::SeqCst);
+    let r = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}{ROOT}/{id}/confirm"))
+        .bearer_auth(token(&owner, &[]))
+        .header("content-type", "application/json")
+        .header("Idempotency-Key", unique("confirm"))
+        .body(format!("\"{pm}\""))
+        .send()
+        .await
+        .expect("the local gateway answers");
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["title"], "Gateway Timeout", "{body}");
+    assert_eq!(staff_get(&h, id).await["status"], "RequiresPaymentMethod");
+    let _ = stop.send(());
 }

@@ -611,6 +611,78 @@ fn every_function_is_told_where_stripe_is() {
     );
 }
 
+/// How long API Gateway's HTTP API waits for a function's answer.
+const API_GATEWAY_WAITS_SECS: u64 = 30;
+
+/// The Timeout of a function that waits on a payment gateway: its calls end
+/// by the invocation's deadline less the time to store their outcome, and
+/// it answers before API Gateway stops waiting.
+const GATEWAY_FUNCTION_TIMEOUT_SECS: u64 = 28;
+
+/// Whether `binary`'s main connects the payment gateways (the functions
+/// that open, confirm, cancel or refund at one, or take its webhooks).
+fn reaches_a_gateway(binary: &str) -> bool {
+    let main = std::fs::read_to_string(format!(
+        "{}/../functions/src/bin/{binary}.rs",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("the binary's main");
+    main.split_whitespace()
+        .collect::<String>()
+        .contains("runtime::serve_with_gateways(")
+}
+
+#[test]
+fn functions_that_wait_on_a_gateway_have_28_seconds_and_every_route_answers_in_time() {
+    let template = template();
+    let global = template["Globals"]["Function"]["Timeout"]
+        .as_u64()
+        .expect("a global Timeout");
+    let local = local_gateway::template::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../template.yaml"
+    )))
+    .expect("the local stack reads the template");
+    let mut reaching = BTreeSet::new();
+    for (id, resource) in template["Resources"].as_mapping().expect("resources") {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().expect("logical id");
+        let binary = binary_of(resource);
+        let timeout = resource["Properties"]["Timeout"].as_u64().unwrap_or(global);
+        let behind_the_api = resource["Properties"]["Events"]
+            .as_mapping()
+            .is_some_and(|events| events.values().any(|e| e["Type"] == "HttpApi"));
+        if behind_the_api {
+            assert!(timeout < API_GATEWAY_WAITS_SECS, "{id}: Timeout {timeout}");
+        }
+        if reaches_a_gateway(binary) {
+            assert_eq!(timeout, GATEWAY_FUNCTION_TIMEOUT_SECS, "{id}");
+            reaching.insert(binary);
+        }
+        // The local stack gives each invocation the same deadline.
+        let served = local
+            .iter()
+            .find(|f| f.binary == binary)
+            .expect("the local stack serves it");
+        assert_eq!(served.timeout.as_secs(), timeout, "{id}");
+    }
+    for binary in [
+        "payment-intents-confirm",
+        "refunds-create",
+        "payment-intents-webhook",
+    ] {
+        assert!(reaching.contains(binary), "{binary} reaches a gateway");
+    }
+    // A confirm's three calls (attach, confirm, read the fee) fit in that
+    // time at their full attempt timeout, with room to store the outcome;
+    // resends beyond it are cut by the request's deadline.
+    let for_calls = std::time::Duration::from_secs(GATEWAY_FUNCTION_TIMEOUT_SECS)
+        - payment_shared::ports::deadline::STORING_MARGIN;
+    assert!(payment_shared::adapters::stripe::ATTEMPT_TIMEOUT * 3 <= for_calls);
+}
+
 /// What a deployment made with the defaults gets: no `test` gateway (it
 /// approves cards without moving money), `stripe` as the one default, and
 /// bearer tokens that must name the deployment's issuer and audience.

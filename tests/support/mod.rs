@@ -403,6 +403,8 @@ pub struct Call {
     path_params: HashMap<String, String>,
     query: HashMap<String, String>,
     body: Option<String>,
+    /// Lambda's deadline for the invocation, in ms since the epoch.
+    deadline_ms: Option<u64>,
 }
 
 pub fn call(method: Method, path: &str) -> Call {
@@ -413,6 +415,7 @@ pub fn call(method: Method, path: &str) -> Call {
         path_params: HashMap::new(),
         query: HashMap::new(),
         body: None,
+        deadline_ms: None,
     }
 }
 
@@ -449,6 +452,16 @@ impl Call {
         self.body = Some(body.into());
         self
     }
+    /// Invoked as Lambda invokes a function with `left` of its Timeout
+    /// still to run: its context carries that deadline.
+    pub fn deadline_in(mut self, left: std::time::Duration) -> Self {
+        let ends = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            + left;
+        self.deadline_ms = Some(u64::try_from(ends.as_millis()).expect("ms fit"));
+        self
+    }
     pub fn build(self) -> Request {
         let mut builder = lambda_http::http::Request::builder()
             .method(self.method)
@@ -460,11 +473,19 @@ impl Call {
             builder = builder.header("content-type", "application/json");
         }
         let body = self.body.map(Body::Text).unwrap_or(Body::Empty);
-        builder
+        let request = builder
             .body(body)
             .expect("request builds")
             .with_path_parameters(self.path_params)
-            .with_query_string_parameters(self.query)
+            .with_query_string_parameters(self.query);
+        match self.deadline_ms {
+            Some(deadline) => {
+                let mut context = lambda_http::Context::default();
+                context.deadline = deadline;
+                request.with_lambda_context(context)
+            }
+            None => request,
+        }
     }
 }
 

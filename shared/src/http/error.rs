@@ -51,6 +51,9 @@ pub enum ApiError {
     TooManyRequests(String),
     BadGateway(String),
     Unavailable(String),
+    /// A payment gateway did not answer before the call's deadline: what it
+    /// did is unknown until the same request is sent again.
+    GatewayTimeout(String),
     Internal,
 }
 
@@ -68,6 +71,7 @@ impl ApiError {
             Self::Internal => 500,
             Self::BadGateway(_) => 502,
             Self::Unavailable(_) => 503,
+            Self::GatewayTimeout(_) => 504,
         }
     }
 
@@ -93,7 +97,8 @@ impl ApiError {
             | Self::PayloadTooLarge(m)
             | Self::TooManyRequests(m)
             | Self::BadGateway(m)
-            | Self::Unavailable(m) => m.clone(),
+            | Self::Unavailable(m)
+            | Self::GatewayTimeout(m) => m.clone(),
             Self::Validation(_) => "Validation failed".into(),
             Self::Internal => "Internal server error".into(),
         }
@@ -204,6 +209,16 @@ impl From<AppError> for ApiError {
                 tracing::error!(%detail, "payment gateway unavailable");
                 Self::BadGateway("The payment gateway is unavailable; retry later".into())
             }
+            // Retryable like any 5xx (the Idempotency-Key is let go): the
+            // same request sends the gateway the same keys, so it finds what
+            // the unanswered call did instead of doing it twice.
+            AppError::Gateway(GatewayError::TimedOut(detail)) => {
+                tracing::error!(%detail, "payment gateway did not answer in time");
+                Self::GatewayTimeout(
+                    "The payment gateway did not answer in time; send the same request again"
+                        .into(),
+                )
+            }
             AppError::Gateway(GatewayError::Refused(detail)) => {
                 tracing::error!(%detail, "payment gateway refused the request");
                 Self::BadGateway("The payment gateway refused the request".into())
@@ -239,4 +254,26 @@ fn capitalize(s: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gateway_that_did_not_answer_in_time_is_a_retryable_504() {
+        let timed_out: ApiError =
+            AppError::Gateway(GatewayError::TimedOut("no answer within 8000 ms".into())).into();
+        assert_eq!(timed_out.status(), 504);
+        assert!(timed_out.is_transient(), "the Idempotency-Key is let go");
+        assert!(
+            !timed_out.message().contains("8000"),
+            "the connector's detail is logged, not answered: {}",
+            timed_out.message()
+        );
+        let unreachable: ApiError =
+            AppError::Gateway(GatewayError::Unavailable("connection refused".into())).into();
+        assert_eq!(unreachable.status(), 502);
+        assert!(unreachable.is_transient());
+    }
 }

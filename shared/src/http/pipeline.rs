@@ -1,5 +1,6 @@
 //! The one path every request takes: size limit, caller, idempotency, input,
-//! the endpoint's work, its error format, one log line.
+//! the endpoint's work, its error format, one log line; all of it within
+//! the invocation's deadline, which bounds the gateway calls on the way.
 //!
 //! An endpoint declares its error format and whether it is idempotent; its
 //! caller type says how the caller is authenticated, its input type how the
@@ -16,6 +17,7 @@ use super::callers::Authenticate;
 use super::idempotency::{Claim, claim, settle};
 use super::input::FromRequest;
 use super::{ApiError, ErrorFormat};
+use crate::ports::deadline;
 use crate::runtime::App;
 
 /// Request bodies above this are refused before anything else is read: a
@@ -42,7 +44,11 @@ impl Endpoint {
         let started = Instant::now();
         let route = route(&req);
         let request_id = request_id(&req);
-        let response = self.answer(app, req, &request_id, work).await;
+        // Lambda's deadline for this invocation (the local stack's, from the
+        // template's Timeout): gateway calls end early enough for the answer
+        // to be stored and the Idempotency-Key settled.
+        let ends = req.lambda_context_ref().map(|context| context.deadline);
+        let response = deadline::within(ends, self.answer(app, req, &request_id, work)).await;
         tracing::info!(
             route = %route,
             status = response.status().as_u16(),

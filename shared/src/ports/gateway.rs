@@ -82,6 +82,11 @@ pub enum GatewayError {
     /// known to have happened there.
     #[error("payment gateway unavailable: {0}")]
     Unavailable(String),
+    /// The gateway did not answer within the call's deadline (its own, or
+    /// what the request had left). It may have acted: only the same request
+    /// sent again, carrying the same keys to the gateway, can find out.
+    #[error("payment gateway did not answer in time: {0}")]
+    TimedOut(String),
     /// The gateway refused the request for good and did nothing: sending it
     /// again would be refused again.
     #[error("payment gateway refused the request: {0}")]
@@ -133,6 +138,11 @@ impl Gateways {
     }
 }
 
+/// A connector that waits on the network bounds every call by
+/// [`deadline::call_limit`](super::deadline::call_limit) with what the
+/// request has [`left`](super::deadline::left), and answers
+/// [`GatewayError::TimedOut`] when that cuts the call: the request must
+/// still have time to store the outcome and answer.
 #[async_trait::async_trait]
 pub trait Gateway: Send + Sync {
     /// Opens the gateway's side of `intent`, before the payer chooses a method.

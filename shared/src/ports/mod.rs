@@ -6,6 +6,7 @@
 //! its pending payments, a refund takes back from its payment and payable.
 
 pub mod clock;
+pub mod deadline;
 pub mod events;
 pub mod gateway;
 pub mod idempotency;

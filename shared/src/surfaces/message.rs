@@ -122,6 +122,13 @@ pub struct KeyReused(#[to_schema] pub MessageError);
 #[response(status = 502)]
 pub struct GatewayDown(#[to_schema] pub MessageError);
 
+/// The payment gateway did not answer in time; it may have acted. Send the
+/// same request again (with the same Idempotency-Key), which finds out what
+/// it did.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 504)]
+pub struct GatewayTimedOut(#[to_schema] pub MessageError);
+
 /// The deployment's default payment gateway is not configured (an
 /// operator's mistake): nothing falls back to another gateway.
 #[derive(utoipa::IntoResponses)]

@@ -189,7 +189,8 @@ impl FromRequest for CreateInput {
         (status = 409, description = "The payment is not COMPLETED or is already fully refunded; or concurrent refunds kept changing it (send it again); or this Idempotency-Key's first request is still running", body = MessageError),
         TooLarge,
         KeyReused,
-        (status = 502, description = "The payment's gateway could not be reached: the refund waits, pending; send the same request again (with the same Idempotency-Key)", body = MessageError)),
+        (status = 502, description = "The payment's gateway could not be reached: the refund waits, pending; send the same request again (with the same Idempotency-Key)", body = MessageError),
+        (status = 504, description = "The payment's gateway did not answer in time and may have refunded: the refund waits, pending; send the same request again (with the same Idempotency-Key), which asks the gateway for the same refund", body = MessageError)),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use super::IdempotencyKey;
 use super::message::{
-    BadApiKey, BadCredentials, BadRequest, CHANGE, GatewayDown, GatewayNotConfigured, KeyReused,
-    MessageError,
+    BadApiKey, BadCredentials, BadRequest, CHANGE, GatewayDown, GatewayNotConfigured,
+    GatewayTimedOut, KeyReused, MessageError,
 };
 use super::params::OrderPathParam;
 use crate::app::payments;
@@ -200,6 +200,7 @@ fn amount_view(amount: &Money) -> (String, String) {
         (status = 409, description = "Order paid, canceled, or being paid by recorded payments; or this Idempotency-Key's first request is still running", body = MessageError),
         KeyReused,
         GatewayDown,
+        GatewayTimedOut,
         GatewayNotConfigured),
     security(("bearer" = [], "api_key" = [])))]
 pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {

@@ -6,6 +6,10 @@
 //! what Stripe says may be retried (429, 5xx), is sent again here, a couple
 //! of times with backoff; a timeout is not, since the Lambda's time is short:
 //! the payer's retry sends the same key.
+//!
+//! Every call, resends included, ends by the request's deadline (see
+//! [`deadline`](crate::ports::deadline)): the function must outlive its calls
+//! to Stripe to store what they did and let the Idempotency-Key go.
 
 pub mod mapping;
 pub mod transport;
@@ -14,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::{Confirmation, PaymentIntent, Refund};
+use crate::ports::deadline;
 use crate::ports::{
     Gateway, GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, WebhookError,
 };
@@ -23,8 +28,11 @@ pub use transport::{
 
 /// Where Stripe's API is unless `STRIPE_API_BASE` says otherwise.
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
-/// How long one attempt may take, answer included.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one attempt may take, connection and answer included. A
+/// confirm's three calls (attach the card, confirm, read the fee) fit in a
+/// gateway function's 28 s with the storing margin to spare, even before
+/// the request's own deadline shortens the later ones.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
 /// Sends of one request, the first included.
 const ATTEMPTS: u32 = 3;
 /// The wait before the first resend; doubled before each next one.
@@ -59,18 +67,39 @@ impl StripeGateway {
         self
     }
 
+    /// Sends one call through the transport, for at most the attempt
+    /// timeout or what the request has left, whichever is less. The limit
+    /// lives here rather than in the transport so that it bounds every
+    /// transport alike, and the whole call: connecting, sending, reading
+    /// the answer to its last byte.
+    async fn bounded<F>(
+        &self,
+        call: F,
+    ) -> Result<Result<StripeResponse, TransportError>, GatewayError>
+    where
+        F: std::future::Future<Output = Result<StripeResponse, TransportError>>,
+    {
+        let limit = deadline::call_limit(self.attempt_timeout, deadline::left());
+        if limit.is_zero() {
+            // Nothing is sent: there would be no time to store what it did.
+            return Err(GatewayError::TimedOut(
+                "no time left in this request for a call to Stripe".into(),
+            ));
+        }
+        tokio::time::timeout(limit, call).await.map_err(|_| {
+            GatewayError::TimedOut(format!(
+                "no answer from Stripe within {} ms",
+                limit.as_millis()
+            ))
+        })
+    }
+
     async fn post(&self, request: StripeRequest) -> Result<Answer, GatewayError> {
         let mut wait = BACKOFF;
         let mut attempt = 1;
         loop {
-            let sent = tokio::time::timeout(self.attempt_timeout, self.transport.post(&request))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(TransportError::NoAnswer(format!(
-                        "no answer within {} ms",
-                        self.attempt_timeout.as_millis()
-                    )))
-                });
+            // Cut, it may have acted: only the same request, later, may find out.
+            let sent = self.bounded(self.transport.post(&request)).await?;
             let retry_why = match sent {
                 Ok(r) if (200..300).contains(&r.status) => return Ok(Answer::Ok(r.body)),
                 Ok(r) if r.status == 429 || r.status >= 500 => {
@@ -88,7 +117,8 @@ impl StripeGateway {
                     return Err(GatewayError::Unavailable(e.to_string()));
                 }
             };
-            if attempt >= ATTEMPTS {
+            // A resend the request has no time to wait for is not made.
+            if attempt >= ATTEMPTS || deadline::left().is_some_and(|left| left <= wait) {
                 return Err(GatewayError::Unavailable(retry_why));
             }
             tracing::warn!(
@@ -252,14 +282,14 @@ impl Gateway for StripeGateway {
     }
 
     /// The fee of the charge's balance transaction. A read: tried once,
-    /// within the attempt timeout.
+    /// within the attempt timeout and what the request has left.
     async fn collected_fee(&self, intent: &PaymentIntent) -> Result<Option<i64>, GatewayError> {
         let id = Self::gateway_intent_id(intent)?;
         let path =
             format!("/v1/payment_intents/{id}?expand%5B%5D=latest_charge.balance_transaction");
-        let answer = tokio::time::timeout(self.attempt_timeout, self.transport.get(&path))
-            .await
-            .map_err(|_| GatewayError::Unavailable("no answer from Stripe in time".into()))?
+        let answer = self
+            .bounded(self.transport.get(&path))
+            .await?
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         if !(200..300).contains(&answer.status) {
             return Err(GatewayError::Unavailable(format!(
@@ -451,6 +481,90 @@ mod tests {
     async fn an_unanswered_request_is_not_resent() {
         let t = Scripted::new(vec![Err(TransportError::NoAnswer("reset".into()))]);
         let err = StripeGateway::new(t.clone()).cancel(&intent()).await;
+        assert!(matches!(err, Err(GatewayError::Unavailable(_))), "{err:?}");
+        assert_eq!(t.sent().len(), 1);
+    }
+
+    /// Takes every request and never answers, as a Stripe that hangs.
+    #[derive(Default)]
+    struct Silent {
+        sent: Mutex<usize>,
+    }
+
+    #[async_trait::async_trait]
+    impl StripeTransport for Silent {
+        async fn post(&self, _: &StripeRequest) -> Result<StripeResponse, TransportError> {
+            *self.sent.lock().expect("lock") += 1;
+            std::future::pending().await
+        }
+
+        async fn get(&self, _: &str) -> Result<StripeResponse, TransportError> {
+            *self.sent.lock().expect("lock") += 1;
+            std::future::pending().await
+        }
+    }
+
+    /// An invocation deadline (ms since the epoch) that leaves gateway
+    /// calls `left` once the storing margin is kept back.
+    fn deadline_leaving(left: Duration) -> Option<u64> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970");
+        Some((now + deadline::STORING_MARGIN + left).as_millis() as u64)
+    }
+
+    /// Fails the test instead of hanging it when a deadline does not cut.
+    async fn cut<T>(call: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(60), call)
+            .await
+            .expect("the call was cut by its deadline")
+    }
+
+    #[tokio::test]
+    async fn an_attempt_cut_by_its_timeout_is_timed_out_and_not_resent() {
+        let t = Arc::new(Silent::default());
+        let stripe = StripeGateway::new(t.clone()).with_attempt_timeout(Duration::from_millis(50));
+        let err = cut(stripe.confirm(&intent(), "pm_1")).await;
+        assert!(matches!(err, Err(GatewayError::TimedOut(_))), "{err:?}");
+        assert_eq!(*t.sent.lock().expect("lock"), 1, "the attach, once");
+        let err = cut(stripe.collected_fee(&intent())).await;
+        assert!(matches!(err, Err(GatewayError::TimedOut(_))), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn the_requests_deadline_cuts_a_call_its_own_timeout_would_still_wait_for() {
+        let t = Arc::new(Silent::default());
+        let stripe = StripeGateway::new(t.clone()).with_attempt_timeout(Duration::from_secs(3_600));
+        let err = cut(deadline::within(
+            deadline_leaving(Duration::from_millis(300)),
+            stripe.create(&intent()),
+        ))
+        .await;
+        assert!(matches!(err, Err(GatewayError::TimedOut(_))), "{err:?}");
+        assert_eq!(*t.sent.lock().expect("lock"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_without_time_left_sends_nothing() {
+        let t = Scripted::new(vec![]);
+        let err = deadline::within(
+            deadline_leaving(Duration::ZERO),
+            StripeGateway::new(t.clone()).cancel(&intent()),
+        )
+        .await;
+        assert!(matches!(err, Err(GatewayError::TimedOut(_))), "{err:?}");
+        assert!(t.sent().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_resend_the_request_cannot_wait_for_is_not_made() {
+        // Less left than the first backoff: the fault is the answer.
+        let t = Scripted::new(vec![status(503), status(200)]);
+        let err = deadline::within(
+            deadline_leaving(BACKOFF / 2),
+            StripeGateway::new(t.clone()).cancel(&intent()),
+        )
+        .await;
         assert!(matches!(err, Err(GatewayError::Unavailable(_))), "{err:?}");
         assert_eq!(t.sent().len(), 1);
     }

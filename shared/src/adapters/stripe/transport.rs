@@ -1,6 +1,8 @@
 //! How requests reach Stripe: a form-encoded POST or a GET, answered with a
-//! status and a body. The connector decides what to send and what an answer means;
-//! a transport only carries it (tests wrap the real one to record or to fail).
+//! status and a body. The connector decides what to send, what an answer means
+//! and how long to wait for it; a transport only carries it (tests wrap the
+//! real one to record or to fail). Only opening a connection has a limit of
+//! its own here, the shared connector's.
 
 use std::sync::OnceLock;
 
@@ -37,7 +39,7 @@ pub enum TransportError {
     /// again cannot act twice.
     #[error("Stripe not reached: {0}")]
     NotSent(String),
-    /// Sent, but the answer did not arrive in time or the connection broke:
+    /// Sent, but the connection broke before the whole answer arrived:
     /// Stripe may have acted on it.
     #[error("no answer from Stripe: {0}")]
     NoAnswer(String),

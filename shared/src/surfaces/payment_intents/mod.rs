@@ -27,8 +27,8 @@ use crate::http::{
 use crate::ports::Page;
 use crate::runtime::App;
 use problems::{
-    BadPage, BadRequestBody, CHANGE, GatewayDown, GatewayNotConfigured, KeyReused, NotStaff,
-    ProblemDetails, READ, TooLarge, Unauthenticated,
+    BadPage, BadRequestBody, CHANGE, GatewayDown, GatewayNotConfigured, GatewayTimedOut, KeyReused,
+    NotStaff, ProblemDetails, READ, TooLarge, Unauthenticated,
 };
 use wire::*;
 
@@ -304,6 +304,7 @@ impl FromRequest for NewGatewayIntent {
         TooLarge,
         KeyReused,
         GatewayDown,
+        GatewayTimedOut,
         GatewayNotConfigured),
     security(("bearer" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
@@ -384,7 +385,8 @@ impl FromRequest for ConfirmInput {
         (status = 409, description = "The intent cannot be confirmed in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
         TooLarge,
         KeyReused,
-        GatewayDown),
+        GatewayDown,
+        GatewayTimedOut),
     security(("bearer" = [])))]
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -426,7 +428,8 @@ impl FromRequest for CancelInput {
         (status = 409, description = "The intent cannot be canceled in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
         TooLarge,
         KeyReused,
-        GatewayDown),
+        GatewayDown,
+        GatewayTimedOut),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

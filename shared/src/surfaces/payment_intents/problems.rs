@@ -124,6 +124,10 @@ fn kind_and_title(status: u16) -> (&'static str, &'static str) {
             "https://tools.ietf.org/html/rfc9110#section-15.6.4",
             "Service Unavailable",
         ),
+        504 => (
+            "https://tools.ietf.org/html/rfc9110#section-15.6.5",
+            "Gateway Timeout",
+        ),
         _ => (
             "https://tools.ietf.org/html/rfc9110#section-15.6.1",
             "An error occurred while processing your request.",
@@ -265,6 +269,13 @@ pub struct KeyReused(#[to_schema] pub ProblemDetails);
 #[derive(utoipa::IntoResponses)]
 #[response(status = 502, content_type = "application/problem+json")]
 pub struct GatewayDown(#[to_schema] pub ProblemDetails);
+
+/// The payment gateway did not answer in time; it may have acted. Nothing
+/// was stored here: send the same request again (with the same
+/// Idempotency-Key), which finds out what it did.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 504, content_type = "application/problem+json")]
+pub struct GatewayTimedOut(#[to_schema] pub ProblemDetails);
 
 /// No `paymentGatewayId` was given and the deployment's default gateway is
 /// not configured (an operator's mistake): nothing falls back to another.

@@ -106,7 +106,13 @@ fn every_function_has_a_binary_and_a_handler_and_every_binary_a_function() {
 }
 
 /// The functions that open, confirm or cancel intents at a gateway, or take its webhooks.
-const REACH_GATEWAYS: [&str; 6] = [
+/// Every function that may end a card intent ends it at its gateway first
+/// (the OTP API's cancel and fail, mark-paid), besides those that open,
+/// confirm and refund there.
+const REACH_GATEWAYS: [&str; 9] = [
+    "intents-cancel",
+    "intents-fail",
+    "shop-mark-paid",
     "refunds-create",
     "shop-create-intent",
     "payment-intents-create",

@@ -228,8 +228,10 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 /// Marks the order paid (X-API-Key; called by the payment system): completes its
-/// open intent or PENDING payments, or records one COMPLETED payment for what is
-/// left, with the reference, amount and method the optional body states.
+/// PENDING payments, or records one COMPLETED payment for what is left, with
+/// the reference, amount and method the optional body states. An open card
+/// intent is canceled at its gateway first (409 when the gateway has
+/// collected, or is collecting, that payment: its webhook records it).
 /// Calling it again changes nothing.
 #[utoipa::path(post, path = "/api/v1/shop/orders/{orderId}/payment", tag = "shop",
     operation_id = "mark_order_paid",
@@ -240,8 +242,10 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
         BadRequest,
         BadApiKey,
         (status = 404, description = "No such order", body = MessageError),
-        (status = 409, description = "Order canceled, or this Idempotency-Key's first request is still running", body = MessageError),
-        KeyReused),
+        (status = 409, description = "Order canceled; its card payment already collected or being collected by the gateway (its webhook records it); or this Idempotency-Key's first request is still running", body = MessageError),
+        KeyReused,
+        GatewayDown,
+        GatewayTimedOut),
     security(("api_key" = [])))]
 pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

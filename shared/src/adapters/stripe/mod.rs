@@ -287,17 +287,8 @@ impl Gateway for StripeGateway {
         let id = Self::gateway_intent_id(intent)?;
         let path =
             format!("/v1/payment_intents/{id}?expand%5B%5D=latest_charge.balance_transaction");
-        let answer = self
-            .bounded(self.transport.get(&path))
-            .await?
-            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        if !(200..300).contains(&answer.status) {
-            return Err(GatewayError::Unavailable(format!(
-                "Stripe answered {} to reading the charge",
-                answer.status
-            )));
-        }
-        mapping::charge_fee(&answer.body, intent.amount.currency().code())
+        let body = self.read(&path, "the charge").await?;
+        mapping::charge_fee(&body, intent.amount.currency().code())
     }
 
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
@@ -306,21 +297,28 @@ impl Gateway for StripeGateway {
 }
 
 impl StripeGateway {
-    /// The status Stripe holds for its intent `id`. A read: tried once,
-    /// within the attempt timeout.
+    /// The status Stripe holds for its intent `id`.
     async fn status_of(&self, id: &str) -> Result<String, GatewayError> {
-        let path = format!("/v1/payment_intents/{id}");
-        let answer = tokio::time::timeout(self.attempt_timeout, self.transport.get(&path))
-            .await
-            .map_err(|_| GatewayError::Unavailable("no answer from Stripe in time".into()))?
+        let body = self
+            .read(&format!("/v1/payment_intents/{id}"), "the intent")
+            .await?;
+        Ok(mapping::intent(&body)?.status)
+    }
+
+    /// The body of a GET of `path` (reading `what`). A read: tried once,
+    /// within the attempt's and the request's time.
+    async fn read(&self, path: &str, what: &str) -> Result<Vec<u8>, GatewayError> {
+        let answer = self
+            .bounded(self.transport.get(path))
+            .await?
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         if !(200..300).contains(&answer.status) {
             return Err(GatewayError::Unavailable(format!(
-                "Stripe answered {} to reading the intent",
+                "Stripe answered {} to reading {what}",
                 answer.status
             )));
         }
-        Ok(mapping::intent(&answer.body)?.status)
+        Ok(answer.body)
     }
 }
 

@@ -93,3 +93,15 @@ pub struct BadCursor(#[to_schema] pub ErrorDetail);
 #[derive(IntoResponses)]
 #[response(status = 413)]
 pub struct TooLarge(#[to_schema] pub ErrorDetail);
+
+/// The card intent's gateway could not be reached, or refused, to end it:
+/// nothing changed.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 502)]
+pub struct GatewayDown(#[to_schema] pub ErrorDetail);
+
+/// The card intent's gateway did not answer in time to end it: nothing
+/// changed; retry.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 504)]
+pub struct GatewayTimedOut(#[to_schema] pub ErrorDetail);

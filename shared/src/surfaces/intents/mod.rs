@@ -21,7 +21,10 @@ use crate::http::{
 };
 use crate::ports::Page;
 use crate::runtime::App;
-use errors::{BadCursor, BadKey, CHANGE, Invalid, READ, TooLarge, Unauthenticated};
+use errors::{
+    BadCursor, BadKey, CHANGE, GatewayDown, GatewayTimedOut, Invalid, READ, TooLarge,
+    Unauthenticated,
+};
 use wire::*;
 
 const LIST_DEFAULT: usize = 100;
@@ -294,9 +297,11 @@ async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
         BadKey,
         Unauthenticated,
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
-        (status = 409, description = "Illegal transition", body = ErrorDetail),
+        (status = 409, description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment", body = ErrorDetail),
         TooLarge,
-        Invalid),
+        Invalid,
+        GatewayDown,
+        GatewayTimedOut),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Cancel).await
@@ -312,9 +317,11 @@ pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
         Unauthenticated,
         (status = 403, description = "A payer may not fail an intent the gateway is processing", body = ErrorDetail),
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
-        (status = 409, description = "Illegal transition", body = ErrorDetail),
+        (status = 409, description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment", body = ErrorDetail),
         TooLarge,
-        Invalid),
+        Invalid,
+        GatewayDown,
+        GatewayTimedOut),
     security(("bearer" = [])))]
 pub async fn fail(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Fail).await

@@ -135,7 +135,7 @@ async fn the_right_code_reads_the_intent_once() {
 }
 
 #[tokio::test]
-async fn mark_paid_reads_nothing_after_its_write() {
+async fn mark_paid_ends_a_card_intent_then_pays_the_order_reading_nothing_after() {
     let (h, calls) = Harness::counting_calls().await;
     let owner = unique("shopper");
     let order = order(&h, &owner, "112.00", "USD").await;
@@ -159,12 +159,22 @@ async fn mark_paid_reads_nothing_after_its_write() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    // The answer names the intent that collected it, found without an index.
-    assert_eq!(r.body["data"]["id"], gateway_intent.as_str());
+    // The money came another way: the answer is the order's.
+    assert_eq!(r.body["data"]["id"], order.as_str());
     assert_eq!(r.body["data"]["status"], "succeeded");
+    // Read the order and its intent, end the intent (freeing the order),
+    // then as for an order without one: read it again, list its pending
+    // payments, pay it.
     assert_eq!(
         calls.take(),
-        ops(&["GetItem", "GetItem", "GetItem", "TransactWriteItems"])
+        ops(&[
+            "GetItem",
+            "GetItem",
+            "TransactWriteItems",
+            "GetItem",
+            "Query",
+            "TransactWriteItems"
+        ])
     );
     let stored = h
         .store
@@ -172,7 +182,7 @@ async fn mark_paid_reads_nothing_after_its_write() {
         .await
         .expect("read")
         .expect("intent");
-    assert_eq!(stored.status.as_str(), "succeeded");
+    assert_eq!(stored.status.as_str(), "canceled");
 }
 
 #[tokio::test]

@@ -387,6 +387,57 @@ async fn a_partner_sees_only_its_own_business() {
     assert_eq!(r.body["data"]["business_id"], json!(777));
 }
 
+#[tokio::test]
+async fn a_payment_stays_with_the_business_it_was_made_for() {
+    let h = Harness::new().await;
+    let id = unique("ORD");
+    let owner = unique("buyer");
+    let order_of = |business: u64| {
+        json!({
+            "user_id": owner, "email": format!("{owner}@example.com"),
+            "amount": "100.00", "currency": "USD", "description": NOTE,
+            "business_id": business,
+        })
+    };
+    register_order(&h, &id, order_of(PARTNER.2)).await;
+    let payment = record(&h, &id, json!(30), "Cash", "COMPLETED").await;
+    // The payables API hands the order to another business.
+    let moved = register_order(&h, &id, order_of(OTHER_PARTNER.2)).await;
+    assert_eq!(moved["business_id"], json!(OTHER_PARTNER.2));
+
+    let r = detail(&h, signed(&h, &payment)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["business_id"], json!(PARTNER.2));
+    assert_eq!(r.body["data"]["account"]["total_paid_amount"], json!(30));
+
+    let (client, secret, _) = OTHER_PARTNER;
+    let now = h.clock.now().unix_timestamp();
+    let r = detail(
+        &h,
+        signed_at(&detail_path(&payment), &payment, client, secret, now),
+    )
+    .await;
+    assert_envelope_error(&r, 404);
+
+    // A payment made after the move is the new business's, and not in the
+    // old business's account.
+    let later = record(&h, &id, json!(20), "Cash", "COMPLETED").await;
+    let r = detail(
+        &h,
+        signed_at(&detail_path(&later), &later, client, secret, now + 1),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["business_id"], json!(OTHER_PARTNER.2));
+    assert_eq!(r.body["data"]["account"]["total_paid_amount"], json!(20));
+    h.clock.advance(Duration::seconds(1));
+    let r = detail(&h, signed(&h, &later)).await;
+    assert_envelope_error(&r, 404);
+    let r = detail(&h, signed(&h, &payment)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["account"]["total_paid_amount"], json!(30));
+}
+
 async fn fee_of(h: &Harness, amount: &str, method: &str) -> (Value, Value, Value) {
     let order = business_order(h, Some(PARTNER.2), amount).await;
     let number: Value = serde_json::from_str(amount).expect("amount");

@@ -222,6 +222,38 @@ async fn payments_never_sum_past_the_order_total() {
     assert_eq!(go(1).await.status, 400);
 }
 
+#[tokio::test]
+async fn the_forty_first_pending_payment_on_an_order_is_409() {
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order = order(&h, &owner, "100.00", "USD").await;
+    let body = json!({"amount": 1, "orderId": order, "paymentMethod": "Cash", "status": "PENDING"});
+    for _ in 0..40 {
+        let r = record(&h, pay(body.clone()).as_user(&owner)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = record(&h, pay(body).as_user(&owner)).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"message": "Order already has 40 PENDING payments, the most it may hold; \
+                           no more can be recorded until they are completed"})
+    );
+    let doc = payment_shared::surfaces::docs::document();
+    let documented = &doc["paths"]["/payment"]["post"]["responses"]["409"]["description"];
+    assert!(
+        documented
+            .as_str()
+            .is_some_and(|d| d.contains("40 PENDING payments")),
+        "{documented}"
+    );
+    // Staff still record money that arrived.
+    let completed =
+        json!({"amount": 5, "orderId": order, "paymentMethod": "Cash", "status": "COMPLETED"});
+    let r = record(&h, as_role(pay(completed), "staff-1", "Staff")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_payments_never_overshoot() {
     let h = Harness::new().await;

@@ -157,6 +157,86 @@ async fn guesses_beyond_the_reserved_attempts_are_never_compared() {
     assert_ne!(view["status"], "succeeded");
 }
 
+/// A payer racing PENDING payments onto one order never leaves more than
+/// the cap pending: the count is a conditional increment on the order itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
+    use payment_shared::domain::MAX_PENDING_PAYMENTS;
+    use payment_shared::ports::PayableStore;
+    use payment_shared::surfaces::payments as b;
+    let h = Harness::new().await;
+    let owner = unique("buyer");
+    let order = order(&h, &owner, "100.00", "USD").await;
+    let pending = || {
+        invoke(
+            &h,
+            b::create,
+            call(Method::POST, "/payment").as_user(&owner).json(json!({
+                "amount": 1, "orderId": order, "paymentMethod": "Cash", "status": "PENDING",
+            })),
+        )
+    };
+    let replies = join_all((0..50).map(|_| pending())).await;
+    let recorded = replies.iter().filter(|r| r.status == 201).count();
+    assert!(
+        replies.iter().all(|r| r.status == 201 || r.status == 409),
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| (r.status, r.body.to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert!(recorded <= 40, "{recorded} pending payments recorded");
+    // Losers of the race may retry: one by one, the order takes exactly the cap.
+    let mut more = 0;
+    loop {
+        let r = pending().await;
+        if r.status == 409 {
+            assert!(
+                r.body["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("40 PENDING payments")),
+                "{}",
+                r.body
+            );
+            break;
+        }
+        assert_eq!(r.status, 201, "{}", r.body);
+        more += 1;
+        assert!(recorded + more <= 40, "past the cap");
+    }
+    assert_eq!(recorded + more, 40);
+    let payable = PayableRef {
+        kind: PayableKind::Order,
+        id: PayableId::parse(&order).expect("id"),
+    };
+    let stored = h
+        .store
+        .get_payable(&payable)
+        .await
+        .expect("read")
+        .expect("order");
+    assert_eq!(
+        (stored.pending_payments, stored.allocated_minor),
+        (MAX_PENDING_PAYMENTS, 4_000)
+    );
+    let listed = invoke(
+        &h,
+        b::list_for_order,
+        call(Method::GET, "/")
+            .as_user(&owner)
+            .param("orderId", &order)
+            .query("limit", "100"),
+    )
+    .await;
+    let listed = listed.body.as_array().expect("list").clone();
+    assert_eq!(
+        listed.iter().filter(|p| p["status"] == "PENDING").count(),
+        40,
+        "as many pending payments as the order counts"
+    );
+}
+
 /// Card payments through the test gateway, raced on DynamoDB Local.
 mod through_a_gateway {
     use super::*;

@@ -221,6 +221,44 @@ async fn mark_paid_completes_pending_payments_and_records_the_rest() {
 }
 
 #[tokio::test]
+async fn mark_paid_completes_an_order_holding_forty_pending_payments() {
+    let h = Harness::new().await;
+    let owner = unique("shopper");
+    let order = order(&h, &owner, "100.00", "USD").await;
+    let body = json!({"amount": 1, "orderId": order, "paymentMethod": "Cash", "status": "PENDING"});
+    for _ in 0..40 {
+        let r = invoke(
+            &h,
+            b::create,
+            call(Method::POST, "/payment")
+                .as_user(&owner)
+                .json(body.clone()),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = mark_paid(&h, &order).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["order_status"], "paid");
+    let payments = invoke(
+        &h,
+        b::list_for_order,
+        call(Method::GET, "/")
+            .as_user(&owner)
+            .param("orderId", &order)
+            .query("limit", "100"),
+    )
+    .await
+    .body;
+    let payments = payments.as_array().expect("list");
+    assert_eq!(payments.len(), 41, "forty completed and one for the rest");
+    assert!(
+        payments.iter().all(|p| p["status"] == "COMPLETED"),
+        "{payments:?}"
+    );
+}
+
+#[tokio::test]
 async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
     let h = Harness::new().await;
     let owner = unique("shopper");

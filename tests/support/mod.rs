@@ -365,6 +365,7 @@ pub async fn record_order_event(
         allocated_minor: 0,
         paid_minor: 0,
         refunded_minor: 0,
+        pending_payments: 0,
         owner_fixed: false,
         created_at: at,
         updated_at: at,

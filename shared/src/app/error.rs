@@ -17,6 +17,11 @@ pub enum AppError {
     PayableNotOpen { noun: String, status: &'static str },
     #[error("{0}")]
     PayableLocked(String),
+    /// The payable holds as many PENDING payments as settling it can complete at once.
+    #[error(
+        "{noun} already has {limit} PENDING payments, the most it may hold; no more can be recorded until they are completed"
+    )]
+    TooManyPending { noun: String, limit: u32 },
     #[error(transparent)]
     Otp(#[from] OtpRequestError),
     #[error("wrong code, {remaining} attempts left")]

@@ -11,19 +11,30 @@ const PAYMENT: &str = "Payment";
 const PAGE: usize = 100;
 
 /// A payment as a partner sees it: with its payable and every payment of
-/// that payable, which together make the account it settles into.
+/// that payable made for the partner's business, which together make the
+/// account it settles into.
 #[derive(Debug, Clone)]
 pub struct PaymentDetail {
-    /// The partner's business, which the payment's payable belongs to.
+    /// The partner's business, which the payment was made for.
     pub business_id: BusinessId,
     pub payment: Payment,
     pub payable: Payable,
-    /// Every payment of the payable, this one included.
+    /// Every payment of the payable made for the same business, this one included.
     pub account_payments: Vec<Payment>,
 }
 
-/// The payment `id` if its payable belongs to the partner's business; any
-/// other payment (another business's, or one of no business) answers 404.
+/// Whether `payment` was made for `business`. A payment belongs to the
+/// business its payable had when the payment was made, stored with it: a
+/// payable handed to another business later does not take its past payments
+/// along. One stored with no business was made while its payable had none
+/// (every payment has carried its payable's business since payments were
+/// first stored), so it is no partner's, even once the payable gains one.
+fn made_for(payment: &Payment, business: BusinessId) -> bool {
+    payment.business_id == Some(business)
+}
+
+/// The payment `id` if it was made for the partner's business; any other
+/// payment (another business's, or one of no business) answers 404.
 pub async fn payment_detail(
     app: &App,
     partner: &PartnerCaller,
@@ -31,13 +42,17 @@ pub async fn payment_detail(
 ) -> Result<PaymentDetail, AppError> {
     let not_found = || AppError::NotFound(PAYMENT.into());
     let id = PaymentId::parse(id).map_err(|_| not_found())?;
-    let payment = app.payments.get_payment(&id).await?.ok_or_else(not_found)?;
+    let payment = app
+        .payments
+        .get_payment(&id)
+        .await?
+        .filter(|p| made_for(p, partner.business_id))
+        .ok_or_else(not_found)?;
     let payable_ref = payment.payable.clone().ok_or_else(not_found)?;
     let payable = app
         .payables
         .get_payable(&payable_ref)
         .await?
-        .filter(|p| p.business_id == Some(partner.business_id))
         .ok_or_else(not_found)?;
     let mut account_payments = Vec::new();
     let mut cursor = None;
@@ -46,7 +61,13 @@ pub async fn payment_detail(
             .payments
             .list_payments_by_payable(&payable_ref, PAGE, cursor.as_deref())
             .await?;
-        account_payments.extend(page.items);
+        // Payments made for another business (before or after the payable
+        // changed hands) are that business's, not part of this account.
+        account_payments.extend(
+            page.items
+                .into_iter()
+                .filter(|p| made_for(p, partner.business_id)),
+        );
         match page.next {
             Some(next) => cursor = Some(next),
             None => break,

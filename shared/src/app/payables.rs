@@ -27,7 +27,7 @@ pub async fn upsert(app: &App, payable: Payable) -> Result<(Payable, bool), AppE
             payable.payable
         ))),
         PayableWrite::OpenIntentAmountChange(intent) => Err(AppError::PayableLocked(format!(
-            "{} has an open payment intent ({intent}); its amount, currency and owner cannot change until it ends",
+            "{} has an open payment intent ({intent}); its amount, currency, owner and business_id cannot change until it ends",
             payable.payable
         ))),
     }

@@ -5,8 +5,8 @@ use super::AppError;
 use super::intents::{self, MAX_RETRIES};
 use crate::auth::{Caller, Role, ServiceCaller};
 use crate::domain::{
-    Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus, Payment, PaymentId,
-    PaymentMethod, PaymentStatus, RequestKey,
+    MAX_PENDING_PAYMENTS, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
+    Payment, PaymentId, PaymentMethod, PaymentStatus, RequestKey,
 };
 use crate::ports::{Page, RecordOutcome, StoreError};
 use crate::runtime::App;
@@ -137,6 +137,14 @@ pub async fn record_under(
                 }
             }
             ensure_collectable(&payable)?;
+            // The write below counts pending payments under the same cap, so
+            // racing payments that all pass this check still stop at it.
+            if status == PaymentStatus::Pending && !payable.has_room_for_pending() {
+                return Err(AppError::TooManyPending {
+                    noun: ORDER.into(),
+                    limit: MAX_PENDING_PAYMENTS,
+                });
+            }
             payable
                 .accepts(&amount)
                 .map_err(|e| AppError::Invalid(e.0))?;
@@ -153,7 +161,8 @@ pub async fn record_under(
                     .ok_or(StoreError::Conflict)?;
                 return same_request(existing, order, &amount.to_string(), method);
             }
-            // Another payment, an intent or a re-price got there first: look again.
+            // Another payment, an intent, a re-price or a change of business got
+            // there first: look again.
             RecordOutcome::PayableChanged => continue,
         }
     }

@@ -78,7 +78,7 @@ pub async fn a_paid_payable_is_final(s: &Stores) {
     assert_eq!(payable(s, &order).await.description, order.description);
 }
 
-pub async fn an_open_intent_keeps_its_payables_amount_and_payer(s: &Stores) {
+pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Stores) {
     let order = stored_order(s, &new_user(), 5_000).await;
     let intent = open_on(s, &order).await;
 
@@ -104,6 +104,19 @@ pub async fn an_open_intent_keeps_its_payables_amount_and_payer(s: &Stores) {
         matches!(write, PayableWrite::OpenIntentAmountChange(_)),
         "{write:?}"
     );
+    // The payment the intent records belongs to the business it was opened for.
+    let mut new_business = order.clone();
+    new_business.business_id = Some(crate::domain::BusinessId::new(42));
+    let write = s
+        .payables
+        .upsert_payable(&new_business, now())
+        .await
+        .expect("upsert");
+    assert!(
+        matches!(write, PayableWrite::OpenIntentAmountChange(_)),
+        "{write:?}"
+    );
+    assert_eq!(payable(s, &order).await.business_id, None);
 
     // Details that do not change what is collected may.
     let mut described = order.clone();

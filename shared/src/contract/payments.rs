@@ -198,6 +198,138 @@ pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s:
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 }
 
+/// A payable holds at most `MAX_PENDING_PAYMENTS` pending payments, so that
+/// settling it completes them all in one write, which then fits.
+pub async fn pending_payments_stop_at_the_cap_and_settling_completes_them_all(s: &Stores) {
+    use crate::domain::MAX_PENDING_PAYMENTS;
+    let order = stored_order(s, &new_user(), 10_000).await;
+    let mut pending = Vec::new();
+    for _ in 0..MAX_PENDING_PAYMENTS {
+        let payment = record_of(&order, 100, PaymentStatus::Pending);
+        assert_eq!(
+            s.payments
+                .record_payment(&payment, &order)
+                .await
+                .expect("record"),
+            RecordOutcome::Recorded
+        );
+        pending.push(payment);
+    }
+    let p = payable(s, &order).await;
+    assert_eq!(p.pending_payments, MAX_PENDING_PAYMENTS);
+    let one_too_many = record_of(&p, 100, PaymentStatus::Pending);
+    assert_eq!(
+        s.payments
+            .record_payment(&one_too_many, &p)
+            .await
+            .expect("record"),
+        RecordOutcome::PayableChanged
+    );
+    assert_eq!(
+        s.payments
+            .get_payment(&one_too_many.id)
+            .await
+            .expect("read"),
+        None
+    );
+    // Money that arrived is not pending: it still records.
+    let completed = record_of(&p, 1_000, PaymentStatus::Completed);
+    assert_eq!(
+        s.payments
+            .record_payment(&completed, &p)
+            .await
+            .expect("record"),
+        RecordOutcome::Recorded
+    );
+    let p = payable(s, &order).await;
+    assert_eq!(
+        (p.pending_payments, p.allocated_minor, p.paid_minor),
+        (MAX_PENDING_PAYMENTS, 5_000, 1_000)
+    );
+
+    // The most pending payments there may be, and a payment for the rest: one write.
+    let fees = FeeSchedule::standard();
+    let completing: Vec<_> = pending
+        .iter()
+        .cloned()
+        .map(|mut p| {
+            p.complete(&fees).expect("pending");
+            p
+        })
+        .collect();
+    let rest = record_of(&p, 5_000, PaymentStatus::Completed);
+    s.payables
+        .complete_payable(&p, &completing, Some(&rest), now())
+        .await
+        .expect("the most pending payments there may be complete at once");
+    let p = payable(s, &order).await;
+    assert_eq!(p.status, PayableStatus::Paid);
+    assert_eq!(p.pending_payments, 0, "none is pending after settling");
+    for payment in &pending {
+        let stored = s
+            .payments
+            .get_payment(&payment.id)
+            .await
+            .expect("read")
+            .expect("payment");
+        assert_eq!(stored.status, PaymentStatus::Completed);
+    }
+}
+
+/// A payment carries the business its payable had when it was made: it is
+/// recorded only while the payable still belongs to that business.
+pub async fn a_payment_is_recorded_only_for_the_business_its_payable_has(s: &Stores) {
+    use crate::domain::BusinessId;
+    let mut order = new_order(&new_user(), 10_000);
+    order.business_id = Some(BusinessId::new(1));
+    s.payables
+        .upsert_payable(&order, now())
+        .await
+        .expect("upsert");
+    let read = payable(s, &order).await;
+    let mut moved = read.clone();
+    moved.business_id = Some(BusinessId::new(2));
+    s.payables
+        .upsert_payable(&moved, now())
+        .await
+        .expect("move");
+    // Made as the payable was read, for the business it had then.
+    for status in [
+        PaymentStatus::Pending,
+        PaymentStatus::Completed,
+        PaymentStatus::Failed,
+    ] {
+        let stale = record_of(&read, 1_000, status);
+        assert_eq!(stale.business_id, Some(BusinessId::new(1)));
+        assert_eq!(
+            s.payments
+                .record_payment(&stale, &read)
+                .await
+                .expect("record"),
+            RecordOutcome::PayableChanged,
+            "{status:?}"
+        );
+        assert_eq!(s.payments.get_payment(&stale.id).await.expect("read"), None);
+    }
+    let now_read = payable(s, &order).await;
+    assert_eq!(now_read.allocated_minor, 0);
+    let current = record_of(&now_read, 1_000, PaymentStatus::Pending);
+    assert_eq!(
+        s.payments
+            .record_payment(&current, &now_read)
+            .await
+            .expect("record"),
+        RecordOutcome::Recorded
+    );
+    let stored = s
+        .payments
+        .get_payment(&current.id)
+        .await
+        .expect("read")
+        .expect("payment");
+    assert_eq!(stored.business_id, Some(BusinessId::new(2)));
+}
+
 pub async fn payment_lists_are_newest_first(s: &Stores) {
     let owner = new_user();
     let order = stored_order(s, &owner, 10_000).await;

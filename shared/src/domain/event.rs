@@ -400,6 +400,7 @@ mod tests {
             allocated_minor: 0,
             paid_minor: 0,
             refunded_minor: 0,
+            pending_payments: 0,
             owner_fixed: false,
             created_at: now(),
             updated_at: now(),

@@ -27,7 +27,9 @@ pub use intent::{
 };
 pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
-pub use payable::{ClaimRefused, LineItem, Payable, PayableStatus, Payer, RevisionRefused};
+pub use payable::{
+    ClaimRefused, LineItem, MAX_PENDING_PAYMENTS, Payable, PayableStatus, Payer, RevisionRefused,
+};
 pub use payment::{Payment, PaymentMethod, PaymentStatus};
 pub use refund::{Refund, RefundRefused, RefundStatus};
 pub use settlement::{Totals, settlement_account};

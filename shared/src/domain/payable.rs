@@ -72,6 +72,14 @@ impl LineItem {
     }
 }
 
+/// At most this many PENDING payments per payable. Marking an order paid
+/// completes every pending payment of it in one all-or-nothing write, and that
+/// write holds at most 100 items: each pending payment takes two (the payment
+/// and its `payment.completed` event), beside the order, the payment for the
+/// rest and their events. With more than 47 it might never be marked paid;
+/// 40 leaves room for what else such a write may come to carry.
+pub const MAX_PENDING_PAYMENTS: u32 = 40;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payable {
     pub payable: PayableRef,
@@ -91,6 +99,9 @@ pub struct Payable {
     /// What refunds of its payments gave back, in minor units. A refunded
     /// payable stays paid: it was paid, and the refunds say what went back.
     pub refunded_minor: i64,
+    /// How many of its payments are PENDING: never more than
+    /// [`MAX_PENDING_PAYMENTS`].
+    pub pending_payments: u32,
     /// Set once any intent or payment is made for it: those records carry the
     /// owner's email and history, so the payable can no longer change hands.
     pub owner_fixed: bool,
@@ -118,6 +129,11 @@ impl Payable {
         self.amount.minor() - self.allocated_minor
     }
 
+    /// Whether another PENDING payment may be recorded against it.
+    pub fn has_room_for_pending(&self) -> bool {
+        self.pending_payments < MAX_PENDING_PAYMENTS
+    }
+
     /// Whether a new payment of `amount` fits: same currency, within what is unallocated.
     pub fn accepts(&self, amount: &Money) -> Result<(), Invalid> {
         amount
@@ -140,7 +156,9 @@ impl Payable {
 pub enum RevisionRefused {
     /// Paid payables are final.
     AlreadyPaid,
-    /// An intent collecting it keeps its amount, currency and payer until it ends.
+    /// An intent collecting it keeps its amount, currency, payer and business
+    /// until it ends: the payer is paying that business, and the payment the
+    /// intent records belongs to it.
     OpenIntent(IntentId),
     /// Payments already hold this much (minor units): the total may not drop
     /// below it nor change currency.
@@ -166,7 +184,10 @@ impl Payable {
             return Err(RevisionRefused::AlreadyPaid);
         }
         if let Some(intent) = self.open_intent_id {
-            if self.amount != next.amount || self.owner.user_id != next.owner.user_id {
+            if self.amount != next.amount
+                || self.owner.user_id != next.owner.user_id
+                || self.business_id != next.business_id
+            {
                 return Err(RevisionRefused::OpenIntent(intent));
             }
         }
@@ -201,6 +222,7 @@ impl Payable {
         self.allocated_minor = 0;
         self.paid_minor = 0;
         self.refunded_minor = 0;
+        self.pending_payments = 0;
         self.owner_fixed = false;
         self.created_at = now;
         self.updated_at = now;
@@ -237,28 +259,36 @@ impl Payable {
         self.updated_at = now;
     }
 
-    /// Paid in full, by its intent or its payments: the sums become the total.
+    /// Paid in full, by its intent or its payments: the sums become the total,
+    /// and none of its payments is pending any more (settling completes them).
     pub fn mark_paid(&mut self, now: OffsetDateTime) {
         self.status = PayableStatus::Paid;
         self.open_intent_id = None;
+        self.pending_payments = 0;
         self.allocated_minor = self.amount.minor();
         self.paid_minor = self.amount.minor();
         self.updated_at = now;
     }
 
     /// Adds a PENDING or COMPLETED payment to the sums, only while the payable is
-    /// open, held by no intent, and the payment fits what is unallocated. False
+    /// open, held by no intent, and the payment fits what is unallocated (and,
+    /// when PENDING, while fewer than [`MAX_PENDING_PAYMENTS`] are). False
     /// (and nothing changed) otherwise. The COMPLETED payment that completes the
     /// total pays the payable in the same step: a paid order never stays open.
     pub fn allocate(&mut self, payment: &Payment) -> bool {
+        let pending = payment.status == PaymentStatus::Pending;
         let fits = self.status == PayableStatus::Open
             && self.open_intent_id.is_none()
             && payment.amount.currency() == self.amount.currency()
-            && payment.amount.minor() <= self.unallocated_minor();
+            && payment.amount.minor() <= self.unallocated_minor()
+            && (!pending || self.has_room_for_pending());
         if !fits || !payment.counts_toward_total() {
             return false;
         }
         self.allocated_minor += payment.amount.minor();
+        if pending {
+            self.pending_payments += 1;
+        }
         if payment.status == PaymentStatus::Completed {
             self.paid_minor += payment.amount.minor();
             if self.paid_minor >= self.amount.minor() {
@@ -301,6 +331,7 @@ mod tests {
             owner_fixed: false,
             paid_minor: 0,
             refunded_minor: 0,
+            pending_payments: 0,
             created_at: now,
             updated_at: now,
         }
@@ -317,5 +348,56 @@ mod tests {
         );
         let eur = Money::from_minor(100, Currency::parse("EUR").expect("eur")).expect("valid");
         assert!(order(10_000, 0).accepts(&eur).is_err());
+    }
+
+    fn record(order: &Payable, minor: i64, status: PaymentStatus) -> Payment {
+        Payment::against(
+            order,
+            usd(minor),
+            crate::domain::PaymentMethod::Cash,
+            status,
+            &crate::domain::FeeSchedule::standard(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn pending_payments_stop_at_the_cap_until_the_order_is_paid() {
+        let mut o = order(10_000, 0);
+        for _ in 0..MAX_PENDING_PAYMENTS {
+            assert!(o.allocate(&record(&o, 100, PaymentStatus::Pending)));
+        }
+        assert_eq!(o.pending_payments, MAX_PENDING_PAYMENTS);
+        assert!(!o.has_room_for_pending());
+        let before = o.clone();
+        assert!(
+            !o.allocate(&record(&o, 100, PaymentStatus::Pending)),
+            "one pending payment too many"
+        );
+        assert_eq!(o, before, "a refused payment changes nothing");
+        // Money that arrived is not pending: it is still taken.
+        assert!(o.allocate(&record(&o, 100, PaymentStatus::Completed)));
+        assert_eq!(o.pending_payments, MAX_PENDING_PAYMENTS);
+        o.mark_paid(OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(
+            o.pending_payments, 0,
+            "settling completes every pending one"
+        );
+    }
+
+    #[test]
+    fn an_open_intent_keeps_the_payables_business() {
+        let mut held = order(10_000, 0);
+        held.business_id = Some(crate::domain::BusinessId::new(1));
+        let intent = IntentId::new();
+        held.open_intent_id = Some(intent);
+        let mut moved = held.clone();
+        moved.business_id = Some(crate::domain::BusinessId::new(2));
+        assert_eq!(
+            held.check_revision(&moved),
+            Err(RevisionRefused::OpenIntent(intent))
+        );
+        held.open_intent_id = None;
+        assert_eq!(held.check_revision(&moved), Ok(()));
     }
 }

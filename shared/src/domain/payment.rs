@@ -95,6 +95,8 @@ pub struct Payment {
     /// What its refunds (pending or succeeded) gave back, in minor units; it
     /// never exceeds `amount`.
     pub refunded_minor: i64,
+    /// The business its payable had when it was made. It stays the payment's
+    /// business (the one whose partners see it) whoever the payable belongs to later.
     pub business_id: Option<super::BusinessId>,
     /// Why staff must look at it: money a gateway collected for an intent
     /// that had already ended another way (canceled, failed, or its order
@@ -125,6 +127,9 @@ impl Payment {
             fee_minor: 0,
             refunded_minor: 0,
             review_reason: None,
+            // The business the intent was opened for: its payable keeps that
+            // business while the intent is open, so the money it collects
+            // belongs to the business the payer was paying.
             business_id: intent.business_id,
             created_at: now,
         };

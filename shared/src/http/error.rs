@@ -158,6 +158,7 @@ impl From<AppError> for ApiError {
                 Self::Conflict(format!("{noun} is {status} and cannot be paid"))
             }
             AppError::PayableLocked(m) => Self::Conflict(m),
+            e @ AppError::TooManyPending { .. } => Self::Conflict(e.to_string()),
             AppError::Otp(OtpRequestError::Transition(t)) => Self::Conflict(t.to_string()),
             AppError::Otp(e @ OtpRequestError::NotOtpGateway(_)) => Self::Conflict(e.to_string()),
             AppError::Otp(OtpRequestError::Otp(

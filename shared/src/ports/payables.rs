@@ -14,7 +14,8 @@ pub enum PayableWrite {
     },
     /// Paid payables are final.
     AlreadyPaid,
-    /// The amount cannot change under an intent that is collecting it.
+    /// The amount, payer and business cannot change under an intent that is
+    /// collecting it.
     OpenIntentAmountChange(IntentId),
     /// Payments already hold this much (minor units): the total cannot drop below it
     /// nor change currency.
@@ -27,8 +28,8 @@ pub enum PayableWrite {
 pub trait PayableStore: Send + Sync {
     /// Creates or replaces the payable's own fields. Status, open intent, payment
     /// sums and creation time are the service's and survive a replace. Refused
-    /// when paid, when an open intent would see its amount, currency or payer
-    /// change, when recorded payments would no longer fit the total, or when
+    /// when paid, when an open intent would see its amount, currency, payer or
+    /// business change, when recorded payments would no longer fit the total, or when
     /// the owner would change after any intent or payment was made for it.
     async fn upsert_payable(
         &self,
@@ -50,8 +51,8 @@ pub trait PayableStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Settling is the payable's decision, so this write spans its payments too:
-    /// marks `payable` paid, completes its pending payments and stores `extra`,
-    /// all or nothing; `Conflict` if the payable or a payment changed since read.
+    /// marks `payable` paid, completes its pending payments (none is pending
+    /// after) and stores `extra`, all or nothing; `Conflict` if the payable or a payment changed since read.
     /// `pending` are given as they complete (COMPLETED, their fee fixed); each
     /// must still be PENDING in storage. Each payment's events and `payable.paid`
     /// are stored in the same write, the payable shown as read: `Conflict` too

@@ -22,11 +22,15 @@ pub trait PaymentStore: Send + Sync {
     /// Stores a payment. A PENDING or COMPLETED one also adds its amount to the
     /// payable's allocated (and, if COMPLETED, paid) sums, all or nothing, only
     /// while the payable is open, priced as `payable`, held by no intent, and the
-    /// allocated sum stays within its total; the COMPLETED payment that completes
-    /// the total marks the payable paid in that same write. Any other payment
-    /// only needs the payable to exist. The payment's events (and `payable.paid`
-    /// when it pays the payable, which it then does only while the payable is
-    /// as read) are stored in the same write.
+    /// allocated sum stays within its total; a PENDING one also counts itself
+    /// among the payable's pending payments, only while fewer than
+    /// [`MAX_PENDING_PAYMENTS`](crate::domain::MAX_PENDING_PAYMENTS) are; the
+    /// COMPLETED payment that completes the total marks the payable paid in
+    /// that same write. Any other payment only needs the payable to exist.
+    /// Every payment also needs the payable to still belong to the business
+    /// `payable` names, the one the payment carries. The payment's events (and
+    /// `payable.paid` when it pays the payable, which it then does only while
+    /// the payable is as read) are stored in the same write.
     async fn record_payment(
         &self,
         payment: &Payment,

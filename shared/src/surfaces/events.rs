@@ -598,6 +598,7 @@ mod tests {
             allocated_minor: 0,
             paid_minor: 0,
             refunded_minor: 0,
+            pending_payments: 0,
             owner_fixed: false,
             created_at: at(),
             updated_at: at(),

@@ -120,7 +120,8 @@ pub struct SettlementTransaction {
     pub txn_number: String,
 }
 
-/// The totals over every payment of the payment's payable.
+/// The totals over every payment of the payment's payable made for the same
+/// business.
 #[derive(Serialize, ToSchema)]
 pub struct SettlementAccount {
     #[schema(example = "a5ab9910-cdc8-4b6b-a5aa-0d3ffd72f34e")]

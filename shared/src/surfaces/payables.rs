@@ -452,7 +452,7 @@ impl FromRequest for PayableInput {
 }
 
 /// Creates (201) or replaces (200) a payable. Paid payables are final; while an
-/// intent collects one, its amount, currency and owner cannot change.
+/// intent collects one, its amount, currency, owner and business cannot change.
 #[cfg(test)]
 mod tests {
     use super::json_integer;
@@ -507,6 +507,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
                         allocated_minor: 0,
                         paid_minor: 0,
                         refunded_minor: 0,
+                        pending_payments: 0,
                         owner_fixed: false,
                         created_at: now,
                         updated_at: now,

@@ -204,7 +204,8 @@ impl FromRequest for RecordInput {
 
 /// Records a payment for an order: PENDING by its owner; COMPLETED or FAILED by
 /// Admin, Staff or the payment system (X-API-Key). The PENDING and COMPLETED
-/// payments of an order never sum past its total.
+/// payments of an order never sum past its total, and an order holds at most
+/// 40 PENDING payments.
 #[utoipa::path(post, path = "/payment", tag = "payments", operation_id = "create_payment",
     request_body = CreatePaymentRequest,
     params(IdempotencyKey),
@@ -214,7 +215,7 @@ impl FromRequest for RecordInput {
         BadCredentials,
         (status = 403, description = "Only staff or the payment system records COMPLETED or FAILED", body = MessageError),
         (status = 404, description = "No such order of the caller's", body = MessageError),
-        (status = 409, description = "Order paid, canceled or held by a payment intent, or this Idempotency-Key's first request is still running", body = MessageError),
+        (status = 409, description = "Order paid, canceled or held by a payment intent; a PENDING payment on an order already holding 40 PENDING payments; or this Idempotency-Key's first request is still running", body = MessageError),
         TooLarge,
         KeyReused),
     security(("bearer" = []), ("api_key" = [])))]

@@ -133,6 +133,10 @@ pub struct PayableItem {
     /// Absent until its first refund.
     #[serde(default)]
     pub refunded_minor: i64,
+    /// Absent until its first PENDING payment (and on payables stored before
+    /// pending payments were counted, which count from none).
+    #[serde(default)]
+    pub pending_payments: u32,
     #[serde(default)]
     pub owner_fixed: bool,
     pub created_at: String,
@@ -164,6 +168,7 @@ impl PayableItem {
             allocated_minor: self.allocated_minor,
             paid_minor: self.paid_minor,
             refunded_minor: self.refunded_minor,
+            pending_payments: self.pending_payments,
             owner_fixed: self.owner_fixed,
             created_at: parse_ts(&self.created_at)?,
             updated_at: parse_ts(&self.updated_at)?,
@@ -192,6 +197,7 @@ impl PayableItem {
             allocated_minor: p.allocated_minor,
             paid_minor: p.paid_minor,
             refunded_minor: p.refunded_minor,
+            pending_payments: p.pending_payments,
             owner_fixed: p.owner_fixed,
             created_at: ts(p.created_at),
             updated_at: ts(p.updated_at),
@@ -868,6 +874,7 @@ mod tests {
             allocated_minor: 500,
             paid_minor: 500,
             refunded_minor: 0,
+            pending_payments: 0,
             owner_fixed: true,
             created_at: t,
             updated_at: t,

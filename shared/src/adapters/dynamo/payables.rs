@@ -94,22 +94,28 @@ impl PayableStore for DynamoStore {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
+        let same_business = match payable.business_id {
+            Some(_) => "business_id = :business",
+            None => "attribute_not_exists(business_id)",
+        };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(payable_pk(&payable.payable), PAYABLE_SK)))
             .update_expression(expression)
-            // Paid is final; an intent already collecting keeps its amount and payer.
+            // Paid is final; an intent already collecting keeps its amount, payer
+            // and business.
             // ... and payments already recorded stay within the total, in its currency.
             // ... and once an intent or payment names the owner, the owner stays.
-            .condition_expression(
+            .condition_expression(format!(
                 "attribute_not_exists(pk) OR (#status <> :paid AND (attribute_not_exists(open_intent_id) \
-                 OR (amount_minor = :amount AND currency = :currency AND owner_user_id = :owner)) \
+                 OR (amount_minor = :amount AND currency = :currency AND owner_user_id = :owner \
+                 AND {same_business})) \
                  AND (attribute_not_exists(allocated_minor) OR allocated_minor = :zero \
                  OR (currency = :currency AND allocated_minor <= :amount)) \
-                 AND (attribute_not_exists(owner_fixed) OR owner_user_id = :owner))",
-            )
+                 AND (attribute_not_exists(owner_fixed) OR owner_user_id = :owner))"
+            ))
             .set_expression_attribute_names(Some(names(&[("#status", "status"), ("#number", "number")])))
             .set_expression_attribute_values(Some(values(vals)))
             .return_values(ReturnValue::AllNew)
@@ -268,9 +274,10 @@ impl PayableStore for DynamoStore {
         let settle = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(payable_pk(&payable.payable), PAYABLE_SK)))
+            // Every pending payment completes in this write: none stays pending.
             .update_expression(
                 "SET #status = :paid, paid_at = :now, updated_at = :now, \
-                 allocated_minor = amount_minor, paid_minor = amount_minor",
+                 allocated_minor = amount_minor, paid_minor = amount_minor, pending_payments = :none",
             )
             .condition_expression(condition)
             .set_expression_attribute_names(Some(names(&[("#status", "status")])))
@@ -282,6 +289,7 @@ impl PayableStore for DynamoStore {
                 (":allocated", n(payable.allocated_minor)),
                 (":paid_sum", n(payable.paid_minor)),
                 (":read_at", s(ts(payable.updated_at))),
+                (":none", n(0)),
             ])));
         let mut request = self.client.transact_write_items().transact_items(
             TransactWriteItem::builder()

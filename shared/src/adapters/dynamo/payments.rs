@@ -10,7 +10,8 @@ use super::keys::{PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk
 use super::request::{build, key, transaction_error};
 use super::table::{BY_PAYABLE, BY_USER};
 use crate::domain::{
-    Event, Payable, PayableRef, PayableStatus, Payment, PaymentId, PaymentStatus, UserId,
+    Event, MAX_PENDING_PAYMENTS, Payable, PayableRef, PayableStatus, Payment, PaymentId,
+    PaymentStatus, UserId,
 };
 use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
 
@@ -39,6 +40,12 @@ impl PaymentStore for DynamoStore {
         let key = key(payable_pk(&payable.payable), PAYABLE_SK);
         let now = payment.created_at;
         let mut events = Event::for_new_payment(payment, now);
+        // The payment belongs to the business its payable had when it was
+        // made: only while the payable still names the business it was read with.
+        let (same_business, business) = match payable.business_id {
+            Some(b) => ("business_id = :business", Some((":business", n(b.get())))),
+            None => ("attribute_not_exists(business_id)", None),
+        };
         let guard = if payment.counts_toward_total() {
             let amount = payment.amount.minor();
             // More than the whole total never fits; the condition below only
@@ -52,11 +59,22 @@ impl PaymentStore for DynamoStore {
                 .to_owned();
             // The sum stays within the total even when payments race: each one is
             // an increment that is only applied while it still fits.
-            let mut condition =
+            let mut condition = format!(
                 "#status = :open AND currency = :currency AND amount_minor = :total \
                  AND attribute_not_exists(open_intent_id) \
-                 AND (attribute_not_exists(allocated_minor) OR allocated_minor <= :limit)"
-                    .to_owned();
+                 AND (attribute_not_exists(allocated_minor) OR allocated_minor <= :limit) \
+                 AND {same_business}"
+            );
+            // Pending payments are counted on the payable and capped, so that
+            // marking the order paid can always complete them in one write.
+            // Racing payments each increment only while the count is below the
+            // cap; payables stored before the count existed start from none.
+            if payment.status == PaymentStatus::Pending {
+                set.push_str(", pending_payments = if_not_exists(pending_payments, :zero) + :one");
+                condition.push_str(
+                    " AND (attribute_not_exists(pending_payments) OR pending_payments < :max_pending)",
+                );
+            }
             let paid_before = payable.amount.minor() - amount;
             let completes = payment.status == PaymentStatus::Completed
                 && payable.paid_minor + amount >= payable.amount.minor();
@@ -97,6 +115,11 @@ impl PaymentStore for DynamoStore {
                 (":limit", n(payable.amount.minor() - amount)),
                 (":fixed", AttributeValue::Bool(true)),
             ];
+            if payment.status == PaymentStatus::Pending {
+                vals.push((":one", n(1)));
+                vals.push((":max_pending", n(MAX_PENDING_PAYMENTS)));
+            }
+            vals.extend(business.clone());
             if payment.status == PaymentStatus::Completed {
                 vals.push((":paid_before", n(paid_before)));
                 if completes {
@@ -116,15 +139,14 @@ impl PaymentStore for DynamoStore {
                 .build()
         } else {
             // A payment outside the sums still names the owner, who stays from now on.
+            let mut vals = vec![(":fixed", AttributeValue::Bool(true))];
+            vals.extend(business);
             let fix_owner = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key))
                 .update_expression("SET owner_fixed = :fixed")
-                .condition_expression("attribute_exists(pk)")
-                .set_expression_attribute_values(Some(values(vec![(
-                    ":fixed",
-                    AttributeValue::Bool(true),
-                )])));
+                .condition_expression(format!("attribute_exists(pk) AND {same_business}"))
+                .set_expression_attribute_values(Some(values(vals)));
             TransactWriteItem::builder()
                 .update(build(fix_owner.build())?)
                 .build()

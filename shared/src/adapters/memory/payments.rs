@@ -27,11 +27,16 @@ impl PaymentStore for MemoryStore {
         let Some(slot) = state.payables.get_mut(&payable_key(&payable.payable)) else {
             return Ok(RecordOutcome::PayableChanged);
         };
+        // The payment belongs to the business its payable had when it was made.
+        if slot.payable.business_id != payable.business_id {
+            return Ok(RecordOutcome::PayableChanged);
+        }
         let now = payment.created_at;
         let mut events = Event::for_new_payment(payment, now);
         if payment.counts_toward_total() {
-            // Priced as it was read, and the payment still fits: racing payments
-            // can never hold more than the total.
+            // Priced as it was read, and the payment still fits (a pending one
+            // also under the cap): racing payments can never hold more than the
+            // total, nor more pending payments than settling can complete.
             let mut allocated = slot.payable.clone();
             if allocated.amount != payable.amount || !allocated.allocate(payment) {
                 return Ok(RecordOutcome::PayableChanged);

@@ -9,6 +9,7 @@ mod events;
 mod fees;
 mod gateway_intents;
 mod intents;
+mod partner;
 mod payables;
 mod payments;
 mod refunds;

@@ -437,3 +437,59 @@ async fn an_order_held_by_an_abandoned_intent_takes_payments_again() {
         .expect("exists");
     assert_eq!(intent.cancellation_reason.as_deref(), Some("expired"));
 }
+
+#[tokio::test]
+async fn an_order_holds_at_most_forty_pending_payments() {
+    use crate::domain::MAX_PENDING_PAYMENTS;
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let me = Actor::Person(payer.clone());
+    let order = t.order(&payer, 10_000).await;
+    for _ in 0..MAX_PENDING_PAYMENTS {
+        payments::record(
+            &t.app,
+            &me,
+            &order.payable,
+            "1.00",
+            PaymentMethod::Cash,
+            PaymentStatus::Pending,
+        )
+        .await
+        .expect("pending");
+    }
+    let err = payments::record(
+        &t.app,
+        &me,
+        &order.payable,
+        "1.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Pending,
+    )
+    .await
+    .expect_err("one pending payment too many");
+    assert!(
+        matches!(err, AppError::TooManyPending { limit: 40, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Order already has 40 PENDING payments, the most it may hold; \
+         no more can be recorded until they are completed"
+    );
+    // Staff may still record money that arrived.
+    payments::record(
+        &t.app,
+        &backend(),
+        &order.payable,
+        "10.00",
+        PaymentMethod::Cash,
+        PaymentStatus::Completed,
+    )
+    .await
+    .expect("completed");
+    let p = t.payable(&order.payable).await;
+    assert_eq!(
+        (p.pending_payments, p.allocated_minor, p.paid_minor),
+        (40, 5_000, 1_000)
+    );
+}

@@ -325,3 +325,43 @@ async fn mark_paid_refuses_an_amount_that_is_not_the_orders_and_records_nothing(
         .expect("payments");
     assert!(list.items.is_empty());
 }
+
+#[tokio::test]
+async fn mark_paid_completes_an_order_holding_the_most_pending_payments() {
+    use crate::domain::MAX_PENDING_PAYMENTS;
+    let t = TestApp::new();
+    let payer = person(&[]);
+    let me = Actor::Person(payer.clone());
+    let order = t.order(&payer, 10_000).await;
+    for _ in 0..MAX_PENDING_PAYMENTS {
+        t.clock.advance(time::Duration::milliseconds(1));
+        payments::record(
+            &t.app,
+            &me,
+            &order.payable,
+            "1.00",
+            PaymentMethod::Cash,
+            PaymentStatus::Pending,
+        )
+        .await
+        .expect("pending");
+    }
+    let settled = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+        .await
+        .expect("an order within the cap is always settled");
+    assert_eq!(settled.order.status, PayableStatus::Paid);
+    let p = t.payable(&order.payable).await;
+    assert_eq!(
+        (p.status, p.paid_minor, p.pending_payments),
+        (PayableStatus::Paid, 10_000, 0)
+    );
+    let list = payments::list_for_order(&t.app, &me, &order.payable, 100, None)
+        .await
+        .expect("payments");
+    assert_eq!(list.items.len(), 41, "forty completed and one for the rest");
+    assert!(
+        list.items
+            .iter()
+            .all(|p| p.status == PaymentStatus::Completed)
+    );
+}

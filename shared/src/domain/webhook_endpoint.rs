@@ -12,7 +12,7 @@ use super::ids::random_token;
 /// Every event type the service emits, each object's in the order of its
 /// life: an event that happened at the same instant as another of the same
 /// object is delivered after it when it comes later here.
-pub const EVENT_TYPES: [&str; 10] = [
+pub const EVENT_TYPES: [&str; 11] = [
     "payment_intent.created",
     "payment_intent.requires_action",
     "payment_intent.succeeded",
@@ -22,6 +22,7 @@ pub const EVENT_TYPES: [&str; 10] = [
     "payment.completed",
     "refund.created",
     "refund.succeeded",
+    "refund.failed",
     "payable.paid",
 ];
 
@@ -391,6 +392,15 @@ mod tests {
         );
         assert!(event_type_rank("payment.created") < event_type_rank("payment.completed"));
         assert!(event_type_rank("refund.created") < event_type_rank("refund.succeeded"));
+        assert!(event_type_rank("refund.created") < event_type_rank("refund.failed"));
         assert_eq!(event_type_rank("other"), EVENT_TYPES.len());
+    }
+
+    #[test]
+    fn every_type_the_events_api_lists_can_be_subscribed_to() {
+        for kind in super::super::event::EventType::ALL {
+            assert!(EVENT_TYPES.contains(&kind.as_str()), "{}", kind.as_str());
+        }
+        assert_eq!(EVENT_TYPES.len(), super::super::event::EventType::ALL.len());
     }
 }

@@ -162,6 +162,24 @@ impl TestApp {
         }
     }
 
+    /// A PENDING cash payment of `amount` that `payer` records on `order`.
+    pub async fn pending(
+        &self,
+        payer: &Caller,
+        order: &PayableRef,
+        amount: &str,
+    ) -> Result<crate::domain::Payment, crate::app::AppError> {
+        crate::app::payments::record(
+            &self.app,
+            &crate::app::payments::Actor::Person(payer.clone()),
+            order,
+            amount,
+            crate::domain::PaymentMethod::Cash,
+            crate::domain::PaymentStatus::Pending,
+        )
+        .await
+    }
+
     /// An order of `minor` US cents owned by `owner`, stored.
     pub async fn order(&self, owner: &Caller, minor: i64) -> Payable {
         let order = new_order(&owner.user_id, minor);

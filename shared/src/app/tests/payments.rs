@@ -443,30 +443,16 @@ async fn an_order_holds_at_most_forty_pending_payments() {
     use crate::domain::MAX_PENDING_PAYMENTS;
     let t = TestApp::new();
     let payer = person(&[]);
-    let me = Actor::Person(payer.clone());
     let order = t.order(&payer, 10_000).await;
     for _ in 0..MAX_PENDING_PAYMENTS {
-        payments::record(
-            &t.app,
-            &me,
-            &order.payable,
-            "1.00",
-            PaymentMethod::Cash,
-            PaymentStatus::Pending,
-        )
-        .await
-        .expect("pending");
+        t.pending(&payer, &order.payable, "1.00")
+            .await
+            .expect("pending");
     }
-    let err = payments::record(
-        &t.app,
-        &me,
-        &order.payable,
-        "1.00",
-        PaymentMethod::Cash,
-        PaymentStatus::Pending,
-    )
-    .await
-    .expect_err("one pending payment too many");
+    let err = t
+        .pending(&payer, &order.payable, "1.00")
+        .await
+        .expect_err("one pending payment too many");
     assert!(
         matches!(err, AppError::TooManyPending { limit: 40, .. }),
         "{err:?}"

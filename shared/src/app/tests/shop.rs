@@ -335,16 +335,9 @@ async fn mark_paid_completes_an_order_holding_the_most_pending_payments() {
     let order = t.order(&payer, 10_000).await;
     for _ in 0..MAX_PENDING_PAYMENTS {
         t.clock.advance(time::Duration::milliseconds(1));
-        payments::record(
-            &t.app,
-            &me,
-            &order.payable,
-            "1.00",
-            PaymentMethod::Cash,
-            PaymentStatus::Pending,
-        )
-        .await
-        .expect("pending");
+        t.pending(&payer, &order.payable, "1.00")
+            .await
+            .expect("pending");
     }
     let settled = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
         .await

@@ -401,9 +401,25 @@ impl RefundStore for FaultyStores {
         .await
     }
 
-    async fn update_refund(&self, before: &Refund, after: &Refund) -> Result<(), StoreError> {
+    async fn update_refund(
+        &self,
+        before: &Refund,
+        after: &Refund,
+        payment: &Payment,
+    ) -> Result<(), StoreError> {
         self.call("update_refund", || {
-            self.inner.refunds.update_refund(before, after)
+            self.inner.refunds.update_refund(before, after, payment)
+        })
+        .await
+    }
+
+    async fn unsent_refunds(
+        &self,
+        made_before: time::OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Refund>, StoreError> {
+        self.call("unsent_refunds", || {
+            self.inner.refunds.unsent_refunds(made_before, limit)
         })
         .await
     }

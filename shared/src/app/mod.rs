@@ -10,6 +10,7 @@ pub mod payables;
 pub mod payments;
 pub mod refunds;
 pub mod shop;
+pub mod unsent_refunds;
 pub mod webhook_endpoints;
 pub mod webhooks;
 

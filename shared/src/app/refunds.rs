@@ -8,6 +8,8 @@
 //! answers with an error: the retry under the same Idempotency-Key names the
 //! same refund, which the gateway acts on once.
 
+use std::sync::Arc;
+
 use super::AppError;
 use super::intents::MAX_RETRIES;
 use super::payments::Actor;
@@ -15,7 +17,7 @@ use crate::auth::Role;
 use crate::domain::{
     GatewayId, Payment, PaymentId, PaymentIntent, Refund, RefundId, RefundStatus, RequestKey,
 };
-use crate::ports::{GatewayError, Page, RefundOutcome, StoreError};
+use crate::ports::{Gateway, GatewayError, GatewayRefund, Page, RefundOutcome, StoreError};
 use crate::runtime::App;
 
 const PAYMENT: &str = "Payment";
@@ -93,7 +95,7 @@ pub async fn create(
         match app.refunds.create_refund(&refund, &payment).await? {
             RefundOutcome::Created => {
                 tracing::info!(refund = %refund.id, payment = %payment.id, status = refund.status.as_str(), "refund made");
-                made = Some((refund, collector));
+                made = Some((refund, collector.map(|intent| (payment, intent))));
                 break;
             }
             // Another refund or this very one (a racing retry) got there
@@ -101,17 +103,17 @@ pub async fn create(
             RefundOutcome::AlreadyExists | RefundOutcome::PaymentChanged => continue,
         }
     }
-    let (refund, collector) = made.ok_or(StoreError::Conflict)?;
+    let (refund, collected) = made.ok_or(StoreError::Conflict)?;
     // Once the gateway has named the refund it is the gateway's to report
     // on: asking again, after its own idempotency has lapsed, could refund twice.
-    if refund.status != RefundStatus::Pending || refund.gateway_refund_id.is_some() {
+    if !refund.is_unsent() {
         return Ok(refund);
     }
-    let intent = match collector {
-        Some(intent) => intent,
-        None => intent_of(app, &refund).await?,
+    let (payment, intent) = match collected {
+        Some(both) => both,
+        None => collected_by(app, &refund).await?,
     };
-    at_gateway(app, refund, &intent).await
+    at_gateway(app, refund, &intent, payment).await
 }
 
 /// The refund an earlier run under the same Idempotency-Key made, if any.
@@ -163,33 +165,64 @@ async fn collecting_intent(
         .filter(|i| i.gateway != GatewayId::Otp && payment.collected_by(i)))
 }
 
-/// The intent a pending refund is to be asked of the gateway for.
-async fn intent_of(app: &App, refund: &Refund) -> Result<PaymentIntent, AppError> {
+/// The payment a pending refund gives back, and the intent whose gateway is
+/// to be asked for it.
+pub(super) async fn collected_by(
+    app: &App,
+    refund: &Refund,
+) -> Result<(Payment, PaymentIntent), AppError> {
     let payment = app
         .payments
         .get_payment(&refund.payment_id)
         .await?
         .ok_or(StoreError::Conflict)?;
-    collecting_intent(app, &payment).await?.ok_or_else(|| {
+    let intent = collecting_intent(app, &payment).await?.ok_or_else(|| {
         StoreError::Corrupt(format!(
             "refund {} waits for a gateway, but its payment was not collected by one",
             refund.id
         ))
-        .into()
-    })
+    })?;
+    Ok((payment, intent))
 }
 
-/// Asks the gateway to give `refund` back, and stores what it answered. A
-/// refusal is an outcome (the refund failed, its amount refundable again);
-/// a fault leaves it pending for the retry.
-async fn at_gateway(app: &App, refund: Refund, intent: &PaymentIntent) -> Result<Refund, AppError> {
-    let connector = app.gateways.get(intent.gateway).ok_or_else(|| {
+/// The connector of the gateway that collected `intent`.
+pub(super) fn connector_of(
+    app: &App,
+    intent: &PaymentIntent,
+) -> Result<Arc<dyn Gateway>, GatewayError> {
+    app.gateways.get(intent.gateway).cloned().ok_or_else(|| {
         GatewayError::Unavailable(format!(
             "the {} gateway is not configured here",
             intent.gateway.as_str()
         ))
-    })?;
-    let (status, gateway_refund_id) = match connector.refund(intent, &refund).await {
+    })
+}
+
+/// Asks the gateway to give `refund` back, and stores what it answered (of
+/// `payment` as read). A refusal is an outcome (the refund failed, its
+/// amount refundable again); a fault leaves it pending for the retry, or
+/// the refund pass.
+async fn at_gateway(
+    app: &App,
+    refund: Refund,
+    intent: &PaymentIntent,
+    payment: Payment,
+) -> Result<Refund, AppError> {
+    let connector = connector_of(app, intent)?;
+    let answer = connector.refund(intent, &refund).await;
+    store_answer(app, refund, answer, payment).await
+}
+
+/// Stores what the gateway answered when asked for `refund` (of `payment`
+/// as read): the refund it made, or its refusal (the refund failed); a fault
+/// is returned with the refund left pending.
+pub(super) async fn store_answer(
+    app: &App,
+    refund: Refund,
+    answer: Result<GatewayRefund, GatewayError>,
+    payment: Payment,
+) -> Result<Refund, AppError> {
+    let (status, gateway_refund_id) = match answer {
         Ok(done) => (done.status, Some(done.id)),
         Err(GatewayError::Refused(why)) => {
             tracing::warn!(refund = %refund.id, %why, "the gateway refused the refund");
@@ -200,29 +233,47 @@ async fn at_gateway(app: &App, refund: Refund, intent: &PaymentIntent) -> Result
             return Err(e.into());
         }
     };
-    let (refund, _) = settle(app, refund, status, gateway_refund_id.as_deref()).await?;
+    let (refund, _) = settle(
+        app,
+        refund,
+        status,
+        gateway_refund_id.as_deref(),
+        Some(payment),
+    )
+    .await?;
     Ok(refund)
 }
 
 /// Stores what the gateway reports of `refund`: its status and its own id
-/// for it. A report that moves nothing forward changes nothing; one that
-/// lost a race is decided again on what is stored. True when it changed.
+/// for it, with its effect on its payment (`payment` when the caller has
+/// just read it). A report that moves nothing forward changes nothing; one
+/// that lost a race is decided again on what is stored. True when it changed.
 pub(crate) async fn settle(
     app: &App,
     mut refund: Refund,
     status: RefundStatus,
     gateway_refund_id: Option<&str>,
+    mut payment: Option<Payment>,
 ) -> Result<(Refund, bool), AppError> {
     for _ in 0..MAX_RETRIES {
         let before = refund.clone();
         if !refund.report(status, gateway_refund_id, app.clock.now()) {
             return Ok((refund, false));
         }
-        match app.refunds.update_refund(&before, &refund).await {
+        let read = match payment.take() {
+            Some(p) => p,
+            None => app
+                .payments
+                .get_payment(&refund.payment_id)
+                .await?
+                .ok_or(StoreError::Conflict)?,
+        };
+        match app.refunds.update_refund(&before, &refund, &read).await {
             Ok(()) => {
-                tracing::info!(refund = %refund.id, status = refund.status.as_str(), given_back = refund.gives_back(&before), "refund settled");
+                tracing::info!(refund = %refund.id, from = before.status.as_str(), status = refund.status.as_str(), "refund settled");
                 return Ok((refund, true));
             }
+            // The refund or its payment moved: both are read again.
             Err(StoreError::Conflict) => {
                 refund = app
                     .refunds

@@ -190,7 +190,7 @@ async fn refunds_reported(
             continue;
         };
         let (_, changed) =
-            super::refunds::settle(app, refund, report.status, Some(&report.id)).await?;
+            super::refunds::settle(app, refund, report.status, Some(&report.id), None).await?;
         if changed {
             outcome = Delivery::Applied;
         }

@@ -606,13 +606,13 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     let mut succeeded = by_card.clone();
     assert!(succeeded.report(RefundStatus::Succeeded, Some("re_evt_1"), now()));
     s.refunds
-        .update_refund(&by_card, &succeeded)
+        .update_refund(&by_card, &succeeded, &read)
         .await
         .expect("update");
     // A writer that read it pending loses, and says nothing.
     let mut failed = by_card.clone();
     assert!(failed.report(RefundStatus::Failed, Some("re_evt_1"), now()));
-    let r = s.refunds.update_refund(&by_card, &failed).await;
+    let r = s.refunds.update_refund(&by_card, &failed, &read).await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert_eq!(
         types_of(s, &card_id).await,
@@ -629,7 +629,7 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     let mut returned = succeeded.clone();
     assert!(returned.report(RefundStatus::Failed, None, now()));
     s.refunds
-        .update_refund(&succeeded, &returned)
+        .update_refund(&succeeded, &returned, &payment_of(s, &payment.id).await)
         .await
         .expect("update");
     assert_eq!(

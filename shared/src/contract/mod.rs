@@ -103,6 +103,8 @@ macro_rules! storage_contract {
             updating_a_refund_is_conditional_on_its_status,
             a_refund_is_found_by_its_gateways_id,
             refund_lists_are_newest_first_with_cursors,
+            a_pending_refund_holds_its_amount_and_only_its_success_refunds,
+            unsent_refunds_are_listed_oldest_first_until_the_gateway_names_them,
         );
     };
     (@cases $stores:expr; $($case:ident),* $(,)?) => {

@@ -67,7 +67,7 @@ pub async fn a_refund_takes_from_its_payment_and_payable_at_once(s: &Stores) {
     );
 
     // The refund that reaches the amount makes the payment REFUNDED in the same write.
-    let rest = refund_of(&read, 7_000, Some(GatewayId::Test));
+    let rest = refund_of(&read, 7_000, None);
     let outcome = s.refunds.create_refund(&rest, &read).await.expect("refund");
     assert_eq!(outcome, RefundOutcome::Created);
     let read = payment_of(s, &payment.id).await;
@@ -183,20 +183,22 @@ pub async fn a_failed_refund_gives_its_amount_back(s: &Stores) {
         .create_refund(&refund, &payment)
         .await
         .expect("refund");
+    let held = payment_of(s, &payment.id).await;
     assert_eq!(
-        payment_of(s, &payment.id).await.status,
-        PaymentStatus::Refunded
+        (held.status, held.refunded_minor, held.refund_held_minor),
+        (PaymentStatus::Completed, 0, 10_000),
+        "pending: held, not refunded"
     );
     let mut failed = refund.clone();
     assert!(failed.report(RefundStatus::Failed, Some("re_failed_1"), now()));
     s.refunds
-        .update_refund(&refund, &failed)
+        .update_refund(&refund, &failed, &held)
         .await
         .expect("update");
     let read = payment_of(s, &payment.id).await;
     assert_eq!(
-        (read.status, read.refunded_minor),
-        (PaymentStatus::Completed, 0)
+        (read.status, read.refunded_minor, read.refund_held_minor),
+        (PaymentStatus::Completed, 0, 0)
     );
     assert_eq!(payable(s, &order).await.refunded_minor, 0);
     let stored = s
@@ -226,14 +228,15 @@ pub async fn updating_a_refund_is_conditional_on_its_status(s: &Stores) {
         .expect("refund");
     let mut succeeded = refund.clone();
     succeeded.report(RefundStatus::Succeeded, Some("re_1"), now());
+    let read = payment_of(s, &payment.id).await;
     s.refunds
-        .update_refund(&refund, &succeeded)
+        .update_refund(&refund, &succeeded, &read)
         .await
         .expect("update");
     // A second writer that read it pending loses, and gives nothing back.
     let mut failed = refund.clone();
     failed.report(RefundStatus::Failed, Some("re_1"), now());
-    let lost = s.refunds.update_refund(&refund, &failed).await;
+    let lost = s.refunds.update_refund(&refund, &failed, &read).await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
     let read = payment_of(s, &payment.id).await;
     assert_eq!(read.refunded_minor, 4_000);
@@ -264,7 +267,7 @@ pub async fn a_refund_is_found_by_its_gateways_id(s: &Stores) {
     let mut named = refund.clone();
     named.report(RefundStatus::Pending, Some(&gateway_id), now());
     s.refunds
-        .update_refund(&refund, &named)
+        .update_refund(&refund, &named, &payment)
         .await
         .expect("update");
     let found = s
@@ -286,7 +289,7 @@ pub async fn a_refund_is_found_by_its_gateways_id(s: &Stores) {
     // Named once: a second naming of the same refund loses.
     let mut renamed = refund.clone();
     renamed.report(RefundStatus::Pending, Some("re_other"), now());
-    let lost = s.refunds.update_refund(&refund, &renamed).await;
+    let lost = s.refunds.update_refund(&refund, &renamed, &payment).await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
 }
 
@@ -335,4 +338,134 @@ pub async fn refund_lists_are_newest_first_with_cursors(s: &Stores) {
         .list_refunds(&other.id, 2, first.next.as_deref())
         .await;
     assert!(matches!(foreign, Err(StoreError::BadCursor)), "{foreign:?}");
+}
+
+pub async fn a_pending_refund_holds_its_amount_and_only_its_success_refunds(s: &Stores) {
+    let (order, payment) = completed_payment(s, 10_000).await;
+    let card = refund_of(&payment, 6_000, Some(GatewayId::Stripe));
+    s.refunds
+        .create_refund(&card, &payment)
+        .await
+        .expect("refund");
+    let read = payment_of(s, &payment.id).await;
+    assert_eq!(
+        (read.status, read.refunded_minor, read.refund_held_minor),
+        (PaymentStatus::Completed, 0, 6_000)
+    );
+    assert_eq!(
+        payable(s, &order).await.refunded_minor,
+        0,
+        "nothing given back yet"
+    );
+    // What the pending one holds cannot be refunded again, even by a writer
+    // that read the payment before it.
+    let stale = refund_of(&payment, 4_001, Some(GatewayId::Stripe));
+    let lost = s.refunds.create_refund(&stale, &payment).await;
+    assert_eq!(lost.expect("refund"), RefundOutcome::PaymentChanged);
+    let rest = refund_of(&read, 4_000, Some(GatewayId::Stripe));
+    s.refunds.create_refund(&rest, &read).await.expect("refund");
+
+    // The rest succeeds first: refunded, not in full.
+    let read = payment_of(s, &payment.id).await;
+    let mut done = rest.clone();
+    done.report(RefundStatus::Succeeded, Some(&unique("re")), now());
+    s.refunds
+        .update_refund(&rest, &done, &read)
+        .await
+        .expect("update");
+    let read = payment_of(s, &payment.id).await;
+    assert_eq!(
+        (read.status, read.refunded_minor, read.refund_held_minor),
+        (PaymentStatus::Completed, 4_000, 10_000)
+    );
+    assert_eq!(payable(s, &order).await.refunded_minor, 4_000);
+
+    // A writer deciding on a payment read before that success thinks the
+    // first one does not complete it: it loses, and nothing moves.
+    let mut first_done = card.clone();
+    first_done.report(RefundStatus::Succeeded, Some(&unique("re")), now());
+    let stale_read = held_only(&read);
+    let lost = s
+        .refunds
+        .update_refund(&card, &first_done, &stale_read)
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
+    // Decided on the payment as it is, it completes the payment.
+    s.refunds
+        .update_refund(&card, &first_done, &read)
+        .await
+        .expect("update");
+    let read = payment_of(s, &payment.id).await;
+    assert_eq!(
+        (read.status, read.refunded_minor, read.refund_held_minor),
+        (PaymentStatus::Refunded, 10_000, 10_000)
+    );
+    assert_eq!(payable(s, &order).await.refunded_minor, 10_000);
+}
+
+/// `payment` as it was read before any of its refunds succeeded.
+fn held_only(payment: &Payment) -> Payment {
+    Payment {
+        refunded_minor: 0,
+        status: PaymentStatus::Completed,
+        ..payment.clone()
+    }
+}
+
+pub async fn unsent_refunds_are_listed_oldest_first_until_the_gateway_names_them(s: &Stores) {
+    let base = now() - Duration::days(1);
+    let (_, payment) = completed_payment(s, 10_000).await;
+    let mut made = Vec::new();
+    let mut read = payment_of(s, &payment.id).await;
+    for (minutes, gateway) in [
+        (2, Some(GatewayId::Stripe)),
+        (0, Some(GatewayId::Test)),
+        (1, None),
+        (3, Some(GatewayId::Stripe)),
+    ] {
+        let mut refund = refund_of(&read, 1_000, gateway);
+        refund.created = base + Duration::minutes(minutes);
+        refund.updated = refund.created;
+        s.refunds
+            .create_refund(&refund, &read)
+            .await
+            .expect("refund");
+        made.push(refund);
+        read = payment_of(s, &payment.id).await;
+    }
+    let listed = |bound, limit| async move {
+        s.refunds
+            .unsent_refunds(bound, limit)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    // Oldest first; the offline one (refunded at once) is never unsent; the
+    // bound is strict.
+    assert_eq!(
+        listed(base + Duration::minutes(3), 10).await,
+        [made[1].id, made[0].id]
+    );
+    assert_eq!(listed(base + Duration::minutes(3), 1).await, [made[1].id]);
+    assert_eq!(
+        listed(base + Duration::minutes(4), 10).await,
+        [made[1].id, made[0].id, made[3].id]
+    );
+    // Named by its gateway, still pending: its webhooks tell the rest.
+    let mut named = made[1].clone();
+    named.report(RefundStatus::Pending, Some(&unique("re")), now());
+    s.refunds
+        .update_refund(&made[1], &named, &read)
+        .await
+        .expect("update");
+    // Refused by its gateway: failed without a name.
+    let mut refused = made[3].clone();
+    refused.report(RefundStatus::Failed, None, now());
+    s.refunds
+        .update_refund(&made[3], &refused, &read)
+        .await
+        .expect("update");
+    assert_eq!(listed(base + Duration::minutes(4), 10).await, [made[0].id]);
 }

@@ -92,9 +92,14 @@ pub struct Payment {
     pub transaction_id: Option<String>,
     /// Processing fee in minor units of `amount`'s currency.
     pub fee_minor: i64,
-    /// What its refunds (pending or succeeded) gave back, in minor units; it
-    /// never exceeds `amount`.
+    /// What its succeeded refunds gave back, in minor units: the refunded
+    /// sum every API shows.
     pub refunded_minor: i64,
+    /// What its refunds hold of it, pending or succeeded, in minor units: a
+    /// refund the gateway has not confirmed yet may still give its money
+    /// back, so it counts against what may be refunded. Never more than
+    /// `amount`; never less than `refunded_minor`.
+    pub refund_held_minor: i64,
     /// The business its payable had when it was made. It stays the payment's
     /// business (the one whose partners see it) whoever the payable belongs to later.
     pub business_id: Option<super::BusinessId>,
@@ -126,6 +131,7 @@ impl Payment {
             transaction_id: Some(transaction_id),
             fee_minor: 0,
             refunded_minor: 0,
+            refund_held_minor: 0,
             review_reason: None,
             // The business the intent was opened for: its payable keeps that
             // business while the intent is open, so the money it collects
@@ -158,6 +164,7 @@ impl Payment {
             transaction_id: None,
             fee_minor: 0,
             refunded_minor: 0,
+            refund_held_minor: 0,
             review_reason: None,
             business_id: payable.business_id,
             created_at: now,

@@ -55,6 +55,9 @@ pub enum RefundRefused {
     NotCompleted(&'static str),
     #[error("the payment is already fully refunded")]
     FullyRefunded,
+    /// Refunds not yet confirmed by the gateway hold all that remains.
+    #[error("pending refunds hold all that remains of the payment")]
+    HeldByPending,
     #[error("amount must be greater than zero")]
     NotPositive,
     /// More than what remains to refund; the money that remains is carried.
@@ -139,12 +142,6 @@ impl Refund {
         changed
     }
 
-    /// Whether this refund, changed from `before`, gives its amount back to
-    /// its payment: it failed just now.
-    pub fn gives_back(&self, before: &Refund) -> bool {
-        self.status == RefundStatus::Failed && before.status != RefundStatus::Failed
-    }
-
     /// This refund as a change of `before` stores it: its status and time,
     /// and the gateway's id only where `before` had none (a refund is named
     /// once).
@@ -171,16 +168,63 @@ impl Refund {
     }
 }
 
-/// What a payment allows to be refunded; state changes of its refunded sum.
+/// What one change of a refund does to its payment's sums, in minor units:
+/// what refunds hold of it, and what they gave back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RefundEffect {
+    pub held: i64,
+    pub refunded: i64,
+}
+
+impl RefundEffect {
+    /// A refund that moved from `before` (none: it is new) to `after`, of
+    /// `amount` minor units. A pending refund holds its amount; a succeeded
+    /// one has given it back too; a failed one neither.
+    pub fn of(before: Option<RefundStatus>, after: RefundStatus, amount: i64) -> Self {
+        let weight = |status: Option<RefundStatus>| match status {
+            None | Some(RefundStatus::Failed) => (0, 0),
+            Some(RefundStatus::Pending) => (amount, 0),
+            Some(RefundStatus::Succeeded) => (amount, amount),
+        };
+        let (held_before, refunded_before) = weight(before);
+        let (held_after, refunded_after) = weight(Some(after));
+        Self {
+            held: held_after - held_before,
+            refunded: refunded_after - refunded_before,
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Refund {
+    /// What storing this refund, changed from `before` (none when it is
+    /// new), does to its payment.
+    pub fn effect(&self, before: Option<&Refund>) -> RefundEffect {
+        RefundEffect::of(before.map(|b| b.status), self.status, self.amount.minor())
+    }
+
+    /// Whether the gateway is still to be asked for it: pending, and the
+    /// gateway has not named it (a fault cut the request, or it crashed).
+    pub fn is_unsent(&self) -> bool {
+        self.gateway.is_some()
+            && self.status == RefundStatus::Pending
+            && self.gateway_refund_id.is_none()
+    }
+}
+
+/// What a payment allows to be refunded; state changes of its refunded sums.
 impl Payment {
-    /// What has not been refunded yet, in minor units.
+    /// What no refund holds yet, in minor units.
     pub fn refundable_minor(&self) -> i64 {
-        self.amount.minor() - self.refunded_minor
+        self.amount.minor() - self.refund_held_minor
     }
 
     /// The amount a refund of `requested` minor units (all that remains when
     /// none) may give back: only of a COMPLETED payment not yet fully
-    /// refunded, more than zero and at most what remains.
+    /// refunded, more than zero and at most what no refund holds yet.
     pub fn refundable(&self, requested: Option<i64>) -> Result<Money, RefundRefused> {
         match self.status {
             PaymentStatus::Completed => {}
@@ -188,8 +232,9 @@ impl Payment {
             other => return Err(RefundRefused::NotCompleted(other.as_str())),
         }
         let currency = self.amount.currency();
-        let remaining = Money::from_minor(self.refundable_minor(), currency)
-            .map_err(|_| RefundRefused::FullyRefunded)?;
+        let Ok(remaining) = Money::from_minor(self.refundable_minor(), currency) else {
+            return Err(RefundRefused::HeldByPending);
+        };
         match requested {
             None => Ok(remaining),
             Some(minor) if minor <= 0 => Err(RefundRefused::NotPositive),
@@ -212,20 +257,21 @@ impl Payment {
             && self.transaction_id == intent.gateway_intent_id
     }
 
-    /// A refund of `amount` is made: the payment that is refunded in full
-    /// becomes REFUNDED.
-    pub fn add_refund(&mut self, amount: &Money) {
-        self.refunded_minor += amount.minor();
-        if self.refunded_minor >= self.amount.minor() {
-            self.status = PaymentStatus::Refunded;
-        }
+    /// Whether a refund change with `effect` completes this payment as
+    /// read: it gives back all that was not refunded yet.
+    pub fn completed_by(&self, effect: RefundEffect) -> bool {
+        effect.refunded > 0 && self.refunded_minor + effect.refunded >= self.amount.minor()
     }
 
-    /// A refund of `amount` failed: the money never went back, so the
-    /// payment holds it again (and is COMPLETED again if it was REFUNDED).
-    pub fn give_back_refund(&mut self, amount: &Money) {
-        self.refunded_minor = (self.refunded_minor - amount.minor()).max(0);
-        if self.status == PaymentStatus::Refunded {
+    /// Takes a refund change's `effect`: the payment refunded in full
+    /// becomes REFUNDED; one that a failed refund gives money back to is
+    /// COMPLETED again.
+    pub fn apply_refund(&mut self, effect: RefundEffect) {
+        self.refund_held_minor = (self.refund_held_minor + effect.held).max(0);
+        self.refunded_minor = (self.refunded_minor + effect.refunded).max(0);
+        if self.refunded_minor >= self.amount.minor() {
+            self.status = PaymentStatus::Refunded;
+        } else if self.status == PaymentStatus::Refunded {
             self.status = PaymentStatus::Completed;
         }
     }
@@ -252,10 +298,26 @@ mod tests {
             transaction_id: None,
             fee_minor: 0,
             refunded_minor: 0,
+            refund_held_minor: 0,
             business_id: None,
             review_reason: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
+    }
+
+    /// A refund of `minor` that goes from `before` to `after`.
+    fn refund_moves(
+        p: &mut Payment,
+        minor: i64,
+        before: Option<RefundStatus>,
+        after: RefundStatus,
+    ) {
+        p.apply_refund(RefundEffect::of(before, after, minor));
+    }
+
+    /// A refund of `minor` made and confirmed at once (as offline ones are).
+    fn refunded(p: &mut Payment, minor: i64) {
+        refund_moves(p, minor, None, RefundStatus::Succeeded);
     }
 
     #[test]
@@ -301,7 +363,7 @@ mod tests {
     fn by_default_a_refund_gives_back_all_that_remains() {
         let mut p = payment(10_000, PaymentStatus::Completed);
         assert_eq!(p.refundable(None), Ok(usd(10_000)));
-        p.add_refund(&usd(3_000));
+        refunded(&mut p, 3_000);
         assert_eq!(p.refundable(None), Ok(usd(7_000)));
         assert_eq!(p.refundable(Some(7_000)), Ok(usd(7_000)));
         assert_eq!(p.status, PaymentStatus::Completed);
@@ -310,7 +372,7 @@ mod tests {
     #[test]
     fn never_more_than_remains_nor_nothing() {
         let mut p = payment(10_000, PaymentStatus::Completed);
-        p.add_refund(&usd(4_000));
+        refunded(&mut p, 4_000);
         let err = p.refundable(Some(6_001)).expect_err("too much");
         assert_eq!(err, RefundRefused::MoreThanRemains(usd(6_000)));
         assert_eq!(
@@ -335,7 +397,7 @@ mod tests {
             );
         }
         let mut p = payment(100, PaymentStatus::Completed);
-        p.add_refund(&usd(100));
+        refunded(&mut p, 100);
         assert_eq!(p.status, PaymentStatus::Refunded, "refunded in full");
         assert_eq!(p.refundable(None), Err(RefundRefused::FullyRefunded));
         assert_eq!(p.refundable(Some(1)), Err(RefundRefused::FullyRefunded));
@@ -344,12 +406,116 @@ mod tests {
     #[test]
     fn a_failed_refund_gives_its_amount_back() {
         let mut p = payment(100, PaymentStatus::Completed);
-        p.add_refund(&usd(60));
-        p.add_refund(&usd(40));
+        refunded(&mut p, 60);
+        refunded(&mut p, 40);
         assert_eq!(p.status, PaymentStatus::Refunded);
-        p.give_back_refund(&usd(40));
-        assert_eq!((p.status, p.refunded_minor), (PaymentStatus::Completed, 60));
+        refund_moves(
+            &mut p,
+            40,
+            Some(RefundStatus::Succeeded),
+            RefundStatus::Failed,
+        );
+        assert_eq!(
+            (p.status, p.refunded_minor, p.refund_held_minor),
+            (PaymentStatus::Completed, 60, 60)
+        );
         assert_eq!(p.refundable(None), Ok(usd(40)));
+    }
+
+    #[test]
+    fn a_pending_refund_holds_its_amount_but_only_a_succeeded_one_is_refunded() {
+        use RefundStatus::*;
+        let mut p = payment(100, PaymentStatus::Completed);
+        refund_moves(&mut p, 70, None, Pending);
+        assert_eq!((p.refunded_minor, p.refund_held_minor), (0, 70));
+        assert_eq!(p.status, PaymentStatus::Completed);
+        assert_eq!(
+            p.refundable(None),
+            Ok(usd(30)),
+            "held against over-refunding"
+        );
+        assert_eq!(
+            p.refundable(Some(31)),
+            Err(RefundRefused::MoreThanRemains(usd(30)))
+        );
+        refund_moves(&mut p, 30, None, Pending);
+        assert_eq!(p.refundable(None), Err(RefundRefused::HeldByPending));
+        assert_eq!(
+            RefundRefused::HeldByPending.to_string(),
+            "pending refunds hold all that remains of the payment"
+        );
+        assert_eq!(p.status, PaymentStatus::Completed, "nothing given back yet");
+
+        // The 30 fails: its amount may be refunded again.
+        refund_moves(&mut p, 30, Some(Pending), Failed);
+        assert_eq!((p.refunded_minor, p.refund_held_minor), (0, 70));
+        assert_eq!(p.refundable(None), Ok(usd(30)));
+        // The 70 succeeds: refunded now, not in full.
+        let effect = RefundEffect::of(Some(Pending), Succeeded, 70);
+        assert_eq!(
+            effect,
+            RefundEffect {
+                held: 0,
+                refunded: 70
+            }
+        );
+        assert!(!p.completed_by(effect));
+        p.apply_refund(effect);
+        assert_eq!((p.refunded_minor, p.refund_held_minor), (70, 70));
+        assert_eq!(p.status, PaymentStatus::Completed);
+        // The rest, pending then succeeded, completes it.
+        refund_moves(&mut p, 30, None, Pending);
+        let last = RefundEffect::of(Some(Pending), Succeeded, 30);
+        assert!(p.completed_by(last));
+        p.apply_refund(last);
+        assert_eq!((p.refunded_minor, p.refund_held_minor), (100, 100));
+        assert_eq!(p.status, PaymentStatus::Refunded);
+    }
+
+    #[test]
+    fn each_move_of_a_refund_has_its_effect() {
+        use RefundStatus::*;
+        let of = |before, after| RefundEffect::of(before, after, 5);
+        let e = |held, refunded| RefundEffect { held, refunded };
+        assert_eq!(of(None, Pending), e(5, 0));
+        assert_eq!(of(None, Succeeded), e(5, 5));
+        assert_eq!(of(Some(Pending), Succeeded), e(0, 5));
+        assert_eq!(of(Some(Pending), Failed), e(-5, 0));
+        assert_eq!(of(Some(Succeeded), Failed), e(-5, -5));
+        assert!(of(Some(Pending), Pending).is_none());
+        assert!(of(Some(Failed), Failed).is_none());
+    }
+
+    #[test]
+    fn only_a_pending_refund_the_gateway_has_not_named_is_unsent() {
+        let p = payment(100, PaymentStatus::Completed);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut r = Refund::of(
+            RefundId::new(),
+            &p,
+            usd(10),
+            None,
+            Some(GatewayId::Stripe),
+            now,
+        );
+        assert!(r.is_unsent());
+        let offline = Refund::of(RefundId::new(), &p, usd(10), None, None, now);
+        assert!(!offline.is_unsent(), "no gateway to ask");
+        assert!(r.report(RefundStatus::Pending, Some("re_1"), now));
+        assert!(
+            !r.is_unsent(),
+            "named by the gateway: its webhooks tell the rest"
+        );
+        let mut failed = Refund::of(
+            RefundId::new(),
+            &p,
+            usd(10),
+            None,
+            Some(GatewayId::Stripe),
+            now,
+        );
+        assert!(failed.report(RefundStatus::Failed, None, now));
+        assert!(!failed.is_unsent());
     }
 
     #[test]
@@ -382,21 +548,15 @@ mod tests {
             Some(GatewayId::Test),
             now,
         );
-        let before = r.clone();
         assert!(r.report(RefundStatus::Pending, Some("re_1"), now), "named");
         assert!(!r.report(RefundStatus::Pending, Some("re_2"), now), "once");
         assert_eq!(r.gateway_refund_id.as_deref(), Some("re_1"));
         assert!(r.report(RefundStatus::Succeeded, None, now));
-        assert!(!r.gives_back(&before));
         assert!(!r.report(RefundStatus::Pending, None, now), "not backwards");
-        let succeeded = r.clone();
         assert!(r.report(RefundStatus::Failed, None, now), "returned later");
-        assert!(r.gives_back(&succeeded));
-        let failed = r.clone();
         for status in RefundStatus::ALL {
             assert!(!r.report(status, None, now), "failed is final");
         }
-        assert!(!r.gives_back(&failed), "given back once");
     }
 
     #[test]
@@ -404,7 +564,7 @@ mod tests {
         let mut p = payment(10_000, PaymentStatus::Completed);
         p.method = PaymentMethod::BankTransfer;
         p.fix_fee(&FeeSchedule::standard());
-        p.add_refund(&usd(10_000));
+        refunded(&mut p, 10_000);
         assert_eq!(p.fee_minor, 200, "2 % of 100.00, kept by the processor");
     }
 

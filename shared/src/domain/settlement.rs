@@ -123,6 +123,7 @@ mod tests {
             transaction_id: None,
             fee_minor: 0,
             refunded_minor: 0,
+            refund_held_minor: 0,
             business_id: Some(BusinessId::new(123456)),
             review_reason: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
@@ -188,20 +189,19 @@ mod tests {
 
     #[test]
     fn refunds_take_back_from_paid_and_net_never_from_the_fee() {
-        let usd =
-            |minor| Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money");
+        use crate::domain::{RefundEffect, RefundStatus};
         let mut p = payment(
             500_000,
             PaymentMethod::BankTransfer,
             PaymentStatus::Completed,
         );
-        p.add_refund(&usd(100_000));
+        p.apply_refund(RefundEffect::of(None, RefundStatus::Succeeded, 100_000));
         let t = Totals::of(&p);
         assert_eq!(
             (t.paid_minor, t.fee_minor, t.net_minor),
             (400_000, 10_000, 390_000)
         );
-        p.add_refund(&usd(400_000));
+        p.apply_refund(RefundEffect::of(None, RefundStatus::Succeeded, 400_000));
         assert_eq!(p.status, PaymentStatus::Refunded);
         let t = Totals::of(&p);
         assert_eq!(

@@ -225,7 +225,9 @@ impl From<AppError> for ApiError {
                 Self::BadGateway("The payment gateway refused the request".into())
             }
             AppError::Refund(
-                e @ (RefundRefused::NotCompleted(_) | RefundRefused::FullyRefunded),
+                e @ (RefundRefused::NotCompleted(_)
+                | RefundRefused::FullyRefunded
+                | RefundRefused::HeldByPending),
             ) => Self::Conflict(e.to_string()),
             // What the amount asks for is the field's fault, as the validation shape says.
             AppError::Refund(

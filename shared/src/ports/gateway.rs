@@ -170,6 +170,30 @@ pub trait Gateway: Send + Sync {
         refund: &Refund,
     ) -> Result<GatewayRefund, GatewayError>;
 
+    /// How long the gateway keeps the answer to a request made under one
+    /// key: asked again within it for the same refund, it answers with the
+    /// refund it made. None: it never forgets (one refund id always names
+    /// one refund there).
+    fn refund_key_lifetime(&self) -> Option<time::Duration> {
+        None
+    }
+
+    /// The refund the gateway made for `refund` on `intent`'s money, found
+    /// by our refund id it keeps with it; none when it never made one. For
+    /// a refund whose key the gateway may have forgotten, where asking
+    /// again could refund twice. Only a gateway with a
+    /// [`refund_key_lifetime`](Self::refund_key_lifetime) needs it.
+    async fn find_refund(
+        &self,
+        intent: &PaymentIntent,
+        refund: &Refund,
+    ) -> Result<Option<GatewayRefund>, GatewayError> {
+        let _ = (intent, refund);
+        Err(GatewayError::Unavailable(
+            "this gateway cannot look refunds up".into(),
+        ))
+    }
+
     /// The fee the gateway itself took for collecting `intent`, in minor
     /// units of its currency, when it reports one; none for a gateway that
     /// leaves fees to the fee schedule.

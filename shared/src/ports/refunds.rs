@@ -2,6 +2,8 @@
 //! total. A refund's writes span its payment and the payment's payable, so it
 //! drives them: each one is all or nothing.
 
+use time::OffsetDateTime;
+
 use super::{Page, StoreError};
 use crate::domain::{GatewayId, Payment, PaymentId, Refund, RefundId};
 
@@ -21,11 +23,12 @@ pub enum RefundOutcome {
 pub trait RefundStore: Send + Sync {
     async fn get_refund(&self, id: &RefundId) -> Result<Option<Refund>, StoreError>;
 
-    /// Stores a new refund of `payment` (as read) and adds its amount to the
-    /// refunded sums of the payment and of its payable, all or nothing, only
-    /// while the payment is COMPLETED and its refunded sum stays within its
-    /// amount, even when refunds race. The refund that reaches the amount
-    /// marks the payment REFUNDED in that same write.
+    /// Stores a new refund of `payment` (as read) and takes its effect on
+    /// the payment's sums (and, once it succeeded, on its payable's refunded
+    /// sum), all or nothing, only while the payment is COMPLETED and what
+    /// its refunds hold stays within its amount, even when refunds race. The
+    /// refund that completes the refunded sum marks the payment REFUNDED in
+    /// that same write.
     async fn create_refund(
         &self,
         refund: &Refund,
@@ -33,11 +36,28 @@ pub trait RefundStore: Send + Sync {
     ) -> Result<RefundOutcome, StoreError>;
 
     /// Stores `after`, a change of `before` (a new status, the gateway's id
-    /// for it), only while the stored refund is still in `before`'s status.
-    /// The gateway's id makes it findable by that id from then on. A refund
-    /// that fails gives its amount back to its payment (COMPLETED again) and
-    /// payable in the same write. `Conflict` if it changed meanwhile.
-    async fn update_refund(&self, before: &Refund, after: &Refund) -> Result<(), StoreError>;
+    /// for it), only while the stored refund is still in `before`'s status,
+    /// with its effect on its payment (`payment` as read decides whether a
+    /// success completes it) and payable in the same write: a success adds
+    /// to their refunded sums (REFUNDED when complete), a failure frees what
+    /// the refund held (COMPLETED again). The gateway's id makes it findable
+    /// by that id from then on. `Conflict` if the refund changed meanwhile,
+    /// or the payment did so that `payment` decides wrongly.
+    async fn update_refund(
+        &self,
+        before: &Refund,
+        after: &Refund,
+        payment: &Payment,
+    ) -> Result<(), StoreError>;
+
+    /// Refunds the gateway is still to be asked for ([`Refund::is_unsent`])
+    /// made before `made_before`, oldest first, at most `limit`. Read from
+    /// a list that may lag: each is to be read again before acting on it.
+    async fn unsent_refunds(
+        &self,
+        made_before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Refund>, StoreError>;
 
     /// The refund that `gateway` knows as `gateway_refund_id` (its webhooks
     /// name refunds so); read consistently, never by scanning.

@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::codec::{Item, corrupt, n, parse_opt_ts, parse_ts, s, ts};
 use super::keys::{
     ALL_EVENTS_LIST, EVENT_PREFIX, EVENT_SK, GATEWAY_INTENT_SK, GATEWAY_REFUND_SK, INTENT_PREFIX,
-    INTENT_SK, PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, REFUND_PREFIX, REFUND_SK,
+    INTENT_SK, PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, REFUND_PREFIX, REFUND_SK, UNSENT_REFUNDS,
     all_intents_partition, all_intents_shard, event_pk, event_shard, gateway_intent_pk,
     gateway_refund_pk, intent_pk, object_events_partition, payable_pk, payment_pk, refund_pk,
-    refunds_of_partition, shard_partition, typed_events_list, user_partition,
+    refunds_of_partition, shard_partition, typed_events_list, unsent_refund_sk, user_partition,
 };
 use super::table::{ALL_INTENTS, BY_PAYABLE, BY_USER, PK, SK, TTL_ATTRIBUTE};
 use crate::domain::intent::{GatewayId, NextAction};
@@ -462,9 +462,13 @@ pub struct PaymentItem {
     pub transaction_id: Option<String>,
     pub fee_minor: i64,
     pub net_minor: i64,
-    /// Absent on payments stored before refunds existed.
+    /// What succeeded refunds gave back. Absent until its first refund.
     #[serde(default)]
     pub refunded_minor: i64,
+    /// What refunds hold, pending or succeeded: the refunds' bound is
+    /// stated on it. Absent until its first refund.
+    #[serde(default)]
+    pub refund_held_minor: i64,
     #[serde(
         skip_serializing_if = "Option::is_none",
         default,
@@ -501,6 +505,7 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         fee_minor: p.fee_minor,
         net_minor: p.net_minor(),
         refunded_minor: p.refunded_minor,
+        refund_held_minor: p.refund_held_minor,
         business_id: p.business_id.map(|b| b.get()),
         review_reason: p.review_reason.clone(),
         created_at: ts(p.created_at),
@@ -526,6 +531,7 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         transaction_id: p.transaction_id,
         fee_minor: p.fee_minor,
         refunded_minor: p.refunded_minor,
+        refund_held_minor: p.refund_held_minor,
         business_id: p.business_id.map(BusinessId::new),
         review_reason: p.review_reason,
         created_at: parse_ts(&p.created_at)?,
@@ -643,6 +649,12 @@ pub struct RefundItem {
     pub gateway: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gateway_refund_id: Option<String>,
+    /// Only while the gateway is still to be asked for it: the list of
+    /// unsent refunds the refund pass reads, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi3pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi3sk: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -664,6 +676,8 @@ pub fn refund_to_item(r: &Refund) -> Result<Item, StoreError> {
         status: r.status.as_str().to_owned(),
         gateway: r.gateway.map(|g| g.as_str().to_owned()),
         gateway_refund_id: r.gateway_refund_id.clone(),
+        gsi3pk: r.is_unsent().then(|| UNSENT_REFUNDS.to_owned()),
+        gsi3sk: r.is_unsent().then(|| unsent_refund_sk(r)),
         created_at: ts(r.created),
         updated_at: ts(r.updated),
     };

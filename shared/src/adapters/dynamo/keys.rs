@@ -5,7 +5,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    EventId, EventType, GatewayId, IntentId, PayableRef, PaymentId, RefundId, UserId,
+    EventId, EventType, GatewayId, IntentId, PayableRef, PaymentId, Refund, RefundId, UserId,
 };
 
 pub const INTENT_SK: &str = "INTENT";
@@ -52,6 +52,16 @@ pub fn refund_pk(id: &RefundId) -> String {
 /// the payment's own, beside the payable lists it shares that index with.
 pub fn refunds_of_partition(payment: &PaymentId) -> String {
     format!("REFUNDS_OF#{payment}")
+}
+
+/// Refunds the gateway is still to be asked for (a fault cut their request),
+/// oldest first, in the all-intents index: few at any time, so one
+/// partition; a refund leaves it once the gateway names it or it ends.
+pub const UNSENT_REFUNDS: &str = "REFUNDS_UNSENT";
+
+/// An unsent refund's place in [`UNSENT_REFUNDS`]: by the time it was made.
+pub fn unsent_refund_sk(r: &Refund) -> String {
+    format!("{REFUND_PREFIX}{}", r.list_key())
 }
 
 /// Gateways name refunds by their own ids, which are unique only per gateway.

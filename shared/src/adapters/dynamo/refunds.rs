@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::types::builders::{PutBuilder, UpdateBuilder};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use time::OffsetDateTime;
 
 use super::DynamoStore;
 use super::codec::{n, names, s, ts, unavailable, values};
@@ -13,12 +14,18 @@ use super::items::{
     gateway_refund_from_item, gateway_refund_to_item, refund_from_item, refund_to_item,
 };
 use super::keys::{
-    GATEWAY_REFUND_SK, PAYABLE_SK, PAYMENT_SK, REFUND_PREFIX, REFUND_SK, gateway_refund_pk,
-    payable_pk, payment_pk, refund_pk, refunds_of_partition,
+    GATEWAY_REFUND_SK, PAYABLE_SK, PAYMENT_SK, REFUND_PREFIX, REFUND_SK, UNSENT_REFUNDS,
+    gateway_refund_pk, payable_pk, payment_pk, refund_pk, refunds_of_partition,
 };
 use super::request::{build, key, transaction_error};
-use super::table::BY_PAYABLE;
-use crate::domain::{Event, GatewayId, Payment, PaymentId, PaymentStatus, Refund, RefundId};
+use super::table::{ALL_INTENTS, BY_PAYABLE, Index};
+
+/// Refunds still to be asked of their gateway, oldest first (the generic
+/// index the all-intents list uses, in a partition of its own).
+const UNSENT: Index = ALL_INTENTS;
+use crate::domain::{
+    Event, GatewayId, Payment, PaymentId, PaymentStatus, Refund, RefundEffect, RefundId,
+};
 use crate::ports::{Page, RefundOutcome, RefundStore, StoreError};
 
 fn update(u: UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
@@ -32,81 +39,116 @@ fn put(p: PutBuilder) -> Result<TransactWriteItem, StoreError> {
 }
 
 impl DynamoStore {
-    /// Takes `refund` from `payment` as read. Its amount is added only
-    /// while it fits: DynamoDB cannot add in a condition, so the bound is
-    /// stated as the most the refunded sum may hold before it. The refund
-    /// that reaches the amount makes the payment REFUNDED in the same
-    /// write; which one that is, is decided on the refunded sum itself
-    /// (exactly the rest, or strictly less), so a race that moved the sum
-    /// across makes this write lose and the refund is decided again.
-    fn take_from_payment(
+    /// A refund change's `effect` on its payment, as read. DynamoDB cannot
+    /// add in a condition, so each bound is stated as the most (or least) a
+    /// sum may hold before the change:
+    /// - what refunds hold grows only while the payment is COMPLETED and it
+    ///   stays within the amount;
+    /// - the refunded sum that grows marks the payment REFUNDED when it
+    ///   reaches the amount. Which change does that is decided on the sum
+    ///   itself (exactly the rest, or strictly less), so a race that moved
+    ///   it across makes this write lose and the change is decided again;
+    /// - a sum that shrinks (a failed refund) never goes below zero, and the
+    ///   payment is COMPLETED again.
+    fn payment_sums(
         &self,
         refund: &Refund,
+        effect: RefundEffect,
         payment: &Payment,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let amount = refund.amount.minor();
-        let before_limit = payment.amount.minor() - amount;
-        let completes = payment.refunded_minor + amount >= payment.amount.minor();
-        let mut set =
-            "SET refunded_minor = if_not_exists(refunded_minor, :zero) + :amount".to_owned();
-        let mut condition =
-            "#status = :completed AND amount_minor = :total AND currency = :currency".to_owned();
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        if effect.is_none() {
+            return Ok(None);
+        }
+        let total = payment.amount.minor();
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut conditions = vec!["amount_minor = :total AND currency = :currency".to_owned()];
         let mut vals = vec![
             (":zero", n(0)),
-            (":amount", n(amount)),
-            (":completed", s(PaymentStatus::Completed.as_str())),
-            (":total", n(payment.amount.minor())),
+            (":total", n(total)),
             (":currency", s(payment.amount.currency().code())),
-            (":before_limit", n(before_limit)),
+            (":completed", s(PaymentStatus::Completed.as_str())),
         ];
-        if completes {
-            set.push_str(", #status = :refunded, refunded_at = :now");
-            vals.push((":refunded", s(PaymentStatus::Refunded.as_str())));
-            vals.push((":now", s(ts(refund.created))));
-            condition.push_str(if before_limit == 0 {
-                " AND (attribute_not_exists(refunded_minor) OR refunded_minor = :before_limit)"
-            } else {
-                " AND refunded_minor = :before_limit"
-            });
-        } else {
-            condition.push_str(
-                " AND (attribute_not_exists(refunded_minor) OR refunded_minor < :before_limit)",
-            );
+        match effect.held {
+            0 => {}
+            held if held > 0 => {
+                set.push(
+                    "refund_held_minor = if_not_exists(refund_held_minor, :zero) + :held_delta",
+                );
+                conditions.push("#status = :completed".to_owned());
+                conditions.push(
+                    "(attribute_not_exists(refund_held_minor) OR refund_held_minor <= :held_limit)"
+                        .to_owned(),
+                );
+                vals.push((":held_delta", n(held)));
+                vals.push((":held_limit", n(total - held)));
+            }
+            held => {
+                set.push("refund_held_minor = refund_held_minor - :freed");
+                conditions.push("refund_held_minor >= :freed".to_owned());
+                vals.push((":freed", n(-held)));
+            }
         }
-        update(
-            Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(payment_pk(&payment.id), PAYMENT_SK)))
-                .update_expression(set)
-                .condition_expression(condition)
-                .set_expression_attribute_names(Some(names(&[("#status", "status")])))
-                .set_expression_attribute_values(Some(values(vals))),
-        )
-    }
-
-    /// A failed refund's amount back to its payment, which (if it was
-    /// REFUNDED) is COMPLETED again: less than its amount is refunded now.
-    fn give_back_to_payment(&self, refund: &Refund) -> Result<TransactWriteItem, StoreError> {
+        match effect.refunded {
+            0 => {}
+            refunded if refunded > 0 => {
+                let before_limit = total - refunded;
+                set.push("refunded_minor = if_not_exists(refunded_minor, :zero) + :refunded");
+                vals.push((":refunded_delta", n(refunded)));
+                vals.push((":before_limit", n(before_limit)));
+                if effect.held <= 0 {
+                    conditions.push("#status = :completed".to_owned());
+                }
+                if payment.completed_by(effect) {
+                    set.push("#status = :refunded_status, refunded_at = :now");
+                    vals.push((":refunded_status", s(PaymentStatus::Refunded.as_str())));
+                    vals.push((":now", s(ts(refund.updated))));
+                    conditions.push(if before_limit == 0 {
+                        "(attribute_not_exists(refunded_minor) OR refunded_minor = :before_limit)"
+                            .to_owned()
+                    } else {
+                        "refunded_minor = :before_limit".to_owned()
+                    });
+                } else {
+                    conditions.push(
+                        "(attribute_not_exists(refunded_minor) OR refunded_minor < :before_limit)"
+                            .to_owned(),
+                    );
+                }
+            }
+            refunded => {
+                set.push("refunded_minor = refunded_minor - :given_back, #status = :completed");
+                remove.push("refunded_at");
+                conditions.push("refunded_minor >= :given_back".to_owned());
+                conditions.push("(#status = :completed OR #status = :refunded_status)".to_owned());
+                vals.push((":given_back", n(-refunded)));
+                vals.push((":refunded_status", s(PaymentStatus::Refunded.as_str())));
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        // DynamoDB refuses values an expression does not use (no name here
+        // is a prefix of another).
+        let used =
+            |name: &str| expression.contains(name) || conditions.iter().any(|c| c.contains(name));
+        let vals: Vec<_> = vals.into_iter().filter(|(name, _)| used(name)).collect();
+        let status = used("#status").then(|| names(&[("#status", "status")]));
         update(
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(payment_pk(&refund.payment_id), PAYMENT_SK)))
-                .update_expression(
-                    "SET refunded_minor = refunded_minor - :amount, #status = :completed REMOVE refunded_at",
-                )
-                .condition_expression(
-                    "refunded_minor >= :amount AND (#status = :completed OR #status = :refunded)",
-                )
-                .set_expression_attribute_names(Some(names(&[("#status", "status")])))
-                .set_expression_attribute_values(Some(values(vec![
-                    (":amount", n(refund.amount.minor())),
-                    (":completed", s(PaymentStatus::Completed.as_str())),
-                    (":refunded", s(PaymentStatus::Refunded.as_str())),
-                ]))),
+                .update_expression(expression)
+                .condition_expression(conditions.join(" AND "))
+                .set_expression_attribute_names(status)
+                .set_expression_attribute_values(Some(values(vals))),
         )
+        .map(Some)
     }
 
-    /// The payable's refunded sum moves with its payment's; the payable stays paid.
+    /// The payable's refunded sum moves with its payment's (succeeded
+    /// refunds only); the payable stays paid.
     fn payable_refunded(
         &self,
         refund: &Refund,
@@ -115,7 +157,10 @@ impl DynamoStore {
         let Some(payable) = &refund.payable else {
             return Ok(None);
         };
-        let (expression, condition) = if delta >= 0 {
+        if delta == 0 {
+            return Ok(None);
+        }
+        let (expression, condition) = if delta > 0 {
             (
                 "SET refunded_minor = if_not_exists(refunded_minor, :zero) + :delta",
                 "attribute_exists(pk)",
@@ -127,7 +172,7 @@ impl DynamoStore {
             )
         };
         let mut vals = vec![(":delta", n(delta))];
-        if delta >= 0 {
+        if delta > 0 {
             vals.push((":zero", n(0)));
         } else {
             vals.push((":back", n(-delta)));
@@ -185,15 +230,18 @@ impl RefundStore for DynamoStore {
         if refund.amount.minor() > payment.amount.minor() || refund.payment_id != payment.id {
             return Ok(RefundOutcome::PaymentChanged);
         }
+        let effect = refund.effect(None);
         let mut request = self
             .client
             .transact_write_items()
-            .transact_items(self.take_from_payment(refund, payment)?)
             .transact_items(put(Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(refund_to_item(refund)?))
                 .condition_expression("attribute_not_exists(pk)"))?);
-        if let Some(payable) = self.payable_refunded(refund, refund.amount.minor())? {
+        if let Some(sums) = self.payment_sums(refund, effect, payment)? {
+            request = request.transact_items(sums);
+        }
+        if let Some(payable) = self.payable_refunded(refund, effect.refunded)? {
             request = request.transact_items(payable);
         }
         if let Some(lookup) = self.name_at_gateway(refund)? {
@@ -215,7 +263,15 @@ impl RefundStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(refund = %after.id, status = after.status.as_str()), err)]
-    async fn update_refund(&self, before: &Refund, after: &Refund) -> Result<(), StoreError> {
+    async fn update_refund(
+        &self,
+        before: &Refund,
+        after: &Refund,
+        payment: &Payment,
+    ) -> Result<(), StoreError> {
+        if after.payment_id != payment.id {
+            return Err(StoreError::Conflict);
+        }
         let mut set = vec!["#status = :status", "updated_at = :now"];
         let mut vals = vec![
             (":status", s(after.status.as_str())),
@@ -230,11 +286,17 @@ impl RefundStore for DynamoStore {
             // Named once: a concurrent write naming it otherwise loses.
             condition.push_str(" AND attribute_not_exists(gateway_refund_id)");
         }
+        // Asked of the gateway now, or ended: off the list of unsent ones.
+        let remove = if before.is_unsent() && !after.as_stored_over(before).is_unsent() {
+            " REMOVE gsi3pk, gsi3sk"
+        } else {
+            ""
+        };
         let mut request = self.client.transact_write_items().transact_items(update(
             Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(refund_pk(&after.id), REFUND_SK)))
-                .update_expression(format!("SET {}", set.join(", ")))
+                .update_expression(format!("SET {}{remove}", set.join(", ")))
                 .condition_expression(condition)
                 .set_expression_attribute_names(Some(names(&[("#status", "status")])))
                 .set_expression_attribute_values(Some(values(vals))),
@@ -244,13 +306,14 @@ impl RefundStore for DynamoStore {
                 request = request.transact_items(lookup);
             }
         }
-        if after.gives_back(before) {
-            request = request.transact_items(self.give_back_to_payment(after)?);
-            if let Some(payable) = self.payable_refunded(after, -after.amount.minor())? {
-                request = request.transact_items(payable);
-            }
-        }
         let stored = after.as_stored_over(before);
+        let effect = stored.effect(Some(before));
+        if let Some(sums) = self.payment_sums(&stored, effect, payment)? {
+            request = request.transact_items(sums);
+        }
+        if let Some(payable) = self.payable_refunded(&stored, effect.refunded)? {
+            request = request.transact_items(payable);
+        }
         for event in self.put_events(&Event::for_refund_change(
             Some(before),
             &stored,
@@ -285,6 +348,39 @@ impl RefundStore for DynamoStore {
             Some(item) => self.get_refund(&gateway_refund_from_item(item)?).await,
             None => Ok(None),
         }
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn unsent_refunds(
+        &self,
+        made_before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Refund>, StoreError> {
+        let bound = format!(
+            "{REFUND_PREFIX}{:020}",
+            made_before.unix_timestamp_nanos().max(0)
+        );
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(UNSENT.name)
+            .key_condition_expression("#pk = :pk AND #sk < :bound")
+            .set_expression_attribute_names(Some(names(&[("#pk", UNSENT.pk), ("#sk", UNSENT.sk)])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":pk", s(UNSENT_REFUNDS)),
+                (":bound", s(bound)),
+            ])))
+            .scan_index_forward(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(refund_from_item)
+            .collect()
     }
 
     #[tracing::instrument(skip_all, fields(payment = %payment), err)]

@@ -2,11 +2,50 @@
 
 use super::cursor::page;
 use super::{MemoryStore, payable_key};
-use crate::domain::{Event, GatewayId, Payment, PaymentId, PaymentStatus, Refund, RefundId};
+use time::OffsetDateTime;
+
+use crate::domain::{
+    Event, GatewayId, Payment, PaymentId, PaymentStatus, Refund, RefundEffect, RefundId,
+};
 use crate::ports::{Page, RefundOutcome, RefundStore, StoreError};
 
 fn gateway_key(gateway: GatewayId, gateway_refund_id: &str) -> String {
     format!("{}#{gateway_refund_id}", gateway.as_str())
+}
+
+/// The same bounds as the table's conditions on a refund change's `effect`
+/// on `stored`, the payment as it is now, decided on `read`, the payment as
+/// the caller read it: what refunds hold stays within the amount and grows
+/// only on a COMPLETED payment; the change that completes the refunded sum
+/// is decided on exactly the sum that was read. Racing refunds can never
+/// give back more than the payment.
+fn sums_fit(stored: &Payment, refund: &Refund, effect: RefundEffect, read: &Payment) -> bool {
+    let total = read.amount.minor();
+    let held_fits = match effect.held {
+        held if held > 0 => {
+            stored.status == PaymentStatus::Completed && stored.refund_held_minor <= total - held
+        }
+        held => stored.refund_held_minor >= -held,
+    };
+    let refunded_fits = match effect.refunded {
+        refunded if refunded > 0 => {
+            let before_limit = total - refunded;
+            stored.status == PaymentStatus::Completed
+                && if read.completed_by(effect) {
+                    stored.refunded_minor == before_limit
+                } else {
+                    stored.refunded_minor < before_limit
+                }
+        }
+        refunded => {
+            stored.refunded_minor >= -refunded
+                && matches!(
+                    stored.status,
+                    PaymentStatus::Completed | PaymentStatus::Refunded
+                )
+        }
+    };
+    stored.amount == read.amount && refund.amount.minor() <= total && held_fits && refunded_fits
 }
 
 #[async_trait::async_trait]
@@ -27,27 +66,14 @@ impl RefundStore for MemoryStore {
         let Some(stored) = state.payments.get(&payment.id) else {
             return Ok(RefundOutcome::PaymentChanged);
         };
-        // The same bound as the table's condition: the refunded sum, as read,
-        // leaves room for this refund, and the refund that reaches the amount
-        // is decided on exactly the sum that was read. Racing refunds can
-        // never give back more than the payment.
-        let amount = refund.amount.minor();
-        let before_limit = payment.amount.minor() - amount;
-        let completes = payment.refunded_minor + amount >= payment.amount.minor();
-        let mut next = stored.clone();
-        let fits = refund.payment_id == payment.id
-            && before_limit >= 0
-            && next.status == PaymentStatus::Completed
-            && next.amount == payment.amount
-            && if completes {
-                next.refunded_minor == before_limit
-            } else {
-                next.refunded_minor < before_limit
-            };
-        if !fits {
+        if refund.payment_id != payment.id
+            || !sums_fit(stored, refund, refund.effect(None), payment)
+        {
             return Ok(RefundOutcome::PaymentChanged);
         }
-        next.add_refund(&refund.amount);
+        let effect = refund.effect(None);
+        let mut next = stored.clone();
+        next.apply_refund(effect);
         if let Some(gateway_refund_id) = &refund.gateway_refund_id {
             if let Some(gateway) = refund.gateway {
                 let key = gateway_key(gateway, gateway_refund_id);
@@ -67,14 +93,19 @@ impl RefundStore for MemoryStore {
             .as_ref()
             .and_then(|p| state.payables.get_mut(&payable_key(p)))
         {
-            slot.payable.refunded_minor += refund.amount.minor();
+            slot.payable.refunded_minor += effect.refunded;
         }
         state.refunds.insert(refund.id, refund.clone());
         state.record_events(Event::for_refund_change(None, refund, refund.created));
         Ok(RefundOutcome::Created)
     }
 
-    async fn update_refund(&self, before: &Refund, after: &Refund) -> Result<(), StoreError> {
+    async fn update_refund(
+        &self,
+        before: &Refund,
+        after: &Refund,
+        payment: &Payment,
+    ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
         let Some(stored) = state.refunds.get(&after.id) else {
             return Err(StoreError::Conflict);
@@ -96,28 +127,29 @@ impl RefundStore for MemoryStore {
                 return Err(StoreError::Conflict);
             }
         }
-        if after.gives_back(before) {
-            let Some(payment) = state.payments.get_mut(&after.payment_id) else {
+        // What the table's update sets: the status, and the gateway's id when
+        // it is named now.
+        let stored = after.as_stored_over(before);
+        let effect = stored.effect(Some(before));
+        if !effect.is_none() {
+            let Some(now) = state.payments.get_mut(&after.payment_id) else {
                 return Err(StoreError::Conflict);
             };
-            if payment.refunded_minor < after.amount.minor() {
+            if after.payment_id != payment.id || !sums_fit(now, &stored, effect, payment) {
                 return Err(StoreError::Conflict);
             }
-            payment.give_back_refund(&after.amount);
+            now.apply_refund(effect);
             if let Some(slot) = after
                 .payable
                 .as_ref()
                 .and_then(|p| state.payables.get_mut(&payable_key(p)))
             {
-                slot.payable.refunded_minor -= after.amount.minor();
+                slot.payable.refunded_minor += effect.refunded;
             }
         }
         if let Some(key) = lookup {
             state.gateway_refunds.insert(key, after.id);
         }
-        // What the table's update sets: the status, and the gateway's id when
-        // it is named now.
-        let stored = after.as_stored_over(before);
         state.record_events(Event::for_refund_change(
             Some(before),
             &stored,
@@ -138,6 +170,23 @@ impl RefundStore for MemoryStore {
             .get(&gateway_key(gateway, gateway_refund_id))
             .and_then(|id| state.refunds.get(id))
             .cloned())
+    }
+
+    async fn unsent_refunds(
+        &self,
+        made_before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Refund>, StoreError> {
+        let state = self.lock()?;
+        let mut unsent: Vec<Refund> = state
+            .refunds
+            .values()
+            .filter(|r| r.is_unsent() && r.created < made_before)
+            .cloned()
+            .collect();
+        unsent.sort_by_key(Refund::list_key);
+        unsent.truncate(limit);
+        Ok(unsent)
     }
 
     async fn list_refunds(

@@ -187,6 +187,50 @@ pub fn refund(body: &[u8], refund_id: &str) -> Result<GatewayRefund, GatewayErro
     })
 }
 
+/// One page of Stripe's refunds list.
+#[derive(Debug, Deserialize)]
+struct StripeRefundList {
+    data: Vec<ListedRefund>,
+    #[serde(default)]
+    has_more: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListedRefund {
+    id: String,
+    status: String,
+    #[serde(default)]
+    metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// What one page of a refunds list says of our refund `refund_id`: the
+/// refund that carries it in its metadata, if listed; else, when more pages
+/// follow, the id to list after.
+pub fn refund_in_list(
+    body: &[u8],
+    refund_id: &str,
+) -> Result<(Option<GatewayRefund>, Option<String>), GatewayError> {
+    let page: StripeRefundList = serde_json::from_slice(body).map_err(|e| {
+        GatewayError::Unavailable(format!(
+            "Stripe answered with an unreadable refunds list: {e}"
+        ))
+    })?;
+    let next = page
+        .has_more
+        .then(|| page.data.last().map(|r| r.id.clone()))
+        .flatten();
+    let found = page
+        .data
+        .into_iter()
+        .find(|r| r.metadata.get("refund_id").map(String::as_str) == Some(refund_id))
+        .map(|r| GatewayRefund {
+            status: crate::adapters::stripe_event::refund_status(&r.status),
+            id: r.id,
+            refund_id: Some(refund_id.to_owned()),
+        });
+    Ok((found, next))
+}
+
 /// A refused refund: Stripe did nothing and will do nothing for this
 /// request (already refunded, more than the charge, no such intent); a
 /// refusal of our credentials or of a concurrent use of the key says nothing

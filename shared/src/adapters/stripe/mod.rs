@@ -281,6 +281,38 @@ impl Gateway for StripeGateway {
         }
     }
 
+    /// Stripe keeps an idempotency key's answer for 24 hours.
+    fn refund_key_lifetime(&self) -> Option<time::Duration> {
+        Some(time::Duration::hours(24))
+    }
+
+    /// The intent's refunds, listed page by page, matched by the refund id
+    /// we keep in each one's metadata.
+    async fn find_refund(
+        &self,
+        intent: &PaymentIntent,
+        refund: &Refund,
+    ) -> Result<Option<GatewayRefund>, GatewayError> {
+        let id = Self::gateway_intent_id(intent)?;
+        let ours = refund.id.to_string();
+        let mut after: Option<String> = None;
+        for _ in 0..REFUND_LIST_PAGES {
+            let mut path = format!("/v1/refunds?payment_intent={id}&limit=100");
+            if let Some(last) = &after {
+                path.push_str(&format!("&starting_after={last}"));
+            }
+            let body = self.read(&path, "the refunds").await?;
+            match mapping::refund_in_list(&body, &ours)? {
+                (Some(found), _) => return Ok(Some(found)),
+                (None, Some(next)) => after = Some(next),
+                (None, None) => return Ok(None),
+            }
+        }
+        Err(GatewayError::Unavailable(format!(
+            "more than {REFUND_LIST_PAGES} pages of refunds on {id}"
+        )))
+    }
+
     /// The fee of the charge's balance transaction. A read: tried once,
     /// within the attempt timeout and what the request has left.
     async fn collected_fee(&self, intent: &PaymentIntent) -> Result<Option<i64>, GatewayError> {
@@ -295,6 +327,9 @@ impl Gateway for StripeGateway {
         super::stripe_event::parse(body)
     }
 }
+
+/// Most pages of 100 refunds read to find one: a charge has far fewer.
+const REFUND_LIST_PAGES: usize = 10;
 
 impl StripeGateway {
     /// The status Stripe holds for its intent `id`.

@@ -14,6 +14,7 @@ mod payables;
 mod payments;
 mod refunds;
 mod shop;
+mod unsent_refunds;
 mod webhooks;
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -16,23 +16,23 @@ use crate::auth::{Caller, Role, ServiceCaller};
 use crate::domain::webhook_signature::sign;
 use crate::domain::{
     Confirmation, GatewayId, Payable, PayableStatus, Payment, PaymentIntent, PaymentMethod,
-    PaymentStatus, Refund, RefundRefused, RefundStatus, RequestKey,
+    PaymentStatus, Refund, RefundId, RefundRefused, RefundStatus, RequestKey,
 };
 use crate::ports::{
     Gateway, GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, Gateways, WebhookError,
 };
 
-fn service() -> Actor {
+pub(super) fn service() -> Actor {
     Actor::Service(ServiceCaller {
         key_id: "0123abcd".into(),
     })
 }
 
-fn staff() -> Actor {
+pub(super) fn staff() -> Actor {
     Actor::Person(person(&[Role::Staff]))
 }
 
-fn ask(minor: Option<i64>) -> RefundRequest {
+pub(super) fn ask(minor: Option<i64>) -> RefundRequest {
     RefundRequest {
         amount_minor: minor,
         reason: None,
@@ -58,7 +58,7 @@ async fn cash_payment(t: &TestApp, minor: i64) -> (Payable, Payment) {
 }
 
 /// A card payment of 50.00 collected through the `test` gateway slot.
-async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Payment) {
+pub(super) async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Payment) {
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
     let new = NewGatewayIntent {
@@ -82,7 +82,7 @@ async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Payment) {
     (order, intent, payment)
 }
 
-async fn refund(
+pub(super) async fn refund(
     t: &TestApp,
     actor: &Actor,
     key: Option<&RequestKey>,
@@ -92,7 +92,7 @@ async fn refund(
     refunds::create(&t.app, actor, key, &payment.id.to_string(), &request).await
 }
 
-async fn stored_payment(t: &TestApp, payment: &Payment) -> Payment {
+pub(super) async fn stored_payment(t: &TestApp, payment: &Payment) -> Payment {
     t.direct
         .payments
         .get_payment(&payment.id)
@@ -101,7 +101,7 @@ async fn stored_payment(t: &TestApp, payment: &Payment) -> Payment {
         .expect("payment")
 }
 
-async fn stored_refund(t: &TestApp, refund: &Refund) -> Refund {
+pub(super) async fn stored_refund(t: &TestApp, refund: &Refund) -> Refund {
     t.direct
         .refunds
         .get_refund(&refund.id)
@@ -111,23 +111,47 @@ async fn stored_refund(t: &TestApp, refund: &Refund) -> Refund {
 }
 
 /// The test gateway, its refunds answered from a script (then as it would).
-struct Scripted {
+/// A scripted timeout stands for an answer lost on the way back: the refund
+/// was made. It remembers the refunds it made, by our id, and (when told)
+/// forgets keys as Stripe does after a while.
+pub(super) struct Scripted {
     refunds: Mutex<VecDeque<Result<GatewayRefund, GatewayError>>>,
     asked: Mutex<Vec<Refund>>,
+    made: Mutex<BTreeMap<RefundId, GatewayRefund>>,
+    key_lifetime: Option<time::Duration>,
 }
 
 impl Scripted {
-    fn install(t: &mut TestApp, answers: Vec<Result<GatewayRefund, GatewayError>>) -> Arc<Self> {
+    pub(super) fn install(
+        t: &mut TestApp,
+        answers: Vec<Result<GatewayRefund, GatewayError>>,
+    ) -> Arc<Self> {
+        Self::install_forgetting(t, answers, None)
+    }
+
+    /// As [`Scripted::install`], forgetting keys after `key_lifetime`.
+    pub(super) fn install_forgetting(
+        t: &mut TestApp,
+        answers: Vec<Result<GatewayRefund, GatewayError>>,
+        key_lifetime: Option<time::Duration>,
+    ) -> Arc<Self> {
         let scripted = Arc::new(Self {
             refunds: Mutex::new(answers.into()),
             asked: Mutex::new(vec![]),
+            made: Mutex::new(BTreeMap::new()),
+            key_lifetime,
         });
         t.app.gateways = Gateways::none().with_test(scripted.clone());
         scripted
     }
 
-    fn asked(&self) -> Vec<Refund> {
+    pub(super) fn asked(&self) -> Vec<Refund> {
         self.asked.lock().expect("lock").clone()
+    }
+
+    /// The refunds it made, whatever it answered.
+    pub(super) fn made(&self) -> Vec<GatewayRefund> {
+        self.made.lock().expect("lock").values().cloned().collect()
     }
 }
 
@@ -156,10 +180,34 @@ impl Gateway for Scripted {
     ) -> Result<GatewayRefund, GatewayError> {
         self.asked.lock().expect("lock").push(refund.clone());
         let next = self.refunds.lock().expect("lock").pop_front();
-        match next {
+        let answer = match next {
+            Some(Err(GatewayError::TimedOut(why))) => {
+                let made = TestGateway.refund(intent, refund).await?;
+                self.made.lock().expect("lock").insert(refund.id, made);
+                return Err(GatewayError::TimedOut(why));
+            }
             Some(answer) => answer,
             None => TestGateway.refund(intent, refund).await,
+        };
+        if let Ok(made) = &answer {
+            self.made
+                .lock()
+                .expect("lock")
+                .insert(refund.id, made.clone());
         }
+        answer
+    }
+
+    fn refund_key_lifetime(&self) -> Option<time::Duration> {
+        self.key_lifetime
+    }
+
+    async fn find_refund(
+        &self,
+        _intent: &PaymentIntent,
+        refund: &Refund,
+    ) -> Result<Option<GatewayRefund>, GatewayError> {
+        Ok(self.made.lock().expect("lock").get(&refund.id).cloned())
     }
 
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
@@ -167,7 +215,7 @@ impl Gateway for Scripted {
     }
 }
 
-fn unavailable() -> Result<GatewayRefund, GatewayError> {
+pub(super) fn unavailable() -> Result<GatewayRefund, GatewayError> {
     Err(GatewayError::Unavailable("injected: no answer".into()))
 }
 
@@ -410,17 +458,17 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
         .expect("read")
         .expect("reserved before the gateway was asked");
     assert_eq!(pending.status, RefundStatus::Pending);
-    // Reserved: nobody else may refund that money meanwhile.
+    // Held: nobody else may refund that money meanwhile; not refunded yet.
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor),
-        (PaymentStatus::Refunded, 5_000)
+        (read.status, read.refunded_minor, read.refund_held_minor),
+        (PaymentStatus::Completed, 0, 5_000)
     );
     let err = refund(&t, &staff(), None, &payment, ask(Some(1)))
         .await
-        .expect_err("reserved");
+        .expect_err("held");
     assert!(
-        matches!(err, AppError::Refund(RefundRefused::FullyRefunded)),
+        matches!(err, AppError::Refund(RefundRefused::HeldByPending)),
         "{err:?}"
     );
 
@@ -429,6 +477,11 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
         .expect("refunded on retry");
     assert_eq!(done.id, pending.id);
     assert_eq!(done.status, RefundStatus::Succeeded);
+    let read = stored_payment(&t, &payment).await;
+    assert_eq!(
+        (read.status, read.refunded_minor, read.refund_held_minor),
+        (PaymentStatus::Refunded, 5_000, 5_000)
+    );
     let asked = scripted.asked();
     assert_eq!(asked.len(), 2);
     assert!(

@@ -14,6 +14,7 @@ pub mod make_bench;
 pub mod make_run;
 pub mod make_test;
 pub mod receiver;
+pub mod refund_pass;
 pub mod router;
 pub mod sample_events;
 pub mod send_webhook;

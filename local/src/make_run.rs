@@ -157,6 +157,7 @@ pub async fn run(root: &Path, functions: &[(String, String)]) -> Result<(), Stri
     )?;
     let receiving = start_receiver(&app).await;
     let delivering = tokio::spawn(deliveries::run(app.clone()));
+    let refunding = tokio::spawn(crate::refund_pass::run(app.clone()));
     print_banner(&api, &inbox, &api_key, &app, &tokens);
 
     let served = crate::serve_template(&template::default_path(), app, port, async move {
@@ -167,6 +168,7 @@ pub async fn run(root: &Path, functions: &[(String, String)]) -> Result<(), Stri
     })
     .await;
     delivering.abort();
+    refunding.abort();
     if let Some(receiving) = receiving {
         receiving.abort();
     }

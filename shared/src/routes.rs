@@ -88,10 +88,24 @@ registry! {
     "webhook-endpoints-deliveries" => surfaces::webhook_endpoints::deliveries,
 }
 
-/// The binaries no HTTP request reaches, each with the handler its `main`
-/// serves through `runtime::serve_deliveries`: the webhook dispatcher (the
-/// table's DynamoDB Stream) and the retry pass (a schedule).
-pub const BACKGROUND_BINARIES: &[(&str, &str)] = &[
-    ("webhook-dispatch", "surfaces::webhook_delivery::dispatch"),
-    ("webhook-retry", "surfaces::webhook_delivery::retry"),
+/// The binaries no HTTP request reaches, each with the `runtime` entry its
+/// `main` calls and the handler it serves: the webhook dispatcher (the
+/// table's DynamoDB Stream), the webhook retry pass and the refund pass
+/// (schedules).
+pub const BACKGROUND_BINARIES: &[(&str, &str, &str)] = &[
+    (
+        "webhook-dispatch",
+        "serve_deliveries",
+        "surfaces::webhook_delivery::dispatch",
+    ),
+    (
+        "webhook-retry",
+        "serve_deliveries",
+        "surfaces::webhook_delivery::retry",
+    ),
+    (
+        "refunds-finish-unsent",
+        "serve_refund_pass",
+        "surfaces::refund_pass::run",
+    ),
 ];

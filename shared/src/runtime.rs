@@ -262,10 +262,37 @@ where
     H: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, lambda_http::Error>> + Send,
 {
+    serve_background(App::with_webhook_sender, handler).await
+}
+
+/// As [`serve_deliveries`], for the refund pass: connected to every
+/// configured payment gateway instead.
+pub async fn serve_refund_pass<E, R, H, Fut>(handler: H) -> Result<(), lambda_http::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    H: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, lambda_http::Error>> + Send,
+{
+    serve_background(App::with_gateways, handler).await
+}
+
+/// A function AWS feeds, its App built with the table and the secrets, then
+/// `connect`ed to what it reaches beyond them.
+async fn serve_background<E, R, H, Fut>(
+    connect: fn(App) -> App,
+    handler: H,
+) -> Result<(), lambda_http::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    H: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, lambda_http::Error>> + Send,
+{
     use lambda_http::lambda_runtime::{self, LambdaEvent};
     telemetry::init();
     let aws = aws_sdk_config().await;
-    let app = Arc::new(App::storage_from_env(&aws).await?.with_webhook_sender());
+    let app = Arc::new(connect(App::storage_from_env(&aws).await?));
     let handler = Arc::new(handler);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<E>| {
         let app = app.clone();

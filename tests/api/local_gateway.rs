@@ -62,7 +62,7 @@ fn every_function_has_a_binary_and_a_handler_and_every_binary_a_function() {
     );
     let background: BTreeSet<String> = routes::BACKGROUND_BINARIES
         .iter()
-        .map(|(b, _)| (*b).to_owned())
+        .map(|(b, _, _)| (*b).to_owned())
         .collect();
     for f in &functions {
         assert!(
@@ -163,15 +163,15 @@ fn the_registry_names_the_handler_each_binary_serves() {
 #[test]
 fn the_background_registry_names_the_handler_each_binary_serves() {
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    for (binary, handler) in routes::BACKGROUND_BINARIES {
+    for (binary, entry, handler) in routes::BACKGROUND_BINARIES {
         let source = std::fs::read_to_string(repo().join(format!("functions/src/bin/{binary}.rs")))
             .expect("binary source");
         let source = squash(&source);
         assert!(
             source.contains(&format!(
-                "payment_shared::runtime::serve_deliveries(payment_shared::{handler})"
+                "payment_shared::runtime::{entry}(payment_shared::{handler})"
             )),
-            "functions/src/bin/{binary}.rs serves {handler} through runtime::serve_deliveries"
+            "functions/src/bin/{binary}.rs serves {handler} through runtime::{entry}"
         );
     }
 }

@@ -18,6 +18,7 @@ mod payment_intents;
 mod payments;
 mod races;
 mod refunds;
+mod refund_pass;
 mod sample_events;
 mod secrets;
 mod shop;

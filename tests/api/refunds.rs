@@ -45,7 +45,7 @@ pub(crate) async fn refund(h: &Harness, payment: &str, body: Option<Value>) -> R
     invoke(h, refunds::create, c).await
 }
 
-async fn list(h: &Harness, payment: &str) -> Reply {
+pub(crate) async fn list(h: &Harness, payment: &str) -> Reply {
     let r = invoke(h, refunds::list, list_call(payment).api_key(API_KEY)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r
@@ -70,7 +70,7 @@ async fn completed(h: &Harness, owner: &str, amount: &str, method: &str) -> (Str
 }
 
 /// The payment as the payments API shows it to an Admin.
-async fn payment_view(h: &Harness, payment: &str) -> Value {
+pub(crate) async fn payment_view(h: &Harness, payment: &str) -> Value {
     let r = invoke(
         h,
         b::get,
@@ -83,7 +83,7 @@ async fn payment_view(h: &Harness, payment: &str) -> Value {
     r.body
 }
 
-async fn order_view(h: &Harness, order: &str) -> Value {
+pub(crate) async fn order_view(h: &Harness, order: &str) -> Value {
     let r = invoke(
         h,
         payables::get,
@@ -536,7 +536,7 @@ async fn deliver(h: &Harness, gateway: &str, secret: &str, event: Value) -> Repl
     r
 }
 
-async fn stored_refund(h: &Harness, id: &Value) -> payment_shared::domain::Refund {
+pub(crate) async fn stored_refund(h: &Harness, id: &Value) -> payment_shared::domain::Refund {
     h.store
         .get_refund(&RefundId::parse(id.as_str().expect("id")).expect("refund id"))
         .await
@@ -666,7 +666,7 @@ impl StripeTransport for PendingRefunds {
 
 /// A card payment of `amount` USD collected through Stripe (localstripe);
 /// (payment, Stripe's intent id).
-async fn stripe_payment(h: &Harness, amount: &str) -> (String, String) {
+pub(crate) async fn stripe_payment(h: &Harness, amount: &str) -> (String, String) {
     let owner = unique("buyer");
     let order_id = order(h, &owner, amount, "USD").await;
     let intent = stripe_intent(h, &owner, &order_id).await;
@@ -688,7 +688,7 @@ async fn stripe_payment(h: &Harness, amount: &str) -> (String, String) {
 }
 
 /// localstripe's refunds of one of its intents.
-async fn refunds_at_localstripe(gateway_intent: &str) -> Vec<Value> {
+pub(crate) async fn refunds_at_localstripe(gateway_intent: &str) -> Vec<Value> {
     let r: Value = reqwest::Client::new()
         .get(format!(
             "{}/v1/refunds?payment_intent={gateway_intent}",

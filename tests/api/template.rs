@@ -128,7 +128,7 @@ const PREFIXES: [&str; 11] = [
 fn background(binary: &str) -> bool {
     payment_shared::routes::BACKGROUND_BINARIES
         .iter()
-        .any(|(b, _)| *b == binary)
+        .any(|(b, _, _)| *b == binary)
 }
 
 #[test]
@@ -174,6 +174,23 @@ fn each_function_writes_only_the_partitions_it_needs() {
                 binary == "webhook-endpoints-put",
                 "{binary}"
             );
+            // The refund pass finishes what refunds-create began: the
+            // refund, its gateway's name for it, its payment and payable
+            // sums, and their events.
+            if binary == "refunds-finish-unsent" {
+                assert_eq!(
+                    keys,
+                    [
+                        "REFUND#*",
+                        "GATEWAY_REFUND#*",
+                        "PAYMENT#*",
+                        "PAYABLE#*",
+                        "EVENT#*"
+                    ],
+                    "{binary}"
+                );
+                continue;
+            }
             if background(binary) {
                 assert_eq!(keys, ["WEBHOOK_LANE#*"], "{binary}");
                 continue;
@@ -215,8 +232,8 @@ fn each_function_writes_only_the_partitions_it_needs() {
         }
     }
     assert_eq!(
-        writers, 19,
-        "every endpoint that changes something, the partner API's replay guard, the webhook deliverers, and only those"
+        writers, 20,
+        "every endpoint that changes something, the partner API's replay guard, the webhook deliverers, the refund pass, and only those"
     );
 }
 
@@ -251,8 +268,10 @@ fn limited_reads_cover_the_payables_that_payments_pay() {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap_or_default();
-        // Making a refund changes its payment's refunded sum; it pays nothing.
-        if writes.contains(&"PAYMENT#*") && binary != "refunds-create" {
+        // Making or finishing a refund changes its payment's refunded sums;
+        // it pays nothing.
+        let refunds = ["refunds-create", "refunds-finish-unsent"].contains(&binary);
+        if writes.contains(&"PAYMENT#*") && !refunds {
             assert!(reads.contains(&"PAYABLE#*"), "{binary}: {reads:?}");
         }
     }
@@ -486,7 +505,7 @@ fn only_what_deletes_may_delete_and_only_what_it_deletes() {
 /// deliveries' and the events' items). Every one begins with a fixed
 /// prefix, so every index read can be limited to the lists it reads; no
 /// list is keyed by a bare id or value.
-const INDEX_LISTS: [(&str, &str); 9] = [
+const INDEX_LISTS: [(&str, &str); 10] = [
     // A payer's intents and payments (`user_partition`).
     (BY_USER.name, "USER#*"),
     // An object's events (`object_events_partition`).
@@ -505,13 +524,15 @@ const INDEX_LISTS: [(&str, &str); 9] = [
     (ALL_INTENTS.name, "EVENTS#*"),
     // The deliveries due, sharded (the retry pass's work).
     (ALL_INTENTS.name, "DELIVERIES_DUE#*"),
+    // The refunds still unsent (the refund pass's work; `UNSENT_REFUNDS`).
+    (ALL_INTENTS.name, "REFUNDS_UNSENT"),
 ];
 
 /// What each function reads from an index, traced from the code (handler,
 /// use case, store method). Every other function lists nothing and gets no
 /// index at all; table reads (GetItem, a lane's or the endpoints' Query) are
 /// not index reads.
-const INDEX_READS: [(&str, &[&str]); 12] = [
+const INDEX_READS: [(&str, &[&str]); 13] = [
     // list_for_user → list_intents_by_user.
     ("intents-list-by-user", &["USER#*"]),
     // list_for_payable → list_intents_by_payable.
@@ -540,6 +561,8 @@ const INDEX_READS: [(&str, &[&str]); 12] = [
     ("webhook-endpoints-deliveries", &["WEBHOOK_DELIVERIES#*"]),
     // retry_due → due_deliveries.
     ("webhook-retry", &["DELIVERIES_DUE#*"]),
+    // finish_unsent → unsent_refunds.
+    ("refunds-finish-unsent", &["REFUNDS_UNSENT"]),
 ];
 
 /// A function reads from an index only the lists it shows. The indexes are
@@ -827,5 +850,22 @@ fn the_webhook_dispatcher_reads_the_stream_and_parks_what_fails() {
         schedule["Properties"]["Schedule"]
             .as_str()
             .is_some_and(|s| s.starts_with("rate("))
+    );
+}
+
+/// Refunds a gateway fault left unsent are finished by a pass of their own,
+/// on a schedule, with time for its gateway calls and their outcome.
+#[test]
+fn the_refund_pass_runs_on_a_schedule() {
+    let template = template();
+    let pass = &template["Resources"]["RefundsFinishUnsentFunction"]["Properties"];
+    let schedule = &pass["Events"]["Schedule"];
+    assert_eq!(schedule["Type"], "Schedule");
+    assert_eq!(schedule["Properties"]["Schedule"], "rate(5 minutes)");
+    let timeout = pass["Timeout"].as_u64().expect("its own Timeout");
+    assert!(
+        std::time::Duration::from_secs(timeout)
+            >= payment_shared::adapters::stripe::ATTEMPT_TIMEOUT * 3
+                + payment_shared::ports::deadline::STORING_MARGIN
     );
 }

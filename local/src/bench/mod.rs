@@ -68,7 +68,7 @@ fn sample(root: &Path, binary: &str) -> Result<String, String> {
 fn is_background(binary: &str) -> bool {
     routes::BACKGROUND_BINARIES
         .iter()
-        .any(|(b, _)| *b == binary)
+        .any(|(b, _, _)| *b == binary)
 }
 
 fn size(path: &Path) -> Option<u64> {
@@ -169,7 +169,7 @@ pub async fn run(root: &Path) -> Result<(), String> {
     let release = root.join("target/release");
     let mut api = warm::LocalApi::start(root).await?;
     let mut rows = Vec::new();
-    let background = routes::BACKGROUND_BINARIES.iter().map(|(b, _)| b);
+    let background = routes::BACKGROUND_BINARIES.iter().map(|(b, _, _)| b);
     for binary in routes::BINARIES.iter().chain(background) {
         let program = release.join(binary);
         if !program.is_file() {

@@ -10,6 +10,7 @@ pub mod partner;
 pub mod payables;
 pub mod payment_intents;
 pub mod payments;
+pub mod refund_pass;
 pub mod refunds;
 pub mod shop;
 pub mod webhook_delivery;

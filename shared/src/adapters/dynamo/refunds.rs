@@ -93,7 +93,7 @@ impl DynamoStore {
             0 => {}
             refunded if refunded > 0 => {
                 let before_limit = total - refunded;
-                set.push("refunded_minor = if_not_exists(refunded_minor, :zero) + :refunded");
+                set.push("refunded_minor = if_not_exists(refunded_minor, :zero) + :refunded_delta");
                 vals.push((":refunded_delta", n(refunded)));
                 vals.push((":before_limit", n(before_limit)));
                 if effect.held <= 0 {

@@ -105,7 +105,12 @@ async fn flaky_harness() -> (Harness, Arc<Flaky>) {
 async fn unsent_refund(h: &Harness, flaky: &Flaky, outage: Outage) -> (String, String, Value) {
     let (payment, gateway_intent) = stripe_payment(h, "20.00").await;
     flaky.set(Some(outage));
-    let r = refund(h, &payment, Some(json!({"reason": "requested by the customer"}))).await;
+    let r = refund(
+        h,
+        &payment,
+        Some(json!({"reason": "requested by the customer"})),
+    )
+    .await;
     assert_eq!(r.status, 502, "{}", r.body);
     flaky.set(None);
     let listed = list(h, &payment).await;

@@ -226,7 +226,7 @@ pub struct PayableResponse {
     /// open, paid or canceled: a refunded payable stays paid.
     #[schema(example = "open")]
     pub status: String,
-    /// What refunds of its payments gave back, as `amount` is written.
+    /// What succeeded refunds of its payments gave back, as `amount` is written.
     #[schema(example = "0.00")]
     pub refunded_amount: String,
     pub open_intent_id: Option<String>,

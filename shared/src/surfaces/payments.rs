@@ -91,7 +91,7 @@ pub struct PaymentResponse {
     pub payment_method: String,
     #[schema(example = "TXN123456")]
     pub transaction_id: Option<String>,
-    /// What its refunds gave back, in the same units as `amount` (0 when none).
+    /// What its succeeded refunds gave back, in the same units as `amount` (0 when none); a pending refund counts once it succeeds.
     #[schema(value_type = f64, example = 0)]
     pub refunded_amount: JsonDecimal,
     /// Set when staff must look at it: a gateway collected it for an intent

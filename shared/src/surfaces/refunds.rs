@@ -186,7 +186,7 @@ impl FromRequest for CreateInput {
         BadCredentials,
         (status = 403, description = "Only Admin or Staff, or an API key, may refund", body = MessageError),
         (status = 404, description = "No such payment", body = MessageError),
-        (status = 409, description = "The payment is not COMPLETED or is already fully refunded; or concurrent refunds kept changing it (send it again); or this Idempotency-Key's first request is still running", body = MessageError),
+        (status = 409, description = "The payment is not COMPLETED, is already fully refunded, or pending refunds hold what remains of it; or concurrent refunds kept changing it (send it again); or this Idempotency-Key's first request is still running", body = MessageError),
         TooLarge,
         KeyReused,
         (status = 502, description = "The payment's gateway could not be reached: the refund waits, pending; send the same request again (with the same Idempotency-Key)", body = MessageError),

@@ -305,6 +305,11 @@ mod tests {
         }
     }
 
+    /// A refund of `minor` of `p` through `gateway`, made `at`: pending.
+    fn through(p: &Payment, minor: i64, gateway: GatewayId, at: OffsetDateTime) -> Refund {
+        Refund::of(RefundId::new(), p, usd(minor), None, Some(gateway), at)
+    }
+
     /// A refund of `minor` that goes from `before` to `after`.
     fn refund_moves(
         p: &mut Payment,
@@ -324,14 +329,7 @@ mod tests {
     fn each_change_of_a_refund_is_dated_after_the_one_before() {
         let at = OffsetDateTime::UNIX_EPOCH;
         let p = payment(10_000, PaymentStatus::Completed);
-        let mut r = Refund::of(
-            RefundId::new(),
-            &p,
-            usd(100),
-            None,
-            Some(GatewayId::Test),
-            at,
-        );
+        let mut r = through(&p, 100, GatewayId::Test, at);
         // The gateway answers within the clock's resolution, twice.
         assert!(r.report(RefundStatus::Succeeded, Some("re_1"), at));
         let succeeded = r.updated;
@@ -340,14 +338,7 @@ mod tests {
         assert!(r.updated > succeeded);
         // A later clock is taken as it is.
         let later = at + time::Duration::seconds(5);
-        let mut r = Refund::of(
-            RefundId::new(),
-            &p,
-            usd(100),
-            None,
-            Some(GatewayId::Test),
-            at,
-        );
+        let mut r = through(&p, 100, GatewayId::Test, at);
         assert!(r.report(RefundStatus::Succeeded, None, later));
         assert_eq!(r.updated, later);
         // A report that changes nothing leaves its date.
@@ -490,14 +481,7 @@ mod tests {
     fn only_a_pending_refund_the_gateway_has_not_named_is_unsent() {
         let p = payment(100, PaymentStatus::Completed);
         let now = OffsetDateTime::UNIX_EPOCH;
-        let mut r = Refund::of(
-            RefundId::new(),
-            &p,
-            usd(10),
-            None,
-            Some(GatewayId::Stripe),
-            now,
-        );
+        let mut r = through(&p, 10, GatewayId::Stripe, now);
         assert!(r.is_unsent());
         let offline = Refund::of(RefundId::new(), &p, usd(10), None, None, now);
         assert!(!offline.is_unsent(), "no gateway to ask");
@@ -506,14 +490,7 @@ mod tests {
             !r.is_unsent(),
             "named by the gateway: its webhooks tell the rest"
         );
-        let mut failed = Refund::of(
-            RefundId::new(),
-            &p,
-            usd(10),
-            None,
-            Some(GatewayId::Stripe),
-            now,
-        );
+        let mut failed = through(&p, 10, GatewayId::Stripe, now);
         assert!(failed.report(RefundStatus::Failed, None, now));
         assert!(!failed.is_unsent());
     }
@@ -540,14 +517,7 @@ mod tests {
     fn reports_move_a_refund_forward_only() {
         let p = payment(100, PaymentStatus::Completed);
         let now = OffsetDateTime::UNIX_EPOCH;
-        let mut r = Refund::of(
-            RefundId::new(),
-            &p,
-            usd(10),
-            None,
-            Some(GatewayId::Test),
-            now,
-        );
+        let mut r = through(&p, 10, GatewayId::Test, now);
         assert!(r.report(RefundStatus::Pending, Some("re_1"), now), "named");
         assert!(!r.report(RefundStatus::Pending, Some("re_2"), now), "once");
         assert_eq!(r.gateway_refund_id.as_deref(), Some("re_1"));

@@ -2,11 +2,12 @@
 //! collected it, or recorded as given back by staff when the money moved
 //! outside any gateway (cash, a bank transfer, a code confirmed by email).
 //!
-//! A refund is reserved first (its amount taken from what the payment may
-//! still give back), then asked of the gateway, then its outcome stored. A
-//! crash or a gateway fault in between leaves it pending and the request
-//! answers with an error: the retry under the same Idempotency-Key names the
-//! same refund, which the gateway acts on once.
+//! A refund is reserved first (its amount held against what the payment may
+//! still give back), then asked of the gateway, then its outcome stored; only
+//! a success counts as refunded. A crash or a gateway fault in between leaves
+//! it pending and the request answers with an error: the retry under the same
+//! Idempotency-Key names the same refund, which the gateway acts on once, and
+//! without a retry the refund pass (`unsent_refunds`) finishes it.
 
 use std::sync::Arc;
 

@@ -19,8 +19,15 @@ use payment_shared::app::unsent_refunds::{GRACE, PassReport, finish_unsent};
 use serde_json::{Value, json};
 use time::Duration;
 
+use futures::future::join_all;
+use lambda_http::http::Method;
+use payment_shared::domain::{GatewayId, PaymentId, Refund, RefundId};
+use payment_shared::ports::{Clock, PaymentStore, RefundOutcome, RefundStore};
+use payment_shared::surfaces::events;
+
 use crate::refunds::{
     list, order_view, payment_view, refund, refunds_at_localstripe, stored_refund, stripe_payment,
+    test_gateway_payment,
 };
 
 /// How the next refund POSTs to Stripe fail.
@@ -216,4 +223,61 @@ async fn past_stripes_key_window_a_refund_stripe_never_made_fails_and_frees_its_
     assert_eq!(again.status, 201, "{}", again.body);
     assert_eq!(again.body["status"], "succeeded", "{}", again.body);
     assert_eq!(refunds_at_localstripe(&gateway_intent).await.len(), 1);
+}
+
+/// Passes that overlap (a slow one and the next, or the staff member's own
+/// retry beside a pass) ask the gateway for the same refund and store it
+/// once: the payment and its order are refunded once, one event says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlapping_passes_finish_a_refund_once() {
+    let h = Harness::new().await;
+    let (order, payment, _) = test_gateway_payment(&h).await;
+    let id = PaymentId::parse(&payment).expect("payment id");
+    let read = h
+        .store
+        .get_payment(&id)
+        .await
+        .expect("read")
+        .expect("payment");
+    // Made before its request was cut, as refunds-create stores it.
+    let made_at = h.clock.now() - Duration::minutes(2);
+    let unsent = Refund::of(
+        RefundId::new(),
+        &read,
+        read.amount,
+        None,
+        Some(GatewayId::Test),
+        made_at,
+    );
+    assert_eq!(
+        h.store.create_refund(&unsent, &read).await.expect("stored"),
+        RefundOutcome::Created
+    );
+    let passes = join_all((0..4).map(|_| finish_unsent(&h.app))).await;
+    assert!(passes.iter().all(Result::is_ok), "{passes:?}");
+    let done = stored_refund(&h, &json!(unsent.id.to_string())).await;
+    assert_eq!(done.status.as_str(), "succeeded");
+    let seen = payment_view(&h, &payment).await;
+    assert_eq!(
+        (&seen["status"], &seen["refundedAmount"]),
+        (&json!("REFUNDED"), &json!(50)),
+        "{seen}"
+    );
+    assert_eq!(order_view(&h, &order).await["refunded_amount"], "50.00");
+    let succeeded = invoke(
+        &h,
+        events::list,
+        call(Method::GET, "/api/v1/events")
+            .api_key(API_KEY)
+            .query("type", "refund.succeeded")
+            .query("object_id", &unsent.id.to_string()),
+    )
+    .await;
+    assert_eq!(succeeded.status, 200, "{}", succeeded.body);
+    assert_eq!(
+        succeeded.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        succeeded.body
+    );
 }

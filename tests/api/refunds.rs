@@ -488,7 +488,7 @@ async fn the_partner_api_shows_paid_and_net_less_the_refunds() {
 }
 
 /// A card payment of 50.00 through the test gateway; (order, payment, intent).
-async fn test_gateway_payment(h: &Harness) -> (String, String, Value) {
+pub(crate) async fn test_gateway_payment(h: &Harness) -> (String, String, Value) {
     let owner = unique("buyer");
     let order_id = order(h, &owner, "50.00", "USD").await;
     let r = invoke(

@@ -8,6 +8,7 @@ use super::TestApp;
 use super::refunds::{
     Scripted, ask, card_payment, refund, staff, stored_payment, stored_refund, unavailable,
 };
+use crate::adapters::faulty::Fault;
 use crate::app::AppError;
 use crate::app::events;
 use crate::app::unsent_refunds::{GRACE, PassReport, finish_unsent};
@@ -203,5 +204,37 @@ async fn a_gateway_that_never_forgets_is_always_asked_again() {
     assert_eq!(
         stored_refund(&t, &unsent).await.status,
         RefundStatus::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn a_pass_whose_write_answer_was_lost_finishes_the_refund_once() {
+    let mut t = TestApp::with_faults(vec![Fault::LoseAnswer {
+        op: "update_refund",
+        nth: 1,
+    }]);
+    let gateway = Scripted::install_forgetting(&mut t, vec![unavailable()], Some(DAY));
+    let (_, _, payment) = card_payment(&t).await;
+    refund(&t, &staff(), None, &payment, ask(None))
+        .await
+        .expect_err("the gateway's answer never came");
+    t.clock.advance(Duration::minutes(2));
+    // The pass asked, the gateway made it, the store wrote it: only its
+    // answer was lost.
+    assert_eq!(
+        pass(&t).await,
+        PassReport {
+            finished: 0,
+            left: 1
+        }
+    );
+    t.clock.advance(Duration::minutes(5));
+    assert_eq!(pass(&t).await, PassReport::default(), "nothing left");
+    assert_eq!(gateway.made().len(), 1);
+    let read = stored_payment(&t, &payment).await;
+    assert_eq!(
+        (read.status, read.refunded_minor, read.refund_held_minor),
+        (PaymentStatus::Refunded, 5_000, 5_000),
+        "refunded once"
     );
 }

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use futures::future::join_all;
 use integration_tests::flows::{order, register_order};
 use integration_tests::*;
@@ -796,5 +798,34 @@ async fn stripes_signed_refund_events_move_pending_refunds_on() {
     assert_eq!(
         stored_refund(&h, &one.body["id"]).await.status.as_str(),
         "succeeded"
+    );
+}
+
+/// A payment stored before pending refunds were told apart from succeeded
+/// ones has a refunded sum and no held sum: what it refunded still counts
+/// against what remains.
+#[tokio::test]
+async fn a_payment_stored_before_held_sums_keeps_its_refunded_sum_held() {
+    let h = Harness::new().await;
+    let (_, payment) = completed(&h, &unique("buyer"), "100.00", "Cash").await;
+    h.dynamo
+        .update_item()
+        .table_name(h.store.table_name())
+        .key("pk", AttributeValue::S(format!("PAYMENT#{payment}")))
+        .key("sk", AttributeValue::S("PAYMENT".into()))
+        .update_expression("SET refunded_minor = :refunded REMOVE refund_held_minor")
+        .expression_attribute_values(":refunded", AttributeValue::N("8000".into()))
+        .send()
+        .await
+        .expect("an item as it was stored before");
+    let over = refund(&h, &payment, Some(json!({"amount": 2001}))).await;
+    assert_eq!(over.status, 400, "{}", over.body);
+    let rest = refund(&h, &payment, Some(json!({"amount": 2000}))).await;
+    assert_eq!(rest.status, 201, "{}", rest.body);
+    let seen = payment_view(&h, &payment).await;
+    assert_eq!(
+        (&seen["status"], &seen["refundedAmount"]),
+        (&json!("REFUNDED"), &json!(100)),
+        "{seen}"
     );
 }

@@ -531,7 +531,9 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         transaction_id: p.transaction_id,
         fee_minor: p.fee_minor,
         refunded_minor: p.refunded_minor,
-        refund_held_minor: p.refund_held_minor,
+        // Stored before pending refunds were told apart: its refunded sum
+        // held it all.
+        refund_held_minor: p.refund_held_minor.max(p.refunded_minor),
         business_id: p.business_id.map(BusinessId::new),
         review_reason: p.review_reason,
         created_at: parse_ts(&p.created_at)?,

@@ -69,23 +69,33 @@ impl DynamoStore {
             (":currency", s(payment.amount.currency().code())),
             (":completed", s(PaymentStatus::Completed.as_str())),
         ];
+        // A payment stored before pending refunds were told apart from
+        // succeeded ones has no held sum: its refunded sum held it all.
+        vals.push((":held_before", n(payment.refund_held_minor)));
         match effect.held {
             0 => {}
             held if held > 0 => {
                 set.push(
-                    "refund_held_minor = if_not_exists(refund_held_minor, :zero) + :held_delta",
+                    "refund_held_minor = if_not_exists(refund_held_minor, :held_before) + :held_delta",
                 );
                 conditions.push("#status = :completed".to_owned());
                 conditions.push(
-                    "(attribute_not_exists(refund_held_minor) OR refund_held_minor <= :held_limit)"
+                    "(refund_held_minor <= :held_limit OR (attribute_not_exists(refund_held_minor) \
+                     AND (attribute_not_exists(refunded_minor) OR refunded_minor <= :held_limit)))"
                         .to_owned(),
                 );
                 vals.push((":held_delta", n(held)));
                 vals.push((":held_limit", n(total - held)));
             }
             held => {
-                set.push("refund_held_minor = refund_held_minor - :freed");
-                conditions.push("refund_held_minor >= :freed".to_owned());
+                set.push(
+                    "refund_held_minor = if_not_exists(refund_held_minor, :held_before) - :freed",
+                );
+                conditions.push(
+                    "(refund_held_minor >= :freed OR (attribute_not_exists(refund_held_minor) \
+                     AND refunded_minor >= :freed))"
+                        .to_owned(),
+                );
                 vals.push((":freed", n(-held)));
             }
         }

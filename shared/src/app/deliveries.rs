@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use time::{Duration, OffsetDateTime};
+use tracing::Instrument;
 
 use super::AppError;
 use crate::domain::delivery::{EventRef, take_in_turns};
@@ -208,14 +209,17 @@ async fn read_due_lists(
     let mut tasks = tokio::task::JoinSet::new();
     for (endpoint, after, limit) in reads {
         let app = app.clone();
-        tasks.spawn(async move {
-            let due = app
-                .webhooks
-                .deliveries
-                .due_deliveries_to(&endpoint, now, after.as_ref(), limit)
-                .await;
-            (endpoint, due)
-        });
+        tasks.spawn(
+            async move {
+                let due = app
+                    .webhooks
+                    .deliveries
+                    .due_deliveries_to(&endpoint, now, after.as_ref(), limit)
+                    .await;
+                (endpoint, due)
+            }
+            .instrument(tracing::Span::current()),
+        );
     }
     let mut lists = BTreeMap::new();
     while let Some(read) = tasks.join_next().await {

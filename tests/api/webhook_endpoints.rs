@@ -848,8 +848,8 @@ async fn a_later_event_about_an_object_waits_for_the_earlier_one() {
 
 /// `n` deliveries to `endpoint`, each of its own event about an object of
 /// its own, made (and so due) at `since`, a millisecond apart; written
-/// through the store, as a dispatcher that failed to send them would have
-/// left them.
+/// through the store, as a dispatcher that stopped before sending them
+/// would have left them.
 async fn due_backlog(
     h: &Harness,
     endpoint: &str,

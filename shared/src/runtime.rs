@@ -378,7 +378,16 @@ impl crate::ports::DeliveryStore for NoWebhooks {
     ) -> Result<Option<crate::domain::Delivery>, crate::ports::StoreError> {
         Err(not_connected())
     }
-    async fn due_deliveries(
+    async fn due_deliveries_to(
+        &self,
+        _: &crate::domain::EndpointId,
+        _: time::OffsetDateTime,
+        _: Option<&crate::domain::Delivery>,
+        _: usize,
+    ) -> Result<Vec<crate::domain::Delivery>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
+    async fn stray_due_deliveries(
         &self,
         _: time::OffsetDateTime,
         _: usize,

@@ -522,7 +522,8 @@ const INDEX_LISTS: [(&str, &str); 10] = [
     (ALL_INTENTS.name, "INTENTS#*"),
     // Every event, sharded (`ALL_EVENTS_LIST`).
     (ALL_INTENTS.name, "EVENTS#*"),
-    // The deliveries due, sharded (the retry pass's work).
+    // The deliveries due, one list per endpoint (the retry pass's work), and
+    // the shards of the one list they shared before.
     (ALL_INTENTS.name, "DELIVERIES_DUE#*"),
     // The refunds still unsent (the refund pass's work; `UNSENT_REFUNDS`).
     (ALL_INTENTS.name, "REFUNDS_UNSENT"),
@@ -559,7 +560,7 @@ const INDEX_READS: [(&str, &[&str]); 13] = [
     ),
     // webhook_endpoints::deliveries → list_deliveries.
     ("webhook-endpoints-deliveries", &["WEBHOOK_DELIVERIES#*"]),
-    // retry_due → due_deliveries.
+    // retry_due → due_deliveries_to, stray_due_deliveries.
     ("webhook-retry", &["DELIVERIES_DUE#*"]),
     // finish_unsent → unsent_refunds.
     ("refunds-finish-unsent", &["REFUNDS_UNSENT"]),

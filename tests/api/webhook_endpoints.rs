@@ -2,7 +2,7 @@
 //! Local: endpoints managed over HTTP, events delivered to receivers run by
 //! the test (signed, retried, in order), the dispatcher's stream batches.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -12,9 +12,13 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use integration_tests::*;
 use lambda_http::http::Method;
+use payment_shared::adapters::dynamo::deliveries::{
+    LANE_PREFIX, due_partition, shared_due_partition,
+};
 use payment_shared::app::deliveries;
-use payment_shared::domain::webhook_signature;
-use payment_shared::ports::Clock;
+use payment_shared::domain::delivery::EventRef;
+use payment_shared::domain::{Delivery, EndpointId, webhook_signature};
+use payment_shared::ports::{Clock, DeliveryStore};
 use payment_shared::surfaces::webhook_delivery::{
     self, BatchResponse, ItemFailure, StreamBatch, StreamChange, StreamRecord, StreamValue,
 };
@@ -254,7 +258,7 @@ async fn endpoints_are_created_read_replaced_and_deleted() {
         .app
         .webhooks
         .endpoints
-        .get_endpoint(&payment_shared::domain::EndpointId::parse(&id).expect("id"))
+        .get_endpoint(&EndpointId::parse(&id).expect("id"))
         .await
         .expect("read")
         .expect("exists");
@@ -840,4 +844,183 @@ async fn a_later_event_about_an_object_waits_for_the_earlier_one() {
         .map(|r| r.event()["id"].as_str().expect("id").to_owned())
         .collect();
     assert_eq!(order, [first.clone(), first, second]);
+}
+
+/// `n` deliveries to `endpoint`, each of its own event about an object of
+/// its own, made (and so due) at `since`, a millisecond apart; written
+/// through the store, as a dispatcher that stopped before sending them
+/// would have left them.
+async fn due_backlog(
+    h: &Harness,
+    endpoint: &str,
+    n: usize,
+    since: OffsetDateTime,
+) -> Vec<Delivery> {
+    use futures::StreamExt;
+    let endpoint = EndpointId::parse(endpoint).expect("id");
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let endpoint = endpoint.clone();
+            async move {
+                let (id, object) = (event_id(), format!("order-{endpoint}-{i}"));
+                let at = since + Duration::milliseconds(i64::try_from(i).expect("small"));
+                record_order_event(h, &id, "payable.paid", &object, at.unix_timestamp()).await;
+                let event = EventRef {
+                    id,
+                    event_type: "payable.paid".into(),
+                    object_id: object,
+                    created: at,
+                };
+                let delivery = Delivery::new(&endpoint, event, at);
+                h.store.create_delivery(&delivery).await.expect("written");
+                delivery
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await
+}
+
+/// Waits until `endpoint`'s due list shows `n` due by now: the list is an
+/// index, which may lag its table for a moment.
+async fn wait_until_listed_due(h: &Harness, endpoint: &str, n: usize) {
+    let endpoint = EndpointId::parse(endpoint).expect("id");
+    for _ in 0..100 {
+        let listed = h
+            .store
+            .due_deliveries_to(&endpoint, h.clock.now(), None, n + 1)
+            .await
+            .expect("due list");
+        if listed.len() == n {
+            return;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    panic!("{endpoint}'s due list never showed {n}");
+}
+
+/// Retries are taken fairly across endpoints: one that is down with
+/// hundreds due does not hold back another's, on the table's due lists.
+#[tokio::test]
+async fn a_dead_endpoints_backlog_does_not_hold_back_a_healthy_endpoints_retry() {
+    let h = Harness::new().await;
+    let dead = Receiver::start(vec![500; 1000]).await;
+    let healthy = Receiver::start(vec![]).await;
+    endpoint(&h, "dead", &dead.url, &["*"]).await;
+    endpoint(&h, "healthy", &healthy.url, &["*"]).await;
+    h.clock.advance(Duration::seconds(1));
+    // Every one of the dead endpoint's is due before the healthy one's.
+    let since = h.clock.now();
+    due_backlog(&h, "dead", 500, since).await;
+    due_backlog(&h, "healthy", 1, since + Duration::seconds(1)).await;
+    h.clock.advance(Duration::seconds(2));
+    wait_until_listed_due(&h, "dead", 500).await;
+    wait_until_listed_due(&h, "healthy", 1).await;
+
+    let attempts = deliveries::retry_due(h.app.clone()).await.expect("pass");
+    assert_eq!(healthy.got().len(), 1, "the first pass sends it");
+    assert_eq!(attempts, deliveries::RETRY_BATCH);
+    assert_eq!(dead.got().len(), deliveries::RETRY_BATCH - 1);
+    let listed = deliveries_of(&h, "healthy", &[]).await;
+    assert_eq!(
+        listed.body["data"][0]["status"], "succeeded",
+        "{}",
+        listed.body
+    );
+    // The dead endpoint's attempted ones wait for their retry, behind the
+    // ones it has not had yet.
+    wait_until_listed_due(&h, "dead", 500 - (deliveries::RETRY_BATCH - 1)).await;
+}
+
+/// A delivery's item as stored, found in its lane's partition.
+async fn stored_delivery(h: &Harness, d: &Delivery) -> HashMap<String, AttributeValue> {
+    let (endpoint, object) = d.lane();
+    let out = h
+        .dynamo
+        .query()
+        .table_name(&h.app.config.table_name)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(format!("{LANE_PREFIX}{endpoint}#{object}")),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("the lane");
+    let mut items = out.items.unwrap_or_default();
+    assert_eq!(items.len(), 1, "{items:?}");
+    items.remove(0)
+}
+
+fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// A delivery the due list every endpoint shared holds (written before each
+/// endpoint had its own) is still retried, and moves to its endpoint's
+/// list; one whose endpoint is gone is given up there, as it always was.
+#[tokio::test]
+async fn deliveries_in_the_due_list_endpoints_shared_before_are_still_retried() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![500]).await;
+    endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let gone = Receiver::start(vec![]).await;
+    endpoint(&h, "gone", &gone.url, &["*"]).await;
+    h.clock.advance(Duration::seconds(1));
+    let since = h.clock.now();
+    let mut left = due_backlog(&h, "ops", 1, since).await;
+    left.extend(due_backlog(&h, "gone", 1, since).await);
+    assert_eq!(delete(&h, "gone").await.status, 200);
+    for (d, shard) in left.iter().zip([1, 3]) {
+        h.dynamo
+            .update_item()
+            .table_name(&h.app.config.table_name)
+            .set_key(Some(
+                stored_delivery(&h, d)
+                    .await
+                    .into_iter()
+                    .filter(|(k, _)| k == "pk" || k == "sk")
+                    .collect(),
+            ))
+            .update_expression("SET gsi3pk = :shared")
+            .expression_attribute_values(":shared", AttributeValue::S(shared_due_partition(shard)))
+            .send()
+            .await
+            .expect("moved back");
+    }
+    h.clock.advance(Duration::seconds(1));
+    let now = h.clock.now();
+    let mut strays = Vec::new();
+    for _ in 0..100 {
+        strays = h.store.stray_due_deliveries(now, 10).await.expect("strays");
+        if strays.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    assert_eq!(strays.len(), 2, "{strays:?}");
+    wait_until_listed_due(&h, "ops", 0).await;
+
+    assert_eq!(deliveries::retry_due(h.app.clone()).await.expect("pass"), 1);
+    assert_eq!(receiver.got().len(), 1);
+    assert!(gone.got().is_empty());
+    let retried = stored_delivery(&h, &left[0]).await;
+    assert_eq!(text(&retried, "status"), Some("pending"));
+    assert_eq!(
+        text(&retried, "gsi3pk").map(str::to_owned),
+        Some(due_partition(&left[0].endpoint_id)),
+        "its retry is in its endpoint's due list"
+    );
+    let given_up = stored_delivery(&h, &left[1]).await;
+    assert_eq!(text(&given_up, "status"), Some("failed"));
+    assert_eq!(text(&given_up, "failure"), Some("the endpoint was deleted"));
+    assert_eq!(text(&given_up, "gsi3pk"), None);
+    // Its retry, from its endpoint's list.
+    h.clock.advance(Duration::seconds(1));
+    wait_until_listed_due(&h, "ops", 1).await;
+    assert_eq!(deliveries::retry_due(h.app.clone()).await.expect("pass"), 1);
+    assert_eq!(receiver.got().len(), 2);
 }

@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
+use tracing::Instrument;
 
 use super::AppError;
-use crate::domain::delivery::EventRef;
+use crate::domain::delivery::{EventRef, take_in_turns};
 use crate::domain::{Attempt, Delivery, EndpointId, RetryPolicy, WebhookEndpoint};
 use crate::ports::{DeliveryCreate, OutgoingEvent, StoreError, WebhookPost};
 use crate::runtime::App;
@@ -144,16 +145,88 @@ pub async fn deliver(app: Arc<App>, deliveries: Vec<Delivery>) -> usize {
     attempts
 }
 
-/// One retry pass: every delivery due now (at most [`RETRY_BATCH`]).
-/// Returns how many attempts were made.
+/// One retry pass: the deliveries due now, at most [`RETRY_BATCH`], taken
+/// fairly across endpoints (see [`pick_due`]). Returns how many attempts
+/// were made.
 pub async fn retry_due(app: Arc<App>) -> Result<usize, AppError> {
-    let now = app.clock.now();
-    let due = app
-        .webhooks
-        .deliveries
-        .due_deliveries(now, RETRY_BATCH)
-        .await?;
+    let due = pick_due(&app).await?;
     Ok(deliver(app, due).await)
+}
+
+/// What one retry pass takes on. Each endpoint's due list is read for an
+/// equal share of the batch, all at once; the room those with less due
+/// leave goes, shared again, to those that filled their share; then the
+/// endpoints take their places in turns. So an endpoint that is down with
+/// hundreds due gets its share, never the whole pass, and one clearing a
+/// backlog while the others are quiet still gets a whole batch.
+///
+/// Only endpoints that exist are read: a deleted endpoint's deliveries are
+/// never sent, and nothing picks them just to give them up. They wait in
+/// its due list, read by nobody, until storage lets them go with their
+/// retention; an endpoint made again under the same id reads that list,
+/// and gives them up (they were meant for the old one) soonest first.
+async fn pick_due(app: &Arc<App>) -> Result<Vec<Delivery>, AppError> {
+    let now = app.clock.now();
+    let endpoints = app.webhooks.endpoints.list_endpoints().await?;
+    let share = RETRY_BATCH.div_ceil(endpoints.len().max(1));
+    let shares = endpoints.into_iter().map(|e| (e.id, None, share)).collect();
+    // Deliveries in no endpoint's list yet: a store keeps them so only
+    // until each is written next, which their attempt here does.
+    let (due, strays) = tokio::join!(
+        read_due_lists(app, now, shares),
+        app.webhooks
+            .deliveries
+            .stray_due_deliveries(now, RETRY_BATCH),
+    );
+    let (mut due, strays) = (due?, strays?);
+    let found = due.values().map(Vec::len).sum::<usize>() + strays.len();
+    let room = RETRY_BATCH.saturating_sub(found);
+    let more: Vec<(EndpointId, Option<Delivery>)> = due
+        .iter()
+        .filter(|(_, list)| list.len() == share)
+        .map(|(id, list)| (id.clone(), list.last().cloned()))
+        .collect();
+    if room > 0 && !more.is_empty() {
+        let extra = room.div_ceil(more.len());
+        let reads = more
+            .into_iter()
+            .map(|(id, last)| (id, last, extra))
+            .collect();
+        for (id, list) in read_due_lists(app, now, reads).await? {
+            due.entry(id).or_default().extend(list);
+        }
+    }
+    let found = due.into_values().flatten().chain(strays).collect();
+    Ok(take_in_turns(found, RETRY_BATCH))
+}
+
+/// Reads each `(endpoint, after, limit)` due list at once.
+async fn read_due_lists(
+    app: &Arc<App>,
+    now: OffsetDateTime,
+    reads: Vec<(EndpointId, Option<Delivery>, usize)>,
+) -> Result<BTreeMap<EndpointId, Vec<Delivery>>, AppError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (endpoint, after, limit) in reads {
+        let app = app.clone();
+        tasks.spawn(
+            async move {
+                let due = app
+                    .webhooks
+                    .deliveries
+                    .due_deliveries_to(&endpoint, now, after.as_ref(), limit)
+                    .await;
+                (endpoint, due)
+            }
+            .instrument(tracing::Span::current()),
+        );
+    }
+    let mut lists = BTreeMap::new();
+    while let Some(read) = tasks.join_next().await {
+        let (endpoint, due) = read.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        lists.insert(endpoint, due?);
+    }
+    Ok(lists)
 }
 
 /// What became of one delivery.

@@ -34,8 +34,10 @@ pub async fn get(app: &App, id: &EndpointId) -> Result<WebhookEndpoint, AppError
         .ok_or_else(not_found)
 }
 
-/// Its pending deliveries fail when they are next due: nothing is sent to
-/// an endpoint once it is deleted.
+/// Nothing is sent to an endpoint once it is deleted: the retry pass reads
+/// only the due lists of endpoints that exist, so its pending deliveries
+/// stay as they are, read by nobody, until storage lets them go with their
+/// retention (and a deliverer that had one in hand gives it up).
 pub async fn delete(app: &App, id: &EndpointId) -> Result<(), AppError> {
     if app.webhooks.endpoints.delete_endpoint(id).await? {
         Ok(())

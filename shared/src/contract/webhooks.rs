@@ -27,6 +27,7 @@ macro_rules! webhook_storage_contract {
             saving_a_delivery_expects_the_version_it_read,
             a_lane_gives_the_pending_deliveries_around_one_in_order,
             only_pending_deliveries_that_are_due_are_due,
+            each_endpoint_has_a_due_list_of_its_own,
             an_endpoints_deliveries_list_newest_first_with_cursors,
         );
     };
@@ -230,27 +231,88 @@ pub async fn only_pending_deliveries_that_are_due_are_due(w: &Webhooks) {
         .save_delivery(&claimed.abandoned("gone"))
         .await
         .expect("abandoned");
-    let ids = |ds: Vec<Delivery>| ds.into_iter().map(|d| d.event.id).collect::<Vec<_>>();
+    let ops = EndpointId::parse("ops").expect("id");
+    let due_at = |at: OffsetDateTime, limit: usize| {
+        let ops = ops.clone();
+        async move {
+            let due = w.deliveries.due_deliveries_to(&ops, at, None, limit);
+            ids(due.await.expect("due"))
+        }
+    };
+    assert_eq!(due_at(t, 10).await, ["evt_due"]);
     assert_eq!(
-        ids(w.deliveries.due_deliveries(t, 10).await.expect("due")),
-        ["evt_due"]
-    );
-    assert_eq!(
-        ids(w
-            .deliveries
-            .due_deliveries(t + Duration::seconds(60), 10)
-            .await
-            .expect("due")),
+        due_at(t + Duration::seconds(60), 10).await,
         ["evt_due", "evt_later"],
         "soonest first, due at the very instant included"
     );
+    assert_eq!(due_at(t + Duration::seconds(60), 1).await, ["evt_due"]);
+    // Claimed, it is due again only when its claim runs out.
+    let claimed = due.claimed(t + Duration::seconds(30));
+    w.deliveries.save_delivery(&claimed).await.expect("claim");
+    assert_eq!(due_at(t, 10).await, Vec::<String>::new());
     assert_eq!(
-        ids(w
-            .deliveries
-            .due_deliveries(t + Duration::seconds(60), 1)
+        due_at(t + Duration::seconds(60), 10).await,
+        ["evt_due", "evt_later"]
+    );
+}
+
+fn ids(ds: Vec<Delivery>) -> Vec<String> {
+    ds.into_iter().map(|d| d.event.id).collect()
+}
+
+pub async fn each_endpoint_has_a_due_list_of_its_own(w: &Webhooks) {
+    let t = now();
+    let (busy, calm) = (
+        EndpointId::parse("busy").expect("id"),
+        EndpointId::parse("calm").expect("id"),
+    );
+    // The busy endpoint's are all due before the calm one's.
+    for n in 0..5 {
+        let d = delivery(
+            "busy",
+            &format!("evt_busy_{n}"),
+            &format!("pi_{n}"),
+            t - Duration::seconds(60 - n),
+        );
+        w.deliveries.create_delivery(&d).await.expect("create");
+    }
+    let calm_one = delivery("calm", "evt_calm", "pi_0", t - Duration::seconds(1));
+    w.deliveries
+        .create_delivery(&calm_one)
+        .await
+        .expect("create");
+
+    let list = |endpoint: &EndpointId, after: Option<Delivery>, limit: usize| {
+        let endpoint = endpoint.clone();
+        async move {
+            w.deliveries
+                .due_deliveries_to(&endpoint, t, after.as_ref(), limit)
+                .await
+                .expect("due")
+        }
+    };
+    assert_eq!(ids(list(&calm, None, 10).await), ["evt_calm"]);
+    let first = list(&busy, None, 2).await;
+    assert_eq!(ids(first.clone()), ["evt_busy_0", "evt_busy_1"]);
+    // Read on from the last one given.
+    let rest = list(&busy, first.last().cloned(), 10).await;
+    assert_eq!(ids(rest), ["evt_busy_2", "evt_busy_3", "evt_busy_4"]);
+    // From one that has moved since (claimed): from where it was.
+    let moved = first[1].claimed(t + Duration::seconds(30));
+    w.deliveries.save_delivery(&moved).await.expect("claim");
+    assert_eq!(
+        ids(list(&busy, Some(first[1].clone()), 1).await),
+        ["evt_busy_2"]
+    );
+    let nobody = EndpointId::parse("nobody").expect("id");
+    assert!(list(&nobody, None, 10).await.is_empty());
+    // Every due delivery is in its endpoint's list: none strays.
+    assert!(
+        w.deliveries
+            .stray_due_deliveries(t, 10)
             .await
-            .expect("due")),
-        ["evt_due"]
+            .expect("strays")
+            .is_empty()
     );
 }
 

@@ -7,6 +7,7 @@
 //! lane: each waits until every earlier one of its lane has succeeded or
 //! finally failed, so an endpoint hears about an object in order.
 
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use sha2::{Digest, Sha256};
@@ -323,6 +324,45 @@ impl Delivery {
     }
 }
 
+/// Up to `limit` of `due` (what was found due, any endpoints') taken in
+/// turns across endpoints: each endpoint's soonest due, then each one's
+/// next, and so on; within a turn the one due longest first. So an
+/// endpoint with hundreds due takes one place a turn, as one with a single
+/// delivery due does, and none holds back another's. A delivery found
+/// twice (two lists may both show it while it moves) is taken once.
+pub fn take_in_turns(due: Vec<Delivery>, limit: usize) -> Vec<Delivery> {
+    let mut by_endpoint: BTreeMap<EndpointId, Vec<Delivery>> = BTreeMap::new();
+    for d in due {
+        by_endpoint
+            .entry(d.endpoint_id.clone())
+            .or_default()
+            .push(d);
+    }
+    let mut queues: Vec<VecDeque<Delivery>> = by_endpoint
+        .into_values()
+        .map(|mut q| {
+            q.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+            q.into()
+        })
+        .collect();
+    let mut taken = BTreeSet::new();
+    let mut picked = Vec::new();
+    while picked.len() < limit {
+        let mut turn: Vec<Delivery> = queues
+            .iter_mut()
+            .filter_map(|q| std::iter::from_fn(|| q.pop_front()).find(|d| !taken.contains(&d.id)))
+            .collect();
+        if turn.is_empty() {
+            break;
+        }
+        turn.sort_by_key(|d| d.next_attempt_at);
+        turn.truncate(limit - picked.len());
+        taken.extend(turn.iter().map(|d| d.id.clone()));
+        picked.extend(turn);
+    }
+    picked
+}
+
 /// See [`Delivery::order_key`].
 pub fn order_key(event: &EventRef) -> String {
     format!(
@@ -433,6 +473,77 @@ mod tests {
         );
         let id = DeliveryId::of(&endpoint(), "evt_a");
         assert_eq!(DeliveryId::parse(id.as_str()).expect("parses"), id);
+    }
+
+    /// A delivery to `endpoint` about its own object, due `due_in` seconds after t0.
+    fn due(endpoint: &str, n: u32, due_in: i64) -> Delivery {
+        let endpoint = EndpointId::parse(endpoint).expect("id");
+        let mut d = Delivery::new(
+            &endpoint,
+            EventRef {
+                id: format!("evt_{endpoint}_{n}"),
+                event_type: "payment.created".into(),
+                object_id: format!("pay_{n}"),
+                created: t0(),
+            },
+            t0(),
+        );
+        d.next_attempt_at = Some(t0() + Duration::seconds(due_in));
+        d
+    }
+
+    fn events(picked: &[Delivery]) -> Vec<&str> {
+        picked.iter().map(|d| d.event.id.as_str()).collect()
+    }
+
+    #[test]
+    fn due_deliveries_are_taken_in_turns_across_endpoints() {
+        // The busy endpoint's are due longest; each endpoint still takes one a turn.
+        let mut found: Vec<Delivery> = (0..5).map(|n| due("busy", n, i64::from(n))).collect();
+        found.push(due("calm", 0, 10));
+        found.push(due("calm", 1, 11));
+        found.push(due("quiet", 0, 20));
+        found.reverse();
+        let picked = take_in_turns(found.clone(), 100);
+        assert_eq!(
+            events(&picked),
+            [
+                "evt_busy_0",
+                "evt_calm_0",
+                "evt_quiet_0",
+                "evt_busy_1",
+                "evt_calm_1",
+                "evt_busy_2",
+                "evt_busy_3",
+                "evt_busy_4",
+            ]
+        );
+        let few = take_in_turns(found, 4);
+        assert_eq!(
+            events(&few),
+            ["evt_busy_0", "evt_calm_0", "evt_quiet_0", "evt_busy_1"]
+        );
+    }
+
+    #[test]
+    fn within_a_turn_the_one_due_longest_goes_first() {
+        let found = vec![due("a", 0, 30), due("b", 0, 10), due("c", 0, 20)];
+        assert_eq!(
+            events(&take_in_turns(found, 2)),
+            ["evt_b_0", "evt_c_0"],
+            "what is cut is the least overdue"
+        );
+    }
+
+    #[test]
+    fn a_delivery_found_twice_is_taken_once() {
+        let first = due("a", 0, 0);
+        let moved = first.claimed(t0() + Duration::seconds(5));
+        let found = vec![first, due("a", 1, 1), moved, due("b", 0, 2)];
+        assert_eq!(
+            events(&take_in_turns(found, 10)),
+            ["evt_a_0", "evt_b_0", "evt_a_1"]
+        );
     }
 
     #[test]

@@ -57,8 +57,23 @@ pub trait DeliveryStore: Send + Sync {
     /// The first pending delivery of `delivery`'s lane that comes after it, read consistently.
     async fn next_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError>;
 
-    /// Pending deliveries due at `now`, soonest first, at most `limit`.
-    async fn due_deliveries(
+    /// `endpoint`'s pending deliveries due at `now`, soonest first, at most
+    /// `limit`; after `after` (the last one a read before returned) when
+    /// given. An endpoint's due list is its id's: it still holds what was
+    /// meant for a deleted endpoint that id named before.
+    async fn due_deliveries_to(
+        &self,
+        endpoint: &EndpointId,
+        now: OffsetDateTime,
+        after: Option<&Delivery>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Pending deliveries due at `now` that are in no endpoint's due list,
+    /// to any endpoint, soonest first, at most `limit`: a store that kept
+    /// one due list for every endpoint before keeps what it listed there
+    /// until each is written next (and it moves to its endpoint's list).
+    async fn stray_due_deliveries(
         &self,
         now: OffsetDateTime,
         limit: usize,

@@ -381,7 +381,7 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     .await
 }
 
-/// Deletes an endpoint: nothing more is sent to it (its pending deliveries fail).
+/// Deletes an endpoint: nothing more is sent to it, and its deliveries are no longer shown.
 #[utoipa::path(delete, path = "/api/v1/webhook-endpoints/{id}", tag = "webhooks", operation_id = "delete_webhook_endpoint",
     params(EndpointPathParam, IdempotencyKey),
     responses(

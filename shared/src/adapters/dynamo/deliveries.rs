@@ -4,14 +4,21 @@
 //! sorted in delivery order, so "is an earlier one still pending?" is one
 //! consistent query, never an index that may lag. Two of the table's generic
 //! indexes carry it besides: its endpoint's list (newest first) and, while it
-//! is pending, the due list the retry function reads (sharded, sorted by the
-//! time it is due; finished deliveries leave it, so it only holds work).
+//! is pending, its endpoint's due list, which the retry function reads
+//! (sorted by the time it is due; finished deliveries leave it, so it only
+//! holds work). One due list per endpoint, so that the retry pass can take
+//! each endpoint's share: an endpoint that is down with a backlog does not
+//! fill the pass. Its list is one partition of the index, which takes every
+//! write of the endpoint's pending deliveries (about four each: made,
+//! claimed, its outcome moving or removing it); an index partition takes
+//! 1,000 writes a second, some 250 deliveries a second to one endpoint.
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::DynamoStore;
 use super::codec::{Item, corrupt, n, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
@@ -26,13 +33,21 @@ const DELIVERY_PREFIX: &str = "DELIVERY#";
 
 /// An endpoint's deliveries, newest first (the generic index of user lists).
 const BY_ENDPOINT: Index = BY_USER;
-/// Pending deliveries by the time they are due (the generic index the
-/// all-intents list shards the same way).
+/// Pending deliveries by the time they are due (the generic index of the
+/// all-intents list).
 const DUE: Index = ALL_INTENTS;
 
-/// Partitions of the due list: new deliveries spread their writes over
-/// them, and the retry function reads each.
-pub const DUE_SHARDS: u8 = 4;
+/// The prefix of every due list's partition key (the retry function may
+/// read these lists and no other of the index).
+pub const DUE_PREFIX: &str = "DELIVERIES_DUE#";
+
+/// Partitions of the one due list every endpoint shared before each had its
+/// own (`DELIVERIES_DUE#0..3`). A delivery leaves it the next time it is
+/// written; the retry pass reads it until then, so what it holds is
+/// retried, or given up, as before. Once every delivery listed there has
+/// come due once (retries end three days after the first attempt), it is
+/// empty for good.
+pub const SHARED_DUE_SHARDS: u8 = 4;
 
 fn lane_pk(endpoint: &EndpointId, object_id: &str) -> String {
     // Endpoint ids never hold '#', so the object id cannot be mistaken for part of it.
@@ -52,12 +67,21 @@ fn sortable(t: OffsetDateTime) -> String {
     format!("{:020}", t.unix_timestamp_nanos().max(0))
 }
 
-fn due_shard(id: &DeliveryId) -> u8 {
-    Sha256::digest(id.as_str().as_bytes())[0] % DUE_SHARDS
+/// An endpoint's due list. Its own word before the id: no endpoint id can
+/// name a shard of the shared list that came before (ids hold no '#').
+pub fn due_partition(endpoint: &EndpointId) -> String {
+    format!("{DUE_PREFIX}ENDPOINT#{endpoint}")
 }
 
-fn due_partition(shard: u8) -> String {
-    format!("DELIVERIES_DUE#{shard}")
+/// A shard of the due list every endpoint shared before.
+pub fn shared_due_partition(shard: u8) -> String {
+    format!("{DUE_PREFIX}{shard}")
+}
+
+/// A pending delivery's place in its due list: when it is due, then its id
+/// (only to make the order total).
+fn due_sk(due: OffsetDateTime, id: &DeliveryId) -> String {
+    format!("{}#{id}", sortable(due))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -131,8 +155,8 @@ fn delivery_to_item(d: &Delivery) -> Result<Item, StoreError> {
         ttl: (d.created + RETENTION).unix_timestamp(),
         gsi1pk: endpoint_partition(&d.endpoint_id),
         gsi1sk: format!("{DELIVERY_PREFIX}{}#{}", sortable(d.created), d.id),
-        gsi3pk: due.map(|_| due_partition(due_shard(&d.id))),
-        gsi3sk: due.map(|t| format!("{}#{}", sortable(t), d.id)),
+        gsi3pk: due.map(|_| due_partition(&d.endpoint_id)),
+        gsi3sk: due.map(|t| due_sk(t, &d.id)),
     };
     serde_dynamo::to_item(item).map_err(|e| corrupt("delivery", e))
 }
@@ -177,6 +201,48 @@ enum Side {
 }
 
 impl DynamoStore {
+    /// Up to `limit` deliveries of due list `partition` due by `now`,
+    /// soonest first, from `start` on (exclusive).
+    async fn read_due_list(
+        &self,
+        partition: String,
+        now: OffsetDateTime,
+        mut start: Option<Item>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        // '~' sorts after every delivery id: all that is due by `now`, inclusive.
+        let bound = format!("{}#~", sortable(now));
+        let mut due = Vec::new();
+        while due.len() < limit {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DUE.name)
+                .key_condition_expression("#pk = :pk AND #sk <= :bound")
+                .set_expression_attribute_names(Some(names(&[("#pk", DUE.pk), ("#sk", DUE.sk)])))
+                .set_expression_attribute_values(Some(values(vec![
+                    (":pk", s(partition.clone())),
+                    (":bound", s(bound.clone())),
+                ])))
+                .scan_index_forward(true)
+                .limit(i32::try_from(limit - due.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                due.push(delivery_from_item(item)?);
+            }
+            // A page stops at 1 MB, whatever its limit.
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(due)
+    }
+
     /// The pending delivery of `d`'s lane nearest to it on `side`.
     async fn pending_beside(
         &self,
@@ -286,35 +352,56 @@ impl DeliveryStore for DynamoStore {
         self.pending_beside(delivery, Side::After).await
     }
 
+    #[tracing::instrument(skip_all, fields(endpoint = %endpoint), err)]
+    async fn due_deliveries_to(
+        &self,
+        endpoint: &EndpointId,
+        now: OffsetDateTime,
+        after: Option<&Delivery>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        // The index resumes after a position: the one `after` had in this
+        // list when it was read (it may have moved since; the position stays).
+        let start = after.and_then(|d| {
+            let due = d.next_attempt_at?;
+            let position = [
+                (PK, s(lane_pk(&d.endpoint_id, &d.event.object_id))),
+                (SK, s(lane_sk(d))),
+                (DUE.pk, s(due_partition(endpoint))),
+                (DUE.sk, s(due_sk(due, &d.id))),
+            ];
+            Some(
+                position
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .into_iter()
+                    .collect(),
+            )
+        });
+        self.read_due_list(due_partition(endpoint), now, start, limit)
+            .await
+    }
+
     #[tracing::instrument(skip_all, err)]
-    async fn due_deliveries(
+    async fn stray_due_deliveries(
         &self,
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        // '~' sorts after every delivery id: all that is due by `now`, inclusive.
-        let bound = format!("{}#~", sortable(now));
+        let mut shards = JoinSet::new();
+        for shard in 0..SHARED_DUE_SHARDS {
+            let store = self.clone();
+            shards.spawn(
+                async move {
+                    store
+                        .read_due_list(shared_due_partition(shard), now, None, limit)
+                        .await
+                }
+                .instrument(tracing::Span::current()),
+            );
+        }
         let mut due = Vec::new();
-        for shard in 0..DUE_SHARDS {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DUE.name)
-                .key_condition_expression("#pk = :pk AND #sk <= :bound")
-                .set_expression_attribute_names(Some(names(&[("#pk", DUE.pk), ("#sk", DUE.sk)])))
-                .set_expression_attribute_values(Some(values(vec![
-                    (":pk", s(due_partition(shard))),
-                    (":bound", s(bound.clone())),
-                ])))
-                .scan_index_forward(true)
-                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                due.push(delivery_from_item(item)?);
-            }
+        while let Some(read) = shards.join_next().await {
+            due.extend(read.map_err(unavailable)??);
         }
         due.sort_by_key(|d| d.next_attempt_at);
         due.truncate(limit);

@@ -58,6 +58,11 @@ fn same_lane(a: &Delivery, b: &Delivery) -> bool {
     a.lane() == b.lane()
 }
 
+/// Where a delivery stands in its endpoint's due list, as the table sorts it.
+fn due_key(d: &Delivery) -> (Option<OffsetDateTime>, DeliveryId) {
+    (d.next_attempt_at, d.id.clone())
+}
+
 #[async_trait::async_trait]
 impl WebhookEndpointStore for MemoryWebhooks {
     async fn put_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<EndpointWrite, StoreError> {
@@ -137,21 +142,34 @@ impl DeliveryStore for MemoryWebhooks {
             .cloned())
     }
 
-    async fn due_deliveries(
+    async fn due_deliveries_to(
         &self,
+        endpoint: &EndpointId,
         now: OffsetDateTime,
+        after: Option<&Delivery>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         let state = self.lock()?;
+        let after = after.map(due_key);
         let mut due: Vec<Delivery> = state
             .deliveries
             .values()
-            .filter(|d| d.is_due(now))
+            .filter(|d| &d.endpoint_id == endpoint && d.is_due(now))
+            .filter(|d| after.as_ref().is_none_or(|after| &due_key(d) > after))
             .cloned()
             .collect();
-        due.sort_by_key(|d| d.next_attempt_at);
+        due.sort_by_key(due_key);
         due.truncate(limit);
         Ok(due)
+    }
+
+    /// Memory keeps every due list per endpoint: none strays.
+    async fn stray_due_deliveries(
+        &self,
+        _now: OffsetDateTime,
+        _limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        Ok(Vec::new())
     }
 
     async fn list_deliveries(

@@ -9,8 +9,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::TestApp;
 use crate::adapters::memory::MemoryWebhooks;
-use crate::app::{deliveries, webhook_endpoints};
-use crate::domain::delivery::RETRY_WINDOW;
+use crate::app::{AppError, deliveries, webhook_endpoints};
+use crate::domain::delivery::{EventRef, RETRY_WINDOW};
 use crate::domain::{
     Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint,
     webhook_signature,
@@ -140,6 +140,40 @@ impl Setup {
         deliveries::retry_due(self.app.clone())
             .await
             .expect("retry pass")
+    }
+
+    /// `n` deliveries to `endpoint` (made after it), each about an object
+    /// of its own; the first due at `since`, the next a millisecond later,
+    /// and so on.
+    async fn due_backlog(&self, endpoint: &str, n: usize, since: OffsetDateTime) {
+        let endpoint = EndpointId::parse(endpoint).expect("id");
+        for i in 0..n {
+            let id = format!("evt_{endpoint}_{i}");
+            let at = since + Duration::milliseconds(i64::try_from(i).expect("small"));
+            self.event(&id, "payment.created", &format!("pay_{endpoint}_{i}"), at);
+            let event = EventRef {
+                id,
+                event_type: "payment.created".into(),
+                object_id: format!("pay_{endpoint}_{i}"),
+                created: at,
+            };
+            self.app
+                .webhooks
+                .deliveries
+                .create_delivery(&Delivery::new(&endpoint, event, at))
+                .await
+                .expect("stored");
+        }
+    }
+
+    /// How many posts each endpoint got (by its URL's host).
+    fn posts_to(&self, endpoint: &str) -> usize {
+        let url = format!("https://{endpoint}.example.com/hooks");
+        self.receiver
+            .posts()
+            .iter()
+            .filter(|p| p.url == url)
+            .count()
     }
 
     fn delivery(&self, endpoint: &str, event_id: &str) -> Delivery {
@@ -399,12 +433,16 @@ async fn nothing_is_sent_to_a_deleted_endpoint() {
     webhook_endpoints::delete(&s.app, &EndpointId::parse("ops").expect("id"))
         .await
         .expect("deleted");
+    let left = s.delivery("ops", "evt_1");
     s.t.clock.advance(Duration::seconds(5));
     assert_eq!(s.retry().await, 0);
-    let d = s.delivery("ops", "evt_1");
-    assert_eq!(d.status, DeliveryStatus::Failed);
-    assert_eq!(d.failure.as_deref(), Some("the endpoint was deleted"));
     assert_eq!(s.receiver.posts().len(), 1);
+    // The pass reads only endpoints that exist: it does not even pick what
+    // was left for a deleted one (storage lets it go with its retention),
+    // and nobody can list it.
+    assert_eq!(s.delivery("ops", "evt_1"), left);
+    let listed = webhook_endpoints::deliveries(&s.app, &left.endpoint_id, 10, None).await;
+    assert!(matches!(listed, Err(AppError::NotFound(_))), "{listed:?}");
 }
 
 #[tokio::test]
@@ -504,4 +542,78 @@ async fn deliveries_are_shown_for_thirty_days() {
     assert_eq!(shown(&s).await, 1);
     s.t.clock.advance(Duration::seconds(1));
     assert_eq!(shown(&s).await, 0);
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_with_a_backlog_does_not_hold_back_another_endpoints_retries() {
+    let s = setup();
+    s.endpoint("dead", &["*"]).await;
+    s.endpoint("alive", &["*"]).await;
+    s.receiver
+        .answer("https://dead.example.com/hooks", vec![Ok(500); 1000]);
+    s.t.clock.advance(Duration::hours(2));
+    // The dead endpoint's are all due long before the live one's.
+    s.due_backlog(
+        "dead",
+        3 * deliveries::RETRY_BATCH,
+        s.now() - Duration::hours(1),
+    )
+    .await;
+    s.due_backlog("alive", 1, s.now()).await;
+
+    assert_eq!(s.retry().await, deliveries::RETRY_BATCH);
+    assert_eq!(s.posts_to("alive"), 1, "in the first pass");
+    assert_eq!(s.posts_to("dead"), deliveries::RETRY_BATCH - 1);
+    assert_eq!(
+        s.delivery("alive", "evt_alive_0").status,
+        DeliveryStatus::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn endpoints_with_backlogs_share_a_pass_and_a_quiet_ones_few_go_too() {
+    let s = setup();
+    for id in ["dead", "busy", "quiet"] {
+        s.endpoint(id, &["*"]).await;
+    }
+    s.receiver
+        .answer("https://dead.example.com/hooks", vec![Ok(500); 1000]);
+    s.t.clock.advance(Duration::hours(2));
+    let early = s.now() - Duration::hours(1);
+    s.due_backlog("dead", 200, early).await;
+    s.due_backlog("busy", 200, early + Duration::minutes(1))
+        .await;
+    s.due_backlog("quiet", 2, s.now() - Duration::seconds(1))
+        .await;
+
+    assert_eq!(s.retry().await, deliveries::RETRY_BATCH);
+    let (dead, busy) = (s.posts_to("dead"), s.posts_to("busy"));
+    assert_eq!(s.posts_to("quiet"), 2);
+    assert_eq!(dead + busy, deliveries::RETRY_BATCH - 2);
+    assert!(dead.abs_diff(busy) <= 1, "dead {dead}, busy {busy}");
+    // Each backlog's soonest went first.
+    assert_eq!(
+        s.delivery("busy", "evt_busy_0").status,
+        DeliveryStatus::Succeeded
+    );
+    assert!(s.delivery("busy", "evt_busy_199").attempts.is_empty());
+}
+
+#[tokio::test]
+async fn what_quiet_endpoints_leave_of_a_pass_goes_to_a_backlog() {
+    let s = setup();
+    for id in ["backlog", "quiet", "idle"] {
+        s.endpoint(id, &["*"]).await;
+    }
+    s.t.clock.advance(Duration::hours(2));
+    s.due_backlog("backlog", 150, s.now() - Duration::minutes(10))
+        .await;
+    s.due_backlog("quiet", 1, s.now()).await;
+
+    assert_eq!(s.retry().await, deliveries::RETRY_BATCH);
+    assert_eq!(s.posts_to("quiet"), 1);
+    assert_eq!(s.posts_to("backlog"), deliveries::RETRY_BATCH - 1);
+    // The rest in the next pass.
+    assert_eq!(s.retry().await, 150 - (deliveries::RETRY_BATCH - 1));
+    assert_eq!(s.retry().await, 0);
 }

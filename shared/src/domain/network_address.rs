@@ -152,7 +152,8 @@ fn labels(host: &str) -> Vec<&str> {
 /// digits, or a number in the forms they take (`0x1f`, `0x`).
 fn ends_in_a_number(host: &str) -> bool {
     labels(host).last().is_some_and(|last| {
-        (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())) || ipv4_number(last).is_some()
+        (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+            || ipv4_number(last).is_some()
     })
 }
 
@@ -189,16 +190,14 @@ fn ipv4_number(part: &str) -> Option<u64> {
     if part.is_empty() {
         return None;
     }
-    let (digits, radix) = if let Some(hex) = part
-        .strip_prefix("0x")
-        .or_else(|| part.strip_prefix("0X"))
-    {
-        (hex, 16)
-    } else if part.len() > 1 && part.starts_with('0') {
-        (&part[1..], 8)
-    } else {
-        (part, 10)
-    };
+    let (digits, radix) =
+        if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            (hex, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (part, 10)
+        };
     if digits.is_empty() {
         return Some(0);
     }

@@ -175,7 +175,7 @@ impl App {
     /// Sends webhook deliveries over HTTPS (only the functions that deliver
     /// carry the client).
     pub fn with_webhook_sender(mut self) -> Self {
-        self.webhooks.sender = Arc::new(HttpWebhookSender::new());
+        self.webhooks.sender = Arc::new(HttpWebhookSender::new(self.config.local));
         self
     }
 
@@ -318,10 +318,9 @@ fn not_connected() -> crate::ports::StoreError {
 
 #[async_trait::async_trait]
 impl crate::ports::WebhookSender for NoWebhooks {
-    async fn post(&self, _: &crate::ports::WebhookPost) -> Result<u16, crate::ports::SendError> {
-        Err(crate::ports::SendError(
-            "this function is not connected to the webhook sender".into(),
-        ))
+    async fn post(&self, _: &crate::ports::WebhookPost) -> Result<u16, crate::domain::NoAnswer> {
+        // Nothing here takes the connection; the wiring test names the function.
+        Err(crate::domain::NoAnswer::ConnectionRefused)
     }
 }
 

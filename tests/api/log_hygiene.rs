@@ -54,6 +54,10 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     );
     assert!(logs.contains("webhook attempt"), "the delivery was logged");
     assert!(
+        logs.contains("connection_refused"),
+        "the attempt's reason, not its error's text: {logs}"
+    );
+    assert!(
         logs.contains(r#""status":200"#) && logs.contains("latency_ms"),
         "one line per request: {logs}"
     );
@@ -77,6 +81,10 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
         "Bearer ".to_owned(),
         webhook_secret,
         "whsec_".to_owned(),
+        // Where the refused delivery went, and the system's words for it.
+        "127.0.0.1:9/hooks".to_owned(),
+        "Connection refused".to_owned(),
+        "os error".to_owned(),
     ];
     for leak in leaks {
         assert!(!logs.contains(&leak), "log contains {leak}");

@@ -377,6 +377,207 @@ async fn invalid_endpoints_are_refused_with_every_field_named() {
     assert_eq!(r.body["errors"][0]["field"], "url");
 }
 
+/// Hosts naming an address inside a network, in the spellings URL parsers
+/// read as an address: refused wherever the service runs.
+const NEVER_REACHED: [&str; 22] = [
+    "https://10.0.0.5/",
+    "https://10.1/hooks",
+    "https://012.0.0.1/",
+    "https://167772165/",
+    "https://0xa000005/",
+    "https://172.16.0.1/",
+    "https://192.168.1.1:8443/",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://0xa9.0xfe.0xa9.0xfe/",
+    "https://2852039166/",
+    "https://100.64.0.1/",
+    "https://224.0.0.1/",
+    "https://0.0.0.0/",
+    "https://255.255.255.255/",
+    "https://192.0.2.1/",
+    "https://[fd00:ec2::254]/",
+    "https://[fe80::1]/",
+    "https://[fc00::1]/",
+    "https://[::ffff:10.0.0.1]/",
+    "https://[::ffff:a00:1]/",
+    "https://[::ffff:127.0.0.1]/",
+    "https://1.2.3.4.5/",
+];
+
+/// This machine in its spellings: refused outside a developer's machine.
+const THIS_MACHINE: [&str; 7] = [
+    "https://127.0.0.1/",
+    "https://[::1]/",
+    "https://2130706433/",
+    "https://0177.0.0.1/",
+    "https://0x7f.0.0.1/",
+    "https://0x7f000001/",
+    "https://127.1/",
+];
+
+/// The reasons an attempt without a status records.
+const REASONS: [&str; 6] = [
+    "timeout",
+    "connection_refused",
+    "tls_error",
+    "dns_failure",
+    "blocked_address",
+    "event_unavailable",
+];
+
+/// Each attempt of a delivery as the API shows it holds either a status
+/// code or one reason of the list, never both, never other words.
+fn assert_attempts_show_a_status_or_a_reason(delivery: &Value) {
+    for attempt in delivery["attempts"].as_array().expect("attempts") {
+        match (&attempt["status_code"], &attempt["error"]) {
+            (Value::Number(_), Value::Null) => {}
+            (Value::Null, Value::String(reason)) => {
+                assert!(REASONS.contains(&reason.as_str()), "{attempt}");
+            }
+            _ => panic!("neither a status nor a reason alone: {attempt}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn addresses_inside_networks_are_refused_in_every_spelling_and_nothing_is_stored() {
+    let local = Harness::new().await;
+    let deployed = Harness::configured(Box::new(|c| c.local = false)).await;
+    let refused = NEVER_REACHED.iter().map(|url| (&local, *url));
+    let refused_deployed = NEVER_REACHED
+        .iter()
+        .chain(&THIS_MACHINE)
+        .map(|url| (&deployed, *url));
+    for (h, url) in refused.chain(refused_deployed) {
+        let id = unique("inside");
+        let r = put(h, &id, json!({"url": url, "enabled_events": ["*"]})).await;
+        assert_eq!(r.status, 400, "{url}: {}", r.body);
+        assert_eq!(r.body["message"], "Validation failed");
+        let errors = r.body["errors"].as_array().expect("errors");
+        assert_eq!(errors.len(), 1, "{url}: {}", r.body);
+        assert_eq!(errors[0]["field"], "url", "{url}");
+        assert!(
+            errors[0]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("url's host")),
+            "{url}: {}",
+            r.body
+        );
+        assert_eq!(get(h, &id).await.status, 404, "{url} was stored");
+    }
+    // On a developer's machine receivers listen on this machine.
+    for url in THIS_MACHINE {
+        let r = put(
+            &local,
+            &unique("here"),
+            json!({"url": url, "enabled_events": ["*"]}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{url}: {}", r.body);
+    }
+}
+
+/// Dispatches one new event to endpoint `ops` and returns its delivery as
+/// the deliveries API shows it.
+async fn delivered_once(h: &Harness) -> Value {
+    let id = event_id();
+    record_order_event(h, &id, "payment.created", &unique("pay"), now()).await;
+    let response = dispatch(h, vec![record(&id, "100")]).await;
+    assert_eq!(response.batch_item_failures, vec![]);
+    let listed = deliveries_of(h, "ops", &[]).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let d = listed.body["data"][0].clone();
+    assert_eq!(d["event_id"], id.as_str(), "{d}");
+    assert_attempts_show_a_status_or_a_reason(&d);
+    d
+}
+
+#[tokio::test]
+async fn a_receiver_that_refuses_connections_records_connection_refused() {
+    let h = Harness::new().await;
+    let closed = {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("a port");
+        listener.local_addr().expect("address").port()
+    };
+    endpoint(
+        &h,
+        "ops",
+        &format!("http://127.0.0.1:{closed}/hooks"),
+        &["*"],
+    )
+    .await;
+    let d = delivered_once(&h).await;
+    assert_eq!(d["status"], "pending");
+    assert_eq!(d["attempts"][0]["status_code"], Value::Null);
+    assert_eq!(d["attempts"][0]["error"], "connection_refused");
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_records_timeout() {
+    let h = Harness::new().await;
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("a port");
+    let port = listener.local_addr().expect("address").port();
+    // Takes every connection, reads nothing and says nothing.
+    let silent = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    endpoint(&h, "ops", &format!("http://127.0.0.1:{port}/hooks"), &["*"]).await;
+    let d = delivered_once(&h).await;
+    silent.abort();
+    assert_eq!(d["attempts"][0]["status_code"], Value::Null);
+    assert_eq!(d["attempts"][0]["error"], "timeout");
+    assert!(
+        d["attempts"][0]["latency_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms >= 10_000),
+        "{d}"
+    );
+}
+
+#[tokio::test]
+async fn a_name_that_names_this_machine_is_not_sent_to_outside_a_developers_machine() {
+    let deployed = Harness::configured(Box::new(|c| c.local = false)).await;
+    let receiver = Receiver::start(vec![]).await;
+    let port = receiver.url.rsplit(':').next().expect("port and path");
+    // Names are not looked up when registering; at the send, `localhost` is.
+    endpoint(
+        &deployed,
+        "ops",
+        &format!("https://localhost:{port}"),
+        &["*"],
+    )
+    .await;
+    let d = delivered_once(&deployed).await;
+    assert_eq!(d["attempts"][0]["error"], "blocked_address");
+    assert_eq!(d["attempts"][0]["status_code"], Value::Null);
+    assert!(receiver.got().is_empty(), "nothing reached the receiver");
+}
+
+#[tokio::test]
+async fn an_endpoint_stored_before_its_address_was_refused_reads_and_is_sent_nothing() {
+    use payment_shared::domain::{EndpointId, EndpointUrl};
+    let h = Harness::new().await;
+    endpoint(&h, "ops", "https://example.com/hooks", &["*"]).await;
+    // As an endpoint registered before link-local addresses were refused.
+    let endpoints = &h.app.webhooks.endpoints;
+    let id = EndpointId::parse("ops").expect("id");
+    let mut old = endpoints
+        .get_endpoint(&id)
+        .await
+        .expect("read")
+        .expect("exists");
+    old.url = EndpointUrl::stored("https://169.254.169.254/latest/").expect("stored");
+    endpoints.put_endpoint(&old).await.expect("replaced");
+    let shown = get(&h, "ops").await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(shown.body["url"], "https://169.254.169.254/latest/");
+    let d = delivered_once(&h).await;
+    assert_eq!(d["attempts"][0]["error"], "blocked_address");
+}
+
 /// What the functions write while a payer pays an intent by the code
 /// emailed to them and an operator then refunds it in full: the intent (its
 /// `metadata` an empty map), its payment, the paid registration, the refund
@@ -708,7 +909,9 @@ async fn a_receiver_that_fails_twice_gets_the_event_once_as_a_success() {
         .map(|a| a["status_code"].clone())
         .collect();
     assert_eq!(codes, [json!(500), json!(503), json!(200)]);
-    assert_eq!(d["attempts"][0]["error"], "the endpoint answered 500");
+    // An answer is its status; no reason beside it.
+    assert_eq!(d["attempts"][0]["error"], Value::Null);
+    assert_attempts_show_a_status_or_a_reason(d);
     assert_eq!(d["next_attempt_at"], Value::Null);
 }
 

@@ -310,7 +310,7 @@ impl Harness {
         app.webhooks = Webhooks::sharing(
             store.clone(),
             Arc::new(events),
-            Arc::new(HttpWebhookSender::new()),
+            Arc::new(HttpWebhookSender::new(app.config.local)),
         );
         // localstripe, when the stack runs it.
         if let Ok(base) = std::env::var("STRIPE_API_BASE") {

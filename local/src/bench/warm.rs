@@ -275,8 +275,8 @@ impl LocalApi {
         );
         // Webhook endpoints on the same table, deliveries sent over HTTP.
         let events = DeliverableEvents::new(app.events.clone(), app.clock.clone());
-        app.webhooks =
-            Webhooks::sharing(store, Arc::new(events), Arc::new(HttpWebhookSender::new()));
+        let sender = HttpWebhookSender::new(app.config.local);
+        app.webhooks = Webhooks::sharing(store, Arc::new(events), Arc::new(sender));
         let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await

@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::AppError;
 use crate::domain::delivery::{EventRef, take_in_turns};
-use crate::domain::{Attempt, Delivery, EndpointId, RetryPolicy, WebhookEndpoint};
+use crate::domain::{Attempt, Delivery, EndpointId, NoAnswer, RetryPolicy, WebhookEndpoint};
 use crate::ports::{DeliveryCreate, OutgoingEvent, StoreError, WebhookPost};
 use crate::runtime::App;
 
@@ -232,7 +232,8 @@ async fn read_due_lists(
 /// What became of one delivery.
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
-    /// Sent; finished (succeeded or failed for good) or not.
+    /// Sent, or an attempt failed before it could be (its event could not
+    /// be read); finished (succeeded or failed for good) or not.
     Sent { finished: bool },
     /// Finished without a send: its endpoint or its event is gone.
     Abandoned,
@@ -327,9 +328,23 @@ async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
         finish(app, claimed.abandoned("the endpoint was deleted")).await?;
         return Ok(Step::Abandoned);
     };
-    let Some(event) = app.webhooks.events.event(&claimed.event.id).await? else {
-        finish(app, claimed.abandoned("the event no longer exists")).await?;
-        return Ok(Step::Abandoned);
+    let event = match app.webhooks.events.event(&claimed.event.id).await {
+        Ok(Some(event)) => event,
+        Ok(None) => {
+            finish(app, claimed.abandoned("the event no longer exists")).await?;
+            return Ok(Step::Abandoned);
+        }
+        // Counted as a failed attempt: retried with backoff, given up after
+        // the retry window, and its lane moves on then (a claim left to run
+        // out would be taken again and again, for ever).
+        Err(e) => {
+            tracing::warn!(delivery = %claimed.id, error = %e, "event unreadable: attempt failed");
+            let failed = Attempt::unanswered(app.clock.now(), 0, NoAnswer::EventUnavailable);
+            let after = claimed.after(failed, &policy(app));
+            let finished = !after.is_pending();
+            finish(app, after).await?;
+            return Ok(Step::Sent { finished });
+        }
     };
     let sent_at = app.clock.now();
     let post = WebhookPost {
@@ -342,13 +357,14 @@ async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let outcome = match answer {
         Ok(status) => Attempt::answered(sent_at, status, latency_ms),
-        Err(e) => Attempt::unanswered(sent_at, latency_ms, &e.0),
+        Err(reason) => Attempt::unanswered(sent_at, latency_ms, reason),
     };
     tracing::info!(
         delivery = %claimed.id,
         endpoint = %claimed.endpoint_id,
         event = %claimed.event.id,
-        status_code = outcome.status_code,
+        status_code = outcome.status_code(),
+        error = outcome.error().map(NoAnswer::as_str),
         latency_ms,
         "webhook attempt"
     );

@@ -9,10 +9,10 @@ use secrecy::{ExposeSecret, SecretString};
 use super::*;
 use crate::domain::delivery::EventRef;
 use crate::domain::{
-    Attempt, Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, RetryPolicy,
-    WebhookEndpoint,
+    Attempt, Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, NoAnswer,
+    RetryPolicy, WebhookEndpoint,
 };
-use crate::ports::{DeliveryCreate, SendError, WebhookPost, WebhookSender, Webhooks};
+use crate::ports::{DeliveryCreate, WebhookPost, WebhookSender, Webhooks};
 
 /// Declares one `#[tokio::test]` per webhook contract case, each on fresh
 /// ports built by `$webhooks` (an expression, awaited inside the test when
@@ -25,6 +25,7 @@ macro_rules! webhook_storage_contract {
             endpoints_are_listed_and_deleted,
             a_delivery_is_created_once_per_endpoint_and_event,
             saving_a_delivery_expects_the_version_it_read,
+            every_outcome_of_an_attempt_reads_back,
             a_lane_gives_the_pending_deliveries_around_one_in_order,
             only_pending_deliveries_that_are_due_are_due,
             each_endpoint_has_a_due_list_of_its_own,
@@ -47,8 +48,9 @@ pub struct NoSender;
 
 #[async_trait::async_trait]
 impl WebhookSender for NoSender {
-    async fn post(&self, _: &WebhookPost) -> Result<u16, SendError> {
-        Err(SendError("the storage contract sends nothing".into()))
+    async fn post(&self, _: &WebhookPost) -> Result<u16, NoAnswer> {
+        // The storage contract sends nothing.
+        Err(NoAnswer::ConnectionRefused)
     }
 }
 
@@ -164,10 +166,41 @@ pub async fn saving_a_delivery_expects_the_version_it_read(w: &Webhooks) {
     ));
     let failed = claimed.after(Attempt::answered(now(), 500, 12), &policy);
     w.deliveries.save_delivery(&failed).await.expect("outcome");
-    let done = failed.after(Attempt::unanswered(now(), 10_000, "no answer"), &policy);
+    let done = failed.after(
+        Attempt::unanswered(now(), 10_000, NoAnswer::Timeout),
+        &policy,
+    );
     w.deliveries.save_delivery(&done).await.expect("outcome");
     match w.deliveries.create_delivery(&d).await.expect("read back") {
         DeliveryCreate::Exists(stored) => assert_eq!(*stored, done),
+        DeliveryCreate::Created => panic!("lost"),
+    }
+}
+
+pub async fn every_outcome_of_an_attempt_reads_back(w: &Webhooks) {
+    let d = delivery("ops", "evt_1", "pi_1", now());
+    w.deliveries.create_delivery(&d).await.expect("create");
+    // A long window: every attempt below is a retry, none the last.
+    let policy = RetryPolicy::new(Duration::milliseconds(1));
+    let mut stored = d.clone();
+    let outcomes = NoAnswer::ALL
+        .into_iter()
+        .map(|reason| Attempt::unanswered(now(), 7, reason))
+        .chain([Attempt::answered(now(), 302, 5)]);
+    for attempt in outcomes {
+        let claimed = stored.claimed(now() + Duration::seconds(30));
+        w.deliveries.save_delivery(&claimed).await.expect("claim");
+        stored = claimed.after(attempt, &policy);
+        w.deliveries.save_delivery(&stored).await.expect("outcome");
+    }
+    match w.deliveries.create_delivery(&d).await.expect("read back") {
+        DeliveryCreate::Exists(read) => {
+            assert_eq!(*read, stored);
+            let errors: Vec<Option<NoAnswer>> = read.attempts.iter().map(Attempt::error).collect();
+            assert_eq!(errors[..6], NoAnswer::ALL.map(Some));
+            assert_eq!(read.attempts[6].status_code(), Some(302));
+            assert_eq!(read.attempts[6].error(), None);
+        }
         DeliveryCreate::Created => panic!("lost"),
     }
 }

@@ -34,9 +34,6 @@ pub const CLOCK_SKEW: Duration = Duration::seconds(1);
 /// How long an endpoint has to answer one delivery.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Most characters of an error kept with an attempt.
-const MAX_ERROR_CHARS: usize = 300;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub base: Duration,
@@ -144,42 +141,108 @@ impl DeliveryStatus {
     }
 }
 
+/// Why an attempt came back without an HTTP status. An operator sees only
+/// this, never an error's own text: that could tell them which addresses
+/// and ports answer where the service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// No answer within the send's time, or no connection within the connect's.
+    Timeout,
+    /// Nothing took the connection, or the receiver dropped it without an answer.
+    ConnectionRefused,
+    /// The TLS handshake failed (a certificate not trusted or not for the host).
+    TlsError,
+    /// The host's name named no address.
+    DnsFailure,
+    /// The host is, or its name names, an address deliveries never go to:
+    /// nothing was sent.
+    BlockedAddress,
+    /// The event could not be read when it was to be sent: nothing was sent.
+    EventUnavailable,
+}
+
+impl NoAnswer {
+    pub const ALL: [Self; 6] = [
+        Self::Timeout,
+        Self::ConnectionRefused,
+        Self::TlsError,
+        Self::DnsFailure,
+        Self::BlockedAddress,
+        Self::EventUnavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::ConnectionRefused => "connection_refused",
+            Self::TlsError => "tls_error",
+            Self::DnsFailure => "dns_failure",
+            Self::BlockedAddress => "blocked_address",
+            Self::EventUnavailable => "event_unavailable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| Invalid::new("not a reason an attempt records"))
+    }
+}
+
+/// What came of one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The endpoint's HTTP status: a 2xx is a success, anything else a failure.
+    Answered(u16),
+    Unanswered(NoAnswer),
+}
+
 /// One POST to the endpoint and what came of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub at: OffsetDateTime,
-    /// The endpoint's HTTP status; none when no answer came.
-    pub status_code: Option<u16>,
+    pub outcome: Outcome,
     pub latency_ms: u64,
-    /// Why the attempt failed, when it did.
-    pub error: Option<String>,
 }
 
 impl Attempt {
     /// An answer: a 2xx is a success, anything else a failure.
     pub fn answered(at: OffsetDateTime, status_code: u16, latency_ms: u64) -> Self {
-        let error = (!(200..300).contains(&status_code))
-            .then(|| format!("the endpoint answered {status_code}"));
         Self {
             at,
-            status_code: Some(status_code),
+            outcome: Outcome::Answered(status_code),
             latency_ms,
-            error,
         }
     }
 
-    /// No answer: refused, unreachable, or too slow.
-    pub fn unanswered(at: OffsetDateTime, latency_ms: u64, error: &str) -> Self {
+    /// No answer, and why.
+    pub fn unanswered(at: OffsetDateTime, latency_ms: u64, reason: NoAnswer) -> Self {
         Self {
             at,
-            status_code: None,
+            outcome: Outcome::Unanswered(reason),
             latency_ms,
-            error: Some(error.chars().take(MAX_ERROR_CHARS).collect()),
+        }
+    }
+
+    /// The endpoint's HTTP status; none when no answer came.
+    pub fn status_code(&self) -> Option<u16> {
+        match self.outcome {
+            Outcome::Answered(status) => Some(status),
+            Outcome::Unanswered(_) => None,
+        }
+    }
+
+    /// Why no answer came; none when one did.
+    pub fn error(&self) -> Option<NoAnswer> {
+        match self.outcome {
+            Outcome::Answered(_) => None,
+            Outcome::Unanswered(reason) => Some(reason),
         }
     }
 
     pub fn succeeded(&self) -> bool {
-        self.status_code.is_some_and(|s| (200..300).contains(&s))
+        self.status_code().is_some_and(|s| (200..300).contains(&s))
     }
 }
 
@@ -440,7 +503,10 @@ mod tests {
         assert_eq!(failed.next_attempt_at, Some(t0() + Duration::seconds(1)));
         assert_eq!(failed.version, 1);
         let later = t0() + Duration::seconds(1);
-        let timed_out = failed.after(Attempt::unanswered(later, 10_000, "timed out"), &policy);
+        let timed_out = failed.after(
+            Attempt::unanswered(later, 10_000, NoAnswer::Timeout),
+            &policy,
+        );
         assert_eq!(
             timed_out.next_attempt_at,
             Some(later + Duration::seconds(2))
@@ -454,6 +520,38 @@ mod tests {
         let given_up = failed.after(Attempt::answered(end, 302, 1), &policy);
         assert_eq!(given_up.status, DeliveryStatus::Failed);
         assert!(!given_up.is_due(end));
+    }
+
+    #[test]
+    fn an_attempt_holds_a_status_or_one_reason() {
+        let answered = Attempt::answered(t0(), 503, 40);
+        assert_eq!(
+            (answered.status_code(), answered.error()),
+            (Some(503), None)
+        );
+        assert!(!answered.succeeded());
+        let refused = Attempt::unanswered(t0(), 2, NoAnswer::ConnectionRefused);
+        assert_eq!(
+            (refused.status_code(), refused.error()),
+            (None, Some(NoAnswer::ConnectionRefused))
+        );
+        assert!(!refused.succeeded());
+        let names: Vec<&str> = NoAnswer::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "timeout",
+                "connection_refused",
+                "tls_error",
+                "dns_failure",
+                "blocked_address",
+                "event_unavailable"
+            ]
+        );
+        for reason in NoAnswer::ALL {
+            assert_eq!(NoAnswer::parse(reason.as_str()), Ok(reason));
+        }
+        assert!(NoAnswer::parse("could not connect: 10.0.0.5:22 refused").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod fees;
 pub mod ids;
 pub mod intent;
 pub mod money;
+pub mod network_address;
 pub mod otp;
 pub mod payable;
 pub mod payment;
@@ -14,7 +15,9 @@ pub mod settlement;
 pub mod webhook_endpoint;
 pub mod webhook_signature;
 
-pub use delivery::{Attempt, Delivery, DeliveryId, DeliveryStatus, EventRef, RetryPolicy};
+pub use delivery::{
+    Attempt, Delivery, DeliveryId, DeliveryStatus, EventRef, NoAnswer, Outcome, RetryPolicy,
+};
 pub use event::{EVENT_RETENTION, Event, EventId, EventObject, EventType};
 pub use fees::{FeeRate, FeeSchedule};
 pub use ids::{

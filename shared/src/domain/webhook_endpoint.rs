@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::Invalid;
 use super::ids::random_token;
+use super::network_address::{blocked, ip_literal};
 
 /// Every event type the service emits, each object's in the order of its
 /// life: an event that happened at the same instant as another of the same
@@ -132,7 +133,9 @@ pub const MAX_URL_LEN: usize = 1000;
 
 /// An `https://` URL; `http://` only to this machine, and only on a
 /// developer's machine. No credentials in it, no fragment: what is sent is
-/// exactly what the operator sees in the endpoint.
+/// exactly what the operator sees in the endpoint. A host that is an address
+/// (in any spelling) is a public one; a name is only resolved when a
+/// delivery is sent, and its addresses checked then.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointUrl(String);
 
@@ -163,6 +166,28 @@ impl EndpointUrl {
     /// `local`: the service runs on a developer's machine, where plain HTTP
     /// to this machine is how a receiver is reached.
     pub fn parse(s: &str, local: bool) -> Result<Self, Invalid> {
+        let url = Self::read(s, local)?;
+        if let Some(ip) = ip_literal(url.host())? {
+            if let Some(range) = blocked(ip, local) {
+                return Err(Invalid::new(format!(
+                    "url's host is {}: deliveries only go to public addresses",
+                    range.describe()
+                )));
+            }
+        }
+        Ok(url)
+    }
+
+    /// A URL as stored: its form is checked, not its address. An endpoint
+    /// registered before its address was refused still reads (to be shown,
+    /// replaced or deleted); nothing is sent to it, as every send checks
+    /// the addresses it connects to.
+    pub fn stored(s: &str) -> Result<Self, Invalid> {
+        Self::read(s, true)
+    }
+
+    /// The URL's form: scheme, host, port, path and query.
+    fn read(s: &str, local: bool) -> Result<Self, Invalid> {
         if s.len() > MAX_URL_LEN {
             return Err(Invalid::new(format!(
                 "url must be at most {MAX_URL_LEN} characters"
@@ -224,6 +249,16 @@ impl EndpointUrl {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The host as written (an IPv6 address in its brackets).
+    pub fn host(&self) -> &str {
+        let rest = self
+            .0
+            .split_once("://")
+            .map_or(self.0.as_str(), |(_, rest)| rest);
+        let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+        split_port(authority).map_or(authority, |(host, _)| host)
     }
 }
 
@@ -320,8 +355,8 @@ mod tests {
             "https://example.com/hooks",
             "https://example.com",
             "https://api.example.com:8443/a/b?x=1&y=%20",
-            "https://[2001:db8::1]/h",
-            "https://10.0.0.1?x",
+            "https://[2606:4700::1111]/h",
+            "https://93.184.215.14?x",
         ] {
             assert!(EndpointUrl::parse(good, false).is_ok(), "{good}");
             assert!(EndpointUrl::parse(good, true).is_ok(), "{good}");
@@ -355,11 +390,143 @@ mod tests {
         assert!(EndpointUrl::parse(&format!("https://e.com/{}", "a".repeat(1000)), false).is_err());
     }
 
+    /// Hosts that name an address inside a network, in every spelling URL
+    /// parsers take, refused wherever the service runs.
+    const NEVER: [&str; 34] = [
+        "https://10.0.0.5/",
+        "https://10.1/",
+        "https://012.0.0.1/",
+        "https://167772161/",
+        "https://0xa000001/",
+        "https://172.16.0.1/",
+        "https://192.168.0.1:8443/h",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://0xa9.0xfe.0xa9.0xfe/",
+        "https://2852039166/",
+        "https://169.254.43518/",
+        "https://100.64.0.1/",
+        "https://224.0.0.1/",
+        "https://0.0.0.0/",
+        "https://0/",
+        "https://0x/",
+        "https://255.255.255.255/",
+        "https://192.0.2.1/",
+        "https://198.51.100.1/",
+        "https://203.0.113.9/",
+        "https://[fd00:ec2::254]/",
+        "https://[fe80::1]/",
+        "https://[fc00::1]/",
+        "https://[fd12:3456::1]/",
+        "https://[ff02::1]/",
+        "https://[::]/",
+        "https://[2001:db8::1]/h",
+        "https://[::ffff:10.0.0.1]/",
+        "https://[::ffff:a00:1]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[::ffff:8.8.8.8]/",
+        "https://[64:ff9b::a9fe:a9fe]/",
+        "https://10.0.0.5./",
+        "https://240.0.0.1/",
+    ];
+
+    /// This machine, in every spelling: a receiver on a developer's machine only.
+    const LOOPBACK: [&str; 10] = [
+        "https://127.0.0.1/",
+        "https://[::1]/",
+        "https://2130706433/",
+        "https://0177.0.0.1/",
+        "https://0x7f.0.0.1/",
+        "https://0X7F.0.0.1/",
+        "https://0x7f000001/",
+        "https://127.1/",
+        "https://127.0.0.1.:8443/",
+        "https://017700000001/",
+    ];
+
+    #[test]
+    fn addresses_inside_networks_are_refused_in_every_spelling() {
+        for url in NEVER {
+            for local in [false, true] {
+                let refused = EndpointUrl::parse(url, local).expect_err(url);
+                assert!(
+                    refused.0.starts_with("url's host is"),
+                    "{url}: {}",
+                    refused.0
+                );
+            }
+        }
+        for url in LOOPBACK {
+            let refused = EndpointUrl::parse(url, false).expect_err(url);
+            assert!(refused.0.contains("loopback"), "{url}: {}", refused.0);
+            assert!(EndpointUrl::parse(url, true).is_ok(), "{url} locally");
+        }
+        // Plain HTTP locally is for the loopback names it always took.
+        for url in [
+            "http://127.0.0.1:4000/",
+            "http://localhost:4000/",
+            "http://[::1]:4000/",
+        ] {
+            assert!(EndpointUrl::parse(url, true).is_ok(), "{url}");
+            assert!(EndpointUrl::parse(url, false).is_err(), "{url}");
+        }
+        for url in ["http://169.254.169.254/", "http://2130706433/"] {
+            assert!(EndpointUrl::parse(url, true).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn hosts_that_end_in_a_number_must_be_addresses() {
+        for url in [
+            "https://1.2.3.4.5/",
+            "https://256.0.0.1/",
+            "https://example.0x10/",
+            "https://example.123/",
+            "https://08.0.0.1/",
+            "https://4294967296/",
+        ] {
+            assert!(EndpointUrl::parse(url, true).is_err(), "{url}");
+        }
+        // A name is not resolved here: whatever it names is checked at each send.
+        for url in [
+            "https://8.8.8.8/",
+            "https://134744072/",
+            "https://0x8.0x8.0x8.0x8/",
+            "https://[2606:4700::1111]/",
+            "https://0x7f.example.com/",
+            "https://localhost/",
+            "https://metadata.google.internal/",
+            "https://10.0.0.5.nip.io/",
+        ] {
+            assert!(EndpointUrl::parse(url, false).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn stored_urls_read_whatever_their_address() {
+        for url in NEVER.iter().chain(&LOOPBACK) {
+            let stored = EndpointUrl::stored(url).expect(url);
+            assert_eq!(stored.as_str(), *url);
+        }
+        assert!(EndpointUrl::stored("ftp://example.com/").is_err());
+    }
+
+    #[test]
+    fn the_host_is_read_from_the_url() {
+        for (url, host) in [
+            ("https://example.com:8443/a?b", "example.com"),
+            ("https://example.com?b", "example.com"),
+            ("https://[::1]:9/", "[::1]"),
+            ("http://127.0.0.1/", "127.0.0.1"),
+        ] {
+            assert_eq!(EndpointUrl::stored(url).expect(url).host(), host);
+        }
+    }
+
     #[test]
     fn every_accepted_url_is_one_the_http_client_takes() {
         for good in [
             "https://api.example.com:8443/a/b?x=1&y=%20",
-            "https://[2001:db8::1]/h",
+            "https://[2606:4700::1111]/h",
             "http://[::1]:9/",
             "https://e.com/~!$&'()*+,;=:@%/?",
         ] {

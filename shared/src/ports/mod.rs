@@ -36,7 +36,7 @@ pub use replay::ReplayGuard;
 pub use secrets::{PartnerClient, SecretError, Secrets, SecretsProvider};
 pub use store::{Expected, Page, StoreError};
 pub use webhooks::{
-    DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent, SendError,
+    DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent,
     WebhookEndpointStore, WebhookPost, WebhookSender, Webhooks,
 };
 

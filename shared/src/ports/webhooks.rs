@@ -7,7 +7,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{Page, StoreError};
-use crate::domain::{Delivery, EndpointId, WebhookEndpoint};
+use crate::domain::{Delivery, EndpointId, NoAnswer, WebhookEndpoint};
 
 /// What happened to an endpoint upsert.
 #[derive(Debug, Clone)]
@@ -117,16 +117,13 @@ pub struct WebhookPost {
     pub body: Vec<u8>,
 }
 
-/// Why no answer came.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SendError(pub String);
-
 /// Sends a delivery: the endpoint's status code, whatever it is, or why
-/// none came within [`SEND_TIMEOUT`](crate::domain::delivery::SEND_TIMEOUT).
+/// none came within [`SEND_TIMEOUT`](crate::domain::delivery::SEND_TIMEOUT)
+/// (one of the reasons of a send, never
+/// [`EventUnavailable`](NoAnswer::EventUnavailable)).
 #[async_trait::async_trait]
 pub trait WebhookSender: Send + Sync {
-    async fn post(&self, post: &WebhookPost) -> Result<u16, SendError>;
+    async fn post(&self, post: &WebhookPost) -> Result<u16, NoAnswer>;
 }
 
 /// The webhook ports, as the application holds them.

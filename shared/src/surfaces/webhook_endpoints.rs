@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, Response};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterIn};
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use super::IdempotencyKey;
@@ -18,7 +18,9 @@ use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, REA
 use crate::app::webhook_endpoints;
 use crate::auth::ServiceCaller;
 use crate::domain::webhook_endpoint::{ALL_EVENTS, EVENT_TYPES, MAX_URL_LEN};
-use crate::domain::{Attempt, Delivery, EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint};
+use crate::domain::{
+    Attempt, Delivery, EnabledEvents, EndpointId, EndpointUrl, NoAnswer, WebhookEndpoint,
+};
 use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, json_body, json_of, limit, path_param, problem,
 };
@@ -31,7 +33,12 @@ pub const MAX_ENABLED_EVENTS: usize = 50;
 wire_field!(
     /// Where deliveries are POSTed: `https://`, or on a developer's machine
     /// (`APP_ENV=local`) also `http://` to 127.0.0.1, localhost or [::1].
-    /// No credentials, no fragment.
+    /// No credentials, no fragment. A host that is an IP address, in any
+    /// spelling (`10.0.0.5`, `2130706433`, `0x7f.1`, `[::1]`), must be a
+    /// public one: loopback (outside local runs), private, link-local,
+    /// carrier-grade NAT, multicast, unspecified, broadcast, documentation,
+    /// reserved and IPv4-mapped addresses are refused. A name's addresses
+    /// are checked at every send (`blocked_address`).
     UrlField,
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -122,22 +129,40 @@ pub struct AttemptBody {
     /// Unix seconds.
     #[schema(example = 1760000003)]
     pub at: i64,
-    /// The endpoint's HTTP status; null when no answer came (refused, timed out).
+    /// The endpoint's HTTP status (a 2xx succeeded, anything else failed);
+    /// null when no answer came, and `error` says why.
     #[schema(example = 200)]
     pub status_code: Option<u16>,
     #[schema(example = 84)]
     pub latency_ms: u64,
-    /// Why the attempt failed; null when it succeeded (a 2xx).
-    pub error: Option<String>,
+    /// Why no answer came, when none did: `timeout`, `connection_refused`,
+    /// `tls_error`, `dns_failure`, `blocked_address` (the host is or names
+    /// an address deliveries never go to: nothing was sent) or
+    /// `event_unavailable` (the event could not be read: nothing was sent,
+    /// it is tried again). Null when `status_code` is set.
+    #[schema(schema_with = attempt_error_schema)]
+    pub error: Option<&'static str>,
+}
+
+fn attempt_error_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(
+            NoAnswer::ALL
+                .iter()
+                .map(|r| Some(r.as_str()))
+                .chain([None])
+                .collect::<Vec<_>>(),
+        ))
 }
 
 impl From<&Attempt> for AttemptBody {
     fn from(a: &Attempt) -> Self {
         Self {
             at: a.at.unix_timestamp(),
-            status_code: a.status_code,
+            status_code: a.status_code(),
             latency_ms: a.latency_ms,
-            error: a.error.clone(),
+            error: a.error().map(NoAnswer::as_str),
         }
     }
 }

@@ -24,7 +24,7 @@ use super::DynamoStore;
 use super::codec::{Item, corrupt, n, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
 use super::table::{ALL_INTENTS, BY_USER, Index, PK, SK};
 use crate::domain::delivery::{EventRef, RETENTION};
-use crate::domain::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId};
+use crate::domain::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId, NoAnswer};
 use crate::ports::{DeliveryCreate, DeliveryStore, Page, StoreError};
 
 /// The prefix of every lane's partition key.
@@ -84,6 +84,7 @@ fn due_sk(due: OffsetDateTime, id: &DeliveryId) -> String {
     format!("{}#{id}", sortable(due))
 }
 
+/// An attempt: its status code, or the reason no answer came in `error`.
 #[derive(Serialize, Deserialize)]
 struct AttemptItem {
     at: String,
@@ -92,6 +93,49 @@ struct AttemptItem {
     latency_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     error: Option<String>,
+}
+
+impl AttemptItem {
+    fn of(a: &Attempt) -> Self {
+        Self {
+            at: ts(a.at),
+            status_code: a.status_code(),
+            latency_ms: a.latency_ms,
+            error: a.error().map(|r| r.as_str().to_owned()),
+        }
+    }
+
+    fn attempt(self) -> Result<Attempt, StoreError> {
+        let at = parse_ts(&self.at)?;
+        Ok(match self.status_code {
+            Some(status) => Attempt::answered(at, status, self.latency_ms),
+            None => Attempt::unanswered(at, self.latency_ms, reason_of(self.error.as_deref())),
+        })
+    }
+}
+
+/// The reason an unanswered attempt's `error` names. Attempts stored before
+/// reasons were kept hold the sender's own words instead (an error's text,
+/// which only ever named these kinds of failure): they read as the reason
+/// those words describe, so the deliveries API shows reasons only. Words
+/// that name none of them meant the endpoint could not be reached or gave
+/// no answer: `connection_refused`.
+fn reason_of(error: Option<&str>) -> NoAnswer {
+    let text = error.unwrap_or_default();
+    if let Ok(reason) = NoAnswer::parse(text) {
+        return reason;
+    }
+    let text = text.to_ascii_lowercase();
+    let says = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    if says(&["no answer within", "timed out", "timeout", "deadline"]) {
+        NoAnswer::Timeout
+    } else if says(&["dns", "lookup", "resolve", "name or service"]) {
+        NoAnswer::DnsFailure
+    } else if says(&["tls", "certificate", "handshake"]) {
+        NoAnswer::TlsError
+    } else {
+        NoAnswer::ConnectionRefused
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -137,16 +181,7 @@ fn delivery_to_item(d: &Delivery) -> Result<Item, StoreError> {
         object_id: d.event.object_id.clone(),
         event_created: ts(d.event.created),
         status: d.status.as_str().to_owned(),
-        attempts: d
-            .attempts
-            .iter()
-            .map(|a| AttemptItem {
-                at: ts(a.at),
-                status_code: a.status_code,
-                latency_ms: a.latency_ms,
-                error: a.error.clone(),
-            })
-            .collect(),
+        attempts: d.attempts.iter().map(AttemptItem::of).collect(),
         next_attempt_at: d.next_attempt_at.map(ts),
         failure: d.failure.clone(),
         sending: d.sending,
@@ -176,14 +211,7 @@ fn delivery_from_item(item: Item) -> Result<Delivery, StoreError> {
         attempts: d
             .attempts
             .into_iter()
-            .map(|a| {
-                Ok(Attempt {
-                    at: parse_ts(&a.at)?,
-                    status_code: a.status_code,
-                    latency_ms: a.latency_ms,
-                    error: a.error,
-                })
-            })
+            .map(AttemptItem::attempt)
             .collect::<Result<_, StoreError>>()?,
         next_attempt_at: parse_opt_ts(&d.next_attempt_at)?,
         failure: d.failure,
@@ -426,5 +454,64 @@ impl DeliveryStore for DynamoStore {
             )
             .await?;
         page.try_map(delivery_from_item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(status_code: Option<u16>, error: Option<&str>) -> Attempt {
+        AttemptItem {
+            at: "2025-10-09T08:53:20Z".into(),
+            status_code,
+            latency_ms: 12,
+            error: error.map(str::to_owned),
+        }
+        .attempt()
+        .expect("reads")
+    }
+
+    #[test]
+    fn attempts_stored_with_an_errors_text_read_as_a_reason() {
+        use NoAnswer::*;
+        for (text, reason) in [
+            ("no answer within 10 s", Timeout),
+            (
+                "could not connect: client error (Connect)",
+                ConnectionRefused,
+            ),
+            ("no answer: client error (SendRequest)", ConnectionRefused),
+            (
+                "could not connect: dns error: failed to lookup address",
+                DnsFailure,
+            ),
+            (
+                "could not connect: invalid peer certificate: UnknownIssuer",
+                TlsError,
+            ),
+            (
+                "this function is not connected to the webhook sender",
+                ConnectionRefused,
+            ),
+            ("", ConnectionRefused),
+        ] {
+            assert_eq!(stored(None, Some(text)).error(), Some(reason), "{text}");
+        }
+        assert_eq!(stored(None, None).error(), Some(ConnectionRefused));
+        for reason in NoAnswer::ALL {
+            assert_eq!(stored(None, Some(reason.as_str())).error(), Some(reason));
+        }
+    }
+
+    #[test]
+    fn an_answer_stored_with_words_beside_it_is_its_status() {
+        let answered = stored(Some(500), Some("the endpoint answered 500"));
+        assert_eq!(
+            (answered.status_code(), answered.error()),
+            (Some(500), None)
+        );
+        let item = AttemptItem::of(&answered);
+        assert_eq!((item.status_code, item.error), (Some(500), None));
     }
 }

@@ -38,8 +38,9 @@ fn endpoint_from_item(item: Item) -> Result<WebhookEndpoint, StoreError> {
         serde_dynamo::from_item(item).map_err(|e| corrupt("webhook endpoint", e))?;
     Ok(WebhookEndpoint {
         id: EndpointId::parse(&item.id).map_err(|e| corrupt("endpoint id", e))?,
-        // Stored only after it was accepted: whatever the run's rules, it stays.
-        url: EndpointUrl::parse(&item.url, true).map_err(|e| corrupt("endpoint url", e))?,
+        // Stored only after it was accepted: whatever the run's rules (or
+        // the addresses refused since), it stays readable.
+        url: EndpointUrl::stored(&item.url).map_err(|e| corrupt("endpoint url", e))?,
         enabled_events: EnabledEvents::parse(&item.enabled_events)
             .map_err(|e| corrupt("enabled events", e))?,
         secret: SecretString::from(item.secret),

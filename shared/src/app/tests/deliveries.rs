@@ -12,21 +12,23 @@ use crate::adapters::memory::MemoryWebhooks;
 use crate::app::{AppError, deliveries, webhook_endpoints};
 use crate::domain::delivery::{EventRef, RETRY_WINDOW};
 use crate::domain::{
-    Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint,
+    Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, NoAnswer, WebhookEndpoint,
     webhook_signature,
 };
-use crate::ports::{OutgoingEvent, SendError, WebhookPost, WebhookSender, Webhooks};
+use crate::ports::{
+    EventsToDeliver, OutgoingEvent, StoreError, WebhookPost, WebhookSender, Webhooks,
+};
 use crate::runtime::App;
 
 /// Answers each URL as scripted (then 200), and keeps every post.
 #[derive(Default)]
 struct Receiver {
-    script: Mutex<HashMap<String, VecDeque<Result<u16, SendError>>>>,
+    script: Mutex<HashMap<String, VecDeque<Result<u16, NoAnswer>>>>,
     posts: Mutex<Vec<WebhookPost>>,
 }
 
 impl Receiver {
-    fn answer(&self, url: &str, answers: Vec<Result<u16, SendError>>) {
+    fn answer(&self, url: &str, answers: Vec<Result<u16, NoAnswer>>) {
         self.script
             .lock()
             .expect("script")
@@ -51,7 +53,7 @@ impl Receiver {
 
 #[async_trait::async_trait]
 impl WebhookSender for Receiver {
-    async fn post(&self, post: &WebhookPost) -> Result<u16, SendError> {
+    async fn post(&self, post: &WebhookPost) -> Result<u16, NoAnswer> {
         self.posts.lock().expect("posts").push(post.clone());
         self.script
             .lock()
@@ -62,23 +64,51 @@ impl WebhookSender for Receiver {
     }
 }
 
+/// The events of the memory store, but those the test names cannot be read.
+struct Events {
+    store: Arc<MemoryWebhooks>,
+    unreadable: Mutex<Vec<String>>,
+}
+
+impl Events {
+    fn unreadable(&self, id: &str) {
+        self.unreadable.lock().expect("ids").push(id.to_owned());
+    }
+}
+
+#[async_trait::async_trait]
+impl EventsToDeliver for Events {
+    async fn event(&self, id: &str) -> Result<Option<OutgoingEvent>, StoreError> {
+        if self.unreadable.lock().expect("ids").iter().any(|u| u == id) {
+            return Err(StoreError::Unavailable("the events cannot be read".into()));
+        }
+        self.store.event(id).await
+    }
+}
+
 struct Setup {
     t: TestApp,
     app: Arc<App>,
     store: Arc<MemoryWebhooks>,
+    events: Arc<Events>,
     receiver: Arc<Receiver>,
 }
 
 fn setup() -> Setup {
     let t = TestApp::new();
     let store = Arc::new(MemoryWebhooks::new());
+    let events = Arc::new(Events {
+        store: store.clone(),
+        unreadable: Mutex::new(Vec::new()),
+    });
     let receiver = Arc::new(Receiver::default());
     let mut app = t.restarted().app;
-    app.webhooks = Webhooks::sharing(store.clone(), store.clone(), receiver.clone());
+    app.webhooks = Webhooks::sharing(store.clone(), events.clone(), receiver.clone());
     Setup {
         app: Arc::new(app),
         t,
         store,
+        events,
         receiver,
     }
 }
@@ -226,7 +256,7 @@ async fn each_subscribed_endpoint_gets_the_event_signed_with_its_secret() {
     let d = s.delivery("all", "evt_1");
     assert_eq!(d.status, DeliveryStatus::Succeeded);
     assert_eq!(d.attempts.len(), 1);
-    assert_eq!(d.attempts[0].status_code, Some(200));
+    assert_eq!(d.attempts[0].status_code(), Some(200));
     assert_eq!(d.next_attempt_at, None);
 }
 
@@ -249,7 +279,7 @@ async fn failures_are_retried_with_backoff_until_one_succeeds() {
     s.endpoint("ops", &["*"]).await;
     s.receiver.answer(
         "https://ops.example.com/hooks",
-        vec![Ok(500), Err(SendError("no answer within 10 s".into()))],
+        vec![Ok(500), Err(NoAnswer::Timeout)],
     );
     s.event("evt_1", "payment.completed", "pay_1", s.now());
     let start = s.now();
@@ -264,23 +294,18 @@ async fn failures_are_retried_with_backoff_until_one_succeeds() {
     s.t.clock.advance(Duration::seconds(1));
     assert_eq!(s.retry().await, 1);
     let d = s.delivery("ops", "evt_1");
-    assert_eq!(d.attempts[1].status_code, None);
-    assert_eq!(
-        d.attempts[1].error.as_deref(),
-        Some("no answer within 10 s")
-    );
+    assert_eq!(d.attempts[1].status_code(), None);
+    assert_eq!(d.attempts[1].error(), Some(NoAnswer::Timeout));
     assert_eq!(d.next_attempt_at, Some(s.now() + Duration::seconds(2)));
 
     s.t.clock.advance(Duration::seconds(2));
     assert_eq!(s.retry().await, 1);
     let d = s.delivery("ops", "evt_1");
     assert_eq!(d.status, DeliveryStatus::Succeeded);
-    let codes: Vec<Option<u16>> = d.attempts.iter().map(|a| a.status_code).collect();
+    let codes: Vec<Option<u16>> = d.attempts.iter().map(|a| a.status_code()).collect();
     assert_eq!(codes, [Some(500), None, Some(200)]);
-    assert_eq!(
-        d.attempts[0].error.as_deref(),
-        Some("the endpoint answered 500")
-    );
+    // An answer is its status, with no reason beside it.
+    assert_eq!(d.attempts[0].error(), None);
     assert_eq!(s.receiver.events(), ["evt_1", "evt_1", "evt_1"]);
 }
 
@@ -410,6 +435,61 @@ async fn after_three_days_of_failures_a_delivery_fails_and_the_next_goes() {
     let second = s.delivery("ops", "evt_2");
     assert_eq!(second.attempts.len(), 1);
     assert_eq!(second.attempts[0].at, last);
+}
+
+#[tokio::test]
+async fn an_event_that_cannot_be_read_is_a_failed_attempt_and_its_lane_moves_on() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    let t0 = s.now();
+    s.event("evt_1", "refund.created", "re_1", t0);
+    s.event(
+        "evt_2",
+        "refund.succeeded",
+        "re_1",
+        t0 + Duration::seconds(1),
+    );
+    let mut created = deliveries::fan_out(&s.app, "evt_1")
+        .await
+        .expect("fanned out");
+    created.extend(
+        deliveries::fan_out(&s.app, "evt_2")
+            .await
+            .expect("fanned out"),
+    );
+    // Between its delivery's making and its sending, the event's store fails.
+    s.events.unreadable("evt_1");
+    assert_eq!(deliveries::deliver(s.app.clone(), created).await, 1);
+    let first = s.delivery("ops", "evt_1");
+    assert_eq!(first.status, DeliveryStatus::Pending);
+    assert_eq!(first.attempts.len(), 1);
+    assert_eq!(first.attempts[0].status_code(), None);
+    assert_eq!(first.attempts[0].error(), Some(NoAnswer::EventUnavailable));
+    assert!(!first.sending, "the claim is given back");
+    assert_eq!(first.next_attempt_at, Some(t0 + Duration::seconds(1)));
+    assert!(s.receiver.posts().is_empty(), "nothing was sent");
+    // Retried with backoff like any failure, and given up after the window.
+    let mut passes = 0;
+    while s.delivery("ops", "evt_1").status == DeliveryStatus::Pending {
+        let next = s.delivery("ops", "evt_1").next_attempt_at.expect("due");
+        s.t.clock.advance((next - s.now()).max(Duration::ZERO));
+        s.retry().await;
+        passes += 1;
+        assert!(passes < 40, "never gave up");
+    }
+    let first = s.delivery("ops", "evt_1");
+    assert_eq!(first.status, DeliveryStatus::Failed);
+    assert!(
+        first
+            .attempts
+            .iter()
+            .all(|a| a.error() == Some(NoAnswer::EventUnavailable))
+    );
+    let last = first.attempts.last().expect("attempts").at;
+    assert_eq!(last - first.attempts[0].at, RETRY_WINDOW);
+    // The next one of its lane went as soon as it was given up.
+    assert_eq!(s.receiver.events(), ["evt_2"]);
+    assert_eq!(s.delivery("ops", "evt_2").status, DeliveryStatus::Succeeded);
 }
 
 #[tokio::test]

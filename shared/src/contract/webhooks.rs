@@ -189,7 +189,11 @@ pub async fn a_rotation_keeps_the_replaced_secret_until_it_expires(w: &Webhooks)
             .is_none()
     );
     assert!(
-        w.endpoints.get_endpoint(&unknown).await.expect("get").is_none(),
+        w.endpoints
+            .get_endpoint(&unknown)
+            .await
+            .expect("get")
+            .is_none(),
         "a rotation creates nothing"
     );
 }

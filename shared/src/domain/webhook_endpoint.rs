@@ -351,7 +351,11 @@ impl WebhookEndpoint {
     /// either accepts the delivery.
     pub fn signature(&self, timestamp: i64, body: &[u8]) -> String {
         let mut secrets = vec![self.secret.expose_secret().as_bytes()];
-        if let Some(old) = self.previous_secret.as_ref().filter(|o| o.signs_at(timestamp)) {
+        if let Some(old) = self
+            .previous_secret
+            .as_ref()
+            .filter(|o| o.signs_at(timestamp))
+        {
             secrets.push(old.secret.expose_secret().as_bytes());
         }
         super::webhook_signature::sign_with_each(&secrets, timestamp, body)
@@ -512,7 +516,10 @@ mod tests {
             let header = endpoint.signature(at, body);
             let new = sign(b"whsec_new", at, body);
             let old = sign(b"whsec_old", at, body);
-            assert_eq!(header, format!("t={at},v1={},v1={}", v1s(&new)[0], v1s(&old)[0]));
+            assert_eq!(
+                header,
+                format!("t={at},v1={},v1={}", v1s(&new)[0], v1s(&old)[0])
+            );
             let now = OffsetDateTime::from_unix_timestamp(at).expect("now");
             for secret in [&b"whsec_new"[..], b"whsec_old"] {
                 assert_eq!(verify(secret, Some(&header), body, now), Ok(()));

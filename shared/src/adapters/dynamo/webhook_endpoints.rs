@@ -52,7 +52,10 @@ fn endpoint_from_item(item: Item) -> Result<WebhookEndpoint, StoreError> {
         enabled_events: EnabledEvents::parse(&item.enabled_events)
             .map_err(|e| corrupt("enabled events", e))?,
         secret: SecretString::from(item.secret),
-        previous_secret: match (item.previous_secret, parse_opt_ts(&item.previous_secret_expires)?) {
+        previous_secret: match (
+            item.previous_secret,
+            parse_opt_ts(&item.previous_secret_expires)?,
+        ) {
             (Some(secret), Some(expires)) => Some(RetiringSecret {
                 secret: SecretString::from(secret),
                 expires,

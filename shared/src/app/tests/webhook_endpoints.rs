@@ -89,7 +89,9 @@ impl Setup {
             body: body.to_string().into_bytes(),
             follows: vec![],
         });
-        let created = deliveries::fan_out(&self.app, id).await.expect("fanned out");
+        let created = deliveries::fan_out(&self.app, id)
+            .await
+            .expect("fanned out");
         assert_eq!(deliveries::deliver(self.app.clone(), created).await, 1);
         self.receiver
             .0
@@ -238,6 +240,9 @@ async fn rotations_at_once_lose_no_secret() {
     let post = s.deliver_an_event("evt_1").await;
     assert_eq!(
         v1s(&post),
-        [v1_of(&secret(&later), &post), v1_of(&secret(&earlier), &post)]
+        [
+            v1_of(&secret(&later), &post),
+            v1_of(&secret(&earlier), &post)
+        ]
     );
 }

@@ -7,7 +7,7 @@
 //! the table learns nothing from it, and no answer can be moved to another
 //! caller's key.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,8 +22,9 @@ const PURPOSE: &[u8] = b"payment-service idempotency answers v1";
 /// ciphertext ‖ tag.
 const SEALED: &str = "sealed:v1:";
 
+/// Shared, as the key schedule is large and each request holds the key.
 #[derive(Clone)]
-pub struct AnswerKey(LessSafeKey);
+pub struct AnswerKey(Arc<LessSafeKey>);
 
 impl std::fmt::Debug for AnswerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,7 +48,7 @@ impl AnswerKey {
         let okm = prk
             .expand(&[PURPOSE], &CHACHA20_POLY1305)
             .expect("a ChaCha20-Poly1305 key is within HKDF's output limit");
-        Self(LessSafeKey::new(UnboundKey::from(okm)))
+        Self(Arc::new(LessSafeKey::new(UnboundKey::from(okm))))
     }
 
     /// A key for this process only, where no cursor secret is configured (a

@@ -85,6 +85,7 @@ registry! {
     "webhook-endpoints-put" => surfaces::webhook_endpoints::put,
     "webhook-endpoints-get" => surfaces::webhook_endpoints::get,
     "webhook-endpoints-delete" => surfaces::webhook_endpoints::delete,
+    "webhook-endpoints-rotate-secret" => surfaces::webhook_endpoints::rotate_secret,
     "webhook-endpoints-deliveries" => surfaces::webhook_endpoints::deliveries,
 }
 

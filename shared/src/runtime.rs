@@ -338,6 +338,13 @@ impl crate::ports::WebhookEndpointStore for NoWebhooks {
     ) -> Result<Option<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
         Err(not_connected())
     }
+    async fn rotate_secret(
+        &self,
+        _: &crate::domain::EndpointId,
+        _: &crate::domain::SecretRotation,
+    ) -> Result<Option<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
+        Err(not_connected())
+    }
     async fn delete_endpoint(
         &self,
         _: &crate::domain::EndpointId,

@@ -91,8 +91,9 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     }
 }
 
-/// A webhook endpoint created (its secret in the answer) and an event
-/// delivered to it, signed with that secret; returns the secret.
+/// A webhook endpoint created (its secret in the answer), its secret
+/// rotated, and an event delivered to it, signed with both; returns the
+/// first secret.
 async fn webhook_delivery(h: &Harness) -> String {
     use lambda_http::http::Method;
     use payment_shared::surfaces::webhook_delivery::{
@@ -111,6 +112,24 @@ async fn webhook_delivery(h: &Harness) -> String {
     )
     .await;
     assert_eq!(created.status, 201, "{}", created.body);
+    // Its secret rotated (and the rotation replayed): the delivery below is
+    // signed with both secrets, and no log line holds either.
+    for _ in 0..2 {
+        let rotated = invoke(
+            h,
+            payment_shared::surfaces::webhook_endpoints::rotate_secret,
+            call(
+                Method::POST,
+                "/api/v1/webhook-endpoints/hygiene/rotate-secret",
+            )
+            .api_key(API_KEY)
+            .param("id", "hygiene")
+            .header("idempotency-key", "rotate-hygiene")
+            .json(json!({"expires_in_seconds": 3600})),
+        )
+        .await;
+        assert_eq!(rotated.status, 200, "{}", rotated.body);
+    }
     let event = "evt_hygiene00000000000000000";
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     record_order_event(h, event, "payment.created", "pay_hygiene", now).await;

@@ -542,7 +542,7 @@ async fn payment_intents_events_open_read_and_refuse() {
 }
 
 #[tokio::test]
-async fn webhook_endpoint_events_create_read_list_and_delete() {
+async fn webhook_endpoint_events_create_rotate_read_list_and_delete() {
     use payment_shared::surfaces::webhook_endpoints as w;
     let h = Harness::new().await;
     let put = run(
@@ -559,6 +559,21 @@ async fn webhook_endpoint_events_create_read_list_and_delete() {
         put.body["secret"]
             .as_str()
             .is_some_and(|s| s.starts_with("whsec_"))
+    );
+    let rotated = run(
+        &h,
+        w::rotate_secret,
+        event(
+            include_str!("../../events/webhook-endpoints-rotate-secret.json"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    assert!(
+        rotated.body["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_") && Some(s) != put.body["secret"].as_str())
     );
     let invalid = run(
         &h,

@@ -166,12 +166,12 @@ fn each_function_writes_only_the_partitions_it_needs() {
                 continue;
             }
             assert!(!keys.contains(&"REPLAY#*"), "{binary}");
-            // Only the function that makes and changes endpoints writes them
+            // Only the functions that make and change endpoints write them
             // (the one that deletes them may only delete them); only the
             // delivering ones write deliveries, and nothing else.
             assert_eq!(
                 keys.contains(&"WEBHOOK_ENDPOINTS"),
-                binary == "webhook-endpoints-put",
+                ["webhook-endpoints-put", "webhook-endpoints-rotate-secret"].contains(&binary),
                 "{binary}"
             );
             // The refund pass finishes what refunds-create began: the
@@ -232,7 +232,7 @@ fn each_function_writes_only_the_partitions_it_needs() {
         }
     }
     assert_eq!(
-        writers, 20,
+        writers, 21,
         "every endpoint that changes something, the partner API's replay guard, the webhook deliverers, the refund pass, and only those"
     );
 }
@@ -376,7 +376,7 @@ fn binary_of(resource: &Value) -> &str {
 ///
 /// Payments, intents, payables, refunds and events are never deleted by a
 /// function: what expires, TTL removes.
-const DELETES: [(&str, &[&str]); 16] = [
+const DELETES: [(&str, &[&str]); 17] = [
     ("intents-create", &["IDEMPOTENCY#*"]),
     ("intents-request-otp", &["IDEMPOTENCY#*"]),
     ("intents-confirm", &["IDEMPOTENCY#*"]),
@@ -392,6 +392,7 @@ const DELETES: [(&str, &[&str]); 16] = [
     ("payment-intents-cancel", &["IDEMPOTENCY#*"]),
     ("payment-intents-webhook", &["IDEMPOTENCY#*"]),
     ("webhook-endpoints-put", &["IDEMPOTENCY#*"]),
+    ("webhook-endpoints-rotate-secret", &["IDEMPOTENCY#*"]),
     (
         "webhook-endpoints-delete",
         &["IDEMPOTENCY#*", "WEBHOOK_ENDPOINTS"],

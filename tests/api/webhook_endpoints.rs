@@ -1227,3 +1227,263 @@ async fn deliveries_in_the_due_list_endpoints_shared_before_are_still_retried() 
     assert_eq!(deliveries::retry_due(h.app.clone()).await.expect("pass"), 1);
     assert_eq!(receiver.got().len(), 2);
 }
+
+async fn rotate(h: &Harness, id: &str, body: Option<Value>) -> Reply {
+    let mut c = call(
+        Method::POST,
+        &format!("/api/v1/webhook-endpoints/{id}/rotate-secret"),
+    )
+    .api_key(API_KEY)
+    .param("id", id);
+    if let Some(body) = body {
+        c = c.json(body);
+    }
+    invoke(h, w::rotate_secret, c).await
+}
+
+#[tokio::test]
+async fn a_secret_is_rotated_through_its_handler() {
+    let h = Harness::new().await;
+    let created = put(
+        &h,
+        "ops",
+        json!({"url": "https://example.com/hooks", "enabled_events": ["refund.succeeded"]}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let first = created.body["secret"].as_str().expect("secret").to_owned();
+    h.clock.advance(Duration::seconds(7));
+
+    let rotated = rotate(&h, "ops", Some(json!({"expires_in_seconds": 3600}))).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let second = rotated.body["secret"].as_str().expect("the new secret");
+    assert!(second.starts_with("whsec_") && second.len() == first.len());
+    assert_ne!(second, first);
+    // The endpoint as GET shows it, plus its new secret.
+    let shown = get(&h, "ops").await;
+    let mut without_secret = rotated.body.clone();
+    without_secret
+        .as_object_mut()
+        .expect("object")
+        .remove("secret");
+    assert_eq!(without_secret, shown.body);
+    assert_eq!(
+        shown.body["updated"].as_i64(),
+        Some(h.clock.now().unix_timestamp())
+    );
+    assert_eq!(shown.body["created"], created.body["created"]);
+
+    // No body, an empty object or null: the old secret ends now.
+    for body in [
+        None,
+        Some(json!({})),
+        Some(json!({"expires_in_seconds": null})),
+    ] {
+        let r = rotate(&h, "ops", body.clone()).await;
+        assert_eq!(r.status, 200, "{body:?}: {}", r.body);
+        assert!(r.body["secret"].as_str().is_some_and(|s| s != second));
+    }
+    // Whole numbers however JSON writes them are the integers the schema states.
+    for n in [json!(0), json!(86400), json!(60.0), json!(6e1)] {
+        let r = rotate(&h, "ops", Some(json!({ "expires_in_seconds": n }))).await;
+        assert_eq!(r.status, 200, "{n}: {}", r.body);
+    }
+
+    for n in [
+        json!(-1),
+        json!(86401),
+        json!(1.5),
+        json!("60"),
+        json!(true),
+        json!([60]),
+        json!({"seconds": 60}),
+        json!(1e100),
+    ] {
+        let r = rotate(&h, "ops", Some(json!({ "expires_in_seconds": n }))).await;
+        assert_eq!(r.status, 400, "{n}: {}", r.body);
+        assert_eq!(r.body["message"], "Validation failed");
+        assert_eq!(
+            r.body["errors"],
+            json!([{"field": "expires_in_seconds", "message": "expires_in_seconds must be an integer from 0 to 86400"}]),
+            "{n}"
+        );
+    }
+    let not_an_object = invoke(
+        &h,
+        w::rotate_secret,
+        call(Method::POST, "/api/v1/webhook-endpoints/ops/rotate-secret")
+            .api_key(API_KEY)
+            .param("id", "ops")
+            .raw("[3600]"),
+    )
+    .await;
+    assert_eq!(not_an_object.status, 400, "{}", not_an_object.body);
+
+    let unknown = rotate(&h, "nobody", None).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert!(unknown.body["message"].is_string());
+    assert_eq!(
+        get(&h, "nobody").await.status,
+        404,
+        "a rotation creates nothing"
+    );
+    let anonymous = invoke(
+        &h,
+        w::rotate_secret,
+        call(Method::POST, "/api/v1/webhook-endpoints/ops/rotate-secret").param("id", "ops"),
+    )
+    .await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+}
+
+/// The `v1` values of a `Stripe-Signature` header, in order.
+fn v1s(header: &str) -> Vec<&str> {
+    header
+        .split(',')
+        .filter_map(|part| part.strip_prefix("v1="))
+        .collect()
+}
+
+/// While the old secret lives, a delivery to a receiver on 127.0.0.1
+/// carries a signature for each secret, the new one's first, and a
+/// receiver holding either accepts it; once it expired, one.
+#[tokio::test]
+async fn during_the_overlap_a_delivery_is_signed_with_both_secrets() {
+    let h = Harness::new().await;
+    let receiver = Receiver::start(vec![]).await;
+    let old = endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    let rotated = rotate(&h, "ops", Some(json!({"expires_in_seconds": 60}))).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let new = rotated.body["secret"].as_str().expect("secret").to_owned();
+
+    let during = event_id();
+    record_order_event(&h, &during, "payment.created", "pay_1", now()).await;
+    assert_eq!(
+        dispatch(&h, vec![record(&during, "1")])
+            .await
+            .batch_item_failures,
+        vec![]
+    );
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    let header = got[0].signature.as_deref().expect("Stripe-Signature");
+    let t = h.clock.now().unix_timestamp();
+    let one = |secret: &str| {
+        webhook_signature::sign(secret.as_bytes(), t, &got[0].body)
+            .split_once(",v1=")
+            .expect("v1")
+            .1
+            .to_owned()
+    };
+    assert_eq!(header, format!("t={t},v1={},v1={}", one(&new), one(&old)));
+    for secret in [&new, &old] {
+        assert_eq!(
+            webhook_signature::verify(secret.as_bytes(), Some(header), &got[0].body, h.clock.now()),
+            Ok(()),
+            "each secret verifies"
+        );
+    }
+
+    h.clock.advance(Duration::seconds(60));
+    let after = event_id();
+    record_order_event(&h, &after, "payment.created", "pay_2", now()).await;
+    dispatch(&h, vec![record(&after, "2")]).await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 2);
+    let header = got[1].signature.as_deref().expect("Stripe-Signature");
+    assert_eq!(v1s(header).len(), 1, "{header}");
+    assert_eq!(
+        webhook_signature::verify(new.as_bytes(), Some(header), &got[1].body, h.clock.now()),
+        Ok(())
+    );
+    assert_eq!(
+        webhook_signature::verify(old.as_bytes(), Some(header), &got[1].body, h.clock.now()),
+        Err(webhook_signature::SignatureError::Mismatch)
+    );
+}
+
+/// Every item of the Idempotency-Key ledger in the harness's table (a
+/// fresh table per test: reading it whole is a test's privilege).
+async fn ledger_items(h: &Harness) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let out = h
+        .dynamo
+        .scan()
+        .table_name(&h.app.config.table_name)
+        .send()
+        .await
+        .expect("scanned");
+    out.items
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|item| {
+            item.get("pk")
+                .and_then(|pk| pk.as_s().ok())
+                .is_some_and(|pk| pk.starts_with("IDEMPOTENCY#"))
+        })
+        .collect()
+}
+
+/// The answers that show a secret are replayed as first sent, secret
+/// included, while the ledger on DynamoDB Local holds them only sealed.
+#[tokio::test]
+async fn replays_of_a_create_and_a_rotation_answer_the_same_body_and_the_ledger_keeps_no_secret() {
+    let h = Harness::new().await;
+    let create = || {
+        call(Method::PUT, "/api/v1/webhook-endpoints/ops")
+            .api_key(API_KEY)
+            .param("id", "ops")
+            .header("idempotency-key", "create-ops")
+            .json(json!({"url": "https://example.com/hooks", "enabled_events": ["*"]}))
+    };
+    let created = invoke(&h, w::put, create()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.header("idempotent-replayed"), None);
+    let replayed = invoke(&h, w::put, create()).await;
+    assert_eq!(replayed.status, 201, "{}", replayed.body);
+    assert_eq!(replayed.body, created.body);
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+
+    let rotation = || {
+        call(Method::POST, "/api/v1/webhook-endpoints/ops/rotate-secret")
+            .api_key(API_KEY)
+            .param("id", "ops")
+            .header("idempotency-key", "rotate-ops")
+            .json(json!({"expires_in_seconds": 600}))
+    };
+    let rotated = invoke(&h, w::rotate_secret, rotation()).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let again = invoke(&h, w::rotate_secret, rotation()).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body, rotated.body, "the same secret, not another");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    // Replayed, not rotated again: the endpoint still has the first rotation's secret.
+    let stored = h
+        .app
+        .webhooks
+        .endpoints
+        .get_endpoint(&payment_shared::domain::EndpointId::parse("ops").expect("id"))
+        .await
+        .expect("read")
+        .expect("exists");
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        Some(stored.secret.expose_secret()),
+        rotated.body["secret"].as_str()
+    );
+
+    let secrets = [
+        created.body["secret"].as_str().expect("secret"),
+        rotated.body["secret"].as_str().expect("secret"),
+    ];
+    let items = ledger_items(&h).await;
+    assert_eq!(items.len(), 2, "one answer per key");
+    for item in &items {
+        let text = format!("{item:?}");
+        for secret in secrets {
+            assert!(!text.contains(secret), "the ledger holds a secret: {text}");
+        }
+        assert!(!text.contains("whsec_"), "{text}");
+        let body = item["body"].as_s().expect("the kept answer");
+        assert!(body.starts_with("sealed:v1:"), "{body}");
+    }
+}

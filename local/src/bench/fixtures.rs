@@ -98,6 +98,7 @@ pub async fn events(
             "webhook-endpoints-put" => text.replace(SAMPLE_ENDPOINT, &name),
             "webhook-endpoints-get"
             | "webhook-endpoints-delete"
+            | "webhook-endpoints-rotate-secret"
             | "webhook-endpoints-deliveries" => {
                 let endpoint = webhook_endpoint(client, &name).await?;
                 text.replace(SAMPLE_ENDPOINT, &endpoint)
@@ -359,6 +360,7 @@ async fn delete_endpoints_of_other_rows(client: &mut Client) -> Result<(), Strin
     for binary in [
         "webhook-endpoints-put",
         "webhook-endpoints-get",
+        "webhook-endpoints-rotate-secret",
         "webhook-endpoints-deliveries",
     ] {
         for run in 0..=super::RUNS + 1 {

@@ -2,6 +2,7 @@
 //! environment, and in memory; and a decorator that fails any of them on
 //! purpose, for tests.
 
+pub mod answer_key;
 pub mod aws_http;
 pub mod cursor_key;
 pub mod dynamo;

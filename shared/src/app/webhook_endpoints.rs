@@ -2,7 +2,10 @@
 
 use super::AppError;
 use crate::domain::webhook_endpoint::new_signing_secret;
-use crate::domain::{Delivery, EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint};
+use crate::domain::{
+    Delivery, EnabledEvents, EndpointId, EndpointUrl, OldSecretLifetime, SecretRotation,
+    WebhookEndpoint,
+};
 use crate::ports::{EndpointWrite, Page};
 use crate::runtime::App;
 
@@ -20,6 +23,7 @@ pub async fn put(
         url,
         enabled_events,
         secret: new_signing_secret(),
+        previous_secret: None,
         created: now,
         updated: now,
     };
@@ -30,6 +34,23 @@ pub async fn get(app: &App, id: &EndpointId) -> Result<WebhookEndpoint, AppError
     app.webhooks
         .endpoints
         .get_endpoint(id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// Gives the endpoint a new signing secret. The one it replaces keeps
+/// signing beside it for `old_lives` (deliveries then carry both
+/// signatures), so that the operator's receivers can take the new one
+/// without refusing a delivery.
+pub async fn rotate_secret(
+    app: &App,
+    id: &EndpointId,
+    old_lives: OldSecretLifetime,
+) -> Result<WebhookEndpoint, AppError> {
+    let rotation = SecretRotation::new(new_signing_secret(), old_lives, app.clock.now());
+    app.webhooks
+        .endpoints
+        .rotate_secret(id, &rotation)
         .await?
         .ok_or_else(not_found)
 }

@@ -10,7 +10,7 @@ use super::*;
 use crate::domain::delivery::EventRef;
 use crate::domain::{
     Attempt, Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, NoAnswer,
-    RetryPolicy, WebhookEndpoint,
+    OldSecretLifetime, RetryPolicy, SecretRotation, WebhookEndpoint,
 };
 use crate::ports::{DeliveryCreate, WebhookPost, WebhookSender, Webhooks};
 
@@ -22,6 +22,8 @@ macro_rules! webhook_storage_contract {
     ($webhooks:expr) => {
         $crate::webhook_storage_contract!(@cases $webhooks;
             an_endpoint_is_created_then_replaced_keeping_its_secret,
+            a_rotation_keeps_the_replaced_secret_until_it_expires,
+            rotations_at_once_retire_each_others_secrets,
             endpoints_are_listed_and_deleted,
             a_delivery_is_created_once_per_endpoint_and_event,
             saving_a_delivery_expects_the_version_it_read,
@@ -60,6 +62,7 @@ fn endpoint(id: &str, url: &str, t: OffsetDateTime) -> WebhookEndpoint {
         url: EndpointUrl::parse(url, false).expect("url"),
         enabled_events: EnabledEvents::All,
         secret: SecretString::from(format!("whsec_{}", unique("s"))),
+        previous_secret: None,
         created: t,
         updated: t,
     }
@@ -102,6 +105,139 @@ pub async fn an_endpoint_is_created_then_replaced_keeping_its_secret(w: &Webhook
     assert_eq!(read.enabled_events, again.enabled_events);
     assert_eq!(read.secret.expose_secret(), first.secret.expose_secret());
     assert_eq!((read.created, read.updated), (t, t + Duration::seconds(5)));
+}
+
+fn rotation(t: OffsetDateTime, old_lives: i64) -> SecretRotation {
+    SecretRotation::new(
+        SecretString::from(format!("whsec_{}", unique("rotated"))),
+        OldSecretLifetime::parse(old_lives).expect("lifetime"),
+        t,
+    )
+}
+
+fn secret_of(endpoint: &WebhookEndpoint) -> &str {
+    endpoint.secret.expose_secret()
+}
+
+fn retiring_of(endpoint: &WebhookEndpoint) -> Option<(&str, OffsetDateTime)> {
+    endpoint
+        .previous_secret
+        .as_ref()
+        .map(|p| (p.secret.expose_secret(), p.expires))
+}
+
+pub async fn a_rotation_keeps_the_replaced_secret_until_it_expires(w: &Webhooks) {
+    let t = now();
+    let first = endpoint("ops", "https://a.example.com/h", t);
+    w.endpoints.put_endpoint(&first).await.expect("put");
+
+    let later = t + Duration::seconds(10);
+    let rotated = rotation(later, 3600);
+    let written = w
+        .endpoints
+        .rotate_secret(&first.id, &rotated)
+        .await
+        .expect("rotate")
+        .expect("the endpoint exists");
+    let expires = rotated.old_expires.expect("an overlap");
+    let read = w
+        .endpoints
+        .get_endpoint(&first.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    for e in [&written, &read] {
+        assert_eq!(secret_of(e), rotated.new_secret.expose_secret());
+        assert_eq!(retiring_of(e), Some((secret_of(&first), expires)));
+        assert_eq!((e.created, e.updated), (t, later));
+        assert_eq!(e.url.as_str(), "https://a.example.com/h");
+    }
+
+    // A replace changes the URL and keeps both secrets.
+    let again = endpoint("ops", "https://b.example.com/h", later);
+    let replaced = w.endpoints.put_endpoint(&again).await.expect("put");
+    let read = w
+        .endpoints
+        .get_endpoint(&first.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    for e in [&replaced.endpoint, &read] {
+        assert_eq!(secret_of(e), rotated.new_secret.expose_secret());
+        assert_eq!(retiring_of(e), Some((secret_of(&first), expires)));
+    }
+
+    // A rotation whose old secret ends now keeps none.
+    let ended = rotation(later, 0);
+    w.endpoints
+        .rotate_secret(&first.id, &ended)
+        .await
+        .expect("rotate")
+        .expect("exists");
+    let read = w
+        .endpoints
+        .get_endpoint(&first.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(secret_of(&read), ended.new_secret.expose_secret());
+    assert!(read.previous_secret.is_none());
+
+    let unknown = EndpointId::parse("nobody").expect("id");
+    assert!(
+        w.endpoints
+            .rotate_secret(&unknown, &rotation(later, 60))
+            .await
+            .expect("rotate")
+            .is_none()
+    );
+    assert!(
+        w.endpoints
+            .get_endpoint(&unknown)
+            .await
+            .expect("get")
+            .is_none(),
+        "a rotation creates nothing"
+    );
+}
+
+pub async fn rotations_at_once_retire_each_others_secrets(w: &Webhooks) {
+    let t = now();
+    let first = endpoint("ops", "https://a.example.com/h", t);
+    w.endpoints.put_endpoint(&first).await.expect("put");
+    let (a, b) = (rotation(t, 600), rotation(t, 600));
+    let (after_a, after_b) = tokio::join!(
+        w.endpoints.rotate_secret(&first.id, &a),
+        w.endpoints.rotate_secret(&first.id, &b),
+    );
+    let (after_a, after_b) = (
+        after_a.expect("rotate").expect("exists"),
+        after_b.expect("rotate").expect("exists"),
+    );
+    let (a, b) = (a.new_secret.expose_secret(), b.new_secret.expose_secret());
+    let original = secret_of(&first);
+    // One went first and retired the original secret; the other retired
+    // the first one's, so every secret handed out signed for a while.
+    let (earlier, later) = if retiring_of(&after_a).map(|r| r.0) == Some(original) {
+        (&after_a, &after_b)
+    } else {
+        (&after_b, &after_a)
+    };
+    assert_eq!(retiring_of(earlier).map(|r| r.0), Some(original));
+    assert_eq!(retiring_of(later).map(|r| r.0), Some(secret_of(earlier)));
+    let read = w
+        .endpoints
+        .get_endpoint(&first.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(secret_of(&read), secret_of(later));
+    assert_eq!(retiring_of(&read).map(|r| r.0), Some(secret_of(earlier)));
+    let mut handed_out = [secret_of(earlier), secret_of(later)];
+    handed_out.sort_unstable();
+    let mut expected = [a, b];
+    expected.sort_unstable();
+    assert_eq!(handed_out, expected);
 }
 
 pub async fn endpoints_are_listed_and_deleted(w: &Webhooks) {

@@ -36,7 +36,10 @@ pub use payable::{
 pub use payment::{Payment, PaymentMethod, PaymentStatus};
 pub use refund::{Refund, RefundEffect, RefundRefused, RefundStatus};
 pub use settlement::{Totals, settlement_account};
-pub use webhook_endpoint::{EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint};
+pub use webhook_endpoint::{
+    EnabledEvents, EndpointId, EndpointUrl, OldSecretLifetime, RetiringSecret, SecretRotation,
+    WebhookEndpoint,
+};
 
 /// Why a value was refused; the message is safe to show to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

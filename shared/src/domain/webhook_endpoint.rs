@@ -284,13 +284,81 @@ pub fn new_signing_secret() -> SecretString {
     SecretString::from(format!("whsec_{}", random_token(32)))
 }
 
+/// How long a rotated-out secret still signs deliveries beside the new one:
+/// from 0 (it ends at once) to a day, time for the operator's receivers to
+/// take the new secret without refusing a single delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OldSecretLifetime(i64);
+
+impl OldSecretLifetime {
+    pub const MAX_SECONDS: i64 = 86_400;
+
+    pub fn parse(seconds: i64) -> Result<Self, Invalid> {
+        if (0..=Self::MAX_SECONDS).contains(&seconds) {
+            Ok(Self(seconds))
+        } else {
+            Err(Invalid::new(format!(
+                "expires_in_seconds must be an integer from 0 to {}",
+                Self::MAX_SECONDS
+            )))
+        }
+    }
+
+    pub fn seconds(self) -> i64 {
+        self.0
+    }
+}
+
+/// A secret that signed deliveries before a rotation, and the unix second
+/// from which it no longer does.
+#[derive(Debug, Clone)]
+pub struct RetiringSecret {
+    pub secret: SecretString,
+    pub expires: OffsetDateTime,
+}
+
+impl RetiringSecret {
+    /// Still signing a delivery made at `timestamp` (unix seconds).
+    pub fn signs_at(&self, timestamp: i64) -> bool {
+        timestamp < self.expires.unix_timestamp()
+    }
+}
+
+/// A new signing secret for an endpoint: the one it replaces keeps signing
+/// until `old_expires`, or ends at once when there is none.
+#[derive(Debug, Clone)]
+pub struct SecretRotation {
+    pub new_secret: SecretString,
+    /// Whole unix seconds, as deliveries are signed: `None` when the old
+    /// secret ends now.
+    pub old_expires: Option<OffsetDateTime>,
+    pub at: OffsetDateTime,
+}
+
+impl SecretRotation {
+    pub fn new(new_secret: SecretString, old_lives: OldSecretLifetime, at: OffsetDateTime) -> Self {
+        let whole_second = at - time::Duration::nanoseconds(i64::from(at.nanosecond()));
+        let old_expires = (old_lives.seconds() > 0)
+            .then(|| whole_second + time::Duration::seconds(old_lives.seconds()));
+        Self {
+            new_secret,
+            old_expires,
+            at,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WebhookEndpoint {
     pub id: EndpointId,
     pub url: EndpointUrl,
     pub enabled_events: EnabledEvents,
-    /// Chosen by the service when the endpoint is created; a replace keeps it.
+    /// Chosen by the service when the endpoint is created or its secret
+    /// rotated; a replace keeps it.
     pub secret: SecretString,
+    /// The secret the last rotation replaced, while it may still sign (a
+    /// replace keeps it too).
+    pub previous_secret: Option<RetiringSecret>,
     pub created: OffsetDateTime,
     pub updated: OffsetDateTime,
 }
@@ -300,9 +368,32 @@ impl WebhookEndpoint {
         self.enabled_events.includes(event_type)
     }
 
-    /// The `Stripe-Signature` header of `body` sent at `timestamp` (unix seconds).
+    /// Takes the rotation's secret; the current one keeps signing until the
+    /// rotation says, and whatever the last rotation left behind is dropped
+    /// (an endpoint has at most two secrets at once, as on Stripe).
+    pub fn rotate(&mut self, rotation: &SecretRotation) {
+        let old = std::mem::replace(&mut self.secret, rotation.new_secret.clone());
+        self.previous_secret = rotation.old_expires.map(|expires| RetiringSecret {
+            secret: old,
+            expires,
+        });
+        self.updated = rotation.at;
+    }
+
+    /// The `Stripe-Signature` header of `body` sent at `timestamp` (unix
+    /// seconds): one `v1` with the current secret, then one with the
+    /// rotated-out secret while it still signs, so that a receiver holding
+    /// either accepts the delivery.
     pub fn signature(&self, timestamp: i64, body: &[u8]) -> String {
-        super::webhook_signature::sign(self.secret.expose_secret().as_bytes(), timestamp, body)
+        let mut secrets = vec![self.secret.expose_secret().as_bytes()];
+        if let Some(old) = self
+            .previous_secret
+            .as_ref()
+            .filter(|o| o.signs_at(timestamp))
+        {
+            secrets.push(old.secret.expose_secret().as_bytes());
+        }
+        super::webhook_signature::sign_with_each(&secrets, timestamp, body)
     }
 }
 
@@ -545,6 +636,110 @@ mod tests {
         assert!(a.expose_secret().starts_with("whsec_"));
         assert_eq!(a.expose_secret().len(), 6 + 32);
         assert_ne!(a.expose_secret(), b.expose_secret());
+    }
+
+    fn endpoint_at(t: OffsetDateTime) -> WebhookEndpoint {
+        WebhookEndpoint {
+            id: EndpointId::parse("ops").expect("id"),
+            url: EndpointUrl::parse("https://example.com/hooks", false).expect("url"),
+            enabled_events: EnabledEvents::All,
+            secret: SecretString::from("whsec_old".to_owned()),
+            previous_secret: None,
+            created: t,
+            updated: t,
+        }
+    }
+
+    /// The `v1` values of a header, in order.
+    fn v1s(header: &str) -> Vec<&str> {
+        header
+            .split(',')
+            .filter_map(|part| part.strip_prefix("v1="))
+            .collect()
+    }
+
+    fn rotated(t: OffsetDateTime, seconds: i64) -> WebhookEndpoint {
+        let mut endpoint = endpoint_at(t);
+        endpoint.rotate(&SecretRotation::new(
+            SecretString::from("whsec_new".to_owned()),
+            OldSecretLifetime::parse(seconds).expect("lifetime"),
+            t,
+        ));
+        endpoint
+    }
+
+    #[test]
+    fn while_the_old_secret_lives_each_delivery_is_signed_by_both_new_first() {
+        use super::super::webhook_signature::{sign, verify};
+        // Half a second into the rotation's second: the old secret's hour is
+        // counted in the whole seconds deliveries are signed at.
+        let t = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("t")
+            + time::Duration::milliseconds(500);
+        let endpoint = rotated(t, 3600);
+        assert_eq!(endpoint.secret.expose_secret(), "whsec_new");
+        assert_eq!(endpoint.updated, t);
+        let body = br#"{"id":"evt_1"}"#;
+        for at in [1_760_000_000, 1_760_003_599] {
+            let header = endpoint.signature(at, body);
+            let new = sign(b"whsec_new", at, body);
+            let old = sign(b"whsec_old", at, body);
+            assert_eq!(
+                header,
+                format!("t={at},v1={},v1={}", v1s(&new)[0], v1s(&old)[0])
+            );
+            let now = OffsetDateTime::from_unix_timestamp(at).expect("now");
+            for secret in [&b"whsec_new"[..], b"whsec_old"] {
+                assert_eq!(verify(secret, Some(&header), body, now), Ok(()));
+            }
+        }
+    }
+
+    #[test]
+    fn once_the_old_secret_expires_deliveries_carry_one_signature() {
+        use super::super::webhook_signature::sign;
+        let t = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("t");
+        let endpoint = rotated(t, 3600);
+        let body = b"{}";
+        for at in [1_760_003_600, 1_760_090_000] {
+            assert_eq!(endpoint.signature(at, body), sign(b"whsec_new", at, body));
+        }
+        // Ended at once: nothing of the old secret is kept.
+        let ended = rotated(t, 0);
+        assert!(ended.previous_secret.is_none());
+        assert_eq!(
+            ended.signature(1_760_000_000, body),
+            sign(b"whsec_new", 1_760_000_000, body)
+        );
+    }
+
+    #[test]
+    fn a_second_rotation_retires_the_first_ones_secret_and_drops_the_one_before() {
+        let t = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("t");
+        let mut endpoint = rotated(t, 3600);
+        endpoint.rotate(&SecretRotation::new(
+            SecretString::from("whsec_newest".to_owned()),
+            OldSecretLifetime::parse(60).expect("lifetime"),
+            t + time::Duration::seconds(10),
+        ));
+        assert_eq!(endpoint.secret.expose_secret(), "whsec_newest");
+        let old = endpoint.previous_secret.as_ref().expect("the last one's");
+        assert_eq!(old.secret.expose_secret(), "whsec_new");
+        assert_eq!(old.expires.unix_timestamp(), 1_760_000_070);
+        assert_eq!(v1s(&endpoint.signature(1_760_000_010, b"{}")).len(), 2);
+    }
+
+    #[test]
+    fn the_old_secret_lives_from_zero_seconds_to_a_day() {
+        for good in [0, 1, 3600, 86_400] {
+            assert_eq!(
+                OldSecretLifetime::parse(good).expect("in bounds").seconds(),
+                good
+            );
+        }
+        for bad in [-1, 86_401, i64::MIN, i64::MAX] {
+            assert!(OldSecretLifetime::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(OldSecretLifetime::default().seconds(), 0);
     }
 
     #[test]

@@ -36,8 +36,19 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
 /// The header value the gateway would send for `body` signed at `timestamp`;
 /// for tests and for sending test events.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let digest = mac(secret, timestamp, body).finalize().into_bytes();
-    format!("t={timestamp},v1={}", hex::encode(digest))
+    sign_with_each(&[secret], timestamp, body)
+}
+
+/// The header signed by each of `secrets`, one `v1` apiece in their order:
+/// while a secret is rotated, a receiver holding either one accepts it.
+pub fn sign_with_each(secrets: &[&[u8]], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        let digest = mac(secret, timestamp, body).finalize().into_bytes();
+        header.push_str(",v1=");
+        header.push_str(&hex::encode(digest));
+    }
+    header
 }
 
 /// Checks `header` against the raw `body` as received. Any one `v1` may

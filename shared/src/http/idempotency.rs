@@ -1,9 +1,14 @@
 //! The first response to an Idempotency-Key is kept 24 h and replayed.
+//! It is kept sealed: an answer may show a secret once (a webhook
+//! endpoint's signing secret), and the ledger must not hold it in the clear.
 
 use lambda_http::{Body, Request, Response};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use super::{ApiError, replayed};
+use crate::adapters::answer_key::AnswerKey;
+use crate::app::AppError;
 use crate::ports::{Idempotent, StoreError, StoredResponse};
 use crate::runtime::App;
 
@@ -26,6 +31,8 @@ pub struct Claimed {
     key: String,
     /// This run's token: only its own claim is completed or let go.
     owner: String,
+    /// Seals the answer kept for the key.
+    sealer: AnswerKey,
 }
 
 /// What claiming found.
@@ -60,6 +67,7 @@ pub async fn claim(app: &App, req: &Request, scope: &str) -> Result<Claim, ApiEr
             "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
         )));
     }
+    let sealer = answer_key(app).await?;
     // One token per run of the request, sent unchanged on every retry of the
     // claim: a claim that finds its own token is its own.
     let owner = uuid::Uuid::now_v7().to_string();
@@ -72,8 +80,22 @@ pub async fn claim(app: &App, req: &Request, scope: &str) -> Result<Claim, ApiEr
             scope: scope.to_owned(),
             key: key.to_owned(),
             owner,
+            sealer,
         }))),
-        Idempotent::Replay(stored) => Ok(Claim::Answered(replayed(&stored))),
+        Idempotent::Replay(stored) => {
+            let body = sealer
+                .open(&bound_to(scope, key), &stored.body)
+                .map_err(|e| {
+                    // Sealed under another cursor secret (it was changed within
+                    // the day), or altered in the table: no answer to give.
+                    tracing::error!(error = %e, "kept idempotent answer not replayed");
+                    ApiError::Internal
+                })?;
+            Ok(Claim::Answered(replayed(&StoredResponse {
+                body,
+                ..stored
+            })))
+        }
         Idempotent::InFlight => Err(ApiError::Conflict(
             "A request with this Idempotency-Key is still being processed".into(),
         )),
@@ -93,7 +115,12 @@ pub async fn settle(
     response: Response<Body>,
     transient: bool,
 ) -> Response<Body> {
-    let Claimed { scope, key, owner } = claimed;
+    let Claimed {
+        scope,
+        key,
+        owner,
+        sealer,
+    } = claimed;
     let status = response.status().as_u16();
     let outcome = if transient || status >= 500 {
         app.idempotency.release(&scope, &key, &owner).await
@@ -106,11 +133,14 @@ pub async fn settle(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("application/json")
                 .to_owned(),
-            body: match response.body() {
-                Body::Text(t) => t.clone(),
-                Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
-                _ => String::new(),
-            },
+            body: sealer.seal(
+                &bound_to(&scope, &key),
+                &match response.body() {
+                    Body::Text(t) => t.clone(),
+                    Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+                    _ => String::new(),
+                },
+            ),
         };
         app.idempotency
             .complete(
@@ -133,6 +163,23 @@ pub async fn settle(
         Err(e) => tracing::error!(error = %e, "idempotency record not updated"),
     }
     response
+}
+
+/// The key that seals this deployment's kept answers, from the cursor secret.
+async fn answer_key(app: &App) -> Result<AnswerKey, ApiError> {
+    let secrets = app.secrets().await.map_err(AppError::from)?;
+    Ok(secrets
+        .cursor_key
+        .as_ref()
+        .map_or_else(AnswerKey::for_this_process, |secret| {
+            AnswerKey::derive(secret.expose_secret().as_bytes())
+        }))
+}
+
+/// What a kept answer is bound to: the caller and their key, so that no
+/// answer opens under another's.
+fn bound_to(scope: &str, key: &str) -> Vec<u8> {
+    [scope.as_bytes(), &[0u8], key.as_bytes()].concat()
 }
 
 #[cfg(test)]

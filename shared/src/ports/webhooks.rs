@@ -7,23 +7,33 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{Page, StoreError};
-use crate::domain::{Delivery, EndpointId, NoAnswer, WebhookEndpoint};
+use crate::domain::{Delivery, EndpointId, NoAnswer, SecretRotation, WebhookEndpoint};
 
 /// What happened to an endpoint upsert.
 #[derive(Debug, Clone)]
 pub struct EndpointWrite {
-    /// As stored: a replace keeps the secret and the creation time.
+    /// As stored: a replace keeps the secrets and the creation time.
     pub endpoint: WebhookEndpoint,
     pub created: bool,
 }
 
 #[async_trait::async_trait]
 pub trait WebhookEndpointStore: Send + Sync {
-    /// Creates the endpoint, or replaces its URL and event types (its secret
-    /// and creation time stay).
+    /// Creates the endpoint, or replaces its URL and event types (its
+    /// secrets and creation time stay).
     async fn put_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<EndpointWrite, StoreError>;
 
     async fn get_endpoint(&self, id: &EndpointId) -> Result<Option<WebhookEndpoint>, StoreError>;
+
+    /// Gives the endpoint the rotation's secret in one write, the secret it
+    /// held at that moment becoming the retiring one: of two rotations at
+    /// once, the later one retires the earlier one's secret, never one
+    /// already replaced. The endpoint as written; `None` when there is none.
+    async fn rotate_secret(
+        &self,
+        id: &EndpointId,
+        rotation: &SecretRotation,
+    ) -> Result<Option<WebhookEndpoint>, StoreError>;
 
     /// False when there was none.
     async fn delete_endpoint(&self, id: &EndpointId) -> Result<bool, StoreError>;

@@ -96,6 +96,7 @@ impl Modify for SecuritySchemes {
         webhook_endpoints::put,
         webhook_endpoints::get,
         webhook_endpoints::delete,
+        webhook_endpoints::rotate_secret,
         webhook_endpoints::deliveries,
         openapi_json,
         swagger_ui,

@@ -19,7 +19,8 @@ use crate::app::webhook_endpoints;
 use crate::auth::ServiceCaller;
 use crate::domain::webhook_endpoint::{ALL_EVENTS, EVENT_TYPES, MAX_URL_LEN};
 use crate::domain::{
-    Attempt, Delivery, EnabledEvents, EndpointId, EndpointUrl, NoAnswer, WebhookEndpoint,
+    Attempt, Delivery, EnabledEvents, EndpointId, EndpointUrl, Invalid, NoAnswer,
+    OldSecretLifetime, WebhookEndpoint,
 };
 use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, json_body, json_of, limit, path_param, problem,
@@ -75,6 +76,25 @@ pub struct WebhookEndpointRequest {
     pub enabled_events: EnabledEventsField,
 }
 
+wire_field!(
+    /// How long the replaced secret keeps signing deliveries beside the new
+    /// one, in seconds: 0 (the default) ends it at once, 86400 at most.
+    ExpiresInSecondsField,
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(0))
+        .maximum(Some(OldSecretLifetime::MAX_SECONDS))
+        .examples([3600])
+);
+
+/// Body of `POST /api/v1/webhook-endpoints/{id}/rotate-secret`; optional.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct RotateSecretRequest {
+    #[serde(default)]
+    #[schema(inline)]
+    pub expires_in_seconds: ExpiresInSecondsField,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct WebhookEndpointBody {
     #[schema(example = "ops-main")]
@@ -89,12 +109,14 @@ pub struct WebhookEndpointBody {
     /// Unix seconds.
     #[schema(example = 1760000000)]
     pub created: i64,
-    /// Unix seconds of the last replace.
+    /// Unix seconds of the last replace or secret rotation.
     #[schema(example = 1760000000)]
     pub updated: i64,
-    /// The signing secret (`whsec_…`): only in the answer that created the
-    /// endpoint. Every delivery carries `Stripe-Signature: t=<unix>,v1=<hex
-    /// HMAC-SHA256(secret, "<t>." + body)>`.
+    /// The signing secret (`whsec_…`): only in the answers that create the
+    /// endpoint or rotate its secret. Every delivery carries
+    /// `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>." +
+    /// body)>`; while a rotated-out secret still lives, a second `v1` made
+    /// with it follows.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "whsec_2kVn8Qx0aT5LmR3pZ7cY1bN6dW4eH9fJ")]
     pub secret: Option<String>,
@@ -282,6 +304,52 @@ fn enabled_events(sent: &EnabledEventsField) -> Checked<EnabledEvents> {
     EnabledEvents::parse(&list).or_else(|e| problem(&loc, e.to_string(), "value_error"))
 }
 
+/// The endpoint whose secret is rotated, and how long its old one lives.
+pub struct RotationInput {
+    id: EndpointId,
+    old_lives: OldSecretLifetime,
+}
+
+impl FromRequest for RotationInput {
+    fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let id = endpoint_id(req);
+        let bytes: &[u8] = req.body().as_ref();
+        // No body, or JSON's null, asks for the default: the old secret ends now.
+        let body: RotateSecretRequest =
+            if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
+                RotateSecretRequest::default()
+            } else {
+                json_body(req)?
+            };
+        let (id, old_lives) = (id, old_secret_lifetime(&body.expires_in_seconds)).all()?;
+        Ok(Self { id, old_lives })
+    }
+}
+
+/// Whole seconds, however JSON writes them (`60`, `60.0`, `6e1`: each is the
+/// integer the schema states), within the bounds; absent is 0.
+fn old_secret_lifetime(sent: &ExpiresInSecondsField) -> Checked<OldSecretLifetime> {
+    use rust_decimal::Decimal;
+    use rust_decimal::prelude::ToPrimitive;
+    let Some(raw) = sent.raw() else {
+        return Ok(OldSecretLifetime::default());
+    };
+    let loc = ["body", "expires_in_seconds"];
+    Decimal::from_str_exact(raw)
+        .or_else(|_| Decimal::from_scientific(raw))
+        .ok()
+        .filter(|d| d.fract().is_zero())
+        .and_then(|d| d.to_i64())
+        .ok_or_else(|| {
+            Invalid::new(format!(
+                "expires_in_seconds must be an integer from 0 to {}",
+                OldSecretLifetime::MAX_SECONDS
+            ))
+        })
+        .and_then(OldSecretLifetime::parse)
+        .or_else(|e| problem(&loc, e.to_string(), "value_error"))
+}
+
 /// An endpoint in the path.
 pub struct EndpointPathParam;
 
@@ -404,6 +472,37 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
         },
     )
     .await
+}
+
+/// Gives the endpoint a new signing secret (200, the endpoint with it). The
+/// old secret keeps signing for `expires_in_seconds` (0, the default, ends
+/// it at once): meanwhile every delivery carries two `v1` signatures, the
+/// new secret's first, so that receivers can switch without refusing one.
+/// A later rotation retires the secret of the one before it.
+#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{id}/rotate-secret", tag = "webhooks", operation_id = "rotate_webhook_endpoint_secret",
+    request_body(content = Option<RotateSecretRequest>, description = "Optional: how long the old secret keeps signing (default 0: it ends now)"),
+    params(EndpointPathParam, IdempotencyKey),
+    responses(
+        (status = 200, description = "The endpoint with its new signing secret", body = WebhookEndpointBody),
+        BadRequest,
+        BadApiKey,
+        (status = 404, description = "No such endpoint", body = MessageError),
+        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
+        TooLarge,
+        KeyReused),
+    security(("api_key" = [])))]
+pub async fn rotate_secret(app: Arc<App>, req: Request) -> Response<Body> {
+    CHANGE
+        .run(
+            app,
+            req,
+            |app, _: ServiceCaller, input: RotationInput| async move {
+                let endpoint =
+                    webhook_endpoints::rotate_secret(&app, &input.id, input.old_lives).await?;
+                Ok(json_of(200, &WebhookEndpointBody::of(&endpoint, true)))
+            },
+        )
+        .await
 }
 
 /// Deletes an endpoint: nothing more is sent to it, and its deliveries are no longer shown.

@@ -2,15 +2,18 @@
 //! dispatcher reads every endpoint in one consistent query (an operator has
 //! a handful). Its own key, so that only the endpoint functions may write it.
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
-use super::codec::{Item, corrupt, names, parse_ts, s, ts, unavailable, values};
+use super::codec::{Item, corrupt, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
 use super::request::key;
 use super::table::{PK, SK};
-use crate::domain::{EnabledEvents, EndpointId, EndpointUrl, WebhookEndpoint};
+use crate::domain::{
+    EnabledEvents, EndpointId, EndpointUrl, RetiringSecret, SecretRotation, WebhookEndpoint,
+};
 use crate::ports::{EndpointWrite, StoreError, WebhookEndpointStore};
 
 /// The partition key of every endpoint.
@@ -29,6 +32,12 @@ struct EndpointItem {
     url: String,
     enabled_events: Vec<String>,
     secret: String,
+    /// The secret the last rotation replaced, and from when it no longer
+    /// signs; both absent when there is none.
+    #[serde(default)]
+    previous_secret: Option<String>,
+    #[serde(default)]
+    previous_secret_expires: Option<String>,
     created: String,
     updated: String,
 }
@@ -44,6 +53,16 @@ fn endpoint_from_item(item: Item) -> Result<WebhookEndpoint, StoreError> {
         enabled_events: EnabledEvents::parse(&item.enabled_events)
             .map_err(|e| corrupt("enabled events", e))?,
         secret: SecretString::from(item.secret),
+        previous_secret: match (
+            item.previous_secret,
+            parse_opt_ts(&item.previous_secret_expires)?,
+        ) {
+            (Some(secret), Some(expires)) => Some(RetiringSecret {
+                secret: SecretString::from(secret),
+                expires,
+            }),
+            _ => None,
+        },
         created: parse_ts(&item.created)?,
         updated: parse_ts(&item.updated)?,
     })
@@ -91,6 +110,7 @@ impl WebhookEndpointStore for DynamoStore {
                 Ok(EndpointWrite {
                     endpoint: WebhookEndpoint {
                         secret: old.secret,
+                        previous_secret: old.previous_secret,
                         created: old.created,
                         ..endpoint.clone()
                     },
@@ -112,6 +132,52 @@ impl WebhookEndpointStore for DynamoStore {
             .await
             .map_err(unavailable)?;
         out.item.map(endpoint_from_item).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(endpoint = %id), err)]
+    async fn rotate_secret(
+        &self,
+        id: &EndpointId,
+        rotation: &SecretRotation,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        let mut values_of = vec![
+            (":new", s(rotation.new_secret.expose_secret())),
+            (":now", s(ts(rotation.at))),
+        ];
+        // The retiring secret is the one the item holds when this write
+        // applies, not one read before it: of two rotations at once, the
+        // later one retires the earlier one's secret, and no secret that
+        // was handed out is lost unnoticed.
+        let update = match rotation.old_expires {
+            Some(expires) => {
+                values_of.push((":expires", s(ts(expires))));
+                "SET previous_secret = secret, previous_secret_expires = :expires, \
+                 secret = :new, updated = :now"
+            }
+            // An old secret that ends now is not kept at all.
+            None => {
+                "SET secret = :new, updated = :now \
+                 REMOVE previous_secret, previous_secret_expires"
+            }
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(ENDPOINTS_PK.to_owned(), &endpoint_sk(id))))
+            .update_expression(update)
+            // Only an endpoint that exists: a rotation never creates one.
+            .condition_expression("attribute_exists(#pk)")
+            .set_expression_attribute_names(Some(names(&[("#pk", PK)])))
+            .set_expression_attribute_values(Some(values(values_of)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result.map_err(|e| e.into_service_error()) {
+            Ok(out) => out.attributes.map(endpoint_from_item).transpose(),
+            Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(None),
+            Err(other) => Err(unavailable(other)),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(endpoint = %id), err)]

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::cursor::page;
 use crate::adapters::cursor_key::CursorKey;
-use crate::domain::{Delivery, DeliveryId, EndpointId, WebhookEndpoint};
+use crate::domain::{Delivery, DeliveryId, EndpointId, SecretRotation, WebhookEndpoint};
 use crate::ports::{
     DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent, Page, StoreError,
     WebhookEndpointStore,
@@ -71,6 +71,7 @@ impl WebhookEndpointStore for MemoryWebhooks {
             Some(old) => {
                 let mut replaced = endpoint.clone();
                 replaced.secret = old.secret.clone();
+                replaced.previous_secret = old.previous_secret.clone();
                 replaced.created = old.created;
                 (replaced, false)
             }
@@ -85,6 +86,18 @@ impl WebhookEndpointStore for MemoryWebhooks {
 
     async fn get_endpoint(&self, id: &EndpointId) -> Result<Option<WebhookEndpoint>, StoreError> {
         Ok(self.lock()?.endpoints.get(id).cloned())
+    }
+
+    async fn rotate_secret(
+        &self,
+        id: &EndpointId,
+        rotation: &SecretRotation,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        let mut state = self.lock()?;
+        Ok(state.endpoints.get_mut(id).map(|endpoint| {
+            endpoint.rotate(rotation);
+            endpoint.clone()
+        }))
     }
 
     async fn delete_endpoint(&self, id: &EndpointId) -> Result<bool, StoreError> {

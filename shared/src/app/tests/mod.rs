@@ -15,6 +15,7 @@ mod payments;
 mod refunds;
 mod shop;
 mod unsent_refunds;
+mod webhook_endpoints;
 mod webhooks;
 
 use std::collections::HashMap;

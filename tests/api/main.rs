@@ -27,3 +27,4 @@ mod stripe;
 mod table_definition;
 mod template;
 mod webhook_endpoints;
+mod wording;

@@ -157,7 +157,7 @@ async fn a_signed_request_reads_the_payment_with_every_documented_field() {
     assert_eq!(data["account_id"], account_id.as_str());
     assert_eq!(data["request_amount"], json!(5000));
     assert_eq!(data["note"], NOTE);
-    // The seed's example: a 5000.00 USD bank transfer pays 100 in fees.
+    // The partner API's documented example: a 5000.00 USD bank transfer pays 100 in fees.
     assert_eq!(data["total_paid_amount"], json!(5000));
     assert_eq!(data["total_fee_amount"], json!(100));
     assert_eq!(data["total_net_settled_amount"], json!(4900));

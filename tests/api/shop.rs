@@ -9,7 +9,7 @@ use payment_shared::ports::IntentStore;
 use payment_shared::surfaces::{intents as a, payments as b, shop};
 use serde_json::{Value, json};
 
-/// The seed's order: two of "Main product 2" at 56.00 USD.
+/// The shop orders API's documented order: two of "Main product 2" at 56.00 USD.
 async fn seed_order(h: &Harness, owner: &str) -> String {
     let id = unique("ORD");
     register_order(

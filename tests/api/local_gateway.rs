@@ -726,3 +726,17 @@ fn every_sample_event_parses_and_matches_its_route() {
         "no events/<binary>.json for {missing:?}"
     );
 }
+
+/// A function's main only wires a handler: `cargo test` builds and links no
+/// test harness for it.
+#[test]
+fn no_function_binary_builds_a_test_harness() {
+    let manifest =
+        std::fs::read_to_string(repo().join("functions/Cargo.toml")).expect("functions/Cargo.toml");
+    for binary in binaries_on_disk() {
+        assert!(
+            manifest.contains(&format!("[[bin]]\nname = \"{binary}\"\ntest = false\n")),
+            "functions/Cargo.toml: [[bin]] name = \"{binary}\" with test = false"
+        );
+    }
+}

@@ -21,8 +21,8 @@ use std::time::Duration;
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
+use payment_shared::app::App;
 use payment_shared::app::deliveries;
-use payment_shared::runtime::App;
 use payment_shared::surfaces::webhook_delivery::{
     self, StreamBatch, StreamChange, StreamRecord, StreamValue,
 };

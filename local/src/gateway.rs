@@ -28,8 +28,8 @@ use hyper::{Request, Response, StatusCode};
 use lambda_http::lambda_runtime::LambdaEvent;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Service as _, service_fn};
+use payment_shared::app::App;
 use payment_shared::routes::{self, Handler};
-use payment_shared::runtime::App;
 use serde_json::Value;
 use time::OffsetDateTime;
 

@@ -32,7 +32,7 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use payment_shared::runtime::App;
+use payment_shared::app::App;
 use tokio::net::TcpListener;
 
 pub use gateway::Gateway;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use local_gateway::stop::Stop;
 use local_gateway::template;
-use payment_shared::runtime::App;
+use payment_shared::app::App;
 
 const DEFAULT_PORT: u16 = 3000;
 

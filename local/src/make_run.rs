@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use payment_shared::runtime::App;
+use payment_shared::app::App;
 
 use crate::stack::{self, DYNAMODB, LOCALSTRIPE, PortChoice, SES, Service, Stack, StartError};
 use crate::stop::Stop;

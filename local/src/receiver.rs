@@ -13,8 +13,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use payment_shared::app::App;
 use payment_shared::domain::{EndpointId, webhook_signature};
-use payment_shared::runtime::App;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use payment_shared::runtime::App;
+use payment_shared::app::App;
 use payment_shared::surfaces::refund_pass;
 
 /// The pass's period here (five minutes in AWS).

@@ -11,12 +11,12 @@
 
 use jsonwebtoken::{EncodingKey, Header};
 use payment_shared::adapters::dynamo::table;
+use payment_shared::app::App;
 use payment_shared::app::{AppError, payables};
 use payment_shared::domain::{
     BusinessId, Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef,
     PayableStatus, Payer, UserId,
 };
-use payment_shared::runtime::App;
 use secrecy::ExposeSecret;
 use serde_json::json;
 

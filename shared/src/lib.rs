@@ -1,7 +1,9 @@
 //! payment-service: one domain, many API dialects.
 //!
 //! Layers, each knowing only those below it:
-//! `domain` → `ports` → `adapters` → `app` (use cases) → `surfaces` (wire formats).
+//! `domain` → `ports` → `adapters` → `app` (use cases, and the `App` of ports
+//! they run against) → `surfaces` (wire formats) → `runtime` (the `App` built
+//! from a function's environment).
 
 pub mod adapters;
 pub mod app;
@@ -11,6 +13,8 @@ pub mod config;
 pub mod contract;
 pub mod domain;
 pub mod http;
+#[cfg(test)]
+mod layers_test;
 pub mod ports;
 pub mod routes;
 pub mod runtime;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
-use crate::runtime::App;
+use crate::app::App;
 use crate::surfaces;
 
 /// What a handler returns.

@@ -1,11 +1,10 @@
-//! The container's shared state, built once, and the Lambda entry point.
+//! Where the App is built from a function's environment (AWS clients,
+//! configuration, secrets), once per container, and the Lambda entry points.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response, service_fn};
-use tokio::sync::OnceCell;
-
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::adapters::cursor_key::CursorKey;
@@ -14,71 +13,16 @@ use crate::adapters::env_secrets::EnvSecrets;
 use crate::adapters::secrets_manager::SecretsManagerSecrets;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::stripe::{HttpTransport, StripeGateway};
-use crate::adapters::test_gateway::TestGateway;
 use crate::adapters::webhook_sender::HttpWebhookSender;
+use crate::app::{App, NoWebhooks};
 use crate::config::Config;
-use crate::ports::{
-    Clock, EventStore, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
-    RefundStore, ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, SystemClock, Webhooks,
-};
+use crate::ports::{Mailer, SecretError, Secrets, SecretsProvider, Stores, SystemClock, Webhooks};
 use crate::telemetry;
 
 /// The AWS SDK's configuration of a function (see [`aws_sdk_config`]).
 pub use aws_types::SdkConfig;
 
-/// Only ports: which adapters stand behind them is decided where the App is built.
-pub struct App {
-    pub config: Config,
-    pub payables: Arc<dyn PayableStore>,
-    pub intents: Arc<dyn IntentStore>,
-    pub payments: Arc<dyn PaymentStore>,
-    pub refunds: Arc<dyn RefundStore>,
-    pub idempotency: Arc<dyn IdempotencyStore>,
-    pub replay: Arc<dyn ReplayGuard>,
-    pub events: Arc<dyn EventStore>,
-    pub mailer: Arc<dyn Mailer>,
-    pub clock: Arc<dyn Clock>,
-    pub gateways: Gateways,
-    /// Outgoing webhooks: endpoints, deliveries, the events they carry, and
-    /// (only in the functions that deliver) the HTTP client that sends them.
-    pub webhooks: Webhooks,
-    secrets_provider: Arc<dyn SecretsProvider>,
-    secrets: OnceCell<Secrets>,
-}
-
 impl App {
-    pub fn new(
-        config: Config,
-        stores: Stores,
-        mailer: Arc<dyn Mailer>,
-        secrets_provider: Arc<dyn SecretsProvider>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            payables: stores.payables,
-            intents: stores.intents,
-            payments: stores.payments,
-            refunds: stores.refunds,
-            idempotency: stores.idempotency,
-            replay: stores.replay,
-            events: stores.events,
-            mailer,
-            clock,
-            gateways: match config.enable_test_gateway {
-                true => Gateways::none().with_test(Arc::new(TestGateway)),
-                false => Gateways::none(),
-            },
-            webhooks: Webhooks::sharing(
-                Arc::new(NoWebhooks),
-                Arc::new(NoWebhooks),
-                Arc::new(NoWebhooks),
-            ),
-            config,
-            secrets_provider,
-            secrets: OnceCell::new(),
-        }
-    }
-
     /// Everything a function may reach: the table, the secrets, the mail
     /// service, every gateway whose secret is configured and the webhook
     /// endpoints' HTTP client. The local stack serves every route, and
@@ -144,7 +88,7 @@ impl App {
         app.webhooks = Webhooks::sharing(store, Arc::new(events), Arc::new(NoWebhooks));
         if let Some(loaded) = loaded {
             // Freshly built, so the cell is empty.
-            let _ = app.secrets.set(loaded);
+            app = app.with_loaded_secrets(loaded);
         }
         Ok(app)
     }
@@ -162,7 +106,10 @@ impl App {
     /// gateway needs none: it is there when the configuration switches it on).
     pub fn with_gateways(mut self) -> Self {
         // Without a key, intents cannot name `stripe`: creating one is a 400.
-        if let Some(key) = self.secrets.get().and_then(|s| s.stripe_secret_key.clone()) {
+        if let Some(key) = self
+            .loaded_secrets()
+            .and_then(|s| s.stripe_secret_key.clone())
+        {
             let transport = HttpTransport::new(&self.config.stripe_api_base, key);
             self.gateways = self
                 .gateways
@@ -177,13 +124,6 @@ impl App {
     pub fn with_webhook_sender(mut self) -> Self {
         self.webhooks.sender = Arc::new(HttpWebhookSender::new(self.config.local));
         self
-    }
-
-    /// Fetched on first use, then cached for the container's life.
-    pub async fn secrets(&self) -> Result<&Secrets, SecretError> {
-        self.secrets
-            .get_or_try_init(|| self.secrets_provider.load())
-            .await
     }
 }
 
@@ -303,121 +243,6 @@ where
         async move { crate::ports::deadline::within(Some(ends), handler(app, event.payload)).await }
     }))
     .await
-}
-
-/// What the functions that are not about webhooks, and those that only
-/// manage endpoints, have of the deliveries' HTTP client: reaching it is a
-/// wiring mistake that fails that delivery's attempt. (`App::new` starts
-/// with it for every webhook port; the table's are connected by
-/// [`App::storage_from_env`].)
-struct NoWebhooks;
-
-fn not_connected() -> crate::ports::StoreError {
-    crate::ports::StoreError::Unavailable("this function is not connected to webhooks".into())
-}
-
-#[async_trait::async_trait]
-impl crate::ports::WebhookSender for NoWebhooks {
-    async fn post(&self, _: &crate::ports::WebhookPost) -> Result<u16, crate::domain::NoAnswer> {
-        // Nothing here takes the connection; the wiring test names the function.
-        Err(crate::domain::NoAnswer::ConnectionRefused)
-    }
-}
-
-#[async_trait::async_trait]
-impl crate::ports::WebhookEndpointStore for NoWebhooks {
-    async fn put_endpoint(
-        &self,
-        _: &crate::domain::WebhookEndpoint,
-    ) -> Result<crate::ports::EndpointWrite, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn get_endpoint(
-        &self,
-        _: &crate::domain::EndpointId,
-    ) -> Result<Option<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn rotate_secret(
-        &self,
-        _: &crate::domain::EndpointId,
-        _: &crate::domain::SecretRotation,
-    ) -> Result<Option<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn delete_endpoint(
-        &self,
-        _: &crate::domain::EndpointId,
-    ) -> Result<bool, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn list_endpoints(
-        &self,
-    ) -> Result<Vec<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-}
-
-#[async_trait::async_trait]
-impl crate::ports::DeliveryStore for NoWebhooks {
-    async fn create_delivery(
-        &self,
-        _: &crate::domain::Delivery,
-    ) -> Result<crate::ports::DeliveryCreate, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn save_delivery(
-        &self,
-        _: &crate::domain::Delivery,
-    ) -> Result<(), crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn earlier_pending(
-        &self,
-        _: &crate::domain::Delivery,
-    ) -> Result<Option<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn next_pending(
-        &self,
-        _: &crate::domain::Delivery,
-    ) -> Result<Option<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn due_deliveries_to(
-        &self,
-        _: &crate::domain::EndpointId,
-        _: time::OffsetDateTime,
-        _: Option<&crate::domain::Delivery>,
-        _: usize,
-    ) -> Result<Vec<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn stray_due_deliveries(
-        &self,
-        _: time::OffsetDateTime,
-        _: usize,
-    ) -> Result<Vec<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn list_deliveries(
-        &self,
-        _: &crate::domain::EndpointId,
-        _: usize,
-        _: Option<&str>,
-    ) -> Result<crate::ports::Page<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-}
-
-#[async_trait::async_trait]
-impl crate::ports::EventsToDeliver for NoWebhooks {
-    async fn event(
-        &self,
-        _: &str,
-    ) -> Result<Option<crate::ports::OutgoingEvent>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
 }
 
 /// The mail port of a function that sends none: reaching it is a wiring

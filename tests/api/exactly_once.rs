@@ -8,7 +8,8 @@ use integration_tests::flows::*;
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::adapters::faulty::Fault;
-use payment_shared::app::payments::{self, Actor};
+use payment_shared::app::payments;
+use payment_shared::auth::Actor;
 use payment_shared::auth::ServiceCaller;
 use payment_shared::domain::{
     PayableId, PayableKind, PayableRef, PayableStatus, PaymentMethod, PaymentStatus, RequestKey,

@@ -140,7 +140,7 @@ async fn secrets_are_fetched_once_per_container() {
     }
     let h = Harness::new().await;
     let counting = Arc::new(Counting(AtomicUsize::new(0)));
-    let app = payment_shared::runtime::App::new(
+    let app = payment_shared::app::App::new(
         h.app.config.clone(),
         payment_shared::ports::Stores::sharing(h.store.clone()),
         h.app.mailer.clone(),

@@ -520,7 +520,7 @@ async fn every_endpoint_requires_a_valid_token() {
         .expect("token")
     };
     type H = fn(
-        std::sync::Arc<payment_shared::runtime::App>,
+        std::sync::Arc<payment_shared::app::App>,
         lambda_http::Request,
     ) -> std::pin::Pin<
         Box<dyn std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send>,

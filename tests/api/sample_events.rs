@@ -30,7 +30,7 @@ fn event(json: &str, bearer_sub: Option<&str>) -> Request {
 
 async fn run<H, Fut>(h: &Harness, handler: H, req: Request) -> Reply
 where
-    H: FnOnce(std::sync::Arc<payment_shared::runtime::App>, Request) -> Fut,
+    H: FnOnce(std::sync::Arc<payment_shared::app::App>, Request) -> Fut,
     Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>>,
 {
     Reply::from(handler(h.app.clone(), req).await)

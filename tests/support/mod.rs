@@ -12,11 +12,11 @@ use payment_shared::adapters::faulty::{Fault, FaultyStores};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::adapters::stripe::{HttpTransport, StripeGateway, StripeTransport};
 use payment_shared::adapters::webhook_sender::HttpWebhookSender;
+use payment_shared::app::App;
 use payment_shared::config::{Config, JwtConfig};
 use payment_shared::ports::{
     Clock, PartnerClient, SecretError, Secrets, SecretsProvider, Stores, Webhooks,
 };
-use payment_shared::runtime::App;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

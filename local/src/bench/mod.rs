@@ -11,8 +11,8 @@ pub mod warm;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use payment_shared::app::App;
 use payment_shared::routes;
-use payment_shared::runtime::App;
 
 use crate::{setup, template};
 use report::{Machine, Row};

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use local_gateway::{sample_events, setup};
-use payment_shared::runtime::App;
+use payment_shared::app::App;
 
 const USAGE: &str = "usage: local-setup [--fresh] | --sign-events [DIR]";
 

@@ -17,10 +17,10 @@ use time::{Duration, OffsetDateTime};
 use tracing::Instrument;
 
 use super::AppError;
+use crate::app::App;
 use crate::domain::delivery::{EventRef, take_in_turns};
 use crate::domain::{Attempt, Delivery, EndpointId, NoAnswer, RetryPolicy, WebhookEndpoint};
 use crate::ports::{DeliveryCreate, OutgoingEvent, StoreError, WebhookPost};
-use crate::runtime::App;
 
 /// How long a claim holds a delivery: past the send's timeout, with room
 /// for writing the outcome. A sender that dies leaves it due again then.

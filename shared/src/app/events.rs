@@ -2,9 +2,9 @@
 //! recorded it beside each change.
 
 use super::AppError;
+use crate::app::App;
 use crate::domain::Event;
 use crate::ports::{EventFilter, Page};
-use crate::runtime::App;
 
 /// Unexpired events matching `filter`, newest first.
 pub async fn list(

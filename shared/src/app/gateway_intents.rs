@@ -9,6 +9,7 @@ use super::intents::{
     Access, Ending, IntentDetails, MAX_RETRIES, as_of_now, end_read, gateway_succeeded, load,
     open_at_gateway, open_for_payable_with,
 };
+use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::intent::NewIntent;
 use crate::domain::{
@@ -16,7 +17,6 @@ use crate::domain::{
     Payer, PaymentIntent, PaymentMethod, RequestKey, UserId,
 };
 use crate::ports::{Expected, OpenOutcome, Page, StoreError};
-use crate::runtime::App;
 
 /// What a payer asks for when opening an intent through a gateway.
 #[derive(Debug, Clone)]

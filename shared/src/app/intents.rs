@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use super::AppError;
+use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::intent::{GatewaySuccess, NewIntent, OtpRequestError};
 use crate::domain::otp::OtpError;
@@ -14,7 +15,6 @@ use crate::domain::{
     Payer, Payment, PaymentIntent, PaymentMethod, UserId,
 };
 use crate::ports::{Expected, OpenOutcome, OtpEmail, Page, StoreError};
-use crate::runtime::App;
 
 /// Lost races are retried this often before answering 409.
 pub(crate) const MAX_RETRIES: usize = 5;

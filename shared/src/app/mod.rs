@@ -1,5 +1,6 @@
 //! Use cases: the domain's rules applied through the ports, independent of wire format.
 
+mod container;
 pub mod deliveries;
 mod error;
 pub mod events;
@@ -17,4 +18,6 @@ pub mod webhooks;
 #[cfg(test)]
 mod tests;
 
+pub use container::App;
+pub(crate) use container::NoWebhooks;
 pub use error::AppError;

@@ -2,9 +2,9 @@
 //! settles to the business.
 
 use super::AppError;
+use crate::app::App;
 use crate::auth::PartnerCaller;
 use crate::domain::{BusinessId, Payable, Payment, PaymentId};
-use crate::runtime::App;
 
 const PAYMENT: &str = "Payment";
 /// Payments read per page when summing a payable's account.

@@ -1,9 +1,9 @@
 //! Payables as the operator's backend registers them (the payables API).
 
 use super::AppError;
+use crate::app::App;
 use crate::domain::{Payable, PayableRef, PayableStatus};
 use crate::ports::PayableWrite;
-use crate::runtime::App;
 
 /// Creates or replaces a payable. Status, open intent and creation time are the
 /// service's own and survive a replace.

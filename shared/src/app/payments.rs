@@ -3,22 +3,16 @@
 
 use super::AppError;
 use super::intents::{self, MAX_RETRIES};
-use crate::auth::{Caller, Role, ServiceCaller};
+use crate::app::App;
+use crate::auth::{Actor, Caller, Role};
 use crate::domain::{
     MAX_PENDING_PAYMENTS, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
     Payment, PaymentId, PaymentMethod, PaymentStatus, RequestKey,
 };
 use crate::ports::{Page, RecordOutcome, StoreError};
-use crate::runtime::App;
 
 pub(crate) const ORDER: &str = "Order";
 const PAYMENT: &str = "Payment";
-
-/// Who is asking: a person with a token, or a backend with an API key.
-pub enum Actor {
-    Person(Caller),
-    Service(ServiceCaller),
-}
 
 impl Actor {
     /// Only staff and trusted backends decide that money arrived (or did not).

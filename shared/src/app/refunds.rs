@@ -13,13 +13,13 @@ use std::sync::Arc;
 
 use super::AppError;
 use super::intents::MAX_RETRIES;
-use super::payments::Actor;
+use crate::app::App;
+use crate::auth::Actor;
 use crate::auth::Role;
 use crate::domain::{
     GatewayId, Payment, PaymentId, PaymentIntent, Refund, RefundId, RefundStatus, RequestKey,
 };
 use crate::ports::{Gateway, GatewayError, GatewayRefund, Page, RefundOutcome, StoreError};
-use crate::runtime::App;
 
 const PAYMENT: &str = "Payment";
 

@@ -4,13 +4,13 @@
 use super::AppError;
 use super::intents::{self, MAX_RETRIES};
 use super::payments::ORDER;
+use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::{
     GatewayId, IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent,
     PaymentMethod, PaymentStatus,
 };
 use crate::ports::{Expected, StoreError};
-use crate::runtime::App;
 
 /// How long the payments-by-order index is given to catch up with its table.
 const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_millis(20);

@@ -15,9 +15,9 @@ use time::Duration;
 
 use super::AppError;
 use super::refunds::{collected_by, connector_of, store_answer};
+use crate::app::App;
 use crate::domain::{Refund, RefundId};
 use crate::ports::GatewayError;
-use crate::runtime::App;
 
 /// How old an unsent refund must be before the pass takes it: the request
 /// that made it may still be waiting on the gateway until its function's

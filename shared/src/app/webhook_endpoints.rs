@@ -1,13 +1,13 @@
 //! Webhook endpoints as operators manage them, and the deliveries they can read.
 
 use super::AppError;
+use crate::app::App;
 use crate::domain::webhook_endpoint::new_signing_secret;
 use crate::domain::{
     Delivery, EnabledEvents, EndpointId, EndpointUrl, OldSecretLifetime, SecretRotation,
     WebhookEndpoint,
 };
 use crate::ports::{EndpointWrite, Page};
-use crate::runtime::App;
 
 /// Creates the endpoint with a new signing secret, or replaces its URL and
 /// event types (the stored secret stays: the operator's receiver holds it).

@@ -6,11 +6,11 @@ use sha2::{Digest, Sha256};
 
 use super::AppError;
 use super::intents::{MAX_RETRIES, expire_if_due, gateway_succeeded};
+use crate::app::App;
 use crate::domain::{GatewayId, GatewayReport, PaymentIntent, PaymentMethod, Refund, RefundId};
 use crate::ports::{
     Expected, GatewayEvent, GatewayEventKind, GatewayRefund, Idempotent, StoreError, StoredResponse,
 };
-use crate::runtime::App;
 
 /// Gateways redeliver an event for days; its id is remembered for longer.
 pub const EVENT_RETENTION: time::Duration = time::Duration::days(30);

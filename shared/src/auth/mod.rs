@@ -11,3 +11,9 @@ pub use partner::{
     PartnerCaller, SIGNATURE_TOLERANCE, SignedRequest, sign_partner_request, string_to_sign,
     verify_partner,
 };
+
+/// Who is asking: a person with a token, or a backend with an API key.
+pub enum Actor {
+    Person(Caller),
+    Service(ServiceCaller),
+}

@@ -4,12 +4,12 @@
 use lambda_http::{Request, RequestExt};
 
 use super::{ApiError, header};
-use crate::app::payments::Actor;
+use crate::app::App;
+use crate::auth::Actor;
 use crate::auth::{
     AuthError, Caller, PartnerCaller, SIGNATURE_TOLERANCE, ServiceCaller, SignedRequest,
     check_api_key, verify_bearer, verify_partner,
 };
-use crate::runtime::App;
 
 #[async_trait::async_trait]
 pub trait Authenticate: Sized + Send {

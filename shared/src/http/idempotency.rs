@@ -8,9 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::{ApiError, replayed};
 use crate::adapters::answer_key::AnswerKey;
+use crate::app::App;
 use crate::app::AppError;
 use crate::ports::{Idempotent, StoreError, StoredResponse};
-use crate::runtime::App;
 
 /// Longest Idempotency-Key accepted.
 pub const MAX_KEY_LEN: usize = 255;

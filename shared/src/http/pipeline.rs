@@ -17,8 +17,8 @@ use super::callers::Authenticate;
 use super::idempotency::{Claim, claim, settle};
 use super::input::FromRequest;
 use super::{ApiError, ErrorFormat};
+use crate::app::App;
 use crate::ports::deadline;
-use crate::runtime::App;
 
 /// Request bodies above this are refused before anything else is read: a
 /// 128 MB function must not spend its memory on one request.

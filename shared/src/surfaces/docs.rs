@@ -10,8 +10,8 @@ use utoipa::{Modify, OpenApi};
 use super::{
     events, intents, partner, payables, payment_intents, payments, refunds, shop, webhook_endpoints,
 };
+use crate::app::App;
 use crate::http::{Anonymous, Endpoint, json};
-use crate::runtime::App;
 
 struct SecuritySchemes;
 

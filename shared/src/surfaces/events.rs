@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::message::{BadApiKey, BadRequest, READ};
 use super::params::EventsQuery;
 use super::refunds::RefundResponse;
+use crate::app::App;
 use crate::app::events;
 use crate::auth::ServiceCaller;
 use crate::domain::{Event, EventObject, EventType, Payable, PayableRef, Payment, PaymentIntent};
@@ -23,7 +24,6 @@ use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, cursor, json, limit, problem, query_param, schema,
 };
 use crate::ports::{EventFilter, Page};
-use crate::runtime::App;
 
 /// A list's page size when none is asked for (Stripe's).
 pub const LIST_DEFAULT: usize = 10;

@@ -9,11 +9,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::app::App;
 use crate::app::partner::{self, PaymentDetail};
 use crate::auth::PartnerCaller;
 use crate::domain::{Currency, Totals, settlement_account};
 use crate::http::{ApiError, Endpoint, ErrorFormat, FromRequest, JsonDecimal, json_of, path_param};
-use crate::runtime::App;
 
 /// The success message partners' clients look for, as the partner API has always sent it.
 pub const SUCCESS_CONTENT: &str = "Thực thi API thành công";

@@ -11,6 +11,7 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
 use super::params::PayablePathParams;
 use super::{IdempotencyKey, iso_millis};
+use crate::app::App;
 use crate::app::payables;
 use crate::auth::ServiceCaller;
 use crate::domain::{
@@ -21,7 +22,6 @@ use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, Sent, json_body, json_of, path_param, problem,
     schema,
 };
-use crate::runtime::App;
 use crate::wire_field;
 
 /// A line item as the payables API shows it.

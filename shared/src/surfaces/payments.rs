@@ -12,15 +12,16 @@ use super::message::{
 };
 use super::params::{MAX_OFFSET, OffsetQuery, OrderPathParam};
 use super::{IdempotencyKey, PageQuery, iso_millis};
+use crate::app::App;
 use crate::app::AppError;
-use crate::app::payments::{self, Actor};
+use crate::app::payments;
+use crate::auth::Actor;
 use crate::auth::Caller;
 use crate::domain::{PayableRef, Payment, PaymentMethod, PaymentStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
     json_body, json_of, json_page, limit, path_param, problem, query_param, schema,
 };
-use crate::runtime::App;
 use crate::wire_field;
 
 /// The methods a payment may be recorded with.

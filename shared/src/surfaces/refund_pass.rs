@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::App;
 use crate::app::unsent_refunds;
-use crate::runtime::App;
 
 /// What one pass did.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]

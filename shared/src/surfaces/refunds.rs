@@ -12,15 +12,15 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::IdempotencyKey;
 use super::message::{BadCredentials, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
-use crate::app::payments::Actor;
+use crate::app::App;
 use crate::app::refunds::{self, RefundRequest};
+use crate::auth::Actor;
 use crate::domain::money::MAX_MAJOR_UNITS;
 use crate::domain::{Refund, RefundStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, Checked, FromRequest, SentIdempotencyKey, json_body,
     json_of, limit, path_param, problem, schema,
 };
-use crate::runtime::App;
 use crate::wire_field;
 
 /// The most minor units any amount has: the largest amount of a currency

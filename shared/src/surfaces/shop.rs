@@ -13,6 +13,7 @@ use super::message::{
     GatewayTimedOut, KeyReused, MessageError,
 };
 use super::params::OrderPathParam;
+use crate::app::App;
 use crate::app::payments;
 use crate::app::shop::{self, PaidWith, Settled};
 use crate::auth::ServiceCaller;
@@ -20,7 +21,6 @@ use crate::domain::{LineItem, Money, PayableRef, PaymentIntent, PaymentMethod};
 use crate::http::{
     ApiError, FieldError, FromRequest, MAX_TEXT_CHARS, ShopCustomer, json_body, json_of, path_param,
 };
-use crate::runtime::App;
 
 /// The order named in the path.
 pub struct OrderPath(PayableRef);

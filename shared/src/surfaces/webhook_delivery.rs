@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::dynamo::event_id_in_key;
+use crate::app::App;
 use crate::app::deliveries;
-use crate::runtime::App;
 
 /// A DynamoDB Streams batch as Lambda hands it over (only what is read).
 #[derive(Debug, Default, Deserialize, Serialize)]

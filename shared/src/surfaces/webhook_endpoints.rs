@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::IdempotencyKey;
 use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
+use crate::app::App;
 use crate::app::webhook_endpoints;
 use crate::auth::ServiceCaller;
 use crate::domain::webhook_endpoint::{ALL_EVENTS, EVENT_TYPES, MAX_URL_LEN};
@@ -25,7 +26,6 @@ use crate::domain::{
 use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, json_body, json_of, limit, path_param, problem,
 };
-use crate::runtime::App;
 use crate::wire_field;
 
 /// Most entries `enabled_events` takes.

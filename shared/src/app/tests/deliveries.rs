@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::TestApp;
 use crate::adapters::memory::MemoryWebhooks;
+use crate::app::App;
 use crate::app::{AppError, deliveries, webhook_endpoints};
 use crate::domain::delivery::{EventRef, RETRY_WINDOW};
 use crate::domain::{
@@ -18,7 +19,6 @@ use crate::domain::{
 use crate::ports::{
     EventsToDeliver, OutgoingEvent, StoreError, WebhookPost, WebhookSender, Webhooks,
 };
-use crate::runtime::App;
 
 /// Answers each URL as scripted (then 200), and keeps every post.
 #[derive(Default)]

@@ -3,8 +3,9 @@
 use super::gateway_intents::payments_of;
 use super::{TestApp, person};
 use crate::app::gateway_intents::{self, NewGatewayIntent};
-use crate::app::payments::{self, Actor};
+use crate::app::payments;
 use crate::app::{intents, shop};
+use crate::auth::Actor;
 use crate::auth::Role;
 use crate::domain::{GatewayId, PaymentMethod, PaymentStatus};
 

@@ -415,7 +415,7 @@ fn deployed_without_stripe() -> TestApp {
     let mut t = TestApp::new();
     t.app.config.enable_test_gateway = false;
     t.app.config.default_gateway = GatewayId::Stripe;
-    t.app = crate::runtime::App::new(
+    t.app = crate::app::App::new(
         t.app.config.clone(),
         t.direct.clone(),
         t.outbox.clone(),

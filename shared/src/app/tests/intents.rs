@@ -102,7 +102,7 @@ async fn an_order_with_payments_is_settled_through_its_payments() {
     let order = t.order(&payer, 5_000).await;
     crate::app::payments::record(
         &t.app,
-        &crate::app::payments::Actor::Person(payer.clone()),
+        &crate::auth::Actor::Person(payer.clone()),
         &order.payable,
         "10.00",
         PaymentMethod::Cash,

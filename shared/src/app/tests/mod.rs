@@ -26,6 +26,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::adapters::faulty::{Fault, FaultyStores};
 use crate::adapters::memory::MemoryStore;
+use crate::app::App;
 use crate::auth::{Caller, Role};
 use crate::config::{Config, JwtConfig};
 use crate::contract::{new_order, new_user};
@@ -34,7 +35,6 @@ use crate::ports::{
     Clock, Mailer, MailerError, OtpEmail, PayableWrite, SecretError, Secrets, SecretsProvider,
     Stores,
 };
-use crate::runtime::App;
 
 /// Keeps every mail instead of sending it.
 #[derive(Default)]
@@ -173,7 +173,7 @@ impl TestApp {
     ) -> Result<crate::domain::Payment, crate::app::AppError> {
         crate::app::payments::record(
             &self.app,
-            &crate::app::payments::Actor::Person(payer.clone()),
+            &crate::auth::Actor::Person(payer.clone()),
             order,
             amount,
             crate::domain::PaymentMethod::Cash,

@@ -1,7 +1,8 @@
 use super::{TestApp, person};
 use crate::app::partner::payment_detail;
-use crate::app::payments::{self, Actor};
+use crate::app::payments;
 use crate::app::{AppError, payables};
+use crate::auth::Actor;
 use crate::auth::{PartnerCaller, ServiceCaller};
 use crate::contract::new_order;
 use crate::domain::{BusinessId, Payable, PaymentMethod, PaymentStatus};

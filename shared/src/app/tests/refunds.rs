@@ -9,9 +9,10 @@ use crate::adapters::faulty::Fault;
 use crate::adapters::test_gateway::TestGateway;
 use crate::app::AppError;
 use crate::app::gateway_intents::{self, NewGatewayIntent};
-use crate::app::payments::{self, Actor};
+use crate::app::payments;
 use crate::app::refunds::{self, RefundRequest};
 use crate::app::webhooks::{self, Delivery};
+use crate::auth::Actor;
 use crate::auth::{Caller, Role, ServiceCaller};
 use crate::domain::webhook_signature::sign;
 use crate::domain::{

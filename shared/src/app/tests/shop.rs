@@ -1,8 +1,9 @@
 use super::{TestApp, person};
 use crate::adapters::faulty::Fault;
 use crate::app::AppError;
-use crate::app::payments::{self, Actor};
+use crate::app::payments;
 use crate::app::shop::{self, PaidWith};
+use crate::auth::Actor;
 use crate::auth::ServiceCaller;
 
 fn backend() -> Actor {

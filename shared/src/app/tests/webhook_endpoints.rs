@@ -8,13 +8,13 @@ use time::Duration;
 
 use super::TestApp;
 use crate::adapters::memory::MemoryWebhooks;
+use crate::app::App;
 use crate::app::{AppError, deliveries, webhook_endpoints};
 use crate::domain::NoAnswer;
 use crate::domain::{
     EnabledEvents, EndpointId, EndpointUrl, OldSecretLifetime, WebhookEndpoint, webhook_signature,
 };
 use crate::ports::{OutgoingEvent, WebhookPost, WebhookSender, Webhooks};
-use crate::runtime::App;
 
 /// Keeps every post and answers 200.
 #[derive(Default)]

@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::params::{RegistrationPath, UserIntentsQuery};
 use super::{IdempotencyKey, PageQuery, iso_millis};
+use crate::app::App;
 use crate::app::intents::{self, Ending};
 use crate::auth::Caller;
 use crate::domain::{
@@ -20,7 +21,6 @@ use crate::http::{
     path_param, problem, query_param,
 };
 use crate::ports::Page;
-use crate::runtime::App;
 use errors::{
     BadCursor, BadKey, CHANGE, GatewayDown, GatewayTimedOut, Invalid, READ, TooLarge,
     Unauthenticated,

@@ -13,6 +13,7 @@ use serde::de::IgnoredAny;
 
 use super::IdempotencyKey;
 use super::params::{CustomerPath, PageQuery50};
+use crate::app::App;
 use crate::app::gateway_intents::{self, NewGatewayIntent};
 use crate::app::webhooks;
 use crate::auth::Caller;
@@ -25,7 +26,6 @@ use crate::http::{
     request_id,
 };
 use crate::ports::Page;
-use crate::runtime::App;
 use problems::{
     BadPage, BadRequestBody, CHANGE, GatewayDown, GatewayNotConfigured, GatewayTimedOut, KeyReused,
     NotStaff, ProblemDetails, READ, TooLarge, Unauthenticated,

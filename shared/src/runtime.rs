@@ -17,6 +17,7 @@ use crate::adapters::webhook_sender::HttpWebhookSender;
 use crate::app::{App, NoWebhooks};
 use crate::config::Config;
 use crate::ports::{Mailer, SecretError, Secrets, SecretsProvider, Stores, SystemClock, Webhooks};
+use crate::surfaces::events::DeliverableEvents;
 use crate::telemetry;
 
 /// The AWS SDK's configuration of a function (see [`aws_sdk_config`]).
@@ -82,12 +83,11 @@ impl App {
             secrets,
             Arc::new(SystemClock),
         );
-        // Deliveries carry each event as the events API renders it.
-        let events =
-            crate::surfaces::events::DeliverableEvents::new(app.events.clone(), app.clock.clone());
+        // Deliveries carry each event as the events API renders it: the wire
+        // format is the surface's, and only this wiring, above both, joins them.
+        let events = DeliverableEvents::new(app.events.clone(), app.clock.clone());
         app.webhooks = Webhooks::sharing(store, Arc::new(events), Arc::new(NoWebhooks));
         if let Some(loaded) = loaded {
-            // Freshly built, so the cell is empty.
             app = app.with_loaded_secrets(loaded);
         }
         Ok(app)

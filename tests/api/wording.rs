@@ -105,7 +105,12 @@ fn the_check_sees_each_foreign_name() {
     ] {
         assert!(!foreign_names(&text).is_empty(), "{text}");
     }
-    for text in ["the surfaces module", "a surface area", "--seed", "seed_order"] {
+    for text in [
+        "the surfaces module",
+        "a surface area",
+        "--seed",
+        "seed_order",
+    ] {
         assert!(foreign_names(text).is_empty(), "{text}");
     }
 }

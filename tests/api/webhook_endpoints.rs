@@ -645,7 +645,6 @@ async fn an_event_reaches_a_local_receiver_through_the_stream_signed() {
     let id = event_id();
     record_order_event(&h, &id, "payment_intent.canceled", "pi_1", now()).await;
     let got = receiver.wait_for(1, StdDuration::from_secs(5)).await;
-    reader.abort();
 
     assert_eq!(got.len(), 1, "one subscribed endpoint, one delivery");
     let delivery = &got[0];
@@ -670,6 +669,8 @@ async fn an_event_reaches_a_local_receiver_through_the_stream_signed() {
         tokio::time::sleep(StdDuration::from_millis(100)).await;
         listed = deliveries_of(&h, "ops", &[]).await;
     }
+    // Stopped only now: the sender stores the outcome after the POST.
+    reader.abort();
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert_eq!(listed.body["has_more"], false);
     assert_eq!(listed.body["next_cursor"], Value::Null);

@@ -8,7 +8,7 @@ use hyper::body::Bytes;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use local_gateway::send_webhook::{Delivery, EventType, Options, SendError};
-use payment_shared::adapters::stripe_event;
+use payment_shared::adapters::stripe::event as stripe_event;
 use payment_shared::domain::webhook_signature;
 use payment_shared::ports::GatewayEventKind;
 use serde_json::Value;

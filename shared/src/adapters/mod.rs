@@ -13,6 +13,5 @@ pub mod memory;
 pub mod secrets_manager;
 pub mod ses;
 pub mod stripe;
-pub mod stripe_event;
 pub mod test_gateway;
 pub mod webhook_sender;

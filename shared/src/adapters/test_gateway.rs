@@ -85,7 +85,7 @@ impl Gateway for TestGateway {
 
     /// Its events are Stripe's, so that the same tools can send them.
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
-        super::stripe_event::parse(body)
+        super::stripe::event::parse(body)
     }
 }
 

@@ -181,7 +181,7 @@ pub fn refund(body: &[u8], refund_id: &str) -> Result<GatewayRefund, GatewayErro
         GatewayError::Unavailable(format!("Stripe answered with an unreadable refund: {e}"))
     })?;
     Ok(GatewayRefund {
-        status: crate::adapters::stripe_event::refund_status(&refund.status),
+        status: super::event::refund_status(&refund.status),
         id: refund.id,
         refund_id: Some(refund_id.to_owned()),
     })
@@ -224,7 +224,7 @@ pub fn refund_in_list(
         .into_iter()
         .find(|r| r.metadata.get("refund_id").map(String::as_str) == Some(refund_id))
         .map(|r| GatewayRefund {
-            status: crate::adapters::stripe_event::refund_status(&r.status),
+            status: super::event::refund_status(&r.status),
             id: r.id,
             refund_id: Some(refund_id.to_owned()),
         });

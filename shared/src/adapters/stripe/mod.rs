@@ -11,6 +11,7 @@
 //! [`deadline`](crate::ports::deadline)): the function must outlive its calls
 //! to Stripe to store what they did and let the Idempotency-Key go.
 
+pub mod event;
 pub mod mapping;
 pub mod transport;
 
@@ -324,7 +325,7 @@ impl Gateway for StripeGateway {
     }
 
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
-        super::stripe_event::parse(body)
+        event::parse(body)
     }
 }
 

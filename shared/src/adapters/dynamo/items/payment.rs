@@ -1,0 +1,115 @@
+//! A payment's item.
+
+use serde::{Deserialize, Serialize};
+
+use super::{business_id, money, payable_ref, user};
+use crate::adapters::dynamo::codec::{Item, corrupt, parse_ts, ts};
+use crate::adapters::dynamo::keys::{
+    PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition,
+};
+use crate::domain::{BusinessId, IntentId, Payment, PaymentId, PaymentMethod, PaymentStatus};
+use crate::ports::StoreError;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PaymentItem {
+    pub pk: String,
+    pub sk: String,
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi2pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi2sk: Option<String>,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub intent_id: Option<String>,
+    pub payer_user_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub method: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub transaction_id: Option<String>,
+    pub fee_minor: i64,
+    pub net_minor: i64,
+    /// What succeeded refunds gave back. Absent until its first refund.
+    #[serde(default)]
+    pub refunded_minor: i64,
+    /// What refunds hold, pending or succeeded: the refunds' bound is
+    /// stated on it. Absent until its first refund.
+    #[serde(default)]
+    pub refund_held_minor: i64,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "business_id"
+    )]
+    pub business_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub review_reason: Option<String>,
+    pub created_at: String,
+}
+
+pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
+    let id = p.id.to_string();
+    let payable = p.payable.as_ref();
+    let item = PaymentItem {
+        pk: payment_pk(&p.id),
+        sk: PAYMENT_SK.to_owned(),
+        gsi1pk: user_partition(&p.payer_user_id),
+        // Newest first by creation time: an id named from an Idempotency-Key
+        // does not sort by time.
+        gsi1sk: format!("{PAYMENT_PREFIX}{}", p.list_key()),
+        gsi2pk: payable.map(payable_pk),
+        gsi2sk: payable.map(|_| format!("{PAYMENT_PREFIX}{}", p.list_key())),
+        id,
+        payable_kind: payable.map(|r| r.kind.as_str().to_owned()),
+        payable_id: payable.map(|r| r.id.to_string()),
+        intent_id: p.intent_id.map(|i| i.to_string()),
+        payer_user_id: p.payer_user_id.to_string(),
+        amount_minor: p.amount.minor(),
+        currency: p.amount.currency().code().to_owned(),
+        method: p.method.as_str().to_owned(),
+        status: p.status.as_str().to_owned(),
+        transaction_id: p.transaction_id.clone(),
+        fee_minor: p.fee_minor,
+        net_minor: p.net_minor(),
+        refunded_minor: p.refunded_minor,
+        refund_held_minor: p.refund_held_minor,
+        business_id: p.business_id.map(|b| b.get()),
+        review_reason: p.review_reason.clone(),
+        created_at: ts(p.created_at),
+    };
+    serde_dynamo::to_item(item).map_err(|e| corrupt("payment", e))
+}
+
+pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
+    let p: PaymentItem = serde_dynamo::from_item(item).map_err(|e| corrupt("payment", e))?;
+    Ok(Payment {
+        id: PaymentId::parse(&p.id).map_err(|e| corrupt("payment id", e))?,
+        payable: payable_ref(p.payable_kind.as_deref(), p.payable_id.as_deref())?,
+        intent_id: p
+            .intent_id
+            .as_deref()
+            .map(IntentId::parse)
+            .transpose()
+            .map_err(|e| corrupt("intent id", e))?,
+        payer_user_id: user(&p.payer_user_id)?,
+        amount: money(p.amount_minor, &p.currency)?,
+        method: PaymentMethod::parse(&p.method).map_err(|e| corrupt("method", e))?,
+        status: PaymentStatus::parse(&p.status).map_err(|e| corrupt("payment status", e))?,
+        transaction_id: p.transaction_id,
+        fee_minor: p.fee_minor,
+        refunded_minor: p.refunded_minor,
+        // Stored before pending refunds were told apart: its refunded sum
+        // held it all.
+        refund_held_minor: p.refund_held_minor.max(p.refunded_minor),
+        business_id: p.business_id.map(BusinessId::new),
+        review_reason: p.review_reason,
+        created_at: parse_ts(&p.created_at)?,
+    })
+}

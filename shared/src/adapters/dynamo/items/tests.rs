@@ -1,0 +1,190 @@
+//! Each item reads back as what it stored.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::adapters::dynamo::keys::{all_intents_shard, event_shard};
+use crate::domain::intent::{Confirmation, NewIntent};
+use crate::domain::intent::{GatewayId, NextAction};
+use crate::domain::{BusinessId, Event, Payable, PayableStatus, Payer, PaymentIntent};
+use time::OffsetDateTime;
+
+fn intent() -> PaymentIntent {
+    PaymentIntent::open(
+        NewIntent {
+            payer: Payer {
+                user_id: UserId::parse("u1").expect("valid"),
+                email: Email::parse("u1@example.com").expect("valid"),
+            },
+            payable: None,
+            amount: Money::from_minor(11200, Currency::parse("USD").expect("usd")).expect("valid"),
+            gateway: GatewayId::Test,
+            description: None,
+            line_items: vec![],
+            business_id: None,
+            return_url: None,
+            cancel_url: None,
+            metadata: BTreeMap::new(),
+        },
+        OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("valid"),
+    )
+}
+
+#[test]
+fn an_intents_next_action_is_stored_and_read_back() {
+    let mut i = intent();
+    let action = Confirmation::RequiresAction {
+        next_action: NextAction {
+            kind: "redirect_to_url".to_owned(),
+            url: Some("https://gateway.test/authenticate/pi_test_1".to_owned()),
+        },
+    };
+    i.apply_confirmation(&action, i.created_at).expect("action");
+    let read = intent_from_item(intent_to_item(&i, 0).expect("item")).expect("read");
+    assert_eq!(read, i);
+}
+
+#[test]
+fn every_intent_item_joins_the_all_intents_index_in_its_shard() {
+    let i = intent();
+    let item = intent_to_item(&i, 1).expect("item");
+    let shard = all_intents_shard(&i.id);
+    assert_eq!(
+        item.get("gsi3pk").and_then(|v| v.as_s().ok()),
+        Some(&format!("INTENTS#{shard}"))
+    );
+    assert_eq!(
+        item.get("gsi3sk"),
+        item.get("gsi1sk"),
+        "one order for every list"
+    );
+    let mut before_the_index = item;
+    before_the_index.remove("gsi3pk");
+    before_the_index.remove("gsi3sk");
+    assert_eq!(intent_from_item(before_the_index).expect("read"), {
+        let mut read = i.clone();
+        read.version = 1;
+        read
+    });
+}
+
+#[test]
+fn a_gateway_named_intent_has_a_lookup_item() {
+    let mut i = intent();
+    assert!(gateway_intent_to_item(&i).expect("item").is_none());
+    i.gateway_intent_id = Some("pi_test_abc".to_owned());
+    let item = gateway_intent_to_item(&i).expect("item").expect("some");
+    assert_eq!(
+        item.get("pk")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str),
+        Some("GATEWAY_INTENT#test#pi_test_abc")
+    );
+    assert_eq!(gateway_intent_from_item(item).expect("read"), i.id);
+}
+
+#[test]
+fn items_stored_before_intents_kept_an_action_still_read() {
+    let i = intent();
+    let mut item = intent_to_item(&i, 0).expect("item");
+    assert!(!item.contains_key("next_action_type"), "absent when none");
+    item.remove("next_action_url");
+    assert_eq!(intent_from_item(item).expect("read").next_action, None);
+}
+
+#[test]
+fn an_event_carries_its_objects_item_and_reads_back() {
+    let mut i = intent();
+    i.version = 3;
+    let events = Event::for_intent_change(None, &i, i.created_at);
+    let item = event_to_item(&events[0], 0).expect("item");
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    assert_eq!(text("pk"), Some(format!("EVENT#{}", events[0].id)));
+    assert_eq!(text("type").as_deref(), Some("payment_intent.created"));
+    assert_eq!(text("object_id"), Some(i.id.to_string()));
+    assert_eq!(text("gsi1pk"), Some(format!("EVENTS_OF#{}", i.id)));
+    let shard = event_shard(&events[0].id);
+    assert_eq!(
+        text("gsi2pk"),
+        Some(format!("EVENTS_TYPED#payment_intent.created#{shard}"))
+    );
+    assert_eq!(text("gsi3pk"), Some(format!("EVENTS#{shard}")));
+    assert!(text("gsi3sk").is_some_and(|k| k.starts_with("EVENT#")));
+    assert_eq!(text("gsi1sk"), text("gsi3sk"), "one order for every list");
+    assert_eq!(
+        item.get("ttl").and_then(|v| v.as_n().ok()),
+        Some(
+            &(i.created_at + crate::domain::EVENT_RETENTION)
+                .unix_timestamp()
+                .to_string()
+        )
+    );
+    let object = item
+        .get("object")
+        .and_then(|v| v.as_m().ok())
+        .expect("a map");
+    assert_eq!(
+        object
+            .get("version")
+            .and_then(|v| v.as_n().ok())
+            .map(String::as_str),
+        Some("3")
+    );
+    assert_eq!(event_from_item(item).expect("reads"), events[0]);
+}
+
+#[test]
+fn a_payable_item_reads_back_as_the_payable() {
+    let t = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("valid");
+    let p = Payable {
+        payable: PayableRef {
+            kind: PayableKind::Order,
+            id: PayableId::parse("O-1").expect("id"),
+        },
+        owner: Payer {
+            user_id: UserId::parse("u1").expect("valid"),
+            email: Email::parse("u1@example.com").expect("valid"),
+        },
+        amount: Money::from_minor(500, Currency::parse("USD").expect("usd")).expect("valid"),
+        number: Some("7".into()),
+        description: None,
+        line_items: vec![],
+        business_id: Some(BusinessId::new(9)),
+        status: PayableStatus::Paid,
+        open_intent_id: None,
+        allocated_minor: 500,
+        paid_minor: 500,
+        refunded_minor: 0,
+        pending_payments: 0,
+        owner_fixed: true,
+        created_at: t,
+        updated_at: t,
+    };
+    assert_eq!(
+        payable_from_item(payable_to_item(&p).expect("item")).expect("read"),
+        p
+    );
+}
+
+#[test]
+fn business_ids_are_numbers_and_old_digit_strings_still_read() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut i = intent();
+    i.business_id = Some(BusinessId::new(u64::MAX));
+    let mut item = intent_to_item(&i, 1).expect("item");
+    assert_eq!(
+        item.get("business_id"),
+        Some(&AttributeValue::N(u64::MAX.to_string()))
+    );
+    assert_eq!(
+        intent_from_item(item.clone()).expect("read").business_id,
+        i.business_id
+    );
+    item.insert("business_id".into(), AttributeValue::S("123456".into()));
+    assert_eq!(
+        intent_from_item(item.clone()).expect("read").business_id,
+        Some(BusinessId::new(123_456))
+    );
+    item.insert("business_id".into(), AttributeValue::S("biz-1".into()));
+    assert!(intent_from_item(item).is_err(), "not a business id");
+}

@@ -9,7 +9,7 @@ pub mod adapters;
 pub mod app;
 pub mod auth;
 pub mod config;
-#[cfg(any(test, feature = "contract-tests"))]
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 pub mod domain;
 pub mod http;

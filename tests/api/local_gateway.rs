@@ -740,3 +740,46 @@ fn no_function_binary_builds_a_test_harness() {
         );
     }
 }
+
+/// The in-memory stores, the fault-injecting decorator and the storage
+/// contract are for tests: they sit behind `payment-shared`'s `testing`
+/// feature, which no shipped crate turns on, so no bootstrap carries them.
+#[test]
+fn test_only_adapters_ship_only_with_the_testing_feature() {
+    let read = |path: &str| std::fs::read_to_string(repo().join(path)).expect(path);
+    let shared = read("shared/Cargo.toml");
+    assert!(
+        shared.contains("\ntesting = []\n"),
+        "shared/Cargo.toml: testing = []"
+    );
+    assert!(
+        !shared.contains("\ndefault ="),
+        "payment-shared has no default features"
+    );
+    for manifest in ["functions/Cargo.toml", "local/Cargo.toml"] {
+        let text = read(manifest);
+        let lines: Vec<_> = text
+            .lines()
+            .filter(|l| l.starts_with("payment-shared"))
+            .collect();
+        assert!(!lines.is_empty(), "{manifest} depends on payment-shared");
+        for line in lines {
+            assert!(
+                !line.contains("testing"),
+                "{manifest} turns on payment-shared's testing feature: {line}"
+            );
+        }
+    }
+    let gated = |path: &str, module: &str| {
+        let source = read(path);
+        assert!(
+            source.contains(&format!(
+                "#[cfg(any(test, feature = \"testing\"))]\npub mod {module};"
+            )),
+            "{path}: `pub mod {module}` behind the testing feature"
+        );
+    };
+    gated("shared/src/adapters/mod.rs", "memory");
+    gated("shared/src/adapters/mod.rs", "faulty");
+    gated("shared/src/lib.rs", "contract");
+}

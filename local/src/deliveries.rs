@@ -22,8 +22,7 @@ use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use payment_shared::app::App;
-use payment_shared::app::deliveries;
-use payment_shared::surfaces::webhook_delivery::{
+use payment_shared::surfaces::deliveries::{
     self, StreamBatch, StreamChange, StreamRecord, StreamValue,
 };
 
@@ -54,7 +53,7 @@ pub async fn run(app: Arc<App>) {
 /// The retry pass, every second.
 pub async fn retry_passes(app: Arc<App>) {
     loop {
-        if let Err(e) = deliveries::retry_due(app.clone()).await {
+        if let Err(e) = payment_shared::app::deliveries::retry_due(app.clone()).await {
             tracing::warn!(target: "local_gateway", "webhook retry pass: {e}");
         }
         tokio::time::sleep(RETRY_PERIOD).await;
@@ -416,7 +415,7 @@ async fn hand_over(app: &Arc<App>, records: Vec<Record>) {
             .iter()
             .map(|r| r.dynamodb.sequence_number.clone())
             .collect();
-        let failed: HashSet<String> = match webhook_delivery::dispatch(
+        let failed: HashSet<String> = match deliveries::dispatch(
             app.clone(),
             StreamBatch {
                 records: std::mem::take(&mut batch),

@@ -8,12 +8,12 @@ use lambda_http::{Body, Request, Response, service_fn};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::adapters::cursor_key::CursorKey;
+use crate::adapters::delivery_sender::HttpWebhookSender;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::env_secrets::EnvSecrets;
 use crate::adapters::secrets_manager::SecretsManagerSecrets;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::stripe::{HttpTransport, StripeGateway};
-use crate::adapters::webhook_sender::HttpWebhookSender;
 use crate::app::{App, NoWebhooks};
 use crate::config::Config;
 use crate::ports::{Mailer, SecretError, Secrets, SecretsProvider, Stores, SystemClock, Webhooks};

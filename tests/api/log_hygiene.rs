@@ -96,7 +96,7 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
 /// first secret.
 async fn webhook_delivery(h: &Harness) -> String {
     use lambda_http::http::Method;
-    use payment_shared::surfaces::webhook_delivery::{
+    use payment_shared::surfaces::deliveries::{
         StreamBatch, StreamChange, StreamRecord, StreamValue, dispatch,
     };
     use serde_json::json;

@@ -240,8 +240,8 @@ async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
 /// Card payments through the test gateway, raced on DynamoDB Local.
 mod through_a_gateway {
     use super::*;
-    use payment_shared::app::gateway_intents::{self, NewGatewayIntent};
-    use payment_shared::app::webhooks::{self, Delivery};
+    use payment_shared::app::gateway_events::{self, Delivery};
+    use payment_shared::app::payment_intents::{self, NewGatewayIntent};
     use payment_shared::auth::Caller;
     use payment_shared::domain::webhook_signature::sign;
     use payment_shared::domain::{Email, GatewayId, PaymentIntent, UserId};
@@ -270,7 +270,7 @@ mod through_a_gateway {
             return_url: None,
             cancel_url: None,
         };
-        let (intent, created) = gateway_intents::create(&h.app, payer, new, None)
+        let (intent, created) = payment_intents::create(&h.app, payer, new, None)
             .await
             .expect("created");
         assert!(created);
@@ -301,7 +301,7 @@ mod through_a_gateway {
             h.clock.now().unix_timestamp(),
             body,
         );
-        webhooks::receive(&h.app, "test", Some(&signature), body, delivery)
+        gateway_events::receive(&h.app, "test", Some(&signature), body, delivery)
             .await
             .map_err(|e| e.to_string())
     }
@@ -313,7 +313,7 @@ mod through_a_gateway {
         let (payable, intent) = card_intent(&h, &payer).await;
         let id = intent.id.to_string();
         let answers = join_all(
-            (0..20).map(|_| gateway_intents::confirm(&h.app, &payer, &id, "pm_card_visa")),
+            (0..20).map(|_| payment_intents::confirm(&h.app, &payer, &id, "pm_card_visa")),
         )
         .await;
         assert!(answers.iter().any(|a| a.is_ok()), "{answers:?}");
@@ -335,7 +335,7 @@ mod through_a_gateway {
         let id = intent.id.to_string();
         let body = succeeded("evt_race", &intent);
         let (confirmed, delivered) = tokio::join!(
-            gateway_intents::confirm(&h.app, &payer, &id, "pm_card_visa"),
+            payment_intents::confirm(&h.app, &payer, &id, "pm_card_visa"),
             deliver(&h, &body, "race")
         );
         confirmed.expect("confirmed");
@@ -348,7 +348,7 @@ mod through_a_gateway {
         let h = Harness::new().await;
         let payer = payer();
         let (payable, intent) = card_intent(&h, &payer).await;
-        gateway_intents::confirm(
+        payment_intents::confirm(
             &h.app,
             &payer,
             &intent.id.to_string(),

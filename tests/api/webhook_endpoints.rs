@@ -19,8 +19,8 @@ use payment_shared::app::deliveries;
 use payment_shared::domain::delivery::EventRef;
 use payment_shared::domain::{Delivery, EndpointId, webhook_signature};
 use payment_shared::ports::{Clock, DeliveryStore};
-use payment_shared::surfaces::webhook_delivery::{
-    self, BatchResponse, ItemFailure, StreamBatch, StreamChange, StreamRecord, StreamValue,
+use payment_shared::surfaces::deliveries::{
+    BatchResponse, ItemFailure, StreamBatch, StreamChange, StreamRecord, StreamValue,
 };
 use payment_shared::surfaces::webhook_endpoints as w;
 use serde_json::{Value, json};
@@ -205,7 +205,7 @@ fn record(event_id: &str, sequence: &str) -> StreamRecord {
 }
 
 async fn dispatch(h: &Harness, records: Vec<StreamRecord>) -> BatchResponse {
-    webhook_delivery::dispatch(h.app.clone(), StreamBatch { records })
+    payment_shared::surfaces::deliveries::dispatch(h.app.clone(), StreamBatch { records })
         .await
         .expect("the dispatcher answers")
 }

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use jsonwebtoken::{EncodingKey, Header};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
+use payment_shared::adapters::delivery_sender::HttpWebhookSender;
 use payment_shared::adapters::dynamo::{DynamoStore, table};
 use payment_shared::adapters::faulty::{Fault, FaultyStores};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::adapters::stripe::{HttpTransport, StripeGateway, StripeTransport};
-use payment_shared::adapters::webhook_sender::HttpWebhookSender;
 use payment_shared::app::App;
 use payment_shared::config::{Config, JwtConfig};
 use payment_shared::ports::{

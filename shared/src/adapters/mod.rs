@@ -5,6 +5,7 @@
 pub mod answer_key;
 pub mod aws_http;
 pub mod cursor_key;
+pub mod delivery_sender;
 pub mod dynamo;
 pub mod env_secrets;
 pub mod faulty;
@@ -14,4 +15,3 @@ pub mod secrets_manager;
 pub mod ses;
 pub mod stripe;
 pub mod test_gateway;
-pub mod webhook_sender;

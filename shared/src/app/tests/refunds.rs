@@ -3,15 +3,15 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use super::gateway_intents::payments_of;
+use super::payment_intents::payments_of;
 use super::{TestApp, WEBHOOK_SECRET, person};
 use crate::adapters::faulty::Fault;
 use crate::adapters::test_gateway::TestGateway;
 use crate::app::AppError;
-use crate::app::gateway_intents::{self, NewGatewayIntent};
+use crate::app::gateway_events::{self, Delivery};
+use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::app::payments;
 use crate::app::refunds::{self, RefundRequest};
-use crate::app::webhooks::{self, Delivery};
 use crate::auth::Actor;
 use crate::auth::{Caller, Role, ServiceCaller};
 use crate::domain::webhook_signature::sign;
@@ -70,10 +70,10 @@ pub(super) async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Paymen
         return_url: None,
         cancel_url: None,
     };
-    let (intent, _) = gateway_intents::create(&t.app, &payer, new, None)
+    let (intent, _) = payment_intents::create(&t.app, &payer, new, None)
         .await
         .expect("created");
-    let intent = gateway_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa")
+    let intent = payment_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa")
         .await
         .expect("collected");
     let payment = payments_of(t, &order.payable)
@@ -227,7 +227,7 @@ async fn deliver(t: &TestApp, event: serde_json::Value) -> Result<Delivery, AppE
         t.clock_now().unix_timestamp(),
         &body,
     );
-    webhooks::receive(&t.app, "test", Some(&signature), &body, "delivery-1").await
+    gateway_events::receive(&t.app, "test", Some(&signature), &body, "delivery-1").await
 }
 
 fn refund_event(id: &str, kind: &str, refund: serde_json::Value) -> serde_json::Value {

@@ -1,11 +1,11 @@
 use serde_json::json;
 
-use super::gateway_intents::payments_of;
+use super::payment_intents::payments_of;
 use super::{TestApp, WEBHOOK_SECRET, person};
 use crate::adapters::faulty::Fault;
 use crate::app::AppError;
-use crate::app::gateway_intents::{self, NewGatewayIntent};
-use crate::app::webhooks::{self, Delivery};
+use crate::app::gateway_events::{self, Delivery};
+use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::Caller;
 use crate::domain::webhook_signature::sign;
 use crate::domain::{GatewayId, IntentStatus, Payable, PayableStatus, PaymentIntent};
@@ -21,7 +21,7 @@ pub(super) async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, Paymen
         return_url: None,
         cancel_url: None,
     };
-    let (intent, _) = gateway_intents::create(&t.app, payer, new, None)
+    let (intent, _) = payment_intents::create(&t.app, payer, new, None)
         .await
         .expect("created");
     (order, intent)
@@ -48,7 +48,7 @@ async fn deliver(t: &TestApp, body: &[u8]) -> Result<Delivery, AppError> {
         t.clock_now().unix_timestamp(),
         body,
     );
-    webhooks::receive(&t.app, "test", Some(&signature), body, "delivery-1").await
+    gateway_events::receive(&t.app, "test", Some(&signature), body, "delivery-1").await
 }
 
 async fn status_of(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {
@@ -62,7 +62,7 @@ async fn status_of(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {
 
 async fn awaiting_authentication(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let (order, intent) = card_intent(t, payer).await;
-    let acting = gateway_intents::confirm(
+    let acting = payment_intents::confirm(
         &t.app,
         payer,
         &intent.id.to_string(),
@@ -109,7 +109,8 @@ async fn only_deliveries_signed_with_the_gateways_secret_now_are_read() {
         Some("t=1,v1=zz".to_owned()),
     ];
     for signature in cases {
-        let refused = webhooks::receive(&t.app, "test", signature.as_deref(), &body, "d").await;
+        let refused =
+            gateway_events::receive(&t.app, "test", signature.as_deref(), &body, "d").await;
         assert!(
             matches!(refused, Err(AppError::Webhook(WebhookError::Signature(_)))),
             "{signature:?}: {refused:?}"
@@ -118,12 +119,12 @@ async fn only_deliveries_signed_with_the_gateways_secret_now_are_read() {
     let garbage = b"{\"not\":\"an event\"}";
     let signed = sign(WEBHOOK_SECRET.as_bytes(), now, garbage);
     assert!(matches!(
-        webhooks::receive(&t.app, "test", Some(&signed), garbage, "d").await,
+        gateway_events::receive(&t.app, "test", Some(&signed), garbage, "d").await,
         Err(AppError::Webhook(WebhookError::Payload(_)))
     ));
     for gateway in ["otp", "stripe", "nope", ""] {
         assert!(matches!(
-            webhooks::receive(&t.app, gateway, Some(&signed), &body, "d").await,
+            gateway_events::receive(&t.app, gateway, Some(&signed), &body, "d").await,
             Err(AppError::NotFound(_))
         ));
     }
@@ -272,7 +273,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
     let answers = futures::future::join_all(
         deliveries
             .iter()
-            .map(|d| webhooks::receive(&t.app, "test", Some(&signature), &body, d)),
+            .map(|d| gateway_events::receive(&t.app, "test", Some(&signature), &body, d)),
     )
     .await;
     let applied = answers
@@ -292,7 +293,7 @@ async fn a_confirm_and_a_succeeded_event_racing_record_one_payment() {
     let body = event("evt_race", "payment_intent.succeeded", &intent, json!({}));
     let id = intent.id.to_string();
     let (confirmed, delivered) = tokio::join!(
-        gateway_intents::confirm(&t.app, &payer, &id, "pm_card_visa"),
+        payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa"),
         deliver(&t, &body)
     );
     assert_eq!(
@@ -319,7 +320,7 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
         return_url: None,
         cancel_url: None,
     };
-    let (intent, _) = gateway_intents::create(&t.app, &payer, new, None)
+    let (intent, _) = payment_intents::create(&t.app, &payer, new, None)
         .await
         .expect("created");
     let body = event("evt_retry", "payment_intent.succeeded", &intent, json!({}));
@@ -331,7 +332,8 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
         t2.clock_now().unix_timestamp(),
         &body,
     );
-    let soon = webhooks::receive(&t2.app, "test", Some(&signature), &body, "delivery-2").await;
+    let soon =
+        gateway_events::receive(&t2.app, "test", Some(&signature), &body, "delivery-2").await;
     assert!(soon.is_err(), "the dead run's claim still holds: try later");
     t2.clock.advance(time::Duration::minutes(6));
     let signature = sign(
@@ -339,7 +341,8 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
         t2.clock_now().unix_timestamp(),
         &body,
     );
-    let later = webhooks::receive(&t2.app, "test", Some(&signature), &body, "delivery-3").await;
+    let later =
+        gateway_events::receive(&t2.app, "test", Some(&signature), &body, "delivery-3").await;
     assert_eq!(later.expect("taken over"), Delivery::Applied);
     assert_eq!(payments_of(&t2, &order.payable).await.len(), 1);
 }

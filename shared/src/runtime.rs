@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response, service_fn};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::adapters::cursor_key::CursorKey;
-use crate::adapters::delivery_sender::HttpWebhookSender;
+use crate::adapters::delivery_sender::HttpDeliverySender;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::env_secrets::EnvSecrets;
 use crate::adapters::secrets_manager::SecretsManagerSecrets;
@@ -34,7 +34,7 @@ impl App {
             .await?
             .with_mail(&aws)
             .with_gateways()
-            .with_webhook_sender())
+            .with_delivery_sender())
     }
 
     /// The table and the secrets, no more. Secrets are loaded here, once:
@@ -121,8 +121,8 @@ impl App {
 
     /// Sends webhook deliveries over HTTPS (only the functions that deliver
     /// carry the client).
-    pub fn with_webhook_sender(mut self) -> Self {
-        self.webhooks.sender = Arc::new(HttpWebhookSender::new(self.config.local));
+    pub fn with_delivery_sender(mut self) -> Self {
+        self.webhooks.sender = Arc::new(HttpDeliverySender::new(self.config.local));
         self
     }
 }
@@ -202,7 +202,7 @@ where
     H: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, lambda_http::Error>> + Send,
 {
-    serve_background(App::with_webhook_sender, handler).await
+    serve_background(App::with_delivery_sender, handler).await
 }
 
 /// As [`serve_deliveries`], for the refund pass: connected to every

@@ -159,7 +159,7 @@ async fn webhook_delivery(h: &Harness) -> String {
 /// Stripe secret key with every call.
 async fn stripe_payment(h: &Harness) {
     use lambda_http::http::Method;
-    use payment_shared::surfaces::payment_intents as d;
+    use payment_shared::surfaces::payment_intents;
     use serde_json::{Value, json};
 
     let base = env("STRIPE_API_BASE");
@@ -183,7 +183,7 @@ async fn stripe_payment(h: &Harness) {
     let root = "/api/v1/PaymentIntents";
     let created = invoke(
         h,
-        d::create,
+        payment_intents::create,
         call(Method::POST, root)
             .as_user(&payer)
             .json(json!({"amount": 5, "currency": "USD", "paymentGatewayId": "stripe"})),
@@ -193,7 +193,7 @@ async fn stripe_payment(h: &Harness) {
     let id = created.body["id"].as_str().expect("id");
     let confirmed = invoke(
         h,
-        d::confirm,
+        payment_intents::confirm,
         call(Method::POST, &format!("{root}/{id}/confirm"))
             .param("id", id)
             .raw(&format!("\"{}\"", pm["id"].as_str().expect("pm id")))

@@ -5,7 +5,7 @@ use integration_tests::flows::*;
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::{PayableId, PayableKind, PayableRef};
-use payment_shared::surfaces::intents as a;
+use payment_shared::surfaces::intents;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -110,7 +110,7 @@ async fn twenty_concurrent_creates_open_one_intent() {
     );
     let listed = invoke(
         &h,
-        a::list_by_registration,
+        intents::list_by_registration,
         call(Method::GET, "/")
             .as_user(&user)
             .param("registration_id", &reg),
@@ -163,14 +163,14 @@ async fn guesses_beyond_the_reserved_attempts_are_never_compared() {
 async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
     use payment_shared::domain::MAX_PENDING_PAYMENTS;
     use payment_shared::ports::PayableStore;
-    use payment_shared::surfaces::payments as b;
+    use payment_shared::surfaces::payments;
     let h = Harness::new().await;
     let owner = unique("buyer");
     let order = order(&h, &owner, "100.00", "USD").await;
     let pending = || {
         invoke(
             &h,
-            b::create,
+            payments::create,
             call(Method::POST, "/payment").as_user(&owner).json(json!({
                 "amount": 1, "orderId": order, "paymentMethod": "Cash", "status": "PENDING",
             })),
@@ -222,7 +222,7 @@ async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
     );
     let listed = invoke(
         &h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, "/")
             .as_user(&owner)
             .param("orderId", &order)
@@ -240,7 +240,7 @@ async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
 /// Card payments through the test gateway, raced on DynamoDB Local.
 mod through_a_gateway {
     use super::*;
-    use payment_shared::app::gateway_events::{self, Delivery};
+    use payment_shared::app::gateway_events::{self, EventOutcome};
     use payment_shared::app::payment_intents::{self, NewGatewayIntent};
     use payment_shared::auth::Caller;
     use payment_shared::domain::webhook_signature::sign;
@@ -295,7 +295,7 @@ mod through_a_gateway {
         .expect("json")
     }
 
-    async fn deliver(h: &Harness, body: &[u8], delivery: &str) -> Result<Delivery, String> {
+    async fn deliver(h: &Harness, body: &[u8], delivery: &str) -> Result<EventOutcome, String> {
         let signature = sign(
             WEBHOOK_SECRET.as_bytes(),
             h.clock.now().unix_timestamp(),
@@ -361,7 +361,7 @@ mod through_a_gateway {
         let answers = join_all(names.iter().map(|d| deliver(&h, &body, d))).await;
         let applied = answers
             .iter()
-            .filter(|a| matches!(a, Ok(Delivery::Applied)))
+            .filter(|a| matches!(a, Ok(EventOutcome::Applied)))
             .count();
         assert_eq!(applied, 1, "{answers:?}");
         assert!(answers.iter().all(|a| a.is_ok()), "{answers:?}");

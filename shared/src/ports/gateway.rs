@@ -65,7 +65,7 @@ pub struct GatewayEvent {
 
 /// Why a webhook delivery is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WebhookError {
+pub enum GatewayEventError {
     #[error(transparent)]
     Signature(#[from] SignatureError),
     #[error("invalid webhook payload: {0}")]
@@ -203,7 +203,7 @@ pub trait Gateway: Send + Sync {
     }
 
     /// Reads the raw body of a webhook delivery into an event.
-    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError>;
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError>;
 
     /// Checks that a delivery was signed with `secret` within the tolerance,
     /// then reads it. Stripe's scheme unless a gateway signs otherwise.
@@ -213,7 +213,7 @@ pub trait Gateway: Send + Sync {
         signature: Option<&str>,
         body: &[u8],
         now: OffsetDateTime,
-    ) -> Result<GatewayEvent, WebhookError> {
+    ) -> Result<GatewayEvent, GatewayEventError> {
         webhook_signature::verify(secret, signature, body, now)?;
         self.parse_event(body)
     }

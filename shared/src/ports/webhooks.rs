@@ -120,7 +120,7 @@ pub trait EventsToDeliver: Send + Sync {
 
 /// One signed POST to an endpoint.
 #[derive(Debug, Clone)]
-pub struct WebhookPost {
+pub struct DeliveryPost {
     pub url: String,
     /// `Stripe-Signature`: `t=<unix>,v1=<hex HMAC-SHA256>`.
     pub signature: String,
@@ -132,8 +132,8 @@ pub struct WebhookPost {
 /// (one of the reasons of a send, never
 /// [`EventUnavailable`](NoAnswer::EventUnavailable)).
 #[async_trait::async_trait]
-pub trait WebhookSender: Send + Sync {
-    async fn post(&self, post: &WebhookPost) -> Result<u16, NoAnswer>;
+pub trait DeliverySender: Send + Sync {
+    async fn post(&self, post: &DeliveryPost) -> Result<u16, NoAnswer>;
 }
 
 /// The webhook ports, as the application holds them.
@@ -142,7 +142,7 @@ pub struct Webhooks {
     pub endpoints: Arc<dyn WebhookEndpointStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
     pub events: Arc<dyn EventsToDeliver>,
-    pub sender: Arc<dyn WebhookSender>,
+    pub sender: Arc<dyn DeliverySender>,
 }
 
 impl Webhooks {
@@ -151,7 +151,7 @@ impl Webhooks {
     pub fn sharing<S>(
         store: Arc<S>,
         events: Arc<dyn EventsToDeliver>,
-        sender: Arc<dyn WebhookSender>,
+        sender: Arc<dyn DeliverySender>,
     ) -> Self
     where
         S: WebhookEndpointStore + DeliveryStore + 'static,

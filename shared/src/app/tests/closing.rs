@@ -22,7 +22,7 @@ use crate::auth::{Role, ServiceCaller};
 use crate::domain::webhook_signature::sign;
 use crate::domain::{Confirmation, GatewayId, IntentStatus, PayableStatus, PaymentIntent, Refund};
 use crate::ports::{
-    GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, Gateways, WebhookError,
+    GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund, Gateways,
 };
 
 /// The test gateway, but one whose cancel answers as told (and counts).
@@ -73,7 +73,7 @@ impl crate::ports::Gateway for Holding {
         TestGateway.refund(intent, refund).await
     }
 
-    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
         TestGateway.parse_event(body)
     }
 }

@@ -8,7 +8,7 @@ use super::{TestApp, WEBHOOK_SECRET, person};
 use crate::adapters::faulty::Fault;
 use crate::adapters::test_gateway::TestGateway;
 use crate::app::AppError;
-use crate::app::gateway_events::{self, Delivery};
+use crate::app::gateway_events::{self, EventOutcome};
 use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::app::payments;
 use crate::app::refunds::{self, RefundRequest};
@@ -20,7 +20,7 @@ use crate::domain::{
     PaymentStatus, Refund, RefundId, RefundRefused, RefundStatus, RequestKey,
 };
 use crate::ports::{
-    Gateway, GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, Gateways, WebhookError,
+    Gateway, GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund, Gateways,
 };
 
 pub(super) fn service() -> Actor {
@@ -211,7 +211,7 @@ impl Gateway for Scripted {
         Ok(self.made.lock().expect("lock").get(&refund.id).cloned())
     }
 
-    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
         TestGateway.parse_event(body)
     }
 }
@@ -220,7 +220,7 @@ pub(super) fn unavailable() -> Result<GatewayRefund, GatewayError> {
     Err(GatewayError::Unavailable("injected: no answer".into()))
 }
 
-async fn deliver(t: &TestApp, event: serde_json::Value) -> Result<Delivery, AppError> {
+async fn deliver(t: &TestApp, event: serde_json::Value) -> Result<EventOutcome, AppError> {
     let body = serde_json::to_vec(&event).expect("json");
     let signature = sign(
         WEBHOOK_SECRET.as_bytes(),
@@ -547,7 +547,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, succeeded.clone()).await.expect("handled"),
-        Delivery::Applied
+        EventOutcome::Applied
     );
     assert_eq!(
         stored_refund(&t, &one).await.status,
@@ -555,7 +555,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, succeeded).await.expect("handled"),
-        Delivery::Duplicate
+        EventOutcome::Duplicate
     );
 
     // charge.refunded names every refund of the charge; the second failed.
@@ -569,7 +569,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, charge).await.expect("handled"),
-        Delivery::Applied
+        EventOutcome::Applied
     );
     assert_eq!(stored_refund(&t, &two).await.status, RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
@@ -584,7 +584,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, stale).await.expect("handled"),
-        Delivery::Ignored
+        EventOutcome::Ignored
     );
     let unknown = refund_event(
         "evt_r3",
@@ -593,7 +593,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, unknown).await.expect("handled"),
-        Delivery::Ignored
+        EventOutcome::Ignored
     );
     assert_eq!(stored_payment(&t, &payment).await.refunded_minor, 1_000);
 }
@@ -616,7 +616,7 @@ async fn a_webhook_that_outruns_our_record_finds_the_refund_by_our_id() {
     );
     assert_eq!(
         deliver(&t, event).await.expect("handled"),
-        Delivery::Applied
+        EventOutcome::Applied
     );
     let stored = t
         .direct

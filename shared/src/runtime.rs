@@ -119,8 +119,8 @@ impl App {
         self
     }
 
-    /// Sends webhook deliveries over HTTPS (only the functions that deliver
-    /// carry the client).
+    /// Sends deliveries over HTTPS (only the deliveries' dispatch and retry
+    /// pass carry the client).
     pub fn with_delivery_sender(mut self) -> Self {
         self.webhooks.sender = Arc::new(HttpDeliverySender::new(self.config.local));
         self
@@ -191,7 +191,7 @@ where
     run(App::storage_from_env(&aws).await?.with_gateways(), handler).await
 }
 
-/// What the functions that deliver webhooks call from their `main`: they
+/// What the deliveries' dispatch and retry pass call from their `main`: they
 /// are fed by AWS (the table's stream, a schedule) rather than API Gateway,
 /// so `handler` takes the event Lambda hands over, as `E`, and answers `R`.
 /// Built with the table, the secrets and the deliveries' HTTP client.

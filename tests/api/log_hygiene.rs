@@ -45,7 +45,7 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     confirm(&h, &user, &intent, wrong).await;
     assert_eq!(confirm(&h, &user, &intent, &code).await.status, 200);
     stripe_payment(&h).await;
-    let webhook_secret = webhook_delivery(&h).await;
+    let webhook_secret = delivery_to_a_rotated_endpoint(&h).await;
 
     let logs = captured.text();
     assert!(
@@ -94,7 +94,7 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
 /// A webhook endpoint created (its secret in the answer), its secret
 /// rotated, and an event delivered to it, signed with both; returns the
 /// first secret.
-async fn webhook_delivery(h: &Harness) -> String {
+async fn delivery_to_a_rotated_endpoint(h: &Harness) -> String {
     use lambda_http::http::Method;
     use payment_shared::surfaces::deliveries::{
         StreamBatch, StreamChange, StreamRecord, StreamValue, dispatch,

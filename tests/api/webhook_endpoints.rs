@@ -1,6 +1,6 @@
 //! The webhook endpoints API and the deliveries behind it, on DynamoDB
 //! Local: endpoints managed over HTTP, events delivered to receivers run by
-//! the test (signed, retried, in order), the dispatcher's stream batches.
+//! the test (signed, retried, in order), the dispatch's stream batches.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -207,7 +207,7 @@ fn record(event_id: &str, sequence: &str) -> StreamRecord {
 async fn dispatch(h: &Harness, records: Vec<StreamRecord>) -> BatchResponse {
     payment_shared::surfaces::deliveries::dispatch(h.app.clone(), StreamBatch { records })
         .await
-        .expect("the dispatcher answers")
+        .expect("the dispatch answers")
 }
 
 fn now() -> i64 {
@@ -764,7 +764,7 @@ async fn a_payment_by_code_and_its_refund_reach_a_local_receiver_through_the_str
 /// A stream record the reader cannot read (DynamoDB Local renders an empty
 /// map in an item's image as `{}`, which the DynamoDB Streams client refuses
 /// with the whole answer) is skipped after a few tries, its sequence number
-/// logged and nothing of the answer; so is a record the dispatcher keeps
+/// logged and nothing of the answer; so is a record the dispatch keeps
 /// failing on; the records before and after them in the shard are still
 /// delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -813,7 +813,7 @@ async fn records_that_cannot_be_read_or_dispatched_are_skipped_and_their_shard_g
         .send()
         .await
         .expect("written");
-    // An event item the dispatcher cannot read: no type.
+    // An event item the dispatch cannot read: no type.
     h.dynamo
         .put_item()
         .table_name(&table)
@@ -945,7 +945,7 @@ async fn a_poison_record_does_not_hold_up_the_rest_of_its_batch() {
     let (a, b) = (event_id(), event_id());
     record_order_event(&h, &a, "payment_intent.created", "pi_a", now()).await;
     record_order_event(&h, &b, "payment_intent.created", "pi_b", now()).await;
-    // An event item the dispatcher cannot read: no type.
+    // An event item the dispatch cannot read: no type.
     let poison = event_id();
     h.dynamo
         .put_item()
@@ -1073,7 +1073,7 @@ async fn a_later_event_about_an_object_waits_for_the_earlier_one() {
 
 /// `n` deliveries to `endpoint`, each of its own event about an object of
 /// its own, made (and so due) at `since`, a millisecond apart; written
-/// through the store, as a dispatcher that stopped before sending them
+/// through the store, as a dispatch that stopped before sending them
 /// would have left them.
 async fn due_backlog(
     h: &Harness,

@@ -46,7 +46,7 @@ pub enum AppError {
     DefaultGatewayMissing(GatewayId),
     #[error(transparent)]
     Gateway(#[from] GatewayError),
-    /// A webhook delivery that is not signed, or not readable, as its gateway's.
+    /// A gateway event that is not signed, or not readable, as its gateway's.
     #[error(transparent)]
     GatewayEvent(#[from] GatewayEventError),
     #[error(transparent)]

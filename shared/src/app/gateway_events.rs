@@ -1,5 +1,5 @@
-//! Webhook deliveries from payment gateways: verified, each event acted on
-//! once, and never allowed to move an intent backwards.
+//! Events from payment gateways, as their webhooks post them: verified, each
+//! event acted on once, and never allowed to move an intent backwards.
 
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -20,7 +20,7 @@ pub const EVENT_RETENTION: time::Duration = time::Duration::days(30);
 const CONCURRENT_POLLS: usize = 40;
 const CONCURRENT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// What became of a delivery; every one of them is acknowledged.
+/// What became of a gateway's event; every one is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventOutcome {
     Applied,
@@ -35,8 +35,8 @@ fn unknown_gateway() -> AppError {
     AppError::NotFound("Payment gateway".into())
 }
 
-/// Verifies and acts on one delivery to `gateway`'s webhook. `delivery`
-/// names this run, so that a retried run takes over its own claim.
+/// Verifies and acts on one event `gateway` posted to its webhook route.
+/// `delivery` names this run (the gateway's post), so that a retried run takes over its own claim.
 pub async fn receive(
     app: &App,
     gateway: &str,

@@ -43,7 +43,7 @@ pub enum GatewayEventKind {
     Other(String),
 }
 
-/// One webhook event, verified and read; only `id`, `kind` and
+/// One gateway event, verified and read; only `id`, `kind` and
 /// `gateway_intent_id` are always present (for refund events, the intent the
 /// refunded payment was collected by, when the event names it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub struct GatewayEvent {
     pub intent_id: Option<String>,
 }
 
-/// Why a webhook delivery is refused.
+/// Why a gateway event is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayEventError {
     #[error(transparent)]
@@ -202,7 +202,7 @@ pub trait Gateway: Send + Sync {
         Ok(None)
     }
 
-    /// Reads the raw body of a webhook delivery into an event.
+    /// Reads the raw body the gateway posted into an event.
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError>;
 
     /// Checks that a delivery was signed with `secret` within the tolerance,

@@ -1,6 +1,7 @@
 //! Outgoing webhooks: the endpoints operators register, the deliveries of
-//! events to them, the events themselves as sent, and the HTTP client that
-//! sends them.
+//! events to them, the events themselves as sent, and the delivery sender
+//! (the HTTP client that posts them). Events the gateways post to the
+//! service are theirs: see the gateway port.
 
 use std::sync::Arc;
 

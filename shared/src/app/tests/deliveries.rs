@@ -158,7 +158,7 @@ impl Setup {
         });
     }
 
-    /// What the dispatcher does with one stream record.
+    /// What the deliveries' dispatch does with one stream record.
     async fn dispatch(&self, event_id: &str) -> usize {
         let created = deliveries::fan_out(&self.app, event_id)
             .await

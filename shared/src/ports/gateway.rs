@@ -11,7 +11,7 @@ use crate::domain::{Confirmation, GatewayId, NextAction, PaymentIntent, Refund, 
 /// What the gateway assigned when it opened its side of an intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayIntent {
-    /// The gateway's own id, by which its webhook events name the intent.
+    /// The gateway's own id, by which its events name the intent.
     pub gateway_intent_id: String,
     /// Handed to the payer's browser to confirm with; bound to this intent.
     pub client_secret: String,
@@ -94,14 +94,14 @@ pub enum GatewayError {
     /// Asked to end an intent, the gateway answered that it has already
     /// collected the money, or is collecting it (`succeeded` or
     /// `processing` there): ending it here would lose a payment that its
-    /// webhook is about to record.
+    /// gateway event is about to record.
     #[error("the payment gateway has {0} this payment")]
     Collecting(&'static str),
 }
 
 /// The connectors this deployment offers, by the gateway id intents name.
 /// A gateway it does not offer does not exist here: intents cannot name it
-/// and its webhooks are not heard.
+/// and its events are not heard.
 #[derive(Clone, Default)]
 pub struct Gateways {
     /// Offered only where switched on: it approves cards without moving money.

@@ -1,15 +1,15 @@
-//! The webhook dispatcher and retry pass of the local stack, as AWS runs
+//! The deliveries' dispatch and retry pass of the local stack, as AWS runs
 //! them: the table's stream on DynamoDB Local is read (through the
 //! DynamoDB Streams API at `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`) and each
-//! batch handed to the dispatcher's own handler, as Lambda's event source
+//! batch handed to the dispatch's own handler, as Lambda's event source
 //! mapping would; the retry pass runs every second instead of every minute.
 //!
 //! Unlike the deployed mapping (which starts at the latest record), the
 //! local reader starts at the oldest one the stream holds: nothing written
-//! before it started is missed, and the dispatcher makes one delivery per
+//! before it started is missed, and the dispatch makes one delivery per
 //! endpoint and event however often a record is handed over.
 //!
-//! A record it cannot read, or that the dispatcher keeps failing on, is
+//! A record it cannot read, or that the dispatch keeps failing on, is
 //! tried a few times, then skipped and logged by its sequence number, as
 //! the deployed mapping's bisection and dead-letter queue would: one bad
 //! record never stops its shard, and the deliveries behind it go on.
@@ -22,8 +22,7 @@ use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use payment_shared::app::App;
-use payment_shared::app::deliveries;
-use payment_shared::surfaces::webhook_delivery::{
+use payment_shared::surfaces::deliveries::{
     self, StreamBatch, StreamChange, StreamRecord, StreamValue,
 };
 
@@ -36,7 +35,7 @@ const SHARDS_REFRESH: Duration = Duration::from_secs(5);
 const RETRY_PERIOD: Duration = Duration::from_secs(1);
 /// Records per batch, as the deployed mapping's `BatchSize`.
 const BATCH_SIZE: i32 = 10;
-/// A record the dispatcher reports as failed is handed over this many more
+/// A record the dispatch reports as failed is handed over this many more
 /// times, then given up on (in AWS it would go to the dead-letter queue).
 const RECORD_RETRIES: usize = 3;
 /// An answer of the stream that cannot be read is asked for again this many
@@ -45,7 +44,7 @@ const READ_RETRIES: u32 = 3;
 /// How long a shard waits after a read that failed.
 const READ_RETRY_PAUSE: Duration = Duration::from_millis(500);
 
-/// Runs the dispatcher on the stream of the App's table and the retry pass,
+/// Runs the dispatch on the stream of the App's table and the retry pass,
 /// until dropped (abort its task to stop it).
 pub async fn run(app: Arc<App>) {
     tokio::join!(read_stream(app.clone()), retry_passes(app));
@@ -54,14 +53,14 @@ pub async fn run(app: Arc<App>) {
 /// The retry pass, every second.
 pub async fn retry_passes(app: Arc<App>) {
     loop {
-        if let Err(e) = deliveries::retry_due(app.clone()).await {
+        if let Err(e) = payment_shared::app::deliveries::retry_due(app.clone()).await {
             tracing::warn!(target: "local_gateway", "webhook retry pass: {e}");
         }
         tokio::time::sleep(RETRY_PERIOD).await;
     }
 }
 
-/// The dispatcher fed by the table's stream.
+/// The dispatch fed by the table's stream.
 pub async fn read_stream(app: Arc<App>) {
     let aws = payment_shared::runtime::aws_sdk_config().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
@@ -373,7 +372,7 @@ fn sequence_numbers_in(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// A record as Lambda hands it to the dispatcher.
+/// A record as Lambda hands it to the dispatch.
 pub fn lambda_record(record: &Record) -> StreamRecord {
     let change = record.dynamodb();
     StreamRecord {
@@ -402,7 +401,7 @@ pub fn lambda_record(record: &Record) -> StreamRecord {
     }
 }
 
-/// Hands a shard's batch to the dispatcher, as Lambda's mapping would: the
+/// Hands a shard's batch to the dispatch, as Lambda's mapping would: the
 /// records it reports as failed (all of them, when it fails as a whole) are
 /// handed over again a few times, then given up on with their sequence
 /// numbers logged (in AWS: the dead-letter queue), and the shard goes on.
@@ -416,7 +415,7 @@ async fn hand_over(app: &Arc<App>, records: Vec<Record>) {
             .iter()
             .map(|r| r.dynamodb.sequence_number.clone())
             .collect();
-        let failed: HashSet<String> = match webhook_delivery::dispatch(
+        let failed: HashSet<String> = match deliveries::dispatch(
             app.clone(),
             StreamBatch {
                 records: std::mem::take(&mut batch),

@@ -209,7 +209,7 @@ pub fn render(lambda_response: &Value) -> Option<Reply> {
 
 impl Gateway {
     /// Every route of every function, each with the handler its binary serves.
-    /// A function no route reaches (the webhook dispatcher and retry pass,
+    /// A function no route reaches (the deliveries' dispatch and retry pass,
     /// fed by a stream and a schedule) is not the gateway's: the local stack
     /// runs those on its own (`deliveries`).
     pub fn new(functions: &[Function], app: Arc<App>, port: u16) -> Result<Self, String> {

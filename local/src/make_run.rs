@@ -1,7 +1,7 @@
 //! `make run`: the whole API on http://127.0.0.1:$PORT (default 3000), as API
 //! Gateway serves it, in front of DynamoDB Local (8000), the SES emulator
 //! (8005) and localstripe (8420), all owned by this one process: Ctrl-C or
-//! SIGTERM stops the gateway, then the emulators. The webhook dispatcher
+//! SIGTERM stops the gateway, then the emulators. The deliveries' dispatch
 //! reads the table's stream and the retry pass runs every second; a
 //! receiver on 4242 prints what the demo endpoint is sent.
 

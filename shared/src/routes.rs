@@ -97,12 +97,12 @@ pub const BACKGROUND_BINARIES: &[(&str, &str, &str)] = &[
     (
         "webhook-dispatch",
         "serve_deliveries",
-        "surfaces::webhook_delivery::dispatch",
+        "surfaces::deliveries::dispatch",
     ),
     (
         "webhook-retry",
         "serve_deliveries",
-        "surfaces::webhook_delivery::retry",
+        "surfaces::deliveries::retry",
     ),
     (
         "refunds-finish-unsent",

@@ -8,12 +8,12 @@ use lambda_http::{Body, Request, Response, service_fn};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::adapters::cursor_key::CursorKey;
+use crate::adapters::delivery_sender::HttpDeliverySender;
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::env_secrets::EnvSecrets;
 use crate::adapters::secrets_manager::SecretsManagerSecrets;
 use crate::adapters::ses::SesMailer;
 use crate::adapters::stripe::{HttpTransport, StripeGateway};
-use crate::adapters::webhook_sender::HttpWebhookSender;
 use crate::app::{App, NoWebhooks};
 use crate::config::Config;
 use crate::ports::{Mailer, SecretError, Secrets, SecretsProvider, Stores, SystemClock, Webhooks};
@@ -34,7 +34,7 @@ impl App {
             .await?
             .with_mail(&aws)
             .with_gateways()
-            .with_webhook_sender())
+            .with_delivery_sender())
     }
 
     /// The table and the secrets, no more. Secrets are loaded here, once:
@@ -119,10 +119,10 @@ impl App {
         self
     }
 
-    /// Sends webhook deliveries over HTTPS (only the functions that deliver
-    /// carry the client).
-    pub fn with_webhook_sender(mut self) -> Self {
-        self.webhooks.sender = Arc::new(HttpWebhookSender::new(self.config.local));
+    /// Sends deliveries over HTTPS (only the deliveries' dispatch and retry
+    /// pass carry the client).
+    pub fn with_delivery_sender(mut self) -> Self {
+        self.webhooks.sender = Arc::new(HttpDeliverySender::new(self.config.local));
         self
     }
 }
@@ -191,7 +191,7 @@ where
     run(App::storage_from_env(&aws).await?.with_gateways(), handler).await
 }
 
-/// What the functions that deliver webhooks call from their `main`: they
+/// What the deliveries' dispatch and retry pass call from their `main`: they
 /// are fed by AWS (the table's stream, a schedule) rather than API Gateway,
 /// so `handler` takes the event Lambda hands over, as `E`, and answers `R`.
 /// Built with the table, the secrets and the deliveries' HTTP client.
@@ -202,7 +202,7 @@ where
     H: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, lambda_http::Error>> + Send,
 {
-    serve_background(App::with_webhook_sender, handler).await
+    serve_background(App::with_delivery_sender, handler).await
 }
 
 /// As [`serve_deliveries`], for the refund pass: connected to every

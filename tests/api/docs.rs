@@ -17,7 +17,7 @@ fn template_routes() -> BTreeSet<(String, String)> {
             .as_mapping()
             .expect("events")
         {
-            // The stream and the schedule feeding the webhook deliverers are no routes.
+            // The stream and the schedule feeding the deliveries' dispatch and retry pass are no routes.
             if event["Type"].as_str() != Some("HttpApi") {
                 continue;
             }

@@ -12,7 +12,7 @@ use lambda_http::http::Method;
 use payment_shared::domain::GatewayId;
 use payment_shared::domain::webhook_signature;
 use payment_shared::ports::{Clock, IntentStore};
-use payment_shared::surfaces::{payment_intents as d, payments as b, shop};
+use payment_shared::surfaces::{payment_intents, payments, shop};
 use serde_json::json;
 
 const ROOT: &str = "/api/v1/PaymentIntents";
@@ -72,7 +72,7 @@ async fn canceling_a_card_intent_reads_it_once() {
     calls.take();
     let r = invoke(
         &h,
-        d::cancel,
+        payment_intents::cancel,
         call(Method::POST, &format!("{ROOT}/{id}/cancel"))
             .param("id", &id)
             .as_user(&user),
@@ -99,7 +99,7 @@ async fn a_success_webhook_reads_the_intent_once() {
     calls.take();
     let r = invoke(
         &h,
-        d::webhook,
+        payment_intents::webhook,
         call(Method::POST, &format!("{ROOT}/webhook/test"))
             .param("gatewayId", "test")
             .raw(&body)
@@ -193,7 +193,7 @@ async fn recording_a_payment_reads_its_order_once() {
     calls.take();
     let r = invoke(
         &h,
-        b::create,
+        payments::create,
         call(Method::POST, "/payment").api_key(API_KEY).json(
             json!({"amount": 10, "orderId": order, "paymentMethod": "Cash", "status": "COMPLETED"}),
         ),

@@ -18,7 +18,7 @@ use payment_shared::contract::{new_intent, new_user, open_on, record_of, stored_
 use payment_shared::domain::intent::Confirmation;
 use payment_shared::domain::{GatewayId, IntentStatus, PaymentStatus, webhook_signature};
 use payment_shared::ports::{Clock, Expected, Stores};
-use payment_shared::surfaces::{events, intents as a, payment_intents as d, payments as b, shop};
+use payment_shared::surfaces::{events, intents, payment_intents, payments, shop};
 use serde_json::{Value, json};
 
 const ROOT: &str = "/api/v1/PaymentIntents";
@@ -96,7 +96,7 @@ async fn deliver_succeeded(h: &Harness, gateway_intent: &str) -> Reply {
     );
     invoke(
         h,
-        d::webhook,
+        payment_intents::webhook,
         call(Method::POST, &format!("{ROOT}/webhook/test"))
             .param("gatewayId", "test")
             .raw(&body)
@@ -231,7 +231,7 @@ async fn a_declined_card_then_a_cancel_are_announced() {
     later(&h);
     let r = invoke(
         &h,
-        d::cancel,
+        payment_intents::cancel,
         call(Method::POST, &format!("{ROOT}/{id}/cancel"))
             .param("id", &id)
             .as_user(&owner),
@@ -304,7 +304,7 @@ async fn an_otp_intent_announces_its_code_and_its_payment_and_a_failed_one_its_f
     later(&h);
     let r = invoke(
         &h,
-        a::fail,
+        intents::fail,
         call(Method::POST, "/payment/intents/fail")
             .as_user(&user)
             .json(json!({"intent_id": opened})),
@@ -332,7 +332,7 @@ async fn a_pending_payment_completed_by_mark_paid_is_announced_with_the_rest() {
     let order = integration_tests::flows::order(&h, &owner, "112.00", "USD").await;
     let pending = invoke(
         &h,
-        b::create,
+        payments::create,
         call(Method::POST, "/payment").as_user(&owner).json(
             json!({"amount": 40, "orderId": order, "paymentMethod": "Bkash", "status": "PENDING"}),
         ),

@@ -8,14 +8,13 @@ use integration_tests::flows::*;
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::adapters::faulty::Fault;
-use payment_shared::app::payments;
 use payment_shared::auth::Actor;
 use payment_shared::auth::ServiceCaller;
 use payment_shared::domain::{
     PayableId, PayableKind, PayableRef, PayableStatus, PaymentMethod, PaymentStatus, RequestKey,
 };
 use payment_shared::ports::{PayableStore, PaymentStore};
-use payment_shared::surfaces::{intents as a, payments as b, shop};
+use payment_shared::surfaces::{intents, payments, shop};
 use serde_json::{Value, json};
 
 fn pay(body: Value) -> Call {
@@ -64,7 +63,7 @@ async fn a_payment_whose_answer_was_lost_is_not_recorded_again_by_the_retry() {
         json!({"amount": 25, "orderId": order, "paymentMethod": "Cash", "status": "PENDING"});
     let lost = invoke(
         &h,
-        b::create,
+        payments::create,
         pay(body.clone())
             .as_user(&owner)
             .header("idempotency-key", "k1"),
@@ -73,7 +72,7 @@ async fn a_payment_whose_answer_was_lost_is_not_recorded_again_by_the_retry() {
     assert_eq!(lost.status, 503, "{}", lost.body);
     let retry = invoke(
         &h,
-        b::create,
+        payments::create,
         pay(body).as_user(&owner).header("idempotency-key", "k1"),
     )
     .await;
@@ -96,7 +95,7 @@ async fn concurrent_retries_of_one_key_record_exactly_one_payment() {
     let replies = join_all((0..10).map(|_| {
         invoke(
             &h,
-            b::create,
+            payments::create,
             pay(body.clone())
                 .as_user(&owner)
                 .header("idempotency-key", "same"),
@@ -116,7 +115,7 @@ async fn concurrent_retries_of_one_key_record_exactly_one_payment() {
     let key = RequestKey::new("service:backend", "takeover");
     let target = order_ref(&order);
     let runs = join_all((0..10).map(|_| {
-        payments::record_under(
+        payment_shared::app::payments::record_under(
             &h.app,
             &actor,
             Some(&key),
@@ -154,7 +153,7 @@ async fn a_claim_sent_twice_is_the_first_requests_own() {
         json!({"amount": 25, "orderId": order, "paymentMethod": "Cash", "status": "PENDING"});
     let first = invoke(
         &h,
-        b::create,
+        payments::create,
         pay(body).as_user(&owner).header("idempotency-key", "k"),
     )
     .await;
@@ -175,7 +174,7 @@ async fn the_payment_that_completes_an_order_pays_it_even_if_the_function_dies_n
         json!({"amount": 100, "orderId": order, "paymentMethod": "Cash", "status": "COMPLETED"});
     invoke(
         &h,
-        b::create,
+        payments::create,
         pay(body).bearer(&token("staff-1", &["Staff"])),
     )
     .await;
@@ -229,7 +228,7 @@ async fn mark_paid_completes_a_pending_payment_the_index_has_not_shown_yet() {
     for amount in [30, 20] {
         let body = json!({"amount": amount, "orderId": order, "paymentMethod": "Cash", "status": "PENDING"});
         assert_eq!(
-            invoke(&h, b::create, pay(body).as_user(&owner))
+            invoke(&h, payments::create, pay(body).as_user(&owner))
                 .await
                 .status,
             201
@@ -259,7 +258,7 @@ async fn an_otp_cooldown_is_not_replayed_to_the_retry() {
     let again = || {
         invoke(
             &h,
-            a::request_otp,
+            intents::request_otp,
             call(Method::POST, "/payment/intents/request-otp")
                 .as_user(&user)
                 .header("idempotency-key", "resend")

@@ -5,7 +5,7 @@ use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::{IntentId, PaymentId};
 use payment_shared::ports::PaymentStore;
-use payment_shared::surfaces::{intents as a, payables};
+use payment_shared::surfaces::{intents, payables};
 use serde_json::json;
 use time::Duration;
 
@@ -121,7 +121,7 @@ async fn creating_again_returns_the_open_intent_and_a_cancel_frees_the_registrat
 
     let canceled = invoke(
         &h,
-        a::cancel,
+        intents::cancel,
         call(Method::POST, "/")
             .as_user(&user)
             .json(json!({"intent_id": first})),
@@ -131,7 +131,7 @@ async fn creating_again_returns_the_open_intent_and_a_cancel_frees_the_registrat
     assert_eq!(canceled.body["status"], "canceled");
     let twice = invoke(
         &h,
-        a::cancel,
+        intents::cancel,
         call(Method::POST, "/")
             .as_user(&user)
             .json(json!({"intent_id": first})),
@@ -144,7 +144,7 @@ async fn creating_again_returns_the_open_intent_and_a_cancel_frees_the_registrat
     );
     let fail_after = invoke(
         &h,
-        a::fail,
+        intents::fail,
         call(Method::POST, "/")
             .as_user(&user)
             .json(json!({"intent_id": first})),
@@ -169,7 +169,7 @@ async fn fail_marks_the_intent_failed_and_frees_the_registration() {
     let (user, reg, intent, code) = awaiting_code(&h).await;
     let failed = invoke(
         &h,
-        a::fail,
+        intents::fail,
         call(Method::POST, "/")
             .as_user(&user)
             .json(json!({"intent_id": intent})),
@@ -304,7 +304,7 @@ async fn lists_are_newest_first_and_filter_by_status() {
     }
     invoke(
         &h,
-        a::cancel,
+        intents::cancel,
         call(Method::POST, "/")
             .as_user(&user)
             .json(json!({"intent_id": ids[1]})),
@@ -318,7 +318,7 @@ async fn lists_are_newest_first_and_filter_by_status() {
         if let Some(s) = status {
             c = c.query("status", s);
         }
-        invoke(&h, a::list_by_user, c)
+        invoke(&h, intents::list_by_user, c)
     };
     let all = list(None).await;
     assert_eq!(all.status, 200, "{}", all.body);
@@ -348,7 +348,7 @@ async fn lists_are_newest_first_and_filter_by_status() {
         if let Some(cur) = &cursor {
             c = c.query("cursor", cur);
         }
-        let page = invoke(&h, a::list_by_user, c).await;
+        let page = invoke(&h, intents::list_by_user, c).await;
         assert_eq!(page.status, 200, "{}", page.body);
         seen.extend(
             page.body
@@ -366,7 +366,7 @@ async fn lists_are_newest_first_and_filter_by_status() {
     assert_eq!(seen, vec![ids[2].clone(), ids[1].clone(), ids[0].clone()]);
     let forged = invoke(
         &h,
-        a::list_by_user,
+        intents::list_by_user,
         call(Method::GET, "/")
             .as_user(&user)
             .param("user_id", &user)
@@ -377,7 +377,7 @@ async fn lists_are_newest_first_and_filter_by_status() {
 
     let by_reg = invoke(
         &h,
-        a::list_by_registration,
+        intents::list_by_registration,
         call(Method::GET, "/")
             .as_user(&user)
             .param("registration_id", &regs[0]),
@@ -405,7 +405,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     assert_eq!(get(&h, &stranger, &intent).await.status, 404);
     let r = invoke(
         &h,
-        a::cancel,
+        intents::cancel,
         call(Method::POST, "/")
             .as_user(&stranger)
             .json(body.clone()),
@@ -414,7 +414,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     assert_eq!(r.status, 404, "{}", r.body);
     let r = invoke(
         &h,
-        a::fail,
+        intents::fail,
         call(Method::POST, "/")
             .as_user(&stranger)
             .json(body.clone()),
@@ -423,7 +423,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     assert_eq!(r.status, 404, "{}", r.body);
     let r = invoke(
         &h,
-        a::list_by_user,
+        intents::list_by_user,
         call(Method::GET, "/")
             .as_user(&stranger)
             .param("user_id", &owner),
@@ -432,7 +432,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     assert_eq!(r.status, 404);
     let r = invoke(
         &h,
-        a::list_by_registration,
+        intents::list_by_registration,
         call(Method::GET, "/")
             .as_user(&stranger)
             .param("registration_id", &reg),
@@ -446,7 +446,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     let support = token("support-1", &["Support"]);
     let r = invoke(
         &h,
-        a::get_intent,
+        intents::get_intent,
         call(Method::GET, "/")
             .bearer(&support)
             .param("intent_id", &intent),
@@ -455,7 +455,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     assert_eq!(r.status, 200);
     let r = invoke(
         &h,
-        a::list_by_user,
+        intents::list_by_user,
         call(Method::GET, "/")
             .bearer(&support)
             .param("user_id", &owner),
@@ -464,7 +464,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     assert_eq!(r.body.as_array().expect("array").len(), 1);
     let r = invoke(
         &h,
-        a::list_by_registration,
+        intents::list_by_registration,
         call(Method::GET, "/")
             .bearer(&support)
             .param("registration_id", &reg),
@@ -473,7 +473,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     assert_eq!(r.status, 200);
     let r = invoke(
         &h,
-        a::cancel,
+        intents::cancel,
         call(Method::POST, "/").bearer(&support).json(body.clone()),
     )
     .await;
@@ -482,7 +482,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     assert_eq!(
         invoke(
             &h,
-            a::request_otp,
+            intents::request_otp,
             call(Method::POST, "/").bearer(&admin).json(body.clone())
         )
         .await
@@ -492,7 +492,7 @@ async fn other_users_objects_answer_404_on_every_endpoint() {
     );
     let r = invoke(
         &h,
-        a::cancel,
+        intents::cancel,
         call(Method::POST, "/").bearer(&admin).json(body.clone()),
     )
     .await;
@@ -526,16 +526,16 @@ async fn every_endpoint_requires_a_valid_token() {
         Box<dyn std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send>,
     >;
     let handlers: Vec<(&str, H)> = vec![
-        ("create", |a, r| Box::pin(a::create_intent(a, r))),
-        ("request-otp", |a, r| Box::pin(a::request_otp(a, r))),
-        ("confirm", |a, r| Box::pin(a::confirm(a, r))),
-        ("get", |a, r| Box::pin(a::get_intent(a, r))),
-        ("cancel", |a, r| Box::pin(a::cancel(a, r))),
-        ("list-user", |a, r| Box::pin(a::list_by_user(a, r))),
+        ("create", |a, r| Box::pin(intents::create_intent(a, r))),
+        ("request-otp", |a, r| Box::pin(intents::request_otp(a, r))),
+        ("confirm", |a, r| Box::pin(intents::confirm(a, r))),
+        ("get", |a, r| Box::pin(intents::get_intent(a, r))),
+        ("cancel", |a, r| Box::pin(intents::cancel(a, r))),
+        ("list-user", |a, r| Box::pin(intents::list_by_user(a, r))),
         ("list-registration", |a, r| {
-            Box::pin(a::list_by_registration(a, r))
+            Box::pin(intents::list_by_registration(a, r))
         }),
-        ("fail", |a, r| Box::pin(a::fail(a, r))),
+        ("fail", |a, r| Box::pin(intents::fail(a, r))),
     ];
     for (name, handler) in handlers {
         for auth in [
@@ -555,7 +555,7 @@ async fn every_endpoint_requires_a_valid_token() {
             assert_eq!(r.header("www-authenticate"), Some("Bearer"));
         }
     }
-    let root = invoke(&h, a::root, call(Method::GET, "/")).await;
+    let root = invoke(&h, intents::root, call(Method::GET, "/")).await;
     assert_eq!(root.status, 200);
     assert_eq!(root.body["service"], "payment-service");
     assert_eq!(root.body["version"], env!("CARGO_PKG_VERSION"));
@@ -567,7 +567,7 @@ async fn bad_bodies_get_fastapi_validation_errors_and_change_nothing() {
     let (user, _, intent, _) = awaiting_code(&h).await;
     let missing = invoke(
         &h,
-        a::create_intent,
+        intents::create_intent,
         call(Method::POST, "/").as_user(&user).json(json!({})),
     )
     .await;
@@ -578,7 +578,7 @@ async fn bad_bodies_get_fastapi_validation_errors_and_change_nothing() {
     );
     let both = invoke(
         &h,
-        a::confirm,
+        intents::confirm,
         call(Method::POST, "/")
             .as_user(&user)
             .json(json!({"intent_id": 5})),
@@ -600,7 +600,7 @@ async fn bad_bodies_get_fastapi_validation_errors_and_change_nothing() {
     );
     let not_json = invoke(
         &h,
-        a::request_otp,
+        intents::request_otp,
         call(Method::POST, "/").as_user(&user).raw("{nope"),
     )
     .await;
@@ -611,7 +611,7 @@ async fn bad_bodies_get_fastapi_validation_errors_and_change_nothing() {
     assert_eq!(short.body["detail"][0]["loc"], json!(["body", "otp_code"]));
     let bad_reg = invoke(
         &h,
-        a::create_intent,
+        intents::create_intent,
         call(Method::POST, "/")
             .as_user(&user)
             .json(json!({"registration_id": "a/b"})),
@@ -635,7 +635,7 @@ async fn idempotency_keys_replay_refuse_mismatches_and_are_per_caller() {
     let post = |who: &str, body: serde_json::Value| {
         invoke(
             &h,
-            a::create_intent,
+            intents::create_intent,
             call(Method::POST, "/payment/intents")
                 .as_user(who)
                 .header("idempotency-key", &key)
@@ -663,7 +663,7 @@ async fn idempotency_keys_replay_refuse_mismatches_and_are_per_caller() {
     assert_eq!(other.header("idempotent-replayed"), None);
     let too_long = invoke(
         &h,
-        a::create_intent,
+        intents::create_intent,
         call(Method::POST, "/")
             .as_user(&user)
             .header("idempotency-key", &"k".repeat(256))
@@ -680,7 +680,7 @@ async fn idempotency_keys_replay_refuse_mismatches_and_are_per_caller() {
     let c = || {
         invoke(
             &h,
-            a::confirm,
+            intents::confirm,
             call(Method::POST, "/")
                 .as_user(&user)
                 .header("idempotency-key", &ckey)
@@ -700,7 +700,7 @@ async fn bodies_over_64_kib_are_refused_before_anything_else() {
     let big = format!(r#"{{"registration_id": "{}"}}"#, "x".repeat(64 * 1024));
     let r = invoke(
         &h,
-        a::create_intent,
+        intents::create_intent,
         call(Method::POST, "/payment/intents")
             .as_user("u")
             .raw(&big),
@@ -727,7 +727,7 @@ async fn a_tampered_cursor_is_refused() {
         if let Some(cursor) = cursor {
             c = c.query("cursor", cursor);
         }
-        invoke(&h, a::list_by_user, c)
+        invoke(&h, intents::list_by_user, c)
     };
     let first = list(None).await;
     assert_eq!(first.status, 200, "{}", first.body);

@@ -45,7 +45,7 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
     confirm(&h, &user, &intent, wrong).await;
     assert_eq!(confirm(&h, &user, &intent, &code).await.status, 200);
     stripe_payment(&h).await;
-    let webhook_secret = webhook_delivery(&h).await;
+    let webhook_secret = delivery_to_a_rotated_endpoint(&h).await;
 
     let logs = captured.text();
     assert!(
@@ -94,9 +94,9 @@ async fn the_whole_flow_logs_no_code_token_or_secret() {
 /// A webhook endpoint created (its secret in the answer), its secret
 /// rotated, and an event delivered to it, signed with both; returns the
 /// first secret.
-async fn webhook_delivery(h: &Harness) -> String {
+async fn delivery_to_a_rotated_endpoint(h: &Harness) -> String {
     use lambda_http::http::Method;
-    use payment_shared::surfaces::webhook_delivery::{
+    use payment_shared::surfaces::deliveries::{
         StreamBatch, StreamChange, StreamRecord, StreamValue, dispatch,
     };
     use serde_json::json;
@@ -159,7 +159,7 @@ async fn webhook_delivery(h: &Harness) -> String {
 /// Stripe secret key with every call.
 async fn stripe_payment(h: &Harness) {
     use lambda_http::http::Method;
-    use payment_shared::surfaces::payment_intents as d;
+    use payment_shared::surfaces::payment_intents;
     use serde_json::{Value, json};
 
     let base = env("STRIPE_API_BASE");
@@ -183,7 +183,7 @@ async fn stripe_payment(h: &Harness) {
     let root = "/api/v1/PaymentIntents";
     let created = invoke(
         h,
-        d::create,
+        payment_intents::create,
         call(Method::POST, root)
             .as_user(&payer)
             .json(json!({"amount": 5, "currency": "USD", "paymentGatewayId": "stripe"})),
@@ -193,7 +193,7 @@ async fn stripe_payment(h: &Harness) {
     let id = created.body["id"].as_str().expect("id");
     let confirmed = invoke(
         h,
-        d::confirm,
+        payment_intents::confirm,
         call(Method::POST, &format!("{root}/{id}/confirm"))
             .param("id", id)
             .raw(&format!("\"{}\"", pm["id"].as_str().expect("pm id")))

@@ -7,7 +7,7 @@ use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::auth::sign_partner_request;
 use payment_shared::ports::Clock;
-use payment_shared::surfaces::{partner, payments as b};
+use payment_shared::surfaces::{partner, payments};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -33,7 +33,7 @@ async fn business_order(h: &Harness, business: Option<u64>, amount: &str) -> Str
 async fn record(h: &Harness, order: &str, amount: Value, method: &str, status: &str) -> String {
     let r = invoke(
         h,
-        b::create,
+        payments::create,
         call(Method::POST, "/payment").api_key(API_KEY).json(json!({
             "amount": amount, "orderId": order, "paymentMethod": method, "status": status,
         })),

@@ -6,7 +6,7 @@ use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::webhook_signature;
 use payment_shared::ports::Clock;
-use payment_shared::surfaces::{payables, payment_intents as d, payments as b};
+use payment_shared::surfaces::{payables, payment_intents, payments};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -49,7 +49,7 @@ fn as_role(c: Call, sub: &str, role: &str) -> Call {
 }
 
 async fn create_as(h: &Harness, who: Call, body: Value) -> Reply {
-    invoke(h, d::create, who.json(body)).await
+    invoke(h, payment_intents::create, who.json(body)).await
 }
 
 async fn create(h: &Harness, user: &str, body: Value) -> Reply {
@@ -65,7 +65,7 @@ fn confirm_call(id: &str, body: &str) -> Call {
 async fn confirm(h: &Harness, user: &str, id: &str, method: &str) -> Reply {
     invoke(
         h,
-        d::confirm,
+        payment_intents::confirm,
         confirm_call(id, &format!("\"{method}\"")).as_user(user),
     )
     .await
@@ -80,7 +80,12 @@ fn get_call(id: &str) -> Call {
 }
 
 async fn staff_get(h: &Harness, id: &str) -> Reply {
-    invoke(h, d::get, as_role(get_call(id), "staff-admin", "Admin")).await
+    invoke(
+        h,
+        payment_intents::get,
+        as_role(get_call(id), "staff-admin", "Admin"),
+    )
+    .await
 }
 
 fn customer_call(customer: &str) -> Call {
@@ -119,7 +124,12 @@ fn sign(h: &Harness, body: &str, age_secs: i64) -> String {
 
 async fn deliver(h: &Harness, body: &str) -> Reply {
     let signature = sign(h, body, 0);
-    invoke(h, d::webhook, webhook_call("test", body, Some(&signature))).await
+    invoke(
+        h,
+        payment_intents::webhook,
+        webhook_call("test", body, Some(&signature)),
+    )
+    .await
 }
 
 async fn payable_status(h: &Harness, kind: &str, id: &str) -> Value {
@@ -139,7 +149,7 @@ async fn payable_status(h: &Harness, kind: &str, id: &str) -> Value {
 async fn order_payments(h: &Harness, owner: &str, order: &str) -> Vec<Value> {
     let r = invoke(
         h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, &format!("/payment/order/{order}"))
             .as_user(owner)
             .param("orderId", order),
@@ -274,7 +284,7 @@ async fn an_amount_or_currency_other_than_the_payables_is_refused() {
 async fn a_standalone_intent_is_for_the_amount_given_exactly() {
     let h = Harness::new().await;
     let payer = unique("payer");
-    let raw = d::create(
+    let raw = payment_intents::create(
         h.app.clone(),
         call(Method::POST, ROOT)
             .as_user(&payer)
@@ -360,7 +370,7 @@ async fn invalid_fields_are_each_named() {
     for body in ["{", "[1]", "\"x\"", ""] {
         let r = invoke(
             &h,
-            d::create,
+            payment_intents::create,
             call(Method::POST, ROOT).as_user(&payer).raw(body),
         )
         .await;
@@ -373,18 +383,33 @@ async fn every_endpoint_but_the_webhook_wants_a_token() {
     let h = Harness::new().await;
     let id = "0193f2a4-7c1e-7b61-9d2a-5e8f3c4b2a10";
     let replies = [
-        invoke(&h, d::list, call(Method::GET, ROOT)).await,
-        invoke(&h, d::get, get_call(id)).await,
-        invoke(&h, d::list_by_customer, customer_call("someone")).await,
+        invoke(&h, payment_intents::list, call(Method::GET, ROOT)).await,
+        invoke(&h, payment_intents::get, get_call(id)).await,
         invoke(
             &h,
-            d::create,
+            payment_intents::list_by_customer,
+            customer_call("someone"),
+        )
+        .await,
+        invoke(
+            &h,
+            payment_intents::create,
             call(Method::POST, ROOT).json(json!({"amount": 5, "currency": "USD"})),
         )
         .await,
-        invoke(&h, d::confirm, confirm_call(id, "\"pm_card_visa\"")).await,
-        invoke(&h, d::cancel, cancel_call(id)).await,
-        invoke(&h, d::list, call(Method::GET, ROOT).bearer("not-a-token")).await,
+        invoke(
+            &h,
+            payment_intents::confirm,
+            confirm_call(id, "\"pm_card_visa\""),
+        )
+        .await,
+        invoke(&h, payment_intents::cancel, cancel_call(id)).await,
+        invoke(
+            &h,
+            payment_intents::list,
+            call(Method::GET, ROOT).bearer("not-a-token"),
+        )
+        .await,
     ];
     for r in replies {
         problem(&r, 401);
@@ -406,11 +431,16 @@ async fn only_admin_and_support_read_intents_here() {
         (token(&payer, &[]), 403),
     ];
     for (bearer, status) in callers {
-        let all = invoke(&h, d::list, call(Method::GET, ROOT).bearer(&bearer)).await;
-        let one = invoke(&h, d::get, get_call(id).bearer(&bearer)).await;
+        let all = invoke(
+            &h,
+            payment_intents::list,
+            call(Method::GET, ROOT).bearer(&bearer),
+        )
+        .await;
+        let one = invoke(&h, payment_intents::get, get_call(id).bearer(&bearer)).await;
         let theirs = invoke(
             &h,
-            d::list_by_customer,
+            payment_intents::list_by_customer,
             customer_call(&payer).bearer(&bearer),
         )
         .await;
@@ -562,7 +592,7 @@ async fn confirm_is_the_payers_with_a_payment_method_id() {
     problem(&stranger, 404);
     let admin = invoke(
         &h,
-        d::confirm,
+        payment_intents::confirm,
         as_role(confirm_call(id, "\"pm_card_visa\""), "admin", "Admin"),
     )
     .await;
@@ -582,7 +612,12 @@ async fn confirm_is_the_payers_with_a_payment_method_id() {
         "5",
         "\"pm card\"",
     ] {
-        let r = invoke(&h, d::confirm, confirm_call(id, body).as_user(&payer)).await;
+        let r = invoke(
+            &h,
+            payment_intents::confirm,
+            confirm_call(id, body).as_user(&payer),
+        )
+        .await;
         invalid(&r, "$");
     }
     let seen = staff_get(&h, id).await;
@@ -599,35 +634,60 @@ async fn cancel_is_the_payers_or_an_admins() {
         first["id"].as_str().expect("id"),
         second["id"].as_str().expect("id"),
     );
-    let stranger = invoke(&h, d::cancel, cancel_call(first).as_user(&unique("x"))).await;
+    let stranger = invoke(
+        &h,
+        payment_intents::cancel,
+        cancel_call(first).as_user(&unique("x")),
+    )
+    .await;
     problem(&stranger, 404);
     let support = invoke(
         &h,
-        d::cancel,
+        payment_intents::cancel,
         as_role(cancel_call(first), "support", "Support"),
     )
     .await;
     problem(&support, 404);
-    let by_payer = invoke(&h, d::cancel, cancel_call(first).as_user(&payer)).await;
+    let by_payer = invoke(
+        &h,
+        payment_intents::cancel,
+        cancel_call(first).as_user(&payer),
+    )
+    .await;
     assert_eq!(by_payer.status, 200, "{}", by_payer.body);
     assert_eq!(by_payer.body["status"], "Canceled");
     let by_admin = invoke(
         &h,
-        d::cancel,
+        payment_intents::cancel,
         as_role(cancel_call(second), "admin", "Admin").raw("{}"),
     )
     .await;
     assert_eq!(by_admin.status, 200, "{}", by_admin.body);
     assert_eq!(by_admin.body["status"], "Canceled");
-    let again = invoke(&h, d::cancel, cancel_call(first).as_user(&payer)).await;
+    let again = invoke(
+        &h,
+        payment_intents::cancel,
+        cancel_call(first).as_user(&payer),
+    )
+    .await;
     problem(&again, 409);
-    let not_object = invoke(&h, d::cancel, cancel_call(first).as_user(&payer).raw("[1]")).await;
+    let not_object = invoke(
+        &h,
+        payment_intents::cancel,
+        cancel_call(first).as_user(&payer).raw("[1]"),
+    )
+    .await;
     invalid(&not_object, "$");
 
     let paid = standalone(&h, &payer, json!(7)).await;
     let paid = paid["id"].as_str().expect("id");
     assert_eq!(confirm(&h, &payer, paid, "pm_card_visa").await.status, 200);
-    let late = invoke(&h, d::cancel, cancel_call(paid).as_user(&payer)).await;
+    let late = invoke(
+        &h,
+        payment_intents::cancel,
+        cancel_call(paid).as_user(&payer),
+    )
+    .await;
     problem(&late, 409);
 }
 
@@ -656,20 +716,25 @@ async fn webhooks_are_signed_by_their_gateway() {
         Some("t=1,v1=zz"),
         None,
     ] {
-        let r = invoke(&h, d::webhook, webhook_call("test", &body, signature)).await;
+        let r = invoke(
+            &h,
+            payment_intents::webhook,
+            webhook_call("test", &body, signature),
+        )
+        .await;
         problem(&r, 400);
     }
     let unread = "not json";
     let r = invoke(
         &h,
-        d::webhook,
+        payment_intents::webhook,
         webhook_call("test", unread, Some(&sign(&h, unread, 0))),
     )
     .await;
     problem(&r, 400);
     let r = invoke(
         &h,
-        d::webhook,
+        payment_intents::webhook,
         webhook_call("nope", &body, Some(&sign(&h, &body, 0))),
     )
     .await;
@@ -722,7 +787,12 @@ async fn lists_are_newest_first_in_pages() {
     let theirs = standalone(&h, &other, json!(4)).await["id"].clone();
     let admin = token("admin", &["Admin"]);
 
-    let all = invoke(&h, d::list, call(Method::GET, ROOT).bearer(&admin)).await;
+    let all = invoke(
+        &h,
+        payment_intents::list,
+        call(Method::GET, ROOT).bearer(&admin),
+    )
+    .await;
     assert_eq!(all.status, 200, "{}", all.body);
     let listed: Vec<&Value> = all
         .body
@@ -736,7 +806,7 @@ async fn lists_are_newest_first_in_pages() {
 
     let first = invoke(
         &h,
-        d::list_by_customer,
+        payment_intents::list_by_customer,
         customer_call(&payer).bearer(&admin).query("limit", "2"),
     )
     .await;
@@ -755,7 +825,7 @@ async fn lists_are_newest_first_in_pages() {
         .to_owned();
     let second = invoke(
         &h,
-        d::list_by_customer,
+        payment_intents::list_by_customer,
         customer_call(&payer)
             .bearer(&admin)
             .query("limit", "2")
@@ -769,7 +839,7 @@ async fn lists_are_newest_first_in_pages() {
 
     let paged = invoke(
         &h,
-        d::list,
+        payment_intents::list,
         call(Method::GET, ROOT).bearer(&admin).query("limit", "3"),
     )
     .await;
@@ -780,7 +850,7 @@ async fn lists_are_newest_first_in_pages() {
         .to_owned();
     let rest = invoke(
         &h,
-        d::list,
+        payment_intents::list,
         call(Method::GET, ROOT)
             .bearer(&admin)
             .query("limit", "3")
@@ -792,14 +862,14 @@ async fn lists_are_newest_first_in_pages() {
     for limit in ["0", "101", "x"] {
         let r = invoke(
             &h,
-            d::list,
+            payment_intents::list,
             call(Method::GET, ROOT).bearer(&admin).query("limit", limit),
         )
         .await;
         invalid(&r, "limit");
         let r = invoke(
             &h,
-            d::list_by_customer,
+            payment_intents::list_by_customer,
             customer_call(&payer).bearer(&admin).query("limit", limit),
         )
         .await;
@@ -810,7 +880,7 @@ async fn lists_are_newest_first_in_pages() {
     for r in [
         invoke(
             &h,
-            d::list,
+            payment_intents::list,
             call(Method::GET, ROOT)
                 .bearer(&admin)
                 .query("cursor", &tampered),
@@ -818,7 +888,7 @@ async fn lists_are_newest_first_in_pages() {
         .await,
         invoke(
             &h,
-            d::list_by_customer,
+            payment_intents::list_by_customer,
             customer_call(&payer)
                 .bearer(&admin)
                 .query("cursor", &tampered),
@@ -829,7 +899,7 @@ async fn lists_are_newest_first_in_pages() {
     }
     let nobody = invoke(
         &h,
-        d::list_by_customer,
+        payment_intents::list_by_customer,
         customer_call(&unique("nobody")).bearer(&admin),
     )
     .await;
@@ -870,9 +940,9 @@ async fn changes_honour_idempotency_keys() {
             .as_user(&payer)
             .header("idempotency-key", "confirm-1")
     };
-    let paid = invoke(&h, d::confirm, confirm_keyed()).await;
+    let paid = invoke(&h, payment_intents::confirm, confirm_keyed()).await;
     assert_eq!(paid.body["status"], "Succeeded", "{}", paid.body);
-    let replayed = invoke(&h, d::confirm, confirm_keyed()).await;
+    let replayed = invoke(&h, payment_intents::confirm, confirm_keyed()).await;
     assert_eq!(replayed.status, 200);
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
 }
@@ -883,11 +953,16 @@ async fn bodies_over_64_kib_are_refused() {
     let big = format!("{{\"description\": \"{}\"}}", "a".repeat(65 * 1024));
     let r = invoke(
         &h,
-        d::create,
+        payment_intents::create,
         call(Method::POST, ROOT).as_user("someone").raw(&big),
     )
     .await;
     problem(&r, 413);
-    let r = invoke(&h, d::webhook, webhook_call("test", &big, None)).await;
+    let r = invoke(
+        &h,
+        payment_intents::webhook,
+        webhook_call("test", &big, None),
+    )
+    .await;
     problem(&r, 413);
 }

@@ -4,7 +4,7 @@ use futures::future::join_all;
 use integration_tests::flows::{self, *};
 use integration_tests::*;
 use lambda_http::http::Method;
-use payment_shared::surfaces::{payables, payments as b, shop};
+use payment_shared::surfaces::{payables, payments, shop};
 use serde_json::{Value, json};
 
 fn pay(body: Value) -> Call {
@@ -12,7 +12,7 @@ fn pay(body: Value) -> Call {
 }
 
 async fn record(h: &Harness, who: Call) -> Reply {
-    invoke(h, b::create, who).await
+    invoke(h, payments::create, who).await
 }
 
 fn as_role(c: Call, sub: &str, role: &str) -> Call {
@@ -57,7 +57,7 @@ async fn amounts_are_exact_json_numbers_in_the_orders_currency() {
     let order = order(&h, &owner, "100", "USD").await;
     let body =
         json!({"amount": 12.5, "orderId": order, "paymentMethod": "Card", "status": "PENDING"});
-    let raw = b::create(h.app.clone(), pay(body).as_user(&owner).build()).await;
+    let raw = payments::create(h.app.clone(), pay(body).as_user(&owner).build()).await;
     let text = String::from_utf8(<[u8]>::to_vec(raw.body().as_ref())).expect("utf-8");
     assert!(text.contains(r#""amount":12.5"#), "{text}");
     for (amount, why) in [
@@ -84,7 +84,7 @@ async fn amounts_are_exact_json_numbers_in_the_orders_currency() {
         );
         let r = invoke(
             &h,
-            b::create,
+            payments::create,
             call(Method::POST, "/payment").as_user(&owner).raw(&body),
         )
         .await;
@@ -93,7 +93,7 @@ async fn amounts_are_exact_json_numbers_in_the_orders_currency() {
     }
     let mine = invoke(
         &h,
-        b::list_mine,
+        payments::list_mine,
         call(Method::GET, "/payment").as_user(&owner),
     )
     .await;
@@ -135,7 +135,7 @@ async fn validation_lists_every_bad_field() {
     }
     let r = invoke(
         &h,
-        b::create,
+        payments::create,
         call(Method::POST, "/payment").as_user("u").raw("not json"),
     )
     .await;
@@ -193,9 +193,9 @@ async fn only_staff_or_the_payment_system_decide_that_money_arrived() {
         record(&h, pay(body.clone()).as_user(&owner)).await.status,
         201
     );
-    let bad_key = invoke(&h, b::create, pay(json!({})).api_key("nope")).await;
+    let bad_key = invoke(&h, payments::create, pay(json!({})).api_key("nope")).await;
     assert_eq!(bad_key.status, 401);
-    let no_token = invoke(&h, b::create, pay(json!({}))).await;
+    let no_token = invoke(&h, payments::create, pay(json!({}))).await;
     assert_eq!(
         (no_token.status, no_token.body["message"].is_string()),
         (401, true)
@@ -209,7 +209,7 @@ async fn payments_never_sum_past_the_order_total() {
     let order = order(&h, &owner, "100", "USD").await;
     let go = |amount: u32| {
         let body = json!({"amount": amount, "orderId": order, "paymentMethod": "Nagad", "status": "PENDING"});
-        invoke(&h, b::create, pay(body).as_user(&owner))
+        invoke(&h, payments::create, pay(body).as_user(&owner))
     };
     assert_eq!(go(60).await.status, 201);
     let over = go(50).await;
@@ -261,7 +261,7 @@ async fn twenty_concurrent_payments_never_overshoot() {
     let order = order(&h, &owner, "100", "USD").await;
     let replies = join_all((0..20).map(|i| {
         let body = json!({"amount": 10, "orderId": order, "paymentMethod": "Rocket", "status": if i % 2 == 0 { "PENDING" } else { "COMPLETED" }});
-        invoke(&h, b::create, as_role(pay(body), "staff-1", "Staff"))
+        invoke(&h, payments::create, as_role(pay(body), "staff-1", "Staff"))
     }))
     .await;
     let ok = replies.iter().filter(|r| r.status == 201).count();
@@ -277,7 +277,7 @@ async fn twenty_concurrent_payments_never_overshoot() {
     assert!(replies.iter().all(|r| r.status == 201 || r.status == 400));
     let listed = invoke(
         &h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, "/")
             .as_user(&owner)
             .param("orderId", &order),
@@ -318,7 +318,7 @@ async fn reads_are_limited_to_owners_and_staff() {
         "not the stranger's order"
     );
 
-    let get = |who: Call, id: &str| invoke(&h, b::get, who.param("id", id));
+    let get = |who: Call, id: &str| invoke(&h, payments::get, who.param("id", id));
     let one = get(call(Method::GET, "/").as_user(&owner), &ids[0]).await;
     assert_eq!(one.status, 200);
     assert_eq!(one.body["amount"], json!(10));
@@ -341,7 +341,7 @@ async fn reads_are_limited_to_owners_and_staff() {
         404
     );
 
-    let by_order = |who: Call| invoke(&h, b::list_for_order, who.param("orderId", &order));
+    let by_order = |who: Call| invoke(&h, payments::list_for_order, who.param("orderId", &order));
     let listed = by_order(call(Method::GET, "/").as_user(&owner)).await;
     let got: Vec<&str> = listed
         .body
@@ -382,7 +382,7 @@ async fn reads_are_limited_to_owners_and_staff() {
         for (k, v) in q {
             c = c.query(k, v);
         }
-        invoke(&h, b::list_mine, c)
+        invoke(&h, payments::list_mine, c)
     };
     let all = mine(&[]).await;
     assert_eq!(all.body.as_array().expect("list").len(), 3);
@@ -411,13 +411,13 @@ async fn reads_are_limited_to_owners_and_staff() {
     assert_eq!(mine(&[("limit", "101")]).await.status, 400);
     let theirs = invoke(
         &h,
-        b::list_mine,
+        payments::list_mine,
         call(Method::GET, "/payment").as_user(&stranger),
     )
     .await;
     assert_eq!(theirs.body, json!([]));
     assert_eq!(
-        invoke(&h, b::list_mine, call(Method::GET, "/payment"))
+        invoke(&h, payments::list_mine, call(Method::GET, "/payment"))
             .await
             .status,
         401
@@ -480,7 +480,7 @@ async fn post_payment_honours_idempotency_keys() {
         json!({"amount": 25, "orderId": order, "paymentMethod": "Card", "status": "PENDING"});
     let first = invoke(
         &h,
-        b::create,
+        payments::create,
         pay(body.clone())
             .as_user(&owner)
             .header("idempotency-key", "k"),
@@ -488,7 +488,7 @@ async fn post_payment_honours_idempotency_keys() {
     .await;
     let again = invoke(
         &h,
-        b::create,
+        payments::create,
         pay(body).as_user(&owner).header("idempotency-key", "k"),
     )
     .await;
@@ -497,7 +497,7 @@ async fn post_payment_honours_idempotency_keys() {
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     let listed = invoke(
         &h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, "/")
             .as_user(&owner)
             .param("orderId", &order),
@@ -524,7 +524,7 @@ async fn support_reads_orders_but_records_no_payment_on_them() {
     // Nothing holds the order: its owner still opens an intent and pays.
     let listed = invoke(
         &h,
-        b::list_for_order,
+        payments::list_for_order,
         as_role(call(Method::GET, "/"), "support-1", "Support").param("orderId", &order),
     )
     .await;
@@ -552,7 +552,7 @@ async fn a_tampered_cursor_is_refused() {
         if let Some(cursor) = cursor {
             c = c.query("cursor", cursor);
         }
-        invoke(&h, b::list_for_order, c)
+        invoke(&h, payments::list_for_order, c)
     };
     let first = list(None).await;
     let cursor = first

@@ -5,7 +5,7 @@ use integration_tests::flows::*;
 use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::{PayableId, PayableKind, PayableRef};
-use payment_shared::surfaces::intents as a;
+use payment_shared::surfaces::intents;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -110,7 +110,7 @@ async fn twenty_concurrent_creates_open_one_intent() {
     );
     let listed = invoke(
         &h,
-        a::list_by_registration,
+        intents::list_by_registration,
         call(Method::GET, "/")
             .as_user(&user)
             .param("registration_id", &reg),
@@ -163,14 +163,14 @@ async fn guesses_beyond_the_reserved_attempts_are_never_compared() {
 async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
     use payment_shared::domain::MAX_PENDING_PAYMENTS;
     use payment_shared::ports::PayableStore;
-    use payment_shared::surfaces::payments as b;
+    use payment_shared::surfaces::payments;
     let h = Harness::new().await;
     let owner = unique("buyer");
     let order = order(&h, &owner, "100.00", "USD").await;
     let pending = || {
         invoke(
             &h,
-            b::create,
+            payments::create,
             call(Method::POST, "/payment").as_user(&owner).json(json!({
                 "amount": 1, "orderId": order, "paymentMethod": "Cash", "status": "PENDING",
             })),
@@ -222,7 +222,7 @@ async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
     );
     let listed = invoke(
         &h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, "/")
             .as_user(&owner)
             .param("orderId", &order)
@@ -240,8 +240,8 @@ async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
 /// Card payments through the test gateway, raced on DynamoDB Local.
 mod through_a_gateway {
     use super::*;
-    use payment_shared::app::gateway_intents::{self, NewGatewayIntent};
-    use payment_shared::app::webhooks::{self, Delivery};
+    use payment_shared::app::gateway_events::{self, EventOutcome};
+    use payment_shared::app::payment_intents::{self, NewGatewayIntent};
     use payment_shared::auth::Caller;
     use payment_shared::domain::webhook_signature::sign;
     use payment_shared::domain::{Email, GatewayId, PaymentIntent, UserId};
@@ -270,7 +270,7 @@ mod through_a_gateway {
             return_url: None,
             cancel_url: None,
         };
-        let (intent, created) = gateway_intents::create(&h.app, payer, new, None)
+        let (intent, created) = payment_intents::create(&h.app, payer, new, None)
             .await
             .expect("created");
         assert!(created);
@@ -295,13 +295,13 @@ mod through_a_gateway {
         .expect("json")
     }
 
-    async fn deliver(h: &Harness, body: &[u8], delivery: &str) -> Result<Delivery, String> {
+    async fn deliver(h: &Harness, body: &[u8], delivery: &str) -> Result<EventOutcome, String> {
         let signature = sign(
             WEBHOOK_SECRET.as_bytes(),
             h.clock.now().unix_timestamp(),
             body,
         );
-        webhooks::receive(&h.app, "test", Some(&signature), body, delivery)
+        gateway_events::receive(&h.app, "test", Some(&signature), body, delivery)
             .await
             .map_err(|e| e.to_string())
     }
@@ -313,7 +313,7 @@ mod through_a_gateway {
         let (payable, intent) = card_intent(&h, &payer).await;
         let id = intent.id.to_string();
         let answers = join_all(
-            (0..20).map(|_| gateway_intents::confirm(&h.app, &payer, &id, "pm_card_visa")),
+            (0..20).map(|_| payment_intents::confirm(&h.app, &payer, &id, "pm_card_visa")),
         )
         .await;
         assert!(answers.iter().any(|a| a.is_ok()), "{answers:?}");
@@ -335,7 +335,7 @@ mod through_a_gateway {
         let id = intent.id.to_string();
         let body = succeeded("evt_race", &intent);
         let (confirmed, delivered) = tokio::join!(
-            gateway_intents::confirm(&h.app, &payer, &id, "pm_card_visa"),
+            payment_intents::confirm(&h.app, &payer, &id, "pm_card_visa"),
             deliver(&h, &body, "race")
         );
         confirmed.expect("confirmed");
@@ -348,7 +348,7 @@ mod through_a_gateway {
         let h = Harness::new().await;
         let payer = payer();
         let (payable, intent) = card_intent(&h, &payer).await;
-        gateway_intents::confirm(
+        payment_intents::confirm(
             &h.app,
             &payer,
             &intent.id.to_string(),
@@ -361,7 +361,7 @@ mod through_a_gateway {
         let answers = join_all(names.iter().map(|d| deliver(&h, &body, d))).await;
         let applied = answers
             .iter()
-            .filter(|a| matches!(a, Ok(Delivery::Applied)))
+            .filter(|a| matches!(a, Ok(EventOutcome::Applied)))
             .count();
         assert_eq!(applied, 1, "{answers:?}");
         assert!(answers.iter().all(|a| a.is_ok()), "{answers:?}");

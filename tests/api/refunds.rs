@@ -18,9 +18,7 @@ use payment_shared::auth::sign_partner_request;
 use payment_shared::domain::webhook_signature;
 use payment_shared::domain::{PaymentId, RefundId};
 use payment_shared::ports::{Clock, PaymentStore, RefundStore};
-use payment_shared::surfaces::{
-    events, partner, payables, payment_intents as d, payments as b, refunds,
-};
+use payment_shared::surfaces::{events, partner, payables, payment_intents, payments, refunds};
 use serde_json::{Value, json};
 
 use crate::stripe::{ROOT, VISA, card, confirm, localstripe, stripe_intent, webhook};
@@ -63,7 +61,7 @@ async fn completed(h: &Harness, owner: &str, amount: &str, method: &str) -> (Str
     );
     let r = invoke(
         h,
-        b::create,
+        payments::create,
         call(Method::POST, "/payment").api_key(API_KEY).raw(&body),
     )
     .await;
@@ -75,7 +73,7 @@ async fn completed(h: &Harness, owner: &str, amount: &str, method: &str) -> (Str
 pub(crate) async fn payment_view(h: &Harness, payment: &str) -> Value {
     let r = invoke(
         h,
-        b::get,
+        payments::get,
         call(Method::GET, &format!("/payment/{payment}"))
             .param("id", payment)
             .bearer(&token("an-admin", &["Admin"])),
@@ -264,7 +262,7 @@ async fn more_than_remains_is_400_and_a_payment_not_completed_or_refunded_in_ful
     let order_id = order(&h, &owner, "30.00", "USD").await;
     let pending = invoke(
         &h,
-        b::create,
+        payments::create,
         call(Method::POST, "/payment").as_user(&owner).json(json!({
             "amount": 30, "orderId": order_id, "paymentMethod": "Bkash", "status": "PENDING",
         })),
@@ -451,7 +449,7 @@ async fn the_partner_api_shows_paid_and_net_less_the_refunds() {
     .await;
     let r = invoke(
         &h,
-        b::create,
+        payments::create,
         call(Method::POST, "/payment").api_key(API_KEY).json(json!({
             "amount": 5000, "orderId": order_id, "paymentMethod": "Bank Transfer", "status": "COMPLETED",
         })),
@@ -495,7 +493,7 @@ pub(crate) async fn test_gateway_payment(h: &Harness) -> (String, String, Value)
     let order_id = order(h, &owner, "50.00", "USD").await;
     let r = invoke(
         h,
-        d::create,
+        payment_intents::create,
         call(Method::POST, ROOT)
             .as_user(&owner)
             .json(json!({"orderId": order_id, "paymentGatewayId": "test"})),
@@ -507,7 +505,7 @@ pub(crate) async fn test_gateway_payment(h: &Harness) -> (String, String, Value)
     assert_eq!(r.body["status"], "Succeeded", "{}", r.body);
     let paid = invoke(
         h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, &format!("/payment/order/{order_id}"))
             .as_user(&owner)
             .param("orderId", &order_id),
@@ -533,7 +531,7 @@ async fn deliver(h: &Harness, gateway: &str, secret: &str, event: Value) -> Repl
         .param("gatewayId", gateway)
         .raw(&body)
         .header("stripe-signature", &signature);
-    let r = invoke(h, d::webhook, c).await;
+    let r = invoke(h, payment_intents::webhook, c).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r
 }
@@ -677,7 +675,7 @@ pub(crate) async fn stripe_payment(h: &Harness, amount: &str) -> (String, String
     assert_eq!(r.body["status"], "Succeeded", "{}", r.body);
     let paid = invoke(
         h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, &format!("/payment/order/{order_id}"))
             .as_user(&owner)
             .param("orderId", &order_id),
@@ -793,7 +791,12 @@ async fn stripes_signed_refund_events_move_pending_refunds_on() {
     let forged = json!({"id": unique("evt"), "type": "refund.updated", "data": {"object": {
         "id": re_one, "object": "refund", "status": "failed"}}});
     let (body, signature) = signed_event(&h, WEBHOOK_SECRET, &forged);
-    let r = invoke(&h, d::webhook, webhook(&body, Some(&signature))).await;
+    let r = invoke(
+        &h,
+        payment_intents::webhook,
+        webhook(&body, Some(&signature)),
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(
         stored_refund(&h, &one.body["id"]).await.status.as_str(),

@@ -6,7 +6,7 @@ use lambda_http::Request;
 use lambda_http::http::HeaderValue;
 use payment_shared::ports::Clock;
 use payment_shared::surfaces::{
-    docs, events, intents as a, payables, payment_intents as d, payments as b, refunds, shop,
+    docs, events, intents, payables, payment_intents, payments, refunds, shop,
 };
 use serde_json::json;
 
@@ -41,7 +41,7 @@ async fn valid_events_walk_the_demo_flow() {
     let h = Harness::new().await;
     let root = run(
         &h,
-        a::root,
+        intents::root,
         event(include_str!("../../events/service-root.json"), None),
     )
     .await;
@@ -87,7 +87,7 @@ async fn valid_events_walk_the_demo_flow() {
 
     let created = run(
         &h,
-        a::create_intent,
+        intents::create_intent,
         event(
             include_str!("../../events/intents-create.json"),
             Some("demo-user-1"),
@@ -97,7 +97,7 @@ async fn valid_events_walk_the_demo_flow() {
     assert_eq!(created.status, 200, "{}", created.body);
     let base64 = run(
         &h,
-        a::create_intent,
+        intents::create_intent,
         event(
             include_str!("../../events/intents-create-base64-body.json"),
             Some("demo-user-1"),
@@ -112,7 +112,7 @@ async fn valid_events_walk_the_demo_flow() {
     assert_eq!(base64.body["intent_id"], created.body["intent_id"]);
     let listed = run(
         &h,
-        a::list_by_user,
+        intents::list_by_user,
         event(
             include_str!("../../events/intents-list-by-user.json"),
             Some("demo-user-1"),
@@ -122,7 +122,7 @@ async fn valid_events_walk_the_demo_flow() {
     assert_eq!(listed.body.as_array().expect("list").len(), 1);
     let by_reg = run(
         &h,
-        a::list_by_registration,
+        intents::list_by_registration,
         event(
             include_str!("../../events/intents-list-by-registration.json"),
             Some("demo-user-1"),
@@ -142,11 +142,11 @@ async fn valid_events_walk_the_demo_flow() {
         let req = event(handler_event, Some("demo-user-1"));
         let route = req.uri().path().to_owned();
         let r = match route.as_str() {
-            "/payment/intents/request-otp" => run(&h, a::request_otp, req).await,
-            "/payment/intents/confirm" => run(&h, a::confirm, req).await,
-            "/payment/intents/cancel" => run(&h, a::cancel, req).await,
-            "/payment/intents/fail" => run(&h, a::fail, req).await,
-            _ => run(&h, a::get_intent, req).await,
+            "/payment/intents/request-otp" => run(&h, intents::request_otp, req).await,
+            "/payment/intents/confirm" => run(&h, intents::confirm, req).await,
+            "/payment/intents/cancel" => run(&h, intents::cancel, req).await,
+            "/payment/intents/fail" => run(&h, intents::fail, req).await,
+            _ => run(&h, intents::get_intent, req).await,
         };
         assert_eq!(r.status, expected, "{route}: {}", r.body);
         assert_eq!(r.body, json!({"detail": "Payment intent not found"}));
@@ -158,7 +158,7 @@ async fn error_events_get_each_surfaces_error_body() {
     let h = Harness::new().await;
     let r = run(
         &h,
-        a::create_intent,
+        intents::create_intent,
         event(
             include_str!("../../events/intents-create-missing-token.json"),
             None,
@@ -168,7 +168,7 @@ async fn error_events_get_each_surfaces_error_body() {
     assert_eq!(r.status, 401);
     let r = run(
         &h,
-        a::get_intent,
+        intents::get_intent,
         event(
             include_str!("../../events/intents-get-missing-token.json"),
             None,
@@ -178,7 +178,7 @@ async fn error_events_get_each_surfaces_error_body() {
     assert_eq!(r.status, 401);
     let r = run(
         &h,
-        a::get_intent,
+        intents::get_intent,
         event(
             include_str!("../../events/intents-get-invalid-token.json"),
             None,
@@ -188,7 +188,7 @@ async fn error_events_get_each_surfaces_error_body() {
     assert_eq!(r.body, json!({"detail": "Invalid or expired token"}));
     let r = run(
         &h,
-        a::create_intent,
+        intents::create_intent,
         event(
             include_str!("../../events/intents-create-invalid-json.json"),
             Some("u"),
@@ -201,7 +201,7 @@ async fn error_events_get_each_surfaces_error_body() {
     );
     let r = run(
         &h,
-        a::request_otp,
+        intents::request_otp,
         event(
             include_str!("../../events/intents-request-otp-missing-intent-id.json"),
             Some("u"),
@@ -214,7 +214,7 @@ async fn error_events_get_each_surfaces_error_body() {
     );
     let r = run(
         &h,
-        a::confirm,
+        intents::confirm,
         event(
             include_str!("../../events/intents-confirm-malformed-code.json"),
             Some("u"),
@@ -224,7 +224,7 @@ async fn error_events_get_each_surfaces_error_body() {
     assert_eq!(r.body["detail"][0]["loc"], json!(["body", "otp_code"]));
     let r = run(
         &h,
-        a::list_by_user,
+        intents::list_by_user,
         event(
             include_str!("../../events/intents-list-by-user-bad-limit.json"),
             Some("u"),
@@ -282,7 +282,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
     assert_eq!(no_key.status, 401);
     let bad = run(
         &h,
-        b::create,
+        payments::create,
         event(
             include_str!("../../events/payments-create-validation-error.json"),
             user,
@@ -294,7 +294,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
 
     let pending = run(
         &h,
-        b::create,
+        payments::create,
         event(include_str!("../../events/payments-create.json"), user),
     )
     .await;
@@ -302,7 +302,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
     assert_eq!(pending.body["amount"], json!(20));
     let by_service = run(
         &h,
-        b::create,
+        payments::create,
         event(
             include_str!("../../events/payments-create-completed-by-service.json"),
             None,
@@ -313,14 +313,14 @@ async fn payment_and_shop_events_settle_the_demo_order() {
 
     let mine = run(
         &h,
-        b::list_mine,
+        payments::list_mine,
         event(include_str!("../../events/payments-list.json"), user),
     )
     .await;
     assert_eq!(mine.body.as_array().expect("list").len(), 2);
     let by_order = run(
         &h,
-        b::list_for_order,
+        payments::list_for_order,
         event(
             include_str!("../../events/payments-list-by-order.json"),
             user,
@@ -330,7 +330,7 @@ async fn payment_and_shop_events_settle_the_demo_order() {
     assert_eq!(by_order.body.as_array().expect("list").len(), 2);
     let one = run(
         &h,
-        b::get,
+        payments::get,
         event(include_str!("../../events/payments-get.json"), user),
     )
     .await;
@@ -403,7 +403,7 @@ async fn payment_intents_events_open_read_and_refuse() {
 
     let created = run(
         &h,
-        d::create,
+        payment_intents::create,
         staff_event(
             include_str!("../../events/payment-intents-create.json"),
             payer,
@@ -414,7 +414,7 @@ async fn payment_intents_events_open_read_and_refuse() {
     assert_eq!(created.body["orderId"], "ORD-DEMO-1");
     let listed = run(
         &h,
-        d::list,
+        payment_intents::list,
         staff_event(
             include_str!("../../events/payment-intents-list.json"),
             admin,
@@ -425,7 +425,7 @@ async fn payment_intents_events_open_read_and_refuse() {
     assert_eq!(listed.body[0]["id"], created.body["id"]);
     let theirs = run(
         &h,
-        d::list_by_customer,
+        payment_intents::list_by_customer,
         staff_event(
             include_str!("../../events/payment-intents-list-by-customer.json"),
             admin,
@@ -437,13 +437,13 @@ async fn payment_intents_events_open_read_and_refuse() {
     let missing = [
         run(
             &h,
-            d::get,
+            payment_intents::get,
             staff_event(include_str!("../../events/payment-intents-get.json"), admin),
         )
         .await,
         run(
             &h,
-            d::confirm,
+            payment_intents::confirm,
             staff_event(
                 include_str!("../../events/payment-intents-confirm.json"),
                 payer,
@@ -452,7 +452,7 @@ async fn payment_intents_events_open_read_and_refuse() {
         .await,
         run(
             &h,
-            d::cancel,
+            payment_intents::cancel,
             staff_event(
                 include_str!("../../events/payment-intents-cancel.json"),
                 payer,
@@ -471,7 +471,7 @@ async fn payment_intents_events_open_read_and_refuse() {
 
     let forbidden = run(
         &h,
-        d::list,
+        payment_intents::list,
         staff_event(
             include_str!("../../events/payment-intents-list-forbidden.json"),
             payer,
@@ -481,7 +481,7 @@ async fn payment_intents_events_open_read_and_refuse() {
     assert_eq!(forbidden.status, 403, "{}", forbidden.body);
     let no_token = run(
         &h,
-        d::create,
+        payment_intents::create,
         staff_event(
             include_str!("../../events/payment-intents-create-missing-token.json"),
             None,
@@ -491,7 +491,7 @@ async fn payment_intents_events_open_read_and_refuse() {
     assert_eq!(no_token.status, 401, "{}", no_token.body);
     let invalid = run(
         &h,
-        d::create,
+        payment_intents::create,
         staff_event(
             include_str!("../../events/payment-intents-create-invalid-body.json"),
             payer,
@@ -526,12 +526,12 @@ async fn payment_intents_events_open_read_and_refuse() {
         "stripe-signature",
         HeaderValue::from_str(&signature).expect("header"),
     );
-    let received = run(&h, d::webhook, delivery).await;
+    let received = run(&h, payment_intents::webhook, delivery).await;
     assert_eq!(received.status, 200, "{}", received.body);
     assert_eq!(received.body, json!({"received": true}));
     let forged = run(
         &h,
-        d::webhook,
+        payment_intents::webhook,
         event(
             include_str!("../../events/payment-intents-webhook-bad-signature.json"),
             None,
@@ -543,11 +543,11 @@ async fn payment_intents_events_open_read_and_refuse() {
 
 #[tokio::test]
 async fn webhook_endpoint_events_create_rotate_read_list_and_delete() {
-    use payment_shared::surfaces::webhook_endpoints as w;
+    use payment_shared::surfaces::webhook_endpoints;
     let h = Harness::new().await;
     let put = run(
         &h,
-        w::put,
+        webhook_endpoints::put,
         event(
             include_str!("../../events/webhook-endpoints-put.json"),
             None,
@@ -562,7 +562,7 @@ async fn webhook_endpoint_events_create_rotate_read_list_and_delete() {
     );
     let rotated = run(
         &h,
-        w::rotate_secret,
+        webhook_endpoints::rotate_secret,
         event(
             include_str!("../../events/webhook-endpoints-rotate-secret.json"),
             None,
@@ -577,7 +577,7 @@ async fn webhook_endpoint_events_create_rotate_read_list_and_delete() {
     );
     let invalid = run(
         &h,
-        w::put,
+        webhook_endpoints::put,
         event(
             include_str!("../../events/webhook-endpoints-put-validation-error.json"),
             None,
@@ -588,7 +588,7 @@ async fn webhook_endpoint_events_create_rotate_read_list_and_delete() {
     assert_eq!(invalid.body["errors"].as_array().map(Vec::len), Some(2));
     let got = run(
         &h,
-        w::get,
+        webhook_endpoints::get,
         event(
             include_str!("../../events/webhook-endpoints-get.json"),
             None,
@@ -598,7 +598,7 @@ async fn webhook_endpoint_events_create_rotate_read_list_and_delete() {
     assert_eq!(got.status, 200, "{}", got.body);
     let listed = run(
         &h,
-        w::deliveries,
+        webhook_endpoints::deliveries,
         event(
             include_str!("../../events/webhook-endpoints-deliveries.json"),
             None,
@@ -609,7 +609,7 @@ async fn webhook_endpoint_events_create_rotate_read_list_and_delete() {
     assert_eq!(listed.body["data"], json!([]));
     let deleted = run(
         &h,
-        w::delete,
+        webhook_endpoints::delete,
         event(
             include_str!("../../events/webhook-endpoints-delete.json"),
             None,
@@ -635,7 +635,7 @@ async fn refund_events_refund_a_recorded_payment() {
     assert_eq!(order.status, 201, "{}", order.body);
     let paid = run(
         &h,
-        b::create,
+        payments::create,
         event(
             include_str!("../../events/payments-create-completed-by-service.json"),
             None,

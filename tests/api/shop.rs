@@ -6,7 +6,7 @@ use integration_tests::*;
 use lambda_http::http::Method;
 use payment_shared::domain::GatewayId;
 use payment_shared::ports::IntentStore;
-use payment_shared::surfaces::{intents as a, payments as b, shop};
+use payment_shared::surfaces::{intents, payments, shop};
 use serde_json::{Value, json};
 
 /// The shop orders API's documented order: two of "Main product 2" at 56.00 USD.
@@ -49,7 +49,7 @@ pub(crate) async fn mark_paid(h: &Harness, order: &str) -> Reply {
 async fn payments_of(h: &Harness, owner: &str, order: &str) -> Vec<Value> {
     let r = invoke(
         h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, "/")
             .as_user(owner)
             .param("orderId", order),
@@ -152,7 +152,7 @@ async fn mark_paid_ends_the_open_card_intent_and_records_the_order_paid_once() {
     assert_eq!(r.body["data"]["order_status"], "paid");
     let view = invoke(
         &h,
-        a::get_intent,
+        intents::get_intent,
         call(Method::GET, "/")
             .as_user(&owner)
             .param("intent_id", &intent),
@@ -192,7 +192,7 @@ async fn mark_paid_completes_pending_payments_and_records_the_rest() {
         json!({"amount": 40, "orderId": order, "paymentMethod": "Bkash", "status": "PENDING"});
     let pending = invoke(
         &h,
-        b::create,
+        payments::create,
         call(Method::POST, "/payment").as_user(&owner).json(body),
     )
     .await;
@@ -229,7 +229,7 @@ async fn mark_paid_completes_an_order_holding_forty_pending_payments() {
     for _ in 0..40 {
         let r = invoke(
             &h,
-            b::create,
+            payments::create,
             call(Method::POST, "/payment")
                 .as_user(&owner)
                 .json(body.clone()),
@@ -242,7 +242,7 @@ async fn mark_paid_completes_an_order_holding_forty_pending_payments() {
     assert_eq!(r.body["data"]["order_status"], "paid");
     let payments = invoke(
         &h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, "/")
             .as_user(&owner)
             .param("orderId", &order)

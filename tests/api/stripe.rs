@@ -23,7 +23,7 @@ use payment_shared::domain::webhook_signature;
 use payment_shared::domain::{GatewayId, PaymentId};
 use payment_shared::ports::deadline::STORING_MARGIN;
 use payment_shared::ports::{Clock, IntentStore, PaymentStore};
-use payment_shared::surfaces::{payables, payment_intents as d, payments as b, shop};
+use payment_shared::surfaces::{payables, payment_intents, payments, shop};
 use serde_json::{Value, json};
 
 pub(crate) const ROOT: &str = "/api/v1/PaymentIntents";
@@ -124,7 +124,7 @@ pub(crate) async fn stripe_intent(h: &Harness, owner: &str, order_id: &str) -> V
 async fn staff_get(h: &Harness, id: &str) -> Value {
     let r = invoke(
         h,
-        d::get,
+        payment_intents::get,
         call(Method::GET, &format!("{ROOT}/{id}"))
             .param("id", id)
             .bearer(&token("staff-admin", &["Admin"])),
@@ -137,7 +137,7 @@ async fn staff_get(h: &Harness, id: &str) -> Value {
 async fn order_payments(h: &Harness, owner: &str, order: &str) -> Vec<Value> {
     let r = invoke(
         h,
-        b::list_for_order,
+        payments::list_for_order,
         call(Method::GET, &format!("/payment/order/{order}"))
             .as_user(owner)
             .param("orderId", order),
@@ -285,7 +285,12 @@ async fn a_good_card_is_collected_once_even_when_the_webhook_says_so_too() {
     let body = event.expect("localstripe recorded the event").to_string();
     let t = h.clock.now().unix_timestamp();
     let signature = webhook_signature::sign(STRIPE_WEBHOOK_SECRET.as_bytes(), t, body.as_bytes());
-    let delivered = invoke(&h, d::webhook, webhook(&body, Some(&signature))).await;
+    let delivered = invoke(
+        &h,
+        payment_intents::webhook,
+        webhook(&body, Some(&signature)),
+    )
+    .await;
     assert_eq!(delivered.status, 200, "{}", delivered.body);
     assert_eq!(staff_get(&h, id).await["status"], "Succeeded");
     assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
@@ -383,12 +388,17 @@ async fn only_deliveries_signed_with_the_stripe_secret_are_read() {
         // The test gateway's secret does not sign Stripe's events.
         Some(with(WEBHOOK_SECRET)),
     ] {
-        let r = invoke(&h, d::webhook, webhook(&body, signature.as_deref())).await;
+        let r = invoke(
+            &h,
+            payment_intents::webhook,
+            webhook(&body, signature.as_deref()),
+        )
+        .await;
         assert_eq!(r.status, 400, "{signature:?}: {}", r.body);
     }
     let r = invoke(
         &h,
-        d::webhook,
+        payment_intents::webhook,
         webhook(&body, Some(&with(STRIPE_WEBHOOK_SECRET))),
     )
     .await;
@@ -405,7 +415,7 @@ async fn canceling_ends_the_intent_at_stripe_too() {
     let gateway_id = intent["gatewayIntentId"].as_str().expect("gateway id");
     let r = invoke(
         &h,
-        d::cancel,
+        payment_intents::cancel,
         call(Method::POST, &format!("{ROOT}/{id}/cancel"))
             .param("id", id)
             .as_user(&owner),
@@ -699,7 +709,12 @@ async fn a_confirm_cut_by_the_requests_deadline_is_a_504_that_lets_its_key_go() 
     // refused as still in flight (409).
     for _ in 0..2 {
         let started = Instant::now();
-        let r = invoke(&h, d::confirm, with_a_second_for_stripe(confirming())).await;
+        let r = invoke(
+            &h,
+            payment_intents::confirm,
+            with_a_second_for_stripe(confirming()),
+        )
+        .await;
         assert_cut_by_the_deadline(&r, started);
         assert_eq!(r.header("idempotent-replayed"), None);
     }
@@ -710,10 +725,10 @@ async fn a_confirm_cut_by_the_requests_deadline_is_a_504_that_lets_its_key_go() 
 
     // Stripe answers again: the same key runs, collects once, and is kept.
     stripe.silent.store(false, Ordering::SeqCst);
-    let paid = invoke(&h, d::confirm, confirming()).await;
+    let paid = invoke(&h, payment_intents::confirm, confirming()).await;
     assert_eq!(paid.status, 200, "{}", paid.body);
     assert_eq!(paid.body["status"], "Succeeded", "{}", paid.body);
-    let replayed = invoke(&h, d::confirm, confirming()).await;
+    let replayed = invoke(&h, payment_intents::confirm, confirming()).await;
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
     assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
 }
@@ -734,11 +749,16 @@ async fn a_create_cut_by_the_requests_deadline_opens_nothing_and_lets_its_key_go
 
     stripe.silent.store(true, Ordering::SeqCst);
     let started = Instant::now();
-    let r = invoke(&h, d::create, with_a_second_for_stripe(creating())).await;
+    let r = invoke(
+        &h,
+        payment_intents::create,
+        with_a_second_for_stripe(creating()),
+    )
+    .await;
     assert_cut_by_the_deadline(&r, started);
 
     stripe.silent.store(false, Ordering::SeqCst);
-    let created = invoke(&h, d::create, creating()).await;
+    let created = invoke(&h, payment_intents::create, creating()).await;
     // Created now (201), not the order's open intent (200): the cut run
     // stored none, and its key ran again.
     assert_eq!(created.status, 201, "{}", created.body);
@@ -895,7 +915,12 @@ async fn mark_paid_leaves_a_card_payment_stripe_has_collected_to_its_webhook() {
     .to_string();
     let t = h.clock.now().unix_timestamp();
     let signature = webhook_signature::sign(STRIPE_WEBHOOK_SECRET.as_bytes(), t, body.as_bytes());
-    let r = invoke(&h, d::webhook, webhook(&body, Some(&signature))).await;
+    let r = invoke(
+        &h,
+        payment_intents::webhook,
+        webhook(&body, Some(&signature)),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
     let r = mark_paid(&h, &order_id).await;

@@ -1,6 +1,6 @@
 //! The webhook endpoints API and the deliveries behind it, on DynamoDB
 //! Local: endpoints managed over HTTP, events delivered to receivers run by
-//! the test (signed, retried, in order), the dispatcher's stream batches.
+//! the test (signed, retried, in order), the dispatch's stream batches.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -19,10 +19,10 @@ use payment_shared::app::deliveries;
 use payment_shared::domain::delivery::EventRef;
 use payment_shared::domain::{Delivery, EndpointId, webhook_signature};
 use payment_shared::ports::{Clock, DeliveryStore};
-use payment_shared::surfaces::webhook_delivery::{
-    self, BatchResponse, ItemFailure, StreamBatch, StreamChange, StreamRecord, StreamValue,
+use payment_shared::surfaces::deliveries::{
+    BatchResponse, ItemFailure, StreamBatch, StreamChange, StreamRecord, StreamValue,
 };
-use payment_shared::surfaces::webhook_endpoints as w;
+use payment_shared::surfaces::webhook_endpoints;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tokio::net::TcpListener;
@@ -132,7 +132,7 @@ impl Drop for Receiver {
 async fn put(h: &Harness, id: &str, body: Value) -> Reply {
     invoke(
         h,
-        w::put,
+        webhook_endpoints::put,
         call(Method::PUT, &format!("/api/v1/webhook-endpoints/{id}"))
             .api_key(API_KEY)
             .param("id", id)
@@ -144,7 +144,7 @@ async fn put(h: &Harness, id: &str, body: Value) -> Reply {
 async fn get(h: &Harness, id: &str) -> Reply {
     invoke(
         h,
-        w::get,
+        webhook_endpoints::get,
         call(Method::GET, &format!("/api/v1/webhook-endpoints/{id}"))
             .api_key(API_KEY)
             .param("id", id),
@@ -155,7 +155,7 @@ async fn get(h: &Harness, id: &str) -> Reply {
 async fn delete(h: &Harness, id: &str) -> Reply {
     invoke(
         h,
-        w::delete,
+        webhook_endpoints::delete,
         call(Method::DELETE, &format!("/api/v1/webhook-endpoints/{id}"))
             .api_key(API_KEY)
             .param("id", id),
@@ -173,7 +173,7 @@ async fn deliveries_of(h: &Harness, id: &str, query: &[(&str, &str)]) -> Reply {
     for (k, v) in query {
         c = c.query(k, v);
     }
-    invoke(h, w::deliveries, c).await
+    invoke(h, webhook_endpoints::deliveries, c).await
 }
 
 /// Registers endpoint `id` for `events`; returns its signing secret.
@@ -205,9 +205,9 @@ fn record(event_id: &str, sequence: &str) -> StreamRecord {
 }
 
 async fn dispatch(h: &Harness, records: Vec<StreamRecord>) -> BatchResponse {
-    webhook_delivery::dispatch(h.app.clone(), StreamBatch { records })
+    payment_shared::surfaces::deliveries::dispatch(h.app.clone(), StreamBatch { records })
         .await
-        .expect("the dispatcher answers")
+        .expect("the dispatch answers")
 }
 
 fn now() -> i64 {
@@ -293,14 +293,27 @@ async fn endpoints_need_the_api_key() {
             .as_user("someone")
             .json(body.clone()),
     ] {
-        let r = invoke(&h, w::put, c).await;
+        let r = invoke(&h, webhook_endpoints::put, c).await;
         assert_eq!(r.status, 401, "{}", r.body);
         assert!(r.body["message"].is_string());
     }
     let anonymous = || call(Method::GET, "/api/v1/webhook-endpoints/x").param("id", "x");
-    assert_eq!(invoke(&h, w::get, anonymous()).await.status, 401);
-    assert_eq!(invoke(&h, w::delete, anonymous()).await.status, 401);
-    assert_eq!(invoke(&h, w::deliveries, anonymous()).await.status, 401);
+    assert_eq!(
+        invoke(&h, webhook_endpoints::get, anonymous()).await.status,
+        401
+    );
+    assert_eq!(
+        invoke(&h, webhook_endpoints::delete, anonymous())
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        invoke(&h, webhook_endpoints::deliveries, anonymous())
+            .await
+            .status,
+        401
+    );
 }
 
 #[tokio::test]
@@ -346,7 +359,7 @@ async fn invalid_endpoints_are_refused_with_every_field_named() {
     }
     let bad_id = invoke(
         &h,
-        w::put,
+        webhook_endpoints::put,
         call(Method::PUT, "/api/v1/webhook-endpoints/a%20b")
             .api_key(API_KEY)
             .param("id", "a b")
@@ -751,7 +764,7 @@ async fn a_payment_by_code_and_its_refund_reach_a_local_receiver_through_the_str
 /// A stream record the reader cannot read (DynamoDB Local renders an empty
 /// map in an item's image as `{}`, which the DynamoDB Streams client refuses
 /// with the whole answer) is skipped after a few tries, its sequence number
-/// logged and nothing of the answer; so is a record the dispatcher keeps
+/// logged and nothing of the answer; so is a record the dispatch keeps
 /// failing on; the records before and after them in the shard are still
 /// delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -800,7 +813,7 @@ async fn records_that_cannot_be_read_or_dispatched_are_skipped_and_their_shard_g
         .send()
         .await
         .expect("written");
-    // An event item the dispatcher cannot read: no type.
+    // An event item the dispatch cannot read: no type.
     h.dynamo
         .put_item()
         .table_name(&table)
@@ -932,7 +945,7 @@ async fn a_poison_record_does_not_hold_up_the_rest_of_its_batch() {
     let (a, b) = (event_id(), event_id());
     record_order_event(&h, &a, "payment_intent.created", "pi_a", now()).await;
     record_order_event(&h, &b, "payment_intent.created", "pi_b", now()).await;
-    // An event item the dispatcher cannot read: no type.
+    // An event item the dispatch cannot read: no type.
     let poison = event_id();
     h.dynamo
         .put_item()
@@ -1060,7 +1073,7 @@ async fn a_later_event_about_an_object_waits_for_the_earlier_one() {
 
 /// `n` deliveries to `endpoint`, each of its own event about an object of
 /// its own, made (and so due) at `since`, a millisecond apart; written
-/// through the store, as a dispatcher that stopped before sending them
+/// through the store, as a dispatch that stopped before sending them
 /// would have left them.
 async fn due_backlog(
     h: &Harness,
@@ -1247,7 +1260,7 @@ async fn rotate(h: &Harness, id: &str, body: Option<Value>) -> Reply {
     if let Some(body) = body {
         c = c.json(body);
     }
-    invoke(h, w::rotate_secret, c).await
+    invoke(h, webhook_endpoints::rotate_secret, c).await
 }
 
 #[tokio::test]
@@ -1319,7 +1332,7 @@ async fn a_secret_is_rotated_through_its_handler() {
     }
     let not_an_object = invoke(
         &h,
-        w::rotate_secret,
+        webhook_endpoints::rotate_secret,
         call(Method::POST, "/api/v1/webhook-endpoints/ops/rotate-secret")
             .api_key(API_KEY)
             .param("id", "ops")
@@ -1338,7 +1351,7 @@ async fn a_secret_is_rotated_through_its_handler() {
     );
     let anonymous = invoke(
         &h,
-        w::rotate_secret,
+        webhook_endpoints::rotate_secret,
         call(Method::POST, "/api/v1/webhook-endpoints/ops/rotate-secret").param("id", "ops"),
     )
     .await;
@@ -1444,10 +1457,10 @@ async fn replays_of_a_create_and_a_rotation_answer_the_same_body_and_the_ledger_
             .header("idempotency-key", "create-ops")
             .json(json!({"url": "https://example.com/hooks", "enabled_events": ["*"]}))
     };
-    let created = invoke(&h, w::put, create()).await;
+    let created = invoke(&h, webhook_endpoints::put, create()).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.header("idempotent-replayed"), None);
-    let replayed = invoke(&h, w::put, create()).await;
+    let replayed = invoke(&h, webhook_endpoints::put, create()).await;
     assert_eq!(replayed.status, 201, "{}", replayed.body);
     assert_eq!(replayed.body, created.body);
     assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
@@ -1459,9 +1472,9 @@ async fn replays_of_a_create_and_a_rotation_answer_the_same_body_and_the_ledger_
             .header("idempotency-key", "rotate-ops")
             .json(json!({"expires_in_seconds": 600}))
     };
-    let rotated = invoke(&h, w::rotate_secret, rotation()).await;
+    let rotated = invoke(&h, webhook_endpoints::rotate_secret, rotation()).await;
     assert_eq!(rotated.status, 200, "{}", rotated.body);
-    let again = invoke(&h, w::rotate_secret, rotation()).await;
+    let again = invoke(&h, webhook_endpoints::rotate_secret, rotation()).await;
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.body, rotated.body, "the same secret, not another");
     assert_eq!(again.header("idempotent-replayed"), Some("true"));

@@ -82,6 +82,13 @@ fn the_repository_names_apis_by_their_names() {
     let mut files = Vec::new();
     text_files(&repo(), &mut files);
     assert!(files.len() > 100, "the repository is read: {}", files.len());
+    // The template's comments and the benchmark notes speak of the APIs too.
+    for read in ["template.yaml", "BENCHMARKS.md", "bench/dynamodb-calls.md"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(read)),
+            "{read} is among the files read"
+        );
+    }
     let mut offenders = Vec::new();
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else {
@@ -112,5 +119,66 @@ fn the_check_sees_each_foreign_name() {
         "seed_order",
     ] {
         assert!(foreign_names(text).is_empty(), "{text}");
+    }
+}
+
+/// The `use` declarations in `text` that give an API's module a one-letter
+/// name (`payments as b`): code names an API by its module's own name.
+fn lettered_apis(text: &str) -> Vec<String> {
+    let mut offset = 0;
+    let mut decls = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let start = offset + (line.len() - line.trim_start().len());
+        offset += line.len();
+        if line.trim_start().starts_with("use ") {
+            decls.extend(text[start..].split(';').next());
+        }
+    }
+    decls
+        .into_iter()
+        .filter(|decl| decl.contains("surfaces"))
+        .flat_map(|decl| {
+            decl.match_indices(" as ").filter_map(move |(i, _)| {
+                let mut name = decl[i + 4..].chars();
+                let (letter, next) = (name.next()?, name.next());
+                let alone = next.is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                (letter.is_ascii_lowercase() && alone).then(|| decl.trim().to_owned())
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn no_api_goes_by_a_letter_in_code() {
+    let mut files = Vec::new();
+    text_files(&repo(), &mut files);
+    let mut offenders = Vec::new();
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+    {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for decl in lettered_apis(&text) {
+            offenders.push(format!("{}: use {decl}", file.display()));
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}
+
+#[test]
+fn the_check_sees_an_api_by_a_letter() {
+    let lettered = format!(
+        "use payment_shared::{}::{{events, payments {} b}};",
+        "surfaces", "as"
+    );
+    assert_eq!(lettered_apis(&lettered).len(), 1);
+    for text in [
+        "use payment_shared::surfaces::{events, payments};",
+        "use payment_shared::surfaces::payments as payment_api;",
+        "use std::io::Error as E;",
+    ] {
+        assert!(lettered_apis(text).is_empty(), "{text}");
     }
 }

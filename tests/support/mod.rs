@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use jsonwebtoken::{EncodingKey, Header};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
+use payment_shared::adapters::delivery_sender::HttpDeliverySender;
 use payment_shared::adapters::dynamo::{DynamoStore, table};
 use payment_shared::adapters::faulty::{Fault, FaultyStores};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::adapters::stripe::{HttpTransport, StripeGateway, StripeTransport};
-use payment_shared::adapters::webhook_sender::HttpWebhookSender;
 use payment_shared::app::App;
 use payment_shared::config::{Config, JwtConfig};
 use payment_shared::ports::{
@@ -310,7 +310,7 @@ impl Harness {
         app.webhooks = Webhooks::sharing(
             store.clone(),
             Arc::new(events),
-            Arc::new(HttpWebhookSender::new(app.config.local)),
+            Arc::new(HttpDeliverySender::new(app.config.local)),
         );
         // localstripe, when the stack runs it.
         if let Ok(base) = std::env::var("STRIPE_API_BASE") {
@@ -575,7 +575,7 @@ pub fn unique(prefix: &str) -> String {
 pub mod flows {
     use super::*;
     use lambda_http::http::Method;
-    use payment_shared::surfaces::{intents as a, payables};
+    use payment_shared::surfaces::{intents, payables};
 
     /// Registers a payable through the payables API and returns its JSON.
     pub async fn register(
@@ -642,7 +642,7 @@ pub mod flows {
     pub async fn create(h: &Harness, user: &str, registration: &str) -> Reply {
         invoke(
             h,
-            a::create_intent,
+            intents::create_intent,
             call(Method::POST, "/payment/intents")
                 .as_user(user)
                 .json(json!({"registration_id": registration})),
@@ -653,7 +653,7 @@ pub mod flows {
     pub async fn request_otp(h: &Harness, user: &str, intent: &str) -> Reply {
         invoke(
             h,
-            a::request_otp,
+            intents::request_otp,
             call(Method::POST, "/payment/intents/request-otp")
                 .as_user(user)
                 .json(json!({"intent_id": intent})),
@@ -664,7 +664,7 @@ pub mod flows {
     pub async fn confirm(h: &Harness, user: &str, intent: &str, code: &str) -> Reply {
         invoke(
             h,
-            a::confirm,
+            intents::confirm,
             call(Method::POST, "/payment/intents/confirm")
                 .as_user(user)
                 .json(json!({"intent_id": intent, "otp_code": code})),
@@ -704,7 +704,7 @@ pub mod flows {
     pub async fn get(h: &Harness, user: &str, intent: &str) -> Reply {
         invoke(
             h,
-            a::get_intent,
+            intents::get_intent,
             call(Method::GET, &format!("/payment/intents/{intent}"))
                 .as_user(user)
                 .param("intent_id", intent),

@@ -338,7 +338,7 @@ async fn refund(client: &mut Client, payment: &str) -> Result<String, String> {
 }
 
 /// A webhook endpoint for every event type, on a local URL nothing listens
-/// at: the dispatcher's run records a failed attempt, as it would for an
+/// at: the dispatch's run records a failed attempt, as it would for an
 /// endpoint that is down.
 async fn webhook_endpoint(client: &mut Client, name: &str) -> Result<String, String> {
     let key = service_key();

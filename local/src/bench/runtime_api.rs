@@ -105,7 +105,7 @@ async fn serve(state: Arc<RunState>, req: Request<Incoming>) -> Response<Full<By
         let mut seen = state.seen.lock().unwrap_or_else(|p| p.into_inner());
         if path.ends_with("/response") {
             seen.answered_at = Some(answered_at);
-            // A function no HTTP request reaches (the webhook dispatcher and
+            // A function no HTTP request reaches (the deliveries' dispatch and
             // retry pass) answers its own JSON: any answer is a 200.
             seen.status = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()

@@ -14,10 +14,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use payment_shared::adapters::cursor_key::CursorKey;
+use payment_shared::adapters::delivery_sender::HttpDeliverySender;
 use payment_shared::adapters::dynamo::DynamoStore;
 use payment_shared::adapters::env_secrets::EnvSecrets;
 use payment_shared::adapters::ses::SesMailer;
-use payment_shared::adapters::webhook_sender::HttpWebhookSender;
 use payment_shared::app::App;
 use payment_shared::config::Config;
 use payment_shared::domain::webhook_signature;
@@ -276,7 +276,7 @@ impl LocalApi {
         );
         // Webhook endpoints on the same table, deliveries sent over HTTP.
         let events = DeliverableEvents::new(app.events.clone(), app.clock.clone());
-        let sender = HttpWebhookSender::new(app.config.local);
+        let sender = HttpDeliverySender::new(app.config.local);
         app.webhooks = Webhooks::sharing(store, Arc::new(events), Arc::new(sender));
         let functions = template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
         let listener = TcpListener::bind(("127.0.0.1", 0))

@@ -25,7 +25,7 @@ pub static DYNAMODB: Service = Service {
     command: dynamodb_command,
     // An unsigned request gets a 400 from DynamoDB: any HTTP answer means up.
     ready: |port| http_probe::request(port, "POST", "/", "{}").is_some(),
-    // Its stream answers on the same port (the local webhook dispatcher reads it).
+    // Its stream answers on the same port (the local deliveries' dispatch reads it).
     env: |url| {
         vec![
             ("AWS_ENDPOINT_URL_DYNAMODB", url.to_owned()),

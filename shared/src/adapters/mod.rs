@@ -5,6 +5,7 @@
 pub mod answer_key;
 pub mod aws_http;
 pub mod cursor_key;
+pub mod delivery_sender;
 pub mod dynamo;
 pub mod env_secrets;
 #[cfg(any(test, feature = "testing"))]
@@ -16,4 +17,3 @@ pub mod secrets_manager;
 pub mod ses;
 pub mod stripe;
 pub mod test_gateway;
-pub mod webhook_sender;

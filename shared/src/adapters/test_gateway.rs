@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::ids::random_token;
 use crate::domain::{Confirmation, NextAction, PaymentIntent, Refund, RefundStatus};
 use crate::ports::{
-    Gateway, GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, WebhookError,
+    Gateway, GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund,
 };
 
 /// The decline reason Stripe reports for a refused card.
@@ -84,7 +84,7 @@ impl Gateway for TestGateway {
     }
 
     /// Its events are Stripe's, so that the same tools can send them.
-    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
         super::stripe::event::parse(body)
     }
 }

@@ -98,8 +98,8 @@ fn not_connected() -> crate::ports::StoreError {
 }
 
 #[async_trait::async_trait]
-impl crate::ports::WebhookSender for NoWebhooks {
-    async fn post(&self, _: &crate::ports::WebhookPost) -> Result<u16, crate::domain::NoAnswer> {
+impl crate::ports::DeliverySender for NoWebhooks {
+    async fn post(&self, _: &crate::ports::DeliveryPost) -> Result<u16, crate::domain::NoAnswer> {
         // Nothing here takes the connection; the wiring test names the function.
         Err(crate::domain::NoAnswer::ConnectionRefused)
     }

@@ -20,7 +20,7 @@ use super::AppError;
 use crate::app::App;
 use crate::domain::delivery::{EventRef, take_in_turns};
 use crate::domain::{Attempt, Delivery, EndpointId, NoAnswer, RetryPolicy, WebhookEndpoint};
-use crate::ports::{DeliveryCreate, OutgoingEvent, StoreError, WebhookPost};
+use crate::ports::{DeliveryCreate, DeliveryPost, OutgoingEvent, StoreError};
 
 /// How long a claim holds a delivery: past the send's timeout, with room
 /// for writing the outcome. A sender that dies leaves it due again then.
@@ -347,7 +347,7 @@ async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
         }
     };
     let sent_at = app.clock.now();
-    let post = WebhookPost {
+    let post = DeliveryPost {
         url: endpoint.url.as_str().to_owned(),
         signature: endpoint.signature(sent_at.unix_timestamp(), &event.body),
         body: event.body,

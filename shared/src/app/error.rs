@@ -1,6 +1,6 @@
 use crate::domain::intent::OtpRequestError;
 use crate::domain::{GatewayId, IllegalTransition, PayableStatus, RefundRefused};
-use crate::ports::{GatewayError, MailerError, SecretError, StoreError, WebhookError};
+use crate::ports::{GatewayError, GatewayEventError, MailerError, SecretError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -46,9 +46,9 @@ pub enum AppError {
     DefaultGatewayMissing(GatewayId),
     #[error(transparent)]
     Gateway(#[from] GatewayError),
-    /// A webhook delivery that is not signed, or not readable, as its gateway's.
+    /// A gateway event that is not signed, or not readable, as its gateway's.
     #[error(transparent)]
-    Webhook(#[from] WebhookError),
+    GatewayEvent(#[from] GatewayEventError),
     #[error(transparent)]
     Mail(#[from] MailerError),
     #[error(transparent)]

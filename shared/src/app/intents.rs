@@ -152,7 +152,7 @@ pub async fn open_for_payable(
 }
 
 /// Opens the gateway's side of a new intent first, so that the intent is
-/// stored with the ids the gateway's webhooks will name it by.
+/// stored with the ids the gateway's events will name it by.
 pub(crate) async fn open_at_gateway(app: &App, intent: &mut PaymentIntent) -> Result<(), AppError> {
     if let Some(connector) = app.gateways.get(intent.gateway) {
         let opened = connector.create(intent).await?;
@@ -472,7 +472,7 @@ fn terminal_reason(intent: &PaymentIntent) -> AppError {
     }
 }
 
-/// What a gateway's webhook calls when the gateway reports it collected the
+/// What a gateway event calls for when the gateway reports it collected the
 /// money for intent `id`. Money that moved is never dropped: on an intent that
 /// had ended (canceled, expired, failed) the payment is recorded all the same
 /// and the intent flagged for review. The payment, if this call recorded one,
@@ -645,7 +645,7 @@ pub(crate) async fn end_read(
 /// gateway can never take money on an intent this service has closed. A
 /// gateway that has collected, or is collecting, refuses
 /// ([`GatewayError::Collecting`](crate::ports::GatewayError::Collecting)):
-/// then nothing changes here either, and its webhook records the payment.
+/// then nothing changes here either, and its gateway event records the payment.
 /// One-time codes are this service's own, and the test gateway's intents
 /// live only here: nothing is held elsewhere for them.
 pub(crate) async fn end_at_gateway(app: &App, intent: &PaymentIntent) -> Result<(), AppError> {

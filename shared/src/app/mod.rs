@@ -4,16 +4,16 @@ mod container;
 pub mod deliveries;
 mod error;
 pub mod events;
-pub mod gateway_intents;
+pub mod gateway_events;
 pub mod intents;
 pub mod partner;
 pub mod payables;
+pub mod payment_intents;
 pub mod payments;
 pub mod refunds;
 pub mod shop;
 pub mod unsent_refunds;
 pub mod webhook_endpoints;
-pub mod webhooks;
 
 #[cfg(test)]
 mod tests;

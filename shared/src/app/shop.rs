@@ -22,7 +22,7 @@ pub async fn shop_intent(
     caller: &Caller,
     order: &PayableRef,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    let gateway = super::gateway_intents::card_gateway(app, None)?;
+    let gateway = super::payment_intents::card_gateway(app, None)?;
     intents::open_for_payable(app, caller, order, gateway, ORDER).await
 }
 

@@ -1,7 +1,7 @@
 //! The refund pass: finishes refunds that a gateway fault (a timeout, a 5xx,
 //! a function stopped mid-call) left pending before the gateway named them.
 //! Nobody else would: the staff member got an error and may never retry,
-//! and the gateway's webhooks only speak of refunds it made.
+//! and the gateway's events only speak of refunds it made.
 //!
 //! Within the gateway's memory of our key the pass simply asks again, under
 //! the same key (derived from the refund id): a gateway that made the refund

@@ -58,7 +58,7 @@ pub async fn rotate_secret(
 /// Nothing is sent to an endpoint once it is deleted: the retry pass reads
 /// only the due lists of endpoints that exist, so its pending deliveries
 /// stay as they are, read by nobody, until storage lets them go with their
-/// retention (and a deliverer that had one in hand gives it up).
+/// retention (and a dispatch or retry pass that had one in hand gives it up).
 pub async fn delete(app: &App, id: &EndpointId) -> Result<(), AppError> {
     if app.webhooks.endpoints.delete_endpoint(id).await? {
         Ok(())

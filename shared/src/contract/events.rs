@@ -577,7 +577,7 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     let events = all_events(s, &of_object(&cash_id)).await;
     assert_eq!(events[0].object, EventObject::Refund(cash.clone()));
     assert_eq!(events[0].created, cash.created);
-    // Written by one change: the later names the earlier, for the deliverers.
+    // Written by one change: the later names the earlier, for the deliveries' dispatch.
     assert_eq!(events[0].follows, [events[1].id.clone()]);
     assert!(events[1].follows.is_empty());
     let read = s.events.get_event(&events[0].id, now()).await;

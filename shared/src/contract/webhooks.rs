@@ -12,7 +12,7 @@ use crate::domain::{
     Attempt, Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, NoAnswer,
     OldSecretLifetime, RetryPolicy, SecretRotation, WebhookEndpoint,
 };
-use crate::ports::{DeliveryCreate, WebhookPost, WebhookSender, Webhooks};
+use crate::ports::{DeliveryCreate, DeliveryPost, DeliverySender, Webhooks};
 
 /// Declares one `#[tokio::test]` per webhook contract case, each on fresh
 /// ports built by `$webhooks` (an expression, awaited inside the test when
@@ -49,8 +49,8 @@ macro_rules! webhook_storage_contract {
 pub struct NoSender;
 
 #[async_trait::async_trait]
-impl WebhookSender for NoSender {
-    async fn post(&self, _: &WebhookPost) -> Result<u16, NoAnswer> {
+impl DeliverySender for NoSender {
+    async fn post(&self, _: &DeliveryPost) -> Result<u16, NoAnswer> {
         // The storage contract sends nothing.
         Err(NoAnswer::ConnectionRefused)
     }

@@ -237,7 +237,7 @@ impl From<AppError> for ApiError {
                 e.to_string(),
                 "value_error",
             )]),
-            AppError::Webhook(e) => Self::BadRequest(e.to_string()),
+            AppError::GatewayEvent(e) => Self::BadRequest(e.to_string()),
             AppError::Mail(e) => {
                 tracing::error!(error = %e, "mail not sent");
                 Self::BadGateway("The code could not be sent; retry later".into())

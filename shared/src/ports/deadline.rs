@@ -3,7 +3,7 @@
 //! A function has a fixed time to answer (its Timeout). When that runs out
 //! Lambda stops it mid-call and nothing after the call happens: the
 //! Idempotency-Key stays claimed (the payer's retry is refused as still in
-//! flight), a refund is left pending, a gateway's webhook gets a 5xx. So
+//! flight), a refund is left pending, a gateway's event gets a 5xx. So
 //! every call to a gateway is bounded twice: by its own attempt timeout,
 //! and by what the invocation has left less the time that storing the
 //! outcome needs. A confirm makes several calls (attach the card, confirm,

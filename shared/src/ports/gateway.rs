@@ -11,7 +11,7 @@ use crate::domain::{Confirmation, GatewayId, NextAction, PaymentIntent, Refund, 
 /// What the gateway assigned when it opened its side of an intent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayIntent {
-    /// The gateway's own id, by which its webhook events name the intent.
+    /// The gateway's own id, by which its events name the intent.
     pub gateway_intent_id: String,
     /// Handed to the payer's browser to confirm with; bound to this intent.
     pub client_secret: String,
@@ -43,7 +43,7 @@ pub enum GatewayEventKind {
     Other(String),
 }
 
-/// One webhook event, verified and read; only `id`, `kind` and
+/// One gateway event, verified and read; only `id`, `kind` and
 /// `gateway_intent_id` are always present (for refund events, the intent the
 /// refunded payment was collected by, when the event names it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,9 +63,9 @@ pub struct GatewayEvent {
     pub intent_id: Option<String>,
 }
 
-/// Why a webhook delivery is refused.
+/// Why a gateway event is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WebhookError {
+pub enum GatewayEventError {
     #[error(transparent)]
     Signature(#[from] SignatureError),
     #[error("invalid webhook payload: {0}")]
@@ -94,14 +94,14 @@ pub enum GatewayError {
     /// Asked to end an intent, the gateway answered that it has already
     /// collected the money, or is collecting it (`succeeded` or
     /// `processing` there): ending it here would lose a payment that its
-    /// webhook is about to record.
+    /// gateway event is about to record.
     #[error("the payment gateway has {0} this payment")]
     Collecting(&'static str),
 }
 
 /// The connectors this deployment offers, by the gateway id intents name.
 /// A gateway it does not offer does not exist here: intents cannot name it
-/// and its webhooks are not heard.
+/// and its events are not heard.
 #[derive(Clone, Default)]
 pub struct Gateways {
     /// Offered only where switched on: it approves cards without moving money.
@@ -202,8 +202,8 @@ pub trait Gateway: Send + Sync {
         Ok(None)
     }
 
-    /// Reads the raw body of a webhook delivery into an event.
-    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError>;
+    /// Reads the raw body the gateway posted into an event.
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError>;
 
     /// Checks that a delivery was signed with `secret` within the tolerance,
     /// then reads it. Stripe's scheme unless a gateway signs otherwise.
@@ -213,7 +213,7 @@ pub trait Gateway: Send + Sync {
         signature: Option<&str>,
         body: &[u8],
         now: OffsetDateTime,
-    ) -> Result<GatewayEvent, WebhookError> {
+    ) -> Result<GatewayEvent, GatewayEventError> {
         webhook_signature::verify(secret, signature, body, now)?;
         self.parse_event(body)
     }

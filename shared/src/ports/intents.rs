@@ -39,7 +39,7 @@ pub trait IntentStore: Send + Sync {
 
     async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError>;
 
-    /// The intent that `gateway` knows as `gateway_intent_id` (its webhooks
+    /// The intent that `gateway` knows as `gateway_intent_id` (its events
     /// name intents so); read consistently, never by scanning.
     async fn find_intent_by_gateway_id(
         &self,

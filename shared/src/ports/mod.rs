@@ -23,8 +23,8 @@ pub mod webhooks;
 pub use clock::{Clock, SystemClock};
 pub use events::{EventFilter, EventStore};
 pub use gateway::{
-    Gateway, GatewayError, GatewayEvent, GatewayEventKind, GatewayIntent, GatewayRefund, Gateways,
-    WebhookError,
+    Gateway, GatewayError, GatewayEvent, GatewayEventError, GatewayEventKind, GatewayIntent,
+    GatewayRefund, Gateways,
 };
 pub use idempotency::{IdempotencyStore, Idempotent, StoredResponse};
 pub use intents::{IntentStore, OpenOutcome};
@@ -36,8 +36,8 @@ pub use replay::ReplayGuard;
 pub use secrets::{PartnerClient, SecretError, Secrets, SecretsProvider};
 pub use store::{Expected, Page, StoreError};
 pub use webhooks::{
-    DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent,
-    WebhookEndpointStore, WebhookPost, WebhookSender, Webhooks,
+    DeliveryCreate, DeliveryPost, DeliverySender, DeliveryStore, EndpointWrite, EventsToDeliver,
+    OutgoingEvent, WebhookEndpointStore, Webhooks,
 };
 
 use std::sync::Arc;

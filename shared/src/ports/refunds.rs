@@ -59,7 +59,7 @@ pub trait RefundStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Refund>, StoreError>;
 
-    /// The refund that `gateway` knows as `gateway_refund_id` (its webhooks
+    /// The refund that `gateway` knows as `gateway_refund_id` (its events
     /// name refunds so); read consistently, never by scanning.
     async fn find_refund_by_gateway_id(
         &self,

@@ -1,6 +1,7 @@
 //! Outgoing webhooks: the endpoints operators register, the deliveries of
-//! events to them, the events themselves as sent, and the HTTP client that
-//! sends them.
+//! events to them, the events themselves as sent, and the delivery sender
+//! (the HTTP client that posts them). Events the gateways post to the
+//! service are theirs: see the gateway port.
 
 use std::sync::Arc;
 
@@ -120,7 +121,7 @@ pub trait EventsToDeliver: Send + Sync {
 
 /// One signed POST to an endpoint.
 #[derive(Debug, Clone)]
-pub struct WebhookPost {
+pub struct DeliveryPost {
     pub url: String,
     /// `Stripe-Signature`: `t=<unix>,v1=<hex HMAC-SHA256>`.
     pub signature: String,
@@ -132,8 +133,8 @@ pub struct WebhookPost {
 /// (one of the reasons of a send, never
 /// [`EventUnavailable`](NoAnswer::EventUnavailable)).
 #[async_trait::async_trait]
-pub trait WebhookSender: Send + Sync {
-    async fn post(&self, post: &WebhookPost) -> Result<u16, NoAnswer>;
+pub trait DeliverySender: Send + Sync {
+    async fn post(&self, post: &DeliveryPost) -> Result<u16, NoAnswer>;
 }
 
 /// The webhook ports, as the application holds them.
@@ -142,7 +143,7 @@ pub struct Webhooks {
     pub endpoints: Arc<dyn WebhookEndpointStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
     pub events: Arc<dyn EventsToDeliver>,
-    pub sender: Arc<dyn WebhookSender>,
+    pub sender: Arc<dyn DeliverySender>,
 }
 
 impl Webhooks {
@@ -151,7 +152,7 @@ impl Webhooks {
     pub fn sharing<S>(
         store: Arc<S>,
         events: Arc<dyn EventsToDeliver>,
-        sender: Arc<dyn WebhookSender>,
+        sender: Arc<dyn DeliverySender>,
     ) -> Self
     where
         S: WebhookEndpointStore + DeliveryStore + 'static,

@@ -430,7 +430,7 @@ pub fn event_body(event: &Event) -> Vec<u8> {
     event_json(event).to_string().into_bytes()
 }
 
-/// The events the webhook deliverers send, each rendered as this API lists
+/// The events the deliveries send, each rendered as this API lists
 /// it: an endpoint receives exactly the event `GET /api/v1/events` shows.
 pub struct DeliverableEvents {
     events: Arc<dyn crate::ports::EventStore>,

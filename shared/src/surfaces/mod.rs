@@ -1,6 +1,7 @@
 //! One module per API, each in its own dialect: wire types, error bodies and
 //! the endpoints that map between them and the use cases.
 
+pub mod deliveries;
 pub mod docs;
 pub mod events;
 pub mod intents;
@@ -13,7 +14,6 @@ pub mod payments;
 pub mod refund_pass;
 pub mod refunds;
 pub mod shop;
-pub mod webhook_delivery;
 pub mod webhook_endpoints;
 
 use time::OffsetDateTime;

@@ -1,10 +1,10 @@
-//! Webhook deliveries on DynamoDB.
+//! Deliveries on DynamoDB.
 //!
 //! A delivery lives in its lane's partition (`WEBHOOK_LANE#<endpoint>#<object>`),
 //! sorted in delivery order, so "is an earlier one still pending?" is one
 //! consistent query, never an index that may lag. Two of the table's generic
 //! indexes carry it besides: its endpoint's list (newest first) and, while it
-//! is pending, its endpoint's due list, which the retry function reads
+//! is pending, its endpoint's due list, which the retry pass reads
 //! (sorted by the time it is due; finished deliveries leave it, so it only
 //! holds work). One due list per endpoint, so that the retry pass can take
 //! each endpoint's share: an endpoint that is down with a backlog does not
@@ -37,7 +37,7 @@ const BY_ENDPOINT: Index = BY_USER;
 /// all-intents list).
 const DUE: Index = ALL_INTENTS;
 
-/// The prefix of every due list's partition key (the retry function may
+/// The prefix of every due list's partition key (the retry pass may
 /// read these lists and no other of the index).
 pub const DUE_PREFIX: &str = "DELIVERIES_DUE#";
 

@@ -22,7 +22,7 @@ use crate::ports::{EventFilter, EventStore, Page, StoreError};
 
 impl DynamoStore {
     /// Stores one event by itself, as a change's transaction would: for
-    /// tools and tests that feed the webhook deliverers an event directly.
+    /// tools and tests that feed the deliveries an event directly.
     pub async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
         let items = self.put_events(std::slice::from_ref(event))?;
         self.client

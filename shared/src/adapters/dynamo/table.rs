@@ -45,7 +45,7 @@ pub const ALL_INTENTS: Index = Index {
 pub const INDEXES: [Index; 3] = [BY_USER, BY_PAYABLE, ALL_INTENTS];
 
 /// What the table's stream carries of a changed item: its keys only. The
-/// webhook dispatcher needs no more (an event's keys name it, and it reads
+/// deliveries' dispatch needs no more (an event's keys name it, and it reads
 /// the event by them), and so no intent, payment, webhook secret, OTP hash
 /// or email leaves the table through the stream and whatever reads it.
 pub const STREAM_VIEW: StreamViewType = StreamViewType::KeysOnly;

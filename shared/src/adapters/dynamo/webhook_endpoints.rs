@@ -1,5 +1,5 @@
 //! Webhook endpoints on DynamoDB: one partition holds them all, so that the
-//! dispatcher reads every endpoint in one consistent query (an operator has
+//! deliveries' dispatch reads every endpoint in one consistent query (an operator has
 //! a handful). Its own key, so that only the endpoint functions may write it.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use crate::domain::{NextAction, RefundStatus};
-use crate::ports::{GatewayEvent, GatewayEventKind, GatewayRefund, WebhookError};
+use crate::ports::{GatewayEvent, GatewayEventError, GatewayEventKind, GatewayRefund};
 
 #[derive(Deserialize)]
 struct Event {
@@ -133,12 +133,12 @@ fn kind(name: &str) -> GatewayEventKind {
     }
 }
 
-fn invalid(e: serde_json::Error) -> WebhookError {
-    WebhookError::Payload(e.to_string())
+fn invalid(e: serde_json::Error) -> GatewayEventError {
+    GatewayEventError::Payload(e.to_string())
 }
 
 /// Reads a delivery's raw body.
-pub fn parse(body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+pub fn parse(body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
     // The PaymentIntents API documents its webhook body as a JSON string.
     let value = match value {
@@ -148,7 +148,7 @@ pub fn parse(body: &[u8]) -> Result<GatewayEvent, WebhookError> {
     let event: Event = serde_json::from_value(value).map_err(invalid)?;
     let required = |field: &str, value: &str| {
         if value.trim().is_empty() {
-            Err(WebhookError::Payload(format!("{field} is empty")))
+            Err(GatewayEventError::Payload(format!("{field} is empty")))
         } else {
             Ok(())
         }

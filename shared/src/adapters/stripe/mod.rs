@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::domain::{Confirmation, PaymentIntent, Refund};
 use crate::ports::deadline;
 use crate::ports::{
-    Gateway, GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, WebhookError,
+    Gateway, GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund,
 };
 pub use transport::{
     HttpTransport, StripeRequest, StripeResponse, StripeTransport, TransportError,
@@ -324,7 +324,7 @@ impl Gateway for StripeGateway {
         mapping::charge_fee(&body, intent.amount.currency().code())
     }
 
-    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
         event::parse(body)
     }
 }

@@ -7,22 +7,22 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use super::webhooks::card_intent;
+use super::gateway_events::card_intent;
 use super::{TestApp, WEBHOOK_SECRET, person};
 use crate::adapters::test_gateway::TestGateway;
 use crate::app::AppError;
-use crate::app::gateway_intents;
+use crate::app::gateway_events;
 use crate::app::intents::{self, Ending};
+use crate::app::payment_intents;
 use crate::app::payments;
 use crate::app::refunds::{self, RefundRequest};
 use crate::app::shop::{self, PaidWith};
-use crate::app::webhooks;
 use crate::auth::Actor;
 use crate::auth::{Role, ServiceCaller};
 use crate::domain::webhook_signature::sign;
 use crate::domain::{Confirmation, GatewayId, IntentStatus, PayableStatus, PaymentIntent, Refund};
 use crate::ports::{
-    GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, Gateways, WebhookError,
+    GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund, Gateways,
 };
 
 /// The test gateway, but one whose cancel answers as told (and counts).
@@ -73,7 +73,7 @@ impl crate::ports::Gateway for Holding {
         TestGateway.refund(intent, refund).await
     }
 
-    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
         TestGateway.parse_event(body)
     }
 }
@@ -112,7 +112,7 @@ async fn every_way_of_ending_a_card_intent_leaves_it_to_a_gateway_that_has_the_m
             intents::end(&t.app, &admin, &id, Ending::Fail, Some("fraud")).await
         ));
         assert!(collecting(
-            gateway_intents::cancel(&t.app, &payer, &id).await
+            payment_intents::cancel(&t.app, &payer, &id).await
         ));
         assert!(collecting(
             shop::mark_paid(&t.app, &order.payable, &PaidWith::default()).await
@@ -184,7 +184,7 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
         t.clock_now().unix_timestamp(),
         &body,
     );
-    webhooks::receive(&t.app, "test", Some(&signature), &body, "delivery-1")
+    gateway_events::receive(&t.app, "test", Some(&signature), &body, "delivery-1")
         .await
         .expect("acknowledged");
     let list = payments::list_for_order(&t.app, &backend(), &order.payable, 10, None)

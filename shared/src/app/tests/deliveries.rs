@@ -17,14 +17,14 @@ use crate::domain::{
     webhook_signature,
 };
 use crate::ports::{
-    EventsToDeliver, OutgoingEvent, StoreError, WebhookPost, WebhookSender, Webhooks,
+    DeliveryPost, DeliverySender, EventsToDeliver, OutgoingEvent, StoreError, Webhooks,
 };
 
 /// Answers each URL as scripted (then 200), and keeps every post.
 #[derive(Default)]
 struct Receiver {
     script: Mutex<HashMap<String, VecDeque<Result<u16, NoAnswer>>>>,
-    posts: Mutex<Vec<WebhookPost>>,
+    posts: Mutex<Vec<DeliveryPost>>,
 }
 
 impl Receiver {
@@ -35,7 +35,7 @@ impl Receiver {
             .insert(url.to_owned(), answers.into());
     }
 
-    fn posts(&self) -> Vec<WebhookPost> {
+    fn posts(&self) -> Vec<DeliveryPost> {
         self.posts.lock().expect("posts").clone()
     }
 
@@ -52,8 +52,8 @@ impl Receiver {
 }
 
 #[async_trait::async_trait]
-impl WebhookSender for Receiver {
-    async fn post(&self, post: &WebhookPost) -> Result<u16, NoAnswer> {
+impl DeliverySender for Receiver {
+    async fn post(&self, post: &DeliveryPost) -> Result<u16, NoAnswer> {
         self.posts.lock().expect("posts").push(post.clone());
         self.script
             .lock()
@@ -158,7 +158,7 @@ impl Setup {
         });
     }
 
-    /// What the dispatcher does with one stream record.
+    /// What the deliveries' dispatch does with one stream record.
     async fn dispatch(&self, event_id: &str) -> usize {
         let created = deliveries::fan_out(&self.app, event_id)
             .await

@@ -6,7 +6,7 @@ use time::Duration;
 use super::{TestApp, person};
 use crate::adapters::faulty::Fault;
 use crate::app::events;
-use crate::app::gateway_intents::{self, NewGatewayIntent};
+use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::{Caller, Role};
 use crate::domain::{Event, EventObject, EventType, GatewayId, PayableRef, PaymentIntent};
 use crate::ports::EventFilter;
@@ -50,7 +50,7 @@ async fn card_intent(t: &TestApp, payer: &Caller) -> (PayableRef, PaymentIntent)
         return_url: None,
         cancel_url: None,
     };
-    let (intent, _) = gateway_intents::create(&t.app, payer, new, None)
+    let (intent, _) = payment_intents::create(&t.app, payer, new, None)
         .await
         .expect("created");
     (order.payable, intent)
@@ -68,11 +68,11 @@ async fn each_change_a_use_case_makes_is_listed_newest_first_for_thirty_days() {
     let (order, intent) = card_intent(&t, &payer).await;
     let id = intent.id.to_string();
     later(&t);
-    gateway_intents::confirm(&t.app, &payer, &id, "pm_card_chargeDeclined")
+    payment_intents::confirm(&t.app, &payer, &id, "pm_card_chargeDeclined")
         .await
         .expect("declined");
     later(&t);
-    let paid = gateway_intents::confirm(&t.app, &payer, &id, "pm_card_visa")
+    let paid = payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa")
         .await
         .expect("paid");
     assert_eq!(
@@ -93,7 +93,7 @@ async fn each_change_a_use_case_makes_is_listed_newest_first_for_thirty_days() {
     assert_eq!(completed[0].created, t.clock_now());
 
     // Support reading the intent changes nothing and announces nothing.
-    gateway_intents::get_for_staff(&t.app, &person(&[Role::Support]), &id)
+    payment_intents::get_for_staff(&t.app, &person(&[Role::Support]), &id)
         .await
         .expect("read");
     assert_eq!(listed(&t, &EventFilter::default()).await.len(), 6);
@@ -122,7 +122,7 @@ async fn a_write_sent_twice_records_its_events_once() {
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
     later(&t);
-    let _ = gateway_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa").await;
+    let _ = payment_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa").await;
     assert_eq!(
         types(&t, &of(&intent.id.to_string())).await,
         ["payment_intent.succeeded", "payment_intent.created"]
@@ -141,10 +141,10 @@ async fn a_lost_answer_leaves_the_events_of_the_write_it_made_once() {
     let (_, intent) = card_intent(&t, &payer).await;
     let id = intent.id.to_string();
     later(&t);
-    let _ = gateway_intents::confirm(&t.app, &payer, &id, "pm_card_visa").await;
+    let _ = payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa").await;
     // The caller retries: the intent has succeeded, nothing more is written.
     later(&t);
-    let _ = gateway_intents::confirm(&t.app, &payer, &id, "pm_card_visa").await;
+    let _ = payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa").await;
     assert_eq!(
         types(&t, &of(&id)).await,
         ["payment_intent.succeeded", "payment_intent.created"]

@@ -1,8 +1,8 @@
 //! Every completed payment carries its fee, fixed in the write that completes it.
 
-use super::gateway_intents::payments_of;
+use super::payment_intents::payments_of;
 use super::{TestApp, person};
-use crate::app::gateway_intents::{self, NewGatewayIntent};
+use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::app::payments;
 use crate::app::{intents, shop};
 use crate::auth::Actor;
@@ -22,10 +22,10 @@ async fn a_card_payment_through_a_gateway_pays_the_card_fee() {
         return_url: None,
         cancel_url: None,
     };
-    let (intent, _) = gateway_intents::create(&t.app, &payer, new, None)
+    let (intent, _) = payment_intents::create(&t.app, &payer, new, None)
         .await
         .expect("created");
-    gateway_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa")
+    payment_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa")
         .await
         .expect("paid");
     let payment = &payments_of(&t, &order.payable).await[0];

@@ -7,16 +7,16 @@ mod closing;
 mod deliveries;
 mod events;
 mod fees;
-mod gateway_intents;
+mod gateway_events;
 mod intents;
 mod partner;
 mod payables;
+mod payment_intents;
 mod payments;
 mod refunds;
 mod shop;
 mod unsent_refunds;
 mod webhook_endpoints;
-mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -3,15 +3,15 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
-use super::gateway_intents::payments_of;
+use super::payment_intents::payments_of;
 use super::{TestApp, WEBHOOK_SECRET, person};
 use crate::adapters::faulty::Fault;
 use crate::adapters::test_gateway::TestGateway;
 use crate::app::AppError;
-use crate::app::gateway_intents::{self, NewGatewayIntent};
+use crate::app::gateway_events::{self, EventOutcome};
+use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::app::payments;
 use crate::app::refunds::{self, RefundRequest};
-use crate::app::webhooks::{self, Delivery};
 use crate::auth::Actor;
 use crate::auth::{Caller, Role, ServiceCaller};
 use crate::domain::webhook_signature::sign;
@@ -20,7 +20,7 @@ use crate::domain::{
     PaymentStatus, Refund, RefundId, RefundRefused, RefundStatus, RequestKey,
 };
 use crate::ports::{
-    Gateway, GatewayError, GatewayEvent, GatewayIntent, GatewayRefund, Gateways, WebhookError,
+    Gateway, GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund, Gateways,
 };
 
 pub(super) fn service() -> Actor {
@@ -70,10 +70,10 @@ pub(super) async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Paymen
         return_url: None,
         cancel_url: None,
     };
-    let (intent, _) = gateway_intents::create(&t.app, &payer, new, None)
+    let (intent, _) = payment_intents::create(&t.app, &payer, new, None)
         .await
         .expect("created");
-    let intent = gateway_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa")
+    let intent = payment_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa")
         .await
         .expect("collected");
     let payment = payments_of(t, &order.payable)
@@ -211,7 +211,7 @@ impl Gateway for Scripted {
         Ok(self.made.lock().expect("lock").get(&refund.id).cloned())
     }
 
-    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, WebhookError> {
+    fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
         TestGateway.parse_event(body)
     }
 }
@@ -220,14 +220,14 @@ pub(super) fn unavailable() -> Result<GatewayRefund, GatewayError> {
     Err(GatewayError::Unavailable("injected: no answer".into()))
 }
 
-async fn deliver(t: &TestApp, event: serde_json::Value) -> Result<Delivery, AppError> {
+async fn deliver(t: &TestApp, event: serde_json::Value) -> Result<EventOutcome, AppError> {
     let body = serde_json::to_vec(&event).expect("json");
     let signature = sign(
         WEBHOOK_SECRET.as_bytes(),
         t.clock_now().unix_timestamp(),
         &body,
     );
-    webhooks::receive(&t.app, "test", Some(&signature), &body, "delivery-1").await
+    gateway_events::receive(&t.app, "test", Some(&signature), &body, "delivery-1").await
 }
 
 fn refund_event(id: &str, kind: &str, refund: serde_json::Value) -> serde_json::Value {
@@ -547,7 +547,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, succeeded.clone()).await.expect("handled"),
-        Delivery::Applied
+        EventOutcome::Applied
     );
     assert_eq!(
         stored_refund(&t, &one).await.status,
@@ -555,7 +555,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, succeeded).await.expect("handled"),
-        Delivery::Duplicate
+        EventOutcome::Duplicate
     );
 
     // charge.refunded names every refund of the charge; the second failed.
@@ -569,7 +569,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, charge).await.expect("handled"),
-        Delivery::Applied
+        EventOutcome::Applied
     );
     assert_eq!(stored_refund(&t, &two).await.status, RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
@@ -584,7 +584,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, stale).await.expect("handled"),
-        Delivery::Ignored
+        EventOutcome::Ignored
     );
     let unknown = refund_event(
         "evt_r3",
@@ -593,7 +593,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(
         deliver(&t, unknown).await.expect("handled"),
-        Delivery::Ignored
+        EventOutcome::Ignored
     );
     assert_eq!(stored_payment(&t, &payment).await.refunded_minor, 1_000);
 }
@@ -616,7 +616,7 @@ async fn a_webhook_that_outruns_our_record_finds_the_refund_by_our_id() {
     );
     assert_eq!(
         deliver(&t, event).await.expect("handled"),
-        Delivery::Applied
+        EventOutcome::Applied
     );
     let stored = t
         .direct

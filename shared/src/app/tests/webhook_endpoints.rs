@@ -14,15 +14,15 @@ use crate::domain::NoAnswer;
 use crate::domain::{
     EnabledEvents, EndpointId, EndpointUrl, OldSecretLifetime, WebhookEndpoint, webhook_signature,
 };
-use crate::ports::{OutgoingEvent, WebhookPost, WebhookSender, Webhooks};
+use crate::ports::{DeliveryPost, DeliverySender, OutgoingEvent, Webhooks};
 
 /// Keeps every post and answers 200.
 #[derive(Default)]
-struct Receiver(Mutex<Vec<WebhookPost>>);
+struct Receiver(Mutex<Vec<DeliveryPost>>);
 
 #[async_trait::async_trait]
-impl WebhookSender for Receiver {
-    async fn post(&self, post: &WebhookPost) -> Result<u16, NoAnswer> {
+impl DeliverySender for Receiver {
+    async fn post(&self, post: &DeliveryPost) -> Result<u16, NoAnswer> {
         self.0.lock().expect("posts").push(post.clone());
         Ok(200)
     }
@@ -76,7 +76,7 @@ impl Setup {
 
     /// An event about a new object, dispatched as the stream hands it over:
     /// the one post it makes.
-    async fn deliver_an_event(&self, id: &str) -> WebhookPost {
+    async fn deliver_an_event(&self, id: &str) -> DeliveryPost {
         let now = self.t.clock_now();
         let body = serde_json::json!({
             "id": id, "object": "event", "type": "payment.created",
@@ -105,7 +105,7 @@ impl Setup {
 }
 
 /// The `v1` signatures of a post's header, in order.
-fn v1s(post: &WebhookPost) -> Vec<String> {
+fn v1s(post: &DeliveryPost) -> Vec<String> {
     post.signature
         .split(',')
         .filter_map(|part| part.strip_prefix("v1="))
@@ -114,7 +114,7 @@ fn v1s(post: &WebhookPost) -> Vec<String> {
 }
 
 /// The one `v1` that `secret` makes for the post.
-fn v1_of(secret: &str, post: &WebhookPost) -> String {
+fn v1_of(secret: &str, post: &DeliveryPost) -> String {
     let t: i64 = post
         .signature
         .strip_prefix("t=")

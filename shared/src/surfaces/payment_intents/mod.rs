@@ -14,8 +14,8 @@ use serde::de::IgnoredAny;
 use super::IdempotencyKey;
 use super::params::{CustomerPath, PageQuery50};
 use crate::app::App;
-use crate::app::gateway_intents::{self, NewGatewayIntent};
-use crate::app::webhooks;
+use crate::app::gateway_events;
+use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::Caller;
 use crate::domain::{
     Currency, GatewayId, Money, PayableId, PayableKind, PayableRef, PaymentIntent,
@@ -72,7 +72,7 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
         req,
         |app, caller: Caller, page: PageInput| async move {
             let found =
-                gateway_intents::list_all(&app, &caller, page.limit, page.cursor.as_deref())
+                payment_intents::list_all(&app, &caller, page.limit, page.cursor.as_deref())
                     .await?;
             Ok(intent_page(found))
         },
@@ -101,7 +101,7 @@ impl FromRequest for IntentPath {
     security(("bearer" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(app, req, |app, caller: Caller, IntentPath(id)| async move {
-        let intent = gateway_intents::get_for_staff(&app, &caller, &id).await?;
+        let intent = payment_intents::get_for_staff(&app, &caller, &id).await?;
         Ok(json_of(200, &PaymentIntentDto::from(&intent)))
     })
     .await
@@ -137,7 +137,7 @@ pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
         app,
         req,
         |app, caller: Caller, input: CustomerListInput| async move {
-            let found = gateway_intents::list_for_customer(
+            let found = payment_intents::list_for_customer(
                 &app,
                 &caller,
                 &input.customer,
@@ -315,7 +315,7 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
             |app, caller: Caller, (new, key): (NewGatewayIntent, SentIdempotencyKey)| async move {
                 let key = key.in_scope(&caller.scope());
                 let (intent, created) =
-                    gateway_intents::create(&app, &caller, new, key.as_ref()).await?;
+                    payment_intents::create(&app, &caller, new, key.as_ref()).await?;
                 let status = if created { 201 } else { 200 };
                 Ok(json_of(status, &PaymentIntentDto::from(&intent)))
             },
@@ -395,7 +395,7 @@ pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
             req,
             |app, caller: Caller, input: ConfirmInput| async move {
                 let intent =
-                    gateway_intents::confirm(&app, &caller, &input.id, &input.payment_method)
+                    payment_intents::confirm(&app, &caller, &input.id, &input.payment_method)
                         .await?;
                 Ok(json_of(200, &PaymentIntentDto::from(&intent)))
             },
@@ -437,7 +437,7 @@ pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
             app,
             req,
             |app, caller: Caller, CancelInput(id)| async move {
-                let intent = gateway_intents::cancel(&app, &caller, &id).await?;
+                let intent = payment_intents::cancel(&app, &caller, &id).await?;
                 Ok(json_of(200, &PaymentIntentDto::from(&intent)))
             },
         )
@@ -508,7 +508,7 @@ pub async fn webhook(app: Arc<App>, req: Request) -> Response<Body> {
         app,
         req,
         |app, _: Anonymous, input: WebhookInput| async move {
-            webhooks::receive(
+            gateway_events::receive(
                 &app,
                 &input.gateway,
                 input.signature.as_deref(),

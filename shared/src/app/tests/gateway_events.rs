@@ -1,15 +1,15 @@
 use serde_json::json;
 
-use super::gateway_intents::payments_of;
+use super::payment_intents::payments_of;
 use super::{TestApp, WEBHOOK_SECRET, person};
 use crate::adapters::faulty::Fault;
 use crate::app::AppError;
-use crate::app::gateway_intents::{self, NewGatewayIntent};
-use crate::app::webhooks::{self, Delivery};
+use crate::app::gateway_events::{self, EventOutcome};
+use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::Caller;
 use crate::domain::webhook_signature::sign;
 use crate::domain::{GatewayId, IntentStatus, Payable, PayableStatus, PaymentIntent};
-use crate::ports::WebhookError;
+use crate::ports::GatewayEventError;
 
 pub(super) async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let order = t.order(payer, 5_000).await;
@@ -21,7 +21,7 @@ pub(super) async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, Paymen
         return_url: None,
         cancel_url: None,
     };
-    let (intent, _) = gateway_intents::create(&t.app, payer, new, None)
+    let (intent, _) = payment_intents::create(&t.app, payer, new, None)
         .await
         .expect("created");
     (order, intent)
@@ -42,13 +42,13 @@ fn event(id: &str, kind: &str, intent: &PaymentIntent, extra: serde_json::Value)
     .expect("json")
 }
 
-async fn deliver(t: &TestApp, body: &[u8]) -> Result<Delivery, AppError> {
+async fn deliver(t: &TestApp, body: &[u8]) -> Result<EventOutcome, AppError> {
     let signature = sign(
         WEBHOOK_SECRET.as_bytes(),
         t.clock_now().unix_timestamp(),
         body,
     );
-    webhooks::receive(&t.app, "test", Some(&signature), body, "delivery-1").await
+    gateway_events::receive(&t.app, "test", Some(&signature), body, "delivery-1").await
 }
 
 async fn status_of(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {
@@ -62,7 +62,7 @@ async fn status_of(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {
 
 async fn awaiting_authentication(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let (order, intent) = card_intent(t, payer).await;
-    let acting = gateway_intents::confirm(
+    let acting = payment_intents::confirm(
         &t.app,
         payer,
         &intent.id.to_string(),
@@ -85,12 +85,18 @@ async fn a_succeeded_event_collects_once_and_its_redelivery_changes_nothing() {
         &intent,
         json!({"amount": 5_000, "currency": "usd"}),
     );
-    assert_eq!(deliver(&t, &body).await.expect("ok"), Delivery::Applied);
+    assert_eq!(deliver(&t, &body).await.expect("ok"), EventOutcome::Applied);
     assert_eq!(status_of(&t, &intent).await.status, IntentStatus::Succeeded);
     assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
-    assert_eq!(deliver(&t, &body).await.expect("ok"), Delivery::Duplicate);
+    assert_eq!(
+        deliver(&t, &body).await.expect("ok"),
+        EventOutcome::Duplicate
+    );
     let another = event("evt_2", "payment_intent.succeeded", &intent, json!({}));
-    assert_eq!(deliver(&t, &another).await.expect("ok"), Delivery::Ignored);
+    assert_eq!(
+        deliver(&t, &another).await.expect("ok"),
+        EventOutcome::Ignored
+    );
     assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
 }
 
@@ -109,21 +115,25 @@ async fn only_deliveries_signed_with_the_gateways_secret_now_are_read() {
         Some("t=1,v1=zz".to_owned()),
     ];
     for signature in cases {
-        let refused = webhooks::receive(&t.app, "test", signature.as_deref(), &body, "d").await;
+        let refused =
+            gateway_events::receive(&t.app, "test", signature.as_deref(), &body, "d").await;
         assert!(
-            matches!(refused, Err(AppError::Webhook(WebhookError::Signature(_)))),
+            matches!(
+                refused,
+                Err(AppError::GatewayEvent(GatewayEventError::Signature(_)))
+            ),
             "{signature:?}: {refused:?}"
         );
     }
     let garbage = b"{\"not\":\"an event\"}";
     let signed = sign(WEBHOOK_SECRET.as_bytes(), now, garbage);
     assert!(matches!(
-        webhooks::receive(&t.app, "test", Some(&signed), garbage, "d").await,
-        Err(AppError::Webhook(WebhookError::Payload(_)))
+        gateway_events::receive(&t.app, "test", Some(&signed), garbage, "d").await,
+        Err(AppError::GatewayEvent(GatewayEventError::Payload(_)))
     ));
     for gateway in ["otp", "stripe", "nope", ""] {
         assert!(matches!(
-            webhooks::receive(&t.app, gateway, Some(&signed), &body, "d").await,
+            gateway_events::receive(&t.app, gateway, Some(&signed), &body, "d").await,
             Err(AppError::NotFound(_))
         ));
     }
@@ -156,7 +166,7 @@ async fn events_for_unknown_intents_other_types_and_other_money_are_acknowledged
             json!({"currency": "eur"}),
         ),
     ] {
-        assert_eq!(deliver(&t, &body).await.expect("ok"), Delivery::Ignored);
+        assert_eq!(deliver(&t, &body).await.expect("ok"), EventOutcome::Ignored);
     }
     assert_eq!(
         status_of(&t, &intent).await.status,
@@ -174,7 +184,10 @@ async fn events_for_unknown_intents_other_types_and_other_money_are_acknowledged
         .expect("utf-8"),
     )
     .expect("json");
-    assert_eq!(deliver(&t, &wrapped).await.expect("ok"), Delivery::Applied);
+    assert_eq!(
+        deliver(&t, &wrapped).await.expect("ok"),
+        EventOutcome::Applied
+    );
 }
 
 #[tokio::test]
@@ -194,7 +207,7 @@ async fn late_reports_never_move_a_succeeded_intent_backwards() {
         let late = event(id, kind, &intent, json!({}));
         assert_eq!(
             deliver(&t, &late).await.expect("ok"),
-            Delivery::Ignored,
+            EventOutcome::Ignored,
             "{kind}"
         );
     }
@@ -217,7 +230,10 @@ async fn a_failed_payment_returns_the_intent_to_the_payer_and_a_cancel_frees_the
         &intent,
         json!({"last_payment_error": {"code": "authentication_required", "message": "no"}}),
     );
-    assert_eq!(deliver(&t, &failed).await.expect("ok"), Delivery::Applied);
+    assert_eq!(
+        deliver(&t, &failed).await.expect("ok"),
+        EventOutcome::Applied
+    );
     let returned = status_of(&t, &intent).await;
     assert_eq!(returned.status, IntentStatus::RequiresPaymentMethod);
     assert_eq!(
@@ -228,7 +244,7 @@ async fn a_failed_payment_returns_the_intent_to_the_payer_and_a_cancel_frees_the
     let processing = event("evt_p", "payment_intent.processing", &intent, json!({}));
     assert_eq!(
         deliver(&t, &processing).await.expect("ok"),
-        Delivery::Applied
+        EventOutcome::Applied
     );
     assert_eq!(
         status_of(&t, &intent).await.status,
@@ -236,7 +252,10 @@ async fn a_failed_payment_returns_the_intent_to_the_payer_and_a_cancel_frees_the
     );
     let canceled = event("evt_c", "payment_intent.canceled", &intent, json!({}));
     // Processing is the gateway's: only it may end it, and it may not cancel it.
-    assert_eq!(deliver(&t, &canceled).await.expect("ok"), Delivery::Ignored);
+    assert_eq!(
+        deliver(&t, &canceled).await.expect("ok"),
+        EventOutcome::Ignored
+    );
     let failed_again = event(
         "evt_f2",
         "payment_intent.payment_failed",
@@ -245,14 +264,17 @@ async fn a_failed_payment_returns_the_intent_to_the_payer_and_a_cancel_frees_the
     );
     assert_eq!(
         deliver(&t, &failed_again).await.expect("ok"),
-        Delivery::Applied
+        EventOutcome::Applied
     );
     assert_eq!(
         status_of(&t, &intent).await.failure_reason.as_deref(),
         Some("payment_failed")
     );
     let canceled = event("evt_c2", "payment_intent.canceled", &intent, json!({}));
-    assert_eq!(deliver(&t, &canceled).await.expect("ok"), Delivery::Applied);
+    assert_eq!(
+        deliver(&t, &canceled).await.expect("ok"),
+        EventOutcome::Applied
+    );
     assert_eq!(status_of(&t, &intent).await.status, IntentStatus::Canceled);
     assert_eq!(t.payable(&order.payable).await.open_intent_id, None);
 }
@@ -272,12 +294,12 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
     let answers = futures::future::join_all(
         deliveries
             .iter()
-            .map(|d| webhooks::receive(&t.app, "test", Some(&signature), &body, d)),
+            .map(|d| gateway_events::receive(&t.app, "test", Some(&signature), &body, d)),
     )
     .await;
     let applied = answers
         .iter()
-        .filter(|a| matches!(a, Ok(Delivery::Applied)))
+        .filter(|a| matches!(a, Ok(EventOutcome::Applied)))
         .count();
     assert_eq!(applied, 1, "{answers:?}");
     assert!(answers.iter().all(|a| a.is_ok()), "{answers:?}");
@@ -292,7 +314,7 @@ async fn a_confirm_and_a_succeeded_event_racing_record_one_payment() {
     let body = event("evt_race", "payment_intent.succeeded", &intent, json!({}));
     let id = intent.id.to_string();
     let (confirmed, delivered) = tokio::join!(
-        gateway_intents::confirm(&t.app, &payer, &id, "pm_card_visa"),
+        payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa"),
         deliver(&t, &body)
     );
     assert_eq!(
@@ -319,7 +341,7 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
         return_url: None,
         cancel_url: None,
     };
-    let (intent, _) = gateway_intents::create(&t.app, &payer, new, None)
+    let (intent, _) = payment_intents::create(&t.app, &payer, new, None)
         .await
         .expect("created");
     let body = event("evt_retry", "payment_intent.succeeded", &intent, json!({}));
@@ -331,7 +353,8 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
         t2.clock_now().unix_timestamp(),
         &body,
     );
-    let soon = webhooks::receive(&t2.app, "test", Some(&signature), &body, "delivery-2").await;
+    let soon =
+        gateway_events::receive(&t2.app, "test", Some(&signature), &body, "delivery-2").await;
     assert!(soon.is_err(), "the dead run's claim still holds: try later");
     t2.clock.advance(time::Duration::minutes(6));
     let signature = sign(
@@ -339,7 +362,8 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
         t2.clock_now().unix_timestamp(),
         &body,
     );
-    let later = webhooks::receive(&t2.app, "test", Some(&signature), &body, "delivery-3").await;
-    assert_eq!(later.expect("taken over"), Delivery::Applied);
+    let later =
+        gateway_events::receive(&t2.app, "test", Some(&signature), &body, "delivery-3").await;
+    assert_eq!(later.expect("taken over"), EventOutcome::Applied);
     assert_eq!(payments_of(&t2, &order.payable).await.len(), 1);
 }

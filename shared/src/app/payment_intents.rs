@@ -1,6 +1,6 @@
 //! Intents collected through a payment gateway (a card network, Stripe): the
 //! payer confirms with a payment method, the gateway answers at once or later
-//! by webhook; staff read every intent.
+//! by an event it posts; staff read every intent.
 
 use std::collections::BTreeMap;
 

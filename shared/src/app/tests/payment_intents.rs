@@ -1,7 +1,7 @@
 use super::{TestApp, person};
 use crate::adapters::faulty::Fault;
 use crate::app::AppError;
-use crate::app::gateway_intents::{self, NewGatewayIntent};
+use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::{Caller, Role};
 use crate::contract::usd;
 use crate::domain::{
@@ -35,7 +35,7 @@ fn standalone(minor: i64) -> NewGatewayIntent {
 async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let order = t.order(payer, 5_000).await;
     let (intent, created) =
-        gateway_intents::create(&t.app, payer, for_payable(&order.payable), None)
+        payment_intents::create(&t.app, payer, for_payable(&order.payable), None)
             .await
             .expect("created");
     assert!(created);
@@ -57,7 +57,7 @@ async fn confirm(
     intent: &PaymentIntent,
     pm: &str,
 ) -> Result<PaymentIntent, AppError> {
-    gateway_intents::confirm(&t.app, payer, &intent.id.to_string(), pm).await
+    payment_intents::confirm(&t.app, payer, &intent.id.to_string(), pm).await
 }
 
 #[tokio::test]
@@ -86,7 +86,7 @@ async fn an_intent_for_a_payable_is_opened_at_the_gateway_once() {
     assert_eq!(found.id, intent.id);
     let mut same_amount = for_payable(&order.payable);
     same_amount.amount = Some(order.amount);
-    let (again, created) = gateway_intents::create(&t.app, &payer, same_amount, None)
+    let (again, created) = payment_intents::create(&t.app, &payer, same_amount, None)
         .await
         .expect("again");
     assert!(!created);
@@ -101,7 +101,7 @@ async fn a_payable_is_paid_at_its_own_price_by_its_owner_only() {
     let mut other_price = for_payable(&order.payable);
     other_price.amount = Some(usd(4_999));
     assert!(matches!(
-        gateway_intents::create(&t.app, &payer, other_price, None).await,
+        payment_intents::create(&t.app, &payer, other_price, None).await,
         Err(AppError::Invalid(_))
     ));
     let mut other_currency = for_payable(&order.payable);
@@ -113,18 +113,18 @@ async fn a_payable_is_paid_at_its_own_price_by_its_owner_only() {
         .expect("money"),
     );
     assert!(matches!(
-        gateway_intents::create(&t.app, &payer, other_currency, None).await,
+        payment_intents::create(&t.app, &payer, other_currency, None).await,
         Err(AppError::Invalid(_))
     ));
     let stranger = person(&[]);
     assert!(matches!(
-        gateway_intents::create(&t.app, &stranger, for_payable(&order.payable), None).await,
+        payment_intents::create(&t.app, &stranger, for_payable(&order.payable), None).await,
         Err(AppError::NotFound(_))
     ));
     let mut otp = for_payable(&order.payable);
     otp.gateway = Some(GatewayId::Otp);
     assert!(matches!(
-        gateway_intents::create(&t.app, &payer, otp, None).await,
+        payment_intents::create(&t.app, &payer, otp, None).await,
         Err(AppError::GatewayNotOffered)
     ));
     assert_eq!(
@@ -141,23 +141,23 @@ async fn a_standalone_intent_needs_an_amount_and_is_created_once_per_key() {
     let mut no_amount = standalone(1);
     no_amount.amount = None;
     assert!(matches!(
-        gateway_intents::create(&t.app, &payer, no_amount, None).await,
+        payment_intents::create(&t.app, &payer, no_amount, None).await,
         Err(AppError::Invalid(_))
     ));
     let key = RequestKey::new(format!("user:{}", payer.user_id), "k1");
-    let (first, created) = gateway_intents::create(&t.app, &payer, standalone(1_234), Some(&key))
+    let (first, created) = payment_intents::create(&t.app, &payer, standalone(1_234), Some(&key))
         .await
         .expect("created");
     assert!(created);
     assert_eq!(first.id, key.intent_id());
     assert_eq!(first.amount, usd(1_234));
-    let (again, created) = gateway_intents::create(&t.app, &payer, standalone(1_234), Some(&key))
+    let (again, created) = payment_intents::create(&t.app, &payer, standalone(1_234), Some(&key))
         .await
         .expect("the same request again");
     assert!(created, "answered as the first run was");
     assert_eq!(again.id, first.id);
     assert_eq!(again.gateway_intent_id, first.gateway_intent_id);
-    let (other, _) = gateway_intents::create(&t.app, &payer, standalone(1_234), None)
+    let (other, _) = payment_intents::create(&t.app, &payer, standalone(1_234), None)
         .await
         .expect("another");
     assert_ne!(other.id, first.id);
@@ -172,11 +172,11 @@ async fn a_crash_after_storing_a_standalone_intent_is_found_by_its_key() {
     let payer = person(&[]);
     let key = RequestKey::new(format!("user:{}", payer.user_id), "lost");
     assert!(
-        gateway_intents::create(&t.app, &payer, standalone(700), Some(&key))
+        payment_intents::create(&t.app, &payer, standalone(700), Some(&key))
             .await
             .is_err()
     );
-    let (retried, created) = gateway_intents::create(&t.app, &payer, standalone(700), Some(&key))
+    let (retried, created) = payment_intents::create(&t.app, &payer, standalone(700), Some(&key))
         .await
         .expect("retry");
     assert!(created);
@@ -282,7 +282,7 @@ async fn twenty_concurrent_confirms_record_one_payment() {
     let (order, intent) = card_intent(&t, &payer).await;
     let id = intent.id.to_string();
     let answers = futures::future::join_all(
-        (0..20).map(|_| gateway_intents::confirm(&t.app, &payer, &id, "pm_card_visa")),
+        (0..20).map(|_| payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa")),
     )
     .await;
     assert!(
@@ -305,7 +305,7 @@ async fn a_lost_answer_while_collecting_never_records_twice() {
     // The write happened although its answer was lost: the next read sees it.
     let settled = match first {
         Ok(i) => i,
-        Err(_) => gateway_intents::get_for_staff(
+        Err(_) => payment_intents::get_for_staff(
             &t.app,
             &person(&[Role::Support]),
             &intent.id.to_string(),
@@ -330,11 +330,11 @@ async fn payers_and_admins_cancel_at_the_gateway_and_here() {
         person(&[Role::Staff]),
     ] {
         assert!(matches!(
-            gateway_intents::cancel(&t.app, &other, &id).await,
+            payment_intents::cancel(&t.app, &other, &id).await,
             Err(AppError::NotFound(_))
         ));
     }
-    let canceled = gateway_intents::cancel(&t.app, &payer, &id)
+    let canceled = payment_intents::cancel(&t.app, &payer, &id)
         .await
         .expect("canceled");
     assert_eq!(canceled.status, IntentStatus::Canceled);
@@ -344,11 +344,11 @@ async fn payers_and_admins_cancel_at_the_gateway_and_here() {
         "payable freed"
     );
     assert!(matches!(
-        gateway_intents::cancel(&t.app, &payer, &id).await,
+        payment_intents::cancel(&t.app, &payer, &id).await,
         Err(AppError::Transition(_))
     ));
     let (_, second) = card_intent(&t, &payer).await;
-    let by_admin = gateway_intents::cancel(&t.app, &person(&[Role::Admin]), &second.id.to_string())
+    let by_admin = payment_intents::cancel(&t.app, &person(&[Role::Admin]), &second.id.to_string())
         .await
         .expect("admin cancels");
     assert_eq!(by_admin.status, IntentStatus::Canceled);
@@ -363,22 +363,22 @@ async fn only_admin_and_support_read_here_newest_first() {
     let (_, newer) = card_intent(&t, &payer).await;
     let customer = payer.user_id.to_string();
     for reader in [person(&[Role::Admin]), person(&[Role::Support])] {
-        let got = gateway_intents::get_for_staff(&t.app, &reader, &older.id.to_string())
+        let got = payment_intents::get_for_staff(&t.app, &reader, &older.id.to_string())
             .await
             .expect("read");
         assert_eq!(got.id, older.id);
-        let all = gateway_intents::list_all(&t.app, &reader, 10, None)
+        let all = payment_intents::list_all(&t.app, &reader, 10, None)
             .await
             .expect("all");
         assert_eq!(
             all.items.iter().map(|i| i.id).collect::<Vec<_>>(),
             vec![newer.id, older.id]
         );
-        let theirs = gateway_intents::list_for_customer(&t.app, &reader, &customer, 1, None)
+        let theirs = payment_intents::list_for_customer(&t.app, &reader, &customer, 1, None)
             .await
             .expect("customer");
         assert_eq!(theirs.items[0].id, newer.id);
-        let rest = gateway_intents::list_for_customer(
+        let rest = payment_intents::list_for_customer(
             &t.app,
             &reader,
             &customer,
@@ -391,20 +391,20 @@ async fn only_admin_and_support_read_here_newest_first() {
     }
     for other in [person(&[Role::Staff]), person(&[]), payer.clone()] {
         assert!(matches!(
-            gateway_intents::get_for_staff(&t.app, &other, &older.id.to_string()).await,
+            payment_intents::get_for_staff(&t.app, &other, &older.id.to_string()).await,
             Err(AppError::Forbidden(_))
         ));
         assert!(matches!(
-            gateway_intents::list_all(&t.app, &other, 10, None).await,
+            payment_intents::list_all(&t.app, &other, 10, None).await,
             Err(AppError::Forbidden(_))
         ));
         assert!(matches!(
-            gateway_intents::list_for_customer(&t.app, &other, &customer, 10, None).await,
+            payment_intents::list_for_customer(&t.app, &other, &customer, 10, None).await,
             Err(AppError::Forbidden(_))
         ));
     }
     assert!(matches!(
-        gateway_intents::get_for_staff(&t.app, &person(&[Role::Admin]), "nope").await,
+        payment_intents::get_for_staff(&t.app, &person(&[Role::Admin]), "nope").await,
         Err(AppError::NotFound(_))
     ));
 }
@@ -434,12 +434,12 @@ async fn the_test_gateway_does_not_exist_unless_switched_on() {
     let mut unnamed = for_payable(&order.payable);
     unnamed.gateway = None;
     assert!(matches!(
-        gateway_intents::create(&t.app, &payer, unnamed, None).await,
+        payment_intents::create(&t.app, &payer, unnamed, None).await,
         Err(AppError::DefaultGatewayMissing(GatewayId::Stripe))
     ));
     // Named, it is refused as a gateway nobody knows is.
     assert!(matches!(
-        gateway_intents::create(&t.app, &payer, standalone(1_000), None).await,
+        payment_intents::create(&t.app, &payer, standalone(1_000), None).await,
         Err(AppError::GatewayNotOffered)
     ));
     assert!(matches!(
@@ -448,7 +448,7 @@ async fn the_test_gateway_does_not_exist_unless_switched_on() {
     ));
     // Its webhook is not heard, however well signed.
     assert!(matches!(
-        crate::app::webhooks::receive(&t.app, "test", None, b"{}", "delivery").await,
+        crate::app::gateway_events::receive(&t.app, "test", None, b"{}", "delivery").await,
         Err(AppError::NotFound(_))
     ));
     assert_eq!(
@@ -475,7 +475,7 @@ async fn intents_that_name_no_gateway_open_at_the_default_one() {
     let payer = person(&[]);
     let mut unnamed = standalone(1_000);
     unnamed.gateway = None;
-    let (intent, _) = gateway_intents::create(&t.app, &payer, unnamed, None)
+    let (intent, _) = payment_intents::create(&t.app, &payer, unnamed, None)
         .await
         .expect("opened");
     assert_eq!(intent.gateway, GatewayId::Test);

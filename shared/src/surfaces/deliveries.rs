@@ -1,6 +1,6 @@
-//! The two functions that deliver webhooks, fed by AWS rather than by
-//! callers: the dispatcher reads the table's stream (each new event item),
-//! the retry function runs on a schedule. Their wire formats are Lambda's:
+//! The deliveries' two functions, fed by AWS rather than by callers: the
+//! dispatch reads the table's stream (each new event item), the retry pass
+//! runs on a schedule. Their wire formats are Lambda's:
 //! a DynamoDB Streams batch answered with the records that failed
 //! (`batchItemFailures`), and a scheduled event.
 

@@ -30,7 +30,7 @@ use crate::adapters::https::{self, CONNECT_TIMEOUT};
 use crate::domain::NoAnswer;
 use crate::domain::delivery::SEND_TIMEOUT;
 use crate::domain::network_address::{blocked, ip_literal};
-use crate::ports::{WebhookPost, WebhookSender};
+use crate::ports::{DeliveryPost, DeliverySender};
 
 /// Finds the addresses a host name names (the system's resolver in a
 /// function; tests answer as they please, and nothing connects to what a
@@ -57,7 +57,7 @@ impl Resolver for SystemResolver {
 type HttpsClient = Client<HttpsConnector<CheckedConnector>, Full<Bytes>>;
 
 /// Sends each delivery once; redirects are not followed (a 3xx is a failed attempt).
-pub struct HttpWebhookSender {
+pub struct HttpDeliverySender {
     connector: CheckedConnector,
     /// How long an endpoint has to answer.
     timeout: Duration,
@@ -65,7 +65,7 @@ pub struct HttpWebhookSender {
     client: OnceLock<Option<HttpsClient>>,
 }
 
-impl HttpWebhookSender {
+impl HttpDeliverySender {
     /// `local`: the service runs on a developer's machine, where receivers
     /// listen on loopback addresses; no other blocked range opens there.
     pub fn new(local: bool) -> Self {
@@ -102,8 +102,8 @@ impl HttpWebhookSender {
 }
 
 #[async_trait::async_trait]
-impl WebhookSender for HttpWebhookSender {
-    async fn post(&self, post: &WebhookPost) -> Result<u16, NoAnswer> {
+impl DeliverySender for HttpDeliverySender {
+    async fn post(&self, post: &DeliveryPost) -> Result<u16, NoAnswer> {
         // Every endpoint's URL is one the client takes (the endpoint's own
         // rules say so); one that is not names no host to be found.
         let uri: Uri = post.url.parse().map_err(|_| NoAnswer::DnsFailure)?;
@@ -290,8 +290,8 @@ mod tests {
         }
     }
 
-    fn post(url: &str) -> WebhookPost {
-        WebhookPost {
+    fn post(url: &str) -> DeliveryPost {
+        DeliveryPost {
             url: url.to_owned(),
             signature: "t=1,v1=00".into(),
             body: b"{}".to_vec(),
@@ -370,7 +370,7 @@ mod tests {
             ("this-machine.example", &["127.0.0.1"]),
         ]);
         for local in [false, true] {
-            let sender = HttpWebhookSender::resolving_with(answers.clone(), local);
+            let sender = HttpDeliverySender::resolving_with(answers.clone(), local);
             for name in [
                 "private",
                 "metadata",
@@ -390,7 +390,7 @@ mod tests {
             }
         }
         // This machine is blocked outside a developer's machine.
-        let deployed = HttpWebhookSender::resolving_with(answers.clone(), false);
+        let deployed = HttpDeliverySender::resolving_with(answers.clone(), false);
         assert_eq!(
             deployed
                 .post(&post("https://this-machine.example:9/"))
@@ -402,7 +402,7 @@ mod tests {
     #[tokio::test]
     async fn an_address_in_the_url_is_checked_in_every_spelling_without_a_lookup() {
         let answers = Answers::with(&[]);
-        let sender = HttpWebhookSender::resolving_with(answers.clone(), false);
+        let sender = HttpDeliverySender::resolving_with(answers.clone(), false);
         for url in [
             "https://10.0.0.5/",
             "https://167772165/",
@@ -427,7 +427,7 @@ mod tests {
     async fn the_connection_goes_to_the_checked_address_and_names_the_host() {
         let (port, hosts) = receiver(Some(204)).await;
         let answers = Answers::with(&[("receiver.example", &["127.0.0.1"])]);
-        let sender = HttpWebhookSender::resolving_with(answers.clone(), true);
+        let sender = HttpDeliverySender::resolving_with(answers.clone(), true);
         let url = format!("http://receiver.example:{port}/hooks");
         assert_eq!(sender.post(&post(&url)).await, Ok(204));
         assert_eq!(answers.asked(), ["receiver.example"]);
@@ -447,7 +447,7 @@ mod tests {
             ("receiver.example", &["127.0.0.1"]),
             ("nowhere.example", &[]),
         ]);
-        let sender = HttpWebhookSender::resolving_with(answers, true)
+        let sender = HttpDeliverySender::resolving_with(answers, true)
             .answering_within(Duration::from_millis(300));
         let closed = closed_port().await;
         assert_eq!(

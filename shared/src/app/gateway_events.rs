@@ -1,5 +1,5 @@
-//! Webhook deliveries from payment gateways: verified, each event acted on
-//! once, and never allowed to move an intent backwards.
+//! Events from payment gateways, as their webhooks post them: verified, each
+//! event acted on once, and never allowed to move an intent backwards.
 
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -20,9 +20,9 @@ pub const EVENT_RETENTION: time::Duration = time::Duration::days(30);
 const CONCURRENT_POLLS: usize = 40;
 const CONCURRENT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// What became of a delivery; every one of them is acknowledged.
+/// What became of a gateway's event; every one is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
+pub enum EventOutcome {
     Applied,
     /// This event was acted on already.
     Duplicate,
@@ -35,15 +35,15 @@ fn unknown_gateway() -> AppError {
     AppError::NotFound("Payment gateway".into())
 }
 
-/// Verifies and acts on one delivery to `gateway`'s webhook. `delivery`
-/// names this run, so that a retried run takes over its own claim.
+/// Verifies and acts on one event `gateway` posted to its webhook route.
+/// `delivery` names this run (the gateway's post), so that a retried run takes over its own claim.
 pub async fn receive(
     app: &App,
     gateway: &str,
     signature: Option<&str>,
     body: &[u8],
     delivery: &str,
-) -> Result<Delivery, AppError> {
+) -> Result<EventOutcome, AppError> {
     let gateway_id = GatewayId::parse(gateway).map_err(|_| unknown_gateway())?;
     let connector = app.gateways.get(gateway_id).ok_or_else(unknown_gateway)?;
     let secrets = app.secrets().await?;
@@ -108,7 +108,7 @@ async fn claim_event(
     event: &str,
     fingerprint: &str,
     delivery: &str,
-) -> Result<Option<Delivery>, AppError> {
+) -> Result<Option<EventOutcome>, AppError> {
     for _ in 0..CONCURRENT_POLLS {
         match app
             .idempotency
@@ -118,7 +118,9 @@ async fn claim_event(
             Idempotent::Claimed => return Ok(None),
             // Gateways resend an event byte for byte; a changed body under a
             // known id is still that event, and it was handled.
-            Idempotent::Replay(_) | Idempotent::Mismatch => return Ok(Some(Delivery::Duplicate)),
+            Idempotent::Replay(_) | Idempotent::Mismatch => {
+                return Ok(Some(EventOutcome::Duplicate));
+            }
             Idempotent::InFlight => tokio::time::sleep(CONCURRENT_PAUSE).await,
         }
     }
@@ -127,7 +129,11 @@ async fn claim_event(
 }
 
 /// What the event means for its intent (or its refunds), stored.
-async fn apply(app: &App, gateway: GatewayId, event: &GatewayEvent) -> Result<Delivery, AppError> {
+async fn apply(
+    app: &App,
+    gateway: GatewayId,
+    event: &GatewayEvent,
+) -> Result<EventOutcome, AppError> {
     if let GatewayEventKind::Refunds(reported) = &event.kind {
         return refunds_reported(app, gateway, &event.id, reported).await;
     }
@@ -138,11 +144,11 @@ async fn apply(app: &App, gateway: GatewayId, event: &GatewayEvent) -> Result<De
     else {
         // Answered all the same, so that the gateway stops sending it.
         tracing::warn!(event = %event.id, "webhook event for an unknown gateway intent");
-        return Ok(Delivery::Ignored);
+        return Ok(EventOutcome::Ignored);
     };
     if !same_money(&intent, event) {
         tracing::warn!(event = %event.id, intent = %intent.id, "webhook event amount or currency differs from the intent's; ignored");
-        return Ok(Delivery::Ignored);
+        return Ok(EventOutcome::Ignored);
     }
     let report = match &event.kind {
         GatewayEventKind::Succeeded => {
@@ -150,9 +156,9 @@ async fn apply(app: &App, gateway: GatewayId, event: &GatewayEvent) -> Result<De
                 gateway_succeeded(app, intent, PaymentMethod::Card, &event.gateway_intent_id)
                     .await?;
             return Ok(if payment.is_some() {
-                Delivery::Applied
+                EventOutcome::Applied
             } else {
-                Delivery::Ignored
+                EventOutcome::Ignored
             });
         }
         GatewayEventKind::Processing => GatewayReport::Processing,
@@ -168,7 +174,7 @@ async fn apply(app: &App, gateway: GatewayId, event: &GatewayEvent) -> Result<De
         },
         // Handled before the intent is looked for.
         GatewayEventKind::Refunds(_) | GatewayEventKind::Other(_) => {
-            return Ok(Delivery::Ignored);
+            return Ok(EventOutcome::Ignored);
         }
     };
     report_to(app, intent, &report).await
@@ -182,8 +188,8 @@ async fn refunds_reported(
     gateway: GatewayId,
     event: &str,
     reported: &[GatewayRefund],
-) -> Result<Delivery, AppError> {
-    let mut outcome = Delivery::Ignored;
+) -> Result<EventOutcome, AppError> {
+    let mut outcome = EventOutcome::Ignored;
     for report in reported {
         let Some(refund) = reported_refund(app, gateway, report).await? else {
             tracing::warn!(event, "webhook event for an unknown refund");
@@ -192,7 +198,7 @@ async fn refunds_reported(
         let (_, changed) =
             super::refunds::settle(app, refund, report.status, Some(&report.id), None).await?;
         if changed {
-            outcome = Delivery::Applied;
+            outcome = EventOutcome::Applied;
         }
     }
     Ok(outcome)
@@ -244,14 +250,14 @@ async fn report_to(
     app: &App,
     intent: PaymentIntent,
     report: &GatewayReport,
-) -> Result<Delivery, AppError> {
+) -> Result<EventOutcome, AppError> {
     let mut intent = expire_if_due(app, intent).await?;
     for _ in 0..MAX_RETRIES {
         let expected = Expected::of(&intent);
         let mut next = intent.clone();
         if !next.apply_gateway_report(report, app.clock.now()) {
             tracing::info!(intent = %intent.id, status = %intent.status, "stale gateway report ignored");
-            return Ok(Delivery::Ignored);
+            return Ok(EventOutcome::Ignored);
         }
         // An ended intent frees its payable in the same write.
         let written = if next.status.is_terminal() {
@@ -260,7 +266,7 @@ async fn report_to(
             app.intents.save_intent(&next, expected).await
         };
         match written {
-            Ok(()) => return Ok(Delivery::Applied),
+            Ok(()) => return Ok(EventOutcome::Applied),
             Err(StoreError::Conflict) => {
                 intent = app
                     .intents

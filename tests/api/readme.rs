@@ -221,7 +221,12 @@ fn request_paths(line: &str) -> Vec<String> {
         }
     }
     for (i, _) in line.match_indices("/api/") {
-        if line[..i].ends_with("$API") {
+        // A path of its own, not the tail of `$API/api/…` or of a file name.
+        if !line[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || "=\"'(".contains(c))
+        {
             continue;
         }
         let rest = &line[i..];
@@ -236,7 +241,10 @@ fn every_path_the_transcripts_request_is_a_route_of_the_template() {
     let mut seen = 0;
     let mut unknown = Vec::new();
     for page in pages() {
-        for (_, lines) in split(&read(&page)).1 {
+        for (language, lines) in split(&read(&page)).1 {
+            if language != "sh" && language != "python" {
+                continue; // a layout or an answer, not a transcript
+            }
             for line in lines {
                 for path in request_paths(line) {
                     seen += 1;
@@ -262,7 +270,7 @@ fn a_path_the_template_does_not_serve_is_seen() {
     assert!(!fits_any("/api/v1/PaymentIntent/$ID"));
     assert!(!fits_any("/api/$VERSION/events"));
     assert_eq!(
-        request_paths(r#"curl -s "$API$P" -H "x: $API/ignored" && P=/api/v1/x/$Y"#),
+        request_paths(r#"curl -s "$API$P" -H "x: $API/ignored" && P=/api/v1/x/$Y tests/api/a.rs"#),
         vec!["/ignored".to_string(), "/api/v1/x/$Y".to_string()]
     );
 }

@@ -18,7 +18,7 @@ bench: ## cold starts, peak memory and sizes of every function (and a Python pee
 	bash scripts/bench.sh
 
 # Like `stripe trigger`: signs a test-gateway event and posts it to the
-# service `make run` serves. ARGS takes the other options (see the README).
+# service `make run` serves. ARGS takes the other options (see docs/local-development.md).
 webhook: ## sign and post a gateway webhook event: make webhook TYPE=succeeded INTENT=pi_test_… [ARGS="--amount 11200"]
 	@test -n "$(TYPE)" -a -n "$(INTENT)" || { echo 'usage: make webhook TYPE=succeeded|processing|payment_failed|canceled|requires_action INTENT=<gateway intent id> [ARGS="--amount 11200 --currency usd --event-id evt_… --print"]' >&2; exit 2; }
 	cargo run --quiet -p local-gateway --bin send-webhook -- $(TYPE) $(INTENT) $(ARGS)

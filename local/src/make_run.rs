@@ -269,8 +269,8 @@ fn print_banner(api: &str, inbox: &str, api_key: &str, app: &App, tokens: &[(&st
   One function at a time: cargo lambda watch (reads .stack/lambda.env), then
     cargo lambda invoke intents-create --data-file events/intents-create.json
 
-  Stripe (localstripe; its webhooks arrive at {api}/api/v1/PaymentIntents/webhook/stripe): see the README's Stripe walk-through.
-  Partner API (client demo-client, secret local-dev-partner-secret, business 123456): see the README for signing.
+  Stripe (localstripe; its webhooks arrive at {api}/api/v1/PaymentIntents/webhook/stripe): see docs/local-development.md.
+  Partner API (client demo-client, secret local-dev-partner-secret, business 123456): see docs/partner.md for signing.
   Webhooks: every event is POSTed to the demo endpoint {receiver_url}, printed here as it arrives:
     curl -s $API/api/v1/webhook-endpoints/demo-receiver/deliveries -H "X-API-Key: $API_KEY"
 

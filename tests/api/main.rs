@@ -17,6 +17,7 @@ mod payables;
 mod payment_intents;
 mod payments;
 mod races;
+mod readme;
 mod refund_pass;
 mod refunds;
 mod sample_events;

@@ -62,7 +62,7 @@ fn every_function_has_a_binary_and_a_handler_and_every_binary_a_function() {
     );
     let background: BTreeSet<String> = routes::BACKGROUND_BINARIES
         .iter()
-        .map(|(b, _, _)| (*b).to_owned())
+        .map(|b| (*b).to_owned())
         .collect();
     for f in &functions {
         assert!(
@@ -105,73 +105,31 @@ fn every_function_has_a_binary_and_a_handler_and_every_binary_a_function() {
     assert!(routes::handler("no-such-binary").is_none());
 }
 
-/// The functions that open, confirm or cancel intents at a gateway, or take its webhooks.
-/// Every function that may end a card intent ends it at its gateway first
-/// (the OTP API's cancel and fail, mark-paid), besides those that open,
-/// confirm and refund there.
-const REACH_GATEWAYS: [&str; 9] = [
-    "intents-cancel",
-    "intents-fail",
-    "shop-mark-paid",
-    "refunds-create",
-    "shop-create-intent",
-    "payment-intents-create",
-    "payment-intents-confirm",
-    "payment-intents-cancel",
-    "payment-intents-webhook",
-];
-
-const SEND_MAIL: [&str; 1] = ["intents-request-otp"];
-
+/// Each main serves its own line of `payment_shared::routes`, and nothing
+/// else: the handler and the runtime entry (which clients its binary
+/// carries) come from that line, so a wrong pick cannot be written. (A main
+/// that names another binary's line does not compile.)
 #[test]
-fn the_registry_names_the_handler_each_binary_serves() {
+fn every_main_serves_its_own_registry_line() {
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    for binary in routes::BINARIES {
+    for binary in binaries_on_disk() {
         let source = std::fs::read_to_string(repo().join(format!("functions/src/bin/{binary}.rs")))
             .expect("binary source");
-        let source = squash(&source);
-        let call = source
-            .find("runtime::serve")
-            .expect("main calls runtime::serve");
-        let start = call + source[call..].find('(').expect("opening paren") + 1;
-        let served = &source[start..start + source[start..].find(')').expect("closing paren")];
-        // Only the functions that talk to a payment gateway carry its
-        // client, only the one that mails carries SES.
-        let entry = &source[call..start - 1];
-        let expected = if REACH_GATEWAYS.contains(binary) {
-            "runtime::serve_with_gateways"
-        } else if SEND_MAIL.contains(binary) {
-            "runtime::serve_with_mail"
-        } else {
-            "runtime::serve"
-        };
+        let code: String = source
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect();
         assert_eq!(
-            entry, expected,
-            "functions/src/bin/{binary}.rs: serve_with_gateways for the functions that reach a gateway, serve_with_mail for the one that mails, serve for the rest"
-        );
-        let registered = squash(routes::handler_path(binary).expect("registered"));
-        assert_eq!(
-            served
-                .trim_start_matches("payment_shared::")
-                .trim_end_matches(','),
-            registered,
-            "functions/src/bin/{binary}.rs serves another handler than payment_shared::routes says"
-        );
-    }
-}
-
-#[test]
-fn the_background_registry_names_the_handler_each_binary_serves() {
-    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    for (binary, entry, handler) in routes::BACKGROUND_BINARIES {
-        let source = std::fs::read_to_string(repo().join(format!("functions/src/bin/{binary}.rs")))
-            .expect("binary source");
-        let source = squash(&source);
-        assert!(
-            source.contains(&format!(
-                "payment_shared::runtime::{entry}(payment_shared::{handler})"
+            squash(&code),
+            squash(&format!(
+                "#[tokio::main] async fn main() -> Result<(), lambda_http::Error> {{ \
+                 payment_shared::serve_function!(\"{binary}\").await }}"
             )),
-            "functions/src/bin/{binary}.rs serves {handler} through runtime::{entry}"
+            "functions/src/bin/{binary}.rs"
+        );
+        assert!(
+            routes::function(&binary).is_some(),
+            "{binary} has a line in payment_shared::routes"
         );
     }
 }

@@ -685,3 +685,57 @@ async fn refund_events_refund_a_recorded_payment() {
     .await;
     assert_eq!(unknown.body, json!({"message": "Payment not found"}));
 }
+
+/// Every sample event in events/ (background ones aside) is answered by the
+/// handler its binary's line in `payment_shared::routes` names, without a
+/// server error: a new endpoint's event is driven here as soon as it exists.
+/// On an empty table most answers are refusals (no such intent, a foreign
+/// token's 401), each in its API's own error shape.
+#[tokio::test]
+async fn every_sample_event_is_answered_by_its_binarys_handler() {
+    let h = Harness::new().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("events/")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no events/*.json");
+    for path in files {
+        let name = path
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        // events/<binary>.json or events/<binary>-<case>.json
+        let binary = payment_shared::routes::BINARIES
+            .iter()
+            .filter(|b| name == **b || name.starts_with(&format!("{b}-")))
+            .max_by_key(|b| b.len())
+            .unwrap_or_else(|| panic!("{name}.json is not named after a binary"));
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let raw: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let bearer = raw["headers"]["authorization"]
+            .is_string()
+            .then_some("demo-user-1");
+        let handler = payment_shared::routes::handler(binary).expect("a routed binary");
+        let response = handler(h.app.clone(), event(&text, bearer)).await;
+        let status = response.status().as_u16();
+        let json = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        let body: &[u8] = response.body().as_ref();
+        assert!(
+            status < 500,
+            "{name}.json: {status} {}",
+            String::from_utf8_lossy(body)
+        );
+        if json && !body.is_empty() {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .unwrap_or_else(|e| panic!("{name}.json: the answer is not JSON: {e}"));
+        }
+    }
+}

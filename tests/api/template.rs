@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use payment_shared::adapters::dynamo::table::{ALL_INTENTS, BY_PAYABLE, BY_USER};
+use payment_shared::routes::{self, FedBy, Needs};
 use serde_yaml::Value;
 
 fn template() -> Value {
@@ -123,22 +124,25 @@ const PREFIXES: [&str; 11] = [
     "WEBHOOK_LANE#*",
 ];
 
-/// The functions AWS feeds (the table's stream, a schedule): they answer no
-/// request, so there is no Idempotency-Key to honour.
-fn background(binary: &str) -> bool {
-    payment_shared::routes::BACKGROUND_BINARIES
+/// The partitions a function's line in `routes` says it writes, as its
+/// `TableWrite` must grant them.
+fn writes_of(binary: &str) -> BTreeSet<&'static str> {
+    routes::function(binary)
+        .unwrap_or_else(|| panic!("{binary} has a line in payment_shared::routes"))
+        .writes
         .iter()
-        .any(|(b, _, _)| *b == binary)
+        .copied()
+        .collect()
 }
 
+/// Each function's `TableWrite` grants exactly the partitions its line in
+/// `routes` declares, and a function whose line writes nothing has none.
 #[test]
 fn each_function_writes_only_the_partitions_it_needs() {
     let template = template();
-    let mut writers = 0;
+    let mut writers = BTreeSet::new();
     for (_, resource) in template["Resources"].as_mapping().expect("resources") {
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap_or_default();
+        let binary = binary_of(resource);
         let Some(policies) = resource["Properties"]["Policies"].as_sequence() else {
             continue;
         };
@@ -148,93 +152,131 @@ fn each_function_writes_only_the_partitions_it_needs() {
             .flatten()
             .filter(|s| s["Sid"].as_str() == Some("TableWrite"))
         {
-            writers += 1;
-            let keys: Vec<&str> =
+            let keys: BTreeSet<&str> =
                 statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
                     .as_sequence()
                     .unwrap_or_else(|| panic!("{binary}: writes are limited by partition"))
                     .iter()
                     .map(|k| k.as_str().expect("prefix"))
                     .collect();
-            assert!(
-                keys.iter().all(|k| PREFIXES.contains(k)),
-                "{binary}: {keys:?}"
-            );
-            // The partner API reads; the one item it writes is a used signature.
-            if binary == "partner-payment-detail" {
-                assert_eq!(keys, ["REPLAY#*"], "{binary}");
-                continue;
-            }
-            assert!(!keys.contains(&"REPLAY#*"), "{binary}");
-            // Only the functions that make and change endpoints write them
-            // (the one that deletes them may only delete them); only the
-            // delivering ones write deliveries, and nothing else.
-            assert_eq!(
-                keys.contains(&"WEBHOOK_ENDPOINTS"),
-                ["webhook-endpoints-put", "webhook-endpoints-rotate-secret"].contains(&binary),
-                "{binary}"
-            );
-            // The refund pass finishes what refunds-create began: the
-            // refund, its gateway's name for it, its payment and payable
-            // sums, and their events.
-            if binary == "refunds-finish-unsent" {
-                assert_eq!(
-                    keys,
-                    [
-                        "REFUND#*",
-                        "GATEWAY_REFUND#*",
-                        "PAYMENT#*",
-                        "PAYABLE#*",
-                        "EVENT#*"
-                    ],
-                    "{binary}"
-                );
-                continue;
-            }
-            if background(binary) {
-                assert_eq!(keys, ["WEBHOOK_LANE#*"], "{binary}");
-                continue;
-            }
-            assert!(!keys.contains(&"WEBHOOK_LANE#*"), "{binary}");
-            // Every write endpoint honours Idempotency-Key; only money paths write payments.
-            assert!(keys.contains(&"IDEMPOTENCY#*"), "{binary}");
-            let records_payments = [
-                "intents-confirm",
-                "payments-create",
-                "refunds-create",
-                "shop-mark-paid",
-                "payment-intents-confirm",
-                "payment-intents-webhook",
-            ]
-            .contains(&binary);
-            assert_eq!(keys.contains(&"PAYMENT#*"), records_payments, "{binary}");
-            // Every change of an intent, a payment or a refund writes its
-            // events in the same transaction: whatever writes those writes events.
-            assert_eq!(
-                keys.contains(&"EVENT#*"),
-                keys.contains(&"INTENT#*")
-                    || keys.contains(&"PAYMENT#*")
-                    || keys.contains(&"REFUND#*"),
-                "{binary}"
-            );
-            // Only refunds are written by what makes them and what hears of them.
-            let refunds = ["refunds-create", "payment-intents-webhook"].contains(&binary);
-            assert_eq!(keys.contains(&"REFUND#*"), refunds, "{binary}");
-            assert_eq!(keys.contains(&"GATEWAY_REFUND#*"), refunds, "{binary}");
-            // Only what opens an intent at a gateway names it by the gateway's id.
-            let opens_at_gateway =
-                ["shop-create-intent", "payment-intents-create"].contains(&binary);
-            assert_eq!(
-                keys.contains(&"GATEWAY_INTENT#*"),
-                opens_at_gateway,
-                "{binary}"
-            );
+            assert_eq!(keys, writes_of(binary), "{binary}");
+            assert!(writers.insert(binary), "{binary}: one TableWrite");
         }
     }
+    let declared: BTreeSet<&str> = routes::FUNCTIONS
+        .iter()
+        .filter(|f| !f.writes.is_empty())
+        .map(|f| f.binary)
+        .collect();
     assert_eq!(
-        writers, 21,
-        "every endpoint that changes something, the partner API's replay guard, the webhook deliverers, the refund pass, and only those"
+        writers, declared,
+        "every endpoint that changes something, the Partner API's replay guard, the webhook deliverers, the refund pass, and only those"
     );
+}
+
+/// What the registry's write declarations must keep to, whoever adds a line.
+#[test]
+fn declared_writes_keep_to_the_partitions_each_kind_of_function_needs() {
+    let template = template();
+    let webhook_endpoint_routes = routes_under(&template, "/api/v1/webhook-endpoints");
+    for function in routes::FUNCTIONS.iter().filter(|f| !f.writes.is_empty()) {
+        let binary = function.binary;
+        let keys = function.writes;
+        assert!(
+            keys.iter().all(|k| PREFIXES.contains(k)),
+            "{binary}: {keys:?}"
+        );
+        let has = |key: &str| keys.contains(&key);
+        // The Partner API reads; the one item it writes is a used signature.
+        if has("REPLAY#*") {
+            assert_eq!(keys, ["REPLAY#*"], "{binary}");
+            continue;
+        }
+        // Only the Webhook endpoints API writes endpoints (the function
+        // that deletes them may only delete them); only the delivering
+        // functions write deliveries, and nothing else.
+        if has("WEBHOOK_ENDPOINTS") {
+            assert!(webhook_endpoint_routes.contains(binary), "{binary}");
+        }
+        let delivers = function.needs == Needs::DeliverySender;
+        assert_eq!(has("WEBHOOK_LANE#*"), delivers, "{binary}");
+        if delivers {
+            assert_eq!(keys, ["WEBHOOK_LANE#*"], "{binary}");
+            continue;
+        }
+        // Every write endpoint honours Idempotency-Key; the functions AWS
+        // feeds answer no request, so there is no key to honour.
+        assert_eq!(
+            has("IDEMPOTENCY#*"),
+            function.fed_by == FedBy::Api,
+            "{binary}"
+        );
+        // Every change of an intent, a payment or a refund writes its
+        // events in the same transaction: whatever writes those writes events.
+        assert_eq!(
+            has("EVENT#*"),
+            has("INTENT#*") || has("PAYMENT#*") || has("REFUND#*"),
+            "{binary}"
+        );
+        // A refund is written with its gateway's name for it, by what makes
+        // it at a gateway, hears of it, or finishes it there; only what
+        // opens an intent at a gateway names it by the gateway's id.
+        assert_eq!(has("REFUND#*"), has("GATEWAY_REFUND#*"), "{binary}");
+        if has("REFUND#*") || has("GATEWAY_INTENT#*") {
+            assert_eq!(function.needs, Needs::Gateways, "{binary}");
+        }
+    }
+}
+
+/// The binaries with a route under `prefix`.
+fn routes_under<'a>(template: &'a Value, prefix: &str) -> BTreeSet<&'a str> {
+    let mut found = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().expect("resources") {
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        if events.values().any(|e| {
+            e["Type"] == "HttpApi"
+                && e["Properties"]["Path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with(prefix))
+        }) {
+            found.insert(binary_of(resource));
+        }
+    }
+    found
+}
+
+/// Each function is invoked as its line in `routes` says: routed ones by
+/// the HTTP API alone, the webhook dispatcher by the table's stream, the
+/// passes by a schedule.
+#[test]
+fn each_function_is_fed_as_its_line_says() {
+    let template = template();
+    let mut functions = BTreeSet::new();
+    for (id, resource) in template["Resources"].as_mapping().expect("resources") {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().expect("logical id");
+        let binary = binary_of(resource);
+        let declared = routes::function(binary)
+            .unwrap_or_else(|| panic!("{id}: {binary} has a line in payment_shared::routes"));
+        let expected = match declared.fed_by {
+            FedBy::Api => "HttpApi",
+            FedBy::Stream => "DynamoDB",
+            FedBy::Schedule => "Schedule",
+        };
+        let events = resource["Properties"]["Events"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{id}: no events"));
+        for event in events.values() {
+            assert_eq!(event["Type"].as_str(), Some(expected), "{id}");
+        }
+        functions.insert(binary);
+    }
+    let declared: BTreeSet<&str> = routes::FUNCTIONS.iter().map(|f| f.binary).collect();
+    assert_eq!(functions, declared);
 }
 
 /// The partition prefixes a function's statement `sid` is limited to, if it is.
@@ -268,10 +310,11 @@ fn limited_reads_cover_the_payables_that_payments_pay() {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap_or_default();
-        // Making or finishing a refund changes its payment's refunded sums;
-        // it pays nothing.
-        let refunds = ["refunds-create", "refunds-finish-unsent"].contains(&binary);
-        if writes.contains(&"PAYMENT#*") && !refunds {
+        // What records a payment also changes the intent it pays through;
+        // making or finishing a refund changes its payment's refunded sums
+        // and no intent: it pays nothing.
+        let pays = writes.contains(&"PAYMENT#*") && writes.contains(&"INTENT#*");
+        if pays {
             assert!(reads.contains(&"PAYABLE#*"), "{binary}: {reads:?}");
         }
     }
@@ -376,28 +419,15 @@ fn binary_of(resource: &Value) -> &str {
 ///
 /// Payments, intents, payables, refunds and events are never deleted by a
 /// function: what expires, TTL removes.
-const DELETES: [(&str, &[&str]); 17] = [
-    ("intents-create", &["IDEMPOTENCY#*"]),
-    ("intents-request-otp", &["IDEMPOTENCY#*"]),
-    ("intents-confirm", &["IDEMPOTENCY#*"]),
-    ("intents-cancel", &["IDEMPOTENCY#*"]),
-    ("intents-fail", &["IDEMPOTENCY#*"]),
-    ("payables-put", &["IDEMPOTENCY#*"]),
-    ("payments-create", &["IDEMPOTENCY#*"]),
-    ("refunds-create", &["IDEMPOTENCY#*"]),
-    ("shop-create-intent", &["IDEMPOTENCY#*"]),
-    ("shop-mark-paid", &["IDEMPOTENCY#*"]),
-    ("payment-intents-create", &["IDEMPOTENCY#*"]),
-    ("payment-intents-confirm", &["IDEMPOTENCY#*"]),
-    ("payment-intents-cancel", &["IDEMPOTENCY#*"]),
-    ("payment-intents-webhook", &["IDEMPOTENCY#*"]),
-    ("webhook-endpoints-put", &["IDEMPOTENCY#*"]),
-    ("webhook-endpoints-rotate-secret", &["IDEMPOTENCY#*"]),
-    (
-        "webhook-endpoints-delete",
-        &["IDEMPOTENCY#*", "WEBHOOK_ENDPOINTS"],
-    ),
-];
+///
+/// Each function's line in `routes` declares what it deletes (`deletes`).
+fn deletes() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    routes::FUNCTIONS
+        .iter()
+        .filter(|f| !f.deletes.is_empty())
+        .map(|f| (f.binary, f.deletes.iter().copied().collect()))
+        .collect()
+}
 
 /// The binaries whose route the API document says honours Idempotency-Key,
 /// and the binaries whose route deletes (HTTP DELETE).
@@ -470,13 +500,10 @@ fn only_what_deletes_may_delete_and_only_what_it_deletes() {
             );
         }
     }
-    let pinned: BTreeMap<&str, BTreeSet<&str>> = DELETES
-        .iter()
-        .map(|(binary, keys)| (*binary, keys.iter().copied().collect()))
-        .collect();
+    let pinned = deletes();
     assert_eq!(granted, pinned);
 
-    // The pinned list, against what the API document says of each route:
+    // The declared deletes, against what the API document says of each route:
     // every route that honours Idempotency-Key, and the gateways' webhook,
     // may let a key go; the one route that deletes deletes endpoints.
     let (idempotent, deleting) = idempotent_and_deleting_routes(&template);
@@ -494,10 +521,7 @@ fn only_what_deletes_may_delete_and_only_what_it_deletes() {
         .collect();
     assert_eq!(deleting_endpoints, deleting);
     for binary in pinned.keys() {
-        assert!(
-            payment_shared::routes::BINARIES.contains(binary),
-            "{binary}"
-        );
+        assert!(routes::BINARIES.contains(binary), "{binary}");
     }
 }
 
@@ -528,43 +552,6 @@ const INDEX_LISTS: [(&str, &str); 10] = [
     (ALL_INTENTS.name, "DELIVERIES_DUE#*"),
     // The refunds still unsent (the refund pass's work; `UNSENT_REFUNDS`).
     (ALL_INTENTS.name, "REFUNDS_UNSENT"),
-];
-
-/// What each function reads from an index, traced from the code (handler,
-/// use case, store method). Every other function lists nothing and gets no
-/// index at all; table reads (GetItem, a lane's or the endpoints' Query) are
-/// not index reads.
-const INDEX_READS: [(&str, &[&str]); 13] = [
-    // list_for_user → list_intents_by_user.
-    ("intents-list-by-user", &["USER#*"]),
-    // list_for_payable → list_intents_by_payable.
-    ("intents-list-by-registration", &["PAYABLE#*"]),
-    // list_mine → list_payments_by_user.
-    ("payments-list", &["USER#*"]),
-    // list_for_order → list_payments_by_payable.
-    ("payments-list-by-order", &["PAYABLE#*"]),
-    // refunds::list → list_refunds.
-    ("refunds-list", &["REFUNDS_OF#*"]),
-    // mark_paid: the order's PENDING payments (list_payments_by_payable), and
-    // for an order paid already, the intent that paid it (list_intents_by_payable).
-    ("shop-mark-paid", &["PAYABLE#*"]),
-    // list_all → list_all_intents.
-    ("payment-intents-list", &["INTENTS#*"]),
-    // list_for_customer → list_intents_by_user.
-    ("payment-intents-list-by-customer", &["USER#*"]),
-    // payment_detail: every payment of the payment's payable.
-    ("partner-payment-detail", &["PAYABLE#*"]),
-    // list_events: by object, by type, or every event.
-    (
-        "events-list",
-        &["EVENTS_OF#*", "EVENTS_TYPED#*", "EVENTS#*"],
-    ),
-    // webhook_endpoints::deliveries → list_deliveries.
-    ("webhook-endpoints-deliveries", &["WEBHOOK_DELIVERIES#*"]),
-    // retry_due → due_deliveries_to, stray_due_deliveries.
-    ("webhook-retry", &["DELIVERIES_DUE#*"]),
-    // finish_unsent → unsent_refunds.
-    ("refunds-finish-unsent", &["REFUNDS_UNSENT"]),
 ];
 
 /// A function reads from an index only the lists it shows. The indexes are
@@ -605,18 +592,24 @@ fn each_index_read_is_limited_to_the_lists_its_function_reads() {
             all_keys.extend(keys);
         }
     }
-    let pinned: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = INDEX_READS
+    // What each function lists is declared by its line in `routes` (`lists`),
+    // traced from the code; every other function lists nothing and gets no
+    // index at all. Table reads (GetItem, a lane's or the endpoints' Query)
+    // are not index reads.
+    let pinned: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = routes::FUNCTIONS
         .iter()
-        .map(|(binary, keys)| {
-            let indexes = keys
+        .filter(|f| !f.lists.is_empty())
+        .map(|f| {
+            let indexes = f
+                .lists
                 .iter()
                 .map(|k| {
                     *lists
                         .get(k)
-                        .unwrap_or_else(|| panic!("{binary}: {k} is no list"))
+                        .unwrap_or_else(|| panic!("{}: {k} is no list", f.binary))
                 })
                 .collect();
-            (*binary, (indexes, keys.iter().copied().collect()))
+            (f.binary, (indexes, f.lists.iter().copied().collect()))
         })
         .collect();
     assert_eq!(granted, pinned);
@@ -644,17 +637,11 @@ const API_GATEWAY_WAITS_SECS: u64 = 30;
 /// it answers before API Gateway stops waiting.
 const GATEWAY_FUNCTION_TIMEOUT_SECS: u64 = 28;
 
-/// Whether `binary`'s main connects the payment gateways (the functions
-/// that open, confirm, cancel or refund at one, or take its webhooks).
+/// Whether `binary` answers a request and its main connects the payment
+/// gateways (the functions that open, confirm, cancel or refund at one, or
+/// take its webhooks), as its line in `routes` says.
 fn reaches_a_gateway(binary: &str) -> bool {
-    let main = std::fs::read_to_string(format!(
-        "{}/../functions/src/bin/{binary}.rs",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("the binary's main");
-    main.split_whitespace()
-        .collect::<String>()
-        .contains("runtime::serve_with_gateways(")
+    routes::function(binary).is_some_and(|f| f.fed_by == FedBy::Api && f.needs == Needs::Gateways)
 }
 
 #[test]
@@ -802,10 +789,7 @@ fn sam_builds_each_function_from_the_binary_its_logical_id_names() {
             "{id}"
         );
     }
-    assert_eq!(
-        functions,
-        payment_shared::routes::BINARIES.len() + payment_shared::routes::BACKGROUND_BINARIES.len()
-    );
+    assert_eq!(functions, routes::FUNCTIONS.len());
 }
 
 /// New event items reach the dispatcher through the table's stream, as

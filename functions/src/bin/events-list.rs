@@ -1,5 +1,5 @@
 //! GET /api/v1/events
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::events::list).await
+    payment_shared::serve_function!("events-list").await
 }

@@ -1,5 +1,5 @@
 //! POST /payment/intents/confirm
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::intents::confirm).await
+    payment_shared::serve_function!("intents-confirm").await
 }

@@ -1,5 +1,5 @@
 //! POST /payment/intents
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::intents::create_intent).await
+    payment_shared::serve_function!("intents-create").await
 }

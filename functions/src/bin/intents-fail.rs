@@ -1,5 +1,5 @@
 //! POST /payment/intents/fail
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve_with_gateways(payment_shared::surfaces::intents::fail).await
+    payment_shared::serve_function!("intents-fail").await
 }

@@ -1,5 +1,5 @@
 //! GET /payment/intents/{intent_id}
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::intents::get_intent).await
+    payment_shared::serve_function!("intents-get").await
 }

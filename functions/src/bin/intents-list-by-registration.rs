@@ -1,5 +1,5 @@
 //! GET /payment/intents/registration/{registration_id}
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::intents::list_by_registration).await
+    payment_shared::serve_function!("intents-list-by-registration").await
 }

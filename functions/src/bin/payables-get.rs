@@ -1,5 +1,5 @@
 //! GET /api/v1/payables/{kind}/{id}
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::payables::get).await
+    payment_shared::serve_function!("payables-get").await
 }

@@ -1,5 +1,5 @@
 //! PUT /api/v1/payables/{kind}/{id}
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::payables::put).await
+    payment_shared::serve_function!("payables-put").await
 }

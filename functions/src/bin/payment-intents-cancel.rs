@@ -1,6 +1,5 @@
 //! POST /api/v1/PaymentIntents/{id}/cancel
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve_with_gateways(payment_shared::surfaces::payment_intents::cancel)
-        .await
+    payment_shared::serve_function!("payment-intents-cancel").await
 }

@@ -1,5 +1,5 @@
 //! GET /api/v1/PaymentIntents
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::payment_intents::list).await
+    payment_shared::serve_function!("payment-intents-list").await
 }

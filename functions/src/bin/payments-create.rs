@@ -1,5 +1,5 @@
 //! POST /payment
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::payments::create).await
+    payment_shared::serve_function!("payments-create").await
 }

@@ -1,5 +1,5 @@
 //! GET /payment/{id}
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::payments::get).await
+    payment_shared::serve_function!("payments-get").await
 }

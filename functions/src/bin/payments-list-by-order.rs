@@ -1,5 +1,5 @@
 //! GET /payment/order/{orderId}
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::payments::list_for_order).await
+    payment_shared::serve_function!("payments-list-by-order").await
 }

@@ -1,5 +1,5 @@
 //! GET /payment
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::payments::list_mine).await
+    payment_shared::serve_function!("payments-list").await
 }

@@ -1,5 +1,5 @@
 //! GET /api/v1/payments/{id}/refunds
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::refunds::list).await
+    payment_shared::serve_function!("refunds-list").await
 }

@@ -1,5 +1,5 @@
 //! GET /
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::intents::root).await
+    payment_shared::serve_function!("service-root").await
 }

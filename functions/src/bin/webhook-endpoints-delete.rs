@@ -1,5 +1,5 @@
 //! DELETE /api/v1/webhook-endpoints/{id}
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::webhook_endpoints::delete).await
+    payment_shared::serve_function!("webhook-endpoints-delete").await
 }

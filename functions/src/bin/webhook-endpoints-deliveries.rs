@@ -1,5 +1,5 @@
 //! GET /api/v1/webhook-endpoints/{id}/deliveries
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve(payment_shared::surfaces::webhook_endpoints::deliveries).await
+    payment_shared::serve_function!("webhook-endpoints-deliveries").await
 }

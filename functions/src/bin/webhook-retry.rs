@@ -1,5 +1,5 @@
 //! Every minute: the webhook deliveries that are due again
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    payment_shared::runtime::serve_deliveries(payment_shared::surfaces::deliveries::retry).await
+    payment_shared::serve_function!("webhook-retry").await
 }

@@ -66,9 +66,7 @@ fn sample(root: &Path, binary: &str) -> Result<String, String> {
 }
 
 fn is_background(binary: &str) -> bool {
-    routes::BACKGROUND_BINARIES
-        .iter()
-        .any(|(b, _, _)| *b == binary)
+    routes::BACKGROUND_BINARIES.contains(&binary)
 }
 
 fn size(path: &Path) -> Option<u64> {
@@ -169,8 +167,7 @@ pub async fn run(root: &Path) -> Result<(), String> {
     let release = root.join("target/release");
     let mut api = warm::LocalApi::start(root).await?;
     let mut rows = Vec::new();
-    let background = routes::BACKGROUND_BINARIES.iter().map(|(b, _, _)| b);
-    for binary in routes::BINARIES.iter().chain(background) {
+    for binary in routes::BINARIES.iter().chain(routes::BACKGROUND_BINARIES) {
         let program = release.join(binary);
         if !program.is_file() {
             return Err(format!(

@@ -1,5 +1,6 @@
 //! The docs: the OpenAPI 3.1 document, generated from the handlers' own
-//! annotations and wire types, and a Swagger UI page for it.
+//! annotations and wire types (every routed function's, as `routes` lists
+//! them), and a Swagger UI page for it.
 
 use std::sync::Arc;
 
@@ -7,9 +8,7 @@ use lambda_http::{Body, Request, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    events, intents, partner, payables, payment_intents, payments, refunds, shop, webhook_endpoints,
-};
+use super::{intents, partner, payment_intents};
 use crate::app::App;
 use crate::http::{Anonymous, Endpoint, json};
 
@@ -64,43 +63,6 @@ impl Modify for SecuritySchemes {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "payment-service", description = "Serverless payment intents on AWS: every public route."),
-    paths(
-        intents::root,
-        intents::create_intent,
-        intents::request_otp,
-        intents::confirm,
-        intents::get_intent,
-        intents::cancel,
-        intents::list_by_user,
-        intents::list_by_registration,
-        intents::fail,
-        payables::put,
-        payables::get,
-        payments::create,
-        payments::list_mine,
-        payments::get,
-        payments::list_for_order,
-        refunds::create,
-        refunds::list,
-        shop::create_intent,
-        shop::mark_paid,
-        payment_intents::list,
-        payment_intents::get,
-        payment_intents::list_by_customer,
-        payment_intents::create,
-        payment_intents::confirm,
-        payment_intents::cancel,
-        payment_intents::webhook,
-        partner::payment_detail,
-        events::list,
-        webhook_endpoints::put,
-        webhook_endpoints::get,
-        webhook_endpoints::delete,
-        webhook_endpoints::rotate_secret,
-        webhook_endpoints::deliveries,
-        openapi_json,
-        swagger_ui,
-    ),
     components(schemas(
         intents::wire::ErrorDetail,
         intents::wire::HTTPValidationError,
@@ -129,9 +91,13 @@ impl Modify for SecuritySchemes {
 )]
 pub struct ApiDoc;
 
-/// The document as JSON.
+/// The document as JSON: what is said here of the whole API, with the
+/// operations of every routed function in `routes` (each handler's own
+/// annotation).
 pub fn document() -> serde_json::Value {
-    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::routes::RoutedPaths::openapi());
+    serde_json::to_value(doc).unwrap_or_default()
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "docs", operation_id = "openapi",

@@ -16,7 +16,7 @@ use lambda_http::http::Method;
 use payment_shared::adapters::dynamo::DynamoStore;
 use payment_shared::contract::{new_intent, new_user, open_on, record_of, stored_order, succeed};
 use payment_shared::domain::intent::Confirmation;
-use payment_shared::domain::{GatewayId, IntentStatus, PaymentStatus, webhook_signature};
+use payment_shared::domain::{GatewayId, IntentStatus, PaymentStatus};
 use payment_shared::ports::{Clock, Expected, Stores};
 use payment_shared::surfaces::{events, intents, payment_intents, payments, shop};
 use serde_json::{Value, json};
@@ -89,20 +89,7 @@ async fn deliver_succeeded(h: &Harness, gateway_intent: &str) -> Reply {
         "data": {"object": {"id": gateway_intent, "object": "payment_intent", "status": "succeeded"}},
     })
     .to_string();
-    let signature = webhook_signature::sign(
-        WEBHOOK_SECRET.as_bytes(),
-        h.clock.now().unix_timestamp(),
-        body.as_bytes(),
-    );
-    invoke(
-        h,
-        payment_intents::webhook,
-        call(Method::POST, &format!("{ROOT}/webhook/test"))
-            .param("gatewayId", "test")
-            .raw(&body)
-            .header("stripe-signature", &signature),
-    )
-    .await
+    post_gateway_event(h, "test", WEBHOOK_SECRET, &body).await
 }
 
 #[tokio::test]

@@ -107,29 +107,13 @@ fn event(id: &str, kind: &str, gateway_intent: &str, status: &str) -> String {
     .to_string()
 }
 
-fn webhook_call(gateway: &str, body: &str, signature: Option<&str>) -> Call {
-    let c = call(Method::POST, &format!("{ROOT}/webhook/{gateway}"))
-        .param("gatewayId", gateway)
-        .raw(body);
-    match signature {
-        Some(s) => c.header("stripe-signature", s),
-        None => c,
-    }
-}
-
 fn sign(h: &Harness, body: &str, age_secs: i64) -> String {
     let t = h.clock.now().unix_timestamp() - age_secs;
     webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), t, body.as_bytes())
 }
 
 async fn deliver(h: &Harness, body: &str) -> Reply {
-    let signature = sign(h, body, 0);
-    invoke(
-        h,
-        payment_intents::webhook,
-        webhook_call("test", body, Some(&signature)),
-    )
-    .await
+    post_gateway_event(h, "test", WEBHOOK_SECRET, body).await
 }
 
 async fn payable_status(h: &Harness, kind: &str, id: &str) -> Value {
@@ -719,7 +703,7 @@ async fn webhooks_are_signed_by_their_gateway() {
         let r = invoke(
             &h,
             payment_intents::webhook,
-            webhook_call("test", &body, signature),
+            gateway_event_call("test", &body, signature),
         )
         .await;
         problem(&r, 400);
@@ -728,14 +712,14 @@ async fn webhooks_are_signed_by_their_gateway() {
     let r = invoke(
         &h,
         payment_intents::webhook,
-        webhook_call("test", unread, Some(&sign(&h, unread, 0))),
+        gateway_event_call("test", unread, Some(&sign(&h, unread, 0))),
     )
     .await;
     problem(&r, 400);
     let r = invoke(
         &h,
         payment_intents::webhook,
-        webhook_call("nope", &body, Some(&sign(&h, &body, 0))),
+        gateway_event_call("nope", &body, Some(&sign(&h, &body, 0))),
     )
     .await;
     problem(&r, 404);
@@ -961,7 +945,7 @@ async fn bodies_over_64_kib_are_refused() {
     let r = invoke(
         &h,
         payment_intents::webhook,
-        webhook_call("test", &big, None),
+        gateway_event_call("test", &big, None),
     )
     .await;
     problem(&r, 413);

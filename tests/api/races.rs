@@ -243,9 +243,8 @@ mod through_a_gateway {
     use payment_shared::app::gateway_events::{self, EventOutcome};
     use payment_shared::app::payment_intents::{self, NewGatewayIntent};
     use payment_shared::auth::Caller;
-    use payment_shared::domain::webhook_signature::sign;
     use payment_shared::domain::{Email, GatewayId, PaymentIntent, UserId};
-    use payment_shared::ports::{Clock, IntentStore, PayableStore, PaymentStore};
+    use payment_shared::ports::{IntentStore, PayableStore, PaymentStore};
 
     fn payer() -> Caller {
         let user = unique("payer");
@@ -296,11 +295,7 @@ mod through_a_gateway {
     }
 
     async fn deliver(h: &Harness, body: &[u8], delivery: &str) -> Result<EventOutcome, String> {
-        let signature = sign(
-            WEBHOOK_SECRET.as_bytes(),
-            h.clock.now().unix_timestamp(),
-            body,
-        );
+        let signature = gateway_signature(h, WEBHOOK_SECRET, body);
         gateway_events::receive(&h.app, "test", Some(&signature), body, delivery)
             .await
             .map_err(|e| e.to_string())

@@ -15,13 +15,12 @@ use payment_shared::adapters::stripe::{
     StripeGateway, StripeRequest, StripeResponse, StripeTransport, TransportError,
 };
 use payment_shared::auth::sign_partner_request;
-use payment_shared::domain::webhook_signature;
 use payment_shared::domain::{PaymentId, RefundId};
 use payment_shared::ports::{Clock, PaymentStore, RefundStore};
 use payment_shared::surfaces::{events, partner, payables, payment_intents, payments, refunds};
 use serde_json::{Value, json};
 
-use crate::stripe::{ROOT, VISA, card, confirm, localstripe, stripe_intent, webhook};
+use crate::stripe::{ROOT, VISA, card, confirm, localstripe, stripe_intent};
 
 fn path(payment: &str) -> String {
     format!("/api/v1/payments/{payment}/refunds")
@@ -515,23 +514,8 @@ pub(crate) async fn test_gateway_payment(h: &Harness) -> (String, String, Value)
     (order_id, payment, r.body)
 }
 
-fn signed_event(h: &Harness, secret: &str, event: &Value) -> (String, String) {
-    let body = event.to_string();
-    let signature = webhook_signature::sign(
-        secret.as_bytes(),
-        h.clock.now().unix_timestamp(),
-        body.as_bytes(),
-    );
-    (body, signature)
-}
-
 async fn deliver(h: &Harness, gateway: &str, secret: &str, event: Value) -> Reply {
-    let (body, signature) = signed_event(h, secret, &event);
-    let c = call(Method::POST, &format!("{ROOT}/webhook/{gateway}"))
-        .param("gatewayId", gateway)
-        .raw(&body)
-        .header("stripe-signature", &signature);
-    let r = invoke(h, payment_intents::webhook, c).await;
+    let r = post_gateway_event(h, gateway, secret, &event.to_string()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r
 }
@@ -790,13 +774,7 @@ async fn stripes_signed_refund_events_move_pending_refunds_on() {
     // A signature made with another secret is refused; nothing moves.
     let forged = json!({"id": unique("evt"), "type": "refund.updated", "data": {"object": {
         "id": re_one, "object": "refund", "status": "failed"}}});
-    let (body, signature) = signed_event(&h, WEBHOOK_SECRET, &forged);
-    let r = invoke(
-        &h,
-        payment_intents::webhook,
-        webhook(&body, Some(&signature)),
-    )
-    .await;
+    let r = post_gateway_event(&h, "stripe", WEBHOOK_SECRET, &forged.to_string()).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(
         stored_refund(&h, &one.body["id"]).await.status.as_str(),

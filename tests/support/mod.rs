@@ -10,17 +10,19 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use payment_shared::adapters::delivery_sender::HttpDeliverySender;
 use payment_shared::adapters::dynamo::{DynamoStore, table};
 use payment_shared::adapters::faulty::{Fault, FaultyStores};
+pub use payment_shared::adapters::memory::{FixedSecrets, TestClock};
+
+mod gateway_events;
+pub use gateway_events::{gateway_event_call, gateway_signature, post_gateway_event};
 use payment_shared::adapters::ses::SesMailer;
 use payment_shared::adapters::stripe::{HttpTransport, StripeGateway, StripeTransport};
 use payment_shared::app::App;
 use payment_shared::config::{Config, JwtConfig};
-use payment_shared::ports::{
-    Clock, PartnerClient, SecretError, Secrets, SecretsProvider, Stores, Webhooks,
-};
+use payment_shared::ports::{PartnerClient, Secrets, Stores, Webhooks};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 pub const JWT_SECRET: &str = "test-jwt-secret";
 pub const API_KEY: &str = "test-api-key";
@@ -31,22 +33,6 @@ pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the integration tests through `make test`, which starts the local stack")
     })
-}
-
-/// A clock the test moves by hand.
-pub struct TestClock(Mutex<OffsetDateTime>);
-
-impl TestClock {
-    pub fn advance(&self, by: Duration) {
-        let mut t = self.0.lock().expect("clock lock");
-        *t += by;
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().expect("clock lock")
-    }
 }
 
 /// The partner clients the test App knows: (client id, secret, business).
@@ -65,8 +51,6 @@ pub type StripeSetup = Box<dyn FnOnce(Arc<dyn StripeTransport>) -> StripeGateway
 
 /// Changes the App's configuration before it is built.
 pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
-
-pub struct FixedSecrets;
 
 pub fn test_secrets() -> Secrets {
     Secrets {
@@ -97,13 +81,6 @@ pub fn test_secrets() -> Secrets {
         otp_pepper: SecretString::from(PEPPER.to_owned()),
         cursor_key: None,
         stripe_secret_key: Some(SecretString::from(STRIPE_SECRET_KEY.to_owned())),
-    }
-}
-
-#[async_trait::async_trait]
-impl SecretsProvider for FixedSecrets {
-    async fn load(&self) -> Result<Secrets, SecretError> {
-        Ok(test_secrets())
     }
 }
 
@@ -225,7 +202,7 @@ impl Harness {
             h.app.config.clone(),
             Stores::sharing(store),
             h.app.mailer.clone(),
-            Arc::new(FixedSecrets),
+            Arc::new(FixedSecrets(test_secrets())),
             h.clock.clone(),
         ));
         (h, calls)
@@ -272,7 +249,7 @@ impl Harness {
             .await
             .expect("create table on DynamoDB Local");
         let store = Arc::new(DynamoStore::new(dynamo.clone(), &name));
-        let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
+        let clock = Arc::new(TestClock::at(OffsetDateTime::now_utc()));
         let mailer = Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&aws), SENDER));
         let config = Config {
             table_name: name,
@@ -298,7 +275,7 @@ impl Harness {
             config,
             wrap(Stores::sharing(store.clone())),
             mailer,
-            Arc::new(FixedSecrets),
+            Arc::new(FixedSecrets(test_secrets())),
             clock.clone(),
         );
         // Webhooks on the table, sent over HTTP to receivers the tests run.

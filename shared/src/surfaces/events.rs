@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::message::{BadApiKey, BadRequest, READ};
+use super::paging::PageSize;
 use super::params::EventsQuery;
 use super::refunds::RefundResponse;
 use crate::app::App;
@@ -21,13 +22,12 @@ use crate::app::events;
 use crate::auth::ServiceCaller;
 use crate::domain::{Event, EventObject, EventType, Payable, PayableRef, Payment, PaymentIntent};
 use crate::http::{
-    AllChecked, ApiError, Checked, FromRequest, cursor, json, limit, problem, query_param, schema,
+    AllChecked, ApiError, Checked, FromRequest, cursor, json, problem, query_param, schema,
 };
 use crate::ports::{EventFilter, Page};
 
-/// A list's page size when none is asked for (Stripe's).
-pub const LIST_DEFAULT: usize = 10;
-pub const LIST_MAX: usize = 100;
+/// Events, 10 to a page unless `limit` says otherwise (Stripe's default).
+pub const PAGE: PageSize = PageSize::new(10, 100);
 
 /// What `object_id` takes: an intent's or a payment's id, or a payable's
 /// `kind/id`.
@@ -409,15 +409,10 @@ impl From<&Event> for EventBody {
     }
 }
 
-/// A page of events, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct EventList {
-    pub data: Vec<EventBody>,
-    /// Whether more remain after this page.
-    pub has_more: bool,
-    /// The next page's `cursor` while more remain, else null.
-    pub next_cursor: Option<String>,
-}
+crate::cursor_list!(
+    /// A page of events, newest first.
+    EventList of EventBody
+);
 
 /// The event as the events API and outgoing webhooks render it.
 pub fn event_json(event: &Event) -> serde_json::Value {
@@ -508,12 +503,7 @@ fn object_id(req: &Request) -> Checked<Option<String>> {
 
 impl FromRequest for EventsInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (kind, object_id, limit) = (
-            kind(req),
-            object_id(req),
-            limit(req, LIST_DEFAULT, LIST_MAX),
-        )
-            .all()?;
+        let (kind, object_id, limit) = (kind(req), object_id(req), PAGE.of(req)).all()?;
         Ok(Self {
             filter: EventFilter { kind, object_id },
             limit,
@@ -522,12 +512,9 @@ impl FromRequest for EventsInput {
     }
 }
 
-fn page_json(page: &Page<Event>) -> serde_json::Value {
-    serde_json::json!({
-        "data": page.items.iter().map(event_json).collect::<Vec<_>>(),
-        "has_more": page.next.is_some(),
-        "next_cursor": page.next,
-    })
+/// The page with each event's keys sorted, as outgoing webhooks render events.
+fn page_json(page: Page<Event>) -> serde_json::Value {
+    serde_json::to_value(EventList::of(page)).unwrap_or_default()
 }
 
 /// Events newest first (30 days of them), by type and by object.
@@ -545,7 +532,7 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
         |app, _: ServiceCaller, input: EventsInput| async move {
             let page =
                 events::list(&app, &input.filter, input.limit, input.cursor.as_deref()).await?;
-            Ok(json(200, &page_json(&page)))
+            Ok(json(200, &page_json(page)))
         },
     )
     .await

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod events;
 pub mod intents;
 pub mod message;
+pub mod paging;
 pub mod params;
 pub mod partner;
 pub mod payables;

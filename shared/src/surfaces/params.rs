@@ -8,6 +8,7 @@ use utoipa::openapi::{RefOr, Required, Schema};
 
 use crate::domain::{EventType, IntentStatus, PayableId, PayableKind, UserId};
 use crate::http::idempotency::{KEY_PATTERN, MAX_KEY_LEN};
+use crate::http::schema;
 
 /// One documented parameter: where it goes, whether it must be there, and its schema.
 pub(crate) fn parameter(
@@ -39,12 +40,6 @@ fn payable_id() -> ObjectBuilder {
         .max_length(Some(PayableId::MAX_LEN))
 }
 
-fn one_of(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values))
-}
-
 /// The header every changing endpoint honours.
 pub struct IdempotencyKey;
 
@@ -64,19 +59,6 @@ impl IntoParams for IdempotencyKey {
     }
 }
 
-fn limit(default: usize) -> Parameter {
-    parameter(
-        "limit",
-        ParameterIn::Query,
-        false,
-        &format!("How many, newest first: 1-100, default {default}."),
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(1))
-            .maximum(Some(100)),
-    )
-}
-
 fn cursor() -> Parameter {
     parameter(
         "cursor",
@@ -92,7 +74,7 @@ pub struct PageQuery;
 
 impl IntoParams for PageQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![limit(100), cursor()]
+        vec![super::intents::PAGE.parameter(), cursor()]
     }
 }
 
@@ -114,9 +96,9 @@ impl IntoParams for UserIntentsQuery {
                 ParameterIn::Query,
                 false,
                 "Only intents in this status.",
-                one_of(IntentStatus::ALL.map(|s| s.as_str())),
+                schema::one_of(&IntentStatus::ALL.map(|s| s.as_str())),
             ),
-            limit(100),
+            super::intents::PAGE.parameter(),
             cursor(),
         ]
     }
@@ -131,7 +113,7 @@ pub const MAX_OFFSET: usize = 10_000;
 impl IntoParams for OffsetQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![
-            limit(10),
+            super::payments::PAGE.parameter(),
             parameter(
                 "offset",
                 ParameterIn::Query,
@@ -157,7 +139,7 @@ impl IntoParams for PayablePathParams {
                 ParameterIn::Path,
                 true,
                 "What is owed.",
-                one_of(PayableKind::ALL.map(|k| k.as_str())),
+                schema::one_of(&PayableKind::ALL.map(|k| k.as_str())),
             ),
             parameter(
                 "id",
@@ -205,7 +187,7 @@ pub struct PageQuery50;
 
 impl IntoParams for PageQuery50 {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![limit(50), cursor()]
+        vec![super::payment_intents::PAGE.parameter(), cursor()]
     }
 }
 
@@ -237,7 +219,7 @@ impl IntoParams for EventsQuery {
                 ParameterIn::Query,
                 false,
                 "Only events of this type.",
-                one_of(EventType::ALL.map(|t| t.as_str())),
+                schema::one_of(&EventType::ALL.map(|t| t.as_str())),
             ),
             parameter(
                 "object_id",
@@ -248,14 +230,8 @@ impl IntoParams for EventsQuery {
                     .schema_type(Type::String)
                     .pattern(Some(super::events::OBJECT_ID_PATTERN)),
             ),
-            limit(super::events::LIST_DEFAULT),
-            parameter(
-                "cursor",
-                ParameterIn::Query,
-                false,
-                "`next_cursor` of the previous page.",
-                ObjectBuilder::new().schema_type(Type::String),
-            ),
+            super::events::PAGE.parameter(),
+            super::paging::next_cursor_parameter(),
         ]
     }
 }

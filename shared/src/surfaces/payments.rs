@@ -10,6 +10,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use super::message::{
     BadCredentials, BadRequest, BadToken, CHANGE, KeyReused, MessageError, READ, TooLarge,
 };
+use super::paging::PageSize;
 use super::params::{MAX_OFFSET, OffsetQuery, OrderPathParam};
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::App;
@@ -20,7 +21,7 @@ use crate::auth::Caller;
 use crate::domain::{PayableRef, Payment, PaymentMethod, PaymentStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
-    json_body, json_of, json_page, limit, path_param, problem, query_param, schema,
+    json_body, json_of, json_page, path_param, problem, query_param, schema,
 };
 use crate::wire_field;
 
@@ -249,8 +250,10 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
         .await
 }
 
-const LIST_DEFAULT: usize = 10;
-const LIST_MAX: usize = 100;
+/// The caller's payments, 10 to a page unless `limit` says otherwise.
+pub const PAGE: PageSize = PageSize::new(10, 100);
+/// An order's payments, 100 to a page unless `limit` says fewer.
+pub const ORDER_PAGE: PageSize = PageSize::new(100, 100);
 
 /// A page of the caller's payments, by offset.
 pub struct MineInput {
@@ -271,7 +274,7 @@ impl FromRequest for MineInput {
                 ),
             },
         };
-        let (limit, offset) = (limit(req, LIST_DEFAULT, LIST_MAX), offset).all()?;
+        let (limit, offset) = (PAGE.of(req), offset).all()?;
         Ok(Self { limit, offset })
     }
 }
@@ -333,7 +336,7 @@ pub struct OrderListInput {
 
 impl FromRequest for OrderListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (limit(req, LIST_MAX, LIST_MAX),).all()?;
+        let (limit,) = (ORDER_PAGE.of(req),).all()?;
         Ok(Self {
             order: payments::order_ref(&path_param(req, "orderId"))?,
             limit,

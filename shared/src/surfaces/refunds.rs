@@ -12,6 +12,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::IdempotencyKey;
 use super::message::{BadCredentials, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
+use super::paging::{PageSize, next_cursor_parameter};
 use crate::app::App;
 use crate::app::refunds::{self, RefundRequest};
 use crate::auth::Actor;
@@ -19,7 +20,7 @@ use crate::domain::money::MAX_MAJOR_UNITS;
 use crate::domain::{Refund, RefundStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, Checked, FromRequest, SentIdempotencyKey, json_body,
-    json_of, limit, path_param, problem, schema,
+    json_of, path_param, problem, schema,
 };
 use crate::wire_field;
 
@@ -104,15 +105,10 @@ impl From<&Refund> for RefundResponse {
     }
 }
 
-/// A page of a payment's refunds, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct RefundList {
-    pub data: Vec<RefundResponse>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// The next page's `cursor`; null on the last page.
-    pub next_cursor: Option<String>,
-}
+crate::cursor_list!(
+    /// A page of a payment's refunds, newest first.
+    RefundList of RefundResponse
+);
 
 /// Whole numbers, however JSON writes them (`3`, `3.0`, `3e2`), within `1..=MAX_MINOR`.
 fn amount_minor(sent: &AmountMinorField) -> Checked<Option<i64>> {
@@ -208,8 +204,8 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
         .await
 }
 
-const LIST_DEFAULT: usize = 10;
-const LIST_MAX: usize = 100;
+/// A payment's refunds, 10 to a page unless `limit` says otherwise.
+const PAGE: PageSize = PageSize::new(10, 100);
 
 /// Which payment's refunds, which page.
 pub struct ListInput {
@@ -220,7 +216,7 @@ pub struct ListInput {
 
 impl FromRequest for ListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (limit(req, LIST_DEFAULT, LIST_MAX),).all()?;
+        let (limit,) = (PAGE.of(req),).all()?;
         Ok(Self {
             payment: path_param(req, "id"),
             limit,
@@ -236,33 +232,7 @@ impl utoipa::IntoParams for ListQuery {
     fn into_params(
         _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
     ) -> Vec<utoipa::openapi::path::Parameter> {
-        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-        use utoipa::openapi::{Required, Schema};
-        let param = |name: &str, description: &str, schema: ObjectBuilder| {
-            let schema: Schema = schema.into();
-            ParameterBuilder::new()
-                .name(name)
-                .parameter_in(ParameterIn::Query)
-                .required(Required::False)
-                .description(Some(description))
-                .schema(Some(schema))
-                .build()
-        };
-        vec![
-            param(
-                "limit",
-                &format!("How many, newest first: 1-{LIST_MAX}, default {LIST_DEFAULT}."),
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(1))
-                    .maximum(Some(LIST_MAX)),
-            ),
-            param(
-                "cursor",
-                "next_cursor of the previous page.",
-                ObjectBuilder::new().schema_type(Type::String),
-            ),
-        ]
+        vec![PAGE.parameter(), next_cursor_parameter()]
     }
 }
 
@@ -287,14 +257,7 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
             input.cursor.as_deref(),
         )
         .await?;
-        Ok(json_of(
-            200,
-            &RefundList {
-                data: page.items.iter().map(RefundResponse::from).collect(),
-                has_more: page.next.is_some(),
-                next_cursor: page.next,
-            },
-        ))
+        Ok(json_of(200, &RefundList::of(page)))
     })
     .await
 }

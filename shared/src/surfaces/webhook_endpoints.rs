@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::IdempotencyKey;
 use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
+use super::paging::{PageSize, next_cursor_parameter};
 use crate::app::App;
 use crate::app::webhook_endpoints;
 use crate::auth::ServiceCaller;
@@ -24,7 +25,7 @@ use crate::domain::{
     OldSecretLifetime, WebhookEndpoint,
 };
 use crate::http::{
-    AllChecked, ApiError, Checked, FromRequest, json_body, json_of, limit, path_param, problem,
+    AllChecked, ApiError, Checked, FromRequest, json_body, json_of, path_param, problem,
 };
 use crate::wire_field;
 
@@ -234,14 +235,10 @@ impl From<&Delivery> for DeliveryBody {
     }
 }
 
-/// A page of an endpoint's deliveries, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct DeliveryList {
-    pub data: Vec<DeliveryBody>,
-    pub has_more: bool,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<String>,
-}
+crate::cursor_list!(
+    /// A page of an endpoint's deliveries, newest first.
+    DeliveryList of DeliveryBody
+);
 
 /// The endpoint named in the path.
 pub struct EndpointPath(EndpointId);
@@ -369,8 +366,7 @@ impl IntoParams for EndpointPathParam {
 }
 
 /// Deliveries are listed 10 at a time unless `limit` says otherwise (1-100).
-pub const DELIVERIES_DEFAULT_LIMIT: usize = 10;
-pub const DELIVERIES_MAX_LIMIT: usize = 100;
+pub const DELIVERIES_PAGE: PageSize = PageSize::new(10, 100);
 
 /// The endpoint and the page of its deliveries.
 pub struct DeliveriesQuery;
@@ -378,25 +374,8 @@ pub struct DeliveriesQuery;
 impl IntoParams for DeliveriesQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         let mut params = EndpointPathParam::into_params(|| None);
-        params.push(param(
-            "limit",
-            ParameterIn::Query,
-            false,
-            &format!(
-                "How many, newest first: 1-{DELIVERIES_MAX_LIMIT}, default {DELIVERIES_DEFAULT_LIMIT}."
-            ),
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .minimum(Some(1))
-                .maximum(Some(DELIVERIES_MAX_LIMIT)),
-        ));
-        params.push(param(
-            "cursor",
-            ParameterIn::Query,
-            false,
-            "next_cursor of the previous page.",
-            ObjectBuilder::new().schema_type(Type::String),
-        ));
+        params.push(DELIVERIES_PAGE.parameter());
+        params.push(next_cursor_parameter());
         params
     }
 }
@@ -409,11 +388,7 @@ pub struct DeliveriesInput {
 
 impl FromRequest for DeliveriesInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (endpoint, limit) = (
-            endpoint_id(req),
-            limit(req, DELIVERIES_DEFAULT_LIMIT, DELIVERIES_MAX_LIMIT),
-        )
-            .all()?;
+        let (endpoint, limit) = (endpoint_id(req), DELIVERIES_PAGE.of(req)).all()?;
         Ok(Self {
             endpoint,
             limit,
@@ -557,14 +532,7 @@ pub async fn deliveries(app: Arc<App>, req: Request) -> Response<Body> {
                 input.cursor.as_deref(),
             )
             .await?;
-            Ok(json_of(
-                200,
-                &DeliveryList {
-                    data: page.items.iter().map(DeliveryBody::from).collect(),
-                    has_more: page.next.is_some(),
-                    next_cursor: page.next,
-                },
-            ))
+            Ok(json_of(200, &DeliveryList::of(page)))
         },
     )
     .await

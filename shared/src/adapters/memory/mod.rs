@@ -6,6 +6,7 @@
 
 mod cursor;
 mod events;
+mod fixed;
 mod idempotency;
 mod intents;
 mod payables;
@@ -14,6 +15,7 @@ mod refunds;
 mod replay;
 mod webhooks;
 
+pub use fixed::{FixedSecrets, TestClock};
 pub use webhooks::MemoryWebhooks;
 
 use std::collections::BTreeMap;

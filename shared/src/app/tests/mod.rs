@@ -22,19 +22,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::adapters::faulty::{Fault, FaultyStores};
 use crate::adapters::memory::MemoryStore;
+pub use crate::adapters::memory::{FixedSecrets, TestClock};
 use crate::app::App;
 use crate::auth::{Caller, Role};
 use crate::config::{Config, JwtConfig};
 use crate::contract::{new_order, new_user};
 use crate::domain::{OtpCode, Payable, PayableRef, UserId};
-use crate::ports::{
-    Clock, Mailer, MailerError, OtpEmail, PayableWrite, SecretError, Secrets, SecretsProvider,
-    Stores,
-};
+use crate::ports::{Clock, Mailer, MailerError, OtpEmail, PayableWrite, Secrets, Stores};
 
 /// Keeps every mail instead of sending it.
 #[derive(Default)]
@@ -58,40 +56,22 @@ impl Mailer for Outbox {
     }
 }
 
-pub struct TestClock(Mutex<OffsetDateTime>);
-
-impl TestClock {
-    pub fn advance(&self, by: Duration) {
-        *self.0.lock().expect("clock") += by;
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().expect("clock")
-    }
-}
-
 /// What the test gateway signs its webhook events with here.
 pub const WEBHOOK_SECRET: &str = "unit-test-webhook-secret";
 
-pub(super) struct FixedSecrets;
-
-#[async_trait::async_trait]
-impl SecretsProvider for FixedSecrets {
-    async fn load(&self) -> Result<Secrets, SecretError> {
-        Ok(Secrets {
-            jwt_key: SecretString::from("unit-test-jwt-key".to_owned()),
-            api_key_hashes: vec![],
-            partner_clients: HashMap::new(),
-            webhook_secrets: HashMap::from([(
-                "test".to_owned(),
-                SecretString::from(WEBHOOK_SECRET.to_owned()),
-            )]),
-            otp_pepper: SecretString::from("unit-test-pepper".to_owned()),
-            cursor_key: None,
-            stripe_secret_key: None,
-        })
+/// The secrets every App here is built with.
+pub(super) fn unit_secrets() -> Secrets {
+    Secrets {
+        jwt_key: SecretString::from("unit-test-jwt-key".to_owned()),
+        api_key_hashes: vec![],
+        partner_clients: HashMap::new(),
+        webhook_secrets: HashMap::from([(
+            "test".to_owned(),
+            SecretString::from(WEBHOOK_SECRET.to_owned()),
+        )]),
+        otp_pepper: SecretString::from("unit-test-pepper".to_owned()),
+        cursor_key: None,
+        stripe_secret_key: None,
     }
 }
 
@@ -112,7 +92,7 @@ impl TestApp {
     pub fn with_faults(faults: Vec<Fault>) -> Self {
         let outbox = Arc::new(Outbox::default());
         let start = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("time");
-        let clock = Arc::new(TestClock(Mutex::new(start)));
+        let clock = Arc::new(TestClock::at(start));
         let config = Config {
             table_name: "unused".into(),
             sender_email: "payments@example.com".into(),
@@ -135,7 +115,7 @@ impl TestApp {
             config,
             FaultyStores::new(direct.clone(), faults).stores(),
             outbox.clone(),
-            Arc::new(FixedSecrets),
+            Arc::new(FixedSecrets(unit_secrets())),
             clock.clone(),
         );
         Self {
@@ -153,7 +133,7 @@ impl TestApp {
             self.app.config.clone(),
             self.direct.clone(),
             self.outbox.clone(),
-            Arc::new(FixedSecrets),
+            Arc::new(FixedSecrets(unit_secrets())),
             self.clock.clone(),
         );
         Self {

@@ -419,7 +419,7 @@ fn deployed_without_stripe() -> TestApp {
         t.app.config.clone(),
         t.direct.clone(),
         t.outbox.clone(),
-        std::sync::Arc::new(super::FixedSecrets),
+        std::sync::Arc::new(super::FixedSecrets(super::unit_secrets())),
         t.clock.clone(),
     );
     t

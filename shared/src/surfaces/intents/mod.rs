@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
+use super::paging::PageSize;
 use super::params::{RegistrationPath, UserIntentsQuery};
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::App;
@@ -17,7 +18,7 @@ use crate::domain::{
     GatewayId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, PaymentIntent,
 };
 use crate::http::{
-    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, json_page, limit,
+    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, json_page,
     path_param, problem, query_param,
 };
 use crate::ports::Page;
@@ -27,8 +28,8 @@ use errors::{
 };
 use wire::*;
 
-const LIST_DEFAULT: usize = 100;
-const LIST_MAX: usize = 100;
+/// A registration's intents come 100 to a page unless `limit` says fewer.
+pub const PAGE: PageSize = PageSize::new(100, 100);
 
 fn registration(id: &str, loc: &[&str]) -> Checked<PayableRef> {
     match PayableId::parse(id) {
@@ -341,7 +342,7 @@ pub struct PageInput {
 
 fn page(req: &Request) -> Checked<PageInput> {
     Ok(PageInput {
-        limit: limit(req, LIST_DEFAULT, LIST_MAX)?,
+        limit: PAGE.of(req)?,
         cursor: crate::http::cursor(req),
     })
 }

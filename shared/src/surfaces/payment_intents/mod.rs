@@ -12,6 +12,7 @@ use lambda_http::{Body, Request, Response};
 use serde::de::IgnoredAny;
 
 use super::IdempotencyKey;
+use super::paging::PageSize;
 use super::params::{CustomerPath, PageQuery50};
 use crate::app::App;
 use crate::app::gateway_events;
@@ -22,7 +23,7 @@ use crate::domain::{
 };
 use crate::http::{
     AllChecked, Anonymous, ApiError, Authenticate, Checked, FieldError, FromRequest,
-    SentIdempotencyKey, cursor, header, json_body, json_of, json_page, limit, path_param, problem,
+    SentIdempotencyKey, cursor, header, json_body, json_of, json_page, path_param, problem,
     request_id,
 };
 use crate::ports::Page;
@@ -32,8 +33,8 @@ use problems::{
 };
 use wire::*;
 
-const LIST_DEFAULT: usize = 50;
-const LIST_MAX: usize = 100;
+/// Intents come 50 to a page unless `limit` says otherwise.
+pub const PAGE: PageSize = PageSize::new(50, 100);
 
 fn intent_page(page: Page<PaymentIntent>) -> Response<Body> {
     let items: Vec<PaymentIntentDto> = page.items.iter().map(PaymentIntentDto::from).collect();
@@ -48,7 +49,7 @@ pub struct PageInput {
 
 impl FromRequest for PageInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (limit(req, LIST_DEFAULT, LIST_MAX),).all()?;
+        let (limit,) = (PAGE.of(req),).all()?;
         Ok(Self {
             limit,
             cursor: cursor(req),

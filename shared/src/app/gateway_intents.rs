@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use super::AppError;
 use super::intents::{
-    Access, Ending, IntentDetails, MAX_RETRIES, as_of_now, end_read, gateway_succeeded, load,
-    open_at_gateway, open_for_payable_with,
+    Access, Ending, IntentDetails, as_of_now, end_read, gateway_succeeded, load, open_at_gateway,
+    open_for_payable_with,
 };
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::intent::NewIntent;
@@ -233,7 +234,9 @@ async fn store_outcome(
     mut intent: PaymentIntent,
     outcome: &Confirmation,
 ) -> Result<PaymentIntent, AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let expected = Expected::of(&intent);
         let mut next = intent.clone();
         next.apply_confirmation(outcome, app.clock.now())?;
@@ -249,7 +252,6 @@ async fn store_outcome(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Cancels the intent at its gateway first, so that the gateway can never

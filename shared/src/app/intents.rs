@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use super::AppError;
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::intent::{GatewaySuccess, NewIntent, OtpRequestError};
@@ -15,9 +16,6 @@ use crate::domain::{
     Payer, Payment, PaymentIntent, PaymentMethod, UserId,
 };
 use crate::ports::{Expected, OpenOutcome, OtpEmail, Page, StoreError};
-
-/// Lost races are retried this often before answering 409.
-pub(crate) const MAX_RETRIES: usize = 5;
 
 const INTENT: &str = "Payment intent";
 
@@ -64,7 +62,9 @@ pub(crate) async fn expire_if_due(
     app: &App,
     mut intent: PaymentIntent,
 ) -> Result<PaymentIntent, AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let expected = Expected::of(&intent);
         if !intent.expire_if_due(app.clock.now(), app.config.intent_ttl) {
             return Ok(intent);
@@ -83,7 +83,6 @@ pub(crate) async fn expire_if_due(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Expires the intent `id` if its payer abandoned it; true when it did (its
@@ -173,7 +172,9 @@ pub async fn open_for_payable_with(
     details: &IntentDetails,
     mut read: Option<crate::domain::Payable>,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let payable = match read.take() {
             Some(p) => Some(p),
             None => app.payables.get_payable(payable_ref).await?,
@@ -243,7 +244,6 @@ pub async fn open_for_payable_with(
             OpenOutcome::PayableChanged => {}
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 fn purpose(intent: &PaymentIntent) -> String {
@@ -265,7 +265,9 @@ async fn admit_to_payable(
     intent: &IntentId,
     policy: &OtpPolicy,
 ) -> Result<(), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         match app
             .payables
             .admit_otp_intent(payable, intent, app.clock.now(), policy)
@@ -282,7 +284,6 @@ async fn admit_to_payable(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Mails a fresh code (replacing any earlier one) and returns when it expires.
@@ -317,7 +318,7 @@ pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetD
 
 /// How often, and how far apart, a guess that found every attempt taken looks
 /// again for the outcome of the guesses holding them.
-const UNDECIDED_READS: usize = 20;
+const UNDECIDED_READS: u32 = 20;
 const UNDECIDED_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Checks the code; a correct one collects the payment, exactly once.
@@ -334,7 +335,9 @@ pub async fn confirm_otp(
     let pepper = pepper.expose_secret().as_bytes();
     let policy = OtpPolicy::STANDARD;
     let mut undecided_reads = 0;
-    for _ in 0..MAX_RETRIES + UNDECIDED_READS {
+    let mut attempts = Attempts::with_extra(UNDECIDED_READS);
+    loop {
+        attempts.next()?;
         let intent = load(app, caller, id, Access::PayerOnly).await?;
         let now = app.clock.now();
         let awaited = match intent.awaited_code(now) {
@@ -382,7 +385,6 @@ pub async fn confirm_otp(
             fail_after_last_wrong_code(app, caller, id, &policy, reserved).await
         };
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// A correct code on a reserved attempt: other attempts may have changed the
@@ -395,7 +397,9 @@ async fn collect_after_correct_code(
     id: &str,
     mut read: Option<PaymentIntent>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let mut intent = match read.take() {
             Some(intent) => intent,
             None => load(app, caller, id, Access::PayerOnly).await?,
@@ -426,7 +430,6 @@ async fn collect_after_correct_code(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// The fifth wrong code fails the intent and frees its payable.
@@ -437,7 +440,9 @@ async fn fail_after_last_wrong_code(
     policy: &OtpPolicy,
     mut read: Option<PaymentIntent>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let mut current = match read.take() {
             Some(intent) => intent,
             None => load(app, caller, id, Access::PayerOnly).await?,
@@ -456,7 +461,6 @@ async fn fail_after_last_wrong_code(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Why a code can no longer be checked against this intent.
@@ -491,7 +495,9 @@ pub async fn gateway_succeeded(
     let mut read = Some(read);
     // Asked once, only when a payment is to be recorded.
     let mut gateway_fee = None;
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let intent = match read.take() {
             Some(intent) => intent,
             None => app.intents.get_intent(&id).await?.ok_or_else(not_found)?,
@@ -543,7 +549,6 @@ pub async fn gateway_succeeded(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// What the intent's gateway says it charged, if it says. Its silence or
@@ -589,7 +594,9 @@ pub(crate) async fn end_read(
     mut read: Option<PaymentIntent>,
 ) -> Result<PaymentIntent, AppError> {
     let mut ended_at_gateway = false;
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let mut intent = match read.take() {
             Some(intent) => intent,
             None => load(app, caller, id, Access::Manage).await?,
@@ -638,7 +645,6 @@ pub(crate) async fn end_read(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Ends a card intent at its gateway before it ends here, so that the

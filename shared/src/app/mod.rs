@@ -10,6 +10,7 @@ pub mod partner;
 pub mod payables;
 pub mod payments;
 pub mod refunds;
+mod retry;
 pub mod shop;
 pub mod unsent_refunds;
 pub mod webhook_endpoints;

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use super::AppError;
-use super::intents::MAX_RETRIES;
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::Actor;
 use crate::auth::Role;
@@ -72,11 +72,11 @@ pub async fn create(
     }
     let payment_id = payment_id(payment)?;
     let named = key.map(RequestKey::refund_id);
-    let mut made = None;
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    let (refund, collected) = loop {
+        attempts.next()?;
         if let Some(existing) = already_made(app, named).await? {
-            made = Some((same_request(existing, payment_id, request)?, None));
-            break;
+            break (same_request(existing, payment_id, request)?, None);
         }
         let payment = app
             .payments
@@ -96,15 +96,13 @@ pub async fn create(
         match app.refunds.create_refund(&refund, &payment).await? {
             RefundOutcome::Created => {
                 tracing::info!(refund = %refund.id, payment = %payment.id, status = refund.status.as_str(), "refund made");
-                made = Some((refund, collector.map(|intent| (payment, intent))));
-                break;
+                break (refund, collector.map(|intent| (payment, intent)));
             }
             // Another refund or this very one (a racing retry) got there
             // first: look again.
             RefundOutcome::AlreadyExists | RefundOutcome::PaymentChanged => continue,
         }
-    }
-    let (refund, collected) = made.ok_or(StoreError::Conflict)?;
+    };
     // Once the gateway has named the refund it is the gateway's to report
     // on: asking again, after its own idempotency has lapsed, could refund twice.
     if !refund.is_unsent() {
@@ -256,7 +254,9 @@ pub(crate) async fn settle(
     gateway_refund_id: Option<&str>,
     mut payment: Option<Payment>,
 ) -> Result<(Refund, bool), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let before = refund.clone();
         if !refund.report(status, gateway_refund_id, app.clock.now()) {
             return Ok((refund, false));
@@ -285,7 +285,6 @@ pub(crate) async fn settle(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// The payment's refunds, newest first: staff and the operator's backend.

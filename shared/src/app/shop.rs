@@ -2,8 +2,9 @@
 //! intent, and the call that marks an order paid.
 
 use super::AppError;
-use super::intents::{self, MAX_RETRIES};
+use super::intents;
 use super::payments::ORDER;
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::{
@@ -57,7 +58,9 @@ pub async fn mark_paid(
     paid: &PaidWith,
 ) -> Result<Settled, AppError> {
     let method = paid.method.unwrap_or(PaymentMethod::Card);
-    for attempt in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        let attempt = attempts.next()?;
         let payable = app
             .payables
             .get_payable(order)
@@ -134,7 +137,7 @@ pub async fn mark_paid(
             if pending_sum != payable.allocated_minor - payable.paid_minor {
                 tracing::info!(order = %order, "pending payments not all listed yet; reading again");
                 // The index catches up within moments; give it one before reading again.
-                tokio::time::sleep(INDEX_CATCH_UP * (attempt as u32 + 1)).await;
+                tokio::time::sleep(INDEX_CATCH_UP * attempt).await;
                 continue;
             }
             let rest = payable.unallocated_minor();
@@ -181,7 +184,6 @@ pub async fn mark_paid(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Every PENDING payment of the order, however many pages the list takes.

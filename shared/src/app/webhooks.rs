@@ -5,7 +5,8 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use super::AppError;
-use super::intents::{MAX_RETRIES, expire_if_due, gateway_succeeded};
+use super::intents::{expire_if_due, gateway_succeeded};
+use super::retry::Attempts;
 use crate::app::App;
 use crate::domain::{GatewayId, GatewayReport, PaymentIntent, PaymentMethod, Refund, RefundId};
 use crate::ports::{
@@ -246,7 +247,9 @@ async fn report_to(
     report: &GatewayReport,
 ) -> Result<Delivery, AppError> {
     let mut intent = expire_if_due(app, intent).await?;
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let expected = Expected::of(&intent);
         let mut next = intent.clone();
         if !next.apply_gateway_report(report, app.clock.now()) {
@@ -271,5 +274,4 @@ async fn report_to(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }

@@ -162,11 +162,8 @@ async fn standalone(
         None => PaymentIntent::open(fields, now),
     };
     open_at_gateway(app, &mut intent).await?;
-    match app.intents.open_intent(&intent).await {
-        Ok(OpenOutcome::Created) => {
-            intent.version = 1;
-            Ok((intent, true))
-        }
+    match app.intents.open_intent(&mut intent).await {
+        Ok(OpenOutcome::Created) => Ok((intent, true)),
         // Another run of the same request stored it first.
         Err(StoreError::Conflict) => match app.intents.get_intent(&intent.id).await? {
             Some(existing) => same_request(caller, existing),
@@ -240,9 +237,8 @@ async fn store_outcome(
         let expected = Expected::of(&intent);
         let mut next = intent.clone();
         next.apply_confirmation(outcome, app.clock.now())?;
-        match app.intents.save_intent(&next, expected).await {
+        match app.intents.save_intent(&mut next, expected).await {
             Ok(()) => {
-                next.version = expected.version + 1;
                 return Ok(next);
             }
             // Changed meanwhile: the outcome applies only if it is still the payer's turn.

@@ -69,9 +69,8 @@ pub(crate) async fn expire_if_due(
         if !intent.expire_if_due(app.clock.now(), app.config.intent_ttl) {
             return Ok(intent);
         }
-        match app.intents.finish_intent(&intent, expected, None).await {
+        match app.intents.finish_intent(&mut intent, expected, None).await {
             Ok(()) => {
-                intent.version = expected.version + 1;
                 tracing::info!(intent = %intent.id, "intent expired; payable freed");
                 return Ok(intent);
             }
@@ -228,9 +227,8 @@ pub async fn open_for_payable_with(
             now,
         );
         open_at_gateway(app, &mut intent).await?;
-        match app.intents.open_intent(&intent).await? {
+        match app.intents.open_intent(&mut intent).await? {
             OpenOutcome::Created => {
-                intent.version = 1;
                 return Ok((intent, true));
             }
             OpenOutcome::PayableHasOpenIntent(id) => {
@@ -302,7 +300,7 @@ pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetD
     let now = app.clock.now();
     let expires_at = intent.issue_otp(hash, now, &policy)?;
     // Stored before sending, so the code works the moment the email arrives.
-    app.intents.save_intent(&intent, expected).await?;
+    app.intents.save_intent(&mut intent, expected).await?;
     app.mailer
         .send_otp(&OtpEmail {
             to: intent.payer.email.clone(),
@@ -419,7 +417,7 @@ async fn collect_after_correct_code(
         );
         match app
             .intents
-            .finish_intent(&intent, expected, Some(&payment))
+            .finish_intent(&mut intent, expected, Some(&payment))
             .await
         {
             Ok(()) => {
@@ -452,7 +450,11 @@ async fn fail_after_last_wrong_code(
         }
         let expected = Expected::of(&current);
         current.exhaust_otp_attempts(policy, app.clock.now())?;
-        match app.intents.finish_intent(&current, expected, None).await {
+        match app
+            .intents
+            .finish_intent(&mut current, expected, None)
+            .await
+        {
             Ok(()) => {
                 tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
                 return Err(AppError::OtpAttemptsExceeded);
@@ -528,12 +530,12 @@ pub async fn gateway_succeeded(
             GatewaySuccess::AlreadyCollected => return Ok((intent, None)),
             GatewaySuccess::Collect => {
                 app.intents
-                    .finish_intent(&intent, expected, Some(&payment))
+                    .finish_intent(&mut intent, expected, Some(&payment))
                     .await
             }
             GatewaySuccess::RecordForReview => {
                 app.intents
-                    .record_late_success(&intent, expected, &payment)
+                    .record_late_success(&mut intent, expected, &payment)
                     .await
             }
         };
@@ -542,7 +544,6 @@ pub async fn gateway_succeeded(
                 if outcome == GatewaySuccess::RecordForReview {
                     tracing::warn!(intent = %intent.id, payment = %payment.id, "gateway collected money for an ended intent; flagged for review");
                 }
-                intent.version = expected.version + 1;
                 return Ok((intent, Some(payment)));
             }
             Err(StoreError::Conflict) => continue,
@@ -639,7 +640,7 @@ pub(crate) async fn end_read(
                 intent.fail(reason.unwrap_or(&default), now)?
             }
         }
-        match app.intents.finish_intent(&intent, expected, None).await {
+        match app.intents.finish_intent(&mut intent, expected, None).await {
             Ok(()) => return Ok(intent),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),

@@ -103,7 +103,7 @@ pub async fn mark_paid(
                 // own, never attached to the gateway's intent.
                 intents::end_at_gateway(app, &intent).await?;
                 intent.cancel(PAID_OFFLINE, now)?;
-                match app.intents.finish_intent(&intent, expected, None).await {
+                match app.intents.finish_intent(&mut intent, expected, None).await {
                     Ok(()) | Err(StoreError::Conflict) => continue,
                     Err(e) => return Err(e.into()),
                 }
@@ -120,12 +120,9 @@ pub async fn mark_paid(
             let payment =
                 Payment::for_intent(&intent, method, transaction_id, &app.config.fees, now);
             app.intents
-                .finish_intent(&intent, expected, Some(&payment))
+                .finish_intent(&mut intent, expected, Some(&payment))
                 .await
-                .map(|()| {
-                    intent.version = expected.version + 1;
-                    Some(intent)
-                })
+                .map(|()| Some(intent))
         } else {
             let pending = pending_payments(app, order).await?;
             // The list comes from an index that lags its table: a payment recorded

@@ -258,9 +258,9 @@ async fn report_to(
         }
         // An ended intent frees its payable in the same write.
         let written = if next.status.is_terminal() {
-            app.intents.finish_intent(&next, expected, None).await
+            app.intents.finish_intent(&mut next, expected, None).await
         } else {
-            app.intents.save_intent(&next, expected).await
+            app.intents.save_intent(&mut next, expected).await
         };
         match written {
             Ok(()) => return Ok(Delivery::Applied),

@@ -149,7 +149,7 @@ pub fn idempotency_key(intent: &PaymentIntent, operation: &str) -> String {
 }
 
 fn confirm_operation(intent: &PaymentIntent, step: &str, payment_method: &str) -> String {
-    format!("v{}:{step}:{payment_method}", intent.version)
+    format!("v{}:{step}:{payment_method}", intent.version())
 }
 
 fn fields(pairs: &[(&str, String)]) -> Vec<(String, String)> {
@@ -734,7 +734,7 @@ mod tests {
     fn a_confirm_after_a_stored_change_is_a_new_attempt() {
         let first = intent();
         let mut later = first.clone();
-        later.version += 1;
+        later.stored_as(first.version() + 1);
         let key =
             |i: &PaymentIntent, pm: &str| idempotency_key(i, &confirm_operation(i, "confirm", pm));
         assert_eq!(key(&first, "pm_1"), key(&first.clone(), "pm_1"));

@@ -222,8 +222,8 @@ async fn reported_refund(
         return Ok(None);
     };
     Ok(app.refunds.get_refund(&ours).await?.filter(|r| {
-        r.gateway == Some(gateway)
-            && r.gateway_refund_id
+        r.gateway() == Some(gateway)
+            && r.gateway_refund_id()
                 .as_deref()
                 .is_none_or(|named| named == report.id)
     }))

@@ -569,14 +569,14 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     let cash = refund_of(&payment, 3_000, None);
     let made = s.refunds.create_refund(&cash, &payment).await;
     assert_eq!(made.expect("refund"), RefundOutcome::Created);
-    let cash_id = cash.id.to_string();
+    let cash_id = cash.id().to_string();
     assert_eq!(
         types_of(s, &cash_id).await,
         ["refund.succeeded", "refund.created"]
     );
     let events = all_events(s, &of_object(&cash_id)).await;
     assert_eq!(events[0].object, EventObject::Refund(cash.clone()));
-    assert_eq!(events[0].created, cash.created);
+    assert_eq!(events[0].created, cash.created());
     // Written by one change: the later names the earlier, for the deliverers.
     assert_eq!(events[0].follows, [events[1].id.clone()]);
     assert!(events[1].follows.is_empty());
@@ -591,7 +591,7 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     let stale = refund_of(&payment, 8_000, None);
     let lost = s.refunds.create_refund(&stale, &payment).await;
     assert_eq!(lost.expect("refund"), RefundOutcome::PaymentChanged);
-    assert!(types_of(s, &stale.id.to_string()).await.is_empty());
+    assert!(types_of(s, &stale.id().to_string()).await.is_empty());
     assert_eq!(types_of(s, &cash_id).await.len(), 2);
 
     // Through a gateway: pending first, then what the gateway reports.
@@ -601,7 +601,7 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
         .create_refund(&by_card, &read)
         .await
         .expect("refund");
-    let card_id = by_card.id.to_string();
+    let card_id = by_card.id().to_string();
     assert_eq!(types_of(s, &card_id).await, ["refund.created"]);
     let mut succeeded = by_card.clone();
     assert!(succeeded.report(RefundStatus::Succeeded, Some("re_evt_1"), now()));
@@ -622,8 +622,8 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     let EventObject::Refund(shown) = &events[0].object else {
         panic!("a refund's event shows the refund: {:?}", events[0]);
     };
-    assert_eq!(shown.status, RefundStatus::Succeeded);
-    assert_eq!(shown.gateway_refund_id.as_deref(), Some("re_evt_1"));
+    assert_eq!(shown.status(), RefundStatus::Succeeded);
+    assert_eq!(shown.gateway_refund_id().as_deref(), Some("re_evt_1"));
 
     // The card network returns it later: failed, and its amount is back.
     let mut returned = succeeded.clone();

@@ -20,3 +20,5 @@ pub mod routes;
 pub mod runtime;
 pub mod surfaces;
 pub mod telemetry;
+#[cfg(test)]
+mod versions_test;

@@ -388,8 +388,8 @@ async fn the_list_filters_pages_and_refuses_what_it_does_not_take() {
     let stores = Stores::sharing(h.store.clone());
     let mut ids = Vec::new();
     for _ in 0..12 {
-        let intent = new_intent(&user, None, GatewayId::Test);
-        stores.intents.open_intent(&intent).await.expect("open");
+        let mut intent = new_intent(&user, None, GatewayId::Test);
+        stores.intents.open_intent(&mut intent).await.expect("open");
         ids.push(intent.id.to_string());
     }
     ids.reverse();
@@ -585,10 +585,9 @@ async fn each_change_and_its_events_are_one_transact_write_items() {
         .apply_confirmation(&action, h.clock.now())
         .expect("action");
     s.intents
-        .save_intent(&intent, expected)
+        .save_intent(&mut intent, expected)
         .await
         .expect("save");
-    intent.version += 1;
     assert_eq!(
         writes.take(),
         one("TransactWriteItems", &["INTENT#", "EVENT#"]),
@@ -600,15 +599,14 @@ async fn each_change_and_its_events_are_one_transact_write_items() {
         .apply_confirmation(&action, h.clock.now())
         .expect("asked again");
     s.intents
-        .save_intent(&intent, expected)
+        .save_intent(&mut intent, expected)
         .await
         .expect("save");
-    intent.version += 1;
     assert_eq!(writes.take(), one("PutItem", &["INTENT#"]));
 
-    let (done, payment) = succeed(&intent);
+    let (mut done, payment) = succeed(&intent);
     s.intents
-        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .finish_intent(&mut done, Expected::of(&intent), Some(&payment))
         .await
         .expect("finish");
     assert_eq!(
@@ -660,14 +658,13 @@ async fn each_change_and_its_events_are_one_transact_write_items() {
     );
 
     let mut ended = new_intent(&new_user(), None, GatewayId::Test);
-    s.intents.open_intent(&ended).await.expect("open");
-    ended.version = 1;
+    s.intents.open_intent(&mut ended).await.expect("open");
     let expected = Expected::of(&ended);
     ended
         .cancel("requested_by_customer", h.clock.now())
         .expect("cancel");
     s.intents
-        .finish_intent(&ended, expected, None)
+        .finish_intent(&mut ended, expected, None)
         .await
         .expect("cancel");
     assert_eq!(
@@ -730,14 +727,17 @@ async fn a_change_that_loses_its_condition_leaves_no_event_in_the_table() {
         .cancel("requested_by_customer", h.clock.now())
         .expect("cancel");
     s.intents
-        .finish_intent(&canceled, read, None)
+        .finish_intent(&mut canceled, read, None)
         .await
         .expect("first wins");
     assert_eq!(event_items(&h).await, 2);
-    let (done, payment) = succeed(&intent);
-    let lost = s.intents.finish_intent(&done, read, Some(&payment)).await;
+    let (mut done, payment) = succeed(&intent);
+    let lost = s
+        .intents
+        .finish_intent(&mut done, read, Some(&payment))
+        .await;
     assert!(lost.is_err(), "{lost:?}");
-    let lost = s.intents.save_intent(&canceled, read).await;
+    let lost = s.intents.save_intent(&mut canceled, read).await;
     assert!(lost.is_err(), "{lost:?}");
     assert_eq!(
         event_items(&h).await,

@@ -161,8 +161,11 @@ async fn a_refund_stripe_never_received_is_asked_again_and_made_once() {
     assert_eq!(theirs[0]["metadata"]["refund_id"], id);
     assert_eq!(theirs[0]["amount"], 2000);
     let done = stored_refund(&h, &id).await;
-    assert_eq!(done.status.as_str(), "succeeded");
-    assert_eq!(done.gateway_refund_id.as_deref(), theirs[0]["id"].as_str());
+    assert_eq!(done.status().as_str(), "succeeded");
+    assert_eq!(
+        done.gateway_refund_id().as_deref(),
+        theirs[0]["id"].as_str()
+    );
     let seen = payment_view(&h, &payment).await;
     assert_eq!(
         (&seen["status"], &seen["refundedAmount"]),
@@ -195,8 +198,11 @@ async fn past_stripes_key_window_a_refund_whose_answer_was_lost_is_found_by_its_
     assert!(flaky.lists.load(Ordering::SeqCst) >= 1, "listed instead");
     assert_eq!(refunds_at_localstripe(&gateway_intent).await.len(), 1);
     let done = stored_refund(&h, &id).await;
-    assert_eq!(done.status.as_str(), "succeeded");
-    assert_eq!(done.gateway_refund_id.as_deref(), theirs[0]["id"].as_str());
+    assert_eq!(done.status().as_str(), "succeeded");
+    assert_eq!(
+        done.gateway_refund_id().as_deref(),
+        theirs[0]["id"].as_str()
+    );
     assert_eq!(payment_view(&h, &payment).await["status"], "REFUNDED");
 }
 
@@ -209,7 +215,7 @@ async fn past_stripes_key_window_a_refund_stripe_never_made_fails_and_frees_its_
     h.clock.advance(Duration::hours(25));
     assert_eq!(pass(&h).await.finished, 1);
     assert!(refunds_at_localstripe(&gateway_intent).await.is_empty());
-    assert_eq!(stored_refund(&h, &id).await.status.as_str(), "failed");
+    assert_eq!(stored_refund(&h, &id).await.status().as_str(), "failed");
     let seen = payment_view(&h, &payment).await;
     assert_eq!(
         (&seen["status"], &seen["refundedAmount"]),
@@ -255,8 +261,8 @@ async fn overlapping_passes_finish_a_refund_once() {
     );
     let passes = join_all((0..4).map(|_| finish_unsent(&h.app))).await;
     assert!(passes.iter().all(Result::is_ok), "{passes:?}");
-    let done = stored_refund(&h, &json!(unsent.id.to_string())).await;
-    assert_eq!(done.status.as_str(), "succeeded");
+    let done = stored_refund(&h, &json!(unsent.id().to_string())).await;
+    assert_eq!(done.status().as_str(), "succeeded");
     let seen = payment_view(&h, &payment).await;
     assert_eq!(
         (&seen["status"], &seen["refundedAmount"]),
@@ -270,7 +276,7 @@ async fn overlapping_passes_finish_a_refund_once() {
         call(Method::GET, "/api/v1/events")
             .api_key(API_KEY)
             .query("type", "refund.succeeded")
-            .query("object_id", &unsent.id.to_string()),
+            .query("object_id", &unsent.id().to_string()),
     )
     .await;
     assert_eq!(succeeded.status, 200, "{}", succeeded.body);

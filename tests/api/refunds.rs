@@ -539,7 +539,8 @@ async fn a_test_gateway_payment_is_refunded_there_and_a_signed_event_may_fail_it
     assert_eq!(payment_view(&h, &payment).await["status"], "REFUNDED");
     let gateway_refund = stored_refund(&h, &r.body["id"])
         .await
-        .gateway_refund_id
+        .gateway_refund_id()
+        .clone()
         .expect("named by the gateway");
     assert!(gateway_refund.starts_with("re_test_"), "{gateway_refund}");
 
@@ -599,7 +600,8 @@ async fn refunds_are_announced_as_the_refunds_api_shows_them() {
     // the gateway says so.
     let gateway_refund = stored_refund(&h, &r.body["id"])
         .await
-        .gateway_refund_id
+        .gateway_refund_id()
+        .clone()
         .expect("named by the gateway");
     for _ in 0..2 {
         h.clock.advance(time::Duration::seconds(1));
@@ -701,7 +703,7 @@ async fn a_stripe_payment_is_refunded_at_stripe() {
     assert_eq!(theirs[0]["metadata"]["refund_id"], part.body["id"]);
     let ours = stored_refund(&h, &part.body["id"]).await;
     assert_eq!(
-        ours.gateway_refund_id.as_ref(),
+        ours.gateway_refund_id().as_ref(),
         theirs[0]["id"].as_str().map(str::to_owned).as_ref()
     );
 
@@ -729,7 +731,8 @@ async fn stripes_signed_refund_events_move_pending_refunds_on() {
         async move {
             stored_refund(h, &id)
                 .await
-                .gateway_refund_id
+                .gateway_refund_id()
+                .clone()
                 .expect("Stripe's id")
         }
     };
@@ -744,7 +747,7 @@ async fn stripes_signed_refund_events_move_pending_refunds_on() {
     let r = deliver(&h, "stripe", STRIPE_WEBHOOK_SECRET, succeeded.clone()).await;
     assert_eq!(r.body, json!({"received": true}));
     assert_eq!(
-        stored_refund(&h, &one.body["id"]).await.status.as_str(),
+        stored_refund(&h, &one.body["id"]).await.status().as_str(),
         "succeeded"
     );
     // The same event again changes nothing.
@@ -777,7 +780,7 @@ async fn stripes_signed_refund_events_move_pending_refunds_on() {
     let r = post_gateway_event(&h, "stripe", WEBHOOK_SECRET, &forged.to_string()).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(
-        stored_refund(&h, &one.body["id"]).await.status.as_str(),
+        stored_refund(&h, &one.body["id"]).await.status().as_str(),
         "succeeded"
     );
 }

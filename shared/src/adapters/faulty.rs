@@ -222,9 +222,17 @@ impl PayableStore for FaultyStores {
 
 #[async_trait::async_trait]
 impl IntentStore for FaultyStores {
-    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError> {
-        self.call("open_intent", || self.inner.intents.open_intent(intent))
-            .await
+    async fn open_intent(&self, intent: &mut PaymentIntent) -> Result<OpenOutcome, StoreError> {
+        let sent = &*intent;
+        let (outcome, stored) = self
+            .call("open_intent", || async {
+                let mut stored = sent.clone();
+                let outcome = self.inner.intents.open_intent(&mut stored).await?;
+                Ok((outcome, stored))
+            })
+            .await?;
+        *intent = stored;
+        Ok(outcome)
     }
 
     async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError> {
@@ -247,39 +255,61 @@ impl IntentStore for FaultyStores {
 
     async fn save_intent(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
     ) -> Result<(), StoreError> {
-        self.call("save_intent", || {
-            self.inner.intents.save_intent(intent, expected)
-        })
-        .await
+        let sent = &*intent;
+        *intent = self
+            .call("save_intent", || async {
+                let mut stored = sent.clone();
+                self.inner
+                    .intents
+                    .save_intent(&mut stored, expected)
+                    .await?;
+                Ok(stored)
+            })
+            .await?;
+        Ok(())
     }
 
     async fn finish_intent(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
         payment: Option<&Payment>,
     ) -> Result<(), StoreError> {
-        self.call("finish_intent", || {
-            self.inner.intents.finish_intent(intent, expected, payment)
-        })
-        .await
+        let sent = &*intent;
+        *intent = self
+            .call("finish_intent", || async {
+                let mut stored = sent.clone();
+                self.inner
+                    .intents
+                    .finish_intent(&mut stored, expected, payment)
+                    .await?;
+                Ok(stored)
+            })
+            .await?;
+        Ok(())
     }
 
     async fn record_late_success(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
         payment: &Payment,
     ) -> Result<(), StoreError> {
-        self.call("record_late_success", || {
-            self.inner
-                .intents
-                .record_late_success(intent, expected, payment)
-        })
-        .await
+        let sent = &*intent;
+        *intent = self
+            .call("record_late_success", || async {
+                let mut stored = sent.clone();
+                self.inner
+                    .intents
+                    .record_late_success(&mut stored, expected, payment)
+                    .await?;
+                Ok(stored)
+            })
+            .await?;
+        Ok(())
     }
 
     async fn reserve_otp_attempt(

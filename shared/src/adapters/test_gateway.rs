@@ -75,11 +75,11 @@ impl Gateway for TestGateway {
         _intent: &PaymentIntent,
         refund: &Refund,
     ) -> Result<GatewayRefund, GatewayError> {
-        let digest = Sha256::digest(format!("test-gateway-refund:{}", refund.id).as_bytes());
+        let digest = Sha256::digest(format!("test-gateway-refund:{}", refund.id()).as_bytes());
         Ok(GatewayRefund {
             id: format!("re_test_{}", &hex::encode(digest)[..24]),
             status: RefundStatus::Succeeded,
-            refund_id: Some(refund.id.to_string()),
+            refund_id: Some(refund.id().to_string()),
         })
     }
 
@@ -197,19 +197,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_refund_succeeds_at_once_under_one_id_per_refund() {
-        use crate::domain::{PaymentId, Refund, RefundId};
+        use crate::domain::{PaymentId, Refund, RefundId, RefundParts};
         let i = intent();
-        let refund = |id: RefundId| Refund {
-            id,
-            payment_id: PaymentId::new(),
-            payable: None,
-            amount: i.amount,
-            reason: None,
-            status: RefundStatus::Pending,
-            gateway: Some(GatewayId::Test),
-            gateway_refund_id: None,
-            created: OffsetDateTime::UNIX_EPOCH,
-            updated: OffsetDateTime::UNIX_EPOCH,
+        let refund = |id: RefundId| {
+            Refund::restore(RefundParts {
+                id,
+                payment_id: PaymentId::new(),
+                payable: None,
+                amount: i.amount,
+                reason: None,
+                status: RefundStatus::Pending,
+                gateway: Some(GatewayId::Test),
+                gateway_refund_id: None,
+                created: OffsetDateTime::UNIX_EPOCH,
+                updated: OffsetDateTime::UNIX_EPOCH,
+            })
         };
         let one = refund(RefundId::new());
         let done = TestGateway.refund(&i, &one).await.expect("refunded");

@@ -5,7 +5,8 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use super::AppError;
-use super::intents::{MAX_RETRIES, expire_if_due, gateway_succeeded};
+use super::intents::{expire_if_due, gateway_succeeded};
+use super::retry::Attempts;
 use crate::app::App;
 use crate::domain::{GatewayId, GatewayReport, PaymentIntent, PaymentMethod, Refund, RefundId};
 use crate::ports::{
@@ -227,8 +228,8 @@ async fn reported_refund(
         return Ok(None);
     };
     Ok(app.refunds.get_refund(&ours).await?.filter(|r| {
-        r.gateway == Some(gateway)
-            && r.gateway_refund_id
+        r.gateway() == Some(gateway)
+            && r.gateway_refund_id()
                 .as_deref()
                 .is_none_or(|named| named == report.id)
     }))
@@ -252,7 +253,9 @@ async fn report_to(
     report: &GatewayReport,
 ) -> Result<EventOutcome, AppError> {
     let mut intent = expire_if_due(app, intent).await?;
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let expected = Expected::of(&intent);
         let mut next = intent.clone();
         if !next.apply_gateway_report(report, app.clock.now()) {
@@ -261,9 +264,9 @@ async fn report_to(
         }
         // An ended intent frees its payable in the same write.
         let written = if next.status.is_terminal() {
-            app.intents.finish_intent(&next, expected, None).await
+            app.intents.finish_intent(&mut next, expected, None).await
         } else {
-            app.intents.save_intent(&next, expected).await
+            app.intents.save_intent(&mut next, expected).await
         };
         match written {
             Ok(()) => return Ok(EventOutcome::Applied),
@@ -277,5 +280,4 @@ async fn report_to(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }

@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use super::AppError;
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::intent::{GatewaySuccess, NewIntent, OtpRequestError};
@@ -15,9 +16,6 @@ use crate::domain::{
     Payer, Payment, PaymentIntent, PaymentMethod, UserId,
 };
 use crate::ports::{Expected, OpenOutcome, OtpEmail, Page, StoreError};
-
-/// Lost races are retried this often before answering 409.
-pub(crate) const MAX_RETRIES: usize = 5;
 
 const INTENT: &str = "Payment intent";
 
@@ -64,14 +62,15 @@ pub(crate) async fn expire_if_due(
     app: &App,
     mut intent: PaymentIntent,
 ) -> Result<PaymentIntent, AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let expected = Expected::of(&intent);
         if !intent.expire_if_due(app.clock.now(), app.config.intent_ttl) {
             return Ok(intent);
         }
-        match app.intents.finish_intent(&intent, expected, None).await {
+        match app.intents.finish_intent(&mut intent, expected, None).await {
             Ok(()) => {
-                intent.version = expected.version + 1;
                 tracing::info!(intent = %intent.id, "intent expired; payable freed");
                 return Ok(intent);
             }
@@ -83,7 +82,6 @@ pub(crate) async fn expire_if_due(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Expires the intent `id` if its payer abandoned it; true when it did (its
@@ -173,7 +171,9 @@ pub async fn open_for_payable_with(
     details: &IntentDetails,
     mut read: Option<crate::domain::Payable>,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let payable = match read.take() {
             Some(p) => Some(p),
             None => app.payables.get_payable(payable_ref).await?,
@@ -227,9 +227,8 @@ pub async fn open_for_payable_with(
             now,
         );
         open_at_gateway(app, &mut intent).await?;
-        match app.intents.open_intent(&intent).await? {
+        match app.intents.open_intent(&mut intent).await? {
             OpenOutcome::Created => {
-                intent.version = 1;
                 return Ok((intent, true));
             }
             OpenOutcome::PayableHasOpenIntent(id) => {
@@ -243,7 +242,6 @@ pub async fn open_for_payable_with(
             OpenOutcome::PayableChanged => {}
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 fn purpose(intent: &PaymentIntent) -> String {
@@ -265,7 +263,9 @@ async fn admit_to_payable(
     intent: &IntentId,
     policy: &OtpPolicy,
 ) -> Result<(), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         match app
             .payables
             .admit_otp_intent(payable, intent, app.clock.now(), policy)
@@ -282,7 +282,6 @@ async fn admit_to_payable(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Mails a fresh code (replacing any earlier one) and returns when it expires.
@@ -301,7 +300,7 @@ pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetD
     let now = app.clock.now();
     let expires_at = intent.issue_otp(hash, now, &policy)?;
     // Stored before sending, so the code works the moment the email arrives.
-    app.intents.save_intent(&intent, expected).await?;
+    app.intents.save_intent(&mut intent, expected).await?;
     app.mailer
         .send_otp(&OtpEmail {
             to: intent.payer.email.clone(),
@@ -317,7 +316,7 @@ pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetD
 
 /// How often, and how far apart, a guess that found every attempt taken looks
 /// again for the outcome of the guesses holding them.
-const UNDECIDED_READS: usize = 20;
+const UNDECIDED_READS: u32 = 20;
 const UNDECIDED_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Checks the code; a correct one collects the payment, exactly once.
@@ -334,7 +333,9 @@ pub async fn confirm_otp(
     let pepper = pepper.expose_secret().as_bytes();
     let policy = OtpPolicy::STANDARD;
     let mut undecided_reads = 0;
-    for _ in 0..MAX_RETRIES + UNDECIDED_READS {
+    let mut attempts = Attempts::with_extra(UNDECIDED_READS);
+    loop {
+        attempts.next()?;
         let intent = load(app, caller, id, Access::PayerOnly).await?;
         let now = app.clock.now();
         let awaited = match intent.awaited_code(now) {
@@ -382,7 +383,6 @@ pub async fn confirm_otp(
             fail_after_last_wrong_code(app, caller, id, &policy, reserved).await
         };
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// A correct code on a reserved attempt: other attempts may have changed the
@@ -395,7 +395,9 @@ async fn collect_after_correct_code(
     id: &str,
     mut read: Option<PaymentIntent>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let mut intent = match read.take() {
             Some(intent) => intent,
             None => load(app, caller, id, Access::PayerOnly).await?,
@@ -415,7 +417,7 @@ async fn collect_after_correct_code(
         );
         match app
             .intents
-            .finish_intent(&intent, expected, Some(&payment))
+            .finish_intent(&mut intent, expected, Some(&payment))
             .await
         {
             Ok(()) => {
@@ -426,7 +428,6 @@ async fn collect_after_correct_code(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// The fifth wrong code fails the intent and frees its payable.
@@ -437,7 +438,9 @@ async fn fail_after_last_wrong_code(
     policy: &OtpPolicy,
     mut read: Option<PaymentIntent>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let mut current = match read.take() {
             Some(intent) => intent,
             None => load(app, caller, id, Access::PayerOnly).await?,
@@ -447,7 +450,11 @@ async fn fail_after_last_wrong_code(
         }
         let expected = Expected::of(&current);
         current.exhaust_otp_attempts(policy, app.clock.now())?;
-        match app.intents.finish_intent(&current, expected, None).await {
+        match app
+            .intents
+            .finish_intent(&mut current, expected, None)
+            .await
+        {
             Ok(()) => {
                 tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
                 return Err(AppError::OtpAttemptsExceeded);
@@ -456,7 +463,6 @@ async fn fail_after_last_wrong_code(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Why a code can no longer be checked against this intent.
@@ -491,7 +497,9 @@ pub async fn gateway_succeeded(
     let mut read = Some(read);
     // Asked once, only when a payment is to be recorded.
     let mut gateway_fee = None;
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let intent = match read.take() {
             Some(intent) => intent,
             None => app.intents.get_intent(&id).await?.ok_or_else(not_found)?,
@@ -522,12 +530,12 @@ pub async fn gateway_succeeded(
             GatewaySuccess::AlreadyCollected => return Ok((intent, None)),
             GatewaySuccess::Collect => {
                 app.intents
-                    .finish_intent(&intent, expected, Some(&payment))
+                    .finish_intent(&mut intent, expected, Some(&payment))
                     .await
             }
             GatewaySuccess::RecordForReview => {
                 app.intents
-                    .record_late_success(&intent, expected, &payment)
+                    .record_late_success(&mut intent, expected, &payment)
                     .await
             }
         };
@@ -536,14 +544,12 @@ pub async fn gateway_succeeded(
                 if outcome == GatewaySuccess::RecordForReview {
                     tracing::warn!(intent = %intent.id, payment = %payment.id, "gateway collected money for an ended intent; flagged for review");
                 }
-                intent.version = expected.version + 1;
                 return Ok((intent, Some(payment)));
             }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// What the intent's gateway says it charged, if it says. Its silence or
@@ -589,7 +595,9 @@ pub(crate) async fn end_read(
     mut read: Option<PaymentIntent>,
 ) -> Result<PaymentIntent, AppError> {
     let mut ended_at_gateway = false;
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let mut intent = match read.take() {
             Some(intent) => intent,
             None => load(app, caller, id, Access::Manage).await?,
@@ -632,13 +640,12 @@ pub(crate) async fn end_read(
                 intent.fail(reason.unwrap_or(&default), now)?
             }
         }
-        match app.intents.finish_intent(&intent, expected, None).await {
+        match app.intents.finish_intent(&mut intent, expected, None).await {
             Ok(()) => return Ok(intent),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Ends a card intent at its gateway before it ends here, so that the

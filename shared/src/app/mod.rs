@@ -11,6 +11,7 @@ pub mod payables;
 pub mod payment_intents;
 pub mod payments;
 pub mod refunds;
+mod retry;
 pub mod shop;
 pub mod unsent_refunds;
 pub mod webhook_endpoints;

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use super::AppError;
 use super::intents::{
-    Access, Ending, IntentDetails, MAX_RETRIES, as_of_now, end_read, gateway_succeeded, load,
-    open_at_gateway, open_for_payable_with,
+    Access, Ending, IntentDetails, as_of_now, end_read, gateway_succeeded, load, open_at_gateway,
+    open_for_payable_with,
 };
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::intent::NewIntent;
@@ -161,11 +162,8 @@ async fn standalone(
         None => PaymentIntent::open(fields, now),
     };
     open_at_gateway(app, &mut intent).await?;
-    match app.intents.open_intent(&intent).await {
-        Ok(OpenOutcome::Created) => {
-            intent.version = 1;
-            Ok((intent, true))
-        }
+    match app.intents.open_intent(&mut intent).await {
+        Ok(OpenOutcome::Created) => Ok((intent, true)),
         // Another run of the same request stored it first.
         Err(StoreError::Conflict) => match app.intents.get_intent(&intent.id).await? {
             Some(existing) => same_request(caller, existing),
@@ -233,13 +231,14 @@ async fn store_outcome(
     mut intent: PaymentIntent,
     outcome: &Confirmation,
 ) -> Result<PaymentIntent, AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let expected = Expected::of(&intent);
         let mut next = intent.clone();
         next.apply_confirmation(outcome, app.clock.now())?;
-        match app.intents.save_intent(&next, expected).await {
+        match app.intents.save_intent(&mut next, expected).await {
             Ok(()) => {
-                next.version = expected.version + 1;
                 return Ok(next);
             }
             // Changed meanwhile: the outcome applies only if it is still the payer's turn.
@@ -249,7 +248,6 @@ async fn store_outcome(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Cancels the intent at its gateway first, so that the gateway can never

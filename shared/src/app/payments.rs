@@ -2,7 +2,8 @@
 //! staff or a trusted backend.
 
 use super::AppError;
-use super::intents::{self, MAX_RETRIES};
+use super::intents;
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::{
@@ -99,7 +100,9 @@ pub async fn record_under(
             ));
         }
     }
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         if let Some(existing) = already_recorded(app, named).await? {
             return same_request(existing, order, amount, method);
         }
@@ -160,7 +163,6 @@ pub async fn record_under(
             RecordOutcome::PayableChanged => continue,
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// The payment an earlier run under the same Idempotency-Key recorded, if any.

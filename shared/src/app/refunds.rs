@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use super::AppError;
-use super::intents::MAX_RETRIES;
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::Actor;
 use crate::auth::Role;
@@ -72,11 +72,11 @@ pub async fn create(
     }
     let payment_id = payment_id(payment)?;
     let named = key.map(RequestKey::refund_id);
-    let mut made = None;
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    let (refund, collected) = loop {
+        attempts.next()?;
         if let Some(existing) = already_made(app, named).await? {
-            made = Some((same_request(existing, payment_id, request)?, None));
-            break;
+            break (same_request(existing, payment_id, request)?, None);
         }
         let payment = app
             .payments
@@ -95,16 +95,14 @@ pub async fn create(
         );
         match app.refunds.create_refund(&refund, &payment).await? {
             RefundOutcome::Created => {
-                tracing::info!(refund = %refund.id, payment = %payment.id, status = refund.status.as_str(), "refund made");
-                made = Some((refund, collector.map(|intent| (payment, intent))));
-                break;
+                tracing::info!(refund = %refund.id(), payment = %payment.id, status = refund.status().as_str(), "refund made");
+                break (refund, collector.map(|intent| (payment, intent)));
             }
             // Another refund or this very one (a racing retry) got there
             // first: look again.
             RefundOutcome::AlreadyExists | RefundOutcome::PaymentChanged => continue,
         }
-    }
-    let (refund, collected) = made.ok_or(StoreError::Conflict)?;
+    };
     // Once the gateway has named the refund it is the gateway's to report
     // on: asking again, after its own idempotency has lapsed, could refund twice.
     if !refund.is_unsent() {
@@ -124,7 +122,7 @@ async fn already_made(app: &App, named: Option<RefundId>) -> Result<Option<Refun
     };
     let existing = app.refunds.get_refund(&id).await?;
     if let Some(r) = &existing {
-        tracing::info!(refund = %r.id, "refund already made under this key");
+        tracing::info!(refund = %r.id(), "refund already made under this key");
     }
     Ok(existing)
 }
@@ -137,11 +135,11 @@ fn same_request(
     payment: PaymentId,
     request: &RefundRequest,
 ) -> Result<Refund, AppError> {
-    let same = existing.payment_id == payment
+    let same = existing.payment_id() == payment
         && request
             .amount_minor
-            .is_none_or(|a| a == existing.amount.minor())
-        && request.reason == existing.reason;
+            .is_none_or(|a| a == existing.amount().minor())
+        && request.reason == *existing.reason();
     if same {
         Ok(existing)
     } else {
@@ -174,13 +172,13 @@ pub(super) async fn collected_by(
 ) -> Result<(Payment, PaymentIntent), AppError> {
     let payment = app
         .payments
-        .get_payment(&refund.payment_id)
+        .get_payment(&refund.payment_id())
         .await?
         .ok_or(StoreError::Conflict)?;
     let intent = collecting_intent(app, &payment).await?.ok_or_else(|| {
         StoreError::Corrupt(format!(
             "refund {} waits for a gateway, but its payment was not collected by one",
-            refund.id
+            refund.id()
         ))
     })?;
     Ok((payment, intent))
@@ -226,11 +224,11 @@ pub(super) async fn store_answer(
     let (status, gateway_refund_id) = match answer {
         Ok(done) => (done.status, Some(done.id)),
         Err(GatewayError::Refused(why)) => {
-            tracing::warn!(refund = %refund.id, %why, "the gateway refused the refund");
+            tracing::warn!(refund = %refund.id(), %why, "the gateway refused the refund");
             (RefundStatus::Failed, None)
         }
         Err(e) => {
-            tracing::warn!(refund = %refund.id, error = %e, "refund left pending");
+            tracing::warn!(refund = %refund.id(), error = %e, "refund left pending");
             return Err(e.into());
         }
     };
@@ -256,7 +254,9 @@ pub(crate) async fn settle(
     gateway_refund_id: Option<&str>,
     mut payment: Option<Payment>,
 ) -> Result<(Refund, bool), AppError> {
-    for _ in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        attempts.next()?;
         let before = refund.clone();
         if !refund.report(status, gateway_refund_id, app.clock.now()) {
             return Ok((refund, false));
@@ -265,27 +265,26 @@ pub(crate) async fn settle(
             Some(p) => p,
             None => app
                 .payments
-                .get_payment(&refund.payment_id)
+                .get_payment(&refund.payment_id())
                 .await?
                 .ok_or(StoreError::Conflict)?,
         };
         match app.refunds.update_refund(&before, &refund, &read).await {
             Ok(()) => {
-                tracing::info!(refund = %refund.id, from = before.status.as_str(), status = refund.status.as_str(), "refund settled");
+                tracing::info!(refund = %refund.id(), from = before.status().as_str(), status = refund.status().as_str(), "refund settled");
                 return Ok((refund, true));
             }
             // The refund or its payment moved: both are read again.
             Err(StoreError::Conflict) => {
                 refund = app
                     .refunds
-                    .get_refund(&before.id)
+                    .get_refund(&before.id())
                     .await?
                     .ok_or(StoreError::Conflict)?;
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// The payment's refunds, newest first: staff and the operator's backend.

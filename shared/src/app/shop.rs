@@ -2,8 +2,9 @@
 //! intent, and the call that marks an order paid.
 
 use super::AppError;
-use super::intents::{self, MAX_RETRIES};
+use super::intents;
 use super::payments::ORDER;
+use super::retry::Attempts;
 use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::{
@@ -57,7 +58,9 @@ pub async fn mark_paid(
     paid: &PaidWith,
 ) -> Result<Settled, AppError> {
     let method = paid.method.unwrap_or(PaymentMethod::Card);
-    for attempt in 0..MAX_RETRIES {
+    let mut attempts = Attempts::new();
+    loop {
+        let attempt = attempts.next()?;
         let payable = app
             .payables
             .get_payable(order)
@@ -100,7 +103,7 @@ pub async fn mark_paid(
                 // own, never attached to the gateway's intent.
                 intents::end_at_gateway(app, &intent).await?;
                 intent.cancel(PAID_OFFLINE, now)?;
-                match app.intents.finish_intent(&intent, expected, None).await {
+                match app.intents.finish_intent(&mut intent, expected, None).await {
                     Ok(()) | Err(StoreError::Conflict) => continue,
                     Err(e) => return Err(e.into()),
                 }
@@ -117,12 +120,9 @@ pub async fn mark_paid(
             let payment =
                 Payment::for_intent(&intent, method, transaction_id, &app.config.fees, now);
             app.intents
-                .finish_intent(&intent, expected, Some(&payment))
+                .finish_intent(&mut intent, expected, Some(&payment))
                 .await
-                .map(|()| {
-                    intent.version = expected.version + 1;
-                    Some(intent)
-                })
+                .map(|()| Some(intent))
         } else {
             let pending = pending_payments(app, order).await?;
             // The list comes from an index that lags its table: a payment recorded
@@ -134,7 +134,7 @@ pub async fn mark_paid(
             if pending_sum != payable.allocated_minor - payable.paid_minor {
                 tracing::info!(order = %order, "pending payments not all listed yet; reading again");
                 // The index catches up within moments; give it one before reading again.
-                tokio::time::sleep(INDEX_CATCH_UP * (attempt as u32 + 1)).await;
+                tokio::time::sleep(INDEX_CATCH_UP * attempt).await;
                 continue;
             }
             let rest = payable.unallocated_minor();
@@ -181,7 +181,6 @@ pub async fn mark_paid(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict.into())
 }
 
 /// Every PENDING payment of the order, however many pages the list takes.

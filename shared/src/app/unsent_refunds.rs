@@ -48,11 +48,11 @@ pub async fn finish_unsent(app: &App) -> Result<PassReport, AppError> {
         .await?;
     let mut report = PassReport::default();
     for listed in unsent {
-        match finish(app, listed.id).await {
+        match finish(app, listed.id()).await {
             Ok(true) => report.finished += 1,
             Ok(false) => {}
             Err(e) => {
-                tracing::warn!(refund = %listed.id, error = %e, "refund still unsent");
+                tracing::warn!(refund = %listed.id(), error = %e, "refund still unsent");
                 report.left += 1;
             }
         }
@@ -76,7 +76,7 @@ async fn finish(app: &App, id: RefundId) -> Result<bool, AppError> {
             Some(made) => Ok(made),
             None => Err(GatewayError::Refused(format!(
                 "the gateway has no refund {} after its key expired: it was never made",
-                refund.id
+                refund.id()
             ))),
         }
     } else {
@@ -84,11 +84,11 @@ async fn finish(app: &App, id: RefundId) -> Result<bool, AppError> {
     };
     // Stored as a request's answer is: named by the gateway, or failed.
     let stored = store_answer(app, refund, answer, payment).await?;
-    tracing::info!(refund = %stored.id, status = stored.status.as_str(), "unsent refund finished");
+    tracing::info!(refund = %stored.id(), status = stored.status().as_str(), "unsent refund finished");
     Ok(true)
 }
 
 /// Whether the gateway may have forgotten the key `refund` is asked under.
 fn forgotten(refund: &Refund, lifetime: Option<Duration>, app: &App) -> bool {
-    lifetime.is_some_and(|lifetime| app.clock.now() - refund.created >= lifetime - KEY_MARGIN)
+    lifetime.is_some_and(|lifetime| app.clock.now() - refund.created() >= lifetime - KEY_MARGIN)
 }

@@ -7,8 +7,8 @@ use super::*;
 pub async fn one_open_intent_per_payable(s: &Stores) {
     let order = stored_order(s, &new_user(), 5_000).await;
     let first = open_on(s, &order).await;
-    let second = new_intent(&order.owner.user_id, Some(&order), GatewayId::Test);
-    let outcome = s.intents.open_intent(&second).await.expect("open");
+    let mut second = new_intent(&order.owner.user_id, Some(&order), GatewayId::Test);
+    let outcome = s.intents.open_intent(&mut second).await.expect("open");
     assert!(
         matches!(outcome, OpenOutcome::PayableHasOpenIntent(id) if id == first.id),
         "{outcome:?}"
@@ -26,23 +26,23 @@ pub async fn one_open_intent_per_payable(s: &Stores) {
         .await
         .expect("read")
         .expect("stored");
-    assert_eq!(stored.version, 1);
+    assert_eq!(stored.version(), 1);
     assert_eq!(payable(s, &order).await.open_intent_id, Some(first.id));
 }
 
 pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &Stores) {
     let owner = new_user();
     let missing = new_order(&owner, 5_000);
-    let intent = new_intent(&owner, Some(&missing), GatewayId::Test);
-    let outcome = s.intents.open_intent(&intent).await.expect("open");
+    let mut intent = new_intent(&owner, Some(&missing), GatewayId::Test);
+    let outcome = s.intents.open_intent(&mut intent).await.expect("open");
     assert!(
         matches!(outcome, OpenOutcome::PayableChanged),
         "{outcome:?}"
     );
 
     let order = stored_order(s, &owner, 5_000).await;
-    let stranger = new_intent(&new_user(), Some(&order), GatewayId::Test);
-    let outcome = s.intents.open_intent(&stranger).await.expect("open");
+    let mut stranger = new_intent(&new_user(), Some(&order), GatewayId::Test);
+    let outcome = s.intents.open_intent(&mut stranger).await.expect("open");
     assert!(
         matches!(outcome, OpenOutcome::PayableChanged),
         "{outcome:?}"
@@ -50,8 +50,8 @@ pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &
 
     let mut stale = order.clone();
     stale.amount = usd(4_000);
-    let cheaper = new_intent(&owner, Some(&stale), GatewayId::Test);
-    let outcome = s.intents.open_intent(&cheaper).await.expect("open");
+    let mut cheaper = new_intent(&owner, Some(&stale), GatewayId::Test);
+    let outcome = s.intents.open_intent(&mut cheaper).await.expect("open");
     assert!(
         matches!(outcome, OpenOutcome::PayableChanged),
         "{outcome:?}"
@@ -61,8 +61,12 @@ pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &
         .record_payment(&record_of(&order, 100, PaymentStatus::Pending), &order)
         .await
         .expect("record");
-    let after_payment = new_intent(&owner, Some(&order), GatewayId::Test);
-    let outcome = s.intents.open_intent(&after_payment).await.expect("open");
+    let mut after_payment = new_intent(&owner, Some(&order), GatewayId::Test);
+    let outcome = s
+        .intents
+        .open_intent(&mut after_payment)
+        .await
+        .expect("open");
     assert!(
         matches!(outcome, OpenOutcome::PayableChanged),
         "{outcome:?}"
@@ -75,10 +79,10 @@ pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &
 }
 
 pub async fn a_standalone_intent_id_is_stored_once(s: &Stores) {
-    let intent = new_intent(&new_user(), None, GatewayId::Test);
-    let outcome = s.intents.open_intent(&intent).await.expect("open");
+    let mut intent = new_intent(&new_user(), None, GatewayId::Test);
+    let outcome = s.intents.open_intent(&mut intent).await.expect("open");
     assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
-    let again = s.intents.open_intent(&intent).await;
+    let again = s.intents.open_intent(&mut intent).await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
     let stored = s
         .intents
@@ -86,7 +90,7 @@ pub async fn a_standalone_intent_id_is_stored_once(s: &Stores) {
         .await
         .expect("read")
         .expect("stored");
-    assert_eq!(stored.version, 1);
+    assert_eq!(stored.version(), 1);
     assert_eq!(stored.amount, intent.amount);
     assert_eq!(stored.client_secret, intent.client_secret);
 }
@@ -94,22 +98,24 @@ pub async fn a_standalone_intent_id_is_stored_once(s: &Stores) {
 pub async fn saving_an_intent_is_conditional_on_status_and_version(s: &Stores) {
     let user = new_user();
     let mut intent = new_intent(&user, None, GatewayId::Otp);
-    s.intents.open_intent(&intent).await.expect("open");
-    intent.version = 1;
+    s.intents.open_intent(&mut intent).await.expect("open");
     let before = Expected::of(&intent);
     let code = OtpCode::parse("123456").expect("code");
     let hash = OtpHash::compute(b"pepper", &intent.id, &code);
     intent
         .issue_otp(hash, now(), &OtpPolicy::STANDARD)
         .expect("issue");
-    s.intents.save_intent(&intent, before).await.expect("save");
+    s.intents
+        .save_intent(&mut intent, before)
+        .await
+        .expect("save");
     let stored = s
         .intents
         .get_intent(&intent.id)
         .await
         .expect("read")
         .expect("stored");
-    assert_eq!(stored.version, 2);
+    assert_eq!(stored.version(), 2);
     assert_eq!(stored.status, IntentStatus::RequiresAction);
     assert_eq!(stored.otp_sends, 1);
     assert!(
@@ -120,28 +126,26 @@ pub async fn saving_an_intent_is_conditional_on_status_and_version(s: &Stores) {
     );
 
     // A writer that read the old version loses, whatever it changes.
-    let stale = s.intents.save_intent(&intent, before).await;
+    let stale = s.intents.save_intent(&mut intent, before).await;
     assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
     let wrong_status = Expected {
         status: IntentStatus::RequiresConfirmation,
         version: 2,
     };
-    let lost = s.intents.save_intent(&intent, wrong_status).await;
+    let lost = s.intents.save_intent(&mut intent, wrong_status).await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
-    let missing = new_intent(&user, None, GatewayId::Otp);
-    let lost = s
-        .intents
-        .save_intent(&missing, Expected::of(&missing))
-        .await;
+    let mut missing = new_intent(&user, None, GatewayId::Otp);
+    let never_stored = Expected::of(&missing);
+    let lost = s.intents.save_intent(&mut missing, never_stored).await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
 }
 
 pub async fn a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once(s: &Stores) {
     let order = stored_order(s, &new_user(), 7_500).await;
     let intent = open_on(s, &order).await;
-    let (done, payment) = succeed(&intent);
+    let (mut done, payment) = succeed(&intent);
     s.intents
-        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .finish_intent(&mut done, Expected::of(&intent), Some(&payment))
         .await
         .expect("finish");
     let stored = s
@@ -151,7 +155,7 @@ pub async fn a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once
         .expect("read")
         .expect("intent");
     assert_eq!(
-        (stored.status, stored.version),
+        (stored.status, stored.version()),
         (IntentStatus::Succeeded, 2)
     );
     let p = payable(s, &order).await;
@@ -163,7 +167,7 @@ pub async fn a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once
     // Exactly once: the same success again loses.
     let again = s
         .intents
-        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .finish_intent(&mut done, Expected::of(&intent), Some(&payment))
         .await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 }
@@ -176,7 +180,7 @@ pub async fn an_ended_intent_frees_its_payable(s: &Stores) {
         .cancel("requested_by_customer", now())
         .expect("cancel");
     s.intents
-        .finish_intent(&canceled, Expected::of(&intent), None)
+        .finish_intent(&mut canceled, Expected::of(&intent), None)
         .await
         .expect("finish");
     let p = payable(s, &order).await;
@@ -197,11 +201,11 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
         .record_payment(&taken, &other)
         .await
         .expect("record");
-    let (done, mut payment) = succeed(&intent);
+    let (mut done, mut payment) = succeed(&intent);
     payment.id = taken.id;
     let lost = s
         .intents
-        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .finish_intent(&mut done, Expected::of(&intent), Some(&payment))
         .await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
     let stored = s
@@ -210,7 +214,7 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
         .await
         .expect("read")
         .expect("intent");
-    assert_eq!((stored.status, stored.version), (intent.status, 1));
+    assert_eq!((stored.status, stored.version()), (intent.status, 1));
     let p = payable(s, &order).await;
     assert_eq!(
         (p.status, p.open_intent_id),
@@ -219,8 +223,7 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
 
     // An intent that does not hold its payable cannot free or pay it.
     let mut stranger = new_intent(&owner, None, GatewayId::Test);
-    s.intents.open_intent(&stranger).await.expect("open");
-    stranger.version = 1;
+    s.intents.open_intent(&mut stranger).await.expect("open");
     let mut ended = stranger.clone();
     ended.payable = Some(order.payable.clone());
     ended
@@ -228,7 +231,7 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
         .expect("cancel");
     let lost = s
         .intents
-        .finish_intent(&ended, Expected::of(&stranger), None)
+        .finish_intent(&mut ended, Expected::of(&stranger), None)
         .await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
     assert_eq!(payable(s, &order).await.open_intent_id, Some(intent.id));
@@ -236,8 +239,7 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
 
 pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
     let mut intent = new_intent(&new_user(), None, GatewayId::Otp);
-    s.intents.open_intent(&intent).await.expect("open");
-    intent.version = 1;
+    s.intents.open_intent(&mut intent).await.expect("open");
     let code = OtpCode::parse("123456").expect("code");
     let hash = OtpHash::compute(b"pepper", &intent.id, &code);
     assert_eq!(
@@ -252,7 +254,10 @@ pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
     intent
         .issue_otp(hash.clone(), now(), &OtpPolicy::STANDARD)
         .expect("issue");
-    s.intents.save_intent(&intent, before).await.expect("save");
+    s.intents
+        .save_intent(&mut intent, before)
+        .await
+        .expect("save");
     let other = OtpHash::compute(
         b"pepper",
         &intent.id,
@@ -288,7 +293,7 @@ pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
         .expect("read")
         .expect("intent");
     assert_eq!(
-        (stored.otp_attempts, stored.version),
+        (stored.otp_attempts, stored.version()),
         (5, 7),
         "each attempt is a change"
     );
@@ -308,15 +313,14 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
     let mut ids = Vec::new();
     for i in 0..5 {
         let mut intent = new_intent(&user, None, GatewayId::Test);
-        s.intents.open_intent(&intent).await.expect("open");
+        s.intents.open_intent(&mut intent).await.expect("open");
         if i % 2 == 0 {
-            intent.version = 1;
             let before = Expected::of(&intent);
             intent
                 .cancel("requested_by_customer", now())
                 .expect("cancel");
             s.intents
-                .finish_intent(&intent, before, None)
+                .finish_intent(&mut intent, before, None)
                 .await
                 .expect("cancel");
         }
@@ -326,7 +330,7 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
     ids.push(on_order.id);
     // Someone else's intents never show.
     s.intents
-        .open_intent(&new_intent(&new_user(), None, GatewayId::Test))
+        .open_intent(&mut new_intent(&new_user(), None, GatewayId::Test))
         .await
         .expect("open");
     ids.sort_by_key(|id| std::cmp::Reverse(id.to_string()));
@@ -377,7 +381,7 @@ pub async fn a_bad_or_foreign_cursor_is_refused(s: &Stores) {
     let user = new_user();
     for _ in 0..3 {
         s.intents
-            .open_intent(&new_intent(&user, None, GatewayId::Test))
+            .open_intent(&mut new_intent(&user, None, GatewayId::Test))
             .await
             .expect("open");
     }
@@ -449,7 +453,7 @@ pub async fn a_tampered_cursor_is_refused(s: &Stores) {
     let order = stored_order(s, &user, 10_000).await;
     for _ in 0..3 {
         s.intents
-            .open_intent(&new_intent(&user, None, GatewayId::Test))
+            .open_intent(&mut new_intent(&user, None, GatewayId::Test))
             .await
             .expect("open");
         s.payments
@@ -493,10 +497,9 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
     let mut canceled = intent.clone();
     canceled.cancel("expired", now()).expect("cancel");
     s.intents
-        .finish_intent(&canceled, Expected::of(&intent), None)
+        .finish_intent(&mut canceled, Expected::of(&intent), None)
         .await
         .expect("finish");
-    canceled.version = intent.version + 1;
     let expected = Expected::of(&canceled);
     let mut flagged = canceled.clone();
     flagged.on_gateway_succeeded(now()).expect("a report");
@@ -508,7 +511,7 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
         now(),
     );
     s.intents
-        .record_late_success(&flagged, expected, &payment)
+        .record_late_success(&mut flagged, expected, &payment)
         .await
         .expect("recorded");
     let stored = s
@@ -550,7 +553,7 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
     );
     let stale = s
         .intents
-        .record_late_success(&flagged, expected, &again)
+        .record_late_success(&mut flagged, expected, &again)
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
 }
@@ -571,17 +574,17 @@ async fn found_by_gateway(s: &Stores, gateway: GatewayId, id: &str) -> Option<Pa
 pub async fn an_intent_is_found_by_its_gateways_id(s: &Stores) {
     let user = new_user();
     let standalone_id = unique("pi_test");
-    let standalone = named_by_gateway(new_intent(&user, None, GatewayId::Test), &standalone_id);
-    let outcome = s.intents.open_intent(&standalone).await.expect("open");
+    let mut standalone = named_by_gateway(new_intent(&user, None, GatewayId::Test), &standalone_id);
+    let outcome = s.intents.open_intent(&mut standalone).await.expect("open");
     assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
 
     let order = stored_order(s, &user, 5_000).await;
     let on_order_id = unique("pi_test");
-    let on_order = named_by_gateway(
+    let mut on_order = named_by_gateway(
         new_intent(&user, Some(&order), GatewayId::Test),
         &on_order_id,
     );
-    let outcome = s.intents.open_intent(&on_order).await.expect("open");
+    let outcome = s.intents.open_intent(&mut on_order).await.expect("open");
     assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
     assert_eq!(payable(s, &order).await.open_intent_id, Some(on_order.id));
 
@@ -590,7 +593,7 @@ pub async fn an_intent_is_found_by_its_gateways_id(s: &Stores) {
             .await
             .expect("found by the gateway's id");
         assert_eq!(found.id, intent.id);
-        assert_eq!(found.version, 1);
+        assert_eq!(found.version(), 1);
         assert_eq!(found.gateway_intent_id.as_deref(), Some(id.as_str()));
     }
     // Gateways' ids are theirs alone: the same id at another gateway names nothing.
@@ -607,19 +610,19 @@ pub async fn an_intent_is_found_by_its_gateways_id(s: &Stores) {
 pub async fn a_gateways_id_names_one_intent(s: &Stores) {
     let user = new_user();
     let gateway_id = unique("pi_test");
-    let first = named_by_gateway(new_intent(&user, None, GatewayId::Test), &gateway_id);
-    s.intents.open_intent(&first).await.expect("open");
+    let mut first = named_by_gateway(new_intent(&user, None, GatewayId::Test), &gateway_id);
+    s.intents.open_intent(&mut first).await.expect("open");
 
-    let standalone = named_by_gateway(new_intent(&user, None, GatewayId::Test), &gateway_id);
-    let again = s.intents.open_intent(&standalone).await;
+    let mut standalone = named_by_gateway(new_intent(&user, None, GatewayId::Test), &gateway_id);
+    let again = s.intents.open_intent(&mut standalone).await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 
     let order = stored_order(s, &user, 5_000).await;
-    let on_order = named_by_gateway(
+    let mut on_order = named_by_gateway(
         new_intent(&user, Some(&order), GatewayId::Test),
         &gateway_id,
     );
-    let again = s.intents.open_intent(&on_order).await;
+    let again = s.intents.open_intent(&mut on_order).await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 
     // Nothing of the refused intents stays behind: no intent, no claim.
@@ -633,8 +636,8 @@ pub async fn a_gateways_id_names_one_intent(s: &Stores) {
     assert_eq!(found.id, first.id);
 
     // The same id at another gateway is another name.
-    let elsewhere = named_by_gateway(new_intent(&user, None, GatewayId::Otp), &gateway_id);
-    let outcome = s.intents.open_intent(&elsewhere).await.expect("open");
+    let mut elsewhere = named_by_gateway(new_intent(&user, None, GatewayId::Otp), &gateway_id);
+    let outcome = s.intents.open_intent(&mut elsewhere).await.expect("open");
     assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
 }
 
@@ -647,8 +650,8 @@ pub async fn the_all_intents_list_is_newest_first_across_users(s: &Stores) {
             let order = stored_order(s, user, 1_000).await;
             open_on(s, &order).await.id
         } else {
-            let intent = new_intent(user, None, GatewayId::Test);
-            s.intents.open_intent(&intent).await.expect("open");
+            let mut intent = new_intent(user, None, GatewayId::Test);
+            s.intents.open_intent(&mut intent).await.expect("open");
             intent.id
         };
         ids.push(id);
@@ -688,7 +691,7 @@ pub async fn the_all_intents_list_refuses_other_cursors(s: &Stores) {
     let user = new_user();
     for _ in 0..3 {
         s.intents
-            .open_intent(&new_intent(&user, None, GatewayId::Test))
+            .open_intent(&mut new_intent(&user, None, GatewayId::Test))
             .await
             .expect("open");
     }
@@ -735,7 +738,7 @@ pub async fn intents_named_from_keys_still_list_newest_first(s: &Stores) {
         let mut intent = new_intent(&user, None, GatewayId::Otp);
         intent.id = crate::domain::RequestKey::new("user:contract", unique("key")).intent_id();
         intent.created_at = now() + time::Duration::seconds(n);
-        s.intents.open_intent(&intent).await.expect("open");
+        s.intents.open_intent(&mut intent).await.expect("open");
         ids.push(intent.id);
     }
     ids.reverse();

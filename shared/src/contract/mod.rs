@@ -210,9 +210,8 @@ pub async fn payable(s: &Stores, p: &Payable) -> Payable {
 /// An intent stored and holding `p`.
 pub async fn open_on(s: &Stores, p: &Payable) -> PaymentIntent {
     let mut intent = new_intent(&p.owner.user_id, Some(p), GatewayId::Test);
-    let outcome = s.intents.open_intent(&intent).await.expect("open");
+    let outcome = s.intents.open_intent(&mut intent).await.expect("open");
     assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
-    intent.version = 1;
     intent
 }
 

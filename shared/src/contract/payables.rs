@@ -62,9 +62,9 @@ pub async fn upsert_creates_then_replaces_keeping_the_services_fields(s: &Stores
 pub async fn a_paid_payable_is_final(s: &Stores) {
     let order = stored_order(s, &new_user(), 5_000).await;
     let intent = open_on(s, &order).await;
-    let (done, payment) = succeed(&intent);
+    let (mut done, payment) = succeed(&intent);
     s.intents
-        .finish_intent(&done, Expected::of(&intent), Some(&payment))
+        .finish_intent(&mut done, Expected::of(&intent), Some(&payment))
         .await
         .expect("paid");
     let mut next = order.clone();
@@ -192,7 +192,7 @@ pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
         .cancel("requested_by_customer", now())
         .expect("cancel");
     s.intents
-        .finish_intent(&canceled, Expected::of(&intent), None)
+        .finish_intent(&mut canceled, Expected::of(&intent), None)
         .await
         .expect("finish");
     // A failed payment holds nothing of the total, and still names the owner.

@@ -50,7 +50,7 @@ pub async fn a_refund_takes_from_its_payment_and_payable_at_once(s: &Stores) {
         .expect("refund");
     assert_eq!(outcome, RefundOutcome::Created);
     assert_eq!(
-        s.refunds.get_refund(&first.id).await.expect("read"),
+        s.refunds.get_refund(&first.id()).await.expect("read"),
         Some(first.clone())
     );
     let read = payment_of(s, &payment.id).await;
@@ -111,7 +111,10 @@ pub async fn refunds_never_exceed_the_payment(s: &Stores) {
         .expect("refund");
     assert_eq!(outcome, RefundOutcome::PaymentChanged);
     for refused in [&stale, &whole, &more_than_all] {
-        assert_eq!(s.refunds.get_refund(&refused.id).await.expect("read"), None);
+        assert_eq!(
+            s.refunds.get_refund(&refused.id()).await.expect("read"),
+            None
+        );
     }
     let read = payment_of(s, &payment.id).await;
     assert_eq!(read.refunded_minor, 6_000);
@@ -203,12 +206,12 @@ pub async fn a_failed_refund_gives_its_amount_back(s: &Stores) {
     assert_eq!(payable(s, &order).await.refunded_minor, 0);
     let stored = s
         .refunds
-        .get_refund(&refund.id)
+        .get_refund(&refund.id())
         .await
         .expect("read")
         .expect("refund");
-    assert_eq!(stored.status, RefundStatus::Failed);
-    assert_eq!(stored.gateway_refund_id.as_deref(), Some("re_failed_1"));
+    assert_eq!(stored.status(), RefundStatus::Failed);
+    assert_eq!(stored.gateway_refund_id().as_deref(), Some("re_failed_1"));
     // Its amount is refundable again.
     let again = refund_of(&read, 10_000, None);
     let outcome = s
@@ -242,11 +245,11 @@ pub async fn updating_a_refund_is_conditional_on_its_status(s: &Stores) {
     assert_eq!(read.refunded_minor, 4_000);
     let stored = s
         .refunds
-        .get_refund(&refund.id)
+        .get_refund(&refund.id())
         .await
         .expect("read")
         .expect("refund");
-    assert_eq!(stored.status, RefundStatus::Succeeded);
+    assert_eq!(stored.status(), RefundStatus::Succeeded);
 }
 
 pub async fn a_refund_is_found_by_its_gateways_id(s: &Stores) {
@@ -276,8 +279,8 @@ pub async fn a_refund_is_found_by_its_gateways_id(s: &Stores) {
         .await
         .expect("read")
         .expect("found");
-    assert_eq!(found.id, refund.id);
-    assert_eq!(found.status, RefundStatus::Pending);
+    assert_eq!(found.id(), refund.id());
+    assert_eq!(found.status(), RefundStatus::Pending);
     // Gateways' ids are theirs alone.
     assert_eq!(
         s.refunds
@@ -303,7 +306,7 @@ pub async fn refund_lists_are_newest_first_with_cursors(s: &Stores) {
             .create_refund(&refund, &read)
             .await
             .expect("refund");
-        ids.push(refund.id);
+        ids.push(refund.id());
     }
     let (_, other) = completed_payment(s, 500).await;
     s.refunds
@@ -320,7 +323,7 @@ pub async fn refund_lists_are_newest_first_with_cursors(s: &Stores) {
             .list_refunds(&payment.id, 2, cursor.as_deref())
             .await
             .expect("page");
-        seen.extend(page.items.iter().map(|r| r.id));
+        seen.extend(page.items.iter().map(|r| r.id()));
         cursor = page.next;
         if cursor.is_none() {
             break;
@@ -423,9 +426,14 @@ pub async fn unsent_refunds_are_listed_oldest_first_until_the_gateway_names_them
         (1, None),
         (3, Some(GatewayId::Stripe)),
     ] {
-        let mut refund = refund_of(&read, 1_000, gateway);
-        refund.created = base + Duration::minutes(minutes);
-        refund.updated = refund.created;
+        let refund = Refund::of(
+            RefundId::new(),
+            &read,
+            usd(1_000),
+            Some("requested by the customer".into()),
+            gateway,
+            base + Duration::minutes(minutes),
+        );
         s.refunds
             .create_refund(&refund, &read)
             .await
@@ -439,19 +447,19 @@ pub async fn unsent_refunds_are_listed_oldest_first_until_the_gateway_names_them
             .await
             .expect("list")
             .into_iter()
-            .map(|r| r.id)
+            .map(|r| r.id())
             .collect::<Vec<_>>()
     };
     // Oldest first; the offline one (refunded at once) is never unsent; the
     // bound is strict.
     assert_eq!(
         listed(base + Duration::minutes(3), 10).await,
-        [made[1].id, made[0].id]
+        [made[1].id(), made[0].id()]
     );
-    assert_eq!(listed(base + Duration::minutes(3), 1).await, [made[1].id]);
+    assert_eq!(listed(base + Duration::minutes(3), 1).await, [made[1].id()]);
     assert_eq!(
         listed(base + Duration::minutes(4), 10).await,
-        [made[1].id, made[0].id, made[3].id]
+        [made[1].id(), made[0].id(), made[3].id()]
     );
     // Named by its gateway, still pending: its webhooks tell the rest.
     let mut named = made[1].clone();
@@ -467,5 +475,8 @@ pub async fn unsent_refunds_are_listed_oldest_first_until_the_gateway_names_them
         .update_refund(&made[3], &refused, &read)
         .await
         .expect("update");
-    assert_eq!(listed(base + Duration::minutes(4), 10).await, [made[0].id]);
+    assert_eq!(
+        listed(base + Duration::minutes(4), 10).await,
+        [made[0].id()]
+    );
 }

@@ -149,7 +149,7 @@ impl EventObject {
             Self::Intent(i) => i.id.to_string(),
             Self::Payment(p) => p.id.to_string(),
             Self::Payable(p) => p.payable.to_string(),
-            Self::Refund(r) => r.id.to_string(),
+            Self::Refund(r) => r.id().to_string(),
         }
     }
 
@@ -309,8 +309,8 @@ impl Event {
         after: &Refund,
         now: OffsetDateTime,
     ) -> Vec<Self> {
-        let before = before.map(|b| b.status);
-        let entered = |status: RefundStatus| after.status == status && before != Some(status);
+        let before = before.map(|b| b.status());
+        let entered = |status: RefundStatus| after.status() == status && before != Some(status);
         let mut kinds = Vec::new();
         if before.is_none() {
             kinds.push(EventType::RefundCreated);
@@ -682,7 +682,7 @@ mod tests {
         let created = Event::for_refund_change(None, &by_gateway, now());
         assert_eq!(kinds(&created), ["refund.created"]);
         assert_eq!(created[0].object.kind(), "refund");
-        assert_eq!(created[0].object.id(), by_gateway.id.to_string());
+        assert_eq!(created[0].object.id(), by_gateway.id().to_string());
         let mut succeeded = by_gateway.clone();
         assert!(succeeded.report(RefundStatus::Succeeded, Some("re_1"), later()));
         let events = Event::for_refund_change(Some(&by_gateway), &succeeded, later());
@@ -704,7 +704,7 @@ mod tests {
         // Settled within the clock's resolution of its creation: still after it.
         let mut at_once = by_gateway.clone();
         assert!(at_once.report(RefundStatus::Succeeded, Some("re_2"), now()));
-        let settled = Event::for_refund_change(Some(&by_gateway), &at_once, at_once.updated);
+        let settled = Event::for_refund_change(Some(&by_gateway), &at_once, at_once.updated());
         assert!(settled[0].list_key(0) > created[0].list_key(0));
         let cash = Refund::of(RefundId::new(), &payment, usd(40), None, None, now());
         assert_eq!(

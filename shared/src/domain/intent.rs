@@ -181,6 +181,42 @@ pub struct NewIntent {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// Everything storage keeps of an intent besides its version: what an
+/// intent is rebuilt from when read back ([`PaymentIntent::restore`]).
+#[derive(Debug, Clone)]
+pub struct IntentParts {
+    pub id: IntentId,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub payer: Payer,
+    pub payable: Option<PayableRef>,
+    pub amount: Money,
+    pub status: IntentStatus,
+    pub gateway: GatewayId,
+    pub gateway_intent_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub description: Option<String>,
+    pub line_items: Vec<LineItem>,
+    pub business_id: Option<super::BusinessId>,
+    pub return_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub otp: Option<OtpState>,
+    pub otp_attempts: u32,
+    pub otp_sends: u32,
+    pub otp_last_sent_at: Option<OffsetDateTime>,
+    pub authorized_at: Option<OffsetDateTime>,
+    pub captured_at: Option<OffsetDateTime>,
+    pub failed_at: Option<OffsetDateTime>,
+    pub canceled_at: Option<OffsetDateTime>,
+    pub failure_reason: Option<String>,
+    pub cancellation_reason: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// What the payer must do at the gateway; only while `requires_action`.
+    pub next_action: Option<NextAction>,
+    /// Why a person must look at this intent (money arrived after it ended), if any.
+    pub review_reason: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentIntent {
     pub id: IntentId,
@@ -213,8 +249,9 @@ pub struct PaymentIntent {
     pub next_action: Option<NextAction>,
     /// Why a person must look at this intent (money arrived after it ended), if any.
     pub review_reason: Option<String>,
-    /// Bumped by every stored change; writes are conditional on it.
-    pub version: u64,
+    /// Bumped by every stored change; writes are conditional on it. Only
+    /// storage advances it ([`PaymentIntent::stored_as`]).
+    version: u64,
 }
 
 pub const OTP_ATTEMPTS_EXCEEDED: &str = "otp_attempts_exceeded";
@@ -252,6 +289,55 @@ pub enum GatewayReport {
 
 /// The cancellation reason of an intent its gateway canceled.
 pub const CANCELED_BY_GATEWAY: &str = "canceled_by_gateway";
+
+/// Storage's side of an intent's version.
+impl PaymentIntent {
+    /// How many changes were stored: a conditional write expects it.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Storage only: the intent was just stored at `version` (a new intent at
+    /// 1, each change at one more than the version it expected).
+    pub fn stored_as(&mut self, version: u64) {
+        self.version = version;
+    }
+
+    /// An intent as storage holds it, at the version it was stored at.
+    pub fn restore(parts: IntentParts, version: u64) -> Self {
+        Self {
+            id: parts.id,
+            created_at: parts.created_at,
+            updated_at: parts.updated_at,
+            payer: parts.payer,
+            payable: parts.payable,
+            amount: parts.amount,
+            status: parts.status,
+            gateway: parts.gateway,
+            gateway_intent_id: parts.gateway_intent_id,
+            client_secret: parts.client_secret,
+            description: parts.description,
+            line_items: parts.line_items,
+            business_id: parts.business_id,
+            return_url: parts.return_url,
+            cancel_url: parts.cancel_url,
+            otp: parts.otp,
+            otp_attempts: parts.otp_attempts,
+            otp_sends: parts.otp_sends,
+            otp_last_sent_at: parts.otp_last_sent_at,
+            authorized_at: parts.authorized_at,
+            captured_at: parts.captured_at,
+            failed_at: parts.failed_at,
+            canceled_at: parts.canceled_at,
+            failure_reason: parts.failure_reason,
+            cancellation_reason: parts.cancellation_reason,
+            metadata: parts.metadata,
+            next_action: parts.next_action,
+            review_reason: parts.review_reason,
+            version,
+        }
+    }
+}
 
 impl PaymentIntent {
     pub fn open(new: NewIntent, now: OffsetDateTime) -> Self {

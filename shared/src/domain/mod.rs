@@ -34,7 +34,7 @@ pub use payable::{
     ClaimRefused, LineItem, MAX_PENDING_PAYMENTS, Payable, PayableStatus, Payer, RevisionRefused,
 };
 pub use payment::{Payment, PaymentMethod, PaymentStatus};
-pub use refund::{Refund, RefundEffect, RefundRefused, RefundStatus};
+pub use refund::{Refund, RefundEffect, RefundParts, RefundRefused, RefundStatus};
 pub use settlement::{Totals, settlement_account};
 pub use webhook_endpoint::{
     EnabledEvents, EndpointId, EndpointUrl, OldSecretLifetime, RetiringSecret, SecretRotation,

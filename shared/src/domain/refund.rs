@@ -65,8 +65,10 @@ pub enum RefundRefused {
     MoreThanRemains(Money),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refund {
+/// Everything storage keeps of a refund: what a refund is rebuilt from when
+/// read back ([`Refund::restore`]).
+#[derive(Debug, Clone)]
+pub struct RefundParts {
     pub id: RefundId,
     pub payment_id: PaymentId,
     /// The payment's payable, whose refunded sum this refund is part of.
@@ -82,6 +84,104 @@ pub struct Refund {
     pub gateway_refund_id: Option<String>,
     pub created: OffsetDateTime,
     pub updated: OffsetDateTime,
+}
+
+/// A refund's fields are its own: its status moves only by [`Refund::report`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    id: RefundId,
+    payment_id: PaymentId,
+    /// The payment's payable, whose refunded sum this refund is part of.
+    payable: Option<PayableRef>,
+    /// In the payment's currency.
+    amount: Money,
+    reason: Option<String>,
+    status: RefundStatus,
+    /// The gateway that gives the money back; none for a payment collected
+    /// outside any gateway, which staff refund themselves.
+    gateway: Option<GatewayId>,
+    /// The gateway's own id, by which its webhooks name the refund.
+    gateway_refund_id: Option<String>,
+    created: OffsetDateTime,
+    updated: OffsetDateTime,
+}
+
+/// What a refund holds, read.
+impl Refund {
+    pub fn id(&self) -> RefundId {
+        self.id
+    }
+
+    pub fn payment_id(&self) -> PaymentId {
+        self.payment_id
+    }
+
+    pub fn payable(&self) -> &Option<PayableRef> {
+        &self.payable
+    }
+
+    pub fn amount(&self) -> Money {
+        self.amount
+    }
+
+    pub fn reason(&self) -> &Option<String> {
+        &self.reason
+    }
+
+    pub fn status(&self) -> RefundStatus {
+        self.status
+    }
+
+    pub fn gateway(&self) -> Option<GatewayId> {
+        self.gateway
+    }
+
+    pub fn gateway_refund_id(&self) -> &Option<String> {
+        &self.gateway_refund_id
+    }
+
+    pub fn created(&self) -> OffsetDateTime {
+        self.created
+    }
+
+    pub fn updated(&self) -> OffsetDateTime {
+        self.updated
+    }
+}
+
+/// Storage's side of a refund.
+impl Refund {
+    /// A refund as storage holds it.
+    pub fn restore(parts: RefundParts) -> Self {
+        Self {
+            id: parts.id,
+            payment_id: parts.payment_id,
+            payable: parts.payable,
+            amount: parts.amount,
+            reason: parts.reason,
+            status: parts.status,
+            gateway: parts.gateway,
+            gateway_refund_id: parts.gateway_refund_id,
+            created: parts.created,
+            updated: parts.updated,
+        }
+    }
+
+    /// Everything it holds, as storage keeps it.
+    pub fn into_parts(self) -> RefundParts {
+        RefundParts {
+            id: self.id,
+            payment_id: self.payment_id,
+            payable: self.payable,
+            amount: self.amount,
+            reason: self.reason,
+            status: self.status,
+            gateway: self.gateway,
+            gateway_refund_id: self.gateway_refund_id,
+            created: self.created,
+            updated: self.updated,
+        }
+    }
 }
 
 impl Refund {

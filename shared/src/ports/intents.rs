@@ -34,8 +34,8 @@ pub trait IntentStore: Send + Sync {
     /// recorded only here, so an intent must be opened already named by its
     /// gateway to be findable. `Conflict` if an intent without a payable already
     /// has this id, or if another intent already goes by this gateway intent id
-    /// (nothing is written then).
-    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError>;
+    /// (nothing is written then). Once created, `intent` is at version 1.
+    async fn open_intent(&self, intent: &mut PaymentIntent) -> Result<OpenOutcome, StoreError>;
 
     async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError>;
 
@@ -47,20 +47,21 @@ pub trait IntentStore: Send + Sync {
         gateway_intent_id: &str,
     ) -> Result<Option<PaymentIntent>, StoreError>;
 
-    /// Writes a non-terminal change at `expected.version + 1`; `Conflict` if
-    /// `expected` no longer holds.
+    /// Writes a non-terminal change at `expected.version + 1`, the version
+    /// `intent` then carries; `Conflict` if `expected` no longer holds.
     async fn save_intent(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
     ) -> Result<(), StoreError>;
 
     /// Writes a terminal change and frees the payable (only if this intent holds
     /// it), all or nothing; with a payment, also creates it and marks the payable
-    /// paid in full. `Conflict` if any of that no longer holds.
+    /// paid in full. `Conflict` if any of that no longer holds. Written, `intent`
+    /// carries the version it was stored at.
     async fn finish_intent(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
         payment: Option<&Payment>,
     ) -> Result<(), StoreError>;
@@ -69,9 +70,10 @@ pub trait IntentStore: Send + Sync {
     /// the intent as given (flagged for review, still ended) and creates the
     /// payment, all or nothing, leaving the payable alone (a person decides
     /// whether to refund or apply it). `Conflict` if `expected` no longer holds.
+    /// Written, `intent` carries the version it was stored at.
     async fn record_late_success(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
         payment: &Payment,
     ) -> Result<(), StoreError>;

@@ -27,7 +27,7 @@ impl Expected {
     pub fn of(intent: &PaymentIntent) -> Self {
         Self {
             status: intent.status,
-            version: intent.version,
+            version: intent.version(),
         }
     }
 }

@@ -758,7 +758,7 @@ mod tests {
         assert_eq!(
             body["data"]["object"],
             json!({
-                "id": refund.id.to_string(),
+                "id": refund.id().to_string(),
                 "object": "refund",
                 "payment_id": payment.id.to_string(),
                 "amount": 1500,

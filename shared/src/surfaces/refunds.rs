@@ -93,14 +93,14 @@ fn refund_status() -> ObjectBuilder {
 impl From<&Refund> for RefundResponse {
     fn from(r: &Refund) -> Self {
         Self {
-            id: r.id.to_string(),
+            id: r.id().to_string(),
             object: "refund",
-            payment_id: r.payment_id.to_string(),
-            amount: r.amount.minor(),
-            currency: r.amount.currency().code().into(),
-            reason: r.reason.clone(),
-            status: r.status.as_str(),
-            created: r.created.unix_timestamp(),
+            payment_id: r.payment_id().to_string(),
+            amount: r.amount().minor(),
+            currency: r.amount().currency().code().into(),
+            reason: r.reason().clone(),
+            status: r.status().as_str(),
+            created: r.created().unix_timestamp(),
         }
     }
 }

@@ -203,7 +203,7 @@ impl DynamoStore {
 /// The intent as a write stores it: at the version after `expected`.
 fn as_stored(intent: &PaymentIntent, expected: Expected) -> PaymentIntent {
     let mut stored = intent.clone();
-    stored.version = expected.version + 1;
+    stored.stored_as(expected.version + 1);
     stored
 }
 
@@ -214,7 +214,7 @@ fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
 #[async_trait::async_trait]
 impl IntentStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
-    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError> {
+    async fn open_intent(&self, intent: &mut PaymentIntent) -> Result<OpenOutcome, StoreError> {
         let put = build(
             Put::builder()
                 .table_name(&self.table)
@@ -224,16 +224,20 @@ impl IntentStore for DynamoStore {
         )?;
         let lookup = self.put_gateway_lookup(intent)?;
         let mut opened = intent.clone();
-        opened.version = 1;
+        opened.stored_as(1);
         let events =
             self.put_events(&Event::for_intent_change(None, &opened, intent.created_at))?;
-        match &intent.payable {
-            None => self.open_standalone(put, lookup, events).await,
+        let outcome = match &intent.payable {
+            None => self.open_standalone(put, lookup, events).await?,
             Some(payable) => {
                 self.open_claiming(intent, payable, put, lookup, events)
-                    .await
+                    .await?
             }
+        };
+        if matches!(outcome, OpenOutcome::Created) {
+            *intent = opened;
         }
+        Ok(outcome)
     }
 
     #[tracing::instrument(skip_all, fields(intent = %id), err)]
@@ -253,7 +257,7 @@ impl IntentStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(intent = %intent.id, to = %intent.status), err)]
     async fn save_intent(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
     ) -> Result<(), StoreError> {
         let put = self.put_intent_conditional(intent, expected)?;
@@ -272,6 +276,7 @@ impl IntentStore for DynamoStore {
                 .send()
                 .await
                 .map_err(transaction_error)?;
+            intent.stored_as(expected.version + 1);
             return Ok(());
         }
         self.client
@@ -287,13 +292,14 @@ impl IntentStore for DynamoStore {
                 PutItemError::ConditionalCheckFailedException(_) => StoreError::Conflict,
                 other => unavailable(other),
             })?;
+        intent.stored_as(expected.version + 1);
         Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(intent = %intent.id, to = %intent.status), err)]
     async fn finish_intent(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
         payment: Option<&Payment>,
     ) -> Result<(), StoreError> {
@@ -372,13 +378,14 @@ impl IntentStore for DynamoStore {
             .send()
             .await
             .map_err(transaction_error)?;
+        intent.stored_as(expected.version + 1);
         Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
     async fn record_late_success(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
         payment: &Payment,
     ) -> Result<(), StoreError> {
@@ -407,6 +414,7 @@ impl IntentStore for DynamoStore {
             .send()
             .await
             .map_err(transaction_error)?;
+        intent.stored_as(expected.version + 1);
         Ok(())
     }
 

@@ -112,7 +112,7 @@ impl DynamoStore {
                 if payment.completed_by(effect) {
                     set.push("#status = :refunded_status, refunded_at = :now");
                     vals.push((":refunded_status", s(PaymentStatus::Refunded.as_str())));
-                    vals.push((":now", s(ts(refund.updated))));
+                    vals.push((":now", s(ts(refund.updated()))));
                     conditions.push(if before_limit == 0 {
                         "(attribute_not_exists(refunded_minor) OR refunded_minor = :before_limit)"
                             .to_owned()
@@ -148,7 +148,7 @@ impl DynamoStore {
         update(
             Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(payment_pk(&refund.payment_id), PAYMENT_SK)))
+                .set_key(Some(key(payment_pk(&refund.payment_id()), PAYMENT_SK)))
                 .update_expression(expression)
                 .condition_expression(conditions.join(" AND "))
                 .set_expression_attribute_names(status)
@@ -164,7 +164,7 @@ impl DynamoStore {
         refund: &Refund,
         delta: i64,
     ) -> Result<Option<TransactWriteItem>, StoreError> {
-        let Some(payable) = &refund.payable else {
+        let Some(payable) = &refund.payable() else {
             return Ok(None);
         };
         if delta == 0 {
@@ -208,7 +208,10 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk) OR refund_id = :id")
-            .set_expression_attribute_values(Some(values(vec![(":id", s(refund.id.to_string()))]))))
+            .set_expression_attribute_values(Some(values(vec![(
+                ":id",
+                s(refund.id().to_string()),
+            )]))))
         .map(Some)
     }
 }
@@ -229,7 +232,7 @@ impl RefundStore for DynamoStore {
         out.item.map(refund_from_item).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(refund = %refund.id, payment = %payment.id), err)]
+    #[tracing::instrument(skip_all, fields(refund = %refund.id(), payment = %payment.id), err)]
     async fn create_refund(
         &self,
         refund: &Refund,
@@ -237,7 +240,7 @@ impl RefundStore for DynamoStore {
     ) -> Result<RefundOutcome, StoreError> {
         // More than the whole payment never fits; the condition only sees a
         // refunded sum once a first refund has created it.
-        if refund.amount.minor() > payment.amount.minor() || refund.payment_id != payment.id {
+        if refund.amount().minor() > payment.amount.minor() || refund.payment_id() != payment.id {
             return Ok(RefundOutcome::PaymentChanged);
         }
         let effect = refund.effect(None);
@@ -257,14 +260,14 @@ impl RefundStore for DynamoStore {
         if let Some(lookup) = self.name_at_gateway(refund)? {
             request = request.transact_items(lookup);
         }
-        for event in self.put_events(&Event::for_refund_change(None, refund, refund.created))? {
+        for event in self.put_events(&Event::for_refund_change(None, refund, refund.created()))? {
             request = request.transact_items(event);
         }
         match request.send().await.map_err(transaction_error) {
             Ok(_) => Ok(RefundOutcome::Created),
             // Either the payment moved or this very refund exists (an earlier
             // run under the same Idempotency-Key made it): only reading it tells.
-            Err(StoreError::Conflict) => match self.get_refund(&refund.id).await? {
+            Err(StoreError::Conflict) => match self.get_refund(&refund.id()).await? {
                 Some(_) => Ok(RefundOutcome::AlreadyExists),
                 None => Ok(RefundOutcome::PaymentChanged),
             },
@@ -272,25 +275,25 @@ impl RefundStore for DynamoStore {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(refund = %after.id, status = after.status.as_str()), err)]
+    #[tracing::instrument(skip_all, fields(refund = %after.id(), status = after.status().as_str()), err)]
     async fn update_refund(
         &self,
         before: &Refund,
         after: &Refund,
         payment: &Payment,
     ) -> Result<(), StoreError> {
-        if after.payment_id != payment.id {
+        if after.payment_id() != payment.id {
             return Err(StoreError::Conflict);
         }
         let mut set = vec!["#status = :status", "updated_at = :now"];
         let mut vals = vec![
-            (":status", s(after.status.as_str())),
-            (":before", s(before.status.as_str())),
-            (":now", s(ts(after.updated))),
+            (":status", s(after.status().as_str())),
+            (":before", s(before.status().as_str())),
+            (":now", s(ts(after.updated()))),
         ];
         let mut condition = "#status = :before".to_owned();
-        let named_now = before.gateway_refund_id.is_none() && after.gateway_refund_id.is_some();
-        if let (true, Some(gateway_refund_id)) = (named_now, &after.gateway_refund_id) {
+        let named_now = before.gateway_refund_id().is_none() && after.gateway_refund_id().is_some();
+        if let (true, Some(gateway_refund_id)) = (named_now, &after.gateway_refund_id()) {
             set.push("gateway_refund_id = :gateway_refund_id");
             vals.push((":gateway_refund_id", s(gateway_refund_id.clone())));
             // Named once: a concurrent write naming it otherwise loses.
@@ -305,7 +308,7 @@ impl RefundStore for DynamoStore {
         let mut request = self.client.transact_write_items().transact_items(update(
             Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(refund_pk(&after.id), REFUND_SK)))
+                .set_key(Some(key(refund_pk(&after.id()), REFUND_SK)))
                 .update_expression(format!("SET {}{remove}", set.join(", ")))
                 .condition_expression(condition)
                 .set_expression_attribute_names(Some(names(&[("#status", "status")])))
@@ -327,7 +330,7 @@ impl RefundStore for DynamoStore {
         for event in self.put_events(&Event::for_refund_change(
             Some(before),
             &stored,
-            after.updated,
+            after.updated(),
         ))? {
             request = request.transact_items(event);
         }

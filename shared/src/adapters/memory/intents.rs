@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
 fn holds(stored: &PaymentIntent, expected: Expected) -> bool {
-    stored.status == expected.status && stored.version == expected.version
+    stored.status == expected.status && stored.version() == expected.version
 }
 
 fn sort_key(i: &PaymentIntent) -> String {
@@ -25,10 +25,10 @@ fn gateway_key(gateway: GatewayId, gateway_intent_id: &str) -> String {
 
 #[async_trait::async_trait]
 impl IntentStore for MemoryStore {
-    async fn open_intent(&self, intent: &PaymentIntent) -> Result<OpenOutcome, StoreError> {
+    async fn open_intent(&self, intent: &mut PaymentIntent) -> Result<OpenOutcome, StoreError> {
         let mut state = self.lock()?;
         let mut stored = intent.clone();
-        stored.version = 1;
+        stored.stored_as(1);
         let lookup = intent
             .gateway_intent_id
             .as_deref()
@@ -50,6 +50,7 @@ impl IntentStore for MemoryStore {
                 state.gateway_intents.insert(lookup, intent.id);
             }
             state.record_events(events);
+            intent.stored_as(1);
             return Ok(OpenOutcome::Created);
         };
         let taken = state.intents.contains_key(&intent.id);
@@ -58,7 +59,7 @@ impl IntentStore for MemoryStore {
         };
         // Check the claim on a copy: nothing changes unless the intent is stored too.
         let mut claimed = slot.payable.clone();
-        match claimed.claim_for(intent) {
+        match claimed.claim_for(&stored) {
             Err(ClaimRefused::HeldBy(id)) => return Ok(OpenOutcome::PayableHasOpenIntent(id)),
             Err(ClaimRefused::Changed) => return Ok(OpenOutcome::PayableChanged),
             Ok(()) if taken => return Ok(OpenOutcome::PayableChanged),
@@ -70,6 +71,7 @@ impl IntentStore for MemoryStore {
             state.gateway_intents.insert(lookup, intent.id);
         }
         state.record_events(events);
+        intent.stored_as(1);
         Ok(OpenOutcome::Created)
     }
 
@@ -92,14 +94,14 @@ impl IntentStore for MemoryStore {
 
     async fn save_intent(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
     ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
         match state.intents.get_mut(&intent.id) {
             Some(stored) if holds(stored, expected) => {
+                intent.stored_as(expected.version + 1);
                 *stored = intent.clone();
-                stored.version = expected.version + 1;
                 let events =
                     Event::for_intent_change(Some(expected.status), stored, intent.updated_at);
                 state.record_events(events);
@@ -111,7 +113,7 @@ impl IntentStore for MemoryStore {
 
     async fn finish_intent(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
         payment: Option<&Payment>,
     ) -> Result<(), StoreError> {
@@ -132,10 +134,9 @@ impl IntentStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         let now = intent.updated_at;
-        let mut stored = intent.clone();
-        stored.version = expected.version + 1;
-        let mut events = Event::for_intent_change(Some(expected.status), &stored, now);
-        state.intents.insert(intent.id, stored);
+        intent.stored_as(expected.version + 1);
+        let mut events = Event::for_intent_change(Some(expected.status), intent, now);
+        state.intents.insert(intent.id, intent.clone());
         if let Some(payment) = payment {
             events.extend(Event::for_new_payment(payment, now));
         }
@@ -161,7 +162,7 @@ impl IntentStore for MemoryStore {
 
     async fn record_late_success(
         &self,
-        intent: &PaymentIntent,
+        intent: &mut PaymentIntent,
         expected: Expected,
         payment: &Payment,
     ) -> Result<(), StoreError> {
@@ -171,11 +172,10 @@ impl IntentStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         let now = intent.updated_at;
-        let mut stored = intent.clone();
-        stored.version = expected.version + 1;
-        let mut events = Event::for_intent_change(Some(expected.status), &stored, now);
+        intent.stored_as(expected.version + 1);
+        let mut events = Event::for_intent_change(Some(expected.status), intent, now);
         events.extend(Event::for_new_payment(payment, now));
-        state.intents.insert(intent.id, stored);
+        state.intents.insert(intent.id, intent.clone());
         state.payments.insert(payment.id, payment.clone());
         state.record_events(events);
         Ok(())

@@ -45,7 +45,7 @@ fn sums_fit(stored: &Payment, refund: &Refund, effect: RefundEffect, read: &Paym
                 )
         }
     };
-    stored.amount == read.amount && refund.amount.minor() <= total && held_fits && refunded_fits
+    stored.amount == read.amount && refund.amount().minor() <= total && held_fits && refunded_fits
 }
 
 #[async_trait::async_trait]
@@ -60,13 +60,13 @@ impl RefundStore for MemoryStore {
         payment: &Payment,
     ) -> Result<RefundOutcome, StoreError> {
         let mut state = self.lock()?;
-        if state.refunds.contains_key(&refund.id) {
+        if state.refunds.contains_key(&refund.id()) {
             return Ok(RefundOutcome::AlreadyExists);
         }
         let Some(stored) = state.payments.get(&payment.id) else {
             return Ok(RefundOutcome::PaymentChanged);
         };
-        if refund.payment_id != payment.id
+        if refund.payment_id() != payment.id
             || !sums_fit(stored, refund, refund.effect(None), payment)
         {
             return Ok(RefundOutcome::PaymentChanged);
@@ -74,29 +74,29 @@ impl RefundStore for MemoryStore {
         let effect = refund.effect(None);
         let mut next = stored.clone();
         next.apply_refund(effect);
-        if let Some(gateway_refund_id) = &refund.gateway_refund_id {
-            if let Some(gateway) = refund.gateway {
+        if let Some(gateway_refund_id) = &refund.gateway_refund_id() {
+            if let Some(gateway) = refund.gateway() {
                 let key = gateway_key(gateway, gateway_refund_id);
                 if state
                     .gateway_refunds
                     .get(&key)
-                    .is_some_and(|r| r != &refund.id)
+                    .is_some_and(|r| r != &refund.id())
                 {
                     return Ok(RefundOutcome::PaymentChanged);
                 }
-                state.gateway_refunds.insert(key, refund.id);
+                state.gateway_refunds.insert(key, refund.id());
             }
         }
         state.payments.insert(next.id, next);
         if let Some(slot) = refund
-            .payable
+            .payable()
             .as_ref()
             .and_then(|p| state.payables.get_mut(&payable_key(p)))
         {
             slot.payable.refunded_minor += effect.refunded;
         }
-        state.refunds.insert(refund.id, refund.clone());
-        state.record_events(Event::for_refund_change(None, refund, refund.created));
+        state.refunds.insert(refund.id(), refund.clone());
+        state.record_events(Event::for_refund_change(None, refund, refund.created()));
         Ok(RefundOutcome::Created)
     }
 
@@ -107,14 +107,15 @@ impl RefundStore for MemoryStore {
         payment: &Payment,
     ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
-        let Some(stored) = state.refunds.get(&after.id) else {
+        let Some(stored) = state.refunds.get(&after.id()) else {
             return Err(StoreError::Conflict);
         };
-        let named_now = before.gateway_refund_id.is_none() && after.gateway_refund_id.is_some();
-        if stored.status != before.status || (named_now && stored.gateway_refund_id.is_some()) {
+        let named_now = before.gateway_refund_id().is_none() && after.gateway_refund_id().is_some();
+        if stored.status() != before.status() || (named_now && stored.gateway_refund_id().is_some())
+        {
             return Err(StoreError::Conflict);
         }
-        let lookup = match (after.gateway, &after.gateway_refund_id) {
+        let lookup = match (after.gateway(), &after.gateway_refund_id()) {
             (Some(gateway), Some(id)) if named_now => Some(gateway_key(gateway, id)),
             _ => None,
         };
@@ -122,7 +123,7 @@ impl RefundStore for MemoryStore {
             if state
                 .gateway_refunds
                 .get(key)
-                .is_some_and(|r| r != &after.id)
+                .is_some_and(|r| r != &after.id())
             {
                 return Err(StoreError::Conflict);
             }
@@ -132,15 +133,15 @@ impl RefundStore for MemoryStore {
         let stored = after.as_stored_over(before);
         let effect = stored.effect(Some(before));
         if !effect.is_none() {
-            let Some(now) = state.payments.get_mut(&after.payment_id) else {
+            let Some(now) = state.payments.get_mut(&after.payment_id()) else {
                 return Err(StoreError::Conflict);
             };
-            if after.payment_id != payment.id || !sums_fit(now, &stored, effect, payment) {
+            if after.payment_id() != payment.id || !sums_fit(now, &stored, effect, payment) {
                 return Err(StoreError::Conflict);
             }
             now.apply_refund(effect);
             if let Some(slot) = after
-                .payable
+                .payable()
                 .as_ref()
                 .and_then(|p| state.payables.get_mut(&payable_key(p)))
             {
@@ -148,14 +149,14 @@ impl RefundStore for MemoryStore {
             }
         }
         if let Some(key) = lookup {
-            state.gateway_refunds.insert(key, after.id);
+            state.gateway_refunds.insert(key, after.id());
         }
         state.record_events(Event::for_refund_change(
             Some(before),
             &stored,
-            after.updated,
+            after.updated(),
         ));
-        state.refunds.insert(after.id, stored);
+        state.refunds.insert(after.id(), stored);
         Ok(())
     }
 
@@ -181,7 +182,7 @@ impl RefundStore for MemoryStore {
         let mut unsent: Vec<Refund> = state
             .refunds
             .values()
-            .filter(|r| r.is_unsent() && r.created < made_before)
+            .filter(|r| r.is_unsent() && r.created() < made_before)
             .cloned()
             .collect();
         unsent.sort_by_key(Refund::list_key);
@@ -199,7 +200,7 @@ impl RefundStore for MemoryStore {
         let items = state
             .refunds
             .values()
-            .filter(|r| &r.payment_id == payment)
+            .filter(|r| &r.payment_id() == payment)
             .cloned()
             .collect();
         let list = format!("refunds/payment/{payment}");

@@ -149,7 +149,7 @@ pub fn idempotency_key(intent: &PaymentIntent, operation: &str) -> String {
 }
 
 fn confirm_operation(intent: &PaymentIntent, step: &str, payment_method: &str) -> String {
-    format!("v{}:{step}:{payment_method}", intent.version)
+    format!("v{}:{step}:{payment_method}", intent.version())
 }
 
 fn fields(pairs: &[(&str, String)]) -> Vec<(String, String)> {
@@ -269,13 +269,13 @@ impl Gateway for StripeGateway {
             path: "/v1/refunds".into(),
             form: fields(&[
                 ("payment_intent", id.to_owned()),
-                ("amount", refund.amount.minor().to_string()),
-                ("metadata[refund_id]", refund.id.to_string()),
+                ("amount", refund.amount().minor().to_string()),
+                ("metadata[refund_id]", refund.id().to_string()),
             ]),
-            idempotency_key: idempotency_key(intent, &format!("refund:{}", refund.id)),
+            idempotency_key: idempotency_key(intent, &format!("refund:{}", refund.id())),
         };
         match self.post(request).await? {
-            Answer::Ok(body) => mapping::refund(&body, &refund.id.to_string()),
+            Answer::Ok(body) => mapping::refund(&body, &refund.id().to_string()),
             Answer::Refused { status, body } => {
                 Err(mapping::refund_refused(status, &mapping::error(&body)))
             }
@@ -295,7 +295,7 @@ impl Gateway for StripeGateway {
         refund: &Refund,
     ) -> Result<Option<GatewayRefund>, GatewayError> {
         let id = Self::gateway_intent_id(intent)?;
-        let ours = refund.id.to_string();
+        let ours = refund.id().to_string();
         let mut after: Option<String> = None;
         for _ in 0..REFUND_LIST_PAGES {
             let mut path = format!("/v1/refunds?payment_intent={id}&limit=100");
@@ -641,9 +641,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_refund_sends_the_intent_the_amount_and_our_id_under_its_own_key() {
-        use crate::domain::{PaymentId, RefundId, RefundStatus};
+        use crate::domain::{PaymentId, RefundId, RefundParts, RefundStatus};
         let i = intent();
-        let refund = Refund {
+        let refund = Refund::restore(RefundParts {
             id: RefundId::new(),
             payment_id: PaymentId::new(),
             payable: None,
@@ -654,7 +654,7 @@ mod tests {
             gateway_refund_id: None,
             created: OffsetDateTime::UNIX_EPOCH,
             updated: OffsetDateTime::UNIX_EPOCH,
-        };
+        });
         let t = Scripted::new(vec![
             status(503),
             ok(serde_json::json!({"id": "re_1", "object": "refund", "status": "pending"})),
@@ -670,7 +670,7 @@ mod tests {
             Ok(GatewayRefund {
                 id: "re_1".into(),
                 status: RefundStatus::Pending,
-                refund_id: Some(refund.id.to_string()),
+                refund_id: Some(refund.id().to_string()),
             })
         );
         assert!(matches!(
@@ -686,12 +686,12 @@ mod tests {
             fields(&[
                 ("payment_intent", "pi_1".into()),
                 ("amount", "500".into()),
-                ("metadata[refund_id]", refund.id.to_string()),
+                ("metadata[refund_id]", refund.id().to_string()),
             ])
         );
         assert_eq!(sent[2].idempotency_key, sent[0].idempotency_key);
         assert!(
-            sent[0].idempotency_key.contains(&refund.id.to_string()),
+            sent[0].idempotency_key.contains(&refund.id().to_string()),
             "{}",
             sent[0].idempotency_key
         );
@@ -734,7 +734,7 @@ mod tests {
     fn a_confirm_after_a_stored_change_is_a_new_attempt() {
         let first = intent();
         let mut later = first.clone();
-        later.version += 1;
+        later.stored_as(first.version() + 1);
         let key =
             |i: &PaymentIntent, pm: &str| idempotency_key(i, &confirm_operation(i, "confirm", pm));
         assert_eq!(key(&first, "pm_1"), key(&first.clone(), "pm_1"));

@@ -211,9 +211,9 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
     let card_refund = refunds::create(&t.app, &staff, None, &late.id.to_string(), &ask)
         .await
         .expect("refunded");
-    assert_eq!(card_refund.gateway, Some(GatewayId::Test));
+    assert_eq!(card_refund.gateway(), Some(GatewayId::Test));
     let offline_refund = refunds::create(&t.app, &staff, None, &offline.id.to_string(), &ask)
         .await
         .expect("refunded");
-    assert_eq!(offline_refund.gateway, None);
+    assert_eq!(offline_refund.gateway(), None);
 }

@@ -213,8 +213,8 @@ async fn late_reports_never_move_a_succeeded_intent_backwards() {
     }
     let after = status_of(&t, &intent).await;
     assert_eq!(
-        (after.status, after.version),
-        (before.status, before.version)
+        (after.status, after.version()),
+        (before.status, before.version())
     );
     assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
 }

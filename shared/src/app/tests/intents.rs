@@ -49,7 +49,7 @@ async fn opening_again_returns_the_open_intent() {
     let (order, first) = otp_intent(&t, &payer).await;
     assert_eq!(first.status, IntentStatus::RequiresConfirmation);
     assert_eq!(first.amount, order.amount);
-    assert_eq!(first.version, 1);
+    assert_eq!(first.version(), 1);
     let (again, created) = intents::open_for_payable(
         &t.app,
         &payer,
@@ -400,7 +400,7 @@ async fn a_payer_may_not_fail_an_intent_the_gateway_is_processing() {
         .expect("processing");
     t.app
         .intents
-        .save_intent(&processing, crate::ports::Expected::of(&intent))
+        .save_intent(&mut processing, crate::ports::Expected::of(&intent))
         .await
         .expect("saved");
     let id = intent.id.to_string();

@@ -257,8 +257,8 @@ async fn authentication_waits_for_the_gateway_and_unknown_methods_change_nothing
         .expect("read")
         .expect("exists");
     assert_eq!(
-        (stored.status, stored.version),
-        (intent.status, intent.version)
+        (stored.status, stored.version()),
+        (intent.status, intent.version())
     );
     let acting = confirm(&t, &payer, &intent, "pm_card_authenticationRequired")
         .await

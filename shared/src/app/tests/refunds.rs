@@ -105,7 +105,7 @@ pub(super) async fn stored_payment(t: &TestApp, payment: &Payment) -> Payment {
 pub(super) async fn stored_refund(t: &TestApp, refund: &Refund) -> Refund {
     t.direct
         .refunds
-        .get_refund(&refund.id)
+        .get_refund(&refund.id())
         .await
         .expect("read")
         .expect("refund")
@@ -184,7 +184,7 @@ impl Gateway for Scripted {
         let answer = match next {
             Some(Err(GatewayError::TimedOut(why))) => {
                 let made = TestGateway.refund(intent, refund).await?;
-                self.made.lock().expect("lock").insert(refund.id, made);
+                self.made.lock().expect("lock").insert(refund.id(), made);
                 return Err(GatewayError::TimedOut(why));
             }
             Some(answer) => answer,
@@ -194,7 +194,7 @@ impl Gateway for Scripted {
             self.made
                 .lock()
                 .expect("lock")
-                .insert(refund.id, made.clone());
+                .insert(refund.id(), made.clone());
         }
         answer
     }
@@ -208,7 +208,7 @@ impl Gateway for Scripted {
         _intent: &PaymentIntent,
         refund: &Refund,
     ) -> Result<Option<GatewayRefund>, GatewayError> {
-        Ok(self.made.lock().expect("lock").get(&refund.id).cloned())
+        Ok(self.made.lock().expect("lock").get(&refund.id()).cloned())
     }
 
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
@@ -242,13 +242,17 @@ async fn an_offline_payment_is_refunded_at_once_in_parts_then_in_full() {
     let first = refund(&t, &staff(), None, &payment, ask(Some(2_500)))
         .await
         .expect("refunded");
-    assert_eq!(first.status, RefundStatus::Succeeded, "the caller says so");
-    assert_eq!(first.gateway, None);
-    assert_eq!(first.amount.minor(), 2_500);
+    assert_eq!(
+        first.status(),
+        RefundStatus::Succeeded,
+        "the caller says so"
+    );
+    assert_eq!(first.gateway(), None);
+    assert_eq!(first.amount().minor(), 2_500);
     let second = refund(&t, &service(), None, &payment, ask(Some(1_500)))
         .await
         .expect("refunded");
-    assert_ne!(second.id, first.id);
+    assert_ne!(second.id(), first.id());
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
         (read.status, read.refunded_minor),
@@ -259,7 +263,7 @@ async fn an_offline_payment_is_refunded_at_once_in_parts_then_in_full() {
     let rest = refund(&t, &service(), None, &payment, ask(None))
         .await
         .expect("refunded");
-    assert_eq!(rest.amount.minor(), 6_000);
+    assert_eq!(rest.amount().minor(), 6_000);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
         (read.status, read.refunded_minor),
@@ -273,8 +277,8 @@ async fn an_offline_payment_is_refunded_at_once_in_parts_then_in_full() {
         .await
         .expect("list");
     assert_eq!(
-        listed.items.iter().map(|r| r.id).collect::<Vec<_>>(),
-        vec![rest.id, second.id, first.id],
+        listed.items.iter().map(|r| r.id()).collect::<Vec<_>>(),
+        vec![rest.id(), second.id(), first.id()],
         "newest first"
     );
 }
@@ -402,9 +406,9 @@ async fn a_card_payment_is_refunded_through_its_gateway_findable_by_its_id() {
     let refunded = refund(&t, &staff(), None, &payment, ask(Some(1_000)))
         .await
         .expect("refunded");
-    assert_eq!(refunded.status, RefundStatus::Succeeded);
-    assert_eq!(refunded.gateway, Some(GatewayId::Test));
-    let gateway_id = refunded.gateway_refund_id.clone().expect("named");
+    assert_eq!(refunded.status(), RefundStatus::Succeeded);
+    assert_eq!(refunded.gateway(), Some(GatewayId::Test));
+    let gateway_id = refunded.gateway_refund_id().clone().expect("named");
     assert!(gateway_id.starts_with("re_test_"), "{gateway_id}");
     assert_eq!(stored_refund(&t, &refunded).await, refunded);
     let found = t
@@ -414,7 +418,7 @@ async fn a_card_payment_is_refunded_through_its_gateway_findable_by_its_id() {
         .await
         .expect("read")
         .expect("found");
-    assert_eq!(found.id, refunded.id);
+    assert_eq!(found.id(), refunded.id());
     assert_eq!(stored_payment(&t, &payment).await.refunded_minor, 1_000);
 }
 
@@ -426,7 +430,7 @@ async fn a_retry_under_the_same_key_answers_with_the_same_refund() {
     let first = refund(&t, &service(), Some(&key), &payment, ask(Some(2_000)))
         .await
         .expect("refunded");
-    assert_eq!(first.id, key.refund_id());
+    assert_eq!(first.id(), key.refund_id());
     let again = refund(&t, &service(), Some(&key), &payment, ask(Some(2_000)))
         .await
         .expect("the same");
@@ -458,7 +462,7 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
         .await
         .expect("read")
         .expect("reserved before the gateway was asked");
-    assert_eq!(pending.status, RefundStatus::Pending);
+    assert_eq!(pending.status(), RefundStatus::Pending);
     // Held: nobody else may refund that money meanwhile; not refunded yet.
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
@@ -476,8 +480,8 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
     let done = refund(&t, &service(), Some(&key), &payment, ask(None))
         .await
         .expect("refunded on retry");
-    assert_eq!(done.id, pending.id);
-    assert_eq!(done.status, RefundStatus::Succeeded);
+    assert_eq!(done.id(), pending.id());
+    assert_eq!(done.status(), RefundStatus::Succeeded);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
         (read.status, read.refunded_minor, read.refund_held_minor),
@@ -486,7 +490,7 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
     let asked = scripted.asked();
     assert_eq!(asked.len(), 2);
     assert!(
-        asked.iter().all(|r| r.id == pending.id),
+        asked.iter().all(|r| r.id() == pending.id()),
         "one refund, asked twice"
     );
     let listed = refunds::list(&t.app, &service(), &payment.id.to_string(), 10, None)
@@ -506,7 +510,7 @@ async fn a_refused_refund_fails_and_gives_its_amount_back() {
     let failed = refund(&t, &staff(), None, &payment, ask(None))
         .await
         .expect("an outcome, not an error");
-    assert_eq!(failed.status, RefundStatus::Failed);
+    assert_eq!(failed.status(), RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
         (read.status, read.refunded_minor),
@@ -516,7 +520,7 @@ async fn a_refused_refund_fails_and_gives_its_amount_back() {
     let again = refund(&t, &staff(), None, &payment, ask(Some(500)))
         .await
         .expect("refundable again");
-    assert_eq!(again.status, RefundStatus::Succeeded);
+    assert_eq!(again.status(), RefundStatus::Succeeded);
 }
 
 #[tokio::test]
@@ -534,8 +538,8 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     let one = refund(&t, &staff(), None, &payment, ask(Some(1_000)))
         .await
         .expect("asked");
-    assert_eq!(one.status, RefundStatus::Pending);
-    assert_eq!(one.gateway_refund_id.as_deref(), Some("re_slow_1"));
+    assert_eq!(one.status(), RefundStatus::Pending);
+    assert_eq!(one.gateway_refund_id().as_deref(), Some("re_slow_1"));
     let two = refund(&t, &staff(), None, &payment, ask(Some(2_000)))
         .await
         .expect("asked");
@@ -550,7 +554,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
         EventOutcome::Applied
     );
     assert_eq!(
-        stored_refund(&t, &one).await.status,
+        stored_refund(&t, &one).await.status(),
         RefundStatus::Succeeded
     );
     assert_eq!(
@@ -571,7 +575,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
         deliver(&t, charge).await.expect("handled"),
         EventOutcome::Applied
     );
-    assert_eq!(stored_refund(&t, &two).await.status, RefundStatus::Failed);
+    assert_eq!(stored_refund(&t, &two).await.status(), RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(read.refunded_minor, 1_000, "the failed 20.00 is back");
     assert_eq!(t.payable(&order.payable).await.refunded_minor, 1_000);
@@ -625,8 +629,8 @@ async fn a_webhook_that_outruns_our_record_finds_the_refund_by_our_id() {
         .await
         .expect("read")
         .expect("named now");
-    assert_eq!(stored.id, key.refund_id());
-    assert_eq!(stored.status, RefundStatus::Succeeded);
+    assert_eq!(stored.id(), key.refund_id());
+    assert_eq!(stored.status(), RefundStatus::Succeeded);
     // The retry finds it named by the gateway and does not ask again.
     let done = refund(&t, &service(), Some(&key), &payment, ask(Some(700)))
         .await
@@ -649,8 +653,8 @@ async fn a_crash_after_the_reservation_is_finished_by_the_retry() {
     let done = refund(&after, &service(), Some(&key), &payment, ask(Some(900)))
         .await
         .expect("finished");
-    assert_eq!(done.id, key.refund_id());
-    assert_eq!(done.status, RefundStatus::Succeeded);
+    assert_eq!(done.id(), key.refund_id());
+    assert_eq!(done.status(), RefundStatus::Succeeded);
     assert_eq!(stored_payment(&after, &payment).await.refunded_minor, 900);
 }
 

@@ -58,7 +58,7 @@ async fn pass(t: &TestApp) -> PassReport {
 async fn refund_events(t: &TestApp, refund: &Refund) -> Vec<&'static str> {
     let filter = EventFilter {
         kind: None,
-        object_id: Some(refund.id.to_string()),
+        object_id: Some(refund.id().to_string()),
     };
     events::list(&t.app, &filter, 100, None)
         .await
@@ -85,13 +85,16 @@ async fn an_unsent_refund_is_asked_again_under_its_key_and_finished_once() {
         }
     );
     let done = stored_refund(&t, &unsent).await;
-    assert_eq!(done.status, RefundStatus::Succeeded);
+    assert_eq!(done.status(), RefundStatus::Succeeded);
     let made = gateway.made();
     assert_eq!(made.len(), 1, "one refund at the gateway");
-    assert_eq!(done.gateway_refund_id.as_ref(), Some(&made[0].id));
+    assert_eq!(done.gateway_refund_id().as_ref(), Some(&made[0].id));
     let asked = gateway.asked();
     assert_eq!(asked.len(), 2);
-    assert!(asked.iter().all(|r| r.id == unsent.id), "the same refund");
+    assert!(
+        asked.iter().all(|r| r.id() == unsent.id()),
+        "the same refund"
+    );
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
         (read.status, read.refunded_minor, read.refund_held_minor),
@@ -117,7 +120,7 @@ async fn a_lost_answer_asked_again_names_the_refund_the_gateway_made() {
     let made = gateway.made();
     assert_eq!(made.len(), 1, "asked again under its key: the same refund");
     let done = stored_refund(&t, &unsent).await;
-    assert_eq!(done.gateway_refund_id.as_ref(), Some(&made[0].id));
+    assert_eq!(done.gateway_refund_id().as_ref(), Some(&made[0].id));
 }
 
 #[tokio::test]
@@ -142,7 +145,7 @@ async fn a_gateway_still_failing_leaves_the_refund_to_the_next_pass() {
     t.clock.advance(Duration::minutes(1));
     assert_eq!(pass(&t).await.finished, 1);
     assert_eq!(
-        stored_refund(&t, &unsent).await.status,
+        stored_refund(&t, &unsent).await.status(),
         RefundStatus::Succeeded
     );
     assert_eq!(gateway.made().len(), 1);
@@ -161,8 +164,8 @@ async fn once_the_gateway_may_have_forgotten_the_key_the_pass_looks_instead_of_a
     let made = gateway.made();
     assert_eq!(made.len(), 1);
     let done = stored_refund(&t, &unsent).await;
-    assert_eq!(done.status, RefundStatus::Succeeded);
-    assert_eq!(done.gateway_refund_id.as_ref(), Some(&made[0].id));
+    assert_eq!(done.status(), RefundStatus::Succeeded);
+    assert_eq!(done.gateway_refund_id().as_ref(), Some(&made[0].id));
     assert_eq!(
         stored_payment(&t, &payment).await.status,
         PaymentStatus::Refunded
@@ -178,7 +181,7 @@ async fn a_refund_the_gateway_never_made_fails_once_its_key_may_be_forgotten() {
     assert_eq!(gateway.asked().len(), 1);
     assert!(gateway.made().is_empty());
     let failed = stored_refund(&t, &unsent).await;
-    assert_eq!(failed.status, RefundStatus::Failed);
+    assert_eq!(failed.status(), RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
         (read.status, read.refunded_minor, read.refund_held_minor),
@@ -192,7 +195,7 @@ async fn a_refund_the_gateway_never_made_fails_once_its_key_may_be_forgotten() {
     let again = refund(&t, &staff(), None, &payment, ask(None))
         .await
         .expect("refundable again");
-    assert_eq!(again.status, RefundStatus::Succeeded);
+    assert_eq!(again.status(), RefundStatus::Succeeded);
 }
 
 #[tokio::test]
@@ -202,7 +205,7 @@ async fn a_gateway_that_never_forgets_is_always_asked_again() {
     assert_eq!(pass(&t).await.finished, 1);
     assert_eq!(gateway.asked().len(), 2);
     assert_eq!(
-        stored_refund(&t, &unsent).await.status,
+        stored_refund(&t, &unsent).await.status(),
         RefundStatus::Succeeded
     );
 }

@@ -22,7 +22,7 @@ use super::{
 /// events of its object. It expires `EVENT_RETENTION` after it happened.
 pub fn event_to_item(event: &Event, position: usize) -> Result<Item, StoreError> {
     let object = match &event.object {
-        EventObject::Intent(i) => intent_to_item(i, i.version)?,
+        EventObject::Intent(i) => intent_to_item(i, i.version())?,
         EventObject::Payment(p) => payment_to_item(p)?,
         EventObject::Payable(p) => payable_to_item(p)?,
         EventObject::Refund(r) => refund_to_item(r)?,

@@ -9,7 +9,7 @@ use crate::adapters::dynamo::keys::{
     GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, all_intents_partition, all_intents_shard,
     gateway_intent_pk, intent_pk, payable_pk, user_partition,
 };
-use crate::domain::intent::{GatewayId, NextAction};
+use crate::domain::intent::{GatewayId, IntentParts, NextAction};
 use crate::domain::otp::OtpState;
 use crate::domain::{BusinessId, IntentId, IntentStatus, OtpHash, Payer, PaymentIntent};
 use crate::ports::StoreError;
@@ -157,7 +157,7 @@ impl IntentItem {
             }),
             _ => None,
         };
-        Ok(PaymentIntent {
+        let parts = IntentParts {
             id: IntentId::parse(&self.id).map_err(|e| corrupt("intent id", e))?,
             created_at: parse_ts(&self.created_at)?,
             updated_at: parse_ts(&self.updated_at)?,
@@ -192,8 +192,8 @@ impl IntentItem {
                 url: self.next_action_url,
             }),
             review_reason: self.review_reason,
-            version: self.version,
-        })
+        };
+        Ok(PaymentIntent::restore(parts, self.version))
     }
 }
 

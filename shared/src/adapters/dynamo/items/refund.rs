@@ -9,7 +9,7 @@ use crate::adapters::dynamo::keys::{
     refunds_of_partition, unsent_refund_sk,
 };
 use crate::domain::intent::GatewayId;
-use crate::domain::{PaymentId, Refund, RefundId, RefundStatus};
+use crate::domain::{PaymentId, Refund, RefundId, RefundParts, RefundStatus};
 use crate::ports::StoreError;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -45,33 +45,33 @@ pub struct RefundItem {
 }
 
 pub fn refund_to_item(r: &Refund) -> Result<Item, StoreError> {
-    let payable = r.payable.as_ref();
+    let payable = r.payable().as_ref();
     let item = RefundItem {
-        pk: refund_pk(&r.id),
+        pk: refund_pk(&r.id()),
         sk: REFUND_SK.to_owned(),
-        gsi2pk: refunds_of_partition(&r.payment_id),
+        gsi2pk: refunds_of_partition(&r.payment_id()),
         gsi2sk: format!("{REFUND_PREFIX}{}", r.list_key()),
-        id: r.id.to_string(),
-        payment_id: r.payment_id.to_string(),
+        id: r.id().to_string(),
+        payment_id: r.payment_id().to_string(),
         payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
         payable_id: payable.map(|p| p.id.to_string()),
-        amount_minor: r.amount.minor(),
-        currency: r.amount.currency().code().to_owned(),
-        reason: r.reason.clone(),
-        status: r.status.as_str().to_owned(),
-        gateway: r.gateway.map(|g| g.as_str().to_owned()),
-        gateway_refund_id: r.gateway_refund_id.clone(),
+        amount_minor: r.amount().minor(),
+        currency: r.amount().currency().code().to_owned(),
+        reason: r.reason().clone(),
+        status: r.status().as_str().to_owned(),
+        gateway: r.gateway().map(|g| g.as_str().to_owned()),
+        gateway_refund_id: r.gateway_refund_id().clone(),
         gsi3pk: r.is_unsent().then(|| UNSENT_REFUNDS.to_owned()),
         gsi3sk: r.is_unsent().then(|| unsent_refund_sk(r)),
-        created_at: ts(r.created),
-        updated_at: ts(r.updated),
+        created_at: ts(r.created()),
+        updated_at: ts(r.updated()),
     };
     serde_dynamo::to_item(item).map_err(|e| corrupt("refund", e))
 }
 
 pub fn refund_from_item(item: Item) -> Result<Refund, StoreError> {
     let r: RefundItem = serde_dynamo::from_item(item).map_err(|e| corrupt("refund", e))?;
-    Ok(Refund {
+    Ok(Refund::restore(RefundParts {
         id: RefundId::parse(&r.id).map_err(|e| corrupt("refund id", e))?,
         payment_id: PaymentId::parse(&r.payment_id).map_err(|e| corrupt("payment id", e))?,
         payable: payable_ref(r.payable_kind.as_deref(), r.payable_id.as_deref())?,
@@ -87,7 +87,7 @@ pub fn refund_from_item(item: Item) -> Result<Refund, StoreError> {
         gateway_refund_id: r.gateway_refund_id,
         created: parse_ts(&r.created_at)?,
         updated: parse_ts(&r.updated_at)?,
-    })
+    }))
 }
 
 /// Points from a gateway's id for a refund to the refund: its webhooks name
@@ -101,13 +101,13 @@ pub struct GatewayRefundItem {
 
 /// The lookup item of a refund the gateway named, if it did.
 pub fn gateway_refund_to_item(r: &Refund) -> Result<Option<Item>, StoreError> {
-    let (Some(gateway), Some(gateway_refund_id)) = (r.gateway, &r.gateway_refund_id) else {
+    let (Some(gateway), Some(gateway_refund_id)) = (r.gateway(), &r.gateway_refund_id()) else {
         return Ok(None);
     };
     let item = GatewayRefundItem {
         pk: gateway_refund_pk(gateway, gateway_refund_id),
         sk: GATEWAY_REFUND_SK.to_owned(),
-        refund_id: r.id.to_string(),
+        refund_id: r.id().to_string(),
     };
     serde_dynamo::to_item(item)
         .map(Some)

@@ -63,7 +63,7 @@ fn every_intent_item_joins_the_all_intents_index_in_its_shard() {
     before_the_index.remove("gsi3sk");
     assert_eq!(intent_from_item(before_the_index).expect("read"), {
         let mut read = i.clone();
-        read.version = 1;
+        read.stored_as(1);
         read
     });
 }
@@ -95,7 +95,7 @@ fn items_stored_before_intents_kept_an_action_still_read() {
 #[test]
 fn an_event_carries_its_objects_item_and_reads_back() {
     let mut i = intent();
-    i.version = 3;
+    i.stored_as(3);
     let events = Event::for_intent_change(None, &i, i.created_at);
     let item = event_to_item(&events[0], 0).expect("item");
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();

@@ -13,8 +13,8 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::intent::NewIntent;
 use crate::domain::{
-    Confirmation, GatewayId, IllegalTransition, IntentStatus, Money, PayableKind, PayableRef,
-    Payer, PaymentIntent, PaymentMethod, RequestKey, UserId,
+    Confirmation, GatewayId, IllegalTransition, IntentId, IntentStatus, Money, PayableKind,
+    PayableRef, Payer, PaymentIntent, PaymentMethod, RequestKey, UserId,
 };
 use crate::ports::{Expected, OpenOutcome, Page, StoreError};
 
@@ -195,7 +195,7 @@ fn same_request(
 pub async fn confirm(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     payment_method: &str,
 ) -> Result<PaymentIntent, AppError> {
     let intent = load(app, caller, id, Access::PayerOnly).await?;
@@ -229,7 +229,7 @@ pub async fn confirm(
 async fn store_outcome(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     mut intent: PaymentIntent,
     outcome: &Confirmation,
 ) -> Result<PaymentIntent, AppError> {
@@ -254,7 +254,7 @@ async fn store_outcome(
 
 /// Cancels the intent at its gateway first, so that the gateway can never
 /// take money on an intent ended here, then here, freeing its payable.
-pub async fn cancel(app: &App, caller: &Caller, id: &str) -> Result<PaymentIntent, AppError> {
+pub async fn cancel(app: &App, caller: &Caller, id: &IntentId) -> Result<PaymentIntent, AppError> {
     let intent = load(app, caller, id, Access::Manage).await?;
     if !intent.status.can_transition_to(IntentStatus::Canceled) {
         return Err(IllegalTransition {
@@ -271,7 +271,7 @@ pub async fn cancel(app: &App, caller: &Caller, id: &str) -> Result<PaymentInten
 pub async fn get_for_staff(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
 ) -> Result<PaymentIntent, AppError> {
     staff_only(caller)?;
     super::intents::get(app, caller, id).await
@@ -293,12 +293,12 @@ pub async fn list_all(
 pub async fn list_for_customer(
     app: &App,
     caller: &Caller,
-    customer: &str,
+    customer: Option<&UserId>,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<PaymentIntent>, AppError> {
     staff_only(caller)?;
-    let Ok(customer) = UserId::parse(customer) else {
+    let Some(customer) = customer else {
         // No such customer can exist: an empty list, as for any customer without intents.
         return Ok(Page {
             items: vec![],
@@ -307,7 +307,7 @@ pub async fn list_for_customer(
     };
     let page = app
         .intents
-        .list_intents_by_user(&customer, None, limit, cursor)
+        .list_intents_by_user(customer, None, limit, cursor)
         .await?;
     Ok(as_of_now(app, page))
 }

@@ -209,18 +209,22 @@ fn ensure_collectable(payable: &Payable) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn get(app: &App, actor: &Actor, id: &str) -> Result<Payment, AppError> {
-    let id = PaymentId::parse(id).map_err(|_| AppError::NotFound(PAYMENT.into()))?;
+/// What a caller is told of a payment they may not see, or of none.
+pub fn payment_not_found() -> AppError {
+    AppError::NotFound(PAYMENT.into())
+}
+
+pub async fn get(app: &App, actor: &Actor, id: &PaymentId) -> Result<Payment, AppError> {
     let payment = app
         .payments
-        .get_payment(&id)
+        .get_payment(id)
         .await?
-        .ok_or_else(|| AppError::NotFound(PAYMENT.into()))?;
+        .ok_or_else(payment_not_found)?;
     let own = matches!(actor, Actor::Person(c) if c.user_id == payment.payer_user_id);
     if own || actor.sees_every_payment() {
         Ok(payment)
     } else {
-        Err(AppError::NotFound(PAYMENT.into()))
+        Err(payment_not_found())
     }
 }
 

@@ -23,7 +23,8 @@ use crate::ports::{Gateway, GatewayError, GatewayRefund, Page, RefundOutcome, St
 
 const PAYMENT: &str = "Payment";
 
-fn not_found() -> AppError {
+/// What a caller is told of a payment that is not there to refund, or of no payment.
+pub fn not_found() -> AppError {
     AppError::NotFound(PAYMENT.into())
 }
 
@@ -50,10 +51,6 @@ fn may_read(actor: &Actor) -> bool {
     }
 }
 
-fn payment_id(id: &str) -> Result<PaymentId, AppError> {
-    PaymentId::parse(id).map_err(|_| not_found())
-}
-
 /// Refunds the payment `payment` as `request` asks, under the caller's
 /// Idempotency-Key when one was sent: the refund is named from the key, so
 /// however often the request runs there is one refund, and the gateway is
@@ -62,7 +59,7 @@ pub async fn create(
     app: &App,
     actor: &Actor,
     key: Option<&RequestKey>,
-    payment: &str,
+    payment: &PaymentId,
     request: &RefundRequest,
 ) -> Result<Refund, AppError> {
     if !may_refund(actor) {
@@ -70,7 +67,7 @@ pub async fn create(
             "Only Admin or Staff, or the payment system, may refund a payment".into(),
         ));
     }
-    let payment_id = payment_id(payment)?;
+    let payment_id = *payment;
     let named = key.map(RequestKey::refund_id);
     let mut made = None;
     for _ in 0..MAX_RETRIES {
@@ -292,7 +289,7 @@ pub(crate) async fn settle(
 pub async fn list(
     app: &App,
     actor: &Actor,
-    payment: &str,
+    payment: &PaymentId,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<Refund>, AppError> {
@@ -303,7 +300,7 @@ pub async fn list(
     }
     let payment = app
         .payments
-        .get_payment(&payment_id(payment)?)
+        .get_payment(payment)
         .await?
         .ok_or_else(not_found)?;
     Ok(app.refunds.list_refunds(&payment.id, limit, cursor).await?)

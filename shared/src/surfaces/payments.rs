@@ -17,10 +17,10 @@ use crate::app::AppError;
 use crate::app::payments;
 use crate::auth::Actor;
 use crate::auth::Caller;
-use crate::domain::{PayableRef, Payment, PaymentMethod, PaymentStatus};
+use crate::domain::{PayableRef, Payment, PaymentId, PaymentMethod, PaymentStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
-    json_body, json_of, json_page, limit, path_param, problem, query_param, schema,
+    json_body, json_of, json_page, limit, named, path_param, problem, query_param, schema,
 };
 use crate::wire_field;
 
@@ -135,7 +135,7 @@ fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
 pub struct RecordInput {
     /// The number's own digits; the order's currency decides what is valid.
     amount: String,
-    order_id: String,
+    order: PayableRef,
     method: PaymentMethod,
     status: PaymentStatus,
 }
@@ -196,7 +196,7 @@ impl FromRequest for RecordInput {
             .all()?;
         Ok(Self {
             amount,
-            order_id,
+            order: payments::order_ref(&order_id)?,
             method,
             status,
         })
@@ -226,13 +226,12 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
             app,
             req,
             |app, actor: Actor, (input, key): (RecordInput, SentIdempotencyKey)| async move {
-                let order = payments::order_ref(&input.order_id)?;
                 let key = key.in_scope(&actor.scope());
                 let payment = payments::record_under(
                     &app,
                     &actor,
                     key.as_ref(),
-                    &order,
+                    &input.order,
                     &input.amount,
                     input.method,
                     input.status,
@@ -297,11 +296,14 @@ pub async fn list_mine(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 /// The payment named in the path.
-pub struct PaymentPath(String);
+pub struct PaymentPath(PaymentId);
 
 impl FromRequest for PaymentPath {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        Ok(Self(path_param(req, "id")))
+        Ok(Self(named(
+            PaymentId::parse(&path_param(req, "id")),
+            payments::payment_not_found,
+        )?))
     }
 }
 

@@ -16,10 +16,10 @@ use crate::app::App;
 use crate::app::refunds::{self, RefundRequest};
 use crate::auth::Actor;
 use crate::domain::money::MAX_MAJOR_UNITS;
-use crate::domain::{Refund, RefundStatus};
+use crate::domain::{PaymentId, Refund, RefundStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, Checked, FromRequest, SentIdempotencyKey, json_body,
-    json_of, limit, path_param, problem, schema,
+    json_of, limit, named, path_param, problem, schema,
 };
 use crate::wire_field;
 
@@ -141,9 +141,14 @@ fn amount_minor(sent: &AmountMinorField) -> Checked<Option<i64>> {
         )
 }
 
+/// The payment in the path: one no payment can have is no payment.
+fn payment_id(req: &Request) -> Result<PaymentId, ApiError> {
+    named(PaymentId::parse(&path_param(req, "id")), refunds::not_found)
+}
+
 /// The payment in the path and what the optional body asks for.
 pub struct CreateInput {
-    payment: String,
+    payment: PaymentId,
     request: RefundRequest,
 }
 
@@ -162,7 +167,7 @@ impl FromRequest for CreateInput {
         )
             .all()?;
         Ok(Self {
-            payment: path_param(req, "id"),
+            payment: payment_id(req)?,
             request: RefundRequest {
                 amount_minor,
                 reason,
@@ -213,7 +218,7 @@ const LIST_MAX: usize = 100;
 
 /// Which payment's refunds, which page.
 pub struct ListInput {
-    payment: String,
+    payment: PaymentId,
     limit: usize,
     cursor: Option<String>,
 }
@@ -222,7 +227,7 @@ impl FromRequest for ListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         let (limit,) = (limit(req, LIST_DEFAULT, LIST_MAX),).all()?;
         Ok(Self {
-            payment: path_param(req, "id"),
+            payment: payment_id(req)?,
             limit,
             cursor: crate::http::cursor(req),
         })

@@ -208,7 +208,7 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
         .expect("recorded");
         ids.push(p.id);
     }
-    let id = ids[0].to_string();
+    let id = ids[0];
     assert_eq!(
         payments::get(&t.app, &me, &id).await.expect("own").id,
         ids[0]
@@ -228,10 +228,6 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
     let err = payments::get(&t.app, &Actor::Person(person(&[])), &id)
         .await
         .expect_err("other");
-    assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
-    let err = payments::get(&t.app, &me, "nope")
-        .await
-        .expect_err("bad id");
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
 
     let newest_first: Vec<_> = ids.iter().rev().copied().collect();

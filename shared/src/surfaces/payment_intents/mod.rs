@@ -15,15 +15,16 @@ use super::IdempotencyKey;
 use super::params::{CustomerPath, PageQuery50};
 use crate::app::App;
 use crate::app::gateway_events;
+use crate::app::intents;
 use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::Caller;
 use crate::domain::{
-    Currency, GatewayId, Money, PayableId, PayableKind, PayableRef, PaymentIntent,
+    Currency, GatewayId, IntentId, Money, PayableId, PayableKind, PayableRef, PaymentIntent, UserId,
 };
 use crate::http::{
     AllChecked, Anonymous, ApiError, Authenticate, Checked, FieldError, FromRequest,
-    SentIdempotencyKey, cursor, header, json_body, json_of, json_page, limit, path_param, problem,
-    request_id,
+    SentIdempotencyKey, cursor, header, json_body, json_of, json_page, limit, named, path_param,
+    problem, request_id,
 };
 use crate::ports::Page;
 use problems::{
@@ -81,12 +82,17 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 /// The intent named in the path.
-pub struct IntentPath(String);
+pub struct IntentPath(IntentId);
 
 impl FromRequest for IntentPath {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        Ok(Self(path_param(req, "id")))
+        Ok(Self(intent_id(req)?))
     }
+}
+
+/// The intent in the path: one no intent can have is no intent of the caller's.
+fn intent_id(req: &Request) -> Result<IntentId, ApiError> {
+    named(IntentId::parse(&path_param(req, "id")), intents::not_found)
 }
 
 /// One payment intent: Admin or Support.
@@ -109,14 +115,15 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// Whose intents, which page.
 pub struct CustomerListInput {
-    customer: String,
+    /// None when the path holds no user id: no customer has it.
+    customer: Option<UserId>,
     page: PageInput,
 }
 
 impl FromRequest for CustomerListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         Ok(Self {
-            customer: path_param(req, "customerId"),
+            customer: UserId::parse(&path_param(req, "customerId")).ok(),
             page: PageInput::from_request(req)?,
         })
     }
@@ -140,7 +147,7 @@ pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
             let found = payment_intents::list_for_customer(
                 &app,
                 &caller,
-                &input.customer,
+                input.customer.as_ref(),
                 input.page.limit,
                 input.page.cursor.as_deref(),
             )
@@ -325,7 +332,7 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// The intent in the path and the payment method in the body (a JSON string).
 pub struct ConfirmInput {
-    id: String,
+    id: IntentId,
     payment_method: String,
 }
 
@@ -363,7 +370,7 @@ impl FromRequest for ConfirmInput {
             ));
         }
         Ok(Self {
-            id: path_param(req, "id"),
+            id: intent_id(req)?,
             payment_method: method,
         })
     }
@@ -404,7 +411,7 @@ pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 /// The intent in the path; the body, if any, is empty or a JSON object.
-pub struct CancelInput(String);
+pub struct CancelInput(IntentId);
 
 impl FromRequest for CancelInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
@@ -412,7 +419,7 @@ impl FromRequest for CancelInput {
         if !bytes.iter().all(u8::is_ascii_whitespace) {
             json_body::<IgnoredAny>(req)?;
         }
-        Ok(Self(path_param(req, "id")))
+        Ok(Self(intent_id(req)?))
     }
 }
 

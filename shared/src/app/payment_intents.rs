@@ -92,12 +92,10 @@ pub async fn create(
             };
             if let Some(amount) = new.amount {
                 if amount != payable.amount {
-                    return Err(AppError::Invalid(format!(
-                        "amount and currency must be the {}'s: {} {}",
-                        what.to_lowercase(),
-                        payable.amount,
-                        payable.amount.currency().code()
-                    )));
+                    return Err(AppError::AmountNotPayables {
+                        noun: what,
+                        amount: payable.amount,
+                    });
                 }
             }
             open_for_payable_with(
@@ -126,11 +124,7 @@ async fn standalone(
     details: IntentDetails,
     key: Option<&RequestKey>,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    let amount = new.amount.ok_or_else(|| {
-        AppError::Invalid(
-            "amount and currency are required for an intent without an invoiceId or orderId".into(),
-        )
-    })?;
+    let amount = new.amount.ok_or(AppError::AmountRequired)?;
     let id = key.map(RequestKey::intent_id);
     if let Some(id) = &id {
         if let Some(existing) = app.intents.get_intent(id).await? {
@@ -139,9 +133,7 @@ async fn standalone(
     }
     let payer = Payer {
         user_id: caller.user_id.clone(),
-        email: caller.email.clone().ok_or_else(|| {
-            AppError::Invalid("the token carries no email address for the payer".into())
-        })?,
+        email: caller.email.clone().ok_or(AppError::PayerEmailMissing)?,
     };
     let fields = NewIntent {
         payer,
@@ -200,9 +192,7 @@ pub async fn confirm(
 ) -> Result<PaymentIntent, AppError> {
     let intent = load(app, caller, id, Access::PayerOnly).await?;
     let Some(connector) = app.gateways.get(intent.gateway) else {
-        return Err(AppError::Invalid(
-            "this payment intent is confirmed with a one-time code, not a payment method".into(),
-        ));
+        return Err(AppError::ConfirmedByCode);
     };
     if !intent.takes_payment_method() {
         return Err(IllegalTransition {

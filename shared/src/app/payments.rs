@@ -94,9 +94,7 @@ pub async fn record_under(
             )));
         }
         PaymentStatus::Cancelled | PaymentStatus::Refunded => {
-            return Err(AppError::Invalid(
-                "status must be PENDING, COMPLETED or FAILED when a payment is recorded".into(),
-            ));
+            return Err(AppError::StatusNotRecordable);
         }
     }
     for _ in 0..MAX_RETRIES {
@@ -109,8 +107,7 @@ pub async fn record_under(
                 "Support may read payments but not record them".into(),
             ));
         }
-        let amount = Money::parse(amount, payable.amount.currency())
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let amount = Money::parse(amount, payable.amount.currency()).map_err(AppError::Amount)?;
         let mut payment = Payment::against(
             &payable,
             amount,
@@ -139,9 +136,7 @@ pub async fn record_under(
                     limit: MAX_PENDING_PAYMENTS,
                 });
             }
-            payable
-                .accepts(&amount)
-                .map_err(|e| AppError::Invalid(e.0))?;
+            payable.accepts(&amount).map_err(AppError::AmountRefused)?;
         }
         match app.payments.record_payment(&payment, &payable).await? {
             RecordOutcome::Recorded => {

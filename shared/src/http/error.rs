@@ -152,7 +152,16 @@ impl From<AppError> for ApiError {
         match e {
             AppError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             AppError::Forbidden(m) => Self::Forbidden(m),
-            AppError::Invalid(m) => Self::BadRequest(m),
+            e @ (AppError::Amount(_)
+            | AppError::AmountRefused(_)
+            | AppError::AmountNotTotal { .. }
+            | AppError::AmountNotPayables { .. }
+            | AppError::AmountRequired
+            | AppError::PayerEmailMissing
+            | AppError::ConfirmedByCode
+            | AppError::StatusNotRecordable
+            | AppError::NotCompletable(_)
+            | AppError::LineItems(_)) => Self::BadRequest(e.to_string()),
             AppError::Transition(t) => Self::Conflict(t.to_string()),
             AppError::PayableNotOpen { noun, status } => {
                 Self::Conflict(format!("{noun} is {status} and cannot be paid"))
@@ -278,5 +287,39 @@ mod tests {
             AppError::Gateway(GatewayError::Unavailable("connection refused".into())).into();
         assert_eq!(unreachable.status(), 502);
         assert!(unreachable.is_transient());
+    }
+
+    #[test]
+    fn what_is_wrong_with_a_request_is_answered_400_in_the_words_callers_know() {
+        use crate::domain::{Currency, Money};
+        let usd = Currency::parse("USD").expect("usd");
+        let amount = Money::from_minor(5_000, usd).expect("money");
+        for (error, message) in [
+            (
+                AppError::AmountNotPayables {
+                    noun: "Order",
+                    amount,
+                },
+                "amount and currency must be the order's: 50.00 USD",
+            ),
+            (
+                AppError::AmountNotTotal { total: amount },
+                "amount must be the order's total: 50.00 USD",
+            ),
+            (
+                AppError::AmountRequired,
+                "amount and currency are required for an intent without an invoiceId or orderId",
+            ),
+            (
+                AppError::PayerEmailMissing,
+                "the token carries no email address for the payer",
+            ),
+            (
+                AppError::ConfirmedByCode,
+                "this payment intent is confirmed with a one-time code, not a payment method",
+            ),
+        ] {
+            assert_eq!(ApiError::from(error), ApiError::BadRequest(message.into()));
+        }
     }
 }

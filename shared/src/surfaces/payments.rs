@@ -239,7 +239,12 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
                 .await
                 .map_err(|e| match e {
                     // The amount's own faults are field errors, as the validation shape has them.
-                    AppError::Invalid(msg) => invalid("amount", msg),
+                    e @ (AppError::Amount(_) | AppError::AmountRefused(_)) => {
+                        invalid("amount", e.to_string())
+                    }
+                    // Not the amount's fault, but answered so since this API
+                    // was first written; the statuses this API reads never reach it.
+                    e @ AppError::StatusNotRecordable => invalid("amount", e.to_string()),
                     other => other.into(),
                 })?;
                 Ok(json_of(201, &PaymentResponse::from(&payment)))

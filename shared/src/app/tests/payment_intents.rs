@@ -102,7 +102,7 @@ async fn a_payable_is_paid_at_its_own_price_by_its_owner_only() {
     other_price.amount = Some(usd(4_999));
     assert!(matches!(
         payment_intents::create(&t.app, &payer, other_price, None).await,
-        Err(AppError::Invalid(_))
+        Err(AppError::AmountNotPayables { .. })
     ));
     let mut other_currency = for_payable(&order.payable);
     other_currency.amount = Some(
@@ -114,7 +114,7 @@ async fn a_payable_is_paid_at_its_own_price_by_its_owner_only() {
     );
     assert!(matches!(
         payment_intents::create(&t.app, &payer, other_currency, None).await,
-        Err(AppError::Invalid(_))
+        Err(AppError::AmountNotPayables { .. })
     ));
     let stranger = person(&[]);
     assert!(matches!(
@@ -142,7 +142,7 @@ async fn a_standalone_intent_needs_an_amount_and_is_created_once_per_key() {
     no_amount.amount = None;
     assert!(matches!(
         payment_intents::create(&t.app, &payer, no_amount, None).await,
-        Err(AppError::Invalid(_))
+        Err(AppError::AmountRequired)
     ));
     let key = RequestKey::new(format!("user:{}", payer.user_id), "k1");
     let (first, created) = payment_intents::create(&t.app, &payer, standalone(1_234), Some(&key))

@@ -58,7 +58,7 @@ async fn a_payer_records_pending_but_never_completed_payments() {
     )
     .await
     .expect_err("not a recordable status");
-    assert!(matches!(err, AppError::Invalid(_)), "{err:?}");
+    assert!(matches!(err, AppError::StatusNotRecordable), "{err:?}");
     let p = t.payable(&order.payable).await;
     assert_eq!((p.allocated_minor, p.paid_minor), (4_000, 0));
 }
@@ -143,7 +143,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
     .await
     .expect_err("over the total");
     assert!(
-        matches!(err, AppError::Invalid(ref m) if m.contains("30.00 USD")),
+        matches!(err, AppError::AmountRefused(ref m) if m.0.contains("30.00 USD")),
         "{err:?}"
     );
     let err = payments::record(
@@ -156,7 +156,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
     )
     .await
     .expect_err("more decimals than USD has");
-    assert!(matches!(err, AppError::Invalid(_)), "{err:?}");
+    assert!(matches!(err, AppError::Amount(_)), "{err:?}");
 
     let held = t.order(&payer, 5_000).await;
     intents::open_for_payable(&t.app, &payer, &held.payable, GatewayId::Test, "Order")

@@ -9,7 +9,7 @@ mod pipeline;
 mod response;
 
 pub use callers::{Anonymous, Authenticate, ShopCustomer};
-pub use error::{ApiError, ErrorFormat, FieldError};
+pub use error::{ApiError, Cause, ErrorFormat, FieldError};
 pub use input::{
     AllChecked, Checked, FromRequest, MAX_TEXT_CHARS, Sent, SentIdempotencyKey, cursor, json_body,
     limit, named, path_param, problem, query_param, schema,

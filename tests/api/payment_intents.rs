@@ -422,6 +422,14 @@ async fn only_admin_and_support_read_intents_here() {
         )
         .await;
         let one = invoke(&h, payment_intents::get, get_call(id).bearer(&bearer)).await;
+        // The role comes before the path: a malformed id tells a caller
+        // without it nothing more than a real one.
+        let malformed = invoke(&h, payment_intents::get, get_call("nope").bearer(&bearer)).await;
+        if status == 200 {
+            problem(&malformed, 404);
+        } else {
+            problem(&malformed, 403);
+        }
         let theirs = invoke(
             &h,
             payment_intents::list_by_customer,

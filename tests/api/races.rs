@@ -306,7 +306,7 @@ mod through_a_gateway {
         let h = Harness::new().await;
         let payer = payer();
         let (payable, intent) = card_intent(&h, &payer).await;
-        let id = intent.id.to_string();
+        let id = intent.id;
         let answers = join_all(
             (0..20).map(|_| payment_intents::confirm(&h.app, &payer, &id, "pm_card_visa")),
         )
@@ -327,7 +327,7 @@ mod through_a_gateway {
         let h = Harness::new().await;
         let payer = payer();
         let (payable, intent) = card_intent(&h, &payer).await;
-        let id = intent.id.to_string();
+        let id = intent.id;
         let body = succeeded("evt_race", &intent);
         let (confirmed, delivered) = tokio::join!(
             payment_intents::confirm(&h.app, &payer, &id, "pm_card_visa"),
@@ -343,14 +343,9 @@ mod through_a_gateway {
         let h = Harness::new().await;
         let payer = payer();
         let (payable, intent) = card_intent(&h, &payer).await;
-        payment_intents::confirm(
-            &h.app,
-            &payer,
-            &intent.id.to_string(),
-            "pm_card_authenticationRequired",
-        )
-        .await
-        .expect("awaits authentication");
+        payment_intents::confirm(&h.app, &payer, &intent.id, "pm_card_authenticationRequired")
+            .await
+            .expect("awaits authentication");
         let body = succeeded("evt_twenty", &intent);
         let names: Vec<String> = (0..20).map(|n| format!("delivery-{n}")).collect();
         let answers = join_all(names.iter().map(|d| deliver(&h, &body, d))).await;

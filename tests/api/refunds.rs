@@ -428,6 +428,16 @@ async fn api_keys_admin_and_staff_refund_support_reads_and_the_payer_does_neithe
     }
     let r = invoke(&h, refunds::list, list_call(&payment).as_user(&owner)).await;
     assert_eq!(r.status, 403, "{}", r.body);
+    // The role is checked before the path: a caller without it hears 403
+    // whatever the id, and staff hear that a malformed id names no payment.
+    let r = invoke(&h, refunds::list, list_call("nope").as_user(&owner)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = invoke(&h, refunds::create, create_call("nope").as_user(&owner)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = invoke(&h, refunds::list, list_call("nope").api_key(API_KEY)).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = invoke(&h, refunds::create, create_call("nope").api_key(API_KEY)).await;
+    assert_eq!(r.status, 404, "{}", r.body);
     let r = invoke(&h, refunds::list, list_call(&payment)).await;
     assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(payment_view(&h, &payment).await["refundedAmount"], json!(3));

@@ -1,5 +1,7 @@
 use crate::domain::intent::OtpRequestError;
-use crate::domain::{GatewayId, IllegalTransition, PayableStatus, RefundRefused};
+use crate::domain::{
+    GatewayId, IllegalTransition, Invalid, Money, MoneyError, PayableStatus, RefundRefused,
+};
 use crate::ports::{GatewayError, GatewayEventError, MailerError, SecretError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -9,8 +11,37 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
-    #[error("{0}")]
-    Invalid(String),
+    /// The stated amount is not money in the payable's currency.
+    #[error(transparent)]
+    Amount(MoneyError),
+    /// The order does not take the stated amount: another currency, or more
+    /// than is left to pay on it.
+    #[error(transparent)]
+    AmountRefused(Invalid),
+    /// The payment system said it collected something other than the order's total.
+    #[error("amount must be the order's total: {total} {}", .total.currency().code())]
+    AmountNotTotal { total: Money },
+    /// A payer paying a payable pays what it costs, in its currency.
+    #[error("amount and currency must be the {}'s: {amount} {}", .noun.to_lowercase(), .amount.currency().code())]
+    AmountNotPayables { noun: &'static str, amount: Money },
+    /// An intent that collects no payable has only the payer's word for its amount.
+    #[error("amount and currency are required for an intent without an invoiceId or orderId")]
+    AmountRequired,
+    /// The gateway mails its receipt, and the payer is recorded, by email.
+    #[error("the token carries no email address for the payer")]
+    PayerEmailMissing,
+    /// An intent of the one-time-code gateway takes a code, never a card.
+    #[error("this payment intent is confirmed with a one-time code, not a payment method")]
+    ConfirmedByCode,
+    /// A payment is recorded PENDING, COMPLETED or FAILED, never in a later status.
+    #[error("status must be PENDING, COMPLETED or FAILED when a payment is recorded")]
+    StatusNotRecordable,
+    /// A PENDING payment the order listed is no longer one that can be completed.
+    #[error(transparent)]
+    NotCompletable(Invalid),
+    /// The line items do not add up to the payable's total, or are not its currency's.
+    #[error(transparent)]
+    LineItems(Invalid),
     #[error(transparent)]
     Transition(#[from] IllegalTransition),
     #[error("{noun} is {status} and cannot be paid")]

@@ -19,7 +19,8 @@ use crate::ports::{Expected, OpenOutcome, OtpEmail, Page, StoreError};
 
 const INTENT: &str = "Payment intent";
 
-fn not_found() -> AppError {
+/// What a caller who may not see an intent, or names none, is told.
+pub fn not_found() -> AppError {
     AppError::NotFound(INTENT.into())
 }
 
@@ -45,11 +46,10 @@ fn allowed(intent: &PaymentIntent, caller: &Caller, access: Access) -> bool {
 pub(crate) async fn load(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     access: Access,
 ) -> Result<PaymentIntent, AppError> {
-    let id = IntentId::parse(id).map_err(|_| not_found())?;
-    match app.intents.get_intent(&id).await? {
+    match app.intents.get_intent(id).await? {
         Some(intent) if allowed(&intent, caller, access) => expire_if_due(app, intent).await,
         _ => Err(not_found()),
     }
@@ -108,9 +108,8 @@ pub(crate) fn as_of_now(app: &App, mut page: Page<PaymentIntent>) -> Page<Paymen
 /// Reading changes nothing: the functions that only read may not write (their
 /// permissions say so), so an abandoned intent is shown as it now stands and
 /// stored so by the next write that meets it.
-pub async fn get(app: &App, caller: &Caller, id: &str) -> Result<PaymentIntent, AppError> {
-    let id = IntentId::parse(id).map_err(|_| not_found())?;
-    match app.intents.get_intent(&id).await? {
+pub async fn get(app: &App, caller: &Caller, id: &IntentId) -> Result<PaymentIntent, AppError> {
+    match app.intents.get_intent(id).await? {
         Some(mut intent) if allowed(&intent, caller, Access::Read) => {
             intent.expire_if_due(app.clock.now(), app.config.intent_ttl);
             Ok(intent)
@@ -285,7 +284,11 @@ async fn admit_to_payable(
 }
 
 /// Mails a fresh code (replacing any earlier one) and returns when it expires.
-pub async fn request_otp(app: &App, caller: &Caller, id: &str) -> Result<OffsetDateTime, AppError> {
+pub async fn request_otp(
+    app: &App,
+    caller: &Caller,
+    id: &IntentId,
+) -> Result<OffsetDateTime, AppError> {
     let pepper = app.secrets().await?.otp_pepper.clone();
     let mut intent = load(app, caller, id, Access::PayerOnly).await?;
     let policy = OtpPolicy::STANDARD;
@@ -326,7 +329,7 @@ const UNDECIDED_PAUSE: std::time::Duration = std::time::Duration::from_millis(25
 pub async fn confirm_otp(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     code: &OtpCode,
 ) -> Result<(PaymentIntent, Payment), AppError> {
     let pepper = app.secrets().await?.otp_pepper.clone();
@@ -392,7 +395,7 @@ pub async fn confirm_otp(
 async fn collect_after_correct_code(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     mut read: Option<PaymentIntent>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
     let mut attempts = Attempts::new();
@@ -434,7 +437,7 @@ async fn collect_after_correct_code(
 async fn fail_after_last_wrong_code(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     policy: &OtpPolicy,
     mut read: Option<PaymentIntent>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
@@ -577,7 +580,7 @@ pub enum Ending {
 pub async fn end(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     ending: Ending,
     reason: Option<&str>,
 ) -> Result<PaymentIntent, AppError> {
@@ -589,7 +592,7 @@ pub async fn end(
 pub(crate) async fn end_read(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     ending: Ending,
     reason: Option<&str>,
     mut read: Option<PaymentIntent>,
@@ -668,21 +671,25 @@ pub(crate) async fn end_at_gateway(app: &App, intent: &PaymentIntent) -> Result<
     }
 }
 
+/// What a caller is told of a user whose intents they may not list, or of no user.
+pub fn user_not_found() -> AppError {
+    AppError::NotFound("User".into())
+}
+
 pub async fn list_for_user(
     app: &App,
     caller: &Caller,
-    user: &str,
+    user: &UserId,
     status: Option<IntentStatus>,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<PaymentIntent>, AppError> {
-    let user = UserId::parse(user).map_err(|_| AppError::NotFound("User".into()))?;
-    if user != caller.user_id && !caller.reads_all() {
-        return Err(AppError::NotFound("User".into()));
+    if *user != caller.user_id && !caller.reads_all() {
+        return Err(user_not_found());
     }
     let page = app
         .intents
-        .list_intents_by_user(&user, status, limit, cursor)
+        .list_intents_by_user(user, status, limit, cursor)
         .await?;
     Ok(as_of_now(app, page))
 }

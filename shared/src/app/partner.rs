@@ -33,18 +33,21 @@ fn made_for(payment: &Payment, business: BusinessId) -> bool {
     payment.business_id == Some(business)
 }
 
+/// What a partner is told of a payment not made for their business, or of none.
+pub fn not_found() -> AppError {
+    AppError::NotFound(PAYMENT.into())
+}
+
 /// The payment `id` if it was made for the partner's business; any other
 /// payment (another business's, or one of no business) answers 404.
 pub async fn payment_detail(
     app: &App,
     partner: &PartnerCaller,
-    id: &str,
+    id: &PaymentId,
 ) -> Result<PaymentDetail, AppError> {
-    let not_found = || AppError::NotFound(PAYMENT.into());
-    let id = PaymentId::parse(id).map_err(|_| not_found())?;
     let payment = app
         .payments
-        .get_payment(&id)
+        .get_payment(id)
         .await?
         .filter(|p| made_for(p, partner.business_id))
         .ok_or_else(not_found)?;

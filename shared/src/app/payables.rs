@@ -9,7 +9,7 @@ use crate::ports::PayableWrite;
 /// service's own and survive a replace.
 pub async fn upsert(app: &App, payable: Payable) -> Result<(Payable, bool), AppError> {
     Payable::validate_line_items(&payable.amount, &payable.line_items)
-        .map_err(|e| AppError::Invalid(e.0))?;
+        .map_err(AppError::LineItems)?;
     let now = app.clock.now();
     match app.payables.upsert_payable(&payable, now).await? {
         PayableWrite::Written { payable, created } => Ok((*payable, created)),

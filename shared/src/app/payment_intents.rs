@@ -14,8 +14,8 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::intent::NewIntent;
 use crate::domain::{
-    Confirmation, GatewayId, IllegalTransition, IntentStatus, Money, PayableKind, PayableRef,
-    Payer, PaymentIntent, PaymentMethod, RequestKey, UserId,
+    Confirmation, GatewayId, IllegalTransition, IntentId, IntentStatus, Money, PayableKind,
+    PayableRef, Payer, PaymentIntent, PaymentMethod, RequestKey, UserId,
 };
 use crate::ports::{Expected, OpenOutcome, Page, StoreError};
 
@@ -41,7 +41,9 @@ fn noun(kind: PayableKind) -> &'static str {
     }
 }
 
-fn staff_only(caller: &Caller) -> Result<(), AppError> {
+/// Checked before anything about the intent, so a caller without the role
+/// learns nothing of the id it sent.
+pub fn staff_only(caller: &Caller) -> Result<(), AppError> {
     if caller.reads_all() {
         Ok(())
     } else {
@@ -93,12 +95,10 @@ pub async fn create(
             };
             if let Some(amount) = new.amount {
                 if amount != payable.amount {
-                    return Err(AppError::Invalid(format!(
-                        "amount and currency must be the {}'s: {} {}",
-                        what.to_lowercase(),
-                        payable.amount,
-                        payable.amount.currency().code()
-                    )));
+                    return Err(AppError::AmountNotPayables {
+                        noun: what,
+                        amount: payable.amount,
+                    });
                 }
             }
             open_for_payable_with(
@@ -127,11 +127,7 @@ async fn standalone(
     details: IntentDetails,
     key: Option<&RequestKey>,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    let amount = new.amount.ok_or_else(|| {
-        AppError::Invalid(
-            "amount and currency are required for an intent without an invoiceId or orderId".into(),
-        )
-    })?;
+    let amount = new.amount.ok_or(AppError::AmountRequired)?;
     let id = key.map(RequestKey::intent_id);
     if let Some(id) = &id {
         if let Some(existing) = app.intents.get_intent(id).await? {
@@ -140,9 +136,7 @@ async fn standalone(
     }
     let payer = Payer {
         user_id: caller.user_id.clone(),
-        email: caller.email.clone().ok_or_else(|| {
-            AppError::Invalid("the token carries no email address for the payer".into())
-        })?,
+        email: caller.email.clone().ok_or(AppError::PayerEmailMissing)?,
     };
     let fields = NewIntent {
         payer,
@@ -193,14 +187,12 @@ fn same_request(
 pub async fn confirm(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     payment_method: &str,
 ) -> Result<PaymentIntent, AppError> {
     let intent = load(app, caller, id, Access::PayerOnly).await?;
     let Some(connector) = app.gateways.get(intent.gateway) else {
-        return Err(AppError::Invalid(
-            "this payment intent is confirmed with a one-time code, not a payment method".into(),
-        ));
+        return Err(AppError::ConfirmedByCode);
     };
     if !intent.takes_payment_method() {
         return Err(IllegalTransition {
@@ -227,7 +219,7 @@ pub async fn confirm(
 async fn store_outcome(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
     mut intent: PaymentIntent,
     outcome: &Confirmation,
 ) -> Result<PaymentIntent, AppError> {
@@ -252,7 +244,7 @@ async fn store_outcome(
 
 /// Cancels the intent at its gateway first, so that the gateway can never
 /// take money on an intent ended here, then here, freeing its payable.
-pub async fn cancel(app: &App, caller: &Caller, id: &str) -> Result<PaymentIntent, AppError> {
+pub async fn cancel(app: &App, caller: &Caller, id: &IntentId) -> Result<PaymentIntent, AppError> {
     let intent = load(app, caller, id, Access::Manage).await?;
     if !intent.status.can_transition_to(IntentStatus::Canceled) {
         return Err(IllegalTransition {
@@ -269,7 +261,7 @@ pub async fn cancel(app: &App, caller: &Caller, id: &str) -> Result<PaymentInten
 pub async fn get_for_staff(
     app: &App,
     caller: &Caller,
-    id: &str,
+    id: &IntentId,
 ) -> Result<PaymentIntent, AppError> {
     staff_only(caller)?;
     super::intents::get(app, caller, id).await
@@ -291,12 +283,12 @@ pub async fn list_all(
 pub async fn list_for_customer(
     app: &App,
     caller: &Caller,
-    customer: &str,
+    customer: Option<&UserId>,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<PaymentIntent>, AppError> {
     staff_only(caller)?;
-    let Ok(customer) = UserId::parse(customer) else {
+    let Some(customer) = customer else {
         // No such customer can exist: an empty list, as for any customer without intents.
         return Ok(Page {
             items: vec![],
@@ -305,7 +297,7 @@ pub async fn list_for_customer(
     };
     let page = app
         .intents
-        .list_intents_by_user(&customer, None, limit, cursor)
+        .list_intents_by_user(customer, None, limit, cursor)
         .await?;
     Ok(as_of_now(app, page))
 }

@@ -95,9 +95,7 @@ pub async fn record_under(
             )));
         }
         PaymentStatus::Cancelled | PaymentStatus::Refunded => {
-            return Err(AppError::Invalid(
-                "status must be PENDING, COMPLETED or FAILED when a payment is recorded".into(),
-            ));
+            return Err(AppError::StatusNotRecordable);
         }
     }
     let mut attempts = Attempts::new();
@@ -112,8 +110,7 @@ pub async fn record_under(
                 "Support may read payments but not record them".into(),
             ));
         }
-        let amount = Money::parse(amount, payable.amount.currency())
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let amount = Money::parse(amount, payable.amount.currency()).map_err(AppError::Amount)?;
         let mut payment = Payment::against(
             &payable,
             amount,
@@ -142,9 +139,7 @@ pub async fn record_under(
                     limit: MAX_PENDING_PAYMENTS,
                 });
             }
-            payable
-                .accepts(&amount)
-                .map_err(|e| AppError::Invalid(e.0))?;
+            payable.accepts(&amount).map_err(AppError::AmountRefused)?;
         }
         match app.payments.record_payment(&payment, &payable).await? {
             RecordOutcome::Recorded => {
@@ -211,18 +206,22 @@ fn ensure_collectable(payable: &Payable) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn get(app: &App, actor: &Actor, id: &str) -> Result<Payment, AppError> {
-    let id = PaymentId::parse(id).map_err(|_| AppError::NotFound(PAYMENT.into()))?;
+/// What a caller is told of a payment they may not see, or of none.
+pub fn payment_not_found() -> AppError {
+    AppError::NotFound(PAYMENT.into())
+}
+
+pub async fn get(app: &App, actor: &Actor, id: &PaymentId) -> Result<Payment, AppError> {
     let payment = app
         .payments
-        .get_payment(&id)
+        .get_payment(id)
         .await?
-        .ok_or_else(|| AppError::NotFound(PAYMENT.into()))?;
+        .ok_or_else(payment_not_found)?;
     let own = matches!(actor, Actor::Person(c) if c.user_id == payment.payer_user_id);
     if own || actor.sees_every_payment() {
         Ok(payment)
     } else {
-        Err(AppError::NotFound(PAYMENT.into()))
+        Err(payment_not_found())
     }
 }
 

@@ -23,7 +23,8 @@ use crate::ports::{Gateway, GatewayError, GatewayRefund, Page, RefundOutcome, St
 
 const PAYMENT: &str = "Payment";
 
-fn not_found() -> AppError {
+/// What a caller is told of a payment that is not there to refund, or of no payment.
+pub fn not_found() -> AppError {
     AppError::NotFound(PAYMENT.into())
 }
 
@@ -36,22 +37,29 @@ pub struct RefundRequest {
 }
 
 /// Only staff who handle money and the operator's backend give it back.
-fn may_refund(actor: &Actor) -> bool {
+/// Checked before anything about the payment, so a caller who may not
+/// refund learns nothing of it, not even whether its id could be one.
+pub fn may_refund(actor: &Actor) -> Result<(), AppError> {
     match actor {
-        Actor::Service(_) => true,
-        Actor::Person(c) => c.has(Role::Admin) || c.has(Role::Staff),
+        Actor::Service(_) => Ok(()),
+        Actor::Person(c) if c.has(Role::Admin) || c.has(Role::Staff) => Ok(()),
+        Actor::Person(_) => Err(AppError::Forbidden(
+            "Only Admin or Staff, or the payment system, may refund a payment".into(),
+        )),
     }
 }
 
-fn may_read(actor: &Actor) -> bool {
+/// Who may read a payment's refunds; checked first, as `may_refund`.
+pub fn may_read(actor: &Actor) -> Result<(), AppError> {
     match actor {
-        Actor::Service(_) => true,
-        Actor::Person(c) => c.has(Role::Admin) || c.has(Role::Staff) || c.has(Role::Support),
+        Actor::Service(_) => Ok(()),
+        Actor::Person(c) if c.has(Role::Admin) || c.has(Role::Staff) || c.has(Role::Support) => {
+            Ok(())
+        }
+        Actor::Person(_) => Err(AppError::Forbidden(
+            "Only Admin, Support or Staff, or the payment system, may read refunds".into(),
+        )),
     }
-}
-
-fn payment_id(id: &str) -> Result<PaymentId, AppError> {
-    PaymentId::parse(id).map_err(|_| not_found())
 }
 
 /// Refunds the payment `payment` as `request` asks, under the caller's
@@ -62,15 +70,11 @@ pub async fn create(
     app: &App,
     actor: &Actor,
     key: Option<&RequestKey>,
-    payment: &str,
+    payment: &PaymentId,
     request: &RefundRequest,
 ) -> Result<Refund, AppError> {
-    if !may_refund(actor) {
-        return Err(AppError::Forbidden(
-            "Only Admin or Staff, or the payment system, may refund a payment".into(),
-        ));
-    }
-    let payment_id = payment_id(payment)?;
+    may_refund(actor)?;
+    let payment_id = *payment;
     let named = key.map(RequestKey::refund_id);
     let mut attempts = Attempts::new();
     let (refund, collected) = loop {
@@ -291,18 +295,14 @@ pub(crate) async fn settle(
 pub async fn list(
     app: &App,
     actor: &Actor,
-    payment: &str,
+    payment: &PaymentId,
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<Page<Refund>, AppError> {
-    if !may_read(actor) {
-        return Err(AppError::Forbidden(
-            "Only Admin, Support or Staff, or the payment system, may read refunds".into(),
-        ));
-    }
+    may_read(actor)?;
     let payment = app
         .payments
-        .get_payment(&payment_id(payment)?)
+        .get_payment(payment)
         .await?
         .ok_or_else(not_found)?;
     Ok(app.refunds.list_refunds(&payment.id, limit, cursor).await?)

@@ -69,11 +69,9 @@ pub async fn mark_paid(
         if let Some(stated) = &paid.amount {
             let currency = payable.amount.currency();
             if Money::parse(stated, currency).ok() != Some(payable.amount) {
-                return Err(AppError::Invalid(format!(
-                    "amount must be the order's total: {} {}",
-                    payable.amount,
-                    currency.code()
-                )));
+                return Err(AppError::AmountNotTotal {
+                    total: payable.amount,
+                });
             }
         }
         match payable.status {
@@ -139,8 +137,8 @@ pub async fn mark_paid(
             }
             let rest = payable.unallocated_minor();
             let extra = if rest > 0 {
-                let rest = Money::from_minor(rest, payable.amount.currency())
-                    .map_err(|e| AppError::Invalid(e.to_string()))?;
+                let rest =
+                    Money::from_minor(rest, payable.amount.currency()).map_err(AppError::Amount)?;
                 let mut payment = Payment::against(
                     &payable,
                     rest,
@@ -158,7 +156,7 @@ pub async fn mark_paid(
                 .into_iter()
                 .map(|mut p| p.complete(&app.config.fees).map(|()| p))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| AppError::Invalid(e.to_string()))?;
+                .map_err(AppError::NotCompletable)?;
             // No intent can have succeeded here: one that succeeds pays
             // its order in the same write.
             app.payables

@@ -55,6 +55,19 @@ pub enum ApiError {
     /// did is unknown until the same request is sent again.
     GatewayTimeout(String),
     Internal,
+    /// A failure answered as the boxed error, whose cause only the log is
+    /// told: the pipeline writes it, once, when it renders the answer.
+    Logged(Box<ApiError>, Cause),
+}
+
+/// Why a request failed on the service's side, for the operator: never
+/// answered to the caller, and never holding a secret, token or email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// What failed, in the log's words: "storage unavailable".
+    pub what: &'static str,
+    /// What the failing part said of it.
+    pub detail: String,
 }
 
 impl ApiError {
@@ -72,6 +85,26 @@ impl ApiError {
             Self::BadGateway(_) => 502,
             Self::Unavailable(_) => 503,
             Self::GatewayTimeout(_) => 504,
+            Self::Logged(answer, _) => answer.status(),
+        }
+    }
+
+    /// Answered as `self`; `detail` of `what` failed goes to the log.
+    pub fn logged(self, what: &'static str, detail: impl std::fmt::Display) -> Self {
+        Self::Logged(
+            Box::new(self),
+            Cause {
+                what,
+                detail: detail.to_string(),
+            },
+        )
+    }
+
+    /// What the log is told of this failure, if anything.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            Self::Logged(_, cause) => Some(cause),
+            _ => None,
         }
     }
 
@@ -79,6 +112,9 @@ impl ApiError {
     /// race, a cooldown, a server-side failure. Such answers release the
     /// Idempotency-Key instead of being replayed for a day.
     pub fn is_transient(&self) -> bool {
+        if let Self::Logged(answer, _) = self {
+            return answer.is_transient();
+        }
         matches!(
             self,
             Self::ChangedConcurrently(_) | Self::TooManyRequests(_)
@@ -101,6 +137,7 @@ impl ApiError {
             | Self::GatewayTimeout(m) => m.clone(),
             Self::Validation(_) => "Validation failed".into(),
             Self::Internal => "Internal server error".into(),
+            Self::Logged(answer, _) => answer.message(),
         }
     }
 }
@@ -131,13 +168,10 @@ impl From<StoreError> for ApiError {
                 "The resource changed concurrently; retry the request".into(),
             ),
             StoreError::BadCursor => Self::BadRequest("Invalid pagination cursor".into()),
-            StoreError::Corrupt(detail) => {
-                tracing::error!(%detail, "corrupt item");
-                Self::Internal
-            }
+            StoreError::Corrupt(detail) => Self::Internal.logged("corrupt item", detail),
             StoreError::Unavailable(detail) => {
-                tracing::error!(%detail, "storage unavailable");
                 Self::Unavailable("Storage is temporarily unavailable; retry later".into())
+                    .logged("storage unavailable", detail)
             }
         }
     }
@@ -152,7 +186,16 @@ impl From<AppError> for ApiError {
         match e {
             AppError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             AppError::Forbidden(m) => Self::Forbidden(m),
-            AppError::Invalid(m) => Self::BadRequest(m),
+            e @ (AppError::Amount(_)
+            | AppError::AmountRefused(_)
+            | AppError::AmountNotTotal { .. }
+            | AppError::AmountNotPayables { .. }
+            | AppError::AmountRequired
+            | AppError::PayerEmailMissing
+            | AppError::ConfirmedByCode
+            | AppError::StatusNotRecordable
+            | AppError::NotCompletable(_)
+            | AppError::LineItems(_)) => Self::BadRequest(e.to_string()),
             AppError::Transition(t) => Self::Conflict(t.to_string()),
             AppError::PayableNotOpen { noun, status } => {
                 Self::Conflict(format!("{noun} is {status} and cannot be paid"))
@@ -207,22 +250,19 @@ impl From<AppError> for ApiError {
                 capitalize(&e.to_string())
             )),
             AppError::Gateway(GatewayError::Unavailable(detail)) => {
-                tracing::error!(%detail, "payment gateway unavailable");
                 Self::BadGateway("The payment gateway is unavailable; retry later".into())
+                    .logged("payment gateway unavailable", detail)
             }
             // Retryable like any 5xx (the Idempotency-Key is let go): the
             // same request sends the gateway the same keys, so it finds what
             // the unanswered call did instead of doing it twice.
-            AppError::Gateway(GatewayError::TimedOut(detail)) => {
-                tracing::error!(%detail, "payment gateway did not answer in time");
-                Self::GatewayTimeout(
-                    "The payment gateway did not answer in time; send the same request again"
-                        .into(),
-                )
-            }
+            AppError::Gateway(GatewayError::TimedOut(detail)) => Self::GatewayTimeout(
+                "The payment gateway did not answer in time; send the same request again".into(),
+            )
+            .logged("payment gateway did not answer in time", detail),
             AppError::Gateway(GatewayError::Refused(detail)) => {
-                tracing::error!(%detail, "payment gateway refused the request");
                 Self::BadGateway("The payment gateway refused the request".into())
+                    .logged("payment gateway refused the request", detail)
             }
             AppError::Refund(
                 e @ (RefundRefused::NotCompleted(_)
@@ -238,14 +278,9 @@ impl From<AppError> for ApiError {
                 "value_error",
             )]),
             AppError::GatewayEvent(e) => Self::BadRequest(e.to_string()),
-            AppError::Mail(e) => {
-                tracing::error!(error = %e, "mail not sent");
-                Self::BadGateway("The code could not be sent; retry later".into())
-            }
-            AppError::Secrets(e) => {
-                tracing::error!(error = %e, "secrets unavailable");
-                Self::Internal
-            }
+            AppError::Mail(e) => Self::BadGateway("The code could not be sent; retry later".into())
+                .logged("mail not sent", e),
+            AppError::Secrets(e) => Self::Internal.logged("secrets unavailable", e),
             AppError::Store(e) => e.into(),
         }
     }
@@ -278,5 +313,44 @@ mod tests {
             AppError::Gateway(GatewayError::Unavailable("connection refused".into())).into();
         assert_eq!(unreachable.status(), 502);
         assert!(unreachable.is_transient());
+        assert_eq!(
+            unreachable.cause().map(|c| c.detail.as_str()),
+            Some("connection refused"),
+            "for the pipeline to log"
+        );
+    }
+
+    #[test]
+    fn what_is_wrong_with_a_request_is_answered_400_in_the_words_callers_know() {
+        use crate::domain::{Currency, Money};
+        let usd = Currency::parse("USD").expect("usd");
+        let amount = Money::from_minor(5_000, usd).expect("money");
+        for (error, message) in [
+            (
+                AppError::AmountNotPayables {
+                    noun: "Order",
+                    amount,
+                },
+                "amount and currency must be the order's: 50.00 USD",
+            ),
+            (
+                AppError::AmountNotTotal { total: amount },
+                "amount must be the order's total: 50.00 USD",
+            ),
+            (
+                AppError::AmountRequired,
+                "amount and currency are required for an intent without an invoiceId or orderId",
+            ),
+            (
+                AppError::PayerEmailMissing,
+                "the token carries no email address for the payer",
+            ),
+            (
+                AppError::ConfirmedByCode,
+                "this payment intent is confirmed with a one-time code, not a payment method",
+            ),
+        ] {
+            assert_eq!(ApiError::from(error), ApiError::BadRequest(message.into()));
+        }
     }
 }

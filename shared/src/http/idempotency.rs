@@ -85,12 +85,9 @@ pub async fn claim(app: &App, req: &Request, scope: &str) -> Result<Claim, ApiEr
         Idempotent::Replay(stored) => {
             let body = sealer
                 .open(&bound_to(scope, key), &stored.body)
-                .map_err(|e| {
-                    // Sealed under another cursor secret (it was changed within
-                    // the day), or altered in the table: no answer to give.
-                    tracing::error!(error = %e, "kept idempotent answer not replayed");
-                    ApiError::Internal
-                })?;
+                // Sealed under another cursor secret (it was changed within
+                // the day), or altered in the table: no answer to give.
+                .map_err(|e| ApiError::Internal.logged("kept idempotent answer not replayed", e))?;
             Ok(Claim::Answered(replayed(&StoredResponse {
                 body,
                 ..stored

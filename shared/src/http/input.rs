@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::{ApiError, FieldError};
+use crate::app::AppError;
 use crate::domain::RequestKey;
 
 /// The input an endpoint reads from its request.
@@ -225,6 +226,13 @@ pub fn path_param(req: &Request, name: &str) -> String {
         .and_then(|p| p.first(name))
         .unwrap_or_default()
         .to_owned()
+}
+
+/// An id read from the path or body as its domain type. One that cannot name
+/// anything is answered as the API answers an id naming nothing of the
+/// caller's (`names_nothing`), so a malformed id tells no more than an absent one.
+pub fn named<T, E>(parsed: Result<T, E>, names_nothing: fn() -> AppError) -> Result<T, ApiError> {
+    parsed.map_err(|_| names_nothing().into())
 }
 
 /// A query string parameter, if sent.

@@ -9,10 +9,10 @@ mod pipeline;
 mod response;
 
 pub use callers::{Anonymous, Authenticate, ShopCustomer};
-pub use error::{ApiError, ErrorFormat, FieldError};
+pub use error::{ApiError, Cause, ErrorFormat, FieldError};
 pub use input::{
     AllChecked, Checked, FromRequest, MAX_TEXT_CHARS, Sent, SentIdempotencyKey, cursor, json_body,
-    limit, path_param, problem, query_param, schema,
+    limit, named, path_param, problem, query_param, schema,
 };
 pub use pipeline::{Endpoint, MAX_BODY_BYTES, request_id};
 pub use response::{JsonDecimal, json, json_of, json_page, replayed};

@@ -73,7 +73,7 @@ impl Endpoint {
         Fut: Future<Output = Result<Response<Body>, ApiError>>,
     {
         if req.body().len() > MAX_BODY_BYTES {
-            return self.errors.render_for(
+            return self.fail(
                 &ApiError::PayloadTooLarge(format!(
                     "Request body exceeds {} KiB",
                     MAX_BODY_BYTES / 1024
@@ -83,13 +83,13 @@ impl Endpoint {
         }
         let caller = match C::authenticate(&app, &req).await {
             Ok(caller) => caller,
-            Err(e) => return self.errors.render_for(&e, request_id),
+            Err(e) => return self.fail(&e, request_id),
         };
         let claimed = if self.idempotent {
             match claim(&app, &req, &caller.scope()).await {
                 Ok(Claim::Run(claimed)) => claimed,
                 Ok(Claim::Answered(response)) => return response,
-                Err(e) => return self.errors.render_for(&e, request_id),
+                Err(e) => return self.fail(&e, request_id),
             }
         } else {
             None
@@ -99,11 +99,20 @@ impl Endpoint {
             Err(e) => Err(e),
         };
         let transient = matches!(&outcome, Err(e) if e.is_transient());
-        let response = outcome.unwrap_or_else(|e| self.errors.render_for(&e, request_id));
+        let response = outcome.unwrap_or_else(|e| self.fail(&e, request_id));
         match claimed {
             Some(claimed) => settle(&app, claimed, response, transient).await,
             None => response,
         }
+    }
+
+    /// The answer to a failed request, in this API's format; what failed on
+    /// the service's side is logged here, the one place errors are logged.
+    fn fail(&self, error: &ApiError, request_id: &str) -> Response<Body> {
+        if let Some(cause) = error.cause() {
+            tracing::error!(detail = %cause.detail, request_id = %request_id, "{}", cause.what);
+        }
+        self.errors.render_for(error, request_id)
     }
 }
 

@@ -5,6 +5,8 @@ pub mod deliveries;
 pub mod docs;
 pub mod events;
 pub mod intents;
+#[cfg(test)]
+mod malformed_ids;
 pub mod message;
 pub mod paging;
 pub mod params;

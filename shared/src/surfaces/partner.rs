@@ -12,8 +12,10 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::app::partner::{self, PaymentDetail};
 use crate::auth::PartnerCaller;
-use crate::domain::{Currency, Totals, settlement_account};
-use crate::http::{ApiError, Endpoint, ErrorFormat, FromRequest, JsonDecimal, json_of, path_param};
+use crate::domain::{Currency, PaymentId, Totals, settlement_account};
+use crate::http::{
+    ApiError, Endpoint, ErrorFormat, FromRequest, JsonDecimal, json_of, named, path_param,
+};
 
 /// The success message partners' clients look for, as the partner API has always sent it.
 pub const SUCCESS_CONTENT: &str = "Thực thi API thành công";
@@ -253,14 +255,14 @@ pub const PARTNER: Endpoint = Endpoint {
 
 /// The payment named in the path, and the request's id for the envelope.
 pub struct DetailInput {
-    id: String,
+    id: PaymentId,
     request_id: String,
 }
 
 impl FromRequest for DetailInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         Ok(Self {
-            id: path_param(req, "id"),
+            id: named(PaymentId::parse(&path_param(req, "id")), partner::not_found)?,
             request_id: crate::http::request_id(req),
         })
     }

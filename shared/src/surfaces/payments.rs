@@ -18,10 +18,10 @@ use crate::app::AppError;
 use crate::app::payments;
 use crate::auth::Actor;
 use crate::auth::Caller;
-use crate::domain::{PayableRef, Payment, PaymentMethod, PaymentStatus};
+use crate::domain::{PayableRef, Payment, PaymentId, PaymentMethod, PaymentStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
-    json_body, json_of, json_page, path_param, problem, query_param, schema,
+    json_body, json_of, json_page, named, path_param, problem, query_param, schema,
 };
 use crate::wire_field;
 
@@ -136,7 +136,7 @@ fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
 pub struct RecordInput {
     /// The number's own digits; the order's currency decides what is valid.
     amount: String,
-    order_id: String,
+    order: PayableRef,
     method: PaymentMethod,
     status: PaymentStatus,
 }
@@ -197,7 +197,7 @@ impl FromRequest for RecordInput {
             .all()?;
         Ok(Self {
             amount,
-            order_id,
+            order: payments::order_ref(&order_id)?,
             method,
             status,
         })
@@ -227,13 +227,12 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
             app,
             req,
             |app, actor: Actor, (input, key): (RecordInput, SentIdempotencyKey)| async move {
-                let order = payments::order_ref(&input.order_id)?;
                 let key = key.in_scope(&actor.scope());
                 let payment = payments::record_under(
                     &app,
                     &actor,
                     key.as_ref(),
-                    &order,
+                    &input.order,
                     &input.amount,
                     input.method,
                     input.status,
@@ -241,7 +240,12 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
                 .await
                 .map_err(|e| match e {
                     // The amount's own faults are field errors, as the validation shape has them.
-                    AppError::Invalid(msg) => invalid("amount", msg),
+                    e @ (AppError::Amount(_) | AppError::AmountRefused(_)) => {
+                        invalid("amount", e.to_string())
+                    }
+                    // Not the amount's fault, but answered so since this API
+                    // was first written; the statuses this API reads never reach it.
+                    e @ AppError::StatusNotRecordable => invalid("amount", e.to_string()),
                     other => other.into(),
                 })?;
                 Ok(json_of(201, &PaymentResponse::from(&payment)))
@@ -300,11 +304,14 @@ pub async fn list_mine(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 /// The payment named in the path.
-pub struct PaymentPath(String);
+pub struct PaymentPath(PaymentId);
 
 impl FromRequest for PaymentPath {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        Ok(Self(path_param(req, "id")))
+        Ok(Self(named(
+            PaymentId::parse(&path_param(req, "id")),
+            payments::payment_not_found,
+        )?))
     }
 }
 

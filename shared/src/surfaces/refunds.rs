@@ -17,10 +17,10 @@ use crate::app::App;
 use crate::app::refunds::{self, RefundRequest};
 use crate::auth::Actor;
 use crate::domain::money::MAX_MAJOR_UNITS;
-use crate::domain::{Refund, RefundStatus};
+use crate::domain::{PaymentId, Refund, RefundStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, Checked, FromRequest, SentIdempotencyKey, json_body,
-    json_of, path_param, problem, schema,
+    json_of, named, path_param, problem, schema,
 };
 use crate::wire_field;
 
@@ -137,9 +137,21 @@ fn amount_minor(sent: &AmountMinorField) -> Checked<Option<i64>> {
         )
 }
 
+/// The payment in the path; `None` for an id no payment can have, answered
+/// as no payment once the caller's role is checked (see `named_payment`).
+fn payment_id(req: &Request) -> Option<PaymentId> {
+    PaymentId::parse(&path_param(req, "id")).ok()
+}
+
+/// The payment a malformed id names: none. Asked only after the caller's
+/// role, so a caller without it hears 403 whatever the path holds.
+fn named_payment(payment: Option<PaymentId>) -> Result<PaymentId, ApiError> {
+    named(payment.ok_or(()), refunds::not_found)
+}
+
 /// The payment in the path and what the optional body asks for.
 pub struct CreateInput {
-    payment: String,
+    payment: Option<PaymentId>,
     request: RefundRequest,
 }
 
@@ -158,7 +170,7 @@ impl FromRequest for CreateInput {
         )
             .all()?;
         Ok(Self {
-            payment: path_param(req, "id"),
+            payment: payment_id(req),
             request: RefundRequest {
                 amount_minor,
                 reason,
@@ -195,9 +207,10 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
             req,
             |app, actor: Actor, (input, key): (CreateInput, SentIdempotencyKey)| async move {
                 let key = key.in_scope(&actor.scope());
+                refunds::may_refund(&actor)?;
+                let payment = named_payment(input.payment)?;
                 let refund =
-                    refunds::create(&app, &actor, key.as_ref(), &input.payment, &input.request)
-                        .await?;
+                    refunds::create(&app, &actor, key.as_ref(), &payment, &input.request).await?;
                 Ok(json_of(201, &RefundResponse::from(&refund)))
             },
         )
@@ -209,7 +222,7 @@ const PAGE: PageSize = PageSize::new(10, 100);
 
 /// Which payment's refunds, which page.
 pub struct ListInput {
-    payment: String,
+    payment: Option<PaymentId>,
     limit: usize,
     cursor: Option<String>,
 }
@@ -218,7 +231,7 @@ impl FromRequest for ListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         let (limit,) = (PAGE.of(req),).all()?;
         Ok(Self {
-            payment: path_param(req, "id"),
+            payment: payment_id(req),
             limit,
             cursor: crate::http::cursor(req),
         })
@@ -249,14 +262,10 @@ impl utoipa::IntoParams for ListQuery {
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(app, req, |app, actor: Actor, input: ListInput| async move {
-        let page = refunds::list(
-            &app,
-            &actor,
-            &input.payment,
-            input.limit,
-            input.cursor.as_deref(),
-        )
-        .await?;
+        refunds::may_read(&actor)?;
+        let payment = named_payment(input.payment)?;
+        let page =
+            refunds::list(&app, &actor, &payment, input.limit, input.cursor.as_deref()).await?;
         Ok(json_of(200, &RefundList::of(page)))
     })
     .await

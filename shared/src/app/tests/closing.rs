@@ -101,7 +101,7 @@ async fn every_way_of_ending_a_card_intent_leaves_it_to_a_gateway_that_has_the_m
         let payer = person(&[]);
         let admin = person(&[Role::Admin]);
         let (order, intent) = card_intent(&t, &payer).await;
-        let id = intent.id.to_string();
+        let id = intent.id;
         fn collecting<T>(r: Result<T, AppError>) -> bool {
             matches!(r, Err(AppError::Gateway(GatewayError::Collecting(_))))
         }
@@ -137,19 +137,19 @@ async fn the_otp_apis_cancel_and_fail_end_a_card_intent_at_its_gateway_first() {
     let gateway = Holding::install(&mut t, Ok(()));
     let payer = person(&[]);
     let (_, first) = card_intent(&t, &payer).await;
-    let canceled = intents::end(&t.app, &payer, &first.id.to_string(), Ending::Cancel, None)
+    let canceled = intents::end(&t.app, &payer, &first.id, Ending::Cancel, None)
         .await
         .expect("canceled");
     assert_eq!(canceled.status, IntentStatus::Canceled);
     let (_, second) = card_intent(&t, &payer).await;
-    let failed = intents::end(&t.app, &payer, &second.id.to_string(), Ending::Fail, None)
+    let failed = intents::end(&t.app, &payer, &second.id, Ending::Fail, None)
         .await
         .expect("failed");
     assert_eq!(failed.status, IntentStatus::Failed);
     assert_eq!(gateway.cancels(), 2);
     // An intent that has ended asks nothing more of the gateway.
     assert!(
-        intents::end(&t.app, &payer, &first.id.to_string(), Ending::Cancel, None)
+        intents::end(&t.app, &payer, &first.id, Ending::Cancel, None)
             .await
             .is_err()
     );
@@ -208,11 +208,11 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
         amount_minor: None,
         reason: None,
     };
-    let card_refund = refunds::create(&t.app, &staff, None, &late.id.to_string(), &ask)
+    let card_refund = refunds::create(&t.app, &staff, None, &late.id, &ask)
         .await
         .expect("refunded");
     assert_eq!(card_refund.gateway(), Some(GatewayId::Test));
-    let offline_refund = refunds::create(&t.app, &staff, None, &offline.id.to_string(), &ask)
+    let offline_refund = refunds::create(&t.app, &staff, None, &offline.id, &ask)
         .await
         .expect("refunded");
     assert_eq!(offline_refund.gateway(), None);

@@ -66,7 +66,7 @@ async fn each_change_a_use_case_makes_is_listed_newest_first_for_thirty_days() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
-    let id = intent.id.to_string();
+    let id = intent.id;
     later(&t);
     payment_intents::confirm(&t.app, &payer, &id, "pm_card_chargeDeclined")
         .await
@@ -76,7 +76,7 @@ async fn each_change_a_use_case_makes_is_listed_newest_first_for_thirty_days() {
         .await
         .expect("paid");
     assert_eq!(
-        types(&t, &of(&id)).await,
+        types(&t, &of(&id.to_string())).await,
         [
             "payment_intent.succeeded",
             "payment_intent.payment_failed",
@@ -122,7 +122,7 @@ async fn a_write_sent_twice_records_its_events_once() {
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
     later(&t);
-    let _ = payment_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa").await;
+    let _ = payment_intents::confirm(&t.app, &payer, &intent.id, "pm_card_visa").await;
     assert_eq!(
         types(&t, &of(&intent.id.to_string())).await,
         ["payment_intent.succeeded", "payment_intent.created"]
@@ -139,14 +139,14 @@ async fn a_lost_answer_leaves_the_events_of_the_write_it_made_once() {
     }]);
     let payer = person(&[]);
     let (_, intent) = card_intent(&t, &payer).await;
-    let id = intent.id.to_string();
+    let id = intent.id;
     later(&t);
     let _ = payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa").await;
     // The caller retries: the intent has succeeded, nothing more is written.
     later(&t);
     let _ = payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa").await;
     assert_eq!(
-        types(&t, &of(&id)).await,
+        types(&t, &of(&id.to_string())).await,
         ["payment_intent.succeeded", "payment_intent.created"]
     );
     assert_eq!(

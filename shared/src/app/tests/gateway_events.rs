@@ -62,14 +62,10 @@ async fn status_of(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {
 
 async fn awaiting_authentication(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let (order, intent) = card_intent(t, payer).await;
-    let acting = payment_intents::confirm(
-        &t.app,
-        payer,
-        &intent.id.to_string(),
-        "pm_card_authenticationRequired",
-    )
-    .await
-    .expect("action");
+    let acting =
+        payment_intents::confirm(&t.app, payer, &intent.id, "pm_card_authenticationRequired")
+            .await
+            .expect("action");
     assert_eq!(acting.status, IntentStatus::RequiresAction);
     (order, acting)
 }
@@ -312,7 +308,7 @@ async fn a_confirm_and_a_succeeded_event_racing_record_one_payment() {
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
     let body = event("evt_race", "payment_intent.succeeded", &intent, json!({}));
-    let id = intent.id.to_string();
+    let id = intent.id;
     let (confirmed, delivered) = tokio::join!(
         payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa"),
         deliver(&t, &body)

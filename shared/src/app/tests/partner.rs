@@ -5,7 +5,7 @@ use crate::app::{AppError, payables};
 use crate::auth::Actor;
 use crate::auth::{PartnerCaller, ServiceCaller};
 use crate::contract::new_order;
-use crate::domain::{BusinessId, Payable, PaymentMethod, PaymentStatus};
+use crate::domain::{BusinessId, Payable, PaymentId, PaymentMethod, PaymentStatus};
 
 /// The business an order first belongs to, and the one it is handed to.
 fn a() -> BusinessId {
@@ -37,7 +37,7 @@ async fn hand_to(t: &TestApp, order: &Payable, business: Option<BusinessId>) -> 
     payables::upsert(&t.app, next).await.expect("upsert").0
 }
 
-async fn pay(t: &TestApp, order: &Payable, amount: &str) -> String {
+async fn pay(t: &TestApp, order: &Payable, amount: &str) -> PaymentId {
     payments::record(
         &t.app,
         &backend(),
@@ -49,7 +49,6 @@ async fn pay(t: &TestApp, order: &Payable, amount: &str) -> String {
     .await
     .expect("recorded")
     .id
-    .to_string()
 }
 
 #[tokio::test]
@@ -79,9 +78,9 @@ async fn a_payment_stays_with_the_business_it_was_made_for() {
         detail
             .account_payments
             .iter()
-            .map(|p| p.id.to_string())
+            .map(|p| p.id)
             .collect::<Vec<_>>(),
-        vec![for_b.clone()]
+        vec![for_b]
     );
     let err = payment_detail(&t.app, &partner_of(a()), &for_b)
         .await
@@ -94,7 +93,7 @@ async fn a_payment_stays_with_the_business_it_was_made_for() {
         detail
             .account_payments
             .iter()
-            .map(|p| p.id.to_string())
+            .map(|p| p.id)
             .collect::<Vec<_>>(),
         vec![for_a]
     );

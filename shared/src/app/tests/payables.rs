@@ -38,7 +38,7 @@ async fn line_items_are_in_the_payables_currency() {
     order.line_items = vec![LineItem::new("Ticket", eur, 1, None).expect("item")];
     let err = payables::upsert(&t.app, order).await.expect_err("currency");
     assert!(
-        matches!(err, AppError::Invalid(ref m) if m.contains("Ticket")),
+        matches!(err, AppError::LineItems(ref m) if m.0.contains("Ticket")),
         "{err:?}"
     );
 }

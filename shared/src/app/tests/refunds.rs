@@ -73,7 +73,7 @@ pub(super) async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Paymen
     let (intent, _) = payment_intents::create(&t.app, &payer, new, None)
         .await
         .expect("created");
-    let intent = payment_intents::confirm(&t.app, &payer, &intent.id.to_string(), "pm_card_visa")
+    let intent = payment_intents::confirm(&t.app, &payer, &intent.id, "pm_card_visa")
         .await
         .expect("collected");
     let payment = payments_of(t, &order.payable)
@@ -90,7 +90,7 @@ pub(super) async fn refund(
     payment: &Payment,
     request: RefundRequest,
 ) -> Result<Refund, AppError> {
-    refunds::create(&t.app, actor, key, &payment.id.to_string(), &request).await
+    refunds::create(&t.app, actor, key, &payment.id, &request).await
 }
 
 pub(super) async fn stored_payment(t: &TestApp, payment: &Payment) -> Payment {
@@ -273,7 +273,7 @@ async fn an_offline_payment_is_refunded_at_once_in_parts_then_in_full() {
     assert_eq!(payable.status, PayableStatus::Paid);
     assert_eq!(payable.refunded_minor, 10_000);
 
-    let listed = refunds::list(&t.app, &service(), &payment.id.to_string(), 10, None)
+    let listed = refunds::list(&t.app, &service(), &payment.id, 10, None)
         .await
         .expect("list");
     assert_eq!(
@@ -341,7 +341,7 @@ async fn more_than_remains_nothing_and_unrefundable_payments_are_refused() {
         &t.app,
         &service(),
         None,
-        &crate::domain::PaymentId::new().to_string(),
+        &crate::domain::PaymentId::new(),
         &ask(None),
     )
     .await
@@ -357,7 +357,7 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
         refund(&t, &refunder, None, &payment, ask(Some(100)))
             .await
             .expect("may refund");
-        refunds::list(&t.app, &refunder, &payment.id.to_string(), 10, None)
+        refunds::list(&t.app, &refunder, &payment.id, 10, None)
             .await
             .expect("may read");
     }
@@ -375,7 +375,7 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
     refunds::list(
         &t.app,
         &Actor::Person(person(&[Role::Support])),
-        &payment.id.to_string(),
+        &payment.id,
         10,
         None,
     )
@@ -388,7 +388,7 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
             email: None,
             roles: vec![],
         }),
-        &payment.id.to_string(),
+        &payment.id,
         10,
         None,
     )
@@ -493,7 +493,7 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
         asked.iter().all(|r| r.id() == pending.id()),
         "one refund, asked twice"
     );
-    let listed = refunds::list(&t.app, &service(), &payment.id.to_string(), 10, None)
+    let listed = refunds::list(&t.app, &service(), &payment.id, 10, None)
         .await
         .expect("list");
     assert_eq!(listed.items.len(), 1);

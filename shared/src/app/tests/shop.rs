@@ -319,7 +319,10 @@ async fn mark_paid_refuses_an_amount_that_is_not_the_orders_and_records_nothing(
         let err = shop::mark_paid(&t.app, &order.payable, &stated)
             .await
             .expect_err(wrong);
-        assert!(matches!(err, AppError::Invalid(_)), "{wrong}: {err:?}");
+        assert!(
+            matches!(err, AppError::AmountNotTotal { .. }),
+            "{wrong}: {err:?}"
+        );
     }
     let list = payments::list_for_order(&t.app, &Actor::Person(payer), &order.payable, 10, None)
         .await

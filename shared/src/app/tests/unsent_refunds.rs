@@ -37,15 +37,10 @@ async fn left_unsent(
         .await
         .expect_err("the gateway's answer never came");
     assert!(matches!(err, AppError::Gateway(_)), "{err:?}");
-    let listed = crate::app::refunds::list(
-        &t.app,
-        &super::refunds::service(),
-        &payment.id.to_string(),
-        10,
-        None,
-    )
-    .await
-    .expect("list");
+    let listed =
+        crate::app::refunds::list(&t.app, &super::refunds::service(), &payment.id, 10, None)
+            .await
+            .expect("list");
     let unsent = listed.items.into_iter().next().expect("the refund is kept");
     assert!(unsent.is_unsent(), "{unsent:?}");
     (t, gateway, payment, unsent)

@@ -15,10 +15,11 @@ use crate::app::App;
 use crate::app::intents::{self, Ending};
 use crate::auth::Caller;
 use crate::domain::{
-    GatewayId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, PaymentIntent,
+    GatewayId, IntentId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, PaymentIntent,
+    UserId,
 };
 use crate::http::{
-    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, json_page,
+    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, json_page, named,
     path_param, problem, query_param,
 };
 use crate::ports::Page;
@@ -119,14 +120,19 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 /// The intent a request names in its body.
-pub struct IntentInput(String);
+pub struct IntentInput(IntentId);
 
 impl FromRequest for IntentInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         let body: RequestOTPRequest = json_body(req)?;
         let (id,) = (body.intent_id.text(&["body", "intent_id"]),).all()?;
-        Ok(Self(id))
+        Ok(Self(intent(&id)?))
     }
+}
+
+/// The intent a request names: one no intent can have is no intent of the caller's.
+fn intent(id: &str) -> Result<IntentId, ApiError> {
+    named(IntentId::parse(id), intents::not_found)
 }
 
 /// Mails the payer a fresh 6-digit code, valid 5 minutes (resend after 30 s, at most 5 sends).
@@ -165,7 +171,7 @@ pub async fn request_otp(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// The intent and the code that confirms it.
 pub struct ConfirmInput {
-    intent_id: String,
+    intent_id: IntentId,
     code: OtpCode,
 }
 
@@ -180,7 +186,10 @@ impl FromRequest for ConfirmInput {
                 .and_then(|c| OtpCode::parse(&c).or_else(|e| problem(&loc, e.0, "value_error"))),
         )
             .all()?;
-        Ok(Self { intent_id, code })
+        Ok(Self {
+            intent_id: intent(&intent_id)?,
+            code,
+        })
     }
 }
 
@@ -219,11 +228,11 @@ pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 /// The intent named in the path.
-pub struct IntentPath(String);
+pub struct IntentPath(IntentId);
 
 impl FromRequest for IntentPath {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        Ok(Self(path_param(req, "intent_id")))
+        Ok(Self(intent(&path_param(req, "intent_id"))?))
     }
 }
 
@@ -244,7 +253,7 @@ pub async fn get_intent(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// The intent to end, and (to fail it) why.
 pub struct EndInput {
-    intent_id: String,
+    intent_id: IntentId,
     reason: Option<String>,
 }
 
@@ -257,7 +266,10 @@ impl FromRequest for EndInput {
             body.reason.optional_text(&["body", "reason"]),
         )
             .all()?;
-        Ok(Self { intent_id, reason })
+        Ok(Self {
+            intent_id: intent(&intent_id)?,
+            reason,
+        })
     }
 }
 
@@ -349,7 +361,7 @@ fn page(req: &Request) -> Checked<PageInput> {
 
 /// Whose intents, in which status, which page.
 pub struct UserListInput {
-    user: String,
+    user: UserId,
     status: Option<IntentStatus>,
     page: PageInput,
 }
@@ -364,7 +376,11 @@ impl FromRequest for UserListInput {
         };
         let (status, page) = (status, page(req)).all()?;
         Ok(Self {
-            user: path_param(req, "user_id"),
+            // No user has an id that is not one.
+            user: named(
+                UserId::parse(&path_param(req, "user_id")),
+                intents::user_not_found,
+            )?,
             status,
             page,
         })

@@ -16,14 +16,15 @@ use super::paging::PageSize;
 use super::params::{CustomerPath, PageQuery50};
 use crate::app::App;
 use crate::app::gateway_events;
+use crate::app::intents;
 use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::Caller;
 use crate::domain::{
-    Currency, GatewayId, Money, PayableId, PayableKind, PayableRef, PaymentIntent,
+    Currency, GatewayId, IntentId, Money, PayableId, PayableKind, PayableRef, PaymentIntent, UserId,
 };
 use crate::http::{
     AllChecked, Anonymous, ApiError, Authenticate, Checked, FieldError, FromRequest,
-    SentIdempotencyKey, cursor, header, json_body, json_of, json_page, path_param, problem,
+    SentIdempotencyKey, cursor, header, json_body, json_of, json_page, named, path_param, problem,
     request_id,
 };
 use crate::ports::Page;
@@ -81,13 +82,19 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     .await
 }
 
-/// The intent named in the path.
-pub struct IntentPath(String);
+/// The intent named in the path; `None` for an id no intent can have, which
+/// staff reads answer as no intent once the caller's role is checked.
+pub struct IntentPath(Option<IntentId>);
 
 impl FromRequest for IntentPath {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        Ok(Self(path_param(req, "id")))
+        Ok(Self(IntentId::parse(&path_param(req, "id")).ok()))
     }
+}
+
+/// The intent in the path: one no intent can have is no intent of the caller's.
+fn intent_id(req: &Request) -> Result<IntentId, ApiError> {
+    named(IntentId::parse(&path_param(req, "id")), intents::not_found)
 }
 
 /// One payment intent: Admin or Support.
@@ -102,6 +109,8 @@ impl FromRequest for IntentPath {
     security(("bearer" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(app, req, |app, caller: Caller, IntentPath(id)| async move {
+        payment_intents::staff_only(&caller)?;
+        let id = named(id.ok_or(()), intents::not_found)?;
         let intent = payment_intents::get_for_staff(&app, &caller, &id).await?;
         Ok(json_of(200, &PaymentIntentDto::from(&intent)))
     })
@@ -110,14 +119,15 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// Whose intents, which page.
 pub struct CustomerListInput {
-    customer: String,
+    /// None when the path holds no user id: no customer has it.
+    customer: Option<UserId>,
     page: PageInput,
 }
 
 impl FromRequest for CustomerListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         Ok(Self {
-            customer: path_param(req, "customerId"),
+            customer: UserId::parse(&path_param(req, "customerId")).ok(),
             page: PageInput::from_request(req)?,
         })
     }
@@ -141,7 +151,7 @@ pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
             let found = payment_intents::list_for_customer(
                 &app,
                 &caller,
-                &input.customer,
+                input.customer.as_ref(),
                 input.page.limit,
                 input.page.cursor.as_deref(),
             )
@@ -326,7 +336,7 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// The intent in the path and the payment method in the body (a JSON string).
 pub struct ConfirmInput {
-    id: String,
+    id: IntentId,
     payment_method: String,
 }
 
@@ -364,7 +374,7 @@ impl FromRequest for ConfirmInput {
             ));
         }
         Ok(Self {
-            id: path_param(req, "id"),
+            id: intent_id(req)?,
             payment_method: method,
         })
     }
@@ -405,7 +415,7 @@ pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
 }
 
 /// The intent in the path; the body, if any, is empty or a JSON object.
-pub struct CancelInput(String);
+pub struct CancelInput(IntentId);
 
 impl FromRequest for CancelInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
@@ -413,7 +423,7 @@ impl FromRequest for CancelInput {
         if !bytes.iter().all(u8::is_ascii_whitespace) {
             json_body::<IgnoredAny>(req)?;
         }
-        Ok(Self(path_param(req, "id")))
+        Ok(Self(intent_id(req)?))
     }
 }
 

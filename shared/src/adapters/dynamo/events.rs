@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use time::OffsetDateTime;
 
 use super::DynamoStore;
-use super::codec::{Item, unavailable};
+use super::codec::Item;
 use super::items::{event_from_item, event_to_item};
 use super::keys::{
     ALL_EVENTS_LIST, EVENT_PREFIX, EVENT_SHARDS, EVENT_SK, event_pk, object_events_partition,
@@ -83,17 +83,8 @@ impl EventStore for DynamoStore {
         id: &EventId,
         now: OffsetDateTime,
     ) -> Result<Option<Event>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(event_pk(id), EVENT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out
-            .item
+        let item = self.get_consistent(key(event_pk(id), EVENT_SK)).await?;
+        Ok(item
             .map(event_from_item)
             .transpose()?
             .filter(|e| !e.is_expired(now)))

@@ -242,16 +242,8 @@ impl IntentStore for DynamoStore {
 
     #[tracing::instrument(skip_all, fields(intent = %id), err)]
     async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(intent_pk(id), INTENT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(intent_from_item).transpose()
+        let item = self.get_consistent(key(intent_pk(id), INTENT_SK)).await?;
+        item.map(intent_from_item).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(intent = %intent.id, to = %intent.status), err)]
@@ -496,19 +488,13 @@ impl IntentStore for DynamoStore {
         gateway_intent_id: &str,
     ) -> Result<Option<PaymentIntent>, StoreError> {
         // Consistent: a webhook may arrive right after the intent was opened.
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
+        let item = self
+            .get_consistent(key(
                 gateway_intent_pk(gateway, gateway_intent_id),
                 GATEWAY_INTENT_SK,
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        match out.item {
+            ))
+            .await?;
+        match item {
             Some(item) => self.get_intent(&gateway_intent_from_item(item)?).await,
             None => Ok(None),
         }

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::DynamoStore;
-use super::codec::{n, names, s, ts, unavailable, values};
+use super::codec::{n, names, s, ts, values};
 use super::items::{payment_from_item, payment_to_item};
 use super::keys::{PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition};
 use super::request::{build, key, transaction_error};
@@ -19,16 +19,8 @@ use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
 impl PaymentStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(payment = %id), err)]
     async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(payment_pk(id), PAYMENT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(payment_from_item).transpose()
+        let item = self.get_consistent(key(payment_pk(id), PAYMENT_SK)).await?;
+        item.map(payment_from_item).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(payment = %payment.id), err)]

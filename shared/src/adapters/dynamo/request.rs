@@ -1,5 +1,5 @@
-//! Pieces every DynamoDB write shares: keys, request building, and reading a
-//! cancelled transaction.
+//! Pieces every DynamoDB request shares: keys, consistent reads, request
+//! building, and reading a cancelled transaction.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -15,6 +15,22 @@ pub fn key(pk: String, sk: &str) -> Item {
     [(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))]
         .into_iter()
         .collect()
+}
+
+impl super::DynamoStore {
+    /// The item at `key`, read consistently.
+    pub(super) async fn get_consistent(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
 }
 
 pub fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {

@@ -62,15 +62,7 @@ impl DynamoStore {
     /// names one intent, so a second intent under it is refused.
     fn put_gateway_lookup(&self, intent: &PaymentIntent) -> Result<Option<Put>, StoreError> {
         gateway_intent_to_item(intent)?
-            .map(|item| {
-                build(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(item))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build(),
-                )
-            })
+            .map(|item| self.put_new(item))
             .transpose()
     }
 
@@ -89,12 +81,7 @@ impl DynamoStore {
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         items.extend(lookup.map(|l| TransactWriteItem::builder().put(l).build()));
         items.extend(events);
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(transaction_error)?;
+        self.transact(items).await?;
         Ok(OpenOutcome::Created)
     }
 
@@ -215,13 +202,7 @@ fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
 impl IntentStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
     async fn open_intent(&self, intent: &mut PaymentIntent) -> Result<OpenOutcome, StoreError> {
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(intent_to_item(intent, 1)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let put = self.put_new(intent_to_item(intent, 1)?)?;
         let lookup = self.put_gateway_lookup(intent)?;
         let mut opened = intent.clone();
         opened.stored_as(1);
@@ -262,12 +243,7 @@ impl IntentStore for DynamoStore {
             // The change and what it announces, together or not at all.
             let mut items = vec![TransactWriteItem::builder().put(put).build()];
             items.extend(self.put_events(&events)?);
-            self.client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await
-                .map_err(transaction_error)?;
+            self.transact(items).await?;
             intent.stored_as(expected.version + 1);
             return Ok(());
         }
@@ -354,22 +330,11 @@ impl IntentStore for DynamoStore {
             );
         }
         if let Some(payment) = payment {
-            let put = build(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(payment_to_item(payment)?))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build(),
-            )?;
+            let put = self.put_new(payment_to_item(payment)?)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
         items.extend(self.put_events(&events)?);
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(transaction_error)?;
+        self.transact(items).await?;
         intent.stored_as(expected.version + 1);
         Ok(())
     }
@@ -384,13 +349,7 @@ impl IntentStore for DynamoStore {
         let flagged = self.put_intent_conditional(intent, expected)?;
         // The payable is not touched: it may be paid or held by a newer intent,
         // and this money is a person's to settle.
-        let payment_put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(payment_to_item(payment)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let payment_put = self.put_new(payment_to_item(payment)?)?;
         let now = intent.updated_at;
         let mut events =
             Event::for_intent_change(Some(expected.status), &as_stored(intent, expected), now);
@@ -400,12 +359,7 @@ impl IntentStore for DynamoStore {
             TransactWriteItem::builder().put(payment_put).build(),
         ];
         items.extend(self.put_events(&events)?);
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(transaction_error)?;
+        self.transact(items).await?;
         intent.stored_as(expected.version + 1);
         Ok(())
     }

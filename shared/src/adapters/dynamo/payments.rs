@@ -1,7 +1,7 @@
 //! Payments on DynamoDB: each one created once, adding itself to its payable's
 //! sums (and its events) in the same transaction.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::DynamoStore;
 use super::codec::{n, names, s, ts, values};
@@ -143,13 +143,7 @@ impl PaymentStore for DynamoStore {
                 .update(build(fix_owner.build())?)
                 .build()
         };
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(payment_to_item(payment)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let put = self.put_new(payment_to_item(payment)?)?;
         // The payment, its payable's sums and their events: all or nothing.
         let mut items = vec![guard, TransactWriteItem::builder().put(put).build()];
         items.extend(self.put_events(&events)?);

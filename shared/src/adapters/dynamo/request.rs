@@ -3,6 +3,7 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::codec::{Item, s, unavailable};
 use super::table::{PK, SK};
@@ -30,6 +31,28 @@ impl super::DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(out.item)
+    }
+
+    /// A Put of `item` that fails when its key is already taken.
+    pub(super) fn put_new(&self, item: Item) -> Result<Put, StoreError> {
+        build(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build(),
+        )
+    }
+
+    /// Writes `items` in one transaction: all or nothing.
+    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(transaction_error)?;
+        Ok(())
     }
 }
 

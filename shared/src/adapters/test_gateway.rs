@@ -92,31 +92,12 @@ impl Gateway for TestGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::intent::NewIntent;
-    use crate::domain::{Currency, Email, GatewayId, Money, Payer, UserId};
-    use std::collections::BTreeMap;
+    use crate::domain::GatewayId;
+    use crate::domain::intent::sample_intent;
     use time::OffsetDateTime;
 
     fn intent() -> PaymentIntent {
-        let mut i = PaymentIntent::open(
-            NewIntent {
-                payer: Payer {
-                    user_id: UserId::parse("u1").expect("valid"),
-                    email: Email::parse("u1@example.com").expect("valid"),
-                },
-                payable: None,
-                amount: Money::from_minor(11200, Currency::parse("USD").expect("usd"))
-                    .expect("valid"),
-                gateway: GatewayId::Test,
-                description: None,
-                line_items: vec![],
-                business_id: None,
-                return_url: None,
-                cancel_url: None,
-                metadata: BTreeMap::new(),
-            },
-            OffsetDateTime::UNIX_EPOCH,
-        );
+        let mut i = sample_intent(GatewayId::Test, OffsetDateTime::UNIX_EPOCH);
         i.gateway_intent_id = Some("pi_test_abc".to_owned());
         i
     }

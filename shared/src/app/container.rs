@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
+use crate::domain::{Delivery, EndpointId, SecretRotation, WebhookEndpoint};
 use crate::ports::{
-    Clock, EventStore, Gateways, IdempotencyStore, IntentStore, Mailer, PayableStore, PaymentStore,
-    RefundStore, ReplayGuard, SecretError, Secrets, SecretsProvider, Stores, Webhooks,
+    Clock, DeliveryCreate, EndpointWrite, EventStore, Gateways, IdempotencyStore, IntentStore,
+    Mailer, OutgoingEvent, Page, PayableStore, PaymentStore, RefundStore, ReplayGuard, SecretError,
+    Secrets, SecretsProvider, StoreError, Stores, Webhooks,
 };
 
 /// Only ports: which adapters stand behind them is decided where the App is built.
@@ -93,8 +96,19 @@ impl App {
 /// [`App::storage_from_env`].)
 pub(crate) struct NoWebhooks;
 
-fn not_connected() -> crate::ports::StoreError {
-    crate::ports::StoreError::Unavailable("this function is not connected to webhooks".into())
+/// Each listed method of `$port` answers that this function is not connected
+/// to webhooks.
+macro_rules! not_connected {
+    ($port:ident { $(fn $name:ident($($arg:ty),*) -> $ok:ty;)* }) => {
+        #[async_trait::async_trait]
+        impl crate::ports::$port for NoWebhooks {
+            $(async fn $name(&self, $(_: $arg),*) -> Result<$ok, StoreError> {
+                Err(StoreError::Unavailable(
+                    "this function is not connected to webhooks".into(),
+                ))
+            })*
+        }
+    };
 }
 
 #[async_trait::async_trait]
@@ -105,98 +119,24 @@ impl crate::ports::DeliverySender for NoWebhooks {
     }
 }
 
-#[async_trait::async_trait]
-impl crate::ports::WebhookEndpointStore for NoWebhooks {
-    async fn put_endpoint(
-        &self,
-        _: &crate::domain::WebhookEndpoint,
-    ) -> Result<crate::ports::EndpointWrite, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn get_endpoint(
-        &self,
-        _: &crate::domain::EndpointId,
-    ) -> Result<Option<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn rotate_secret(
-        &self,
-        _: &crate::domain::EndpointId,
-        _: &crate::domain::SecretRotation,
-    ) -> Result<Option<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn delete_endpoint(
-        &self,
-        _: &crate::domain::EndpointId,
-    ) -> Result<bool, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn list_endpoints(
-        &self,
-    ) -> Result<Vec<crate::domain::WebhookEndpoint>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-}
+not_connected!(WebhookEndpointStore {
+    fn put_endpoint(&WebhookEndpoint) -> EndpointWrite;
+    fn get_endpoint(&EndpointId) -> Option<WebhookEndpoint>;
+    fn rotate_secret(&EndpointId, &SecretRotation) -> Option<WebhookEndpoint>;
+    fn delete_endpoint(&EndpointId) -> bool;
+    fn list_endpoints() -> Vec<WebhookEndpoint>;
+});
 
-#[async_trait::async_trait]
-impl crate::ports::DeliveryStore for NoWebhooks {
-    async fn create_delivery(
-        &self,
-        _: &crate::domain::Delivery,
-    ) -> Result<crate::ports::DeliveryCreate, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn save_delivery(
-        &self,
-        _: &crate::domain::Delivery,
-    ) -> Result<(), crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn earlier_pending(
-        &self,
-        _: &crate::domain::Delivery,
-    ) -> Result<Option<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn next_pending(
-        &self,
-        _: &crate::domain::Delivery,
-    ) -> Result<Option<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn due_deliveries_to(
-        &self,
-        _: &crate::domain::EndpointId,
-        _: time::OffsetDateTime,
-        _: Option<&crate::domain::Delivery>,
-        _: usize,
-    ) -> Result<Vec<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn stray_due_deliveries(
-        &self,
-        _: time::OffsetDateTime,
-        _: usize,
-    ) -> Result<Vec<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-    async fn list_deliveries(
-        &self,
-        _: &crate::domain::EndpointId,
-        _: usize,
-        _: Option<&str>,
-    ) -> Result<crate::ports::Page<crate::domain::Delivery>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-}
+not_connected!(DeliveryStore {
+    fn create_delivery(&Delivery) -> DeliveryCreate;
+    fn save_delivery(&Delivery) -> ();
+    fn earlier_pending(&Delivery) -> Option<Delivery>;
+    fn next_pending(&Delivery) -> Option<Delivery>;
+    fn due_deliveries_to(&EndpointId, OffsetDateTime, Option<&Delivery>, usize) -> Vec<Delivery>;
+    fn stray_due_deliveries(OffsetDateTime, usize) -> Vec<Delivery>;
+    fn list_deliveries(&EndpointId, usize, Option<&str>) -> Page<Delivery>;
+});
 
-#[async_trait::async_trait]
-impl crate::ports::EventsToDeliver for NoWebhooks {
-    async fn event(
-        &self,
-        _: &str,
-    ) -> Result<Option<crate::ports::OutgoingEvent>, crate::ports::StoreError> {
-        Err(not_connected())
-    }
-}
+not_connected!(EventsToDeliver {
+    fn event(&str) -> Option<OutgoingEvent>;
+});

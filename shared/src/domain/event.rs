@@ -340,10 +340,8 @@ fn snapshot(intent: &PaymentIntent) -> PaymentIntent {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::domain::intent::{Confirmation, GatewayReport, NewIntent};
+    use crate::domain::intent::{Confirmation, GatewayReport};
     use crate::domain::{
         Currency, Email, FeeSchedule, GatewayId, Money, OtpCode, OtpHash, OtpPolicy, PayableId,
         PayableKind, PayableRef, PayableStatus, Payer, PaymentMethod, RefundId, UserId,
@@ -366,21 +364,7 @@ mod tests {
     }
 
     fn intent(gateway: GatewayId) -> PaymentIntent {
-        PaymentIntent::open(
-            NewIntent {
-                payer: payer(),
-                payable: None,
-                amount: usd(11200),
-                gateway,
-                description: None,
-                line_items: vec![],
-                business_id: None,
-                return_url: None,
-                cancel_url: None,
-                metadata: BTreeMap::new(),
-            },
-            now(),
-        )
+        crate::domain::intent::sample_intent(gateway, now())
     }
 
     fn order() -> Payable {

@@ -742,10 +742,34 @@ impl PaymentIntent {
     }
 }
 
+/// For tests: an open intent of payer `u1` for 112.00 USD at `gateway`,
+/// naming nothing else.
+#[cfg(test)]
+pub(crate) fn sample_intent(gateway: GatewayId, now: OffsetDateTime) -> PaymentIntent {
+    use super::{Currency, Email, UserId};
+    PaymentIntent::open(
+        NewIntent {
+            payer: Payer {
+                user_id: UserId::parse("u1").expect("valid"),
+                email: Email::parse("u1@example.com").expect("valid"),
+            },
+            payable: None,
+            amount: Money::from_minor(11200, Currency::parse("USD").expect("usd")).expect("valid"),
+            gateway,
+            description: None,
+            line_items: vec![],
+            business_id: None,
+            return_url: None,
+            cancel_url: None,
+            metadata: BTreeMap::new(),
+        },
+        now,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Currency, Email, UserId};
     use IntentStatus::*;
     use time::Duration;
 
@@ -754,25 +778,7 @@ mod tests {
     }
 
     fn intent(gateway: GatewayId) -> PaymentIntent {
-        let currency = Currency::parse("USD").expect("usd");
-        PaymentIntent::open(
-            NewIntent {
-                payer: Payer {
-                    user_id: UserId::parse("u1").expect("valid"),
-                    email: Email::parse("u1@example.com").expect("valid"),
-                },
-                payable: None,
-                amount: Money::from_minor(11200, currency).expect("valid"),
-                gateway,
-                description: None,
-                line_items: vec![],
-                business_id: None,
-                return_url: None,
-                cancel_url: None,
-                metadata: BTreeMap::new(),
-            },
-            now(),
-        )
+        sample_intent(gateway, now())
     }
 
     #[test]

@@ -4,17 +4,17 @@
 //! not at all, so no crash, lost race or retry can leave one without the
 //! other. Read back here by id or newest first.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use time::OffsetDateTime;
 
 use super::DynamoStore;
-use super::codec::{Item, unavailable};
+use super::codec::Item;
 use super::items::{event_from_item, event_to_item};
 use super::keys::{
     ALL_EVENTS_LIST, EVENT_PREFIX, EVENT_SHARDS, EVENT_SK, event_pk, object_events_partition,
     typed_events_list,
 };
-use super::request::{build, key};
+use super::request::key;
 use super::sharded::ShardedList;
 use super::table::{ALL_INTENTS, BY_PAYABLE, BY_USER};
 use crate::domain::{Event, EventId};
@@ -25,12 +25,7 @@ impl DynamoStore {
     /// tools and tests that feed the deliveries an event directly.
     pub async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
         let items = self.put_events(std::slice::from_ref(event))?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(super::request::transaction_error)?;
+        self.transact(items).await?;
         Ok(())
     }
 
@@ -45,13 +40,7 @@ impl DynamoStore {
             .iter()
             .enumerate()
             .map(|(position, event)| {
-                let put = build(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(event_to_item(event, position)?))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build(),
-                )?;
+                let put = self.put_new(event_to_item(event, position)?)?;
                 Ok(TransactWriteItem::builder().put(put).build())
             })
             .collect()
@@ -83,17 +72,8 @@ impl EventStore for DynamoStore {
         id: &EventId,
         now: OffsetDateTime,
     ) -> Result<Option<Event>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(event_pk(id), EVENT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out
-            .item
+        let item = self.get_consistent(key(event_pk(id), EVENT_SK)).await?;
+        Ok(item
             .map(event_from_item)
             .transpose()?
             .filter(|e| !e.is_expired(now)))

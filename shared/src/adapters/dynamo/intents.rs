@@ -62,15 +62,7 @@ impl DynamoStore {
     /// names one intent, so a second intent under it is refused.
     fn put_gateway_lookup(&self, intent: &PaymentIntent) -> Result<Option<Put>, StoreError> {
         gateway_intent_to_item(intent)?
-            .map(|item| {
-                build(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(item))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build(),
-                )
-            })
+            .map(|item| self.put_new(item))
             .transpose()
     }
 
@@ -89,12 +81,7 @@ impl DynamoStore {
         let mut items = vec![TransactWriteItem::builder().put(put).build()];
         items.extend(lookup.map(|l| TransactWriteItem::builder().put(l).build()));
         items.extend(events);
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(transaction_error)?;
+        self.transact(items).await?;
         Ok(OpenOutcome::Created)
     }
 
@@ -215,13 +202,7 @@ fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
 impl IntentStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
     async fn open_intent(&self, intent: &mut PaymentIntent) -> Result<OpenOutcome, StoreError> {
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(intent_to_item(intent, 1)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let put = self.put_new(intent_to_item(intent, 1)?)?;
         let lookup = self.put_gateway_lookup(intent)?;
         let mut opened = intent.clone();
         opened.stored_as(1);
@@ -242,16 +223,8 @@ impl IntentStore for DynamoStore {
 
     #[tracing::instrument(skip_all, fields(intent = %id), err)]
     async fn get_intent(&self, id: &IntentId) -> Result<Option<PaymentIntent>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(intent_pk(id), INTENT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(intent_from_item).transpose()
+        let item = self.get_consistent(key(intent_pk(id), INTENT_SK)).await?;
+        item.map(intent_from_item).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(intent = %intent.id, to = %intent.status), err)]
@@ -270,12 +243,7 @@ impl IntentStore for DynamoStore {
             // The change and what it announces, together or not at all.
             let mut items = vec![TransactWriteItem::builder().put(put).build()];
             items.extend(self.put_events(&events)?);
-            self.client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await
-                .map_err(transaction_error)?;
+            self.transact(items).await?;
             intent.stored_as(expected.version + 1);
             return Ok(());
         }
@@ -362,22 +330,11 @@ impl IntentStore for DynamoStore {
             );
         }
         if let Some(payment) = payment {
-            let put = build(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(payment_to_item(payment)?))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build(),
-            )?;
+            let put = self.put_new(payment_to_item(payment)?)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
         items.extend(self.put_events(&events)?);
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(transaction_error)?;
+        self.transact(items).await?;
         intent.stored_as(expected.version + 1);
         Ok(())
     }
@@ -392,13 +349,7 @@ impl IntentStore for DynamoStore {
         let flagged = self.put_intent_conditional(intent, expected)?;
         // The payable is not touched: it may be paid or held by a newer intent,
         // and this money is a person's to settle.
-        let payment_put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(payment_to_item(payment)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let payment_put = self.put_new(payment_to_item(payment)?)?;
         let now = intent.updated_at;
         let mut events =
             Event::for_intent_change(Some(expected.status), &as_stored(intent, expected), now);
@@ -408,12 +359,7 @@ impl IntentStore for DynamoStore {
             TransactWriteItem::builder().put(payment_put).build(),
         ];
         items.extend(self.put_events(&events)?);
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(transaction_error)?;
+        self.transact(items).await?;
         intent.stored_as(expected.version + 1);
         Ok(())
     }
@@ -496,19 +442,13 @@ impl IntentStore for DynamoStore {
         gateway_intent_id: &str,
     ) -> Result<Option<PaymentIntent>, StoreError> {
         // Consistent: a webhook may arrive right after the intent was opened.
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
+        let item = self
+            .get_consistent(key(
                 gateway_intent_pk(gateway, gateway_intent_id),
                 GATEWAY_INTENT_SK,
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        match out.item {
+            ))
+            .await?;
+        match item {
             Some(item) => self.get_intent(&gateway_intent_from_item(item)?).await,
             None => Ok(None),
         }

@@ -217,16 +217,10 @@ impl PayableStore for DynamoStore {
 
     #[tracing::instrument(skip_all, fields(payable = %payable), err)]
     async fn get_payable(&self, payable: &PayableRef) -> Result<Option<Payable>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(payable_pk(payable), PAYABLE_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(payable_from_item).transpose()
+        let item = self
+            .get_consistent(key(payable_pk(payable), PAYABLE_SK))
+            .await?;
+        item.map(payable_from_item).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(payable = %payable.payable, pending = pending.len()), err)]

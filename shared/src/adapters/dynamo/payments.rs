@@ -1,10 +1,10 @@
 //! Payments on DynamoDB: each one created once, adding itself to its payable's
 //! sums (and its events) in the same transaction.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::DynamoStore;
-use super::codec::{n, names, s, ts, unavailable, values};
+use super::codec::{n, names, s, ts, values};
 use super::items::{payment_from_item, payment_to_item};
 use super::keys::{PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition};
 use super::request::{build, key, transaction_error};
@@ -19,16 +19,8 @@ use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
 impl PaymentStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(payment = %id), err)]
     async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(payment_pk(id), PAYMENT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(payment_from_item).transpose()
+        let item = self.get_consistent(key(payment_pk(id), PAYMENT_SK)).await?;
+        item.map(payment_from_item).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(payment = %payment.id), err)]
@@ -151,13 +143,7 @@ impl PaymentStore for DynamoStore {
                 .update(build(fix_owner.build())?)
                 .build()
         };
-        let put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(payment_to_item(payment)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build(),
-        )?;
+        let put = self.put_new(payment_to_item(payment)?)?;
         // The payment, its payable's sums and their events: all or nothing.
         let mut items = vec![guard, TransactWriteItem::builder().put(put).build()];
         items.extend(self.put_events(&events)?);

@@ -220,16 +220,8 @@ impl DynamoStore {
 impl RefundStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(refund = %id), err)]
     async fn get_refund(&self, id: &RefundId) -> Result<Option<Refund>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(refund_pk(id), REFUND_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(refund_from_item).transpose()
+        let item = self.get_consistent(key(refund_pk(id), REFUND_SK)).await?;
+        item.map(refund_from_item).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(refund = %refund.id(), payment = %payment.id), err)]
@@ -345,19 +337,13 @@ impl RefundStore for DynamoStore {
         gateway_refund_id: &str,
     ) -> Result<Option<Refund>, StoreError> {
         // Consistent: a webhook may follow the refund's own write at once.
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
+        let item = self
+            .get_consistent(key(
                 gateway_refund_pk(gateway, gateway_refund_id),
                 GATEWAY_REFUND_SK,
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        match out.item {
+            ))
+            .await?;
+        match item {
             Some(item) => self.get_refund(&gateway_refund_from_item(item)?).await,
             None => Ok(None),
         }

@@ -122,16 +122,10 @@ impl WebhookEndpointStore for DynamoStore {
 
     #[tracing::instrument(skip_all, fields(endpoint = %id), err)]
     async fn get_endpoint(&self, id: &EndpointId) -> Result<Option<WebhookEndpoint>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(ENDPOINTS_PK.to_owned(), &endpoint_sk(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(endpoint_from_item).transpose()
+        let item = self
+            .get_consistent(key(ENDPOINTS_PK.to_owned(), &endpoint_sk(id)))
+            .await?;
+        item.map(endpoint_from_item).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(endpoint = %id), err)]

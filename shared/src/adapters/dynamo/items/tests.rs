@@ -1,31 +1,15 @@
 //! Each item reads back as what it stored.
 
-use std::collections::BTreeMap;
-
 use super::*;
 use crate::adapters::dynamo::keys::{all_intents_shard, event_shard};
-use crate::domain::intent::{Confirmation, NewIntent};
+use crate::domain::intent::{Confirmation, sample_intent};
 use crate::domain::intent::{GatewayId, NextAction};
 use crate::domain::{BusinessId, Event, Payable, PayableStatus, Payer, PaymentIntent};
 use time::OffsetDateTime;
 
 fn intent() -> PaymentIntent {
-    PaymentIntent::open(
-        NewIntent {
-            payer: Payer {
-                user_id: UserId::parse("u1").expect("valid"),
-                email: Email::parse("u1@example.com").expect("valid"),
-            },
-            payable: None,
-            amount: Money::from_minor(11200, Currency::parse("USD").expect("usd")).expect("valid"),
-            gateway: GatewayId::Test,
-            description: None,
-            line_items: vec![],
-            business_id: None,
-            return_url: None,
-            cancel_url: None,
-            metadata: BTreeMap::new(),
-        },
+    sample_intent(
+        GatewayId::Test,
         OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("valid"),
     )
 }

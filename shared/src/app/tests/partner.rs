@@ -48,7 +48,7 @@ async fn pay(t: &TestApp, order: &Payable, amount: &str) -> String {
     )
     .await
     .expect("recorded")
-    .id
+    .id()
     .to_string()
 }
 
@@ -64,7 +64,7 @@ async fn a_payment_stays_with_the_business_it_was_made_for() {
         .await
         .expect("still the business it was made for");
     assert_eq!(detail.business_id, a());
-    assert_eq!(detail.payment.business_id, Some(a()));
+    assert_eq!(detail.payment.business_id(), Some(a()));
     let err = payment_detail(&t.app, &partner_of(b()), &for_a)
         .await
         .expect_err("not the new business's");
@@ -79,7 +79,7 @@ async fn a_payment_stays_with_the_business_it_was_made_for() {
         detail
             .account_payments
             .iter()
-            .map(|p| p.id.to_string())
+            .map(|p| p.id().to_string())
             .collect::<Vec<_>>(),
         vec![for_b.clone()]
     );
@@ -94,7 +94,7 @@ async fn a_payment_stays_with_the_business_it_was_made_for() {
         detail
             .account_payments
             .iter()
-            .map(|p| p.id.to_string())
+            .map(|p| p.id().to_string())
             .collect::<Vec<_>>(),
         vec![for_a]
     );
@@ -142,5 +142,5 @@ async fn an_open_intent_keeps_the_business_its_order_is_paid_for() {
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 1);
-    assert_eq!(list.items[0].business_id, Some(a()));
+    assert_eq!(list.items[0].business_id(), Some(a()));
 }

@@ -40,7 +40,7 @@ async fn left_unsent(
     let listed = crate::app::refunds::list(
         &t.app,
         &super::refunds::service(),
-        &payment.id.to_string(),
+        &payment.id().to_string(),
         10,
         None,
     )
@@ -97,7 +97,11 @@ async fn an_unsent_refund_is_asked_again_under_its_key_and_finished_once() {
     );
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Refunded, 5_000, 5_000)
     );
     assert_eq!(
@@ -167,7 +171,7 @@ async fn once_the_gateway_may_have_forgotten_the_key_the_pass_looks_instead_of_a
     assert_eq!(done.status(), RefundStatus::Succeeded);
     assert_eq!(done.gateway_refund_id().as_ref(), Some(&made[0].id));
     assert_eq!(
-        stored_payment(&t, &payment).await.status,
+        stored_payment(&t, &payment).await.status(),
         PaymentStatus::Refunded
     );
 }
@@ -184,7 +188,11 @@ async fn a_refund_the_gateway_never_made_fails_once_its_key_may_be_forgotten() {
     assert_eq!(failed.status(), RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Completed, 0, 0)
     );
     assert_eq!(
@@ -236,7 +244,11 @@ async fn a_pass_whose_write_answer_was_lost_finishes_the_refund_once() {
     assert_eq!(gateway.made().len(), 1);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Refunded, 5_000, 5_000),
         "refunded once"
     );

@@ -174,7 +174,7 @@ pub async fn mark_paid(
                 // look for its intent in an index that lags).
                 let mut order = payable;
                 order.mark_paid(now);
-                order.owner_fixed = true;
+                order.fix_owner();
                 return Ok(Settled { order, intent });
             }
             Err(StoreError::Conflict) => continue,

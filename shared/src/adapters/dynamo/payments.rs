@@ -96,7 +96,7 @@ impl PaymentStore for DynamoStore {
                     // only while nothing wrote it since (every write sets `updated_at`).
                     condition.push_str(" AND updated_at = :read_at");
                     let mut paid = payable.clone();
-                    paid.owner_fixed = true;
+                    paid.fix_owner();
                     paid.mark_paid(now);
                     events.extend(Event::for_paid_payable(&paid, now));
                 } else {

@@ -41,7 +41,7 @@ impl PaymentStore for MemoryStore {
             if allocated.amount != payable.amount || !allocated.allocate(payment) {
                 return Ok(RecordOutcome::PayableChanged);
             }
-            allocated.owner_fixed = true;
+            allocated.fix_owner();
             // The payment that completes the total pays the payable in this
             // write, and its event shows the payable as read: only if nothing
             // changed it since, as on the table.
@@ -53,7 +53,7 @@ impl PaymentStore for MemoryStore {
             }
             slot.payable = allocated;
         }
-        slot.payable.owner_fixed = true;
+        slot.payable.fix_owner();
         state.payments.insert(payment.id(), payment.clone());
         state.record_events(events);
         Ok(RecordOutcome::Recorded)

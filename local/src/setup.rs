@@ -14,8 +14,8 @@ use payment_shared::adapters::dynamo::table;
 use payment_shared::app::App;
 use payment_shared::app::{AppError, payables};
 use payment_shared::domain::{
-    BusinessId, Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef,
-    PayableStatus, Payer, UserId,
+    BusinessId, Currency, Email, LineItem, Money, NewPayable, Payable, PayableId, PayableKind,
+    PayableRef, Payer, UserId,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -69,31 +69,25 @@ fn demo_payable(demo: &Demo, app: &App) -> Result<Payable, String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let now = app.clock.now();
-    Ok(Payable {
-        payable: PayableRef {
-            kind: PayableKind::parse(demo.kind).map_err(|e| e.0)?,
-            id: PayableId::parse(demo.id).map_err(|e| e.0)?,
+    Ok(Payable::new(
+        NewPayable {
+            payable: PayableRef {
+                kind: PayableKind::parse(demo.kind).map_err(|e| e.0)?,
+                id: PayableId::parse(demo.id).map_err(|e| e.0)?,
+            },
+            owner: Payer {
+                user_id: UserId::parse(demo.user).map_err(|e| e.0)?,
+                email: Email::parse(&format!("{}@example.com", demo.user)).map_err(|e| e.0)?,
+            },
+            amount: Money::parse(demo.amount, usd).map_err(|e| e.to_string())?,
+            number: Some(demo.id.to_owned()),
+            description: Some(demo.description.to_owned()),
+            line_items: items,
+            // The local partner client's business, so that partners can read the demo's payments.
+            business_id: Some(BusinessId::new(DEMO_BUSINESS)),
         },
-        owner: Payer {
-            user_id: UserId::parse(demo.user).map_err(|e| e.0)?,
-            email: Email::parse(&format!("{}@example.com", demo.user)).map_err(|e| e.0)?,
-        },
-        amount: Money::parse(demo.amount, usd).map_err(|e| e.to_string())?,
-        number: Some(demo.id.to_owned()),
-        description: Some(demo.description.to_owned()),
-        line_items: items,
-        // The local partner client's business, so that partners can read the demo's payments.
-        business_id: Some(BusinessId::new(DEMO_BUSINESS)),
-        status: PayableStatus::Open,
-        open_intent_id: None,
-        allocated_minor: 0,
-        paid_minor: 0,
-        refunded_minor: 0,
-        pending_payments: 0,
-        owner_fixed: false,
-        created_at: now,
-        updated_at: now,
-    })
+        now,
+    ))
 }
 
 async fn create_table(app: &App, fresh: bool) -> Result<(), String> {

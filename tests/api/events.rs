@@ -746,7 +746,7 @@ async fn a_change_that_loses_its_condition_leaves_no_event_in_the_table() {
     );
     assert!(
         s.payments
-            .get_payment(&payment.id)
+            .get_payment(&payment.id())
             .await
             .expect("read")
             .is_none(),

@@ -37,7 +37,7 @@ async fn stored_payments(h: &Harness, order: &str) -> Vec<Value> {
         .expect("list");
     page.items
         .iter()
-        .map(|p| json!({"id": p.id.to_string(), "status": p.status.as_str(), "amount": p.amount.minor()}))
+        .map(|p| json!({"id": p.id().to_string(), "status": p.status().as_str(), "amount": p.amount().minor()}))
         .collect()
 }
 
@@ -128,7 +128,7 @@ async fn concurrent_retries_of_one_key_record_exactly_one_payment() {
     .await;
     let ids: std::collections::BTreeSet<String> = runs
         .iter()
-        .map(|r| r.as_ref().expect("every run answers").id.to_string())
+        .map(|r| r.as_ref().expect("every run answers").id().to_string())
         .collect();
     assert_eq!(ids.len(), 1, "every run answers with the same payment");
     let payments = stored_payments(&h, &order).await;

@@ -54,9 +54,9 @@ async fn the_whole_flow_collects_the_payment_once() {
         .await
         .expect("read")
         .expect("payment stored");
-    assert_eq!(payment.amount.minor(), 11200);
+    assert_eq!(payment.amount().minor(), 11200);
     assert_eq!(
-        payment.intent_id.map(|i| i.to_string()),
+        payment.intent_id().map(|i| i.to_string()),
         Some(intent.clone())
     );
 

@@ -250,7 +250,7 @@ async fn overlapping_passes_finish_a_refund_once() {
     let unsent = Refund::of(
         RefundId::new(),
         &read,
-        read.amount,
+        read.amount(),
         None,
         Some(GatewayId::Test),
         made_at,

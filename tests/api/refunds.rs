@@ -313,8 +313,8 @@ async fn twenty_concurrent_refunds_never_give_back_more_than_the_payment() {
         .await
         .expect("read")
         .expect("payment");
-    assert_eq!(stored.refunded_minor, 700 * made);
-    assert!(stored.refunded_minor <= stored.amount.minor());
+    assert_eq!(stored.refunded_minor(), 700 * made);
+    assert!(stored.refunded_minor() <= stored.amount().minor());
     let listed = invoke(
         &h,
         refunds::list,

@@ -797,7 +797,7 @@ async fn fee_of_a_stripe_payment(charge_fee: Option<i64>) -> i64 {
         .await
         .expect("read")
         .expect("stored")
-        .fee_minor
+        .fee_minor()
 }
 
 #[tokio::test]
@@ -880,7 +880,11 @@ async fn mark_paid_cancels_a_card_intent_at_stripe_before_recording_the_offline_
         .await
         .expect("read")
         .expect("payment");
-    assert_eq!(stored.intent_id, None, "an offline payment, of no gateway");
+    assert_eq!(
+        stored.intent_id(),
+        None,
+        "an offline payment, of no gateway"
+    );
 }
 
 #[tokio::test]

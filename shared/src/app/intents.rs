@@ -424,7 +424,7 @@ async fn collect_after_correct_code(
             .await
         {
             Ok(()) => {
-                tracing::info!(intent = %intent.id, payment = %payment.id, "payment succeeded");
+                tracing::info!(intent = %intent.id, payment = %payment.id(), "payment succeeded");
                 return Ok((intent, payment));
             }
             Err(StoreError::Conflict) => continue,
@@ -519,7 +519,7 @@ pub async fn gateway_succeeded(
             now,
         );
         if outcome == GatewaySuccess::RecordForReview {
-            payment.review_reason = intent.review_reason.clone();
+            payment.hold_for_review(intent.review_reason.clone());
         }
         if outcome != GatewaySuccess::AlreadyCollected {
             if gateway_fee.is_none() {
@@ -545,7 +545,7 @@ pub async fn gateway_succeeded(
         match written {
             Ok(()) => {
                 if outcome == GatewaySuccess::RecordForReview {
-                    tracing::warn!(intent = %intent.id, payment = %payment.id, "gateway collected money for an ended intent; flagged for review");
+                    tracing::warn!(intent = %intent.id, payment = %payment.id(), "gateway collected money for an ended intent; flagged for review");
                 }
                 return Ok((intent, Some(payment)));
             }

@@ -30,7 +30,7 @@ pub struct PaymentDetail {
 /// (every payment has carried its payable's business since payments were
 /// first stored), so it is no partner's, even once the payable gains one.
 fn made_for(payment: &Payment, business: BusinessId) -> bool {
-    payment.business_id == Some(business)
+    payment.business_id() == Some(business)
 }
 
 /// What a partner is told of a payment not made for their business, or of none.
@@ -51,7 +51,7 @@ pub async fn payment_detail(
         .await?
         .filter(|p| made_for(p, partner.business_id))
         .ok_or_else(not_found)?;
-    let payable_ref = payment.payable.clone().ok_or_else(not_found)?;
+    let payable_ref = payment.payable().clone().ok_or_else(not_found)?;
     let payable = app
         .payables
         .get_payable(&payable_ref)
@@ -77,7 +77,7 @@ pub async fn payment_detail(
         }
     }
     // The by-payable index lags its table: the payment just read counts as it is now.
-    account_payments.retain(|p| p.id != payment.id);
+    account_payments.retain(|p| p.id() != payment.id());
     account_payments.push(payment.clone());
     Ok(PaymentDetail {
         business_id: partner.business_id,

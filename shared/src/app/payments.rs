@@ -120,7 +120,7 @@ pub async fn record_under(
             app.clock.now(),
         );
         if let Some(id) = named {
-            payment.id = id;
+            payment.name(id);
         }
         if payment.counts_toward_total() {
             // An intent its payer abandoned no longer holds the order: this write
@@ -143,12 +143,12 @@ pub async fn record_under(
         }
         match app.payments.record_payment(&payment, &payable).await? {
             RecordOutcome::Recorded => {
-                tracing::info!(payment = %payment.id, status = status.as_str(), "payment recorded");
+                tracing::info!(payment = %payment.id(), status = status.as_str(), "payment recorded");
                 return Ok(payment);
             }
             // An earlier run under this key won (a racing retry): answer with its payment.
             RecordOutcome::AlreadyRecorded => {
-                let existing = already_recorded(app, Some(payment.id))
+                let existing = already_recorded(app, Some(payment.id()))
                     .await?
                     .ok_or(StoreError::Conflict)?;
                 return same_request(existing, order, &amount.to_string(), method);
@@ -170,7 +170,7 @@ async fn already_recorded(
     };
     let existing = app.payments.get_payment(&id).await?;
     if let Some(p) = &existing {
-        tracing::info!(payment = %p.id, "payment already recorded under this key");
+        tracing::info!(payment = %p.id(), "payment already recorded under this key");
     }
     Ok(existing)
 }
@@ -184,9 +184,9 @@ fn same_request(
     amount: &str,
     method: PaymentMethod,
 ) -> Result<Payment, AppError> {
-    let same = existing.payable.as_ref() == Some(order)
-        && existing.method == method
-        && Money::parse(amount, existing.amount.currency()).is_ok_and(|a| a == existing.amount);
+    let same = existing.payable().as_ref() == Some(order)
+        && existing.method() == method
+        && Money::parse(amount, existing.amount().currency()).is_ok_and(|a| a == existing.amount());
     if same {
         Ok(existing)
     } else {
@@ -217,7 +217,7 @@ pub async fn get(app: &App, actor: &Actor, id: &PaymentId) -> Result<Payment, Ap
         .get_payment(id)
         .await?
         .ok_or_else(payment_not_found)?;
-    let own = matches!(actor, Actor::Person(c) if c.user_id == payment.payer_user_id);
+    let own = matches!(actor, Actor::Person(c) if &c.user_id == payment.payer_user_id());
     if own || actor.sees_every_payment() {
         Ok(payment)
     } else {

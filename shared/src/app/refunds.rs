@@ -99,7 +99,7 @@ pub async fn create(
         );
         match app.refunds.create_refund(&refund, &payment).await? {
             RefundOutcome::Created => {
-                tracing::info!(refund = %refund.id(), payment = %payment.id, status = refund.status().as_str(), "refund made");
+                tracing::info!(refund = %refund.id(), payment = %payment.id(), status = refund.status().as_str(), "refund made");
                 break (refund, collector.map(|intent| (payment, intent)));
             }
             // Another refund or this very one (a racing retry) got there
@@ -157,7 +157,7 @@ async fn collecting_intent(
     app: &App,
     payment: &Payment,
 ) -> Result<Option<PaymentIntent>, AppError> {
-    let Some(intent_id) = payment.intent_id else {
+    let Some(intent_id) = payment.intent_id() else {
         return Ok(None);
     };
     Ok(app
@@ -305,5 +305,8 @@ pub async fn list(
         .get_payment(payment)
         .await?
         .ok_or_else(not_found)?;
-    Ok(app.refunds.list_refunds(&payment.id, limit, cursor).await?)
+    Ok(app
+        .refunds
+        .list_refunds(&payment.id(), limit, cursor)
+        .await?)
 }

@@ -128,7 +128,7 @@ pub async fn mark_paid(
             // only when they add up to exactly what the order has allocated beyond
             // what is paid is the list complete; the write below is conditioned on
             // those very sums, so none can slip in after this check.
-            let pending_sum: i64 = pending.iter().map(|p| p.amount.minor()).sum();
+            let pending_sum: i64 = pending.iter().map(|p| p.amount().minor()).sum();
             if pending_sum != payable.allocated_minor - payable.paid_minor {
                 tracing::info!(order = %order, "pending payments not all listed yet; reading again");
                 // The index catches up within moments; give it one before reading again.
@@ -147,7 +147,7 @@ pub async fn mark_paid(
                     &app.config.fees,
                     now,
                 );
-                payment.transaction_id = paid.reference.clone();
+                payment.take_reference(paid.reference.clone());
                 Some(payment)
             } else {
                 None
@@ -172,7 +172,7 @@ pub async fn mark_paid(
                 // look for its intent in an index that lags).
                 let mut order = payable;
                 order.mark_paid(now);
-                order.owner_fixed = true;
+                order.fix_owner();
                 return Ok(Settled { order, intent });
             }
             Err(StoreError::Conflict) => continue,
@@ -193,7 +193,7 @@ async fn pending_payments(app: &App, order: &PayableRef) -> Result<Vec<Payment>,
         pending.extend(
             page.items
                 .into_iter()
-                .filter(|p| p.status == PaymentStatus::Pending),
+                .filter(|p| p.status() == PaymentStatus::Pending),
         );
         cursor = page.next;
         if cursor.is_none() {

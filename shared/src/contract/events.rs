@@ -98,7 +98,7 @@ pub async fn every_change_of_an_intent_writes_its_events_with_it(s: &Stores) {
         ]
     );
     assert_eq!(
-        types_of(s, &payment.id.to_string()).await,
+        types_of(s, &payment.id().to_string()).await,
         ["payment.completed", "payment.created"],
         "one change's events newest first: the payment completed after it was created"
     );
@@ -179,7 +179,7 @@ pub async fn ended_intents_and_late_money_write_their_events(s: &Stores) {
         ["payment_intent.canceled", "payment_intent.created"]
     );
     assert_eq!(
-        types_of(s, &late.id.to_string()).await,
+        types_of(s, &late.id().to_string()).await,
         ["payment.completed", "payment.created"]
     );
 
@@ -240,11 +240,11 @@ pub async fn payments_and_settling_write_their_events(s: &Stores) {
         .await
         .expect("record");
     assert_eq!(
-        types_of(s, &pending.id.to_string()).await,
+        types_of(s, &pending.id().to_string()).await,
         ["payment.created"]
     );
     assert_eq!(
-        types_of(s, &failed.id.to_string()).await,
+        types_of(s, &failed.id().to_string()).await,
         ["payment.created"]
     );
 
@@ -265,11 +265,11 @@ pub async fn payments_and_settling_write_their_events(s: &Stores) {
         .await
         .expect("settle");
     assert_eq!(
-        types_of(s, &pending.id.to_string()).await,
+        types_of(s, &pending.id().to_string()).await,
         ["payment.completed", "payment.created"]
     );
     assert_eq!(
-        types_of(s, &extra.id.to_string()).await,
+        types_of(s, &extra.id().to_string()).await,
         ["payment.completed", "payment.created"]
     );
     let paid = all_events(
@@ -290,13 +290,13 @@ pub async fn payments_and_settling_write_their_events(s: &Stores) {
         s,
         &EventFilter {
             kind: Some(EventType::PaymentCompleted),
-            object_id: Some(pending.id.to_string()),
+            object_id: Some(pending.id().to_string()),
         },
     )
     .await;
     let stored = s
         .payments
-        .get_payment(&pending.id)
+        .get_payment(&pending.id())
         .await
         .expect("read")
         .expect("payment");
@@ -311,7 +311,7 @@ pub async fn payments_and_settling_write_their_events(s: &Stores) {
         .await
         .expect("record");
     assert_eq!(
-        types_of(s, &full.id.to_string()).await,
+        types_of(s, &full.id().to_string()).await,
         ["payment.completed", "payment.created"]
     );
     let paid = all_events(
@@ -595,7 +595,7 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     assert_eq!(types_of(s, &cash_id).await.len(), 2);
 
     // Through a gateway: pending first, then what the gateway reports.
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     let by_card = refund_of(&read, 4_000, Some(GatewayId::Stripe));
     s.refunds
         .create_refund(&by_card, &read)
@@ -629,7 +629,7 @@ pub async fn refunds_write_their_events_with_them(s: &Stores) {
     let mut returned = succeeded.clone();
     assert!(returned.report(RefundStatus::Failed, None, now()));
     s.refunds
-        .update_refund(&succeeded, &returned, &payment_of(s, &payment.id).await)
+        .update_refund(&succeeded, &returned, &payment_of(s, &payment.id()).await)
         .await
         .expect("update");
     assert_eq!(

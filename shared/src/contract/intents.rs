@@ -162,7 +162,7 @@ pub async fn a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once
     assert_eq!(p.status, PayableStatus::Paid);
     assert_eq!((p.allocated_minor, p.paid_minor), (7_500, 7_500));
     assert_eq!(p.open_intent_id, None);
-    let recorded = s.payments.get_payment(&payment.id).await.expect("read");
+    let recorded = s.payments.get_payment(&payment.id()).await.expect("read");
     assert_eq!(recorded, Some(payment.clone()));
     // Exactly once: the same success again loses.
     let again = s
@@ -202,7 +202,7 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
         .await
         .expect("record");
     let (mut done, mut payment) = succeed(&intent);
-    payment.id = taken.id;
+    payment.name(taken.id());
     let lost = s
         .intents
         .finish_intent(&mut done, Expected::of(&intent), Some(&payment))
@@ -524,7 +524,7 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
     assert!(stored.review_reason.is_some());
     assert!(
         s.payments
-            .get_payment(&payment.id)
+            .get_payment(&payment.id())
             .await
             .expect("read")
             .is_some()

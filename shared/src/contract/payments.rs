@@ -48,7 +48,7 @@ pub async fn payments_add_to_their_payables_sums(s: &Stores) {
     // The payment that completes the total pays the order in the same write.
     assert_eq!(payable(s, &other).await.status, PayableStatus::Paid);
     assert_eq!(
-        s.payments.get_payment(&full.id).await.expect("read"),
+        s.payments.get_payment(&full.id()).await.expect("read"),
         Some(full)
     );
 }
@@ -64,7 +64,7 @@ pub async fn payments_never_exceed_the_total(s: &Stores) {
         .expect("record");
     assert_eq!(outcome, RecordOutcome::PayableChanged);
     assert_eq!(
-        s.payments.get_payment(&too_much.id).await.expect("read"),
+        s.payments.get_payment(&too_much.id()).await.expect("read"),
         None
     );
 
@@ -149,12 +149,15 @@ pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s:
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
     let first_now = s
         .payments
-        .get_payment(&first.id)
+        .get_payment(&first.id())
         .await
         .expect("read")
         .expect("first");
-    assert_eq!(first_now.status, PaymentStatus::Pending);
-    assert_eq!(s.payments.get_payment(&extra.id).await.expect("read"), None);
+    assert_eq!(first_now.status(), PaymentStatus::Pending);
+    assert_eq!(
+        s.payments.get_payment(&extra.id()).await.expect("read"),
+        None
+    );
     assert_eq!(payable(s, &order).await.status, PayableStatus::Open);
 
     let read = payable(s, &order).await;
@@ -175,7 +178,7 @@ pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s:
         .complete_payable(&read, &completing, Some(&extra), now())
         .await
         .expect("complete");
-    let fees: Vec<i64> = stored_fees(s, &[first.id, second.id]).await;
+    let fees: Vec<i64> = stored_fees(s, &[first.id(), second.id()]).await;
     assert_eq!(
         fees,
         vec![35, 25],
@@ -184,14 +187,14 @@ pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s:
     let p = payable(s, &order).await;
     assert_eq!(p.status, PayableStatus::Paid);
     assert_eq!((p.allocated_minor, p.paid_minor), (10_000, 10_000));
-    for id in [first.id, second.id, extra.id] {
+    for id in [first.id(), second.id(), extra.id()] {
         let payment = s
             .payments
             .get_payment(&id)
             .await
             .expect("read")
             .expect("payment");
-        assert_eq!(payment.status, PaymentStatus::Completed);
+        assert_eq!(payment.status(), PaymentStatus::Completed);
     }
     // Already paid: settling again loses.
     let again = s.payables.complete_payable(&read, &[], None, now()).await;
@@ -227,7 +230,7 @@ pub async fn pending_payments_stop_at_the_cap_and_settling_completes_them_all(s:
     );
     assert_eq!(
         s.payments
-            .get_payment(&one_too_many.id)
+            .get_payment(&one_too_many.id())
             .await
             .expect("read"),
         None
@@ -268,11 +271,11 @@ pub async fn pending_payments_stop_at_the_cap_and_settling_completes_them_all(s:
     for payment in &pending {
         let stored = s
             .payments
-            .get_payment(&payment.id)
+            .get_payment(&payment.id())
             .await
             .expect("read")
             .expect("payment");
-        assert_eq!(stored.status, PaymentStatus::Completed);
+        assert_eq!(stored.status(), PaymentStatus::Completed);
     }
 }
 
@@ -300,7 +303,7 @@ pub async fn a_payment_is_recorded_only_for_the_business_its_payable_has(s: &Sto
         PaymentStatus::Failed,
     ] {
         let stale = record_of(&read, 1_000, status);
-        assert_eq!(stale.business_id, Some(BusinessId::new(1)));
+        assert_eq!(stale.business_id(), Some(BusinessId::new(1)));
         assert_eq!(
             s.payments
                 .record_payment(&stale, &read)
@@ -309,7 +312,10 @@ pub async fn a_payment_is_recorded_only_for_the_business_its_payable_has(s: &Sto
             RecordOutcome::PayableChanged,
             "{status:?}"
         );
-        assert_eq!(s.payments.get_payment(&stale.id).await.expect("read"), None);
+        assert_eq!(
+            s.payments.get_payment(&stale.id()).await.expect("read"),
+            None
+        );
     }
     let now_read = payable(s, &order).await;
     assert_eq!(now_read.allocated_minor, 0);
@@ -323,11 +329,11 @@ pub async fn a_payment_is_recorded_only_for_the_business_its_payable_has(s: &Sto
     );
     let stored = s
         .payments
-        .get_payment(&current.id)
+        .get_payment(&current.id())
         .await
         .expect("read")
         .expect("payment");
-    assert_eq!(stored.business_id, Some(BusinessId::new(2)));
+    assert_eq!(stored.business_id(), Some(BusinessId::new(2)));
 }
 
 pub async fn payment_lists_are_newest_first(s: &Stores) {
@@ -341,7 +347,7 @@ pub async fn payment_lists_are_newest_first(s: &Stores) {
             .record_payment(&payment, &read)
             .await
             .expect("record");
-        ids.push(payment.id);
+        ids.push(payment.id());
     }
     let elsewhere = stored_order(s, &owner, 500).await;
     let other = record_of(&elsewhere, 500, PaymentStatus::Pending);
@@ -359,7 +365,7 @@ pub async fn payment_lists_are_newest_first(s: &Stores) {
             .list_payments_by_payable(&order.payable, 3, cursor.as_deref())
             .await
             .expect("page");
-        seen.extend(page.items.iter().map(|p| p.id));
+        seen.extend(page.items.iter().map(|p| p.id()));
         cursor = page.next;
         if cursor.is_none() {
             break;
@@ -368,21 +374,21 @@ pub async fn payment_lists_are_newest_first(s: &Stores) {
     assert_eq!(seen, ids);
 
     let mut mine: Vec<_> = ids.clone();
-    mine.push(other.id);
+    mine.push(other.id());
     mine.sort_by_key(|id| std::cmp::Reverse(id.to_string()));
     let all = s
         .payments
         .list_payments_by_user(&owner, 10, 0)
         .await
         .expect("list");
-    assert_eq!(all.iter().map(|p| p.id).collect::<Vec<_>>(), mine);
+    assert_eq!(all.iter().map(|p| p.id()).collect::<Vec<_>>(), mine);
     let window = s
         .payments
         .list_payments_by_user(&owner, 2, 3)
         .await
         .expect("list");
     assert_eq!(
-        window.iter().map(|p| p.id).collect::<Vec<_>>(),
+        window.iter().map(|p| p.id()).collect::<Vec<_>>(),
         mine[3..5].to_vec()
     );
     let past_end = s
@@ -479,7 +485,7 @@ async fn stored_fees(s: &Stores, ids: &[crate::domain::PaymentId]) -> Vec<i64> {
             .await
             .expect("read")
             .expect("payment");
-        fees.push(p.fee_minor);
+        fees.push(p.fee_minor());
     }
     fees
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use super::*;
-use crate::domain::{PaymentId, Refund, RefundId, RefundStatus};
+use crate::domain::{PaymentId, PaymentParts, Refund, RefundId, RefundStatus};
 use crate::ports::RefundOutcome;
 
 /// A COMPLETED cash payment of the whole of a new order of `minor` cents.
@@ -53,9 +53,9 @@ pub async fn a_refund_takes_from_its_payment_and_payable_at_once(s: &Stores) {
         s.refunds.get_refund(&first.id()).await.expect("read"),
         Some(first.clone())
     );
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     assert_eq!(
-        (read.status, read.refunded_minor),
+        (read.status(), read.refunded_minor()),
         (PaymentStatus::Completed, 3_000)
     );
     let p = payable(s, &order).await;
@@ -70,9 +70,9 @@ pub async fn a_refund_takes_from_its_payment_and_payable_at_once(s: &Stores) {
     let rest = refund_of(&read, 7_000, None);
     let outcome = s.refunds.create_refund(&rest, &read).await.expect("refund");
     assert_eq!(outcome, RefundOutcome::Created);
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     assert_eq!(
-        (read.status, read.refunded_minor),
+        (read.status(), read.refunded_minor()),
         (PaymentStatus::Refunded, 10_000)
     );
     assert_eq!(payable(s, &order).await.refunded_minor, 10_000);
@@ -116,8 +116,8 @@ pub async fn refunds_never_exceed_the_payment(s: &Stores) {
             None
         );
     }
-    let read = payment_of(s, &payment.id).await;
-    assert_eq!(read.refunded_minor, 6_000);
+    let read = payment_of(s, &payment.id()).await;
+    assert_eq!(read.refunded_minor(), 6_000);
     assert_eq!(payable(s, &order).await.refunded_minor, 6_000);
 
     // Only a COMPLETED payment gives money back.
@@ -133,7 +133,7 @@ pub async fn refunds_never_exceed_the_payment(s: &Stores) {
         .await
         .expect("refund");
     assert_eq!(outcome, RefundOutcome::PaymentChanged);
-    assert_eq!(payment_of(s, &pending.id).await.refunded_minor, 0);
+    assert_eq!(payment_of(s, &pending.id()).await.refunded_minor(), 0);
 }
 
 pub async fn concurrent_refunds_stay_within_the_payment(s: &Stores) {
@@ -156,9 +156,9 @@ pub async fn concurrent_refunds_stay_within_the_payment(s: &Stores) {
     }
     // Racing writers may all lose and retry; none may ever give back too much.
     assert!(created <= 3, "three of 30.00 fit in 100.00, a fourth never");
-    let read = payment_of(s, &payment.id).await;
-    assert_eq!(read.refunded_minor, 3_000 * created);
-    assert_eq!(read.status, PaymentStatus::Completed);
+    let read = payment_of(s, &payment.id()).await;
+    assert_eq!(read.refunded_minor(), 3_000 * created);
+    assert_eq!(read.status(), PaymentStatus::Completed);
     assert_eq!(payable(s, &order).await.refunded_minor, 3_000 * created);
 }
 
@@ -169,14 +169,14 @@ pub async fn a_refund_is_made_once_under_its_id(s: &Stores) {
         .create_refund(&refund, &payment)
         .await
         .expect("refund");
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     let outcome = s
         .refunds
         .create_refund(&refund, &read)
         .await
         .expect("refund");
     assert_eq!(outcome, RefundOutcome::AlreadyExists);
-    assert_eq!(payment_of(s, &payment.id).await.refunded_minor, 1_000);
+    assert_eq!(payment_of(s, &payment.id()).await.refunded_minor(), 1_000);
 }
 
 pub async fn a_failed_refund_gives_its_amount_back(s: &Stores) {
@@ -186,9 +186,13 @@ pub async fn a_failed_refund_gives_its_amount_back(s: &Stores) {
         .create_refund(&refund, &payment)
         .await
         .expect("refund");
-    let held = payment_of(s, &payment.id).await;
+    let held = payment_of(s, &payment.id()).await;
     assert_eq!(
-        (held.status, held.refunded_minor, held.refund_held_minor),
+        (
+            held.status(),
+            held.refunded_minor(),
+            held.refund_held_minor()
+        ),
         (PaymentStatus::Completed, 0, 10_000),
         "pending: held, not refunded"
     );
@@ -198,9 +202,13 @@ pub async fn a_failed_refund_gives_its_amount_back(s: &Stores) {
         .update_refund(&refund, &failed, &held)
         .await
         .expect("update");
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Completed, 0, 0)
     );
     assert_eq!(payable(s, &order).await.refunded_minor, 0);
@@ -231,7 +239,7 @@ pub async fn updating_a_refund_is_conditional_on_its_status(s: &Stores) {
         .expect("refund");
     let mut succeeded = refund.clone();
     succeeded.report(RefundStatus::Succeeded, Some("re_1"), now());
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     s.refunds
         .update_refund(&refund, &succeeded, &read)
         .await
@@ -241,8 +249,8 @@ pub async fn updating_a_refund_is_conditional_on_its_status(s: &Stores) {
     failed.report(RefundStatus::Failed, Some("re_1"), now());
     let lost = s.refunds.update_refund(&refund, &failed, &read).await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
-    let read = payment_of(s, &payment.id).await;
-    assert_eq!(read.refunded_minor, 4_000);
+    let read = payment_of(s, &payment.id()).await;
+    assert_eq!(read.refunded_minor(), 4_000);
     let stored = s
         .refunds
         .get_refund(&refund.id())
@@ -300,7 +308,7 @@ pub async fn refund_lists_are_newest_first_with_cursors(s: &Stores) {
     let (_, payment) = completed_payment(s, 10_000).await;
     let mut ids = Vec::new();
     for _ in 0..5 {
-        let read = payment_of(s, &payment.id).await;
+        let read = payment_of(s, &payment.id()).await;
         let refund = refund_of(&read, 1_000, None);
         s.refunds
             .create_refund(&refund, &read)
@@ -320,7 +328,7 @@ pub async fn refund_lists_are_newest_first_with_cursors(s: &Stores) {
     for _ in 0..10 {
         let page = s
             .refunds
-            .list_refunds(&payment.id, 2, cursor.as_deref())
+            .list_refunds(&payment.id(), 2, cursor.as_deref())
             .await
             .expect("page");
         seen.extend(page.items.iter().map(|r| r.id()));
@@ -333,12 +341,12 @@ pub async fn refund_lists_are_newest_first_with_cursors(s: &Stores) {
 
     let first = s
         .refunds
-        .list_refunds(&payment.id, 2, None)
+        .list_refunds(&payment.id(), 2, None)
         .await
         .expect("page");
     let foreign = s
         .refunds
-        .list_refunds(&other.id, 2, first.next.as_deref())
+        .list_refunds(&other.id(), 2, first.next.as_deref())
         .await;
     assert!(matches!(foreign, Err(StoreError::BadCursor)), "{foreign:?}");
 }
@@ -350,9 +358,13 @@ pub async fn a_pending_refund_holds_its_amount_and_only_its_success_refunds(s: &
         .create_refund(&card, &payment)
         .await
         .expect("refund");
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Completed, 0, 6_000)
     );
     assert_eq!(
@@ -369,16 +381,20 @@ pub async fn a_pending_refund_holds_its_amount_and_only_its_success_refunds(s: &
     s.refunds.create_refund(&rest, &read).await.expect("refund");
 
     // The rest succeeds first: refunded, not in full.
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     let mut done = rest.clone();
     done.report(RefundStatus::Succeeded, Some(&unique("re")), now());
     s.refunds
         .update_refund(&rest, &done, &read)
         .await
         .expect("update");
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Completed, 4_000, 10_000)
     );
     assert_eq!(payable(s, &order).await.refunded_minor, 4_000);
@@ -398,9 +414,13 @@ pub async fn a_pending_refund_holds_its_amount_and_only_its_success_refunds(s: &
         .update_refund(&card, &first_done, &read)
         .await
         .expect("update");
-    let read = payment_of(s, &payment.id).await;
+    let read = payment_of(s, &payment.id()).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Refunded, 10_000, 10_000)
     );
     assert_eq!(payable(s, &order).await.refunded_minor, 10_000);
@@ -408,18 +428,18 @@ pub async fn a_pending_refund_holds_its_amount_and_only_its_success_refunds(s: &
 
 /// `payment` as it was read before any of its refunds succeeded.
 fn held_only(payment: &Payment) -> Payment {
-    Payment {
+    Payment::restore(PaymentParts {
         refunded_minor: 0,
         status: PaymentStatus::Completed,
-        ..payment.clone()
-    }
+        ..payment.clone().into_parts()
+    })
 }
 
 pub async fn unsent_refunds_are_listed_oldest_first_until_the_gateway_names_them(s: &Stores) {
     let base = now() - Duration::days(1);
     let (_, payment) = completed_payment(s, 10_000).await;
     let mut made = Vec::new();
-    let mut read = payment_of(s, &payment.id).await;
+    let mut read = payment_of(s, &payment.id()).await;
     for (minutes, gateway) in [
         (2, Some(GatewayId::Stripe)),
         (0, Some(GatewayId::Test)),
@@ -439,7 +459,7 @@ pub async fn unsent_refunds_are_listed_oldest_first_until_the_gateway_names_them
             .await
             .expect("refund");
         made.push(refund);
-        read = payment_of(s, &payment.id).await;
+        read = payment_of(s, &payment.id()).await;
     }
     let listed = |bound, limit| async move {
         s.refunds

@@ -31,9 +31,10 @@ pub use intent::{
 pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
 pub use payable::{
-    ClaimRefused, LineItem, MAX_PENDING_PAYMENTS, Payable, PayableStatus, Payer, RevisionRefused,
+    ClaimRefused, LineItem, MAX_PENDING_PAYMENTS, NewPayable, Payable, PayableStatus, Payer,
+    RevisionRefused,
 };
-pub use payment::{Payment, PaymentMethod, PaymentStatus};
+pub use payment::{Payment, PaymentMethod, PaymentParts, PaymentStatus};
 pub use refund::{Refund, RefundEffect, RefundParts, RefundRefused, RefundStatus};
 pub use settlement::{Totals, settlement_account};
 pub use webhook_endpoint::{

@@ -72,6 +72,19 @@ impl LineItem {
     }
 }
 
+/// What the operator's backend says a new payable is: everything else about
+/// it is the service's own ([`Payable::new`]).
+#[derive(Debug, Clone)]
+pub struct NewPayable {
+    pub payable: PayableRef,
+    pub owner: Payer,
+    pub amount: Money,
+    pub number: Option<String>,
+    pub description: Option<String>,
+    pub line_items: Vec<LineItem>,
+    pub business_id: Option<super::BusinessId>,
+}
+
 /// At most this many PENDING payments per payable. Marking an order paid
 /// completes every pending payment of it in one all-or-nothing write, and that
 /// write holds at most 100 items: each pending payment takes two (the payment
@@ -110,6 +123,29 @@ pub struct Payable {
 }
 
 impl Payable {
+    /// A payable as its owner describes it, made `now`: open, with nothing
+    /// paid and no intent.
+    pub fn new(details: NewPayable, now: OffsetDateTime) -> Self {
+        Self {
+            payable: details.payable,
+            owner: details.owner,
+            amount: details.amount,
+            number: details.number,
+            description: details.description,
+            line_items: details.line_items,
+            business_id: details.business_id,
+            status: PayableStatus::Open,
+            open_intent_id: None,
+            allocated_minor: 0,
+            paid_minor: 0,
+            refunded_minor: 0,
+            pending_payments: 0,
+            owner_fixed: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Checks that line items are in the payable's currency.
     pub fn validate_line_items(amount: &Money, items: &[LineItem]) -> Result<(), Invalid> {
         for item in items {
@@ -227,6 +263,11 @@ impl Payable {
         self.created_at = now;
         self.updated_at = now;
         self
+    }
+
+    /// An intent or payment was made for it: its owner stays who it is.
+    pub fn fix_owner(&mut self) {
+        self.owner_fixed = true;
     }
 
     /// One open intent per payable: `intent` takes the slot while the payable is

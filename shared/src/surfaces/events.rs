@@ -213,22 +213,22 @@ pub struct PaymentObject {
 impl From<&Payment> for PaymentObject {
     fn from(p: &Payment) -> Self {
         Self {
-            id: p.id.to_string(),
+            id: p.id().to_string(),
             object: PaymentName,
-            amount: p.amount.minor(),
-            currency: p.amount.currency().code().to_owned(),
-            status: p.status.as_str(),
-            payment_method: p.method.as_str(),
-            payable: p.payable.as_ref().map(PayableRefObject::from),
-            intent_id: p.intent_id.map(|i| i.to_string()),
-            customer: p.payer_user_id.to_string(),
-            transaction_id: p.transaction_id.clone(),
-            fee: p.fee_minor,
+            amount: p.amount().minor(),
+            currency: p.amount().currency().code().to_owned(),
+            status: p.status().as_str(),
+            payment_method: p.method().as_str(),
+            payable: p.payable().as_ref().map(PayableRefObject::from),
+            intent_id: p.intent_id().map(|i| i.to_string()),
+            customer: p.payer_user_id().to_string(),
+            transaction_id: p.transaction_id().clone(),
+            fee: p.fee_minor(),
             net: p.net_minor(),
-            amount_refunded: p.refunded_minor,
-            business_id: p.business_id.map(|b| b.get()),
-            review_reason: p.review_reason.clone(),
-            created: unix(p.created_at),
+            amount_refunded: p.refunded_minor(),
+            business_id: p.business_id().map(|b| b.get()),
+            review_reason: p.review_reason().clone(),
+            created: unix(p.created_at()),
         }
     }
 }
@@ -671,14 +671,14 @@ mod tests {
         assert_eq!(
             body["data"]["object"],
             json!({
-                "id": payment.id.to_string(),
+                "id": payment.id().to_string(),
                 "object": "payment",
                 "amount": 11200,
                 "currency": "USD",
                 "status": "COMPLETED",
                 "payment_method": "Card",
                 "payable": {"kind": "order", "id": "ORD-1"},
-                "intent_id": payment.intent_id.map(|i| i.to_string()),
+                "intent_id": payment.intent_id().map(|i| i.to_string()),
                 "customer": "u1",
                 "review_reason": null,
                 "transaction_id": "pi_test_1",
@@ -760,7 +760,7 @@ mod tests {
             json!({
                 "id": refund.id().to_string(),
                 "object": "refund",
-                "payment_id": payment.id.to_string(),
+                "payment_id": payment.id().to_string(),
                 "amount": 1500,
                 "currency": "USD",
                 "reason": "requested_by_customer",

@@ -167,24 +167,24 @@ impl PaymentDetailData {
             account_payments,
         } = detail;
         let business = *business;
-        let currency = payment.amount.currency();
+        let currency = payment.amount().currency();
         let account_id = settlement_account(business).to_string();
         let own = Totals::of(payment);
         let credit = Totals::credit(payment);
         let all = Totals::sum(account_payments);
         let note = payable.description.clone().unwrap_or_default();
         Self {
-            id: payment.id.to_string(),
+            id: payment.id().to_string(),
             business_id: business.get(),
             account_id: account_id.clone(),
-            request_amount: JsonDecimal(payment.amount.to_decimal()),
+            request_amount: JsonDecimal(payment.amount().to_decimal()),
             note: note.clone(),
             total_net_settled_amount: major(own.net_minor, currency),
             total_collecting_amount: major(own.collecting_minor, currency),
             total_paid_amount: major(own.paid_minor, currency),
             total_fee_amount: major(own.fee_minor, currency),
             code: payment.reference(),
-            payment_method: payment.method.as_str().into(),
+            payment_method: payment.method().as_str().into(),
             currency_code: currency.code().into(),
             transaction: SettlementTransaction {
                 id: payment.credit_id().to_string(),
@@ -193,7 +193,7 @@ impl PaymentDetailData {
                 fee_amount: major(credit.fee_minor, currency),
                 currency_code: currency.code().into(),
                 kind: "Credit".into(),
-                txn_number: payment.transaction_id.clone().unwrap_or_default(),
+                txn_number: payment.transaction_id().clone().unwrap_or_default(),
             },
             account: SettlementAccount {
                 id: account_id.clone(),
@@ -206,7 +206,7 @@ impl PaymentDetailData {
                 total_paid_amount: major(all.paid_minor, currency),
                 total_fee_amount: major(all.fee_minor, currency),
                 code: payable.number.clone().unwrap_or_default(),
-                payment_method: payment.method.as_str().into(),
+                payment_method: payment.method().as_str().into(),
                 currency_code: currency.code().into(),
             },
         }

@@ -15,8 +15,8 @@ use crate::app::App;
 use crate::app::payables;
 use crate::auth::ServiceCaller;
 use crate::domain::{
-    BusinessId, Currency, Email, LineItem, Money, Payable, PayableId, PayableKind, PayableRef,
-    PayableStatus, Payer, UserId,
+    BusinessId, Currency, Email, LineItem, Money, NewPayable, Payable, PayableId, PayableKind,
+    PayableRef, Payer, UserId,
 };
 use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, Sent, json_body, json_of, path_param, problem,
@@ -494,24 +494,18 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
                 let now = app.clock.now();
                 let (payable, created) = payables::upsert(
                     &app,
-                    Payable {
-                        payable: input.payable,
-                        owner: input.owner,
-                        amount: input.amount,
-                        number: input.number,
-                        description: input.description,
-                        line_items: input.line_items,
-                        business_id: input.business_id,
-                        status: PayableStatus::Open,
-                        open_intent_id: None,
-                        allocated_minor: 0,
-                        paid_minor: 0,
-                        refunded_minor: 0,
-                        pending_payments: 0,
-                        owner_fixed: false,
-                        created_at: now,
-                        updated_at: now,
-                    },
+                    Payable::new(
+                        NewPayable {
+                            payable: input.payable,
+                            owner: input.owner,
+                            amount: input.amount,
+                            number: input.number,
+                            description: input.description,
+                            line_items: input.line_items,
+                            business_id: input.business_id,
+                        },
+                        now,
+                    ),
                 )
                 .await?;
                 Ok(json_of(

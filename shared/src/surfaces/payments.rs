@@ -107,19 +107,19 @@ pub struct PaymentResponse {
 impl From<&Payment> for PaymentResponse {
     fn from(p: &Payment) -> Self {
         Self {
-            id: p.id.to_string(),
-            order_id: p.payable.as_ref().map(|r| r.id.to_string()),
-            amount: JsonDecimal(p.amount.to_decimal()),
-            currency: p.amount.currency().code().into(),
-            status: p.status.as_str().into(),
-            payment_method: p.method.as_str().into(),
-            transaction_id: p.transaction_id.clone(),
+            id: p.id().to_string(),
+            order_id: p.payable().as_ref().map(|r| r.id.to_string()),
+            amount: JsonDecimal(p.amount().to_decimal()),
+            currency: p.amount().currency().code().into(),
+            status: p.status().as_str().into(),
+            payment_method: p.method().as_str().into(),
+            transaction_id: p.transaction_id().clone(),
             refunded_amount: JsonDecimal(rust_decimal::Decimal::new(
-                p.refunded_minor,
-                p.amount.currency().exponent(),
+                p.refunded_minor(),
+                p.amount().currency().exponent(),
             )),
-            review_reason: p.review_reason.clone(),
-            created_at: iso_millis(p.created_at),
+            review_reason: p.review_reason().clone(),
+            created_at: iso_millis(p.created_at()),
         }
     }
 }

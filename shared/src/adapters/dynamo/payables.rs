@@ -293,7 +293,7 @@ impl PayableStore for DynamoStore {
         for payment in pending {
             let complete = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(payment_pk(&payment.id), PAYMENT_SK)))
+                .set_key(Some(key(payment_pk(&payment.id()), PAYMENT_SK)))
                 .update_expression(
                     "SET #status = :completed, completed_at = :now, fee_minor = :fee, net_minor = :net",
                 )
@@ -303,7 +303,7 @@ impl PayableStore for DynamoStore {
                     (":completed", s(PaymentStatus::Completed.as_str())),
                     (":pending", s(PaymentStatus::Pending.as_str())),
                     (":now", s(ts(now))),
-                    (":fee", n(payment.fee_minor)),
+                    (":fee", n(payment.fee_minor())),
                     (":net", n(payment.net_minor())),
                 ])));
             request = request.transact_items(

@@ -23,14 +23,14 @@ impl PaymentStore for DynamoStore {
         item.map(payment_from_item).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(payment = %payment.id), err)]
+    #[tracing::instrument(skip_all, fields(payment = %payment.id()), err)]
     async fn record_payment(
         &self,
         payment: &Payment,
         payable: &Payable,
     ) -> Result<RecordOutcome, StoreError> {
         let key = key(payable_pk(&payable.payable), PAYABLE_SK);
-        let now = payment.created_at;
+        let now = payment.created_at();
         let mut events = Event::for_new_payment(payment, now);
         // The payment belongs to the business its payable had when it was
         // made: only while the payable still names the business it was read with.
@@ -39,7 +39,7 @@ impl PaymentStore for DynamoStore {
             None => ("attribute_not_exists(business_id)", None),
         };
         let guard = if payment.counts_toward_total() {
-            let amount = payment.amount.minor();
+            let amount = payment.amount().minor();
             // More than the whole total never fits; the condition below only
             // sees a sum once a first payment has created it.
             if amount > payable.amount.minor() {
@@ -61,16 +61,16 @@ impl PaymentStore for DynamoStore {
             // marking the order paid can always complete them in one write.
             // Racing payments each increment only while the count is below the
             // cap; payables stored before the count existed start from none.
-            if payment.status == PaymentStatus::Pending {
+            if payment.status() == PaymentStatus::Pending {
                 set.push_str(", pending_payments = if_not_exists(pending_payments, :zero) + :one");
                 condition.push_str(
                     " AND (attribute_not_exists(pending_payments) OR pending_payments < :max_pending)",
                 );
             }
             let paid_before = payable.amount.minor() - amount;
-            let completes = payment.status == PaymentStatus::Completed
+            let completes = payment.status() == PaymentStatus::Completed
                 && payable.paid_minor + amount >= payable.amount.minor();
-            if payment.status == PaymentStatus::Completed {
+            if payment.status() == PaymentStatus::Completed {
                 set.push_str(", paid_minor = if_not_exists(paid_minor, :zero) + :amount");
                 // The payment that completes the total pays the payable in this
                 // same write, so no crash can leave a fully paid order open. Which
@@ -88,7 +88,7 @@ impl PaymentStore for DynamoStore {
                     // only while nothing wrote it since (every write sets `updated_at`).
                     condition.push_str(" AND updated_at = :read_at");
                     let mut paid = payable.clone();
-                    paid.owner_fixed = true;
+                    paid.fix_owner();
                     paid.mark_paid(now);
                     events.extend(Event::for_paid_payable(&paid, now));
                 } else {
@@ -100,19 +100,19 @@ impl PaymentStore for DynamoStore {
             let mut vals = vec![
                 (":zero", n(0)),
                 (":amount", n(amount)),
-                (":now", s(ts(payment.created_at))),
+                (":now", s(ts(payment.created_at()))),
                 (":open", s(PayableStatus::Open.as_str())),
                 (":currency", s(payable.amount.currency().code())),
                 (":total", n(payable.amount.minor())),
                 (":limit", n(payable.amount.minor() - amount)),
                 (":fixed", AttributeValue::Bool(true)),
             ];
-            if payment.status == PaymentStatus::Pending {
+            if payment.status() == PaymentStatus::Pending {
                 vals.push((":one", n(1)));
                 vals.push((":max_pending", n(MAX_PENDING_PAYMENTS)));
             }
             vals.extend(business.clone());
-            if payment.status == PaymentStatus::Completed {
+            if payment.status() == PaymentStatus::Completed {
                 vals.push((":paid_before", n(paid_before)));
                 if completes {
                     vals.push((":paid", s(PayableStatus::Paid.as_str())));
@@ -158,7 +158,7 @@ impl PaymentStore for DynamoStore {
             // Either the payable moved or this very payment exists: an earlier run
             // under the same Idempotency-Key recorded it, and it must not be
             // recorded twice. Only reading it tells which.
-            Err(StoreError::Conflict) => match self.get_payment(&payment.id).await? {
+            Err(StoreError::Conflict) => match self.get_payment(&payment.id()).await? {
                 Some(_) => Ok(RecordOutcome::AlreadyRecorded),
                 None => Ok(RecordOutcome::PayableChanged),
             },

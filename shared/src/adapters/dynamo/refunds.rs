@@ -59,19 +59,19 @@ impl DynamoStore {
         if effect.is_none() {
             return Ok(None);
         }
-        let total = payment.amount.minor();
+        let total = payment.amount().minor();
         let mut set = Vec::new();
         let mut remove = Vec::new();
         let mut conditions = vec!["amount_minor = :total AND currency = :currency".to_owned()];
         let mut vals = vec![
             (":zero", n(0)),
             (":total", n(total)),
-            (":currency", s(payment.amount.currency().code())),
+            (":currency", s(payment.amount().currency().code())),
             (":completed", s(PaymentStatus::Completed.as_str())),
         ];
         // A payment stored before pending refunds were told apart from
         // succeeded ones has no held sum: its refunded sum held it all.
-        vals.push((":held_before", n(payment.refund_held_minor)));
+        vals.push((":held_before", n(payment.refund_held_minor())));
         match effect.held {
             0 => {}
             held if held > 0 => {
@@ -224,7 +224,7 @@ impl RefundStore for DynamoStore {
         item.map(refund_from_item).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(refund = %refund.id(), payment = %payment.id), err)]
+    #[tracing::instrument(skip_all, fields(refund = %refund.id(), payment = %payment.id()), err)]
     async fn create_refund(
         &self,
         refund: &Refund,
@@ -232,7 +232,8 @@ impl RefundStore for DynamoStore {
     ) -> Result<RefundOutcome, StoreError> {
         // More than the whole payment never fits; the condition only sees a
         // refunded sum once a first refund has created it.
-        if refund.amount().minor() > payment.amount.minor() || refund.payment_id() != payment.id {
+        if refund.amount().minor() > payment.amount().minor() || refund.payment_id() != payment.id()
+        {
             return Ok(RefundOutcome::PaymentChanged);
         }
         let effect = refund.effect(None);
@@ -274,7 +275,7 @@ impl RefundStore for DynamoStore {
         after: &Refund,
         payment: &Payment,
     ) -> Result<(), StoreError> {
-        if after.payment_id() != payment.id {
+        if after.payment_id() != payment.id() {
             return Err(StoreError::Conflict);
         }
         let mut set = vec!["#status = :status", "updated_at = :now"];

@@ -129,7 +129,7 @@ impl IntentStore for MemoryStore {
                 .get(&payable_key(p))
                 .is_some_and(|s| s.payable.is_held_by(&intent.id))
         });
-        let payment_is_new = payment.is_none_or(|p| !state.payments.contains_key(&p.id));
+        let payment_is_new = payment.is_none_or(|p| !state.payments.contains_key(&p.id()));
         if !(intent_holds && payable_holds && payment_is_new) {
             return Err(StoreError::Conflict);
         }
@@ -154,7 +154,7 @@ impl IntentStore for MemoryStore {
             }
         }
         if let Some(payment) = payment {
-            state.payments.insert(payment.id, payment.clone());
+            state.payments.insert(payment.id(), payment.clone());
         }
         state.record_events(events);
         Ok(())
@@ -168,7 +168,7 @@ impl IntentStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
         let current = state.intents.get(&intent.id).ok_or(StoreError::Conflict)?;
-        if !holds(current, expected) || state.payments.contains_key(&payment.id) {
+        if !holds(current, expected) || state.payments.contains_key(&payment.id()) {
             return Err(StoreError::Conflict);
         }
         let now = intent.updated_at;
@@ -176,7 +176,7 @@ impl IntentStore for MemoryStore {
         let mut events = Event::for_intent_change(Some(expected.status), intent, now);
         events.extend(Event::for_new_payment(payment, now));
         state.intents.insert(intent.id, intent.clone());
-        state.payments.insert(payment.id, payment.clone());
+        state.payments.insert(payment.id(), payment.clone());
         state.record_events(events);
         Ok(())
     }

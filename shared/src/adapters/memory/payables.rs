@@ -4,8 +4,8 @@ use time::OffsetDateTime;
 
 use super::{MemoryStore, StoredPayable, payable_key};
 use crate::domain::{
-    Event, IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentStatus,
-    RevisionRefused,
+    Event, IntentId, OtpPolicy, Payable, PayableRef, PayableStatus, Payment, PaymentParts,
+    PaymentStatus, RevisionRefused,
 };
 use crate::ports::{PayableStore, PayableWrite, StoreError};
 
@@ -108,23 +108,26 @@ impl PayableStore for MemoryStore {
         let all_pending = pending.iter().all(|p| {
             state
                 .payments
-                .get(&p.id)
-                .is_some_and(|s| s.status == PaymentStatus::Pending)
+                .get(&p.id())
+                .is_some_and(|s| s.status() == PaymentStatus::Pending)
         });
-        let extra_is_new = extra.is_none_or(|e| !state.payments.contains_key(&e.id));
+        let extra_is_new = extra.is_none_or(|e| !state.payments.contains_key(&e.id()));
         if !(unchanged && all_pending && extra_is_new) {
             return Err(StoreError::Conflict);
         }
         let mut events = Vec::new();
         for p in pending {
-            if let Some(stored) = state.payments.get_mut(&p.id) {
-                stored.status = PaymentStatus::Completed;
-                stored.fee_minor = p.fee_minor;
+            if let Some(stored) = state.payments.get_mut(&p.id()) {
+                *stored = Payment::restore(PaymentParts {
+                    status: PaymentStatus::Completed,
+                    fee_minor: p.fee_minor(),
+                    ..stored.clone().into_parts()
+                });
                 events.extend(Event::for_completed_payment(stored, now));
             }
         }
         if let Some(extra) = extra {
-            state.payments.insert(extra.id, extra.clone());
+            state.payments.insert(extra.id(), extra.clone());
             events.extend(Event::for_new_payment(extra, now));
         }
         if let Some(stored) = state.payables.get_mut(&key) {

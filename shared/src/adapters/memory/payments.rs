@@ -21,7 +21,7 @@ impl PaymentStore for MemoryStore {
         payable: &Payable,
     ) -> Result<RecordOutcome, StoreError> {
         let mut state = self.lock()?;
-        if state.payments.contains_key(&payment.id) {
+        if state.payments.contains_key(&payment.id()) {
             return Ok(RecordOutcome::AlreadyRecorded);
         }
         let Some(slot) = state.payables.get_mut(&payable_key(&payable.payable)) else {
@@ -31,7 +31,7 @@ impl PaymentStore for MemoryStore {
         if slot.payable.business_id != payable.business_id {
             return Ok(RecordOutcome::PayableChanged);
         }
-        let now = payment.created_at;
+        let now = payment.created_at();
         let mut events = Event::for_new_payment(payment, now);
         if payment.counts_toward_total() {
             // Priced as it was read, and the payment still fits (a pending one
@@ -41,7 +41,7 @@ impl PaymentStore for MemoryStore {
             if allocated.amount != payable.amount || !allocated.allocate(payment) {
                 return Ok(RecordOutcome::PayableChanged);
             }
-            allocated.owner_fixed = true;
+            allocated.fix_owner();
             // The payment that completes the total pays the payable in this
             // write, and its event shows the payable as read: only if nothing
             // changed it since, as on the table.
@@ -53,8 +53,8 @@ impl PaymentStore for MemoryStore {
             }
             slot.payable = allocated;
         }
-        slot.payable.owner_fixed = true;
-        state.payments.insert(payment.id, payment.clone());
+        slot.payable.fix_owner();
+        state.payments.insert(payment.id(), payment.clone());
         state.record_events(events);
         Ok(RecordOutcome::Recorded)
     }
@@ -69,7 +69,7 @@ impl PaymentStore for MemoryStore {
         let mut items: Vec<Payment> = state
             .payments
             .values()
-            .filter(|p| &p.payer_user_id == user)
+            .filter(|p| p.payer_user_id() == user)
             .cloned()
             .collect();
         items.sort_by_key(|p| std::cmp::Reverse(sort_key(p)));
@@ -86,7 +86,7 @@ impl PaymentStore for MemoryStore {
         let items = state
             .payments
             .values()
-            .filter(|p| p.payable.as_ref() == Some(payable))
+            .filter(|p| p.payable().as_ref() == Some(payable))
             .cloned()
             .collect();
         let list = format!("payments/payable/{}", payable_key(payable));

@@ -20,32 +20,36 @@ fn gateway_key(gateway: GatewayId, gateway_refund_id: &str) -> String {
 /// is decided on exactly the sum that was read. Racing refunds can never
 /// give back more than the payment.
 fn sums_fit(stored: &Payment, refund: &Refund, effect: RefundEffect, read: &Payment) -> bool {
-    let total = read.amount.minor();
+    let total = read.amount().minor();
     let held_fits = match effect.held {
         held if held > 0 => {
-            stored.status == PaymentStatus::Completed && stored.refund_held_minor <= total - held
+            stored.status() == PaymentStatus::Completed
+                && stored.refund_held_minor() <= total - held
         }
-        held => stored.refund_held_minor >= -held,
+        held => stored.refund_held_minor() >= -held,
     };
     let refunded_fits = match effect.refunded {
         refunded if refunded > 0 => {
             let before_limit = total - refunded;
-            stored.status == PaymentStatus::Completed
+            stored.status() == PaymentStatus::Completed
                 && if read.completed_by(effect) {
-                    stored.refunded_minor == before_limit
+                    stored.refunded_minor() == before_limit
                 } else {
-                    stored.refunded_minor < before_limit
+                    stored.refunded_minor() < before_limit
                 }
         }
         refunded => {
-            stored.refunded_minor >= -refunded
+            stored.refunded_minor() >= -refunded
                 && matches!(
-                    stored.status,
+                    stored.status(),
                     PaymentStatus::Completed | PaymentStatus::Refunded
                 )
         }
     };
-    stored.amount == read.amount && refund.amount().minor() <= total && held_fits && refunded_fits
+    stored.amount() == read.amount()
+        && refund.amount().minor() <= total
+        && held_fits
+        && refunded_fits
 }
 
 #[async_trait::async_trait]
@@ -63,10 +67,10 @@ impl RefundStore for MemoryStore {
         if state.refunds.contains_key(&refund.id()) {
             return Ok(RefundOutcome::AlreadyExists);
         }
-        let Some(stored) = state.payments.get(&payment.id) else {
+        let Some(stored) = state.payments.get(&payment.id()) else {
             return Ok(RefundOutcome::PaymentChanged);
         };
-        if refund.payment_id() != payment.id
+        if refund.payment_id() != payment.id()
             || !sums_fit(stored, refund, refund.effect(None), payment)
         {
             return Ok(RefundOutcome::PaymentChanged);
@@ -87,7 +91,7 @@ impl RefundStore for MemoryStore {
                 state.gateway_refunds.insert(key, refund.id());
             }
         }
-        state.payments.insert(next.id, next);
+        state.payments.insert(next.id(), next);
         if let Some(slot) = refund
             .payable()
             .as_ref()
@@ -136,7 +140,7 @@ impl RefundStore for MemoryStore {
             let Some(now) = state.payments.get_mut(&after.payment_id()) else {
                 return Err(StoreError::Conflict);
             };
-            if after.payment_id() != payment.id || !sums_fit(now, &stored, effect, payment) {
+            if after.payment_id() != payment.id() || !sums_fit(now, &stored, effect, payment) {
                 return Err(StoreError::Conflict);
             }
             now.apply_refund(effect);

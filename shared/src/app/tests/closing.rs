@@ -191,14 +191,16 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 2, "the offline payment and the card's");
-    let (late, offline): (Vec<_>, Vec<_>) =
-        list.items.into_iter().partition(|p| p.intent_id.is_some());
+    let (late, offline): (Vec<_>, Vec<_>) = list
+        .items
+        .into_iter()
+        .partition(|p| p.intent_id().is_some());
     let (late, offline) = (&late[0], &offline[0]);
     assert_eq!(
-        late.review_reason.as_deref(),
+        late.review_reason().as_deref(),
         Some("gateway_succeeded_after_canceled")
     );
-    assert_eq!(offline.review_reason, None);
+    assert_eq!(offline.review_reason(), &None);
     assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
 
     // Refunds go back the way the money came: the card's through the
@@ -208,11 +210,11 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
         amount_minor: None,
         reason: None,
     };
-    let card_refund = refunds::create(&t.app, &staff, None, &late.id, &ask)
+    let card_refund = refunds::create(&t.app, &staff, None, &late.id(), &ask)
         .await
         .expect("refunded");
     assert_eq!(card_refund.gateway(), Some(GatewayId::Test));
-    let offline_refund = refunds::create(&t.app, &staff, None, &offline.id, &ask)
+    let offline_refund = refunds::create(&t.app, &staff, None, &offline.id(), &ask)
         .await
         .expect("refunded");
     assert_eq!(offline_refund.gateway(), None);

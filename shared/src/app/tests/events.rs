@@ -89,7 +89,7 @@ async fn each_change_a_use_case_makes_is_listed_newest_first_for_thirty_days() {
     let EventObject::Payment(payment) = &completed[0].object else {
         panic!("a payment event");
     };
-    assert_eq!(payment.intent_id, Some(paid.id));
+    assert_eq!(payment.intent_id(), Some(paid.id));
     assert_eq!(completed[0].created, t.clock_now());
 
     // Support reading the intent changes nothing and announces nothing.

@@ -30,7 +30,7 @@ async fn a_card_payment_through_a_gateway_pays_the_card_fee() {
         .expect("paid");
     let payment = &payments_of(&t, &order.payable).await[0];
     // 2.9 % of 50.00 is 1.45, plus 0.30.
-    assert_eq!((payment.fee_minor, payment.net_minor()), (175, 4_825));
+    assert_eq!((payment.fee_minor(), payment.net_minor()), (175, 4_825));
 }
 
 #[tokio::test]
@@ -49,8 +49,11 @@ async fn a_bank_transfer_recorded_completed_pays_two_percent() {
     )
     .await
     .expect("recorded");
-    assert_eq!((payment.fee_minor, payment.net_minor()), (10_000, 490_000));
-    assert_eq!(payments_of(&t, &order.payable).await[0].fee_minor, 10_000);
+    assert_eq!(
+        (payment.fee_minor(), payment.net_minor()),
+        (10_000, 490_000)
+    );
+    assert_eq!(payments_of(&t, &order.payable).await[0].fee_minor(), 10_000);
 }
 
 #[tokio::test]
@@ -68,13 +71,13 @@ async fn a_pending_payment_owes_its_fee_only_once_it_completes() {
     )
     .await
     .expect("pending");
-    assert_eq!(pending.fee_minor, 0);
+    assert_eq!(pending.fee_minor(), 0);
     shop::mark_paid(&t.app, &order.payable, &shop::PaidWith::default())
         .await
         .expect("paid");
     let completed = &payments_of(&t, &order.payable).await[0];
-    assert_eq!(completed.status, PaymentStatus::Completed);
-    assert_eq!(completed.fee_minor, 10_000);
+    assert_eq!(completed.status(), PaymentStatus::Completed);
+    assert_eq!(completed.fee_minor(), 10_000);
 }
 
 #[tokio::test]
@@ -92,6 +95,6 @@ async fn a_code_confirmed_payment_is_free_unless_the_schedule_names_it() {
     let (_, payment) = intents::confirm_otp(&t.app, &payer, &intent.id, &t.outbox.last_code())
         .await
         .expect("confirmed");
-    assert_eq!(payment.method, PaymentMethod::EmailOtp);
-    assert_eq!(payment.fee_minor, 0);
+    assert_eq!(payment.method(), PaymentMethod::EmailOtp);
+    assert_eq!(payment.fee_minor(), 0);
 }

@@ -197,17 +197,21 @@ async fn the_right_code_collects_the_payment_once() {
         .await
         .expect("confirmed");
     assert_eq!(done.status, IntentStatus::Succeeded);
-    assert_eq!(payment.status, PaymentStatus::Completed);
-    assert_eq!(payment.method, PaymentMethod::EmailOtp);
-    assert_eq!(payment.amount, order.amount);
-    assert_eq!(payment.intent_id, Some(intent.id));
+    assert_eq!(payment.status(), PaymentStatus::Completed);
+    assert_eq!(payment.method(), PaymentMethod::EmailOtp);
+    assert_eq!(payment.amount(), order.amount);
+    assert_eq!(payment.intent_id(), Some(intent.id));
     let paid = t.payable(&order.payable).await;
     assert_eq!(
         (paid.status, paid.paid_minor),
         (PayableStatus::Paid, 11_200)
     );
     assert_eq!(
-        t.app.payments.get_payment(&payment.id).await.expect("read"),
+        t.app
+            .payments
+            .get_payment(&payment.id())
+            .await
+            .expect("read"),
         Some(payment)
     );
     let err = intents::confirm_otp(&t.app, &payer, &intent.id, &code)
@@ -610,8 +614,8 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
             .await
             .expect("recorded");
     let payment = payment.expect("the money is recorded");
-    assert_eq!(payment.intent_id, Some(intent.id));
-    assert_eq!(payment.status, PaymentStatus::Completed);
+    assert_eq!(payment.intent_id(), Some(intent.id));
+    assert_eq!(payment.status(), PaymentStatus::Completed);
     assert_eq!(flagged.status, IntentStatus::Canceled, "it stays ended");
     assert_eq!(
         flagged.review_reason.as_deref(),
@@ -624,7 +628,7 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
     assert!(
         t.app
             .payments
-            .get_payment(&payment.id)
+            .get_payment(&payment.id())
             .await
             .expect("read")
             .is_some()

@@ -48,7 +48,7 @@ async fn pay(t: &TestApp, order: &Payable, amount: &str) -> PaymentId {
     )
     .await
     .expect("recorded")
-    .id
+    .id()
 }
 
 #[tokio::test]
@@ -63,7 +63,7 @@ async fn a_payment_stays_with_the_business_it_was_made_for() {
         .await
         .expect("still the business it was made for");
     assert_eq!(detail.business_id, a());
-    assert_eq!(detail.payment.business_id, Some(a()));
+    assert_eq!(detail.payment.business_id(), Some(a()));
     let err = payment_detail(&t.app, &partner_of(b()), &for_a)
         .await
         .expect_err("not the new business's");
@@ -78,7 +78,7 @@ async fn a_payment_stays_with_the_business_it_was_made_for() {
         detail
             .account_payments
             .iter()
-            .map(|p| p.id)
+            .map(|p| p.id())
             .collect::<Vec<_>>(),
         vec![for_b]
     );
@@ -93,7 +93,7 @@ async fn a_payment_stays_with_the_business_it_was_made_for() {
         detail
             .account_payments
             .iter()
-            .map(|p| p.id)
+            .map(|p| p.id())
             .collect::<Vec<_>>(),
         vec![for_a]
     );
@@ -141,5 +141,5 @@ async fn an_open_intent_keeps_the_business_its_order_is_paid_for() {
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 1);
-    assert_eq!(list.items[0].business_id, Some(a()));
+    assert_eq!(list.items[0].business_id(), Some(a()));
 }

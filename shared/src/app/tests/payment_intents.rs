@@ -203,9 +203,9 @@ async fn a_good_card_collects_the_payment_once_and_pays_the_payable() {
     assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
     let payments = payments_of(&t, &order.payable).await;
     assert_eq!(payments.len(), 1);
-    assert_eq!(payments[0].method, PaymentMethod::Card);
-    assert_eq!(payments[0].amount, order.amount);
-    assert_eq!(payments[0].transaction_id, paid.gateway_intent_id);
+    assert_eq!(payments[0].method(), PaymentMethod::Card);
+    assert_eq!(payments[0].amount(), order.amount);
+    assert_eq!(payments[0].transaction_id(), &paid.gateway_intent_id);
     assert!(matches!(
         confirm(&t, &payer, &intent, "pm_card_visa").await,
         Err(AppError::Transition(_))

@@ -31,10 +31,10 @@ async fn a_payer_records_pending_but_never_completed_payments() {
     .await
     .expect("pending");
     assert_eq!(
-        (pending.status, pending.amount.minor()),
+        (pending.status(), pending.amount().minor()),
         (PaymentStatus::Pending, 4_000)
     );
-    assert_eq!(pending.payer_user_id, payer.user_id);
+    assert_eq!(pending.payer_user_id(), &payer.user_id);
     for status in [PaymentStatus::Completed, PaymentStatus::Failed] {
         let err = payments::record(
             &t.app,
@@ -90,7 +90,7 @@ async fn staff_complete_payments_and_a_covered_order_is_paid() {
     )
     .await
     .expect("failed payments hold nothing");
-    assert_eq!(failed.status, PaymentStatus::Failed);
+    assert_eq!(failed.status(), PaymentStatus::Failed);
     payments::record(
         &t.app,
         &staff,
@@ -206,11 +206,11 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
         )
         .await
         .expect("recorded");
-        ids.push(p.id);
+        ids.push(p.id());
     }
     let id = ids[0];
     assert_eq!(
-        payments::get(&t.app, &me, &id).await.expect("own").id,
+        payments::get(&t.app, &me, &id).await.expect("own").id(),
         ids[0]
     );
     for reader in [
@@ -234,12 +234,15 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
     let mine = payments::list_mine(&t.app, &payer, 10, 0)
         .await
         .expect("mine");
-    assert_eq!(mine.iter().map(|p| p.id).collect::<Vec<_>>(), newest_first);
+    assert_eq!(
+        mine.iter().map(|p| p.id()).collect::<Vec<_>>(),
+        newest_first
+    );
     let window = payments::list_mine(&t.app, &payer, 1, 1)
         .await
         .expect("offset");
     assert_eq!(
-        window.iter().map(|p| p.id).collect::<Vec<_>>(),
+        window.iter().map(|p| p.id()).collect::<Vec<_>>(),
         vec![ids[1]]
     );
 
@@ -328,7 +331,7 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
     )
     .await
     .expect("another payment");
-    assert_ne!(next.id, stored.items[0].id);
+    assert_ne!(next.id(), stored.items[0].id());
 }
 
 #[tokio::test]

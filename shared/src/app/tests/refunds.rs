@@ -90,13 +90,13 @@ pub(super) async fn refund(
     payment: &Payment,
     request: RefundRequest,
 ) -> Result<Refund, AppError> {
-    refunds::create(&t.app, actor, key, &payment.id, &request).await
+    refunds::create(&t.app, actor, key, &payment.id(), &request).await
 }
 
 pub(super) async fn stored_payment(t: &TestApp, payment: &Payment) -> Payment {
     t.direct
         .payments
-        .get_payment(&payment.id)
+        .get_payment(&payment.id())
         .await
         .expect("read")
         .expect("payment")
@@ -255,7 +255,7 @@ async fn an_offline_payment_is_refunded_at_once_in_parts_then_in_full() {
     assert_ne!(second.id(), first.id());
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor),
+        (read.status(), read.refunded_minor()),
         (PaymentStatus::Completed, 4_000)
     );
 
@@ -266,14 +266,14 @@ async fn an_offline_payment_is_refunded_at_once_in_parts_then_in_full() {
     assert_eq!(rest.amount().minor(), 6_000);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor),
+        (read.status(), read.refunded_minor()),
         (PaymentStatus::Refunded, 10_000)
     );
     let payable = t.payable(&order.payable).await;
     assert_eq!(payable.status, PayableStatus::Paid);
     assert_eq!(payable.refunded_minor, 10_000);
 
-    let listed = refunds::list(&t.app, &service(), &payment.id, 10, None)
+    let listed = refunds::list(&t.app, &service(), &payment.id(), 10, None)
         .await
         .expect("list");
     assert_eq!(
@@ -357,12 +357,12 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
         refund(&t, &refunder, None, &payment, ask(Some(100)))
             .await
             .expect("may refund");
-        refunds::list(&t.app, &refunder, &payment.id, 10, None)
+        refunds::list(&t.app, &refunder, &payment.id(), 10, None)
             .await
             .expect("may read");
     }
     let payer = Actor::Person(Caller {
-        user_id: payment.payer_user_id.clone(),
+        user_id: payment.payer_user_id().clone(),
         email: None,
         roles: vec![],
     });
@@ -375,7 +375,7 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
     refunds::list(
         &t.app,
         &Actor::Person(person(&[Role::Support])),
-        &payment.id,
+        &payment.id(),
         10,
         None,
     )
@@ -384,18 +384,18 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
     let err = refunds::list(
         &t.app,
         &Actor::Person(Caller {
-            user_id: payment.payer_user_id.clone(),
+            user_id: payment.payer_user_id().clone(),
             email: None,
             roles: vec![],
         }),
-        &payment.id,
+        &payment.id(),
         10,
         None,
     )
     .await
     .expect_err("the payer does not");
     assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
-    assert_eq!(stored_payment(&t, &payment).await.refunded_minor, 300);
+    assert_eq!(stored_payment(&t, &payment).await.refunded_minor(), 300);
 }
 
 #[tokio::test]
@@ -419,7 +419,7 @@ async fn a_card_payment_is_refunded_through_its_gateway_findable_by_its_id() {
         .expect("read")
         .expect("found");
     assert_eq!(found.id(), refunded.id());
-    assert_eq!(stored_payment(&t, &payment).await.refunded_minor, 1_000);
+    assert_eq!(stored_payment(&t, &payment).await.refunded_minor(), 1_000);
 }
 
 #[tokio::test]
@@ -435,7 +435,7 @@ async fn a_retry_under_the_same_key_answers_with_the_same_refund() {
         .await
         .expect("the same");
     assert_eq!(again, first);
-    assert_eq!(stored_payment(&t, &payment).await.refunded_minor, 2_000);
+    assert_eq!(stored_payment(&t, &payment).await.refunded_minor(), 2_000);
     let err = refund(&t, &service(), Some(&key), &payment, ask(Some(3_000)))
         .await
         .expect_err("another request");
@@ -466,7 +466,11 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
     // Held: nobody else may refund that money meanwhile; not refunded yet.
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Completed, 0, 5_000)
     );
     let err = refund(&t, &staff(), None, &payment, ask(Some(1)))
@@ -484,7 +488,11 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
     assert_eq!(done.status(), RefundStatus::Succeeded);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Refunded, 5_000, 5_000)
     );
     let asked = scripted.asked();
@@ -493,7 +501,7 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
         asked.iter().all(|r| r.id() == pending.id()),
         "one refund, asked twice"
     );
-    let listed = refunds::list(&t.app, &service(), &payment.id, 10, None)
+    let listed = refunds::list(&t.app, &service(), &payment.id(), 10, None)
         .await
         .expect("list");
     assert_eq!(listed.items.len(), 1);
@@ -513,7 +521,7 @@ async fn a_refused_refund_fails_and_gives_its_amount_back() {
     assert_eq!(failed.status(), RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor),
+        (read.status(), read.refunded_minor()),
         (PaymentStatus::Completed, 0)
     );
     assert_eq!(t.payable(&order.payable).await.refunded_minor, 0);
@@ -577,7 +585,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     );
     assert_eq!(stored_refund(&t, &two).await.status(), RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
-    assert_eq!(read.refunded_minor, 1_000, "the failed 20.00 is back");
+    assert_eq!(read.refunded_minor(), 1_000, "the failed 20.00 is back");
     assert_eq!(t.payable(&order.payable).await.refunded_minor, 1_000);
 
     // Backwards, or about a refund we never made: acknowledged, no effect.
@@ -599,7 +607,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
         deliver(&t, unknown).await.expect("handled"),
         EventOutcome::Ignored
     );
-    assert_eq!(stored_payment(&t, &payment).await.refunded_minor, 1_000);
+    assert_eq!(stored_payment(&t, &payment).await.refunded_minor(), 1_000);
 }
 
 #[tokio::test]
@@ -655,7 +663,7 @@ async fn a_crash_after_the_reservation_is_finished_by_the_retry() {
         .expect("finished");
     assert_eq!(done.id(), key.refund_id());
     assert_eq!(done.status(), RefundStatus::Succeeded);
-    assert_eq!(stored_payment(&after, &payment).await.refunded_minor, 900);
+    assert_eq!(stored_payment(&after, &payment).await.refunded_minor(), 900);
 }
 
 #[tokio::test]
@@ -682,7 +690,7 @@ async fn concurrent_refunds_never_give_back_more_than_the_payment() {
         "six of 15.00 fit in 100.00: {made}"
     );
     assert_eq!(
-        stored_payment(&t, &payment).await.refunded_minor,
+        stored_payment(&t, &payment).await.refunded_minor(),
         1_500 * made
     );
 }

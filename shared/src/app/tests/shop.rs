@@ -74,9 +74,13 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
         "one payment, however often it is called"
     );
     let payment = &list.items[0];
-    assert_eq!(payment.status, PaymentStatus::Completed);
-    assert_eq!(payment.intent_id, None, "an offline payment, of no gateway");
-    assert_eq!(payment.transaction_id, intent.gateway_intent_id);
+    assert_eq!(payment.status(), PaymentStatus::Completed);
+    assert_eq!(
+        payment.intent_id(),
+        None,
+        "an offline payment, of no gateway"
+    );
+    assert_eq!(payment.transaction_id(), &intent.gateway_intent_id);
 }
 
 #[tokio::test]
@@ -110,14 +114,14 @@ async fn mark_paid_completes_pending_payments_and_records_the_rest() {
     assert!(
         list.items
             .iter()
-            .all(|p| p.status == PaymentStatus::Completed)
+            .all(|p| p.status() == PaymentStatus::Completed)
     );
     let rest = list
         .items
         .iter()
-        .find(|p| p.id != pending.id)
+        .find(|p| p.id() != pending.id())
         .expect("the rest");
-    assert_eq!(rest.amount.minor(), 7_000);
+    assert_eq!(rest.amount().minor(), 7_000);
 }
 
 #[tokio::test]
@@ -132,8 +136,8 @@ async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 1);
-    assert_eq!(list.items[0].amount.minor(), 2_500);
-    assert_eq!(list.items[0].status, PaymentStatus::Completed);
+    assert_eq!(list.items[0].amount().minor(), 2_500);
+    assert_eq!(list.items[0].status(), PaymentStatus::Completed);
     let missing = payments::order_ref("no-such-order").expect("ref");
     let err = shop::mark_paid(&t.app, &missing, &PaidWith::default())
         .await
@@ -185,7 +189,7 @@ async fn mark_paid_completes_pending_payments_past_the_first_page() {
         pending += page
             .items
             .iter()
-            .filter(|p| p.status == PaymentStatus::Pending)
+            .filter(|p| p.status() == PaymentStatus::Pending)
             .count();
         cursor = page.next;
         if cursor.is_none() {
@@ -227,7 +231,7 @@ async fn mark_paid_waits_for_pending_payments_the_index_does_not_show_yet() {
     assert!(
         list.items
             .iter()
-            .all(|p| p.status == PaymentStatus::Completed),
+            .all(|p| p.status() == PaymentStatus::Completed),
         "{:?}",
         list.items
     );
@@ -295,14 +299,14 @@ async fn mark_paid_records_what_the_payment_system_states() {
         .expect("payments");
         assert_eq!(list.items.len(), 1, "{with_intent}");
         let p = &list.items[0];
-        assert_eq!(p.method, PaymentMethod::BankTransfer, "{with_intent}");
+        assert_eq!(p.method(), PaymentMethod::BankTransfer, "{with_intent}");
         assert_eq!(
-            p.transaction_id.as_deref(),
+            p.transaction_id().as_deref(),
             Some("TXN-778"),
             "{with_intent}"
         );
         // The card intent was ended: the money came another way.
-        assert_eq!(p.intent_id, None, "{with_intent}");
+        assert_eq!(p.intent_id(), None, "{with_intent}");
     }
 }
 
@@ -359,6 +363,6 @@ async fn mark_paid_completes_an_order_holding_the_most_pending_payments() {
     assert!(
         list.items
             .iter()
-            .all(|p| p.status == PaymentStatus::Completed)
+            .all(|p| p.status() == PaymentStatus::Completed)
     );
 }

@@ -38,7 +38,7 @@ async fn left_unsent(
         .expect_err("the gateway's answer never came");
     assert!(matches!(err, AppError::Gateway(_)), "{err:?}");
     let listed =
-        crate::app::refunds::list(&t.app, &super::refunds::service(), &payment.id, 10, None)
+        crate::app::refunds::list(&t.app, &super::refunds::service(), &payment.id(), 10, None)
             .await
             .expect("list");
     let unsent = listed.items.into_iter().next().expect("the refund is kept");
@@ -92,7 +92,11 @@ async fn an_unsent_refund_is_asked_again_under_its_key_and_finished_once() {
     );
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Refunded, 5_000, 5_000)
     );
     assert_eq!(
@@ -162,7 +166,7 @@ async fn once_the_gateway_may_have_forgotten_the_key_the_pass_looks_instead_of_a
     assert_eq!(done.status(), RefundStatus::Succeeded);
     assert_eq!(done.gateway_refund_id().as_ref(), Some(&made[0].id));
     assert_eq!(
-        stored_payment(&t, &payment).await.status,
+        stored_payment(&t, &payment).await.status(),
         PaymentStatus::Refunded
     );
 }
@@ -179,7 +183,11 @@ async fn a_refund_the_gateway_never_made_fails_once_its_key_may_be_forgotten() {
     assert_eq!(failed.status(), RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Completed, 0, 0)
     );
     assert_eq!(
@@ -231,7 +239,11 @@ async fn a_pass_whose_write_answer_was_lost_finishes_the_refund_once() {
     assert_eq!(gateway.made().len(), 1);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(
-        (read.status, read.refunded_minor, read.refund_held_minor),
+        (
+            read.status(),
+            read.refunded_minor(),
+            read.refund_held_minor()
+        ),
         (PaymentStatus::Refunded, 5_000, 5_000),
         "refunded once"
     );

@@ -218,8 +218,8 @@ pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
                     200,
                     &ConfirmPaymentResponse {
                         message: "Payment confirmed".into(),
-                        payment_id: payment.id.to_string(),
-                        amount: payment.amount.to_string(),
+                        payment_id: payment.id().to_string(),
+                        amount: payment.amount().to_string(),
                     },
                 ))
             },

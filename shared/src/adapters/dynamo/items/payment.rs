@@ -7,7 +7,9 @@ use crate::adapters::dynamo::codec::{Item, corrupt, parse_ts, ts};
 use crate::adapters::dynamo::keys::{
     PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition,
 };
-use crate::domain::{BusinessId, IntentId, Payment, PaymentId, PaymentMethod, PaymentStatus};
+use crate::domain::{
+    BusinessId, IntentId, Payment, PaymentId, PaymentMethod, PaymentParts, PaymentStatus,
+};
 use crate::ports::StoreError;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -55,12 +57,12 @@ pub struct PaymentItem {
 }
 
 pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
-    let id = p.id.to_string();
-    let payable = p.payable.as_ref();
+    let id = p.id().to_string();
+    let payable = p.payable().as_ref();
     let item = PaymentItem {
-        pk: payment_pk(&p.id),
+        pk: payment_pk(&p.id()),
         sk: PAYMENT_SK.to_owned(),
-        gsi1pk: user_partition(&p.payer_user_id),
+        gsi1pk: user_partition(p.payer_user_id()),
         // Newest first by creation time: an id named from an Idempotency-Key
         // does not sort by time.
         gsi1sk: format!("{PAYMENT_PREFIX}{}", p.list_key()),
@@ -69,27 +71,27 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         id,
         payable_kind: payable.map(|r| r.kind.as_str().to_owned()),
         payable_id: payable.map(|r| r.id.to_string()),
-        intent_id: p.intent_id.map(|i| i.to_string()),
-        payer_user_id: p.payer_user_id.to_string(),
-        amount_minor: p.amount.minor(),
-        currency: p.amount.currency().code().to_owned(),
-        method: p.method.as_str().to_owned(),
-        status: p.status.as_str().to_owned(),
-        transaction_id: p.transaction_id.clone(),
-        fee_minor: p.fee_minor,
+        intent_id: p.intent_id().map(|i| i.to_string()),
+        payer_user_id: p.payer_user_id().to_string(),
+        amount_minor: p.amount().minor(),
+        currency: p.amount().currency().code().to_owned(),
+        method: p.method().as_str().to_owned(),
+        status: p.status().as_str().to_owned(),
+        transaction_id: p.transaction_id().clone(),
+        fee_minor: p.fee_minor(),
         net_minor: p.net_minor(),
-        refunded_minor: p.refunded_minor,
-        refund_held_minor: p.refund_held_minor,
-        business_id: p.business_id.map(|b| b.get()),
-        review_reason: p.review_reason.clone(),
-        created_at: ts(p.created_at),
+        refunded_minor: p.refunded_minor(),
+        refund_held_minor: p.refund_held_minor(),
+        business_id: p.business_id().map(|b| b.get()),
+        review_reason: p.review_reason().clone(),
+        created_at: ts(p.created_at()),
     };
     serde_dynamo::to_item(item).map_err(|e| corrupt("payment", e))
 }
 
 pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
     let p: PaymentItem = serde_dynamo::from_item(item).map_err(|e| corrupt("payment", e))?;
-    Ok(Payment {
+    Ok(Payment::restore(PaymentParts {
         id: PaymentId::parse(&p.id).map_err(|e| corrupt("payment id", e))?,
         payable: payable_ref(p.payable_kind.as_deref(), p.payable_id.as_deref())?,
         intent_id: p
@@ -111,5 +113,5 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         business_id: p.business_id.map(BusinessId::new),
         review_reason: p.review_reason,
         created_at: parse_ts(&p.created_at)?,
-    })
+    }))
 }

@@ -633,7 +633,7 @@ async fn each_change_and_its_events_are_one_transact_write_items() {
     );
     let read = s
         .payables
-        .get_payable(&other.payable)
+        .get_payable(other.payable())
         .await
         .expect("read")
         .expect("order");

@@ -47,7 +47,7 @@ async fn stored_order_status(h: &Harness, order: &str) -> PayableStatus {
         .await
         .expect("read")
         .expect("order exists")
-        .status
+        .status()
 }
 
 #[tokio::test]

@@ -217,7 +217,7 @@ async fn fifty_concurrent_pending_payments_leave_at_most_forty_pending() {
         .expect("read")
         .expect("order");
     assert_eq!(
-        (stored.pending_payments, stored.allocated_minor),
+        (stored.pending_payments(), stored.allocated_minor()),
         (MAX_PENDING_PAYMENTS, 4_000)
     );
     let listed = invoke(
@@ -319,7 +319,7 @@ mod through_a_gateway {
             .await
             .expect("read")
             .expect("order");
-        assert_eq!(paid.status.as_str(), "paid");
+        assert_eq!(paid.status().as_str(), "paid");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

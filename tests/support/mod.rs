@@ -318,35 +318,29 @@ pub async fn record_order_event(
     created: i64,
 ) {
     use payment_shared::domain::{
-        Currency, Email, Event, EventId, EventObject, EventType, Money, Payable, PayableId,
-        PayableKind, PayableRef, PayableStatus, Payer, UserId,
+        Currency, Email, Event, EventId, EventObject, EventType, Money, NewPayable, Payable,
+        PayableId, PayableKind, PayableRef, Payer, UserId,
     };
     let at = OffsetDateTime::from_unix_timestamp(created).expect("a time");
     let usd = Currency::parse("USD").expect("USD");
-    let payable = Payable {
-        payable: PayableRef {
-            kind: PayableKind::Order,
-            id: PayableId::parse(object).expect("an id"),
+    let payable = Payable::new(
+        NewPayable {
+            payable: PayableRef {
+                kind: PayableKind::Order,
+                id: PayableId::parse(object).expect("an id"),
+            },
+            owner: Payer {
+                user_id: UserId::parse("webhook-owner").expect("a user"),
+                email: Email::parse("webhook-owner@example.com").expect("an email"),
+            },
+            amount: Money::parse("10.00", usd).expect("money"),
+            number: None,
+            description: None,
+            line_items: vec![],
+            business_id: None,
         },
-        owner: Payer {
-            user_id: UserId::parse("webhook-owner").expect("a user"),
-            email: Email::parse("webhook-owner@example.com").expect("an email"),
-        },
-        amount: Money::parse("10.00", usd).expect("money"),
-        number: None,
-        description: None,
-        line_items: vec![],
-        business_id: None,
-        status: PayableStatus::Open,
-        open_intent_id: None,
-        allocated_minor: 0,
-        paid_minor: 0,
-        refunded_minor: 0,
-        pending_payments: 0,
-        owner_fixed: false,
-        created_at: at,
-        updated_at: at,
-    };
+        at,
+    );
     let event = Event {
         id: EventId::parse(id).expect("an event id"),
         kind: EventType::parse(event_type).expect("a type"),

@@ -181,15 +181,15 @@ pub async fn open_for_payable_with(
             Some(p) if p.is_owned_by(&caller.user_id) => p,
             _ => return Err(AppError::NotFound(noun.into())),
         };
-        if payable.status != PayableStatus::Open {
-            return Err(AppError::payable_not_open(noun, payable.status));
+        if payable.status() != PayableStatus::Open {
+            return Err(AppError::payable_not_open(noun, payable.status()));
         }
-        if payable.allocated_minor > 0 && payable.open_intent_id.is_none() {
+        if payable.allocated_minor() > 0 && payable.open_intent_id().is_none() {
             return Err(AppError::PayableLocked(format!(
                 "{noun} already has payments recorded; settle it through its payments"
             )));
         }
-        if let Some(open) = payable.open_intent_id {
+        if let Some(open) = payable.open_intent_id() {
             if let Some(intent) = app.intents.get_intent(&open).await? {
                 let intent = expire_if_due(app, intent).await?;
                 if !intent.status.is_terminal() {
@@ -208,17 +208,17 @@ pub async fn open_for_payable_with(
                     email: caller
                         .email
                         .clone()
-                        .unwrap_or_else(|| payable.owner.email.clone()),
+                        .unwrap_or_else(|| payable.owner().email.clone()),
                 },
                 payable: Some(payable_ref.clone()),
-                amount: payable.amount,
+                amount: payable.amount(),
                 gateway,
                 description: details
                     .description
                     .clone()
-                    .or_else(|| payable.description.clone()),
-                line_items: payable.line_items.clone(),
-                business_id: payable.business_id,
+                    .or_else(|| payable.description().clone()),
+                line_items: payable.line_items().clone(),
+                business_id: payable.business_id(),
                 return_url: details.return_url.clone(),
                 cancel_url: details.cancel_url.clone(),
                 metadata: BTreeMap::new(),

@@ -94,10 +94,10 @@ pub async fn create(
                 _ => return Err(AppError::NotFound(what.into())),
             };
             if let Some(amount) = new.amount {
-                if amount != payable.amount {
+                if amount != payable.amount() {
                     return Err(AppError::AmountNotPayables {
                         noun: what,
-                        amount: payable.amount,
+                        amount: payable.amount(),
                     });
                 }
             }

@@ -110,7 +110,7 @@ pub async fn record_under(
                 "Support may read payments but not record them".into(),
             ));
         }
-        let amount = Money::parse(amount, payable.amount.currency()).map_err(AppError::Amount)?;
+        let amount = Money::parse(amount, payable.amount().currency()).map_err(AppError::Amount)?;
         let mut payment = Payment::against(
             &payable,
             amount,
@@ -125,7 +125,7 @@ pub async fn record_under(
         if payment.counts_toward_total() {
             // An intent its payer abandoned no longer holds the order: this write
             // is the one that meets it, so it stores it canceled and looks again.
-            if let Some(held_by) = payable.open_intent_id {
+            if let Some(held_by) = payable.open_intent_id() {
                 if intents::expire_abandoned(app, held_by).await? {
                     continue;
                 }
@@ -195,10 +195,10 @@ fn same_request(
 }
 
 fn ensure_collectable(payable: &Payable) -> Result<(), AppError> {
-    if payable.status != PayableStatus::Open {
-        return Err(AppError::payable_not_open(ORDER, payable.status));
+    if payable.status() != PayableStatus::Open {
+        return Err(AppError::payable_not_open(ORDER, payable.status()));
     }
-    if let Some(intent) = payable.open_intent_id {
+    if let Some(intent) = payable.open_intent_id() {
         return Err(AppError::PayableLocked(format!(
             "Order has an open payment intent ({intent}); cancel it or complete it first"
         )));

@@ -67,22 +67,22 @@ pub async fn mark_paid(
             .await?
             .ok_or_else(|| AppError::NotFound(ORDER.into()))?;
         if let Some(stated) = &paid.amount {
-            let currency = payable.amount.currency();
-            if Money::parse(stated, currency).ok() != Some(payable.amount) {
+            let currency = payable.amount().currency();
+            if Money::parse(stated, currency).ok() != Some(payable.amount()) {
                 return Err(AppError::AmountNotTotal {
-                    total: payable.amount,
+                    total: payable.amount(),
                 });
             }
         }
-        match payable.status {
+        match payable.status() {
             PayableStatus::Paid => return Ok(settled(app, payable).await?),
             PayableStatus::Canceled => {
-                return Err(AppError::payable_not_open(ORDER, payable.status));
+                return Err(AppError::payable_not_open(ORDER, payable.status()));
             }
             PayableStatus::Open => {}
         }
         let now = app.clock.now();
-        let outcome = if let Some(intent_id) = payable.open_intent_id {
+        let outcome = if let Some(intent_id) = payable.open_intent_id() {
             // Gone, or finished since the order was read: read the order again.
             let Some(mut intent) = app
                 .intents
@@ -129,7 +129,7 @@ pub async fn mark_paid(
             // what is paid is the list complete; the write below is conditioned on
             // those very sums, so none can slip in after this check.
             let pending_sum: i64 = pending.iter().map(|p| p.amount().minor()).sum();
-            if pending_sum != payable.allocated_minor - payable.paid_minor {
+            if pending_sum != payable.allocated_minor() - payable.paid_minor() {
                 tracing::info!(order = %order, "pending payments not all listed yet; reading again");
                 // The index catches up within moments; give it one before reading again.
                 tokio::time::sleep(INDEX_CATCH_UP * attempt).await;
@@ -137,8 +137,8 @@ pub async fn mark_paid(
             }
             let rest = payable.unallocated_minor();
             let extra = if rest > 0 {
-                let rest =
-                    Money::from_minor(rest, payable.amount.currency()).map_err(AppError::Amount)?;
+                let rest = Money::from_minor(rest, payable.amount().currency())
+                    .map_err(AppError::Amount)?;
                 let mut payment = Payment::against(
                     &payable,
                     rest,
@@ -205,7 +205,7 @@ async fn pending_payments(app: &App, order: &PayableRef) -> Result<Vec<Payment>,
 async fn settled(app: &App, order: Payable) -> Result<Settled, StoreError> {
     let page = app
         .intents
-        .list_intents_by_payable(&order.payable, 10, None)
+        .list_intents_by_payable(order.payable(), 10, None)
         .await?;
     let intent = page
         .items

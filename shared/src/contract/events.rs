@@ -102,7 +102,7 @@ pub async fn every_change_of_an_intent_writes_its_events_with_it(s: &Stores) {
         ["payment.completed", "payment.created"],
         "one change's events newest first: the payment completed after it was created"
     );
-    let payable_id = order.payable.to_string();
+    let payable_id = order.payable().to_string();
     assert_eq!(types_of(s, &payable_id).await, ["payable.paid"]);
 
     // Each event holds its object as the change stored it.
@@ -154,7 +154,7 @@ pub async fn ended_intents_and_late_money_write_their_events(s: &Stores) {
         ["payment_intent.canceled", "payment_intent.created"]
     );
     assert!(
-        types_of(s, &order.payable.to_string()).await.is_empty(),
+        types_of(s, &order.payable().to_string()).await.is_empty(),
         "a freed payable announces nothing"
     );
 
@@ -318,7 +318,7 @@ pub async fn payments_and_settling_write_their_events(s: &Stores) {
         s,
         &EventFilter {
             kind: Some(EventType::PayablePaid),
-            object_id: Some(other.payable.to_string()),
+            object_id: Some(other.payable().to_string()),
         },
     )
     .await;
@@ -358,7 +358,7 @@ pub async fn a_write_that_loses_writes_no_event(s: &Stores) {
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     // A second intent for the held payable, and a standalone id stored twice.
-    let mut second = new_intent(&order.owner.user_id, Some(&order), GatewayId::Test);
+    let mut second = new_intent(&order.owner().user_id, Some(&order), GatewayId::Test);
     let r = s.intents.open_intent(&mut second).await.expect("open");
     assert!(matches!(r, OpenOutcome::PayableHasOpenIntent(_)), "{r:?}");
     let mut standalone = new_intent(&new_user(), None, GatewayId::Test);
@@ -384,8 +384,10 @@ pub async fn a_write_that_loses_writes_no_event(s: &Stores) {
         )
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
-    let mut repriced = free.clone();
-    repriced.amount = usd(900);
+    let repriced = Payable::restore(PayableParts {
+        amount: usd(900),
+        ..free.clone().into_parts()
+    });
     let r = s
         .payments
         .record_payment(

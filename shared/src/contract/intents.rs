@@ -7,7 +7,7 @@ use super::*;
 pub async fn one_open_intent_per_payable(s: &Stores) {
     let order = stored_order(s, &new_user(), 5_000).await;
     let first = open_on(s, &order).await;
-    let mut second = new_intent(&order.owner.user_id, Some(&order), GatewayId::Test);
+    let mut second = new_intent(&order.owner().user_id, Some(&order), GatewayId::Test);
     let outcome = s.intents.open_intent(&mut second).await.expect("open");
     assert!(
         matches!(outcome, OpenOutcome::PayableHasOpenIntent(id) if id == first.id),
@@ -27,7 +27,7 @@ pub async fn one_open_intent_per_payable(s: &Stores) {
         .expect("read")
         .expect("stored");
     assert_eq!(stored.version(), 1);
-    assert_eq!(payable(s, &order).await.open_intent_id, Some(first.id));
+    assert_eq!(payable(s, &order).await.open_intent_id(), Some(first.id));
 }
 
 pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &Stores) {
@@ -48,8 +48,10 @@ pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &
         "{outcome:?}"
     );
 
-    let mut stale = order.clone();
-    stale.amount = usd(4_000);
+    let stale = Payable::restore(PayableParts {
+        amount: usd(4_000),
+        ..order.clone().into_parts()
+    });
     let mut cheaper = new_intent(&owner, Some(&stale), GatewayId::Test);
     let outcome = s.intents.open_intent(&mut cheaper).await.expect("open");
     assert!(
@@ -75,7 +77,7 @@ pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &
     for id in [intent.id, stranger.id, cheaper.id, after_payment.id] {
         assert!(s.intents.get_intent(&id).await.expect("read").is_none());
     }
-    assert_eq!(payable(s, &order).await.open_intent_id, None);
+    assert_eq!(payable(s, &order).await.open_intent_id(), None);
 }
 
 pub async fn a_standalone_intent_id_is_stored_once(s: &Stores) {
@@ -159,9 +161,9 @@ pub async fn a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once
         (IntentStatus::Succeeded, 2)
     );
     let p = payable(s, &order).await;
-    assert_eq!(p.status, PayableStatus::Paid);
-    assert_eq!((p.allocated_minor, p.paid_minor), (7_500, 7_500));
-    assert_eq!(p.open_intent_id, None);
+    assert_eq!(p.status(), PayableStatus::Paid);
+    assert_eq!((p.allocated_minor(), p.paid_minor()), (7_500, 7_500));
+    assert_eq!(p.open_intent_id(), None);
     let recorded = s.payments.get_payment(&payment.id()).await.expect("read");
     assert_eq!(recorded, Some(payment.clone()));
     // Exactly once: the same success again loses.
@@ -184,10 +186,13 @@ pub async fn an_ended_intent_frees_its_payable(s: &Stores) {
         .await
         .expect("finish");
     let p = payable(s, &order).await;
-    assert_eq!((p.status, p.open_intent_id), (PayableStatus::Open, None));
-    assert_eq!(p.paid_minor, 0);
+    assert_eq!(
+        (p.status(), p.open_intent_id()),
+        (PayableStatus::Open, None)
+    );
+    assert_eq!(p.paid_minor(), 0);
     let next = open_on(s, &order).await;
-    assert_eq!(payable(s, &order).await.open_intent_id, Some(next.id));
+    assert_eq!(payable(s, &order).await.open_intent_id(), Some(next.id));
 }
 
 pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
@@ -217,7 +222,7 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
     assert_eq!((stored.status, stored.version()), (intent.status, 1));
     let p = payable(s, &order).await;
     assert_eq!(
-        (p.status, p.open_intent_id),
+        (p.status(), p.open_intent_id()),
         (PayableStatus::Open, Some(intent.id))
     );
 
@@ -225,7 +230,7 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
     let mut stranger = new_intent(&owner, None, GatewayId::Test);
     s.intents.open_intent(&mut stranger).await.expect("open");
     let mut ended = stranger.clone();
-    ended.payable = Some(order.payable.clone());
+    ended.payable = Some(order.payable().clone());
     ended
         .cancel("requested_by_customer", now())
         .expect("cancel");
@@ -234,7 +239,7 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
         .finish_intent(&mut ended, Expected::of(&stranger), None)
         .await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
-    assert_eq!(payable(s, &order).await.open_intent_id, Some(intent.id));
+    assert_eq!(payable(s, &order).await.open_intent_id(), Some(intent.id));
 }
 
 pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
@@ -367,7 +372,7 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
 
     let by_order = s
         .intents
-        .list_intents_by_payable(&order.payable, 10, None)
+        .list_intents_by_payable(order.payable(), 10, None)
         .await
         .expect("by payable");
     assert_eq!(
@@ -399,7 +404,7 @@ pub async fn a_bad_or_foreign_cursor_is_refused(s: &Stores) {
     let order = stored_order(s, &user, 100).await;
     let other = s
         .intents
-        .list_intents_by_payable(&order.payable, 1, Some(&cursor))
+        .list_intents_by_payable(order.payable(), 1, Some(&cursor))
         .await;
     assert!(matches!(other, Err(StoreError::BadCursor)), "{other:?}");
     for garbage in ["not a cursor!", "e30", ""] {
@@ -414,7 +419,7 @@ pub async fn a_bad_or_foreign_cursor_is_refused(s: &Stores) {
     }
     let bad = s
         .payments
-        .list_payments_by_payable(&order.payable, 1, Some("not a cursor!"))
+        .list_payments_by_payable(order.payable(), 1, Some("not a cursor!"))
         .await;
     assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
 }
@@ -477,7 +482,7 @@ pub async fn a_tampered_cursor_is_refused(s: &Stores) {
     }
     let cursor = s
         .payments
-        .list_payments_by_payable(&order.payable, 1, None)
+        .list_payments_by_payable(order.payable(), 1, None)
         .await
         .expect("page")
         .next
@@ -485,7 +490,7 @@ pub async fn a_tampered_cursor_is_refused(s: &Stores) {
     for forged in tampered(&cursor) {
         let bad = s
             .payments
-            .list_payments_by_payable(&order.payable, 1, Some(&forged))
+            .list_payments_by_payable(order.payable(), 1, Some(&forged))
             .await;
         assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
     }
@@ -531,15 +536,15 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
     );
     let payable = s
         .payables
-        .get_payable(&order.payable)
+        .get_payable(order.payable())
         .await
         .expect("read")
         .expect("payable");
     assert_eq!(
         (
-            payable.status,
-            payable.allocated_minor,
-            payable.open_intent_id
+            payable.status(),
+            payable.allocated_minor(),
+            payable.open_intent_id()
         ),
         (PayableStatus::Open, 0, None),
         "the payable is left alone"
@@ -586,7 +591,7 @@ pub async fn an_intent_is_found_by_its_gateways_id(s: &Stores) {
     );
     let outcome = s.intents.open_intent(&mut on_order).await.expect("open");
     assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
-    assert_eq!(payable(s, &order).await.open_intent_id, Some(on_order.id));
+    assert_eq!(payable(s, &order).await.open_intent_id(), Some(on_order.id));
 
     for (id, intent) in [(&standalone_id, &standalone), (&on_order_id, &on_order)] {
         let found = found_by_gateway(s, GatewayId::Test, id)
@@ -629,7 +634,7 @@ pub async fn a_gateways_id_names_one_intent(s: &Stores) {
     for refused in [&standalone, &on_order] {
         assert_eq!(s.intents.get_intent(&refused.id).await.expect("read"), None);
     }
-    assert_eq!(payable(s, &order).await.open_intent_id, None);
+    assert_eq!(payable(s, &order).await.open_intent_id(), None);
     let found = found_by_gateway(s, GatewayId::Test, &gateway_id)
         .await
         .expect("still the first");

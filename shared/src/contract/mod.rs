@@ -34,8 +34,8 @@ use time::{Duration, OffsetDateTime};
 use crate::domain::intent::NewIntent;
 use crate::domain::{
     Currency, Email, FeeSchedule, GatewayId, IntentStatus, Money, OtpCode, OtpHash, OtpPolicy,
-    Payable, PayableId, PayableKind, PayableRef, PayableStatus, Payer, Payment, PaymentIntent,
-    PaymentMethod, PaymentStatus, UserId,
+    Payable, PayableId, PayableKind, PayableParts, PayableRef, PayableStatus, Payer, Payment,
+    PaymentIntent, PaymentMethod, PaymentStatus, UserId,
 };
 use crate::ports::{
     Expected, Idempotent, OpenOutcome, PayableWrite, RecordOutcome, StoreError, StoredResponse,
@@ -145,7 +145,7 @@ pub fn new_user() -> UserId {
 /// An order of `minor` US cents owned by `owner`, not yet stored.
 pub fn new_order(owner: &UserId, minor: i64) -> Payable {
     let t = now();
-    Payable {
+    Payable::restore(PayableParts {
         payable: PayableRef {
             kind: PayableKind::Order,
             id: PayableId::parse(&unique("o")).expect("payable id"),
@@ -165,7 +165,7 @@ pub fn new_order(owner: &UserId, minor: i64) -> Payable {
         owner_fixed: false,
         created_at: t,
         updated_at: t,
-    }
+    })
 }
 
 /// A new intent collecting `payable` (or standalone), not yet stored.
@@ -173,8 +173,8 @@ pub fn new_intent(user: &UserId, payable: Option<&Payable>, gateway: GatewayId) 
     PaymentIntent::open(
         NewIntent {
             payer: payer(user),
-            payable: payable.map(|p| p.payable.clone()),
-            amount: payable.map_or(usd(1500), |p| p.amount),
+            payable: payable.map(|p| p.payable().clone()),
+            amount: payable.map_or(usd(1500), |p| p.amount()),
             gateway,
             description: None,
             line_items: vec![],
@@ -201,7 +201,7 @@ pub async fn stored_order(s: &Stores, owner: &UserId, minor: i64) -> Payable {
 
 pub async fn payable(s: &Stores, p: &Payable) -> Payable {
     s.payables
-        .get_payable(&p.payable)
+        .get_payable(p.payable())
         .await
         .expect("read")
         .expect("payable exists")
@@ -209,7 +209,7 @@ pub async fn payable(s: &Stores, p: &Payable) -> Payable {
 
 /// An intent stored and holding `p`.
 pub async fn open_on(s: &Stores, p: &Payable) -> PaymentIntent {
-    let mut intent = new_intent(&p.owner.user_id, Some(p), GatewayId::Test);
+    let mut intent = new_intent(&p.owner().user_id, Some(p), GatewayId::Test);
     let outcome = s.intents.open_intent(&mut intent).await.expect("open");
     assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
     intent

@@ -19,16 +19,18 @@ pub async fn upsert_creates_then_replaces_keeping_the_services_fields(s: &Stores
     else {
         panic!("first upsert creates: {first:?}");
     };
-    assert_eq!(created.status, PayableStatus::Open);
-    assert_eq!(created.amount, usd(10_000));
-    assert_eq!(created.description.as_deref(), Some("Two tickets"));
+    assert_eq!(created.status(), PayableStatus::Open);
+    assert_eq!(created.amount(), usd(10_000));
+    assert_eq!(created.description().as_deref(), Some("Two tickets"));
 
-    let mut next = order.clone();
-    next.amount = usd(12_000);
-    next.description = None;
-    // The service's own fields are not the caller's to set.
-    next.status = PayableStatus::Paid;
-    next.paid_minor = 12_000;
+    let next = Payable::restore(PayableParts {
+        amount: usd(12_000),
+        description: None,
+        // The service's own fields are not the caller's to set.
+        status: PayableStatus::Paid,
+        paid_minor: 12_000,
+        ..order.clone().into_parts()
+    });
     let second = s
         .payables
         .upsert_payable(&next, now())
@@ -41,18 +43,19 @@ pub async fn upsert_creates_then_replaces_keeping_the_services_fields(s: &Stores
     else {
         panic!("second upsert replaces: {second:?}");
     };
-    assert_eq!(replaced.amount, usd(12_000));
+    assert_eq!(replaced.amount(), usd(12_000));
     assert_eq!(
-        replaced.description, None,
+        replaced.description().as_deref(),
+        None,
         "absent optional fields are removed"
     );
-    assert_eq!(replaced.status, PayableStatus::Open);
-    assert_eq!(replaced.paid_minor, 0);
-    assert_eq!(replaced.created_at, created.created_at);
+    assert_eq!(replaced.status(), PayableStatus::Open);
+    assert_eq!(replaced.paid_minor(), 0);
+    assert_eq!(replaced.created_at(), created.created_at());
     assert_eq!(payable(s, &order).await, *replaced);
     assert!(
         s.payables
-            .get_payable(&new_order(&owner, 1).payable)
+            .get_payable(new_order(&owner, 1).payable())
             .await
             .expect("read")
             .is_none()
@@ -67,23 +70,27 @@ pub async fn a_paid_payable_is_final(s: &Stores) {
         .finish_intent(&mut done, Expected::of(&intent), Some(&payment))
         .await
         .expect("paid");
-    let mut next = order.clone();
-    next.description = Some("changed".into());
+    let next = Payable::restore(PayableParts {
+        description: Some("changed".into()),
+        ..order.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&next, now())
         .await
         .expect("upsert");
     assert!(matches!(write, PayableWrite::AlreadyPaid), "{write:?}");
-    assert_eq!(payable(s, &order).await.description, order.description);
+    assert_eq!(payable(s, &order).await.description(), order.description());
 }
 
 pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Stores) {
     let order = stored_order(s, &new_user(), 5_000).await;
     let intent = open_on(s, &order).await;
 
-    let mut repriced = order.clone();
-    repriced.amount = usd(6_000);
+    let repriced = Payable::restore(PayableParts {
+        amount: usd(6_000),
+        ..order.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&repriced, now())
@@ -93,8 +100,10 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
         matches!(write, PayableWrite::OpenIntentAmountChange(id) if id == intent.id),
         "{write:?}"
     );
-    let mut new_owner = order.clone();
-    new_owner.owner = payer(&new_user());
+    let new_owner = Payable::restore(PayableParts {
+        owner: payer(&new_user()),
+        ..order.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&new_owner, now())
@@ -105,8 +114,10 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
         "{write:?}"
     );
     // The payment the intent records belongs to the business it was opened for.
-    let mut new_business = order.clone();
-    new_business.business_id = Some(crate::domain::BusinessId::new(42));
+    let new_business = Payable::restore(PayableParts {
+        business_id: Some(crate::domain::BusinessId::new(42)),
+        ..order.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&new_business, now())
@@ -116,11 +127,13 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
         matches!(write, PayableWrite::OpenIntentAmountChange(_)),
         "{write:?}"
     );
-    assert_eq!(payable(s, &order).await.business_id, None);
+    assert_eq!(payable(s, &order).await.business_id(), None);
 
     // Details that do not change what is collected may.
-    let mut described = order.clone();
-    described.description = Some("Three tickets".into());
+    let described = Payable::restore(PayableParts {
+        description: Some("Three tickets".into()),
+        ..order.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&described, now())
@@ -130,7 +143,7 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
         panic!("description may change: {write:?}");
     };
     assert_eq!(
-        p.open_intent_id,
+        p.open_intent_id(),
         Some(intent.id),
         "the intent still holds it"
     );
@@ -145,8 +158,10 @@ pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
         .expect("record");
     assert_eq!(outcome, RecordOutcome::Recorded);
 
-    let mut lower = order.clone();
-    lower.amount = usd(3_999);
+    let lower = Payable::restore(PayableParts {
+        amount: usd(3_999),
+        ..order.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&lower, now())
@@ -157,8 +172,10 @@ pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
         "{write:?}"
     );
 
-    let mut euros = order.clone();
-    euros.amount = Money::from_minor(10_000, Currency::parse("EUR").expect("eur")).expect("eur");
+    let euros = Payable::restore(PayableParts {
+        amount: Money::from_minor(10_000, Currency::parse("EUR").expect("eur")).expect("eur"),
+        ..order.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&euros, now())
@@ -169,8 +186,10 @@ pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
         "{write:?}"
     );
 
-    let mut exact = order.clone();
-    exact.amount = usd(4_000);
+    let exact = Payable::restore(PayableParts {
+        amount: usd(4_000),
+        ..order.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&exact, now())
@@ -179,7 +198,7 @@ pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
     let PayableWrite::Written { payable: p, .. } = write else {
         panic!("down to what is recorded is allowed: {write:?}");
     };
-    assert_eq!((p.amount, p.allocated_minor), (usd(4_000), 4_000));
+    assert_eq!((p.amount(), p.allocated_minor()), (usd(4_000), 4_000));
 }
 
 pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
@@ -204,8 +223,10 @@ pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
         .expect("record");
     assert_eq!(outcome, RecordOutcome::Recorded);
     for payable in [&order, &other] {
-        let mut new_owner = payable.clone();
-        new_owner.owner = payer(&new_user());
+        let new_owner = Payable::restore(PayableParts {
+            owner: payer(&new_user()),
+            ..payable.clone().into_parts()
+        });
         let write = s
             .payables
             .upsert_payable(&new_owner, now())
@@ -213,8 +234,10 @@ pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
             .expect("upsert");
         assert!(matches!(write, PayableWrite::OwnerFixed), "{write:?}");
         // The owner's own details may still change.
-        let mut described = payable.clone();
-        described.description = Some("Three tickets".into());
+        let described = Payable::restore(PayableParts {
+            description: Some("Three tickets".into()),
+            ..payable.clone().into_parts()
+        });
         let write = s
             .payables
             .upsert_payable(&described, now())
@@ -224,8 +247,10 @@ pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
     }
     // A payable nobody has paid towards may still change hands.
     let fresh = stored_order(s, &owner, 5_000).await;
-    let mut new_owner = fresh.clone();
-    new_owner.owner = payer(&new_user());
+    let new_owner = Payable::restore(PayableParts {
+        owner: payer(&new_user()),
+        ..fresh.clone().into_parts()
+    });
     let write = s
         .payables
         .upsert_payable(&new_owner, now())
@@ -242,21 +267,21 @@ pub async fn five_intents_per_payable_may_send_codes_per_day(s: &Stores) {
     for intent in &intents[..5] {
         assert!(
             s.payables
-                .admit_otp_intent(&order.payable, intent, t0, &policy)
+                .admit_otp_intent(order.payable(), intent, t0, &policy)
                 .await
                 .expect("admit")
         );
     }
     assert!(
         !s.payables
-            .admit_otp_intent(&order.payable, &intents[5], t0, &policy)
+            .admit_otp_intent(order.payable(), &intents[5], t0, &policy)
             .await
             .expect("admit"),
         "a sixth intent within the day"
     );
     assert!(
         s.payables
-            .admit_otp_intent(&order.payable, &intents[0], t0, &policy)
+            .admit_otp_intent(order.payable(), &intents[0], t0, &policy)
             .await
             .expect("admit"),
         "an admitted intent sends again"
@@ -264,7 +289,7 @@ pub async fn five_intents_per_payable_may_send_codes_per_day(s: &Stores) {
     let other = stored_order(s, &new_user(), 5_000).await;
     assert!(
         s.payables
-            .admit_otp_intent(&other.payable, &intents[5], t0, &policy)
+            .admit_otp_intent(other.payable(), &intents[5], t0, &policy)
             .await
             .expect("admit"),
         "the cap is per payable"
@@ -272,7 +297,7 @@ pub async fn five_intents_per_payable_may_send_codes_per_day(s: &Stores) {
     assert!(
         s.payables
             .admit_otp_intent(
-                &order.payable,
+                order.payable(),
                 &intents[5],
                 t0 + Duration::hours(24),
                 &policy

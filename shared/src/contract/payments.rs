@@ -14,8 +14,8 @@ pub async fn payments_add_to_their_payables_sums(s: &Stores) {
         .expect("record");
     assert_eq!(outcome, RecordOutcome::Recorded);
     let p = payable(s, &order).await;
-    assert_eq!((p.allocated_minor, p.paid_minor), (3_000, 0));
-    assert_eq!(p.status, PayableStatus::Open);
+    assert_eq!((p.allocated_minor(), p.paid_minor()), (3_000, 0));
+    assert_eq!(p.status(), PayableStatus::Open);
 
     let failed = record_of(&p, 9_999, PaymentStatus::Failed);
     let outcome = s
@@ -36,8 +36,8 @@ pub async fn payments_add_to_their_payables_sums(s: &Stores) {
         .expect("record");
     assert_eq!(outcome, RecordOutcome::Recorded);
     let p = payable(s, &order).await;
-    assert_eq!((p.allocated_minor, p.paid_minor), (10_000, 7_000));
-    assert_eq!(p.status, PayableStatus::Open, "allocated is not paid");
+    assert_eq!((p.allocated_minor(), p.paid_minor()), (10_000, 7_000));
+    assert_eq!(p.status(), PayableStatus::Open, "allocated is not paid");
 
     let other = stored_order(s, &new_user(), 2_000).await;
     let full = record_of(&other, 2_000, PaymentStatus::Completed);
@@ -46,7 +46,7 @@ pub async fn payments_add_to_their_payables_sums(s: &Stores) {
         .await
         .expect("record");
     // The payment that completes the total pays the order in the same write.
-    assert_eq!(payable(s, &other).await.status, PayableStatus::Paid);
+    assert_eq!(payable(s, &other).await.status(), PayableStatus::Paid);
     assert_eq!(
         s.payments.get_payment(&full.id()).await.expect("read"),
         Some(full)
@@ -68,8 +68,10 @@ pub async fn payments_never_exceed_the_total(s: &Stores) {
         None
     );
 
-    let mut stale = order.clone();
-    stale.amount = usd(20_000);
+    let stale = Payable::restore(PayableParts {
+        amount: usd(20_000),
+        ..order.clone().into_parts()
+    });
     let outcome = s
         .payments
         .record_payment(&record_of(&stale, 100, PaymentStatus::Pending), &stale)
@@ -97,7 +99,7 @@ pub async fn payments_never_exceed_the_total(s: &Stores) {
         .await
         .expect("record");
     assert_eq!(outcome, RecordOutcome::PayableChanged);
-    assert_eq!(payable(s, &order).await.allocated_minor, 0);
+    assert_eq!(payable(s, &order).await.allocated_minor(), 0);
 }
 
 pub async fn concurrent_payments_stay_within_the_total(s: &Stores) {
@@ -123,7 +125,7 @@ pub async fn concurrent_payments_stay_within_the_total(s: &Stores) {
         recorded <= 2,
         "two of 40.00 fit in 100.00, a third never does"
     );
-    assert_eq!(payable(s, &order).await.allocated_minor, 4_000 * recorded);
+    assert_eq!(payable(s, &order).await.allocated_minor(), 4_000 * recorded);
 }
 
 pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s: &Stores) {
@@ -158,7 +160,7 @@ pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s:
         s.payments.get_payment(&extra.id()).await.expect("read"),
         None
     );
-    assert_eq!(payable(s, &order).await.status, PayableStatus::Open);
+    assert_eq!(payable(s, &order).await.status(), PayableStatus::Open);
 
     let read = payable(s, &order).await;
     let extra = record_of(&read, 5_000, PaymentStatus::Completed);
@@ -185,8 +187,8 @@ pub async fn completing_a_payable_settles_its_pending_payments_all_or_nothing(s:
         "1 % + 0.05 of 30.00 and 20.00, stored as completed"
     );
     let p = payable(s, &order).await;
-    assert_eq!(p.status, PayableStatus::Paid);
-    assert_eq!((p.allocated_minor, p.paid_minor), (10_000, 10_000));
+    assert_eq!(p.status(), PayableStatus::Paid);
+    assert_eq!((p.allocated_minor(), p.paid_minor()), (10_000, 10_000));
     for id in [first.id(), second.id(), extra.id()] {
         let payment = s
             .payments
@@ -219,7 +221,7 @@ pub async fn pending_payments_stop_at_the_cap_and_settling_completes_them_all(s:
         pending.push(payment);
     }
     let p = payable(s, &order).await;
-    assert_eq!(p.pending_payments, MAX_PENDING_PAYMENTS);
+    assert_eq!(p.pending_payments(), MAX_PENDING_PAYMENTS);
     let one_too_many = record_of(&p, 100, PaymentStatus::Pending);
     assert_eq!(
         s.payments
@@ -246,7 +248,7 @@ pub async fn pending_payments_stop_at_the_cap_and_settling_completes_them_all(s:
     );
     let p = payable(s, &order).await;
     assert_eq!(
-        (p.pending_payments, p.allocated_minor, p.paid_minor),
+        (p.pending_payments(), p.allocated_minor(), p.paid_minor()),
         (MAX_PENDING_PAYMENTS, 5_000, 1_000)
     );
 
@@ -266,8 +268,8 @@ pub async fn pending_payments_stop_at_the_cap_and_settling_completes_them_all(s:
         .await
         .expect("the most pending payments there may be complete at once");
     let p = payable(s, &order).await;
-    assert_eq!(p.status, PayableStatus::Paid);
-    assert_eq!(p.pending_payments, 0, "none is pending after settling");
+    assert_eq!(p.status(), PayableStatus::Paid);
+    assert_eq!(p.pending_payments(), 0, "none is pending after settling");
     for payment in &pending {
         let stored = s
             .payments
@@ -283,15 +285,19 @@ pub async fn pending_payments_stop_at_the_cap_and_settling_completes_them_all(s:
 /// recorded only while the payable still belongs to that business.
 pub async fn a_payment_is_recorded_only_for_the_business_its_payable_has(s: &Stores) {
     use crate::domain::BusinessId;
-    let mut order = new_order(&new_user(), 10_000);
-    order.business_id = Some(BusinessId::new(1));
+    let order = Payable::restore(PayableParts {
+        business_id: Some(BusinessId::new(1)),
+        ..new_order(&new_user(), 10_000).into_parts()
+    });
     s.payables
         .upsert_payable(&order, now())
         .await
         .expect("upsert");
     let read = payable(s, &order).await;
-    let mut moved = read.clone();
-    moved.business_id = Some(BusinessId::new(2));
+    let moved = Payable::restore(PayableParts {
+        business_id: Some(BusinessId::new(2)),
+        ..read.clone().into_parts()
+    });
     s.payables
         .upsert_payable(&moved, now())
         .await
@@ -318,7 +324,7 @@ pub async fn a_payment_is_recorded_only_for_the_business_its_payable_has(s: &Sto
         );
     }
     let now_read = payable(s, &order).await;
-    assert_eq!(now_read.allocated_minor, 0);
+    assert_eq!(now_read.allocated_minor(), 0);
     let current = record_of(&now_read, 1_000, PaymentStatus::Pending);
     assert_eq!(
         s.payments
@@ -362,7 +368,7 @@ pub async fn payment_lists_are_newest_first(s: &Stores) {
     for _ in 0..10 {
         let page = s
             .payments
-            .list_payments_by_payable(&order.payable, 3, cursor.as_deref())
+            .list_payments_by_payable(order.payable(), 3, cursor.as_deref())
             .await
             .expect("page");
         seen.extend(page.items.iter().map(|p| p.id()));
@@ -420,7 +426,7 @@ pub async fn the_payment_that_completes_the_total_pays_the_payable(s: &Stores) {
         RecordOutcome::Recorded
     );
     let p = payable(s, &order).await;
-    assert_eq!((p.status, p.paid_minor), (PayableStatus::Open, 4_000));
+    assert_eq!((p.status(), p.paid_minor()), (PayableStatus::Open, 4_000));
     // Read before the first payment, so it believes 6,000 does not complete the
     // total: it is refused, or it pays the payable; never recorded and left open.
     let stale = record_of(&order, 6_000, PaymentStatus::Completed);
@@ -431,7 +437,7 @@ pub async fn the_payment_that_completes_the_total_pays_the_payable(s: &Stores) {
         .expect("record")
     {
         RecordOutcome::PayableChanged => {
-            assert_eq!(payable(s, &order).await.status, PayableStatus::Open);
+            assert_eq!(payable(s, &order).await.status(), PayableStatus::Open);
             let rest = record_of(&p, 6_000, PaymentStatus::Completed);
             assert_eq!(
                 s.payments.record_payment(&rest, &p).await.expect("record"),
@@ -443,7 +449,7 @@ pub async fn the_payment_that_completes_the_total_pays_the_payable(s: &Stores) {
     }
     let p = payable(s, &order).await;
     assert_eq!(
-        (p.status, p.allocated_minor, p.paid_minor),
+        (p.status(), p.allocated_minor(), p.paid_minor()),
         (PayableStatus::Paid, 10_000, 10_000)
     );
 }
@@ -470,7 +476,7 @@ pub async fn a_payment_is_recorded_once_under_its_id(s: &Stores) {
     );
     let p = payable(s, &order).await;
     assert_eq!(
-        (p.allocated_minor, p.paid_minor),
+        (p.allocated_minor(), p.paid_minor()),
         (3_000, 0),
         "counted once"
     );

@@ -59,9 +59,9 @@ pub async fn a_refund_takes_from_its_payment_and_payable_at_once(s: &Stores) {
         (PaymentStatus::Completed, 3_000)
     );
     let p = payable(s, &order).await;
-    assert_eq!(p.refunded_minor, 3_000);
+    assert_eq!(p.refunded_minor(), 3_000);
     assert_eq!(
-        p.status,
+        p.status(),
         PayableStatus::Paid,
         "a refunded payable stays paid"
     );
@@ -75,8 +75,8 @@ pub async fn a_refund_takes_from_its_payment_and_payable_at_once(s: &Stores) {
         (read.status(), read.refunded_minor()),
         (PaymentStatus::Refunded, 10_000)
     );
-    assert_eq!(payable(s, &order).await.refunded_minor, 10_000);
-    assert_eq!(payable(s, &order).await.status, PayableStatus::Paid);
+    assert_eq!(payable(s, &order).await.refunded_minor(), 10_000);
+    assert_eq!(payable(s, &order).await.status(), PayableStatus::Paid);
 }
 
 pub async fn refunds_never_exceed_the_payment(s: &Stores) {
@@ -118,7 +118,7 @@ pub async fn refunds_never_exceed_the_payment(s: &Stores) {
     }
     let read = payment_of(s, &payment.id()).await;
     assert_eq!(read.refunded_minor(), 6_000);
-    assert_eq!(payable(s, &order).await.refunded_minor, 6_000);
+    assert_eq!(payable(s, &order).await.refunded_minor(), 6_000);
 
     // Only a COMPLETED payment gives money back.
     let pending_order = stored_order(s, &new_user(), 5_000).await;
@@ -159,7 +159,7 @@ pub async fn concurrent_refunds_stay_within_the_payment(s: &Stores) {
     let read = payment_of(s, &payment.id()).await;
     assert_eq!(read.refunded_minor(), 3_000 * created);
     assert_eq!(read.status(), PaymentStatus::Completed);
-    assert_eq!(payable(s, &order).await.refunded_minor, 3_000 * created);
+    assert_eq!(payable(s, &order).await.refunded_minor(), 3_000 * created);
 }
 
 pub async fn a_refund_is_made_once_under_its_id(s: &Stores) {
@@ -211,7 +211,7 @@ pub async fn a_failed_refund_gives_its_amount_back(s: &Stores) {
         ),
         (PaymentStatus::Completed, 0, 0)
     );
-    assert_eq!(payable(s, &order).await.refunded_minor, 0);
+    assert_eq!(payable(s, &order).await.refunded_minor(), 0);
     let stored = s
         .refunds
         .get_refund(&refund.id())
@@ -368,7 +368,7 @@ pub async fn a_pending_refund_holds_its_amount_and_only_its_success_refunds(s: &
         (PaymentStatus::Completed, 0, 6_000)
     );
     assert_eq!(
-        payable(s, &order).await.refunded_minor,
+        payable(s, &order).await.refunded_minor(),
         0,
         "nothing given back yet"
     );
@@ -397,7 +397,7 @@ pub async fn a_pending_refund_holds_its_amount_and_only_its_success_refunds(s: &
         ),
         (PaymentStatus::Completed, 4_000, 10_000)
     );
-    assert_eq!(payable(s, &order).await.refunded_minor, 4_000);
+    assert_eq!(payable(s, &order).await.refunded_minor(), 4_000);
 
     // A writer deciding on a payment read before that success thinks the
     // first one does not complete it: it loses, and nothing moves.
@@ -423,7 +423,7 @@ pub async fn a_pending_refund_holds_its_amount_and_only_its_success_refunds(s: &
         ),
         (PaymentStatus::Refunded, 10_000, 10_000)
     );
-    assert_eq!(payable(s, &order).await.refunded_minor, 10_000);
+    assert_eq!(payable(s, &order).await.refunded_minor(), 10_000);
 }
 
 /// `payment` as it was read before any of its refunds succeeded.

@@ -31,8 +31,8 @@ pub use intent::{
 pub use money::{Currency, Money, MoneyError};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
 pub use payable::{
-    ClaimRefused, LineItem, MAX_PENDING_PAYMENTS, NewPayable, Payable, PayableStatus, Payer,
-    RevisionRefused,
+    ClaimRefused, LineItem, MAX_PENDING_PAYMENTS, NewPayable, Payable, PayableParts, PayableStatus,
+    Payer, RevisionRefused,
 };
 pub use payment::{Payment, PaymentMethod, PaymentParts, PaymentStatus};
 pub use refund::{Refund, RefundEffect, RefundParts, RefundRefused, RefundStatus};

@@ -3,7 +3,8 @@
 use time::OffsetDateTime;
 
 use super::{
-    Email, IntentId, Invalid, Money, PayableRef, Payment, PaymentIntent, PaymentStatus, UserId,
+    Email, IntentId, Invalid, Money, PayableRef, Payment, PaymentIntent, PaymentStatus,
+    RefundEffect, UserId,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,8 +94,10 @@ pub struct NewPayable {
 /// 40 leaves room for what else such a write may come to carry.
 pub const MAX_PENDING_PAYMENTS: u32 = 40;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payable {
+/// Everything storage keeps of a payable: what a payable is rebuilt from when
+/// read back ([`Payable::restore`]).
+#[derive(Debug, Clone)]
+pub struct PayableParts {
     pub payable: PayableRef,
     pub owner: Payer,
     pub amount: Money,
@@ -120,6 +123,151 @@ pub struct Payable {
     pub owner_fixed: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// A payable's fields are the domain's: outside it they are read through
+/// accessors and changed only by its methods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payable {
+    pub(super) payable: PayableRef,
+    pub(super) owner: Payer,
+    pub(super) amount: Money,
+    pub(super) number: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) line_items: Vec<LineItem>,
+    pub(super) business_id: Option<super::BusinessId>,
+    pub(super) status: PayableStatus,
+    /// The one intent that may still collect this payable, if any.
+    pub(super) open_intent_id: Option<IntentId>,
+    /// Sum of its PENDING and COMPLETED payments, in minor units.
+    pub(super) allocated_minor: i64,
+    /// Sum of its COMPLETED payments, in minor units.
+    pub(super) paid_minor: i64,
+    /// What refunds of its payments gave back, in minor units. A refunded
+    /// payable stays paid: it was paid, and the refunds say what went back.
+    pub(super) refunded_minor: i64,
+    /// How many of its payments are PENDING: never more than
+    /// [`MAX_PENDING_PAYMENTS`].
+    pub(super) pending_payments: u32,
+    /// Set once any intent or payment is made for it: those records carry the
+    /// owner's email and history, so the payable can no longer change hands.
+    pub(super) owner_fixed: bool,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) updated_at: OffsetDateTime,
+}
+
+/// What a payable holds, read.
+impl Payable {
+    pub fn payable(&self) -> &PayableRef {
+        &self.payable
+    }
+
+    pub fn owner(&self) -> &Payer {
+        &self.owner
+    }
+
+    pub fn amount(&self) -> Money {
+        self.amount
+    }
+
+    pub fn number(&self) -> &Option<String> {
+        &self.number
+    }
+
+    pub fn description(&self) -> &Option<String> {
+        &self.description
+    }
+
+    pub fn line_items(&self) -> &Vec<LineItem> {
+        &self.line_items
+    }
+
+    pub fn business_id(&self) -> Option<super::BusinessId> {
+        self.business_id
+    }
+
+    pub fn status(&self) -> PayableStatus {
+        self.status
+    }
+
+    pub fn open_intent_id(&self) -> Option<IntentId> {
+        self.open_intent_id
+    }
+
+    pub fn allocated_minor(&self) -> i64 {
+        self.allocated_minor
+    }
+
+    pub fn paid_minor(&self) -> i64 {
+        self.paid_minor
+    }
+
+    pub fn refunded_minor(&self) -> i64 {
+        self.refunded_minor
+    }
+
+    pub fn pending_payments(&self) -> u32 {
+        self.pending_payments
+    }
+
+    pub fn owner_fixed(&self) -> bool {
+        self.owner_fixed
+    }
+
+    pub fn created_at(&self) -> OffsetDateTime {
+        self.created_at
+    }
+
+    pub fn updated_at(&self) -> OffsetDateTime {
+        self.updated_at
+    }
+}
+
+/// Storage's side of a payable.
+impl Payable {
+    /// A payable as storage holds it.
+    pub fn restore(parts: PayableParts) -> Self {
+        Self {
+            payable: parts.payable,
+            owner: parts.owner,
+            amount: parts.amount,
+            number: parts.number,
+            description: parts.description,
+            line_items: parts.line_items,
+            business_id: parts.business_id,
+            status: parts.status,
+            open_intent_id: parts.open_intent_id,
+            allocated_minor: parts.allocated_minor,
+            paid_minor: parts.paid_minor,
+            refunded_minor: parts.refunded_minor,
+            pending_payments: parts.pending_payments,
+            owner_fixed: parts.owner_fixed,
+            created_at: parts.created_at,
+            updated_at: parts.updated_at,
+        }
+    }
+
+    /// Everything it holds, as storage keeps it.
+    pub fn into_parts(self) -> PayableParts {
+        PayableParts {
+            payable: self.payable,
+            owner: self.owner,
+            amount: self.amount,
+            number: self.number,
+            description: self.description,
+            line_items: self.line_items,
+            business_id: self.business_id,
+            status: self.status,
+            open_intent_id: self.open_intent_id,
+            allocated_minor: self.allocated_minor,
+            paid_minor: self.paid_minor,
+            refunded_minor: self.refunded_minor,
+            pending_payments: self.pending_payments,
+            owner_fixed: self.owner_fixed,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 impl Payable {
@@ -309,6 +457,12 @@ impl Payable {
         self.allocated_minor = self.amount.minor();
         self.paid_minor = self.amount.minor();
         self.updated_at = now;
+    }
+
+    /// A refund of one of its payments changed: what it gave back counts
+    /// in the payable's refunded sum.
+    pub fn apply_refund(&mut self, effect: RefundEffect) {
+        self.refunded_minor += effect.refunded;
     }
 
     /// Adds a PENDING or COMPLETED payment to the sums, only while the payable is

@@ -290,18 +290,18 @@ pub struct PayableObject {
 impl From<&Payable> for PayableObject {
     fn from(p: &Payable) -> Self {
         Self {
-            id: p.payable.id.to_string(),
+            id: p.payable().id.to_string(),
             object: PayableName,
-            kind: p.payable.kind.as_str(),
-            amount: p.amount.minor(),
-            currency: p.amount.currency().code().to_owned(),
-            status: p.status.as_str(),
-            customer: p.owner.user_id.to_string(),
-            email: p.owner.email.to_string(),
-            number: p.number.clone(),
-            description: p.description.clone(),
+            kind: p.payable().kind.as_str(),
+            amount: p.amount().minor(),
+            currency: p.amount().currency().code().to_owned(),
+            status: p.status().as_str(),
+            customer: p.owner().user_id.to_string(),
+            email: p.owner().email.to_string(),
+            number: p.number().clone(),
+            description: p.description().clone(),
             line_items: p
-                .line_items
+                .line_items()
                 .iter()
                 .map(|l| LineItemObject {
                     name: l.name.clone(),
@@ -311,12 +311,12 @@ impl From<&Payable> for PayableObject {
                     description: l.description.clone(),
                 })
                 .collect(),
-            business_id: p.business_id.map(|b| b.get()),
-            amount_paid: p.paid_minor,
-            amount_refunded: p.refunded_minor,
-            open_intent_id: p.open_intent_id.map(|i| i.to_string()),
-            created: unix(p.created_at),
-            updated: unix(p.updated_at),
+            business_id: p.business_id().map(|b| b.get()),
+            amount_paid: p.paid_minor(),
+            amount_refunded: p.refunded_minor(),
+            open_intent_id: p.open_intent_id().map(|i| i.to_string()),
+            created: unix(p.created_at()),
+            updated: unix(p.updated_at()),
         }
     }
 }
@@ -548,8 +548,8 @@ mod tests {
     use crate::domain::IntentStatus;
     use crate::domain::intent::NewIntent;
     use crate::domain::{
-        Currency, Email, FeeSchedule, GatewayId, Money, PayableId, PayableKind, PayableStatus,
-        Payer, PaymentMethod, PaymentStatus, Refund, RefundId, UserId,
+        Currency, Email, FeeSchedule, GatewayId, Money, PayableId, PayableKind, PayableParts,
+        PayableStatus, Payer, PaymentMethod, PaymentStatus, Refund, RefundId, UserId,
     };
 
     fn at() -> OffsetDateTime {
@@ -558,7 +558,7 @@ mod tests {
 
     fn order() -> Payable {
         let usd = Currency::parse("USD").expect("usd");
-        Payable {
+        Payable::restore(PayableParts {
             payable: PayableRef {
                 kind: PayableKind::Order,
                 id: PayableId::parse("ORD-1").expect("id"),
@@ -589,20 +589,20 @@ mod tests {
             owner_fixed: false,
             created_at: at(),
             updated_at: at(),
-        }
+        })
     }
 
     fn intent() -> PaymentIntent {
         let p = order();
         let mut i = PaymentIntent::open(
             NewIntent {
-                payer: p.owner.clone(),
-                payable: Some(p.payable.clone()),
-                amount: p.amount,
+                payer: p.owner().clone(),
+                payable: Some(p.payable().clone()),
+                amount: p.amount(),
                 gateway: GatewayId::Test,
                 description: None,
                 line_items: vec![],
-                business_id: p.business_id,
+                business_id: p.business_id(),
                 return_url: None,
                 cancel_url: None,
                 metadata: BTreeMap::new(),

@@ -172,7 +172,7 @@ impl PaymentDetailData {
         let own = Totals::of(payment);
         let credit = Totals::credit(payment);
         let all = Totals::sum(account_payments);
-        let note = payable.description.clone().unwrap_or_default();
+        let note = payable.description().clone().unwrap_or_default();
         Self {
             id: payment.id().to_string(),
             business_id: business.get(),
@@ -199,13 +199,13 @@ impl PaymentDetailData {
                 id: account_id.clone(),
                 business_id: business.get(),
                 account_id,
-                request_amount: JsonDecimal(payable.amount.to_decimal()),
+                request_amount: JsonDecimal(payable.amount().to_decimal()),
                 note,
                 total_net_settled_amount: major(all.net_minor, currency),
                 total_collecting_amount: major(all.collecting_minor, currency),
                 total_paid_amount: major(all.paid_minor, currency),
                 total_fee_amount: major(all.fee_minor, currency),
-                code: payable.number.clone().unwrap_or_default(),
+                code: payable.number().clone().unwrap_or_default(),
                 payment_method: payment.method().as_str().into(),
                 currency_code: currency.code().into(),
             },

@@ -239,16 +239,16 @@ pub struct PayableResponse {
 impl From<&Payable> for PayableResponse {
     fn from(p: &Payable) -> Self {
         Self {
-            kind: p.payable.kind.as_str().into(),
-            id: p.payable.id.to_string(),
-            user_id: p.owner.user_id.to_string(),
-            email: p.owner.email.to_string(),
-            amount: p.amount.to_string(),
-            currency: p.amount.currency().code().into(),
-            number: p.number.clone(),
-            description: p.description.clone(),
+            kind: p.payable().kind.as_str().into(),
+            id: p.payable().id.to_string(),
+            user_id: p.owner().user_id.to_string(),
+            email: p.owner().email.to_string(),
+            amount: p.amount().to_string(),
+            currency: p.amount().currency().code().into(),
+            number: p.number().clone(),
+            description: p.description().clone(),
             line_items: p
-                .line_items
+                .line_items()
                 .iter()
                 .map(|l| LineItemBody {
                     name: l.name.clone(),
@@ -258,16 +258,16 @@ impl From<&Payable> for PayableResponse {
                     description: l.description.clone(),
                 })
                 .collect(),
-            business_id: p.business_id.map(|b| b.get()),
-            status: p.status.as_str().into(),
+            business_id: p.business_id().map(|b| b.get()),
+            status: p.status().as_str().into(),
             refunded_amount: rust_decimal::Decimal::new(
-                p.refunded_minor,
-                p.amount.currency().exponent(),
+                p.refunded_minor(),
+                p.amount().currency().exponent(),
             )
             .to_string(),
-            open_intent_id: p.open_intent_id.map(|i| i.to_string()),
-            created_at: iso_millis(p.created_at),
-            updated_at: iso_millis(p.updated_at),
+            open_intent_id: p.open_intent_id().map(|i| i.to_string()),
+            created_at: iso_millis(p.created_at()),
+            updated_at: iso_millis(p.updated_at()),
         }
     }
 }

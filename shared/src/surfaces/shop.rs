@@ -254,18 +254,18 @@ pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
             req,
             |app, _: ServiceCaller, MarkPaidInput { order, paid }| async move {
                 let Settled { order, intent } = shop::mark_paid(&app, &order, &paid).await?;
-                let order_status = Some(order.status.as_str().to_owned());
+                let order_status = Some(order.status().as_str().to_owned());
                 let data = match &intent {
                     Some(i) => intent_view(i, order_status),
                     None => {
-                        let (amount, currency) = amount_view(&order.amount);
+                        let (amount, currency) = amount_view(&order.amount());
                         ShopPaymentIntent {
-                            id: order.payable.id.to_string(),
+                            id: order.payable().id.to_string(),
                             client_secret: None,
                             amount,
                             currency,
                             status: "succeeded".into(),
-                            line_items: line_items(&order.line_items),
+                            line_items: line_items(order.line_items()),
                             order_status,
                         }
                     }

@@ -153,7 +153,7 @@ impl DynamoStore {
             }
             if let Some(old) = reasons.get(CLAIM).and_then(|r| r.item.clone()) {
                 let old = payable_from_item(old)?;
-                return Ok(match old.open_intent_id {
+                return Ok(match old.open_intent_id() {
                     Some(id) => OpenOutcome::PayableHasOpenIntent(id),
                     None => OpenOutcome::PayableChanged,
                 });
@@ -181,7 +181,7 @@ impl DynamoStore {
         if !paid.is_held_by(&intent.id) {
             return Ok(None);
         }
-        let read_at = paid.updated_at;
+        let read_at = paid.updated_at();
         paid.mark_paid(intent.updated_at);
         Ok(Some((paid, read_at)))
     }

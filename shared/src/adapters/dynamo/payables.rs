@@ -23,14 +23,17 @@ use crate::ports::{PayableStore, PayableWrite, StoreError};
 
 #[async_trait::async_trait]
 impl PayableStore for DynamoStore {
-    #[tracing::instrument(skip_all, fields(payable = %payable.payable), err)]
+    #[tracing::instrument(skip_all, fields(payable = %payable.payable()), err)]
     async fn upsert_payable(
         &self,
         payable: &Payable,
         now: OffsetDateTime,
     ) -> Result<PayableWrite, StoreError> {
-        let line_items: Vec<LineItemItem> =
-            payable.line_items.iter().map(LineItemItem::from).collect();
+        let line_items: Vec<LineItemItem> = payable
+            .line_items()
+            .iter()
+            .map(LineItemItem::from)
+            .collect();
         let line_items =
             serde_dynamo::to_attribute_value(line_items).map_err(|e| corrupt("line items", e))?;
         let mut set = vec![
@@ -48,12 +51,12 @@ impl PayableStore for DynamoStore {
         ];
         let mut remove = Vec::new();
         let mut vals = vec![
-            (":kind", s(payable.payable.kind.as_str())),
-            (":id", s(payable.payable.id.as_str())),
-            (":owner", s(payable.owner.user_id.as_str())),
-            (":email", s(payable.owner.email.as_str())),
-            (":amount", n(payable.amount.minor())),
-            (":currency", s(payable.amount.currency().code())),
+            (":kind", s(payable.payable().kind.as_str())),
+            (":id", s(payable.payable().id.as_str())),
+            (":owner", s(payable.owner().user_id.as_str())),
+            (":email", s(payable.owner().email.as_str())),
+            (":amount", n(payable.amount().minor())),
+            (":currency", s(payable.amount().currency().code())),
             (":line_items", line_items),
             (":now", s(ts(now))),
             (":open", s(PayableStatus::Open.as_str())),
@@ -67,19 +70,19 @@ impl PayableStore for DynamoStore {
                 "#number",
                 "#number = :number",
                 ":number",
-                payable.number.clone().map(s),
+                payable.number().clone().map(s),
             ),
             (
                 "description",
                 "description = :description",
                 ":description",
-                payable.description.clone().map(s),
+                payable.description().clone().map(s),
             ),
             (
                 "business_id",
                 "business_id = :business",
                 ":business",
-                payable.business_id.map(|b| n(b.get())),
+                payable.business_id().map(|b| n(b.get())),
             ),
         ] {
             match value {
@@ -94,7 +97,7 @@ impl PayableStore for DynamoStore {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        let same_business = match payable.business_id {
+        let same_business = match payable.business_id() {
             Some(_) => "business_id = :business",
             None => "attribute_not_exists(business_id)",
         };
@@ -102,7 +105,7 @@ impl PayableStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(payable_pk(&payable.payable), PAYABLE_SK)))
+            .set_key(Some(key(payable_pk(payable.payable()), PAYABLE_SK)))
             .update_expression(expression)
             // Paid is final; an intent already collecting keeps its amount, payer
             // and business.
@@ -223,7 +226,7 @@ impl PayableStore for DynamoStore {
         item.map(payable_from_item).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(payable = %payable.payable, pending = pending.len()), err)]
+    #[tracing::instrument(skip_all, fields(payable = %payable.payable(), pending = pending.len()), err)]
     async fn complete_payable(
         &self,
         payable: &Payable,
@@ -262,12 +265,12 @@ impl PayableStore for DynamoStore {
         let condition = format!(
             "#status = :open AND attribute_not_exists(open_intent_id) AND amount_minor = :total \
              AND updated_at = :read_at AND {} AND {}",
-            sum_is("allocated_minor", ":allocated", payable.allocated_minor),
-            sum_is("paid_minor", ":paid_sum", payable.paid_minor),
+            sum_is("allocated_minor", ":allocated", payable.allocated_minor()),
+            sum_is("paid_minor", ":paid_sum", payable.paid_minor()),
         );
         let settle = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(payable_pk(&payable.payable), PAYABLE_SK)))
+            .set_key(Some(key(payable_pk(payable.payable()), PAYABLE_SK)))
             // Every pending payment completes in this write: none stays pending.
             .update_expression(
                 "SET #status = :paid, paid_at = :now, updated_at = :now, \
@@ -279,10 +282,10 @@ impl PayableStore for DynamoStore {
                 (":paid", s(PayableStatus::Paid.as_str())),
                 (":open", s(PayableStatus::Open.as_str())),
                 (":now", s(ts(now))),
-                (":total", n(payable.amount.minor())),
-                (":allocated", n(payable.allocated_minor)),
-                (":paid_sum", n(payable.paid_minor)),
-                (":read_at", s(ts(payable.updated_at))),
+                (":total", n(payable.amount().minor())),
+                (":allocated", n(payable.allocated_minor())),
+                (":paid_sum", n(payable.paid_minor())),
+                (":read_at", s(ts(payable.updated_at()))),
                 (":none", n(0)),
             ])));
         let mut request = self.client.transact_write_items().transact_items(

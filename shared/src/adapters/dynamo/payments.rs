@@ -29,12 +29,12 @@ impl PaymentStore for DynamoStore {
         payment: &Payment,
         payable: &Payable,
     ) -> Result<RecordOutcome, StoreError> {
-        let key = key(payable_pk(&payable.payable), PAYABLE_SK);
+        let key = key(payable_pk(payable.payable()), PAYABLE_SK);
         let now = payment.created_at();
         let mut events = Event::for_new_payment(payment, now);
         // The payment belongs to the business its payable had when it was
         // made: only while the payable still names the business it was read with.
-        let (same_business, business) = match payable.business_id {
+        let (same_business, business) = match payable.business_id() {
             Some(b) => ("business_id = :business", Some((":business", n(b.get())))),
             None => ("attribute_not_exists(business_id)", None),
         };
@@ -42,7 +42,7 @@ impl PaymentStore for DynamoStore {
             let amount = payment.amount().minor();
             // More than the whole total never fits; the condition below only
             // sees a sum once a first payment has created it.
-            if amount > payable.amount.minor() {
+            if amount > payable.amount().minor() {
                 return Ok(RecordOutcome::PayableChanged);
             }
             // The payment carries the owner's email: from now on the owner stays.
@@ -67,9 +67,9 @@ impl PaymentStore for DynamoStore {
                     " AND (attribute_not_exists(pending_payments) OR pending_payments < :max_pending)",
                 );
             }
-            let paid_before = payable.amount.minor() - amount;
+            let paid_before = payable.amount().minor() - amount;
             let completes = payment.status() == PaymentStatus::Completed
-                && payable.paid_minor + amount >= payable.amount.minor();
+                && payable.paid_minor() + amount >= payable.amount().minor();
             if payment.status() == PaymentStatus::Completed {
                 set.push_str(", paid_minor = if_not_exists(paid_minor, :zero) + :amount");
                 // The payment that completes the total pays the payable in this
@@ -102,9 +102,9 @@ impl PaymentStore for DynamoStore {
                 (":amount", n(amount)),
                 (":now", s(ts(payment.created_at()))),
                 (":open", s(PayableStatus::Open.as_str())),
-                (":currency", s(payable.amount.currency().code())),
-                (":total", n(payable.amount.minor())),
-                (":limit", n(payable.amount.minor() - amount)),
+                (":currency", s(payable.amount().currency().code())),
+                (":total", n(payable.amount().minor())),
+                (":limit", n(payable.amount().minor() - amount)),
                 (":fixed", AttributeValue::Bool(true)),
             ];
             if payment.status() == PaymentStatus::Pending {
@@ -116,7 +116,7 @@ impl PaymentStore for DynamoStore {
                 vals.push((":paid_before", n(paid_before)));
                 if completes {
                     vals.push((":paid", s(PayableStatus::Paid.as_str())));
-                    vals.push((":read_at", s(ts(payable.updated_at))));
+                    vals.push((":read_at", s(ts(payable.updated_at()))));
                 }
             }
             let update = Update::builder()

@@ -20,7 +20,7 @@ impl PayableStore for MemoryStore {
         now: OffsetDateTime,
     ) -> Result<PayableWrite, StoreError> {
         let mut state = self.lock()?;
-        let key = payable_key(&payable.payable);
+        let key = payable_key(payable.payable());
         let Some(stored) = state.payables.get_mut(&key) else {
             let registered = payable.clone().register(now);
             state.payables.insert(
@@ -93,17 +93,17 @@ impl PayableStore for MemoryStore {
             )));
         }
         let mut state = self.lock()?;
-        let key = payable_key(&payable.payable);
+        let key = payable_key(payable.payable());
         // Exactly the sums that were read: a concurrent payment makes this lose.
         let unchanged = state.payables.get(&key).is_some_and(|s| {
             let p = &s.payable;
-            p.status == PayableStatus::Open
-                && p.open_intent_id.is_none()
-                && p.amount.minor() == payable.amount.minor()
-                && p.allocated_minor == payable.allocated_minor
-                && p.paid_minor == payable.paid_minor
+            p.status() == PayableStatus::Open
+                && p.open_intent_id().is_none()
+                && p.amount().minor() == payable.amount().minor()
+                && p.allocated_minor() == payable.allocated_minor()
+                && p.paid_minor() == payable.paid_minor()
                 // The paid event shows the payable as read.
-                && p.updated_at == payable.updated_at
+                && p.updated_at() == payable.updated_at()
         });
         let all_pending = pending.iter().all(|p| {
             state

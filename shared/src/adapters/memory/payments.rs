@@ -24,11 +24,11 @@ impl PaymentStore for MemoryStore {
         if state.payments.contains_key(&payment.id()) {
             return Ok(RecordOutcome::AlreadyRecorded);
         }
-        let Some(slot) = state.payables.get_mut(&payable_key(&payable.payable)) else {
+        let Some(slot) = state.payables.get_mut(&payable_key(payable.payable())) else {
             return Ok(RecordOutcome::PayableChanged);
         };
         // The payment belongs to the business its payable had when it was made.
-        if slot.payable.business_id != payable.business_id {
+        if slot.payable.business_id() != payable.business_id() {
             return Ok(RecordOutcome::PayableChanged);
         }
         let now = payment.created_at();
@@ -38,15 +38,15 @@ impl PaymentStore for MemoryStore {
             // also under the cap): racing payments can never hold more than the
             // total, nor more pending payments than settling can complete.
             let mut allocated = slot.payable.clone();
-            if allocated.amount != payable.amount || !allocated.allocate(payment) {
+            if allocated.amount() != payable.amount() || !allocated.allocate(payment) {
                 return Ok(RecordOutcome::PayableChanged);
             }
             allocated.fix_owner();
             // The payment that completes the total pays the payable in this
             // write, and its event shows the payable as read: only if nothing
             // changed it since, as on the table.
-            if allocated.status == PayableStatus::Paid {
-                if slot.payable.updated_at != payable.updated_at {
+            if allocated.status() == PayableStatus::Paid {
+                if slot.payable.updated_at() != payable.updated_at() {
                     return Ok(RecordOutcome::PayableChanged);
                 }
                 events.extend(Event::for_paid_payable(&allocated, now));

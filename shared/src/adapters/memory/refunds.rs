@@ -97,7 +97,7 @@ impl RefundStore for MemoryStore {
             .as_ref()
             .and_then(|p| state.payables.get_mut(&payable_key(p)))
         {
-            slot.payable.refunded_minor += effect.refunded;
+            slot.payable.apply_refund(effect);
         }
         state.refunds.insert(refund.id(), refund.clone());
         state.record_events(Event::for_refund_change(None, refund, refund.created()));
@@ -149,7 +149,7 @@ impl RefundStore for MemoryStore {
                 .as_ref()
                 .and_then(|p| state.payables.get_mut(&payable_key(p)))
             {
-                slot.payable.refunded_minor += effect.refunded;
+                slot.payable.apply_refund(effect);
             }
         }
         if let Some(key) = lookup {

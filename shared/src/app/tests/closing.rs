@@ -115,7 +115,7 @@ async fn every_way_of_ending_a_card_intent_leaves_it_to_a_gateway_that_has_the_m
             payment_intents::cancel(&t.app, &payer, &id).await
         ));
         assert!(collecting(
-            shop::mark_paid(&t.app, &order.payable, &PaidWith::default()).await
+            shop::mark_paid(&t.app, order.payable(), &PaidWith::default()).await
         ));
         assert_eq!(gateway.cancels(), 4, "each asked the gateway first");
         assert_eq!(
@@ -123,8 +123,11 @@ async fn every_way_of_ending_a_card_intent_leaves_it_to_a_gateway_that_has_the_m
             intent,
             "nothing changed: {status}"
         );
-        assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Open);
-        let payments = payments::list_for_order(&t.app, &backend(), &order.payable, 10, None)
+        assert_eq!(
+            t.payable(order.payable()).await.status(),
+            PayableStatus::Open
+        );
+        let payments = payments::list_for_order(&t.app, &backend(), order.payable(), 10, None)
             .await
             .expect("payments");
         assert!(payments.items.is_empty());
@@ -163,7 +166,7 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
     let (order, intent) = card_intent(&t, &payer).await;
     shop::mark_paid(
         &t.app,
-        &order.payable,
+        order.payable(),
         &PaidWith {
             reference: intent.gateway_intent_id.clone(),
             ..PaidWith::default()
@@ -187,7 +190,7 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
     gateway_events::receive(&t.app, "test", Some(&signature), &body, "delivery-1")
         .await
         .expect("acknowledged");
-    let list = payments::list_for_order(&t.app, &backend(), &order.payable, 10, None)
+    let list = payments::list_for_order(&t.app, &backend(), order.payable(), 10, None)
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 2, "the offline payment and the card's");
@@ -201,7 +204,10 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
         Some("gateway_succeeded_after_canceled")
     );
     assert_eq!(offline.review_reason(), &None);
-    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
+    assert_eq!(
+        t.payable(order.payable()).await.status(),
+        PayableStatus::Paid
+    );
 
     // Refunds go back the way the money came: the card's through the
     // gateway, the offline one without it (the reference is only a name).

@@ -43,7 +43,7 @@ async fn types(t: &TestApp, filter: &EventFilter) -> Vec<&'static str> {
 async fn card_intent(t: &TestApp, payer: &Caller) -> (PayableRef, PaymentIntent) {
     let order = t.order(payer, 5_000).await;
     let new = NewGatewayIntent {
-        payable: Some(order.payable.clone()),
+        payable: Some(order.payable().clone()),
         amount: None,
         gateway: Some(GatewayId::Test),
         description: None,
@@ -53,7 +53,7 @@ async fn card_intent(t: &TestApp, payer: &Caller) -> (PayableRef, PaymentIntent)
     let (intent, _) = payment_intents::create(&t.app, payer, new, None)
         .await
         .expect("created");
-    (order.payable, intent)
+    (order.payable().clone(), intent)
 }
 
 /// The test clock stands still unless moved; events list by when they happened.

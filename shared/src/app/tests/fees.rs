@@ -15,7 +15,7 @@ async fn a_card_payment_through_a_gateway_pays_the_card_fee() {
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
     let new = NewGatewayIntent {
-        payable: Some(order.payable.clone()),
+        payable: Some(order.payable().clone()),
         amount: None,
         gateway: Some(GatewayId::Test),
         description: None,
@@ -28,7 +28,7 @@ async fn a_card_payment_through_a_gateway_pays_the_card_fee() {
     payment_intents::confirm(&t.app, &payer, &intent.id, "pm_card_visa")
         .await
         .expect("paid");
-    let payment = &payments_of(&t, &order.payable).await[0];
+    let payment = &payments_of(&t, order.payable()).await[0];
     // 2.9 % of 50.00 is 1.45, plus 0.30.
     assert_eq!((payment.fee_minor(), payment.net_minor()), (175, 4_825));
 }
@@ -42,7 +42,7 @@ async fn a_bank_transfer_recorded_completed_pays_two_percent() {
     let payment = payments::record(
         &t.app,
         &staff,
-        &order.payable,
+        order.payable(),
         "5000.00",
         PaymentMethod::BankTransfer,
         PaymentStatus::Completed,
@@ -53,7 +53,10 @@ async fn a_bank_transfer_recorded_completed_pays_two_percent() {
         (payment.fee_minor(), payment.net_minor()),
         (10_000, 490_000)
     );
-    assert_eq!(payments_of(&t, &order.payable).await[0].fee_minor(), 10_000);
+    assert_eq!(
+        payments_of(&t, order.payable()).await[0].fee_minor(),
+        10_000
+    );
 }
 
 #[tokio::test]
@@ -64,7 +67,7 @@ async fn a_pending_payment_owes_its_fee_only_once_it_completes() {
     let pending = payments::record(
         &t.app,
         &Actor::Person(payer.clone()),
-        &order.payable,
+        order.payable(),
         "5000.00",
         PaymentMethod::BankTransfer,
         PaymentStatus::Pending,
@@ -72,10 +75,10 @@ async fn a_pending_payment_owes_its_fee_only_once_it_completes() {
     .await
     .expect("pending");
     assert_eq!(pending.fee_minor(), 0);
-    shop::mark_paid(&t.app, &order.payable, &shop::PaidWith::default())
+    shop::mark_paid(&t.app, order.payable(), &shop::PaidWith::default())
         .await
         .expect("paid");
-    let completed = &payments_of(&t, &order.payable).await[0];
+    let completed = &payments_of(&t, order.payable()).await[0];
     assert_eq!(completed.status(), PaymentStatus::Completed);
     assert_eq!(completed.fee_minor(), 10_000);
 }
@@ -86,7 +89,7 @@ async fn a_code_confirmed_payment_is_free_unless_the_schedule_names_it() {
     let payer = person(&[]);
     let order = t.order(&payer, 11_200).await;
     let (intent, _) =
-        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Otp, "Order")
+        intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Otp, "Order")
             .await
             .expect("open");
     intents::request_otp(&t.app, &payer, &intent.id)

@@ -14,7 +14,7 @@ use crate::ports::GatewayEventError;
 pub(super) async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let order = t.order(payer, 5_000).await;
     let new = NewGatewayIntent {
-        payable: Some(order.payable.clone()),
+        payable: Some(order.payable().clone()),
         amount: None,
         gateway: Some(GatewayId::Test),
         description: None,
@@ -83,7 +83,10 @@ async fn a_succeeded_event_collects_once_and_its_redelivery_changes_nothing() {
     );
     assert_eq!(deliver(&t, &body).await.expect("ok"), EventOutcome::Applied);
     assert_eq!(status_of(&t, &intent).await.status, IntentStatus::Succeeded);
-    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
+    assert_eq!(
+        t.payable(order.payable()).await.status(),
+        PayableStatus::Paid
+    );
     assert_eq!(
         deliver(&t, &body).await.expect("ok"),
         EventOutcome::Duplicate
@@ -93,7 +96,7 @@ async fn a_succeeded_event_collects_once_and_its_redelivery_changes_nothing() {
         deliver(&t, &another).await.expect("ok"),
         EventOutcome::Ignored
     );
-    assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -168,7 +171,7 @@ async fn events_for_unknown_intents_other_types_and_other_money_are_acknowledged
         status_of(&t, &intent).await.status,
         IntentStatus::RequiresAction
     );
-    assert!(payments_of(&t, &order.payable).await.is_empty());
+    assert!(payments_of(&t, order.payable()).await.is_empty());
     // The body may be a JSON string holding the event.
     let wrapped = serde_json::to_vec(
         &String::from_utf8(event(
@@ -212,7 +215,7 @@ async fn late_reports_never_move_a_succeeded_intent_backwards() {
         (after.status, after.version()),
         (before.status, before.version())
     );
-    assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -272,7 +275,7 @@ async fn a_failed_payment_returns_the_intent_to_the_payer_and_a_cancel_frees_the
         EventOutcome::Applied
     );
     assert_eq!(status_of(&t, &intent).await.status, IntentStatus::Canceled);
-    assert_eq!(t.payable(&order.payable).await.open_intent_id, None);
+    assert_eq!(t.payable(order.payable()).await.open_intent_id(), None);
 }
 
 #[tokio::test]
@@ -299,7 +302,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_one_effect() {
         .count();
     assert_eq!(applied, 1, "{answers:?}");
     assert!(answers.iter().all(|a| a.is_ok()), "{answers:?}");
-    assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -318,7 +321,7 @@ async fn a_confirm_and_a_succeeded_event_racing_record_one_payment() {
         IntentStatus::Succeeded
     );
     delivered.expect("acknowledged");
-    assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -330,7 +333,7 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
     let new = NewGatewayIntent {
-        payable: Some(order.payable.clone()),
+        payable: Some(order.payable().clone()),
         amount: None,
         gateway: Some(GatewayId::Test),
         description: None,
@@ -361,5 +364,5 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
     let later =
         gateway_events::receive(&t2.app, "test", Some(&signature), &body, "delivery-3").await;
     assert_eq!(later.expect("taken over"), EventOutcome::Applied);
-    assert_eq!(payments_of(&t2, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t2, order.payable()).await.len(), 1);
 }

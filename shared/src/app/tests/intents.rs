@@ -16,7 +16,7 @@ async fn otp_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let (intent, created) = intents::open_for_payable(
         &t.app,
         payer,
-        &order.payable,
+        order.payable(),
         GatewayId::Otp,
         "Registration",
     )
@@ -48,12 +48,12 @@ async fn opening_again_returns_the_open_intent() {
     let payer = person(&[]);
     let (order, first) = otp_intent(&t, &payer).await;
     assert_eq!(first.status, IntentStatus::RequiresConfirmation);
-    assert_eq!(first.amount, order.amount);
+    assert_eq!(first.amount, order.amount());
     assert_eq!(first.version(), 1);
     let (again, created) = intents::open_for_payable(
         &t.app,
         &payer,
-        &order.payable,
+        order.payable(),
         GatewayId::Otp,
         "Registration",
     )
@@ -62,7 +62,7 @@ async fn opening_again_returns_the_open_intent() {
     assert!(!created);
     assert_eq!(again.id, first.id);
     assert_eq!(
-        t.payable(&order.payable).await.open_intent_id,
+        t.payable(order.payable()).await.open_intent_id(),
         Some(first.id)
     );
 }
@@ -73,9 +73,10 @@ async fn only_the_owner_may_open_an_intent_and_only_while_it_is_open() {
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
     let stranger = person(&[Role::Admin]);
-    let err = intents::open_for_payable(&t.app, &stranger, &order.payable, GatewayId::Otp, "Order")
-        .await
-        .expect_err("not theirs");
+    let err =
+        intents::open_for_payable(&t.app, &stranger, order.payable(), GatewayId::Otp, "Order")
+            .await
+            .expect_err("not theirs");
     assert!(
         matches!(err, AppError::NotFound(ref n) if n == "Order"),
         "{err:?}"
@@ -86,7 +87,7 @@ async fn only_the_owner_may_open_an_intent_and_only_while_it_is_open() {
     intents::confirm_otp(&t.app, &payer, &intent.id, &code)
         .await
         .expect("paid");
-    let err = intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Otp, "Order")
+    let err = intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Otp, "Order")
         .await
         .expect_err("paid");
     assert!(
@@ -103,14 +104,14 @@ async fn an_order_with_payments_is_settled_through_its_payments() {
     crate::app::payments::record(
         &t.app,
         &crate::auth::Actor::Person(payer.clone()),
-        &order.payable,
+        order.payable(),
         "10.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
     .await
     .expect("recorded");
-    let err = intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+    let err = intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Test, "Order")
         .await
         .expect_err("locked");
     assert!(matches!(err, AppError::PayableLocked(_)), "{err:?}");
@@ -128,9 +129,9 @@ async fn a_code_is_mailed_to_the_payer_with_what_is_paid_and_when_it_expires() {
     let sent = t.outbox.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(Some(&sent[0].to), payer.email.as_ref());
-    assert_eq!(sent[0].amount, order.amount);
+    assert_eq!(sent[0].amount, order.amount());
     assert!(
-        sent[0].purpose.contains(order.payable.id.as_str()),
+        sent[0].purpose.contains(order.payable().id.as_str()),
         "{}",
         sent[0].purpose
     );
@@ -199,11 +200,11 @@ async fn the_right_code_collects_the_payment_once() {
     assert_eq!(done.status, IntentStatus::Succeeded);
     assert_eq!(payment.status(), PaymentStatus::Completed);
     assert_eq!(payment.method(), PaymentMethod::EmailOtp);
-    assert_eq!(payment.amount(), order.amount);
+    assert_eq!(payment.amount(), order.amount());
     assert_eq!(payment.intent_id(), Some(intent.id));
-    let paid = t.payable(&order.payable).await;
+    let paid = t.payable(order.payable()).await;
     assert_eq!(
-        (paid.status, paid.paid_minor),
+        (paid.status(), paid.paid_minor()),
         (PayableStatus::Paid, 11_200)
     );
     assert_eq!(
@@ -252,7 +253,7 @@ async fn the_fifth_wrong_code_fails_the_intent() {
         .await
         .expect_err("failed");
     assert!(matches!(err, AppError::OtpAttemptsExceeded), "{err:?}");
-    assert_eq!(t.payable(&order.payable).await.open_intent_id, None);
+    assert_eq!(t.payable(order.payable()).await.open_intent_id(), None);
 }
 
 #[tokio::test]
@@ -295,7 +296,7 @@ async fn payers_and_admins_cancel_others_do_not_see_the_intent() {
         canceled.cancellation_reason.as_deref(),
         Some("requested_by_customer")
     );
-    assert_eq!(t.payable(&order.payable).await.open_intent_id, None);
+    assert_eq!(t.payable(order.payable()).await.open_intent_id(), None);
     let err = intents::end(&t.app, &payer, &id, Ending::Fail, None)
         .await
         .expect_err("terminal");
@@ -364,11 +365,11 @@ async fn reads_are_the_payers_or_support_and_admin() {
             .is_ok()
     );
 
-    let by_order = intents::list_for_payable(&t.app, &payer, &order.payable, "Order", 10, None)
+    let by_order = intents::list_for_payable(&t.app, &payer, order.payable(), "Order", 10, None)
         .await
         .expect("own order");
     assert_eq!(by_order.items.len(), 1);
-    let err = intents::list_for_payable(&t.app, &person(&[]), &order.payable, "Order", 10, None)
+    let err = intents::list_for_payable(&t.app, &person(&[]), order.payable(), "Order", 10, None)
         .await
         .expect_err("someone else's order");
     assert!(
@@ -379,7 +380,7 @@ async fn reads_are_the_payers_or_support_and_admin() {
         intents::list_for_payable(
             &t.app,
             &person(&[Role::Support]),
-            &order.payable,
+            order.payable(),
             "Order",
             10,
             None
@@ -495,7 +496,7 @@ async fn an_abandoned_intent_expires_and_frees_its_payable() {
     let (same, created) = intents::open_for_payable(
         &t.app,
         &payer,
-        &order.payable,
+        order.payable(),
         GatewayId::Otp,
         "Registration",
     )
@@ -511,14 +512,14 @@ async fn an_abandoned_intent_expires_and_frees_its_payable() {
     assert_eq!(expired.status, IntentStatus::Canceled);
     assert_eq!(expired.cancellation_reason.as_deref(), Some("expired"));
     assert_eq!(
-        t.payable(&order.payable).await.open_intent_id,
+        t.payable(order.payable()).await.open_intent_id(),
         Some(intent.id),
         "a read writes nothing: the functions that read may not write"
     );
     let (fresh, created) = intents::open_for_payable(
         &t.app,
         &payer,
-        &order.payable,
+        order.payable(),
         GatewayId::Otp,
         "Registration",
     )
@@ -537,7 +538,7 @@ async fn creating_again_after_expiry_opens_a_new_intent() {
     let (fresh, created) = intents::open_for_payable(
         &t.app,
         &payer,
-        &order.payable,
+        order.payable(),
         GatewayId::Otp,
         "Registration",
     )
@@ -549,7 +550,7 @@ async fn creating_again_after_expiry_opens_a_new_intent() {
         .expect("read");
     assert_eq!(old.cancellation_reason.as_deref(), Some("expired"));
     assert_eq!(
-        t.payable(&order.payable).await.open_intent_id,
+        t.payable(order.payable()).await.open_intent_id(),
         Some(fresh.id)
     );
 }
@@ -560,7 +561,7 @@ async fn a_payable_lets_five_intents_a_day_send_codes() {
     let payer = person(&[]);
     let order = t.order(&payer, 11_200).await;
     let open = || async {
-        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Otp, "Order")
+        intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Otp, "Order")
             .await
             .expect("open")
             .0
@@ -598,13 +599,13 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
     let payer = person(&[]);
     let order = t.order(&payer, 11_200).await;
     let (intent, _) =
-        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+        intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Test, "Order")
             .await
             .expect("open");
     // Abandoned: it expires, and the order gets a new intent.
     t.clock.advance(Duration::days(2));
     let (newer, created) =
-        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+        intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Test, "Order")
             .await
             .expect("open again");
     assert!(created);
@@ -635,7 +636,7 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
     );
     // The payable is untouched: a person settles the late money.
     assert_eq!(
-        t.payable(&order.payable).await.open_intent_id,
+        t.payable(order.payable()).await.open_intent_id(),
         Some(newer.id)
     );
     // A repeated report records nothing more.
@@ -651,5 +652,8 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
             .expect("collected");
     assert_eq!(done.status, IntentStatus::Succeeded);
     assert!(paid.is_some());
-    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
+    assert_eq!(
+        t.payable(order.payable()).await.status(),
+        PayableStatus::Paid
+    );
 }

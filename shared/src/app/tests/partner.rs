@@ -5,7 +5,7 @@ use crate::app::{AppError, payables};
 use crate::auth::Actor;
 use crate::auth::{PartnerCaller, ServiceCaller};
 use crate::contract::new_order;
-use crate::domain::{BusinessId, Payable, PaymentId, PaymentMethod, PaymentStatus};
+use crate::domain::{BusinessId, Payable, PayableParts, PaymentId, PaymentMethod, PaymentStatus};
 
 /// The business an order first belongs to, and the one it is handed to.
 fn a() -> BusinessId {
@@ -32,8 +32,10 @@ fn backend() -> Actor {
 
 /// The payables API hands the order to `business` (or to none).
 async fn hand_to(t: &TestApp, order: &Payable, business: Option<BusinessId>) -> Payable {
-    let mut next = t.payable(&order.payable).await;
-    next.business_id = business;
+    let next = Payable::restore(PayableParts {
+        business_id: business,
+        ..t.payable(order.payable()).await.into_parts()
+    });
     payables::upsert(&t.app, next).await.expect("upsert").0
 }
 
@@ -41,7 +43,7 @@ async fn pay(t: &TestApp, order: &Payable, amount: &str) -> PaymentId {
     payments::record(
         &t.app,
         &backend(),
-        &order.payable,
+        order.payable(),
         amount,
         PaymentMethod::Cash,
         PaymentStatus::Completed,
@@ -116,28 +118,32 @@ async fn a_payment_made_for_no_business_is_no_partners_later() {
 async fn an_open_intent_keeps_the_business_its_order_is_paid_for() {
     let t = TestApp::new();
     let payer = person(&[]);
-    let mut order = new_order(&payer.user_id, 5_000);
-    order.business_id = Some(a());
+    let order = Payable::restore(PayableParts {
+        business_id: Some(a()),
+        ..new_order(&payer.user_id, 5_000).into_parts()
+    });
     let order = payables::upsert(&t.app, order).await.expect("upsert").0;
-    let (intent, _) = crate::app::shop::shop_intent(&t.app, &payer, &order.payable)
+    let (intent, _) = crate::app::shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("open");
     assert_eq!(intent.business_id, Some(a()));
-    let mut moved = order.clone();
-    moved.business_id = Some(b());
+    let moved = Payable::restore(PayableParts {
+        business_id: Some(b()),
+        ..order.clone().into_parts()
+    });
     let err = payables::upsert(&t.app, moved)
         .await
         .expect_err("the payer is paying the business the intent was opened for");
     assert!(matches!(err, AppError::PayableLocked(_)), "{err:?}");
     let settled = crate::app::shop::mark_paid(
         &t.app,
-        &order.payable,
+        order.payable(),
         &crate::app::shop::PaidWith::default(),
     )
     .await
     .expect("paid");
-    assert_eq!(settled.order.business_id, Some(a()));
-    let list = payments::list_for_order(&t.app, &backend(), &order.payable, 10, None)
+    assert_eq!(settled.order.business_id(), Some(a()));
+    let list = payments::list_for_order(&t.app, &backend(), order.payable(), 10, None)
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 1);

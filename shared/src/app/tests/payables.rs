@@ -2,7 +2,9 @@ use super::{TestApp, person};
 use crate::app::AppError;
 use crate::app::{intents, payables};
 use crate::contract::new_order;
-use crate::domain::{Currency, GatewayId, LineItem, Money, PayableStatus};
+use crate::domain::{
+    Currency, GatewayId, LineItem, Money, Payable, PayableParts, PayableStatus, Payer,
+};
 
 #[tokio::test]
 async fn upsert_creates_then_replaces() {
@@ -13,18 +15,20 @@ async fn upsert_creates_then_replaces() {
         .await
         .expect("create");
     assert!(is_new);
-    assert_eq!(created.status, PayableStatus::Open);
-    let mut next = order.clone();
-    next.amount = Money::from_minor(6_000, order.amount.currency()).expect("money");
+    assert_eq!(created.status(), PayableStatus::Open);
+    let next = Payable::restore(PayableParts {
+        amount: Money::from_minor(6_000, order.amount().currency()).expect("money"),
+        ..order.clone().into_parts()
+    });
     let (replaced, is_new) = payables::upsert(&t.app, next).await.expect("replace");
     assert!(!is_new);
-    assert_eq!(replaced.amount.minor(), 6_000);
-    assert_eq!(replaced.created_at, created.created_at);
+    assert_eq!(replaced.amount().minor(), 6_000);
+    assert_eq!(replaced.created_at(), created.created_at());
     assert_eq!(
-        payables::get(&t.app, &order.payable).await.expect("read"),
+        payables::get(&t.app, order.payable()).await.expect("read"),
         replaced
     );
-    let err = payables::get(&t.app, &new_order(&owner.user_id, 1).payable)
+    let err = payables::get(&t.app, new_order(&owner.user_id, 1).payable())
         .await
         .expect_err("missing");
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
@@ -33,9 +37,12 @@ async fn upsert_creates_then_replaces() {
 #[tokio::test]
 async fn line_items_are_in_the_payables_currency() {
     let t = TestApp::new();
-    let mut order = new_order(&person(&[]).user_id, 5_000);
+    let order = new_order(&person(&[]).user_id, 5_000);
     let eur = Money::from_minor(100, Currency::parse("EUR").expect("eur")).expect("money");
-    order.line_items = vec![LineItem::new("Ticket", eur, 1, None).expect("item")];
+    let order = Payable::restore(PayableParts {
+        line_items: vec![LineItem::new("Ticket", eur, 1, None).expect("item")],
+        ..order.into_parts()
+    });
     let err = payables::upsert(&t.app, order).await.expect_err("currency");
     assert!(
         matches!(err, AppError::LineItems(ref m) if m.0.contains("Ticket")),
@@ -49,11 +56,13 @@ async fn an_open_intent_or_payment_locks_what_it_collects() {
     let owner = person(&[]);
     let order = t.order(&owner, 5_000).await;
     let (intent, _) =
-        intents::open_for_payable(&t.app, &owner, &order.payable, GatewayId::Test, "Order")
+        intents::open_for_payable(&t.app, &owner, order.payable(), GatewayId::Test, "Order")
             .await
             .expect("open");
-    let mut repriced = order.clone();
-    repriced.amount = Money::from_minor(4_000, order.amount.currency()).expect("money");
+    let repriced = Payable::restore(PayableParts {
+        amount: Money::from_minor(4_000, order.amount().currency()).expect("money"),
+        ..order.clone().into_parts()
+    });
     let err = payables::upsert(&t.app, repriced.clone())
         .await
         .expect_err("locked");
@@ -62,14 +71,19 @@ async fn an_open_intent_or_payment_locks_what_it_collects() {
         "{err:?}"
     );
     // The owner cannot change once an intent exists either.
-    let mut new_owner = order.clone();
-    new_owner.owner.user_id = person(&[]).user_id;
+    let new_owner = Payable::restore(PayableParts {
+        owner: Payer {
+            user_id: person(&[]).user_id,
+            ..order.owner().clone()
+        },
+        ..order.clone().into_parts()
+    });
     assert!(matches!(
         payables::upsert(&t.app, new_owner).await,
         Err(AppError::PayableLocked(_))
     ));
 
-    crate::app::shop::mark_paid(&t.app, &order.payable, &Default::default())
+    crate::app::shop::mark_paid(&t.app, order.payable(), &Default::default())
         .await
         .expect("paid");
     let err = payables::upsert(&t.app, order.clone())

@@ -35,7 +35,7 @@ fn standalone(minor: i64) -> NewGatewayIntent {
 async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let order = t.order(payer, 5_000).await;
     let (intent, created) =
-        payment_intents::create(&t.app, payer, for_payable(&order.payable), None)
+        payment_intents::create(&t.app, payer, for_payable(order.payable()), None)
             .await
             .expect("created");
     assert!(created);
@@ -75,7 +75,7 @@ async fn an_intent_for_a_payable_is_opened_at_the_gateway_once() {
             .starts_with(&format!("{gateway_id}_secret_"))
     );
     assert_eq!(intent.status, IntentStatus::RequiresPaymentMethod);
-    assert_eq!(intent.amount, order.amount);
+    assert_eq!(intent.amount, order.amount());
     let found = t
         .direct
         .intents
@@ -84,8 +84,8 @@ async fn an_intent_for_a_payable_is_opened_at_the_gateway_once() {
         .expect("read")
         .expect("findable by the gateway's id");
     assert_eq!(found.id, intent.id);
-    let mut same_amount = for_payable(&order.payable);
-    same_amount.amount = Some(order.amount);
+    let mut same_amount = for_payable(order.payable());
+    same_amount.amount = Some(order.amount());
     let (again, created) = payment_intents::create(&t.app, &payer, same_amount, None)
         .await
         .expect("again");
@@ -98,13 +98,13 @@ async fn a_payable_is_paid_at_its_own_price_by_its_owner_only() {
     let t = TestApp::new();
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
-    let mut other_price = for_payable(&order.payable);
+    let mut other_price = for_payable(order.payable());
     other_price.amount = Some(usd(4_999));
     assert!(matches!(
         payment_intents::create(&t.app, &payer, other_price, None).await,
         Err(AppError::AmountNotPayables { .. })
     ));
-    let mut other_currency = for_payable(&order.payable);
+    let mut other_currency = for_payable(order.payable());
     other_currency.amount = Some(
         crate::domain::Money::from_minor(
             5_000,
@@ -118,17 +118,17 @@ async fn a_payable_is_paid_at_its_own_price_by_its_owner_only() {
     ));
     let stranger = person(&[]);
     assert!(matches!(
-        payment_intents::create(&t.app, &stranger, for_payable(&order.payable), None).await,
+        payment_intents::create(&t.app, &stranger, for_payable(order.payable()), None).await,
         Err(AppError::NotFound(_))
     ));
-    let mut otp = for_payable(&order.payable);
+    let mut otp = for_payable(order.payable());
     otp.gateway = Some(GatewayId::Otp);
     assert!(matches!(
         payment_intents::create(&t.app, &payer, otp, None).await,
         Err(AppError::GatewayNotOffered)
     ));
     assert_eq!(
-        t.payable(&order.payable).await.open_intent_id,
+        t.payable(order.payable()).await.open_intent_id(),
         None,
         "nothing claimed"
     );
@@ -200,17 +200,20 @@ async fn a_good_card_collects_the_payment_once_and_pays_the_payable() {
         .expect("confirmed");
     assert_eq!(paid.status, IntentStatus::Succeeded);
     assert!(paid.captured_at.is_some());
-    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
-    let payments = payments_of(&t, &order.payable).await;
+    assert_eq!(
+        t.payable(order.payable()).await.status(),
+        PayableStatus::Paid
+    );
+    let payments = payments_of(&t, order.payable()).await;
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0].method(), PaymentMethod::Card);
-    assert_eq!(payments[0].amount(), order.amount);
+    assert_eq!(payments[0].amount(), order.amount());
     assert_eq!(payments[0].transaction_id(), &paid.gateway_intent_id);
     assert!(matches!(
         confirm(&t, &payer, &intent, "pm_card_visa").await,
         Err(AppError::Transition(_))
     ));
-    assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -224,9 +227,9 @@ async fn a_declined_card_returns_the_intent_to_the_payer_who_may_try_another() {
     assert_eq!(declined.status, IntentStatus::RequiresPaymentMethod);
     assert_eq!(declined.failure_reason.as_deref(), Some("card_declined"));
     assert!(declined.failed_at.is_some());
-    assert!(payments_of(&t, &order.payable).await.is_empty());
+    assert!(payments_of(&t, order.payable()).await.is_empty());
     assert_eq!(
-        t.payable(&order.payable).await.open_intent_id,
+        t.payable(order.payable()).await.open_intent_id(),
         Some(intent.id)
     );
     let paid = confirm(&t, &payer, &intent, "pm_card_mastercard")
@@ -234,7 +237,7 @@ async fn a_declined_card_returns_the_intent_to_the_payer_who_may_try_another() {
         .expect("paid");
     assert_eq!(paid.status, IntentStatus::Succeeded);
     assert_eq!(paid.failure_reason, None, "the decline is history");
-    assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -290,7 +293,7 @@ async fn twenty_concurrent_confirms_record_one_payment() {
             .iter()
             .any(|a| matches!(a, Ok(i) if i.status == IntentStatus::Succeeded))
     );
-    assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -311,7 +314,7 @@ async fn a_lost_answer_while_collecting_never_records_twice() {
     };
     assert_eq!(settled.status, IntentStatus::Succeeded);
     let _ = confirm(&t, &payer, &intent, "pm_card_visa").await;
-    assert_eq!(payments_of(&t, &order.payable).await.len(), 1);
+    assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -335,7 +338,7 @@ async fn payers_and_admins_cancel_at_the_gateway_and_here() {
         .expect("canceled");
     assert_eq!(canceled.status, IntentStatus::Canceled);
     assert_eq!(
-        t.payable(&order.payable).await.open_intent_id,
+        t.payable(order.payable()).await.open_intent_id(),
         None,
         "payable freed"
     );
@@ -423,7 +426,7 @@ async fn the_test_gateway_does_not_exist_unless_switched_on() {
     assert!(t.app.gateways.get(GatewayId::Test).is_none());
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
-    let mut unnamed = for_payable(&order.payable);
+    let mut unnamed = for_payable(order.payable());
     unnamed.gateway = None;
     assert!(matches!(
         payment_intents::create(&t.app, &payer, unnamed, None).await,
@@ -435,7 +438,7 @@ async fn the_test_gateway_does_not_exist_unless_switched_on() {
         Err(AppError::GatewayNotOffered)
     ));
     assert!(matches!(
-        crate::app::shop::shop_intent(&t.app, &payer, &order.payable).await,
+        crate::app::shop::shop_intent(&t.app, &payer, order.payable()).await,
         Err(AppError::DefaultGatewayMissing(GatewayId::Stripe))
     ));
     // Its webhook is not heard, however well signed.
@@ -444,7 +447,7 @@ async fn the_test_gateway_does_not_exist_unless_switched_on() {
         Err(AppError::NotFound(_))
     ));
     assert_eq!(
-        t.payable(&order.payable).await.open_intent_id,
+        t.payable(order.payable()).await.open_intent_id(),
         None,
         "nothing claimed"
     );
@@ -472,7 +475,7 @@ async fn intents_that_name_no_gateway_open_at_the_default_one() {
         .expect("opened");
     assert_eq!(intent.gateway, GatewayId::Test);
     let order = t.order(&payer, 5_000).await;
-    let (shop, _) = crate::app::shop::shop_intent(&t.app, &payer, &order.payable)
+    let (shop, _) = crate::app::shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("opened");
     assert_eq!(shop.gateway, GatewayId::Test);

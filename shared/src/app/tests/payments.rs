@@ -23,7 +23,7 @@ async fn a_payer_records_pending_but_never_completed_payments() {
     let pending = payments::record(
         &t.app,
         &me,
-        &order.payable,
+        order.payable(),
         "40.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -39,7 +39,7 @@ async fn a_payer_records_pending_but_never_completed_payments() {
         let err = payments::record(
             &t.app,
             &me,
-            &order.payable,
+            order.payable(),
             "10.00",
             PaymentMethod::Cash,
             status,
@@ -51,7 +51,7 @@ async fn a_payer_records_pending_but_never_completed_payments() {
     let err = payments::record(
         &t.app,
         &me,
-        &order.payable,
+        order.payable(),
         "10.00",
         PaymentMethod::Cash,
         PaymentStatus::Refunded,
@@ -59,8 +59,8 @@ async fn a_payer_records_pending_but_never_completed_payments() {
     .await
     .expect_err("not a recordable status");
     assert!(matches!(err, AppError::StatusNotRecordable), "{err:?}");
-    let p = t.payable(&order.payable).await;
-    assert_eq!((p.allocated_minor, p.paid_minor), (4_000, 0));
+    let p = t.payable(order.payable()).await;
+    assert_eq!((p.allocated_minor(), p.paid_minor()), (4_000, 0));
 }
 
 #[tokio::test]
@@ -72,18 +72,21 @@ async fn staff_complete_payments_and_a_covered_order_is_paid() {
     payments::record(
         &t.app,
         &staff,
-        &order.payable,
+        order.payable(),
         "60.00",
         PaymentMethod::BankTransfer,
         PaymentStatus::Completed,
     )
     .await
     .expect("completed");
-    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Open);
+    assert_eq!(
+        t.payable(order.payable()).await.status(),
+        PayableStatus::Open
+    );
     let failed = payments::record(
         &t.app,
         &backend(),
-        &order.payable,
+        order.payable(),
         "99.00",
         PaymentMethod::Card,
         PaymentStatus::Failed,
@@ -94,19 +97,19 @@ async fn staff_complete_payments_and_a_covered_order_is_paid() {
     payments::record(
         &t.app,
         &staff,
-        &order.payable,
+        order.payable(),
         "40.00",
         PaymentMethod::Cash,
         PaymentStatus::Completed,
     )
     .await
     .expect("rest");
-    let p = t.payable(&order.payable).await;
-    assert_eq!((p.status, p.paid_minor), (PayableStatus::Paid, 10_000));
+    let p = t.payable(order.payable()).await;
+    assert_eq!((p.status(), p.paid_minor()), (PayableStatus::Paid, 10_000));
     let err = payments::record(
         &t.app,
         &staff,
-        &order.payable,
+        order.payable(),
         "1.00",
         PaymentMethod::Cash,
         PaymentStatus::Completed,
@@ -125,7 +128,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
     payments::record(
         &t.app,
         &me,
-        &order.payable,
+        order.payable(),
         "70.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -135,7 +138,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
     let err = payments::record(
         &t.app,
         &me,
-        &order.payable,
+        order.payable(),
         "30.01",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -149,7 +152,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
     let err = payments::record(
         &t.app,
         &me,
-        &order.payable,
+        order.payable(),
         "1.001",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -159,13 +162,13 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
     assert!(matches!(err, AppError::Amount(_)), "{err:?}");
 
     let held = t.order(&payer, 5_000).await;
-    intents::open_for_payable(&t.app, &payer, &held.payable, GatewayId::Test, "Order")
+    intents::open_for_payable(&t.app, &payer, held.payable(), GatewayId::Test, "Order")
         .await
         .expect("open");
     let err = payments::record(
         &t.app,
         &me,
-        &held.payable,
+        held.payable(),
         "10.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -178,7 +181,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
     let err = payments::record(
         &t.app,
         &stranger,
-        &order.payable,
+        order.payable(),
         "1.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -199,7 +202,7 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
         let p = payments::record(
             &t.app,
             &me,
-            &order.payable,
+            order.payable(),
             amount,
             PaymentMethod::Cash,
             PaymentStatus::Pending,
@@ -246,20 +249,25 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
         vec![ids[1]]
     );
 
-    let page = payments::list_for_order(&t.app, &me, &order.payable, 2, None)
+    let page = payments::list_for_order(&t.app, &me, order.payable(), 2, None)
         .await
         .expect("order's");
     assert_eq!(page.items.len(), 2);
-    let rest = payments::list_for_order(&t.app, &me, &order.payable, 2, page.next.as_deref())
+    let rest = payments::list_for_order(&t.app, &me, order.payable(), 2, page.next.as_deref())
         .await
         .expect("next page");
     assert_eq!(rest.items.len(), 1);
-    let err =
-        payments::list_for_order(&t.app, &Actor::Person(person(&[])), &order.payable, 2, None)
-            .await
-            .expect_err("someone else's order");
+    let err = payments::list_for_order(
+        &t.app,
+        &Actor::Person(person(&[])),
+        order.payable(),
+        2,
+        None,
+    )
+    .await
+    .expect_err("someone else's order");
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
-    let err = payments::list_for_order(&t.app, &me, &order.payable, 2, Some("garbage"))
+    let err = payments::list_for_order(&t.app, &me, order.payable(), 2, Some("garbage"))
         .await
         .expect_err("bad cursor");
     assert!(
@@ -284,7 +292,7 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
             &t.app,
             &me,
             Some(&key),
-            &order.payable,
+            order.payable(),
             "40.00",
             PaymentMethod::Cash,
             PaymentStatus::Pending,
@@ -301,17 +309,17 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
     let stored = t
         .direct
         .payments
-        .list_payments_by_payable(&order.payable, 10, None)
+        .list_payments_by_payable(order.payable(), 10, None)
         .await
         .expect("list");
     assert_eq!(stored.items, vec![second], "one payment under one key");
-    assert_eq!(t.payable(&order.payable).await.allocated_minor, 4_000);
+    assert_eq!(t.payable(order.payable()).await.allocated_minor(), 4_000);
     // The key's payment answers only its own request.
     let reused = payments::record_under(
         &t.app,
         &me,
         Some(&key),
-        &order.payable,
+        order.payable(),
         "50.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -324,7 +332,7 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
         &t.app,
         &me,
         Some(&other),
-        &order.payable,
+        order.payable(),
         "40.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -346,7 +354,7 @@ async fn the_completing_payment_pays_the_order_even_if_nothing_runs_after_it() {
         let _ = payments::record(
             &t.app,
             &backend(),
-            &order.payable,
+            order.payable(),
             amount,
             PaymentMethod::BankTransfer,
             PaymentStatus::Completed,
@@ -356,12 +364,12 @@ async fn the_completing_payment_pays_the_order_even_if_nothing_runs_after_it() {
     let stored = t
         .direct
         .payables
-        .get_payable(&order.payable)
+        .get_payable(order.payable())
         .await
         .expect("read")
         .expect("exists");
     assert_eq!(
-        (stored.status, stored.paid_minor),
+        (stored.status(), stored.paid_minor()),
         (PayableStatus::Paid, 10_000)
     );
 }
@@ -376,7 +384,7 @@ async fn support_reads_an_order_but_records_nothing_on_it() {
         let err = payments::record(
             &t.app,
             &support,
-            &order.payable,
+            order.payable(),
             "10.00",
             PaymentMethod::Cash,
             status,
@@ -385,7 +393,7 @@ async fn support_reads_an_order_but_records_nothing_on_it() {
         .expect_err("support writes nothing");
         assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
     }
-    let page = payments::list_for_order(&t.app, &support, &order.payable, 10, None)
+    let page = payments::list_for_order(&t.app, &support, order.payable(), 10, None)
         .await
         .expect("support reads");
     assert!(page.items.is_empty(), "nothing was recorded");
@@ -393,7 +401,7 @@ async fn support_reads_an_order_but_records_nothing_on_it() {
     payments::record(
         &t.app,
         &Actor::Person(payer),
-        &order.payable,
+        order.payable(),
         "10.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -408,7 +416,7 @@ async fn an_order_held_by_an_abandoned_intent_takes_payments_again() {
     let payer = person(&[]);
     let order = t.order(&payer, 10_000).await;
     let (held, _) =
-        intents::open_for_payable(&t.app, &payer, &order.payable, GatewayId::Test, "Order")
+        intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Test, "Order")
             .await
             .expect("an intent holds the order");
     let staff = backend();
@@ -416,7 +424,7 @@ async fn an_order_held_by_an_abandoned_intent_takes_payments_again() {
         payments::record(
             &t.app,
             &staff,
-            &order.payable,
+            order.payable(),
             "10.00",
             PaymentMethod::Cash,
             PaymentStatus::Completed,
@@ -445,12 +453,12 @@ async fn an_order_holds_at_most_forty_pending_payments() {
     let payer = person(&[]);
     let order = t.order(&payer, 10_000).await;
     for _ in 0..MAX_PENDING_PAYMENTS {
-        t.pending(&payer, &order.payable, "1.00")
+        t.pending(&payer, order.payable(), "1.00")
             .await
             .expect("pending");
     }
     let err = t
-        .pending(&payer, &order.payable, "1.00")
+        .pending(&payer, order.payable(), "1.00")
         .await
         .expect_err("one pending payment too many");
     assert!(
@@ -466,16 +474,16 @@ async fn an_order_holds_at_most_forty_pending_payments() {
     payments::record(
         &t.app,
         &backend(),
-        &order.payable,
+        order.payable(),
         "10.00",
         PaymentMethod::Cash,
         PaymentStatus::Completed,
     )
     .await
     .expect("completed");
-    let p = t.payable(&order.payable).await;
+    let p = t.payable(order.payable()).await;
     assert_eq!(
-        (p.pending_payments, p.allocated_minor, p.paid_minor),
+        (p.pending_payments(), p.allocated_minor(), p.paid_minor()),
         (40, 5_000, 1_000)
     );
 }

@@ -48,7 +48,7 @@ async fn cash_payment(t: &TestApp, minor: i64) -> (Payable, Payment) {
     let payment = payments::record(
         &t.app,
         &service(),
-        &order.payable,
+        order.payable(),
         &amount,
         PaymentMethod::Cash,
         PaymentStatus::Completed,
@@ -63,7 +63,7 @@ pub(super) async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Paymen
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
     let new = NewGatewayIntent {
-        payable: Some(order.payable.clone()),
+        payable: Some(order.payable().clone()),
         amount: None,
         gateway: Some(GatewayId::Test),
         description: None,
@@ -76,7 +76,7 @@ pub(super) async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Paymen
     let intent = payment_intents::confirm(&t.app, &payer, &intent.id, "pm_card_visa")
         .await
         .expect("collected");
-    let payment = payments_of(t, &order.payable)
+    let payment = payments_of(t, order.payable())
         .await
         .pop()
         .expect("a payment");
@@ -269,9 +269,9 @@ async fn an_offline_payment_is_refunded_at_once_in_parts_then_in_full() {
         (read.status(), read.refunded_minor()),
         (PaymentStatus::Refunded, 10_000)
     );
-    let payable = t.payable(&order.payable).await;
-    assert_eq!(payable.status, PayableStatus::Paid);
-    assert_eq!(payable.refunded_minor, 10_000);
+    let payable = t.payable(order.payable()).await;
+    assert_eq!(payable.status(), PayableStatus::Paid);
+    assert_eq!(payable.refunded_minor(), 10_000);
 
     let listed = refunds::list(&t.app, &service(), &payment.id(), 10, None)
         .await
@@ -320,7 +320,7 @@ async fn more_than_remains_nothing_and_unrefundable_payments_are_refused() {
     let pending = payments::record(
         &t.app,
         &Actor::Person(owner),
-        &order.payable,
+        order.payable(),
         "50.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
@@ -524,7 +524,7 @@ async fn a_refused_refund_fails_and_gives_its_amount_back() {
         (read.status(), read.refunded_minor()),
         (PaymentStatus::Completed, 0)
     );
-    assert_eq!(t.payable(&order.payable).await.refunded_minor, 0);
+    assert_eq!(t.payable(order.payable()).await.refunded_minor(), 0);
     let again = refund(&t, &staff(), None, &payment, ask(Some(500)))
         .await
         .expect("refundable again");
@@ -586,7 +586,7 @@ async fn a_pending_refund_moves_on_by_signed_webhook_and_a_failed_one_gives_back
     assert_eq!(stored_refund(&t, &two).await.status(), RefundStatus::Failed);
     let read = stored_payment(&t, &payment).await;
     assert_eq!(read.refunded_minor(), 1_000, "the failed 20.00 is back");
-    assert_eq!(t.payable(&order.payable).await.refunded_minor, 1_000);
+    assert_eq!(t.payable(order.payable()).await.refunded_minor(), 1_000);
 
     // Backwards, or about a refund we never made: acknowledged, no effect.
     let stale = refund_event(

@@ -18,13 +18,13 @@ async fn the_shop_intent_is_a_card_intent_opened_once() {
     let t = TestApp::new();
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
-    let (intent, created) = shop::shop_intent(&t.app, &payer, &order.payable)
+    let (intent, created) = shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("open");
     assert!(created);
     assert_eq!(intent.gateway, GatewayId::Test);
     assert_eq!(intent.status, IntentStatus::RequiresPaymentMethod);
-    let (again, created) = shop::shop_intent(&t.app, &payer, &order.payable)
+    let (again, created) = shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("again");
     assert!(!created);
@@ -36,7 +36,7 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
     let t = TestApp::new();
     let payer = person(&[]);
     let order = t.order(&payer, 5_000).await;
-    let (intent, _) = shop::shop_intent(&t.app, &payer, &order.payable)
+    let (intent, _) = shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("open");
     let paid = PaidWith {
@@ -44,10 +44,10 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
         reference: intent.gateway_intent_id.clone(),
         ..PaidWith::default()
     };
-    let settled = shop::mark_paid(&t.app, &order.payable, &paid)
+    let settled = shop::mark_paid(&t.app, order.payable(), &paid)
         .await
         .expect("paid");
-    assert_eq!(settled.order.status, PayableStatus::Paid);
+    assert_eq!(settled.order.status(), PayableStatus::Paid);
     assert!(settled.intent.is_none(), "no intent collected it");
     let ended = t
         .direct
@@ -61,11 +61,11 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
         ended.cancellation_reason.as_deref(),
         Some(shop::PAID_OFFLINE)
     );
-    let again = shop::mark_paid(&t.app, &order.payable, &paid)
+    let again = shop::mark_paid(&t.app, order.payable(), &paid)
         .await
         .expect("again");
-    assert_eq!(again.order.status, PayableStatus::Paid);
-    let list = payments::list_for_order(&t.app, &Actor::Person(payer), &order.payable, 10, None)
+    assert_eq!(again.order.status(), PayableStatus::Paid);
+    let list = payments::list_for_order(&t.app, &Actor::Person(payer), order.payable(), 10, None)
         .await
         .expect("payments");
     assert_eq!(
@@ -92,22 +92,22 @@ async fn mark_paid_completes_pending_payments_and_records_the_rest() {
     let pending = payments::record(
         &t.app,
         &me,
-        &order.payable,
+        order.payable(),
         "30.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
     .await
     .expect("pending");
-    let settled = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+    let settled = shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("paid");
     assert!(settled.intent.is_none());
     assert_eq!(
-        (settled.order.status, settled.order.paid_minor),
+        (settled.order.status(), settled.order.paid_minor()),
         (PayableStatus::Paid, 10_000)
     );
-    let list = payments::list_for_order(&t.app, &me, &order.payable, 10, None)
+    let list = payments::list_for_order(&t.app, &me, order.payable(), 10, None)
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 2);
@@ -129,10 +129,10 @@ async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
     let t = TestApp::new();
     let payer = person(&[]);
     let order = t.order(&payer, 2_500).await;
-    shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+    shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("paid");
-    let list = payments::list_for_order(&t.app, &Actor::Person(payer), &order.payable, 10, None)
+    let list = payments::list_for_order(&t.app, &Actor::Person(payer), order.payable(), 10, None)
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 1);
@@ -155,7 +155,7 @@ async fn mark_paid_completes_pending_payments_past_the_first_page() {
         payments::record(
             &t.app,
             &me,
-            &order.payable,
+            order.payable(),
             "10.00",
             PaymentMethod::Cash,
             PaymentStatus::Pending,
@@ -169,7 +169,7 @@ async fn mark_paid_completes_pending_payments_past_the_first_page() {
         payments::record(
             &t.app,
             &backend(),
-            &order.payable,
+            order.payable(),
             "1.00",
             PaymentMethod::Bkash,
             PaymentStatus::Failed,
@@ -177,13 +177,13 @@ async fn mark_paid_completes_pending_payments_past_the_first_page() {
         .await
         .expect("failed");
     }
-    shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+    shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("paid");
     let mut cursor = None;
     let mut pending = 0;
     loop {
-        let page = payments::list_for_order(&t.app, &me, &order.payable, 100, cursor.as_deref())
+        let page = payments::list_for_order(&t.app, &me, order.payable(), 100, cursor.as_deref())
             .await
             .expect("list");
         pending += page
@@ -197,7 +197,10 @@ async fn mark_paid_completes_pending_payments_past_the_first_page() {
         }
     }
     assert_eq!(pending, 0, "no payment stranded PENDING");
-    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Paid);
+    assert_eq!(
+        t.payable(order.payable()).await.status(),
+        PayableStatus::Paid
+    );
 }
 
 #[tokio::test]
@@ -214,7 +217,7 @@ async fn mark_paid_waits_for_pending_payments_the_index_does_not_show_yet() {
         payments::record(
             &t.app,
             &me,
-            &order.payable,
+            order.payable(),
             amount,
             PaymentMethod::Cash,
             PaymentStatus::Pending,
@@ -222,10 +225,10 @@ async fn mark_paid_waits_for_pending_payments_the_index_does_not_show_yet() {
         .await
         .expect("pending");
     }
-    shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+    shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("paid");
-    let list = payments::list_for_order(&t.app, &me, &order.payable, 10, None)
+    let list = payments::list_for_order(&t.app, &me, order.payable(), 10, None)
         .await
         .expect("list");
     assert!(
@@ -251,21 +254,24 @@ async fn mark_paid_refuses_while_the_index_keeps_hiding_a_pending_payment() {
     payments::record(
         &t.app,
         &Actor::Person(payer.clone()),
-        &order.payable,
+        order.payable(),
         "10.00",
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
     .await
     .expect("pending");
-    let err = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+    let err = shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect_err("not while a payment is unseen");
     assert!(
         matches!(err, AppError::Store(crate::ports::StoreError::Conflict)),
         "{err:?}"
     );
-    assert_eq!(t.payable(&order.payable).await.status, PayableStatus::Open);
+    assert_eq!(
+        t.payable(order.payable()).await.status(),
+        PayableStatus::Open
+    );
 }
 
 #[tokio::test]
@@ -275,23 +281,23 @@ async fn mark_paid_records_what_the_payment_system_states() {
     for with_intent in [true, false] {
         let order = t.order(&payer, 2_500).await;
         if with_intent {
-            shop::shop_intent(&t.app, &payer, &order.payable)
+            shop::shop_intent(&t.app, &payer, order.payable())
                 .await
                 .expect("open");
         }
-        let total = order.amount.to_string();
+        let total = order.amount().to_string();
         let stated = PaidWith {
             reference: Some("TXN-778".into()),
             amount: Some(total),
             method: Some(PaymentMethod::BankTransfer),
         };
-        shop::mark_paid(&t.app, &order.payable, &stated)
+        shop::mark_paid(&t.app, order.payable(), &stated)
             .await
             .expect("paid");
         let list = payments::list_for_order(
             &t.app,
             &Actor::Person(payer.clone()),
-            &order.payable,
+            order.payable(),
             10,
             None,
         )
@@ -320,7 +326,7 @@ async fn mark_paid_refuses_an_amount_that_is_not_the_orders_and_records_nothing(
             amount: Some(wrong.into()),
             ..PaidWith::default()
         };
-        let err = shop::mark_paid(&t.app, &order.payable, &stated)
+        let err = shop::mark_paid(&t.app, order.payable(), &stated)
             .await
             .expect_err(wrong);
         assert!(
@@ -328,7 +334,7 @@ async fn mark_paid_refuses_an_amount_that_is_not_the_orders_and_records_nothing(
             "{wrong}: {err:?}"
         );
     }
-    let list = payments::list_for_order(&t.app, &Actor::Person(payer), &order.payable, 10, None)
+    let list = payments::list_for_order(&t.app, &Actor::Person(payer), order.payable(), 10, None)
         .await
         .expect("payments");
     assert!(list.items.is_empty());
@@ -343,20 +349,20 @@ async fn mark_paid_completes_an_order_holding_the_most_pending_payments() {
     let order = t.order(&payer, 10_000).await;
     for _ in 0..MAX_PENDING_PAYMENTS {
         t.clock.advance(time::Duration::milliseconds(1));
-        t.pending(&payer, &order.payable, "1.00")
+        t.pending(&payer, order.payable(), "1.00")
             .await
             .expect("pending");
     }
-    let settled = shop::mark_paid(&t.app, &order.payable, &PaidWith::default())
+    let settled = shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("an order within the cap is always settled");
-    assert_eq!(settled.order.status, PayableStatus::Paid);
-    let p = t.payable(&order.payable).await;
+    assert_eq!(settled.order.status(), PayableStatus::Paid);
+    let p = t.payable(order.payable()).await;
     assert_eq!(
-        (p.status, p.paid_minor, p.pending_payments),
+        (p.status(), p.paid_minor(), p.pending_payments()),
         (PayableStatus::Paid, 10_000, 0)
     );
-    let list = payments::list_for_order(&t.app, &me, &order.payable, 100, None)
+    let list = payments::list_for_order(&t.app, &me, order.payable(), 100, None)
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 41, "forty completed and one for the rest");

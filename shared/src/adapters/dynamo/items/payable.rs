@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{LineItemItem, business_id, email, line_items, money, payable_ref, user};
 use crate::adapters::dynamo::codec::{Item, corrupt, parse_ts, ts};
 use crate::adapters::dynamo::keys::{PAYABLE_SK, payable_pk};
-use crate::domain::{BusinessId, IntentId, Payable, PayableStatus, Payer};
+use crate::domain::{BusinessId, IntentId, Payable, PayableParts, PayableStatus, Payer};
 use crate::ports::StoreError;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -53,7 +53,7 @@ pub struct PayableItem {
 impl PayableItem {
     pub fn into_domain(self) -> Result<Payable, StoreError> {
         let amount = money(self.amount_minor, &self.currency)?;
-        Ok(Payable {
+        Ok(Payable::restore(PayableParts {
             payable: payable_ref(Some(&self.kind), Some(&self.id))?
                 .ok_or_else(|| corrupt("payable", "no key"))?,
             owner: Payer {
@@ -79,7 +79,7 @@ impl PayableItem {
             owner_fixed: self.owner_fixed,
             created_at: parse_ts(&self.created_at)?,
             updated_at: parse_ts(&self.updated_at)?,
-        })
+        }))
     }
 }
 
@@ -87,27 +87,27 @@ impl PayableItem {
     /// The item as the payables' writes leave it (they write fields, not items).
     pub fn from_domain(p: &Payable) -> Self {
         Self {
-            pk: payable_pk(&p.payable),
+            pk: payable_pk(p.payable()),
             sk: PAYABLE_SK.to_owned(),
-            kind: p.payable.kind.as_str().to_owned(),
-            id: p.payable.id.to_string(),
-            owner_user_id: p.owner.user_id.to_string(),
-            owner_email: p.owner.email.to_string(),
-            amount_minor: p.amount.minor(),
-            currency: p.amount.currency().code().to_owned(),
-            number: p.number.clone(),
-            description: p.description.clone(),
-            line_items: p.line_items.iter().map(LineItemItem::from).collect(),
-            business_id: p.business_id.map(|b| b.get()),
-            status: p.status.as_str().to_owned(),
-            open_intent_id: p.open_intent_id.map(|i| i.to_string()),
-            allocated_minor: p.allocated_minor,
-            paid_minor: p.paid_minor,
-            refunded_minor: p.refunded_minor,
-            pending_payments: p.pending_payments,
-            owner_fixed: p.owner_fixed,
-            created_at: ts(p.created_at),
-            updated_at: ts(p.updated_at),
+            kind: p.payable().kind.as_str().to_owned(),
+            id: p.payable().id.to_string(),
+            owner_user_id: p.owner().user_id.to_string(),
+            owner_email: p.owner().email.to_string(),
+            amount_minor: p.amount().minor(),
+            currency: p.amount().currency().code().to_owned(),
+            number: p.number().clone(),
+            description: p.description().clone(),
+            line_items: p.line_items().iter().map(LineItemItem::from).collect(),
+            business_id: p.business_id().map(|b| b.get()),
+            status: p.status().as_str().to_owned(),
+            open_intent_id: p.open_intent_id().map(|i| i.to_string()),
+            allocated_minor: p.allocated_minor(),
+            paid_minor: p.paid_minor(),
+            refunded_minor: p.refunded_minor(),
+            pending_payments: p.pending_payments(),
+            owner_fixed: p.owner_fixed(),
+            created_at: ts(p.created_at()),
+            updated_at: ts(p.updated_at()),
         }
     }
 }

@@ -4,7 +4,9 @@ use super::*;
 use crate::adapters::dynamo::keys::{all_intents_shard, event_shard};
 use crate::domain::intent::{Confirmation, sample_intent};
 use crate::domain::intent::{GatewayId, NextAction};
-use crate::domain::{BusinessId, Event, Payable, PayableStatus, Payer, PaymentIntent};
+use crate::domain::{
+    BusinessId, Event, Payable, PayableParts, PayableStatus, Payer, PaymentIntent,
+};
 use time::OffsetDateTime;
 
 fn intent() -> PaymentIntent {
@@ -120,7 +122,7 @@ fn an_event_carries_its_objects_item_and_reads_back() {
 #[test]
 fn a_payable_item_reads_back_as_the_payable() {
     let t = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("valid");
-    let p = Payable {
+    let p = Payable::restore(PayableParts {
         payable: PayableRef {
             kind: PayableKind::Order,
             id: PayableId::parse("O-1").expect("id"),
@@ -143,7 +145,7 @@ fn a_payable_item_reads_back_as_the_payable() {
         owner_fixed: true,
         created_at: t,
         updated_at: t,
-    };
+    });
     assert_eq!(
         payable_from_item(payable_to_item(&p).expect("item")).expect("read"),
         p

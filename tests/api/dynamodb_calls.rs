@@ -182,7 +182,7 @@ async fn mark_paid_ends_a_card_intent_then_pays_the_order_reading_nothing_after(
         .await
         .expect("read")
         .expect("intent");
-    assert_eq!(stored.status.as_str(), "canceled");
+    assert_eq!(stored.status().as_str(), "canceled");
 }
 
 #[tokio::test]

@@ -390,7 +390,7 @@ async fn the_list_filters_pages_and_refuses_what_it_does_not_take() {
     for _ in 0..12 {
         let mut intent = new_intent(&user, None, GatewayId::Test);
         stores.intents.open_intent(&mut intent).await.expect("open");
-        ids.push(intent.id.to_string());
+        ids.push(intent.id().to_string());
     }
     ids.reverse();
 
@@ -681,7 +681,7 @@ async fn each_change_and_its_events_are_one_transact_write_items() {
         ],
         "opened, then canceled: each with its event"
     );
-    assert_eq!(ended.status, IntentStatus::Canceled);
+    assert_eq!(ended.status(), IntentStatus::Canceled);
 }
 
 /// The event items in the table, by scanning it (tests may; requests never do).

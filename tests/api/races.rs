@@ -133,7 +133,8 @@ async fn guesses_beyond_the_reserved_attempts_are_never_compared() {
         .await
         .expect("read")
         .expect("intent")
-        .otp
+        .otp()
+        .clone()
         .expect("a code is awaited")
         .hash;
     // Five guesses hold every attempt (still being compared elsewhere).
@@ -288,7 +289,7 @@ mod through_a_gateway {
     fn succeeded(event: &str, intent: &PaymentIntent) -> Vec<u8> {
         serde_json::to_vec(&json!({
             "id": event, "object": "event", "type": "payment_intent.succeeded", "created": 1,
-            "data": {"object": {"id": intent.gateway_intent_id, "object": "payment_intent",
+            "data": {"object": {"id": intent.gateway_intent_id(), "object": "payment_intent",
                 "status": "succeeded", "amount": 5000, "currency": "usd"}},
         }))
         .expect("json")
@@ -306,7 +307,7 @@ mod through_a_gateway {
         let h = Harness::new().await;
         let payer = payer();
         let (payable, intent) = card_intent(&h, &payer).await;
-        let id = intent.id;
+        let id = intent.id();
         let answers = join_all(
             (0..20).map(|_| payment_intents::confirm(&h.app, &payer, &id, "pm_card_visa")),
         )
@@ -327,7 +328,7 @@ mod through_a_gateway {
         let h = Harness::new().await;
         let payer = payer();
         let (payable, intent) = card_intent(&h, &payer).await;
-        let id = intent.id;
+        let id = intent.id();
         let body = succeeded("evt_race", &intent);
         let (confirmed, delivered) = tokio::join!(
             payment_intents::confirm(&h.app, &payer, &id, "pm_card_visa"),
@@ -343,9 +344,14 @@ mod through_a_gateway {
         let h = Harness::new().await;
         let payer = payer();
         let (payable, intent) = card_intent(&h, &payer).await;
-        payment_intents::confirm(&h.app, &payer, &intent.id, "pm_card_authenticationRequired")
-            .await
-            .expect("awaits authentication");
+        payment_intents::confirm(
+            &h.app,
+            &payer,
+            &intent.id(),
+            "pm_card_authenticationRequired",
+        )
+        .await
+        .expect("awaits authentication");
         let body = succeeded("evt_twenty", &intent);
         let names: Vec<String> = (0..20).map(|n| format!("delivery-{n}")).collect();
         let answers = join_all(names.iter().map(|d| deliver(&h, &body, d))).await;
@@ -358,10 +364,10 @@ mod through_a_gateway {
         assert_eq!(payments_of(&h, &payable).await, 1);
         let stored = h
             .store
-            .get_intent(&intent.id)
+            .get_intent(&intent.id())
             .await
             .expect("read")
             .expect("intent");
-        assert_eq!(stored.status.as_str(), "succeeded");
+        assert_eq!(stored.status().as_str(), "succeeded");
     }
 }

@@ -142,7 +142,7 @@ async fn mark_paid_ends_the_open_card_intent_and_records_the_order_paid_once() {
         .await
         .expect("read")
         .expect("the shop's intent")
-        .id
+        .id()
         .to_string();
     let r = mark_paid(&h, &order).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -165,7 +165,10 @@ async fn mark_paid_ends_the_open_card_intent_and_records_the_order_paid_once() {
         .await
         .expect("read")
         .expect("the shop's intent");
-    assert_eq!(stored.cancellation_reason.as_deref(), Some("paid_offline"));
+    assert_eq!(
+        stored.cancellation_reason().as_deref(),
+        Some("paid_offline")
+    );
     let payments = payments_of(&h, &owner, &order).await;
     assert_eq!(payments.len(), 1);
     assert_eq!(

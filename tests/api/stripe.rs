@@ -848,7 +848,7 @@ async fn a_shop_order_through_stripe_is_completed_by_stripes_webhook() {
         .await
         .expect("read")
         .expect("the order's intent");
-    eventually(&h, &intent.id.to_string(), "Succeeded").await;
+    eventually(&h, &intent.id().to_string(), "Succeeded").await;
     assert_eq!(payable_status(&h, "order", &order_id).await, "paid");
     assert_eq!(order_payments(&h, &owner, &order_id).await.len(), 1);
     let _ = stop.send(());

@@ -48,9 +48,9 @@ impl Gateway for TestGateway {
             "pm_card_authenticationRequired" => {
                 // An intent not yet opened at the gateway is still named, by our id.
                 let named = intent
-                    .gateway_intent_id
+                    .gateway_intent_id()
                     .clone()
-                    .unwrap_or_else(|| intent.id.to_string());
+                    .unwrap_or_else(|| intent.id().to_string());
                 Ok(Confirmation::RequiresAction {
                     next_action: NextAction {
                         kind: "redirect_to_url".to_owned(),
@@ -97,9 +97,15 @@ mod tests {
     use time::OffsetDateTime;
 
     fn intent() -> PaymentIntent {
-        let mut i = sample_intent(GatewayId::Test, OffsetDateTime::UNIX_EPOCH);
-        i.gateway_intent_id = Some("pi_test_abc".to_owned());
-        i
+        let i = sample_intent(GatewayId::Test, OffsetDateTime::UNIX_EPOCH);
+        let version = i.version();
+        PaymentIntent::restore(
+            crate::domain::intent::IntentParts {
+                gateway_intent_id: Some("pi_test_abc".to_owned()),
+                ..i.into_parts()
+            },
+            version,
+        )
     }
 
     fn alphanumeric(s: &str, len: usize) -> bool {
@@ -185,7 +191,7 @@ mod tests {
                 id,
                 payment_id: PaymentId::new(),
                 payable: None,
-                amount: i.amount,
+                amount: i.amount(),
                 reason: None,
                 status: RefundStatus::Pending,
                 gateway: Some(GatewayId::Test),

@@ -148,7 +148,7 @@ async fn apply(
         return Ok(EventOutcome::Ignored);
     };
     if !same_money(&intent, event) {
-        tracing::warn!(event = %event.id, intent = %intent.id, "webhook event amount or currency differs from the intent's; ignored");
+        tracing::warn!(event = %event.id, intent = %intent.id(), "webhook event amount or currency differs from the intent's; ignored");
         return Ok(EventOutcome::Ignored);
     }
     let report = match &event.kind {
@@ -239,11 +239,11 @@ async fn reported_refund(
 fn same_money(intent: &PaymentIntent, event: &GatewayEvent) -> bool {
     let amount = event
         .amount_minor
-        .is_none_or(|minor| minor == intent.amount.minor());
+        .is_none_or(|minor| minor == intent.amount().minor());
     let currency = event
         .currency
         .as_deref()
-        .is_none_or(|c| c.eq_ignore_ascii_case(intent.amount.currency().code()));
+        .is_none_or(|c| c.eq_ignore_ascii_case(intent.amount().currency().code()));
     amount && currency
 }
 
@@ -259,11 +259,11 @@ async fn report_to(
         let expected = Expected::of(&intent);
         let mut next = intent.clone();
         if !next.apply_gateway_report(report, app.clock.now()) {
-            tracing::info!(intent = %intent.id, status = %intent.status, "stale gateway report ignored");
+            tracing::info!(intent = %intent.id(), status = %intent.status(), "stale gateway report ignored");
             return Ok(EventOutcome::Ignored);
         }
         // An ended intent frees its payable in the same write.
-        let written = if next.status.is_terminal() {
+        let written = if next.status().is_terminal() {
             app.intents.finish_intent(&mut next, expected, None).await
         } else {
             app.intents.save_intent(&mut next, expected).await
@@ -273,7 +273,7 @@ async fn report_to(
             Err(StoreError::Conflict) => {
                 intent = app
                     .intents
-                    .get_intent(&intent.id)
+                    .get_intent(&intent.id())
                     .await?
                     .ok_or(StoreError::Conflict)?;
             }

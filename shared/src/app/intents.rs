@@ -35,7 +35,7 @@ pub(crate) enum Access {
 }
 
 fn allowed(intent: &PaymentIntent, caller: &Caller, access: Access) -> bool {
-    let own = intent.payer.user_id == caller.user_id;
+    let own = intent.payer().user_id == caller.user_id;
     match access {
         Access::Read => own || caller.reads_all(),
         Access::PayerOnly => own,
@@ -71,11 +71,11 @@ pub(crate) async fn expire_if_due(
         }
         match app.intents.finish_intent(&mut intent, expected, None).await {
             Ok(()) => {
-                tracing::info!(intent = %intent.id, "intent expired; payable freed");
+                tracing::info!(intent = %intent.id(), "intent expired; payable freed");
                 return Ok(intent);
             }
             // Someone moved it first: decide again on what they stored.
-            Err(StoreError::Conflict) => match app.intents.get_intent(&intent.id).await? {
+            Err(StoreError::Conflict) => match app.intents.get_intent(&intent.id()).await? {
                 Some(current) => intent = current,
                 None => return Err(not_found()),
             },
@@ -90,9 +90,9 @@ pub(crate) async fn expire_abandoned(app: &App, id: IntentId) -> Result<bool, Ap
     let Some(intent) = app.intents.get_intent(&id).await? else {
         return Ok(false);
     };
-    let before = intent.status;
+    let before = intent.status();
     let after = expire_if_due(app, intent).await?;
-    Ok(before != after.status)
+    Ok(before != after.status())
 }
 
 /// Lists show an abandoned intent as the canceled one it has become; the
@@ -151,7 +151,7 @@ pub async fn open_for_payable(
 /// Opens the gateway's side of a new intent first, so that the intent is
 /// stored with the ids the gateway's events will name it by.
 pub(crate) async fn open_at_gateway(app: &App, intent: &mut PaymentIntent) -> Result<(), AppError> {
-    if let Some(connector) = app.gateways.get(intent.gateway) {
+    if let Some(connector) = app.gateways.get(intent.gateway()) {
         let opened = connector.create(intent).await?;
         intent.opened_at_gateway(opened.gateway_intent_id, opened.client_secret);
     }
@@ -192,7 +192,7 @@ pub async fn open_for_payable_with(
         if let Some(open) = payable.open_intent_id() {
             if let Some(intent) = app.intents.get_intent(&open).await? {
                 let intent = expire_if_due(app, intent).await?;
-                if !intent.status.is_terminal() {
+                if !intent.status().is_terminal() {
                     return Ok((intent, false));
                 }
                 // It expired just now and freed the payable: open a new one.
@@ -233,7 +233,7 @@ pub async fn open_for_payable_with(
             OpenOutcome::PayableHasOpenIntent(id) => {
                 if let Some(existing) = app.intents.get_intent(&id).await? {
                     let existing = expire_if_due(app, existing).await?;
-                    if !existing.status.is_terminal() {
+                    if !existing.status().is_terminal() {
                         return Ok((existing, false));
                     }
                 }
@@ -244,11 +244,11 @@ pub async fn open_for_payable_with(
 }
 
 fn purpose(intent: &PaymentIntent) -> String {
-    let what = match &intent.payable {
+    let what = match &intent.payable() {
         Some(p) => format!("{} {}", p.kind, p.id),
-        None => format!("payment {}", intent.id),
+        None => format!("payment {}", intent.id()),
     };
-    match &intent.description {
+    match &intent.description() {
         Some(d) => format!("{what} ({d})"),
         None => what,
     }
@@ -292,28 +292,28 @@ pub async fn request_otp(
     let pepper = app.secrets().await?.otp_pepper.clone();
     let mut intent = load(app, caller, id, Access::PayerOnly).await?;
     let policy = OtpPolicy::STANDARD;
-    if intent.otp_sends == 0 && intent.issue_otp_allowed() {
-        if let Some(payable) = &intent.payable {
-            admit_to_payable(app, payable, &intent.id, &policy).await?;
+    if intent.otp_sends() == 0 && intent.issue_otp_allowed() {
+        if let Some(payable) = &intent.payable() {
+            admit_to_payable(app, payable, &intent.id(), &policy).await?;
         }
     }
     let expected = Expected::of(&intent);
     let code = OtpCode::generate();
-    let hash = OtpHash::compute(pepper.expose_secret().as_bytes(), &intent.id, &code);
+    let hash = OtpHash::compute(pepper.expose_secret().as_bytes(), &intent.id(), &code);
     let now = app.clock.now();
     let expires_at = intent.issue_otp(hash, now, &policy)?;
     // Stored before sending, so the code works the moment the email arrives.
     app.intents.save_intent(&mut intent, expected).await?;
     app.mailer
         .send_otp(&OtpEmail {
-            to: intent.payer.email.clone(),
+            to: intent.payer().email.clone(),
             code,
-            amount: intent.amount,
+            amount: intent.amount(),
             purpose: purpose(&intent),
             expires_at,
         })
         .await?;
-    tracing::info!(intent = %intent.id, "otp sent");
+    tracing::info!(intent = %intent.id(), "otp sent");
     Ok(expires_at)
 }
 
@@ -343,19 +343,19 @@ pub async fn confirm_otp(
         let now = app.clock.now();
         let awaited = match intent.awaited_code(now) {
             Ok(otp) => otp.hash.clone(),
-            Err(_) if intent.status.is_terminal() => return Err(terminal_reason(&intent)),
+            Err(_) if intent.status().is_terminal() => return Err(terminal_reason(&intent)),
             Err(e) => return Err(e.into()),
         };
         let Some(attempt) = app
             .intents
-            .reserve_otp_attempt(&intent.id, &awaited, policy.max_attempts, now)
+            .reserve_otp_attempt(&intent.id(), &awaited, policy.max_attempts, now)
             .await?
         else {
             let current = load(app, caller, id, Access::PayerOnly).await?;
-            if current.status.is_terminal() {
+            if current.status().is_terminal() {
                 return Err(terminal_reason(&current));
             }
-            if current.otp_attempts >= policy.max_attempts {
+            if current.otp_attempts() >= policy.max_attempts {
                 // Every attempt is taken by guesses still being compared; the last
                 // of them decides how the intent ends. Answer with that outcome
                 // once it is stored, rather than guess it.
@@ -376,7 +376,7 @@ pub async fn confirm_otp(
         let reserved = (reserved.reserve_otp_attempt(&awaited, policy.max_attempts, now)
             == Some(attempt))
         .then_some(reserved);
-        return if awaited.matches(pepper, &intent.id, code) {
+        return if awaited.matches(pepper, &intent.id(), code) {
             collect_after_correct_code(app, caller, id, reserved).await
         } else if attempt < policy.max_attempts {
             Err(AppError::WrongOtp {
@@ -405,7 +405,7 @@ async fn collect_after_correct_code(
             Some(intent) => intent,
             None => load(app, caller, id, Access::PayerOnly).await?,
         };
-        if intent.status != IntentStatus::RequiresAction {
+        if intent.status() != IntentStatus::RequiresAction {
             return Err(terminal_reason(&intent));
         }
         let expected = Expected::of(&intent);
@@ -414,7 +414,7 @@ async fn collect_after_correct_code(
         let payment = Payment::for_intent(
             &intent,
             PaymentMethod::EmailOtp,
-            format!("otp_{}", intent.id.as_uuid().simple()),
+            format!("otp_{}", intent.id().as_uuid().simple()),
             &app.config.fees,
             now,
         );
@@ -424,7 +424,7 @@ async fn collect_after_correct_code(
             .await
         {
             Ok(()) => {
-                tracing::info!(intent = %intent.id, payment = %payment.id(), "payment succeeded");
+                tracing::info!(intent = %intent.id(), payment = %payment.id(), "payment succeeded");
                 return Ok((intent, payment));
             }
             Err(StoreError::Conflict) => continue,
@@ -448,7 +448,7 @@ async fn fail_after_last_wrong_code(
             Some(intent) => intent,
             None => load(app, caller, id, Access::PayerOnly).await?,
         };
-        if current.status != IntentStatus::RequiresAction {
+        if current.status() != IntentStatus::RequiresAction {
             return Err(terminal_reason(&current));
         }
         let expected = Expected::of(&current);
@@ -459,7 +459,7 @@ async fn fail_after_last_wrong_code(
             .await
         {
             Ok(()) => {
-                tracing::warn!(intent = %current.id, "otp attempts exceeded; intent failed");
+                tracing::warn!(intent = %current.id(), "otp attempts exceeded; intent failed");
                 return Err(AppError::OtpAttemptsExceeded);
             }
             Err(StoreError::Conflict) => continue,
@@ -470,11 +470,11 @@ async fn fail_after_last_wrong_code(
 
 /// Why a code can no longer be checked against this intent.
 fn terminal_reason(intent: &PaymentIntent) -> AppError {
-    if intent.failure_reason.as_deref() == Some(crate::domain::intent::OTP_ATTEMPTS_EXCEEDED) {
+    if intent.failure_reason().as_deref() == Some(crate::domain::intent::OTP_ATTEMPTS_EXCEEDED) {
         AppError::OtpAttemptsExceeded
     } else {
         crate::domain::IllegalTransition {
-            from: intent.status,
+            from: intent.status(),
             to: IntentStatus::Processing,
         }
         .into()
@@ -496,7 +496,7 @@ pub async fn gateway_succeeded(
     method: PaymentMethod,
     transaction_id: &str,
 ) -> Result<(PaymentIntent, Option<Payment>), AppError> {
-    let id = read.id;
+    let id = read.id();
     let mut read = Some(read);
     // Asked once, only when a payment is to be recorded.
     let mut gateway_fee = None;
@@ -519,7 +519,7 @@ pub async fn gateway_succeeded(
             now,
         );
         if outcome == GatewaySuccess::RecordForReview {
-            payment.hold_for_review(intent.review_reason.clone());
+            payment.hold_for_review(intent.review_reason().clone());
         }
         if outcome != GatewaySuccess::AlreadyCollected {
             if gateway_fee.is_none() {
@@ -545,7 +545,7 @@ pub async fn gateway_succeeded(
         match written {
             Ok(()) => {
                 if outcome == GatewaySuccess::RecordForReview {
-                    tracing::warn!(intent = %intent.id, payment = %payment.id(), "gateway collected money for an ended intent; flagged for review");
+                    tracing::warn!(intent = %intent.id(), payment = %payment.id(), "gateway collected money for an ended intent; flagged for review");
                 }
                 return Ok((intent, Some(payment)));
             }
@@ -559,11 +559,11 @@ pub async fn gateway_succeeded(
 /// absence leaves the schedule's fee: the money moved either way, and
 /// recording it must not wait on a read.
 async fn fee_at_gateway(app: &App, intent: &PaymentIntent) -> Option<i64> {
-    let connector = app.gateways.get(intent.gateway)?;
+    let connector = app.gateways.get(intent.gateway())?;
     match connector.collected_fee(intent).await {
         Ok(fee) => fee,
         Err(e) => {
-            tracing::warn!(intent = %intent.id, error = %e, "gateway fee unknown; the fee schedule applies");
+            tracing::warn!(intent = %intent.id(), error = %e, "gateway fee unknown; the fee schedule applies");
             None
         }
     }
@@ -606,14 +606,14 @@ pub(crate) async fn end_read(
             None => load(app, caller, id, Access::Manage).await?,
         };
         let expected = Expected::of(&intent);
-        let by = if intent.payer.user_id == caller.user_id {
+        let by = if intent.payer().user_id == caller.user_id {
             "customer"
         } else {
             "admin"
         };
         // Money is moving: only the gateway (or an Admin) decides how it ends.
         if matches!(ending, Ending::Fail)
-            && intent.status == IntentStatus::Processing
+            && intent.status() == IntentStatus::Processing
             && !caller.is_admin()
         {
             return Err(AppError::Forbidden(
@@ -622,7 +622,7 @@ pub(crate) async fn end_read(
         }
         // Overruling the gateway is never silent: the Admin says why.
         if matches!(ending, Ending::Fail)
-            && intent.status == IntentStatus::Processing
+            && intent.status() == IntentStatus::Processing
             && reason.is_none()
         {
             return Err(AppError::ReasonRequired);
@@ -631,7 +631,7 @@ pub(crate) async fn end_read(
             Ending::Cancel => IntentStatus::Canceled,
             Ending::Fail => IntentStatus::Failed,
         };
-        if !ended_at_gateway && intent.status.can_transition_to(target) {
+        if !ended_at_gateway && intent.status().can_transition_to(target) {
             end_at_gateway(app, &intent).await?;
             ended_at_gateway = true;
         }
@@ -659,13 +659,13 @@ pub(crate) async fn end_read(
 /// One-time codes are this service's own, and the test gateway's intents
 /// live only here: nothing is held elsewhere for them.
 pub(crate) async fn end_at_gateway(app: &App, intent: &PaymentIntent) -> Result<(), AppError> {
-    match app.gateways.get(intent.gateway) {
+    match app.gateways.get(intent.gateway()) {
         Some(connector) => Ok(connector.cancel(intent).await?),
-        None if matches!(intent.gateway, GatewayId::Otp | GatewayId::Test) => Ok(()),
+        None if matches!(intent.gateway(), GatewayId::Otp | GatewayId::Test) => Ok(()),
         // A gateway this deployment no longer offers may still hold the intent.
         None => Err(crate::ports::GatewayError::Unavailable(format!(
             "the {} gateway is not configured here, so the intent cannot be ended there",
-            intent.gateway.as_str()
+            intent.gateway().as_str()
         ))
         .into()),
     }

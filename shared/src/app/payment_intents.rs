@@ -159,7 +159,7 @@ async fn standalone(
     match app.intents.open_intent(&mut intent).await {
         Ok(OpenOutcome::Created) => Ok((intent, true)),
         // Another run of the same request stored it first.
-        Err(StoreError::Conflict) => match app.intents.get_intent(&intent.id).await? {
+        Err(StoreError::Conflict) => match app.intents.get_intent(&intent.id()).await? {
             Some(existing) => same_request(caller, existing),
             None => Err(StoreError::Conflict.into()),
         },
@@ -173,7 +173,7 @@ fn same_request(
     caller: &Caller,
     existing: PaymentIntent,
 ) -> Result<(PaymentIntent, bool), AppError> {
-    if existing.payer.user_id == caller.user_id {
+    if existing.payer().user_id == caller.user_id {
         Ok((existing, true))
     } else {
         Err(AppError::KeyReused)
@@ -191,12 +191,12 @@ pub async fn confirm(
     payment_method: &str,
 ) -> Result<PaymentIntent, AppError> {
     let intent = load(app, caller, id, Access::PayerOnly).await?;
-    let Some(connector) = app.gateways.get(intent.gateway) else {
+    let Some(connector) = app.gateways.get(intent.gateway()) else {
         return Err(AppError::ConfirmedByCode);
     };
     if !intent.takes_payment_method() {
         return Err(IllegalTransition {
-            from: intent.status,
+            from: intent.status(),
             to: IntentStatus::Processing,
         }
         .into());
@@ -205,9 +205,9 @@ pub async fn confirm(
     if outcome == Confirmation::Succeeded {
         // The money moved: recorded whatever happened to the intent meanwhile.
         let reference = intent
-            .gateway_intent_id
+            .gateway_intent_id()
             .clone()
-            .unwrap_or_else(|| intent.id.to_string());
+            .unwrap_or_else(|| intent.id().to_string());
         let (collected, _) =
             gateway_succeeded(app, intent, PaymentMethod::Card, &reference).await?;
         return Ok(collected);
@@ -246,9 +246,9 @@ async fn store_outcome(
 /// take money on an intent ended here, then here, freeing its payable.
 pub async fn cancel(app: &App, caller: &Caller, id: &IntentId) -> Result<PaymentIntent, AppError> {
     let intent = load(app, caller, id, Access::Manage).await?;
-    if !intent.status.can_transition_to(IntentStatus::Canceled) {
+    if !intent.status().can_transition_to(IntentStatus::Canceled) {
         return Err(IllegalTransition {
-            from: intent.status,
+            from: intent.status(),
             to: IntentStatus::Canceled,
         }
         .into());

@@ -94,7 +94,7 @@ pub async fn create(
             &payment,
             amount,
             request.reason.clone(),
-            collector.as_ref().map(|i| i.gateway),
+            collector.as_ref().map(|i| i.gateway()),
             app.clock.now(),
         );
         match app.refunds.create_refund(&refund, &payment).await? {
@@ -165,7 +165,7 @@ async fn collecting_intent(
         .get_intent(&intent_id)
         .await?
         // A code mailed to the payer confirms a payment; the money itself moved elsewhere.
-        .filter(|i| i.gateway != GatewayId::Otp && payment.collected_by(i)))
+        .filter(|i| i.gateway() != GatewayId::Otp && payment.collected_by(i)))
 }
 
 /// The payment a pending refund gives back, and the intent whose gateway is
@@ -193,10 +193,10 @@ pub(super) fn connector_of(
     app: &App,
     intent: &PaymentIntent,
 ) -> Result<Arc<dyn Gateway>, GatewayError> {
-    app.gateways.get(intent.gateway).cloned().ok_or_else(|| {
+    app.gateways.get(intent.gateway()).cloned().ok_or_else(|| {
         GatewayError::Unavailable(format!(
             "the {} gateway is not configured here",
-            intent.gateway.as_str()
+            intent.gateway().as_str()
         ))
     })
 }

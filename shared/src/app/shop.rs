@@ -88,12 +88,12 @@ pub async fn mark_paid(
                 .intents
                 .get_intent(&intent_id)
                 .await?
-                .filter(|i| !i.status.is_terminal())
+                .filter(|i| !i.status().is_terminal())
             else {
                 continue;
             };
             let expected = Expected::of(&intent);
-            if intent.gateway != GatewayId::Otp {
+            if intent.gateway() != GatewayId::Otp {
                 // The money came another way: the card intent ends at its
                 // gateway first (a gateway that has collected, or is
                 // collecting, refuses, and its payment is the one recorded),
@@ -106,15 +106,15 @@ pub async fn mark_paid(
                     Err(e) => return Err(e.into()),
                 }
             }
-            if intent.status != IntentStatus::Processing {
+            if intent.status() != IntentStatus::Processing {
                 intent.transition(IntentStatus::Processing, now)?;
             }
             intent.transition(IntentStatus::Succeeded, now)?;
             let transaction_id = paid
                 .reference
                 .clone()
-                .or_else(|| intent.gateway_intent_id.clone())
-                .unwrap_or_else(|| intent.id.to_string());
+                .or_else(|| intent.gateway_intent_id().clone())
+                .unwrap_or_else(|| intent.id().to_string());
             let payment =
                 Payment::for_intent(&intent, method, transaction_id, &app.config.fees, now);
             app.intents
@@ -210,6 +210,6 @@ async fn settled(app: &App, order: Payable) -> Result<Settled, StoreError> {
     let intent = page
         .items
         .into_iter()
-        .find(|i| i.status == IntentStatus::Succeeded);
+        .find(|i| i.status() == IntentStatus::Succeeded);
     Ok(Settled { order, intent })
 }

@@ -10,24 +10,24 @@ pub async fn one_open_intent_per_payable(s: &Stores) {
     let mut second = new_intent(&order.owner().user_id, Some(&order), GatewayId::Test);
     let outcome = s.intents.open_intent(&mut second).await.expect("open");
     assert!(
-        matches!(outcome, OpenOutcome::PayableHasOpenIntent(id) if id == first.id),
+        matches!(outcome, OpenOutcome::PayableHasOpenIntent(id) if id == first.id()),
         "{outcome:?}"
     );
     assert!(
         s.intents
-            .get_intent(&second.id)
+            .get_intent(&second.id())
             .await
             .expect("read")
             .is_none()
     );
     let stored = s
         .intents
-        .get_intent(&first.id)
+        .get_intent(&first.id())
         .await
         .expect("read")
         .expect("stored");
     assert_eq!(stored.version(), 1);
-    assert_eq!(payable(s, &order).await.open_intent_id(), Some(first.id));
+    assert_eq!(payable(s, &order).await.open_intent_id(), Some(first.id()));
 }
 
 pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &Stores) {
@@ -74,7 +74,7 @@ pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &
         "{outcome:?}"
     );
 
-    for id in [intent.id, stranger.id, cheaper.id, after_payment.id] {
+    for id in [intent.id(), stranger.id(), cheaper.id(), after_payment.id()] {
         assert!(s.intents.get_intent(&id).await.expect("read").is_none());
     }
     assert_eq!(payable(s, &order).await.open_intent_id(), None);
@@ -88,13 +88,13 @@ pub async fn a_standalone_intent_id_is_stored_once(s: &Stores) {
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
     let stored = s
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("stored");
     assert_eq!(stored.version(), 1);
-    assert_eq!(stored.amount, intent.amount);
-    assert_eq!(stored.client_secret, intent.client_secret);
+    assert_eq!(stored.amount(), intent.amount());
+    assert_eq!(stored.client_secret(), intent.client_secret());
 }
 
 pub async fn saving_an_intent_is_conditional_on_status_and_version(s: &Stores) {
@@ -103,7 +103,7 @@ pub async fn saving_an_intent_is_conditional_on_status_and_version(s: &Stores) {
     s.intents.open_intent(&mut intent).await.expect("open");
     let before = Expected::of(&intent);
     let code = OtpCode::parse("123456").expect("code");
-    let hash = OtpHash::compute(b"pepper", &intent.id, &code);
+    let hash = OtpHash::compute(b"pepper", &intent.id(), &code);
     intent
         .issue_otp(hash, now(), &OtpPolicy::STANDARD)
         .expect("issue");
@@ -113,18 +113,18 @@ pub async fn saving_an_intent_is_conditional_on_status_and_version(s: &Stores) {
         .expect("save");
     let stored = s
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("stored");
     assert_eq!(stored.version(), 2);
-    assert_eq!(stored.status, IntentStatus::RequiresAction);
-    assert_eq!(stored.otp_sends, 1);
+    assert_eq!(stored.status(), IntentStatus::RequiresAction);
+    assert_eq!(stored.otp_sends(), 1);
     assert!(
         stored
-            .otp
+            .otp()
             .as_ref()
-            .is_some_and(|o| o.hash.matches(b"pepper", &intent.id, &code))
+            .is_some_and(|o| o.hash.matches(b"pepper", &intent.id(), &code))
     );
 
     // A writer that read the old version loses, whatever it changes.
@@ -152,12 +152,12 @@ pub async fn a_succeeded_intent_creates_its_payment_and_pays_its_payable_at_once
         .expect("finish");
     let stored = s
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("intent");
     assert_eq!(
-        (stored.status, stored.version()),
+        (stored.status(), stored.version()),
         (IntentStatus::Succeeded, 2)
     );
     let p = payable(s, &order).await;
@@ -192,7 +192,7 @@ pub async fn an_ended_intent_frees_its_payable(s: &Stores) {
     );
     assert_eq!(p.paid_minor(), 0);
     let next = open_on(s, &order).await;
-    assert_eq!(payable(s, &order).await.open_intent_id(), Some(next.id));
+    assert_eq!(payable(s, &order).await.open_intent_id(), Some(next.id()));
 }
 
 pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
@@ -215,22 +215,27 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
     let stored = s
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("intent");
-    assert_eq!((stored.status, stored.version()), (intent.status, 1));
+    assert_eq!((stored.status(), stored.version()), (intent.status(), 1));
     let p = payable(s, &order).await;
     assert_eq!(
         (p.status(), p.open_intent_id()),
-        (PayableStatus::Open, Some(intent.id))
+        (PayableStatus::Open, Some(intent.id()))
     );
 
     // An intent that does not hold its payable cannot free or pay it.
     let mut stranger = new_intent(&owner, None, GatewayId::Test);
     s.intents.open_intent(&mut stranger).await.expect("open");
-    let mut ended = stranger.clone();
-    ended.payable = Some(order.payable().clone());
+    let mut ended = PaymentIntent::restore(
+        crate::domain::intent::IntentParts {
+            payable: Some(order.payable().clone()),
+            ..stranger.clone().into_parts()
+        },
+        stranger.version(),
+    );
     ended
         .cancel("requested_by_customer", now())
         .expect("cancel");
@@ -239,17 +244,17 @@ pub async fn finishing_an_intent_is_all_or_nothing(s: &Stores) {
         .finish_intent(&mut ended, Expected::of(&stranger), None)
         .await;
     assert!(matches!(lost, Err(StoreError::Conflict)), "{lost:?}");
-    assert_eq!(payable(s, &order).await.open_intent_id(), Some(intent.id));
+    assert_eq!(payable(s, &order).await.open_intent_id(), Some(intent.id()));
 }
 
 pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
     let mut intent = new_intent(&new_user(), None, GatewayId::Otp);
     s.intents.open_intent(&mut intent).await.expect("open");
     let code = OtpCode::parse("123456").expect("code");
-    let hash = OtpHash::compute(b"pepper", &intent.id, &code);
+    let hash = OtpHash::compute(b"pepper", &intent.id(), &code);
     assert_eq!(
         s.intents
-            .reserve_otp_attempt(&intent.id, &hash, 5, now())
+            .reserve_otp_attempt(&intent.id(), &hash, 5, now())
             .await
             .expect("reserve"),
         None,
@@ -265,12 +270,12 @@ pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
         .expect("save");
     let other = OtpHash::compute(
         b"pepper",
-        &intent.id,
+        &intent.id(),
         &OtpCode::parse("654321").expect("code"),
     );
     assert_eq!(
         s.intents
-            .reserve_otp_attempt(&intent.id, &other, 5, now())
+            .reserve_otp_attempt(&intent.id(), &other, 5, now())
             .await
             .expect("reserve"),
         None,
@@ -279,33 +284,33 @@ pub async fn otp_attempts_are_reserved_up_to_the_limit(s: &Stores) {
     for expected in 1..=5 {
         let attempt = s
             .intents
-            .reserve_otp_attempt(&intent.id, &hash, 5, now())
+            .reserve_otp_attempt(&intent.id(), &hash, 5, now())
             .await
             .expect("reserve");
         assert_eq!(attempt, Some(expected));
     }
     assert_eq!(
         s.intents
-            .reserve_otp_attempt(&intent.id, &hash, 5, now())
+            .reserve_otp_attempt(&intent.id(), &hash, 5, now())
             .await
             .expect("reserve"),
         None
     );
     let stored = s
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("intent");
     assert_eq!(
-        (stored.otp_attempts, stored.version()),
+        (stored.otp_attempts(), stored.version()),
         (5, 7),
         "each attempt is a change"
     );
     let missing = new_intent(&new_user(), None, GatewayId::Otp);
     assert_eq!(
         s.intents
-            .reserve_otp_attempt(&missing.id, &hash, 5, now())
+            .reserve_otp_attempt(&missing.id(), &hash, 5, now())
             .await
             .expect("reserve"),
         None
@@ -329,10 +334,10 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
                 .await
                 .expect("cancel");
         }
-        ids.push(intent.id);
+        ids.push(intent.id());
     }
     let on_order = open_on(s, &order).await;
-    ids.push(on_order.id);
+    ids.push(on_order.id());
     // Someone else's intents never show.
     s.intents
         .open_intent(&mut new_intent(&new_user(), None, GatewayId::Test))
@@ -349,7 +354,7 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
             .await
             .expect("page");
         assert!(page.items.len() <= 2);
-        seen.extend(page.items.iter().map(|i| i.id));
+        seen.extend(page.items.iter().map(|i| i.id()));
         cursor = page.next;
         if cursor.is_none() {
             break;
@@ -367,7 +372,7 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
         canceled
             .items
             .iter()
-            .all(|i| i.status == IntentStatus::Canceled)
+            .all(|i| i.status() == IntentStatus::Canceled)
     );
 
     let by_order = s
@@ -376,8 +381,8 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
         .await
         .expect("by payable");
     assert_eq!(
-        by_order.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-        vec![on_order.id]
+        by_order.items.iter().map(|i| i.id()).collect::<Vec<_>>(),
+        vec![on_order.id()]
     );
     assert!(by_order.next.is_none());
 }
@@ -521,12 +526,12 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
         .expect("recorded");
     let stored = s
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("intent");
-    assert_eq!(stored.status, IntentStatus::Canceled);
-    assert!(stored.review_reason.is_some());
+    assert_eq!(stored.status(), IntentStatus::Canceled);
+    assert!(stored.review_reason().is_some());
     assert!(
         s.payments
             .get_payment(&payment.id())
@@ -564,9 +569,14 @@ pub async fn late_money_is_recorded_beside_an_ended_intent(s: &Stores) {
 }
 
 /// `intent` as the gateway named it when it was created there.
-fn named_by_gateway(mut intent: PaymentIntent, gateway_intent_id: &str) -> PaymentIntent {
-    intent.gateway_intent_id = Some(gateway_intent_id.to_owned());
-    intent
+fn named_by_gateway(intent: PaymentIntent, gateway_intent_id: &str) -> PaymentIntent {
+    PaymentIntent::restore(
+        crate::domain::intent::IntentParts {
+            gateway_intent_id: Some(gateway_intent_id.to_owned()),
+            ..intent.clone().into_parts()
+        },
+        intent.version(),
+    )
 }
 
 async fn found_by_gateway(s: &Stores, gateway: GatewayId, id: &str) -> Option<PaymentIntent> {
@@ -591,15 +601,18 @@ pub async fn an_intent_is_found_by_its_gateways_id(s: &Stores) {
     );
     let outcome = s.intents.open_intent(&mut on_order).await.expect("open");
     assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
-    assert_eq!(payable(s, &order).await.open_intent_id(), Some(on_order.id));
+    assert_eq!(
+        payable(s, &order).await.open_intent_id(),
+        Some(on_order.id())
+    );
 
     for (id, intent) in [(&standalone_id, &standalone), (&on_order_id, &on_order)] {
         let found = found_by_gateway(s, GatewayId::Test, id)
             .await
             .expect("found by the gateway's id");
-        assert_eq!(found.id, intent.id);
+        assert_eq!(found.id(), intent.id());
         assert_eq!(found.version(), 1);
-        assert_eq!(found.gateway_intent_id.as_deref(), Some(id.as_str()));
+        assert_eq!(found.gateway_intent_id().as_deref(), Some(id.as_str()));
     }
     // Gateways' ids are theirs alone: the same id at another gateway names nothing.
     assert_eq!(
@@ -632,13 +645,16 @@ pub async fn a_gateways_id_names_one_intent(s: &Stores) {
 
     // Nothing of the refused intents stays behind: no intent, no claim.
     for refused in [&standalone, &on_order] {
-        assert_eq!(s.intents.get_intent(&refused.id).await.expect("read"), None);
+        assert_eq!(
+            s.intents.get_intent(&refused.id()).await.expect("read"),
+            None
+        );
     }
     assert_eq!(payable(s, &order).await.open_intent_id(), None);
     let found = found_by_gateway(s, GatewayId::Test, &gateway_id)
         .await
         .expect("still the first");
-    assert_eq!(found.id, first.id);
+    assert_eq!(found.id(), first.id());
 
     // The same id at another gateway is another name.
     let mut elsewhere = named_by_gateway(new_intent(&user, None, GatewayId::Otp), &gateway_id);
@@ -653,11 +669,11 @@ pub async fn the_all_intents_list_is_newest_first_across_users(s: &Stores) {
         let user = &users[i % users.len()];
         let id = if i % 4 == 0 {
             let order = stored_order(s, user, 1_000).await;
-            open_on(s, &order).await.id
+            open_on(s, &order).await.id()
         } else {
             let mut intent = new_intent(user, None, GatewayId::Test);
             s.intents.open_intent(&mut intent).await.expect("open");
-            intent.id
+            intent.id()
         };
         ids.push(id);
     }
@@ -674,7 +690,7 @@ pub async fn the_all_intents_list_is_newest_first_across_users(s: &Stores) {
             .expect("page");
         pages += 1;
         assert!(page.items.len() <= 3);
-        seen.extend(page.items.iter().map(|i| i.id));
+        seen.extend(page.items.iter().map(|i| i.id()));
         cursor = page.next;
         if cursor.is_none() || pages > ids.len() {
             break;
@@ -688,7 +704,7 @@ pub async fn the_all_intents_list_is_newest_first_across_users(s: &Stores) {
         .list_all_intents(ids.len() + 5, None)
         .await
         .expect("one page");
-    assert_eq!(all.items.iter().map(|i| i.id).collect::<Vec<_>>(), ids);
+    assert_eq!(all.items.iter().map(|i| i.id()).collect::<Vec<_>>(), ids);
     assert!(all.next.is_none(), "nothing more to read");
 }
 
@@ -740,11 +756,17 @@ pub async fn intents_named_from_keys_still_list_newest_first(s: &Stores) {
     let user = new_user();
     let mut ids = Vec::new();
     for n in 0..4 {
-        let mut intent = new_intent(&user, None, GatewayId::Otp);
-        intent.id = crate::domain::RequestKey::new("user:contract", unique("key")).intent_id();
-        intent.created_at = now() + time::Duration::seconds(n);
+        let opened = new_intent(&user, None, GatewayId::Otp);
+        let mut intent = PaymentIntent::restore(
+            crate::domain::intent::IntentParts {
+                id: crate::domain::RequestKey::new("user:contract", unique("key")).intent_id(),
+                created_at: now() + time::Duration::seconds(n),
+                ..opened.clone().into_parts()
+            },
+            opened.version(),
+        );
         s.intents.open_intent(&mut intent).await.expect("open");
-        ids.push(intent.id);
+        ids.push(intent.id());
     }
     ids.reverse();
     let by_user = s
@@ -752,7 +774,10 @@ pub async fn intents_named_from_keys_still_list_newest_first(s: &Stores) {
         .list_intents_by_user(&user, None, 10, None)
         .await
         .expect("list");
-    assert_eq!(by_user.items.iter().map(|i| i.id).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        by_user.items.iter().map(|i| i.id()).collect::<Vec<_>>(),
+        ids
+    );
     let all: Vec<_> = s
         .intents
         .list_all_intents(100, None)
@@ -760,7 +785,7 @@ pub async fn intents_named_from_keys_still_list_newest_first(s: &Stores) {
         .expect("list")
         .items
         .into_iter()
-        .map(|i| i.id)
+        .map(|i| i.id())
         .filter(|id| ids.contains(id))
         .collect();
     assert_eq!(all, ids);

@@ -97,7 +97,7 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
         .await
         .expect("upsert");
     assert!(
-        matches!(write, PayableWrite::OpenIntentAmountChange(id) if id == intent.id),
+        matches!(write, PayableWrite::OpenIntentAmountChange(id) if id == intent.id()),
         "{write:?}"
     );
     let new_owner = Payable::restore(PayableParts {
@@ -144,7 +144,7 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
     };
     assert_eq!(
         p.open_intent_id(),
-        Some(intent.id),
+        Some(intent.id()),
         "the intent still holds it"
     );
 }

@@ -217,38 +217,40 @@ pub struct IntentParts {
     pub review_reason: Option<String>,
 }
 
+/// An intent's fields are the domain's: outside it they are read through
+/// accessors and changed only by its methods.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentIntent {
-    pub id: IntentId,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-    pub payer: Payer,
-    pub payable: Option<PayableRef>,
-    pub amount: Money,
-    pub status: IntentStatus,
-    pub gateway: GatewayId,
-    pub gateway_intent_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub description: Option<String>,
-    pub line_items: Vec<LineItem>,
-    pub business_id: Option<super::BusinessId>,
-    pub return_url: Option<String>,
-    pub cancel_url: Option<String>,
-    pub otp: Option<OtpState>,
-    pub otp_attempts: u32,
-    pub otp_sends: u32,
-    pub otp_last_sent_at: Option<OffsetDateTime>,
-    pub authorized_at: Option<OffsetDateTime>,
-    pub captured_at: Option<OffsetDateTime>,
-    pub failed_at: Option<OffsetDateTime>,
-    pub canceled_at: Option<OffsetDateTime>,
-    pub failure_reason: Option<String>,
-    pub cancellation_reason: Option<String>,
-    pub metadata: BTreeMap<String, String>,
+    pub(super) id: IntentId,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) updated_at: OffsetDateTime,
+    pub(super) payer: Payer,
+    pub(super) payable: Option<PayableRef>,
+    pub(super) amount: Money,
+    pub(super) status: IntentStatus,
+    pub(super) gateway: GatewayId,
+    pub(super) gateway_intent_id: Option<String>,
+    pub(super) client_secret: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) line_items: Vec<LineItem>,
+    pub(super) business_id: Option<super::BusinessId>,
+    pub(super) return_url: Option<String>,
+    pub(super) cancel_url: Option<String>,
+    pub(super) otp: Option<OtpState>,
+    pub(super) otp_attempts: u32,
+    pub(super) otp_sends: u32,
+    pub(super) otp_last_sent_at: Option<OffsetDateTime>,
+    pub(super) authorized_at: Option<OffsetDateTime>,
+    pub(super) captured_at: Option<OffsetDateTime>,
+    pub(super) failed_at: Option<OffsetDateTime>,
+    pub(super) canceled_at: Option<OffsetDateTime>,
+    pub(super) failure_reason: Option<String>,
+    pub(super) cancellation_reason: Option<String>,
+    pub(super) metadata: BTreeMap<String, String>,
     /// What the payer must do at the gateway; only while `requires_action`.
-    pub next_action: Option<NextAction>,
+    pub(super) next_action: Option<NextAction>,
     /// Why a person must look at this intent (money arrived after it ended), if any.
-    pub review_reason: Option<String>,
+    pub(super) review_reason: Option<String>,
     /// Bumped by every stored change; writes are conditional on it. Only
     /// storage advances it ([`PaymentIntent::stored_as`]).
     version: u64,
@@ -289,6 +291,121 @@ pub enum GatewayReport {
 
 /// The cancellation reason of an intent its gateway canceled.
 pub const CANCELED_BY_GATEWAY: &str = "canceled_by_gateway";
+
+/// What an intent holds, read.
+impl PaymentIntent {
+    pub fn id(&self) -> IntentId {
+        self.id
+    }
+
+    pub fn created_at(&self) -> OffsetDateTime {
+        self.created_at
+    }
+
+    pub fn updated_at(&self) -> OffsetDateTime {
+        self.updated_at
+    }
+
+    pub fn payer(&self) -> &Payer {
+        &self.payer
+    }
+
+    pub fn payable(&self) -> &Option<PayableRef> {
+        &self.payable
+    }
+
+    pub fn amount(&self) -> Money {
+        self.amount
+    }
+
+    pub fn status(&self) -> IntentStatus {
+        self.status
+    }
+
+    pub fn gateway(&self) -> GatewayId {
+        self.gateway
+    }
+
+    pub fn gateway_intent_id(&self) -> &Option<String> {
+        &self.gateway_intent_id
+    }
+
+    pub fn client_secret(&self) -> &Option<String> {
+        &self.client_secret
+    }
+
+    pub fn description(&self) -> &Option<String> {
+        &self.description
+    }
+
+    pub fn line_items(&self) -> &Vec<LineItem> {
+        &self.line_items
+    }
+
+    pub fn business_id(&self) -> Option<super::BusinessId> {
+        self.business_id
+    }
+
+    pub fn return_url(&self) -> &Option<String> {
+        &self.return_url
+    }
+
+    pub fn cancel_url(&self) -> &Option<String> {
+        &self.cancel_url
+    }
+
+    pub fn otp(&self) -> &Option<OtpState> {
+        &self.otp
+    }
+
+    pub fn otp_attempts(&self) -> u32 {
+        self.otp_attempts
+    }
+
+    pub fn otp_sends(&self) -> u32 {
+        self.otp_sends
+    }
+
+    pub fn otp_last_sent_at(&self) -> Option<OffsetDateTime> {
+        self.otp_last_sent_at
+    }
+
+    pub fn authorized_at(&self) -> Option<OffsetDateTime> {
+        self.authorized_at
+    }
+
+    pub fn captured_at(&self) -> Option<OffsetDateTime> {
+        self.captured_at
+    }
+
+    pub fn failed_at(&self) -> Option<OffsetDateTime> {
+        self.failed_at
+    }
+
+    pub fn canceled_at(&self) -> Option<OffsetDateTime> {
+        self.canceled_at
+    }
+
+    pub fn failure_reason(&self) -> &Option<String> {
+        &self.failure_reason
+    }
+
+    pub fn cancellation_reason(&self) -> &Option<String> {
+        &self.cancellation_reason
+    }
+
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    pub fn next_action(&self) -> &Option<NextAction> {
+        &self.next_action
+    }
+
+    pub fn review_reason(&self) -> &Option<String> {
+        &self.review_reason
+    }
+}
 
 /// Storage's side of an intent's version.
 impl PaymentIntent {
@@ -335,6 +452,40 @@ impl PaymentIntent {
             next_action: parts.next_action,
             review_reason: parts.review_reason,
             version,
+        }
+    }
+
+    /// What storage keeps of the intent, besides its version ([`PaymentIntent::version`]).
+    pub fn into_parts(self) -> IntentParts {
+        IntentParts {
+            id: self.id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            payer: self.payer,
+            payable: self.payable,
+            amount: self.amount,
+            status: self.status,
+            gateway: self.gateway,
+            gateway_intent_id: self.gateway_intent_id,
+            client_secret: self.client_secret,
+            description: self.description,
+            line_items: self.line_items,
+            business_id: self.business_id,
+            return_url: self.return_url,
+            cancel_url: self.cancel_url,
+            otp: self.otp,
+            otp_attempts: self.otp_attempts,
+            otp_sends: self.otp_sends,
+            otp_last_sent_at: self.otp_last_sent_at,
+            authorized_at: self.authorized_at,
+            captured_at: self.captured_at,
+            failed_at: self.failed_at,
+            canceled_at: self.canceled_at,
+            failure_reason: self.failure_reason,
+            cancellation_reason: self.cancellation_reason,
+            metadata: self.metadata,
+            next_action: self.next_action,
+            review_reason: self.review_reason,
         }
     }
 }

@@ -26,7 +26,7 @@ pub struct Expected {
 impl Expected {
     pub fn of(intent: &PaymentIntent) -> Self {
         Self {
-            status: intent.status,
+            status: intent.status(),
             version: intent.version(),
         }
     }

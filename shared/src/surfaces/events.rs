@@ -141,29 +141,29 @@ pub struct IntentObject {
 impl From<&PaymentIntent> for IntentObject {
     fn from(i: &PaymentIntent) -> Self {
         Self {
-            id: i.id.to_string(),
+            id: i.id().to_string(),
             object: IntentName,
-            amount: i.amount.minor(),
-            currency: i.amount.currency().code().to_owned(),
-            status: i.status.as_str(),
-            customer: i.payer.user_id.to_string(),
-            payable: i.payable.as_ref().map(PayableRefObject::from),
-            gateway: i.gateway.as_str(),
-            gateway_intent_id: i.gateway_intent_id.clone(),
-            description: i.description.clone(),
-            failure_reason: i.failure_reason.clone(),
-            cancellation_reason: i.cancellation_reason.clone(),
-            next_action: i.next_action.as_ref().map(|a| NextActionObject {
+            amount: i.amount().minor(),
+            currency: i.amount().currency().code().to_owned(),
+            status: i.status().as_str(),
+            customer: i.payer().user_id.to_string(),
+            payable: i.payable().as_ref().map(PayableRefObject::from),
+            gateway: i.gateway().as_str(),
+            gateway_intent_id: i.gateway_intent_id().clone(),
+            description: i.description().clone(),
+            failure_reason: i.failure_reason().clone(),
+            cancellation_reason: i.cancellation_reason().clone(),
+            next_action: i.next_action().as_ref().map(|a| NextActionObject {
                 kind: a.kind.clone(),
                 url: a.url.clone(),
             }),
-            review_reason: i.review_reason.clone(),
-            business_id: i.business_id.map(|b| b.get()),
-            metadata: i.metadata.clone(),
-            created: unix(i.created_at),
-            captured_at: i.captured_at.map(unix),
-            failed_at: i.failed_at.map(unix),
-            canceled_at: i.canceled_at.map(unix),
+            review_reason: i.review_reason().clone(),
+            business_id: i.business_id().map(|b| b.get()),
+            metadata: i.metadata().clone(),
+            created: unix(i.created_at()),
+            captured_at: i.captured_at().map(unix),
+            failed_at: i.failed_at().map(unix),
+            canceled_at: i.canceled_at().map(unix),
         }
     }
 }
@@ -625,7 +625,7 @@ mod tests {
         assert_eq!(
             body["data"]["object"],
             json!({
-                "id": i.id.to_string(),
+                "id": i.id().to_string(),
                 "object": "payment_intent",
                 "amount": 11200,
                 "currency": "USD",
@@ -772,9 +772,15 @@ mod tests {
 
     #[test]
     fn every_intent_status_renders_snake_case() {
-        let mut i = intent();
+        let base = intent();
         for status in IntentStatus::ALL {
-            i.status = status;
+            let i = PaymentIntent::restore(
+                crate::domain::intent::IntentParts {
+                    status,
+                    ..base.clone().into_parts()
+                },
+                base.version(),
+            );
             let body = event_json(&Event::new(
                 EventType::IntentCreated,
                 EventObject::Intent(i.clone()),

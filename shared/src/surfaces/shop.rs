@@ -168,14 +168,14 @@ fn line_items(items: &[LineItem]) -> Vec<ShopLineItem> {
 fn intent_view(i: &PaymentIntent, order_status: Option<String>) -> ShopPaymentIntent {
     ShopPaymentIntent {
         id: i
-            .gateway_intent_id
+            .gateway_intent_id()
             .clone()
-            .unwrap_or_else(|| i.id.to_string()),
-        client_secret: i.client_secret.clone(),
-        amount: i.amount.to_string(),
-        currency: i.amount.currency().code().to_ascii_lowercase(),
-        status: i.status.as_str().into(),
-        line_items: line_items(&i.line_items),
+            .unwrap_or_else(|| i.id().to_string()),
+        client_secret: i.client_secret().clone(),
+        amount: i.amount().to_string(),
+        currency: i.amount().currency().code().to_ascii_lowercase(),
+        status: i.status().as_str().into(),
+        line_items: line_items(i.line_items()),
         order_status,
     }
 }

@@ -111,12 +111,12 @@ impl DynamoStore {
                 )
                 .set_expression_attribute_names(Some(names(&[("#status", "status")])))
                 .set_expression_attribute_values(Some(values(vec![
-                    (":intent", s(intent.id.to_string())),
-                    (":now", s(ts(intent.created_at))),
+                    (":intent", s(intent.id().to_string())),
+                    (":now", s(ts(intent.created_at()))),
                     (":open", s(PayableStatus::Open.as_str())),
-                    (":amount", n(intent.amount.minor())),
-                    (":currency", s(intent.amount.currency().code())),
-                    (":owner", s(intent.payer.user_id.as_str())),
+                    (":amount", n(intent.amount().minor())),
+                    (":currency", s(intent.amount().currency().code())),
+                    (":owner", s(intent.payer().user_id.as_str())),
                     (":zero", n(0)),
                     (":fixed", AttributeValue::Bool(true)),
                 ])))
@@ -178,11 +178,11 @@ impl DynamoStore {
         let Some(mut paid) = self.get_payable(payable).await? else {
             return Ok(None);
         };
-        if !paid.is_held_by(&intent.id) {
+        if !paid.is_held_by(&intent.id()) {
             return Ok(None);
         }
         let read_at = paid.updated_at();
-        paid.mark_paid(intent.updated_at);
+        paid.mark_paid(intent.updated_at());
         Ok(Some((paid, read_at)))
     }
 }
@@ -200,15 +200,18 @@ fn intents(page: Page<Item>) -> Result<Page<PaymentIntent>, StoreError> {
 
 #[async_trait::async_trait]
 impl IntentStore for DynamoStore {
-    #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
+    #[tracing::instrument(skip_all, fields(intent = %intent.id()), err)]
     async fn open_intent(&self, intent: &mut PaymentIntent) -> Result<OpenOutcome, StoreError> {
         let put = self.put_new(intent_to_item(intent, 1)?)?;
         let lookup = self.put_gateway_lookup(intent)?;
         let mut opened = intent.clone();
         opened.stored_as(1);
-        let events =
-            self.put_events(&Event::for_intent_change(None, &opened, intent.created_at))?;
-        let outcome = match &intent.payable {
+        let events = self.put_events(&Event::for_intent_change(
+            None,
+            &opened,
+            intent.created_at(),
+        ))?;
+        let outcome = match &intent.payable() {
             None => self.open_standalone(put, lookup, events).await?,
             Some(payable) => {
                 self.open_claiming(intent, payable, put, lookup, events)
@@ -227,7 +230,7 @@ impl IntentStore for DynamoStore {
         item.map(intent_from_item).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(intent = %intent.id, to = %intent.status), err)]
+    #[tracing::instrument(skip_all, fields(intent = %intent.id(), to = %intent.status()), err)]
     async fn save_intent(
         &self,
         intent: &mut PaymentIntent,
@@ -237,7 +240,7 @@ impl IntentStore for DynamoStore {
         let events = Event::for_intent_change(
             Some(expected.status),
             &as_stored(intent, expected),
-            intent.updated_at,
+            intent.updated_at(),
         );
         if !events.is_empty() {
             // The change and what it announces, together or not at all.
@@ -264,14 +267,14 @@ impl IntentStore for DynamoStore {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(intent = %intent.id, to = %intent.status), err)]
+    #[tracing::instrument(skip_all, fields(intent = %intent.id(), to = %intent.status()), err)]
     async fn finish_intent(
         &self,
         intent: &mut PaymentIntent,
         expected: Expected,
         payment: Option<&Payment>,
     ) -> Result<(), StoreError> {
-        let now = intent.updated_at;
+        let now = intent.updated_at();
         let mut events =
             Event::for_intent_change(Some(expected.status), &as_stored(intent, expected), now);
         if let Some(payment) = payment {
@@ -281,7 +284,7 @@ impl IntentStore for DynamoStore {
         // which needs the fields this write does not set: read it first, and
         // write only if nothing changed it since (`updated_at`, which every
         // write of a payable sets).
-        let paid = match (&intent.payable, payment) {
+        let paid = match (&intent.payable(), payment) {
             (Some(payable), Some(_)) => match self.payable_paid_by(intent, payable).await? {
                 Some(paid) => Some(paid),
                 None => return Err(StoreError::Conflict),
@@ -296,7 +299,7 @@ impl IntentStore for DynamoStore {
                 .put(self.put_intent_conditional(intent, expected)?)
                 .build(),
         ];
-        if let Some(payable) = &intent.payable {
+        if let Some(payable) = &intent.payable() {
             // Only the intent holding the payable may free it, or mark it paid.
             let (update, mut vals) = match payment {
                 Some(_) => (
@@ -311,7 +314,7 @@ impl IntentStore for DynamoStore {
                 condition.push_str(" AND updated_at = :read_at");
                 vals.push((":read_at", s(ts(*read_at))));
             }
-            vals.push((":intent", s(intent.id.to_string())));
+            vals.push((":intent", s(intent.id().to_string())));
             vals.push((":now", s(ts(now))));
             let mut release = Update::builder()
                 .table_name(&self.table)
@@ -339,7 +342,7 @@ impl IntentStore for DynamoStore {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(intent = %intent.id), err)]
+    #[tracing::instrument(skip_all, fields(intent = %intent.id()), err)]
     async fn record_late_success(
         &self,
         intent: &mut PaymentIntent,
@@ -350,7 +353,7 @@ impl IntentStore for DynamoStore {
         // The payable is not touched: it may be paid or held by a newer intent,
         // and this money is a person's to settle.
         let payment_put = self.put_new(payment_to_item(payment)?)?;
-        let now = intent.updated_at;
+        let now = intent.updated_at();
         let mut events =
             Event::for_intent_change(Some(expected.status), &as_stored(intent, expected), now);
         events.extend(Event::for_new_payment(payment, now));

@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
 
 fn holds(stored: &PaymentIntent, expected: Expected) -> bool {
-    stored.status == expected.status && stored.version() == expected.version
+    stored.status() == expected.status && stored.version() == expected.version
 }
 
 fn sort_key(i: &PaymentIntent) -> String {
@@ -30,9 +30,9 @@ impl IntentStore for MemoryStore {
         let mut stored = intent.clone();
         stored.stored_as(1);
         let lookup = intent
-            .gateway_intent_id
+            .gateway_intent_id()
             .as_deref()
-            .map(|id| gateway_key(intent.gateway, id));
+            .map(|id| gateway_key(intent.gateway(), id));
         // A gateway's id names one intent: a second intent under it is refused.
         if lookup
             .as_ref()
@@ -40,20 +40,20 @@ impl IntentStore for MemoryStore {
         {
             return Err(StoreError::Conflict);
         }
-        let Some(payable) = &intent.payable else {
-            if state.intents.contains_key(&intent.id) {
+        let Some(payable) = &intent.payable() else {
+            if state.intents.contains_key(&intent.id()) {
                 return Err(StoreError::Conflict);
             }
-            let events = Event::for_intent_change(None, &stored, intent.created_at);
-            state.intents.insert(intent.id, stored);
+            let events = Event::for_intent_change(None, &stored, intent.created_at());
+            state.intents.insert(intent.id(), stored);
             if let Some(lookup) = lookup {
-                state.gateway_intents.insert(lookup, intent.id);
+                state.gateway_intents.insert(lookup, intent.id());
             }
             state.record_events(events);
             intent.stored_as(1);
             return Ok(OpenOutcome::Created);
         };
-        let taken = state.intents.contains_key(&intent.id);
+        let taken = state.intents.contains_key(&intent.id());
         let Some(slot) = state.payables.get_mut(&payable_key(payable)) else {
             return Ok(OpenOutcome::PayableChanged);
         };
@@ -65,10 +65,10 @@ impl IntentStore for MemoryStore {
             Ok(()) if taken => return Ok(OpenOutcome::PayableChanged),
             Ok(()) => slot.payable = claimed,
         }
-        let events = Event::for_intent_change(None, &stored, intent.created_at);
-        state.intents.insert(intent.id, stored);
+        let events = Event::for_intent_change(None, &stored, intent.created_at());
+        state.intents.insert(intent.id(), stored);
         if let Some(lookup) = lookup {
-            state.gateway_intents.insert(lookup, intent.id);
+            state.gateway_intents.insert(lookup, intent.id());
         }
         state.record_events(events);
         intent.stored_as(1);
@@ -98,12 +98,12 @@ impl IntentStore for MemoryStore {
         expected: Expected,
     ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
-        match state.intents.get_mut(&intent.id) {
+        match state.intents.get_mut(&intent.id()) {
             Some(stored) if holds(stored, expected) => {
                 intent.stored_as(expected.version + 1);
                 *stored = intent.clone();
                 let events =
-                    Event::for_intent_change(Some(expected.status), stored, intent.updated_at);
+                    Event::for_intent_change(Some(expected.status), stored, intent.updated_at());
                 state.record_events(events);
                 Ok(())
             }
@@ -120,28 +120,28 @@ impl IntentStore for MemoryStore {
         let mut state = self.lock()?;
         let intent_holds = state
             .intents
-            .get(&intent.id)
+            .get(&intent.id())
             .is_some_and(|s| holds(s, expected));
         // Only the intent holding the payable may free it, or mark it paid.
-        let payable_holds = intent.payable.as_ref().is_none_or(|p| {
+        let payable_holds = intent.payable().as_ref().is_none_or(|p| {
             state
                 .payables
                 .get(&payable_key(p))
-                .is_some_and(|s| s.payable.is_held_by(&intent.id))
+                .is_some_and(|s| s.payable.is_held_by(&intent.id()))
         });
         let payment_is_new = payment.is_none_or(|p| !state.payments.contains_key(&p.id()));
         if !(intent_holds && payable_holds && payment_is_new) {
             return Err(StoreError::Conflict);
         }
-        let now = intent.updated_at;
+        let now = intent.updated_at();
         intent.stored_as(expected.version + 1);
         let mut events = Event::for_intent_change(Some(expected.status), intent, now);
-        state.intents.insert(intent.id, intent.clone());
+        state.intents.insert(intent.id(), intent.clone());
         if let Some(payment) = payment {
             events.extend(Event::for_new_payment(payment, now));
         }
         if let Some(slot) = intent
-            .payable
+            .payable()
             .as_ref()
             .and_then(|p| state.payables.get_mut(&payable_key(p)))
         {
@@ -167,15 +167,18 @@ impl IntentStore for MemoryStore {
         payment: &Payment,
     ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
-        let current = state.intents.get(&intent.id).ok_or(StoreError::Conflict)?;
+        let current = state
+            .intents
+            .get(&intent.id())
+            .ok_or(StoreError::Conflict)?;
         if !holds(current, expected) || state.payments.contains_key(&payment.id()) {
             return Err(StoreError::Conflict);
         }
-        let now = intent.updated_at;
+        let now = intent.updated_at();
         intent.stored_as(expected.version + 1);
         let mut events = Event::for_intent_change(Some(expected.status), intent, now);
         events.extend(Event::for_new_payment(payment, now));
-        state.intents.insert(intent.id, intent.clone());
+        state.intents.insert(intent.id(), intent.clone());
         state.payments.insert(payment.id(), payment.clone());
         state.record_events(events);
         Ok(())
@@ -206,7 +209,7 @@ impl IntentStore for MemoryStore {
         let items = state
             .intents
             .values()
-            .filter(|i| &i.payer.user_id == user && status.is_none_or(|s| i.status == s))
+            .filter(|i| &i.payer().user_id == user && status.is_none_or(|s| i.status() == s))
             .cloned()
             .collect();
         page(
@@ -239,7 +242,7 @@ impl IntentStore for MemoryStore {
         let items = state
             .intents
             .values()
-            .filter(|i| i.payable.as_ref() == Some(payable))
+            .filter(|i| i.payable().as_ref() == Some(payable))
             .cloned()
             .collect();
         let list = format!("intents/payable/{}", payable_key(payable));

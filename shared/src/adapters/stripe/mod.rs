@@ -134,7 +134,7 @@ impl StripeGateway {
     }
 
     fn gateway_intent_id(intent: &PaymentIntent) -> Result<&str, GatewayError> {
-        intent.gateway_intent_id.as_deref().ok_or_else(|| {
+        intent.gateway_intent_id().as_deref().ok_or_else(|| {
             GatewayError::Unavailable("the intent was never opened at Stripe".into())
         })
     }
@@ -145,7 +145,7 @@ impl StripeGateway {
 /// retry after a fault sends the same key (nothing was stored meanwhile),
 /// while a new attempt after a stored decline gets a new one.
 pub fn idempotency_key(intent: &PaymentIntent, operation: &str) -> String {
-    format!("payment-service:{}:{operation}", intent.id)
+    format!("payment-service:{}:{operation}", intent.id())
 }
 
 fn confirm_operation(intent: &PaymentIntent, step: &str, payment_method: &str) -> String {
@@ -166,12 +166,12 @@ impl Gateway for StripeGateway {
         let request = StripeRequest {
             path: "/v1/payment_intents".into(),
             form: fields(&[
-                ("amount", intent.amount.minor().to_string()),
+                ("amount", intent.amount().minor().to_string()),
                 (
                     "currency",
-                    intent.amount.currency().code().to_ascii_lowercase(),
+                    intent.amount().currency().code().to_ascii_lowercase(),
                 ),
-                ("metadata[intent_id]", intent.id.to_string()),
+                ("metadata[intent_id]", intent.id().to_string()),
                 ("payment_method_types[]", "card".into()),
             ]),
             idempotency_key: idempotency_key(intent, "create"),
@@ -231,7 +231,7 @@ impl Gateway for StripeGateway {
     }
 
     async fn cancel(&self, intent: &PaymentIntent) -> Result<(), GatewayError> {
-        let Some(id) = intent.gateway_intent_id.as_deref() else {
+        let Some(id) = intent.gateway_intent_id().as_deref() else {
             // Never opened there: nothing to end.
             return Ok(());
         };
@@ -321,7 +321,7 @@ impl Gateway for StripeGateway {
         let path =
             format!("/v1/payment_intents/{id}?expand%5B%5D=latest_charge.balance_transaction");
         let body = self.read(&path, "the charge").await?;
-        mapping::charge_fee(&body, intent.amount.currency().code())
+        mapping::charge_fee(&body, intent.amount().currency().code())
     }
 
     fn parse_event(&self, body: &[u8]) -> Result<GatewayEvent, GatewayEventError> {
@@ -367,9 +367,15 @@ mod tests {
     use time::OffsetDateTime;
 
     fn intent() -> PaymentIntent {
-        let mut i = sample_intent(GatewayId::Stripe, OffsetDateTime::UNIX_EPOCH);
-        i.gateway_intent_id = Some("pi_1".to_owned());
-        i
+        let i = sample_intent(GatewayId::Stripe, OffsetDateTime::UNIX_EPOCH);
+        let version = i.version();
+        PaymentIntent::restore(
+            crate::domain::intent::IntentParts {
+                gateway_intent_id: Some("pi_1".to_owned()),
+                ..i.into_parts()
+            },
+            version,
+        )
     }
 
     /// Answers from a script, recording what was sent.
@@ -452,7 +458,7 @@ mod tests {
             fields(&[
                 ("amount", "11200".into()),
                 ("currency", "usd".into()),
-                ("metadata[intent_id]", i.id.to_string()),
+                ("metadata[intent_id]", i.id().to_string()),
                 ("payment_method_types[]", "card".into()),
             ])
         );

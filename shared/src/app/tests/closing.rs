@@ -81,7 +81,7 @@ impl crate::ports::Gateway for Holding {
 async fn stored(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {
     t.direct
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("intent")
@@ -101,7 +101,7 @@ async fn every_way_of_ending_a_card_intent_leaves_it_to_a_gateway_that_has_the_m
         let payer = person(&[]);
         let admin = person(&[Role::Admin]);
         let (order, intent) = card_intent(&t, &payer).await;
-        let id = intent.id;
+        let id = intent.id();
         fn collecting<T>(r: Result<T, AppError>) -> bool {
             matches!(r, Err(AppError::Gateway(GatewayError::Collecting(_))))
         }
@@ -140,19 +140,19 @@ async fn the_otp_apis_cancel_and_fail_end_a_card_intent_at_its_gateway_first() {
     let gateway = Holding::install(&mut t, Ok(()));
     let payer = person(&[]);
     let (_, first) = card_intent(&t, &payer).await;
-    let canceled = intents::end(&t.app, &payer, &first.id, Ending::Cancel, None)
+    let canceled = intents::end(&t.app, &payer, &first.id(), Ending::Cancel, None)
         .await
         .expect("canceled");
-    assert_eq!(canceled.status, IntentStatus::Canceled);
+    assert_eq!(canceled.status(), IntentStatus::Canceled);
     let (_, second) = card_intent(&t, &payer).await;
-    let failed = intents::end(&t.app, &payer, &second.id, Ending::Fail, None)
+    let failed = intents::end(&t.app, &payer, &second.id(), Ending::Fail, None)
         .await
         .expect("failed");
-    assert_eq!(failed.status, IntentStatus::Failed);
+    assert_eq!(failed.status(), IntentStatus::Failed);
     assert_eq!(gateway.cancels(), 2);
     // An intent that has ended asks nothing more of the gateway.
     assert!(
-        intents::end(&t.app, &payer, &first.id, Ending::Cancel, None)
+        intents::end(&t.app, &payer, &first.id(), Ending::Cancel, None)
             .await
             .is_err()
     );
@@ -168,7 +168,7 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
         &t.app,
         order.payable(),
         &PaidWith {
-            reference: intent.gateway_intent_id.clone(),
+            reference: intent.gateway_intent_id().clone(),
             ..PaidWith::default()
         },
     )
@@ -178,7 +178,7 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
     let body = serde_json::to_vec(&json!({
         "id": "evt_late", "object": "event", "type": "payment_intent.succeeded",
         "created": 1_760_000_000,
-        "data": {"object": {"id": intent.gateway_intent_id.clone().expect("gateway id"),
+        "data": {"object": {"id": intent.gateway_intent_id().clone().expect("gateway id"),
             "object": "payment_intent"}},
     }))
     .expect("json");

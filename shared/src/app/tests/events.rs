@@ -66,7 +66,7 @@ async fn each_change_a_use_case_makes_is_listed_newest_first_for_thirty_days() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     later(&t);
     payment_intents::confirm(&t.app, &payer, &id, "pm_card_chargeDeclined")
         .await
@@ -89,7 +89,7 @@ async fn each_change_a_use_case_makes_is_listed_newest_first_for_thirty_days() {
     let EventObject::Payment(payment) = &completed[0].object else {
         panic!("a payment event");
     };
-    assert_eq!(payment.intent_id(), Some(paid.id));
+    assert_eq!(payment.intent_id(), Some(paid.id()));
     assert_eq!(completed[0].created, t.clock_now());
 
     // Support reading the intent changes nothing and announces nothing.
@@ -122,9 +122,9 @@ async fn a_write_sent_twice_records_its_events_once() {
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
     later(&t);
-    let _ = payment_intents::confirm(&t.app, &payer, &intent.id, "pm_card_visa").await;
+    let _ = payment_intents::confirm(&t.app, &payer, &intent.id(), "pm_card_visa").await;
     assert_eq!(
-        types(&t, &of(&intent.id.to_string())).await,
+        types(&t, &of(&intent.id().to_string())).await,
         ["payment_intent.succeeded", "payment_intent.created"]
     );
     assert_eq!(types(&t, &of(&order.to_string())).await, ["payable.paid"]);
@@ -139,7 +139,7 @@ async fn a_lost_answer_leaves_the_events_of_the_write_it_made_once() {
     }]);
     let payer = person(&[]);
     let (_, intent) = card_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     later(&t);
     let _ = payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa").await;
     // The caller retries: the intent has succeeded, nothing more is written.

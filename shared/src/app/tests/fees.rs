@@ -25,7 +25,7 @@ async fn a_card_payment_through_a_gateway_pays_the_card_fee() {
     let (intent, _) = payment_intents::create(&t.app, &payer, new, None)
         .await
         .expect("created");
-    payment_intents::confirm(&t.app, &payer, &intent.id, "pm_card_visa")
+    payment_intents::confirm(&t.app, &payer, &intent.id(), "pm_card_visa")
         .await
         .expect("paid");
     let payment = &payments_of(&t, order.payable()).await[0];
@@ -92,10 +92,10 @@ async fn a_code_confirmed_payment_is_free_unless_the_schedule_names_it() {
         intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Otp, "Order")
             .await
             .expect("open");
-    intents::request_otp(&t.app, &payer, &intent.id)
+    intents::request_otp(&t.app, &payer, &intent.id())
         .await
         .expect("sent");
-    let (_, payment) = intents::confirm_otp(&t.app, &payer, &intent.id, &t.outbox.last_code())
+    let (_, payment) = intents::confirm_otp(&t.app, &payer, &intent.id(), &t.outbox.last_code())
         .await
         .expect("confirmed");
     assert_eq!(payment.method(), PaymentMethod::EmailOtp);

@@ -29,7 +29,7 @@ pub(super) async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, Paymen
 
 fn event(id: &str, kind: &str, intent: &PaymentIntent, extra: serde_json::Value) -> Vec<u8> {
     let mut object = json!({
-        "id": intent.gateway_intent_id.clone().expect("gateway id"),
+        "id": intent.gateway_intent_id().clone().expect("gateway id"),
         "object": "payment_intent",
     });
     if let (Some(o), Some(e)) = (object.as_object_mut(), extra.as_object()) {
@@ -54,7 +54,7 @@ async fn deliver(t: &TestApp, body: &[u8]) -> Result<EventOutcome, AppError> {
 async fn status_of(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {
     t.direct
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("exists")
@@ -62,11 +62,15 @@ async fn status_of(t: &TestApp, intent: &PaymentIntent) -> PaymentIntent {
 
 async fn awaiting_authentication(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let (order, intent) = card_intent(t, payer).await;
-    let acting =
-        payment_intents::confirm(&t.app, payer, &intent.id, "pm_card_authenticationRequired")
-            .await
-            .expect("action");
-    assert_eq!(acting.status, IntentStatus::RequiresAction);
+    let acting = payment_intents::confirm(
+        &t.app,
+        payer,
+        &intent.id(),
+        "pm_card_authenticationRequired",
+    )
+    .await
+    .expect("action");
+    assert_eq!(acting.status(), IntentStatus::RequiresAction);
     (order, acting)
 }
 
@@ -82,7 +86,10 @@ async fn a_succeeded_event_collects_once_and_its_redelivery_changes_nothing() {
         json!({"amount": 5_000, "currency": "usd"}),
     );
     assert_eq!(deliver(&t, &body).await.expect("ok"), EventOutcome::Applied);
-    assert_eq!(status_of(&t, &intent).await.status, IntentStatus::Succeeded);
+    assert_eq!(
+        status_of(&t, &intent).await.status(),
+        IntentStatus::Succeeded
+    );
     assert_eq!(
         t.payable(order.payable()).await.status(),
         PayableStatus::Paid
@@ -137,7 +144,7 @@ async fn only_deliveries_signed_with_the_gateways_secret_now_are_read() {
         ));
     }
     assert_eq!(
-        status_of(&t, &intent).await.status,
+        status_of(&t, &intent).await.status(),
         IntentStatus::RequiresAction
     );
 }
@@ -147,8 +154,13 @@ async fn events_for_unknown_intents_other_types_and_other_money_are_acknowledged
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = awaiting_authentication(&t, &payer).await;
-    let mut unknown = intent.clone();
-    unknown.gateway_intent_id = Some("pi_test_unknown".into());
+    let unknown = PaymentIntent::restore(
+        crate::domain::intent::IntentParts {
+            gateway_intent_id: Some("pi_test_unknown".into()),
+            ..intent.clone().into_parts()
+        },
+        intent.version(),
+    );
     for body in [
         event("evt_a", "payment_intent.succeeded", &unknown, json!({})),
         event("evt_b", "charge.refunded", &intent, json!({})),
@@ -168,7 +180,7 @@ async fn events_for_unknown_intents_other_types_and_other_money_are_acknowledged
         assert_eq!(deliver(&t, &body).await.expect("ok"), EventOutcome::Ignored);
     }
     assert_eq!(
-        status_of(&t, &intent).await.status,
+        status_of(&t, &intent).await.status(),
         IntentStatus::RequiresAction
     );
     assert!(payments_of(&t, order.payable()).await.is_empty());
@@ -212,8 +224,8 @@ async fn late_reports_never_move_a_succeeded_intent_backwards() {
     }
     let after = status_of(&t, &intent).await;
     assert_eq!(
-        (after.status, after.version()),
-        (before.status, before.version())
+        (after.status(), after.version()),
+        (before.status(), before.version())
     );
     assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
@@ -234,19 +246,19 @@ async fn a_failed_payment_returns_the_intent_to_the_payer_and_a_cancel_frees_the
         EventOutcome::Applied
     );
     let returned = status_of(&t, &intent).await;
-    assert_eq!(returned.status, IntentStatus::RequiresPaymentMethod);
+    assert_eq!(returned.status(), IntentStatus::RequiresPaymentMethod);
     assert_eq!(
-        returned.failure_reason.as_deref(),
+        returned.failure_reason().as_deref(),
         Some("authentication_required")
     );
-    assert_eq!(returned.next_action, None);
+    assert_eq!(returned.next_action(), &None);
     let processing = event("evt_p", "payment_intent.processing", &intent, json!({}));
     assert_eq!(
         deliver(&t, &processing).await.expect("ok"),
         EventOutcome::Applied
     );
     assert_eq!(
-        status_of(&t, &intent).await.status,
+        status_of(&t, &intent).await.status(),
         IntentStatus::Processing
     );
     let canceled = event("evt_c", "payment_intent.canceled", &intent, json!({}));
@@ -266,7 +278,7 @@ async fn a_failed_payment_returns_the_intent_to_the_payer_and_a_cancel_frees_the
         EventOutcome::Applied
     );
     assert_eq!(
-        status_of(&t, &intent).await.failure_reason.as_deref(),
+        status_of(&t, &intent).await.failure_reason().as_deref(),
         Some("payment_failed")
     );
     let canceled = event("evt_c2", "payment_intent.canceled", &intent, json!({}));
@@ -274,7 +286,10 @@ async fn a_failed_payment_returns_the_intent_to_the_payer_and_a_cancel_frees_the
         deliver(&t, &canceled).await.expect("ok"),
         EventOutcome::Applied
     );
-    assert_eq!(status_of(&t, &intent).await.status, IntentStatus::Canceled);
+    assert_eq!(
+        status_of(&t, &intent).await.status(),
+        IntentStatus::Canceled
+    );
     assert_eq!(t.payable(order.payable()).await.open_intent_id(), None);
 }
 
@@ -311,13 +326,13 @@ async fn a_confirm_and_a_succeeded_event_racing_record_one_payment() {
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
     let body = event("evt_race", "payment_intent.succeeded", &intent, json!({}));
-    let id = intent.id;
+    let id = intent.id();
     let (confirmed, delivered) = tokio::join!(
         payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa"),
         deliver(&t, &body)
     );
     assert_eq!(
-        confirmed.expect("confirmed").status,
+        confirmed.expect("confirmed").status(),
         IntentStatus::Succeeded
     );
     delivered.expect("acknowledged");

@@ -27,7 +27,7 @@ async fn otp_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
 }
 
 async fn sent_code(t: &TestApp, payer: &Caller, intent: &PaymentIntent) -> OtpCode {
-    intents::request_otp(&t.app, payer, &intent.id)
+    intents::request_otp(&t.app, payer, &intent.id())
         .await
         .expect("code sent");
     t.outbox.last_code()
@@ -47,8 +47,8 @@ async fn opening_again_returns_the_open_intent() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, first) = otp_intent(&t, &payer).await;
-    assert_eq!(first.status, IntentStatus::RequiresConfirmation);
-    assert_eq!(first.amount, order.amount());
+    assert_eq!(first.status(), IntentStatus::RequiresConfirmation);
+    assert_eq!(first.amount(), order.amount());
     assert_eq!(first.version(), 1);
     let (again, created) = intents::open_for_payable(
         &t.app,
@@ -60,10 +60,10 @@ async fn opening_again_returns_the_open_intent() {
     .await
     .expect("open");
     assert!(!created);
-    assert_eq!(again.id, first.id);
+    assert_eq!(again.id(), first.id());
     assert_eq!(
         t.payable(order.payable()).await.open_intent_id(),
-        Some(first.id)
+        Some(first.id())
     );
 }
 
@@ -84,7 +84,7 @@ async fn only_the_owner_may_open_an_intent_and_only_while_it_is_open() {
 
     let (order, intent) = otp_intent(&t, &payer).await;
     let code = sent_code(&t, &payer, &intent).await;
-    intents::confirm_otp(&t.app, &payer, &intent.id, &code)
+    intents::confirm_otp(&t.app, &payer, &intent.id(), &code)
         .await
         .expect("paid");
     let err = intents::open_for_payable(&t.app, &payer, order.payable(), GatewayId::Otp, "Order")
@@ -122,7 +122,7 @@ async fn a_code_is_mailed_to_the_payer_with_what_is_paid_and_when_it_expires() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = otp_intent(&t, &payer).await;
-    let expires = intents::request_otp(&t.app, &payer, &intent.id)
+    let expires = intents::request_otp(&t.app, &payer, &intent.id())
         .await
         .expect("sent");
     assert_eq!(expires, t.clock_now() + Duration::minutes(5));
@@ -136,11 +136,11 @@ async fn a_code_is_mailed_to_the_payer_with_what_is_paid_and_when_it_expires() {
         sent[0].purpose
     );
     assert_eq!(sent[0].expires_at, expires);
-    let stored = intents::get(&t.app, &payer, &intent.id)
+    let stored = intents::get(&t.app, &payer, &intent.id())
         .await
         .expect("read");
-    assert_eq!(stored.status, IntentStatus::RequiresAction);
-    assert_eq!(stored.otp_sends, 1);
+    assert_eq!(stored.status(), IntentStatus::RequiresAction);
+    assert_eq!(stored.otp_sends(), 1);
 }
 
 #[tokio::test]
@@ -148,7 +148,7 @@ async fn codes_are_resent_after_the_cooldown_at_most_five_times() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (_, intent) = otp_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     intents::request_otp(&t.app, &payer, &id)
         .await
         .expect("first");
@@ -194,14 +194,14 @@ async fn the_right_code_collects_the_payment_once() {
     let payer = person(&[]);
     let (order, intent) = otp_intent(&t, &payer).await;
     let code = sent_code(&t, &payer, &intent).await;
-    let (done, payment) = intents::confirm_otp(&t.app, &payer, &intent.id, &code)
+    let (done, payment) = intents::confirm_otp(&t.app, &payer, &intent.id(), &code)
         .await
         .expect("confirmed");
-    assert_eq!(done.status, IntentStatus::Succeeded);
+    assert_eq!(done.status(), IntentStatus::Succeeded);
     assert_eq!(payment.status(), PaymentStatus::Completed);
     assert_eq!(payment.method(), PaymentMethod::EmailOtp);
     assert_eq!(payment.amount(), order.amount());
-    assert_eq!(payment.intent_id(), Some(intent.id));
+    assert_eq!(payment.intent_id(), Some(intent.id()));
     let paid = t.payable(order.payable()).await;
     assert_eq!(
         (paid.status(), paid.paid_minor()),
@@ -215,7 +215,7 @@ async fn the_right_code_collects_the_payment_once() {
             .expect("read"),
         Some(payment)
     );
-    let err = intents::confirm_otp(&t.app, &payer, &intent.id, &code)
+    let err = intents::confirm_otp(&t.app, &payer, &intent.id(), &code)
         .await
         .expect_err("already succeeded");
     assert!(matches!(err, AppError::Transition(_)), "{err:?}");
@@ -226,7 +226,7 @@ async fn the_fifth_wrong_code_fails_the_intent() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = otp_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     let code = sent_code(&t, &payer, &intent).await;
     for remaining in (1..5).rev() {
         let err = intents::confirm_otp(&t.app, &payer, &id, &wrong(&code))
@@ -242,12 +242,12 @@ async fn the_fifth_wrong_code_fails_the_intent() {
         .expect_err("fifth");
     assert!(matches!(err, AppError::OtpAttemptsExceeded), "{err:?}");
     let failed = intents::get(&t.app, &payer, &id).await.expect("read");
-    assert_eq!(failed.status, IntentStatus::Failed);
+    assert_eq!(failed.status(), IntentStatus::Failed);
     assert_eq!(
-        failed.failure_reason.as_deref(),
+        failed.failure_reason().as_deref(),
         Some(OTP_ATTEMPTS_EXCEEDED)
     );
-    assert_eq!(failed.otp_attempts, 5);
+    assert_eq!(failed.otp_attempts(), 5);
     // Even the right code no longer works, and the payable is free again.
     let err = intents::confirm_otp(&t.app, &payer, &id, &code)
         .await
@@ -263,7 +263,7 @@ async fn an_expired_code_is_refused() {
     let (_, intent) = otp_intent(&t, &payer).await;
     let code = sent_code(&t, &payer, &intent).await;
     t.clock.advance(Duration::minutes(5));
-    let err = intents::confirm_otp(&t.app, &payer, &intent.id, &code)
+    let err = intents::confirm_otp(&t.app, &payer, &intent.id(), &code)
         .await
         .expect_err("expired");
     assert!(
@@ -277,7 +277,7 @@ async fn payers_and_admins_cancel_others_do_not_see_the_intent() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = otp_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     for other in [
         person(&[]),
         person(&[Role::Support]),
@@ -291,9 +291,9 @@ async fn payers_and_admins_cancel_others_do_not_see_the_intent() {
     let canceled = intents::end(&t.app, &payer, &id, Ending::Cancel, None)
         .await
         .expect("cancel");
-    assert_eq!(canceled.status, IntentStatus::Canceled);
+    assert_eq!(canceled.status(), IntentStatus::Canceled);
     assert_eq!(
-        canceled.cancellation_reason.as_deref(),
+        canceled.cancellation_reason().as_deref(),
         Some("requested_by_customer")
     );
     assert_eq!(t.payable(order.payable()).await.open_intent_id(), None);
@@ -306,15 +306,15 @@ async fn payers_and_admins_cancel_others_do_not_see_the_intent() {
     let failed = intents::end(
         &t.app,
         &person(&[Role::Admin]),
-        &second.id,
+        &second.id(),
         Ending::Fail,
         None,
     )
     .await
     .expect("admin fails it");
-    assert_eq!(failed.status, IntentStatus::Failed);
+    assert_eq!(failed.status(), IntentStatus::Failed);
     assert_eq!(
-        failed.failure_reason.as_deref(),
+        failed.failure_reason().as_deref(),
         Some("marked_failed_by_admin")
     );
 }
@@ -324,10 +324,10 @@ async fn reads_are_the_payers_or_support_and_admin() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = otp_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     assert_eq!(
-        intents::get(&t.app, &payer, &id).await.expect("own").id,
-        intent.id
+        intents::get(&t.app, &payer, &id).await.expect("own").id(),
+        intent.id()
     );
     assert!(
         intents::get(&t.app, &person(&[Role::Support]), &id)
@@ -404,7 +404,7 @@ async fn a_payer_may_not_fail_an_intent_the_gateway_is_processing() {
         .save_intent(&mut processing, crate::ports::Expected::of(&intent))
         .await
         .expect("saved");
-    let id = intent.id;
+    let id = intent.id();
     let err = intents::end(&t.app, &payer, &id, Ending::Fail, None)
         .await
         .expect_err("the gateway decides");
@@ -421,8 +421,8 @@ async fn a_payer_may_not_fail_an_intent_the_gateway_is_processing() {
     let failed = intents::end(&t.app, &admin, &id, Ending::Fail, Some("gateway_timeout"))
         .await
         .expect("an admin may, with a reason");
-    assert_eq!(failed.status, IntentStatus::Failed);
-    assert_eq!(failed.failure_reason.as_deref(), Some("gateway_timeout"));
+    assert_eq!(failed.status(), IntentStatus::Failed);
+    assert_eq!(failed.failure_reason().as_deref(), Some("gateway_timeout"));
 }
 
 #[tokio::test]
@@ -430,23 +430,24 @@ async fn a_code_is_compared_only_on_a_reserved_attempt() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = otp_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     let code = sent_code(&t, &payer, &intent).await;
     // Four guesses are being compared right now, elsewhere: their attempts are taken.
     let awaited = t
         .app
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("intent")
-        .otp
+        .otp()
+        .clone()
         .expect("a code is awaited")
         .hash;
     for _ in 0..4 {
         t.app
             .intents
-            .reserve_otp_attempt(&intent.id, &awaited, 5, t.clock_now())
+            .reserve_otp_attempt(&intent.id(), &awaited, 5, t.clock_now())
             .await
             .expect("reserve")
             .expect("an attempt");
@@ -458,20 +459,20 @@ async fn a_code_is_compared_only_on_a_reserved_attempt() {
     // On another intent, every attempt is taken: even the right code is not compared.
     let payer = person(&[]);
     let (_, intent) = otp_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     let code = sent_code(&t, &payer, &intent).await;
     let stored = t
         .app
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("intent");
-    let awaited = stored.otp.expect("a code is awaited").hash;
+    let awaited = stored.otp().clone().expect("a code is awaited").hash;
     for _ in 0..5 {
         t.app
             .intents
-            .reserve_otp_attempt(&intent.id, &awaited, 5, t.clock_now())
+            .reserve_otp_attempt(&intent.id(), &awaited, 5, t.clock_now())
             .await
             .expect("reserve")
             .expect("an attempt");
@@ -481,7 +482,7 @@ async fn a_code_is_compared_only_on_a_reserved_attempt() {
         .expect_err("no attempt left to compare on");
     assert!(matches!(err, AppError::OtpAttemptsExceeded), "{err:?}");
     let current = intents::get(&t.app, &payer, &id).await.expect("read");
-    assert_ne!(current.status, IntentStatus::Succeeded);
+    assert_ne!(current.status(), IntentStatus::Succeeded);
     let _ = order;
 }
 
@@ -490,7 +491,7 @@ async fn an_abandoned_intent_expires_and_frees_its_payable() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = otp_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     sent_code(&t, &payer, &intent).await;
     t.clock.advance(Duration::hours(24) - Duration::seconds(1));
     let (same, created) = intents::open_for_payable(
@@ -502,18 +503,21 @@ async fn an_abandoned_intent_expires_and_frees_its_payable() {
     )
     .await
     .expect("open");
-    assert!(!created && same.id == intent.id, "still within its time");
+    assert!(
+        !created && same.id() == intent.id(),
+        "still within its time"
+    );
     t.clock.advance(Duration::seconds(1));
     let listed = intents::list_for_user(&t.app, &payer, &payer.user_id, None, 10, None)
         .await
         .expect("list");
-    assert_eq!(listed.items[0].status, IntentStatus::Canceled);
+    assert_eq!(listed.items[0].status(), IntentStatus::Canceled);
     let expired = intents::get(&t.app, &payer, &id).await.expect("read");
-    assert_eq!(expired.status, IntentStatus::Canceled);
-    assert_eq!(expired.cancellation_reason.as_deref(), Some("expired"));
+    assert_eq!(expired.status(), IntentStatus::Canceled);
+    assert_eq!(expired.cancellation_reason().as_deref(), Some("expired"));
     assert_eq!(
         t.payable(order.payable()).await.open_intent_id(),
-        Some(intent.id),
+        Some(intent.id()),
         "a read writes nothing: the functions that read may not write"
     );
     let (fresh, created) = intents::open_for_payable(
@@ -525,7 +529,7 @@ async fn an_abandoned_intent_expires_and_frees_its_payable() {
     )
     .await
     .expect("open again");
-    assert!(created && fresh.id != intent.id);
+    assert!(created && fresh.id() != intent.id());
 }
 
 #[tokio::test]
@@ -544,14 +548,14 @@ async fn creating_again_after_expiry_opens_a_new_intent() {
     )
     .await
     .expect("open");
-    assert!(created && fresh.id != intent.id);
-    let old = intents::get(&t.app, &payer, &intent.id)
+    assert!(created && fresh.id() != intent.id());
+    let old = intents::get(&t.app, &payer, &intent.id())
         .await
         .expect("read");
-    assert_eq!(old.cancellation_reason.as_deref(), Some("expired"));
+    assert_eq!(old.cancellation_reason().as_deref(), Some("expired"));
     assert_eq!(
         t.payable(order.payable()).await.open_intent_id(),
-        Some(fresh.id)
+        Some(fresh.id())
     );
 }
 
@@ -569,12 +573,12 @@ async fn a_payable_lets_five_intents_a_day_send_codes() {
     for _ in 0..5 {
         let intent = open().await;
         sent_code(&t, &payer, &intent).await;
-        intents::end(&t.app, &payer, &intent.id, Ending::Cancel, None)
+        intents::end(&t.app, &payer, &intent.id(), Ending::Cancel, None)
             .await
             .expect("cancel");
     }
     let sixth = open().await;
-    let err = intents::request_otp(&t.app, &payer, &sixth.id)
+    let err = intents::request_otp(&t.app, &payer, &sixth.id())
         .await
         .expect_err("sixth intent in a day");
     assert!(
@@ -587,8 +591,8 @@ async fn a_payable_lets_five_intents_a_day_send_codes() {
     // A day later the sixth intent has expired too; a new one may send codes.
     t.clock.advance(Duration::hours(24));
     let next = open().await;
-    assert_ne!(next.id, sixth.id);
-    intents::request_otp(&t.app, &payer, &next.id)
+    assert_ne!(next.id(), sixth.id());
+    intents::request_otp(&t.app, &payer, &next.id())
         .await
         .expect("a day later");
 }
@@ -615,17 +619,17 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
             .await
             .expect("recorded");
     let payment = payment.expect("the money is recorded");
-    assert_eq!(payment.intent_id(), Some(intent.id));
+    assert_eq!(payment.intent_id(), Some(intent.id()));
     assert_eq!(payment.status(), PaymentStatus::Completed);
-    assert_eq!(flagged.status, IntentStatus::Canceled, "it stays ended");
+    assert_eq!(flagged.status(), IntentStatus::Canceled, "it stays ended");
     assert_eq!(
-        flagged.review_reason.as_deref(),
+        flagged.review_reason().as_deref(),
         Some("gateway_succeeded_after_canceled")
     );
-    let stored = intents::get(&t.app, &payer, &intent.id)
+    let stored = intents::get(&t.app, &payer, &intent.id())
         .await
         .expect("read");
-    assert!(stored.review_reason.is_some());
+    assert!(stored.review_reason().is_some());
     assert!(
         t.app
             .payments
@@ -637,7 +641,7 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
     // The payable is untouched: a person settles the late money.
     assert_eq!(
         t.payable(order.payable()).await.open_intent_id(),
-        Some(newer.id)
+        Some(newer.id())
     );
     // A repeated report records nothing more.
     let (_, again) =
@@ -650,7 +654,7 @@ async fn money_collected_for_an_ended_intent_is_recorded_for_review() {
         intents::gateway_succeeded(&t.app, newer.clone(), PaymentMethod::Card, "pi_test_ok")
             .await
             .expect("collected");
-    assert_eq!(done.status, IntentStatus::Succeeded);
+    assert_eq!(done.status(), IntentStatus::Succeeded);
     assert!(paid.is_some());
     assert_eq!(
         t.payable(order.payable()).await.status(),

@@ -126,7 +126,7 @@ async fn an_open_intent_keeps_the_business_its_order_is_paid_for() {
     let (intent, _) = crate::app::shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("open");
-    assert_eq!(intent.business_id, Some(a()));
+    assert_eq!(intent.business_id(), Some(a()));
     let moved = Payable::restore(PayableParts {
         business_id: Some(b()),
         ..order.clone().into_parts()

@@ -67,7 +67,7 @@ async fn an_open_intent_or_payment_locks_what_it_collects() {
         .await
         .expect_err("locked");
     assert!(
-        matches!(err, AppError::PayableLocked(ref m) if m.contains(&intent.id.to_string())),
+        matches!(err, AppError::PayableLocked(ref m) if m.contains(&intent.id().to_string())),
         "{err:?}"
     );
     // The owner cannot change once an intent exists either.

@@ -57,7 +57,7 @@ async fn confirm(
     intent: &PaymentIntent,
     pm: &str,
 ) -> Result<PaymentIntent, AppError> {
-    payment_intents::confirm(&t.app, payer, &intent.id, pm).await
+    payment_intents::confirm(&t.app, payer, &intent.id(), pm).await
 }
 
 #[tokio::test]
@@ -65,17 +65,17 @@ async fn an_intent_for_a_payable_is_opened_at_the_gateway_once() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
-    let gateway_id = intent.gateway_intent_id.clone().expect("gateway id");
+    let gateway_id = intent.gateway_intent_id().clone().expect("gateway id");
     assert!(gateway_id.starts_with("pi_test_"), "{gateway_id}");
     assert!(
         intent
-            .client_secret
+            .client_secret()
             .as_deref()
             .expect("secret")
             .starts_with(&format!("{gateway_id}_secret_"))
     );
-    assert_eq!(intent.status, IntentStatus::RequiresPaymentMethod);
-    assert_eq!(intent.amount, order.amount());
+    assert_eq!(intent.status(), IntentStatus::RequiresPaymentMethod);
+    assert_eq!(intent.amount(), order.amount());
     let found = t
         .direct
         .intents
@@ -83,14 +83,14 @@ async fn an_intent_for_a_payable_is_opened_at_the_gateway_once() {
         .await
         .expect("read")
         .expect("findable by the gateway's id");
-    assert_eq!(found.id, intent.id);
+    assert_eq!(found.id(), intent.id());
     let mut same_amount = for_payable(order.payable());
     same_amount.amount = Some(order.amount());
     let (again, created) = payment_intents::create(&t.app, &payer, same_amount, None)
         .await
         .expect("again");
     assert!(!created);
-    assert_eq!(again.id, intent.id);
+    assert_eq!(again.id(), intent.id());
 }
 
 #[tokio::test]
@@ -149,18 +149,18 @@ async fn a_standalone_intent_needs_an_amount_and_is_created_once_per_key() {
         .await
         .expect("created");
     assert!(created);
-    assert_eq!(first.id, key.intent_id());
-    assert_eq!(first.amount, usd(1_234));
+    assert_eq!(first.id(), key.intent_id());
+    assert_eq!(first.amount(), usd(1_234));
     let (again, created) = payment_intents::create(&t.app, &payer, standalone(1_234), Some(&key))
         .await
         .expect("the same request again");
     assert!(created, "answered as the first run was");
-    assert_eq!(again.id, first.id);
-    assert_eq!(again.gateway_intent_id, first.gateway_intent_id);
+    assert_eq!(again.id(), first.id());
+    assert_eq!(again.gateway_intent_id(), first.gateway_intent_id());
     let (other, _) = payment_intents::create(&t.app, &payer, standalone(1_234), None)
         .await
         .expect("another");
-    assert_ne!(other.id, first.id);
+    assert_ne!(other.id(), first.id());
 }
 
 #[tokio::test]
@@ -180,7 +180,7 @@ async fn a_crash_after_storing_a_standalone_intent_is_found_by_its_key() {
         .await
         .expect("retry");
     assert!(created);
-    assert_eq!(retried.id, key.intent_id());
+    assert_eq!(retried.id(), key.intent_id());
     let all = t
         .direct
         .intents
@@ -198,8 +198,8 @@ async fn a_good_card_collects_the_payment_once_and_pays_the_payable() {
     let paid = confirm(&t, &payer, &intent, "pm_card_visa")
         .await
         .expect("confirmed");
-    assert_eq!(paid.status, IntentStatus::Succeeded);
-    assert!(paid.captured_at.is_some());
+    assert_eq!(paid.status(), IntentStatus::Succeeded);
+    assert!(paid.captured_at().is_some());
     assert_eq!(
         t.payable(order.payable()).await.status(),
         PayableStatus::Paid
@@ -208,7 +208,7 @@ async fn a_good_card_collects_the_payment_once_and_pays_the_payable() {
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0].method(), PaymentMethod::Card);
     assert_eq!(payments[0].amount(), order.amount());
-    assert_eq!(payments[0].transaction_id(), &paid.gateway_intent_id);
+    assert_eq!(payments[0].transaction_id(), paid.gateway_intent_id());
     assert!(matches!(
         confirm(&t, &payer, &intent, "pm_card_visa").await,
         Err(AppError::Transition(_))
@@ -224,19 +224,19 @@ async fn a_declined_card_returns_the_intent_to_the_payer_who_may_try_another() {
     let declined = confirm(&t, &payer, &intent, "pm_card_chargeDeclined")
         .await
         .expect("a decline is an outcome");
-    assert_eq!(declined.status, IntentStatus::RequiresPaymentMethod);
-    assert_eq!(declined.failure_reason.as_deref(), Some("card_declined"));
-    assert!(declined.failed_at.is_some());
+    assert_eq!(declined.status(), IntentStatus::RequiresPaymentMethod);
+    assert_eq!(declined.failure_reason().as_deref(), Some("card_declined"));
+    assert!(declined.failed_at().is_some());
     assert!(payments_of(&t, order.payable()).await.is_empty());
     assert_eq!(
         t.payable(order.payable()).await.open_intent_id(),
-        Some(intent.id)
+        Some(intent.id())
     );
     let paid = confirm(&t, &payer, &intent, "pm_card_mastercard")
         .await
         .expect("paid");
-    assert_eq!(paid.status, IntentStatus::Succeeded);
-    assert_eq!(paid.failure_reason, None, "the decline is history");
+    assert_eq!(paid.status(), IntentStatus::Succeeded);
+    assert_eq!(paid.failure_reason(), &None, "the decline is history");
     assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
 
@@ -255,20 +255,20 @@ async fn authentication_waits_for_the_gateway_and_unknown_methods_change_nothing
     let stored = t
         .direct
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("exists");
     assert_eq!(
-        (stored.status, stored.version()),
-        (intent.status, intent.version())
+        (stored.status(), stored.version()),
+        (intent.status(), intent.version())
     );
     let acting = confirm(&t, &payer, &intent, "pm_card_authenticationRequired")
         .await
         .expect("action");
-    assert_eq!(acting.status, IntentStatus::RequiresAction);
+    assert_eq!(acting.status(), IntentStatus::RequiresAction);
     assert_eq!(
-        acting.next_action.expect("an action").kind,
+        acting.next_action().clone().expect("an action").kind,
         "redirect_to_url"
     );
     let stranger = person(&[Role::Admin]);
@@ -283,7 +283,7 @@ async fn twenty_concurrent_confirms_record_one_payment() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     let answers = futures::future::join_all(
         (0..20).map(|_| payment_intents::confirm(&t.app, &payer, &id, "pm_card_visa")),
     )
@@ -291,7 +291,7 @@ async fn twenty_concurrent_confirms_record_one_payment() {
     assert!(
         answers
             .iter()
-            .any(|a| matches!(a, Ok(i) if i.status == IntentStatus::Succeeded))
+            .any(|a| matches!(a, Ok(i) if i.status() == IntentStatus::Succeeded))
     );
     assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
@@ -308,11 +308,11 @@ async fn a_lost_answer_while_collecting_never_records_twice() {
     // The write happened although its answer was lost: the next read sees it.
     let settled = match first {
         Ok(i) => i,
-        Err(_) => payment_intents::get_for_staff(&t.app, &person(&[Role::Support]), &intent.id)
+        Err(_) => payment_intents::get_for_staff(&t.app, &person(&[Role::Support]), &intent.id())
             .await
             .expect("read"),
     };
-    assert_eq!(settled.status, IntentStatus::Succeeded);
+    assert_eq!(settled.status(), IntentStatus::Succeeded);
     let _ = confirm(&t, &payer, &intent, "pm_card_visa").await;
     assert_eq!(payments_of(&t, order.payable()).await.len(), 1);
 }
@@ -322,7 +322,7 @@ async fn payers_and_admins_cancel_at_the_gateway_and_here() {
     let t = TestApp::new();
     let payer = person(&[]);
     let (order, intent) = card_intent(&t, &payer).await;
-    let id = intent.id;
+    let id = intent.id();
     for other in [
         person(&[]),
         person(&[Role::Support]),
@@ -336,7 +336,7 @@ async fn payers_and_admins_cancel_at_the_gateway_and_here() {
     let canceled = payment_intents::cancel(&t.app, &payer, &id)
         .await
         .expect("canceled");
-    assert_eq!(canceled.status, IntentStatus::Canceled);
+    assert_eq!(canceled.status(), IntentStatus::Canceled);
     assert_eq!(
         t.payable(order.payable()).await.open_intent_id(),
         None,
@@ -347,10 +347,10 @@ async fn payers_and_admins_cancel_at_the_gateway_and_here() {
         Err(AppError::Transition(_))
     ));
     let (_, second) = card_intent(&t, &payer).await;
-    let by_admin = payment_intents::cancel(&t.app, &person(&[Role::Admin]), &second.id)
+    let by_admin = payment_intents::cancel(&t.app, &person(&[Role::Admin]), &second.id())
         .await
         .expect("admin cancels");
-    assert_eq!(by_admin.status, IntentStatus::Canceled);
+    assert_eq!(by_admin.status(), IntentStatus::Canceled);
 }
 
 #[tokio::test]
@@ -362,21 +362,21 @@ async fn only_admin_and_support_read_here_newest_first() {
     let (_, newer) = card_intent(&t, &payer).await;
     let customer = payer.user_id.clone();
     for reader in [person(&[Role::Admin]), person(&[Role::Support])] {
-        let got = payment_intents::get_for_staff(&t.app, &reader, &older.id)
+        let got = payment_intents::get_for_staff(&t.app, &reader, &older.id())
             .await
             .expect("read");
-        assert_eq!(got.id, older.id);
+        assert_eq!(got.id(), older.id());
         let all = payment_intents::list_all(&t.app, &reader, 10, None)
             .await
             .expect("all");
         assert_eq!(
-            all.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-            vec![newer.id, older.id]
+            all.items.iter().map(|i| i.id()).collect::<Vec<_>>(),
+            vec![newer.id(), older.id()]
         );
         let theirs = payment_intents::list_for_customer(&t.app, &reader, Some(&customer), 1, None)
             .await
             .expect("customer");
-        assert_eq!(theirs.items[0].id, newer.id);
+        assert_eq!(theirs.items[0].id(), newer.id());
         let rest = payment_intents::list_for_customer(
             &t.app,
             &reader,
@@ -386,11 +386,11 @@ async fn only_admin_and_support_read_here_newest_first() {
         )
         .await
         .expect("next page");
-        assert_eq!(rest.items[0].id, older.id);
+        assert_eq!(rest.items[0].id(), older.id());
     }
     for other in [person(&[Role::Staff]), person(&[]), payer.clone()] {
         assert!(matches!(
-            payment_intents::get_for_staff(&t.app, &other, &older.id).await,
+            payment_intents::get_for_staff(&t.app, &other, &older.id()).await,
             Err(AppError::Forbidden(_))
         ));
         assert!(matches!(
@@ -473,10 +473,10 @@ async fn intents_that_name_no_gateway_open_at_the_default_one() {
     let (intent, _) = payment_intents::create(&t.app, &payer, unnamed, None)
         .await
         .expect("opened");
-    assert_eq!(intent.gateway, GatewayId::Test);
+    assert_eq!(intent.gateway(), GatewayId::Test);
     let order = t.order(&payer, 5_000).await;
     let (shop, _) = crate::app::shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("opened");
-    assert_eq!(shop.gateway, GatewayId::Test);
+    assert_eq!(shop.gateway(), GatewayId::Test);
 }

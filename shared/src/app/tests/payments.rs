@@ -439,11 +439,11 @@ async fn an_order_held_by_an_abandoned_intent_takes_payments_again() {
     let intent = t
         .direct
         .intents
-        .get_intent(&held.id)
+        .get_intent(&held.id())
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(intent.cancellation_reason.as_deref(), Some("expired"));
+    assert_eq!(intent.cancellation_reason().as_deref(), Some("expired"));
 }
 
 #[tokio::test]

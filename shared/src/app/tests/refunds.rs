@@ -73,7 +73,7 @@ pub(super) async fn card_payment(t: &TestApp) -> (Payable, PaymentIntent, Paymen
     let (intent, _) = payment_intents::create(&t.app, &payer, new, None)
         .await
         .expect("created");
-    let intent = payment_intents::confirm(&t.app, &payer, &intent.id, "pm_card_visa")
+    let intent = payment_intents::confirm(&t.app, &payer, &intent.id(), "pm_card_visa")
         .await
         .expect("collected");
     let payment = payments_of(t, order.payable())

@@ -22,13 +22,13 @@ async fn the_shop_intent_is_a_card_intent_opened_once() {
         .await
         .expect("open");
     assert!(created);
-    assert_eq!(intent.gateway, GatewayId::Test);
-    assert_eq!(intent.status, IntentStatus::RequiresPaymentMethod);
+    assert_eq!(intent.gateway(), GatewayId::Test);
+    assert_eq!(intent.status(), IntentStatus::RequiresPaymentMethod);
     let (again, created) = shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("again");
     assert!(!created);
-    assert_eq!(again.id, intent.id);
+    assert_eq!(again.id(), intent.id());
 }
 
 #[tokio::test]
@@ -41,7 +41,7 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
         .expect("open");
     let paid = PaidWith {
         // Staff's own reference: it names the money, never the gateway.
-        reference: intent.gateway_intent_id.clone(),
+        reference: intent.gateway_intent_id().clone(),
         ..PaidWith::default()
     };
     let settled = shop::mark_paid(&t.app, order.payable(), &paid)
@@ -52,13 +52,13 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
     let ended = t
         .direct
         .intents
-        .get_intent(&intent.id)
+        .get_intent(&intent.id())
         .await
         .expect("read")
         .expect("intent");
-    assert_eq!(ended.status, IntentStatus::Canceled);
+    assert_eq!(ended.status(), IntentStatus::Canceled);
     assert_eq!(
-        ended.cancellation_reason.as_deref(),
+        ended.cancellation_reason().as_deref(),
         Some(shop::PAID_OFFLINE)
     );
     let again = shop::mark_paid(&t.app, order.payable(), &paid)
@@ -80,7 +80,7 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
         None,
         "an offline payment, of no gateway"
     );
-    assert_eq!(payment.transaction_id(), &intent.gateway_intent_id);
+    assert_eq!(payment.transaction_id(), intent.gateway_intent_id());
 }
 
 #[tokio::test]

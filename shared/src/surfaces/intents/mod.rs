@@ -110,8 +110,8 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
                     200,
                     &CreatePaymentIntentResponse {
                         message: message.into(),
-                        intent_id: intent.id.to_string(),
-                        status: intent.status.as_str().into(),
+                        intent_id: intent.id().to_string(),
+                        status: intent.status().as_str().into(),
                     },
                 ))
             },
@@ -292,8 +292,8 @@ async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
                     200,
                     &PaymentIntentStatusResponse {
                         message: message.into(),
-                        intent_id: intent.id.to_string(),
-                        status: intent.status.as_str().into(),
+                        intent_id: intent.id().to_string(),
+                        status: intent.status().as_str().into(),
                     },
                 ))
             },

@@ -151,18 +151,18 @@ pub struct PaymentIntentResponse {
 impl From<&PaymentIntent> for PaymentIntentResponse {
     fn from(i: &PaymentIntent) -> Self {
         Self {
-            id: i.id.to_string(),
-            created_at: iso_millis(i.created_at),
-            updated_at: iso_millis(i.updated_at),
-            payer_user_id: i.payer.user_id.to_string(),
-            payer_email: i.payer.email.to_string(),
-            registration_id: i.payable.as_ref().map(|p| p.id.to_string()),
-            amount: i.amount.to_string(),
-            currency: i.amount.currency().code().to_owned(),
-            status: i.status.as_str().to_owned(),
-            otp_attempts: i.otp_attempts,
-            failure_reason: i.failure_reason.clone(),
-            cancellation_reason: i.cancellation_reason.clone(),
+            id: i.id().to_string(),
+            created_at: iso_millis(i.created_at()),
+            updated_at: iso_millis(i.updated_at()),
+            payer_user_id: i.payer().user_id.to_string(),
+            payer_email: i.payer().email.to_string(),
+            registration_id: i.payable().as_ref().map(|p| p.id.to_string()),
+            amount: i.amount().to_string(),
+            currency: i.amount().currency().code().to_owned(),
+            status: i.status().as_str().to_owned(),
+            otp_attempts: i.otp_attempts(),
+            failure_reason: i.failure_reason().clone(),
+            cancellation_reason: i.cancellation_reason().clone(),
         }
     }
 }

@@ -248,32 +248,32 @@ impl From<IntentStatus> for StatusDto {
 impl From<&PaymentIntent> for PaymentIntentDto {
     fn from(i: &PaymentIntent) -> Self {
         let payable = |kind: PayableKind| {
-            i.payable
+            i.payable()
                 .as_ref()
                 .filter(|p| p.kind == kind)
                 .map(|p| p.id.to_string())
         };
         Self {
-            id: i.id.to_string(),
+            id: i.id().to_string(),
             invoice_id: payable(PayableKind::Invoice),
             order_id: payable(PayableKind::Order),
-            customer_id: i.payer.user_id.to_string(),
-            amount: JsonDecimal(i.amount.to_decimal()),
-            currency: i.amount.currency().code().into(),
-            status: i.status.into(),
-            payment_gateway_id: i.gateway.as_str().into(),
-            gateway_intent_id: i.gateway_intent_id.clone(),
-            client_secret: i.client_secret.clone(),
-            description: i.description.clone(),
-            authorized_at: i.authorized_at.map(iso_millis),
-            captured_at: i.captured_at.map(iso_millis),
-            failed_at: i.failed_at.map(iso_millis),
-            failure_reason: i.failure_reason.clone().unwrap_or_default(),
-            created_at: iso_millis(i.created_at),
+            customer_id: i.payer().user_id.to_string(),
+            amount: JsonDecimal(i.amount().to_decimal()),
+            currency: i.amount().currency().code().into(),
+            status: i.status().into(),
+            payment_gateway_id: i.gateway().as_str().into(),
+            gateway_intent_id: i.gateway_intent_id().clone(),
+            client_secret: i.client_secret().clone(),
+            description: i.description().clone(),
+            authorized_at: i.authorized_at().map(iso_millis),
+            captured_at: i.captured_at().map(iso_millis),
+            failed_at: i.failed_at().map(iso_millis),
+            failure_reason: i.failure_reason().clone().unwrap_or_default(),
+            created_at: iso_millis(i.created_at()),
             next_action: i
-                .next_action
+                .next_action()
                 .as_ref()
-                .filter(|_| i.status == IntentStatus::RequiresAction)
+                .filter(|_| i.status() == IntentStatus::RequiresAction)
                 .map(NextActionDto::from),
         }
     }

@@ -98,50 +98,50 @@ pub struct IntentItem {
 impl IntentItem {
     /// The item as it will be stored with `version`.
     pub fn from_domain(i: &PaymentIntent, version: u64) -> Self {
-        let id = i.id.to_string();
-        let payable = i.payable.as_ref();
+        let id = i.id().to_string();
+        let payable = i.payable().as_ref();
         Self {
-            pk: intent_pk(&i.id),
+            pk: intent_pk(&i.id()),
             sk: INTENT_SK.to_owned(),
-            gsi1pk: user_partition(&i.payer.user_id),
+            gsi1pk: user_partition(&i.payer().user_id),
             gsi1sk: format!("{INTENT_PREFIX}{}", i.list_key()),
             gsi2pk: payable.map(payable_pk),
             gsi2sk: payable.map(|_| format!("{INTENT_PREFIX}{}", i.list_key())),
-            gsi3pk: Some(all_intents_partition(all_intents_shard(&i.id))),
+            gsi3pk: Some(all_intents_partition(all_intents_shard(&i.id()))),
             gsi3sk: Some(format!("{INTENT_PREFIX}{}", i.list_key())),
             id,
-            created_at: ts(i.created_at),
-            updated_at: ts(i.updated_at),
-            payer_user_id: i.payer.user_id.to_string(),
-            payer_email: i.payer.email.to_string(),
+            created_at: ts(i.created_at()),
+            updated_at: ts(i.updated_at()),
+            payer_user_id: i.payer().user_id.to_string(),
+            payer_email: i.payer().email.to_string(),
             payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
             payable_id: payable.map(|p| p.id.to_string()),
-            amount_minor: i.amount.minor(),
-            currency: i.amount.currency().code().to_owned(),
-            status: i.status.as_str().to_owned(),
-            gateway: i.gateway.as_str().to_owned(),
-            gateway_intent_id: i.gateway_intent_id.clone(),
-            client_secret: i.client_secret.clone(),
-            description: i.description.clone(),
-            line_items: i.line_items.iter().map(LineItemItem::from).collect(),
-            business_id: i.business_id.map(|b| b.get()),
-            return_url: i.return_url.clone(),
-            cancel_url: i.cancel_url.clone(),
-            otp_hash: i.otp.as_ref().map(|o| hex::encode(o.hash.as_bytes())),
-            otp_expires_at: i.otp.as_ref().map(|o| ts(o.expires_at)),
-            otp_attempts: i.otp_attempts,
-            otp_sends: i.otp_sends,
-            otp_last_sent_at: i.otp_last_sent_at.map(ts),
-            authorized_at: i.authorized_at.map(ts),
-            captured_at: i.captured_at.map(ts),
-            failed_at: i.failed_at.map(ts),
-            canceled_at: i.canceled_at.map(ts),
-            failure_reason: i.failure_reason.clone(),
-            cancellation_reason: i.cancellation_reason.clone(),
-            metadata: i.metadata.clone(),
-            next_action_type: i.next_action.as_ref().map(|a| a.kind.clone()),
-            next_action_url: i.next_action.as_ref().and_then(|a| a.url.clone()),
-            review_reason: i.review_reason.clone(),
+            amount_minor: i.amount().minor(),
+            currency: i.amount().currency().code().to_owned(),
+            status: i.status().as_str().to_owned(),
+            gateway: i.gateway().as_str().to_owned(),
+            gateway_intent_id: i.gateway_intent_id().clone(),
+            client_secret: i.client_secret().clone(),
+            description: i.description().clone(),
+            line_items: i.line_items().iter().map(LineItemItem::from).collect(),
+            business_id: i.business_id().map(|b| b.get()),
+            return_url: i.return_url().clone(),
+            cancel_url: i.cancel_url().clone(),
+            otp_hash: i.otp().as_ref().map(|o| hex::encode(o.hash.as_bytes())),
+            otp_expires_at: i.otp().as_ref().map(|o| ts(o.expires_at)),
+            otp_attempts: i.otp_attempts(),
+            otp_sends: i.otp_sends(),
+            otp_last_sent_at: i.otp_last_sent_at().map(ts),
+            authorized_at: i.authorized_at().map(ts),
+            captured_at: i.captured_at().map(ts),
+            failed_at: i.failed_at().map(ts),
+            canceled_at: i.canceled_at().map(ts),
+            failure_reason: i.failure_reason().clone(),
+            cancellation_reason: i.cancellation_reason().clone(),
+            metadata: i.metadata().clone(),
+            next_action_type: i.next_action().as_ref().map(|a| a.kind.clone()),
+            next_action_url: i.next_action().as_ref().and_then(|a| a.url.clone()),
+            review_reason: i.review_reason().clone(),
             version,
         }
     }
@@ -217,13 +217,13 @@ pub struct GatewayIntentItem {
 
 /// The lookup item of an intent the gateway already named, if it did.
 pub fn gateway_intent_to_item(i: &PaymentIntent) -> Result<Option<Item>, StoreError> {
-    let Some(gateway_intent_id) = &i.gateway_intent_id else {
+    let Some(gateway_intent_id) = &i.gateway_intent_id() else {
         return Ok(None);
     };
     let item = GatewayIntentItem {
-        pk: gateway_intent_pk(i.gateway, gateway_intent_id),
+        pk: gateway_intent_pk(i.gateway(), gateway_intent_id),
         sk: GATEWAY_INTENT_SK.to_owned(),
-        intent_id: i.id.to_string(),
+        intent_id: i.id().to_string(),
     };
     serde_dynamo::to_item(item)
         .map(Some)

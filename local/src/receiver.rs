@@ -96,7 +96,7 @@ async fn receive(app: &App, req: Request<Incoming>) -> Response<Full<Bytes>> {
         Err(e) => return answer(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}\n")),
     };
     let checked = webhook_signature::verify(
-        endpoint.secret.expose_secret().as_bytes(),
+        endpoint.secret().expose_secret().as_bytes(),
         signature.as_deref(),
         &body,
         time::OffsetDateTime::now_utc(),

@@ -263,7 +263,7 @@ async fn endpoints_are_created_read_replaced_and_deleted() {
         .expect("read")
         .expect("exists");
     use secrecy::ExposeSecret;
-    assert_eq!(stored.secret.expose_secret(), secret);
+    assert_eq!(stored.secret().expose_secret(), secret);
 
     let deleted = delete(&h, &id).await;
     assert_eq!(deleted.status, 200);
@@ -571,7 +571,7 @@ async fn a_name_that_names_this_machine_is_not_sent_to_outside_a_developers_mach
 
 #[tokio::test]
 async fn an_endpoint_stored_before_its_address_was_refused_reads_and_is_sent_nothing() {
-    use payment_shared::domain::{EndpointId, EndpointUrl};
+    use payment_shared::domain::{EndpointId, EndpointUrl, WebhookEndpoint};
     let h = Harness::new().await;
     endpoint(&h, "ops", "https://example.com/hooks", &["*"]).await;
     // As an endpoint registered before link-local addresses were refused.
@@ -581,9 +581,13 @@ async fn an_endpoint_stored_before_its_address_was_refused_reads_and_is_sent_not
         .get_endpoint(&id)
         .await
         .expect("read")
-        .expect("exists");
+        .expect("exists")
+        .into_parts();
     old.url = EndpointUrl::stored("https://169.254.169.254/latest/").expect("stored");
-    endpoints.put_endpoint(&old).await.expect("replaced");
+    endpoints
+        .put_endpoint(&WebhookEndpoint::restore(old))
+        .await
+        .expect("replaced");
     let shown = get(&h, "ops").await;
     assert_eq!(shown.status, 200, "{}", shown.body);
     assert_eq!(shown.body["url"], "https://169.254.169.254/latest/");
@@ -1489,7 +1493,7 @@ async fn replays_of_a_create_and_a_rotation_answer_the_same_body_and_the_ledger_
         .expect("exists");
     use secrecy::ExposeSecret;
     assert_eq!(
-        Some(stored.secret.expose_secret()),
+        Some(stored.secret().expose_secret()),
         rotated.body["secret"].as_str()
     );
 

@@ -92,7 +92,7 @@ async fn deliveries_of(
         .filter(|e| e.subscribes_to(&event.event_type))
     {
         let delivery = Delivery::new(
-            &endpoint.id,
+            endpoint.id(),
             EventRef {
                 id: event.id.clone(),
                 event_type: event.event_type.clone(),
@@ -169,7 +169,10 @@ async fn pick_due(app: &Arc<App>) -> Result<Vec<Delivery>, AppError> {
     let now = app.clock.now();
     let endpoints = app.webhooks.endpoints.list_endpoints().await?;
     let share = RETRY_BATCH.div_ceil(endpoints.len().max(1));
-    let shares = endpoints.into_iter().map(|e| (e.id, None, share)).collect();
+    let shares = endpoints
+        .into_iter()
+        .map(|e| (e.id().clone(), None, share))
+        .collect();
     // Deliveries in no endpoint's list yet: a store keeps them so only
     // until each is written next, which their attempt here does.
     let (due, strays) = tokio::join!(
@@ -323,7 +326,7 @@ async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
         .endpoints
         .get_endpoint(&claimed.endpoint_id)
         .await?
-        .filter(|e| claimed.belongs_to_endpoint_created(e.created));
+        .filter(|e| claimed.belongs_to_endpoint_created(e.created()));
     let Some(endpoint) = endpoint else {
         finish(app, claimed.abandoned("the endpoint was deleted")).await?;
         return Ok(Step::Abandoned);
@@ -348,7 +351,7 @@ async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
     };
     let sent_at = app.clock.now();
     let post = DeliveryPost {
-        url: endpoint.url.as_str().to_owned(),
+        url: endpoint.url().as_str().to_owned(),
         signature: endpoint.signature(sent_at.unix_timestamp(), &event.body),
         body: event.body,
     };

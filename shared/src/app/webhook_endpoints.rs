@@ -18,15 +18,7 @@ pub async fn put(
     enabled_events: EnabledEvents,
 ) -> Result<EndpointWrite, AppError> {
     let now = app.clock.now();
-    let endpoint = WebhookEndpoint {
-        id,
-        url,
-        enabled_events,
-        secret: new_signing_secret(),
-        previous_secret: None,
-        created: now,
-        updated: now,
-    };
+    let endpoint = WebhookEndpoint::new(id, url, enabled_events, new_signing_secret(), now);
     Ok(app.webhooks.endpoints.put_endpoint(&endpoint).await?)
 }
 
@@ -85,7 +77,7 @@ pub async fn deliveries(
         .await?;
     let now = app.clock.now();
     page.items
-        .retain(|d| d.belongs_to_endpoint_created(endpoint.created) && !d.expired(now));
+        .retain(|d| d.belongs_to_endpoint_created(endpoint.created()) && !d.expired(now));
     Ok(page)
 }
 

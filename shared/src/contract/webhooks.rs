@@ -57,15 +57,13 @@ impl DeliverySender for NoSender {
 }
 
 fn endpoint(id: &str, url: &str, t: OffsetDateTime) -> WebhookEndpoint {
-    WebhookEndpoint {
-        id: EndpointId::parse(id).expect("id"),
-        url: EndpointUrl::parse(url, false).expect("url"),
-        enabled_events: EnabledEvents::All,
-        secret: SecretString::from(format!("whsec_{}", unique("s"))),
-        previous_secret: None,
-        created: t,
-        updated: t,
-    }
+    WebhookEndpoint::new(
+        EndpointId::parse(id).expect("id"),
+        EndpointUrl::parse(url, false).expect("url"),
+        EnabledEvents::All,
+        SecretString::from(format!("whsec_{}", unique("s"))),
+        t,
+    )
 }
 
 fn delivery(endpoint: &str, event: &str, object: &str, created: OffsetDateTime) -> Delivery {
@@ -86,25 +84,36 @@ pub async fn an_endpoint_is_created_then_replaced_keeping_its_secret(w: &Webhook
     let first = endpoint("ops", "https://a.example.com/h", t);
     let written = w.endpoints.put_endpoint(&first).await.expect("put");
     assert!(written.created);
-    let mut again = endpoint("ops", "https://b.example.com/h", t + Duration::seconds(5));
-    again.enabled_events = EnabledEvents::parse(&["refund.created".to_owned()]).expect("events");
+    let again = WebhookEndpoint::new(
+        EndpointId::parse("ops").expect("id"),
+        EndpointUrl::parse("https://b.example.com/h", false).expect("url"),
+        EnabledEvents::parse(&["refund.created".to_owned()]).expect("events"),
+        SecretString::from(format!("whsec_{}", unique("s"))),
+        t + Duration::seconds(5),
+    );
     let replaced = w.endpoints.put_endpoint(&again).await.expect("put");
     assert!(!replaced.created);
     assert_eq!(
-        replaced.endpoint.secret.expose_secret(),
-        first.secret.expose_secret()
+        replaced.endpoint.secret().expose_secret(),
+        first.secret().expose_secret()
     );
-    assert_eq!(replaced.endpoint.created, t);
+    assert_eq!(replaced.endpoint.created(), t);
     let read = w
         .endpoints
-        .get_endpoint(&first.id)
+        .get_endpoint(first.id())
         .await
         .expect("get")
         .expect("exists");
-    assert_eq!(read.url.as_str(), "https://b.example.com/h");
-    assert_eq!(read.enabled_events, again.enabled_events);
-    assert_eq!(read.secret.expose_secret(), first.secret.expose_secret());
-    assert_eq!((read.created, read.updated), (t, t + Duration::seconds(5)));
+    assert_eq!(read.url().as_str(), "https://b.example.com/h");
+    assert_eq!(read.enabled_events(), again.enabled_events());
+    assert_eq!(
+        read.secret().expose_secret(),
+        first.secret().expose_secret()
+    );
+    assert_eq!(
+        (read.created(), read.updated()),
+        (t, t + Duration::seconds(5))
+    );
 }
 
 fn rotation(t: OffsetDateTime, old_lives: i64) -> SecretRotation {
@@ -116,12 +125,12 @@ fn rotation(t: OffsetDateTime, old_lives: i64) -> SecretRotation {
 }
 
 fn secret_of(endpoint: &WebhookEndpoint) -> &str {
-    endpoint.secret.expose_secret()
+    endpoint.secret().expose_secret()
 }
 
 fn retiring_of(endpoint: &WebhookEndpoint) -> Option<(&str, OffsetDateTime)> {
     endpoint
-        .previous_secret
+        .previous_secret()
         .as_ref()
         .map(|p| (p.secret.expose_secret(), p.expires))
 }
@@ -135,22 +144,22 @@ pub async fn a_rotation_keeps_the_replaced_secret_until_it_expires(w: &Webhooks)
     let rotated = rotation(later, 3600);
     let written = w
         .endpoints
-        .rotate_secret(&first.id, &rotated)
+        .rotate_secret(first.id(), &rotated)
         .await
         .expect("rotate")
         .expect("the endpoint exists");
     let expires = rotated.old_expires.expect("an overlap");
     let read = w
         .endpoints
-        .get_endpoint(&first.id)
+        .get_endpoint(first.id())
         .await
         .expect("get")
         .expect("exists");
     for e in [&written, &read] {
         assert_eq!(secret_of(e), rotated.new_secret.expose_secret());
         assert_eq!(retiring_of(e), Some((secret_of(&first), expires)));
-        assert_eq!((e.created, e.updated), (t, later));
-        assert_eq!(e.url.as_str(), "https://a.example.com/h");
+        assert_eq!((e.created(), e.updated()), (t, later));
+        assert_eq!(e.url().as_str(), "https://a.example.com/h");
     }
 
     // A replace changes the URL and keeps both secrets.
@@ -158,7 +167,7 @@ pub async fn a_rotation_keeps_the_replaced_secret_until_it_expires(w: &Webhooks)
     let replaced = w.endpoints.put_endpoint(&again).await.expect("put");
     let read = w
         .endpoints
-        .get_endpoint(&first.id)
+        .get_endpoint(first.id())
         .await
         .expect("get")
         .expect("exists");
@@ -170,18 +179,18 @@ pub async fn a_rotation_keeps_the_replaced_secret_until_it_expires(w: &Webhooks)
     // A rotation whose old secret ends now keeps none.
     let ended = rotation(later, 0);
     w.endpoints
-        .rotate_secret(&first.id, &ended)
+        .rotate_secret(first.id(), &ended)
         .await
         .expect("rotate")
         .expect("exists");
     let read = w
         .endpoints
-        .get_endpoint(&first.id)
+        .get_endpoint(first.id())
         .await
         .expect("get")
         .expect("exists");
     assert_eq!(secret_of(&read), ended.new_secret.expose_secret());
-    assert!(read.previous_secret.is_none());
+    assert!(read.previous_secret().is_none());
 
     let unknown = EndpointId::parse("nobody").expect("id");
     assert!(
@@ -207,8 +216,8 @@ pub async fn rotations_at_once_retire_each_others_secrets(w: &Webhooks) {
     w.endpoints.put_endpoint(&first).await.expect("put");
     let (a, b) = (rotation(t, 600), rotation(t, 600));
     let (after_a, after_b) = tokio::join!(
-        w.endpoints.rotate_secret(&first.id, &a),
-        w.endpoints.rotate_secret(&first.id, &b),
+        w.endpoints.rotate_secret(first.id(), &a),
+        w.endpoints.rotate_secret(first.id(), &b),
     );
     let (after_a, after_b) = (
         after_a.expect("rotate").expect("exists"),
@@ -227,7 +236,7 @@ pub async fn rotations_at_once_retire_each_others_secrets(w: &Webhooks) {
     assert_eq!(retiring_of(later).map(|r| r.0), Some(secret_of(earlier)));
     let read = w
         .endpoints
-        .get_endpoint(&first.id)
+        .get_endpoint(first.id())
         .await
         .expect("get")
         .expect("exists");
@@ -254,7 +263,7 @@ pub async fn endpoints_are_listed_and_deleted(w: &Webhooks) {
         .await
         .expect("list")
         .iter()
-        .map(|e| e.id.to_string())
+        .map(|e| e.id().to_string())
         .collect();
     ids.sort();
     assert_eq!(ids, ["a", "b", "c"]);

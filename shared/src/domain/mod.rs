@@ -38,8 +38,8 @@ pub use payment::{Payment, PaymentMethod, PaymentParts, PaymentStatus};
 pub use refund::{Refund, RefundEffect, RefundParts, RefundRefused, RefundStatus};
 pub use settlement::{Totals, settlement_account};
 pub use webhook_endpoint::{
-    EnabledEvents, EndpointId, EndpointUrl, OldSecretLifetime, RetiringSecret, SecretRotation,
-    WebhookEndpoint,
+    EnabledEvents, EndpointId, EndpointParts, EndpointUrl, OldSecretLifetime, RetiringSecret,
+    SecretRotation, WebhookEndpoint,
 };
 
 /// Why a value was refused; the message is safe to show to the caller.

@@ -348,8 +348,10 @@ impl SecretRotation {
     }
 }
 
+/// Everything storage keeps of a webhook endpoint: what an endpoint is
+/// rebuilt from when read back ([`WebhookEndpoint::restore`]).
 #[derive(Debug, Clone)]
-pub struct WebhookEndpoint {
+pub struct EndpointParts {
     pub id: EndpointId,
     pub url: EndpointUrl,
     pub enabled_events: EnabledEvents,
@@ -361,6 +363,112 @@ pub struct WebhookEndpoint {
     pub previous_secret: Option<RetiringSecret>,
     pub created: OffsetDateTime,
     pub updated: OffsetDateTime,
+}
+
+/// An endpoint's fields are the domain's: outside it they are read through
+/// accessors and changed only by its methods.
+#[derive(Debug, Clone)]
+pub struct WebhookEndpoint {
+    pub(super) id: EndpointId,
+    pub(super) url: EndpointUrl,
+    pub(super) enabled_events: EnabledEvents,
+    /// Chosen by the service when the endpoint is created or its secret
+    /// rotated; a replace keeps it.
+    pub(super) secret: SecretString,
+    /// The secret the last rotation replaced, while it may still sign (a
+    /// replace keeps it too).
+    pub(super) previous_secret: Option<RetiringSecret>,
+    pub(super) created: OffsetDateTime,
+    pub(super) updated: OffsetDateTime,
+}
+
+impl WebhookEndpoint {
+    /// A new endpoint made `now`, signing with `secret` alone.
+    pub fn new(
+        id: EndpointId,
+        url: EndpointUrl,
+        enabled_events: EnabledEvents,
+        secret: SecretString,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            url,
+            enabled_events,
+            secret,
+            previous_secret: None,
+            created: now,
+            updated: now,
+        }
+    }
+
+    pub fn id(&self) -> &EndpointId {
+        &self.id
+    }
+
+    pub fn url(&self) -> &EndpointUrl {
+        &self.url
+    }
+
+    pub fn enabled_events(&self) -> &EnabledEvents {
+        &self.enabled_events
+    }
+
+    pub fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+
+    pub fn previous_secret(&self) -> &Option<RetiringSecret> {
+        &self.previous_secret
+    }
+
+    pub fn created(&self) -> OffsetDateTime {
+        self.created
+    }
+
+    pub fn updated(&self) -> OffsetDateTime {
+        self.updated
+    }
+
+    /// This endpoint as a replace of `old` stores it: its URL, event types
+    /// and update time, with `old`'s secrets and creation time.
+    pub fn replacing(self, old: &Self) -> Self {
+        Self {
+            secret: old.secret.clone(),
+            previous_secret: old.previous_secret.clone(),
+            created: old.created,
+            ..self
+        }
+    }
+}
+
+/// Storage's side of a webhook endpoint.
+impl WebhookEndpoint {
+    /// An endpoint as storage holds it.
+    pub fn restore(parts: EndpointParts) -> Self {
+        Self {
+            id: parts.id,
+            url: parts.url,
+            enabled_events: parts.enabled_events,
+            secret: parts.secret,
+            previous_secret: parts.previous_secret,
+            created: parts.created,
+            updated: parts.updated,
+        }
+    }
+
+    /// Everything it holds, as storage keeps it.
+    pub fn into_parts(self) -> EndpointParts {
+        EndpointParts {
+            id: self.id,
+            url: self.url,
+            enabled_events: self.enabled_events,
+            secret: self.secret,
+            previous_secret: self.previous_secret,
+            created: self.created,
+            updated: self.updated,
+        }
+    }
 }
 
 impl WebhookEndpoint {

@@ -126,13 +126,13 @@ pub struct WebhookEndpointBody {
 impl WebhookEndpointBody {
     fn of(e: &WebhookEndpoint, with_secret: bool) -> Self {
         Self {
-            id: e.id.to_string(),
+            id: e.id().to_string(),
             object: "webhook_endpoint",
-            url: e.url.as_str().to_owned(),
-            enabled_events: e.enabled_events.to_list(),
-            created: e.created.unix_timestamp(),
-            updated: e.updated.unix_timestamp(),
-            secret: with_secret.then(|| e.secret.expose_secret().to_owned()),
+            url: e.url().as_str().to_owned(),
+            enabled_events: e.enabled_events().to_list(),
+            created: e.created().unix_timestamp(),
+            updated: e.updated().unix_timestamp(),
+            secret: with_secret.then(|| e.secret().expose_secret().to_owned()),
         }
     }
 }

@@ -12,7 +12,8 @@ use super::codec::{Item, corrupt, names, parse_opt_ts, parse_ts, s, ts, unavaila
 use super::request::key;
 use super::table::{PK, SK};
 use crate::domain::{
-    EnabledEvents, EndpointId, EndpointUrl, RetiringSecret, SecretRotation, WebhookEndpoint,
+    EnabledEvents, EndpointId, EndpointParts, EndpointUrl, RetiringSecret, SecretRotation,
+    WebhookEndpoint,
 };
 use crate::ports::{EndpointWrite, StoreError, WebhookEndpointStore};
 
@@ -45,7 +46,7 @@ struct EndpointItem {
 fn endpoint_from_item(item: Item) -> Result<WebhookEndpoint, StoreError> {
     let item: EndpointItem =
         serde_dynamo::from_item(item).map_err(|e| corrupt("webhook endpoint", e))?;
-    Ok(WebhookEndpoint {
+    Ok(WebhookEndpoint::restore(EndpointParts {
         id: EndpointId::parse(&item.id).map_err(|e| corrupt("endpoint id", e))?,
         // Stored only after it was accepted: whatever the run's rules (or
         // the addresses refused since), it stays readable.
@@ -65,14 +66,14 @@ fn endpoint_from_item(item: Item) -> Result<WebhookEndpoint, StoreError> {
         },
         created: parse_ts(&item.created)?,
         updated: parse_ts(&item.updated)?,
-    })
+    }))
 }
 
 #[async_trait::async_trait]
 impl WebhookEndpointStore for DynamoStore {
-    #[tracing::instrument(skip_all, fields(endpoint = %endpoint.id), err)]
+    #[tracing::instrument(skip_all, fields(endpoint = %endpoint.id()), err)]
     async fn put_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<EndpointWrite, StoreError> {
-        let events = serde_dynamo::to_attribute_value(endpoint.enabled_events.to_list())
+        let events = serde_dynamo::to_attribute_value(endpoint.enabled_events().to_list())
             .map_err(|e| corrupt("enabled events", e))?;
         // One write either way: the secret and the creation time are set only
         // when the item is new, and the old item says which it was.
@@ -82,7 +83,7 @@ impl WebhookEndpointStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(
                 ENDPOINTS_PK.to_owned(),
-                &endpoint_sk(&endpoint.id),
+                &endpoint_sk(endpoint.id()),
             )))
             .update_expression(
                 "SET id = :id, #url = :url, enabled_events = :events, updated = :now, \
@@ -90,11 +91,11 @@ impl WebhookEndpointStore for DynamoStore {
             )
             .set_expression_attribute_names(Some(names(&[("#url", "url")])))
             .set_expression_attribute_values(Some(values(vec![
-                (":id", s(endpoint.id.as_str())),
-                (":url", s(endpoint.url.as_str())),
+                (":id", s(endpoint.id().as_str())),
+                (":url", s(endpoint.url().as_str())),
                 (":events", events),
-                (":now", s(ts(endpoint.updated))),
-                (":secret", s(endpoint.secret.expose_secret())),
+                (":now", s(ts(endpoint.updated()))),
+                (":secret", s(endpoint.secret().expose_secret())),
             ])))
             .return_values(ReturnValue::AllOld)
             .send()
@@ -108,12 +109,7 @@ impl WebhookEndpointStore for DynamoStore {
             Some(old) => {
                 let old = endpoint_from_item(old)?;
                 Ok(EndpointWrite {
-                    endpoint: WebhookEndpoint {
-                        secret: old.secret,
-                        previous_secret: old.previous_secret,
-                        created: old.created,
-                        ..endpoint.clone()
-                    },
+                    endpoint: endpoint.clone().replacing(&old),
                     created: false,
                 })
             }

@@ -67,17 +67,14 @@ fn due_key(d: &Delivery) -> (Option<OffsetDateTime>, DeliveryId) {
 impl WebhookEndpointStore for MemoryWebhooks {
     async fn put_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<EndpointWrite, StoreError> {
         let mut state = self.lock()?;
-        let (stored, created) = match state.endpoints.get(&endpoint.id) {
+        let (stored, created) = match state.endpoints.get(endpoint.id()) {
             Some(old) => {
-                let mut replaced = endpoint.clone();
-                replaced.secret = old.secret.clone();
-                replaced.previous_secret = old.previous_secret.clone();
-                replaced.created = old.created;
+                let replaced = endpoint.clone().replacing(old);
                 (replaced, false)
             }
             None => (endpoint.clone(), true),
         };
-        state.endpoints.insert(stored.id.clone(), stored.clone());
+        state.endpoints.insert(stored.id().clone(), stored.clone());
         Ok(EndpointWrite {
             endpoint: stored,
             created,

@@ -241,7 +241,7 @@ async fn each_subscribed_endpoint_gets_the_event_signed_with_its_secret() {
         } else {
             &intents
         };
-        let secret = endpoint.secret.expose_secret().as_bytes().to_vec();
+        let secret = endpoint.secret().expose_secret().as_bytes().to_vec();
         assert_eq!(
             webhook_signature::verify(&secret, Some(&post.signature), &post.body, s.now()),
             Ok(()),
@@ -553,7 +553,7 @@ async fn replacing_an_endpoint_keeps_its_secret() {
     let first = s.endpoint("ops", &["*"]).await;
     let replaced = webhook_endpoints::put(
         &s.app,
-        first.id.clone(),
+        first.id().clone(),
         EndpointUrl::parse("https://elsewhere.example.com/", false).expect("url"),
         EnabledEvents::All,
     )
@@ -561,11 +561,11 @@ async fn replacing_an_endpoint_keeps_its_secret() {
     .expect("replaced");
     assert!(!replaced.created);
     assert_eq!(
-        replaced.endpoint.secret.expose_secret(),
-        first.secret.expose_secret()
+        replaced.endpoint.secret().expose_secret(),
+        first.secret().expose_secret()
     );
     assert_eq!(
-        replaced.endpoint.url.as_str(),
+        replaced.endpoint.url().as_str(),
         "https://elsewhere.example.com/"
     );
 }

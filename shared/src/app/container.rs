@@ -129,7 +129,7 @@ not_connected!(WebhookEndpointStore {
 
 not_connected!(DeliveryStore {
     fn create_delivery(&Delivery) -> DeliveryCreate;
-    fn save_delivery(&Delivery) -> ();
+    fn save_delivery(&mut Delivery) -> ();
     fn earlier_pending(&Delivery) -> Option<Delivery>;
     fn next_pending(&Delivery) -> Option<Delivery>;
     fn due_deliveries_to(&EndpointId, OffsetDateTime, Option<&Delivery>, usize) -> Vec<Delivery>;

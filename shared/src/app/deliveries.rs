@@ -302,8 +302,8 @@ async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
     {
         return Ok(Step::NotMine);
     }
-    let claimed = delivery.claimed(now + CLAIM);
-    match app.webhooks.deliveries.save_delivery(&claimed).await {
+    let mut claimed = delivery.claimed(now + CLAIM);
+    match app.webhooks.deliveries.save_delivery(&mut claimed).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Ok(Step::NotMine),
         Err(e) => return Err(e.into()),
@@ -379,8 +379,8 @@ async fn attempt(app: &App, delivery: &Delivery) -> Result<Step, AppError> {
 
 /// Writes a delivery's outcome over its claim. Losing that race means the
 /// claim ran out and another sender took the delivery: its outcome stands.
-async fn finish(app: &App, delivery: Delivery) -> Result<(), AppError> {
-    match app.webhooks.deliveries.save_delivery(&delivery).await {
+async fn finish(app: &App, mut delivery: Delivery) -> Result<(), AppError> {
+    match app.webhooks.deliveries.save_delivery(&mut delivery).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict) => {
             tracing::warn!(delivery = %delivery.id, "claim lost: another sender took this delivery");

@@ -280,8 +280,11 @@ pub async fn a_delivery_is_created_once_per_endpoint_and_event(w: &Webhooks) {
         w.deliveries.create_delivery(&d).await.expect("create"),
         DeliveryCreate::Created
     ));
-    let sent = d.claimed(now() + Duration::seconds(30));
-    w.deliveries.save_delivery(&sent).await.expect("claimed");
+    let mut sent = d.claimed(now() + Duration::seconds(30));
+    w.deliveries
+        .save_delivery(&mut sent)
+        .await
+        .expect("claimed");
     match w.deliveries.create_delivery(&d).await.expect("again") {
         DeliveryCreate::Exists(existing) => assert_eq!(*existing, sent),
         DeliveryCreate::Created => panic!("created twice"),
@@ -300,22 +303,42 @@ pub async fn saving_a_delivery_expects_the_version_it_read(w: &Webhooks) {
     let d = delivery("ops", "evt_1", "pi_1", now());
     w.deliveries.create_delivery(&d).await.expect("create");
     let policy = RetryPolicy::new(Duration::seconds(1));
-    let claimed = d.claimed(now() + Duration::seconds(30));
-    w.deliveries.save_delivery(&claimed).await.expect("claim");
-    // Another sender that read the first version loses.
+    let mut claimed = d.claimed(now() + Duration::seconds(30));
+    assert_eq!(
+        claimed.version(),
+        d.version(),
+        "a change keeps the version it was read at"
+    );
+    w.deliveries
+        .save_delivery(&mut claimed)
+        .await
+        .expect("claim");
+    assert_eq!(
+        claimed.version(),
+        d.version() + 1,
+        "written at the next version"
+    );
+    // Another sender that read the first version loses, and keeps what it read.
+    let mut late = d.claimed(now() + Duration::seconds(30));
     assert!(matches!(
-        w.deliveries
-            .save_delivery(&d.claimed(now() + Duration::seconds(30)))
-            .await,
+        w.deliveries.save_delivery(&mut late).await,
         Err(StoreError::Conflict)
     ));
-    let failed = claimed.after(Attempt::answered(now(), 500, 12), &policy);
-    w.deliveries.save_delivery(&failed).await.expect("outcome");
-    let done = failed.after(
+    assert_eq!(late.version(), d.version());
+    let mut failed = claimed.after(Attempt::answered(now(), 500, 12), &policy);
+    w.deliveries
+        .save_delivery(&mut failed)
+        .await
+        .expect("outcome");
+    let mut done = failed.after(
         Attempt::unanswered(now(), 10_000, NoAnswer::Timeout),
         &policy,
     );
-    w.deliveries.save_delivery(&done).await.expect("outcome");
+    w.deliveries
+        .save_delivery(&mut done)
+        .await
+        .expect("outcome");
+    assert_eq!(done.version(), d.version() + 3);
     match w.deliveries.create_delivery(&d).await.expect("read back") {
         DeliveryCreate::Exists(stored) => assert_eq!(*stored, done),
         DeliveryCreate::Created => panic!("lost"),
@@ -333,10 +356,16 @@ pub async fn every_outcome_of_an_attempt_reads_back(w: &Webhooks) {
         .map(|reason| Attempt::unanswered(now(), 7, reason))
         .chain([Attempt::answered(now(), 302, 5)]);
     for attempt in outcomes {
-        let claimed = stored.claimed(now() + Duration::seconds(30));
-        w.deliveries.save_delivery(&claimed).await.expect("claim");
+        let mut claimed = stored.claimed(now() + Duration::seconds(30));
+        w.deliveries
+            .save_delivery(&mut claimed)
+            .await
+            .expect("claim");
         stored = claimed.after(attempt, &policy);
-        w.deliveries.save_delivery(&stored).await.expect("outcome");
+        w.deliveries
+            .save_delivery(&mut stored)
+            .await
+            .expect("outcome");
     }
     match w.deliveries.create_delivery(&d).await.expect("read back") {
         DeliveryCreate::Exists(read) => {
@@ -374,15 +403,16 @@ pub async fn a_lane_gives_the_pending_deliveries_around_one_in_order(w: &Webhook
     );
     assert_eq!(next(third.clone()).await, None);
     // Finished deliveries no longer hold their lane.
-    let done = first.claimed(t).after(
+    let mut claimed = first.claimed(t);
+    w.deliveries
+        .save_delivery(&mut claimed)
+        .await
+        .expect("claim");
+    let mut done = claimed.after(
         Attempt::answered(t, 200, 3),
         &RetryPolicy::new(Duration::seconds(1)),
     );
-    w.deliveries
-        .save_delivery(&first.claimed(t))
-        .await
-        .expect("claim");
-    w.deliveries.save_delivery(&done).await.expect("done");
+    w.deliveries.save_delivery(&mut done).await.expect("done");
     assert_eq!(done.status, DeliveryStatus::Succeeded);
     assert_eq!(
         earlier(third.clone()).await.map(|d| d.id),
@@ -403,10 +433,13 @@ pub async fn only_pending_deliveries_that_are_due_are_due(w: &Webhooks) {
     for d in [&due, &later, &finished] {
         w.deliveries.create_delivery(d).await.expect("create");
     }
-    let claimed = finished.claimed(t);
-    w.deliveries.save_delivery(&claimed).await.expect("claim");
+    let mut claimed = finished.claimed(t);
     w.deliveries
-        .save_delivery(&claimed.abandoned("gone"))
+        .save_delivery(&mut claimed)
+        .await
+        .expect("claim");
+    w.deliveries
+        .save_delivery(&mut claimed.abandoned("gone"))
         .await
         .expect("abandoned");
     let ops = EndpointId::parse("ops").expect("id");
@@ -425,8 +458,11 @@ pub async fn only_pending_deliveries_that_are_due_are_due(w: &Webhooks) {
     );
     assert_eq!(due_at(t + Duration::seconds(60), 1).await, ["evt_due"]);
     // Claimed, it is due again only when its claim runs out.
-    let claimed = due.claimed(t + Duration::seconds(30));
-    w.deliveries.save_delivery(&claimed).await.expect("claim");
+    let mut claimed = due.claimed(t + Duration::seconds(30));
+    w.deliveries
+        .save_delivery(&mut claimed)
+        .await
+        .expect("claim");
     assert_eq!(due_at(t, 10).await, Vec::<String>::new());
     assert_eq!(
         due_at(t + Duration::seconds(60), 10).await,
@@ -476,8 +512,8 @@ pub async fn each_endpoint_has_a_due_list_of_its_own(w: &Webhooks) {
     let rest = list(&busy, first.last().cloned(), 10).await;
     assert_eq!(ids(rest), ["evt_busy_2", "evt_busy_3", "evt_busy_4"]);
     // From one that has moved since (claimed): from where it was.
-    let moved = first[1].claimed(t + Duration::seconds(30));
-    w.deliveries.save_delivery(&moved).await.expect("claim");
+    let mut moved = first[1].claimed(t + Duration::seconds(30));
+    w.deliveries.save_delivery(&mut moved).await.expect("claim");
     assert_eq!(
         ids(list(&busy, Some(first[1].clone()), 1).await),
         ["evt_busy_2"]

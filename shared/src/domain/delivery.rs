@@ -270,8 +270,10 @@ pub struct Delivery {
     /// (if that passes, the sender died and it is due again).
     pub sending: bool,
     pub created: OffsetDateTime,
-    /// Counts writes; every write expects the one it read.
-    pub version: u64,
+    /// Counts writes; every write expects the one it read
+    /// ([`Delivery::version`]). Only the stores set it, when they write:
+    /// the crate sees it for them, nothing here changes it.
+    pub(crate) version: u64,
 }
 
 impl Delivery {
@@ -329,15 +331,20 @@ impl Delivery {
         u32::try_from(failed).unwrap_or(u32::MAX)
     }
 
+    /// How many writes were stored: the next write expects it.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     /// Being sent by a sender whose claim still holds at `now`.
     pub fn in_flight(&self, now: OffsetDateTime) -> bool {
         self.sending && self.next_attempt_at.is_some_and(|t| t > now)
     }
 
-    /// The next write of this delivery, expecting this one.
-    fn next_version(&self) -> Self {
+    /// The next write of this delivery: still at the version it was read
+    /// at, which that write expects.
+    fn next_write(&self) -> Self {
         let mut next = self.clone();
-        next.version += 1;
         next.sending = false;
         next
     }
@@ -345,7 +352,7 @@ impl Delivery {
     /// Taken by one sender until `until`: nobody else sends it meanwhile,
     /// and if the sender dies it is due again then.
     pub fn claimed(&self, until: OffsetDateTime) -> Self {
-        let mut next = self.next_version();
+        let mut next = self.next_write();
         next.sending = true;
         next.next_attempt_at = Some(until);
         next
@@ -353,14 +360,14 @@ impl Delivery {
 
     /// Waits behind an earlier delivery of its lane, looked at again at `until`.
     pub fn postponed(&self, until: OffsetDateTime) -> Self {
-        let mut next = self.next_version();
+        let mut next = self.next_write();
         next.next_attempt_at = Some(until);
         next
     }
 
     /// With `attempt` recorded: succeeded, retried later, or failed for good.
     pub fn after(&self, attempt: Attempt, policy: &RetryPolicy) -> Self {
-        let mut next = self.next_version();
+        let mut next = self.next_write();
         let first = self.attempts.first().map_or(attempt.at, |a| a.at);
         let at = attempt.at;
         let succeeded = attempt.succeeded();
@@ -379,7 +386,7 @@ impl Delivery {
 
     /// Failed without an attempt: there is nothing left to send or nowhere to send it.
     pub fn abandoned(&self, why: &str) -> Self {
-        let mut next = self.next_version();
+        let mut next = self.next_write();
         next.status = DeliveryStatus::Failed;
         next.next_attempt_at = None;
         next.failure = Some(why.to_owned());
@@ -501,7 +508,7 @@ mod tests {
         let failed = d.after(Attempt::answered(t0(), 500, 12), &policy);
         assert_eq!(failed.status, DeliveryStatus::Pending);
         assert_eq!(failed.next_attempt_at, Some(t0() + Duration::seconds(1)));
-        assert_eq!(failed.version, 1);
+        assert_eq!(failed.version(), 0, "the version it was read at");
         let later = t0() + Duration::seconds(1);
         let timed_out = failed.after(
             Attempt::unanswered(later, 10_000, NoAnswer::Timeout),

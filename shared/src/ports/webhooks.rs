@@ -58,9 +58,10 @@ pub trait DeliveryStore: Send + Sync {
     /// Creates the delivery unless its id exists (one per endpoint and event).
     async fn create_delivery(&self, delivery: &Delivery) -> Result<DeliveryCreate, StoreError>;
 
-    /// Writes `delivery` (its `version` one above the stored one's) if the
-    /// stored one is still at `delivery.version − 1`; `Conflict` otherwise.
-    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// Writes `delivery` at one above the version it was read at, if the
+    /// stored one is still at that version; `Conflict` otherwise. Written,
+    /// `delivery` carries the version it was stored at.
+    async fn save_delivery(&self, delivery: &mut Delivery) -> Result<(), StoreError>;
 
     /// The first pending delivery of `delivery`'s lane that comes before it, read consistently.
     async fn earlier_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError>;

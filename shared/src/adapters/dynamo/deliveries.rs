@@ -169,7 +169,8 @@ struct DeliveryItem {
     gsi3sk: Option<String>,
 }
 
-fn delivery_to_item(d: &Delivery) -> Result<Item, StoreError> {
+/// The item of `d` as stored at `version`.
+fn delivery_to_item(d: &Delivery, version: u64) -> Result<Item, StoreError> {
     let due = d.next_attempt_at.filter(|_| d.is_pending());
     let item = DeliveryItem {
         pk: lane_pk(&d.endpoint_id, &d.event.object_id),
@@ -186,7 +187,7 @@ fn delivery_to_item(d: &Delivery) -> Result<Item, StoreError> {
         failure: d.failure.clone(),
         sending: d.sending,
         created: ts(d.created),
-        version: d.version,
+        version,
         ttl: (d.created + RETENTION).unix_timestamp(),
         gsi1pk: endpoint_partition(&d.endpoint_id),
         gsi1sk: format!("{DELIVERY_PREFIX}{}#{}", sortable(d.created), d.id),
@@ -327,7 +328,7 @@ impl DeliveryStore for DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(delivery_to_item(delivery)?))
+            .set_item(Some(delivery_to_item(delivery, delivery.version)?))
             .condition_expression("attribute_not_exists(pk)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -345,24 +346,25 @@ impl DeliveryStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(delivery = %delivery.id, version = delivery.version), err)]
-    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+    async fn save_delivery(&self, delivery: &mut Delivery) -> Result<(), StoreError> {
         // Every write expects the version it read: a claim, an attempt's
         // outcome or a postponement made by anyone else in between wins, and
         // this one is dropped.
+        let written = delivery.version + 1;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(delivery_to_item(delivery)?))
+            .set_item(Some(delivery_to_item(delivery, written)?))
             .condition_expression("version = :expected")
-            .set_expression_attribute_values(Some(values(vec![(
-                ":expected",
-                n(delivery.version.saturating_sub(1)),
-            )])))
+            .set_expression_attribute_values(Some(values(vec![(":expected", n(delivery.version))])))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                delivery.version = written;
+                Ok(())
+            }
             Err(e) => match e.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(_) => Err(StoreError::Conflict),
                 other => Err(unavailable(other)),

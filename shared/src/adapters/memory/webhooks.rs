@@ -119,10 +119,11 @@ impl DeliveryStore for MemoryWebhooks {
         Ok(DeliveryCreate::Created)
     }
 
-    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+    async fn save_delivery(&self, delivery: &mut Delivery) -> Result<(), StoreError> {
         let mut state = self.lock()?;
         match state.deliveries.get_mut(&delivery.id) {
-            Some(stored) if stored.version + 1 == delivery.version => {
+            Some(stored) if stored.version == delivery.version => {
+                delivery.version += 1;
                 *stored = delivery.clone();
                 Ok(())
             }

@@ -532,11 +532,11 @@ async fn a_delivery_being_sent_is_not_sent_again_until_its_claim_runs_out() {
     s.event("evt_1", "payment.created", "pay_1", s.now());
     let created = deliveries::fan_out(&s.app, "evt_1").await.expect("fan out");
     // Another sender took it and is still sending.
-    let taken = created[0].claimed(s.now() + deliveries::CLAIM);
+    let mut taken = created[0].claimed(s.now() + deliveries::CLAIM);
     s.app
         .webhooks
         .deliveries
-        .save_delivery(&taken)
+        .save_delivery(&mut taken)
         .await
         .expect("claimed");
     assert_eq!(deliveries::deliver(s.app.clone(), created).await, 0);

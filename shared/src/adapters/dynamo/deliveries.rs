@@ -22,6 +22,7 @@ use tracing::Instrument;
 
 use super::DynamoStore;
 use super::codec::{Item, corrupt, n, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
+use super::request::{Wanted, read_pages};
 use super::table::{ALL_INTENTS, BY_USER, Index, PK, SK};
 use crate::domain::delivery::{EventRef, RETENTION};
 use crate::domain::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId, NoAnswer};
@@ -236,40 +237,24 @@ impl DynamoStore {
         &self,
         partition: String,
         now: OffsetDateTime,
-        mut start: Option<Item>,
+        start: Option<Item>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         // '~' sorts after every delivery id: all that is due by `now`, inclusive.
         let bound = format!("{}#~", sortable(now));
-        let mut due = Vec::new();
-        while due.len() < limit {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DUE.name)
-                .key_condition_expression("#pk = :pk AND #sk <= :bound")
-                .set_expression_attribute_names(Some(names(&[("#pk", DUE.pk), ("#sk", DUE.sk)])))
-                .set_expression_attribute_values(Some(values(vec![
-                    (":pk", s(partition.clone())),
-                    (":bound", s(bound.clone())),
-                ])))
-                .scan_index_forward(true)
-                .limit(i32::try_from(limit - due.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                due.push(delivery_from_item(item)?);
-            }
-            // A page stops at 1 MB, whatever its limit.
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(due)
+        let query = self
+            .query()
+            .index_name(DUE.name)
+            .key_condition_expression("#pk = :pk AND #sk <= :bound")
+            .set_expression_attribute_names(Some(names(&[("#pk", DUE.pk), ("#sk", DUE.sk)])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":pk", s(partition)),
+                (":bound", s(bound)),
+            ])))
+            .scan_index_forward(true)
+            .set_exclusive_start_key(start);
+        let items = read_pages(query, Wanted::AtMost(limit)).await?;
+        items.into_iter().map(delivery_from_item).collect()
     }
 
     /// The pending delivery of `d`'s lane nearest to it on `side`.
@@ -283,38 +268,24 @@ impl DynamoStore {
             Side::Before => "#pk = :pk AND #sk < :me",
             Side::After => "#pk = :pk AND #sk > :me",
         };
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(condition)
-                .filter_expression("#status = :pending")
-                .set_expression_attribute_names(Some(names(&[
-                    ("#pk", PK),
-                    ("#sk", SK),
-                    ("#status", "status"),
-                ])))
-                .set_expression_attribute_values(Some(values(vec![
-                    (":pk", s(lane_pk(&d.endpoint_id, &d.event.object_id))),
-                    (":me", s(lane_sk(d))),
-                    (":pending", s(DeliveryStatus::Pending.as_str())),
-                ])))
-                .scan_index_forward(true)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if let Some(item) = out.items.unwrap_or_default().into_iter().next() {
-                return delivery_from_item(item).map(Some);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(None);
-            }
-        }
+        let query = self
+            .query()
+            .key_condition_expression(condition)
+            .filter_expression("#status = :pending")
+            .set_expression_attribute_names(Some(names(&[
+                ("#pk", PK),
+                ("#sk", SK),
+                ("#status", "status"),
+            ])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":pk", s(lane_pk(&d.endpoint_id, &d.event.object_id))),
+                (":me", s(lane_sk(d))),
+                (":pending", s(DeliveryStatus::Pending.as_str())),
+            ])))
+            .scan_index_forward(true)
+            .consistent_read(true);
+        let first = read_pages(query, Wanted::First).await?.into_iter().next();
+        first.map(delivery_from_item).transpose()
     }
 }
 

@@ -30,9 +30,7 @@ impl DynamoStore {
             let mut attr_values =
                 values(vec![(":pk", s(partition.clone())), (":prefix", s(prefix))]);
             let mut query = self
-                .client
                 .query()
-                .table_name(&self.table)
                 .index_name(index.name)
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .scan_index_forward(false)

@@ -2,6 +2,7 @@
 //! building, and reading a cancelled transaction.
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
@@ -18,7 +19,58 @@ pub fn key(pk: String, sk: &str) -> Item {
         .collect()
 }
 
+/// How much of a query to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Wanted {
+    /// Every item it finds.
+    All,
+    /// The first item it finds, however many pages a filter leaves empty.
+    First,
+    /// Up to this many items, each page asked for no more than are still wanted.
+    AtMost(usize),
+}
+
+/// Reads `query` page after page, as much as `wanted` says: a page stops at
+/// 1 MB whatever its limit, so one page may not hold all there is. The
+/// first page starts where the query says (its start key, if it has one).
+pub async fn read_pages(
+    query: QueryFluentBuilder,
+    wanted: Wanted,
+) -> Result<Vec<Item>, StoreError> {
+    let enough = match wanted {
+        Wanted::All => usize::MAX,
+        Wanted::First => 1,
+        Wanted::AtMost(n) => n,
+    };
+    let mut items = Vec::new();
+    let mut next: Option<Item> = None;
+    while items.len() < enough {
+        let mut page = query.clone();
+        if next.is_some() {
+            page = page.set_exclusive_start_key(next.take());
+        }
+        if let Wanted::AtMost(n) = wanted {
+            page = page.limit(i32::try_from(n - items.len()).unwrap_or(i32::MAX));
+        }
+        let out = page
+            .send()
+            .await
+            .map_err(|e| unavailable(e.into_service_error()))?;
+        items.extend(out.items.unwrap_or_default());
+        next = out.last_evaluated_key;
+        if next.is_none() {
+            break;
+        }
+    }
+    Ok(items)
+}
+
 impl super::DynamoStore {
+    /// A query of the table, to be told what to read.
+    pub(super) fn query(&self) -> QueryFluentBuilder {
+        self.client.query().table_name(&self.table)
+    }
+
     /// The item at `key`, read consistently.
     pub(super) async fn get_consistent(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let out = self

@@ -11,6 +11,7 @@ use super::DynamoStore;
 use super::codec::{Item, names, s, unavailable, values};
 use super::cursor;
 use super::keys::shard_partition;
+use super::request::{Wanted, read_pages};
 use super::table::Index;
 use crate::ports::{Page, StoreError};
 
@@ -93,31 +94,14 @@ impl DynamoStore {
             }
             None => "#pk = :pk",
         };
-        let attr_names = names(&attr_names);
-        let attr_values = values(attr_values);
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index.name)
-                .key_condition_expression(condition)
-                .set_expression_attribute_names(Some(attr_names.clone()))
-                .set_expression_attribute_values(Some(attr_values.clone()))
-                .scan_index_forward(false)
-                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| unavailable(e.into_service_error()))?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if items.len() >= wanted || start.is_none() {
-                return Ok(items);
-            }
-        }
+        let query = self
+            .query()
+            .index_name(index.name)
+            .key_condition_expression(condition)
+            .set_expression_attribute_names(Some(names(&attr_names)))
+            .set_expression_attribute_values(Some(values(attr_values)))
+            .scan_index_forward(false);
+        read_pages(query, Wanted::AtMost(wanted)).await
     }
 
     /// The position after `last`, sealed so that callers can neither forge nor

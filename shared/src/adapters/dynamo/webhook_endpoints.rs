@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
 use super::codec::{Item, corrupt, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
-use super::request::key;
+use super::request::{Wanted, key, read_pages};
 use super::table::{PK, SK};
 use crate::domain::{
     EnabledEvents, EndpointId, EndpointParts, EndpointUrl, RetiringSecret, SecretRotation,
@@ -186,31 +186,16 @@ impl WebhookEndpointStore for DynamoStore {
 
     #[tracing::instrument(skip_all, err)]
     async fn list_endpoints(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        let mut endpoints = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#sk", SK)])))
-                .set_expression_attribute_values(Some(values(vec![
-                    (":pk", s(ENDPOINTS_PK)),
-                    (":prefix", s(ENDPOINT_PREFIX)),
-                ])))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                endpoints.push(endpoint_from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(endpoints);
-            }
-        }
+        let query = self
+            .query()
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .set_expression_attribute_names(Some(names(&[("#pk", PK), ("#sk", SK)])))
+            .set_expression_attribute_values(Some(values(vec![
+                (":pk", s(ENDPOINTS_PK)),
+                (":prefix", s(ENDPOINT_PREFIX)),
+            ])))
+            .consistent_read(true);
+        let items = read_pages(query, Wanted::All).await?;
+        items.into_iter().map(endpoint_from_item).collect()
     }
 }

@@ -1,6 +1,5 @@
 //! The Idempotency-Key ledger: one item per (caller, key), kept 24 hours.
 
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -10,6 +9,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::DynamoStore;
 use super::codec::{Item, n, names, s, ts, unavailable, values};
+use super::keys::hashed_pk;
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use crate::ports::{IdempotencyStore, Idempotent, StoreError, StoredResponse};
 
@@ -19,13 +19,7 @@ const STALE_CLAIM: Duration = Duration::minutes(5);
 const SK_VALUE: &str = "IDEMPOTENCY";
 
 fn pk(scope: &str, key: &str) -> String {
-    // Hashing keeps the key bounded and keeps caller ids out of the partition key.
-    let digest = Sha256::new()
-        .chain_update(scope.as_bytes())
-        .chain_update([0u8])
-        .chain_update(key.as_bytes())
-        .finalize();
-    format!("IDEMPOTENCY#{}", hex::encode(digest))
+    hashed_pk("IDEMPOTENCY#", scope, key)
 }
 
 fn key_item(scope: &str, key: &str) -> Item {

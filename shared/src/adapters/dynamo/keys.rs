@@ -74,6 +74,17 @@ pub fn gateway_intent_pk(gateway: GatewayId, gateway_intent_id: &str) -> String 
     format!("GATEWAY_INTENT#{}#{gateway_intent_id}", gateway.as_str())
 }
 
+/// `prefix` then a digest of `scope` and `name`: a key of bounded length
+/// that keeps what it names (a caller's id, a token) out of the table.
+pub fn hashed_pk(prefix: &str, scope: &str, name: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(scope.as_bytes())
+        .chain_update([0u8])
+        .chain_update(name.as_bytes())
+        .finalize();
+    format!("{prefix}{}", hex::encode(digest))
+}
+
 pub fn user_partition(user: &UserId) -> String {
     format!("USER#{user}")
 }

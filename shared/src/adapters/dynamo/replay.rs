@@ -2,13 +2,13 @@
 //! accepted anyway. Its own key prefix, so a function that may only write
 //! here is granted exactly that.
 
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 
 use super::DynamoStore;
 use super::codec::{n, names, s, unavailable, values};
+use super::keys::hashed_pk;
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use crate::ports::{ReplayGuard, StoreError};
 
@@ -16,13 +16,7 @@ use crate::ports::{ReplayGuard, StoreError};
 pub const REPLAY_PREFIX: &str = "REPLAY#";
 
 fn pk(scope: &str, token: &str) -> String {
-    // Hashing keeps the key bounded and the token itself out of the table.
-    let digest = Sha256::new()
-        .chain_update(scope.as_bytes())
-        .chain_update([0u8])
-        .chain_update(token.as_bytes())
-        .finalize();
-    format!("{REPLAY_PREFIX}{}", hex::encode(digest))
+    hashed_pk(REPLAY_PREFIX, scope, token)
 }
 
 #[async_trait::async_trait]

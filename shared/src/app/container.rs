@@ -2,6 +2,7 @@
 //! behind them is decided where it is built (the functions' environment, the
 //! local stack, the tests' in-memory store).
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -11,21 +12,17 @@ use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
 use crate::domain::{Delivery, EndpointId, SecretRotation, WebhookEndpoint};
 use crate::ports::{
-    Clock, DeliveryCreate, EndpointWrite, EventStore, Gateways, IdempotencyStore, IntentStore,
-    Mailer, OutgoingEvent, Page, PayableStore, PaymentStore, RefundStore, ReplayGuard, SecretError,
+    Clock, DeliveryCreate, EndpointWrite, Gateways, Mailer, OutgoingEvent, Page, SecretError,
     Secrets, SecretsProvider, StoreError, Stores, Webhooks,
 };
 
 /// Only ports: which adapters stand behind them is decided where the App is built.
+///
+/// The storage ports are reached as the App's own (`app.intents`): it holds
+/// them as one [`Stores`] and reads as it.
 pub struct App {
     pub config: Config,
-    pub payables: Arc<dyn PayableStore>,
-    pub intents: Arc<dyn IntentStore>,
-    pub payments: Arc<dyn PaymentStore>,
-    pub refunds: Arc<dyn RefundStore>,
-    pub idempotency: Arc<dyn IdempotencyStore>,
-    pub replay: Arc<dyn ReplayGuard>,
-    pub events: Arc<dyn EventStore>,
+    stores: Stores,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub gateways: Gateways,
@@ -45,13 +42,7 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            payables: stores.payables,
-            intents: stores.intents,
-            payments: stores.payments,
-            refunds: stores.refunds,
-            idempotency: stores.idempotency,
-            replay: stores.replay,
-            events: stores.events,
+            stores,
             mailer,
             clock,
             gateways: match config.enable_test_gateway {
@@ -86,6 +77,14 @@ impl App {
         // Freshly built, so the cell is empty; a second call keeps the first.
         let _ = self.secrets.set(loaded);
         self
+    }
+}
+
+impl Deref for App {
+    type Target = Stores;
+
+    fn deref(&self) -> &Stores {
+        &self.stores
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{LineItemItem, business_id, email, line_items, money, payable_ref, user};
+use super::{AmountItem, BusinessIdItem, LineItemItem, PayableKeyItem, email, line_items, user};
 use crate::adapters::dynamo::codec::{Item, corrupt, parse_opt_ts, parse_ts, ts};
 use crate::adapters::dynamo::keys::{
     GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, all_intents_partition, all_intents_shard,
@@ -35,12 +35,10 @@ pub struct IntentItem {
     pub updated_at: String,
     pub payer_user_id: String,
     pub payer_email: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub payable_kind: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub payable_id: Option<String>,
-    pub amount_minor: i64,
-    pub currency: String,
+    #[serde(flatten)]
+    pub payable: PayableKeyItem,
+    #[serde(flatten)]
+    pub amount: AmountItem,
     pub status: String,
     pub gateway: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -51,12 +49,8 @@ pub struct IntentItem {
     pub description: Option<String>,
     #[serde(default)]
     pub line_items: Vec<LineItemItem>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "business_id"
-    )]
-    pub business_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub business_id: Option<BusinessIdItem>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub return_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -114,17 +108,15 @@ impl IntentItem {
             updated_at: ts(i.updated_at()),
             payer_user_id: i.payer().user_id.to_string(),
             payer_email: i.payer().email.to_string(),
-            payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
-            payable_id: payable.map(|p| p.id.to_string()),
-            amount_minor: i.amount().minor(),
-            currency: i.amount().currency().code().to_owned(),
+            payable: PayableKeyItem::from(payable),
+            amount: AmountItem::from(i.amount()),
             status: i.status().as_str().to_owned(),
             gateway: i.gateway().as_str().to_owned(),
             gateway_intent_id: i.gateway_intent_id().clone(),
             client_secret: i.client_secret().clone(),
             description: i.description().clone(),
             line_items: i.line_items().iter().map(LineItemItem::from).collect(),
-            business_id: i.business_id().map(|b| b.get()),
+            business_id: i.business_id().map(BusinessIdItem::from),
             return_url: i.return_url().clone(),
             cancel_url: i.cancel_url().clone(),
             otp_hash: i.otp().as_ref().map(|o| hex::encode(o.hash.as_bytes())),
@@ -165,15 +157,15 @@ impl IntentItem {
                 user_id: user(&self.payer_user_id)?,
                 email: email(&self.payer_email)?,
             },
-            payable: payable_ref(self.payable_kind.as_deref(), self.payable_id.as_deref())?,
-            amount: money(self.amount_minor, &self.currency)?,
+            payable: self.payable.payable()?,
+            amount: self.amount.money()?,
             status: IntentStatus::parse(&self.status).map_err(|e| corrupt("intent status", e))?,
             gateway: GatewayId::parse(&self.gateway).map_err(|e| corrupt("gateway", e))?,
             gateway_intent_id: self.gateway_intent_id,
             client_secret: self.client_secret,
             description: self.description,
             line_items: line_items(self.line_items)?,
-            business_id: self.business_id.map(BusinessId::new),
+            business_id: self.business_id.map(BusinessId::from),
             return_url: self.return_url,
             cancel_url: self.cancel_url,
             otp,

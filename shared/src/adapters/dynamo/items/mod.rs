@@ -22,30 +22,108 @@ pub use refund::{
 use serde::{Deserialize, Serialize};
 
 use super::codec::corrupt;
-use crate::domain::{Currency, Email, LineItem, Money, PayableId, PayableKind, PayableRef, UserId};
+use crate::domain::{
+    BusinessId, Currency, Email, LineItem, Money, PayableId, PayableKind, PayableRef, UserId,
+};
 use crate::ports::StoreError;
 
-/// Business ids are numbers; items written while they were strings of digits
-/// still read.
-fn business_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Stored {
-        Number(u64),
-        Text(String),
+/// A business id as items store it: a number. Items written while business
+/// ids were strings of digits still read.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(transparent)]
+pub struct BusinessIdItem(u64);
+
+impl<'de> Deserialize<'de> for BusinessIdItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Number(u64),
+            Text(String),
+        }
+        match Stored::deserialize(d)? {
+            Stored::Number(n) => Ok(Self(n)),
+            Stored::Text(t) => t.parse().map(Self).map_err(serde::de::Error::custom),
+        }
     }
-    match Option::<Stored>::deserialize(d)? {
-        None => Ok(None),
-        Some(Stored::Number(n)) => Ok(Some(n)),
-        Some(Stored::Text(t)) => t.parse().map(Some).map_err(serde::de::Error::custom),
+}
+
+impl From<BusinessId> for BusinessIdItem {
+    fn from(b: BusinessId) -> Self {
+        Self(b.get())
+    }
+}
+
+impl From<BusinessIdItem> for BusinessId {
+    fn from(b: BusinessIdItem) -> Self {
+        BusinessId::new(b.0)
+    }
+}
+
+/// A stored value an item may lack, read by `parse`; `what` names it when
+/// it does not parse.
+fn parse_opt<T, E: std::fmt::Display>(
+    stored: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    what: &str,
+) -> Result<Option<T>, StoreError> {
+    stored.map(parse).transpose().map_err(|e| corrupt(what, e))
+}
+
+/// An amount as every item stores it: minor units and the currency's code,
+/// two attributes of the item that holds it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AmountItem {
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+impl From<Money> for AmountItem {
+    fn from(m: Money) -> Self {
+        Self {
+            amount_minor: m.minor(),
+            currency: m.currency().code().to_owned(),
+        }
+    }
+}
+
+impl AmountItem {
+    fn money(&self) -> Result<Money, StoreError> {
+        let currency = Currency::parse(&self.currency).map_err(|e| corrupt("currency", e))?;
+        Money::from_minor(self.amount_minor, currency).map_err(|e| corrupt("amount", e))
+    }
+}
+
+/// The payable an item is about, if any: its kind and id, two attributes of
+/// the item, both absent when there is none.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PayableKeyItem {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payable_id: Option<String>,
+}
+
+impl From<Option<&PayableRef>> for PayableKeyItem {
+    fn from(payable: Option<&PayableRef>) -> Self {
+        Self {
+            payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
+            payable_id: payable.map(|p| p.id.to_string()),
+        }
+    }
+}
+
+impl PayableKeyItem {
+    fn payable(&self) -> Result<Option<PayableRef>, StoreError> {
+        payable_ref(self.payable_kind.as_deref(), self.payable_id.as_deref())
     }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LineItemItem {
     pub name: String,
-    pub amount_minor: i64,
-    pub currency: String,
+    #[serde(flatten)]
+    pub amount: AmountItem,
     pub quantity: u32,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub description: Option<String>,
@@ -55,8 +133,7 @@ impl From<&LineItem> for LineItemItem {
     fn from(l: &LineItem) -> Self {
         Self {
             name: l.name.clone(),
-            amount_minor: l.amount.minor(),
-            currency: l.amount.currency().code().to_owned(),
+            amount: AmountItem::from(l.amount),
             quantity: l.quantity,
             description: l.description.clone(),
         }
@@ -67,16 +144,11 @@ impl LineItemItem {
     fn into_domain(self) -> Result<LineItem, StoreError> {
         Ok(LineItem {
             name: self.name,
-            amount: money(self.amount_minor, &self.currency)?,
+            amount: self.amount.money()?,
             quantity: self.quantity,
             description: self.description,
         })
     }
-}
-
-fn money(minor: i64, currency: &str) -> Result<Money, StoreError> {
-    let currency = Currency::parse(currency).map_err(|e| corrupt("currency", e))?;
-    Money::from_minor(minor, currency).map_err(|e| corrupt("amount", e))
 }
 
 fn user(s: &str) -> Result<UserId, StoreError> {

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{LineItemItem, business_id, email, line_items, money, payable_ref, user};
+use super::{
+    AmountItem, BusinessIdItem, LineItemItem, email, line_items, parse_opt, payable_ref, user,
+};
 use crate::adapters::dynamo::codec::{Item, corrupt, parse_ts, ts};
 use crate::adapters::dynamo::keys::{PAYABLE_SK, payable_pk};
 use crate::domain::{BusinessId, IntentId, Payable, PayableParts, PayableStatus, Payer};
@@ -16,20 +18,16 @@ pub struct PayableItem {
     pub id: String,
     pub owner_user_id: String,
     pub owner_email: String,
-    pub amount_minor: i64,
-    pub currency: String,
+    #[serde(flatten)]
+    pub amount: AmountItem,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub description: Option<String>,
     #[serde(default)]
     pub line_items: Vec<LineItemItem>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "business_id"
-    )]
-    pub business_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub business_id: Option<BusinessIdItem>,
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub open_intent_id: Option<String>,
@@ -52,7 +50,7 @@ pub struct PayableItem {
 
 impl PayableItem {
     pub fn into_domain(self) -> Result<Payable, StoreError> {
-        let amount = money(self.amount_minor, &self.currency)?;
+        let amount = self.amount.money()?;
         Ok(Payable::restore(PayableParts {
             payable: payable_ref(Some(&self.kind), Some(&self.id))?
                 .ok_or_else(|| corrupt("payable", "no key"))?,
@@ -64,14 +62,13 @@ impl PayableItem {
             number: self.number,
             description: self.description,
             line_items: line_items(self.line_items)?,
-            business_id: self.business_id.map(BusinessId::new),
+            business_id: self.business_id.map(BusinessId::from),
             status: PayableStatus::parse(&self.status).map_err(|e| corrupt("payable status", e))?,
-            open_intent_id: self
-                .open_intent_id
-                .as_deref()
-                .map(IntentId::parse)
-                .transpose()
-                .map_err(|e| corrupt("open intent id", e))?,
+            open_intent_id: parse_opt(
+                self.open_intent_id.as_deref(),
+                IntentId::parse,
+                "open intent id",
+            )?,
             allocated_minor: self.allocated_minor,
             paid_minor: self.paid_minor,
             refunded_minor: self.refunded_minor,
@@ -93,12 +90,11 @@ impl PayableItem {
             id: p.payable().id.to_string(),
             owner_user_id: p.owner().user_id.to_string(),
             owner_email: p.owner().email.to_string(),
-            amount_minor: p.amount().minor(),
-            currency: p.amount().currency().code().to_owned(),
+            amount: AmountItem::from(p.amount()),
             number: p.number().clone(),
             description: p.description().clone(),
             line_items: p.line_items().iter().map(LineItemItem::from).collect(),
-            business_id: p.business_id().map(|b| b.get()),
+            business_id: p.business_id().map(BusinessIdItem::from),
             status: p.status().as_str().to_owned(),
             open_intent_id: p.open_intent_id().map(|i| i.to_string()),
             allocated_minor: p.allocated_minor(),

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{business_id, money, payable_ref, user};
+use super::{AmountItem, BusinessIdItem, PayableKeyItem, parse_opt, user};
 use crate::adapters::dynamo::codec::{Item, corrupt, parse_ts, ts};
 use crate::adapters::dynamo::keys::{
     PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition,
@@ -23,15 +23,13 @@ pub struct PaymentItem {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gsi2sk: Option<String>,
     pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub payable_kind: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub payable_id: Option<String>,
+    #[serde(flatten)]
+    pub payable: PayableKeyItem,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub intent_id: Option<String>,
     pub payer_user_id: String,
-    pub amount_minor: i64,
-    pub currency: String,
+    #[serde(flatten)]
+    pub amount: AmountItem,
     pub method: String,
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -45,12 +43,8 @@ pub struct PaymentItem {
     /// stated on it. Absent until its first refund.
     #[serde(default)]
     pub refund_held_minor: i64,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "business_id"
-    )]
-    pub business_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub business_id: Option<BusinessIdItem>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub review_reason: Option<String>,
     pub created_at: String,
@@ -69,12 +63,10 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         gsi2pk: payable.map(payable_pk),
         gsi2sk: payable.map(|_| format!("{PAYMENT_PREFIX}{}", p.list_key())),
         id,
-        payable_kind: payable.map(|r| r.kind.as_str().to_owned()),
-        payable_id: payable.map(|r| r.id.to_string()),
+        payable: PayableKeyItem::from(payable),
         intent_id: p.intent_id().map(|i| i.to_string()),
         payer_user_id: p.payer_user_id().to_string(),
-        amount_minor: p.amount().minor(),
-        currency: p.amount().currency().code().to_owned(),
+        amount: AmountItem::from(p.amount()),
         method: p.method().as_str().to_owned(),
         status: p.status().as_str().to_owned(),
         transaction_id: p.transaction_id().clone(),
@@ -82,7 +74,7 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
         net_minor: p.net_minor(),
         refunded_minor: p.refunded_minor(),
         refund_held_minor: p.refund_held_minor(),
-        business_id: p.business_id().map(|b| b.get()),
+        business_id: p.business_id().map(BusinessIdItem::from),
         review_reason: p.review_reason().clone(),
         created_at: ts(p.created_at()),
     };
@@ -93,15 +85,10 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
     let p: PaymentItem = serde_dynamo::from_item(item).map_err(|e| corrupt("payment", e))?;
     Ok(Payment::restore(PaymentParts {
         id: PaymentId::parse(&p.id).map_err(|e| corrupt("payment id", e))?,
-        payable: payable_ref(p.payable_kind.as_deref(), p.payable_id.as_deref())?,
-        intent_id: p
-            .intent_id
-            .as_deref()
-            .map(IntentId::parse)
-            .transpose()
-            .map_err(|e| corrupt("intent id", e))?,
+        payable: p.payable.payable()?,
+        intent_id: parse_opt(p.intent_id.as_deref(), IntentId::parse, "intent id")?,
         payer_user_id: user(&p.payer_user_id)?,
-        amount: money(p.amount_minor, &p.currency)?,
+        amount: p.amount.money()?,
         method: PaymentMethod::parse(&p.method).map_err(|e| corrupt("method", e))?,
         status: PaymentStatus::parse(&p.status).map_err(|e| corrupt("payment status", e))?,
         transaction_id: p.transaction_id,
@@ -110,7 +97,7 @@ pub fn payment_from_item(item: Item) -> Result<Payment, StoreError> {
         // Stored before pending refunds were told apart: its refunded sum
         // held it all.
         refund_held_minor: p.refund_held_minor.max(p.refunded_minor),
-        business_id: p.business_id.map(BusinessId::new),
+        business_id: p.business_id.map(BusinessId::from),
         review_reason: p.review_reason,
         created_at: parse_ts(&p.created_at)?,
     }))

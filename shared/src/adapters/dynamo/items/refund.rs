@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{money, payable_ref};
+use super::{AmountItem, PayableKeyItem, parse_opt};
 use crate::adapters::dynamo::codec::{Item, corrupt, parse_ts, ts};
 use crate::adapters::dynamo::keys::{
     GATEWAY_REFUND_SK, REFUND_PREFIX, REFUND_SK, UNSENT_REFUNDS, gateway_refund_pk, refund_pk,
@@ -21,12 +21,10 @@ pub struct RefundItem {
     pub gsi2sk: String,
     pub id: String,
     pub payment_id: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub payable_kind: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub payable_id: Option<String>,
-    pub amount_minor: i64,
-    pub currency: String,
+    #[serde(flatten)]
+    pub payable: PayableKeyItem,
+    #[serde(flatten)]
+    pub amount: AmountItem,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
     pub status: String,
@@ -53,10 +51,8 @@ pub fn refund_to_item(r: &Refund) -> Result<Item, StoreError> {
         gsi2sk: format!("{REFUND_PREFIX}{}", r.list_key()),
         id: r.id().to_string(),
         payment_id: r.payment_id().to_string(),
-        payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
-        payable_id: payable.map(|p| p.id.to_string()),
-        amount_minor: r.amount().minor(),
-        currency: r.amount().currency().code().to_owned(),
+        payable: PayableKeyItem::from(payable),
+        amount: AmountItem::from(r.amount()),
         reason: r.reason().clone(),
         status: r.status().as_str().to_owned(),
         gateway: r.gateway().map(|g| g.as_str().to_owned()),
@@ -74,16 +70,11 @@ pub fn refund_from_item(item: Item) -> Result<Refund, StoreError> {
     Ok(Refund::restore(RefundParts {
         id: RefundId::parse(&r.id).map_err(|e| corrupt("refund id", e))?,
         payment_id: PaymentId::parse(&r.payment_id).map_err(|e| corrupt("payment id", e))?,
-        payable: payable_ref(r.payable_kind.as_deref(), r.payable_id.as_deref())?,
-        amount: money(r.amount_minor, &r.currency)?,
+        payable: r.payable.payable()?,
+        amount: r.amount.money()?,
         reason: r.reason,
         status: RefundStatus::parse(&r.status).map_err(|e| corrupt("refund status", e))?,
-        gateway: r
-            .gateway
-            .as_deref()
-            .map(GatewayId::parse)
-            .transpose()
-            .map_err(|e| corrupt("gateway", e))?,
+        gateway: parse_opt(r.gateway.as_deref(), GatewayId::parse, "gateway")?,
         gateway_refund_id: r.gateway_refund_id,
         created: parse_ts(&r.created_at)?,
         updated: parse_ts(&r.updated_at)?,

@@ -188,3 +188,54 @@ fn business_ids_are_numbers_and_old_digit_strings_still_read() {
     item.insert("business_id".into(), AttributeValue::S("biz-1".into()));
     assert!(intent_from_item(item).is_err(), "not a business id");
 }
+
+#[test]
+fn an_amount_and_a_payable_are_attributes_of_the_item_itself() {
+    use aws_sdk_dynamodb::types::AttributeValue::{L, M, N, S};
+    let base = intent();
+    let without_payable = intent_to_item(&base, 1).expect("item");
+    assert!(
+        !without_payable.contains_key("payable_kind"),
+        "absent when none"
+    );
+    assert!(!without_payable.contains_key("payable_id"));
+    let i = PaymentIntent::restore(
+        crate::domain::intent::IntentParts {
+            payable: Some(PayableRef {
+                kind: PayableKind::Order,
+                id: PayableId::parse("O-1").expect("id"),
+            }),
+            line_items: vec![LineItem {
+                name: "Tea".into(),
+                amount: base.amount(),
+                quantity: 2,
+                description: None,
+            }],
+            ..base.clone().into_parts()
+        },
+        base.version(),
+    );
+    let item = intent_to_item(&i, 1).expect("item");
+    assert_eq!(item.get("amount_minor"), Some(&N("11200".into())));
+    assert_eq!(item.get("currency"), Some(&S("USD".into())));
+    assert_eq!(
+        item.get("payable_kind"),
+        Some(&S(PayableKind::Order.as_str().into()))
+    );
+    assert_eq!(item.get("payable_id"), Some(&S("O-1".into())));
+    assert!(!item.contains_key("amount") && !item.contains_key("payable"));
+    let Some(L(lines)) = item.get("line_items") else {
+        panic!("a list of line items");
+    };
+    let Some(M(line)) = lines.first() else {
+        panic!("a line item's map");
+    };
+    let mut names: Vec<&str> = line.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["amount_minor", "currency", "name", "quantity"]);
+    assert_eq!(intent_from_item(item).expect("read"), {
+        let mut read = i.clone();
+        read.stored_as(1);
+        read
+    });
+}

@@ -361,9 +361,7 @@ impl RefundStore for DynamoStore {
             made_before.unix_timestamp_nanos().max(0)
         );
         let out = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(UNSENT.name)
             .key_condition_expression("#pk = :pk AND #sk < :bound")
             .set_expression_attribute_names(Some(names(&[("#pk", UNSENT.pk), ("#sk", UNSENT.sk)])))

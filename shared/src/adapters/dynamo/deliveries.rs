@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 use super::DynamoStore;
 use super::codec::{Item, corrupt, n, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
-use super::request::{Wanted, read_pages};
+use super::request::{Wanted, read_pages, unless_refused};
 use super::table::{ALL_INTENTS, BY_USER, Index, PK, SK};
 use crate::domain::delivery::{EventRef, RETENTION};
 use crate::domain::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId, NoAnswer};
@@ -331,16 +331,9 @@ impl DeliveryStore for DynamoStore {
             .set_expression_attribute_values(Some(values(vec![(":expected", n(delivery.version))])))
             .send()
             .await;
-        match result {
-            Ok(_) => {
-                delivery.version = written;
-                Ok(())
-            }
-            Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => Err(StoreError::Conflict),
-                other => Err(unavailable(other)),
-            },
-        }
+        unless_refused(result)?.ok_or(StoreError::Conflict)?;
+        delivery.version = written;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(delivery = %delivery.id), err)]

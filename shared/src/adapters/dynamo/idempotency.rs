@@ -2,14 +2,13 @@
 
 use time::{Duration, OffsetDateTime};
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::DynamoStore;
 use super::codec::{Item, n, names, s, ts, unavailable, values};
 use super::keys::hashed_pk;
+use super::request::unless_refused;
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use crate::ports::{IdempotencyStore, Idempotent, StoreError, StoredResponse};
 
@@ -138,11 +137,8 @@ impl IdempotencyStore for DynamoStore {
             ])))
             .send()
             .await;
-        match result.map_err(|e| e.into_service_error()) {
-            Ok(_) => Ok(()),
-            Err(UpdateItemError::ConditionalCheckFailedException(_)) => Err(StoreError::Conflict),
-            Err(other) => Err(unavailable(other)),
-        }
+        unless_refused(result)?.ok_or(StoreError::Conflict)?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -163,10 +159,8 @@ impl IdempotencyStore for DynamoStore {
             ])))
             .send()
             .await;
-        match result.map_err(|e| e.into_service_error()) {
-            // Not this run's claim to let go (any more), or already gone.
-            Ok(_) | Err(DeleteItemError::ConditionalCheckFailedException(_)) => Ok(()),
-            Err(other) => Err(unavailable(other)),
-        }
+        // Refused: not this run's claim to let go (any more), or already gone.
+        unless_refused(result)?;
+        Ok(())
     }
 }

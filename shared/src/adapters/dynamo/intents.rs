@@ -2,9 +2,7 @@
 //! one transaction whenever an intent claims, frees or pays its payable, or
 //! its change has events to record (each in the same transaction).
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update,
@@ -12,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use time::OffsetDateTime;
 
 use super::DynamoStore;
-use super::codec::{Item, corrupt, n, names, s, ts, unavailable, values};
+use super::codec::{Item, corrupt, n, names, s, ts, values};
 use super::items::{
     gateway_intent_from_item, gateway_intent_to_item, intent_from_item, intent_to_item,
     payable_from_item, payment_to_item,
@@ -22,7 +20,7 @@ use super::keys::{
     GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, PAYABLE_SK, gateway_intent_pk, intent_pk,
     payable_pk, user_partition,
 };
-use super::request::{build, key, transaction_error};
+use super::request::{build, key, transaction_error, unless_refused};
 use super::sharded::ShardedList;
 use super::table::{ALL_INTENTS, BY_PAYABLE, BY_USER};
 use crate::domain::{
@@ -250,7 +248,8 @@ impl IntentStore for DynamoStore {
             intent.stored_as(expected.version + 1);
             return Ok(());
         }
-        self.client
+        let written = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(put.item))
@@ -258,11 +257,8 @@ impl IntentStore for DynamoStore {
             .set_expression_attribute_names(put.expression_attribute_names)
             .set_expression_attribute_values(put.expression_attribute_values)
             .send()
-            .await
-            .map_err(|e| match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => StoreError::Conflict,
-                other => unavailable(other),
-            })?;
+            .await;
+        unless_refused(written)?.ok_or(StoreError::Conflict)?;
         intent.stored_as(expected.version + 1);
         Ok(())
     }
@@ -399,22 +395,17 @@ impl IntentStore for DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                let attempts = out
-                    .attributes
-                    .as_ref()
-                    .and_then(|a| a.get("otp_attempts"))
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| corrupt("otp_attempts", "missing after update"))?;
-                Ok(Some(attempts))
-            }
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(None),
-                other => Err(unavailable(other)),
-            },
-        }
+        let Some(out) = unless_refused(result)? else {
+            return Ok(None);
+        };
+        let attempts = out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("otp_attempts"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| corrupt("otp_attempts", "missing after update"))?;
+        Ok(Some(attempts))
     }
 
     #[tracing::instrument(skip_all, fields(user = %user), err)]

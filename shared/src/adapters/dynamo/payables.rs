@@ -1,7 +1,6 @@
 //! Payables on DynamoDB: one item per payable, holding its open-intent lock and
 //! the sums of its payments.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -12,7 +11,7 @@ use super::DynamoStore;
 use super::codec::{corrupt, n, names, s, ts, unavailable, values};
 use super::items::{LineItemItem, payable_from_item, payment_to_item};
 use super::keys::{OTP_SENDERS_SK, PAYABLE_SK, PAYMENT_SK, payable_pk, payment_pk};
-use super::request::{MAX_TRANSACTION_ITEMS, build, key, transaction_error};
+use super::request::{MAX_TRANSACTION_ITEMS, build, key, transaction_error, unless_refused};
 use super::table::TTL_ATTRIBUTE;
 use crate::domain::otp::OtpSenders;
 use crate::domain::{
@@ -209,13 +208,8 @@ impl PayableStore for DynamoStore {
                 .expression_attribute_values(":old", s(old)),
             None => put.condition_expression("attribute_not_exists(pk)"),
         };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => Err(StoreError::Conflict),
-                other => Err(unavailable(other)),
-            },
-        }
+        unless_refused(put.send().await)?.ok_or(StoreError::Conflict)?;
+        Ok(true)
     }
 
     #[tracing::instrument(skip_all, fields(payable = %payable), err)]

@@ -4,11 +4,10 @@
 
 use time::{Duration, OffsetDateTime};
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-
 use super::DynamoStore;
-use super::codec::{n, names, s, unavailable, values};
+use super::codec::{n, names, s, values};
 use super::keys::hashed_pk;
+use super::request::unless_refused;
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use crate::ports::{ReplayGuard, StoreError};
 
@@ -47,12 +46,6 @@ impl ReplayGuard for DynamoStore {
             .set_expression_attribute_values(Some(values(vec![(":now", n(now.unix_timestamp()))])))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(unavailable(other)),
-            },
-        }
+        Ok(unless_refused(result)?.is_some())
     }
 }

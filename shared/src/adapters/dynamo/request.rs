@@ -1,10 +1,16 @@
 //! Pieces every DynamoDB request shares: keys, consistent reads, request
 //! building, and reading a cancelled transaction.
 
+use std::fmt::Debug;
+
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_smithy_runtime_api::client::result::CreateUnhandledError;
 
 use super::codec::{Item, s, unavailable};
 use super::table::{PK, SK};
@@ -105,6 +111,36 @@ impl super::DynamoStore {
             .await
             .map_err(transaction_error)?;
         Ok(())
+    }
+}
+
+/// The error of a single-item write, which may say that the write's
+/// condition refused it.
+pub trait Refusal: std::error::Error + CreateUnhandledError + Send + Sync + 'static {
+    fn refused(&self) -> bool;
+}
+
+macro_rules! refusal {
+    ($($error:ty),*) => {$(
+        impl Refusal for $error {
+            fn refused(&self) -> bool {
+                self.is_conditional_check_failed_exception()
+            }
+        }
+    )*};
+}
+
+refusal!(PutItemError, UpdateItemError, DeleteItemError);
+
+/// What came of a conditional write: its output when it was made, `None`
+/// when its condition refused it (what that means is the caller's to say).
+pub fn unless_refused<T, E: Refusal, R: Debug + Send + Sync + 'static>(
+    result: Result<T, SdkError<E, R>>,
+) -> Result<Option<T>, StoreError> {
+    match result.map_err(SdkError::into_service_error) {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.refused() => Ok(None),
+        Err(other) => Err(unavailable(other)),
     }
 }
 

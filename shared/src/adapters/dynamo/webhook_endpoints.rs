@@ -2,14 +2,13 @@
 //! deliveries' dispatch reads every endpoint in one consistent query (an operator has
 //! a handful). Its own key, so that only the endpoint functions may write it.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
 use super::codec::{Item, corrupt, names, parse_opt_ts, parse_ts, s, ts, unavailable, values};
-use super::request::{Wanted, key, read_pages};
+use super::request::{Wanted, key, read_pages, unless_refused};
 use super::table::{PK, SK};
 use crate::domain::{
     EnabledEvents, EndpointId, EndpointParts, EndpointUrl, RetiringSecret, SecretRotation,
@@ -163,11 +162,8 @@ impl WebhookEndpointStore for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result.map_err(|e| e.into_service_error()) {
-            Ok(out) => out.attributes.map(endpoint_from_item).transpose(),
-            Err(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(None),
-            Err(other) => Err(unavailable(other)),
-        }
+        let written = unless_refused(result)?.and_then(|out| out.attributes);
+        written.map(endpoint_from_item).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(endpoint = %id), err)]

@@ -3,11 +3,10 @@
 //! outbox), so an event exists exactly when its change does. Which events a
 //! change produces is decided here, once, from the state before and after.
 
-use std::fmt;
-
 use time::{Duration, OffsetDateTime};
 
 use super::ids::random_token;
+use super::names::{named_enum, shown_as_text};
 use super::{
     IntentStatus, Invalid, Payable, Payment, PaymentIntent, PaymentStatus, Refund, RefundStatus,
 };
@@ -44,10 +43,6 @@ impl EventId {
         }
         Ok(Self(s.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl Default for EventId {
@@ -56,75 +51,32 @@ impl Default for EventId {
     }
 }
 
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shown_as_text!(EventId);
 
-/// What happened, by Stripe's event names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
-    IntentCreated,
-    IntentRequiresAction,
-    IntentSucceeded,
-    IntentPaymentFailed,
-    IntentCanceled,
-    PaymentCreated,
-    PaymentCompleted,
-    RefundCreated,
-    RefundSucceeded,
-    RefundFailed,
-    PayablePaid,
+named_enum! {
+    /// What happened, by Stripe's event names.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum EventType {
+        IntentCreated => "payment_intent.created",
+        IntentRequiresAction => "payment_intent.requires_action",
+        IntentSucceeded => "payment_intent.succeeded",
+        IntentPaymentFailed => "payment_intent.payment_failed",
+        IntentCanceled => "payment_intent.canceled",
+        PaymentCreated => "payment.created",
+        PaymentCompleted => "payment.completed",
+        RefundCreated => "refund.created",
+        RefundSucceeded => "refund.succeeded",
+        RefundFailed => "refund.failed",
+        PayablePaid => "payable.paid",
+    }
 }
 
 impl EventType {
-    pub const ALL: [Self; 11] = [
-        Self::IntentCreated,
-        Self::IntentRequiresAction,
-        Self::IntentSucceeded,
-        Self::IntentPaymentFailed,
-        Self::IntentCanceled,
-        Self::PaymentCreated,
-        Self::PaymentCompleted,
-        Self::RefundCreated,
-        Self::RefundSucceeded,
-        Self::RefundFailed,
-        Self::PayablePaid,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::IntentCreated => "payment_intent.created",
-            Self::IntentRequiresAction => "payment_intent.requires_action",
-            Self::IntentSucceeded => "payment_intent.succeeded",
-            Self::IntentPaymentFailed => "payment_intent.payment_failed",
-            Self::IntentCanceled => "payment_intent.canceled",
-            Self::PaymentCreated => "payment.created",
-            Self::PaymentCompleted => "payment.completed",
-            Self::RefundCreated => "refund.created",
-            Self::RefundSucceeded => "refund.succeeded",
-            Self::RefundFailed => "refund.failed",
-            Self::PayablePaid => "payable.paid",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(format!(
-                    "type must be one of {}",
-                    Self::ALL.map(|t| t.as_str()).join(", ")
-                ))
-            })
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        Self::from_name(s).ok_or_else(|| {
+            let names = Self::ALL.map(Self::as_str).join(", ");
+            Invalid::new(format!("type must be one of {names}"))
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 
 use time::OffsetDateTime;
 
+use super::names::named_enum;
 use super::{
     Email, IntentId, Invalid, Money, PayableRef, Payment, PaymentIntent, PaymentStatus,
     RefundEffect, UserId,
@@ -13,29 +14,18 @@ pub struct Payer {
     pub email: Email,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayableStatus {
-    Open,
-    Paid,
-    Canceled,
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PayableStatus {
+        Open => "open",
+        Paid => "paid",
+        Canceled => "canceled",
+    }
 }
 
 impl PayableStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Paid => "paid",
-            Self::Canceled => "canceled",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "open" => Ok(Self::Open),
-            "paid" => Ok(Self::Paid),
-            "canceled" => Ok(Self::Canceled),
-            _ => Err(Invalid::new("status must be open, paid or canceled")),
-        }
+        Self::from_name(s).ok_or_else(|| Invalid::new("status must be open, paid or canceled"))
     }
 }
 

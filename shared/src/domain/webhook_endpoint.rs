@@ -1,13 +1,12 @@
 //! Where an operator wants to hear about what happened: a URL, the event
 //! types it subscribes to, and the secret every delivery to it is signed with.
 
-use std::fmt;
-
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
 use super::Invalid;
 use super::ids::random_token;
+use super::names::shown_as_text;
 use super::network_address::{blocked, ip_literal};
 
 /// Every event type the service emits, each object's in the order of its
@@ -59,17 +58,9 @@ impl EndpointId {
             ))
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for EndpointId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shown_as_text!(EndpointId);
 
 /// The event types an endpoint hears about.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -56,10 +56,6 @@ pub async fn events(
                 let registration = registration(client, &name).await?;
                 text.replace(SAMPLE_REGISTRATION, &registration)
             }
-            "payments-create" => {
-                let order = order(client, &name).await?;
-                text.replace(SAMPLE_ORDER, &order)
-            }
             "shop-mark-paid" => {
                 let order = order(client, &name).await?;
                 shop_intent(client, tokens, &order).await?;
@@ -70,7 +66,7 @@ pub async fn events(
                 text.replace(SAMPLE_ORDER, &order)
                     .replace("pi-ORD-DEMO-1-1", &name)
             }
-            "shop-create-intent" => {
+            "payments-create" | "shop-create-intent" => {
                 let order = order(client, &name).await?;
                 text.replace(SAMPLE_ORDER, &order)
             }

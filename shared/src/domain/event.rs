@@ -295,8 +295,8 @@ mod tests {
     use super::*;
     use crate::domain::intent::{Confirmation, GatewayReport};
     use crate::domain::{
-        Currency, Email, FeeSchedule, GatewayId, Money, OtpCode, OtpHash, OtpPolicy, PayableId,
-        PayableKind, PayableRef, PayableStatus, Payer, PaymentMethod, RefundId, UserId,
+        Currency, Email, FeeSchedule, GatewayId, Money, NewPayable, OtpCode, OtpHash, OtpPolicy,
+        PayableId, PayableKind, PayableRef, Payer, PaymentMethod, RefundId, UserId,
     };
     use IntentStatus::*;
 
@@ -320,7 +320,7 @@ mod tests {
     }
 
     fn order() -> Payable {
-        Payable {
+        let order = NewPayable {
             payable: PayableRef {
                 kind: PayableKind::Order,
                 id: PayableId::parse("ORD-1").expect("id"),
@@ -331,16 +331,8 @@ mod tests {
             description: None,
             line_items: vec![],
             business_id: None,
-            status: PayableStatus::Open,
-            open_intent_id: None,
-            allocated_minor: 0,
-            paid_minor: 0,
-            refunded_minor: 0,
-            pending_payments: 0,
-            owner_fixed: false,
-            created_at: now(),
-            updated_at: now(),
-        }
+        };
+        Payable::new(order, now())
     }
 
     fn kinds(events: &[Event]) -> Vec<&'static str> {

@@ -104,32 +104,39 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        Currency, FeeSchedule, Money, PayableId, PayableKind, PayableRef, PaymentId, PaymentMethod,
-        UserId,
+        Currency, Email, FeeSchedule, Money, NewPayable, Payable, PayableId, PayableKind,
+        PayableRef, Payer, PaymentMethod, UserId,
     };
 
     fn payment(minor: i64, method: PaymentMethod, status: PaymentStatus) -> Payment {
-        let mut p = Payment {
-            id: PaymentId::new(),
-            payable: Some(PayableRef {
-                kind: PayableKind::Invoice,
-                id: PayableId::parse("inv-1").expect("id"),
-            }),
-            intent_id: None,
-            payer_user_id: UserId::parse("u1").expect("user"),
-            amount: Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money"),
+        let amount = Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money");
+        let invoice = Payable::new(
+            NewPayable {
+                payable: PayableRef {
+                    kind: PayableKind::Invoice,
+                    id: PayableId::parse("inv-1").expect("id"),
+                },
+                owner: Payer {
+                    user_id: UserId::parse("u1").expect("user"),
+                    email: Email::parse("u1@example.com").expect("email"),
+                },
+                amount,
+                number: None,
+                description: None,
+                line_items: vec![],
+                business_id: Some(BusinessId::new(123456)),
+            },
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        let fees = FeeSchedule::standard();
+        Payment::against(
+            &invoice,
+            amount,
             method,
             status,
-            transaction_id: None,
-            fee_minor: 0,
-            refunded_minor: 0,
-            refund_held_minor: 0,
-            business_id: Some(BusinessId::new(123456)),
-            review_reason: None,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-        };
-        p.fix_fee(&FeeSchedule::standard());
-        p
+            &fees,
+            OffsetDateTime::UNIX_EPOCH,
+        )
     }
 
     #[test]

@@ -876,6 +876,19 @@ pub(crate) fn sample_intent(gateway: GatewayId, now: OffsetDateTime) -> PaymentI
     )
 }
 
+/// For tests: `intent` as its gateway named it when it was created there.
+#[cfg(test)]
+pub(crate) fn named_by_gateway(intent: PaymentIntent, gateway_intent_id: &str) -> PaymentIntent {
+    let version = intent.version();
+    PaymentIntent::restore(
+        IntentParts {
+            gateway_intent_id: Some(gateway_intent_id.to_owned()),
+            ..intent.into_parts()
+        },
+        version,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

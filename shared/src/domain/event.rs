@@ -294,9 +294,10 @@ fn snapshot(intent: &PaymentIntent) -> PaymentIntent {
 mod tests {
     use super::*;
     use crate::domain::intent::{Confirmation, GatewayReport};
+    use crate::domain::payable::sample_payable;
     use crate::domain::{
-        Currency, Email, FeeSchedule, GatewayId, Money, NewPayable, OtpCode, OtpHash, OtpPolicy,
-        PayableId, PayableKind, PayableRef, Payer, PaymentMethod, RefundId, UserId,
+        Currency, FeeSchedule, GatewayId, Money, OtpCode, OtpHash, OtpPolicy, PayableKind,
+        PaymentMethod, RefundId,
     };
     use IntentStatus::*;
 
@@ -308,31 +309,12 @@ mod tests {
         Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("valid")
     }
 
-    fn payer() -> Payer {
-        Payer {
-            user_id: UserId::parse("u1").expect("valid"),
-            email: Email::parse("u1@example.com").expect("valid"),
-        }
-    }
-
     fn intent(gateway: GatewayId) -> PaymentIntent {
         crate::domain::intent::sample_intent(gateway, now())
     }
 
     fn order() -> Payable {
-        let order = NewPayable {
-            payable: PayableRef {
-                kind: PayableKind::Order,
-                id: PayableId::parse("ORD-1").expect("id"),
-            },
-            owner: payer(),
-            amount: usd(11200),
-            number: None,
-            description: None,
-            line_items: vec![],
-            business_id: None,
-        };
-        Payable::new(order, now())
+        sample_payable(PayableKind::Order, "ORD-1", usd(11200), now())
     }
 
     fn kinds(events: &[Event]) -> Vec<&'static str> {

@@ -485,40 +485,52 @@ impl Payable {
     }
 }
 
+/// For tests: an open payable of payer `u1` for `amount`, made `now`,
+/// naming nothing else.
+#[cfg(test)]
+pub(crate) fn sample_payable(
+    kind: super::PayableKind,
+    id: &str,
+    amount: Money,
+    now: OffsetDateTime,
+) -> Payable {
+    let details = NewPayable {
+        payable: PayableRef {
+            kind,
+            id: super::PayableId::parse(id).expect("id"),
+        },
+        owner: Payer {
+            user_id: UserId::parse("u1").expect("user"),
+            email: Email::parse("u1@example.com").expect("email"),
+        },
+        amount,
+        number: None,
+        description: None,
+        line_items: vec![],
+        business_id: None,
+    };
+    Payable::new(details, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Currency, PayableId, PayableKind};
+    use crate::domain::{Currency, PayableKind};
 
     fn usd(minor: i64) -> Money {
         Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("valid")
     }
 
     fn order(total: i64, allocated: i64) -> Payable {
-        let now = OffsetDateTime::UNIX_EPOCH;
+        let order = sample_payable(
+            PayableKind::Order,
+            "o1",
+            usd(total),
+            OffsetDateTime::UNIX_EPOCH,
+        );
         Payable {
-            payable: PayableRef {
-                kind: PayableKind::Order,
-                id: PayableId::parse("o1").expect("id"),
-            },
-            owner: Payer {
-                user_id: UserId::parse("u").expect("id"),
-                email: Email::parse("u@example.com").expect("email"),
-            },
-            amount: usd(total),
-            number: None,
-            description: None,
-            line_items: vec![],
-            business_id: None,
-            status: PayableStatus::Open,
-            open_intent_id: None,
             allocated_minor: allocated,
-            owner_fixed: false,
-            paid_minor: 0,
-            refunded_minor: 0,
-            pending_payments: 0,
-            created_at: now,
-            updated_at: now,
+            ..order
         }
     }
 

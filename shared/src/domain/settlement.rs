@@ -103,39 +103,23 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::domain::{
-        Currency, Email, FeeSchedule, Money, NewPayable, Payable, PayableId, PayableKind,
-        PayableRef, Payer, PaymentMethod, UserId,
-    };
+    use crate::domain::payable::sample_payable;
+    use crate::domain::{Currency, FeeSchedule, Money, Payable, PayableKind, PaymentMethod};
 
     fn payment(minor: i64, method: PaymentMethod, status: PaymentStatus) -> Payment {
         let amount = Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money");
-        let invoice = Payable::new(
-            NewPayable {
-                payable: PayableRef {
-                    kind: PayableKind::Invoice,
-                    id: PayableId::parse("inv-1").expect("id"),
-                },
-                owner: Payer {
-                    user_id: UserId::parse("u1").expect("user"),
-                    email: Email::parse("u1@example.com").expect("email"),
-                },
-                amount,
-                number: None,
-                description: None,
-                line_items: vec![],
-                business_id: Some(BusinessId::new(123456)),
-            },
-            OffsetDateTime::UNIX_EPOCH,
-        );
-        let fees = FeeSchedule::standard();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let invoice = Payable {
+            business_id: Some(BusinessId::new(123456)),
+            ..sample_payable(PayableKind::Invoice, "inv-1", amount, at)
+        };
         Payment::against(
             &invoice,
             amount,
             method,
             status,
-            &fees,
-            OffsetDateTime::UNIX_EPOCH,
+            &FeeSchedule::standard(),
+            at,
         )
     }
 

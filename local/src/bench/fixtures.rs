@@ -10,7 +10,7 @@ use payment_shared::auth::sign_partner_request;
 use payment_shared::domain::webhook_signature;
 use serde_json::{Value, json};
 
-use super::warm::{Client, token};
+use super::warm::{Answer, Client, token};
 
 /// The ids the sample events use, as they appear in `events/*.json`.
 const SAMPLE_INTENT: &str = "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b";
@@ -140,7 +140,22 @@ fn service_key() -> String {
         .to_owned()
 }
 
-fn created(what: &str, answer: &super::warm::Answer, field: &str) -> Result<String, String> {
+/// `method path` as the operator's backend sends it (with the service API
+/// key), `body` as JSON.
+async fn as_service(
+    client: &mut Client,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Answer, String> {
+    let key = service_key();
+    let headers = [("x-api-key", key.as_str())];
+    client
+        .send(method, path, &headers, body.map(|b| b.to_string()))
+        .await
+}
+
+fn created(what: &str, answer: &Answer, field: &str) -> Result<String, String> {
     answer.body[field]
         .as_str()
         .map(str::to_owned)
@@ -169,20 +184,16 @@ async fn otp_intent(
 
 /// A new open registration of demo-user-1.
 async fn registration(client: &mut Client, name: &str) -> Result<String, String> {
-    let key = service_key();
     let registration = format!("REG-{name}");
-    let put = client
-        .send(
-            "PUT",
-            &format!("/api/v1/payables/registration/{registration}"),
-            &[("x-api-key", key.as_str())],
-            Some(
-                json!({"user_id": "demo-user-1", "email": "demo-user-1@example.com",
-                    "amount": "112.00", "currency": "USD", "description": "Bench registration"})
-                .to_string(),
-            ),
-        )
-        .await?;
+    let body = json!({"user_id": "demo-user-1", "email": "demo-user-1@example.com",
+        "amount": "112.00", "currency": "USD", "description": "Bench registration"});
+    let put = as_service(
+        client,
+        "PUT",
+        &format!("/api/v1/payables/registration/{registration}"),
+        Some(body),
+    )
+    .await?;
     if !(200..300).contains(&put.status) {
         return Err(format!("registration: {} {}", put.status, put.body));
     }
@@ -278,21 +289,17 @@ async fn card_intent(
 
 /// An open order of demo-user-2 (business 123456).
 async fn order(client: &mut Client, name: &str) -> Result<String, String> {
-    let key = service_key();
     let order = format!("ORD-{name}");
-    let answer = client
-        .send(
-            "PUT",
-            &format!("/api/v1/payables/order/{order}"),
-            &[("x-api-key", key.as_str())],
-            Some(
-                json!({"user_id": "demo-user-2", "email": "demo-user-2@example.com",
-                    "amount": "50.00", "currency": "USD", "business_id": 123456,
-                    "description": "Bench order"})
-                .to_string(),
-            ),
-        )
-        .await?;
+    let body = json!({"user_id": "demo-user-2", "email": "demo-user-2@example.com",
+        "amount": "50.00", "currency": "USD", "business_id": 123456,
+        "description": "Bench order"});
+    let answer = as_service(
+        client,
+        "PUT",
+        &format!("/api/v1/payables/order/{order}"),
+        Some(body),
+    )
+    .await?;
     if (200..300).contains(&answer.status) {
         Ok(order)
     } else {
@@ -303,33 +310,21 @@ async fn order(client: &mut Client, name: &str) -> Result<String, String> {
 /// A COMPLETED payment of demo-user-2 on a new order of business 123456.
 async fn payment(client: &mut Client, name: &str) -> Result<String, String> {
     let order = order(client, name).await?;
-    let key = service_key();
-    let answer = client
-        .send(
-            "POST",
-            "/payment",
-            &[("x-api-key", key.as_str())],
-            Some(
-                json!({"amount": 50, "orderId": order, "paymentMethod": "Bank Transfer",
-                    "status": "COMPLETED"})
-                .to_string(),
-            ),
-        )
-        .await?;
+    let body = json!({"amount": 50, "orderId": order, "paymentMethod": "Bank Transfer",
+        "status": "COMPLETED"});
+    let answer = as_service(client, "POST", "/payment", Some(body)).await?;
     created("payment", &answer, "id")
 }
 
 /// A refund of 10.00 of `payment` (recorded without a gateway).
 async fn refund(client: &mut Client, payment: &str) -> Result<String, String> {
-    let key = service_key();
-    let answer = client
-        .send(
-            "POST",
-            &format!("/api/v1/payments/{payment}/refunds"),
-            &[("x-api-key", key.as_str())],
-            Some(json!({"amount": 1000}).to_string()),
-        )
-        .await?;
+    let answer = as_service(
+        client,
+        "POST",
+        &format!("/api/v1/payments/{payment}/refunds"),
+        Some(json!({"amount": 1000})),
+    )
+    .await?;
     created("refund", &answer, "id")
 }
 
@@ -337,22 +332,19 @@ async fn refund(client: &mut Client, payment: &str) -> Result<String, String> {
 /// at: the dispatch's run records a failed attempt, as it would for an
 /// endpoint that is down.
 async fn webhook_endpoint(client: &mut Client, name: &str) -> Result<String, String> {
-    let key = service_key();
-    let answer = client
-        .send(
-            "PUT",
-            &format!("/api/v1/webhook-endpoints/{name}"),
-            &[("x-api-key", key.as_str())],
-            Some(json!({"url": "http://127.0.0.1:9/bench", "enabled_events": ["*"]}).to_string()),
-        )
-        .await?;
+    let answer = as_service(
+        client,
+        "PUT",
+        &format!("/api/v1/webhook-endpoints/{name}"),
+        Some(json!({"url": "http://127.0.0.1:9/bench", "enabled_events": ["*"]})),
+    )
+    .await?;
     created("webhook endpoint", &answer, "id")
 }
 
 /// Deletes the endpoints the webhook endpoint rows' fixtures made (their
 /// runs' names, as `events` gives them).
 async fn delete_endpoints_of_other_rows(client: &mut Client) -> Result<(), String> {
-    let key = service_key();
     for binary in [
         "webhook-endpoints-put",
         "webhook-endpoints-get",
@@ -361,14 +353,13 @@ async fn delete_endpoints_of_other_rows(client: &mut Client) -> Result<(), Strin
     ] {
         for run in 0..=super::RUNS + 1 {
             let name = format!("{binary}-{run}-{}", std::process::id());
-            let answer = client
-                .send(
-                    "DELETE",
-                    &format!("/api/v1/webhook-endpoints/{name}"),
-                    &[("x-api-key", key.as_str())],
-                    None,
-                )
-                .await?;
+            let answer = as_service(
+                client,
+                "DELETE",
+                &format!("/api/v1/webhook-endpoints/{name}"),
+                None,
+            )
+            .await?;
             if !matches!(answer.status, 200 | 404) {
                 return Err(format!("delete {name}: {} {}", answer.status, answer.body));
             }
@@ -379,15 +370,13 @@ async fn delete_endpoints_of_other_rows(client: &mut Client) -> Result<(), Strin
 
 /// The id of the newest event of `object_id`.
 async fn newest_event_of(client: &mut Client, object_id: &str) -> Result<String, String> {
-    let key = service_key();
-    let answer = client
-        .send(
-            "GET",
-            &format!("/api/v1/events?object_id={object_id}&limit=1"),
-            &[("x-api-key", key.as_str())],
-            None,
-        )
-        .await?;
+    let answer = as_service(
+        client,
+        "GET",
+        &format!("/api/v1/events?object_id={object_id}&limit=1"),
+        None,
+    )
+    .await?;
     answer.body["data"][0]["id"]
         .as_str()
         .map(str::to_owned)

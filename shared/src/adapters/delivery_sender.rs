@@ -452,33 +452,29 @@ mod tests {
         let sender = HttpDeliverySender::resolving_with(answers, true)
             .answering_within(Duration::from_millis(300));
         let closed = closed_port().await;
-        assert_eq!(
-            sender
-                .post(&post(&format!("http://receiver.example:{closed}/")))
-                .await,
-            Err(NoAnswer::ConnectionRefused)
-        );
-        assert_eq!(
-            sender
-                .post(&post(&format!("http://127.0.0.1:{closed}/")))
-                .await,
-            Err(NoAnswer::ConnectionRefused)
-        );
         let (silent, _) = receiver(None).await;
-        assert_eq!(
-            sender
-                .post(&post(&format!("http://receiver.example:{silent}/")))
-                .await,
-            Err(NoAnswer::Timeout)
-        );
         // A receiver that speaks plain HTTP where TLS is expected.
         let plain = plain_talker().await;
-        assert_eq!(
-            sender
-                .post(&post(&format!("https://receiver.example:{plain}/")))
-                .await,
-            Err(NoAnswer::TlsError)
-        );
+        for (url, reason) in [
+            (
+                format!("http://receiver.example:{closed}/"),
+                NoAnswer::ConnectionRefused,
+            ),
+            (
+                format!("http://127.0.0.1:{closed}/"),
+                NoAnswer::ConnectionRefused,
+            ),
+            (
+                format!("http://receiver.example:{silent}/"),
+                NoAnswer::Timeout,
+            ),
+            (
+                format!("https://receiver.example:{plain}/"),
+                NoAnswer::TlsError,
+            ),
+        ] {
+            assert_eq!(sender.post(&post(&url)).await, Err(reason), "{url}");
+        }
         let unknown = [
             "https://unknown.example/",
             "https://nowhere.example/",

@@ -192,26 +192,32 @@ impl Event {
         let declined_now = after.status == IntentStatus::RequiresPaymentMethod
             && after.failure_reason.is_some()
             && after.failed_at == Some(after.updated_at);
-        let mut kinds = Vec::new();
-        if before.is_none() {
-            kinds.push(EventType::IntentCreated);
-        }
-        if entered(IntentStatus::RequiresAction) {
-            kinds.push(EventType::IntentRequiresAction);
-        }
-        if entered(IntentStatus::Succeeded) {
-            kinds.push(EventType::IntentSucceeded);
-        }
-        if entered(IntentStatus::Failed) || declined_now {
-            kinds.push(EventType::IntentPaymentFailed);
-        }
-        if entered(IntentStatus::Canceled) {
-            kinds.push(EventType::IntentCanceled);
-        }
-        let object = EventObject::Intent(snapshot(after));
+        let kinds = [
+            (before.is_none(), EventType::IntentCreated),
+            (
+                entered(IntentStatus::RequiresAction),
+                EventType::IntentRequiresAction,
+            ),
+            (entered(IntentStatus::Succeeded), EventType::IntentSucceeded),
+            (
+                entered(IntentStatus::Failed) || declined_now,
+                EventType::IntentPaymentFailed,
+            ),
+            (entered(IntentStatus::Canceled), EventType::IntentCanceled),
+        ];
+        Self::each_that_happened(kinds, EventObject::Intent(snapshot(after)), now)
+    }
+
+    /// One event about `object` for each kind whose condition holds, in order.
+    fn each_that_happened(
+        kinds: impl IntoIterator<Item = (bool, EventType)>,
+        object: EventObject,
+        now: OffsetDateTime,
+    ) -> Vec<Self> {
         kinds
             .into_iter()
-            .map(|kind| Self::new(kind, object.clone(), now))
+            .filter(|(happened, _)| *happened)
+            .map(|(_, kind)| Self::new(kind, object.clone(), now))
             .collect()
     }
 
@@ -263,21 +269,12 @@ impl Event {
     ) -> Vec<Self> {
         let before = before.map(|b| b.status());
         let entered = |status: RefundStatus| after.status() == status && before != Some(status);
-        let mut kinds = Vec::new();
-        if before.is_none() {
-            kinds.push(EventType::RefundCreated);
-        }
-        if entered(RefundStatus::Succeeded) {
-            kinds.push(EventType::RefundSucceeded);
-        }
-        if entered(RefundStatus::Failed) {
-            kinds.push(EventType::RefundFailed);
-        }
-        let object = EventObject::Refund(after.clone());
-        kinds
-            .into_iter()
-            .map(|kind| Self::new(kind, object.clone(), now))
-            .collect()
+        let kinds = [
+            (before.is_none(), EventType::RefundCreated),
+            (entered(RefundStatus::Succeeded), EventType::RefundSucceeded),
+            (entered(RefundStatus::Failed), EventType::RefundFailed),
+        ];
+        Self::each_that_happened(kinds, EventObject::Refund(after.clone()), now)
     }
 }
 

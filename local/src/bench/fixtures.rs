@@ -155,6 +155,22 @@ async fn as_service(
         .await
 }
 
+/// A POST of `body` (JSON) by the demo user whose token is `user` in
+/// `tokens` (`TOKEN_USER1`, …).
+async fn post_as(
+    client: &mut Client,
+    tokens: &[(&str, String)],
+    user: &str,
+    path: &str,
+    body: Value,
+) -> Result<Answer, String> {
+    let payer = token(tokens, user)?;
+    let headers = [("authorization", payer.as_str())];
+    client
+        .send("POST", path, &headers, Some(body.to_string()))
+        .await
+}
+
 fn created(what: &str, answer: &Answer, field: &str) -> Result<String, String> {
     answer.body[field]
         .as_str()
@@ -170,15 +186,8 @@ async fn otp_intent(
     name: &str,
 ) -> Result<String, String> {
     let registration = registration(client, name).await?;
-    let payer = token(tokens, "TOKEN_USER1")?;
-    let answer = client
-        .send(
-            "POST",
-            "/payment/intents",
-            &[("authorization", payer.as_str())],
-            Some(json!({"registration_id": registration}).to_string()),
-        )
-        .await?;
+    let body = json!({"registration_id": registration});
+    let answer = post_as(client, tokens, "TOKEN_USER1", "/payment/intents", body).await?;
     created("OTP intent", &answer, "intent_id")
 }
 
@@ -228,15 +237,15 @@ async fn otp_sent_for(
     tokens: &[(&str, String)],
     intent: &str,
 ) -> Result<String, String> {
-    let payer = token(tokens, "TOKEN_USER1")?;
-    let answer = client
-        .send(
-            "POST",
-            "/payment/intents/request-otp",
-            &[("authorization", payer.as_str())],
-            Some(json!({"intent_id": intent}).to_string()),
-        )
-        .await?;
+    let body = json!({"intent_id": intent});
+    let answer = post_as(
+        client,
+        tokens,
+        "TOKEN_USER1",
+        "/payment/intents/request-otp",
+        body,
+    )
+    .await?;
     if !(200..300).contains(&answer.status) {
         return Err(format!("request-otp: {} {}", answer.status, answer.body));
     }
@@ -272,15 +281,15 @@ async fn card_intent(
     client: &mut Client,
     tokens: &[(&str, String)],
 ) -> Result<(String, String), String> {
-    let payer = token(tokens, "TOKEN_USER2")?;
-    let answer = client
-        .send(
-            "POST",
-            "/api/v1/PaymentIntents",
-            &[("authorization", payer.as_str())],
-            Some(json!({"amount": 25.5, "currency": "USD"}).to_string()),
-        )
-        .await?;
+    let body = json!({"amount": 25.5, "currency": "USD"});
+    let answer = post_as(
+        client,
+        tokens,
+        "TOKEN_USER2",
+        "/api/v1/PaymentIntents",
+        body,
+    )
+    .await?;
     Ok((
         created("card intent", &answer, "id")?,
         created("card intent", &answer, "gatewayIntentId")?,

@@ -389,6 +389,21 @@ pub async fn confirm_otp(
     }
 }
 
+/// The intent as last read, when this attempt still holds it; else
+/// [`load`]ed afresh.
+async fn read_or_load(
+    read: &mut Option<PaymentIntent>,
+    app: &App,
+    caller: &Caller,
+    id: &IntentId,
+    access: Access,
+) -> Result<PaymentIntent, AppError> {
+    match read.take() {
+        Some(intent) => Ok(intent),
+        None => load(app, caller, id, access).await,
+    }
+}
+
 /// How a reserved attempt ends the intent it was made on.
 enum Verdict<'a> {
     /// A correct code: the intent succeeds, recording its payment.
@@ -412,10 +427,7 @@ async fn end_on_reserved_attempt(
     let mut attempts = Attempts::new();
     loop {
         attempts.next()?;
-        let mut intent = match read.take() {
-            Some(intent) => intent,
-            None => load(app, caller, id, Access::PayerOnly).await?,
-        };
+        let mut intent = read_or_load(&mut read, app, caller, id, Access::PayerOnly).await?;
         if intent.status() != IntentStatus::RequiresAction {
             return Err(terminal_reason(&intent));
         }
@@ -593,10 +605,7 @@ pub(crate) async fn end_read(
     let mut attempts = Attempts::new();
     loop {
         attempts.next()?;
-        let mut intent = match read.take() {
-            Some(intent) => intent,
-            None => load(app, caller, id, Access::Manage).await?,
-        };
+        let mut intent = read_or_load(&mut read, app, caller, id, Access::Manage).await?;
         let expected = Expected::of(&intent);
         let by = if intent.payer().user_id == caller.user_id {
             "customer"

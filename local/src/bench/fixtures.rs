@@ -196,17 +196,7 @@ async fn registration(client: &mut Client, name: &str) -> Result<String, String>
     let registration = format!("REG-{name}");
     let body = json!({"user_id": "demo-user-1", "email": "demo-user-1@example.com",
         "amount": "112.00", "currency": "USD", "description": "Bench registration"});
-    let put = as_service(
-        client,
-        "PUT",
-        &format!("/api/v1/payables/registration/{registration}"),
-        Some(body),
-    )
-    .await?;
-    if !(200..300).contains(&put.status) {
-        return Err(format!("registration: {} {}", put.status, put.body));
-    }
-    Ok(registration)
+    put_payable(client, "registration", registration, body).await
 }
 
 /// The shop's card intent for demo-user-2's `order`.
@@ -302,17 +292,23 @@ async fn order(client: &mut Client, name: &str) -> Result<String, String> {
     let body = json!({"user_id": "demo-user-2", "email": "demo-user-2@example.com",
         "amount": "50.00", "currency": "USD", "business_id": 123456,
         "description": "Bench order"});
-    let answer = as_service(
-        client,
-        "PUT",
-        &format!("/api/v1/payables/order/{order}"),
-        Some(body),
-    )
-    .await?;
+    put_payable(client, "order", order, body).await
+}
+
+/// Puts the payable `id` of `kind` (as the payables API spells it) as the
+/// operator's backend; answers its id.
+async fn put_payable(
+    client: &mut Client,
+    kind: &str,
+    id: String,
+    body: Value,
+) -> Result<String, String> {
+    let path = format!("/api/v1/payables/{kind}/{id}");
+    let answer = as_service(client, "PUT", &path, Some(body)).await?;
     if (200..300).contains(&answer.status) {
-        Ok(order)
+        Ok(id)
     } else {
-        Err(format!("order: {} {}", answer.status, answer.body))
+        Err(format!("{kind}: {} {}", answer.status, answer.body))
     }
 }
 

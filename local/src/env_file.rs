@@ -15,18 +15,16 @@ pub const FILES: [&str; 2] = [".env", ".env.example"];
 pub fn load(root: &Path) -> Result<Vec<String>, String> {
     let mut keys = Vec::new();
     for file in FILES {
-        let path = root.join(file);
-        if !path.is_file() {
+        let Some(entries) = entries(root, file)? else {
             continue;
-        }
-        for item in
-            dotenvy::from_path_iter(&path).map_err(|e| format!("{}: {e}", path.display()))?
-        {
-            let (key, _) = item.map_err(|e| format!("{}: {e}", path.display()))?;
+        };
+        for entry in entries {
+            let (key, _) = entry?;
             if !keys.contains(&key) {
                 keys.push(key);
             }
         }
+        let path = root.join(file);
         dotenvy::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(keys)
@@ -37,20 +35,30 @@ pub fn load(root: &Path) -> Result<Vec<String>, String> {
 /// are skipped.
 pub fn find(root: &Path, files: &[&str], key: &str) -> Result<Option<String>, String> {
     for file in files {
-        let path = root.join(file);
-        if !path.is_file() {
-            continue;
-        }
-        for item in
-            dotenvy::from_path_iter(&path).map_err(|e| format!("{}: {e}", path.display()))?
-        {
-            let (k, value) = item.map_err(|e| format!("{}: {e}", path.display()))?;
+        for entry in entries(root, file)?.into_iter().flatten() {
+            let (k, value) = entry?;
             if k == key && !value.trim().is_empty() {
                 return Ok(Some(value));
             }
         }
     }
     Ok(None)
+}
+
+/// One `KEY=VALUE` line, or what is wrong with it.
+type Entry = Result<(String, String), String>;
+
+/// The `KEY=VALUE` entries of `file` under `root`, read one by one, each
+/// error naming the file; `None` when there is no such file.
+fn entries(root: &Path, file: &str) -> Result<Option<impl Iterator<Item = Entry>>, String> {
+    let path = root.join(file);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let items = dotenvy::from_path_iter(&path);
+    let named = move |e: dotenvy::Error| format!("{}: {e}", path.display());
+    let items = items.map_err(&named)?;
+    Ok(Some(items.map(move |item| item.map_err(&named))))
 }
 
 /// Sets `vars` in the process environment, replacing what is there. Same

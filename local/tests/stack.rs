@@ -72,7 +72,7 @@ static WEB: Service = Service {
             .collect())
     },
     ready: |port| http_probe::get(port, "/").is_some_and(|a| a.status == 200),
-    env: |url| vec![("WEB_URL", url.to_owned())],
+    env: &["WEB_URL"],
 };
 
 static BROKEN: Service = Service {
@@ -86,7 +86,7 @@ static BROKEN: Service = Service {
         ])
     },
     ready: |_| false,
-    env: |_| Vec::new(),
+    env: &[],
 };
 
 fn never_stop() -> Option<&'static str> {

@@ -156,71 +156,72 @@ pub fn refuse_weak_secrets(config: &Config, secrets: &Secrets) -> Result<(), Sec
     short("the cursor key", secrets.cursor_key.as_ref())
 }
 
-/// What most functions call from their `main`: build the App once (the
-/// table and the secrets) and serve one handler.
-pub async fn serve<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
+/// What a function's App is connected to beyond the table and the secrets,
+/// named as its registry line's `needs` names it. The entry a `main` serves
+/// through names one of these, so only that client is linked into its binary.
+pub mod connect {
+    use super::{App, SdkConfig};
+
+    /// Routed functions: what a handler behind API Gateway may reach.
+    pub mod routed {
+        use super::{App, SdkConfig};
+
+        pub fn storage(app: App, _: &SdkConfig) -> App {
+            app
+        }
+
+        /// The function that sends one-time codes by email.
+        pub fn mail(app: App, aws: &SdkConfig) -> App {
+            app.with_mail(aws)
+        }
+
+        /// The functions that reach a payment gateway: every configured one.
+        pub fn gateways(app: App, _: &SdkConfig) -> App {
+            app.with_gateways()
+        }
+    }
+
+    /// Functions AWS feeds (the table's stream, a schedule).
+    pub mod background {
+        pub use super::routed::gateways;
+        use super::{App, SdkConfig};
+
+        /// The deliveries' dispatch and retry pass.
+        pub fn delivery_sender(app: App, _: &SdkConfig) -> App {
+            app.with_delivery_sender()
+        }
+    }
+
+    /// How an App is connected, as the entries take it.
+    pub type Connect = fn(App, &SdkConfig) -> App;
+}
+
+/// What a function behind API Gateway calls from its `main`: build the App
+/// once (the table and the secrets), `connect` it to what the handler
+/// reaches beyond them, and serve one handler.
+pub async fn serve<H, Fut>(connect: connect::Connect, handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send,
 {
     telemetry::init();
     let aws = aws_sdk_config().await;
-    run(App::storage_from_env(&aws).await?, handler).await
+    let app = Arc::new(connect(App::storage_from_env(&aws).await?, &aws));
+    let handler = Arc::new(handler);
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = app.clone();
+        let handler = handler.clone();
+        async move { Ok::<_, lambda_http::Error>(handler(app, req).await) }
+    }))
+    .await
 }
 
-/// As [`serve`], for the function that sends one-time codes by email.
-pub async fn serve_with_mail<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
-where
-    H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response<Body>> + Send,
-{
-    telemetry::init();
-    let aws = aws_sdk_config().await;
-    run(App::storage_from_env(&aws).await?.with_mail(&aws), handler).await
-}
-
-/// As [`serve`], for the functions that reach a payment gateway, connected
-/// to every configured one.
-pub async fn serve_with_gateways<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
-where
-    H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response<Body>> + Send,
-{
-    telemetry::init();
-    let aws = aws_sdk_config().await;
-    run(App::storage_from_env(&aws).await?.with_gateways(), handler).await
-}
-
-/// What the deliveries' dispatch and retry pass call from their `main`: they
-/// are fed by AWS (the table's stream, a schedule) rather than API Gateway,
-/// so `handler` takes the event Lambda hands over, as `E`, and answers `R`.
-/// Built with the table, the secrets and the deliveries' HTTP client.
-pub async fn serve_deliveries<E, R, H, Fut>(handler: H) -> Result<(), lambda_http::Error>
-where
-    E: serde::de::DeserializeOwned + Send + 'static,
-    R: serde::Serialize + Send + 'static,
-    H: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<R, lambda_http::Error>> + Send,
-{
-    serve_background(App::with_delivery_sender, handler).await
-}
-
-/// As [`serve_deliveries`], for the refund pass: connected to every
-/// configured payment gateway instead.
-pub async fn serve_refund_pass<E, R, H, Fut>(handler: H) -> Result<(), lambda_http::Error>
-where
-    E: serde::de::DeserializeOwned + Send + 'static,
-    R: serde::Serialize + Send + 'static,
-    H: Fn(Arc<App>, E) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<R, lambda_http::Error>> + Send,
-{
-    serve_background(App::with_gateways, handler).await
-}
-
-/// A function AWS feeds, its App built with the table and the secrets, then
-/// `connect`ed to what it reaches beyond them.
-async fn serve_background<E, R, H, Fut>(
-    connect: fn(App) -> App,
+/// What the functions AWS feeds (the table's stream, a schedule) call from
+/// their `main`, rather than [`serve`]: `handler` takes the event Lambda hands
+/// over, as `E`, and answers `R`. The App is built with the table and the
+/// secrets, then `connect`ed to what it reaches beyond them.
+pub async fn serve_background<E, R, H, Fut>(
+    connect: connect::Connect,
     handler: H,
 ) -> Result<(), lambda_http::Error>
 where
@@ -232,7 +233,7 @@ where
     use lambda_http::lambda_runtime::{self, LambdaEvent};
     telemetry::init();
     let aws = aws_sdk_config().await;
-    let app = Arc::new(connect(App::storage_from_env(&aws).await?));
+    let app = Arc::new(connect(App::storage_from_env(&aws).await?, &aws));
     let handler = Arc::new(handler);
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<E>| {
         let app = app.clone();
@@ -246,7 +247,7 @@ where
 }
 
 /// The mail port of a function that sends none: reaching it is a wiring
-/// mistake (a handler that mails served without `serve_with_mail`), which
+/// mistake (a handler that mails served without `connect::routed::mail`), which
 /// fails that request instead of linking SES into every function.
 struct NoMailService;
 
@@ -257,21 +258,6 @@ impl Mailer for NoMailService {
             "this function is not connected to the mail service".into(),
         ))
     }
-}
-
-async fn run<H, Fut>(app: App, handler: H) -> Result<(), lambda_http::Error>
-where
-    H: Fn(Arc<App>, Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response<Body>> + Send,
-{
-    let app = Arc::new(app);
-    let handler = Arc::new(handler);
-    lambda_http::run(service_fn(move |req: Request| {
-        let app = app.clone();
-        let handler = handler.clone();
-        async move { Ok::<_, lambda_http::Error>(handler(app, req).await) }
-    }))
-    .await
 }
 
 #[cfg(test)]

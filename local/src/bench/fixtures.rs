@@ -10,7 +10,7 @@ use payment_shared::auth::sign_partner_request;
 use payment_shared::domain::webhook_signature;
 use serde_json::{Value, json};
 
-use super::warm::{Client, token};
+use super::warm::{Answer, Client, token};
 
 /// The ids the sample events use, as they appear in `events/*.json`.
 const SAMPLE_INTENT: &str = "0193a5b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b";
@@ -56,10 +56,6 @@ pub async fn events(
                 let registration = registration(client, &name).await?;
                 text.replace(SAMPLE_REGISTRATION, &registration)
             }
-            "payments-create" => {
-                let order = order(client, &name).await?;
-                text.replace(SAMPLE_ORDER, &order)
-            }
             "shop-mark-paid" => {
                 let order = order(client, &name).await?;
                 shop_intent(client, tokens, &order).await?;
@@ -70,7 +66,7 @@ pub async fn events(
                 text.replace(SAMPLE_ORDER, &order)
                     .replace("pi-ORD-DEMO-1-1", &name)
             }
-            "shop-create-intent" => {
+            "payments-create" | "shop-create-intent" => {
                 let order = order(client, &name).await?;
                 text.replace(SAMPLE_ORDER, &order)
             }
@@ -144,7 +140,38 @@ fn service_key() -> String {
         .to_owned()
 }
 
-fn created(what: &str, answer: &super::warm::Answer, field: &str) -> Result<String, String> {
+/// `method path` as the operator's backend sends it (with the service API
+/// key), `body` as JSON.
+async fn as_service(
+    client: &mut Client,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Answer, String> {
+    let key = service_key();
+    let headers = [("x-api-key", key.as_str())];
+    client
+        .send(method, path, &headers, body.map(|b| b.to_string()))
+        .await
+}
+
+/// A POST of `body` (JSON) by the demo user whose token is `user` in
+/// `tokens` (`TOKEN_USER1`, …).
+async fn post_as(
+    client: &mut Client,
+    tokens: &[(&str, String)],
+    user: &str,
+    path: &str,
+    body: Value,
+) -> Result<Answer, String> {
+    let payer = token(tokens, user)?;
+    let headers = [("authorization", payer.as_str())];
+    client
+        .send("POST", path, &headers, Some(body.to_string()))
+        .await
+}
+
+fn created(what: &str, answer: &Answer, field: &str) -> Result<String, String> {
     answer.body[field]
         .as_str()
         .map(str::to_owned)
@@ -159,38 +186,17 @@ async fn otp_intent(
     name: &str,
 ) -> Result<String, String> {
     let registration = registration(client, name).await?;
-    let payer = token(tokens, "TOKEN_USER1")?;
-    let answer = client
-        .send(
-            "POST",
-            "/payment/intents",
-            &[("authorization", payer.as_str())],
-            Some(json!({"registration_id": registration}).to_string()),
-        )
-        .await?;
+    let body = json!({"registration_id": registration});
+    let answer = post_as(client, tokens, "TOKEN_USER1", "/payment/intents", body).await?;
     created("OTP intent", &answer, "intent_id")
 }
 
 /// A new open registration of demo-user-1.
 async fn registration(client: &mut Client, name: &str) -> Result<String, String> {
-    let key = service_key();
     let registration = format!("REG-{name}");
-    let put = client
-        .send(
-            "PUT",
-            &format!("/api/v1/payables/registration/{registration}"),
-            &[("x-api-key", key.as_str())],
-            Some(
-                json!({"user_id": "demo-user-1", "email": "demo-user-1@example.com",
-                    "amount": "112.00", "currency": "USD", "description": "Bench registration"})
-                .to_string(),
-            ),
-        )
-        .await?;
-    if !(200..300).contains(&put.status) {
-        return Err(format!("registration: {} {}", put.status, put.body));
-    }
-    Ok(registration)
+    let body = json!({"user_id": "demo-user-1", "email": "demo-user-1@example.com",
+        "amount": "112.00", "currency": "USD", "description": "Bench registration"});
+    put_payable(client, "registration", registration, body).await
 }
 
 /// The shop's card intent for demo-user-2's `order`.
@@ -221,15 +227,15 @@ async fn otp_sent_for(
     tokens: &[(&str, String)],
     intent: &str,
 ) -> Result<String, String> {
-    let payer = token(tokens, "TOKEN_USER1")?;
-    let answer = client
-        .send(
-            "POST",
-            "/payment/intents/request-otp",
-            &[("authorization", payer.as_str())],
-            Some(json!({"intent_id": intent}).to_string()),
-        )
-        .await?;
+    let body = json!({"intent_id": intent});
+    let answer = post_as(
+        client,
+        tokens,
+        "TOKEN_USER1",
+        "/payment/intents/request-otp",
+        body,
+    )
+    .await?;
     if !(200..300).contains(&answer.status) {
         return Err(format!("request-otp: {} {}", answer.status, answer.body));
     }
@@ -265,15 +271,15 @@ async fn card_intent(
     client: &mut Client,
     tokens: &[(&str, String)],
 ) -> Result<(String, String), String> {
-    let payer = token(tokens, "TOKEN_USER2")?;
-    let answer = client
-        .send(
-            "POST",
-            "/api/v1/PaymentIntents",
-            &[("authorization", payer.as_str())],
-            Some(json!({"amount": 25.5, "currency": "USD"}).to_string()),
-        )
-        .await?;
+    let body = json!({"amount": 25.5, "currency": "USD"});
+    let answer = post_as(
+        client,
+        tokens,
+        "TOKEN_USER2",
+        "/api/v1/PaymentIntents",
+        body,
+    )
+    .await?;
     Ok((
         created("card intent", &answer, "id")?,
         created("card intent", &answer, "gatewayIntentId")?,
@@ -282,58 +288,48 @@ async fn card_intent(
 
 /// An open order of demo-user-2 (business 123456).
 async fn order(client: &mut Client, name: &str) -> Result<String, String> {
-    let key = service_key();
     let order = format!("ORD-{name}");
-    let answer = client
-        .send(
-            "PUT",
-            &format!("/api/v1/payables/order/{order}"),
-            &[("x-api-key", key.as_str())],
-            Some(
-                json!({"user_id": "demo-user-2", "email": "demo-user-2@example.com",
-                    "amount": "50.00", "currency": "USD", "business_id": 123456,
-                    "description": "Bench order"})
-                .to_string(),
-            ),
-        )
-        .await?;
+    let body = json!({"user_id": "demo-user-2", "email": "demo-user-2@example.com",
+        "amount": "50.00", "currency": "USD", "business_id": 123456,
+        "description": "Bench order"});
+    put_payable(client, "order", order, body).await
+}
+
+/// Puts the payable `id` of `kind` (as the payables API spells it) as the
+/// operator's backend; answers its id.
+async fn put_payable(
+    client: &mut Client,
+    kind: &str,
+    id: String,
+    body: Value,
+) -> Result<String, String> {
+    let path = format!("/api/v1/payables/{kind}/{id}");
+    let answer = as_service(client, "PUT", &path, Some(body)).await?;
     if (200..300).contains(&answer.status) {
-        Ok(order)
+        Ok(id)
     } else {
-        Err(format!("order: {} {}", answer.status, answer.body))
+        Err(format!("{kind}: {} {}", answer.status, answer.body))
     }
 }
 
 /// A COMPLETED payment of demo-user-2 on a new order of business 123456.
 async fn payment(client: &mut Client, name: &str) -> Result<String, String> {
     let order = order(client, name).await?;
-    let key = service_key();
-    let answer = client
-        .send(
-            "POST",
-            "/payment",
-            &[("x-api-key", key.as_str())],
-            Some(
-                json!({"amount": 50, "orderId": order, "paymentMethod": "Bank Transfer",
-                    "status": "COMPLETED"})
-                .to_string(),
-            ),
-        )
-        .await?;
+    let body = json!({"amount": 50, "orderId": order, "paymentMethod": "Bank Transfer",
+        "status": "COMPLETED"});
+    let answer = as_service(client, "POST", "/payment", Some(body)).await?;
     created("payment", &answer, "id")
 }
 
 /// A refund of 10.00 of `payment` (recorded without a gateway).
 async fn refund(client: &mut Client, payment: &str) -> Result<String, String> {
-    let key = service_key();
-    let answer = client
-        .send(
-            "POST",
-            &format!("/api/v1/payments/{payment}/refunds"),
-            &[("x-api-key", key.as_str())],
-            Some(json!({"amount": 1000}).to_string()),
-        )
-        .await?;
+    let answer = as_service(
+        client,
+        "POST",
+        &format!("/api/v1/payments/{payment}/refunds"),
+        Some(json!({"amount": 1000})),
+    )
+    .await?;
     created("refund", &answer, "id")
 }
 
@@ -341,22 +337,19 @@ async fn refund(client: &mut Client, payment: &str) -> Result<String, String> {
 /// at: the dispatch's run records a failed attempt, as it would for an
 /// endpoint that is down.
 async fn webhook_endpoint(client: &mut Client, name: &str) -> Result<String, String> {
-    let key = service_key();
-    let answer = client
-        .send(
-            "PUT",
-            &format!("/api/v1/webhook-endpoints/{name}"),
-            &[("x-api-key", key.as_str())],
-            Some(json!({"url": "http://127.0.0.1:9/bench", "enabled_events": ["*"]}).to_string()),
-        )
-        .await?;
+    let answer = as_service(
+        client,
+        "PUT",
+        &format!("/api/v1/webhook-endpoints/{name}"),
+        Some(json!({"url": "http://127.0.0.1:9/bench", "enabled_events": ["*"]})),
+    )
+    .await?;
     created("webhook endpoint", &answer, "id")
 }
 
 /// Deletes the endpoints the webhook endpoint rows' fixtures made (their
 /// runs' names, as `events` gives them).
 async fn delete_endpoints_of_other_rows(client: &mut Client) -> Result<(), String> {
-    let key = service_key();
     for binary in [
         "webhook-endpoints-put",
         "webhook-endpoints-get",
@@ -365,14 +358,13 @@ async fn delete_endpoints_of_other_rows(client: &mut Client) -> Result<(), Strin
     ] {
         for run in 0..=super::RUNS + 1 {
             let name = format!("{binary}-{run}-{}", std::process::id());
-            let answer = client
-                .send(
-                    "DELETE",
-                    &format!("/api/v1/webhook-endpoints/{name}"),
-                    &[("x-api-key", key.as_str())],
-                    None,
-                )
-                .await?;
+            let answer = as_service(
+                client,
+                "DELETE",
+                &format!("/api/v1/webhook-endpoints/{name}"),
+                None,
+            )
+            .await?;
             if !matches!(answer.status, 200 | 404) {
                 return Err(format!("delete {name}: {} {}", answer.status, answer.body));
             }
@@ -383,15 +375,13 @@ async fn delete_endpoints_of_other_rows(client: &mut Client) -> Result<(), Strin
 
 /// The id of the newest event of `object_id`.
 async fn newest_event_of(client: &mut Client, object_id: &str) -> Result<String, String> {
-    let key = service_key();
-    let answer = client
-        .send(
-            "GET",
-            &format!("/api/v1/events?object_id={object_id}&limit=1"),
-            &[("x-api-key", key.as_str())],
-            None,
-        )
-        .await?;
+    let answer = as_service(
+        client,
+        "GET",
+        &format!("/api/v1/events?object_id={object_id}&limit=1"),
+        None,
+    )
+    .await?;
     answer.body["data"][0]["id"]
         .as_str()
         .map(str::to_owned)

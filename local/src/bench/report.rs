@@ -93,6 +93,20 @@ fn times(a: u128, b: u128) -> String {
     format!("{}.{}×", tenths / 10, tenths % 10)
 }
 
+/// "median / max", marked by whether the median is within `budget`.
+fn median_and_max(spread: Option<Spread<Duration>>, budget: Duration) -> String {
+    spread
+        .map(|s| {
+            format!(
+                "{} / {} {}",
+                ms(s.median),
+                ms(s.max),
+                mark(s.median <= budget)
+            )
+        })
+        .unwrap_or_else(|| "—".into())
+}
+
 fn mark(ok: bool) -> &'static str {
     if ok { "✅" } else { "❌" }
 }
@@ -162,28 +176,8 @@ pub fn render(
             None => "not built".into(),
         };
         let native = row.native_bytes.map(mib).unwrap_or_else(|| "—".into());
-        let init = row
-            .init()
-            .map(|s| {
-                format!(
-                    "{} / {} {}",
-                    ms(s.median),
-                    ms(s.max),
-                    mark(s.median <= INIT_BUDGET)
-                )
-            })
-            .unwrap_or_else(|| "—".into());
-        let invoke = row
-            .first_invoke()
-            .map(|s| {
-                format!(
-                    "{} / {} {}",
-                    ms(s.median),
-                    ms(s.max),
-                    mark(s.median <= FIRST_INVOKE_BUDGET)
-                )
-            })
-            .unwrap_or_else(|| "—".into());
+        let init = median_and_max(row.init(), INIT_BUDGET);
+        let invoke = median_and_max(row.first_invoke(), FIRST_INVOKE_BUDGET);
         let rss = row
             .peak_rss_kib()
             .map(|k| {

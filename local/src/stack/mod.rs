@@ -242,8 +242,12 @@ pub fn env_for<'a>(
 ) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = services
         .into_iter()
-        .flat_map(|(service, url)| (service.env)(&url))
-        .map(|(k, v)| (k.to_owned(), v))
+        .flat_map(|(service, url)| {
+            service
+                .env
+                .iter()
+                .map(move |k| (k.to_string(), url.clone()))
+        })
         .collect();
     for (key, value) in [
         ("AWS_REGION", "us-east-1"),

@@ -15,8 +15,8 @@ pub struct Service {
     pub command: fn(root: &Path, port: u16) -> Result<Vec<OsString>, String>,
     /// True once it answers on the port as itself (not merely accepts a connection).
     pub ready: fn(port: u16) -> bool,
-    /// Variables that point clients at its base URL.
-    pub env: fn(url: &str) -> Vec<(&'static str, String)>,
+    /// Variables that point clients at its base URL (each is set to it).
+    pub env: &'static [&'static str],
 }
 
 pub static DYNAMODB: Service = Service {
@@ -26,12 +26,10 @@ pub static DYNAMODB: Service = Service {
     // An unsigned request gets a 400 from DynamoDB: any HTTP answer means up.
     ready: |port| http_probe::request(port, "POST", "/", "{}").is_some(),
     // Its stream answers on the same port (the local deliveries' dispatch reads it).
-    env: |url| {
-        vec![
-            ("AWS_ENDPOINT_URL_DYNAMODB", url.to_owned()),
-            ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", url.to_owned()),
-        ]
-    },
+    env: &[
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+    ],
 };
 
 pub static SES: Service = Service {
@@ -56,13 +54,11 @@ pub static SES: Service = Service {
             .is_some_and(|a| a.status == 200 && a.body.contains("\"emails\""))
     },
     // The v1 and v2 SES clients read different variables; tests read the inbox.
-    env: |url| {
-        vec![
-            ("AWS_ENDPOINT_URL_SES", url.to_owned()),
-            ("AWS_ENDPOINT_URL_SESV2", url.to_owned()),
-            ("SES_EMULATOR_URL", url.to_owned()),
-        ]
-    },
+    env: &[
+        "AWS_ENDPOINT_URL_SES",
+        "AWS_ENDPOINT_URL_SESV2",
+        "SES_EMULATOR_URL",
+    ],
 };
 
 pub static MOTO: Service = Service {
@@ -84,7 +80,7 @@ pub static MOTO: Service = Service {
         }
     },
     ready: |port| http_probe::get(port, "/moto-api/").is_some_and(|a| a.status == 200),
-    env: |url| vec![("AWS_ENDPOINT_URL_SECRETS_MANAGER", url.to_owned())],
+    env: &["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
 };
 
 pub static LOCALSTRIPE: Service = Service {
@@ -108,7 +104,7 @@ pub static LOCALSTRIPE: Service = Service {
         http_probe::get(port, "/v1/payment_intents")
             .is_some_and(|a| a.status == 401 && a.body.contains("invalid_request_error"))
     },
-    env: |url| vec![("STRIPE_API_BASE", url.to_owned())],
+    env: &["STRIPE_API_BASE"],
 };
 
 /// Points localstripe's webhooks (all event types) at `url`, signed with

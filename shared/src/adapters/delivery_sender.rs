@@ -290,6 +290,13 @@ mod tests {
         }
     }
 
+    /// Posts to each of `urls`: none may be answered, each for `reason`.
+    async fn all_unanswered(sender: &HttpDeliverySender, urls: &[&str], reason: NoAnswer) {
+        for url in urls {
+            assert_eq!(sender.post(&post(url)).await, Err(reason), "{url}");
+        }
+    }
+
     fn post(url: &str) -> DeliveryPost {
         DeliveryPost {
             url: url.to_owned(),
@@ -403,7 +410,7 @@ mod tests {
     async fn an_address_in_the_url_is_checked_in_every_spelling_without_a_lookup() {
         let answers = Answers::with(&[]);
         let sender = HttpDeliverySender::resolving_with(answers.clone(), false);
-        for url in [
+        let urls = [
             "https://10.0.0.5/",
             "https://167772165/",
             "https://0xa9.0xfe.0xa9.0xfe/",
@@ -413,13 +420,8 @@ mod tests {
             "https://2130706433:9/",
             "https://0x7f.1:9/",
             "https://[::1]:9/",
-        ] {
-            assert_eq!(
-                sender.post(&post(url)).await,
-                Err(NoAnswer::BlockedAddress),
-                "{url}"
-            );
-        }
+        ];
+        all_unanswered(&sender, &urls, NoAnswer::BlockedAddress).await;
         assert!(answers.asked().is_empty(), "{:?}", answers.asked());
     }
 
@@ -450,43 +452,34 @@ mod tests {
         let sender = HttpDeliverySender::resolving_with(answers, true)
             .answering_within(Duration::from_millis(300));
         let closed = closed_port().await;
-        assert_eq!(
-            sender
-                .post(&post(&format!("http://receiver.example:{closed}/")))
-                .await,
-            Err(NoAnswer::ConnectionRefused)
-        );
-        assert_eq!(
-            sender
-                .post(&post(&format!("http://127.0.0.1:{closed}/")))
-                .await,
-            Err(NoAnswer::ConnectionRefused)
-        );
         let (silent, _) = receiver(None).await;
-        assert_eq!(
-            sender
-                .post(&post(&format!("http://receiver.example:{silent}/")))
-                .await,
-            Err(NoAnswer::Timeout)
-        );
         // A receiver that speaks plain HTTP where TLS is expected.
         let plain = plain_talker().await;
-        assert_eq!(
-            sender
-                .post(&post(&format!("https://receiver.example:{plain}/")))
-                .await,
-            Err(NoAnswer::TlsError)
-        );
-        for url in [
+        for (url, reason) in [
+            (
+                format!("http://receiver.example:{closed}/"),
+                NoAnswer::ConnectionRefused,
+            ),
+            (
+                format!("http://127.0.0.1:{closed}/"),
+                NoAnswer::ConnectionRefused,
+            ),
+            (
+                format!("http://receiver.example:{silent}/"),
+                NoAnswer::Timeout,
+            ),
+            (
+                format!("https://receiver.example:{plain}/"),
+                NoAnswer::TlsError,
+            ),
+        ] {
+            assert_eq!(sender.post(&post(&url)).await, Err(reason), "{url}");
+        }
+        let unknown = [
             "https://unknown.example/",
             "https://nowhere.example/",
             "https://1.2.3.4.5/",
-        ] {
-            assert_eq!(
-                sender.post(&post(url)).await,
-                Err(NoAnswer::DnsFailure),
-                "{url}"
-            );
-        }
+        ];
+        all_unanswered(&sender, &unknown, NoAnswer::DnsFailure).await;
     }
 }

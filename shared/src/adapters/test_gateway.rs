@@ -93,19 +93,12 @@ impl Gateway for TestGateway {
 mod tests {
     use super::*;
     use crate::domain::GatewayId;
-    use crate::domain::intent::sample_intent;
+    use crate::domain::intent::{named_by_gateway, sample_intent};
     use time::OffsetDateTime;
 
     fn intent() -> PaymentIntent {
-        let i = sample_intent(GatewayId::Test, OffsetDateTime::UNIX_EPOCH);
-        let version = i.version();
-        PaymentIntent::restore(
-            crate::domain::intent::IntentParts {
-                gateway_intent_id: Some("pi_test_abc".to_owned()),
-                ..i.into_parts()
-            },
-            version,
-        )
+        let opened = sample_intent(GatewayId::Test, OffsetDateTime::UNIX_EPOCH);
+        named_by_gateway(opened, "pi_test_abc")
     }
 
     fn alphanumeric(s: &str, len: usize) -> bool {

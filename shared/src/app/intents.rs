@@ -376,91 +376,95 @@ pub async fn confirm_otp(
         let reserved = (reserved.reserve_otp_attempt(&awaited, policy.max_attempts, now)
             == Some(attempt))
         .then_some(reserved);
-        return if awaited.matches(pepper, &intent.id(), code) {
-            collect_after_correct_code(app, caller, id, reserved).await
+        let verdict = if awaited.matches(pepper, &intent.id(), code) {
+            Verdict::CorrectCode
         } else if attempt < policy.max_attempts {
-            Err(AppError::WrongOtp {
+            return Err(AppError::WrongOtp {
                 remaining: policy.max_attempts - attempt,
-            })
+            });
         } else {
-            fail_after_last_wrong_code(app, caller, id, &policy, reserved).await
+            Verdict::LastWrongCode(&policy)
         };
+        return end_on_reserved_attempt(app, caller, id, reserved, verdict).await;
     }
 }
 
-/// A correct code on a reserved attempt: other attempts may have changed the
-/// intent's version since, so only its status decides. `read` is the intent
-/// as the reservation left it, if known: the write is conditional on its
-/// version, so a later attempt makes it lose and the intent is read again.
-async fn collect_after_correct_code(
+/// The intent as last read, when this attempt still holds it; else
+/// [`load`]ed afresh.
+async fn read_or_load(
+    read: &mut Option<PaymentIntent>,
+    app: &App,
+    caller: &Caller,
+    id: &IntentId,
+    access: Access,
+) -> Result<PaymentIntent, AppError> {
+    match read.take() {
+        Some(intent) => Ok(intent),
+        None => load(app, caller, id, access).await,
+    }
+}
+
+/// How a reserved attempt ends the intent it was made on.
+enum Verdict<'a> {
+    /// A correct code: the intent succeeds, recording its payment.
+    CorrectCode,
+    /// The fifth wrong code fails the intent and frees its payable.
+    LastWrongCode(&'a OtpPolicy),
+}
+
+/// Ends the intent as the reserved attempt's `verdict` says: other attempts
+/// may have changed the intent's version since, so only its status decides.
+/// `read` is the intent as the reservation left it, if known: the write is
+/// conditional on its version, so a later attempt makes it lose and the
+/// intent is read again.
+async fn end_on_reserved_attempt(
     app: &App,
     caller: &Caller,
     id: &IntentId,
     mut read: Option<PaymentIntent>,
+    verdict: Verdict<'_>,
 ) -> Result<(PaymentIntent, Payment), AppError> {
     let mut attempts = Attempts::new();
     loop {
         attempts.next()?;
-        let mut intent = match read.take() {
-            Some(intent) => intent,
-            None => load(app, caller, id, Access::PayerOnly).await?,
-        };
+        let mut intent = read_or_load(&mut read, app, caller, id, Access::PayerOnly).await?;
         if intent.status() != IntentStatus::RequiresAction {
             return Err(terminal_reason(&intent));
         }
         let expected = Expected::of(&intent);
         let now = app.clock.now();
-        intent.succeed_on_reserved_attempt(now)?;
-        let payment = Payment::for_intent(
-            &intent,
-            PaymentMethod::EmailOtp,
-            format!("otp_{}", intent.id().as_uuid().simple()),
-            &app.config.fees,
-            now,
-        );
-        match app
-            .intents
-            .finish_intent(&mut intent, expected, Some(&payment))
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(intent = %intent.id(), payment = %payment.id(), "payment succeeded");
-                return Ok((intent, payment));
+        let payment = match verdict {
+            Verdict::CorrectCode => {
+                intent.succeed_on_reserved_attempt(now)?;
+                Some(Payment::for_intent(
+                    &intent,
+                    PaymentMethod::EmailOtp,
+                    format!("otp_{}", intent.id().as_uuid().simple()),
+                    &app.config.fees,
+                    now,
+                ))
             }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// The fifth wrong code fails the intent and frees its payable.
-async fn fail_after_last_wrong_code(
-    app: &App,
-    caller: &Caller,
-    id: &IntentId,
-    policy: &OtpPolicy,
-    mut read: Option<PaymentIntent>,
-) -> Result<(PaymentIntent, Payment), AppError> {
-    let mut attempts = Attempts::new();
-    loop {
-        attempts.next()?;
-        let mut current = match read.take() {
-            Some(intent) => intent,
-            None => load(app, caller, id, Access::PayerOnly).await?,
+            Verdict::LastWrongCode(policy) => {
+                intent.exhaust_otp_attempts(policy, now)?;
+                None
+            }
         };
-        if current.status() != IntentStatus::RequiresAction {
-            return Err(terminal_reason(&current));
-        }
-        let expected = Expected::of(&current);
-        current.exhaust_otp_attempts(policy, app.clock.now())?;
         match app
             .intents
-            .finish_intent(&mut current, expected, None)
+            .finish_intent(&mut intent, expected, payment.as_ref())
             .await
         {
             Ok(()) => {
-                tracing::warn!(intent = %current.id(), "otp attempts exceeded; intent failed");
-                return Err(AppError::OtpAttemptsExceeded);
+                return match payment {
+                    Some(payment) => {
+                        tracing::info!(intent = %intent.id(), payment = %payment.id(), "payment succeeded");
+                        Ok((intent, payment))
+                    }
+                    None => {
+                        tracing::warn!(intent = %intent.id(), "otp attempts exceeded; intent failed");
+                        Err(AppError::OtpAttemptsExceeded)
+                    }
+                };
             }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
@@ -601,10 +605,7 @@ pub(crate) async fn end_read(
     let mut attempts = Attempts::new();
     loop {
         attempts.next()?;
-        let mut intent = match read.take() {
-            Some(intent) => intent,
-            None => load(app, caller, id, Access::Manage).await?,
-        };
+        let mut intent = read_or_load(&mut read, app, caller, id, Access::Manage).await?;
         let expected = Expected::of(&intent);
         let by = if intent.payer().user_id == caller.user_id {
             "customer"

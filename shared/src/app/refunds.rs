@@ -168,17 +168,19 @@ async fn collecting_intent(
         .filter(|i| i.gateway() != GatewayId::Otp && payment.collected_by(i)))
 }
 
+/// The payment `refund` gives back: a payment gone meanwhile loses the race.
+async fn payment_of(app: &App, refund: &Refund) -> Result<Payment, AppError> {
+    let payment = app.payments.get_payment(&refund.payment_id()).await?;
+    Ok(payment.ok_or(StoreError::Conflict)?)
+}
+
 /// The payment a pending refund gives back, and the intent whose gateway is
 /// to be asked for it.
 pub(super) async fn collected_by(
     app: &App,
     refund: &Refund,
 ) -> Result<(Payment, PaymentIntent), AppError> {
-    let payment = app
-        .payments
-        .get_payment(&refund.payment_id())
-        .await?
-        .ok_or(StoreError::Conflict)?;
+    let payment = payment_of(app, refund).await?;
     let intent = collecting_intent(app, &payment).await?.ok_or_else(|| {
         StoreError::Corrupt(format!(
             "refund {} waits for a gateway, but its payment was not collected by one",
@@ -267,11 +269,7 @@ pub(crate) async fn settle(
         }
         let read = match payment.take() {
             Some(p) => p,
-            None => app
-                .payments
-                .get_payment(&refund.payment_id())
-                .await?
-                .ok_or(StoreError::Conflict)?,
+            None => payment_of(app, &refund).await?,
         };
         match app.refunds.update_refund(&before, &refund, &read).await {
             Ok(()) => {

@@ -175,6 +175,11 @@ mod tests {
         .expect("encodes")
     }
 
+    /// `token` as a bearer, checked with the test key and configuration.
+    fn check(token: &str) -> Result<Caller, AuthError> {
+        verify_bearer(Some(&format!("Bearer {token}")), &key(), &config())
+    }
+
     fn exp(offset: i64) -> i64 {
         time::OffsetDateTime::now_utc().unix_timestamp() + offset
     }
@@ -186,7 +191,7 @@ mod tests {
             "test-secret",
             json!({"sub": "u1", "email": "u1@example.com", "roles": ["Admin", "nonsense"], "exp": exp(600)}),
         );
-        let caller = verify_bearer(Some(&format!("Bearer {t}")), &key(), &config()).expect("valid");
+        let caller = check(&t).expect("valid");
         assert_eq!(caller.user_id.as_str(), "u1");
         assert_eq!(caller.email.expect("email").as_str(), "u1@example.com");
         assert_eq!(caller.roles, vec![Role::Admin]);
@@ -210,7 +215,7 @@ mod tests {
                 "test-secret",
                 json!({"sub": "u1", "exp": exp(3_600), "nbf": exp(offset)}),
             );
-            verify_bearer(Some(&format!("Bearer {t}")), &key(), &config())
+            check(&t)
         };
         assert_eq!(with_nbf(300).err(), Some(AuthError::Invalid));
         assert_eq!(with_nbf(90).err(), Some(AuthError::Invalid));
@@ -244,8 +249,7 @@ mod tests {
                 claims[k] = v.clone();
             }
             let t = token(Algorithm::HS256, "test-secret", claims);
-            let caller =
-                verify_bearer(Some(&format!("Bearer {t}")), &key(), &config()).expect("valid");
+            let caller = check(&t).expect("valid");
             assert_eq!(caller.roles, expected, "{role_claims}");
         }
     }
@@ -260,45 +264,26 @@ mod tests {
             verify_bearer(Some("Basic abc"), &key(), &config()).err(),
             Some(AuthError::Missing)
         );
-        let expired = token(
-            Algorithm::HS256,
-            "test-secret",
-            json!({"sub": "u1", "exp": exp(-120)}),
-        );
-        assert_eq!(
-            verify_bearer(Some(&format!("Bearer {expired}")), &key(), &config()).err(),
-            Some(AuthError::Invalid)
-        );
-        let within_leeway = token(
-            Algorithm::HS256,
-            "test-secret",
-            json!({"sub": "u1", "exp": exp(-30)}),
-        );
-        assert!(verify_bearer(Some(&format!("Bearer {within_leeway}")), &key(), &config()).is_ok());
+        let hs256 = |claims| token(Algorithm::HS256, "test-secret", claims);
+        let expired = hs256(json!({"sub": "u1", "exp": exp(-120)}));
+        assert_eq!(check(&expired).err(), Some(AuthError::Invalid));
+        let within_leeway = hs256(json!({"sub": "u1", "exp": exp(-30)}));
+        assert!(check(&within_leeway).is_ok());
         let forged = token(
             Algorithm::HS256,
             "other",
             json!({"sub": "u1", "exp": exp(600)}),
         );
-        assert_eq!(
-            verify_bearer(Some(&format!("Bearer {forged}")), &key(), &config()).err(),
-            Some(AuthError::Invalid)
-        );
-        let no_exp = token(Algorithm::HS256, "test-secret", json!({"sub": "u1"}));
-        assert_eq!(
-            verify_bearer(Some(&format!("Bearer {no_exp}")), &key(), &config()).err(),
-            Some(AuthError::Invalid)
-        );
+        assert_eq!(check(&forged).err(), Some(AuthError::Invalid));
+        let no_exp = hs256(json!({"sub": "u1"}));
+        assert_eq!(check(&no_exp).err(), Some(AuthError::Invalid));
         // The algorithm comes from configuration, never from the token.
         let hs384 = token(
             Algorithm::HS384,
             "test-secret",
             json!({"sub": "u1", "exp": exp(600)}),
         );
-        assert_eq!(
-            verify_bearer(Some(&format!("Bearer {hs384}")), &key(), &config()).err(),
-            Some(AuthError::Invalid)
-        );
+        assert_eq!(check(&hs384).err(), Some(AuthError::Invalid));
     }
 
     #[test]

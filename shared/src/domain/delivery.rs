@@ -8,12 +8,12 @@
 //! finally failed, so an endpoint hears about an object in order.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::fmt;
 
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::Invalid;
+use super::names::{named_enum, shown_as_text};
 use super::webhook_endpoint::{EndpointId, event_type_rank};
 
 /// How long retries go on after the first attempt.
@@ -101,92 +101,52 @@ impl DeliveryId {
             _ => Err(Invalid::new("not a delivery id")),
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for DeliveryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shown_as_text!(DeliveryId);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    /// Not yet sent, waiting behind an earlier one, or failing and retried.
-    Pending,
-    Succeeded,
-    /// Given up: three days of failures, or nothing left to send it to.
-    Failed,
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum DeliveryStatus {
+        /// Not yet sent, waiting behind an earlier one, or failing and retried.
+        Pending => "pending",
+        Succeeded => "succeeded",
+        /// Given up: three days of failures, or nothing left to send it to.
+        Failed => "failed",
+    }
 }
 
 impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "pending" => Ok(Self::Pending),
-            "succeeded" => Ok(Self::Succeeded),
-            "failed" => Ok(Self::Failed),
-            other => Err(Invalid::new(format!("unknown delivery status {other}"))),
-        }
+        Self::from_name(s).ok_or_else(|| Invalid::new(format!("unknown delivery status {s}")))
     }
 }
 
-/// Why an attempt came back without an HTTP status. An operator sees only
-/// this, never an error's own text: that could tell them which addresses
-/// and ports answer where the service runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoAnswer {
-    /// No answer within the send's time, or no connection within the connect's.
-    Timeout,
-    /// Nothing took the connection, or the receiver dropped it without an answer.
-    ConnectionRefused,
-    /// The TLS handshake failed (a certificate not trusted or not for the host).
-    TlsError,
-    /// The host's name named no address.
-    DnsFailure,
-    /// The host is, or its name names, an address deliveries never go to:
-    /// nothing was sent.
-    BlockedAddress,
-    /// The event could not be read when it was to be sent: nothing was sent.
-    EventUnavailable,
+named_enum! {
+    /// Why an attempt came back without an HTTP status. An operator sees only
+    /// this, never an error's own text: that could tell them which addresses
+    /// and ports answer where the service runs.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum NoAnswer {
+        /// No answer within the send's time, or no connection within the connect's.
+        Timeout => "timeout",
+        /// Nothing took the connection, or the receiver dropped it without an answer.
+        ConnectionRefused => "connection_refused",
+        /// The TLS handshake failed (a certificate not trusted or not for the host).
+        TlsError => "tls_error",
+        /// The host's name named no address.
+        DnsFailure => "dns_failure",
+        /// The host is, or its name names, an address deliveries never go to:
+        /// nothing was sent.
+        BlockedAddress => "blocked_address",
+        /// The event could not be read when it was to be sent: nothing was sent.
+        EventUnavailable => "event_unavailable",
+    }
 }
 
 impl NoAnswer {
-    pub const ALL: [Self; 6] = [
-        Self::Timeout,
-        Self::ConnectionRefused,
-        Self::TlsError,
-        Self::DnsFailure,
-        Self::BlockedAddress,
-        Self::EventUnavailable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Timeout => "timeout",
-            Self::ConnectionRefused => "connection_refused",
-            Self::TlsError => "tls_error",
-            Self::DnsFailure => "dns_failure",
-            Self::BlockedAddress => "blocked_address",
-            Self::EventUnavailable => "event_unavailable",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| Invalid::new("not a reason an attempt records"))
+        Self::from_name(s).ok_or_else(|| Invalid::new("not a reason an attempt records"))
     }
 }
 

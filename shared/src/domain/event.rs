@@ -3,11 +3,10 @@
 //! outbox), so an event exists exactly when its change does. Which events a
 //! change produces is decided here, once, from the state before and after.
 
-use std::fmt;
-
 use time::{Duration, OffsetDateTime};
 
 use super::ids::random_token;
+use super::names::{named_enum, shown_as_text};
 use super::{
     IntentStatus, Invalid, Payable, Payment, PaymentIntent, PaymentStatus, Refund, RefundStatus,
 };
@@ -44,10 +43,6 @@ impl EventId {
         }
         Ok(Self(s.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl Default for EventId {
@@ -56,75 +51,32 @@ impl Default for EventId {
     }
 }
 
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shown_as_text!(EventId);
 
-/// What happened, by Stripe's event names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
-    IntentCreated,
-    IntentRequiresAction,
-    IntentSucceeded,
-    IntentPaymentFailed,
-    IntentCanceled,
-    PaymentCreated,
-    PaymentCompleted,
-    RefundCreated,
-    RefundSucceeded,
-    RefundFailed,
-    PayablePaid,
+named_enum! {
+    /// What happened, by Stripe's event names.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum EventType {
+        IntentCreated => "payment_intent.created",
+        IntentRequiresAction => "payment_intent.requires_action",
+        IntentSucceeded => "payment_intent.succeeded",
+        IntentPaymentFailed => "payment_intent.payment_failed",
+        IntentCanceled => "payment_intent.canceled",
+        PaymentCreated => "payment.created",
+        PaymentCompleted => "payment.completed",
+        RefundCreated => "refund.created",
+        RefundSucceeded => "refund.succeeded",
+        RefundFailed => "refund.failed",
+        PayablePaid => "payable.paid",
+    }
 }
 
 impl EventType {
-    pub const ALL: [Self; 11] = [
-        Self::IntentCreated,
-        Self::IntentRequiresAction,
-        Self::IntentSucceeded,
-        Self::IntentPaymentFailed,
-        Self::IntentCanceled,
-        Self::PaymentCreated,
-        Self::PaymentCompleted,
-        Self::RefundCreated,
-        Self::RefundSucceeded,
-        Self::RefundFailed,
-        Self::PayablePaid,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::IntentCreated => "payment_intent.created",
-            Self::IntentRequiresAction => "payment_intent.requires_action",
-            Self::IntentSucceeded => "payment_intent.succeeded",
-            Self::IntentPaymentFailed => "payment_intent.payment_failed",
-            Self::IntentCanceled => "payment_intent.canceled",
-            Self::PaymentCreated => "payment.created",
-            Self::PaymentCompleted => "payment.completed",
-            Self::RefundCreated => "refund.created",
-            Self::RefundSucceeded => "refund.succeeded",
-            Self::RefundFailed => "refund.failed",
-            Self::PayablePaid => "payable.paid",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(format!(
-                    "type must be one of {}",
-                    Self::ALL.map(|t| t.as_str()).join(", ")
-                ))
-            })
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        Self::from_name(s).ok_or_else(|| {
+            let names = Self::ALL.map(Self::as_str).join(", ");
+            Invalid::new(format!("type must be one of {names}"))
+        })
     }
 }
 
@@ -240,26 +192,32 @@ impl Event {
         let declined_now = after.status == IntentStatus::RequiresPaymentMethod
             && after.failure_reason.is_some()
             && after.failed_at == Some(after.updated_at);
-        let mut kinds = Vec::new();
-        if before.is_none() {
-            kinds.push(EventType::IntentCreated);
-        }
-        if entered(IntentStatus::RequiresAction) {
-            kinds.push(EventType::IntentRequiresAction);
-        }
-        if entered(IntentStatus::Succeeded) {
-            kinds.push(EventType::IntentSucceeded);
-        }
-        if entered(IntentStatus::Failed) || declined_now {
-            kinds.push(EventType::IntentPaymentFailed);
-        }
-        if entered(IntentStatus::Canceled) {
-            kinds.push(EventType::IntentCanceled);
-        }
-        let object = EventObject::Intent(snapshot(after));
+        let kinds = [
+            (before.is_none(), EventType::IntentCreated),
+            (
+                entered(IntentStatus::RequiresAction),
+                EventType::IntentRequiresAction,
+            ),
+            (entered(IntentStatus::Succeeded), EventType::IntentSucceeded),
+            (
+                entered(IntentStatus::Failed) || declined_now,
+                EventType::IntentPaymentFailed,
+            ),
+            (entered(IntentStatus::Canceled), EventType::IntentCanceled),
+        ];
+        Self::each_that_happened(kinds, EventObject::Intent(snapshot(after)), now)
+    }
+
+    /// One event about `object` for each kind whose condition holds, in order.
+    fn each_that_happened(
+        kinds: impl IntoIterator<Item = (bool, EventType)>,
+        object: EventObject,
+        now: OffsetDateTime,
+    ) -> Vec<Self> {
         kinds
             .into_iter()
-            .map(|kind| Self::new(kind, object.clone(), now))
+            .filter(|(happened, _)| *happened)
+            .map(|(_, kind)| Self::new(kind, object.clone(), now))
             .collect()
     }
 
@@ -311,21 +269,12 @@ impl Event {
     ) -> Vec<Self> {
         let before = before.map(|b| b.status());
         let entered = |status: RefundStatus| after.status() == status && before != Some(status);
-        let mut kinds = Vec::new();
-        if before.is_none() {
-            kinds.push(EventType::RefundCreated);
-        }
-        if entered(RefundStatus::Succeeded) {
-            kinds.push(EventType::RefundSucceeded);
-        }
-        if entered(RefundStatus::Failed) {
-            kinds.push(EventType::RefundFailed);
-        }
-        let object = EventObject::Refund(after.clone());
-        kinds
-            .into_iter()
-            .map(|kind| Self::new(kind, object.clone(), now))
-            .collect()
+        let kinds = [
+            (before.is_none(), EventType::RefundCreated),
+            (entered(RefundStatus::Succeeded), EventType::RefundSucceeded),
+            (entered(RefundStatus::Failed), EventType::RefundFailed),
+        ];
+        Self::each_that_happened(kinds, EventObject::Refund(after.clone()), now)
     }
 }
 
@@ -342,9 +291,10 @@ fn snapshot(intent: &PaymentIntent) -> PaymentIntent {
 mod tests {
     use super::*;
     use crate::domain::intent::{Confirmation, GatewayReport};
+    use crate::domain::payable::sample_payable;
     use crate::domain::{
-        Currency, Email, FeeSchedule, GatewayId, Money, OtpCode, OtpHash, OtpPolicy, PayableId,
-        PayableKind, PayableRef, PayableStatus, Payer, PaymentMethod, RefundId, UserId,
+        Currency, FeeSchedule, GatewayId, Money, OtpCode, OtpHash, OtpPolicy, PayableKind,
+        PaymentMethod, RefundId,
     };
     use IntentStatus::*;
 
@@ -356,39 +306,12 @@ mod tests {
         Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("valid")
     }
 
-    fn payer() -> Payer {
-        Payer {
-            user_id: UserId::parse("u1").expect("valid"),
-            email: Email::parse("u1@example.com").expect("valid"),
-        }
-    }
-
     fn intent(gateway: GatewayId) -> PaymentIntent {
         crate::domain::intent::sample_intent(gateway, now())
     }
 
     fn order() -> Payable {
-        Payable {
-            payable: PayableRef {
-                kind: PayableKind::Order,
-                id: PayableId::parse("ORD-1").expect("id"),
-            },
-            owner: payer(),
-            amount: usd(11200),
-            number: None,
-            description: None,
-            line_items: vec![],
-            business_id: None,
-            status: PayableStatus::Open,
-            open_intent_id: None,
-            allocated_minor: 0,
-            paid_minor: 0,
-            refunded_minor: 0,
-            pending_payments: 0,
-            owner_fixed: false,
-            created_at: now(),
-            updated_at: now(),
-        }
+        sample_payable(PayableKind::Order, "ORD-1", usd(11200), now())
     }
 
     fn kinds(events: &[Event]) -> Vec<&'static str> {

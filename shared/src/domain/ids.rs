@@ -5,6 +5,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use super::Invalid;
+use super::names::{named_enum, shown_as_text};
 
 const MAX_ID_LEN: usize = 128;
 
@@ -30,17 +31,9 @@ impl UserId {
         }
         Ok(Self(s.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shown_as_text!(UserId);
 
 /// An email address, syntactically plausible and at most 254 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -64,51 +57,23 @@ impl Email {
         }
         Ok(Self(s.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shown_as_text!(Email);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PayableKind {
-    Registration,
-    Order,
-    Invoice,
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PayableKind {
+        Registration => "registration",
+        Order => "order",
+        Invoice => "invoice",
+    }
 }
 
 impl PayableKind {
-    pub const ALL: [Self; 3] = [Self::Registration, Self::Order, Self::Invoice];
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "registration" => Ok(Self::Registration),
-            "order" => Ok(Self::Order),
-            "invoice" => Ok(Self::Invoice),
-            _ => Err(Invalid::new(
-                "kind must be one of registration, order, invoice",
-            )),
-        }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Registration => "registration",
-            Self::Order => "order",
-            Self::Invoice => "invoice",
-        }
-    }
-}
-
-impl fmt::Display for PayableKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        Self::from_name(s)
+            .ok_or_else(|| Invalid::new("kind must be one of registration, order, invoice"))
     }
 }
 
@@ -130,17 +95,9 @@ impl PayableId {
         }
         Ok(Self(s.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for PayableId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shown_as_text!(PayableId);
 
 /// The merchant a payable is owed to: partners see only their own business's
 /// payments. Any unsigned 64-bit integer.

@@ -1,58 +1,34 @@
 //! Payment intents and their status machine (Stripe's names and rules).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use time::OffsetDateTime;
 
+use super::names::named_enum;
 use super::otp::{OtpError, OtpState};
 use super::{IntentId, Invalid, LineItem, Money, OtpCode, OtpHash, OtpPolicy, PayableRef, Payer};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IntentStatus {
-    RequiresPaymentMethod,
-    RequiresConfirmation,
-    RequiresAction,
-    Processing,
-    Succeeded,
-    Canceled,
-    Failed,
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum IntentStatus {
+        RequiresPaymentMethod => "requires_payment_method",
+        RequiresConfirmation => "requires_confirmation",
+        RequiresAction => "requires_action",
+        Processing => "processing",
+        Succeeded => "succeeded",
+        Canceled => "canceled",
+        Failed => "failed",
+    }
 }
 
+/// Its name is the canonical snake_case one (the OTP payment intents and shop
+/// APIs, and storage).
 impl IntentStatus {
-    pub const ALL: [Self; 7] = [
-        Self::RequiresPaymentMethod,
-        Self::RequiresConfirmation,
-        Self::RequiresAction,
-        Self::Processing,
-        Self::Succeeded,
-        Self::Canceled,
-        Self::Failed,
-    ];
-
-    /// Canonical snake_case name (the OTP payment intents and shop APIs, and storage).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::RequiresPaymentMethod => "requires_payment_method",
-            Self::RequiresConfirmation => "requires_confirmation",
-            Self::RequiresAction => "requires_action",
-            Self::Processing => "processing",
-            Self::Succeeded => "succeeded",
-            Self::Canceled => "canceled",
-            Self::Failed => "failed",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(format!(
-                    "status must be one of {}",
-                    Self::ALL.map(|s| s.as_str()).join(", ")
-                ))
-            })
+        Self::from_name(s).ok_or_else(|| {
+            let names = Self::ALL.map(Self::as_str).join(", ");
+            Invalid::new(format!("status must be one of {names}"))
+        })
     }
 
     /// `succeeded` is terminal too: refunds are payments' business, not the intent's.
@@ -81,12 +57,6 @@ impl IntentStatus {
     }
 }
 
-impl fmt::Display for IntentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("cannot move payment intent from {from} to {to}")]
 pub struct IllegalTransition {
@@ -94,35 +64,23 @@ pub struct IllegalTransition {
     pub to: IntentStatus,
 }
 
-/// Which connector collects the money.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GatewayId {
-    /// Email one-time code (the OTP payment intents API).
-    Otp,
-    /// Deterministic simulated card gateway.
-    Test,
-    /// Stripe's PaymentIntents API, which keeps its own intent for each of ours.
-    Stripe,
+named_enum! {
+    /// Which connector collects the money.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum GatewayId {
+        /// Email one-time code (the OTP payment intents API).
+        Otp => "otp",
+        /// Deterministic simulated card gateway.
+        Test => "test",
+        /// Stripe's PaymentIntents API, which keeps its own intent for each of ours.
+        Stripe => "stripe",
+    }
 }
 
 impl GatewayId {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Otp => "otp",
-            Self::Test => "test",
-            Self::Stripe => "stripe",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "otp" => Ok(Self::Otp),
-            "test" => Ok(Self::Test),
-            "stripe" => Ok(Self::Stripe),
-            _ => Err(Invalid::new(
-                "payment_gateway_id must be one of otp, test, stripe",
-            )),
-        }
+        Self::from_name(s)
+            .ok_or_else(|| Invalid::new("payment_gateway_id must be one of otp, test, stripe"))
     }
 }
 
@@ -915,6 +873,19 @@ pub(crate) fn sample_intent(gateway: GatewayId, now: OffsetDateTime) -> PaymentI
             metadata: BTreeMap::new(),
         },
         now,
+    )
+}
+
+/// For tests: `intent` as its gateway named it when it was created there.
+#[cfg(test)]
+pub(crate) fn named_by_gateway(intent: PaymentIntent, gateway_intent_id: &str) -> PaymentIntent {
+    let version = intent.version();
+    PaymentIntent::restore(
+        IntentParts {
+            gateway_intent_id: Some(gateway_intent_id.to_owned()),
+            ..intent.into_parts()
+        },
+        version,
     )
 }
 

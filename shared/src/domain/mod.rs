@@ -6,6 +6,7 @@ pub mod fees;
 pub mod ids;
 pub mod intent;
 pub mod money;
+mod names;
 pub mod network_address;
 pub mod otp;
 pub mod payable;

@@ -2,6 +2,7 @@
 
 use time::OffsetDateTime;
 
+use super::names::named_enum;
 use super::{
     Email, IntentId, Invalid, Money, PayableRef, Payment, PaymentIntent, PaymentStatus,
     RefundEffect, UserId,
@@ -13,29 +14,18 @@ pub struct Payer {
     pub email: Email,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayableStatus {
-    Open,
-    Paid,
-    Canceled,
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PayableStatus {
+        Open => "open",
+        Paid => "paid",
+        Canceled => "canceled",
+    }
 }
 
 impl PayableStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Paid => "paid",
-            Self::Canceled => "canceled",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "open" => Ok(Self::Open),
-            "paid" => Ok(Self::Paid),
-            "canceled" => Ok(Self::Canceled),
-            _ => Err(Invalid::new("status must be open, paid or canceled")),
-        }
+        Self::from_name(s).ok_or_else(|| Invalid::new("status must be open, paid or canceled"))
     }
 }
 
@@ -495,40 +485,52 @@ impl Payable {
     }
 }
 
+/// For tests: an open payable of payer `u1` for `amount`, made `now`,
+/// naming nothing else.
+#[cfg(test)]
+pub(crate) fn sample_payable(
+    kind: super::PayableKind,
+    id: &str,
+    amount: Money,
+    now: OffsetDateTime,
+) -> Payable {
+    let details = NewPayable {
+        payable: PayableRef {
+            kind,
+            id: super::PayableId::parse(id).expect("id"),
+        },
+        owner: Payer {
+            user_id: UserId::parse("u1").expect("user"),
+            email: Email::parse("u1@example.com").expect("email"),
+        },
+        amount,
+        number: None,
+        description: None,
+        line_items: vec![],
+        business_id: None,
+    };
+    Payable::new(details, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Currency, PayableId, PayableKind};
+    use crate::domain::{Currency, PayableKind};
 
     fn usd(minor: i64) -> Money {
         Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("valid")
     }
 
     fn order(total: i64, allocated: i64) -> Payable {
-        let now = OffsetDateTime::UNIX_EPOCH;
+        let order = sample_payable(
+            PayableKind::Order,
+            "o1",
+            usd(total),
+            OffsetDateTime::UNIX_EPOCH,
+        );
         Payable {
-            payable: PayableRef {
-                kind: PayableKind::Order,
-                id: PayableId::parse("o1").expect("id"),
-            },
-            owner: Payer {
-                user_id: UserId::parse("u").expect("id"),
-                email: Email::parse("u@example.com").expect("email"),
-            },
-            amount: usd(total),
-            number: None,
-            description: None,
-            line_items: vec![],
-            business_id: None,
-            status: PayableStatus::Open,
-            open_intent_id: None,
             allocated_minor: allocated,
-            owner_fixed: false,
-            paid_minor: 0,
-            refunded_minor: 0,
-            pending_payments: 0,
-            created_at: now,
-            updated_at: now,
+            ..order
         }
     }
 

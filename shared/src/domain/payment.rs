@@ -2,80 +2,49 @@
 
 use time::OffsetDateTime;
 
+use super::names::named_enum;
 use super::{FeeSchedule, IntentId, Invalid, Money, PayableRef, PaymentId, UserId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentStatus {
-    Pending,
-    Completed,
-    Failed,
-    Cancelled,
-    Refunded,
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PaymentStatus {
+        Pending => "PENDING",
+        Completed => "COMPLETED",
+        Failed => "FAILED",
+        Cancelled => "CANCELLED",
+        Refunded => "REFUNDED",
+    }
 }
 
 impl PaymentStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Completed => "COMPLETED",
-            Self::Failed => "FAILED",
-            Self::Cancelled => "CANCELLED",
-            Self::Refunded => "REFUNDED",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "PENDING" => Ok(Self::Pending),
-            "COMPLETED" => Ok(Self::Completed),
-            "FAILED" => Ok(Self::Failed),
-            "CANCELLED" => Ok(Self::Cancelled),
-            "REFUNDED" => Ok(Self::Refunded),
-            _ => Err(Invalid::new(
-                "status must be one of PENDING, COMPLETED, FAILED, CANCELLED, REFUNDED",
-            )),
-        }
+        Self::from_name(s).ok_or_else(|| {
+            Invalid::new("status must be one of PENDING, COMPLETED, FAILED, CANCELLED, REFUNDED")
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentMethod {
-    /// Confirmed by a one-time code mailed to the payer.
-    EmailOtp,
-    Card,
-    Cash,
-    BankTransfer,
-    Bkash,
-    Nagad,
-    Rocket,
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PaymentMethod {
+        /// Confirmed by a one-time code mailed to the payer.
+        EmailOtp => "email_otp",
+        Card => "Card",
+        Cash => "Cash",
+        BankTransfer => "Bank Transfer",
+        Bkash => "Bkash",
+        Nagad => "Nagad",
+        Rocket => "Rocket",
+    }
 }
 
 impl PaymentMethod {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::EmailOtp => "email_otp",
-            Self::Card => "Card",
-            Self::Cash => "Cash",
-            Self::BankTransfer => "Bank Transfer",
-            Self::Bkash => "Bkash",
-            Self::Nagad => "Nagad",
-            Self::Rocket => "Rocket",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "email_otp" => Ok(Self::EmailOtp),
-            "Card" => Ok(Self::Card),
-            "Cash" => Ok(Self::Cash),
-            "Bank Transfer" => Ok(Self::BankTransfer),
-            "Bkash" => Ok(Self::Bkash),
-            "Nagad" => Ok(Self::Nagad),
-            "Rocket" => Ok(Self::Rocket),
-            _ => Err(Invalid::new(
+        Self::from_name(s).ok_or_else(|| {
+            Invalid::new(
                 "paymentMethod must be one of Bkash, Card, Cash, Bank Transfer, Nagad, Rocket",
-            )),
-        }
+            )
+        })
     }
 }
 

@@ -3,35 +3,26 @@
 
 use time::OffsetDateTime;
 
+use super::names::named_enum;
 use super::{
     GatewayId, Invalid, Money, PayableRef, Payment, PaymentId, PaymentIntent, PaymentStatus,
     RefundId,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RefundStatus {
-    /// Reserved here, not yet confirmed by the gateway.
-    Pending,
-    Succeeded,
-    /// Never happened: its amount is refundable again.
-    Failed,
+named_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum RefundStatus {
+        /// Reserved here, not yet confirmed by the gateway.
+        Pending => "pending",
+        Succeeded => "succeeded",
+        /// Never happened: its amount is refundable again.
+        Failed => "failed",
+    }
 }
 
 impl RefundStatus {
-    pub const ALL: [Self; 3] = [Self::Pending, Self::Succeeded, Self::Failed];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, Invalid> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        Self::from_name(s)
             .ok_or_else(|| Invalid::new("refund status must be pending, succeeded or failed"))
     }
 

@@ -103,33 +103,24 @@ mod tests {
     use time::OffsetDateTime;
 
     use super::*;
-    use crate::domain::{
-        Currency, FeeSchedule, Money, PayableId, PayableKind, PayableRef, PaymentId, PaymentMethod,
-        UserId,
-    };
+    use crate::domain::payable::sample_payable;
+    use crate::domain::{Currency, FeeSchedule, Money, Payable, PayableKind, PaymentMethod};
 
     fn payment(minor: i64, method: PaymentMethod, status: PaymentStatus) -> Payment {
-        let mut p = Payment {
-            id: PaymentId::new(),
-            payable: Some(PayableRef {
-                kind: PayableKind::Invoice,
-                id: PayableId::parse("inv-1").expect("id"),
-            }),
-            intent_id: None,
-            payer_user_id: UserId::parse("u1").expect("user"),
-            amount: Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money"),
+        let amount = Money::from_minor(minor, Currency::parse("USD").expect("usd")).expect("money");
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let invoice = Payable {
+            business_id: Some(BusinessId::new(123456)),
+            ..sample_payable(PayableKind::Invoice, "inv-1", amount, at)
+        };
+        Payment::against(
+            &invoice,
+            amount,
             method,
             status,
-            transaction_id: None,
-            fee_minor: 0,
-            refunded_minor: 0,
-            refund_held_minor: 0,
-            business_id: Some(BusinessId::new(123456)),
-            review_reason: None,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-        };
-        p.fix_fee(&FeeSchedule::standard());
-        p
+            &FeeSchedule::standard(),
+            at,
+        )
     }
 
     #[test]

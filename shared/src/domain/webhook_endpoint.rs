@@ -1,13 +1,12 @@
 //! Where an operator wants to hear about what happened: a URL, the event
 //! types it subscribes to, and the secret every delivery to it is signed with.
 
-use std::fmt;
-
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
 use super::Invalid;
 use super::ids::random_token;
+use super::names::shown_as_text;
 use super::network_address::{blocked, ip_literal};
 
 /// Every event type the service emits, each object's in the order of its
@@ -59,17 +58,9 @@ impl EndpointId {
             ))
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for EndpointId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+shown_as_text!(EndpointId);
 
 /// The event types an endpoint hears about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -550,25 +541,19 @@ mod tests {
 
     #[test]
     fn urls_are_https_or_loopback_http_on_a_developer_machine() {
-        for good in [
+        let https = [
             "https://example.com/hooks",
             "https://example.com",
             "https://api.example.com:8443/a/b?x=1&y=%20",
             "https://[2606:4700::1111]/h",
             "https://93.184.215.14?x",
-        ] {
-            assert!(EndpointUrl::parse(good, false).is_ok(), "{good}");
-            assert!(EndpointUrl::parse(good, true).is_ok(), "{good}");
-        }
-        for local in [
+        ];
+        let loopback_http = [
             "http://127.0.0.1:4000/hooks",
             "http://localhost/x",
             "http://[::1]:9/",
-        ] {
-            assert!(EndpointUrl::parse(local, true).is_ok(), "{local}");
-            assert!(EndpointUrl::parse(local, false).is_err(), "{local}");
-        }
-        for bad in [
+        ];
+        let bad = [
             "ftp://example.com",
             "https://",
             "https://user:pw@example.com/",
@@ -583,8 +568,17 @@ mod tests {
             "https://[::1/",
             "https://[abB]/",
             "https://[1:2]/",
+        ];
+        // Whether a deployed service takes each, and a developer's machine.
+        for (urls, deployed, local) in [
+            (&https[..], true, true),
+            (&loopback_http[..], false, true),
+            (&bad[..], false, false),
         ] {
-            assert!(EndpointUrl::parse(bad, true).is_err(), "{bad}");
+            for url in urls {
+                assert_eq!(EndpointUrl::parse(url, false).is_ok(), deployed, "{url}");
+                assert_eq!(EndpointUrl::parse(url, true).is_ok(), local, "{url}");
+            }
         }
         assert!(EndpointUrl::parse(&format!("https://e.com/{}", "a".repeat(1000)), false).is_err());
     }

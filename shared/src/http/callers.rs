@@ -4,12 +4,13 @@
 use lambda_http::{Request, RequestExt};
 
 use super::{ApiError, header};
-use crate::app::App;
+use crate::app::{App, AppError};
 use crate::auth::Actor;
 use crate::auth::{
     AuthError, Caller, PartnerCaller, SIGNATURE_TOLERANCE, ServiceCaller, SignedRequest,
     check_api_key, verify_bearer, verify_partner,
 };
+use crate::ports::Secrets;
 
 #[async_trait::async_trait]
 pub trait Authenticate: Sized + Send {
@@ -17,6 +18,12 @@ pub trait Authenticate: Sized + Send {
 
     /// Whose Idempotency-Keys these are: keys never collide between callers.
     fn scope(&self) -> String;
+}
+
+/// The secrets credentials are checked against; a failure to load them is
+/// the service's, not the caller's.
+async fn secrets(app: &App) -> Result<&Secrets, ApiError> {
+    Ok(app.secrets().await.map_err(AppError::from)?)
 }
 
 /// No credentials asked for.
@@ -37,12 +44,9 @@ impl Authenticate for Anonymous {
 #[async_trait::async_trait]
 impl Authenticate for Caller {
     async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError> {
-        let secrets = app.secrets().await.map_err(crate::app::AppError::from)?;
-        Ok(verify_bearer(
-            header(req, "authorization"),
-            &secrets.jwt_key,
-            &app.config.jwt,
-        )?)
+        let key = &secrets(app).await?.jwt_key;
+        let bearer = header(req, "authorization");
+        Ok(verify_bearer(bearer, key, &app.config.jwt)?)
     }
 
     fn scope(&self) -> String {
@@ -54,11 +58,8 @@ impl Authenticate for Caller {
 #[async_trait::async_trait]
 impl Authenticate for ServiceCaller {
     async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError> {
-        let secrets = app.secrets().await.map_err(crate::app::AppError::from)?;
-        Ok(check_api_key(
-            header(req, "x-api-key"),
-            &secrets.api_key_hashes,
-        )?)
+        let hashes = &secrets(app).await?.api_key_hashes;
+        Ok(check_api_key(header(req, "x-api-key"), hashes)?)
     }
 
     fn scope(&self) -> String {
@@ -106,7 +107,7 @@ impl Authenticate for Actor {
 #[async_trait::async_trait]
 impl Authenticate for PartnerCaller {
     async fn authenticate(app: &App, req: &Request) -> Result<Self, ApiError> {
-        let secrets = app.secrets().await.map_err(crate::app::AppError::from)?;
+        let secrets = secrets(app).await?;
         // The path as the partner sent it: API Gateway's raw path, else the URI's.
         let raw = req.raw_http_path();
         let path = if raw.is_empty() {

@@ -49,29 +49,24 @@ macro_rules! needs {
     };
 }
 
-/// The `runtime` entry that builds what a function needs and feeds it what
-/// invokes it. A pairing without an entry (mail on a schedule) does not
-/// compile; `serve_function!` is how a `main` reaches it.
+/// The `runtime` entry that feeds a function what invokes it, with the App
+/// connected to what its line needs. A pairing with no such connection
+/// (mail on a schedule) does not compile; `serve_function!` is how a `main`
+/// reaches it.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! serve_registered {
-    (api, storage, $handler:path) => {
-        $crate::runtime::serve($handler)
-    };
-    (api, mail, $handler:path) => {
-        $crate::runtime::serve_with_mail($handler)
-    };
-    (api, gateways, $handler:path) => {
-        $crate::runtime::serve_with_gateways($handler)
+    (api, $needs:ident, $handler:path) => {
+        $crate::runtime::serve($crate::runtime::connect::routed::$needs, $handler)
     };
     (stream, delivery_sender, $handler:path) => {
-        $crate::runtime::serve_deliveries($handler)
+        $crate::runtime::serve_background(
+            $crate::runtime::connect::background::delivery_sender,
+            $handler,
+        )
     };
-    (schedule, delivery_sender, $handler:path) => {
-        $crate::runtime::serve_deliveries($handler)
-    };
-    (schedule, gateways, $handler:path) => {
-        $crate::runtime::serve_refund_pass($handler)
+    (schedule, $needs:ident, $handler:path) => {
+        $crate::runtime::serve_background($crate::runtime::connect::background::$needs, $handler)
     };
 }
 

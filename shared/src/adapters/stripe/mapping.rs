@@ -289,28 +289,28 @@ mod tests {
 
     #[test]
     fn an_action_keeps_stripes_next_action() {
-        let sdk = read(json!({"id": "pi_1", "status": "requires_action",
-            "next_action": {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}}));
-        assert_eq!(
-            confirmation(&sdk),
-            Ok(Confirmation::RequiresAction {
-                next_action: NextAction {
-                    kind: "use_stripe_sdk".into(),
-                    url: None
-                }
-            })
-        );
-        let redirect = read(json!({"id": "pi_1", "status": "requires_action",
-            "next_action": {"type": "redirect_to_url", "redirect_to_url": {"url": "https://hooks.stripe.com/3ds"}}}));
-        assert_eq!(
-            confirmation(&redirect),
-            Ok(Confirmation::RequiresAction {
-                next_action: NextAction {
-                    kind: "redirect_to_url".into(),
-                    url: Some("https://hooks.stripe.com/3ds".into())
-                }
-            })
-        );
+        let sdk = json!({"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}});
+        let redirect = json!({"type": "redirect_to_url", "redirect_to_url": {"url": "https://hooks.stripe.com/3ds"}});
+        for (next_action, kind, url) in [
+            (sdk, "use_stripe_sdk", None),
+            (
+                redirect,
+                "redirect_to_url",
+                Some("https://hooks.stripe.com/3ds"),
+            ),
+        ] {
+            let intent = read(
+                json!({"id": "pi_1", "status": "requires_action", "next_action": next_action}),
+            );
+            let next_action = NextAction {
+                kind: kind.into(),
+                url: url.map(Into::into),
+            };
+            assert_eq!(
+                confirmation(&intent),
+                Ok(Confirmation::RequiresAction { next_action })
+            );
+        }
     }
 
     #[test]

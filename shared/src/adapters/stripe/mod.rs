@@ -361,21 +361,14 @@ impl StripeGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::intent::sample_intent;
+    use crate::domain::intent::{named_by_gateway, sample_intent};
     use crate::domain::{Currency, GatewayId, Money};
     use std::sync::Mutex;
     use time::OffsetDateTime;
 
     fn intent() -> PaymentIntent {
-        let i = sample_intent(GatewayId::Stripe, OffsetDateTime::UNIX_EPOCH);
-        let version = i.version();
-        PaymentIntent::restore(
-            crate::domain::intent::IntentParts {
-                gateway_intent_id: Some("pi_1".to_owned()),
-                ..i.into_parts()
-            },
-            version,
-        )
+        let opened = sample_intent(GatewayId::Stripe, OffsetDateTime::UNIX_EPOCH);
+        named_by_gateway(opened, "pi_1")
     }
 
     /// Answers from a script, recording what was sent.

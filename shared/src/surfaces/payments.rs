@@ -10,7 +10,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use super::message::{
     BadCredentials, BadRequest, BadToken, CHANGE, KeyReused, MessageError, READ, TooLarge,
 };
-use super::paging::PageSize;
+use super::paging::{PageSize, Paging, json_array};
 use super::params::{MAX_OFFSET, OffsetQuery, OrderPathParam};
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::App;
@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::domain::{PayableRef, Payment, PaymentId, PaymentMethod, PaymentStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
-    json_body, json_of, json_page, named, path_param, problem, query_param, schema,
+    json_body, json_of, named, path_param, problem, query_param, schema,
 };
 use crate::wire_field;
 
@@ -122,10 +122,6 @@ impl From<&Payment> for PaymentResponse {
             created_at: iso_millis(p.created_at()),
         }
     }
-}
-
-fn list(payments: &[Payment]) -> Vec<PaymentResponse> {
-    payments.iter().map(PaymentResponse::from).collect()
 }
 
 fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
@@ -297,7 +293,8 @@ pub async fn list_mine(app: Arc<App>, req: Request) -> Response<Body> {
         req,
         |app, caller: Caller, input: MineInput| async move {
             let mine = payments::list_mine(&app, &caller, input.limit, input.offset).await?;
-            Ok(json_of(200, &list(&mine)))
+            let mine: Vec<PaymentResponse> = mine.iter().map(PaymentResponse::from).collect();
+            Ok(json_of(200, &mine))
         },
     )
     .await
@@ -337,17 +334,15 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
 /// Which order's payments, which page.
 pub struct OrderListInput {
     order: PayableRef,
-    limit: usize,
-    cursor: Option<String>,
+    page: Paging,
 }
 
 impl FromRequest for OrderListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (ORDER_PAGE.of(req),).all()?;
+        let (page,) = (ORDER_PAGE.paging(req),).all()?;
         Ok(Self {
             order: payments::order_ref(&path_param(req, "orderId"))?,
-            limit,
-            cursor: crate::http::cursor(req),
+            page,
         })
     }
 }
@@ -370,11 +365,11 @@ pub async fn list_for_order(app: Arc<App>, req: Request) -> Response<Body> {
                 &app,
                 &Actor::Person(caller),
                 &input.order,
-                input.limit,
-                input.cursor.as_deref(),
+                input.page.limit,
+                input.page.cursor(),
             )
             .await?;
-            Ok(json_page(&list(&page.items), page.next))
+            Ok(json_array::<PaymentResponse, _>(page))
         },
     )
     .await

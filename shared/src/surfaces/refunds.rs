@@ -12,7 +12,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::IdempotencyKey;
 use super::message::{BadCredentials, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
-use super::paging::{PageSize, next_cursor_parameter};
+use super::paging::{PageSize, Paging, next_cursor_parameter};
 use crate::app::App;
 use crate::app::refunds::{self, RefundRequest};
 use crate::auth::Actor;
@@ -223,17 +223,15 @@ const PAGE: PageSize = PageSize::new(10, 100);
 /// Which payment's refunds, which page.
 pub struct ListInput {
     payment: Option<PaymentId>,
-    limit: usize,
-    cursor: Option<String>,
+    page: Paging,
 }
 
 impl FromRequest for ListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (PAGE.of(req),).all()?;
+        let (page,) = (PAGE.paging(req),).all()?;
         Ok(Self {
             payment: payment_id(req),
-            limit,
-            cursor: crate::http::cursor(req),
+            page,
         })
     }
 }
@@ -264,8 +262,14 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(app, req, |app, actor: Actor, input: ListInput| async move {
         refunds::may_read(&actor)?;
         let payment = named_payment(input.payment)?;
-        let page =
-            refunds::list(&app, &actor, &payment, input.limit, input.cursor.as_deref()).await?;
+        let page = refunds::list(
+            &app,
+            &actor,
+            &payment,
+            input.page.limit,
+            input.page.cursor(),
+        )
+        .await?;
         Ok(json_of(200, &RefundList::of(page)))
     })
     .await

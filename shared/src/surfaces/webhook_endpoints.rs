@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::IdempotencyKey;
 use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
-use super::paging::{PageSize, next_cursor_parameter};
+use super::paging::{PageSize, Paging, next_cursor_parameter};
 use crate::app::App;
 use crate::app::webhook_endpoints;
 use crate::auth::ServiceCaller;
@@ -382,18 +382,13 @@ impl IntoParams for DeliveriesQuery {
 
 pub struct DeliveriesInput {
     endpoint: EndpointId,
-    limit: usize,
-    cursor: Option<String>,
+    page: Paging,
 }
 
 impl FromRequest for DeliveriesInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (endpoint, limit) = (endpoint_id(req), DELIVERIES_PAGE.of(req)).all()?;
-        Ok(Self {
-            endpoint,
-            limit,
-            cursor: crate::http::cursor(req),
-        })
+        let (endpoint, page) = (endpoint_id(req), DELIVERIES_PAGE.paging(req)).all()?;
+        Ok(Self { endpoint, page })
     }
 }
 
@@ -528,8 +523,8 @@ pub async fn deliveries(app: Arc<App>, req: Request) -> Response<Body> {
             let page = webhook_endpoints::deliveries(
                 &app,
                 &input.endpoint,
-                input.limit,
-                input.cursor.as_deref(),
+                input.page.limit,
+                input.page.cursor(),
             )
             .await?;
             Ok(json_of(200, &DeliveryList::of(page)))

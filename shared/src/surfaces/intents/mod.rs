@@ -8,21 +8,19 @@ use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
 
-use super::paging::PageSize;
+use super::paging::{PageSize, Paging, json_array};
 use super::params::{RegistrationPath, UserIntentsQuery};
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::App;
 use crate::app::intents::{self, Ending};
 use crate::auth::Caller;
 use crate::domain::{
-    GatewayId, IntentId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, PaymentIntent,
-    UserId,
+    GatewayId, IntentId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, UserId,
 };
 use crate::http::{
-    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, json_page, named,
-    path_param, problem, query_param,
+    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, named, path_param,
+    problem, query_param,
 };
-use crate::ports::Page;
 use errors::{
     BadCursor, BadKey, CHANGE, GatewayDown, GatewayTimedOut, Invalid, READ, TooLarge,
     Unauthenticated,
@@ -340,30 +338,11 @@ pub async fn fail(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Fail).await
 }
 
-fn intent_page(page: Page<PaymentIntent>) -> Response<Body> {
-    let items: Vec<PaymentIntentResponse> =
-        page.items.iter().map(PaymentIntentResponse::from).collect();
-    json_page(&items, page.next)
-}
-
-/// A page of a list: how many, and from where.
-pub struct PageInput {
-    limit: usize,
-    cursor: Option<String>,
-}
-
-fn page(req: &Request) -> Checked<PageInput> {
-    Ok(PageInput {
-        limit: PAGE.of(req)?,
-        cursor: crate::http::cursor(req),
-    })
-}
-
 /// Whose intents, in which status, which page.
 pub struct UserListInput {
     user: UserId,
     status: Option<IntentStatus>,
-    page: PageInput,
+    page: Paging,
 }
 
 impl FromRequest for UserListInput {
@@ -374,7 +353,7 @@ impl FromRequest for UserListInput {
                 .map(Some)
                 .or_else(|e| problem(&["query", "status"], e.0, "enum")),
         };
-        let (status, page) = (status, page(req)).all()?;
+        let (status, page) = (status, PAGE.paging(req)).all()?;
         Ok(Self {
             // No user has an id that is not one.
             user: named(
@@ -408,10 +387,10 @@ pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
                 &input.user,
                 input.status,
                 input.page.limit,
-                input.page.cursor.as_deref(),
+                input.page.cursor(),
             )
             .await?;
-            Ok(intent_page(page))
+            Ok(json_array::<PaymentIntentResponse, _>(page))
         },
     )
     .await
@@ -420,13 +399,13 @@ pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
 /// Which registration's intents, which page.
 pub struct RegistrationListInput {
     registration: PayableRef,
-    page: PageInput,
+    page: Paging,
 }
 
 impl FromRequest for RegistrationListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         let (page, registration) = (
-            page(req),
+            PAGE.paging(req),
             registration(
                 &path_param(req, "registration_id"),
                 &["path", "registration_id"],
@@ -459,10 +438,10 @@ pub async fn list_by_registration(app: Arc<App>, req: Request) -> Response<Body>
                 &input.registration,
                 "Registration",
                 input.page.limit,
-                input.page.cursor.as_deref(),
+                input.page.cursor(),
             )
             .await?;
-            Ok(intent_page(page))
+            Ok(json_array::<PaymentIntentResponse, _>(page))
         },
     )
     .await

@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, Response};
 use serde::de::IgnoredAny;
 
 use super::IdempotencyKey;
-use super::paging::PageSize;
+use super::paging::{PageSize, Paging, json_array};
 use super::params::{CustomerPath, PageQuery50};
 use crate::app::App;
 use crate::app::gateway_events;
@@ -20,14 +20,12 @@ use crate::app::intents;
 use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::Caller;
 use crate::domain::{
-    Currency, GatewayId, IntentId, Money, PayableId, PayableKind, PayableRef, PaymentIntent, UserId,
+    Currency, GatewayId, IntentId, Money, PayableId, PayableKind, PayableRef, UserId,
 };
 use crate::http::{
     AllChecked, Anonymous, ApiError, Authenticate, Checked, FieldError, FromRequest,
-    SentIdempotencyKey, cursor, header, json_body, json_of, json_page, named, path_param, problem,
-    request_id,
+    SentIdempotencyKey, header, json_body, json_of, named, path_param, problem, request_id,
 };
-use crate::ports::Page;
 use problems::{
     BadPage, BadRequestBody, CHANGE, GatewayDown, GatewayNotConfigured, GatewayTimedOut, KeyReused,
     NotStaff, ProblemDetails, READ, TooLarge, Unauthenticated,
@@ -37,24 +35,13 @@ use wire::*;
 /// Intents come 50 to a page unless `limit` says otherwise.
 pub const PAGE: PageSize = PageSize::new(50, 100);
 
-fn intent_page(page: Page<PaymentIntent>) -> Response<Body> {
-    let items: Vec<PaymentIntentDto> = page.items.iter().map(PaymentIntentDto::from).collect();
-    json_page(&items, page.next)
-}
-
 /// Which page of a list.
-pub struct PageInput {
-    limit: usize,
-    cursor: Option<String>,
-}
+pub struct PageInput(Paging);
 
 impl FromRequest for PageInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (PAGE.of(req),).all()?;
-        Ok(Self {
-            limit,
-            cursor: cursor(req),
-        })
+        let (page,) = (PAGE.paging(req),).all()?;
+        Ok(Self(page))
     }
 }
 
@@ -72,11 +59,9 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
         app,
         req,
-        |app, caller: Caller, page: PageInput| async move {
-            let found =
-                payment_intents::list_all(&app, &caller, page.limit, page.cursor.as_deref())
-                    .await?;
-            Ok(intent_page(found))
+        |app, caller: Caller, PageInput(page)| async move {
+            let found = payment_intents::list_all(&app, &caller, page.limit, page.cursor()).await?;
+            Ok(json_array::<PaymentIntentDto, _>(found))
         },
     )
     .await
@@ -121,14 +106,14 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
 pub struct CustomerListInput {
     /// None when the path holds no user id: no customer has it.
     customer: Option<UserId>,
-    page: PageInput,
+    page: Paging,
 }
 
 impl FromRequest for CustomerListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         Ok(Self {
             customer: UserId::parse(&path_param(req, "customerId")).ok(),
-            page: PageInput::from_request(req)?,
+            page: PageInput::from_request(req)?.0,
         })
     }
 }
@@ -153,10 +138,10 @@ pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
                 &caller,
                 input.customer.as_ref(),
                 input.page.limit,
-                input.page.cursor.as_deref(),
+                input.page.cursor(),
             )
             .await?;
-            Ok(intent_page(found))
+            Ok(json_array::<PaymentIntentDto, _>(found))
         },
     )
     .await

@@ -13,10 +13,11 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::message::{BadApiKey, BadRequest, READ};
+use super::message::READ;
 use super::paging::{PageSize, Paging};
 use super::params::EventsQuery;
 use super::refunds::RefundResponse;
+use super::responses::ApiKeyErrors;
 use crate::app::App;
 use crate::app::events;
 use crate::auth::ServiceCaller;
@@ -518,8 +519,7 @@ fn page_json(page: Page<Event>) -> serde_json::Value {
     params(EventsQuery),
     responses(
         (status = 200, description = "Newest first; `next_cursor` is the next page's `cursor` while `has_more`", body = EventList),
-        BadRequest,
-        BadApiKey),
+        ApiKeyErrors),
     security(("api_key" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(

@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
-use super::message::{
-    BadCredentials, BadRequest, BadToken, CHANGE, KeyReused, MessageError, READ, TooLarge,
-};
+use super::message::{BadRequest, BadToken, CHANGE, MessageError, READ};
 use super::paging::{PageSize, Paging, json_array};
 use super::params::{MAX_OFFSET, OffsetQuery, OrderPathParam};
+use super::responses::{CredentialedChangeErrors, response_set};
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::App;
 use crate::app::AppError;
@@ -209,13 +208,10 @@ impl FromRequest for RecordInput {
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = PaymentResponse),
-        BadRequest,
-        BadCredentials,
+        CredentialedChangeErrors,
         (status = 403, description = "Only staff or the payment system records COMPLETED or FAILED", body = MessageError),
         (status = 404, description = "No such order of the caller's", body = MessageError),
-        (status = 409, description = "Order paid, canceled or held by a payment intent; a PENDING payment on an order already holding 40 PENDING payments; or this Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused),
+        (status = 409, description = "Order paid, canceled or held by a payment intent; a PENDING payment on an order already holding 40 PENDING payments; or this Idempotency-Key's first request is still running", body = MessageError)),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -249,6 +245,12 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
         )
         .await
 }
+
+response_set!(
+    /// What a payer's read may answer besides its own errors: invalid input
+    /// (400) and a missing or invalid token (401).
+    TokenErrors = BadRequest, BadToken
+);
 
 /// The caller's payments, 10 to a page unless `limit` says otherwise.
 pub const PAGE: PageSize = PageSize::new(10, 100);
@@ -284,8 +286,7 @@ impl FromRequest for MineInput {
     params(OffsetQuery),
     responses(
         (status = 200, description = "Newest first", body = Vec<PaymentResponse>),
-        BadRequest,
-        BadToken),
+        TokenErrors),
     security(("bearer" = [])))]
 pub async fn list_mine(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -352,8 +353,7 @@ impl FromRequest for OrderListInput {
     params(OrderPathParam, PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentResponse>),
-        BadRequest,
-        BadToken,
+        TokenErrors,
         (status = 404, description = "No such order visible to the caller", body = MessageError)),
     security(("bearer" = [])))]
 pub async fn list_for_order(app: Arc<App>, req: Request) -> Response<Body> {

@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::IdempotencyKey;
-use super::message::{BadCredentials, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
+use super::message::{BadCredentials, BadRequest, CHANGE, MessageError, READ};
 use super::paging::{PageSize, Paging, next_cursor_parameter};
+use super::responses::CredentialedChangeErrors;
 use crate::app::App;
 use crate::app::refunds::{self, RefundRequest};
 use crate::auth::Actor;
@@ -190,13 +191,10 @@ impl FromRequest for CreateInput {
     params(("id" = String, Path, description = "The payment"), IdempotencyKey),
     responses(
         (status = 201, description = "The refund: succeeded, pending until the gateway confirms it, or failed when the gateway refused it (its amount is refundable again)", body = RefundResponse),
-        BadRequest,
-        BadCredentials,
+        CredentialedChangeErrors,
         (status = 403, description = "Only Admin or Staff, or an API key, may refund", body = MessageError),
         (status = 404, description = "No such payment", body = MessageError),
         (status = 409, description = "The payment is not COMPLETED, is already fully refunded, or pending refunds hold what remains of it; or concurrent refunds kept changing it (send it again); or this Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused,
         (status = 502, description = "The payment's gateway could not be reached: the refund waits, pending; send the same request again (with the same Idempotency-Key)", body = MessageError),
         (status = 504, description = "The payment's gateway did not answer in time and may have refunded: the refund waits, pending; send the same request again (with the same Idempotency-Key), which asks the gateway for the same refund", body = MessageError)),
     security(("api_key" = []), ("bearer" = [])))]

@@ -14,8 +14,9 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use super::IdempotencyKey;
-use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
+use super::message::{CHANGE, KeyReused, MessageError, READ};
 use super::paging::{PageSize, Paging, next_cursor_parameter};
+use super::responses::{ApiKeyChangeErrors, ApiKeyErrors};
 use crate::app::App;
 use crate::app::webhook_endpoints;
 use crate::auth::ServiceCaller;
@@ -400,11 +401,8 @@ impl FromRequest for DeliveriesInput {
     responses(
         (status = 200, description = "Replaced; the secret is not shown again", body = WebhookEndpointBody),
         (status = 201, description = "Created, with its signing secret", body = WebhookEndpointBody),
-        BadRequest,
-        BadApiKey,
-        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused),
+        ApiKeyChangeErrors,
+        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError)),
     security(("api_key" = [])))]
 pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -428,8 +426,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     params(EndpointPathParam),
     responses(
         (status = 200, description = "The endpoint, without its secret", body = WebhookEndpointBody),
-        BadRequest,
-        BadApiKey,
+        ApiKeyErrors,
         (status = 404, description = "No such endpoint", body = MessageError)),
     security(("api_key" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
@@ -454,12 +451,9 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     params(EndpointPathParam, IdempotencyKey),
     responses(
         (status = 200, description = "The endpoint with its new signing secret", body = WebhookEndpointBody),
-        BadRequest,
-        BadApiKey,
+        ApiKeyChangeErrors,
         (status = 404, description = "No such endpoint", body = MessageError),
-        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused),
+        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError)),
     security(("api_key" = [])))]
 pub async fn rotate_secret(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -480,8 +474,7 @@ pub async fn rotate_secret(app: Arc<App>, req: Request) -> Response<Body> {
     params(EndpointPathParam, IdempotencyKey),
     responses(
         (status = 200, description = "Deleted", body = DeletedWebhookEndpoint),
-        BadRequest,
-        BadApiKey,
+        ApiKeyErrors,
         (status = 404, description = "No such endpoint", body = MessageError),
         (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
         KeyReused),
@@ -511,8 +504,7 @@ pub async fn delete(app: Arc<App>, req: Request) -> Response<Body> {
     params(DeliveriesQuery),
     responses(
         (status = 200, description = "A page of the endpoint's deliveries", body = DeliveryList),
-        BadRequest,
-        BadApiKey,
+        ApiKeyErrors,
         (status = 404, description = "No such endpoint", body = MessageError)),
     security(("api_key" = [])))]
 pub async fn deliveries(app: Arc<App>, req: Request) -> Response<Body> {

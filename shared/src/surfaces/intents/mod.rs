@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::paging::{PageSize, Paging, json_array};
 use super::params::{RegistrationPath, UserIntentsQuery};
+use super::responses::response_set;
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::App;
 use crate::app::intents::{self, Ending};
@@ -29,6 +30,25 @@ use wire::*;
 
 /// A registration's intents come 100 to a page unless `limit` says fewer.
 pub const PAGE: PageSize = PageSize::new(100, 100);
+
+response_set!(
+    /// What any change may answer besides its own errors: a missing or
+    /// invalid token (401), a body over 64 KiB (413), invalid fields or a
+    /// reused Idempotency-Key (422).
+    ChangeErrors = Unauthenticated, TooLarge, Invalid
+);
+
+response_set!(
+    /// What ending a card intent at its gateway may answer: the gateway
+    /// unreachable or refusing (502), or too slow (504); nothing changed.
+    GatewayErrors = GatewayDown, GatewayTimedOut
+);
+
+response_set!(
+    /// What a list may answer besides its own errors: a cursor it did not
+    /// issue (400), a missing or invalid token (401), an invalid query (422).
+    ListErrors = BadCursor, Unauthenticated, Invalid
+);
 
 fn registration(id: &str, loc: &[&str]) -> Checked<PayableRef> {
     match PayableId::parse(id) {
@@ -79,11 +99,9 @@ impl FromRequest for CreateInput {
     responses(
         (status = 200, description = "The new or already open intent", body = CreatePaymentIntentResponse),
         BadKey,
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such registration of the caller's", body = ErrorDetail),
-        (status = 409, description = "Registration already paid or canceled", body = ErrorDetail),
-        TooLarge,
-        Invalid),
+        (status = 409, description = "Registration already paid or canceled", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -140,11 +158,9 @@ fn intent(id: &str) -> Result<IntentId, ApiError> {
     responses(
         (status = 200, description = "Code sent", body = RequestOTPSuccessResponse),
         BadKey,
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
         (status = 409, description = "Intent cannot take a code in its status", body = ErrorDetail),
-        TooLarge,
-        Invalid,
         (status = 429, description = "Resend too soon, or 5 codes already sent", body = ErrorDetail),
         (status = 502, description = "The email could not be sent", body = ErrorDetail)),
     security(("bearer" = [])))]
@@ -198,11 +214,9 @@ impl FromRequest for ConfirmInput {
     responses(
         (status = 200, description = "Payment collected", body = ConfirmPaymentResponse),
         (status = 400, description = "Wrong or expired code, or a malformed Idempotency-Key", body = ErrorDetail),
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
-        (status = 409, description = "Intent is not awaiting a code", body = ErrorDetail),
-        TooLarge,
-        Invalid),
+        (status = 409, description = "Intent is not awaiting a code", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -306,13 +320,10 @@ async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
     responses(
         (status = 200, description = "Canceled", body = PaymentIntentStatusResponse),
         BadKey,
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
         (status = 409, description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment", body = ErrorDetail),
-        TooLarge,
-        Invalid,
-        GatewayDown,
-        GatewayTimedOut),
+        GatewayErrors),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Cancel).await
@@ -325,14 +336,11 @@ pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     responses(
         (status = 200, description = "Failed", body = PaymentIntentStatusResponse),
         BadKey,
-        Unauthenticated,
+        ChangeErrors,
         (status = 403, description = "A payer may not fail an intent the gateway is processing", body = ErrorDetail),
         (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
         (status = 409, description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment", body = ErrorDetail),
-        TooLarge,
-        Invalid,
-        GatewayDown,
-        GatewayTimedOut),
+        GatewayErrors),
     security(("bearer" = [])))]
 pub async fn fail(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Fail).await
@@ -371,10 +379,8 @@ impl FromRequest for UserListInput {
     params(UserIntentsQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
-        BadCursor,
-        Unauthenticated,
-        (status = 404, description = "Not the caller's", body = ErrorDetail),
-        Invalid),
+        ListErrors,
+        (status = 404, description = "Not the caller's", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -422,10 +428,8 @@ impl FromRequest for RegistrationListInput {
     params(RegistrationPath, PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
-        BadCursor,
-        Unauthenticated,
-        (status = 404, description = "No such registration visible to the caller", body = ErrorDetail),
-        Invalid),
+        ListErrors,
+        (status = 404, description = "No such registration visible to the caller", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn list_by_registration(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(

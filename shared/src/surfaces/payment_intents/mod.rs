@@ -14,6 +14,7 @@ use serde::de::IgnoredAny;
 use super::IdempotencyKey;
 use super::paging::{PageSize, Paging, json_array};
 use super::params::{CustomerPath, PageQuery50};
+use super::responses::response_set;
 use crate::app::App;
 use crate::app::gateway_events;
 use crate::app::intents;
@@ -35,6 +36,20 @@ use wire::*;
 /// Intents come 50 to a page unless `limit` says otherwise.
 pub const PAGE: PageSize = PageSize::new(50, 100);
 
+response_set!(
+    /// What a staff list may answer: a bad `limit` or `cursor` (400), a
+    /// missing or invalid token (401), a caller who is not staff (403).
+    StaffListErrors = BadPage, Unauthenticated, NotStaff
+);
+
+response_set!(
+    /// What any change may answer besides its own errors: a missing or
+    /// invalid token (401), a body over 64 KiB (413), a reused
+    /// Idempotency-Key (422), and the gateway unreachable or refusing (502)
+    /// or too slow (504).
+    ChangeErrors = Unauthenticated, TooLarge, KeyReused, GatewayDown, GatewayTimedOut
+);
+
 /// Which page of a list.
 pub struct PageInput(Paging);
 
@@ -51,9 +66,7 @@ impl FromRequest for PageInput {
     params(PageQuery50),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentDto>),
-        BadPage,
-        Unauthenticated,
-        NotStaff),
+        StaffListErrors),
     security(("bearer" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -124,9 +137,7 @@ impl FromRequest for CustomerListInput {
     params(CustomerPath, PageQuery50),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentDto>),
-        BadPage,
-        Unauthenticated,
-        NotStaff),
+        StaffListErrors),
     security(("bearer" = [])))]
 pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -294,13 +305,9 @@ impl FromRequest for NewGatewayIntent {
         (status = 200, description = "The payable's open payment intent, already created", body = PaymentIntentDto),
         (status = 201, description = "Created", body = PaymentIntentDto),
         (status = 400, description = "Invalid fields; a paymentGatewayId this deployment does not offer; an amount or currency other than the payable's; a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such invoice or order of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "Invoice or order paid or canceled, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        TooLarge,
-        KeyReused,
-        GatewayDown,
-        GatewayTimedOut,
         GatewayNotConfigured),
     security(("bearer" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
@@ -376,13 +383,9 @@ impl FromRequest for ConfirmInput {
     responses(
         (status = 200, description = "The intent as the gateway left it", body = PaymentIntentDto),
         (status = 400, description = "Not a payment method id, no such payment method, or a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such payment intent of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The intent cannot be confirmed in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        TooLarge,
-        KeyReused,
-        GatewayDown,
-        GatewayTimedOut),
+        (status = 409, description = "The intent cannot be confirmed in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -419,13 +422,9 @@ impl FromRequest for CancelInput {
     responses(
         (status = 200, description = "Canceled", body = PaymentIntentDto),
         (status = 400, description = "A body that is not a JSON object, or a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such payment intent of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The intent cannot be canceled in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        TooLarge,
-        KeyReused,
-        GatewayDown,
-        GatewayTimedOut),
+        (status = 409, description = "The intent cannot be canceled in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

@@ -138,6 +138,11 @@ fn amount_minor(sent: &AmountMinorField) -> Checked<Option<i64>> {
         )
 }
 
+/// The payment named is not one of this service's.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, description = "No such payment")]
+pub struct NoSuchPayment(pub MessageError);
+
 /// The payment in the path; `None` for an id no payment can have, answered
 /// as no payment once the caller's role is checked (see `named_payment`).
 fn payment_id(req: &Request) -> Option<PaymentId> {
@@ -193,7 +198,7 @@ impl FromRequest for CreateInput {
         (status = 201, description = "The refund: succeeded, pending until the gateway confirms it, or failed when the gateway refused it (its amount is refundable again)", body = RefundResponse),
         CredentialedChangeErrors,
         (status = 403, description = "Only Admin or Staff, or an API key, may refund", body = MessageError),
-        (status = 404, description = "No such payment", body = MessageError),
+        NoSuchPayment,
         (status = 409, description = "The payment is not COMPLETED, is already fully refunded, or pending refunds hold what remains of it; or concurrent refunds kept changing it (send it again); or this Idempotency-Key's first request is still running", body = MessageError),
         (status = 502, description = "The payment's gateway could not be reached: the refund waits, pending; send the same request again (with the same Idempotency-Key)", body = MessageError),
         (status = 504, description = "The payment's gateway did not answer in time and may have refunded: the refund waits, pending; send the same request again (with the same Idempotency-Key), which asks the gateway for the same refund", body = MessageError)),
@@ -254,7 +259,7 @@ impl utoipa::IntoParams for ListQuery {
         BadRequest,
         BadCredentials,
         (status = 403, description = "Only Admin, Support or Staff, or an API key, may read refunds", body = MessageError),
-        (status = 404, description = "No such payment", body = MessageError)),
+        NoSuchPayment),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(app, req, |app, actor: Actor, input: ListInput| async move {

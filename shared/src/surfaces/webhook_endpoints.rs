@@ -30,6 +30,19 @@ use crate::http::{
 };
 use crate::wire_field;
 
+/// The endpoint named is not registered.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, description = "No such endpoint")]
+pub struct NoSuchEndpoint(pub MessageError);
+
+/// A change whose Idempotency-Key's first request has not answered yet.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 409,
+    description = "This Idempotency-Key's first request is still running"
+)]
+pub struct KeyStillRunning(pub MessageError);
+
 /// Most entries `enabled_events` takes.
 pub const MAX_ENABLED_EVENTS: usize = 50;
 
@@ -402,7 +415,7 @@ impl FromRequest for DeliveriesInput {
         (status = 200, description = "Replaced; the secret is not shown again", body = WebhookEndpointBody),
         (status = 201, description = "Created, with its signing secret", body = WebhookEndpointBody),
         ApiKeyChangeErrors,
-        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError)),
+        KeyStillRunning),
     security(("api_key" = [])))]
 pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -427,7 +440,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     responses(
         (status = 200, description = "The endpoint, without its secret", body = WebhookEndpointBody),
         ApiKeyErrors,
-        (status = 404, description = "No such endpoint", body = MessageError)),
+        NoSuchEndpoint),
     security(("api_key" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -452,8 +465,8 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     responses(
         (status = 200, description = "The endpoint with its new signing secret", body = WebhookEndpointBody),
         ApiKeyChangeErrors,
-        (status = 404, description = "No such endpoint", body = MessageError),
-        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError)),
+        NoSuchEndpoint,
+        KeyStillRunning),
     security(("api_key" = [])))]
 pub async fn rotate_secret(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -475,8 +488,8 @@ pub async fn rotate_secret(app: Arc<App>, req: Request) -> Response<Body> {
     responses(
         (status = 200, description = "Deleted", body = DeletedWebhookEndpoint),
         ApiKeyErrors,
-        (status = 404, description = "No such endpoint", body = MessageError),
-        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
+        NoSuchEndpoint,
+        KeyStillRunning,
         KeyReused),
     security(("api_key" = [])))]
 pub async fn delete(app: Arc<App>, req: Request) -> Response<Body> {
@@ -505,7 +518,7 @@ pub async fn delete(app: Arc<App>, req: Request) -> Response<Body> {
     responses(
         (status = 200, description = "A page of the endpoint's deliveries", body = DeliveryList),
         ApiKeyErrors,
-        (status = 404, description = "No such endpoint", body = MessageError)),
+        NoSuchEndpoint),
     security(("api_key" = [])))]
 pub async fn deliveries(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(

@@ -26,6 +26,7 @@ use errors::{
     BadCursor, BadKey, CHANGE, GatewayDown, GatewayTimedOut, Invalid, READ, TooLarge,
     Unauthenticated,
 };
+use utoipa::IntoResponses;
 use wire::*;
 
 /// A registration's intents come 100 to a page unless `limit` says fewer.
@@ -38,10 +39,25 @@ response_set!(
     ChangeErrors = Unauthenticated, TooLarge, Invalid
 );
 
+/// The intent named is none of the caller's (or no intent at all).
+#[derive(IntoResponses)]
+#[response(status = 404, description = "No such intent of the caller's")]
+pub struct NoSuchIntent(pub ErrorDetail);
+
+/// The intent cannot end so from its status.
+#[derive(IntoResponses)]
+#[response(
+    status = 409,
+    description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment"
+)]
+pub struct CannotEnd(pub ErrorDetail);
+
 response_set!(
-    /// What ending a card intent at its gateway may answer: the gateway
-    /// unreachable or refusing (502), or too slow (504); nothing changed.
-    GatewayErrors = GatewayDown, GatewayTimedOut
+    /// What ending an intent may answer besides the errors of any change:
+    /// no such intent (404), one that cannot end from its status (409),
+    /// and for a card intent, its gateway unreachable or refusing (502) or
+    /// too slow (504); nothing changed.
+    EndErrors = NoSuchIntent, CannotEnd, GatewayDown, GatewayTimedOut
 );
 
 response_set!(
@@ -159,7 +175,7 @@ fn intent(id: &str) -> Result<IntentId, ApiError> {
         (status = 200, description = "Code sent", body = RequestOTPSuccessResponse),
         BadKey,
         ChangeErrors,
-        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
+        NoSuchIntent,
         (status = 409, description = "Intent cannot take a code in its status", body = ErrorDetail),
         (status = 429, description = "Resend too soon, or 5 codes already sent", body = ErrorDetail),
         (status = 502, description = "The email could not be sent", body = ErrorDetail)),
@@ -215,7 +231,7 @@ impl FromRequest for ConfirmInput {
         (status = 200, description = "Payment collected", body = ConfirmPaymentResponse),
         (status = 400, description = "Wrong or expired code, or a malformed Idempotency-Key", body = ErrorDetail),
         ChangeErrors,
-        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
+        NoSuchIntent,
         (status = 409, description = "Intent is not awaiting a code", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
@@ -321,9 +337,7 @@ async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
         (status = 200, description = "Canceled", body = PaymentIntentStatusResponse),
         BadKey,
         ChangeErrors,
-        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
-        (status = 409, description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment", body = ErrorDetail),
-        GatewayErrors),
+        EndErrors),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Cancel).await
@@ -338,9 +352,7 @@ pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
         BadKey,
         ChangeErrors,
         (status = 403, description = "A payer may not fail an intent the gateway is processing", body = ErrorDetail),
-        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
-        (status = 409, description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment", body = ErrorDetail),
-        GatewayErrors),
+        EndErrors),
     security(("bearer" = [])))]
 pub async fn fail(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Fail).await

@@ -36,6 +36,15 @@ use wire::*;
 /// Intents come 50 to a page unless `limit` says otherwise.
 pub const PAGE: PageSize = PageSize::new(50, 100);
 
+/// The intent named is none of the caller's (or no intent at all).
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 404,
+    description = "No such payment intent of the caller's",
+    content_type = "application/problem+json"
+)]
+pub struct NoSuchIntent(pub ProblemDetails);
+
 response_set!(
     /// What a staff list may answer: a bad `limit` or `cursor` (400), a
     /// missing or invalid token (401), a caller who is not staff (403).
@@ -384,7 +393,7 @@ impl FromRequest for ConfirmInput {
         (status = 200, description = "The intent as the gateway left it", body = PaymentIntentDto),
         (status = 400, description = "Not a payment method id, no such payment method, or a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
         ChangeErrors,
-        (status = 404, description = "No such payment intent of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        NoSuchIntent,
         (status = 409, description = "The intent cannot be confirmed in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
@@ -423,7 +432,7 @@ impl FromRequest for CancelInput {
         (status = 200, description = "Canceled", body = PaymentIntentDto),
         (status = 400, description = "A body that is not a JSON object, or a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
         ChangeErrors,
-        (status = 404, description = "No such payment intent of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        NoSuchIntent,
         (status = 409, description = "The intent cannot be canceled in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {

@@ -7,6 +7,7 @@ pub mod wire;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use utoipa::IntoResponses;
 
 use super::paging::{PageSize, Paging, json_array};
 use super::params::{RegistrationPath, UserIntentsQuery};
@@ -26,7 +27,6 @@ use errors::{
     BadCursor, BadKey, CHANGE, GatewayDown, GatewayTimedOut, Invalid, READ, TooLarge,
     Unauthenticated,
 };
-use utoipa::IntoResponses;
 use wire::*;
 
 /// A registration's intents come 100 to a page unless `limit` says fewer.

@@ -13,17 +13,16 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::message::{BadApiKey, BadRequest, READ};
-use super::paging::PageSize;
+use super::message::READ;
+use super::paging::{PageSize, Paging};
 use super::params::EventsQuery;
 use super::refunds::RefundResponse;
+use super::responses::ApiKeyErrors;
 use crate::app::App;
 use crate::app::events;
 use crate::auth::ServiceCaller;
 use crate::domain::{Event, EventObject, EventType, Payable, PayableRef, Payment, PaymentIntent};
-use crate::http::{
-    AllChecked, ApiError, Checked, FromRequest, cursor, json, problem, query_param, schema,
-};
+use crate::http::{AllChecked, ApiError, Checked, FromRequest, json, problem, query_param, schema};
 use crate::ports::{EventFilter, Page};
 
 /// Events, 10 to a page unless `limit` says otherwise (Stripe's default).
@@ -466,8 +465,7 @@ impl crate::ports::EventsToDeliver for DeliverableEvents {
 /// Which events, which page.
 pub struct EventsInput {
     filter: EventFilter,
-    limit: usize,
-    cursor: Option<String>,
+    page: Paging,
 }
 
 fn kind(req: &Request) -> Checked<Option<EventType>> {
@@ -503,11 +501,10 @@ fn object_id(req: &Request) -> Checked<Option<String>> {
 
 impl FromRequest for EventsInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (kind, object_id, limit) = (kind(req), object_id(req), PAGE.of(req)).all()?;
+        let (kind, object_id, page) = (kind(req), object_id(req), PAGE.paging(req)).all()?;
         Ok(Self {
             filter: EventFilter { kind, object_id },
-            limit,
-            cursor: cursor(req),
+            page,
         })
     }
 }
@@ -522,8 +519,7 @@ fn page_json(page: Page<Event>) -> serde_json::Value {
     params(EventsQuery),
     responses(
         (status = 200, description = "Newest first; `next_cursor` is the next page's `cursor` while `has_more`", body = EventList),
-        BadRequest,
-        BadApiKey),
+        ApiKeyErrors),
     security(("api_key" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -531,7 +527,7 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
         req,
         |app, _: ServiceCaller, input: EventsInput| async move {
             let page =
-                events::list(&app, &input.filter, input.limit, input.cursor.as_deref()).await?;
+                events::list(&app, &input.filter, input.page.limit, input.page.cursor()).await?;
             Ok(json(200, &page_json(page)))
         },
     )

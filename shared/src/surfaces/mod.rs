@@ -16,6 +16,7 @@ pub mod payment_intents;
 pub mod payments;
 pub mod refund_pass;
 pub mod refunds;
+mod responses;
 pub mod shop;
 pub mod webhook_endpoints;
 

@@ -1,13 +1,16 @@
 //! What the paged lists share: how many items a page holds, the `limit` and
-//! `cursor` query parameters that choose a page, and the
-//! `{data, has_more, next_cursor}` envelope the cursor-paged lists send.
+//! `cursor` query parameters that choose a page, and the two ways a page is
+//! sent: a JSON array with the next cursor in `X-Next-Cursor`, or the
+//! `{data, has_more, next_cursor}` envelope.
 
-use lambda_http::Request;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::params::parameter;
-use crate::http::{Checked, limit};
+use crate::http::{Checked, cursor, json_page, limit};
+use crate::ports::Page;
 
 /// How many items a page holds when the caller sends no `limit`, and the
 /// most it may ask for. Each API keeps its own.
@@ -27,6 +30,15 @@ impl PageSize {
         limit(req, self.default, self.max)
     }
 
+    /// The page the caller asks for: its `limit` (400 outside `1..=max`)
+    /// and the `cursor` it starts after.
+    pub fn paging(self, req: &Request) -> Checked<Paging> {
+        Ok(Paging {
+            limit: self.of(req)?,
+            cursor: cursor(req),
+        })
+    }
+
     /// The documented `limit` query parameter.
     pub fn parameter(self) -> Parameter {
         parameter(
@@ -43,6 +55,30 @@ impl PageSize {
                 .maximum(Some(self.max)),
         )
     }
+}
+
+/// Which page of a list the caller asks for.
+pub struct Paging {
+    /// How many items, at most.
+    pub limit: usize,
+    /// Where the previous page ended; none for the first page.
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+}
+
+/// A store's page as a JSON array of `V`s, the next page's cursor (if any)
+/// in `X-Next-Cursor`.
+pub fn json_array<V, T>(page: Page<T>) -> Response<Body>
+where
+    V: Serialize + for<'a> From<&'a T>,
+{
+    let items: Vec<V> = page.items.iter().map(V::from).collect();
+    json_page(&items, page.next)
 }
 
 /// The documented `cursor` query parameter of a list that answers with

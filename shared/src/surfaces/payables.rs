@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
-use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
+use super::message::{CHANGE, MessageError, READ};
 use super::params::PayablePathParams;
+use super::responses::{ApiKeyChangeErrors, ApiKeyErrors};
 use super::{IdempotencyKey, iso_millis};
 use crate::app::App;
 use crate::app::payables;
@@ -479,11 +480,8 @@ mod tests {
     responses(
         (status = 200, description = "Replaced", body = PayableResponse),
         (status = 201, description = "Created", body = PayableResponse),
-        BadRequest,
-        BadApiKey,
-        (status = 409, description = "Paid, pinned by an open intent, or this Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused),
+        ApiKeyChangeErrors,
+        (status = 409, description = "Paid, pinned by an open intent, or this Idempotency-Key's first request is still running", body = MessageError)),
     security(("api_key" = [])))]
 pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -521,8 +519,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     params(PayablePathParams),
     responses(
         (status = 200, description = "The payable", body = PayableResponse),
-        BadRequest,
-        BadApiKey,
+        ApiKeyErrors,
         (status = 404, description = "No such payable", body = MessageError)),
     security(("api_key" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {

@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
-use super::message::{
-    BadCredentials, BadRequest, BadToken, CHANGE, KeyReused, MessageError, READ, TooLarge,
-};
-use super::paging::PageSize;
+use super::message::{BadRequest, BadToken, CHANGE, MessageError, READ};
+use super::paging::{PageSize, Paging, json_array};
 use super::params::{MAX_OFFSET, OffsetQuery, OrderPathParam};
+use super::responses::{CredentialedChangeErrors, response_set};
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::App;
 use crate::app::AppError;
@@ -21,7 +20,7 @@ use crate::auth::Caller;
 use crate::domain::{PayableRef, Payment, PaymentId, PaymentMethod, PaymentStatus};
 use crate::http::{
     AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
-    json_body, json_of, json_page, named, path_param, problem, query_param, schema,
+    json_body, json_of, named, path_param, problem, query_param, schema,
 };
 use crate::wire_field;
 
@@ -124,10 +123,6 @@ impl From<&Payment> for PaymentResponse {
     }
 }
 
-fn list(payments: &[Payment]) -> Vec<PaymentResponse> {
-    payments.iter().map(PaymentResponse::from).collect()
-}
-
 fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
     ApiError::Validation(vec![FieldError::new(&["body", field], msg, "value_error")])
 }
@@ -213,13 +208,10 @@ impl FromRequest for RecordInput {
     params(IdempotencyKey),
     responses(
         (status = 201, description = "Recorded", body = PaymentResponse),
-        BadRequest,
-        BadCredentials,
+        CredentialedChangeErrors,
         (status = 403, description = "Only staff or the payment system records COMPLETED or FAILED", body = MessageError),
         (status = 404, description = "No such order of the caller's", body = MessageError),
-        (status = 409, description = "Order paid, canceled or held by a payment intent; a PENDING payment on an order already holding 40 PENDING payments; or this Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused),
+        (status = 409, description = "Order paid, canceled or held by a payment intent; a PENDING payment on an order already holding 40 PENDING payments; or this Idempotency-Key's first request is still running", body = MessageError)),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -253,6 +245,12 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
         )
         .await
 }
+
+response_set!(
+    /// What a payer's read may answer besides its own errors: invalid input
+    /// (400) and a missing or invalid token (401).
+    TokenErrors = BadRequest, BadToken
+);
 
 /// The caller's payments, 10 to a page unless `limit` says otherwise.
 pub const PAGE: PageSize = PageSize::new(10, 100);
@@ -288,8 +286,7 @@ impl FromRequest for MineInput {
     params(OffsetQuery),
     responses(
         (status = 200, description = "Newest first", body = Vec<PaymentResponse>),
-        BadRequest,
-        BadToken),
+        TokenErrors),
     security(("bearer" = [])))]
 pub async fn list_mine(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -297,7 +294,8 @@ pub async fn list_mine(app: Arc<App>, req: Request) -> Response<Body> {
         req,
         |app, caller: Caller, input: MineInput| async move {
             let mine = payments::list_mine(&app, &caller, input.limit, input.offset).await?;
-            Ok(json_of(200, &list(&mine)))
+            let mine: Vec<PaymentResponse> = mine.iter().map(PaymentResponse::from).collect();
+            Ok(json_of(200, &mine))
         },
     )
     .await
@@ -337,17 +335,15 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
 /// Which order's payments, which page.
 pub struct OrderListInput {
     order: PayableRef,
-    limit: usize,
-    cursor: Option<String>,
+    page: Paging,
 }
 
 impl FromRequest for OrderListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (ORDER_PAGE.of(req),).all()?;
+        let (page,) = (ORDER_PAGE.paging(req),).all()?;
         Ok(Self {
             order: payments::order_ref(&path_param(req, "orderId"))?,
-            limit,
-            cursor: crate::http::cursor(req),
+            page,
         })
     }
 }
@@ -357,8 +353,7 @@ impl FromRequest for OrderListInput {
     params(OrderPathParam, PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentResponse>),
-        BadRequest,
-        BadToken,
+        TokenErrors,
         (status = 404, description = "No such order visible to the caller", body = MessageError)),
     security(("bearer" = [])))]
 pub async fn list_for_order(app: Arc<App>, req: Request) -> Response<Body> {
@@ -370,11 +365,11 @@ pub async fn list_for_order(app: Arc<App>, req: Request) -> Response<Body> {
                 &app,
                 &Actor::Person(caller),
                 &input.order,
-                input.limit,
-                input.cursor.as_deref(),
+                input.page.limit,
+                input.page.cursor(),
             )
             .await?;
-            Ok(json_page(&list(&page.items), page.next))
+            Ok(json_array::<PaymentResponse, _>(page))
         },
     )
     .await

@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::IdempotencyKey;
-use super::message::{BadCredentials, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
-use super::paging::{PageSize, next_cursor_parameter};
+use super::message::{BadCredentials, BadRequest, CHANGE, MessageError, READ};
+use super::paging::{PageSize, Paging, next_cursor_parameter};
+use super::responses::CredentialedChangeErrors;
 use crate::app::App;
 use crate::app::refunds::{self, RefundRequest};
 use crate::auth::Actor;
@@ -137,6 +138,11 @@ fn amount_minor(sent: &AmountMinorField) -> Checked<Option<i64>> {
         )
 }
 
+/// The payment named is not one of this service's.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, description = "No such payment")]
+pub struct NoSuchPayment(pub MessageError);
+
 /// The payment in the path; `None` for an id no payment can have, answered
 /// as no payment once the caller's role is checked (see `named_payment`).
 fn payment_id(req: &Request) -> Option<PaymentId> {
@@ -190,13 +196,10 @@ impl FromRequest for CreateInput {
     params(("id" = String, Path, description = "The payment"), IdempotencyKey),
     responses(
         (status = 201, description = "The refund: succeeded, pending until the gateway confirms it, or failed when the gateway refused it (its amount is refundable again)", body = RefundResponse),
-        BadRequest,
-        BadCredentials,
+        CredentialedChangeErrors,
         (status = 403, description = "Only Admin or Staff, or an API key, may refund", body = MessageError),
-        (status = 404, description = "No such payment", body = MessageError),
+        NoSuchPayment,
         (status = 409, description = "The payment is not COMPLETED, is already fully refunded, or pending refunds hold what remains of it; or concurrent refunds kept changing it (send it again); or this Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused,
         (status = 502, description = "The payment's gateway could not be reached: the refund waits, pending; send the same request again (with the same Idempotency-Key)", body = MessageError),
         (status = 504, description = "The payment's gateway did not answer in time and may have refunded: the refund waits, pending; send the same request again (with the same Idempotency-Key), which asks the gateway for the same refund", body = MessageError)),
     security(("api_key" = []), ("bearer" = [])))]
@@ -223,17 +226,15 @@ const PAGE: PageSize = PageSize::new(10, 100);
 /// Which payment's refunds, which page.
 pub struct ListInput {
     payment: Option<PaymentId>,
-    limit: usize,
-    cursor: Option<String>,
+    page: Paging,
 }
 
 impl FromRequest for ListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (PAGE.of(req),).all()?;
+        let (page,) = (PAGE.paging(req),).all()?;
         Ok(Self {
             payment: payment_id(req),
-            limit,
-            cursor: crate::http::cursor(req),
+            page,
         })
     }
 }
@@ -258,14 +259,20 @@ impl utoipa::IntoParams for ListQuery {
         BadRequest,
         BadCredentials,
         (status = 403, description = "Only Admin, Support or Staff, or an API key, may read refunds", body = MessageError),
-        (status = 404, description = "No such payment", body = MessageError)),
+        NoSuchPayment),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(app, req, |app, actor: Actor, input: ListInput| async move {
         refunds::may_read(&actor)?;
         let payment = named_payment(input.payment)?;
-        let page =
-            refunds::list(&app, &actor, &payment, input.limit, input.cursor.as_deref()).await?;
+        let page = refunds::list(
+            &app,
+            &actor,
+            &payment,
+            input.page.limit,
+            input.page.cursor(),
+        )
+        .await?;
         Ok(json_of(200, &RefundList::of(page)))
     })
     .await

@@ -13,6 +13,7 @@ use super::message::{
     GatewayTimedOut, KeyReused, MessageError,
 };
 use super::params::OrderPathParam;
+use super::responses::response_set;
 use crate::app::App;
 use crate::app::payments;
 use crate::app::shop::{self, PaidWith, Settled};
@@ -21,6 +22,12 @@ use crate::domain::{LineItem, Money, PayableRef, PaymentIntent, PaymentMethod};
 use crate::http::{
     ApiError, FieldError, FromRequest, MAX_TEXT_CHARS, ShopCustomer, json_body, json_of, path_param,
 };
+
+response_set!(
+    /// What asking the gateway may answer: unreachable or refusing (502),
+    /// or too slow (504).
+    GatewayErrors = GatewayDown, GatewayTimedOut
+);
 
 /// The order named in the path.
 pub struct OrderPath(PayableRef);
@@ -199,8 +206,7 @@ fn amount_view(amount: &Money) -> (String, String) {
         (status = 404, description = "No such order of the caller's", body = MessageError),
         (status = 409, description = "Order paid, canceled, or being paid by recorded payments; or this Idempotency-Key's first request is still running", body = MessageError),
         KeyReused,
-        GatewayDown,
-        GatewayTimedOut,
+        GatewayErrors,
         GatewayNotConfigured),
     security(("bearer" = [], "api_key" = [])))]
 pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
@@ -244,8 +250,7 @@ pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
         (status = 404, description = "No such order", body = MessageError),
         (status = 409, description = "Order canceled; its card payment already collected or being collected by the gateway (its webhook records it); or this Idempotency-Key's first request is still running", body = MessageError),
         KeyReused,
-        GatewayDown,
-        GatewayTimedOut),
+        GatewayErrors),
     security(("api_key" = [])))]
 pub async fn mark_paid(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

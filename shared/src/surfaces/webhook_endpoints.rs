@@ -14,8 +14,9 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use super::IdempotencyKey;
-use super::message::{BadApiKey, BadRequest, CHANGE, KeyReused, MessageError, READ, TooLarge};
-use super::paging::{PageSize, next_cursor_parameter};
+use super::message::{CHANGE, KeyReused, MessageError, READ};
+use super::paging::{PageSize, Paging, next_cursor_parameter};
+use super::responses::{ApiKeyChangeErrors, ApiKeyErrors};
 use crate::app::App;
 use crate::app::webhook_endpoints;
 use crate::auth::ServiceCaller;
@@ -28,6 +29,19 @@ use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, json_body, json_of, path_param, problem,
 };
 use crate::wire_field;
+
+/// The endpoint named is not registered.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, description = "No such endpoint")]
+pub struct NoSuchEndpoint(pub MessageError);
+
+/// A change whose Idempotency-Key's first request has not answered yet.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 409,
+    description = "This Idempotency-Key's first request is still running"
+)]
+pub struct KeyStillRunning(pub MessageError);
 
 /// Most entries `enabled_events` takes.
 pub const MAX_ENABLED_EVENTS: usize = 50;
@@ -382,18 +396,13 @@ impl IntoParams for DeliveriesQuery {
 
 pub struct DeliveriesInput {
     endpoint: EndpointId,
-    limit: usize,
-    cursor: Option<String>,
+    page: Paging,
 }
 
 impl FromRequest for DeliveriesInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (endpoint, limit) = (endpoint_id(req), DELIVERIES_PAGE.of(req)).all()?;
-        Ok(Self {
-            endpoint,
-            limit,
-            cursor: crate::http::cursor(req),
-        })
+        let (endpoint, page) = (endpoint_id(req), DELIVERIES_PAGE.paging(req)).all()?;
+        Ok(Self { endpoint, page })
     }
 }
 
@@ -405,11 +414,8 @@ impl FromRequest for DeliveriesInput {
     responses(
         (status = 200, description = "Replaced; the secret is not shown again", body = WebhookEndpointBody),
         (status = 201, description = "Created, with its signing secret", body = WebhookEndpointBody),
-        BadRequest,
-        BadApiKey,
-        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused),
+        ApiKeyChangeErrors,
+        KeyStillRunning),
     security(("api_key" = [])))]
 pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -433,9 +439,8 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
     params(EndpointPathParam),
     responses(
         (status = 200, description = "The endpoint, without its secret", body = WebhookEndpointBody),
-        BadRequest,
-        BadApiKey,
-        (status = 404, description = "No such endpoint", body = MessageError)),
+        ApiKeyErrors,
+        NoSuchEndpoint),
     security(("api_key" = [])))]
 pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -459,12 +464,9 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
     params(EndpointPathParam, IdempotencyKey),
     responses(
         (status = 200, description = "The endpoint with its new signing secret", body = WebhookEndpointBody),
-        BadRequest,
-        BadApiKey,
-        (status = 404, description = "No such endpoint", body = MessageError),
-        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
-        TooLarge,
-        KeyReused),
+        ApiKeyChangeErrors,
+        NoSuchEndpoint,
+        KeyStillRunning),
     security(("api_key" = [])))]
 pub async fn rotate_secret(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -485,10 +487,9 @@ pub async fn rotate_secret(app: Arc<App>, req: Request) -> Response<Body> {
     params(EndpointPathParam, IdempotencyKey),
     responses(
         (status = 200, description = "Deleted", body = DeletedWebhookEndpoint),
-        BadRequest,
-        BadApiKey,
-        (status = 404, description = "No such endpoint", body = MessageError),
-        (status = 409, description = "This Idempotency-Key's first request is still running", body = MessageError),
+        ApiKeyErrors,
+        NoSuchEndpoint,
+        KeyStillRunning,
         KeyReused),
     security(("api_key" = [])))]
 pub async fn delete(app: Arc<App>, req: Request) -> Response<Body> {
@@ -516,9 +517,8 @@ pub async fn delete(app: Arc<App>, req: Request) -> Response<Body> {
     params(DeliveriesQuery),
     responses(
         (status = 200, description = "A page of the endpoint's deliveries", body = DeliveryList),
-        BadRequest,
-        BadApiKey,
-        (status = 404, description = "No such endpoint", body = MessageError)),
+        ApiKeyErrors,
+        NoSuchEndpoint),
     security(("api_key" = [])))]
 pub async fn deliveries(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -528,8 +528,8 @@ pub async fn deliveries(app: Arc<App>, req: Request) -> Response<Body> {
             let page = webhook_endpoints::deliveries(
                 &app,
                 &input.endpoint,
-                input.limit,
-                input.cursor.as_deref(),
+                input.page.limit,
+                input.page.cursor(),
             )
             .await?;
             Ok(json_of(200, &DeliveryList::of(page)))

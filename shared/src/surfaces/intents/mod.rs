@@ -7,22 +7,22 @@ pub mod wire;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use utoipa::IntoResponses;
 
-use super::paging::PageSize;
+use super::paging::{PageSize, Paging, json_array};
 use super::params::{RegistrationPath, UserIntentsQuery};
+use super::responses::response_set;
 use super::{IdempotencyKey, PageQuery, iso_millis};
 use crate::app::App;
 use crate::app::intents::{self, Ending};
 use crate::auth::Caller;
 use crate::domain::{
-    GatewayId, IntentId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, PaymentIntent,
-    UserId,
+    GatewayId, IntentId, IntentStatus, OtpCode, PayableId, PayableKind, PayableRef, UserId,
 };
 use crate::http::{
-    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, json_page, named,
-    path_param, problem, query_param,
+    AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, named, path_param,
+    problem, query_param,
 };
-use crate::ports::Page;
 use errors::{
     BadCursor, BadKey, CHANGE, GatewayDown, GatewayTimedOut, Invalid, READ, TooLarge,
     Unauthenticated,
@@ -31,6 +31,40 @@ use wire::*;
 
 /// A registration's intents come 100 to a page unless `limit` says fewer.
 pub const PAGE: PageSize = PageSize::new(100, 100);
+
+response_set!(
+    /// What any change may answer besides its own errors: a missing or
+    /// invalid token (401), a body over 64 KiB (413), invalid fields or a
+    /// reused Idempotency-Key (422).
+    ChangeErrors = Unauthenticated, TooLarge, Invalid
+);
+
+/// The intent named is none of the caller's (or no intent at all).
+#[derive(IntoResponses)]
+#[response(status = 404, description = "No such intent of the caller's")]
+pub struct NoSuchIntent(pub ErrorDetail);
+
+/// The intent cannot end so from its status.
+#[derive(IntoResponses)]
+#[response(
+    status = 409,
+    description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment"
+)]
+pub struct CannotEnd(pub ErrorDetail);
+
+response_set!(
+    /// What ending an intent may answer besides the errors of any change:
+    /// no such intent (404), one that cannot end from its status (409),
+    /// and for a card intent, its gateway unreachable or refusing (502) or
+    /// too slow (504); nothing changed.
+    EndErrors = NoSuchIntent, CannotEnd, GatewayDown, GatewayTimedOut
+);
+
+response_set!(
+    /// What a list may answer besides its own errors: a cursor it did not
+    /// issue (400), a missing or invalid token (401), an invalid query (422).
+    ListErrors = BadCursor, Unauthenticated, Invalid
+);
 
 fn registration(id: &str, loc: &[&str]) -> Checked<PayableRef> {
     match PayableId::parse(id) {
@@ -81,11 +115,9 @@ impl FromRequest for CreateInput {
     responses(
         (status = 200, description = "The new or already open intent", body = CreatePaymentIntentResponse),
         BadKey,
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such registration of the caller's", body = ErrorDetail),
-        (status = 409, description = "Registration already paid or canceled", body = ErrorDetail),
-        TooLarge,
-        Invalid),
+        (status = 409, description = "Registration already paid or canceled", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn create_intent(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -142,11 +174,9 @@ fn intent(id: &str) -> Result<IntentId, ApiError> {
     responses(
         (status = 200, description = "Code sent", body = RequestOTPSuccessResponse),
         BadKey,
-        Unauthenticated,
-        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
+        ChangeErrors,
+        NoSuchIntent,
         (status = 409, description = "Intent cannot take a code in its status", body = ErrorDetail),
-        TooLarge,
-        Invalid,
         (status = 429, description = "Resend too soon, or 5 codes already sent", body = ErrorDetail),
         (status = 502, description = "The email could not be sent", body = ErrorDetail)),
     security(("bearer" = [])))]
@@ -200,11 +230,9 @@ impl FromRequest for ConfirmInput {
     responses(
         (status = 200, description = "Payment collected", body = ConfirmPaymentResponse),
         (status = 400, description = "Wrong or expired code, or a malformed Idempotency-Key", body = ErrorDetail),
-        Unauthenticated,
-        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
-        (status = 409, description = "Intent is not awaiting a code", body = ErrorDetail),
-        TooLarge,
-        Invalid),
+        ChangeErrors,
+        NoSuchIntent,
+        (status = 409, description = "Intent is not awaiting a code", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -308,13 +336,8 @@ async fn end(app: Arc<App>, req: Request, ending: Ending) -> Response<Body> {
     responses(
         (status = 200, description = "Canceled", body = PaymentIntentStatusResponse),
         BadKey,
-        Unauthenticated,
-        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
-        (status = 409, description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment", body = ErrorDetail),
-        TooLarge,
-        Invalid,
-        GatewayDown,
-        GatewayTimedOut),
+        ChangeErrors,
+        EndErrors),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Cancel).await
@@ -327,43 +350,19 @@ pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     responses(
         (status = 200, description = "Failed", body = PaymentIntentStatusResponse),
         BadKey,
-        Unauthenticated,
+        ChangeErrors,
         (status = 403, description = "A payer may not fail an intent the gateway is processing", body = ErrorDetail),
-        (status = 404, description = "No such intent of the caller's", body = ErrorDetail),
-        (status = 409, description = "Illegal transition; or a card intent whose gateway has collected, or is collecting, its payment", body = ErrorDetail),
-        TooLarge,
-        Invalid,
-        GatewayDown,
-        GatewayTimedOut),
+        EndErrors),
     security(("bearer" = [])))]
 pub async fn fail(app: Arc<App>, req: Request) -> Response<Body> {
     end(app, req, Ending::Fail).await
-}
-
-fn intent_page(page: Page<PaymentIntent>) -> Response<Body> {
-    let items: Vec<PaymentIntentResponse> =
-        page.items.iter().map(PaymentIntentResponse::from).collect();
-    json_page(&items, page.next)
-}
-
-/// A page of a list: how many, and from where.
-pub struct PageInput {
-    limit: usize,
-    cursor: Option<String>,
-}
-
-fn page(req: &Request) -> Checked<PageInput> {
-    Ok(PageInput {
-        limit: PAGE.of(req)?,
-        cursor: crate::http::cursor(req),
-    })
 }
 
 /// Whose intents, in which status, which page.
 pub struct UserListInput {
     user: UserId,
     status: Option<IntentStatus>,
-    page: PageInput,
+    page: Paging,
 }
 
 impl FromRequest for UserListInput {
@@ -374,7 +373,7 @@ impl FromRequest for UserListInput {
                 .map(Some)
                 .or_else(|e| problem(&["query", "status"], e.0, "enum")),
         };
-        let (status, page) = (status, page(req)).all()?;
+        let (status, page) = (status, PAGE.paging(req)).all()?;
         Ok(Self {
             // No user has an id that is not one.
             user: named(
@@ -392,10 +391,8 @@ impl FromRequest for UserListInput {
     params(UserIntentsQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
-        BadCursor,
-        Unauthenticated,
-        (status = 404, description = "Not the caller's", body = ErrorDetail),
-        Invalid),
+        ListErrors,
+        (status = 404, description = "Not the caller's", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -408,10 +405,10 @@ pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
                 &input.user,
                 input.status,
                 input.page.limit,
-                input.page.cursor.as_deref(),
+                input.page.cursor(),
             )
             .await?;
-            Ok(intent_page(page))
+            Ok(json_array::<PaymentIntentResponse, _>(page))
         },
     )
     .await
@@ -420,13 +417,13 @@ pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
 /// Which registration's intents, which page.
 pub struct RegistrationListInput {
     registration: PayableRef,
-    page: PageInput,
+    page: Paging,
 }
 
 impl FromRequest for RegistrationListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         let (page, registration) = (
-            page(req),
+            PAGE.paging(req),
             registration(
                 &path_param(req, "registration_id"),
                 &["path", "registration_id"],
@@ -443,10 +440,8 @@ impl FromRequest for RegistrationListInput {
     params(RegistrationPath, PageQuery),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentResponse>),
-        BadCursor,
-        Unauthenticated,
-        (status = 404, description = "No such registration visible to the caller", body = ErrorDetail),
-        Invalid),
+        ListErrors,
+        (status = 404, description = "No such registration visible to the caller", body = ErrorDetail)),
     security(("bearer" = [])))]
 pub async fn list_by_registration(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -459,10 +454,10 @@ pub async fn list_by_registration(app: Arc<App>, req: Request) -> Response<Body>
                 &input.registration,
                 "Registration",
                 input.page.limit,
-                input.page.cursor.as_deref(),
+                input.page.cursor(),
             )
             .await?;
-            Ok(intent_page(page))
+            Ok(json_array::<PaymentIntentResponse, _>(page))
         },
     )
     .await

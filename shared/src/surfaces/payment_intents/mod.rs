@@ -12,22 +12,21 @@ use lambda_http::{Body, Request, Response};
 use serde::de::IgnoredAny;
 
 use super::IdempotencyKey;
-use super::paging::PageSize;
+use super::paging::{PageSize, Paging, json_array};
 use super::params::{CustomerPath, PageQuery50};
+use super::responses::response_set;
 use crate::app::App;
 use crate::app::gateway_events;
 use crate::app::intents;
 use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::Caller;
 use crate::domain::{
-    Currency, GatewayId, IntentId, Money, PayableId, PayableKind, PayableRef, PaymentIntent, UserId,
+    Currency, GatewayId, IntentId, Money, PayableId, PayableKind, PayableRef, UserId,
 };
 use crate::http::{
     AllChecked, Anonymous, ApiError, Authenticate, Checked, FieldError, FromRequest,
-    SentIdempotencyKey, cursor, header, json_body, json_of, json_page, named, path_param, problem,
-    request_id,
+    SentIdempotencyKey, header, json_body, json_of, named, path_param, problem, request_id,
 };
-use crate::ports::Page;
 use problems::{
     BadPage, BadRequestBody, CHANGE, GatewayDown, GatewayNotConfigured, GatewayTimedOut, KeyReused,
     NotStaff, ProblemDetails, READ, TooLarge, Unauthenticated,
@@ -37,24 +36,36 @@ use wire::*;
 /// Intents come 50 to a page unless `limit` says otherwise.
 pub const PAGE: PageSize = PageSize::new(50, 100);
 
-fn intent_page(page: Page<PaymentIntent>) -> Response<Body> {
-    let items: Vec<PaymentIntentDto> = page.items.iter().map(PaymentIntentDto::from).collect();
-    json_page(&items, page.next)
-}
+/// The intent named is none of the caller's (or no intent at all).
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 404,
+    description = "No such payment intent of the caller's",
+    content_type = "application/problem+json"
+)]
+pub struct NoSuchIntent(pub ProblemDetails);
+
+response_set!(
+    /// What a staff list may answer: a bad `limit` or `cursor` (400), a
+    /// missing or invalid token (401), a caller who is not staff (403).
+    StaffListErrors = BadPage, Unauthenticated, NotStaff
+);
+
+response_set!(
+    /// What any change may answer besides its own errors: a missing or
+    /// invalid token (401), a body over 64 KiB (413), a reused
+    /// Idempotency-Key (422), and the gateway unreachable or refusing (502)
+    /// or too slow (504).
+    ChangeErrors = Unauthenticated, TooLarge, KeyReused, GatewayDown, GatewayTimedOut
+);
 
 /// Which page of a list.
-pub struct PageInput {
-    limit: usize,
-    cursor: Option<String>,
-}
+pub struct PageInput(Paging);
 
 impl FromRequest for PageInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let (limit,) = (PAGE.of(req),).all()?;
-        Ok(Self {
-            limit,
-            cursor: cursor(req),
-        })
+        let (page,) = (PAGE.paging(req),).all()?;
+        Ok(Self(page))
     }
 }
 
@@ -64,19 +75,15 @@ impl FromRequest for PageInput {
     params(PageQuery50),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentDto>),
-        BadPage,
-        Unauthenticated,
-        NotStaff),
+        StaffListErrors),
     security(("bearer" = [])))]
 pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
         app,
         req,
-        |app, caller: Caller, page: PageInput| async move {
-            let found =
-                payment_intents::list_all(&app, &caller, page.limit, page.cursor.as_deref())
-                    .await?;
-            Ok(intent_page(found))
+        |app, caller: Caller, PageInput(page)| async move {
+            let found = payment_intents::list_all(&app, &caller, page.limit, page.cursor()).await?;
+            Ok(json_array::<PaymentIntentDto, _>(found))
         },
     )
     .await
@@ -121,14 +128,14 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
 pub struct CustomerListInput {
     /// None when the path holds no user id: no customer has it.
     customer: Option<UserId>,
-    page: PageInput,
+    page: Paging,
 }
 
 impl FromRequest for CustomerListInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         Ok(Self {
             customer: UserId::parse(&path_param(req, "customerId")).ok(),
-            page: PageInput::from_request(req)?,
+            page: PageInput::from_request(req)?.0,
         })
     }
 }
@@ -139,9 +146,7 @@ impl FromRequest for CustomerListInput {
     params(CustomerPath, PageQuery50),
     responses(
         (status = 200, description = "Newest first; X-Next-Cursor when more remain", body = Vec<PaymentIntentDto>),
-        BadPage,
-        Unauthenticated,
-        NotStaff),
+        StaffListErrors),
     security(("bearer" = [])))]
 pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(
@@ -153,10 +158,10 @@ pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
                 &caller,
                 input.customer.as_ref(),
                 input.page.limit,
-                input.page.cursor.as_deref(),
+                input.page.cursor(),
             )
             .await?;
-            Ok(intent_page(found))
+            Ok(json_array::<PaymentIntentDto, _>(found))
         },
     )
     .await
@@ -309,13 +314,9 @@ impl FromRequest for NewGatewayIntent {
         (status = 200, description = "The payable's open payment intent, already created", body = PaymentIntentDto),
         (status = 201, description = "Created", body = PaymentIntentDto),
         (status = 400, description = "Invalid fields; a paymentGatewayId this deployment does not offer; an amount or currency other than the payable's; a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        Unauthenticated,
+        ChangeErrors,
         (status = 404, description = "No such invoice or order of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "Invoice or order paid or canceled, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        TooLarge,
-        KeyReused,
-        GatewayDown,
-        GatewayTimedOut,
         GatewayNotConfigured),
     security(("bearer" = [])))]
 pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
@@ -391,13 +392,9 @@ impl FromRequest for ConfirmInput {
     responses(
         (status = 200, description = "The intent as the gateway left it", body = PaymentIntentDto),
         (status = 400, description = "Not a payment method id, no such payment method, or a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        Unauthenticated,
-        (status = 404, description = "No such payment intent of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The intent cannot be confirmed in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        TooLarge,
-        KeyReused,
-        GatewayDown,
-        GatewayTimedOut),
+        ChangeErrors,
+        NoSuchIntent,
+        (status = 409, description = "The intent cannot be confirmed in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn confirm(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE
@@ -434,13 +431,9 @@ impl FromRequest for CancelInput {
     responses(
         (status = 200, description = "Canceled", body = PaymentIntentDto),
         (status = 400, description = "A body that is not a JSON object, or a malformed Idempotency-Key", body = BadRequestBody, content_type = "application/problem+json"),
-        Unauthenticated,
-        (status = 404, description = "No such payment intent of the caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The intent cannot be canceled in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json"),
-        TooLarge,
-        KeyReused,
-        GatewayDown,
-        GatewayTimedOut),
+        ChangeErrors,
+        NoSuchIntent,
+        (status = 409, description = "The intent cannot be canceled in its status, or this Idempotency-Key's first request is still running", body = ProblemDetails, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
     CHANGE

@@ -18,7 +18,7 @@ use crate::app::AppError;
 use crate::app::payments;
 use crate::auth::Actor;
 use crate::auth::Caller;
-use crate::domain::{PayableRef, Payment, PaymentId, PaymentMethod, PaymentStatus};
+use crate::domain::{PayableRef, Payment, PaymentId, PaymentMethod, PaymentStatus, StatedAmount};
 use crate::http::{
     AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
     json_body, json_of, json_page, named, path_param, problem, query_param, schema,
@@ -135,7 +135,7 @@ fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
 /// A payment as its recorder states it.
 pub struct RecordInput {
     /// The number's own digits; the order's currency decides what is valid.
-    amount: String,
+    amount: StatedAmount,
     order: PayableRef,
     method: PaymentMethod,
     status: PaymentStatus,
@@ -147,7 +147,8 @@ impl FromRequest for RecordInput {
         let amount = match body.amount.raw() {
             None => problem(&["body", "amount"], "amount is required", "missing"),
             Some(raw) if raw.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
-                Ok(raw.to_owned())
+                StatedAmount::parse(raw)
+                    .or_else(|e| problem(&["body", "amount"], e.to_string(), "value_error"))
             }
             Some(_) => problem(
                 &["body", "amount"],
@@ -233,7 +234,7 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
                     &actor,
                     key.as_ref(),
                     &input.order,
-                    &input.amount,
+                    input.amount,
                     input.method,
                     input.status,
                 )

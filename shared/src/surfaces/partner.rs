@@ -248,10 +248,7 @@ impl ErrorFormat for PartnerErrors {
 
 /// Reads in the partner envelope; a signed request is never replayed, so
 /// there is no Idempotency-Key to honour.
-pub const PARTNER: Endpoint = Endpoint {
-    errors: &PartnerErrors,
-    idempotent: false,
-};
+pub const PARTNER: Endpoint = Endpoint::read(&PartnerErrors);
 
 /// The payment named in the path, and the request's id for the envelope.
 pub struct DetailInput {

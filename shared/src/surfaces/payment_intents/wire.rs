@@ -25,6 +25,14 @@ fn nullable(t: Type) -> SchemaType {
     SchemaType::from_iter([t, Type::Null])
 }
 
+/// One of `values`, or null.
+fn nullable_one_of(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    let values: Vec<Option<&str>> = values.into_iter().map(Some).chain([None]).collect();
+    ObjectBuilder::new()
+        .schema_type(nullable(Type::String))
+        .enum_values(Some(values))
+}
+
 fn payable_id(example: &str) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(nullable(Type::String))
@@ -59,16 +67,7 @@ wire_field!(
 wire_field!(
     /// ISO 4217 code (lower case is taken too); goes with `amount`.
     CurrencyField,
-    ObjectBuilder::new()
-        .schema_type(nullable(Type::String))
-        .enum_values(Some(
-            Currency::all()
-                .iter()
-                .map(|c| Some(c.code()))
-                .chain([None])
-                .collect::<Vec<_>>(),
-        ))
-        .examples(["EUR"])
+    nullable_one_of(Currency::all().iter().map(Currency::code)).examples(["EUR"])
 );
 
 wire_field!(
@@ -77,16 +76,7 @@ wire_field!(
     /// without moving money and exists only where switched on: naming a
     /// gateway this deployment does not offer is a 400.
     GatewayField,
-    ObjectBuilder::new()
-        .schema_type(nullable(Type::String))
-        .enum_values(Some(
-            GATEWAYS
-                .iter()
-                .map(|g| Some(*g))
-                .chain([None])
-                .collect::<Vec<_>>(),
-        ))
-        .examples(["stripe"])
+    nullable_one_of(GATEWAYS).examples(["stripe"])
 );
 
 wire_field!(

@@ -276,6 +276,16 @@ fn parsed<T, E: std::fmt::Display>(r: Result<T, E>, loc: &[&str]) -> Checked<T> 
     r.or_else(|e| problem(loc, e.to_string(), "value_error"))
 }
 
+/// The text that must be sent as `field`, as `parse` reads it.
+fn required<T, E: std::fmt::Display>(
+    sent: &Sent,
+    field: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Checked<T> {
+    let loc = ["body", field];
+    sent.text(&loc).and_then(|text| parsed(parse(&text), &loc))
+}
+
 /// The payable named in the path.
 pub struct PayablePath(PayableRef);
 
@@ -407,18 +417,9 @@ impl FromRequest for PayableInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         let PayablePath(payable) = PayablePath::from_request(req)?;
         let body: PayableRequest = json_body(req)?;
-        let user_id = body
-            .user_id
-            .text(&["body", "user_id"])
-            .and_then(|u| parsed(UserId::parse(&u), &["body", "user_id"]));
-        let email = body
-            .email
-            .text(&["body", "email"])
-            .and_then(|e| parsed(Email::parse(&e), &["body", "email"]));
-        let currency = body
-            .currency
-            .text(&["body", "currency"])
-            .and_then(|c| parsed(Currency::parse(&c), &["body", "currency"]));
+        let user_id = required(&body.user_id, "user_id", UserId::parse);
+        let email = required(&body.email, "email", Email::parse);
+        let currency = required(&body.currency, "currency", Currency::parse);
         let amount = body
             .amount
             .text(&["body", "amount"])

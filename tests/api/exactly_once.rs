@@ -12,6 +12,7 @@ use payment_shared::auth::Actor;
 use payment_shared::auth::ServiceCaller;
 use payment_shared::domain::{
     PayableId, PayableKind, PayableRef, PayableStatus, PaymentMethod, PaymentStatus, RequestKey,
+    StatedAmount,
 };
 use payment_shared::ports::{PayableStore, PaymentStore};
 use payment_shared::surfaces::{intents, payments, shop};
@@ -120,7 +121,7 @@ async fn concurrent_retries_of_one_key_record_exactly_one_payment() {
             &actor,
             Some(&key),
             &target,
-            "10",
+            StatedAmount::parse("10").expect("amount"),
             PaymentMethod::Cash,
             PaymentStatus::Completed,
         )

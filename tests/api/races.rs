@@ -297,7 +297,7 @@ mod through_a_gateway {
 
     async fn deliver(h: &Harness, body: &[u8], delivery: &str) -> Result<EventOutcome, String> {
         let signature = gateway_signature(h, WEBHOOK_SECRET, body);
-        gateway_events::receive(&h.app, "test", Some(&signature), body, delivery)
+        gateway_events::receive(&h.app, GatewayId::Test, Some(&signature), body, delivery)
             .await
             .map_err(|e| e.to_string())
     }

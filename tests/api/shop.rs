@@ -339,6 +339,7 @@ async fn mark_paid_records_the_reference_and_method_it_is_given() {
     create_intent(&h, &owner, &order).await;
     for body in [
         json!({"amount": "111.99"}),
+        json!({"amount": "abc"}),
         json!({"amount": true}),
         json!({"payment_method": "Cheque"}),
         json!({"gateway_reference": " "}),

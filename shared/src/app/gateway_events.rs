@@ -32,7 +32,8 @@ pub enum EventOutcome {
     Ignored,
 }
 
-fn unknown_gateway() -> AppError {
+/// What a gateway this deployment does not take events from is answered.
+pub fn unknown_gateway() -> AppError {
     AppError::NotFound("Payment gateway".into())
 }
 
@@ -40,16 +41,18 @@ fn unknown_gateway() -> AppError {
 /// `delivery` names this run (the gateway's post), so that a retried run takes over its own claim.
 pub async fn receive(
     app: &App,
-    gateway: &str,
+    gateway: GatewayId,
     signature: Option<&str>,
     body: &[u8],
     delivery: &str,
 ) -> Result<EventOutcome, AppError> {
-    let gateway_id = GatewayId::parse(gateway).map_err(|_| unknown_gateway())?;
-    let connector = app.gateways.get(gateway_id).ok_or_else(unknown_gateway)?;
+    let connector = app.gateways.get(gateway).ok_or_else(unknown_gateway)?;
     let secrets = app.secrets().await?;
-    let Some(secret) = secrets.webhook_secrets.get(gateway_id.as_str()) else {
-        tracing::error!(gateway, "no webhook secret configured for this gateway");
+    let Some(secret) = secrets.webhook_secrets.get(gateway.as_str()) else {
+        tracing::error!(
+            gateway = gateway.as_str(),
+            "no webhook secret configured for this gateway"
+        );
         return Err(unknown_gateway());
     };
     let event = connector.verify_event(
@@ -58,12 +61,12 @@ pub async fn receive(
         body,
         app.clock.now(),
     )?;
-    let scope = format!("webhook:{}", gateway_id.as_str());
+    let scope = format!("webhook:{}", gateway.as_str());
     let fingerprint = hex::encode(Sha256::digest(body));
     if let Some(done) = claim_event(app, &scope, &event.id, &fingerprint, delivery).await? {
         return Ok(done);
     }
-    match apply(app, gateway_id, &event).await {
+    match apply(app, gateway, &event).await {
         Ok(outcome) => {
             let acknowledged = StoredResponse {
                 status: 200,

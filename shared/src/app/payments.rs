@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::auth::{Actor, Caller, Role};
 use crate::domain::{
     MAX_PENDING_PAYMENTS, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
-    Payment, PaymentId, PaymentMethod, PaymentStatus, RequestKey,
+    Payment, PaymentId, PaymentMethod, PaymentStatus, RequestKey, StatedAmount,
 };
 use crate::ports::{Page, RecordOutcome, StoreError};
 
@@ -64,7 +64,7 @@ pub async fn record(
     app: &App,
     actor: &Actor,
     order: &PayableRef,
-    amount: &str,
+    amount: StatedAmount,
     method: PaymentMethod,
     status: PaymentStatus,
 ) -> Result<Payment, AppError> {
@@ -80,7 +80,7 @@ pub async fn record_under(
     actor: &Actor,
     key: Option<&RequestKey>,
     order: &PayableRef,
-    amount: &str,
+    amount: StatedAmount,
     method: PaymentMethod,
     status: PaymentStatus,
 ) -> Result<Payment, AppError> {
@@ -110,10 +110,11 @@ pub async fn record_under(
                 "Support may read payments but not record them".into(),
             ));
         }
-        let amount = Money::parse(amount, payable.amount().currency()).map_err(AppError::Amount)?;
+        let money =
+            Money::from_stated(&amount, payable.amount().currency()).map_err(AppError::Amount)?;
         let mut payment = Payment::against(
             &payable,
-            amount,
+            money,
             method,
             status,
             &app.config.fees,
@@ -139,7 +140,7 @@ pub async fn record_under(
                     limit: MAX_PENDING_PAYMENTS,
                 });
             }
-            payable.accepts(&amount).map_err(AppError::AmountRefused)?;
+            payable.accepts(&money).map_err(AppError::AmountRefused)?;
         }
         match app.payments.record_payment(&payment, &payable).await? {
             RecordOutcome::Recorded => {
@@ -151,7 +152,7 @@ pub async fn record_under(
                 let existing = already_recorded(app, Some(payment.id()))
                     .await?
                     .ok_or(StoreError::Conflict)?;
-                return same_request(existing, order, &amount.to_string(), method);
+                return same_request(existing, order, amount, method);
             }
             // Another payment, an intent, a re-price or a change of business got
             // there first: look again.
@@ -181,12 +182,13 @@ async fn already_recorded(
 fn same_request(
     existing: Payment,
     order: &PayableRef,
-    amount: &str,
+    amount: StatedAmount,
     method: PaymentMethod,
 ) -> Result<Payment, AppError> {
     let same = existing.payable().as_ref() == Some(order)
         && existing.method() == method
-        && Money::parse(amount, existing.amount().currency()).is_ok_and(|a| a == existing.amount());
+        && Money::from_stated(&amount, existing.amount().currency())
+            .is_ok_and(|a| a == existing.amount());
     if same {
         Ok(existing)
     } else {

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::domain::{
     GatewayId, IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent,
-    PaymentMethod, PaymentStatus,
+    PaymentMethod, PaymentStatus, StatedAmount,
 };
 use crate::ports::{Expected, StoreError};
 
@@ -45,7 +45,7 @@ pub struct PaidWith {
     /// The payment system's (or gateway's) reference for the money.
     pub reference: Option<String>,
     /// As stated, in the order's currency: it must be the order's total.
-    pub amount: Option<String>,
+    pub amount: Option<StatedAmount>,
     pub method: Option<PaymentMethod>,
 }
 
@@ -68,7 +68,7 @@ pub async fn mark_paid(
             .ok_or_else(|| AppError::NotFound(ORDER.into()))?;
         if let Some(stated) = &paid.amount {
             let currency = payable.amount().currency();
-            if Money::parse(stated, currency).ok() != Some(payable.amount()) {
+            if Money::from_stated(stated, currency).ok() != Some(payable.amount()) {
                 return Err(AppError::AmountNotTotal {
                     total: payable.amount(),
                 });

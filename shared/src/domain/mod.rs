@@ -29,7 +29,7 @@ pub use intent::{
     Confirmation, GatewayId, GatewayReport, IllegalTransition, IntentStatus, NextAction,
     PaymentIntent,
 };
-pub use money::{Currency, Money, MoneyError};
+pub use money::{Currency, Money, MoneyError, StatedAmount};
 pub use otp::{OtpCode, OtpHash, OtpPolicy};
 pub use payable::{
     ClaimRefused, LineItem, MAX_PENDING_PAYMENTS, NewPayable, Payable, PayableParts, PayableStatus,

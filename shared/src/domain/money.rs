@@ -87,6 +87,44 @@ impl fmt::Display for Currency {
     }
 }
 
+/// An amount as a caller wrote it, before the currency it is in is known:
+/// digits with at most one decimal point between them, no sign, no exponent.
+/// Whether it is money depends on that currency ([`Money::from_stated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatedAmount {
+    /// `None` when it has more digits than a decimal holds: beyond the
+    /// maximum of any currency.
+    value: Option<Decimal>,
+}
+
+impl StatedAmount {
+    pub fn parse(amount: &str) -> Result<Self, MoneyError> {
+        let text = amount.trim();
+        let plain = !text.is_empty()
+            && text.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && text.matches('.').count() <= 1
+            && !text.starts_with('.')
+            && !text.ends_with('.');
+        if plain {
+            Ok(Self {
+                value: Decimal::from_str_exact(text).ok(),
+            })
+        } else if text.starts_with('-') && Decimal::from_str(text).is_ok() {
+            Err(MoneyError::NotPositive)
+        } else {
+            Err(MoneyError::NotANumber)
+        }
+    }
+}
+
+impl FromStr for StatedAmount {
+    type Err = MoneyError;
+
+    fn from_str(amount: &str) -> Result<Self, MoneyError> {
+        Self::parse(amount)
+    }
+}
+
 /// A positive amount, at most [`MAX_MAJOR_UNITS`], in whole minor units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
@@ -108,21 +146,13 @@ impl Money {
     /// Parses a decimal string in major units ("112.00", "112", "0.5").
     /// Exponent notation, signs and more decimals than the currency has are refused.
     pub fn parse(amount: &str, currency: Currency) -> Result<Self, MoneyError> {
-        let text = amount.trim();
-        let plain = !text.is_empty()
-            && text.chars().all(|c| c.is_ascii_digit() || c == '.')
-            && text.matches('.').count() <= 1
-            && !text.starts_with('.')
-            && !text.ends_with('.');
-        if !plain {
-            return if text.starts_with('-') && Decimal::from_str(text).is_ok() {
-                Err(MoneyError::NotPositive)
-            } else {
-                Err(MoneyError::NotANumber)
-            };
-        }
-        let value =
-            Decimal::from_str_exact(text).map_err(|_| MoneyError::TooLarge(currency.code()))?;
+        Self::from_stated(&StatedAmount::parse(amount)?, currency)
+    }
+
+    /// The stated amount in `currency`: refused when it has more decimals than
+    /// the currency, is zero, or is over the maximum.
+    pub fn from_stated(stated: &StatedAmount, currency: Currency) -> Result<Self, MoneyError> {
+        let value = stated.value.ok_or(MoneyError::TooLarge(currency.code()))?;
         Self::from_decimal(value, currency)
     }
 
@@ -311,6 +341,53 @@ mod tests {
         );
         assert!(Money::from_minor(99_999_999_000, cur("KWD")).is_ok());
         assert!(Money::from_minor(99_999_999_001, cur("KWD")).is_err());
+    }
+
+    #[test]
+    fn a_stated_amount_is_refused_only_for_its_text() {
+        for bad in [
+            "", "abc", "1e5", "1.2.3", ".5", "5.", "+5", "NaN", "1,00", " ",
+        ] {
+            assert_eq!(
+                StatedAmount::parse(bad),
+                Err(MoneyError::NotANumber),
+                "{bad}"
+            );
+        }
+        assert_eq!(StatedAmount::parse("-1"), Err(MoneyError::NotPositive));
+        assert_eq!(StatedAmount::parse("-0.5"), Err(MoneyError::NotPositive));
+        // Zero, too many decimals and too much are the currency's to refuse.
+        for later in ["0", "10.001", "100000000", "99999999999999999999999999999"] {
+            assert!(StatedAmount::parse(later).is_ok(), "{later}");
+        }
+        assert_eq!(
+            " 12.5 ".parse::<StatedAmount>(),
+            StatedAmount::parse("12.5")
+        );
+    }
+
+    #[test]
+    fn a_stated_amount_becomes_money_in_a_currency() {
+        let stated = |text: &str| StatedAmount::parse(text).expect("stated");
+        assert_eq!(
+            Money::from_stated(&stated("1.5"), cur("KWD")).map(|m| m.minor()),
+            Ok(1500)
+        );
+        assert_eq!(
+            Money::from_stated(&stated("10.5"), cur("JPY")),
+            Err(MoneyError::TooManyDecimals {
+                currency: "JPY",
+                exponent: 0
+            })
+        );
+        assert_eq!(
+            Money::from_stated(&stated("0"), cur("USD")),
+            Err(MoneyError::NotPositive)
+        );
+        assert_eq!(
+            Money::from_stated(&stated("99999999999999999999999999999"), cur("EUR")),
+            Err(MoneyError::TooLarge("EUR"))
+        );
     }
 
     #[test]

@@ -33,6 +33,22 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// A read answering errors as `errors` does: nothing to replay.
+    pub const fn read(errors: &'static dyn ErrorFormat) -> Self {
+        Self {
+            errors,
+            idempotent: false,
+        }
+    }
+
+    /// A change answering errors as `errors` does, honouring `Idempotency-Key`.
+    pub const fn change(errors: &'static dyn ErrorFormat) -> Self {
+        Self {
+            errors,
+            idempotent: true,
+        }
+    }
+
     /// Runs `work` for `req` as this endpoint: authenticated as `C`, its input read as `I`.
     pub async fn run<C, I, F, Fut>(&self, app: Arc<App>, req: Request, work: F) -> Response<Body>
     where

@@ -100,6 +100,7 @@ pub fn document() -> serde_json::Value {
     serde_json::to_value(doc).unwrap_or_default()
 }
 
+/// This reference, as an OpenAPI 3.1 document.
 #[utoipa::path(get, path = "/openapi.json", tag = "docs", operation_id = "openapi",
     responses((status = 200, description = "OpenAPI 3.1 document of every route", content_type = "application/json")))]
 pub async fn openapi_json(app: Arc<App>, req: Request) -> Response<Body> {
@@ -138,6 +139,7 @@ const SWAGGER_UI: &str = r##"<!doctype html>
 </html>
 "##;
 
+/// This reference, as a Swagger UI page.
 #[utoipa::path(get, path = "/docs", tag = "docs", operation_id = "docs",
     responses((status = 200, description = "Swagger UI page for /openapi.json", content_type = "text/html")))]
 pub async fn swagger_ui(app: Arc<App>, req: Request) -> Response<Body> {

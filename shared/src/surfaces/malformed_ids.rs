@@ -3,55 +3,33 @@
 
 use std::collections::HashMap;
 
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Body, RequestExt};
 
+use super::intents::{IntentPath, UserListInput};
+use super::partner::DetailInput;
+use super::payment_intents::WebhookInput;
+use super::payments::PaymentPath;
 use crate::http::{ApiError, FromRequest};
 
-fn with_path(name: &str, value: &str) -> Request {
-    lambda_http::http::Request::builder()
+/// Reading `I` from a request whose path names `value` as `name` answers
+/// that no `what` of the caller's is found.
+fn no_such<I: FromRequest>(name: &str, value: &str, what: &str) {
+    let req = lambda_http::http::Request::builder()
         .body(Body::Empty)
         .expect("request")
-        .with_path_parameters(HashMap::from([(name.to_owned(), vec![value.to_owned()])]))
-}
-
-fn refused<I: FromRequest>(req: &Request) -> ApiError {
-    match I::from_request(req) {
-        Ok(_) => panic!("a malformed id was read"),
-        Err(e) => e,
+        .with_path_parameters(HashMap::from([(name.to_owned(), vec![value.to_owned()])]));
+    match I::from_request(&req) {
+        Ok(_) => panic!("a malformed {what} id was read"),
+        Err(e) => assert_eq!(e, ApiError::NotFound(format!("{what} not found"))),
     }
 }
 
-fn not_found(what: &str) -> ApiError {
-    ApiError::NotFound(format!("{what} not found"))
-}
-
 #[test]
-fn a_malformed_intent_id_is_no_intent_of_the_callers() {
-    let req = with_path("intent_id", "not-an-id");
-    assert_eq!(
-        refused::<super::intents::IntentPath>(&req),
-        not_found("Payment intent")
-    );
-}
-
-#[test]
-fn a_malformed_payment_id_is_no_payment_of_the_callers() {
-    let req = with_path("id", "nope");
-    assert_eq!(
-        refused::<super::payments::PaymentPath>(&req),
-        not_found("Payment")
-    );
-    assert_eq!(
-        refused::<super::partner::DetailInput>(&req),
-        not_found("Payment")
-    );
-}
-
-#[test]
-fn a_malformed_user_id_is_no_user_the_caller_may_list() {
-    let req = with_path("user_id", "");
-    assert_eq!(
-        refused::<super::intents::UserListInput>(&req),
-        not_found("User")
-    );
+fn a_malformed_id_is_nothing_of_the_callers() {
+    no_such::<IntentPath>("intent_id", "not-an-id", "Payment intent");
+    no_such::<PaymentPath>("id", "nope", "Payment");
+    no_such::<DetailInput>("id", "nope", "Payment");
+    no_such::<UserListInput>("user_id", "", "User");
+    // Nor is a gateway this service has never heard of one it takes events from.
+    no_such::<WebhookInput>("gatewayId", "nope", "Payment gateway");
 }

@@ -3,6 +3,7 @@
 
 pub mod deliveries;
 pub mod docs;
+mod error_responses;
 pub mod events;
 pub mod intents;
 #[cfg(test)]

@@ -6,6 +6,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Required, Schema};
 
+use super::paging::PageSize;
 use crate::domain::{EventType, IntentStatus, PayableId, PayableKind, UserId};
 use crate::http::idempotency::{KEY_PATTERN, MAX_KEY_LEN};
 use crate::http::schema;
@@ -69,14 +70,23 @@ fn cursor() -> Parameter {
     )
 }
 
-/// The query of a cursor-paged list of at most 100, 100 by default.
-pub struct PageQuery;
+/// The query of a cursor-paged list: `limit` as the list's [`PageSize`]
+/// (`DEFAULT`, `MAX`) allows, and `cursor`.
+pub struct CursorPageQuery<const DEFAULT: usize, const MAX: usize>;
 
-impl IntoParams for PageQuery {
+impl<const DEFAULT: usize, const MAX: usize> IntoParams for CursorPageQuery<DEFAULT, MAX> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![super::intents::PAGE.parameter(), cursor()]
+        vec![PageSize::new(DEFAULT, MAX).parameter(), cursor()]
     }
 }
+
+/// The query of a cursor-paged list of at most 100, 100 by default.
+pub type PageQuery =
+    CursorPageQuery<{ super::intents::PAGE.default }, { super::intents::PAGE.max }>;
+
+/// The query of a cursor-paged list of at most 100, 50 by default.
+pub type PageQuery50 =
+    CursorPageQuery<{ super::payment_intents::PAGE.default }, { super::payment_intents::PAGE.max }>;
 
 /// A user's intents, optionally in one status.
 pub struct UserIntentsQuery;
@@ -179,15 +189,6 @@ impl IntoParams for OrderPathParam {
             "The order.",
             payable_id(),
         )]
-    }
-}
-
-/// The query of a cursor-paged list of at most 100, 50 by default.
-pub struct PageQuery50;
-
-impl IntoParams for PageQuery50 {
-    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![super::payment_intents::PAGE.parameter(), cursor()]
     }
 }
 

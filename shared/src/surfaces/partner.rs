@@ -248,10 +248,7 @@ impl ErrorFormat for PartnerErrors {
 
 /// Reads in the partner envelope; a signed request is never replayed, so
 /// there is no Idempotency-Key to honour.
-pub const PARTNER: Endpoint = Endpoint {
-    errors: &PartnerErrors,
-    idempotent: false,
-};
+pub const PARTNER: Endpoint = Endpoint::read(&PartnerErrors);
 
 /// The payment named in the path, and the request's id for the envelope.
 pub struct DetailInput {
@@ -274,6 +271,7 @@ impl FromRequest for DetailInput {
 #[response(status = 401)]
 pub struct BadSignature(#[to_schema] pub PartnerError);
 
+/// One payment of the partner's business, with its fees and settlement, over a signed request.
 #[utoipa::path(get, path = "/api/v1/payment/detail/{id}", tag = "partner",
     operation_id = "get_partner_payment_detail",
     params(("id" = String, Path, description = "The payment's id")),

@@ -277,6 +277,16 @@ fn parsed<T, E: std::fmt::Display>(r: Result<T, E>, loc: &[&str]) -> Checked<T> 
     r.or_else(|e| problem(loc, e.to_string(), "value_error"))
 }
 
+/// The text that must be sent as `field`, as `parse` reads it.
+fn required<T, E: std::fmt::Display>(
+    sent: &Sent,
+    field: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Checked<T> {
+    let loc = ["body", field];
+    sent.text(&loc).and_then(|text| parsed(parse(&text), &loc))
+}
+
 /// The payable named in the path.
 pub struct PayablePath(PayableRef);
 
@@ -408,18 +418,9 @@ impl FromRequest for PayableInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         let PayablePath(payable) = PayablePath::from_request(req)?;
         let body: PayableRequest = json_body(req)?;
-        let user_id = body
-            .user_id
-            .text(&["body", "user_id"])
-            .and_then(|u| parsed(UserId::parse(&u), &["body", "user_id"]));
-        let email = body
-            .email
-            .text(&["body", "email"])
-            .and_then(|e| parsed(Email::parse(&e), &["body", "email"]));
-        let currency = body
-            .currency
-            .text(&["body", "currency"])
-            .and_then(|c| parsed(Currency::parse(&c), &["body", "currency"]));
+        let user_id = required(&body.user_id, "user_id", UserId::parse);
+        let email = required(&body.email, "email", Email::parse);
+        let currency = required(&body.currency, "currency", Currency::parse);
         let amount = body
             .amount
             .text(&["body", "amount"])
@@ -454,26 +455,6 @@ impl FromRequest for PayableInput {
 
 /// Creates (201) or replaces (200) a payable. Paid payables are final; while an
 /// intent collects one, its amount, currency, owner and business cannot change.
-#[cfg(test)]
-mod tests {
-    use super::json_integer;
-
-    #[test]
-    fn whole_numbers_however_written() {
-        for (raw, want) in [
-            ("3", Some(3)),
-            ("3.0", Some(3)),
-            ("3e2", Some(300)),
-            ("-4", Some(-4)),
-        ] {
-            assert_eq!(json_integer(raw), want, "{raw}");
-        }
-        for raw in ["3.5", "1e400", "\"3\"", "true", "1e-2"] {
-            assert_eq!(json_integer(raw), None, "{raw}");
-        }
-    }
-}
-
 #[utoipa::path(put, path = "/api/v1/payables/{kind}/{id}", tag = "service", operation_id = "put_payable",
     request_body = PayableRequest,
     params(PayablePathParams, IdempotencyKey),
@@ -515,6 +496,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
         .await
 }
 
+/// A payable as registered, with its status, what has been refunded and the intent collecting it.
 #[utoipa::path(get, path = "/api/v1/payables/{kind}/{id}", tag = "service", operation_id = "get_payable",
     params(PayablePathParams),
     responses(
@@ -532,4 +514,24 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_integer;
+
+    #[test]
+    fn whole_numbers_however_written() {
+        for (raw, want) in [
+            ("3", Some(3)),
+            ("3.0", Some(3)),
+            ("3e2", Some(300)),
+            ("-4", Some(-4)),
+        ] {
+            assert_eq!(json_integer(raw), want, "{raw}");
+        }
+        for raw in ["3.5", "1e400", "\"3\"", "true", "1e-2"] {
+            assert_eq!(json_integer(raw), None, "{raw}");
+        }
+    }
 }

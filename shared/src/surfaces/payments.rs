@@ -17,10 +17,10 @@ use crate::app::AppError;
 use crate::app::payments;
 use crate::auth::Actor;
 use crate::auth::Caller;
-use crate::domain::{PayableRef, Payment, PaymentId, PaymentMethod, PaymentStatus};
+use crate::domain::{PayableRef, Payment, PaymentId, PaymentMethod, PaymentStatus, StatedAmount};
 use crate::http::{
-    AllChecked, ApiError, Authenticate, FieldError, FromRequest, JsonDecimal, SentIdempotencyKey,
-    json_body, json_of, named, path_param, problem, query_param, schema,
+    AllChecked, ApiError, Authenticate, Checked, FieldError, FromRequest, JsonDecimal, Sent,
+    SentIdempotencyKey, json_body, json_of, named, path_param, problem, query_param, schema,
 };
 use crate::wire_field;
 
@@ -127,10 +127,33 @@ fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
     ApiError::Validation(vec![FieldError::new(&["body", field], msg, "value_error")])
 }
 
+/// The text sent as `field`, as `parse` reads it; what it does not read is
+/// answered with the `allowed` values.
+fn one_of<T>(
+    sent: &Sent,
+    field: &str,
+    allowed: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Checked<T> {
+    let loc = ["body", field];
+    sent.text(&loc).and_then(|text| {
+        parse(&text).map_or_else(
+            || {
+                problem(
+                    &loc,
+                    format!("{field} must be one of {}", allowed.join(", ")),
+                    "value_error",
+                )
+            },
+            Ok,
+        )
+    })
+}
+
 /// A payment as its recorder states it.
 pub struct RecordInput {
     /// The number's own digits; the order's currency decides what is valid.
-    amount: String,
+    amount: StatedAmount,
     order: PayableRef,
     method: PaymentMethod,
     status: PaymentStatus,
@@ -142,7 +165,8 @@ impl FromRequest for RecordInput {
         let amount = match body.amount.raw() {
             None => problem(&["body", "amount"], "amount is required", "missing"),
             Some(raw) if raw.starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
-                Ok(raw.to_owned())
+                StatedAmount::parse(raw)
+                    .or_else(|e| problem(&["body", "amount"], e.to_string(), "value_error"))
             }
             Some(_) => problem(
                 &["body", "amount"],
@@ -150,38 +174,15 @@ impl FromRequest for RecordInput {
                 "value_error",
             ),
         };
-        let method = body
-            .payment_method
-            .text(&["body", "paymentMethod"])
-            .and_then(|m| {
-                PaymentMethod::parse(&m)
-                    .ok()
-                    .filter(|m| METHODS.contains(&m.as_str()))
-                    .map_or_else(
-                        || {
-                            problem(
-                                &["body", "paymentMethod"],
-                                format!("paymentMethod must be one of {}", METHODS.join(", ")),
-                                "value_error",
-                            )
-                        },
-                        Ok,
-                    )
-            });
-        let status = body.status.text(&["body", "status"]).and_then(|s| {
-            PaymentStatus::parse(&s)
+        let method = one_of(&body.payment_method, "paymentMethod", &METHODS, |m| {
+            PaymentMethod::parse(m)
+                .ok()
+                .filter(|m| METHODS.contains(&m.as_str()))
+        });
+        let status = one_of(&body.status, "status", &RECORDED, |s| {
+            PaymentStatus::parse(s)
                 .ok()
                 .filter(|s| RECORDED.contains(&s.as_str()))
-                .map_or_else(
-                    || {
-                        problem(
-                            &["body", "status"],
-                            format!("status must be one of {}", RECORDED.join(", ")),
-                            "value_error",
-                        )
-                    },
-                    Ok,
-                )
         });
         let (amount, order_id, method, status) = (
             amount,
@@ -225,7 +226,7 @@ pub async fn create(app: Arc<App>, req: Request) -> Response<Body> {
                     &actor,
                     key.as_ref(),
                     &input.order,
-                    &input.amount,
+                    input.amount,
                     input.method,
                     input.status,
                 )
@@ -313,6 +314,7 @@ impl FromRequest for PaymentPath {
     }
 }
 
+/// One payment: the caller's own; any for Admin, Staff, Support or the API key.
 #[utoipa::path(get, path = "/payment/{id}", tag = "payments", operation_id = "get_payment",
     params(("id" = String, Path, description = "Unique identifier of the payment")),
     responses(

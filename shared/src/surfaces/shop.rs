@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::app::payments;
 use crate::app::shop::{self, PaidWith, Settled};
 use crate::auth::ServiceCaller;
-use crate::domain::{LineItem, Money, PayableRef, PaymentIntent, PaymentMethod};
+use crate::domain::{LineItem, Money, PayableRef, PaymentIntent, PaymentMethod, StatedAmount};
 use crate::http::{
     ApiError, FieldError, FromRequest, MAX_TEXT_CHARS, ShopCustomer, json_body, json_of, path_param,
 };
@@ -81,12 +81,16 @@ impl FromRequest for MarkPaidInput {
         } else {
             json_body(req)?
         };
-        let amount = match body.amount {
+        let stated = match body.amount {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(s)) => Some(s),
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
             Some(_) => return Err(invalid("amount", "amount must be a number")),
         };
+        let amount = stated
+            .map(|s| StatedAmount::parse(&s))
+            .transpose()
+            .map_err(|e| invalid("amount", e.to_string()))?;
         let method = match body.payment_method.as_deref() {
             None => None,
             Some(m) => Some(

@@ -435,6 +435,7 @@ pub async fn put(app: Arc<App>, req: Request) -> Response<Body> {
         .await
 }
 
+/// A webhook endpoint: its URL and the event types it receives; never its signing secret.
 #[utoipa::path(get, path = "/api/v1/webhook-endpoints/{id}", tag = "webhooks", operation_id = "get_webhook_endpoint",
     params(EndpointPathParam),
     responses(

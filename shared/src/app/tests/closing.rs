@@ -187,9 +187,15 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
         t.clock_now().unix_timestamp(),
         &body,
     );
-    gateway_events::receive(&t.app, "test", Some(&signature), &body, "delivery-1")
-        .await
-        .expect("acknowledged");
+    gateway_events::receive(
+        &t.app,
+        GatewayId::Test,
+        Some(&signature),
+        &body,
+        "delivery-1",
+    )
+    .await
+    .expect("acknowledged");
     let list = payments::list_for_order(&t.app, &backend(), order.payable(), 10, None)
         .await
         .expect("payments");

@@ -1,7 +1,7 @@
 //! Every completed payment carries its fee, fixed in the write that completes it.
 
 use super::payment_intents::payments_of;
-use super::{TestApp, person};
+use super::{TestApp, person, stated};
 use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::app::payments;
 use crate::app::{intents, shop};
@@ -43,7 +43,7 @@ async fn a_bank_transfer_recorded_completed_pays_two_percent() {
         &t.app,
         &staff,
         order.payable(),
-        "5000.00",
+        stated("5000.00"),
         PaymentMethod::BankTransfer,
         PaymentStatus::Completed,
     )
@@ -68,7 +68,7 @@ async fn a_pending_payment_owes_its_fee_only_once_it_completes() {
         &t.app,
         &Actor::Person(payer.clone()),
         order.payable(),
-        "5000.00",
+        stated("5000.00"),
         PaymentMethod::BankTransfer,
         PaymentStatus::Pending,
     )

@@ -1,6 +1,6 @@
 use time::Duration;
 
-use super::{TestApp, person};
+use super::{TestApp, person, stated};
 use crate::app::AppError;
 use crate::app::intents::{self, Ending};
 use crate::auth::{Caller, Role};
@@ -105,7 +105,7 @@ async fn an_order_with_payments_is_settled_through_its_payments() {
         &t.app,
         &crate::auth::Actor::Person(payer.clone()),
         order.payable(),
-        "10.00",
+        stated("10.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )

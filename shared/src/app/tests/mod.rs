@@ -155,7 +155,7 @@ impl TestApp {
             &self.app,
             &crate::auth::Actor::Person(payer.clone()),
             order,
-            amount,
+            stated(amount),
             crate::domain::PaymentMethod::Cash,
             crate::domain::PaymentStatus::Pending,
         )
@@ -189,6 +189,11 @@ impl TestApp {
             .expect("read")
             .expect("exists")
     }
+}
+
+/// An amount as a caller states it.
+pub fn stated(amount: &str) -> crate::domain::StatedAmount {
+    crate::domain::StatedAmount::parse(amount).expect("a stated amount")
 }
 
 pub fn person(roles: &[Role]) -> Caller {

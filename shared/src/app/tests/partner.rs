@@ -1,4 +1,4 @@
-use super::{TestApp, person};
+use super::{TestApp, person, stated};
 use crate::app::partner::payment_detail;
 use crate::app::payments;
 use crate::app::{AppError, payables};
@@ -44,7 +44,7 @@ async fn pay(t: &TestApp, order: &Payable, amount: &str) -> PaymentId {
         &t.app,
         &backend(),
         order.payable(),
-        amount,
+        stated(amount),
         PaymentMethod::Cash,
         PaymentStatus::Completed,
     )

@@ -443,7 +443,7 @@ async fn the_test_gateway_does_not_exist_unless_switched_on() {
     ));
     // Its webhook is not heard, however well signed.
     assert!(matches!(
-        crate::app::gateway_events::receive(&t.app, "test", None, b"{}", "delivery").await,
+        crate::app::gateway_events::receive(&t.app, GatewayId::Test, None, b"{}", "delivery").await,
         Err(AppError::NotFound(_))
     ));
     assert_eq!(

@@ -1,4 +1,4 @@
-use super::{TestApp, person};
+use super::{TestApp, person, stated};
 use crate::adapters::faulty::Fault;
 use crate::app::AppError;
 use crate::app::intents;
@@ -24,7 +24,7 @@ async fn a_payer_records_pending_but_never_completed_payments() {
         &t.app,
         &me,
         order.payable(),
-        "40.00",
+        stated("40.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -40,7 +40,7 @@ async fn a_payer_records_pending_but_never_completed_payments() {
             &t.app,
             &me,
             order.payable(),
-            "10.00",
+            stated("10.00"),
             PaymentMethod::Cash,
             status,
         )
@@ -52,7 +52,7 @@ async fn a_payer_records_pending_but_never_completed_payments() {
         &t.app,
         &me,
         order.payable(),
-        "10.00",
+        stated("10.00"),
         PaymentMethod::Cash,
         PaymentStatus::Refunded,
     )
@@ -73,7 +73,7 @@ async fn staff_complete_payments_and_a_covered_order_is_paid() {
         &t.app,
         &staff,
         order.payable(),
-        "60.00",
+        stated("60.00"),
         PaymentMethod::BankTransfer,
         PaymentStatus::Completed,
     )
@@ -87,7 +87,7 @@ async fn staff_complete_payments_and_a_covered_order_is_paid() {
         &t.app,
         &backend(),
         order.payable(),
-        "99.00",
+        stated("99.00"),
         PaymentMethod::Card,
         PaymentStatus::Failed,
     )
@@ -98,7 +98,7 @@ async fn staff_complete_payments_and_a_covered_order_is_paid() {
         &t.app,
         &staff,
         order.payable(),
-        "40.00",
+        stated("40.00"),
         PaymentMethod::Cash,
         PaymentStatus::Completed,
     )
@@ -110,7 +110,7 @@ async fn staff_complete_payments_and_a_covered_order_is_paid() {
         &t.app,
         &staff,
         order.payable(),
-        "1.00",
+        stated("1.00"),
         PaymentMethod::Cash,
         PaymentStatus::Completed,
     )
@@ -129,7 +129,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
         &t.app,
         &me,
         order.payable(),
-        "70.00",
+        stated("70.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -139,7 +139,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
         &t.app,
         &me,
         order.payable(),
-        "30.01",
+        stated("30.01"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -153,7 +153,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
         &t.app,
         &me,
         order.payable(),
-        "1.001",
+        stated("1.001"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -169,7 +169,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
         &t.app,
         &me,
         held.payable(),
-        "10.00",
+        stated("10.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -182,7 +182,7 @@ async fn payments_stay_within_the_total_and_away_from_open_intents() {
         &t.app,
         &stranger,
         order.payable(),
-        "1.00",
+        stated("1.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -203,7 +203,7 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
             &t.app,
             &me,
             order.payable(),
-            amount,
+            stated(amount),
             PaymentMethod::Cash,
             PaymentStatus::Pending,
         )
@@ -293,7 +293,7 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
             &me,
             Some(&key),
             order.payable(),
-            "40.00",
+            stated("40.00"),
             PaymentMethod::Cash,
             PaymentStatus::Pending,
         )
@@ -320,7 +320,7 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
         &me,
         Some(&key),
         order.payable(),
-        "50.00",
+        stated("50.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -333,7 +333,7 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
         &me,
         Some(&other),
         order.payable(),
-        "40.00",
+        stated("40.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -355,7 +355,7 @@ async fn the_completing_payment_pays_the_order_even_if_nothing_runs_after_it() {
             &t.app,
             &backend(),
             order.payable(),
-            amount,
+            stated(amount),
             PaymentMethod::BankTransfer,
             PaymentStatus::Completed,
         )
@@ -385,7 +385,7 @@ async fn support_reads_an_order_but_records_nothing_on_it() {
             &t.app,
             &support,
             order.payable(),
-            "10.00",
+            stated("10.00"),
             PaymentMethod::Cash,
             status,
         )
@@ -402,7 +402,7 @@ async fn support_reads_an_order_but_records_nothing_on_it() {
         &t.app,
         &Actor::Person(payer),
         order.payable(),
-        "10.00",
+        stated("10.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )
@@ -425,7 +425,7 @@ async fn an_order_held_by_an_abandoned_intent_takes_payments_again() {
             &t.app,
             &staff,
             order.payable(),
-            "10.00",
+            stated("10.00"),
             PaymentMethod::Cash,
             PaymentStatus::Completed,
         )
@@ -475,7 +475,7 @@ async fn an_order_holds_at_most_forty_pending_payments() {
         &t.app,
         &backend(),
         order.payable(),
-        "10.00",
+        stated("10.00"),
         PaymentMethod::Cash,
         PaymentStatus::Completed,
     )

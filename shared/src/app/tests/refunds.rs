@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use super::payment_intents::payments_of;
-use super::{TestApp, WEBHOOK_SECRET, person};
+use super::{TestApp, WEBHOOK_SECRET, person, stated};
 use crate::adapters::faulty::Fault;
 use crate::adapters::test_gateway::TestGateway;
 use crate::app::AppError;
@@ -49,7 +49,7 @@ async fn cash_payment(t: &TestApp, minor: i64) -> (Payable, Payment) {
         &t.app,
         &service(),
         order.payable(),
-        &amount,
+        stated(&amount),
         PaymentMethod::Cash,
         PaymentStatus::Completed,
     )
@@ -227,7 +227,14 @@ async fn deliver(t: &TestApp, event: serde_json::Value) -> Result<EventOutcome, 
         t.clock_now().unix_timestamp(),
         &body,
     );
-    gateway_events::receive(&t.app, "test", Some(&signature), &body, "delivery-1").await
+    gateway_events::receive(
+        &t.app,
+        GatewayId::Test,
+        Some(&signature),
+        &body,
+        "delivery-1",
+    )
+    .await
 }
 
 fn refund_event(id: &str, kind: &str, refund: serde_json::Value) -> serde_json::Value {
@@ -321,7 +328,7 @@ async fn more_than_remains_nothing_and_unrefundable_payments_are_refused() {
         &t.app,
         &Actor::Person(owner),
         order.payable(),
-        "50.00",
+        stated("50.00"),
         PaymentMethod::Cash,
         PaymentStatus::Pending,
     )

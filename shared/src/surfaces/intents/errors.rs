@@ -2,24 +2,18 @@
 //! otherwise `{"detail": "…"}`; and the responses every endpoint shares.
 
 use lambda_http::{Body, Response};
-use utoipa::IntoResponses;
 
 use super::wire::{ErrorDetail, HTTPValidationError, ValidationError};
 use crate::http::{ApiError, Endpoint, ErrorFormat, FieldError, json_of};
+use crate::surfaces::error_responses::{FieldsOrReason, error_responses};
 
 pub struct FastApi;
 
 /// Reads answer with FastAPI's errors.
-pub const READ: Endpoint = Endpoint {
-    errors: &FastApi,
-    idempotent: false,
-};
+pub const READ: Endpoint = Endpoint::read(&FastApi);
 
 /// Changes honour Idempotency-Key.
-pub const CHANGE: Endpoint = Endpoint {
-    errors: &FastApi,
-    idempotent: true,
-};
+pub const CHANGE: Endpoint = Endpoint::change(&FastApi);
 
 impl ErrorFormat for FastApi {
     fn render(&self, error: &ApiError) -> Response<Body> {
@@ -55,53 +49,25 @@ fn detail(e: &FieldError) -> ValidationError {
     }
 }
 
-/// Missing or invalid token.
-#[derive(IntoResponses)]
-#[response(status = 401)]
-pub struct Unauthenticated(#[to_schema] pub ErrorDetail);
-
-/// A 422 body: every invalid field, or why an Idempotency-Key was refused.
-pub struct Unprocessable;
-
-impl utoipa::PartialSchema for Unprocessable {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::http::schema::any_of([
-            <HTTPValidationError as utoipa::PartialSchema>::schema(),
-            <ErrorDetail as utoipa::PartialSchema>::schema(),
-        ])
-    }
+error_responses! {
+    content_type = "application/json";
+    /// Missing or invalid token.
+    Unauthenticated(401, ErrorDetail);
+    /// Validation Error, or an Idempotency-Key already used with another request.
+    Invalid(422, Unprocessable);
+    /// An Idempotency-Key that is not 1-255 visible ASCII characters.
+    BadKey(400, ErrorDetail);
+    /// A pagination cursor that this API did not issue.
+    BadCursor(400, ErrorDetail);
+    /// The request body is over 64 KiB.
+    TooLarge(413, ErrorDetail);
+    /// The card intent's gateway could not be reached, or refused, to end it:
+    /// nothing changed.
+    GatewayDown(502, ErrorDetail);
+    /// The card intent's gateway did not answer in time to end it: nothing
+    /// changed; retry.
+    GatewayTimedOut(504, ErrorDetail);
 }
 
-impl utoipa::ToSchema for Unprocessable {}
-
-/// Validation Error, or an Idempotency-Key already used with another request.
-#[derive(IntoResponses)]
-#[response(status = 422)]
-pub struct Invalid(#[to_schema] pub Unprocessable);
-
-/// An Idempotency-Key that is not 1-255 visible ASCII characters.
-#[derive(IntoResponses)]
-#[response(status = 400)]
-pub struct BadKey(#[to_schema] pub ErrorDetail);
-
-/// A pagination cursor that this API did not issue.
-#[derive(IntoResponses)]
-#[response(status = 400)]
-pub struct BadCursor(#[to_schema] pub ErrorDetail);
-
-/// The request body is over 64 KiB.
-#[derive(IntoResponses)]
-#[response(status = 413)]
-pub struct TooLarge(#[to_schema] pub ErrorDetail);
-
-/// The card intent's gateway could not be reached, or refused, to end it:
-/// nothing changed.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 502)]
-pub struct GatewayDown(#[to_schema] pub ErrorDetail);
-
-/// The card intent's gateway did not answer in time to end it: nothing
-/// changed; retry.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 504)]
-pub struct GatewayTimedOut(#[to_schema] pub ErrorDetail);
+/// A 422 body: every invalid field, or why an Idempotency-Key was refused.
+pub type Unprocessable = FieldsOrReason<HTTPValidationError, ErrorDetail>;

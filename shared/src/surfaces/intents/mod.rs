@@ -76,6 +76,7 @@ fn registration(id: &str, loc: &[&str]) -> Checked<PayableRef> {
     }
 }
 
+/// Root: the service's name and version, as a liveness check.
 #[utoipa::path(get, path = "/", tag = "default", operation_id = "root",
     responses((status = 200, description = "Service name and version", body = RootResponse)))]
 pub async fn root(app: Arc<App>, req: Request) -> Response<Body> {
@@ -264,6 +265,7 @@ impl FromRequest for IntentPath {
     }
 }
 
+/// One of the caller's intents (any user's: Admin or Support).
 #[utoipa::path(get, path = "/payment/intents/{intent_id}", tag = "payment", operation_id = "get_payment_intent",
     params(("intent_id" = String, Path, description = "intent_id")),
     responses(

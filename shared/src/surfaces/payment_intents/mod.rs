@@ -450,7 +450,7 @@ pub async fn cancel(app: Arc<App>, req: Request) -> Response<Body> {
 
 /// A webhook delivery, as received: signature checks need the exact bytes.
 pub struct WebhookInput {
-    gateway: String,
+    gateway: GatewayId,
     signature: Option<String>,
     body: Vec<u8>,
     /// API Gateway's id of this request: names this run of the delivery.
@@ -460,7 +460,10 @@ pub struct WebhookInput {
 impl FromRequest for WebhookInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
         Ok(Self {
-            gateway: path_param(req, "gatewayId"),
+            gateway: named(
+                GatewayId::parse(&path_param(req, "gatewayId")),
+                gateway_events::unknown_gateway,
+            )?,
             signature: header(req, "stripe-signature").map(str::to_owned),
             // lambda_http has already decoded a base64 body: these are the bytes sent.
             body: req.body().as_ref().to_vec(),
@@ -514,7 +517,7 @@ pub async fn webhook(app: Arc<App>, req: Request) -> Response<Body> {
         |app, _: Anonymous, input: WebhookInput| async move {
             gateway_events::receive(
                 &app,
-                &input.gateway,
+                input.gateway,
                 input.signature.as_deref(),
                 &input.body,
                 &input.delivery,

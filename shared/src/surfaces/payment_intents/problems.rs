@@ -11,21 +11,16 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::{ApiError, Endpoint, ErrorFormat, FieldError, json_of};
+use crate::surfaces::error_responses::{FieldsOrReason, error_responses};
 
 /// The media type of every error this API answers.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Reads answer problem details.
-pub const READ: Endpoint = Endpoint {
-    errors: &Problems,
-    idempotent: false,
-};
+pub const READ: Endpoint = Endpoint::read(&Problems);
 
 /// Changes answer problem details and honour Idempotency-Key.
-pub const CHANGE: Endpoint = Endpoint {
-    errors: &Problems,
-    idempotent: true,
-};
+pub const CHANGE: Endpoint = Endpoint::change(&Problems);
 
 /// An error.
 #[derive(Serialize, ToSchema)]
@@ -67,15 +62,12 @@ pub struct ValidationProblemDetails {
 
 /// A 400 body: invalid fields, or a single reason (a malformed
 /// Idempotency-Key, a cursor this API did not issue, an amount that is not
-/// the payable's).
+/// the payable's). Named, as the operations refer to it by name.
 pub struct BadRequestBody;
 
 impl utoipa::PartialSchema for BadRequestBody {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::http::schema::any_of([
-            <ValidationProblemDetails as utoipa::PartialSchema>::schema(),
-            <ProblemDetails as utoipa::PartialSchema>::schema(),
-        ])
+        FieldsOrReason::<ValidationProblemDetails, ProblemDetails>::schema()
     }
 }
 
@@ -194,6 +186,29 @@ impl ErrorFormat for Problems {
     }
 }
 
+error_responses! {
+    content_type = "application/problem+json";
+    /// Missing or invalid token.
+    Unauthenticated(401, ProblemDetails);
+    /// The request body is over 64 KiB.
+    TooLarge(413, ProblemDetails);
+    /// This Idempotency-Key was already used with another request.
+    KeyReused(422, ProblemDetails);
+    /// The payment gateway could not be reached; nothing happened there that is known.
+    GatewayDown(502, ProblemDetails);
+    /// The payment gateway did not answer in time; it may have acted. Nothing
+    /// was stored here: send the same request again (with the same
+    /// Idempotency-Key), which finds out what it did.
+    GatewayTimedOut(504, ProblemDetails);
+    /// No `paymentGatewayId` was given and the deployment's default gateway is
+    /// not configured (an operator's mistake): nothing falls back to another.
+    GatewayNotConfigured(503, ProblemDetails);
+    /// Not Admin or Support: only they read here, the payer included.
+    NotStaff(403, ProblemDetails);
+    /// `limit` out of range, or a cursor this API did not issue.
+    BadPage(400, BadRequestBody);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,46 +264,3 @@ mod tests {
         );
     }
 }
-
-/// Missing or invalid token.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 401, content_type = "application/problem+json")]
-pub struct Unauthenticated(#[to_schema] pub ProblemDetails);
-
-/// The request body is over 64 KiB.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 413, content_type = "application/problem+json")]
-pub struct TooLarge(#[to_schema] pub ProblemDetails);
-
-/// This Idempotency-Key was already used with another request.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 422, content_type = "application/problem+json")]
-pub struct KeyReused(#[to_schema] pub ProblemDetails);
-
-/// The payment gateway could not be reached; nothing happened there that is known.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 502, content_type = "application/problem+json")]
-pub struct GatewayDown(#[to_schema] pub ProblemDetails);
-
-/// The payment gateway did not answer in time; it may have acted. Nothing
-/// was stored here: send the same request again (with the same
-/// Idempotency-Key), which finds out what it did.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 504, content_type = "application/problem+json")]
-pub struct GatewayTimedOut(#[to_schema] pub ProblemDetails);
-
-/// No `paymentGatewayId` was given and the deployment's default gateway is
-/// not configured (an operator's mistake): nothing falls back to another.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 503, content_type = "application/problem+json")]
-pub struct GatewayNotConfigured(#[to_schema] pub ProblemDetails);
-
-/// Not Admin or Support: only they read here, the payer included.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 403, content_type = "application/problem+json")]
-pub struct NotStaff(#[to_schema] pub ProblemDetails);
-
-/// `limit` out of range, or a cursor this API did not issue.
-#[derive(utoipa::IntoResponses)]
-#[response(status = 400, content_type = "application/problem+json")]
-pub struct BadPage(#[to_schema] pub BadRequestBody);

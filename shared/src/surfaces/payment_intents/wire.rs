@@ -25,6 +25,14 @@ fn nullable(t: Type) -> SchemaType {
     SchemaType::from_iter([t, Type::Null])
 }
 
+/// One of `values`, or null.
+fn nullable_one_of(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    let values: Vec<Option<&str>> = values.into_iter().map(Some).chain([None]).collect();
+    ObjectBuilder::new()
+        .schema_type(nullable(Type::String))
+        .enum_values(Some(values))
+}
+
 fn payable_id(example: &str) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(nullable(Type::String))
@@ -59,16 +67,7 @@ wire_field!(
 wire_field!(
     /// ISO 4217 code (lower case is taken too); goes with `amount`.
     CurrencyField,
-    ObjectBuilder::new()
-        .schema_type(nullable(Type::String))
-        .enum_values(Some(
-            Currency::all()
-                .iter()
-                .map(|c| Some(c.code()))
-                .chain([None])
-                .collect::<Vec<_>>(),
-        ))
-        .examples(["EUR"])
+    nullable_one_of(Currency::all().iter().map(Currency::code)).examples(["EUR"])
 );
 
 wire_field!(
@@ -77,16 +76,7 @@ wire_field!(
     /// without moving money and exists only where switched on: naming a
     /// gateway this deployment does not offer is a 400.
     GatewayField,
-    ObjectBuilder::new()
-        .schema_type(nullable(Type::String))
-        .enum_values(Some(
-            GATEWAYS
-                .iter()
-                .map(|g| Some(*g))
-                .chain([None])
-                .collect::<Vec<_>>(),
-        ))
-        .examples(["stripe"])
+    nullable_one_of(GATEWAYS).examples(["stripe"])
 );
 
 wire_field!(
@@ -219,31 +209,50 @@ pub struct PaymentIntentDto {
     pub next_action: Option<NextActionDto>,
 }
 
-/// An intent's status, PascalCase.
-#[derive(Serialize, ToSchema)]
-pub enum StatusDto {
-    RequiresPaymentMethod,
-    RequiresConfirmation,
-    RequiresAction,
-    Processing,
-    Succeeded,
-    Canceled,
-    Failed,
+/// An intent's status, PascalCase: the domain's statuses, as .NET clients spell them.
+pub struct StatusDto(IntentStatus);
+
+impl StatusDto {
+    /// `requires_payment_method` → `RequiresPaymentMethod`.
+    fn pascal_case(status: IntentStatus) -> String {
+        status
+            .as_str()
+            .split('_')
+            .flat_map(|word| {
+                let mut letters = word.chars();
+                letters
+                    .next()
+                    .map(|first| first.to_ascii_uppercase())
+                    .into_iter()
+                    .chain(letters)
+            })
+            .collect()
+    }
 }
 
 impl From<IntentStatus> for StatusDto {
-    fn from(s: IntentStatus) -> Self {
-        match s {
-            IntentStatus::RequiresPaymentMethod => Self::RequiresPaymentMethod,
-            IntentStatus::RequiresConfirmation => Self::RequiresConfirmation,
-            IntentStatus::RequiresAction => Self::RequiresAction,
-            IntentStatus::Processing => Self::Processing,
-            IntentStatus::Succeeded => Self::Succeeded,
-            IntentStatus::Canceled => Self::Canceled,
-            IntentStatus::Failed => Self::Failed,
-        }
+    fn from(status: IntentStatus) -> Self {
+        Self(status)
     }
 }
+
+impl Serialize for StatusDto {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&Self::pascal_case(self.0))
+    }
+}
+
+impl utoipa::PartialSchema for StatusDto {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("An intent's status, PascalCase."))
+            .enum_values(Some(IntentStatus::ALL.map(Self::pascal_case)))
+            .into()
+    }
+}
+
+impl ToSchema for StatusDto {}
 
 impl From<&PaymentIntent> for PaymentIntentDto {
     fn from(i: &PaymentIntent) -> Self {
@@ -284,4 +293,29 @@ impl From<&PaymentIntent> for PaymentIntentDto {
 pub struct WebhookReceived {
     #[schema(example = true)]
     pub received: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_written_as_dotnet_clients_spell_them() {
+        let written: Vec<serde_json::Value> = IntentStatus::ALL
+            .map(|s| serde_json::to_value(StatusDto::from(s)).expect("json"))
+            .into();
+        assert_eq!(
+            written,
+            [
+                "RequiresPaymentMethod",
+                "RequiresConfirmation",
+                "RequiresAction",
+                "Processing",
+                "Succeeded",
+                "Canceled",
+                "Failed",
+            ]
+            .map(serde_json::Value::from)
+        );
+    }
 }

@@ -14,7 +14,7 @@ use payment_shared::domain::{
     PayableId, PayableKind, PayableRef, PayableStatus, PaymentMethod, PaymentStatus, RequestKey,
     StatedAmount,
 };
-use payment_shared::ports::{PayableStore, PaymentStore};
+use payment_shared::ports::{PageRequest, PayableStore, PaymentStore};
 use payment_shared::surfaces::{intents, payments, shop};
 use serde_json::{Value, json};
 
@@ -33,7 +33,7 @@ fn order_ref(id: &str) -> PayableRef {
 async fn stored_payments(h: &Harness, order: &str) -> Vec<Value> {
     let page = h
         .store
-        .list_payments_by_payable(&order_ref(order), 100, None)
+        .list_payments_by_payable(&order_ref(order), &PageRequest::first(100))
         .await
         .expect("list");
     page.items

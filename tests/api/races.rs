@@ -245,7 +245,7 @@ mod through_a_gateway {
     use payment_shared::app::payment_intents::{self, NewGatewayIntent};
     use payment_shared::auth::Caller;
     use payment_shared::domain::{Email, GatewayId, PaymentIntent, UserId};
-    use payment_shared::ports::{IntentStore, PayableStore, PaymentStore};
+    use payment_shared::ports::{IntentStore, PageRequest, PayableStore, PaymentStore};
 
     fn payer() -> Caller {
         let user = unique("payer");
@@ -279,7 +279,7 @@ mod through_a_gateway {
 
     async fn payments_of(h: &Harness, payable: &PayableRef) -> usize {
         h.store
-            .list_payments_by_payable(payable, 100, None)
+            .list_payments_by_payable(payable, &PageRequest::first(100))
             .await
             .expect("list")
             .items

@@ -16,8 +16,8 @@ use crate::domain::{
 };
 use crate::ports::{
     EventFilter, EventStore, Expected, IdempotencyStore, Idempotent, IntentStore, OpenOutcome,
-    Page, PayableStore, PayableWrite, PaymentStore, RecordOutcome, RefundOutcome, RefundStore,
-    ReplayGuard, StoreError, StoredResponse, Stores,
+    Page, PageRequest, PayableStore, PayableWrite, PaymentStore, RecordOutcome, RefundOutcome,
+    RefundStore, ReplayGuard, StoreError, StoredResponse, Stores,
 };
 
 /// What goes wrong, and at which call: `nth` counts calls of the operation
@@ -329,24 +329,20 @@ impl IntentStore for FaultyStores {
         &self,
         user: &UserId,
         status: Option<IntentStatus>,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         self.list("list_intents_by_user", || {
-            self.inner
-                .intents
-                .list_intents_by_user(user, status, limit, cursor)
+            self.inner.intents.list_intents_by_user(user, status, page)
         })
         .await
     }
 
     async fn list_all_intents(
         &self,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         self.list("list_all_intents", || {
-            self.inner.intents.list_all_intents(limit, cursor)
+            self.inner.intents.list_all_intents(page)
         })
         .await
     }
@@ -354,13 +350,10 @@ impl IntentStore for FaultyStores {
     async fn list_intents_by_payable(
         &self,
         payable: &PayableRef,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         self.list("list_intents_by_payable", || {
-            self.inner
-                .intents
-                .list_intents_by_payable(payable, limit, cursor)
+            self.inner.intents.list_intents_by_payable(payable, page)
         })
         .await
     }
@@ -401,13 +394,10 @@ impl PaymentStore for FaultyStores {
     async fn list_payments_by_payable(
         &self,
         payable: &PayableRef,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<Payment>, StoreError> {
         self.list("list_payments_by_payable", || {
-            self.inner
-                .payments
-                .list_payments_by_payable(payable, limit, cursor)
+            self.inner.payments.list_payments_by_payable(payable, page)
         })
         .await
     }
@@ -470,11 +460,10 @@ impl RefundStore for FaultyStores {
     async fn list_refunds(
         &self,
         payment: &PaymentId,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<Refund>, StoreError> {
         self.list("list_refunds", || {
-            self.inner.refunds.list_refunds(payment, limit, cursor)
+            self.inner.refunds.list_refunds(payment, page)
         })
         .await
     }
@@ -553,12 +542,11 @@ impl EventStore for FaultyStores {
     async fn list_events(
         &self,
         filter: &EventFilter,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
         now: OffsetDateTime,
     ) -> Result<Page<Event>, StoreError> {
         self.list("list_events", || {
-            self.inner.events.list_events(filter, limit, cursor, now)
+            self.inner.events.list_events(filter, page, now)
         })
         .await
     }

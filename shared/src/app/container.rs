@@ -12,8 +12,8 @@ use crate::adapters::test_gateway::TestGateway;
 use crate::config::Config;
 use crate::domain::{Delivery, EndpointId, SecretRotation, WebhookEndpoint};
 use crate::ports::{
-    Clock, DeliveryCreate, EndpointWrite, Gateways, Mailer, OutgoingEvent, Page, SecretError,
-    Secrets, SecretsProvider, StoreError, Stores, Webhooks,
+    Clock, DeliveryCreate, EndpointWrite, Gateways, Mailer, OutgoingEvent, Page, PageRequest,
+    SecretError, Secrets, SecretsProvider, StoreError, Stores, Webhooks,
 };
 
 /// Only ports: which adapters stand behind them is decided where the App is built.
@@ -133,7 +133,7 @@ not_connected!(DeliveryStore {
     fn next_pending(&Delivery) -> Option<Delivery>;
     fn due_deliveries_to(&EndpointId, OffsetDateTime, Option<&Delivery>, usize) -> Vec<Delivery>;
     fn stray_due_deliveries(OffsetDateTime, usize) -> Vec<Delivery>;
-    fn list_deliveries(&EndpointId, usize, Option<&str>) -> Page<Delivery>;
+    fn list_deliveries(&EndpointId, &PageRequest) -> Page<Delivery>;
 });
 
 not_connected!(EventsToDeliver {

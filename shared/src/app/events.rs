@@ -4,17 +4,16 @@
 use super::AppError;
 use crate::app::App;
 use crate::domain::Event;
-use crate::ports::{EventFilter, Page};
+use crate::ports::{EventFilter, Page, PageRequest};
 
 /// Unexpired events matching `filter`, newest first.
 pub async fn list(
     app: &App,
     filter: &EventFilter,
-    limit: usize,
-    cursor: Option<&str>,
+    page: &PageRequest,
 ) -> Result<Page<Event>, AppError> {
     Ok(app
         .events
-        .list_events(filter, limit, cursor, app.clock.now())
+        .list_events(filter, page, app.clock.now())
         .await?)
 }

@@ -15,7 +15,7 @@ use crate::domain::{
     GatewayId, IntentId, IntentStatus, OtpCode, OtpHash, OtpPolicy, PayableRef, PayableStatus,
     Payer, Payment, PaymentIntent, PaymentMethod, UserId,
 };
-use crate::ports::{Expected, OpenOutcome, OtpEmail, Page, StoreError};
+use crate::ports::{Expected, OpenOutcome, OtpEmail, Page, PageRequest, StoreError};
 
 const INTENT: &str = "Payment intent";
 
@@ -682,17 +682,13 @@ pub async fn list_for_user(
     caller: &Caller,
     user: &UserId,
     status: Option<IntentStatus>,
-    limit: usize,
-    cursor: Option<&str>,
+    page: &PageRequest,
 ) -> Result<Page<PaymentIntent>, AppError> {
     if *user != caller.user_id && !caller.reads_all() {
         return Err(user_not_found());
     }
-    let page = app
-        .intents
-        .list_intents_by_user(user, status, limit, cursor)
-        .await?;
-    Ok(as_of_now(app, page))
+    let found = app.intents.list_intents_by_user(user, status, page).await?;
+    Ok(as_of_now(app, found))
 }
 
 pub async fn list_for_payable(
@@ -700,16 +696,15 @@ pub async fn list_for_payable(
     caller: &Caller,
     payable_ref: &PayableRef,
     noun: &str,
-    limit: usize,
-    cursor: Option<&str>,
+    page: &PageRequest,
 ) -> Result<Page<PaymentIntent>, AppError> {
     match app.payables.get_payable(payable_ref).await? {
         Some(p) if p.is_owned_by(&caller.user_id) || caller.reads_all() => {}
         _ => return Err(AppError::NotFound(noun.into())),
     }
-    let page = app
+    let found = app
         .intents
-        .list_intents_by_payable(payable_ref, limit, cursor)
+        .list_intents_by_payable(payable_ref, page)
         .await?;
-    Ok(as_of_now(app, page))
+    Ok(as_of_now(app, found))
 }

@@ -5,6 +5,7 @@ use super::AppError;
 use crate::app::App;
 use crate::auth::PartnerCaller;
 use crate::domain::{BusinessId, Payable, Payment, PaymentId};
+use crate::ports::PageRequest;
 
 const PAYMENT: &str = "Payment";
 /// Payments read per page when summing a payable's account.
@@ -58,11 +59,11 @@ pub async fn payment_detail(
         .await?
         .ok_or_else(not_found)?;
     let mut account_payments = Vec::new();
-    let mut cursor = None;
+    let mut request = PageRequest::first(PAGE);
     loop {
         let page = app
             .payments
-            .list_payments_by_payable(&payable_ref, PAGE, cursor.as_deref())
+            .list_payments_by_payable(&payable_ref, &request)
             .await?;
         // Payments made for another business (before or after the payable
         // changed hands) are that business's, not part of this account.
@@ -72,7 +73,7 @@ pub async fn payment_detail(
                 .filter(|p| made_for(p, partner.business_id)),
         );
         match page.next {
-            Some(next) => cursor = Some(next),
+            Some(next) => request.cursor = Some(next),
             None => break,
         }
     }

@@ -17,7 +17,7 @@ use crate::domain::{
     Confirmation, GatewayId, IllegalTransition, IntentId, IntentStatus, Money, PayableKind,
     PayableRef, Payer, PaymentIntent, PaymentMethod, RequestKey, UserId,
 };
-use crate::ports::{Expected, OpenOutcome, Page, StoreError};
+use crate::ports::{Expected, OpenOutcome, Page, PageRequest, StoreError};
 
 /// What a payer asks for when opening an intent through a gateway.
 #[derive(Debug, Clone)]
@@ -271,12 +271,11 @@ pub async fn get_for_staff(
 pub async fn list_all(
     app: &App,
     caller: &Caller,
-    limit: usize,
-    cursor: Option<&str>,
+    page: &PageRequest,
 ) -> Result<Page<PaymentIntent>, AppError> {
     staff_only(caller)?;
-    let page = app.intents.list_all_intents(limit, cursor).await?;
-    Ok(as_of_now(app, page))
+    let found = app.intents.list_all_intents(page).await?;
+    Ok(as_of_now(app, found))
 }
 
 /// One customer's intents, newest first, for Admin and Support.
@@ -284,8 +283,7 @@ pub async fn list_for_customer(
     app: &App,
     caller: &Caller,
     customer: Option<&UserId>,
-    limit: usize,
-    cursor: Option<&str>,
+    page: &PageRequest,
 ) -> Result<Page<PaymentIntent>, AppError> {
     staff_only(caller)?;
     let Some(customer) = customer else {
@@ -295,9 +293,9 @@ pub async fn list_for_customer(
             next: None,
         });
     };
-    let page = app
+    let found = app
         .intents
-        .list_intents_by_user(customer, None, limit, cursor)
+        .list_intents_by_user(customer, None, page)
         .await?;
-    Ok(as_of_now(app, page))
+    Ok(as_of_now(app, found))
 }

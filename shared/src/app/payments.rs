@@ -10,7 +10,7 @@ use crate::domain::{
     MAX_PENDING_PAYMENTS, Money, Payable, PayableId, PayableKind, PayableRef, PayableStatus,
     Payment, PaymentId, PaymentMethod, PaymentStatus, RequestKey, StatedAmount,
 };
-use crate::ports::{Page, RecordOutcome, StoreError};
+use crate::ports::{Page, PageRequest, RecordOutcome, StoreError};
 
 pub(crate) const ORDER: &str = "Order";
 const PAYMENT: &str = "Payment";
@@ -243,12 +243,8 @@ pub async fn list_for_order(
     app: &App,
     actor: &Actor,
     order: &PayableRef,
-    limit: usize,
-    cursor: Option<&str>,
+    page: &PageRequest,
 ) -> Result<Page<Payment>, AppError> {
     visible_order(app, actor, order).await?;
-    Ok(app
-        .payments
-        .list_payments_by_payable(order, limit, cursor)
-        .await?)
+    Ok(app.payments.list_payments_by_payable(order, page).await?)
 }

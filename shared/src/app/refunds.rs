@@ -19,7 +19,9 @@ use crate::auth::Role;
 use crate::domain::{
     GatewayId, Payment, PaymentId, PaymentIntent, Refund, RefundId, RefundStatus, RequestKey,
 };
-use crate::ports::{Gateway, GatewayError, GatewayRefund, Page, RefundOutcome, StoreError};
+use crate::ports::{
+    Gateway, GatewayError, GatewayRefund, Page, PageRequest, RefundOutcome, StoreError,
+};
 
 const PAYMENT: &str = "Payment";
 
@@ -294,8 +296,7 @@ pub async fn list(
     app: &App,
     actor: &Actor,
     payment: &PaymentId,
-    limit: usize,
-    cursor: Option<&str>,
+    page: &PageRequest,
 ) -> Result<Page<Refund>, AppError> {
     may_read(actor)?;
     let payment = app
@@ -303,8 +304,5 @@ pub async fn list(
         .get_payment(payment)
         .await?
         .ok_or_else(not_found)?;
-    Ok(app
-        .refunds
-        .list_refunds(&payment.id(), limit, cursor)
-        .await?)
+    Ok(app.refunds.list_refunds(&payment.id(), page).await?)
 }

@@ -11,7 +11,7 @@ use crate::domain::{
     GatewayId, IntentStatus, Money, Payable, PayableRef, PayableStatus, Payment, PaymentIntent,
     PaymentMethod, PaymentStatus, StatedAmount,
 };
-use crate::ports::{Expected, StoreError};
+use crate::ports::{Expected, PageRequest, StoreError};
 
 /// How long the payments-by-order index is given to catch up with its table.
 const INDEX_CATCH_UP: std::time::Duration = std::time::Duration::from_millis(20);
@@ -184,19 +184,19 @@ pub async fn mark_paid(
 /// Every PENDING payment of the order, however many pages the list takes.
 async fn pending_payments(app: &App, order: &PayableRef) -> Result<Vec<Payment>, StoreError> {
     let mut pending = Vec::new();
-    let mut cursor: Option<String> = None;
+    let mut request = PageRequest::first(100);
     loop {
         let page = app
             .payments
-            .list_payments_by_payable(order, 100, cursor.as_deref())
+            .list_payments_by_payable(order, &request)
             .await?;
         pending.extend(
             page.items
                 .into_iter()
                 .filter(|p| p.status() == PaymentStatus::Pending),
         );
-        cursor = page.next;
-        if cursor.is_none() {
+        request.cursor = page.next;
+        if request.cursor.is_none() {
             return Ok(pending);
         }
     }
@@ -205,7 +205,7 @@ async fn pending_payments(app: &App, order: &PayableRef) -> Result<Vec<Payment>,
 async fn settled(app: &App, order: Payable) -> Result<Settled, StoreError> {
     let page = app
         .intents
-        .list_intents_by_payable(order.payable(), 10, None)
+        .list_intents_by_payable(order.payable(), &PageRequest::first(10))
         .await?;
     let intent = page
         .items

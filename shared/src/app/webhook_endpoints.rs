@@ -7,7 +7,7 @@ use crate::domain::{
     Delivery, EnabledEvents, EndpointId, EndpointUrl, OldSecretLifetime, SecretRotation,
     WebhookEndpoint,
 };
-use crate::ports::{EndpointWrite, Page};
+use crate::ports::{EndpointWrite, Page, PageRequest};
 
 /// Creates the endpoint with a new signing secret, or replaces its URL and
 /// event types (the stored secret stays: the operator's receiver holds it).
@@ -66,19 +66,15 @@ pub async fn delete(app: &App, id: &EndpointId) -> Result<(), AppError> {
 pub async fn deliveries(
     app: &App,
     id: &EndpointId,
-    limit: usize,
-    cursor: Option<&str>,
+    page: &PageRequest,
 ) -> Result<Page<Delivery>, AppError> {
     let endpoint = get(app, id).await?;
-    let mut page = app
-        .webhooks
-        .deliveries
-        .list_deliveries(id, limit, cursor)
-        .await?;
+    let mut found = app.webhooks.deliveries.list_deliveries(id, page).await?;
     let now = app.clock.now();
-    page.items
+    found
+        .items
         .retain(|d| d.belongs_to_endpoint_created(endpoint.created()) && !d.expired(now));
-    Ok(page)
+    Ok(found)
 }
 
 fn not_found() -> AppError {

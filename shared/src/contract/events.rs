@@ -11,17 +11,17 @@ use crate::ports::EventFilter;
 /// Every unexpired event of `filter`, newest first, however many pages.
 pub async fn all_events(s: &Stores, filter: &EventFilter) -> Vec<Event> {
     let mut events = Vec::new();
-    let mut cursor = None;
+    let mut request = PageRequest::first(3);
     for _ in 0..100 {
         let page = s
             .events
-            .list_events(filter, 3, cursor.as_deref(), now())
+            .list_events(filter, &request, now())
             .await
             .expect("list events");
         assert!(page.items.len() <= 3);
         events.extend(page.items);
-        cursor = page.next;
-        if cursor.is_none() {
+        request.cursor = page.next;
+        if request.cursor.is_none() {
             return events;
         }
     }
@@ -471,14 +471,14 @@ pub async fn event_lists_are_newest_first_by_type_and_object_with_cursors(s: &St
     // A page ends where the next begins, and its cursor opens only its own list.
     let first = s
         .events
-        .list_events(&created, 2, None, now())
+        .list_events(&created, &PageRequest::first(2), now())
         .await
         .expect("page");
     assert_eq!(first.items.len(), 2);
     let cursor = first.next.expect("more");
     let second = s
         .events
-        .list_events(&created, 2, Some(&cursor), now())
+        .list_events(&created, &PageRequest::after(2, &cursor), now())
         .await
         .expect("page");
     let ids: Vec<String> = first
@@ -499,17 +499,23 @@ pub async fn event_lists_are_newest_first_by_type_and_object_with_cursors(s: &St
             object_id: Some(intents[0].id().to_string()),
         },
     ] {
-        let r = s.events.list_events(&other, 2, Some(&cursor), now()).await;
+        let r = s
+            .events
+            .list_events(&other, &PageRequest::after(2, &cursor), now())
+            .await;
         assert!(matches!(r, Err(StoreError::BadCursor)), "{other:?}: {r:?}");
     }
     let all_page = s
         .events
-        .list_events(&EventFilter::default(), 1, None, now())
+        .list_events(&EventFilter::default(), &PageRequest::first(1), now())
         .await
         .expect("page");
     let r = s
         .intents
-        .list_all_intents(1, all_page.next.as_deref())
+        .list_all_intents(&PageRequest {
+            limit: 1,
+            cursor: all_page.next.clone(),
+        })
         .await;
     assert!(
         matches!(r, Err(StoreError::BadCursor)),
@@ -518,7 +524,7 @@ pub async fn event_lists_are_newest_first_by_type_and_object_with_cursors(s: &St
     for garbage in ["not a cursor!", "e30"] {
         let r = s
             .events
-            .list_events(&created, 2, Some(garbage), now())
+            .list_events(&created, &PageRequest::after(2, garbage), now())
             .await;
         assert!(matches!(r, Err(StoreError::BadCursor)), "{garbage}: {r:?}");
     }
@@ -554,7 +560,7 @@ pub async fn events_expire_thirty_days_after_they_happened(s: &Stores) {
     ] {
         let page = s
             .events
-            .list_events(&filter, 10, None, gone)
+            .list_events(&filter, &PageRequest::first(10), gone)
             .await
             .expect("list");
         assert!(page.items.is_empty() && page.next.is_none(), "{filter:?}");

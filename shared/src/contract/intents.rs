@@ -346,17 +346,17 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
     ids.sort_by_key(|id| std::cmp::Reverse(id.to_string()));
 
     let mut seen = Vec::new();
-    let mut cursor = None;
+    let mut request = PageRequest::first(2);
     for _ in 0..10 {
         let page = s
             .intents
-            .list_intents_by_user(&user, None, 2, cursor.as_deref())
+            .list_intents_by_user(&user, None, &request)
             .await
             .expect("page");
         assert!(page.items.len() <= 2);
         seen.extend(page.items.iter().map(|i| i.id()));
-        cursor = page.next;
-        if cursor.is_none() {
+        request.cursor = page.next;
+        if request.cursor.is_none() {
             break;
         }
     }
@@ -364,7 +364,7 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
 
     let canceled = s
         .intents
-        .list_intents_by_user(&user, Some(IntentStatus::Canceled), 10, None)
+        .list_intents_by_user(&user, Some(IntentStatus::Canceled), &PageRequest::first(10))
         .await
         .expect("filtered");
     assert_eq!(canceled.items.len(), 3);
@@ -377,7 +377,7 @@ pub async fn intent_lists_are_newest_first_with_cursors(s: &Stores) {
 
     let by_order = s
         .intents
-        .list_intents_by_payable(order.payable(), 10, None)
+        .list_intents_by_payable(order.payable(), &PageRequest::first(10))
         .await
         .expect("by payable");
     assert_eq!(
@@ -397,25 +397,25 @@ pub async fn a_bad_or_foreign_cursor_is_refused(s: &Stores) {
     }
     let page = s
         .intents
-        .list_intents_by_user(&user, None, 1, None)
+        .list_intents_by_user(&user, None, &PageRequest::first(1))
         .await
         .expect("page");
     let cursor = page.next.expect("more to read");
     let other = s
         .intents
-        .list_intents_by_user(&new_user(), None, 1, Some(&cursor))
+        .list_intents_by_user(&new_user(), None, &PageRequest::after(1, &cursor))
         .await;
     assert!(matches!(other, Err(StoreError::BadCursor)), "{other:?}");
     let order = stored_order(s, &user, 100).await;
     let other = s
         .intents
-        .list_intents_by_payable(order.payable(), 1, Some(&cursor))
+        .list_intents_by_payable(order.payable(), &PageRequest::after(1, &cursor))
         .await;
     assert!(matches!(other, Err(StoreError::BadCursor)), "{other:?}");
     for garbage in ["not a cursor!", "e30", ""] {
         let bad = s
             .intents
-            .list_intents_by_user(&user, None, 1, Some(garbage))
+            .list_intents_by_user(&user, None, &PageRequest::after(1, garbage))
             .await;
         assert!(
             matches!(bad, Err(StoreError::BadCursor)),
@@ -424,7 +424,7 @@ pub async fn a_bad_or_foreign_cursor_is_refused(s: &Stores) {
     }
     let bad = s
         .payments
-        .list_payments_by_payable(order.payable(), 1, Some("not a cursor!"))
+        .list_payments_by_payable(order.payable(), &PageRequest::after(1, "not a cursor!"))
         .await;
     assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
 }
@@ -473,7 +473,7 @@ pub async fn a_tampered_cursor_is_refused(s: &Stores) {
     }
     let cursor = s
         .intents
-        .list_intents_by_user(&user, None, 1, None)
+        .list_intents_by_user(&user, None, &PageRequest::first(1))
         .await
         .expect("page")
         .next
@@ -481,13 +481,13 @@ pub async fn a_tampered_cursor_is_refused(s: &Stores) {
     for forged in tampered(&cursor) {
         let bad = s
             .intents
-            .list_intents_by_user(&user, None, 1, Some(&forged))
+            .list_intents_by_user(&user, None, &PageRequest::after(1, &forged))
             .await;
         assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
     }
     let cursor = s
         .payments
-        .list_payments_by_payable(order.payable(), 1, None)
+        .list_payments_by_payable(order.payable(), &PageRequest::first(1))
         .await
         .expect("page")
         .next
@@ -495,7 +495,7 @@ pub async fn a_tampered_cursor_is_refused(s: &Stores) {
     for forged in tampered(&cursor) {
         let bad = s
             .payments
-            .list_payments_by_payable(order.payable(), 1, Some(&forged))
+            .list_payments_by_payable(order.payable(), &PageRequest::after(1, &forged))
             .await;
         assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
     }
@@ -681,18 +681,14 @@ pub async fn the_all_intents_list_is_newest_first_across_users(s: &Stores) {
 
     let mut seen = Vec::new();
     let mut pages = 0;
-    let mut cursor = None;
+    let mut request = PageRequest::first(3);
     loop {
-        let page = s
-            .intents
-            .list_all_intents(3, cursor.as_deref())
-            .await
-            .expect("page");
+        let page = s.intents.list_all_intents(&request).await.expect("page");
         pages += 1;
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|i| i.id()));
-        cursor = page.next;
-        if cursor.is_none() || pages > ids.len() {
+        request.cursor = page.next;
+        if request.cursor.is_none() || pages > ids.len() {
             break;
         }
     }
@@ -701,7 +697,7 @@ pub async fn the_all_intents_list_is_newest_first_across_users(s: &Stores) {
 
     let all = s
         .intents
-        .list_all_intents(ids.len() + 5, None)
+        .list_all_intents(&PageRequest::first(ids.len() + 5))
         .await
         .expect("one page");
     assert_eq!(all.items.iter().map(|i| i.id()).collect::<Vec<_>>(), ids);
@@ -718,31 +714,37 @@ pub async fn the_all_intents_list_refuses_other_cursors(s: &Stores) {
     }
     let by_user = s
         .intents
-        .list_intents_by_user(&user, None, 1, None)
-        .await
-        .expect("page")
-        .next
-        .expect("more to read");
-    let bad = s.intents.list_all_intents(1, Some(&by_user)).await;
-    assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
-
-    let all = s
-        .intents
-        .list_all_intents(1, None)
+        .list_intents_by_user(&user, None, &PageRequest::first(1))
         .await
         .expect("page")
         .next
         .expect("more to read");
     let bad = s
         .intents
-        .list_intents_by_user(&user, None, 1, Some(&all))
+        .list_all_intents(&PageRequest::after(1, &by_user))
+        .await;
+    assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
+
+    let all = s
+        .intents
+        .list_all_intents(&PageRequest::first(1))
+        .await
+        .expect("page")
+        .next
+        .expect("more to read");
+    let bad = s
+        .intents
+        .list_intents_by_user(&user, None, &PageRequest::after(1, &all))
         .await;
     assert!(matches!(bad, Err(StoreError::BadCursor)), "{bad:?}");
 
     let mut refused: Vec<String> = ["not a cursor!", "e30", ""].map(str::to_owned).into();
     refused.extend(tampered(&all));
     for garbage in refused {
-        let bad = s.intents.list_all_intents(1, Some(&garbage)).await;
+        let bad = s
+            .intents
+            .list_all_intents(&PageRequest::after(1, &garbage))
+            .await;
         assert!(
             matches!(bad, Err(StoreError::BadCursor)),
             "{garbage}: {bad:?}"
@@ -771,7 +773,7 @@ pub async fn intents_named_from_keys_still_list_newest_first(s: &Stores) {
     ids.reverse();
     let by_user = s
         .intents
-        .list_intents_by_user(&user, None, 10, None)
+        .list_intents_by_user(&user, None, &PageRequest::first(10))
         .await
         .expect("list");
     assert_eq!(
@@ -780,7 +782,7 @@ pub async fn intents_named_from_keys_still_list_newest_first(s: &Stores) {
     );
     let all: Vec<_> = s
         .intents
-        .list_all_intents(100, None)
+        .list_all_intents(&PageRequest::first(100))
         .await
         .expect("list")
         .items

@@ -38,8 +38,8 @@ use crate::domain::{
     PaymentIntent, PaymentMethod, PaymentStatus, UserId,
 };
 use crate::ports::{
-    Expected, Idempotent, OpenOutcome, PayableWrite, RecordOutcome, StoreError, StoredResponse,
-    Stores,
+    Expected, Idempotent, OpenOutcome, PageRequest, PayableWrite, RecordOutcome, StoreError,
+    StoredResponse, Stores,
 };
 
 /// Declares one `#[tokio::test]` per contract case, each on fresh ports built

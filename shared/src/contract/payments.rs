@@ -364,16 +364,16 @@ pub async fn payment_lists_are_newest_first(s: &Stores) {
     ids.sort_by_key(|id| std::cmp::Reverse(id.to_string()));
 
     let mut seen = Vec::new();
-    let mut cursor = None;
+    let mut request = PageRequest::first(3);
     for _ in 0..10 {
         let page = s
             .payments
-            .list_payments_by_payable(order.payable(), 3, cursor.as_deref())
+            .list_payments_by_payable(order.payable(), &request)
             .await
             .expect("page");
         seen.extend(page.items.iter().map(|p| p.id()));
-        cursor = page.next;
-        if cursor.is_none() {
+        request.cursor = page.next;
+        if request.cursor.is_none() {
             break;
         }
     }

@@ -324,16 +324,16 @@ pub async fn refund_lists_are_newest_first_with_cursors(s: &Stores) {
     ids.reverse();
 
     let mut seen = Vec::new();
-    let mut cursor = None;
+    let mut request = PageRequest::first(2);
     for _ in 0..10 {
         let page = s
             .refunds
-            .list_refunds(&payment.id(), 2, cursor.as_deref())
+            .list_refunds(&payment.id(), &request)
             .await
             .expect("page");
         seen.extend(page.items.iter().map(|r| r.id()));
-        cursor = page.next;
-        if cursor.is_none() {
+        request.cursor = page.next;
+        if request.cursor.is_none() {
             break;
         }
     }
@@ -341,12 +341,18 @@ pub async fn refund_lists_are_newest_first_with_cursors(s: &Stores) {
 
     let first = s
         .refunds
-        .list_refunds(&payment.id(), 2, None)
+        .list_refunds(&payment.id(), &PageRequest::first(2))
         .await
         .expect("page");
     let foreign = s
         .refunds
-        .list_refunds(&other.id(), 2, first.next.as_deref())
+        .list_refunds(
+            &other.id(),
+            &PageRequest {
+                limit: 2,
+                cursor: first.next.clone(),
+            },
+        )
         .await;
     assert!(matches!(foreign, Err(StoreError::BadCursor)), "{foreign:?}");
 }

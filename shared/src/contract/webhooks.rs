@@ -547,16 +547,16 @@ pub async fn an_endpoints_deliveries_list_newest_first_with_cursors(w: &Webhooks
         .await
         .expect("create");
     let mut seen = Vec::new();
-    let mut cursor = None;
+    let mut request = PageRequest::first(2);
     loop {
         let page = w
             .deliveries
-            .list_deliveries(&ops, 2, cursor.as_deref())
+            .list_deliveries(&ops, &request)
             .await
             .expect("page");
         seen.extend(page.items.into_iter().map(|d| d.event.id));
         match page.next {
-            Some(next) => cursor = Some(next),
+            Some(next) => request.cursor = Some(next),
             None => break,
         }
     }
@@ -564,18 +564,20 @@ pub async fn an_endpoints_deliveries_list_newest_first_with_cursors(w: &Webhooks
     let other = EndpointId::parse("other").expect("id");
     let first = w
         .deliveries
-        .list_deliveries(&ops, 2, None)
+        .list_deliveries(&ops, &PageRequest::first(2))
         .await
         .expect("page");
     let foreign = first.next.expect("more");
     assert!(matches!(
         w.deliveries
-            .list_deliveries(&other, 2, Some(&foreign))
+            .list_deliveries(&other, &PageRequest::after(2, &foreign))
             .await,
         Err(StoreError::BadCursor)
     ));
     assert!(matches!(
-        w.deliveries.list_deliveries(&ops, 2, Some("forged")).await,
+        w.deliveries
+            .list_deliveries(&ops, &PageRequest::after(2, "forged"))
+            .await,
         Err(StoreError::BadCursor)
     ));
 }

@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Page, StoreError};
+use super::{Page, PageRequest, StoreError};
 use crate::domain::{Event, EventId, EventType};
 
 /// Which events a list holds; both filters may be given at once.
@@ -30,8 +30,7 @@ pub trait EventStore: Send + Sync {
     async fn list_events(
         &self,
         filter: &EventFilter,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
         now: OffsetDateTime,
     ) -> Result<Page<Event>, StoreError>;
 }

@@ -9,7 +9,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Expected, Page, StoreError};
+use super::{Expected, Page, PageRequest, StoreError};
 use crate::domain::{
     GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, Payment, PaymentIntent, UserId,
 };
@@ -95,23 +95,18 @@ pub trait IntentStore: Send + Sync {
         &self,
         user: &UserId,
         status: Option<IntentStatus>,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError>;
 
     /// Every intent, newest first. Their index spreads new intents' writes
     /// over several partitions, merged here on read.
-    async fn list_all_intents(
-        &self,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> Result<Page<PaymentIntent>, StoreError>;
+    async fn list_all_intents(&self, page: &PageRequest)
+    -> Result<Page<PaymentIntent>, StoreError>;
 
     /// Newest first.
     async fn list_intents_by_payable(
         &self,
         payable: &PayableRef,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError>;
 }

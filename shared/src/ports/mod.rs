@@ -34,7 +34,7 @@ pub use payments::{PaymentStore, RecordOutcome};
 pub use refunds::{RefundOutcome, RefundStore};
 pub use replay::ReplayGuard;
 pub use secrets::{PartnerClient, SecretError, Secrets, SecretsProvider};
-pub use store::{Expected, Page, StoreError};
+pub use store::{Expected, Page, PageRequest, StoreError};
 pub use webhooks::{
     DeliveryCreate, DeliveryPost, DeliverySender, DeliveryStore, EndpointWrite, EventsToDeliver,
     OutgoingEvent, WebhookEndpointStore, Webhooks,

@@ -1,6 +1,6 @@
 //! Payments: the money records.
 
-use super::{Page, StoreError};
+use super::{Page, PageRequest, StoreError};
 use crate::domain::{Payable, PayableRef, Payment, PaymentId, UserId};
 
 /// What happened to an attempt to record a payment against its payable.
@@ -49,7 +49,6 @@ pub trait PaymentStore: Send + Sync {
     async fn list_payments_by_payable(
         &self,
         payable: &PayableRef,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<Payment>, StoreError>;
 }

@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Page, StoreError};
+use super::{Page, PageRequest, StoreError};
 use crate::domain::{GatewayId, Payment, PaymentId, Refund, RefundId};
 
 /// What happened to an attempt to make a refund.
@@ -71,7 +71,6 @@ pub trait RefundStore: Send + Sync {
     async fn list_refunds(
         &self,
         payment: &PaymentId,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<Refund>, StoreError>;
 }

@@ -1,5 +1,5 @@
 //! What every storage port shares: its errors, the expected state of a
-//! conditional write, and a page of a list.
+//! conditional write, and a page of a list with the request that chose it.
 
 use crate::domain::{IntentStatus, PaymentIntent};
 
@@ -29,6 +29,39 @@ impl Expected {
             status: intent.status(),
             version: intent.version(),
         }
+    }
+}
+
+/// Which page of a list to read: every list is read newest first, so the
+/// first page holds the newest items and a page's `next` asks for the ones
+/// older than it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// How many items, at most.
+    pub limit: usize,
+    /// Where the previous page ended (its `next`); none for the first page.
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    /// The newest `limit` items.
+    pub fn first(limit: usize) -> Self {
+        Self {
+            limit,
+            cursor: None,
+        }
+    }
+
+    /// `limit` items after where a previous page ended.
+    pub fn after(limit: usize, cursor: impl Into<String>) -> Self {
+        Self {
+            limit,
+            cursor: Some(cursor.into()),
+        }
+    }
+
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::{Page, StoreError};
+use super::{Page, PageRequest, StoreError};
 use crate::domain::{Delivery, EndpointId, NoAnswer, SecretRotation, WebhookEndpoint};
 
 /// What happened to an endpoint upsert.
@@ -95,8 +95,7 @@ pub trait DeliveryStore: Send + Sync {
     async fn list_deliveries(
         &self,
         endpoint: &EndpointId,
-        limit: usize,
-        cursor: Option<&str>,
+        page: &PageRequest,
     ) -> Result<Page<Delivery>, StoreError>;
 }
 

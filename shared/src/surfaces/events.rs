@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::message::READ;
-use super::paging::{PageSize, Paging};
+use super::paging::PageSize;
 use super::params::EventsQuery;
 use super::refunds::RefundResponse;
 use super::responses::ApiKeyErrors;
@@ -23,7 +23,7 @@ use crate::app::events;
 use crate::auth::ServiceCaller;
 use crate::domain::{Event, EventObject, EventType, Payable, PayableRef, Payment, PaymentIntent};
 use crate::http::{AllChecked, ApiError, Checked, FromRequest, json, problem, query_param, schema};
-use crate::ports::{EventFilter, Page};
+use crate::ports::{EventFilter, Page, PageRequest};
 
 /// Events, 10 to a page unless `limit` says otherwise (Stripe's default).
 pub const PAGE: PageSize = PageSize::new(10, 100);
@@ -465,7 +465,7 @@ impl crate::ports::EventsToDeliver for DeliverableEvents {
 /// Which events, which page.
 pub struct EventsInput {
     filter: EventFilter,
-    page: Paging,
+    page: PageRequest,
 }
 
 fn kind(req: &Request) -> Checked<Option<EventType>> {
@@ -526,8 +526,7 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
         app,
         req,
         |app, _: ServiceCaller, input: EventsInput| async move {
-            let page =
-                events::list(&app, &input.filter, input.page.limit, input.page.cursor()).await?;
+            let page = events::list(&app, &input.filter, &input.page).await?;
             Ok(json(200, &page_json(page)))
         },
     )

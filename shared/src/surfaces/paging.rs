@@ -10,7 +10,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::params::parameter;
 use crate::http::{Checked, cursor, json_page, limit};
-use crate::ports::Page;
+use crate::ports::{Page, PageRequest};
 
 /// How many items a page holds when the caller sends no `limit`, and the
 /// most it may ask for. Each API keeps its own.
@@ -32,8 +32,8 @@ impl PageSize {
 
     /// The page the caller asks for: its `limit` (400 outside `1..=max`)
     /// and the `cursor` it starts after.
-    pub fn paging(self, req: &Request) -> Checked<Paging> {
-        Ok(Paging {
+    pub fn paging(self, req: &Request) -> Checked<PageRequest> {
+        Ok(PageRequest {
             limit: self.of(req)?,
             cursor: cursor(req),
         })
@@ -54,20 +54,6 @@ impl PageSize {
                 .minimum(Some(1))
                 .maximum(Some(self.max)),
         )
-    }
-}
-
-/// Which page of a list the caller asks for.
-pub struct Paging {
-    /// How many items, at most.
-    pub limit: usize,
-    /// Where the previous page ended; none for the first page.
-    pub cursor: Option<String>,
-}
-
-impl Paging {
-    pub fn cursor(&self) -> Option<&str> {
-        self.cursor.as_deref()
     }
 }
 

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::message::{BadRequest, BadToken, CHANGE, MessageError, READ};
-use super::paging::{PageSize, Paging, json_array};
+use super::paging::{PageSize, json_array};
 use super::params::{MAX_OFFSET, OffsetQuery, OrderPathParam};
 use super::responses::{CredentialedChangeErrors, response_set};
 use super::{IdempotencyKey, PageQuery, iso_millis};
@@ -22,6 +22,7 @@ use crate::http::{
     AllChecked, ApiError, Authenticate, Checked, FieldError, FromRequest, JsonDecimal, Sent,
     SentIdempotencyKey, json_body, json_of, named, path_param, problem, query_param, schema,
 };
+use crate::ports::PageRequest;
 use crate::wire_field;
 
 /// The methods a payment may be recorded with.
@@ -337,7 +338,7 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
 /// Which order's payments, which page.
 pub struct OrderListInput {
     order: PayableRef,
-    page: Paging,
+    page: PageRequest,
 }
 
 impl FromRequest for OrderListInput {
@@ -363,14 +364,9 @@ pub async fn list_for_order(app: Arc<App>, req: Request) -> Response<Body> {
         app,
         req,
         |app, caller: Caller, input: OrderListInput| async move {
-            let page = payments::list_for_order(
-                &app,
-                &Actor::Person(caller),
-                &input.order,
-                input.page.limit,
-                input.page.cursor(),
-            )
-            .await?;
+            let page =
+                payments::list_for_order(&app, &Actor::Person(caller), &input.order, &input.page)
+                    .await?;
             Ok(json_array::<PaymentResponse, _>(page))
         },
     )

@@ -12,7 +12,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::IdempotencyKey;
 use super::message::{BadCredentials, BadRequest, CHANGE, MessageError, READ};
-use super::paging::{PageSize, Paging, next_cursor_parameter};
+use super::paging::{PageSize, next_cursor_parameter};
 use super::responses::CredentialedChangeErrors;
 use crate::app::App;
 use crate::app::refunds::{self, RefundRequest};
@@ -23,6 +23,7 @@ use crate::http::{
     AllChecked, ApiError, Authenticate, Checked, FromRequest, SentIdempotencyKey, json_body,
     json_of, named, path_param, problem, schema,
 };
+use crate::ports::PageRequest;
 use crate::wire_field;
 
 /// The most minor units any amount has: the largest amount of a currency
@@ -226,7 +227,7 @@ const PAGE: PageSize = PageSize::new(10, 100);
 /// Which payment's refunds, which page.
 pub struct ListInput {
     payment: Option<PaymentId>,
-    page: Paging,
+    page: PageRequest,
 }
 
 impl FromRequest for ListInput {
@@ -265,14 +266,7 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
     READ.run(app, req, |app, actor: Actor, input: ListInput| async move {
         refunds::may_read(&actor)?;
         let payment = named_payment(input.payment)?;
-        let page = refunds::list(
-            &app,
-            &actor,
-            &payment,
-            input.page.limit,
-            input.page.cursor(),
-        )
-        .await?;
+        let page = refunds::list(&app, &actor, &payment, &input.page).await?;
         Ok(json_of(200, &RefundList::of(page)))
     })
     .await

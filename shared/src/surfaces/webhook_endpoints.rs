@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::IdempotencyKey;
 use super::message::{CHANGE, KeyReused, MessageError, READ};
-use super::paging::{PageSize, Paging, next_cursor_parameter};
+use super::paging::{PageSize, next_cursor_parameter};
 use super::responses::{ApiKeyChangeErrors, ApiKeyErrors};
 use crate::app::App;
 use crate::app::webhook_endpoints;
@@ -28,6 +28,7 @@ use crate::domain::{
 use crate::http::{
     AllChecked, ApiError, Checked, FromRequest, json_body, json_of, path_param, problem,
 };
+use crate::ports::PageRequest;
 use crate::wire_field;
 
 /// The endpoint named is not registered.
@@ -396,7 +397,7 @@ impl IntoParams for DeliveriesQuery {
 
 pub struct DeliveriesInput {
     endpoint: EndpointId,
-    page: Paging,
+    page: PageRequest,
 }
 
 impl FromRequest for DeliveriesInput {
@@ -526,13 +527,7 @@ pub async fn deliveries(app: Arc<App>, req: Request) -> Response<Body> {
         app,
         req,
         |app, _: ServiceCaller, input: DeliveriesInput| async move {
-            let page = webhook_endpoints::deliveries(
-                &app,
-                &input.endpoint,
-                input.page.limit,
-                input.page.cursor(),
-            )
-            .await?;
+            let page = webhook_endpoints::deliveries(&app, &input.endpoint, &input.page).await?;
             Ok(json_of(200, &DeliveryList::of(page)))
         },
     )

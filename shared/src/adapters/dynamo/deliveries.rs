@@ -26,7 +26,7 @@ use super::request::{Wanted, read_pages, unless_refused};
 use super::table::{ALL_INTENTS, BY_USER, Index, PK, SK};
 use crate::domain::delivery::{EventRef, RETENTION};
 use crate::domain::{Attempt, Delivery, DeliveryId, DeliveryStatus, EndpointId, NoAnswer};
-use crate::ports::{DeliveryCreate, DeliveryStore, Page, StoreError};
+use crate::ports::{DeliveryCreate, DeliveryStore, Page, PageRequest, StoreError};
 
 /// The prefix of every lane's partition key.
 pub const LANE_PREFIX: &str = "WEBHOOK_LANE#";
@@ -406,8 +406,7 @@ impl DeliveryStore for DynamoStore {
     async fn list_deliveries(
         &self,
         endpoint: &EndpointId,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<Delivery>, StoreError> {
         let page = self
             .query_newest_first(
@@ -415,8 +414,7 @@ impl DeliveryStore for DynamoStore {
                 endpoint_partition(endpoint),
                 DELIVERY_PREFIX,
                 None,
-                limit,
-                cursor,
+                request,
             )
             .await?;
         page.try_map(delivery_from_item)

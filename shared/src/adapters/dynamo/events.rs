@@ -18,7 +18,7 @@ use super::request::key;
 use super::sharded::ShardedList;
 use super::table::{ALL_INTENTS, BY_PAYABLE, BY_USER};
 use crate::domain::{Event, EventId};
-use crate::ports::{EventFilter, EventStore, Page, StoreError};
+use crate::ports::{EventFilter, EventStore, Page, PageRequest, StoreError};
 
 impl DynamoStore {
     /// Stores one event by itself, as a change's transaction would: for
@@ -83,8 +83,7 @@ impl EventStore for DynamoStore {
     async fn list_events(
         &self,
         filter: &EventFilter,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
         now: OffsetDateTime,
     ) -> Result<Page<Event>, StoreError> {
         let page = match (&filter.object_id, filter.kind) {
@@ -95,8 +94,7 @@ impl EventStore for DynamoStore {
                     object_events_partition(object),
                     EVENT_PREFIX,
                     kind.map(|k| ("type", k.as_str())),
-                    limit,
-                    cursor,
+                    request,
                 )
                 .await?
             }
@@ -106,7 +104,7 @@ impl EventStore for DynamoStore {
                     list: typed_events_list(kind),
                     shards: EVENT_SHARDS,
                 };
-                self.query_sharded(&list, limit, cursor).await?
+                self.query_sharded(&list, request).await?
             }
             (None, None) => {
                 let list = ShardedList {
@@ -114,7 +112,7 @@ impl EventStore for DynamoStore {
                     list: ALL_EVENTS_LIST.to_owned(),
                     shards: EVENT_SHARDS,
                 };
-                self.query_sharded(&list, limit, cursor).await?
+                self.query_sharded(&list, request).await?
             }
         };
         unexpired(page, now)

@@ -27,7 +27,9 @@ use crate::domain::{
     Event, GatewayId, IntentId, IntentStatus, OtpHash, Payable, PayableRef, PayableStatus, Payment,
     PaymentIntent, UserId,
 };
-use crate::ports::{Expected, IntentStore, OpenOutcome, Page, PayableStore, StoreError};
+use crate::ports::{
+    Expected, IntentStore, OpenOutcome, Page, PageRequest, PayableStore, StoreError,
+};
 
 impl DynamoStore {
     fn put_intent_conditional(
@@ -413,8 +415,7 @@ impl IntentStore for DynamoStore {
         &self,
         user: &UserId,
         status: Option<IntentStatus>,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         let page = self
             .query_newest_first(
@@ -422,8 +423,7 @@ impl IntentStore for DynamoStore {
                 user_partition(user),
                 INTENT_PREFIX,
                 status.map(|s| ("status", s.as_str())),
-                limit,
-                cursor,
+                request,
             )
             .await?;
         intents(page)
@@ -451,23 +451,21 @@ impl IntentStore for DynamoStore {
     #[tracing::instrument(skip_all, err)]
     async fn list_all_intents(
         &self,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         let list = ShardedList {
             index: ALL_INTENTS,
             list: ALL_INTENTS_LIST.to_owned(),
             shards: ALL_INTENTS_SHARDS,
         };
-        intents(self.query_sharded(&list, limit, cursor).await?)
+        intents(self.query_sharded(&list, request).await?)
     }
 
     #[tracing::instrument(skip_all, fields(payable = %payable), err)]
     async fn list_intents_by_payable(
         &self,
         payable: &PayableRef,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         let page = self
             .query_newest_first(
@@ -475,8 +473,7 @@ impl IntentStore for DynamoStore {
                 payable_pk(payable),
                 INTENT_PREFIX,
                 None,
-                limit,
-                cursor,
+                request,
             )
             .await?;
         intents(page)

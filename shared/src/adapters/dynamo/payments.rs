@@ -13,7 +13,7 @@ use crate::domain::{
     Event, MAX_PENDING_PAYMENTS, Payable, PayableRef, PayableStatus, Payment, PaymentId,
     PaymentStatus, UserId,
 };
-use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
+use crate::ports::{Page, PageRequest, PaymentStore, RecordOutcome, StoreError};
 
 #[async_trait::async_trait]
 impl PaymentStore for DynamoStore {
@@ -175,7 +175,7 @@ impl PaymentStore for DynamoStore {
     ) -> Result<Vec<Payment>, StoreError> {
         let wanted = offset + limit;
         let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
+        let mut request = PageRequest::first(wanted);
         // Offsets walk the index; the payments API bounds them so this stays a few pages.
         loop {
             let page = self
@@ -184,15 +184,16 @@ impl PaymentStore for DynamoStore {
                     user_partition(user),
                     PAYMENT_PREFIX,
                     None,
-                    wanted - items.len(),
-                    cursor.as_deref(),
+                    &request,
                 )
                 .await?;
             items.extend(page.items);
-            cursor = page.next;
-            if items.len() >= wanted || cursor.is_none() {
-                break;
-            }
+            request = match page.next {
+                Some(next) if items.len() < wanted => {
+                    PageRequest::after(wanted - items.len(), next)
+                }
+                _ => break,
+            };
         }
         items
             .into_iter()
@@ -206,8 +207,7 @@ impl PaymentStore for DynamoStore {
     async fn list_payments_by_payable(
         &self,
         payable: &PayableRef,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<Payment>, StoreError> {
         let page = self
             .query_newest_first(
@@ -215,8 +215,7 @@ impl PaymentStore for DynamoStore {
                 payable_pk(payable),
                 PAYMENT_PREFIX,
                 None,
-                limit,
-                cursor,
+                request,
             )
             .await?;
         page.try_map(payment_from_item)

@@ -5,7 +5,7 @@ use super::DynamoStore;
 use super::codec::{Item, names, s, unavailable, values};
 use super::cursor;
 use super::table::Index;
-use crate::ports::{Page, StoreError};
+use crate::ports::{Page, PageRequest, StoreError};
 
 /// Most pages a filtered list reads before answering with what it has.
 const MAX_PAGES_PER_LIST: usize = 10;
@@ -18,9 +18,10 @@ impl DynamoStore {
         prefix: &str,
         // Only items whose attribute (`status`, `type`) has this value.
         only: Option<(&str, &str)>,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<Item>, StoreError> {
+        let limit = request.limit;
+        let cursor = request.cursor();
         let mut start = cursor
             .map(|c| cursor::decode(&self.cursor_key, c, index.pk, &partition))
             .transpose()?;

@@ -26,7 +26,7 @@ const UNSENT: Index = ALL_INTENTS;
 use crate::domain::{
     Event, GatewayId, Payment, PaymentId, PaymentStatus, Refund, RefundEffect, RefundId,
 };
-use crate::ports::{Page, RefundOutcome, RefundStore, StoreError};
+use crate::ports::{Page, PageRequest, RefundOutcome, RefundStore, StoreError};
 
 fn update(u: UpdateBuilder) -> Result<TransactWriteItem, StoreError> {
     Ok(TransactWriteItem::builder()
@@ -385,8 +385,7 @@ impl RefundStore for DynamoStore {
     async fn list_refunds(
         &self,
         payment: &PaymentId,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<Refund>, StoreError> {
         let page = self
             .query_newest_first(
@@ -394,8 +393,7 @@ impl RefundStore for DynamoStore {
                 refunds_of_partition(payment),
                 REFUND_PREFIX,
                 None,
-                limit,
-                cursor,
+                request,
             )
             .await?;
         page.try_map(refund_from_item)

@@ -13,7 +13,7 @@ use super::cursor;
 use super::keys::shard_partition;
 use super::request::{Wanted, read_pages};
 use super::table::Index;
-use crate::ports::{Page, StoreError};
+use crate::ports::{Page, PageRequest, StoreError};
 
 /// A list whose items sit in `shards` partitions `<list>#<shard>` of `index`.
 #[derive(Debug, Clone)]
@@ -26,15 +26,18 @@ pub(super) struct ShardedList {
 }
 
 impl DynamoStore {
-    /// Up to `limit` items of `list` newest first, after `cursor`'s position.
+    /// The `request`ed page of `list`, newest first.
     pub(super) async fn query_sharded(
         &self,
         list: &ShardedList,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<Item>, StoreError> {
         let index = list.index;
-        let before = cursor.map(|c| self.open_position(list, c)).transpose()?;
+        let limit = request.limit;
+        let before = request
+            .cursor()
+            .map(|c| self.open_position(list, c))
+            .transpose()?;
         let mut items = self
             .read_every_shard(list, limit.saturating_add(1), before)
             .await?;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::cursor_key::CursorKey;
-use crate::ports::{Page, StoreError};
+use crate::ports::{Page, PageRequest, StoreError};
 
 #[derive(Serialize, Deserialize)]
 struct Token {
@@ -31,16 +31,19 @@ fn decode(sealer: &CursorKey, token: &str, list: &str) -> Result<String, StoreEr
     Ok(token.after)
 }
 
-/// A page of `items` (any order) newest first by `sort_key`, after `cursor`.
+/// The `request`ed page of `items` (any order) newest first by `sort_key`.
 pub fn page<T>(
     sealer: &CursorKey,
     mut items: Vec<T>,
     sort_key: impl Fn(&T) -> String,
     list: &str,
-    limit: usize,
-    cursor: Option<&str>,
+    request: &PageRequest,
 ) -> Result<Page<T>, StoreError> {
-    let after = cursor.map(|c| decode(sealer, c, list)).transpose()?;
+    let limit = request.limit;
+    let after = request
+        .cursor()
+        .map(|c| decode(sealer, c, list))
+        .transpose()?;
     items.sort_by_key(|item| std::cmp::Reverse(sort_key(item)));
     let mut rest: Vec<T> = items
         .into_iter()

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::cursor::page;
 use super::{MemoryStore, State};
 use crate::domain::{Event, EventId};
-use crate::ports::{EventFilter, EventStore, Page, StoreError};
+use crate::ports::{EventFilter, EventStore, Page, PageRequest, StoreError};
 
 /// An event and its place in the lists.
 pub(super) struct StoredEvent {
@@ -53,8 +53,7 @@ impl EventStore for MemoryStore {
     async fn list_events(
         &self,
         filter: &EventFilter,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
         now: OffsetDateTime,
     ) -> Result<Page<Event>, StoreError> {
         let state = self.lock()?;
@@ -76,8 +75,7 @@ impl EventStore for MemoryStore {
             items,
             |(key, _)| key.clone(),
             &list_name(filter),
-            limit,
-            cursor,
+            request,
         )?;
         Ok(Page {
             items: found.items.into_iter().map(|(_, e)| e).collect(),

@@ -8,7 +8,7 @@ use crate::domain::{
     ClaimRefused, Event, GatewayId, IntentId, IntentStatus, OtpHash, PayableRef, Payment,
     PaymentIntent, UserId,
 };
-use crate::ports::{Expected, IntentStore, OpenOutcome, Page, StoreError};
+use crate::ports::{Expected, IntentStore, OpenOutcome, Page, PageRequest, StoreError};
 
 fn holds(stored: &PaymentIntent, expected: Expected) -> bool {
     stored.status() == expected.status && stored.version() == expected.version
@@ -202,8 +202,7 @@ impl IntentStore for MemoryStore {
         &self,
         user: &UserId,
         status: Option<IntentStatus>,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         let state = self.lock()?;
         let items = state
@@ -217,26 +216,23 @@ impl IntentStore for MemoryStore {
             items,
             sort_key,
             &format!("intents/user/{user}"),
-            limit,
-            cursor,
+            request,
         )
     }
 
     async fn list_all_intents(
         &self,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         let state = self.lock()?;
         let items = state.intents.values().cloned().collect();
-        page(&self.cursor_key, items, sort_key, "intents", limit, cursor)
+        page(&self.cursor_key, items, sort_key, "intents", request)
     }
 
     async fn list_intents_by_payable(
         &self,
         payable: &PayableRef,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
         let state = self.lock()?;
         let items = state
@@ -246,6 +242,6 @@ impl IntentStore for MemoryStore {
             .cloned()
             .collect();
         let list = format!("intents/payable/{}", payable_key(payable));
-        page(&self.cursor_key, items, sort_key, &list, limit, cursor)
+        page(&self.cursor_key, items, sort_key, &list, request)
     }
 }

@@ -3,7 +3,7 @@
 use super::cursor::page;
 use super::{MemoryStore, payable_key};
 use crate::domain::{Event, Payable, PayableRef, PayableStatus, Payment, PaymentId, UserId};
-use crate::ports::{Page, PaymentStore, RecordOutcome, StoreError};
+use crate::ports::{Page, PageRequest, PaymentStore, RecordOutcome, StoreError};
 
 fn sort_key(p: &Payment) -> String {
     p.list_key()
@@ -79,8 +79,7 @@ impl PaymentStore for MemoryStore {
     async fn list_payments_by_payable(
         &self,
         payable: &PayableRef,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<Payment>, StoreError> {
         let state = self.lock()?;
         let items = state
@@ -90,6 +89,6 @@ impl PaymentStore for MemoryStore {
             .cloned()
             .collect();
         let list = format!("payments/payable/{}", payable_key(payable));
-        page(&self.cursor_key, items, sort_key, &list, limit, cursor)
+        page(&self.cursor_key, items, sort_key, &list, request)
     }
 }

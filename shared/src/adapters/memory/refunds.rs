@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::domain::{
     Event, GatewayId, Payment, PaymentId, PaymentStatus, Refund, RefundEffect, RefundId,
 };
-use crate::ports::{Page, RefundOutcome, RefundStore, StoreError};
+use crate::ports::{Page, PageRequest, RefundOutcome, RefundStore, StoreError};
 
 fn gateway_key(gateway: GatewayId, gateway_refund_id: &str) -> String {
     format!("{}#{gateway_refund_id}", gateway.as_str())
@@ -197,8 +197,7 @@ impl RefundStore for MemoryStore {
     async fn list_refunds(
         &self,
         payment: &PaymentId,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<Refund>, StoreError> {
         let state = self.lock()?;
         let items = state
@@ -208,13 +207,6 @@ impl RefundStore for MemoryStore {
             .cloned()
             .collect();
         let list = format!("refunds/payment/{payment}");
-        page(
-            &self.cursor_key,
-            items,
-            Refund::list_key,
-            &list,
-            limit,
-            cursor,
-        )
+        page(&self.cursor_key, items, Refund::list_key, &list, request)
     }
 }

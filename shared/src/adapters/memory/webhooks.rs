@@ -11,8 +11,8 @@ use super::cursor::page;
 use crate::adapters::cursor_key::CursorKey;
 use crate::domain::{Delivery, DeliveryId, EndpointId, SecretRotation, WebhookEndpoint};
 use crate::ports::{
-    DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent, Page, StoreError,
-    WebhookEndpointStore,
+    DeliveryCreate, DeliveryStore, EndpointWrite, EventsToDeliver, OutgoingEvent, Page,
+    PageRequest, StoreError, WebhookEndpointStore,
 };
 
 #[derive(Default)]
@@ -186,8 +186,7 @@ impl DeliveryStore for MemoryWebhooks {
     async fn list_deliveries(
         &self,
         endpoint: &EndpointId,
-        limit: usize,
-        cursor: Option<&str>,
+        request: &PageRequest,
     ) -> Result<Page<Delivery>, StoreError> {
         let items: Vec<Delivery> = self
             .lock()?
@@ -201,8 +200,7 @@ impl DeliveryStore for MemoryWebhooks {
             items,
             |d| format!("{:020}#{}", d.created.unix_timestamp_nanos(), d.id),
             &format!("DELIVERIES#{endpoint}"),
-            limit,
-            cursor,
+            request,
         )
     }
 }

@@ -23,6 +23,7 @@ use crate::domain::webhook_signature::sign;
 use crate::domain::{Confirmation, GatewayId, IntentStatus, PayableStatus, PaymentIntent, Refund};
 use crate::ports::{
     GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund, Gateways,
+    PageRequest,
 };
 
 /// The test gateway, but one whose cancel answers as told (and counts).
@@ -127,9 +128,10 @@ async fn every_way_of_ending_a_card_intent_leaves_it_to_a_gateway_that_has_the_m
             t.payable(order.payable()).await.status(),
             PayableStatus::Open
         );
-        let payments = payments::list_for_order(&t.app, &backend(), order.payable(), 10, None)
-            .await
-            .expect("payments");
+        let payments =
+            payments::list_for_order(&t.app, &backend(), order.payable(), &PageRequest::first(10))
+                .await
+                .expect("payments");
         assert!(payments.items.is_empty());
     }
 }
@@ -196,9 +198,10 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
     )
     .await
     .expect("acknowledged");
-    let list = payments::list_for_order(&t.app, &backend(), order.payable(), 10, None)
-        .await
-        .expect("payments");
+    let list =
+        payments::list_for_order(&t.app, &backend(), order.payable(), &PageRequest::first(10))
+            .await
+            .expect("payments");
     assert_eq!(list.items.len(), 2, "the offline payment and the card's");
     let (late, offline): (Vec<_>, Vec<_>) = list
         .items

@@ -17,7 +17,7 @@ use crate::domain::{
     webhook_signature,
 };
 use crate::ports::{
-    DeliveryPost, DeliverySender, EventsToDeliver, OutgoingEvent, StoreError, Webhooks,
+    DeliveryPost, DeliverySender, EventsToDeliver, OutgoingEvent, PageRequest, StoreError, Webhooks,
 };
 
 /// Answers each URL as scripted (then 200), and keeps every post.
@@ -521,7 +521,8 @@ async fn nothing_is_sent_to_a_deleted_endpoint() {
     // was left for a deleted one (storage lets it go with its retention),
     // and nobody can list it.
     assert_eq!(s.delivery("ops", "evt_1"), left);
-    let listed = webhook_endpoints::deliveries(&s.app, &left.endpoint_id, 10, None).await;
+    let listed =
+        webhook_endpoints::deliveries(&s.app, &left.endpoint_id, &PageRequest::first(10)).await;
     assert!(matches!(listed, Err(AppError::NotFound(_))), "{listed:?}");
 }
 
@@ -594,7 +595,7 @@ async fn an_endpoint_made_again_under_a_deleted_ones_id_gets_nothing_of_the_old_
         "only the old endpoint's first attempt"
     );
     assert_eq!(s.delivery("ops", "evt_old").status, DeliveryStatus::Failed);
-    let listed = webhook_endpoints::deliveries(&s.app, &id, 10, None)
+    let listed = webhook_endpoints::deliveries(&s.app, &id, &PageRequest::first(10))
         .await
         .expect("listed");
     assert!(listed.items.is_empty(), "{:?}", listed.items);
@@ -611,7 +612,7 @@ async fn deliveries_are_shown_for_thirty_days() {
         let app = s.app.clone();
         let id = id.clone();
         async move {
-            webhook_endpoints::deliveries(&app, &id, 10, None)
+            webhook_endpoints::deliveries(&app, &id, &PageRequest::first(10))
                 .await
                 .expect("listed")
                 .items

@@ -9,7 +9,7 @@ use crate::app::events;
 use crate::app::payment_intents::{self, NewGatewayIntent};
 use crate::auth::{Caller, Role};
 use crate::domain::{Event, EventObject, EventType, GatewayId, PayableRef, PaymentIntent};
-use crate::ports::EventFilter;
+use crate::ports::{EventFilter, PageRequest};
 
 fn of(object_id: &str) -> EventFilter {
     EventFilter {
@@ -26,7 +26,7 @@ fn typed(kind: EventType) -> EventFilter {
 }
 
 async fn listed(t: &TestApp, filter: &EventFilter) -> Vec<Event> {
-    events::list(&t.app, filter, 100, None)
+    events::list(&t.app, filter, &PageRequest::first(100))
         .await
         .expect("events")
         .items
@@ -164,16 +164,23 @@ async fn a_cursor_pages_through_the_list_and_opens_no_other() {
         later(&t);
     }
     let filter = typed(EventType::IntentCreated);
-    let first = events::list(&t.app, &filter, 2, None).await.expect("page");
+    let first = events::list(&t.app, &filter, &PageRequest::first(2))
+        .await
+        .expect("page");
     assert_eq!(first.items.len(), 2);
     let cursor = first.next.expect("more");
-    let second = events::list(&t.app, &filter, 2, Some(&cursor))
+    let second = events::list(&t.app, &filter, &PageRequest::after(2, &cursor))
         .await
         .expect("page");
     assert_eq!(second.items.len(), 1);
     assert!(second.next.is_none());
     assert!(first.items[1].created > second.items[0].created);
-    let other = events::list(&t.app, &EventFilter::default(), 2, Some(&cursor)).await;
+    let other = events::list(
+        &t.app,
+        &EventFilter::default(),
+        &PageRequest::after(2, &cursor),
+    )
+    .await;
     assert!(
         matches!(
             other,

@@ -10,6 +10,7 @@ use crate::domain::{
     GatewayId, IntentStatus, OtpCode, Payable, PayableStatus, PaymentIntent, PaymentMethod,
     PaymentStatus,
 };
+use crate::ports::PageRequest;
 
 async fn otp_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
     let order = t.order(payer, 11_200).await;
@@ -340,7 +341,7 @@ async fn reads_are_the_payers_or_support_and_admin() {
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
 
     let user = payer.user_id.clone();
-    let mine = intents::list_for_user(&t.app, &payer, &user, None, 10, None)
+    let mine = intents::list_for_user(&t.app, &payer, &user, None, &PageRequest::first(10))
         .await
         .expect("own list");
     assert_eq!(mine.items.len(), 1);
@@ -349,29 +350,46 @@ async fn reads_are_the_payers_or_support_and_admin() {
         &payer,
         &user,
         Some(IntentStatus::Succeeded),
-        10,
-        None,
+        &PageRequest::first(10),
     )
     .await
     .expect("filtered");
     assert!(none.items.is_empty());
-    let err = intents::list_for_user(&t.app, &person(&[]), &user, None, 10, None)
+    let err = intents::list_for_user(&t.app, &person(&[]), &user, None, &PageRequest::first(10))
         .await
         .expect_err("someone else's");
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
     assert!(
-        intents::list_for_user(&t.app, &person(&[Role::Admin]), &user, None, 10, None)
-            .await
-            .is_ok()
+        intents::list_for_user(
+            &t.app,
+            &person(&[Role::Admin]),
+            &user,
+            None,
+            &PageRequest::first(10)
+        )
+        .await
+        .is_ok()
     );
 
-    let by_order = intents::list_for_payable(&t.app, &payer, order.payable(), "Order", 10, None)
-        .await
-        .expect("own order");
+    let by_order = intents::list_for_payable(
+        &t.app,
+        &payer,
+        order.payable(),
+        "Order",
+        &PageRequest::first(10),
+    )
+    .await
+    .expect("own order");
     assert_eq!(by_order.items.len(), 1);
-    let err = intents::list_for_payable(&t.app, &person(&[]), order.payable(), "Order", 10, None)
-        .await
-        .expect_err("someone else's order");
+    let err = intents::list_for_payable(
+        &t.app,
+        &person(&[]),
+        order.payable(),
+        "Order",
+        &PageRequest::first(10),
+    )
+    .await
+    .expect_err("someone else's order");
     assert!(
         matches!(err, AppError::NotFound(ref n) if n == "Order"),
         "{err:?}"
@@ -382,8 +400,7 @@ async fn reads_are_the_payers_or_support_and_admin() {
             &person(&[Role::Support]),
             order.payable(),
             "Order",
-            10,
-            None
+            &PageRequest::first(10)
         )
         .await
         .is_ok()
@@ -508,9 +525,15 @@ async fn an_abandoned_intent_expires_and_frees_its_payable() {
         "still within its time"
     );
     t.clock.advance(Duration::seconds(1));
-    let listed = intents::list_for_user(&t.app, &payer, &payer.user_id, None, 10, None)
-        .await
-        .expect("list");
+    let listed = intents::list_for_user(
+        &t.app,
+        &payer,
+        &payer.user_id,
+        None,
+        &PageRequest::first(10),
+    )
+    .await
+    .expect("list");
     assert_eq!(listed.items[0].status(), IntentStatus::Canceled);
     let expired = intents::get(&t.app, &payer, &id).await.expect("read");
     assert_eq!(expired.status(), IntentStatus::Canceled);

@@ -6,6 +6,7 @@ use crate::auth::Actor;
 use crate::auth::{PartnerCaller, ServiceCaller};
 use crate::contract::new_order;
 use crate::domain::{BusinessId, Payable, PayableParts, PaymentId, PaymentMethod, PaymentStatus};
+use crate::ports::PageRequest;
 
 /// The business an order first belongs to, and the one it is handed to.
 fn a() -> BusinessId {
@@ -143,9 +144,10 @@ async fn an_open_intent_keeps_the_business_its_order_is_paid_for() {
     .await
     .expect("paid");
     assert_eq!(settled.order.business_id(), Some(a()));
-    let list = payments::list_for_order(&t.app, &backend(), order.payable(), 10, None)
-        .await
-        .expect("payments");
+    let list =
+        payments::list_for_order(&t.app, &backend(), order.payable(), &PageRequest::first(10))
+            .await
+            .expect("payments");
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].business_id(), Some(a()));
 }

@@ -8,7 +8,7 @@ use crate::domain::{
     GatewayId, IntentStatus, Payable, PayableRef, PayableStatus, Payment, PaymentIntent,
     PaymentMethod, RequestKey,
 };
-use crate::ports::GatewayError;
+use crate::ports::{GatewayError, PageRequest};
 
 fn for_payable(payable: &PayableRef) -> NewGatewayIntent {
     NewGatewayIntent {
@@ -45,7 +45,7 @@ async fn card_intent(t: &TestApp, payer: &Caller) -> (Payable, PaymentIntent) {
 pub(super) async fn payments_of(t: &TestApp, payable: &PayableRef) -> Vec<Payment> {
     t.direct
         .payments
-        .list_payments_by_payable(payable, 100, None)
+        .list_payments_by_payable(payable, &PageRequest::first(100))
         .await
         .expect("list")
         .items
@@ -184,7 +184,7 @@ async fn a_crash_after_storing_a_standalone_intent_is_found_by_its_key() {
     let all = t
         .direct
         .intents
-        .list_all_intents(10, None)
+        .list_all_intents(&PageRequest::first(10))
         .await
         .expect("list");
     assert_eq!(all.items.len(), 1, "one intent, however often it is sent");
@@ -366,23 +366,30 @@ async fn only_admin_and_support_read_here_newest_first() {
             .await
             .expect("read");
         assert_eq!(got.id(), older.id());
-        let all = payment_intents::list_all(&t.app, &reader, 10, None)
+        let all = payment_intents::list_all(&t.app, &reader, &PageRequest::first(10))
             .await
             .expect("all");
         assert_eq!(
             all.items.iter().map(|i| i.id()).collect::<Vec<_>>(),
             vec![newer.id(), older.id()]
         );
-        let theirs = payment_intents::list_for_customer(&t.app, &reader, Some(&customer), 1, None)
-            .await
-            .expect("customer");
+        let theirs = payment_intents::list_for_customer(
+            &t.app,
+            &reader,
+            Some(&customer),
+            &PageRequest::first(1),
+        )
+        .await
+        .expect("customer");
         assert_eq!(theirs.items[0].id(), newer.id());
         let rest = payment_intents::list_for_customer(
             &t.app,
             &reader,
             Some(&customer),
-            1,
-            theirs.next.as_deref(),
+            &PageRequest {
+                limit: 1,
+                cursor: theirs.next.clone(),
+            },
         )
         .await
         .expect("next page");
@@ -394,11 +401,17 @@ async fn only_admin_and_support_read_here_newest_first() {
             Err(AppError::Forbidden(_))
         ));
         assert!(matches!(
-            payment_intents::list_all(&t.app, &other, 10, None).await,
+            payment_intents::list_all(&t.app, &other, &PageRequest::first(10)).await,
             Err(AppError::Forbidden(_))
         ));
         assert!(matches!(
-            payment_intents::list_for_customer(&t.app, &other, Some(&customer), 10, None).await,
+            payment_intents::list_for_customer(
+                &t.app,
+                &other,
+                Some(&customer),
+                &PageRequest::first(10)
+            )
+            .await,
             Err(AppError::Forbidden(_))
         ));
     }
@@ -454,7 +467,7 @@ async fn the_test_gateway_does_not_exist_unless_switched_on() {
     assert!(
         t.direct
             .intents
-            .list_all_intents(10, None)
+            .list_all_intents(&PageRequest::first(10))
             .await
             .expect("list")
             .items

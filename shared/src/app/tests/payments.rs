@@ -6,7 +6,7 @@ use crate::app::payments;
 use crate::auth::Actor;
 use crate::auth::{Role, ServiceCaller};
 use crate::domain::{GatewayId, PayableStatus, PaymentMethod, PaymentStatus, RequestKey};
-use crate::ports::StoreError;
+use crate::ports::{PageRequest, StoreError};
 
 fn backend() -> Actor {
     Actor::Service(ServiceCaller {
@@ -249,27 +249,39 @@ async fn payments_are_read_by_their_payer_and_staff_only() {
         vec![ids[1]]
     );
 
-    let page = payments::list_for_order(&t.app, &me, order.payable(), 2, None)
+    let page = payments::list_for_order(&t.app, &me, order.payable(), &PageRequest::first(2))
         .await
         .expect("order's");
     assert_eq!(page.items.len(), 2);
-    let rest = payments::list_for_order(&t.app, &me, order.payable(), 2, page.next.as_deref())
-        .await
-        .expect("next page");
+    let rest = payments::list_for_order(
+        &t.app,
+        &me,
+        order.payable(),
+        &PageRequest {
+            limit: 2,
+            cursor: page.next.clone(),
+        },
+    )
+    .await
+    .expect("next page");
     assert_eq!(rest.items.len(), 1);
     let err = payments::list_for_order(
         &t.app,
         &Actor::Person(person(&[])),
         order.payable(),
-        2,
-        None,
+        &PageRequest::first(2),
     )
     .await
     .expect_err("someone else's order");
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
-    let err = payments::list_for_order(&t.app, &me, order.payable(), 2, Some("garbage"))
-        .await
-        .expect_err("bad cursor");
+    let err = payments::list_for_order(
+        &t.app,
+        &me,
+        order.payable(),
+        &PageRequest::after(2, "garbage"),
+    )
+    .await
+    .expect_err("bad cursor");
     assert!(
         matches!(err, AppError::Store(crate::ports::StoreError::BadCursor)),
         "{err:?}"
@@ -309,7 +321,7 @@ async fn a_run_again_under_the_same_key_answers_with_the_payment_the_first_recor
     let stored = t
         .direct
         .payments
-        .list_payments_by_payable(order.payable(), 10, None)
+        .list_payments_by_payable(order.payable(), &PageRequest::first(10))
         .await
         .expect("list");
     assert_eq!(stored.items, vec![second], "one payment under one key");
@@ -393,7 +405,7 @@ async fn support_reads_an_order_but_records_nothing_on_it() {
         .expect_err("support writes nothing");
         assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
     }
-    let page = payments::list_for_order(&t.app, &support, order.payable(), 10, None)
+    let page = payments::list_for_order(&t.app, &support, order.payable(), &PageRequest::first(10))
         .await
         .expect("support reads");
     assert!(page.items.is_empty(), "nothing was recorded");

@@ -21,6 +21,7 @@ use crate::domain::{
 };
 use crate::ports::{
     Gateway, GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund, Gateways,
+    PageRequest,
 };
 
 pub(super) fn service() -> Actor {
@@ -280,7 +281,7 @@ async fn an_offline_payment_is_refunded_at_once_in_parts_then_in_full() {
     assert_eq!(payable.status(), PayableStatus::Paid);
     assert_eq!(payable.refunded_minor(), 10_000);
 
-    let listed = refunds::list(&t.app, &service(), &payment.id(), 10, None)
+    let listed = refunds::list(&t.app, &service(), &payment.id(), &PageRequest::first(10))
         .await
         .expect("list");
     assert_eq!(
@@ -364,7 +365,7 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
         refund(&t, &refunder, None, &payment, ask(Some(100)))
             .await
             .expect("may refund");
-        refunds::list(&t.app, &refunder, &payment.id(), 10, None)
+        refunds::list(&t.app, &refunder, &payment.id(), &PageRequest::first(10))
             .await
             .expect("may read");
     }
@@ -383,8 +384,7 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
         &t.app,
         &Actor::Person(person(&[Role::Support])),
         &payment.id(),
-        10,
-        None,
+        &PageRequest::first(10),
     )
     .await
     .expect("support reads");
@@ -396,8 +396,7 @@ async fn only_admin_staff_and_backends_refund_and_support_only_reads() {
             roles: vec![],
         }),
         &payment.id(),
-        10,
-        None,
+        &PageRequest::first(10),
     )
     .await
     .expect_err("the payer does not");
@@ -508,7 +507,7 @@ async fn a_gateway_fault_leaves_the_refund_pending_and_the_retry_asks_for_the_sa
         asked.iter().all(|r| r.id() == pending.id()),
         "one refund, asked twice"
     );
-    let listed = refunds::list(&t.app, &service(), &payment.id(), 10, None)
+    let listed = refunds::list(&t.app, &service(), &payment.id(), &PageRequest::first(10))
         .await
         .expect("list");
     assert_eq!(listed.items.len(), 1);

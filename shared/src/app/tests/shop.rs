@@ -12,6 +12,7 @@ fn backend() -> Actor {
     })
 }
 use crate::domain::{GatewayId, IntentStatus, PayableStatus, PaymentMethod, PaymentStatus};
+use crate::ports::PageRequest;
 
 #[tokio::test]
 async fn the_shop_intent_is_a_card_intent_opened_once() {
@@ -65,9 +66,14 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
         .await
         .expect("again");
     assert_eq!(again.order.status(), PayableStatus::Paid);
-    let list = payments::list_for_order(&t.app, &Actor::Person(payer), order.payable(), 10, None)
-        .await
-        .expect("payments");
+    let list = payments::list_for_order(
+        &t.app,
+        &Actor::Person(payer),
+        order.payable(),
+        &PageRequest::first(10),
+    )
+    .await
+    .expect("payments");
     assert_eq!(
         list.items.len(),
         1,
@@ -107,7 +113,7 @@ async fn mark_paid_completes_pending_payments_and_records_the_rest() {
         (settled.order.status(), settled.order.paid_minor()),
         (PayableStatus::Paid, 10_000)
     );
-    let list = payments::list_for_order(&t.app, &me, order.payable(), 10, None)
+    let list = payments::list_for_order(&t.app, &me, order.payable(), &PageRequest::first(10))
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 2);
@@ -132,9 +138,14 @@ async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
     shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("paid");
-    let list = payments::list_for_order(&t.app, &Actor::Person(payer), order.payable(), 10, None)
-        .await
-        .expect("payments");
+    let list = payments::list_for_order(
+        &t.app,
+        &Actor::Person(payer),
+        order.payable(),
+        &PageRequest::first(10),
+    )
+    .await
+    .expect("payments");
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].amount().minor(), 2_500);
     assert_eq!(list.items[0].status(), PaymentStatus::Completed);
@@ -180,10 +191,10 @@ async fn mark_paid_completes_pending_payments_past_the_first_page() {
     shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("paid");
-    let mut cursor = None;
+    let mut request = PageRequest::first(100);
     let mut pending = 0;
     loop {
-        let page = payments::list_for_order(&t.app, &me, order.payable(), 100, cursor.as_deref())
+        let page = payments::list_for_order(&t.app, &me, order.payable(), &request)
             .await
             .expect("list");
         pending += page
@@ -191,8 +202,8 @@ async fn mark_paid_completes_pending_payments_past_the_first_page() {
             .iter()
             .filter(|p| p.status() == PaymentStatus::Pending)
             .count();
-        cursor = page.next;
-        if cursor.is_none() {
+        request.cursor = page.next;
+        if request.cursor.is_none() {
             break;
         }
     }
@@ -228,7 +239,7 @@ async fn mark_paid_waits_for_pending_payments_the_index_does_not_show_yet() {
     shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("paid");
-    let list = payments::list_for_order(&t.app, &me, order.payable(), 10, None)
+    let list = payments::list_for_order(&t.app, &me, order.payable(), &PageRequest::first(10))
         .await
         .expect("list");
     assert!(
@@ -298,8 +309,7 @@ async fn mark_paid_records_what_the_payment_system_states() {
             &t.app,
             &Actor::Person(payer.clone()),
             order.payable(),
-            10,
-            None,
+            &PageRequest::first(10),
         )
         .await
         .expect("payments");
@@ -334,9 +344,14 @@ async fn mark_paid_refuses_an_amount_that_is_not_the_orders_and_records_nothing(
             "{wrong}: {err:?}"
         );
     }
-    let list = payments::list_for_order(&t.app, &Actor::Person(payer), order.payable(), 10, None)
-        .await
-        .expect("payments");
+    let list = payments::list_for_order(
+        &t.app,
+        &Actor::Person(payer),
+        order.payable(),
+        &PageRequest::first(10),
+    )
+    .await
+    .expect("payments");
     assert!(list.items.is_empty());
 }
 
@@ -362,7 +377,7 @@ async fn mark_paid_completes_an_order_holding_the_most_pending_payments() {
         (p.status(), p.paid_minor(), p.pending_payments()),
         (PayableStatus::Paid, 10_000, 0)
     );
-    let list = payments::list_for_order(&t.app, &me, order.payable(), 100, None)
+    let list = payments::list_for_order(&t.app, &me, order.payable(), &PageRequest::first(100))
         .await
         .expect("payments");
     assert_eq!(list.items.len(), 41, "forty completed and one for the rest");

@@ -13,7 +13,7 @@ use crate::app::AppError;
 use crate::app::events;
 use crate::app::unsent_refunds::{GRACE, PassReport, finish_unsent};
 use crate::domain::{Payment, PaymentStatus, Refund, RefundStatus};
-use crate::ports::{EventFilter, GatewayError};
+use crate::ports::{EventFilter, GatewayError, PageRequest};
 
 const DAY: Duration = Duration::hours(24);
 
@@ -37,10 +37,14 @@ async fn left_unsent(
         .await
         .expect_err("the gateway's answer never came");
     assert!(matches!(err, AppError::Gateway(_)), "{err:?}");
-    let listed =
-        crate::app::refunds::list(&t.app, &super::refunds::service(), &payment.id(), 10, None)
-            .await
-            .expect("list");
+    let listed = crate::app::refunds::list(
+        &t.app,
+        &super::refunds::service(),
+        &payment.id(),
+        &PageRequest::first(10),
+    )
+    .await
+    .expect("list");
     let unsent = listed.items.into_iter().next().expect("the refund is kept");
     assert!(unsent.is_unsent(), "{unsent:?}");
     (t, gateway, payment, unsent)
@@ -55,7 +59,7 @@ async fn refund_events(t: &TestApp, refund: &Refund) -> Vec<&'static str> {
         kind: None,
         object_id: Some(refund.id().to_string()),
     };
-    events::list(&t.app, &filter, 100, None)
+    events::list(&t.app, &filter, &PageRequest::first(100))
         .await
         .expect("events")
         .items

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use lambda_http::{Body, Request, Response};
 use utoipa::IntoResponses;
 
-use super::paging::{PageSize, Paging, json_array};
+use super::paging::{PageSize, json_array};
 use super::params::{RegistrationPath, UserIntentsQuery};
 use super::responses::response_set;
 use super::{IdempotencyKey, PageQuery, iso_millis};
@@ -23,6 +23,7 @@ use crate::http::{
     AllChecked, Anonymous, ApiError, Checked, FromRequest, json_body, json_of, named, path_param,
     problem, query_param,
 };
+use crate::ports::PageRequest;
 use errors::{
     BadCursor, BadKey, CHANGE, GatewayDown, GatewayTimedOut, Invalid, READ, TooLarge,
     Unauthenticated,
@@ -364,7 +365,7 @@ pub async fn fail(app: Arc<App>, req: Request) -> Response<Body> {
 pub struct UserListInput {
     user: UserId,
     status: Option<IntentStatus>,
-    page: Paging,
+    page: PageRequest,
 }
 
 impl FromRequest for UserListInput {
@@ -401,15 +402,9 @@ pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
         app,
         req,
         |app, caller: Caller, input: UserListInput| async move {
-            let page = intents::list_for_user(
-                &app,
-                &caller,
-                &input.user,
-                input.status,
-                input.page.limit,
-                input.page.cursor(),
-            )
-            .await?;
+            let page =
+                intents::list_for_user(&app, &caller, &input.user, input.status, &input.page)
+                    .await?;
             Ok(json_array::<PaymentIntentResponse, _>(page))
         },
     )
@@ -419,7 +414,7 @@ pub async fn list_by_user(app: Arc<App>, req: Request) -> Response<Body> {
 /// Which registration's intents, which page.
 pub struct RegistrationListInput {
     registration: PayableRef,
-    page: Paging,
+    page: PageRequest,
 }
 
 impl FromRequest for RegistrationListInput {
@@ -455,8 +450,7 @@ pub async fn list_by_registration(app: Arc<App>, req: Request) -> Response<Body>
                 &caller,
                 &input.registration,
                 "Registration",
-                input.page.limit,
-                input.page.cursor(),
+                &input.page,
             )
             .await?;
             Ok(json_array::<PaymentIntentResponse, _>(page))

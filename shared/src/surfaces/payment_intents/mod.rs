@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, Response};
 use serde::de::IgnoredAny;
 
 use super::IdempotencyKey;
-use super::paging::{PageSize, Paging, json_array};
+use super::paging::{PageSize, json_array};
 use super::params::{CustomerPath, PageQuery50};
 use super::responses::response_set;
 use crate::app::App;
@@ -27,6 +27,7 @@ use crate::http::{
     AllChecked, Anonymous, ApiError, Authenticate, Checked, FieldError, FromRequest,
     SentIdempotencyKey, header, json_body, json_of, named, path_param, problem, request_id,
 };
+use crate::ports::PageRequest;
 use problems::{
     BadPage, BadRequestBody, CHANGE, GatewayDown, GatewayNotConfigured, GatewayTimedOut, KeyReused,
     NotStaff, ProblemDetails, READ, TooLarge, Unauthenticated,
@@ -60,7 +61,7 @@ response_set!(
 );
 
 /// Which page of a list.
-pub struct PageInput(Paging);
+pub struct PageInput(PageRequest);
 
 impl FromRequest for PageInput {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
@@ -82,7 +83,7 @@ pub async fn list(app: Arc<App>, req: Request) -> Response<Body> {
         app,
         req,
         |app, caller: Caller, PageInput(page)| async move {
-            let found = payment_intents::list_all(&app, &caller, page.limit, page.cursor()).await?;
+            let found = payment_intents::list_all(&app, &caller, &page).await?;
             Ok(json_array::<PaymentIntentDto, _>(found))
         },
     )
@@ -128,7 +129,7 @@ pub async fn get(app: Arc<App>, req: Request) -> Response<Body> {
 pub struct CustomerListInput {
     /// None when the path holds no user id: no customer has it.
     customer: Option<UserId>,
-    page: Paging,
+    page: PageRequest,
 }
 
 impl FromRequest for CustomerListInput {
@@ -157,8 +158,7 @@ pub async fn list_by_customer(app: Arc<App>, req: Request) -> Response<Body> {
                 &app,
                 &caller,
                 input.customer.as_ref(),
-                input.page.limit,
-                input.page.cursor(),
+                &input.page,
             )
             .await?;
             Ok(json_array::<PaymentIntentDto, _>(found))

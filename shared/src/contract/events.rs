@@ -389,10 +389,7 @@ pub async fn a_write_that_loses_writes_no_event(s: &Stores) {
         )
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
-    let repriced = Payable::restore(PayableParts {
-        amount: usd(900),
-        ..free.clone().into_parts()
-    });
+    let repriced = revised(&free, |d| d.amount = usd(900));
     let r = s
         .payments
         .record_payment(

@@ -48,10 +48,7 @@ pub async fn an_intent_claims_only_an_open_payable_priced_and_owned_as_read(s: &
         "{outcome:?}"
     );
 
-    let stale = Payable::restore(PayableParts {
-        amount: usd(4_000),
-        ..order.clone().into_parts()
-    });
+    let stale = revised(&order, |d| d.amount = usd(4_000));
     let mut cheaper = new_intent(&owner, Some(&stale), GatewayId::Test);
     let outcome = s.intents.open_intent(&mut cheaper).await.expect("open");
     assert!(

@@ -33,8 +33,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::domain::intent::NewIntent;
 use crate::domain::{
-    Currency, Email, FeeSchedule, GatewayId, IntentStatus, Money, OtpCode, OtpHash, OtpPolicy,
-    Payable, PayableId, PayableKind, PayableParts, PayableRef, PayableStatus, Payer, Payment,
+    Currency, Email, FeeSchedule, GatewayId, IntentStatus, Money, NewPayable, OtpCode, OtpHash,
+    OtpPolicy, Payable, PayableId, PayableKind, PayableRef, PayableStatus, Payer, Payment,
     PaymentIntent, PaymentMethod, PaymentStatus, UserId,
 };
 use crate::ports::{
@@ -144,28 +144,29 @@ pub fn new_user() -> UserId {
 
 /// An order of `minor` US cents owned by `owner`, not yet stored.
 pub fn new_order(owner: &UserId, minor: i64) -> Payable {
-    let t = now();
-    Payable::restore(PayableParts {
-        payable: PayableRef {
-            kind: PayableKind::Order,
-            id: PayableId::parse(&unique("o")).expect("payable id"),
+    Payable::new(
+        NewPayable {
+            payable: PayableRef {
+                kind: PayableKind::Order,
+                id: PayableId::parse(&unique("o")).expect("payable id"),
+            },
+            owner: payer(owner),
+            amount: usd(minor),
+            number: Some("ORD-1".into()),
+            description: Some("Two tickets".into()),
+            line_items: vec![],
+            business_id: None,
         },
-        owner: payer(owner),
-        amount: usd(minor),
-        number: Some("ORD-1".into()),
-        description: Some("Two tickets".into()),
-        line_items: vec![],
-        business_id: None,
-        status: PayableStatus::Open,
-        open_intent_id: None,
-        allocated_minor: 0,
-        paid_minor: 0,
-        refunded_minor: 0,
-        pending_payments: 0,
-        owner_fixed: false,
-        created_at: t,
-        updated_at: t,
-    })
+        now(),
+    )
+}
+
+/// `payable` as the operator's backend sends it again with `change` made to
+/// its details; what the service keeps of it is as it was.
+pub fn revised(payable: &Payable, change: impl FnOnce(&mut NewPayable)) -> Payable {
+    let mut parts = payable.clone().into_parts();
+    change(&mut parts.details);
+    Payable::restore(parts)
 }
 
 /// A new intent collecting `payable` (or standalone), not yet stored.

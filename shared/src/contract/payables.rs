@@ -23,14 +23,13 @@ pub async fn upsert_creates_then_replaces_keeping_the_services_fields(s: &Stores
     assert_eq!(created.amount(), usd(10_000));
     assert_eq!(created.description().as_deref(), Some("Two tickets"));
 
-    let next = Payable::restore(PayableParts {
-        amount: usd(12_000),
-        description: None,
-        // The service's own fields are not the caller's to set.
-        status: PayableStatus::Paid,
-        paid_minor: 12_000,
-        ..order.clone().into_parts()
-    });
+    let mut next = order.clone().into_parts();
+    next.details.amount = usd(12_000);
+    next.details.description = None;
+    // The service's own fields are not the caller's to set.
+    next.status = PayableStatus::Paid;
+    next.paid_minor = 12_000;
+    let next = Payable::restore(next);
     let second = s
         .payables
         .upsert_payable(&next, now())
@@ -70,10 +69,7 @@ pub async fn a_paid_payable_is_final(s: &Stores) {
         .finish_intent(&mut done, Expected::of(&intent), Some(&payment))
         .await
         .expect("paid");
-    let next = Payable::restore(PayableParts {
-        description: Some("changed".into()),
-        ..order.clone().into_parts()
-    });
+    let next = revised(&order, |d| d.description = Some("changed".into()));
     let write = s
         .payables
         .upsert_payable(&next, now())
@@ -87,10 +83,7 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
     let order = stored_order(s, &new_user(), 5_000).await;
     let intent = open_on(s, &order).await;
 
-    let repriced = Payable::restore(PayableParts {
-        amount: usd(6_000),
-        ..order.clone().into_parts()
-    });
+    let repriced = revised(&order, |d| d.amount = usd(6_000));
     let write = s
         .payables
         .upsert_payable(&repriced, now())
@@ -100,10 +93,7 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
         matches!(write, PayableWrite::OpenIntentAmountChange(id) if id == intent.id()),
         "{write:?}"
     );
-    let new_owner = Payable::restore(PayableParts {
-        owner: payer(&new_user()),
-        ..order.clone().into_parts()
-    });
+    let new_owner = revised(&order, |d| d.owner = payer(&new_user()));
     let write = s
         .payables
         .upsert_payable(&new_owner, now())
@@ -114,9 +104,8 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
         "{write:?}"
     );
     // The payment the intent records belongs to the business it was opened for.
-    let new_business = Payable::restore(PayableParts {
-        business_id: Some(crate::domain::BusinessId::new(42)),
-        ..order.clone().into_parts()
+    let new_business = revised(&order, |d| {
+        d.business_id = Some(crate::domain::BusinessId::new(42))
     });
     let write = s
         .payables
@@ -130,10 +119,7 @@ pub async fn an_open_intent_keeps_its_payables_amount_payer_and_business(s: &Sto
     assert_eq!(payable(s, &order).await.business_id(), None);
 
     // Details that do not change what is collected may.
-    let described = Payable::restore(PayableParts {
-        description: Some("Three tickets".into()),
-        ..order.clone().into_parts()
-    });
+    let described = revised(&order, |d| d.description = Some("Three tickets".into()));
     let write = s
         .payables
         .upsert_payable(&described, now())
@@ -158,10 +144,7 @@ pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
         .expect("record");
     assert_eq!(outcome, RecordOutcome::Recorded);
 
-    let lower = Payable::restore(PayableParts {
-        amount: usd(3_999),
-        ..order.clone().into_parts()
-    });
+    let lower = revised(&order, |d| d.amount = usd(3_999));
     let write = s
         .payables
         .upsert_payable(&lower, now())
@@ -172,9 +155,8 @@ pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
         "{write:?}"
     );
 
-    let euros = Payable::restore(PayableParts {
-        amount: Money::from_minor(10_000, Currency::parse("EUR").expect("eur")).expect("eur"),
-        ..order.clone().into_parts()
+    let euros = revised(&order, |d| {
+        d.amount = Money::from_minor(10_000, Currency::parse("EUR").expect("eur")).expect("eur")
     });
     let write = s
         .payables
@@ -186,10 +168,7 @@ pub async fn recorded_payments_bound_the_payables_total(s: &Stores) {
         "{write:?}"
     );
 
-    let exact = Payable::restore(PayableParts {
-        amount: usd(4_000),
-        ..order.clone().into_parts()
-    });
+    let exact = revised(&order, |d| d.amount = usd(4_000));
     let write = s
         .payables
         .upsert_payable(&exact, now())
@@ -223,10 +202,7 @@ pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
         .expect("record");
     assert_eq!(outcome, RecordOutcome::Recorded);
     for payable in [&order, &other] {
-        let new_owner = Payable::restore(PayableParts {
-            owner: payer(&new_user()),
-            ..payable.clone().into_parts()
-        });
+        let new_owner = revised(payable, |d| d.owner = payer(&new_user()));
         let write = s
             .payables
             .upsert_payable(&new_owner, now())
@@ -234,10 +210,7 @@ pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
             .expect("upsert");
         assert!(matches!(write, PayableWrite::OwnerFixed), "{write:?}");
         // The owner's own details may still change.
-        let described = Payable::restore(PayableParts {
-            description: Some("Three tickets".into()),
-            ..payable.clone().into_parts()
-        });
+        let described = revised(payable, |d| d.description = Some("Three tickets".into()));
         let write = s
             .payables
             .upsert_payable(&described, now())
@@ -247,10 +220,7 @@ pub async fn a_payable_with_intents_or_payments_keeps_its_owner(s: &Stores) {
     }
     // A payable nobody has paid towards may still change hands.
     let fresh = stored_order(s, &owner, 5_000).await;
-    let new_owner = Payable::restore(PayableParts {
-        owner: payer(&new_user()),
-        ..fresh.clone().into_parts()
-    });
+    let new_owner = revised(&fresh, |d| d.owner = payer(&new_user()));
     let write = s
         .payables
         .upsert_payable(&new_owner, now())

@@ -68,10 +68,7 @@ pub async fn payments_never_exceed_the_total(s: &Stores) {
         None
     );
 
-    let stale = Payable::restore(PayableParts {
-        amount: usd(20_000),
-        ..order.clone().into_parts()
-    });
+    let stale = revised(&order, |d| d.amount = usd(20_000));
     let outcome = s
         .payments
         .record_payment(&record_of(&stale, 100, PaymentStatus::Pending), &stale)
@@ -285,19 +282,15 @@ pub async fn pending_payments_stop_at_the_cap_and_settling_completes_them_all(s:
 /// recorded only while the payable still belongs to that business.
 pub async fn a_payment_is_recorded_only_for_the_business_its_payable_has(s: &Stores) {
     use crate::domain::BusinessId;
-    let order = Payable::restore(PayableParts {
-        business_id: Some(BusinessId::new(1)),
-        ..new_order(&new_user(), 10_000).into_parts()
+    let order = revised(&new_order(&new_user(), 10_000), |d| {
+        d.business_id = Some(BusinessId::new(1))
     });
     s.payables
         .upsert_payable(&order, now())
         .await
         .expect("upsert");
     let read = payable(s, &order).await;
-    let moved = Payable::restore(PayableParts {
-        business_id: Some(BusinessId::new(2)),
-        ..read.clone().into_parts()
-    });
+    let moved = revised(&read, |d| d.business_id = Some(BusinessId::new(2)));
     s.payables
         .upsert_payable(&moved, now())
         .await

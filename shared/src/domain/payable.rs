@@ -85,16 +85,11 @@ pub struct NewPayable {
 pub const MAX_PENDING_PAYMENTS: u32 = 40;
 
 /// Everything storage keeps of a payable: what a payable is rebuilt from when
-/// read back ([`Payable::restore`]).
+/// read back ([`Payable::restore`]). The operator's backend said what it is;
+/// the rest is the service's own.
 #[derive(Debug, Clone)]
 pub struct PayableParts {
-    pub payable: PayableRef,
-    pub owner: Payer,
-    pub amount: Money,
-    pub number: Option<String>,
-    pub description: Option<String>,
-    pub line_items: Vec<LineItem>,
-    pub business_id: Option<super::BusinessId>,
+    pub details: NewPayable,
     pub status: PayableStatus,
     /// The one intent that may still collect this payable, if any.
     pub open_intent_id: Option<IntentId>,
@@ -217,14 +212,15 @@ impl Payable {
 impl Payable {
     /// A payable as storage holds it.
     pub fn restore(parts: PayableParts) -> Self {
+        let details = parts.details;
         Self {
-            payable: parts.payable,
-            owner: parts.owner,
-            amount: parts.amount,
-            number: parts.number,
-            description: parts.description,
-            line_items: parts.line_items,
-            business_id: parts.business_id,
+            payable: details.payable,
+            owner: details.owner,
+            amount: details.amount,
+            number: details.number,
+            description: details.description,
+            line_items: details.line_items,
+            business_id: details.business_id,
             status: parts.status,
             open_intent_id: parts.open_intent_id,
             allocated_minor: parts.allocated_minor,
@@ -240,13 +236,15 @@ impl Payable {
     /// Everything it holds, as storage keeps it.
     pub fn into_parts(self) -> PayableParts {
         PayableParts {
-            payable: self.payable,
-            owner: self.owner,
-            amount: self.amount,
-            number: self.number,
-            description: self.description,
-            line_items: self.line_items,
-            business_id: self.business_id,
+            details: NewPayable {
+                payable: self.payable,
+                owner: self.owner,
+                amount: self.amount,
+                number: self.number,
+                description: self.description,
+                line_items: self.line_items,
+                business_id: self.business_id,
+            },
             status: self.status,
             open_intent_id: self.open_intent_id,
             allocated_minor: self.allocated_minor,
@@ -264,14 +262,8 @@ impl Payable {
     /// A payable as its owner describes it, made `now`: open, with nothing
     /// paid and no intent.
     pub fn new(details: NewPayable, now: OffsetDateTime) -> Self {
-        Self {
-            payable: details.payable,
-            owner: details.owner,
-            amount: details.amount,
-            number: details.number,
-            description: details.description,
-            line_items: details.line_items,
-            business_id: details.business_id,
+        Self::restore(PayableParts {
+            details,
             status: PayableStatus::Open,
             open_intent_id: None,
             allocated_minor: 0,
@@ -281,7 +273,7 @@ impl Payable {
             owner_fixed: false,
             created_at: now,
             updated_at: now,
-        }
+        })
     }
 
     /// Checks that line items are in the payable's currency.

@@ -543,8 +543,8 @@ mod tests {
     use crate::domain::IntentStatus;
     use crate::domain::intent::NewIntent;
     use crate::domain::{
-        Currency, Email, FeeSchedule, GatewayId, Money, PayableId, PayableKind, PayableParts,
-        PayableStatus, Payer, PaymentMethod, PaymentStatus, Refund, RefundId, UserId,
+        Currency, Email, FeeSchedule, GatewayId, Money, NewPayable, PayableId, PayableKind, Payer,
+        PaymentMethod, PaymentStatus, Refund, RefundId, UserId,
     };
 
     fn at() -> OffsetDateTime {
@@ -553,38 +553,32 @@ mod tests {
 
     fn order() -> Payable {
         let usd = Currency::parse("USD").expect("usd");
-        Payable::restore(PayableParts {
-            payable: PayableRef {
-                kind: PayableKind::Order,
-                id: PayableId::parse("ORD-1").expect("id"),
+        Payable::new(
+            NewPayable {
+                payable: PayableRef {
+                    kind: PayableKind::Order,
+                    id: PayableId::parse("ORD-1").expect("id"),
+                },
+                owner: Payer {
+                    user_id: UserId::parse("u1").expect("user"),
+                    email: Email::parse("u1@example.com").expect("email"),
+                },
+                amount: Money::from_minor(11_200, usd).expect("money"),
+                number: Some("1001".into()),
+                description: Some("Two shirts".into()),
+                line_items: vec![
+                    crate::domain::LineItem::new(
+                        "Shirt",
+                        Money::from_minor(5_600, usd).expect("money"),
+                        2,
+                        None,
+                    )
+                    .expect("item"),
+                ],
+                business_id: Some(crate::domain::BusinessId::new(123_456)),
             },
-            owner: Payer {
-                user_id: UserId::parse("u1").expect("user"),
-                email: Email::parse("u1@example.com").expect("email"),
-            },
-            amount: Money::from_minor(11_200, usd).expect("money"),
-            number: Some("1001".into()),
-            description: Some("Two shirts".into()),
-            line_items: vec![
-                crate::domain::LineItem::new(
-                    "Shirt",
-                    Money::from_minor(5_600, usd).expect("money"),
-                    2,
-                    None,
-                )
-                .expect("item"),
-            ],
-            business_id: Some(crate::domain::BusinessId::new(123_456)),
-            status: PayableStatus::Open,
-            open_intent_id: None,
-            allocated_minor: 0,
-            paid_minor: 0,
-            refunded_minor: 0,
-            pending_payments: 0,
-            owner_fixed: false,
-            created_at: at(),
-            updated_at: at(),
-        })
+            at(),
+        )
     }
 
     fn intent() -> PaymentIntent {

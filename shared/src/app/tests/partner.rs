@@ -4,8 +4,8 @@ use crate::app::payments;
 use crate::app::{AppError, payables};
 use crate::auth::Actor;
 use crate::auth::{PartnerCaller, ServiceCaller};
-use crate::contract::new_order;
-use crate::domain::{BusinessId, Payable, PayableParts, PaymentId, PaymentMethod, PaymentStatus};
+use crate::contract::{new_order, revised};
+use crate::domain::{BusinessId, Payable, PaymentId, PaymentMethod, PaymentStatus};
 use crate::ports::PageRequest;
 
 /// The business an order first belongs to, and the one it is handed to.
@@ -33,9 +33,8 @@ fn backend() -> Actor {
 
 /// The payables API hands the order to `business` (or to none).
 async fn hand_to(t: &TestApp, order: &Payable, business: Option<BusinessId>) -> Payable {
-    let next = Payable::restore(PayableParts {
-        business_id: business,
-        ..t.payable(order.payable()).await.into_parts()
+    let next = revised(&t.payable(order.payable()).await, |d| {
+        d.business_id = business
     });
     payables::upsert(&t.app, next).await.expect("upsert").0
 }
@@ -119,19 +118,15 @@ async fn a_payment_made_for_no_business_is_no_partners_later() {
 async fn an_open_intent_keeps_the_business_its_order_is_paid_for() {
     let t = TestApp::new();
     let payer = person(&[]);
-    let order = Payable::restore(PayableParts {
-        business_id: Some(a()),
-        ..new_order(&payer.user_id, 5_000).into_parts()
+    let order = revised(&new_order(&payer.user_id, 5_000), |d| {
+        d.business_id = Some(a())
     });
     let order = payables::upsert(&t.app, order).await.expect("upsert").0;
     let (intent, _) = crate::app::shop::shop_intent(&t.app, &payer, order.payable())
         .await
         .expect("open");
     assert_eq!(intent.business_id(), Some(a()));
-    let moved = Payable::restore(PayableParts {
-        business_id: Some(b()),
-        ..order.clone().into_parts()
-    });
+    let moved = revised(&order, |d| d.business_id = Some(b()));
     let err = payables::upsert(&t.app, moved)
         .await
         .expect_err("the payer is paying the business the intent was opened for");

@@ -1,10 +1,8 @@
 use super::{TestApp, person};
 use crate::app::AppError;
 use crate::app::{intents, payables};
-use crate::contract::new_order;
-use crate::domain::{
-    Currency, GatewayId, LineItem, Money, Payable, PayableParts, PayableStatus, Payer,
-};
+use crate::contract::{new_order, revised};
+use crate::domain::{Currency, GatewayId, LineItem, Money, PayableStatus};
 
 #[tokio::test]
 async fn upsert_creates_then_replaces() {
@@ -16,9 +14,8 @@ async fn upsert_creates_then_replaces() {
         .expect("create");
     assert!(is_new);
     assert_eq!(created.status(), PayableStatus::Open);
-    let next = Payable::restore(PayableParts {
-        amount: Money::from_minor(6_000, order.amount().currency()).expect("money"),
-        ..order.clone().into_parts()
+    let next = revised(&order, |d| {
+        d.amount = Money::from_minor(6_000, order.amount().currency()).expect("money")
     });
     let (replaced, is_new) = payables::upsert(&t.app, next).await.expect("replace");
     assert!(!is_new);
@@ -39,9 +36,8 @@ async fn line_items_are_in_the_payables_currency() {
     let t = TestApp::new();
     let order = new_order(&person(&[]).user_id, 5_000);
     let eur = Money::from_minor(100, Currency::parse("EUR").expect("eur")).expect("money");
-    let order = Payable::restore(PayableParts {
-        line_items: vec![LineItem::new("Ticket", eur, 1, None).expect("item")],
-        ..order.into_parts()
+    let order = revised(&order, |d| {
+        d.line_items = vec![LineItem::new("Ticket", eur, 1, None).expect("item")]
     });
     let err = payables::upsert(&t.app, order).await.expect_err("currency");
     assert!(
@@ -59,9 +55,8 @@ async fn an_open_intent_or_payment_locks_what_it_collects() {
         intents::open_for_payable(&t.app, &owner, order.payable(), GatewayId::Test, "Order")
             .await
             .expect("open");
-    let repriced = Payable::restore(PayableParts {
-        amount: Money::from_minor(4_000, order.amount().currency()).expect("money"),
-        ..order.clone().into_parts()
+    let repriced = revised(&order, |d| {
+        d.amount = Money::from_minor(4_000, order.amount().currency()).expect("money")
     });
     let err = payables::upsert(&t.app, repriced.clone())
         .await
@@ -71,13 +66,7 @@ async fn an_open_intent_or_payment_locks_what_it_collects() {
         "{err:?}"
     );
     // The owner cannot change once an intent exists either.
-    let new_owner = Payable::restore(PayableParts {
-        owner: Payer {
-            user_id: person(&[]).user_id,
-            ..order.owner().clone()
-        },
-        ..order.clone().into_parts()
-    });
+    let new_owner = revised(&order, |d| d.owner.user_id = person(&[]).user_id);
     assert!(matches!(
         payables::upsert(&t.app, new_owner).await,
         Err(AppError::PayableLocked(_))

@@ -7,7 +7,9 @@ use super::{
 };
 use crate::adapters::dynamo::codec::{Item, corrupt, parse_ts, ts};
 use crate::adapters::dynamo::keys::{PAYABLE_SK, payable_pk};
-use crate::domain::{BusinessId, IntentId, Payable, PayableParts, PayableStatus, Payer};
+use crate::domain::{
+    BusinessId, IntentId, NewPayable, Payable, PayableParts, PayableStatus, Payer,
+};
 use crate::ports::StoreError;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,17 +54,19 @@ impl PayableItem {
     pub fn into_domain(self) -> Result<Payable, StoreError> {
         let amount = self.amount.money()?;
         Ok(Payable::restore(PayableParts {
-            payable: payable_ref(Some(&self.kind), Some(&self.id))?
-                .ok_or_else(|| corrupt("payable", "no key"))?,
-            owner: Payer {
-                user_id: user(&self.owner_user_id)?,
-                email: email(&self.owner_email)?,
+            details: NewPayable {
+                payable: payable_ref(Some(&self.kind), Some(&self.id))?
+                    .ok_or_else(|| corrupt("payable", "no key"))?,
+                owner: Payer {
+                    user_id: user(&self.owner_user_id)?,
+                    email: email(&self.owner_email)?,
+                },
+                amount,
+                number: self.number,
+                description: self.description,
+                line_items: line_items(self.line_items)?,
+                business_id: self.business_id.map(BusinessId::from),
             },
-            amount,
-            number: self.number,
-            description: self.description,
-            line_items: line_items(self.line_items)?,
-            business_id: self.business_id.map(BusinessId::from),
             status: PayableStatus::parse(&self.status).map_err(|e| corrupt("payable status", e))?,
             open_intent_id: parse_opt(
                 self.open_intent_id.as_deref(),

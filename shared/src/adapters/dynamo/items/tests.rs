@@ -5,7 +5,7 @@ use crate::adapters::dynamo::keys::{all_intents_shard, event_shard};
 use crate::domain::intent::{Confirmation, sample_intent};
 use crate::domain::intent::{GatewayId, NextAction};
 use crate::domain::{
-    BusinessId, Event, Payable, PayableParts, PayableStatus, Payer, PaymentIntent,
+    BusinessId, Event, NewPayable, Payable, PayableParts, PayableStatus, Payer, PaymentIntent,
 };
 use time::OffsetDateTime;
 
@@ -131,19 +131,21 @@ fn an_event_carries_its_objects_item_and_reads_back() {
 fn a_payable_item_reads_back_as_the_payable() {
     let t = OffsetDateTime::from_unix_timestamp(1_760_000_000).expect("valid");
     let p = Payable::restore(PayableParts {
-        payable: PayableRef {
-            kind: PayableKind::Order,
-            id: PayableId::parse("O-1").expect("id"),
+        details: NewPayable {
+            payable: PayableRef {
+                kind: PayableKind::Order,
+                id: PayableId::parse("O-1").expect("id"),
+            },
+            owner: Payer {
+                user_id: UserId::parse("u1").expect("valid"),
+                email: Email::parse("u1@example.com").expect("valid"),
+            },
+            amount: Money::from_minor(500, Currency::parse("USD").expect("usd")).expect("valid"),
+            number: Some("7".into()),
+            description: None,
+            line_items: vec![],
+            business_id: Some(BusinessId::new(9)),
         },
-        owner: Payer {
-            user_id: UserId::parse("u1").expect("valid"),
-            email: Email::parse("u1@example.com").expect("valid"),
-        },
-        amount: Money::from_minor(500, Currency::parse("USD").expect("usd")).expect("valid"),
-        number: Some("7".into()),
-        description: None,
-        line_items: vec![],
-        business_id: Some(BusinessId::new(9)),
         status: PayableStatus::Paid,
         open_intent_id: None,
         allocated_minor: 500,

@@ -491,6 +491,139 @@ mod tests {
         assert_eq!(percentile(&[], 50), None);
     }
 
+    use super::super::calls::CallKind;
+    use super::super::warm::Flow;
+    use std::time::Instant;
+
+    fn call(operation: &str, items: usize, from_ms: u64, to_ms: u64, t: Instant) -> Call {
+        Call {
+            kind: CallKind {
+                operation: operation.into(),
+                items,
+            },
+            start: t + Duration::from_millis(from_ms),
+            end: t + Duration::from_millis(to_ms),
+        }
+    }
+
+    fn floors() -> Floors {
+        let t = Instant::now();
+        [
+            (
+                call("GetItem", 1, 0, 0, t).kind,
+                Duration::from_micros(1_500),
+            ),
+            (
+                call("TransactWriteItems", 3, 0, 0, t).kind,
+                Duration::from_micros(3_000),
+            ),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    /// A row of three cold starts whose first invokes are 5, 6 and 9 ms,
+    /// of which our time is 0.5, 1.2 and 0.8 ms.
+    fn row(name: &str) -> Row {
+        let t = Instant::now();
+        let start = |invoke_us: u64| ColdStart {
+            init: Duration::from_millis(2),
+            first_invoke: Duration::from_micros(invoke_us),
+            window: (t, t + Duration::from_micros(invoke_us)),
+            peak_rss_kib: 8 * 1024,
+            status: 200,
+        };
+        let waited = |ours_us: u64, invoke_us: u64| Waited {
+            waiting: Duration::from_micros(invoke_us - ours_us),
+            before_first: Duration::from_micros(ours_us),
+            ..Waited::default()
+        };
+        Row {
+            name: name.into(),
+            arm64_bytes: Some(4 * 1024 * 1024),
+            native_bytes: Some(5 * 1024 * 1024),
+            starts: vec![start(5_000), start(6_000), start(9_000)],
+            failures: Vec::new(),
+            calls: Some(vec![
+                call("GetItem", 1, 0, 2, t),
+                call("TransactWriteItems", 3, 2, 5, t),
+            ]),
+            waited: vec![waited(500, 5_000), waited(1_200, 6_000), waited(800, 9_000)],
+            waited_on: vec![
+                call("GetItem", 1, 0, 2, t),
+                call("GetItem", 1, 2, 3, t),
+                call("TransactWriteItems", 3, 3, 5, t),
+            ],
+        }
+    }
+
+    fn machine() -> Machine {
+        Machine {
+            cpu: "cpu".into(),
+            cores: 2,
+            arch: "x86_64".into(),
+            kernel: "Linux".into(),
+            rustc: "rustc".into(),
+            python: "Python".into(),
+            date: "today".into(),
+        }
+    }
+
+    #[test]
+    fn a_row_shows_our_time_beside_the_first_invoke_and_the_floor_by_type() {
+        let md = render(&machine(), &[row("intents-create")], None, 3, &floors());
+        assert!(md.contains(
+            "| function | arm64 MiB | native MiB | init ms (median / max) | first invoke ms (median / max) \
+             | our time ms (median / max) | DynamoDB calls (floor ms) | peak RSS MiB | answered |"
+        ));
+        // Our time's median 0.8 ms is within 1 ms; the floor is 1.5 + 3.0.
+        assert!(md.contains(
+            "| intents-create | 4.00 ✅ | 5.00 | 2.0 / 2.0 ✅ | 6.0 / 9.0 ✅ | 0.80 / 1.20 ✅ | 2 (4.5) |"
+        ));
+        // Each part's own median: waiting is 4.5, 4.8 and 8.2 ms.
+        assert!(md.contains("| intents-create | 4.80 | 0.80 | 0.80 | 0.00 | 0.00 | 2 × GetItem, TransactWriteItems [3] |"));
+        assert!(md.contains("| TransactWriteItems [3] | 3.00 |"));
+        assert!(md.contains("The Python peer was not measured"));
+    }
+
+    #[test]
+    fn the_peer_is_compared_after_init_and_from_exec() {
+        let mut peer = row("python peer of intents-create");
+        for start in &mut peer.starts {
+            start.init = Duration::from_millis(170);
+            start.first_invoke *= 10;
+        }
+        let md = render(
+            &machine(),
+            &[row("intents-create")],
+            Some(&peer),
+            3,
+            &floors(),
+        );
+        assert!(md.contains("after init (the first invoke) 60.0 ms against 6.0 ms (10.0×)"));
+        assert!(md.contains("exec → first response (init and first invoke, what a caller of a cold function waits for) 230.0 ms against 8.0 ms (28.7×)"));
+    }
+
+    #[test]
+    fn a_warm_flow_is_held_against_its_floor() {
+        let t = Instant::now();
+        let flow = Flow {
+            name: "create",
+            route: "POST /x",
+            latencies: vec![Duration::from_micros(5_000); 3],
+            ours: vec![Duration::from_micros(400); 3],
+            calls: vec![
+                call("GetItem", 1, 0, 1, t),
+                call("TransactWriteItems", 3, 1, 4, t),
+            ],
+            statuses: vec![200],
+        };
+        let md = render_warm(&Warm { flows: vec![flow] }, &floors());
+        assert!(md.contains(
+            "| create | `POST /x` | 5.0 | 5.0 | 0.40 | 2: GetItem, TransactWriteItems [3] | 4.5 | 1.1× ✅ | 200 |"
+        ));
+    }
+
     #[test]
     fn the_median_of_an_even_sample_is_its_lower_middle() {
         assert_eq!(spread(&[5, 1, 3, 9]), Some(Spread { median: 3, max: 9 }));

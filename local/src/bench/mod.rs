@@ -7,6 +7,8 @@
 //! `BENCH_BIN_DIR`, the functions' binaries (default `target/release`; a
 //! debug build measures nothing worth keeping but builds in a fraction of
 //! the time), and `BENCH_OUT`, the report's path (default `BENCHMARKS.md`).
+//! `BENCH_TRACE=1` prints each cold start's calls as the proxies timed them
+//! (offsets from the event's handover), to see where a first invoke goes.
 
 pub mod calls;
 pub mod fixtures;
@@ -143,6 +145,36 @@ fn peer_runs(python: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// One cold start's calls, each at its offset into the first invoke.
+fn trace(
+    name: &str,
+    run: usize,
+    start: &runtime_api::ColdStart,
+    waited: &waiting::Waited,
+    calls: &[calls::Call],
+) -> String {
+    // Hundredths of a millisecond, in integers as the report writes them.
+    let ms = |d: std::time::Duration| {
+        let hundredths = d.as_micros() / 10;
+        format!("{}.{:02}", hundredths / 100, hundredths % 100)
+    };
+    let mut line = format!(
+        "trace {name} #{run}: first invoke {} ms, waiting {}, ours {}:",
+        ms(start.first_invoke),
+        ms(waited.waiting),
+        ms(waited.ours())
+    );
+    for call in calls {
+        line.push_str(&format!(
+            " {} +{}..{};",
+            call.kind,
+            ms(call.start.saturating_duration_since(start.window.0)),
+            ms(call.end.saturating_duration_since(start.window.0))
+        ));
+    }
+    line
+}
+
 async fn measure(
     name: &str,
     program: &Path,
@@ -176,7 +208,11 @@ async fn measure(
                 calls.retain(|c| c.end > start.window.0 && c.start < start.window.1);
                 calls.sort_by_key(|c| c.start);
                 let spans: Vec<_> = calls.iter().map(|c| (c.start, c.end)).collect();
-                row.waited.push(waiting::waited(start.window, &spans));
+                let waited = waiting::waited(start.window, &spans);
+                if std::env::var_os("BENCH_TRACE").is_some() {
+                    eprintln!("{}", trace(name, run, &start, &waited, &calls));
+                }
+                row.waited.push(waited);
                 if run == 0 {
                     row.waited_on = calls;
                 }

@@ -320,6 +320,19 @@ pub async fn run(root: &Path) -> Result<(), String> {
     api.stop().await;
     let (warm, floors) = (warm?, floors?);
     let mut text = report::render(&machine(), &rows, peer.as_ref(), RUNS, &floors);
+    // A trial run's report must not pass for the budgets' evidence.
+    if bin_dir != root.join("target/release") {
+        if let Some(end) = text.find("\n\n") {
+            text.insert_str(
+                end + 2,
+                &format!(
+                    "> Trial run: the functions measured are those of `{}` (BENCH_BIN_DIR), not the release \
+                     build; its timings, memory and sizes are not the budgets'.\n\n",
+                    bin_dir.display()
+                ),
+            );
+        }
+    }
     text.push_str(&report::render_warm(&warm, &floors));
     // Each endpoint's DynamoDB calls and why, one heading level down.
     if let Ok(calls) = std::fs::read_to_string(root.join("bench/dynamodb-calls.md")) {

@@ -387,8 +387,9 @@ fn render_floors(floors: &Floors) -> String {
     let _ = writeln!(
         md,
         "\n## Floors\n\nEach call type the rows make, sent raw ({} times, over one keep-alive connection) to the \
-         same DynamoDB Local on small items of a partition of its own; the median. A Query reads one item, so \
-         a list's page costs more than its floor.\n",
+         same DynamoDB Local on small items of a partition of its own, each written item keyed in every index \
+         (as an intent or an event is); the median. A Query reads one item, so a list's page costs more than \
+         its floor.\n",
         super::floors::ROUNDS
     );
     let _ = writeln!(md, "| call | floor ms |");

@@ -7,8 +7,9 @@
 //!
 //! Each connection the function opens gets one connection to the service,
 //! so keep-alive and parallel calls look to the service as they would
-//! without the proxy. What the proxy adds, one more loopback hop and a
-//! buffered body, is inside the waiting, not in our time.
+//! without the proxy. What the proxy adds, one more loopback hop (opened by
+//! a connection's first request) and a buffered body, is inside the
+//! waiting, not in our time.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -116,36 +117,44 @@ fn local_port(url: &str) -> Option<u16> {
         .flatten()
 }
 
-async fn accept(listener: TcpListener, service: &'static str, upstream: u16, log: Log) {
+async fn accept(listener: TcpListener, service: &'static str, port: u16, log: Log) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             return;
         };
         let log = log.clone();
         tokio::spawn(async move {
-            let Ok(to) = TcpStream::connect(("127.0.0.1", upstream)).await else {
-                return;
-            };
-            let _ = to.set_nodelay(true);
             let _ = stream.set_nodelay(true);
-            let Ok((sender, connection)) =
-                hyper::client::conn::http1::handshake(TokioIo::new(to)).await
-            else {
-                return;
-            };
-            tokio::spawn(connection);
-            // One request at a time on an HTTP/1 connection: the lock is
-            // never contended, it only lends the sender to each request.
-            let sender = Arc::new(tokio::sync::Mutex::new(sender));
+            // The connection to the service is opened by the first request,
+            // inside its timed interval: the proxy's own set-up is waiting,
+            // never our time.
+            let upstream: Upstream = Arc::default();
             let service_fn = hyper::service::service_fn(move |req| {
-                let (sender, log) = (sender.clone(), log.clone());
-                async move { Ok::<_, Infallible>(forward(service, &sender, &log, req).await) }
+                let (upstream, log) = (upstream.clone(), log.clone());
+                async move { Ok::<_, Infallible>(forward(service, port, &upstream, &log, req).await) }
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service_fn)
                 .await;
         });
     }
+}
+
+/// The connection to the service of one connection from the function. One
+/// request at a time on an HTTP/1 connection: the lock is never contended,
+/// it only lends the sender to each request.
+type Upstream = Arc<tokio::sync::Mutex<Option<SendRequest<Full<Bytes>>>>>;
+
+async fn connect(port: u16) -> Result<SendRequest<Full<Bytes>>, String> {
+    let to = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = to.set_nodelay(true);
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(to))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    Ok(sender)
 }
 
 fn kind(service: &str, req: &hyper::http::request::Parts, body: &[u8]) -> CallKind {
@@ -164,7 +173,8 @@ fn kind(service: &str, req: &hyper::http::request::Parts, body: &[u8]) -> CallKi
 
 async fn forward(
     service: &'static str,
-    sender: &tokio::sync::Mutex<SendRequest<Full<Bytes>>>,
+    port: u16,
+    upstream: &Upstream,
     log: &Log,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
@@ -176,13 +186,22 @@ async fn forward(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let kind = kind(service, &parts, &body);
-    let mut upstream = Request::from_parts(parts, Full::new(body));
-    upstream.headers_mut().remove("transfer-encoding");
+    let mut request = Request::from_parts(parts, Full::new(body));
+    request.headers_mut().remove("transfer-encoding");
     let answer = {
-        let mut sender = sender.lock().await;
-        match sender.ready().await {
-            Ok(()) => sender.send_request(upstream).await,
-            Err(e) => Err(e),
+        let mut sender = upstream.lock().await;
+        if sender.as_ref().is_none_or(SendRequest::is_closed) {
+            *sender = connect(port).await.ok();
+        }
+        match sender.as_mut() {
+            Some(sender) => match sender.ready().await {
+                Ok(()) => sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+            None => Err(format!("{service} does not answer on port {port}")),
         }
     };
     let response = match answer {

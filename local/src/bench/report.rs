@@ -349,7 +349,8 @@ fn render_our_time<'a>(rows: impl Iterator<Item = &'a Row>) -> String {
          (and a gateway's API or Secrets Manager, when the bench's stack runs one) through a timing proxy on \
          127.0.0.1, named by the usual variables (`AWS_ENDPOINT_URL_DYNAMODB`, …). A call's waiting runs from its \
          request's head reaching the proxy to the proxy holding the whole answer: it includes the proxy's own \
-         hop to the service on loopback (tens of µs) and not the function's connecting, signing, writing and \
+         hop to the service on loopback (tens of µs; a connection's first request also opens the proxy's \
+         connection to the service) and not the function's connecting, signing, writing and \
          reading, which are ours. Waiting is the union of the calls' intervals inside the first invoke (parallel \
          calls count once); our time is the rest: before the first call (parsing the event, checking the \
          caller, a first connection), between calls, and after the last (the answer's JSON). Outgoing webhook \

@@ -28,6 +28,9 @@ const REQUEST_ID: &str = "00000000-0000-4000-8000-000000000001";
 pub struct ColdStart {
     pub init: Duration,
     pub first_invoke: Duration,
+    /// The first invoke's window (the event handed over, the answer in),
+    /// within which the calls the function waited on count.
+    pub window: (Instant, Instant),
     /// KiB, as Linux reports `VmHWM`.
     pub peak_rss_kib: u64,
     /// The HTTP status of the function's answer (API Gateway's `statusCode`).
@@ -213,6 +216,7 @@ pub async fn cold_start(
         (Some(next), Some(answered)) => Ok(ColdStart {
             init: next - started,
             first_invoke: answered - next,
+            window: (next, answered),
             peak_rss_kib: rss.unwrap_or(0),
             status: seen.status.unwrap_or(0),
         }),

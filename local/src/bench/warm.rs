@@ -1,15 +1,17 @@
 //! Warm latency of the main flows through the local gateway (the handlers as
 //! Lambda runs them, on one keep-alive connection), with the DynamoDB round
-//! trips each request makes, against the floor: that many raw round trips
-//! to the same DynamoDB Local, measured in the same run.
+//! trips each request makes, each timed, against the floor: the same calls
+//! made raw to the same DynamoDB Local, measured in the same run (floors.rs).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::types::AttributeValue;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -27,14 +29,25 @@ use payment_shared::surfaces::events::DeliverableEvents;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::calls::{self, Call, CallKind};
+use super::waiting::{self, Waited};
 use crate::{Gateway, template};
 
 /// Requests per flow.
 pub const REQUESTS: usize = 200;
 
-/// Counts DynamoDB round trips (retries included) by operation.
-#[derive(Debug)]
-struct CountCalls(Arc<Mutex<Vec<String>>>);
+/// Counts DynamoDB round trips (retries included) by operation, and times
+/// each from its transmission to its answer's head.
+#[derive(Debug, Default)]
+struct CountCalls {
+    calls: Arc<Mutex<Vec<Call>>>,
+    /// The calls in flight, by the address of their operation's ConfigBag:
+    /// the one thing both hooks of a call see. Each operation owns its bag,
+    /// pinned in its future for the whole call, so parallel calls (the
+    /// shard Queries) have distinct addresses; an entry is removed when its
+    /// answer comes, so a later bag at the same address starts afresh.
+    in_flight: Mutex<HashMap<usize, (CallKind, Instant)>>,
+}
 
 impl Intercept for CountCalls {
     fn name(&self) -> &'static str {
@@ -45,18 +58,40 @@ impl Intercept for CountCalls {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
-            .unwrap_or_else(|| "?".into());
-        self.0
+        let request = context.request();
+        let kind = calls::dynamodb_kind(
+            request.headers().get("x-amz-target"),
+            request.body().bytes().unwrap_or_default(),
+        );
+        let key = std::ptr::from_ref(cfg) as usize;
+        self.in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(operation);
+            .insert(key, (kind, Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let end = Instant::now();
+        let key = std::ptr::from_ref(cfg) as usize;
+        let started = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        if let Some((kind, start)) = started {
+            self.calls
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(Call { kind, start, end });
+        }
         Ok(())
     }
 }
@@ -66,29 +101,32 @@ pub struct Flow {
     pub name: &'static str,
     pub route: &'static str,
     pub latencies: Vec<Duration>,
-    /// The operations of its first request, in order.
-    pub calls: Vec<String>,
+    /// Each request's own time: its latency less its waiting on DynamoDB.
+    pub ours: Vec<Duration>,
+    /// The calls of its first request, in the order they were sent.
+    pub calls: Vec<Call>,
     /// Statuses answered.
     pub statuses: Vec<u16>,
 }
 
-/// The warm flows and the raw round trip's median.
+/// The warm flows.
 pub struct Warm {
     pub flows: Vec<Flow>,
-    pub raw_round_trip: Vec<Duration>,
 }
 
 pub struct Client {
     port: u16,
     sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
-    calls: Arc<Mutex<Vec<String>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
 
 pub struct Answer {
     pub(super) status: u16,
     pub(super) body: Value,
     took: Duration,
-    pub(super) calls: Vec<String>,
+    /// The DynamoDB calls it made, in the order they were sent.
+    pub(super) calls: Vec<Call>,
+    waited: Waited,
 }
 
 impl Client {
@@ -199,13 +237,16 @@ impl Client {
             .await
             .map_err(|e| format!("{method} {path}: {e}"))?
             .to_bytes();
-        let took = started.elapsed();
-        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let ended = Instant::now();
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        calls.sort_by_key(|c| c.start);
+        let spans: Vec<_> = calls.iter().map(|c| (c.start, c.end)).collect();
         Ok(Answer {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            took,
+            took: ended - started,
             calls,
+            waited: waiting::waited((started, ended), &spans),
         })
     }
 }
@@ -215,6 +256,7 @@ fn flow(name: &'static str, route: &'static str) -> Flow {
         name,
         route,
         latencies: Vec::with_capacity(REQUESTS),
+        ours: Vec::with_capacity(REQUESTS),
         calls: Vec::new(),
         statuses: Vec::new(),
     }
@@ -225,6 +267,7 @@ fn record(flow: &mut Flow, answer: &Answer) {
         flow.calls = answer.calls.clone();
     }
     flow.latencies.push(answer.took);
+    flow.ours.push(answer.waited.ours());
     if !flow.statuses.contains(&answer.status) {
         flow.statuses.push(answer.status);
     }
@@ -243,8 +286,8 @@ pub(super) fn token(tokens: &[(&str, String)], name: &str) -> Result<String, Str
 /// fixtures are created through it.
 pub struct LocalApi {
     pub(super) client: Client,
-    sdk: payment_shared::runtime::SdkConfig,
-    table: String,
+    pub(super) sdk: payment_shared::runtime::SdkConfig,
+    pub(super) table: String,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -252,9 +295,10 @@ pub struct LocalApi {
 impl LocalApi {
     pub async fn start(root: &std::path::Path) -> Result<Self, String> {
         let sdk = aws_sdk_config().await;
-        let calls = Arc::new(Mutex::new(Vec::new()));
+        let counter = CountCalls::default();
+        let calls = counter.calls.clone();
         let counted = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(CountCalls(calls.clone()))
+            .interceptor(counter)
             .build();
         let config = Config::from_env().map_err(|e| e.to_string())?;
         let cursor = std::env::var("CURSOR_SECRET").unwrap_or_default();
@@ -307,15 +351,10 @@ impl LocalApi {
     }
 }
 
-/// Sends each flow's requests in turn through `api`, then measures the
-/// floor on the same table.
+/// Sends each flow's requests in turn through `api`.
 pub async fn run(api: &mut LocalApi, tokens: &[(&str, String)]) -> Result<Warm, String> {
     let flows = flows(&mut api.client, tokens).await?;
-    let raw_round_trip = raw_round_trips(&api.sdk, &api.table).await?;
-    Ok(Warm {
-        flows,
-        raw_round_trip,
-    })
+    Ok(Warm { flows })
 }
 
 async fn flows(client: &mut Client, tokens: &[(&str, String)]) -> Result<Vec<Flow>, String> {
@@ -466,29 +505,4 @@ async fn flows(client: &mut Client, tokens: &[(&str, String)]) -> Result<Vec<Flo
         record(&mut pay, &a);
     }
     Ok(vec![create, get, list, open, confirm, webhook, pay])
-}
-
-/// Raw GetItem round trips to the same table: the floor of one call.
-async fn raw_round_trips(
-    sdk: &payment_shared::runtime::SdkConfig,
-    table: &str,
-) -> Result<Vec<Duration>, String> {
-    let client = aws_sdk_dynamodb::Client::new(sdk);
-    let mut took = Vec::with_capacity(REQUESTS);
-    for _ in 0..REQUESTS {
-        let started = Instant::now();
-        client
-            .get_item()
-            .table_name(table)
-            .key(
-                "pk",
-                AttributeValue::S("PAYABLE#registration#REG-DEMO-1".into()),
-            )
-            .key("sk", AttributeValue::S("PAYABLE".into()))
-            .send()
-            .await
-            .map_err(|e| format!("raw GetItem: {e}"))?;
-        took.push(started.elapsed());
-    }
-    Ok(took)
 }

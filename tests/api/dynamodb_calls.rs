@@ -15,6 +15,8 @@ use payment_shared::ports::{Clock, IntentStore};
 use payment_shared::surfaces::{payment_intents, payments, shop};
 use serde_json::json;
 
+use crate::webhook_endpoints::{Receiver, dispatch, endpoint, event_id, now, record};
+
 const ROOT: &str = "/api/v1/PaymentIntents";
 
 fn ops(calls: &[&str]) -> Vec<String> {
@@ -201,4 +203,32 @@ async fn recording_a_payment_reads_its_order_once() {
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(calls.take(), ops(&["GetItem", "TransactWriteItems"]));
+}
+
+#[tokio::test]
+async fn a_new_event_is_read_once_and_each_delivery_made_in_one_write() {
+    let (h, calls) = Harness::counting_calls().await;
+    let receiver = Receiver::start(vec![]).await;
+    endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    endpoint(&h, "payments", &receiver.url, &["payment.created"]).await;
+    endpoint(&h, "refunds", &receiver.url, &["refund.succeeded"]).await;
+    let id = event_id();
+    record_order_event(&h, &id, "payment.created", "pay_1", now()).await;
+    calls.take();
+    let r = dispatch(&h, vec![record(&id, "1")]).await;
+    assert_eq!(r.batch_item_failures, vec![]);
+    assert_eq!(receiver.got().len(), 2, "one post per subscribed endpoint");
+    let made = calls.take();
+    // Per batch the endpoints, per event the event, then each delivery made
+    // already claimed by its sender.
+    assert_eq!(made[..4], ops(&["Query", "GetItem", "PutItem", "PutItem"]));
+    // Per delivery, its lanes side by side: is an earlier one pending, the
+    // outcome, the lane's next one. Neither the endpoint nor the event is
+    // read again.
+    let mut sends = made[4..].to_vec();
+    sends.sort();
+    assert_eq!(
+        sends,
+        ops(&["PutItem", "PutItem", "Query", "Query", "Query", "Query"])
+    );
 }

@@ -5,9 +5,9 @@
 //! At least once: a delivery exists (pending, due at once) before anything
 //! is sent, so whatever stops a sender half-way, the retry pass finds it
 //! due again. Each send is preceded by a claim (a conditional write that
-//! moves its due time past the send's timeout), so two senders never post
-//! the same attempt; and followed by the outcome, written only over that
-//! claim.
+//! moves its due time past the send's timeout; a new delivery is made
+//! claimed, in the same write), so two senders never post the same attempt;
+//! and followed by the outcome, written only over that claim.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -300,10 +300,14 @@ async fn read_due_lists(
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
     /// Sent, or an attempt failed before it could be (its event could not
-    /// be read); finished (succeeded or failed for good) or not.
-    Sent { finished: bool },
+    /// be read); finished (succeeded or failed for good) or not. `later`:
+    /// the pending deliveries its lane held after it, read before the send.
+    Sent {
+        finished: bool,
+        later: Vec<Delivery>,
+    },
     /// Finished without a send: its endpoint or its event is gone.
-    Abandoned,
+    Abandoned { later: Vec<Delivery> },
     /// Waits behind an earlier delivery of its lane.
     Waiting,
     /// Not this sender's to send: finished, not due, or claimed by another.
@@ -321,38 +325,50 @@ async fn drive_lane(app: &App, first: InHand, until: Instant) -> Result<usize, A
         if matches!(step, Step::Sent { .. }) {
             attempts += 1;
         }
-        if !matches!(step, Step::Sent { finished: true } | Step::Abandoned)
-            || Instant::now() >= until
-        {
+        let later = match step {
+            Step::Sent {
+                finished: true,
+                later,
+            }
+            | Step::Abandoned { later } => later,
+            _ => return Ok(attempts),
+        };
+        if Instant::now() >= until {
             return Ok(attempts);
         }
         // The next one was waiting for this one: it goes now, unless it has
-        // failed before and waits for its own retry. Its own sender may be
-        // writing it at this moment (putting it back to wait): then it is
-        // read again.
+        // failed before and waits for its own retry, or a sender holds it
+        // (this one, when the batch made it). The lane was read before the
+        // send: one that came after that read found this one pending and
+        // waits for the retry pass. Its own sender may be writing it at
+        // this moment (putting it back to wait): then the lane is read again.
+        let mut next = later.into_iter().next();
         let mut handed_over = None;
         for _ in 0..HANDOVER_TRIES {
-            let Some(next) = app
-                .webhooks
-                .deliveries
-                .next_pending(&current.delivery)
-                .await?
-            else {
+            let Some(candidate) = next.take() else {
                 return Ok(attempts);
             };
-            if !next.attempts.is_empty() {
+            if !candidate.attempts.is_empty() || candidate.in_flight(app.clock.now()) {
                 return Ok(attempts);
             }
             // Same lane, same endpoint; another event, read for its send.
-            let next = InHand {
+            let candidate = InHand {
                 endpoint: current.endpoint.clone(),
-                ..InHand::from(next)
+                ..InHand::from(candidate)
             };
-            let next_step = attempt(app, &next).await?;
+            let next_step = attempt(app, &candidate).await?;
             if next_step != Step::NotMine {
-                handed_over = Some((next, next_step));
+                handed_over = Some((candidate, next_step));
                 break;
             }
+            let after = current.delivery.order_key();
+            next = app
+                .webhooks
+                .deliveries
+                .pending_in_lane(&current.delivery)
+                .await?
+                .into_iter()
+                .find(|d| d.order_key() > after);
         }
         let Some((next, next_step)) = handed_over else {
             return Ok(attempts);
@@ -376,7 +392,16 @@ async fn attempt(app: &App, hand: &InHand) -> Result<Step, AppError> {
             None => return Ok(Step::NotMine),
         }
     };
-    if let Some(earlier) = app.webhooks.deliveries.earlier_pending(&claimed).await? {
+    // One read of the lane: what holds this one back, and what waits for it.
+    let key = claimed.order_key();
+    let (earlier, later): (Vec<Delivery>, Vec<Delivery>) = app
+        .webhooks
+        .deliveries
+        .pending_in_lane(&claimed)
+        .await?
+        .into_iter()
+        .partition(|d| d.order_key() < key);
+    if let Some(earlier) = earlier.first() {
         // Looked at again when the earlier one is next tried (or the retry
         // base from now, if sooner is already past); the earlier one's
         // sender hands over at once when it finishes.
@@ -401,7 +426,7 @@ async fn attempt(app: &App, hand: &InHand) -> Result<Step, AppError> {
     .filter(|e| claimed.belongs_to_endpoint_created(e.created()));
     let Some(endpoint) = endpoint else {
         finish(app, claimed.abandoned("the endpoint was deleted")).await?;
-        return Ok(Step::Abandoned);
+        return Ok(Step::Abandoned { later });
     };
     let event = match &hand.event {
         Some(event) => Ok(Some(event.clone())),
@@ -411,7 +436,7 @@ async fn attempt(app: &App, hand: &InHand) -> Result<Step, AppError> {
         Ok(Some(event)) => event,
         Ok(None) => {
             finish(app, claimed.abandoned("the event no longer exists")).await?;
-            return Ok(Step::Abandoned);
+            return Ok(Step::Abandoned { later });
         }
         // Counted as a failed attempt: retried with backoff, given up after
         // the retry window, and its lane moves on then (a claim left to run
@@ -422,7 +447,7 @@ async fn attempt(app: &App, hand: &InHand) -> Result<Step, AppError> {
             let after = claimed.after(failed, &policy(app));
             let finished = !after.is_pending();
             finish(app, after).await?;
-            return Ok(Step::Sent { finished });
+            return Ok(Step::Sent { finished, later });
         }
     };
     let sent_at = app.clock.now();
@@ -450,7 +475,7 @@ async fn attempt(app: &App, hand: &InHand) -> Result<Step, AppError> {
     let after = claimed.after(outcome, &policy(app));
     let finished = !after.is_pending();
     finish(app, after).await?;
-    Ok(Step::Sent { finished })
+    Ok(Step::Sent { finished, later })
 }
 
 /// Claims `delivery` for this sender; `None` when it is not this sender's

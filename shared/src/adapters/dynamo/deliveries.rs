@@ -9,9 +9,10 @@
 //! holds work). One due list per endpoint, so that the retry pass can take
 //! each endpoint's share: an endpoint that is down with a backlog does not
 //! fill the pass. Its list is one partition of the index, which takes every
-//! write of the endpoint's pending deliveries (about four each: made,
-//! claimed, its outcome moving or removing it); an index partition takes
-//! 1,000 writes a second, some 250 deliveries a second to one endpoint.
+//! write of the endpoint's pending deliveries (two for one sent at once:
+//! made claimed, then its outcome removing it; each retry two more); an
+//! index partition takes 1,000 writes a second, some 500 deliveries a
+//! second to one endpoint.
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;

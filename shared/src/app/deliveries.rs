@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use super::AppError;
 use crate::app::App;
-use crate::domain::delivery::{EventRef, take_in_turns};
+use crate::domain::delivery::{EventRef, SEND_TIMEOUT, take_in_turns};
 use crate::domain::{Attempt, Delivery, EndpointId, NoAnswer, RetryPolicy, WebhookEndpoint};
 use crate::ports::{DeliveryCreate, DeliveryPost, OutgoingEvent, StoreError};
 
@@ -339,8 +339,8 @@ async fn drive_lane(app: &App, first: InHand, until: Instant) -> Result<usize, A
         // The next one was waiting for this one: it goes now, unless it has
         // failed before and waits for its own retry, or a sender holds it
         // (this one, when the batch made it). The lane was read before the
-        // send: one that came after that read found this one pending and
-        // waits for the retry pass. Its own sender may be writing it at
+        // send: one made after that read found this one being sent and
+        // waits for its end itself (see `read_lane`). Its own sender may be writing it at
         // this moment (putting it back to wait): then the lane is read again.
         let mut next = later.into_iter().next();
         let mut handed_over = None;
@@ -392,15 +392,7 @@ async fn attempt(app: &App, hand: &InHand) -> Result<Step, AppError> {
             None => return Ok(Step::NotMine),
         }
     };
-    // One read of the lane: what holds this one back, and what waits for it.
-    let key = claimed.order_key();
-    let (earlier, later): (Vec<Delivery>, Vec<Delivery>) = app
-        .webhooks
-        .deliveries
-        .pending_in_lane(&claimed)
-        .await?
-        .into_iter()
-        .partition(|d| d.order_key() < key);
+    let (earlier, later) = read_lane(app, &claimed).await?;
     if let Some(earlier) = earlier.first() {
         // Looked at again when the earlier one is next tried (or the retry
         // base from now, if sooner is already past); the earlier one's
@@ -476,6 +468,45 @@ async fn attempt(app: &App, hand: &InHand) -> Result<Step, AppError> {
     let finished = !after.is_pending();
     finish(app, after).await?;
     Ok(Step::Sent { finished, later })
+}
+
+/// How long a delivery waits, at most, for an earlier one of its lane that is
+/// being sent: a send ends within [`SEND_TIMEOUT`], and its outcome is written
+/// right after.
+const LANE_WAIT: std::time::Duration =
+    SEND_TIMEOUT.saturating_add(std::time::Duration::from_secs(2));
+/// How often the lane is read again while it waits.
+const LANE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The pending deliveries of `claimed`'s lane: those before it (what holds
+/// it back) and those after it (what waits for it). Usually one read. An
+/// earlier one in the middle of its send read the lane before this one was
+/// made, so its sender will not hand over to this one: it is waited for
+/// here, and this one still goes out seconds after its change rather than
+/// at the next retry pass.
+async fn read_lane(
+    app: &App,
+    claimed: &Delivery,
+) -> Result<(Vec<Delivery>, Vec<Delivery>), AppError> {
+    let key = claimed.order_key();
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        let (earlier, later): (Vec<Delivery>, Vec<Delivery>) = app
+            .webhooks
+            .deliveries
+            .pending_in_lane(claimed)
+            .await?
+            .into_iter()
+            .partition(|d| d.order_key() < key);
+        let being_sent = earlier
+            .first()
+            .is_some_and(|e| e.in_flight(app.clock.now()));
+        if !being_sent || waited >= LANE_WAIT {
+            return Ok((earlier, later));
+        }
+        tokio::time::sleep(LANE_POLL).await;
+        waited += LANE_POLL;
+    }
 }
 
 /// Claims `delivery` for this sender; `None` when it is not this sender's

@@ -4,6 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Notify;
+
 use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
@@ -25,6 +27,8 @@ use crate::ports::{
 struct Receiver {
     script: Mutex<HashMap<String, VecDeque<Result<u16, NoAnswer>>>>,
     posts: Mutex<Vec<DeliveryPost>>,
+    /// The next post is held until the test lets it go: (entered, release).
+    hold: Mutex<Option<(Arc<Notify>, Arc<Notify>)>>,
 }
 
 impl Receiver {
@@ -33,6 +37,14 @@ impl Receiver {
             .lock()
             .expect("script")
             .insert(url.to_owned(), answers.into());
+    }
+
+    /// Holds the next post in the middle of its send: `entered` is told
+    /// when it arrives, and it answers once `release` is told.
+    fn hold_next_post(&self) -> (Arc<Notify>, Arc<Notify>) {
+        let gate = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        *self.hold.lock().expect("hold") = Some(gate.clone());
+        gate
     }
 
     fn posts(&self) -> Vec<DeliveryPost> {
@@ -55,6 +67,11 @@ impl Receiver {
 impl DeliverySender for Receiver {
     async fn post(&self, post: &DeliveryPost) -> Result<u16, NoAnswer> {
         self.posts.lock().expect("posts").push(post.clone());
+        let held = self.hold.lock().expect("hold").take();
+        if let Some((entered, release)) = held {
+            entered.notify_one();
+            release.notified().await;
+        }
         self.script
             .lock()
             .expect("script")
@@ -346,6 +363,49 @@ async fn a_later_event_about_the_same_object_waits_behind_a_failing_one() {
         s.receiver.events(),
         ["evt_created", "evt_other", "evt_created", "evt_succeeded"]
     );
+    assert_eq!(
+        s.delivery("ops", "evt_succeeded").status,
+        DeliveryStatus::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn a_later_event_made_while_the_one_before_is_being_sent_goes_when_that_send_ends() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    let t0 = s.now();
+    s.event("evt_created", "payment_intent.created", "pi_1", t0);
+    s.event(
+        "evt_succeeded",
+        "payment_intent.succeeded",
+        "pi_1",
+        t0 + Duration::seconds(1),
+    );
+    let (entered, release) = s.receiver.hold_next_post();
+    let app = s.app.clone();
+    let first = tokio::spawn(async move {
+        let made = deliveries::fan_out(&app, "evt_created")
+            .await
+            .expect("fan out");
+        deliveries::deliver(app, made).await
+    });
+    // The first is being sent: its sender read the lane before the second
+    // was made, so it has nothing to hand over to.
+    entered.notified().await;
+    let app = s.app.clone();
+    let second = tokio::spawn(async move {
+        let made = deliveries::fan_out(&app, "evt_succeeded")
+            .await
+            .expect("fan out");
+        deliveries::deliver(app, made).await
+    });
+    // Lets the second find the first in the middle of its send.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    release.notify_one();
+    first.await.expect("first sender");
+    second.await.expect("second sender");
+    // The second went out when the first was answered, not at the next retry pass.
+    assert_eq!(s.receiver.events(), ["evt_created", "evt_succeeded"]);
     assert_eq!(
         s.delivery("ops", "evt_succeeded").status,
         DeliveryStatus::Succeeded

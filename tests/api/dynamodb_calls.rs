@@ -15,6 +15,8 @@ use payment_shared::ports::{Clock, IntentStore};
 use payment_shared::surfaces::{payment_intents, payments, shop};
 use serde_json::json;
 
+use crate::webhook_endpoints::{Receiver, dispatch, endpoint, event_id, now, record};
+
 const ROOT: &str = "/api/v1/PaymentIntents";
 
 fn ops(calls: &[&str]) -> Vec<String> {
@@ -82,36 +84,63 @@ async fn canceling_a_card_intent_reads_it_once() {
     assert_eq!(calls.take(), ops(&["GetItem", "TransactWriteItems"]));
 }
 
-#[tokio::test]
-async fn a_success_webhook_reads_the_intent_once() {
-    let (h, calls) = Harness::counting_calls().await;
-    let user = unique("payer");
-    let standalone = create(&h, &user, json!({"amount": 12.5, "currency": "USD"})).await;
-    let gateway_intent = standalone.body["gatewayIntentId"]
-        .as_str()
-        .expect("gateway id")
-        .to_owned();
+/// A signed `payment_intent.succeeded` for `gateway_intent`, echoing
+/// `intent` back in its metadata as gateways do.
+async fn succeeded(h: &Harness, gateway_intent: &str, intent: Option<&str>) -> Reply {
+    let mut object =
+        json!({"id": gateway_intent, "object": "payment_intent", "status": "succeeded"});
+    if let Some(intent) = intent {
+        object["metadata"] = json!({"intent_id": intent});
+    }
     let body = json!({"id": unique("evt"), "type": "payment_intent.succeeded",
-        "data": {"object": {"id": gateway_intent, "object": "payment_intent", "status": "succeeded"}}})
+        "data": {"object": object}})
     .to_string();
     let t = h.clock.now().unix_timestamp();
     let signature = webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), t, body.as_bytes());
-    calls.take();
-    let r = invoke(
-        &h,
+    invoke(
+        h,
         payment_intents::webhook,
         call(Method::POST, &format!("{ROOT}/webhook/test"))
             .param("gatewayId", "test")
             .raw(&body)
             .header("stripe-signature", &signature),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_success_webhook_reads_the_intent_once() {
+    let (h, calls) = Harness::counting_calls().await;
+    let user = unique("payer");
+    let gateway_id = |r: &Reply| {
+        r.body["gatewayIntentId"]
+            .as_str()
+            .expect("gateway id")
+            .to_owned()
+    };
+    let standalone = create(&h, &user, json!({"amount": 12.5, "currency": "USD"})).await;
+    let id = standalone.body["id"].as_str().expect("id").to_owned();
+    calls.take();
+    let r = succeeded(&h, &gateway_id(&standalone), Some(&id)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    // Claim the event, find the intent by the gateway's id, record, done.
+    // Claim the event, read the intent it names, record, done.
+    assert_eq!(
+        calls.take(),
+        ops(&["PutItem", "GetItem", "TransactWriteItems", "UpdateItem"])
+    );
+
+    // Without our id echoed back, the gateway's id finds the intent first;
+    // an order's payment reads the order too, for its `payable.paid` event.
+    let order = order(&h, &user, "40.00", "USD").await;
+    let opened = create(&h, &user, json!({"orderId": order})).await;
+    calls.take();
+    let r = succeeded(&h, &gateway_id(&opened), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         calls.take(),
         ops(&[
             "PutItem",
+            "GetItem",
             "GetItem",
             "GetItem",
             "TransactWriteItems",
@@ -201,4 +230,29 @@ async fn recording_a_payment_reads_its_order_once() {
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(calls.take(), ops(&["GetItem", "TransactWriteItems"]));
+}
+
+#[tokio::test]
+async fn a_new_event_is_read_once_and_each_delivery_made_in_one_write() {
+    let (h, calls) = Harness::counting_calls().await;
+    let receiver = Receiver::start(vec![]).await;
+    endpoint(&h, "ops", &receiver.url, &["*"]).await;
+    endpoint(&h, "payments", &receiver.url, &["payment.created"]).await;
+    endpoint(&h, "refunds", &receiver.url, &["refund.succeeded"]).await;
+    let id = event_id();
+    record_order_event(&h, &id, "payment.created", "pay_1", now()).await;
+    calls.take();
+    let r = dispatch(&h, vec![record(&id, "1")]).await;
+    assert_eq!(r.batch_item_failures, vec![]);
+    assert_eq!(receiver.got().len(), 2, "one post per subscribed endpoint");
+    let made = calls.take();
+    // Per batch the endpoints, per event the event, then each delivery made
+    // already claimed by its sender.
+    assert_eq!(made[..4], ops(&["Query", "GetItem", "PutItem", "PutItem"]));
+    // Per delivery, its lanes side by side: one read of its lane (what holds
+    // it back, what waits for it), then the outcome. Neither the endpoint
+    // nor the event is read again, nor the lane after the send.
+    let mut sends = made[4..].to_vec();
+    sends.sort();
+    assert_eq!(sends, ops(&["PutItem", "PutItem", "Query", "Query"]));
 }

@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 
 /// One request a receiver got.
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     content_type: Option<String>,
     content_length: Option<String>,
     signature: Option<String>,
@@ -43,14 +43,14 @@ impl Received {
 }
 
 /// A receiver on 127.0.0.1: answers as scripted (then 200), keeps what it got.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
     server: tokio::task::JoinHandle<()>,
 }
 
 impl Receiver {
-    async fn start(script: Vec<u16>) -> Self {
+    pub(crate) async fn start(script: Vec<u16>) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("a port");
         let url = format!(
             "http://127.0.0.1:{}/hooks",
@@ -109,7 +109,7 @@ impl Receiver {
         Self { url, got, server }
     }
 
-    fn got(&self) -> Vec<Received> {
+    pub(crate) fn got(&self) -> Vec<Received> {
         self.got.lock().expect("got").clone()
     }
 
@@ -177,18 +177,18 @@ async fn deliveries_of(h: &Harness, id: &str, query: &[(&str, &str)]) -> Reply {
 }
 
 /// Registers endpoint `id` for `events`; returns its signing secret.
-async fn endpoint(h: &Harness, id: &str, url: &str, events: &[&str]) -> String {
+pub(crate) async fn endpoint(h: &Harness, id: &str, url: &str, events: &[&str]) -> String {
     let r = put(h, id, json!({"url": url, "enabled_events": events})).await;
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["secret"].as_str().expect("secret").to_owned()
 }
 
-fn event_id() -> String {
+pub(crate) fn event_id() -> String {
     format!("evt_{}", &uuid::Uuid::now_v7().simple().to_string()[..24])
 }
 
 /// A stream record as Lambda hands it over: the insert of an event item.
-fn record(event_id: &str, sequence: &str) -> StreamRecord {
+pub(crate) fn record(event_id: &str, sequence: &str) -> StreamRecord {
     StreamRecord {
         event_name: "INSERT".into(),
         dynamodb: StreamChange {
@@ -204,13 +204,13 @@ fn record(event_id: &str, sequence: &str) -> StreamRecord {
     }
 }
 
-async fn dispatch(h: &Harness, records: Vec<StreamRecord>) -> BatchResponse {
+pub(crate) async fn dispatch(h: &Harness, records: Vec<StreamRecord>) -> BatchResponse {
     payment_shared::surfaces::deliveries::dispatch(h.app.clone(), StreamBatch { records })
         .await
         .expect("the dispatch answers")
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 

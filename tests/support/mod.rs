@@ -198,13 +198,24 @@ impl Harness {
             aws_sdk_dynamodb::Client::from_conf(counted),
             h.store.table_name(),
         ));
-        h.app = Arc::new(App::new(
+        let mut app = App::new(
             h.app.config.clone(),
-            Stores::sharing(store),
+            Stores::sharing(store.clone()),
             h.app.mailer.clone(),
             Arc::new(FixedSecrets(test_secrets())),
             h.clock.clone(),
-        ));
+        );
+        // The deliveries' calls are counted too.
+        let events = payment_shared::surfaces::events::DeliverableEvents::new(
+            app.events.clone(),
+            app.clock.clone(),
+        );
+        app.webhooks = Webhooks::sharing(
+            store,
+            Arc::new(events),
+            Arc::new(HttpDeliverySender::new(app.config.local)),
+        );
+        h.app = Arc::new(app);
         (h, calls)
     }
 

@@ -129,8 +129,7 @@ not_connected!(WebhookEndpointStore {
 not_connected!(DeliveryStore {
     fn create_delivery(&Delivery) -> DeliveryCreate;
     fn save_delivery(&mut Delivery) -> ();
-    fn earlier_pending(&Delivery) -> Option<Delivery>;
-    fn next_pending(&Delivery) -> Option<Delivery>;
+    fn pending_in_lane(&Delivery) -> Vec<Delivery>;
     fn due_deliveries_to(&EndpointId, OffsetDateTime, Option<&Delivery>, usize) -> Vec<Delivery>;
     fn stray_due_deliveries(OffsetDateTime, usize) -> Vec<Delivery>;
     fn list_deliveries(&EndpointId, &PageRequest) -> Page<Delivery>;

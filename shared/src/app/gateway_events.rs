@@ -8,7 +8,9 @@ use super::AppError;
 use super::intents::{expire_if_due, gateway_succeeded};
 use super::retry::Attempts;
 use crate::app::App;
-use crate::domain::{GatewayId, GatewayReport, PaymentIntent, PaymentMethod, Refund, RefundId};
+use crate::domain::{
+    GatewayId, GatewayReport, IntentId, PaymentIntent, PaymentMethod, Refund, RefundId,
+};
 use crate::ports::{
     Expected, GatewayEvent, GatewayEventKind, GatewayRefund, Idempotent, StoreError, StoredResponse,
 };
@@ -141,11 +143,7 @@ async fn apply(
     if let GatewayEventKind::Refunds(reported) = &event.kind {
         return refunds_reported(app, gateway, &event.id, reported).await;
     }
-    let Some(intent) = app
-        .intents
-        .find_intent_by_gateway_id(gateway, &event.gateway_intent_id)
-        .await?
-    else {
+    let Some(intent) = intent_of(app, gateway, event).await? else {
         // Answered all the same, so that the gateway stops sending it.
         tracing::warn!(event = %event.id, "webhook event for an unknown gateway intent");
         return Ok(EventOutcome::Ignored);
@@ -182,6 +180,32 @@ async fn apply(
         }
     };
     report_to(app, intent, &report).await
+}
+
+/// The intent `event` is about. The gateway echoes back the id we gave it
+/// with the intent: read by that id, the intent stands only if it is this
+/// gateway's intent the event names. Without it (or when it names another),
+/// the gateway's id finds ours first.
+async fn intent_of(
+    app: &App,
+    gateway: GatewayId,
+    event: &GatewayEvent,
+) -> Result<Option<PaymentIntent>, AppError> {
+    let echoed = event
+        .intent_id
+        .as_deref()
+        .and_then(|id| IntentId::parse(id).ok());
+    if let Some(id) = echoed
+        && let Some(intent) = app.intents.get_intent(&id).await?
+        && intent.gateway() == gateway
+        && intent.gateway_intent_id().as_deref() == Some(event.gateway_intent_id.as_str())
+    {
+        return Ok(Some(intent));
+    }
+    Ok(app
+        .intents
+        .find_intent_by_gateway_id(gateway, &event.gateway_intent_id)
+        .await?)
 }
 
 /// What the gateway says became of refunds it made: each one it names that

@@ -9,8 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 use super::*;
 use crate::domain::delivery::EventRef;
 use crate::domain::{
-    Attempt, Delivery, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl, NoAnswer,
-    OldSecretLifetime, RetryPolicy, SecretRotation, WebhookEndpoint,
+    Attempt, Delivery, DeliveryId, DeliveryStatus, EnabledEvents, EndpointId, EndpointUrl,
+    NoAnswer, OldSecretLifetime, RetryPolicy, SecretRotation, WebhookEndpoint,
 };
 use crate::ports::{DeliveryCreate, DeliveryPost, DeliverySender, Webhooks};
 
@@ -389,9 +389,24 @@ pub async fn a_lane_gives_the_pending_deliveries_around_one_in_order(w: &Webhook
     for d in [&third, &first, &second, &elsewhere, &other_endpoint] {
         w.deliveries.create_delivery(d).await.expect("create");
     }
-    let earlier =
-        |d: Delivery| async move { w.deliveries.earlier_pending(&d).await.expect("read") };
-    let next = |d: Delivery| async move { w.deliveries.next_pending(&d).await.expect("read") };
+    let lane = |d: Delivery| async move {
+        let pending = w.deliveries.pending_in_lane(&d).await.expect("read");
+        let key = d.order_key();
+        let earlier = pending.iter().find(|p| p.order_key() < key).cloned();
+        let next = pending.into_iter().find(|p| p.order_key() > key);
+        (earlier, next)
+    };
+    let earlier = |d: Delivery| async move { lane(d).await.0 };
+    let next = |d: Delivery| async move { lane(d).await.1 };
+    let around: Vec<DeliveryId> = w
+        .deliveries
+        .pending_in_lane(&second)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(around, [first.id.clone(), third.id.clone()]);
     assert_eq!(earlier(first.clone()).await, None);
     assert_eq!(
         earlier(third.clone()).await.map(|d| d.id),

@@ -63,11 +63,11 @@ pub trait DeliveryStore: Send + Sync {
     /// `delivery` carries the version it was stored at.
     async fn save_delivery(&self, delivery: &mut Delivery) -> Result<(), StoreError>;
 
-    /// The first pending delivery of `delivery`'s lane that comes before it, read consistently.
-    async fn earlier_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError>;
-
-    /// The first pending delivery of `delivery`'s lane that comes after it, read consistently.
-    async fn next_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError>;
+    /// The pending deliveries of `delivery`'s lane but itself, in the lane's
+    /// order, read consistently in one read: those before it hold it back,
+    /// those after it wait for it. A lane is one endpoint and one object: a
+    /// handful of events.
+    async fn pending_in_lane(&self, delivery: &Delivery) -> Result<Vec<Delivery>, StoreError>;
 
     /// `endpoint`'s pending deliveries due at `now`, soonest first, at most
     /// `limit`; after `after` (the last one a read before returned) when

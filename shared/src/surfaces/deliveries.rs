@@ -103,8 +103,9 @@ pub async fn dispatch(
             }
         }
     };
+    let mut read = deliveries::ReadEvents::new();
     for (record, event_id) in new_events {
-        match deliveries::fan_out_to(&app, event_id, &endpoints).await {
+        match deliveries::fan_out_to(&app, event_id, &endpoints, &mut read).await {
             Ok(deliveries) => to_send.extend(deliveries),
             Err(e) => {
                 tracing::error!(event = %event_id, error = %e, "event not dispatched");

@@ -30,8 +30,6 @@ pub fn key(pk: String, sk: &str) -> Item {
 pub enum Wanted {
     /// Every item it finds.
     All,
-    /// The first item it finds, however many pages a filter leaves empty.
-    First,
     /// Up to this many items, each page asked for no more than are still wanted.
     AtMost(usize),
 }
@@ -45,7 +43,6 @@ pub async fn read_pages(
 ) -> Result<Vec<Item>, StoreError> {
     let enough = match wanted {
         Wanted::All => usize::MAX,
-        Wanted::First => 1,
         Wanted::AtMost(n) => n,
     };
     let mut items = Vec::new();

@@ -131,26 +131,16 @@ impl DeliveryStore for MemoryWebhooks {
         }
     }
 
-    async fn earlier_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError> {
+    async fn pending_in_lane(&self, delivery: &Delivery) -> Result<Vec<Delivery>, StoreError> {
         let state = self.lock()?;
-        let key = delivery.order_key();
-        Ok(state
+        let mut lane: Vec<Delivery> = state
             .deliveries
             .values()
-            .filter(|d| same_lane(d, delivery) && d.is_pending() && d.order_key() < key)
-            .min_by_key(|d| d.order_key())
-            .cloned())
-    }
-
-    async fn next_pending(&self, delivery: &Delivery) -> Result<Option<Delivery>, StoreError> {
-        let state = self.lock()?;
-        let key = delivery.order_key();
-        Ok(state
-            .deliveries
-            .values()
-            .filter(|d| same_lane(d, delivery) && d.is_pending() && d.order_key() > key)
-            .min_by_key(|d| d.order_key())
-            .cloned())
+            .filter(|d| same_lane(d, delivery) && d.is_pending() && d.id != delivery.id)
+            .cloned()
+            .collect();
+        lane.sort_by_key(Delivery::order_key);
+        Ok(lane)
     }
 
     async fn due_deliveries_to(

@@ -4,6 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Notify;
+
 use secrecy::ExposeSecret;
 use time::{Duration, OffsetDateTime};
 
@@ -25,6 +27,8 @@ use crate::ports::{
 struct Receiver {
     script: Mutex<HashMap<String, VecDeque<Result<u16, NoAnswer>>>>,
     posts: Mutex<Vec<DeliveryPost>>,
+    /// The next post is held until the test lets it go: (entered, release).
+    hold: Mutex<Option<(Arc<Notify>, Arc<Notify>)>>,
 }
 
 impl Receiver {
@@ -33,6 +37,14 @@ impl Receiver {
             .lock()
             .expect("script")
             .insert(url.to_owned(), answers.into());
+    }
+
+    /// Holds the next post in the middle of its send: `entered` is told
+    /// when it arrives, and it answers once `release` is told.
+    fn hold_next_post(&self) -> (Arc<Notify>, Arc<Notify>) {
+        let gate = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        *self.hold.lock().expect("hold") = Some(gate.clone());
+        gate
     }
 
     fn posts(&self) -> Vec<DeliveryPost> {
@@ -55,6 +67,11 @@ impl Receiver {
 impl DeliverySender for Receiver {
     async fn post(&self, post: &DeliveryPost) -> Result<u16, NoAnswer> {
         self.posts.lock().expect("posts").push(post.clone());
+        let held = self.hold.lock().expect("hold").take();
+        if let Some((entered, release)) = held {
+            entered.notify_one();
+            release.notified().await;
+        }
         self.script
             .lock()
             .expect("script")
@@ -353,6 +370,49 @@ async fn a_later_event_about_the_same_object_waits_behind_a_failing_one() {
 }
 
 #[tokio::test]
+async fn a_later_event_made_while_the_one_before_is_being_sent_goes_when_that_send_ends() {
+    let s = setup();
+    s.endpoint("ops", &["*"]).await;
+    let t0 = s.now();
+    s.event("evt_created", "payment_intent.created", "pi_1", t0);
+    s.event(
+        "evt_succeeded",
+        "payment_intent.succeeded",
+        "pi_1",
+        t0 + Duration::seconds(1),
+    );
+    let (entered, release) = s.receiver.hold_next_post();
+    let app = s.app.clone();
+    let first = tokio::spawn(async move {
+        let made = deliveries::fan_out(&app, "evt_created")
+            .await
+            .expect("fan out");
+        deliveries::deliver(app, made).await
+    });
+    // The first is being sent: its sender read the lane before the second
+    // was made, so it has nothing to hand over to.
+    entered.notified().await;
+    let app = s.app.clone();
+    let second = tokio::spawn(async move {
+        let made = deliveries::fan_out(&app, "evt_succeeded")
+            .await
+            .expect("fan out");
+        deliveries::deliver(app, made).await
+    });
+    // Lets the second find the first in the middle of its send.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    release.notify_one();
+    first.await.expect("first sender");
+    second.await.expect("second sender");
+    // The second went out when the first was answered, not at the next retry pass.
+    assert_eq!(s.receiver.events(), ["evt_created", "evt_succeeded"]);
+    assert_eq!(
+        s.delivery("ops", "evt_succeeded").status,
+        DeliveryStatus::Succeeded
+    );
+}
+
+#[tokio::test]
 async fn an_event_whose_record_comes_first_waits_for_the_one_its_change_wrote_before() {
     let s = setup();
     s.endpoint("ops", &["*"]).await;
@@ -449,24 +509,24 @@ async fn an_event_that_cannot_be_read_is_a_failed_attempt_and_its_lane_moves_on(
         "re_1",
         t0 + Duration::seconds(1),
     );
-    let mut created = deliveries::fan_out(&s.app, "evt_1")
-        .await
-        .expect("fanned out");
-    created.extend(
-        deliveries::fan_out(&s.app, "evt_2")
+    // Their maker held the events it read, and died before sending: once
+    // its claims run out, the retry pass reads the event, and its store fails.
+    for event in ["evt_1", "evt_2"] {
+        deliveries::fan_out(&s.app, event)
             .await
-            .expect("fanned out"),
-    );
-    // Between its delivery's making and its sending, the event's store fails.
+            .expect("fanned out");
+    }
     s.events.unreadable("evt_1");
-    assert_eq!(deliveries::deliver(s.app.clone(), created).await, 1);
+    s.t.clock.advance(deliveries::CLAIM);
+    let t1 = s.now();
+    assert_eq!(s.retry().await, 1);
     let first = s.delivery("ops", "evt_1");
     assert_eq!(first.status, DeliveryStatus::Pending);
     assert_eq!(first.attempts.len(), 1);
     assert_eq!(first.attempts[0].status_code(), None);
     assert_eq!(first.attempts[0].error(), Some(NoAnswer::EventUnavailable));
     assert!(!first.sending, "the claim is given back");
-    assert_eq!(first.next_attempt_at, Some(t0 + Duration::seconds(1)));
+    assert_eq!(first.next_attempt_at, Some(t1 + Duration::seconds(1)));
     assert!(s.receiver.posts().is_empty(), "nothing was sent");
     // Retried with backoff like any failure, and given up after the window.
     let mut passes = 0;
@@ -532,17 +592,22 @@ async fn a_delivery_being_sent_is_not_sent_again_until_its_claim_runs_out() {
     s.endpoint("ops", &["*"]).await;
     s.event("evt_1", "payment.created", "pay_1", s.now());
     let created = deliveries::fan_out(&s.app, "evt_1").await.expect("fan out");
-    // Another sender took it and is still sending.
-    let mut taken = created[0].claimed(s.now() + deliveries::CLAIM);
+    // Made claimed by its maker: the retry pass leaves it to it.
+    assert_eq!(s.retry().await, 0);
+    // The maker died; when its claim ran out, another sender took it and
+    // is still sending.
+    s.t.clock.advance(deliveries::CLAIM);
+    let mut taken = created[0].delivery.claimed(s.now() + deliveries::CLAIM);
     s.app
         .webhooks
         .deliveries
         .save_delivery(&mut taken)
         .await
         .expect("claimed");
-    assert_eq!(deliveries::deliver(s.app.clone(), created).await, 0);
+    // The record handed over again finds it in the other sender's hands.
+    assert_eq!(s.dispatch("evt_1").await, 0);
     assert_eq!(s.retry().await, 0);
-    // That sender died: when its claim runs out, the delivery is due again.
+    // That sender died too: when its claim runs out, the delivery is due again.
     s.t.clock.advance(deliveries::CLAIM);
     assert_eq!(s.retry().await, 1);
     assert_eq!(s.delivery("ops", "evt_1").status, DeliveryStatus::Succeeded);

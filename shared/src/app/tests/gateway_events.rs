@@ -402,3 +402,23 @@ async fn an_event_whose_handling_failed_runs_again_when_redelivered() {
     assert_eq!(later.expect("taken over"), EventOutcome::Applied);
     assert_eq!(payments_of(&t2, order.payable()).await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_echoed_id_naming_another_intent_moves_only_the_one_the_gateway_names() {
+    let t = TestApp::new();
+    let (payer, other_payer) = (person(&[]), person(&[]));
+    let (_, named) = awaiting_authentication(&t, &payer).await;
+    let (_, echoed) = card_intent(&t, &other_payer).await;
+    let body = event(
+        "evt_echo",
+        "payment_intent.succeeded",
+        &named,
+        json!({"metadata": {"intent_id": echoed.id().to_string()}}),
+    );
+    assert_eq!(deliver(&t, &body).await.expect("ok"), EventOutcome::Applied);
+    assert_eq!(
+        status_of(&t, &named).await.status(),
+        IntentStatus::Succeeded
+    );
+    assert_eq!(status_of(&t, &echoed).await.status(), echoed.status());
+}

@@ -8,7 +8,7 @@ use super::codec::{n, names, s, ts, values};
 use super::items::{payment_from_item, payment_to_item};
 use super::keys::{PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition};
 use super::request::{build, key, transaction_error};
-use super::table::{BY_PAYABLE, BY_USER};
+use super::table::BY_USER;
 use crate::domain::{
     Event, MAX_PENDING_PAYMENTS, Payable, PayableRef, PayableStatus, Payment, PaymentId,
     PaymentStatus, UserId,
@@ -209,15 +209,7 @@ impl PaymentStore for DynamoStore {
         payable: &PayableRef,
         request: &PageRequest,
     ) -> Result<Page<Payment>, StoreError> {
-        let page = self
-            .query_newest_first(
-                BY_PAYABLE,
-                payable_pk(payable),
-                PAYMENT_PREFIX,
-                None,
-                request,
-            )
-            .await?;
+        let page = self.query_payable(payable, PAYMENT_PREFIX, request).await?;
         page.try_map(payment_from_item)
     }
 }

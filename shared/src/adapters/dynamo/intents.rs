@@ -22,7 +22,7 @@ use super::keys::{
 };
 use super::request::{build, key, transaction_error, unless_refused};
 use super::sharded::ShardedList;
-use super::table::{ALL_INTENTS, BY_PAYABLE, BY_USER};
+use super::table::{ALL_INTENTS, BY_USER};
 use crate::domain::{
     Event, GatewayId, IntentId, IntentStatus, OtpHash, Payable, PayableRef, PayableStatus, Payment,
     PaymentIntent, UserId,
@@ -467,15 +467,6 @@ impl IntentStore for DynamoStore {
         payable: &PayableRef,
         request: &PageRequest,
     ) -> Result<Page<PaymentIntent>, StoreError> {
-        let page = self
-            .query_newest_first(
-                BY_PAYABLE,
-                payable_pk(payable),
-                INTENT_PREFIX,
-                None,
-                request,
-            )
-            .await?;
-        intents(page)
+        intents(self.query_payable(payable, INTENT_PREFIX, request).await?)
     }
 }

@@ -7,8 +7,8 @@ use super::DynamoStore;
 use super::codec::{n, names, s, ts, values};
 use super::items::{payment_from_item, payment_to_item};
 use super::keys::{PAYABLE_SK, PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition};
-use super::request::{build, key, transaction_error};
-use super::table::{BY_PAYABLE, BY_USER};
+use super::request::{build, key};
+use super::table::BY_USER;
 use crate::domain::{
     Event, MAX_PENDING_PAYMENTS, Payable, PayableRef, PayableStatus, Payment, PaymentId,
     PaymentStatus, UserId,
@@ -147,14 +147,8 @@ impl PaymentStore for DynamoStore {
         // The payment, its payable's sums and their events: all or nothing.
         let mut items = vec![guard, TransactWriteItem::builder().put(put).build()];
         items.extend(self.put_events(&events)?);
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result.map_err(transaction_error) {
-            Ok(_) => Ok(RecordOutcome::Recorded),
+        match self.transact(items).await {
+            Ok(()) => Ok(RecordOutcome::Recorded),
             // Either the payable moved or this very payment exists: an earlier run
             // under the same Idempotency-Key recorded it, and it must not be
             // recorded twice. Only reading it tells which.
@@ -209,15 +203,7 @@ impl PaymentStore for DynamoStore {
         payable: &PayableRef,
         request: &PageRequest,
     ) -> Result<Page<Payment>, StoreError> {
-        let page = self
-            .query_newest_first(
-                BY_PAYABLE,
-                payable_pk(payable),
-                PAYMENT_PREFIX,
-                None,
-                request,
-            )
-            .await?;
+        let page = self.query_payable(payable, PAYMENT_PREFIX, request).await?;
         page.try_map(payment_from_item)
     }
 }

@@ -4,13 +4,27 @@
 use super::DynamoStore;
 use super::codec::{Item, names, s, unavailable, values};
 use super::cursor;
-use super::table::Index;
+use super::keys::payable_pk;
+use super::table::{BY_PAYABLE, Index};
+use crate::domain::PayableRef;
 use crate::ports::{Page, PageRequest, StoreError};
 
 /// Most pages a filtered list reads before answering with what it has.
 const MAX_PAGES_PER_LIST: usize = 10;
 
 impl DynamoStore {
+    /// A payable's items of one kind (its intents, its payments), newest first.
+    pub(super) async fn query_payable(
+        &self,
+        payable: &PayableRef,
+        prefix: &str,
+        request: &PageRequest,
+    ) -> Result<Page<Item>, StoreError> {
+        let partition = payable_pk(payable);
+        self.query_newest_first(BY_PAYABLE, partition, prefix, None, request)
+            .await
+    }
+
     pub(super) async fn query_newest_first(
         &self,
         index: Index,

@@ -3,11 +3,13 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::{AmountItem, BusinessIdItem, LineItemItem, PayableKeyItem, email, line_items, user};
+use super::{
+    AmountItem, BusinessIdItem, LineItemItem, ListedItem, PayableKeyItem, email, line_items, user,
+};
 use crate::adapters::dynamo::codec::{Item, corrupt, parse_opt_ts, parse_ts, ts};
 use crate::adapters::dynamo::keys::{
     GATEWAY_INTENT_SK, INTENT_PREFIX, INTENT_SK, all_intents_partition, all_intents_shard,
-    gateway_intent_pk, intent_pk, payable_pk, user_partition,
+    gateway_intent_pk, intent_pk,
 };
 use crate::domain::intent::{GatewayId, IntentParts, NextAction};
 use crate::domain::otp::OtpState;
@@ -18,12 +20,8 @@ use crate::ports::StoreError;
 pub struct IntentItem {
     pub pk: String,
     pub sk: String,
-    pub gsi1pk: String,
-    pub gsi1sk: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub gsi2pk: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub gsi2sk: Option<String>,
+    #[serde(flatten)]
+    pub listed: ListedItem,
     /// Always written; absent on items stored before the all-intents index,
     /// which join it when next written.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -94,15 +92,13 @@ impl IntentItem {
     pub fn from_domain(i: &PaymentIntent, version: u64) -> Self {
         let id = i.id().to_string();
         let payable = i.payable().as_ref();
+        let sort_key = format!("{INTENT_PREFIX}{}", i.list_key());
         Self {
             pk: intent_pk(&i.id()),
             sk: INTENT_SK.to_owned(),
-            gsi1pk: user_partition(&i.payer().user_id),
-            gsi1sk: format!("{INTENT_PREFIX}{}", i.list_key()),
-            gsi2pk: payable.map(payable_pk),
-            gsi2sk: payable.map(|_| format!("{INTENT_PREFIX}{}", i.list_key())),
+            listed: ListedItem::new(&i.payer().user_id, payable, &sort_key),
             gsi3pk: Some(all_intents_partition(all_intents_shard(&i.id()))),
-            gsi3sk: Some(format!("{INTENT_PREFIX}{}", i.list_key())),
+            gsi3sk: Some(sort_key),
             id,
             created_at: ts(i.created_at()),
             updated_at: ts(i.updated_at()),

@@ -22,6 +22,7 @@ pub use refund::{
 use serde::{Deserialize, Serialize};
 
 use super::codec::corrupt;
+use super::keys::{payable_pk, user_partition};
 use crate::domain::{
     BusinessId, Currency, Email, LineItem, Money, PayableId, PayableKind, PayableRef, UserId,
 };
@@ -109,6 +110,31 @@ impl From<Option<&PayableRef>> for PayableKeyItem {
         Self {
             payable_kind: payable.map(|p| p.kind.as_str().to_owned()),
             payable_id: payable.map(|p| p.id.to_string()),
+        }
+    }
+}
+
+/// Where an intent or a payment stands in its payer's list and, when it has
+/// one, its payable's list: both ordered by the same key, its kind's prefix
+/// and its creation time (an id named from an Idempotency-Key does not sort
+/// by time).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListedItem {
+    pub gsi1pk: String,
+    pub gsi1sk: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi2pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gsi2sk: Option<String>,
+}
+
+impl ListedItem {
+    fn new(payer: &UserId, payable: Option<&PayableRef>, sort_key: &str) -> Self {
+        Self {
+            gsi1pk: user_partition(payer),
+            gsi1sk: sort_key.to_owned(),
+            gsi2pk: payable.map(payable_pk),
+            gsi2sk: payable.map(|_| sort_key.to_owned()),
         }
     }
 }

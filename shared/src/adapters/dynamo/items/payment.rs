@@ -2,11 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AmountItem, BusinessIdItem, PayableKeyItem, parse_opt, user};
+use super::{AmountItem, BusinessIdItem, ListedItem, PayableKeyItem, parse_opt, user};
 use crate::adapters::dynamo::codec::{Item, corrupt, parse_ts, ts};
-use crate::adapters::dynamo::keys::{
-    PAYMENT_PREFIX, PAYMENT_SK, payable_pk, payment_pk, user_partition,
-};
+use crate::adapters::dynamo::keys::{PAYMENT_PREFIX, PAYMENT_SK, payment_pk};
 use crate::domain::{
     BusinessId, IntentId, Payment, PaymentId, PaymentMethod, PaymentParts, PaymentStatus,
 };
@@ -16,12 +14,8 @@ use crate::ports::StoreError;
 pub struct PaymentItem {
     pub pk: String,
     pub sk: String,
-    pub gsi1pk: String,
-    pub gsi1sk: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub gsi2pk: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub gsi2sk: Option<String>,
+    #[serde(flatten)]
+    pub listed: ListedItem,
     pub id: String,
     #[serde(flatten)]
     pub payable: PayableKeyItem,
@@ -56,12 +50,11 @@ pub fn payment_to_item(p: &Payment) -> Result<Item, StoreError> {
     let item = PaymentItem {
         pk: payment_pk(&p.id()),
         sk: PAYMENT_SK.to_owned(),
-        gsi1pk: user_partition(p.payer_user_id()),
-        // Newest first by creation time: an id named from an Idempotency-Key
-        // does not sort by time.
-        gsi1sk: format!("{PAYMENT_PREFIX}{}", p.list_key()),
-        gsi2pk: payable.map(payable_pk),
-        gsi2sk: payable.map(|_| format!("{PAYMENT_PREFIX}{}", p.list_key())),
+        listed: ListedItem::new(
+            p.payer_user_id(),
+            payable,
+            &format!("{PAYMENT_PREFIX}{}", p.list_key()),
+        ),
         id,
         payable: PayableKeyItem::from(payable),
         intent_id: p.intent_id().map(|i| i.to_string()),

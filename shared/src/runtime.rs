@@ -211,9 +211,30 @@ where
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();
         let handler = handler.clone();
-        async move { Ok::<_, lambda_http::Error>(handler(app, req).await) }
+        async move { Ok::<_, lambda_http::Error>(AsAnswered(handler(app, req).await)) }
     }))
     .await
+}
+
+/// A handler's response, handed to Lambda as it stands. `lambda_http`
+/// would otherwise re-read every body and decode it by its content type's
+/// charset, which links every character encoding `encoding_rs` knows (about
+/// 150 KB) into each function: every body a handler makes is already UTF-8
+/// text of a text or JSON content type, so that pass could only hand it back
+/// unchanged.
+struct AsAnswered(Response<Body>);
+
+impl lambda_http::IntoResponse for AsAnswered {
+    fn into_response(self) -> crate::routes::HandlerFuture {
+        let (parts, body) = self.0.into_parts();
+        // An empty body leaves that pass as empty text; kept so, Lambda's
+        // answer stays the same.
+        let body = match body {
+            Body::Empty => Body::Text(String::new()),
+            body => body,
+        };
+        Box::pin(std::future::ready(Response::from_parts(parts, body)))
+    }
 }
 
 /// What the functions AWS feeds (the table's stream, a schedule) call from
@@ -318,5 +339,41 @@ mod tests {
         // A PEM public key is not an HMAC key: its length is not the point.
         let pem = secrets("-----BEGIN PUBLIC KEY-----", &long, Some(&long));
         assert!(refuse_weak_secrets(&config(false, ES256), &pem).is_ok());
+    }
+
+    /// What `lambda_http`'s own pass makes of a response, and what
+    /// [`AsAnswered`] hands over, for each kind of body a handler makes.
+    #[tokio::test]
+    async fn responses_reach_lambda_as_lambda_http_would_convert_them() {
+        use lambda_http::IntoResponse;
+        let response = |content_type: Option<&'static str>, body: Body| {
+            let mut response = Response::new(body);
+            if let Some(ct) = content_type {
+                response.headers_mut().insert(
+                    "content-type",
+                    lambda_http::http::HeaderValue::from_static(ct),
+                );
+            }
+            response
+        };
+        let cases = [
+            (Some("application/json"), Body::Text(r#"{"a":"é"}"#.into())),
+            (Some("application/problem+json"), Body::Text("{}".into())),
+            (
+                Some("text/html; charset=utf-8"),
+                Body::Text("<p>ü</p>".into()),
+            ),
+            (None, Body::Text("plain".into())),
+            (Some("application/json"), Body::Empty),
+            (None, Body::Empty),
+        ];
+        for (content_type, body) in cases {
+            let theirs = response(content_type, body.clone()).into_response().await;
+            let ours = AsAnswered(response(content_type, body))
+                .into_response()
+                .await;
+            assert_eq!(ours.body(), theirs.body(), "{content_type:?}");
+            assert_eq!(ours.headers(), theirs.headers());
+        }
     }
 }

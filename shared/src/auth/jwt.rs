@@ -101,6 +101,7 @@ pub fn verify_bearer(
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(AuthError::Missing);
     }
+    super::jwt_crypto::install();
     let secret = key.expose_secret().as_bytes();
     let decoding_key = match config.algorithm {
         jsonwebtoken::Algorithm::HS256 => DecodingKey::from_secret(secret),
@@ -151,7 +152,10 @@ pub fn verify_bearer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER as RUST_CRYPTO;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
     use serde_json::json;
 
     fn config() -> JwtConfig {
@@ -167,12 +171,21 @@ mod tests {
     }
 
     fn token(alg: Algorithm, secret: &str, claims: serde_json::Value) -> String {
-        encode(
-            &Header::new(alg),
-            &claims,
-            &EncodingKey::from_secret(secret.as_bytes()),
-        )
-        .expect("encodes")
+        signed(alg, &EncodingKey::from_secret(secret.as_bytes()), &claims)
+    }
+
+    /// A token signed by the crate's RustCrypto backend, called directly:
+    /// `verify_bearer` installs the functions' own for the process, and
+    /// these tests check that one against another implementation.
+    fn signed(alg: Algorithm, key: &EncodingKey, claims: &serde_json::Value) -> String {
+        let part = |json: Vec<u8>| URL_SAFE_NO_PAD.encode(json);
+        let header = part(serde_json::to_vec(&Header::new(alg)).expect("header"));
+        let message = format!("{header}.{}", part(claims.to_string().into_bytes()));
+        let signature = (RUST_CRYPTO.signer_factory)(&alg, key)
+            .expect("signer")
+            .try_sign(message.as_bytes())
+            .expect("signs");
+        format!("{message}.{}", part(signature))
     }
 
     /// `token` as a bearer, checked with the test key and configuration.
@@ -338,7 +351,7 @@ mod tests {
         let public = SecretString::from(EC_PUBLIC.to_owned());
         let claims = json!({"sub": "u1", "exp": exp(600)});
         let signing = EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes()).expect("private key");
-        let es = encode(&Header::new(Algorithm::ES256), &claims, &signing).expect("encodes");
+        let es = signed(Algorithm::ES256, &signing, &claims);
         assert_eq!(
             verify_bearer(Some(&format!("Bearer {es}")), &public, &cfg)
                 .expect("valid")
@@ -348,6 +361,41 @@ mod tests {
         );
         // An HS256 token "signed" with the public key must not pass (algorithm confusion).
         let hs = token(Algorithm::HS256, EC_PUBLIC, claims);
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {hs}")), &public, &cfg).err(),
+            Some(AuthError::Invalid)
+        );
+    }
+
+    // A throwaway 2048-bit RSA key pair, made for this test only.
+    const RSA_PRIVATE: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEogIBAAKCAQEApD1T+i/+wKNU9jWktq17e5aH9IRpwyvZqjZDtE+dOjzl9W+f\nhqOKuBrJB5b/2hqNa4XBfCSPQcEYz+RLRslBFENEYTRjCQlReGgNCmGbKZq4nh6S\nHhqf1IaNynxvc1KwnSj3yztSW2+7t0aaaZ2XEaLFa3TNoScEmSudASLPTI6giVzU\nr+mmgnTgpbc4YA1BZDoPqHaR1rA6C2pd3KaDX/ilwc+2S2k/eCnslc1365eZPjdV\nj27rdf9YAcy1cOYr9oMAAOFxR0GePauVb1sXHqFOoX2J+7BnwgbnaN+pkRcOmv+n\nhzymHEpe2y7Mk7vxqpiNWjuWdAIaRB1yzn1JaQIDAQABAoIBAACNn1SKqFhERJM+\nu4MNAws3xtX1Qzjv0yAeZix7jytEzL5+pYIp11wG5RH0OYDl0X+g9/Wf1uaxDJEY\nswM2RtSXZGnSaBn98MsPyKl2CjSB66jGsBXPX6Xy3RPnRuXTy7n/yxPha4XY0sBL\nidYcvIdH7dPOlSm7jKmqarE4CYw3tmKLM41mTXv2PD0Smko5OFzLyk7pKv2jK2u6\nmPYm5JB9UCTpKZAMjSKxKC+pb3utxJvv8xAwhFGTZQDBgKdYSmZeOiTZbHkySZgj\nrWsQ0P6iqlKlCWbEcsvvDxE9/y2QQEluNG7Mvo/i6e6FGQL5ZTDkCulDfjUGKdpA\n3ry1VP0CgYEA3W3sC907sp8084+cM7+iCwDxir5tIlWFM79UaO00ickFfUTUCjwx\nBsBDG18KDxthllxwptUdo2XQLdkNiPa8ck2ZU79yqKFYDBsdzIxs88r2R+9KGTKi\ntIsieQI8pGrAg+TMp9+N+dEyGXeHoXFvoVTKvSpGH0t2I6mIC0TiVsUCgYEAveGl\ncEeviXhN5lnXVgGH0JtZyyG6sPZmZA8uYROQdKcJne+55A8WYHH7QMDqFzaNO8Ib\nVrh8LichcncE3A5ghr1ZkX6HDYKHh8hdAuDrKzXpHhwvVAU9wK/09JM10AY9M9CX\neEG283ZSLRzg036Z0i2GJH0wWm+6NCnWEVcUMlUCgYBI9n6QTj7slc9h7lFfL+ca\nTx5IRIU7igiRS5tp07e7KzUW2QYxtTHGcrXqH//1iGU4oY8xOgpBHDxjzyDJn9vq\noi1CzlPewwN7Qbgo/aCtGJTckTnOYcQBT9N1IkqPNunmzA6vxldHGSqz/5H+nZ1W\nANWpTXO7vibYi3VbmUAnrQKBgAaBJU6sVfoKkfiTGUpL8SAXQkMwG5oWRrmkv3z5\n05f7ZNvxK1gBoE2befTk5t/2sW3bn14gIbjfBElMhHEZWPskn13ZjLzMvOHM3krL\n86JeTWcHpiNlrpDcNjLunAhNPml4+sdW0PKUGgqLk7QLAS/u+Upks3RVoXZJ/JhJ\neFqlAoGAM8cgPsykIlkHEu5lXWzHb5w2RKRrjQWF6IIzFc5NM8wZWctOddR6eNrL\nATTXcGfSEnAvW682WTCLndPwdNwy+O/hrDx7NZeUdwQi784/+hKddIwjmb6Nai+H\nPq9q721fVI7ssZ+EnMaCfxefOiYAJmVm4tRXKu05PLoD3lKI3rI=\n-----END RSA PRIVATE KEY-----";
+    const RSA_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApD1T+i/+wKNU9jWktq17\ne5aH9IRpwyvZqjZDtE+dOjzl9W+fhqOKuBrJB5b/2hqNa4XBfCSPQcEYz+RLRslB\nFENEYTRjCQlReGgNCmGbKZq4nh6SHhqf1IaNynxvc1KwnSj3yztSW2+7t0aaaZ2X\nEaLFa3TNoScEmSudASLPTI6giVzUr+mmgnTgpbc4YA1BZDoPqHaR1rA6C2pd3KaD\nX/ilwc+2S2k/eCnslc1365eZPjdVj27rdf9YAcy1cOYr9oMAAOFxR0GePauVb1sX\nHqFOoX2J+7BnwgbnaN+pkRcOmv+nhzymHEpe2y7Mk7vxqpiNWjuWdAIaRB1yzn1J\naQIDAQAB\n-----END PUBLIC KEY-----";
+
+    #[test]
+    fn verifies_rs256_with_a_pem_public_key_and_refuses_a_forged_one() {
+        let cfg = JwtConfig {
+            algorithm: Algorithm::RS256,
+            issuer: None,
+            audience: None,
+        };
+        let public = SecretString::from(RSA_PUBLIC.to_owned());
+        let claims = json!({"sub": "u1", "exp": exp(600)});
+        let signing = EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).expect("private key");
+        let rs = signed(Algorithm::RS256, &signing, &claims);
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {rs}")), &public, &cfg)
+                .expect("valid")
+                .user_id
+                .as_str(),
+            "u1"
+        );
+        let (message, _) = rs.rsplit_once('.').expect("three parts");
+        let forged = format!("{message}.{}", URL_SAFE_NO_PAD.encode([7u8; 256]));
+        assert_eq!(
+            verify_bearer(Some(&format!("Bearer {forged}")), &public, &cfg).err(),
+            Some(AuthError::Invalid)
+        );
+        let hs = token(Algorithm::HS256, RSA_PUBLIC, claims);
         assert_eq!(
             verify_bearer(Some(&format!("Bearer {hs}")), &public, &cfg).err(),
             Some(AuthError::Invalid)

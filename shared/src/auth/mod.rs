@@ -3,6 +3,7 @@
 
 mod api_key;
 mod jwt;
+mod jwt_crypto;
 mod partner;
 
 pub use api_key::{ServiceCaller, check_api_key};

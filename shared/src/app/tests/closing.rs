@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 
 use super::gateway_events::card_intent;
-use super::{TestApp, WEBHOOK_SECRET, person};
+use super::refunds::deliver;
+use super::{TestApp, person};
 use crate::adapters::test_gateway::TestGateway;
 use crate::app::AppError;
-use crate::app::gateway_events;
 use crate::app::intents::{self, Ending};
 use crate::app::payment_intents;
 use crate::app::payments;
@@ -19,7 +19,6 @@ use crate::app::refunds::{self, RefundRequest};
 use crate::app::shop::{self, PaidWith};
 use crate::auth::Actor;
 use crate::auth::{Role, ServiceCaller};
-use crate::domain::webhook_signature::sign;
 use crate::domain::{Confirmation, GatewayId, IntentStatus, PayableStatus, PaymentIntent, Refund};
 use crate::ports::{
     GatewayError, GatewayEvent, GatewayEventError, GatewayIntent, GatewayRefund, Gateways,
@@ -177,24 +176,14 @@ async fn money_that_arrives_after_mark_paid_is_recorded_for_review_and_refunded_
     .await
     .expect("paid offline");
     // The gateway collects anyway (its 3-D Secure page was still open).
-    let body = serde_json::to_vec(&json!({
-        "id": "evt_late", "object": "event", "type": "payment_intent.succeeded",
-        "created": 1_760_000_000,
-        "data": {"object": {"id": intent.gateway_intent_id().clone().expect("gateway id"),
-            "object": "payment_intent"}},
-    }))
-    .expect("json");
-    let signature = sign(
-        WEBHOOK_SECRET.as_bytes(),
-        t.clock_now().unix_timestamp(),
-        &body,
-    );
-    gateway_events::receive(
-        &t.app,
-        GatewayId::Test,
-        Some(&signature),
-        &body,
-        "delivery-1",
+    deliver(
+        &t,
+        json!({
+            "id": "evt_late", "object": "event", "type": "payment_intent.succeeded",
+            "created": 1_760_000_000,
+            "data": {"object": {"id": intent.gateway_intent_id().clone().expect("gateway id"),
+                "object": "payment_intent"}},
+        }),
     )
     .await
     .expect("acknowledged");

@@ -175,6 +175,15 @@ impl Setup {
         });
     }
 
+    /// An endpoint `ops` for every type, and two events about `object`, the
+    /// second a second after the first.
+    async fn ops_and_two_events(&self, object: &str, first: [&str; 2], second: [&str; 2]) {
+        self.endpoint("ops", &["*"]).await;
+        let t0 = self.now();
+        self.event(first[0], first[1], object, t0);
+        self.event(second[0], second[1], object, t0 + Duration::seconds(1));
+    }
+
     /// What the deliveries' dispatch does with one stream record.
     async fn dispatch(&self, event_id: &str) -> usize {
         let created = deliveries::fan_out(&self.app, event_id)
@@ -372,15 +381,12 @@ async fn a_later_event_about_the_same_object_waits_behind_a_failing_one() {
 #[tokio::test]
 async fn a_later_event_made_while_the_one_before_is_being_sent_goes_when_that_send_ends() {
     let s = setup();
-    s.endpoint("ops", &["*"]).await;
-    let t0 = s.now();
-    s.event("evt_created", "payment_intent.created", "pi_1", t0);
-    s.event(
-        "evt_succeeded",
-        "payment_intent.succeeded",
+    s.ops_and_two_events(
         "pi_1",
-        t0 + Duration::seconds(1),
-    );
+        ["evt_created", "payment_intent.created"],
+        ["evt_succeeded", "payment_intent.succeeded"],
+    )
+    .await;
     let (entered, release) = s.receiver.hold_next_post();
     let app = s.app.clone();
     let first = tokio::spawn(async move {
@@ -500,15 +506,12 @@ async fn after_three_days_of_failures_a_delivery_fails_and_the_next_goes() {
 #[tokio::test]
 async fn an_event_that_cannot_be_read_is_a_failed_attempt_and_its_lane_moves_on() {
     let s = setup();
-    s.endpoint("ops", &["*"]).await;
-    let t0 = s.now();
-    s.event("evt_1", "refund.created", "re_1", t0);
-    s.event(
-        "evt_2",
-        "refund.succeeded",
+    s.ops_and_two_events(
         "re_1",
-        t0 + Duration::seconds(1),
-    );
+        ["evt_1", "refund.created"],
+        ["evt_2", "refund.succeeded"],
+    )
+    .await;
     // Their maker held the events it read, and died before sending: once
     // its claims run out, the retry pass reads the event, and its store fails.
     for event in ["evt_1", "evt_2"] {

@@ -221,7 +221,11 @@ pub(super) fn unavailable() -> Result<GatewayRefund, GatewayError> {
     Err(GatewayError::Unavailable("injected: no answer".into()))
 }
 
-async fn deliver(t: &TestApp, event: serde_json::Value) -> Result<EventOutcome, AppError> {
+/// Posts `event` as the test gateway signs it.
+pub(super) async fn deliver(
+    t: &TestApp,
+    event: serde_json::Value,
+) -> Result<EventOutcome, AppError> {
     let body = serde_json::to_vec(&event).expect("json");
     let signature = sign(
         WEBHOOK_SECRET.as_bytes(),

@@ -66,14 +66,7 @@ async fn mark_paid_ends_the_card_intent_and_records_an_offline_payment_once() {
         .await
         .expect("again");
     assert_eq!(again.order.status(), PayableStatus::Paid);
-    let list = payments::list_for_order(
-        &t.app,
-        &Actor::Person(payer),
-        order.payable(),
-        &PageRequest::first(10),
-    )
-    .await
-    .expect("payments");
+    let list = payments_of(&t, payer, &order).await;
     assert_eq!(
         list.items.len(),
         1,
@@ -138,14 +131,7 @@ async fn mark_paid_with_nothing_open_records_one_payment_for_the_total() {
     shop::mark_paid(&t.app, order.payable(), &PaidWith::default())
         .await
         .expect("paid");
-    let list = payments::list_for_order(
-        &t.app,
-        &Actor::Person(payer),
-        order.payable(),
-        &PageRequest::first(10),
-    )
-    .await
-    .expect("payments");
+    let list = payments_of(&t, payer, &order).await;
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].amount().minor(), 2_500);
     assert_eq!(list.items[0].status(), PaymentStatus::Completed);
@@ -344,14 +330,7 @@ async fn mark_paid_refuses_an_amount_that_is_not_the_orders_and_records_nothing(
             "{wrong}: {err:?}"
         );
     }
-    let list = payments::list_for_order(
-        &t.app,
-        &Actor::Person(payer),
-        order.payable(),
-        &PageRequest::first(10),
-    )
-    .await
-    .expect("payments");
+    let list = payments_of(&t, payer, &order).await;
     assert!(list.items.is_empty());
 }
 
@@ -386,4 +365,20 @@ async fn mark_paid_completes_an_order_holding_the_most_pending_payments() {
             .iter()
             .all(|p| p.status() == PaymentStatus::Completed)
     );
+}
+
+/// The order's payments as its payer reads them, newest first.
+async fn payments_of(
+    t: &TestApp,
+    payer: crate::auth::Caller,
+    order: &crate::domain::Payable,
+) -> crate::ports::Page<crate::domain::Payment> {
+    payments::list_for_order(
+        &t.app,
+        &Actor::Person(payer),
+        order.payable(),
+        &PageRequest::first(10),
+    )
+    .await
+    .expect("payments")
 }

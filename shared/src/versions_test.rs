@@ -5,6 +5,8 @@
 //! one it should have lost.
 
 use std::fs;
+
+use crate::layers_test::rust_files;
 use std::path::{Path, PathBuf};
 
 /// Where a version may be set: the stores, and the intent's storage side
@@ -26,20 +28,6 @@ fn workspace() -> PathBuf {
         .parent()
         .expect("the workspace holds the library")
         .to_path_buf()
-}
-
-fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries {
-        let path = entry.expect("a directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, found);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            found.push(path);
-        }
-    }
 }
 
 /// The source without its comments, and without a test module at its end: a

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use integration_tests::sample_events;
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, RequestExt};
 use local_gateway::event::{self, EventInput};
@@ -612,23 +613,10 @@ fn responses_render_as_api_gateway_renders_them() {
 
 #[test]
 fn every_sample_event_parses_and_matches_its_route() {
-    let dir = repo().join("events");
     let functions = functions();
     let router = template_router();
     let mut covered = BTreeSet::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("events/")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no events/*.json");
-    for path in files {
-        let name = path
-            .file_stem()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
+    for (name, path) in sample_events() {
         let text = std::fs::read_to_string(&path).expect("readable");
         let req = lambda_http::request::from_str(&text)
             .unwrap_or_else(|e| panic!("{name}.json: lambda_http cannot parse it: {e}"));

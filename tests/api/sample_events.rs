@@ -694,20 +694,7 @@ async fn refund_events_refund_a_recorded_payment() {
 #[tokio::test]
 async fn every_sample_event_is_answered_by_its_binarys_handler() {
     let h = Harness::new().await;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("events/")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no events/*.json");
-    for path in files {
-        let name = path
-            .file_stem()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
+    for (name, path) in sample_events() {
         // events/<binary>.json or events/<binary>-<case>.json
         let binary = payment_shared::routes::BINARIES
             .iter()

@@ -549,6 +549,30 @@ pub async fn emails_to(to: &str) -> Vec<Value> {
 }
 
 /// A unique id so tests sharing the SES emulator never read each other's mail.
+/// Every sample event in `events/` (not `events/background/`), sorted, each
+/// with its name (`<binary>` or `<binary>-<case>`).
+pub fn sample_events() -> Vec<(String, std::path::PathBuf)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("events/")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no events/*.json");
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, path)
+        })
+        .collect()
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
 }
